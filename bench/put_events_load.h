@@ -1,0 +1,26 @@
+// File: bench/put_events_load.h
+//
+// `evbus-bench put-events`: a gRPC PutEvents load generator. C callers, each
+// on its own thread, send batches of B entries of N-byte Detail for S seconds
+// and record acknowledgement latency.
+#pragma once
+
+#include <string>
+
+namespace evbus::bench {
+
+struct PutEventsLoadOptions {
+  std::string endpoint = "127.0.0.1:4010";
+  int concurrency = 64;
+  int batch = 10;
+  int payload_bytes = 1000;
+  double duration_seconds = 10;
+  int channels = 4;  // callers are spread over this many HTTP/2 connections
+  std::string event_bus_name;
+};
+
+// Runs the load and prints one JSON object: events_per_second,
+// calls_per_second, latency percentiles in ms, errors. Returns 0 on success.
+int RunPutEventsLoad(const PutEventsLoadOptions& options);
+
+}  // namespace evbus::bench

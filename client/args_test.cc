@@ -1,0 +1,40 @@
+#include "client/args.h"
+
+#include <fstream>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace evbus::cli {
+namespace {
+
+TEST(ArgsTest, FlagsSwitchesAndPositionals) {
+  auto a = Args::Parse({"--name", "x", "--limit=5", "--force", "pos"},
+                       {"force"});
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_EQ(*a->Get("name"), "x");
+  EXPECT_EQ(*a->Get("limit"), "5");
+  EXPECT_TRUE(a->Has("force"));
+  EXPECT_EQ(a->positional(), std::vector<std::string>{"pos"});
+  EXPECT_TRUE(a->CheckKnown({"name", "limit", "force"}).ok());
+  EXPECT_THAT(std::string(a->CheckKnown({"name"}).message()),
+              ::testing::HasSubstr("Unknown options: --force, --limit"));
+}
+
+TEST(ArgsTest, MissingValueAndRequired) {
+  EXPECT_FALSE(Args::Parse({"--name"}, {}).ok());
+  auto a = Args::Parse({}, {});
+  EXPECT_THAT(std::string(a->Required("name").status().message()),
+              ::testing::HasSubstr("required: --name"));
+}
+
+TEST(ArgsTest, FileValues) {
+  std::string path = ::testing::TempDir() + "/evbus_args_test.json";
+  std::ofstream(path) << "[1]";
+  EXPECT_EQ(*ReadValue("file://" + path), "[1]");
+  EXPECT_EQ(*ReadValue("[2]"), "[2]");
+  EXPECT_FALSE(ReadValue("file:///no/such/file").ok());
+}
+
+}  // namespace
+}  // namespace evbus::cli

@@ -1,0 +1,51 @@
+// File: client/commands.h
+//
+// The verbs of the evbus CLI, named like the aws CLI's. Each verb turns its
+// flags into one or more gRPC calls and returns the JSON to print, with the
+// AWS API's field names.
+//
+// Error convention (main.cc maps it to exit codes):
+//   kAborted     — the service answered with an error (exit 1); the message
+//                  reads like the aws CLI's: "An error occurred (Code) when
+//                  calling the Op operation: message";
+//   kUnavailable — the endpoint could not be reached (exit 1);
+//   anything else — a usage error (exit 2).
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <ostream>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "client/args.h"
+#include "server/common/json.h"
+
+namespace grpc {
+class Channel;
+}
+
+namespace evbus::cli {
+
+struct Context {
+  std::string endpoint;                   // HOST:PORT
+  std::shared_ptr<grpc::Channel> channel;  // created lazily by Channel()
+  int timeout_seconds = 30;
+  std::shared_ptr<grpc::Channel> Channel();
+};
+
+struct Command {
+  std::string name;
+  std::string synopsis;  // one line for --help
+  std::set<std::string> flags;
+  std::set<std::string> switches;
+  // Returns the JSON to print, or null JSON to print nothing.
+  std::function<absl::StatusOr<common::Json>(const Args&, Context&)> run;
+};
+
+// Every verb, in help order.
+const std::vector<Command>& Commands();
+
+}  // namespace evbus::cli

@@ -1,0 +1,62 @@
+#include "server/api/http/http_server.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "httplib.h"
+
+namespace evbus::api {
+
+HttpServer::HttpServer(HttpOptions options, HttpProbes probes)
+    : options_(std::move(options)),
+      probes_(std::move(probes)),
+      server_(std::make_unique<httplib::Server>()) {
+  server_->Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content("ok\n", "text/plain");
+  });
+  server_->Get("/readyz",
+               [this](const httplib::Request&, httplib::Response& res) {
+                 absl::Status s = probes_.ready ? probes_.ready()
+                                                : absl::OkStatus();
+                 if (s.ok()) {
+                   res.set_content("ready\n", "text/plain");
+                 } else {
+                   res.status = 503;
+                   res.set_content(absl::StrCat("not ready: ", s.message(),
+                                                "\n"),
+                                   "text/plain");
+                 }
+               });
+  server_->Get("/metrics",
+               [this](const httplib::Request&, httplib::Response& res) {
+                 res.set_content(probes_.metrics ? probes_.metrics() : "",
+                                 "text/plain; version=0.0.4; charset=utf-8");
+               });
+}
+
+HttpServer::~HttpServer() { Stop(); }
+
+absl::Status HttpServer::Start() {
+  if (options_.port == 0) {
+    port_ = server_->bind_to_any_port(options_.host);
+  } else {
+    port_ = server_->bind_to_port(options_.host, options_.port)
+                ? options_.port
+                : -1;
+  }
+  if (port_ <= 0) {
+    return absl::UnavailableError(absl::StrCat(
+        "cannot bind HTTP listener to ", options_.host, ":", options_.port));
+  }
+  thread_ = std::thread([this] { server_->listen_after_bind(); });
+  return absl::OkStatus();
+}
+
+void HttpServer::Stop() {
+  if (thread_.joinable()) {
+    server_->stop();
+    thread_.join();
+  }
+}
+
+}  // namespace evbus::api

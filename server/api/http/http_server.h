@@ -1,0 +1,73 @@
+// File: server/api/http/http_server.h
+//
+// HttpServer: evbusd's HTTP listener (cpp-httplib, a thread per connection
+// from its pool). Serves /healthz, /readyz and /metrics; later issues
+// register the AWS-compatible endpoint and the Lambda Runtime API on it.
+//
+// Thread safety: Start/Stop from one thread; handlers run concurrently.
+//
+// Example:
+//   HttpServer http({.host = "127.0.0.1", .port = 0}, probes);
+//   EVBUS_RETURN_IF_ERROR(http.Start());
+//   int port = http.port();
+//   ...
+//   http.Stop();
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/status/status.h"
+
+namespace httplib {
+class Server;
+}
+
+namespace evbus::api {
+
+struct HttpOptions {
+  // Address to bind. Default: 127.0.0.1.
+  std::string host = "127.0.0.1";
+  // Port; 0 picks a free one. Default: 0.
+  int port = 0;
+};
+
+// What the health endpoints ask.
+struct HttpProbes {
+  // OK when the store is open and not latched; else /readyz is 503 with the
+  // message.
+  std::function<absl::Status()> ready;
+  // Prometheus text exposition for /metrics.
+  std::function<std::string()> metrics;
+};
+
+class HttpServer {
+ public:
+  HttpServer(HttpOptions options, HttpProbes probes);
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Binds and starts serving on a background thread. Unavailable when the
+  // address cannot be bound.
+  absl::Status Start();
+  // Stops accepting and joins the listener thread. Idempotent.
+  void Stop();
+  // The bound port (after Start).
+  int port() const { return port_; }
+
+  // The underlying server, for other components' routes (registered before
+  // Start).
+  httplib::Server& server() { return *server_; }
+
+ private:
+  HttpOptions options_;
+  HttpProbes probes_;
+  std::unique_ptr<httplib::Server> server_;
+  std::thread thread_;
+  int port_ = 0;
+};
+
+}  // namespace evbus::api

@@ -1,0 +1,414 @@
+#include "server/bus/bus_service.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "server/bus/envelope.h"
+#include "server/common/aws_error.h"
+#include "server/common/ids.h"
+#include "server/common/logging.h"
+#include "server/storage/keys.h"
+
+namespace evbus::bus {
+namespace {
+
+constexpr char kBusKind[] = "bus";
+constexpr char kDefaultBus[] = "default";
+
+int64_t ToMillis(absl::Time t) { return absl::ToUnixMillis(t); }
+
+}  // namespace
+
+BusService::BusService(storage::Store& store, common::Clock& clock,
+                       metrics::Registry& registry, BusOptions options)
+    : store_(store),
+      event_log_(store),
+      clock_(clock),
+      registry_(registry),
+      options_(std::move(options)) {
+  constexpr char kRequests[] = "evbus_put_events_requests_total";
+  constexpr char kRequestsHelp[] =
+      "PutEvents requests by outcome: ok (acknowledged), rejected (whole "
+      "request invalid), failed (store error).";
+  requests_ok_ = registry_.GetCounter(kRequests, kRequestsHelp,
+                                      {{"outcome", "ok"}});
+  requests_rejected_ = registry_.GetCounter(kRequests, kRequestsHelp,
+                                            {{"outcome", "rejected"}});
+  requests_failed_ = registry_.GetCounter(kRequests, kRequestsHelp,
+                                          {{"outcome", "failed"}});
+  entries_ok_ = registry_.GetCounter(
+      "evbus_put_events_entries_total",
+      "PutEvents entries by result: ok, or the EventBridge error code.",
+      {{"result", "ok"}});
+  unknown_bus_ = registry_.GetCounter(
+      "evbus_put_events_unknown_bus_total",
+      "Entries addressed to a bus that does not exist (acknowledged and "
+      "dropped, as on AWS).");
+  latency_ = registry_.GetHistogram(
+      "evbus_put_events_latency_seconds",
+      "PutEvents latency from request to acknowledgement (durable commit).",
+      metrics::LatencyBuckets());
+  buses_gauge_ =
+      registry_.GetGauge("evbus_event_buses", "Event buses that exist.");
+}
+
+BusService::~BusService() { Stop(); }
+
+absl::StatusOr<std::unique_ptr<BusService>> BusService::Create(
+    storage::Store& store, common::Clock& clock, metrics::Registry& registry,
+    BusOptions options) {
+  std::unique_ptr<BusService> service(
+      new BusService(store, clock, registry, std::move(options)));
+  absl::Status s = service->Load();
+  if (!s.ok()) return s;
+  return service;
+}
+
+BusService::BusState BusService::MakeState(evbus::v1::EventBus bus) {
+  BusState state;
+  state.ingested = registry_.GetCounter(
+      "evbus_events_ingested_total",
+      "Events accepted by PutEvents and committed, per bus.",
+      {{"bus", bus.name()}});
+  state.bus = std::move(bus);
+  return state;
+}
+
+absl::Status BusService::Load() {
+  std::vector<evbus::v1::EventBus> loaded;
+  bool corrupt = false;
+  std::string prefix = storage::keys::CatalogPrefix(kBusKind);
+  std::string end = prefix;
+  end.back() = '\x01';
+  absl::Status s = store_.Scan(
+      storage::Family::kCatalog, prefix, end,
+      [&](absl::string_view, absl::string_view value) {
+        evbus::v1::EventBus bus;
+        if (!bus.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+          corrupt = true;
+          return false;
+        }
+        loaded.push_back(std::move(bus));
+        return true;
+      });
+  if (!s.ok()) return s;
+  if (corrupt) return absl::DataLossError("corrupt event bus record");
+
+  absl::MutexLock lock(&mu_);
+  for (evbus::v1::EventBus& bus : loaded) {
+    std::string name = bus.name();
+    buses_.emplace(name, MakeState(std::move(bus)));
+  }
+  if (buses_.count(kDefaultBus) == 0) {
+    evbus::v1::EventBus bus;
+    bus.set_name(kDefaultBus);
+    bus.set_arn(BusArn(kDefaultBus));
+    int64_t now = ToMillis(clock_.Now());
+    bus.set_creation_time_ms(now);
+    bus.set_last_modified_time_ms(now);
+    storage::WriteBatch batch;
+    batch.Put(storage::Family::kCatalog,
+              storage::keys::CatalogKey(kBusKind, kDefaultBus),
+              bus.SerializeAsString());
+    absl::Status w = store_.Write(batch, /*sync=*/true);
+    if (!w.ok()) return w;
+    buses_.emplace(kDefaultBus, MakeState(std::move(bus)));
+  }
+  buses_gauge_.Set(static_cast<double>(buses_.size()));
+  return absl::OkStatus();
+}
+
+std::string BusService::BusArn(const std::string& name) const {
+  return absl::StrCat("arn:aws:events:", options_.region, ":",
+                      options_.account, ":event-bus/", name);
+}
+
+void BusService::Start() {
+  absl::MutexLock lock(&stop_mu_);
+  if (trimmer_.joinable() || stopping_) return;
+  trimmer_ = std::thread([this] { TrimLoop(); });
+}
+
+void BusService::Stop() {
+  {
+    absl::MutexLock lock(&stop_mu_);
+    stopping_ = true;
+  }
+  if (trimmer_.joinable()) trimmer_.join();
+}
+
+void BusService::TrimLoop() {
+  while (true) {
+    {
+      absl::MutexLock lock(&stop_mu_);
+      auto stopping = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(stop_mu_) {
+        return stopping_;
+      };
+      stop_mu_.AwaitWithTimeout(absl::Condition(&stopping),
+                                options_.trim_interval);
+      if (stopping_) return;
+    }
+    absl::Status s = TrimEventLog();
+    if (!s.ok()) EVBUS_LOG(WARNING) << "event log trim failed: " << s;
+  }
+}
+
+absl::Status BusService::TrimEventLog() {
+  if (options_.event_retention <= absl::ZeroDuration()) {
+    return absl::OkStatus();
+  }
+  int64_t cutoff = ToMillis(clock_.Now() - options_.event_retention);
+  if (cutoff <= 0) return absl::OkStatus();
+  std::vector<std::string> names;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [name, state] : buses_) names.push_back(name);
+  }
+  for (const std::string& name : names) {
+    absl::Status s =
+        event_log_.TrimBefore(name, static_cast<uint64_t>(cutoff));
+    if (!s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<PutEventsResult> BusService::PutEvents(
+    const std::vector<common::EventEntry>& entries) {
+  return Put(entries, options_.limits);
+}
+
+absl::Status BusService::Publish(std::vector<common::EventEntry> events) {
+  RequestLimits limits = options_.limits;
+  limits.allow_reserved_sources = true;
+  absl::StatusOr<PutEventsResult> r = Put(events, limits);
+  if (!r.ok()) return r.status();
+  for (const PutEventsResultEntry& e : r->entries) {
+    if (!e.error_code.empty()) {
+      return common::ValidationError(
+          absl::StrCat(e.error_code, ": ", e.error_message));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<PutEventsResult> BusService::Put(
+    const std::vector<common::EventEntry>& entries,
+    const RequestLimits& limits) {
+  absl::Time start = clock_.Now();
+  absl::Status request = ValidateRequest(entries, limits);
+  if (!request.ok()) {
+    requests_rejected_.Increment();
+    return request;
+  }
+  // The store's own clock decides receipt time, not the caller's.
+  const absl::Time received = clock_.Now();
+  const bool log_events = options_.event_retention > absl::ZeroDuration();
+
+  PutEventsResult result;
+  result.entries.resize(entries.size());
+  storage::WriteBatch batch;
+  std::vector<metrics::Counter> ingested;
+  ingested.reserve(entries.size());
+  size_t unknown = 0;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const common::EventEntry& entry = entries[i];
+    PutEventsResultEntry& out = result.entries[i];
+    common::Json detail;
+    std::optional<absl::Time> time;
+    std::optional<EntryError> error =
+        ValidateEntry(entry, limits, &detail, &time);
+    if (error.has_value()) {
+      out.error_code = std::move(error->code);
+      out.error_message = std::move(error->message);
+      ++result.failed_entry_count;
+      continue;
+    }
+    out.event_id = common::NewUuidV4();
+    std::string bus_name = kDefaultBus;
+    if (entry.event_bus_name.has_value()) {
+      // Already checked by ValidateRequest.
+      bus_name = BusNameFromNameOrArn(*entry.event_bus_name).value_or("");
+    }
+    metrics::Counter bus_counter;
+    {
+      absl::ReaderMutexLock lock(&mu_);
+      auto it = buses_.find(bus_name);
+      if (it == buses_.end()) {
+        ++unknown;
+        continue;  // acknowledged, goes nowhere (spec §1.4)
+      }
+      bus_counter = it->second.ingested;
+    }
+    ingested.push_back(bus_counter);
+    if (!log_events) continue;
+    EnvelopeFields fields;
+    fields.id = out.event_id;
+    fields.detail_type = *entry.detail_type;
+    fields.source = *entry.source;
+    fields.account = options_.account;
+    fields.time = time.value_or(received);
+    fields.region = options_.region;
+    fields.resources = entry.resources;
+    fields.detail = &detail;
+    evbus::v1::StoredEvent stored;
+    stored.set_event_bus_name(bus_name);
+    stored.set_event_id(out.event_id);
+    stored.set_ingest_time_ms(ToMillis(received));
+    stored.set_envelope_json(BuildEnvelope(fields));
+    storage::EventLog::AddTo(batch, stored);
+  }
+  if (!batch.Empty()) {
+    absl::Status w = store_.Write(batch, /*sync=*/true);
+    if (!w.ok()) {
+      requests_failed_.Increment();
+      EVBUS_LOG(ERROR) << "PutEvents commit failed: " << w;
+      return absl::UnavailableError(absl::StrCat(
+          "InternalFailure: events were not stored: ", w.message()));
+    }
+  }
+  for (const metrics::Counter& c : ingested) c.Increment();
+  entries_ok_.Increment(static_cast<double>(ingested.size() + unknown));
+  if (unknown > 0) unknown_bus_.Increment(static_cast<double>(unknown));
+  for (const PutEventsResultEntry& e : result.entries) {
+    if (!e.error_code.empty()) {
+      registry_
+          .GetCounter(
+              "evbus_put_events_entries_total",
+              "PutEvents entries by result: ok, or the EventBridge error "
+              "code.",
+              {{"result", e.error_code}})
+          .Increment();
+    }
+  }
+  requests_ok_.Increment();
+  latency_.Observe(absl::ToDoubleSeconds(clock_.Now() - start));
+  return result;
+}
+
+absl::StatusOr<evbus::v1::EventBus> BusService::CreateEventBus(
+    const std::string& name, const std::string& description) {
+  absl::Status valid = ValidateBusName(name, "name");
+  if (!valid.ok()) return valid;
+  if (description.size() > 512) {
+    return common::ConstraintViolation({common::ConstraintClause(
+        description, "description", "have length less than or equal to 512")});
+  }
+  if (absl::StartsWith(name, "aws.")) {
+    return common::ValidationError(
+        absl::StrCat("Event bus name must not start with 'aws.': ", name));
+  }
+  absl::MutexLock lock(&mu_);
+  if (buses_.count(name) > 0) {
+    return common::ResourceAlreadyExists(
+        absl::StrCat("Event bus ", name, " already exists."));
+  }
+  if (buses_.size() >= options_.max_buses + 1) {
+    return common::LimitExceeded(
+        "The requested resource exceeds the maximum number allowed.");
+  }
+  evbus::v1::EventBus bus;
+  bus.set_name(name);
+  bus.set_arn(BusArn(name));
+  bus.set_description(description);
+  int64_t now = ToMillis(clock_.Now());
+  bus.set_creation_time_ms(now);
+  bus.set_last_modified_time_ms(now);
+  storage::WriteBatch batch;
+  batch.Put(storage::Family::kCatalog,
+            storage::keys::CatalogKey(kBusKind, name), bus.SerializeAsString());
+  absl::Status w = store_.Write(batch, /*sync=*/true);
+  if (!w.ok()) return w;
+  buses_.emplace(name, MakeState(bus));
+  buses_gauge_.Set(static_cast<double>(buses_.size()));
+  return bus;
+}
+
+absl::StatusOr<evbus::v1::EventBus> BusService::DescribeEventBus(
+    const std::string& name_or_arn) const {
+  std::string name = name_or_arn.empty()
+                         ? std::string(kDefaultBus)
+                         : BusNameFromNameOrArn(name_or_arn).value_or(name_or_arn);
+  absl::ReaderMutexLock lock(&mu_);
+  auto it = buses_.find(name);
+  if (it == buses_.end()) {
+    return common::ResourceNotFound(
+        absl::StrCat("Event bus ", name, " does not exist."));
+  }
+  return it->second.bus;
+}
+
+absl::StatusOr<ListBusesResult> BusService::ListEventBuses(
+    const std::string& prefix, int limit, const std::string& token) const {
+  if (limit < 0 || limit > 100) {
+    return common::ConstraintViolation({common::ConstraintClause(
+        absl::StrCat(limit), "limit",
+        limit < 0 ? "have value greater than or equal to 1"
+                  : "have value less than or equal to 100")});
+  }
+  size_t max = limit == 0 ? 100 : static_cast<size_t>(limit);
+  std::string after;
+  if (!token.empty() && !absl::WebSafeBase64Unescape(token, &after)) {
+    return common::ValidationError("The NextToken provided is invalid.");
+  }
+  ListBusesResult result;
+  absl::ReaderMutexLock lock(&mu_);
+  auto it = token.empty() ? buses_.begin() : buses_.upper_bound(after);
+  for (; it != buses_.end(); ++it) {
+    if (!absl::StartsWith(it->first, prefix)) continue;
+    if (result.buses.size() == max) {
+      result.next_token =
+          absl::WebSafeBase64Escape(result.buses.back().name());
+      break;
+    }
+    result.buses.push_back(it->second.bus);
+  }
+  return result;
+}
+
+absl::Status BusService::DeleteEventBus(const std::string& name_or_arn) {
+  std::string name = BusNameFromNameOrArn(name_or_arn).value_or(name_or_arn);
+  if (name == kDefaultBus) {
+    return common::ValidationError("Cannot delete event bus default.");
+  }
+  absl::MutexLock lock(&mu_);
+  if (buses_.count(name) == 0) {
+    return common::ResourceNotFound(
+        absl::StrCat("Event bus ", name, " does not exist."));
+  }
+  storage::WriteBatch batch;
+  batch.Delete(storage::Family::kCatalog,
+               storage::keys::CatalogKey(kBusKind, name));
+  storage::EventLog::DeleteBusTo(batch, name);
+  absl::Status w = store_.Write(batch, /*sync=*/true);
+  if (!w.ok()) return w;
+  buses_.erase(name);
+  buses_gauge_.Set(static_cast<double>(buses_.size()));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<storage::EventLog::Page> BusService::ListEvents(
+    const std::string& bus_name_or_arn,
+    storage::EventLog::ListOptions options) const {
+  std::string name =
+      bus_name_or_arn.empty()
+          ? std::string(kDefaultBus)
+          : BusNameFromNameOrArn(bus_name_or_arn).value_or(bus_name_or_arn);
+  {
+    absl::ReaderMutexLock lock(&mu_);
+    if (buses_.count(name) == 0) {
+      return common::ResourceNotFound(
+          absl::StrCat("Event bus ", name, " does not exist."));
+    }
+  }
+  options.bus = name;
+  absl::StatusOr<storage::EventLog::Page> page = event_log_.List(options);
+  if (!page.ok() && page.status().code() == absl::StatusCode::kInvalidArgument) {
+    return common::ValidationError(page.status().message());
+  }
+  return page;
+}
+
+}  // namespace evbus::bus

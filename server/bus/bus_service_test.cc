@@ -1,0 +1,190 @@
+#include "server/bus/bus_service.h"
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "server/common/aws_error.h"
+#include "tests/testing/status_matchers.h"
+#include "tests/testing/temp_dir.h"
+
+namespace evbus::bus {
+namespace {
+
+using ::evbus::testing::IsOk;
+using ::evbus::testing::StatusIs;
+using ::testing::HasSubstr;
+
+common::EventEntry Entry(const std::string& bus = "") {
+  common::EventEntry e;
+  e.source = "com.example";
+  e.detail_type = "Thing";
+  e.detail = R"({"n":1})";
+  if (!bus.empty()) e.event_bus_name = bus;
+  return e;
+}
+
+class BusServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override { Open(); }
+  void Open(BusOptions options = {}) {
+    service_.reset();
+    store_.reset();
+    auto store = storage::Store::Open({.path = dir_.path()});
+    ASSERT_TRUE(store.ok()) << store.status();
+    store_ = std::move(*store);
+    auto service =
+        BusService::Create(*store_, clock_, registry_, std::move(options));
+    ASSERT_TRUE(service.ok()) << service.status();
+    service_ = std::move(*service);
+  }
+
+  evbus::testing::TempDir dir_;
+  common::ManualClock clock_{absl::FromUnixSeconds(1767323045)};
+  metrics::Registry registry_;
+  std::unique_ptr<storage::Store> store_;
+  std::unique_ptr<BusService> service_;
+};
+
+TEST_F(BusServiceTest, DefaultBusExistsAndCannotBeDeleted) {
+  EVBUS_ASSERT_OK_AND_ASSIGN(auto bus, service_->DescribeEventBus(""));
+  EXPECT_EQ(bus.name(), "default");
+  EXPECT_EQ(bus.arn(), "arn:aws:events:us-east-1:000000000000:event-bus/default");
+  EXPECT_THAT(service_->DeleteEventBus("default"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "ValidationException: Cannot delete event bus default."));
+}
+
+TEST_F(BusServiceTest, BusCrudSurvivesRestart) {
+  ASSERT_THAT(service_->CreateEventBus("orders", "the orders"), IsOk());
+  EXPECT_THAT(service_->CreateEventBus("orders", ""),
+              StatusIs(absl::StatusCode::kAlreadyExists,
+                       "ResourceAlreadyExistsException: Event bus orders "
+                       "already exists."));
+  Open();
+  EVBUS_ASSERT_OK_AND_ASSIGN(auto bus, service_->DescribeEventBus("orders"));
+  EXPECT_EQ(bus.description(), "the orders");
+  EVBUS_ASSERT_OK_AND_ASSIGN(auto list, service_->ListEventBuses("", 0, ""));
+  ASSERT_EQ(list.buses.size(), 2u);
+  ASSERT_THAT(service_->DeleteEventBus("orders"), IsOk());
+  EXPECT_THAT(service_->DescribeEventBus("orders"),
+              StatusIs(absl::StatusCode::kNotFound,
+                       "ResourceNotFoundException: Event bus orders does not "
+                       "exist."));
+  EXPECT_THAT(service_->DeleteEventBus("orders"),
+              StatusIs(absl::StatusCode::kNotFound));
+}
+
+TEST_F(BusServiceTest, ListBusesPagesAndFiltersByPrefix) {
+  for (const char* n : {"a1", "a2", "a3", "b1"}) {
+    ASSERT_THAT(service_->CreateEventBus(n, ""), IsOk());
+  }
+  EVBUS_ASSERT_OK_AND_ASSIGN(auto p1, service_->ListEventBuses("a", 2, ""));
+  ASSERT_EQ(p1.buses.size(), 2u);
+  ASSERT_FALSE(p1.next_token.empty());
+  EVBUS_ASSERT_OK_AND_ASSIGN(auto p2,
+                             service_->ListEventBuses("a", 2, p1.next_token));
+  ASSERT_EQ(p2.buses.size(), 1u);
+  EXPECT_EQ(p2.buses[0].name(), "a3");
+  EXPECT_TRUE(p2.next_token.empty());
+  EXPECT_THAT(service_->ListEventBuses("", 101, ""),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST_F(BusServiceTest, PutEventsStoresEnvelopesInTheEventLog) {
+  ASSERT_THAT(service_->CreateEventBus("orders", ""), IsOk());
+  common::EventEntry bad = Entry();
+  bad.detail = "[1]";
+  EVBUS_ASSERT_OK_AND_ASSIGN(
+      PutEventsResult r,
+      service_->PutEvents({Entry(), bad, Entry("orders")}));
+  EXPECT_EQ(r.failed_entry_count, 1);
+  ASSERT_EQ(r.entries.size(), 3u);
+  EXPECT_FALSE(r.entries[0].event_id.empty());
+  EXPECT_TRUE(r.entries[1].event_id.empty());
+  EXPECT_EQ(r.entries[1].error_code, "MalformedDetail");
+  EXPECT_FALSE(r.entries[2].event_id.empty());
+
+  EVBUS_ASSERT_OK_AND_ASSIGN(auto page, service_->ListEvents("", {}));
+  ASSERT_EQ(page.events.size(), 1u);
+  EXPECT_EQ(page.events[0].event_id(), r.entries[0].event_id);
+  common::Json env = *common::ParseJson(page.events[0].envelope_json());
+  EXPECT_EQ(env["id"], r.entries[0].event_id);
+  EXPECT_EQ(env["time"], "2026-01-02T03:04:05Z");
+  EXPECT_EQ(env["detail"]["n"], 1);
+  EVBUS_ASSERT_OK_AND_ASSIGN(auto orders,
+                             service_->ListEvents("orders", {}));
+  ASSERT_EQ(orders.events.size(), 1u);
+  EXPECT_EQ(orders.events[0].event_id(), r.entries[2].event_id);
+}
+
+TEST_F(BusServiceTest, UnknownBusIsAcknowledgedAndDropped) {
+  EVBUS_ASSERT_OK_AND_ASSIGN(PutEventsResult r,
+                             service_->PutEvents({Entry("nope")}));
+  EXPECT_EQ(r.failed_entry_count, 0);
+  EXPECT_FALSE(r.entries[0].event_id.empty());
+  EXPECT_THAT(registry_.Serialize(),
+              HasSubstr("evbus_put_events_unknown_bus_total 1"));
+  EXPECT_THAT(service_->ListEvents("nope", {}),
+              StatusIs(absl::StatusCode::kNotFound));
+}
+
+TEST_F(BusServiceTest, WholeRequestErrorsStoreNothing) {
+  std::vector<common::EventEntry> eleven(11, Entry());
+  EXPECT_THAT(service_->PutEvents(eleven),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("ValidationException")));
+  EVBUS_ASSERT_OK_AND_ASSIGN(auto page, service_->ListEvents("", {}));
+  EXPECT_TRUE(page.events.empty());
+}
+
+TEST_F(BusServiceTest, LatchedStoreFailsPutEventsAndKeepsWhatWasStored) {
+  service_.reset();
+  store_.reset();
+  storage::StoreOptions options{.path = dir_.path()};
+  options.enable_fault_injection_for_testing = true;
+  store_ = std::move(storage::Store::Open(options).value());
+  service_ = std::move(BusService::Create(*store_, clock_, registry_, {}).value());
+  EVBUS_ASSERT_OK_AND_ASSIGN(PutEventsResult before,
+                             service_->PutEvents({Entry()}));
+  store_->FailWritesForTesting();
+  EXPECT_THAT(service_->PutEvents({Entry()}),
+              StatusIs(absl::StatusCode::kUnavailable,
+                       HasSubstr("InternalFailure")));
+  EXPECT_THAT(service_->PutEvents({Entry()}),
+              StatusIs(absl::StatusCode::kUnavailable, HasSubstr("latched")));
+  EVBUS_ASSERT_OK_AND_ASSIGN(auto page, service_->ListEvents("", {}));
+  ASSERT_EQ(page.events.size(), 1u);
+  EXPECT_EQ(page.events[0].event_id(), before.entries[0].event_id);
+}
+
+TEST_F(BusServiceTest, RetentionTrimsOldEvents) {
+  EVBUS_ASSERT_OK_AND_ASSIGN(PutEventsResult old,
+                             service_->PutEvents({Entry()}));
+  clock_.Advance(absl::Hours(23));
+  EVBUS_ASSERT_OK_AND_ASSIGN(PutEventsResult fresh,
+                             service_->PutEvents({Entry()}));
+  clock_.Advance(absl::Hours(2));  // the first is now 25 h old
+  ASSERT_THAT(service_->TrimEventLog(), IsOk());
+  EVBUS_ASSERT_OK_AND_ASSIGN(auto page, service_->ListEvents("", {}));
+  ASSERT_EQ(page.events.size(), 1u);
+  EXPECT_EQ(page.events[0].event_id(), fresh.entries[0].event_id);
+}
+
+TEST_F(BusServiceTest, ZeroRetentionKeepsNoLog) {
+  BusOptions options;
+  options.event_retention = absl::ZeroDuration();
+  Open(options);
+  EVBUS_ASSERT_OK_AND_ASSIGN(PutEventsResult r, service_->PutEvents({Entry()}));
+  EXPECT_FALSE(r.entries[0].event_id.empty());
+  EXPECT_TRUE(service_->ListEvents("", {})->events.empty());
+}
+
+TEST_F(BusServiceTest, PublishAllowsReservedSources) {
+  common::EventEntry e = Entry();
+  e.source = "aws.events";
+  EXPECT_THAT(service_->Publish({e}), IsOk());
+  EVBUS_ASSERT_OK_AND_ASSIGN(PutEventsResult r, service_->PutEvents({e}));
+  EXPECT_EQ(r.entries[0].error_code, "NotAuthorizedForSourceException");
+}
+
+}  // namespace
+}  // namespace evbus::bus

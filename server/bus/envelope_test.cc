@@ -1,0 +1,53 @@
+#include "server/bus/envelope.h"
+
+#include "gtest/gtest.h"
+
+namespace evbus::bus {
+namespace {
+
+TEST(EnvelopeTest, AwsKeyOrderAndShape) {
+  common::Json detail = *common::ParseJson(R"({"b": 2, "a": [1, 2.5]})");
+  EnvelopeFields f;
+  f.id = "0cc35aee-07b3-415a-a941-9c1f1a357958";
+  f.detail_type = "Order Placed";
+  f.source = "com.shop";
+  f.account = "000000000000";
+  f.time = absl::FromUnixMillis(1767323045999);  // fractional seconds dropped
+  f.region = "us-east-1";
+  f.detail = &detail;
+  EXPECT_EQ(BuildEnvelope(f),
+            R"({"version":"0","id":"0cc35aee-07b3-415a-a941-9c1f1a357958",)"
+            R"("detail-type":"Order Placed","source":"com.shop",)"
+            R"("account":"000000000000","time":"2026-01-02T03:04:05Z",)"
+            R"("region":"us-east-1","resources":[],)"
+            R"("detail":{"b":2,"a":[1,2.5]}})");
+}
+
+TEST(EnvelopeTest, ReplayNameAndResources) {
+  common::Json detail = common::Json::object();
+  EnvelopeFields f;
+  f.id = "i";
+  f.time = absl::FromUnixSeconds(0);
+  f.replay_name = "r1";
+  f.resources = {"arn:a", "arn:b"};
+  f.detail = &detail;
+  std::string env = BuildEnvelope(f);
+  EXPECT_NE(env.find(R"("region":"","replay-name":"r1","resources":["arn:a","arn:b"],"detail":{})"),
+            std::string::npos)
+      << env;
+  EXPECT_NE(env.find(R"("time":"1970-01-01T00:00:00Z")"), std::string::npos);
+}
+
+TEST(EnvelopeTest, StringsAreEscaped) {
+  common::Json detail = common::Json::object();
+  EnvelopeFields f;
+  f.id = "i";
+  f.source = "a\"b\\c\n";
+  f.time = absl::FromUnixSeconds(0);
+  f.detail = &detail;
+  common::Json parsed = *common::ParseJson(BuildEnvelope(f));
+  EXPECT_EQ(parsed["source"], "a\"b\\c\n");
+}
+
+}  // namespace
+}  // namespace evbus::bus

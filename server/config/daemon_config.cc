@@ -1,0 +1,139 @@
+#include "server/config/daemon_config.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "server/common/json.h"
+
+namespace evbus::config {
+namespace {
+
+absl::Status FieldError(const std::string& path, const std::string& field,
+                        const std::string& why) {
+  return absl::InvalidArgumentError(
+      absl::StrCat(path, ": field \"", field, "\": ", why));
+}
+
+}  // namespace
+
+absl::StatusOr<DaemonConfig> LoadConfigFile(const std::string& path,
+                                            DaemonConfig base) {
+  std::ifstream in(path);
+  if (!in) {
+    return absl::NotFoundError(absl::StrCat("cannot read config file ", path));
+  }
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  absl::StatusOr<common::Json> doc = common::ParseJson(buffer.str(), path);
+  if (!doc.ok()) return doc.status();
+  if (!doc->is_object()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": the config must be a JSON object"));
+  }
+  DaemonConfig c = std::move(base);
+  for (const auto& [key, value] : doc->items()) {
+    auto str = [&](std::string* out) -> absl::Status {
+      if (!value.is_string()) return FieldError(path, key, "must be a string");
+      *out = value.get<std::string>();
+      return absl::OkStatus();
+    };
+    auto integer = [&](int64_t* out) -> absl::Status {
+      if (!value.is_number_integer()) {
+        return FieldError(path, key, "must be an integer");
+      }
+      *out = value.get<int64_t>();
+      return absl::OkStatus();
+    };
+    absl::Status s;
+    if (key == "data_dir") {
+      s = str(&c.data_dir);
+    } else if (key == "grpc_listen") {
+      s = str(&c.grpc_listen);
+    } else if (key == "http_listen") {
+      s = str(&c.http_listen);
+    } else if (key == "stack") {
+      s = str(&c.stack_file);
+    } else if (key == "ready_file") {
+      s = str(&c.ready_file);
+    } else if (key == "account") {
+      s = str(&c.account);
+    } else if (key == "region") {
+      s = str(&c.region);
+    } else if (key == "log_level") {
+      s = str(&c.log_level);
+    } else if (key == "event_retention_seconds") {
+      s = integer(&c.event_retention_seconds);
+    } else if (key == "max_request_bytes") {
+      s = integer(&c.max_request_bytes);
+    } else if (key == "allow_reserved_sources") {
+      if (!value.is_boolean()) {
+        s = FieldError(path, key, "must be true or false");
+      } else {
+        c.allow_reserved_sources = value.get<bool>();
+      }
+    } else {
+      s = FieldError(path, key, "unknown field");
+    }
+    if (!s.ok()) return s;
+  }
+  return c;
+}
+
+absl::Status SplitHostPort(const std::string& address, const std::string& field,
+                           std::string* host, int* port) {
+  size_t colon = address.rfind(':');
+  if (colon == std::string::npos || colon == 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        field, ": \"", address, "\" is not HOST:PORT"));
+  }
+  std::string h = address.substr(0, colon);
+  if (h.size() >= 2 && h.front() == '[' && h.back() == ']') {
+    h = h.substr(1, h.size() - 2);
+  }
+  int p = 0;
+  if (!absl::SimpleAtoi(address.substr(colon + 1), &p) || p < 0 ||
+      p > 65535) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        field, ": port in \"", address, "\" must be 0..65535"));
+  }
+  *host = h;
+  *port = p;
+  return absl::OkStatus();
+}
+
+absl::Status Validate(const DaemonConfig& c) {
+  std::string host;
+  int port = 0;
+  absl::Status s = SplitHostPort(c.grpc_listen, "grpc_listen", &host, &port);
+  if (!s.ok()) return s;
+  s = SplitHostPort(c.http_listen, "http_listen", &host, &port);
+  if (!s.ok()) return s;
+  if (c.data_dir.empty()) {
+    return absl::InvalidArgumentError("data_dir: must not be empty");
+  }
+  if (c.account.size() != 12 ||
+      c.account.find_first_not_of("0123456789") != std::string::npos) {
+    return absl::InvalidArgumentError("account: must be 12 digits");
+  }
+  if (c.region.empty()) {
+    return absl::InvalidArgumentError("region: must not be empty");
+  }
+  if (c.event_retention_seconds < 0) {
+    return absl::InvalidArgumentError(
+        "event_retention_seconds: must be 0 (off) or positive");
+  }
+  if (c.max_request_bytes < 1024 || c.max_request_bytes > 16 * 1024 * 1024) {
+    return absl::InvalidArgumentError(
+        "max_request_bytes: must be between 1024 and 16777216");
+  }
+  if (c.log_level != "debug" && c.log_level != "info" &&
+      c.log_level != "warning" && c.log_level != "error") {
+    return absl::InvalidArgumentError(
+        "log_level: must be debug, info, warning or error");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace evbus::config

@@ -1,0 +1,64 @@
+// File: server/config/daemon_config.h
+//
+// DaemonConfig: everything evbusd is configured with, from an optional JSON
+// file (--config) and then command-line flags (which win). Validate() names
+// the offending field. Pure; thread-compatible.
+//
+// Config file example (every key optional; see deploy/evbusd.json):
+//   {"data_dir": "/var/lib/evbus", "grpc_listen": "127.0.0.1:4010",
+//    "http_listen": "127.0.0.1:4011", "account": "000000000000",
+//    "region": "us-east-1", "event_retention_seconds": 86400,
+//    "max_request_bytes": 262144, "allow_reserved_sources": false,
+//    "log_level": "info"}
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/statusor.h"
+
+namespace evbus::config {
+
+struct DaemonConfig {
+  // RocksDB directory. Default: "./data".
+  std::string data_dir = "./data";
+  // gRPC listener HOST:PORT; port 0 picks a free port.
+  // Default: "127.0.0.1:4010".
+  std::string grpc_listen = "127.0.0.1:4010";
+  // HTTP listener (health, metrics, later the AWS endpoint).
+  // Default: "127.0.0.1:4011".
+  std::string http_listen = "127.0.0.1:4011";
+  // Stack file applied at start (issue 9). Default: none.
+  std::string stack_file;
+  // Written atomically with {"grpc":..., "http":..., "pid":...} once serving.
+  // Default: none.
+  std::string ready_file;
+  // Account and region in envelopes and ARNs.
+  // Default: "000000000000" and "us-east-1".
+  std::string account = "000000000000";
+  std::string region = "us-east-1";
+  // Event log retention in seconds; 0 disables the event log.
+  // Default: 86400.
+  int64_t event_retention_seconds = 86400;
+  // PutEvents total entry size limit (exclusive). Default: 262144.
+  int64_t max_request_bytes = 262144;
+  // Accept "aws." sources in PutEvents. Default: false.
+  bool allow_reserved_sources = false;
+  // debug, info, warning, error. Default: info.
+  std::string log_level = "info";
+};
+
+// Reads a JSON config file over `base`. InvalidArgument naming the file and
+// field for unknown keys, wrong types or malformed JSON; NotFound when the
+// file cannot be read.
+absl::StatusOr<DaemonConfig> LoadConfigFile(const std::string& path,
+                                            DaemonConfig base);
+
+// Checks ranges and formats; InvalidArgument naming the field.
+absl::Status Validate(const DaemonConfig& config);
+
+// Splits "HOST:PORT" ("[::1]:80" for IPv6). InvalidArgument naming `field`.
+absl::Status SplitHostPort(const std::string& address, const std::string& field,
+                           std::string* host, int* port);
+
+}  // namespace evbus::config

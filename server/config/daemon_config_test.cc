@@ -1,0 +1,81 @@
+#include "server/config/daemon_config.h"
+
+#include <fstream>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/testing/temp_dir.h"
+
+namespace evbus::config {
+namespace {
+
+using ::testing::HasSubstr;
+
+TEST(DaemonConfigTest, DefaultsAreValid) {
+  EXPECT_TRUE(Validate(DaemonConfig{}).ok());
+}
+
+TEST(DaemonConfigTest, LoadsFileOverBase) {
+  evbus::testing::TempDir dir;
+  std::ofstream(dir.Join("c.json"))
+      << R"({"data_dir": "/x", "event_retention_seconds": 0, "allow_reserved_sources": true})";
+  auto c = LoadConfigFile(dir.Join("c.json"), {});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->data_dir, "/x");
+  EXPECT_EQ(c->event_retention_seconds, 0);
+  EXPECT_TRUE(c->allow_reserved_sources);
+  EXPECT_EQ(c->grpc_listen, "127.0.0.1:4010");
+}
+
+TEST(DaemonConfigTest, ErrorsNameTheField) {
+  evbus::testing::TempDir dir;
+  std::ofstream(dir.Join("a.json")) << R"({"data_dri": "/x"})";
+  EXPECT_THAT(std::string(LoadConfigFile(dir.Join("a.json"), {})
+                              .status()
+                              .message()),
+              HasSubstr("field \"data_dri\": unknown field"));
+  std::ofstream(dir.Join("b.json")) << R"({"max_request_bytes": "big"})";
+  EXPECT_THAT(std::string(LoadConfigFile(dir.Join("b.json"), {})
+                              .status()
+                              .message()),
+              HasSubstr("field \"max_request_bytes\": must be an integer"));
+  std::ofstream(dir.Join("c.json")) << "{";
+  EXPECT_FALSE(LoadConfigFile(dir.Join("c.json"), {}).ok());
+  EXPECT_EQ(LoadConfigFile(dir.Join("none.json"), {}).status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+TEST(DaemonConfigTest, ValidateNamesTheField) {
+  DaemonConfig c;
+  c.grpc_listen = "nope";
+  EXPECT_THAT(std::string(Validate(c).message()), HasSubstr("grpc_listen"));
+  c = {};
+  c.http_listen = "127.0.0.1:70000";
+  EXPECT_THAT(std::string(Validate(c).message()), HasSubstr("http_listen"));
+  c = {};
+  c.account = "12";
+  EXPECT_THAT(std::string(Validate(c).message()), HasSubstr("account"));
+  c = {};
+  c.event_retention_seconds = -1;
+  EXPECT_THAT(std::string(Validate(c).message()),
+              HasSubstr("event_retention_seconds"));
+  c = {};
+  c.log_level = "loud";
+  EXPECT_THAT(std::string(Validate(c).message()), HasSubstr("log_level"));
+}
+
+TEST(DaemonConfigTest, SplitHostPort) {
+  std::string host;
+  int port = -1;
+  ASSERT_TRUE(SplitHostPort("127.0.0.1:0", "f", &host, &port).ok());
+  EXPECT_EQ(host, "127.0.0.1");
+  EXPECT_EQ(port, 0);
+  ASSERT_TRUE(SplitHostPort("[::1]:8080", "f", &host, &port).ok());
+  EXPECT_EQ(host, "::1");
+  EXPECT_EQ(port, 8080);
+  EXPECT_FALSE(SplitHostPort(":80", "f", &host, &port).ok());
+  EXPECT_FALSE(SplitHostPort("h:x", "f", &host, &port).ok());
+}
+
+}  // namespace
+}  // namespace evbus::config

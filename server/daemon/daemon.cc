@@ -1,0 +1,184 @@
+#include "server/daemon/daemon.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <system_error>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/server.h"
+#include "grpcpp/server_builder.h"
+#include "server/api/grpc/event_bus_service.h"
+#include "server/api/http/http_server.h"
+#include "server/bus/bus_service.h"
+#include "server/common/clock.h"
+#include "server/common/json.h"
+#include "server/common/logging.h"
+#include "server/metrics/registry.h"
+#include "server/storage/store.h"
+
+namespace evbus::daemon {
+namespace {
+
+common::LogSeverity ParseSeverity(const std::string& level) {
+  if (level == "debug") return common::LogSeverity::kDebug;
+  if (level == "warning") return common::LogSeverity::kWarning;
+  if (level == "error") return common::LogSeverity::kError;
+  return common::LogSeverity::kInfo;
+}
+
+// Writes `content` to `path` atomically (temp file + rename).
+absl::Status WriteFileAtomically(const std::string& path,
+                                 const std::string& content) {
+  std::string tmp = absl::StrCat(path, ".tmp.", ::getpid());
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << content;
+    out.flush();
+    if (!out) {
+      return absl::UnavailableError(absl::StrCat("cannot write ", tmp));
+    }
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot rename ", tmp, " to ", path, ": ", ec.message()));
+  }
+  return absl::OkStatus();
+}
+
+int WaitForSignal() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  int sig = 0;
+  while (sigwait(&set, &sig) != 0) {
+  }
+  return sig;
+}
+
+}  // namespace
+
+int Run(const config::DaemonConfig& config) {
+  common::SetMinLogSeverity(ParseSeverity(config.log_level));
+  absl::Time started = absl::Now();
+  common::RealClock clock;
+  metrics::Registry registry;
+
+  storage::StoreOptions store_options;
+  store_options.path = config.data_dir;
+  store_options.created_by = "evbusd " EVBUS_VERSION;
+  absl::StatusOr<std::unique_ptr<storage::Store>> store =
+      storage::Store::Open(store_options);
+  if (!store.ok()) {
+    EVBUS_LOG(ERROR) << "cannot open store: " << store.status();
+    return 1;
+  }
+
+  bus::BusOptions bus_options;
+  bus_options.account = config.account;
+  bus_options.region = config.region;
+  bus_options.event_retention = absl::Seconds(config.event_retention_seconds);
+  bus_options.limits.max_request_bytes =
+      static_cast<size_t>(config.max_request_bytes);
+  bus_options.limits.allow_reserved_sources = config.allow_reserved_sources;
+  absl::StatusOr<std::unique_ptr<bus::BusService>> buses =
+      bus::BusService::Create(**store, clock, registry, bus_options);
+  if (!buses.ok()) {
+    EVBUS_LOG(ERROR) << "cannot load buses: " << buses.status();
+    return 1;
+  }
+  (*buses)->Start();
+
+  // gRPC.
+  api::EventBusServiceImpl event_bus_service(**buses);
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  int grpc_port = 0;
+  builder.AddListeningPort(config.grpc_listen,
+                           grpc::InsecureServerCredentials(), &grpc_port);
+  builder.RegisterService(&event_bus_service);
+  builder.SetMaxReceiveMessageSize(16 * 1024 * 1024);
+  std::unique_ptr<grpc::Server> grpc_server = builder.BuildAndStart();
+  if (grpc_server == nullptr || grpc_port == 0) {
+    EVBUS_LOG(ERROR) << "cannot listen for gRPC on " << config.grpc_listen;
+    return 1;
+  }
+
+  // HTTP.
+  storage::Store& store_ref = **store;
+  metrics::Gauge store_healthy = registry.GetGauge(
+      "evbus_store_healthy",
+      "1 while the store accepts writes, 0 once a failed write latched it.");
+  store_healthy.Set(1);
+  api::HttpOptions http_options;
+  std::string http_host;
+  absl::Status split = config::SplitHostPort(config.http_listen, "http_listen",
+                                             &http_options.host,
+                                             &http_options.port);
+  if (!split.ok()) {
+    EVBUS_LOG(ERROR) << split;
+    return 1;
+  }
+  api::HttpProbes probes;
+  probes.ready = [&store_ref] { return store_ref.Health(); };
+  probes.metrics = [&registry, &store_ref, store_healthy] {
+    store_healthy.Set(store_ref.Health().ok() ? 1 : 0);
+    return registry.Serialize();
+  };
+  api::HttpServer http(http_options, probes);
+  absl::Status http_started = http.Start();
+  if (!http_started.ok()) {
+    EVBUS_LOG(ERROR) << http_started;
+    grpc_server->Shutdown();
+    return 1;
+  }
+
+  std::string grpc_host;
+  int ignored_port = 0;
+  (void)config::SplitHostPort(config.grpc_listen, "grpc_listen", &grpc_host,
+                              &ignored_port);
+  std::string grpc_addr = absl::StrCat(grpc_host, ":", grpc_port);
+  std::string http_addr = absl::StrCat(http_options.host, ":", http.port());
+  EVBUS_LOG(INFO) << "evbusd " << EVBUS_VERSION << " serving: grpc "
+                  << grpc_addr << ", http " << http_addr << ", data "
+                  << config.data_dir << " (ready in "
+                  << absl::ToInt64Milliseconds(absl::Now() - started)
+                  << " ms)";
+  if (!config.ready_file.empty()) {
+    common::Json ready = common::Json::object();
+    ready["grpc"] = grpc_addr;
+    ready["http"] = http_addr;
+    ready["pid"] = ::getpid();
+    absl::Status w =
+        WriteFileAtomically(config.ready_file, common::DumpJson(ready) + "\n");
+    if (!w.ok()) EVBUS_LOG(WARNING) << "ready file: " << w;
+  }
+
+  int sig = WaitForSignal();
+  EVBUS_LOG(INFO) << "signal " << sig << ": shutting down";
+  // Stop accepting, let in-flight calls finish (bounded), then flush.
+  grpc_server->Shutdown(std::chrono::system_clock::now() +
+                        std::chrono::seconds(4));
+  http.Stop();
+  (*buses)->Stop();
+  absl::Status synced = (*store)->SyncWal();
+  if (!synced.ok()) EVBUS_LOG(WARNING) << "final WAL sync: " << synced;
+  buses->reset();
+  store->reset();
+  EVBUS_LOG(INFO) << "stopped";
+  return 0;
+}
+
+}  // namespace evbus::daemon

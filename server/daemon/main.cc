@@ -1,0 +1,137 @@
+// evbusd: the evbus daemon. Flags are parsed here and nowhere else; the rest
+// happens in daemon::Run.
+#include <signal.h>
+
+#include <cstdio>
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "server/config/daemon_config.h"
+#include "server/daemon/daemon.h"
+
+ABSL_FLAG(std::string, config, "", "JSON config file; flags override it");
+ABSL_FLAG(std::string, data_dir, "./data", "RocksDB data directory");
+ABSL_FLAG(std::string, grpc_listen, "127.0.0.1:4010",
+          "gRPC listener HOST:PORT (port 0 picks a free port)");
+ABSL_FLAG(std::string, http_listen, "127.0.0.1:4011",
+          "HTTP listener HOST:PORT for /healthz, /readyz, /metrics");
+ABSL_FLAG(std::string, stack, "", "stack file to apply at start");
+ABSL_FLAG(std::string, ready_file, "",
+          "write {\"grpc\",\"http\",\"pid\"} JSON here once serving");
+ABSL_FLAG(std::string, account, "000000000000", "account id in events/ARNs");
+ABSL_FLAG(std::string, region, "us-east-1", "region in events/ARNs");
+ABSL_FLAG(int64_t, event_retention, 86400,
+          "seconds accepted events stay in the event log; 0 disables it");
+ABSL_FLAG(int64_t, max_request_bytes, 262144,
+          "PutEvents total entry size limit (1048576 for the 1 MB limit)");
+ABSL_FLAG(bool, allow_reserved_sources, false,
+          "accept PutEvents sources that start with \"aws.\"");
+ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error");
+
+namespace {
+
+bool IsSet(const absl::Flag<std::string>& flag, const char* name, int argc,
+           char** argv) {
+  (void)flag;
+  std::string dashed = std::string("--") + name;
+  std::string single = std::string("-") + name;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == dashed || a.rfind(dashed + "=", 0) == 0 || a == single ||
+        a.rfind(single + "=", 0) == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Signals are taken by daemon::Run with sigwait; block them before any
+  // thread starts so that every thread inherits the mask.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  absl::SetProgramUsageMessage(
+      "evbusd: self-hosted event bus (EventBridge-compatible).\n"
+      "  evbusd --data-dir DIR --grpc-listen HOST:PORT --http-listen "
+      "HOST:PORT [--stack FILE] [--ready-file PATH] [--config FILE]");
+  // Accept --data-dir as well as --data_dir.
+  std::vector<std::string> normalized;
+  normalized.reserve(argc);
+  for (int i = 0; i < argc; ++i) {
+    std::string a = argv[i];
+    if (i > 0 && a.rfind("--", 0) == 0) {
+      size_t eq = a.find('=');
+      for (size_t j = 2; j < std::min(eq, a.size()); ++j) {
+        if (a[j] == '-') a[j] = '_';
+      }
+    }
+    normalized.push_back(std::move(a));
+  }
+  std::vector<char*> args;
+  for (std::string& a : normalized) args.push_back(a.data());
+  argv = args.data();
+  absl::ParseCommandLine(argc, argv);
+
+  evbus::config::DaemonConfig config;
+  if (!absl::GetFlag(FLAGS_config).empty()) {
+    absl::StatusOr<evbus::config::DaemonConfig> loaded =
+        evbus::config::LoadConfigFile(absl::GetFlag(FLAGS_config), config);
+    if (!loaded.ok()) {
+      std::fprintf(stderr, "evbusd: %s\n",
+                   std::string(loaded.status().message()).c_str());
+      return 2;
+    }
+    config = *loaded;
+  }
+  // A flag given on the command line overrides the file.
+  auto take = [&](const absl::Flag<std::string>& flag, const char* name,
+                  std::string* field) {
+    if (absl::GetFlag(FLAGS_config).empty() || IsSet(flag, name, argc, argv)) {
+      *field = absl::GetFlag(flag);
+    }
+  };
+  take(FLAGS_data_dir, "data_dir", &config.data_dir);
+  take(FLAGS_grpc_listen, "grpc_listen", &config.grpc_listen);
+  take(FLAGS_http_listen, "http_listen", &config.http_listen);
+  take(FLAGS_stack, "stack", &config.stack_file);
+  take(FLAGS_ready_file, "ready_file", &config.ready_file);
+  take(FLAGS_account, "account", &config.account);
+  take(FLAGS_region, "region", &config.region);
+  take(FLAGS_log_level, "log_level", &config.log_level);
+  auto explicit_flag = [&](const char* name) {
+    std::string dashed = std::string("--") + name;
+    for (int i = 1; i < argc; ++i) {
+      std::string a = argv[i];
+      if (a == dashed || a.rfind(dashed + "=", 0) == 0 ||
+          a == "--no" + std::string(name)) {
+        return true;
+      }
+    }
+    return absl::GetFlag(FLAGS_config).empty();
+  };
+  if (explicit_flag("event_retention")) {
+    config.event_retention_seconds = absl::GetFlag(FLAGS_event_retention);
+  }
+  if (explicit_flag("max_request_bytes")) {
+    config.max_request_bytes = absl::GetFlag(FLAGS_max_request_bytes);
+  }
+  if (explicit_flag("allow_reserved_sources")) {
+    config.allow_reserved_sources = absl::GetFlag(FLAGS_allow_reserved_sources);
+  }
+  absl::Status valid = evbus::config::Validate(config);
+  if (!valid.ok()) {
+    std::fprintf(stderr, "evbusd: %s\n", std::string(valid.message()).c_str());
+    return 2;
+  }
+  return evbus::daemon::Run(config);
+}

@@ -1,0 +1,148 @@
+// File: server/pattern/flat_event.h
+//
+// FlatEvent: an event (the full envelope JSON object) flattened once into
+// (path, leaf value) pairs, shared by every rule it is matched against.
+//
+//  * path = object keys joined with '.', so {"a":{"b":1}} and {"a.b":1} give
+//    the same path "a.b";
+//  * arrays are transparent: each element contributes to the same path, and an
+//    empty array contributes nothing; objects are never leaves;
+//  * every leaf remembers which element of which enclosing array it came from,
+//    so that the array-consistency rule can be applied;
+//  * strings holding JSON are not parsed.
+//
+// Events are read with simdjson's on-demand API. A PathFilter (normally taken
+// from RuleMatcher::path_filter()) limits flattening to the paths some rule
+// names: other subtrees are skipped without being materialised, and only
+// partially validated.
+//
+// Thread safety: FlatEvent is an immutable value once built (thread-safe to
+// share for reading). FlatEventParser is thread-compatible: use one per
+// thread; it reuses its buffers so steady-state parsing does not allocate.
+//
+// Example:
+//   absl::StatusOr<FlatEvent> ev = FlatEvent::Parse(R"({"source":"a"})");
+//   FlatEventParser parser;                       // per worker thread
+//   FlatEvent scratch;
+//   absl::Status s = parser.Parse(json, &matcher->path_filter(), &scratch);
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "server/pattern/internal/strings.h"
+
+namespace evbus::pattern {
+
+enum class ValueKind : uint8_t { kString, kNumber, kTrue, kFalse, kNull };
+
+// Position of a leaf inside one array: the array (numbered per event) and the
+// element index.
+struct ArrayPos {
+  uint32_t array_id;
+  uint32_t index;
+};
+
+// The set of field paths worth flattening. Empty filter = keep everything.
+// Thread-safe for concurrent reads once built.
+class PathFilter {
+ public:
+  PathFilter() = default;
+  // `paths` are full dot-joined field paths, e.g. "detail.state".
+  static PathFilter FromPaths(std::span<const std::string> paths);
+
+  bool keep_all() const { return nodes_.empty(); }
+  // Flags for a (dot-joined) path: kLeaf when a rule names it, kDescend when
+  // it is a proper dot-boundary prefix of a named path.
+  static constexpr uint8_t kLeaf = 1;
+  static constexpr uint8_t kDescend = 2;
+  uint8_t Lookup(std::string_view path) const {
+    auto it = nodes_.find(path);
+    return it == nodes_.end() ? 0 : it->second;
+  }
+
+ private:
+  internal::StringMap<uint8_t> nodes_;
+};
+
+class FlatEvent {
+ public:
+  struct Leaf {
+    uint32_t path_offset = 0;
+    uint32_t path_size = 0;
+    uint32_t text_offset = 0;  // string contents or number literal
+    uint32_t text_size = 0;
+    uint32_t pos_offset = 0;   // into positions
+    uint32_t pos_size = 0;
+    double number = 0;         // kNumber: the value (+-inf when too large)
+    ValueKind kind = ValueKind::kNull;
+  };
+
+  FlatEvent() = default;
+
+  // Flattens the whole event. Errors: InvalidArgument when `event_json` is not
+  // valid JSON or its top level is not an object.
+  static absl::StatusOr<FlatEvent> Parse(std::string_view event_json);
+  // Flattens only paths kept by `filter` (see PathFilter).
+  static absl::StatusOr<FlatEvent> Parse(std::string_view event_json,
+                                         const PathFilter& filter);
+
+  // Leaves, sorted by path (document order within one path).
+  size_t size() const { return leaves_.size(); }
+  const Leaf& leaf(size_t i) const { return leaves_[i]; }
+  const std::vector<Leaf>& leaves() const { return leaves_; }
+
+  std::string_view path(const Leaf& l) const {
+    return std::string_view(arena_).substr(l.path_offset, l.path_size);
+  }
+  std::string_view text(const Leaf& l) const {
+    return std::string_view(arena_).substr(l.text_offset, l.text_size);
+  }
+  std::span<const ArrayPos> positions(const Leaf& l) const {
+    return std::span<const ArrayPos>(positions_.data() + l.pos_offset,
+                                     l.pos_size);
+  }
+
+  // [begin, end) of the leaves at `path` (empty range when absent).
+  std::pair<size_t, size_t> FindPath(std::string_view path) const;
+
+  // True unless the two leaves sit in different elements of a common array.
+  bool Consistent(const Leaf& a, const Leaf& b) const;
+
+  // Removes every leaf; keeps capacity.
+  void Clear();
+
+ private:
+  friend class FlatEventParser;
+  std::string arena_;
+  std::vector<Leaf> leaves_;
+  std::vector<ArrayPos> positions_;
+};
+
+// Reusable event parser (holds simdjson state and buffers).
+class FlatEventParser {
+ public:
+  FlatEventParser();
+  ~FlatEventParser();
+  FlatEventParser(const FlatEventParser&) = delete;
+  FlatEventParser& operator=(const FlatEventParser&) = delete;
+
+  // Flattens `event_json` into `*out` (previous contents are replaced).
+  // `filter` may be null (keep everything). Errors: InvalidArgument for
+  // malformed JSON or a top level that is not an object; `*out` is then empty.
+  absl::Status Parse(std::string_view event_json, const PathFilter* filter,
+                     FlatEvent* out);
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace evbus::pattern

@@ -1,0 +1,50 @@
+// File: server/pattern/internal/pattern_json.h
+//
+// A small strict JSON reader for event patterns. It exists (instead of
+// common/json.h) because pattern errors must carry Jackson's wording, number
+// tokens must keep their original spelling ("Invalid member in numeric match:
+// 5", literal-only numbers), and duplicate object keys must resolve as "last
+// one wins" while keeping the first key's position.
+//
+// Thread safety: PatternJson values are thread-compatible; ParsePatternJson is
+// thread-safe.
+//
+// Example:
+//   absl::StatusOr<PatternJson> v = ParsePatternJson(R"({"source":["a"]})");
+//   v->members[0].first == "source";
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace evbus::pattern::internal {
+
+struct PatternJson {
+  enum class Kind { kNull, kTrue, kFalse, kNumber, kString, kArray, kObject };
+  Kind kind = Kind::kNull;
+  // kString: the unescaped text; kNumber: the token exactly as written.
+  std::string text;
+  std::vector<PatternJson> items;                             // kArray
+  std::vector<std::pair<std::string, PatternJson>> members;  // kObject
+
+  bool is_string() const { return kind == Kind::kString; }
+  bool is_number() const { return kind == Kind::kNumber; }
+  bool is_array() const { return kind == Kind::kArray; }
+  bool is_object() const { return kind == Kind::kObject; }
+  // Jackson's getText() for a scalar token: the string, the number as
+  // written, "true", "false" or "null"; "[" / "{" for containers.
+  std::string TokenText() const;
+};
+
+// Parses one JSON document. On a syntax error returns InvalidArgument whose
+// message is Jackson's text followed by its location suffix, e.g.
+//   Unexpected character (''' (code 39)): was expecting double-quote to start
+//   field name\n at [Source: (String)"{'a': 1}"; line: 1, column: 3]
+// Nesting deeper than 256 levels is rejected.
+absl::StatusOr<PatternJson> ParsePatternJson(std::string_view text);
+
+}  // namespace evbus::pattern::internal

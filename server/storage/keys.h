@@ -1,0 +1,54 @@
+// File: server/storage/keys.h
+//
+// Key encodings of docs/storage_format.md. The only place that builds or
+// parses keys. Pure functions; thread-safe.
+//
+// Example:
+//   std::string k = keys::EventKey("orders", 1700000000000, id);
+//   absl::StatusOr<keys::EventKeyParts> p = keys::ParseEventKey(k);
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include "absl/strings/string_view.h"
+
+#include "absl/status/statusor.h"
+
+namespace evbus::storage::keys {
+
+inline constexpr char kSeparator = '\0';
+
+// Appends x as 8 big-endian bytes.
+void AppendBigEndian64(std::string* out, uint64_t x);
+// Reads 8 big-endian bytes from the front of `in`. REQUIRES: in.size() >= 8.
+uint64_t ReadBigEndian64(absl::string_view in);
+
+// meta family.
+inline constexpr absl::string_view kFormatKey = "format";
+
+// catalog family: kind 0x00 name.
+std::string CatalogKey(absl::string_view kind, absl::string_view name);
+// Prefix of all catalog keys of `kind` (kind 0x00).
+std::string CatalogPrefix(absl::string_view kind);
+// The name part of a catalog key of `kind`; InvalidArgument when the key is
+// not of that kind.
+absl::StatusOr<std::string> CatalogName(absl::string_view kind,
+                                        absl::string_view key);
+
+// events family: bus 0x00 BE64(ingest_ms) event_id.
+std::string EventKey(absl::string_view bus, uint64_t ingest_ms,
+                     absl::string_view event_id);
+// Prefix shared by every event key of `bus` (bus 0x00).
+std::string EventBusPrefix(absl::string_view bus);
+// Smallest key of `bus` at or after `ingest_ms` (bus 0x00 BE64(ingest_ms)).
+std::string EventKeyLowerBound(absl::string_view bus, uint64_t ingest_ms);
+
+struct EventKeyParts {
+  std::string bus;
+  uint64_t ingest_ms = 0;
+  std::string event_id;
+};
+// DataLoss when `key` is not a well-formed event key.
+absl::StatusOr<EventKeyParts> ParseEventKey(absl::string_view key);
+
+}  // namespace evbus::storage::keys

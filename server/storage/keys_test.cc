@@ -1,0 +1,52 @@
+#include "server/storage/keys.h"
+
+#include "gtest/gtest.h"
+
+namespace evbus::storage::keys {
+namespace {
+
+TEST(KeysTest, BigEndianRoundTripAndOrder) {
+  std::string a, b;
+  AppendBigEndian64(&a, 255);
+  AppendBigEndian64(&b, 256);
+  EXPECT_EQ(a.size(), 8u);
+  EXPECT_LT(a, b);  // byte order is numeric order
+  EXPECT_EQ(ReadBigEndian64(a), 255u);
+  EXPECT_EQ(ReadBigEndian64(b), 256u);
+  std::string max;
+  AppendBigEndian64(&max, UINT64_MAX);
+  EXPECT_EQ(ReadBigEndian64(max), UINT64_MAX);
+}
+
+TEST(KeysTest, EventKeyRoundTrip) {
+  std::string key =
+      EventKey("orders", 1700000000123, "0cc35aee-07b3-415a-a941-9c1f1a357958");
+  absl::StatusOr<EventKeyParts> p = ParseEventKey(key);
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(p->bus, "orders");
+  EXPECT_EQ(p->ingest_ms, 1700000000123u);
+  EXPECT_EQ(p->event_id, "0cc35aee-07b3-415a-a941-9c1f1a357958");
+}
+
+TEST(KeysTest, EventKeysSortByBusThenTime) {
+  EXPECT_LT(EventKey("a", 2, "z"), EventKey("a", 10, "a"));
+  EXPECT_LT(EventKey("a", UINT64_MAX >> 1, "z"), EventKey("b", 0, "a"));
+  // A bus whose name extends another's never interleaves with it.
+  EXPECT_LT(EventKey("a", UINT64_MAX, "z"), EventKey("a.b", 0, "a"));
+  EXPECT_LT(EventKeyLowerBound("a", 5), EventKey("a", 5, "x"));
+}
+
+TEST(KeysTest, MalformedEventKeyIsDataLoss) {
+  EXPECT_EQ(ParseEventKey("nobus").status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(ParseEventKey(std::string("a\0short", 7)).status().code(),
+            absl::StatusCode::kDataLoss);
+}
+
+TEST(KeysTest, CatalogKeys) {
+  EXPECT_EQ(CatalogKey("bus", "x"), std::string("bus\0x", 5));
+  EXPECT_EQ(*CatalogName("bus", CatalogKey("bus", "orders")), "orders");
+  EXPECT_FALSE(CatalogName("rule", CatalogKey("bus", "orders")).ok());
+}
+
+}  // namespace
+}  // namespace evbus::storage::keys

@@ -1,0 +1,315 @@
+#include "server/storage/store.h"
+
+#include <filesystem>
+#include <system_error>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "evbus/v1/storage.pb.h"
+#include "rocksdb/cache.h"
+#include "rocksdb/db.h"
+#include "rocksdb/env.h"
+#include "rocksdb/file_system.h"
+#include "rocksdb/options.h"
+#include "rocksdb/table.h"
+#include "rocksdb/write_batch.h"
+#include "server/storage/keys.h"
+#include "server/storage/rocksdb_status.h"
+
+namespace evbus::storage {
+namespace {
+
+constexpr const char* kFamilyNames[kNumFamilies] = {"meta", "catalog",
+                                                    "events"};
+
+rocksdb::Slice ToSlice(absl::string_view s) {
+  return rocksdb::Slice(s.data(), s.size());
+}
+
+}  // namespace
+
+// A file system whose writable files start failing appends and syncs once
+// told to: the latch tests' stand-in for a dying disk.
+class Store::FaultInjectingFileSystem : public rocksdb::FileSystemWrapper {
+ public:
+  explicit FaultInjectingFileSystem(std::shared_ptr<rocksdb::FileSystem> base)
+      : rocksdb::FileSystemWrapper(std::move(base)) {}
+
+  const char* Name() const override { return "EvbusFaultInjectingFS"; }
+
+  void Fail() { failing_.store(true); }
+
+  rocksdb::IOStatus NewWritableFile(const std::string& f,
+                                    const rocksdb::FileOptions& opts,
+                                    std::unique_ptr<rocksdb::FSWritableFile>* r,
+                                    rocksdb::IODebugContext* dbg) override {
+    std::unique_ptr<rocksdb::FSWritableFile> file;
+    rocksdb::IOStatus s = target()->NewWritableFile(f, opts, &file, dbg);
+    if (s.ok()) *r = std::make_unique<File>(std::move(file), &failing_);
+    return s;
+  }
+
+ private:
+  class File : public rocksdb::FSWritableFileOwnerWrapper {
+   public:
+    File(std::unique_ptr<rocksdb::FSWritableFile> f,
+         const std::atomic<bool>* failing)
+        : rocksdb::FSWritableFileOwnerWrapper(std::move(f)),
+          failing_(failing) {}
+    rocksdb::IOStatus Append(const rocksdb::Slice& data,
+                             const rocksdb::IOOptions& o,
+                             rocksdb::IODebugContext* dbg) override {
+      if (failing_->load()) return rocksdb::IOStatus::IOError("injected");
+      return rocksdb::FSWritableFileOwnerWrapper::Append(data, o, dbg);
+    }
+    rocksdb::IOStatus Sync(const rocksdb::IOOptions& o,
+                           rocksdb::IODebugContext* dbg) override {
+      if (failing_->load()) return rocksdb::IOStatus::IOError("injected");
+      return rocksdb::FSWritableFileOwnerWrapper::Sync(o, dbg);
+    }
+    rocksdb::IOStatus Fsync(const rocksdb::IOOptions& o,
+                            rocksdb::IODebugContext* dbg) override {
+      if (failing_->load()) return rocksdb::IOStatus::IOError("injected");
+      return rocksdb::FSWritableFileOwnerWrapper::Fsync(o, dbg);
+    }
+
+   private:
+    const std::atomic<bool>* failing_;
+  };
+
+  std::atomic<bool> failing_{false};
+};
+
+void WriteBatch::Put(Family family, absl::string_view key,
+                     absl::string_view value) {
+  bytes_ += key.size() + value.size();
+  ops_.push_back(
+      Op{OpKind::kPut, family, std::string(key), std::string(value)});
+}
+
+void WriteBatch::Delete(Family family, absl::string_view key) {
+  bytes_ += key.size();
+  ops_.push_back(Op{OpKind::kDelete, family, std::string(key), {}});
+}
+
+void WriteBatch::DeleteRange(Family family, absl::string_view begin,
+                             absl::string_view end) {
+  bytes_ += begin.size() + end.size();
+  ops_.push_back(Op{OpKind::kDeleteRange, family, std::string(begin),
+                    std::string(end)});
+}
+
+absl::StatusOr<std::unique_ptr<Store>> Store::Open(
+    const StoreOptions& options) {
+  if (options.path.empty()) {
+    return absl::InvalidArgumentError("store path is empty");
+  }
+  std::error_code ec;
+  if (options.create_if_missing) {
+    std::filesystem::create_directories(options.path, ec);
+    if (ec) {
+      return absl::UnavailableError(absl::StrCat(
+          "cannot create data directory ", options.path, ": ", ec.message()));
+    }
+  }
+
+  std::unique_ptr<Store> store(new Store());
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = options.create_if_missing;
+  db_options.create_missing_column_families = true;
+  db_options.paranoid_checks = true;
+  db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
+  db_options.max_background_jobs = 2;
+  db_options.keep_log_file_num = 5;
+  db_options.max_total_wal_size = 64 << 20;
+  if (options.enable_fault_injection_for_testing) {
+    store->fault_fs_ = std::make_shared<FaultInjectingFileSystem>(
+        rocksdb::FileSystem::Default());
+    store->env_ = rocksdb::NewCompositeEnv(store->fault_fs_);
+    db_options.env = store->env_.get();
+  }
+
+  store->cache_ = rocksdb::NewLRUCache(options.block_cache_bytes);
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = store->cache_;
+  rocksdb::ColumnFamilyOptions cf_options;
+  cf_options.write_buffer_size = options.write_buffer_bytes;
+  cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> families;
+  families.emplace_back(rocksdb::kDefaultColumnFamilyName, cf_options);
+  for (const char* name : kFamilyNames) families.emplace_back(name, cf_options);
+
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s = rocksdb::DB::Open(db_options, options.path, families,
+                                        &store->handles_, &raw);
+  store->db_.reset(raw);
+  if (!s.ok()) {
+    return FromRocksDb(s, absl::StrCat("opening store at ", options.path));
+  }
+  absl::Status format = store->CheckFormat(options);
+  if (!format.ok()) return format;
+  return store;
+}
+
+Store::~Store() {
+  if (db_ != nullptr) {
+    for (rocksdb::ColumnFamilyHandle* h : handles_) {
+      db_->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+    }
+    handles_.clear();
+    db_->Close().PermitUncheckedError();
+    db_.reset();
+  }
+}
+
+absl::Status Store::CheckFormat(const StoreOptions& options) {
+  absl::StatusOr<std::optional<std::string>> value =
+      Get(Family::kMeta, keys::kFormatKey);
+  if (!value.ok()) return value.status();
+  if (value->has_value()) {
+    evbus::v1::StoreFormat format;
+    if (!format.ParseFromString(**value)) {
+      return absl::DataLossError("store format record is corrupt");
+    }
+    if (format.version() > kFormatVersion) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "store format version ", format.version(),
+          " is newer than this evbusd supports (", kFormatVersion,
+          "); refusing to open it"));
+    }
+    format_version_ = format.version();
+    return absl::OkStatus();
+  }
+  // No format record: a brand-new store, or not ours.
+  for (int f = 1; f < kNumFamilies; ++f) {
+    bool has_data = false;
+    absl::Status scan = Scan(static_cast<Family>(f), "", "",
+                             [&](absl::string_view, absl::string_view) {
+                               has_data = true;
+                               return false;
+                             });
+    if (!scan.ok()) return scan;
+    if (has_data) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "store at ", options.path,
+          " has data but no format record; it is not an evbus store"));
+    }
+  }
+  evbus::v1::StoreFormat format;
+  format.set_version(kFormatVersion);
+  format.set_created_by(options.created_by);
+  WriteBatch batch;
+  batch.Put(Family::kMeta, keys::kFormatKey, format.SerializeAsString());
+  absl::Status w = Write(batch, /*sync=*/true);
+  if (!w.ok()) return w;
+  format_version_ = kFormatVersion;
+  return absl::OkStatus();
+}
+
+rocksdb::ColumnFamilyHandle* Store::Handle(Family family) const {
+  return handles_[static_cast<size_t>(family) + 1];
+}
+
+absl::Status Store::Latch(absl::Status error) {
+  absl::MutexLock lock(&mu_);
+  if (latch_error_.ok()) {
+    latch_error_ = absl::UnavailableError(absl::StrCat(
+        "store is latched after a failed write: ", error.message()));
+    latched_.store(true, std::memory_order_release);
+  }
+  return latch_error_;
+}
+
+absl::Status Store::Health() const {
+  if (!latched_.load(std::memory_order_acquire)) return absl::OkStatus();
+  absl::MutexLock lock(&mu_);
+  return latch_error_;
+}
+
+absl::Status Store::Write(const WriteBatch& batch, bool sync) {
+  if (latched_.load(std::memory_order_acquire)) return Health();
+  rocksdb::WriteBatch wb(batch.ByteSize() + 24 * batch.Count() + 64);
+  for (const WriteBatch::Op& op : batch.ops_) {
+    rocksdb::Status s;
+    switch (op.kind) {
+      case WriteBatch::OpKind::kPut:
+        s = wb.Put(Handle(op.family), ToSlice(op.key), ToSlice(op.value));
+        break;
+      case WriteBatch::OpKind::kDelete:
+        s = wb.Delete(Handle(op.family), ToSlice(op.key));
+        break;
+      case WriteBatch::OpKind::kDeleteRange:
+        s = wb.DeleteRange(Handle(op.family), ToSlice(op.key),
+                           ToSlice(op.value));
+        break;
+    }
+    if (!s.ok()) return FromRocksDb(s, "building write batch");
+  }
+  rocksdb::WriteOptions wo;
+  wo.sync = sync;
+  rocksdb::Status s = db_->Write(wo, &wb);
+  if (!s.ok()) return Latch(FromRocksDb(s, "write"));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<std::string>> Store::Get(
+    Family family, absl::string_view key) const {
+  std::string value;
+  rocksdb::Status s =
+      db_->Get(rocksdb::ReadOptions(), Handle(family), ToSlice(key), &value);
+  if (s.IsNotFound()) return std::optional<std::string>();
+  if (!s.ok()) return FromRocksDb(s, "get");
+  return std::optional<std::string>(std::move(value));
+}
+
+absl::Status Store::Scan(
+    Family family, absl::string_view begin, absl::string_view end,
+    absl::FunctionRef<bool(absl::string_view, absl::string_view)> fn) const {
+  rocksdb::ReadOptions ro;
+  rocksdb::Slice upper = ToSlice(end);
+  if (!end.empty()) ro.iterate_upper_bound = &upper;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, Handle(family)));
+  for (it->Seek(ToSlice(begin)); it->Valid(); it->Next()) {
+    if (!fn(absl::string_view(it->key().data(), it->key().size()),
+            absl::string_view(it->value().data(), it->value().size()))) {
+      break;
+    }
+  }
+  return FromRocksDb(it->status(), "scan");
+}
+
+absl::Status Store::ScanReverse(
+    Family family, absl::string_view begin, absl::string_view end,
+    absl::FunctionRef<bool(absl::string_view, absl::string_view)> fn) const {
+  rocksdb::ReadOptions ro;
+  rocksdb::Slice lower = ToSlice(begin);
+  ro.iterate_lower_bound = &lower;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, Handle(family)));
+  if (end.empty()) {
+    it->SeekToLast();
+  } else {
+    it->SeekForPrev(ToSlice(end));
+    if (it->Valid() && it->key() == ToSlice(end)) it->Prev();
+  }
+  for (; it->Valid(); it->Prev()) {
+    if (!fn(absl::string_view(it->key().data(), it->key().size()),
+            absl::string_view(it->value().data(), it->value().size()))) {
+      break;
+    }
+  }
+  return FromRocksDb(it->status(), "scan");
+}
+
+absl::Status Store::SyncWal() {
+  if (latched_.load(std::memory_order_acquire)) return Health();
+  rocksdb::Status s = db_->FlushWAL(/*sync=*/true);
+  if (!s.ok()) return Latch(FromRocksDb(s, "wal sync"));
+  return absl::OkStatus();
+}
+
+void Store::FailWritesForTesting() {
+  if (fault_fs_ != nullptr) fault_fs_->Fail();
+}
+
+}  // namespace evbus::storage
