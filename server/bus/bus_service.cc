@@ -6,6 +6,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "server/bus/envelope.h"
 #include "server/common/aws_error.h"
 #include "server/common/ids.h"
@@ -28,7 +29,8 @@ BusService::BusService(storage::Store& store, common::Clock& clock,
       event_log_(store),
       clock_(clock),
       registry_(registry),
-      options_(std::move(options)) {
+      options_(std::move(options)),
+      next_sequence_(static_cast<uint64_t>(absl::ToUnixMicros(absl::Now()))) {
   constexpr char kRequests[] = "evbus_put_events_requests_total";
   constexpr char kRequestsHelp[] =
       "PutEvents requests by outcome: ok (acknowledged), rejected (whole "
@@ -257,6 +259,7 @@ absl::StatusOr<PutEventsResult> BusService::Put(
     stored.set_event_bus_name(bus_name);
     stored.set_event_id(out.event_id);
     stored.set_ingest_time_ms(ToMillis(received));
+    stored.set_sequence(next_sequence_.fetch_add(1));
     stored.set_envelope_json(BuildEnvelope(fields));
     storage::EventLog::AddTo(batch, stored);
   }

@@ -19,6 +19,7 @@
 //   buses->Stop();
 #pragma once
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <optional>
@@ -147,6 +148,8 @@ class BusService final : public common::EventSink {
   common::Clock& clock_;
   metrics::Registry& registry_;
   const BusOptions options_;
+
+  std::atomic<uint64_t> next_sequence_;
 
   mutable absl::Mutex mu_;
   std::map<std::string, BusState> buses_ ABSL_GUARDED_BY(mu_);

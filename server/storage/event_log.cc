@@ -13,7 +13,7 @@ void EventLog::AddTo(WriteBatch& batch, const evbus::v1::StoredEvent& event) {
   batch.Put(Family::kEvents,
             keys::EventKey(event.event_bus_name(),
                            static_cast<uint64_t>(event.ingest_time_ms()),
-                           event.event_id()),
+                           event.sequence(), event.event_id()),
             event.SerializeAsString());
 }
 

@@ -57,21 +57,24 @@ std::string EventKeyLowerBound(absl::string_view bus, uint64_t ingest_ms) {
 }
 
 std::string EventKey(absl::string_view bus, uint64_t ingest_ms,
-                     absl::string_view event_id) {
+                     uint64_t sequence, absl::string_view event_id) {
   std::string key = EventKeyLowerBound(bus, ingest_ms);
+  AppendBigEndian64(&key, sequence);
   key.append(event_id.data(), event_id.size());
   return key;
 }
 
 absl::StatusOr<EventKeyParts> ParseEventKey(absl::string_view key) {
   size_t sep = key.find(kSeparator);
-  if (sep == absl::string_view::npos || sep == 0 || key.size() < sep + 1 + 8) {
+  if (sep == absl::string_view::npos || sep == 0 ||
+      key.size() < sep + 1 + 16) {
     return absl::DataLossError("malformed event key");
   }
   EventKeyParts parts;
   parts.bus = std::string(key.substr(0, sep));
   parts.ingest_ms = ReadBigEndian64(key.substr(sep + 1, 8));
-  parts.event_id = std::string(key.substr(sep + 1 + 8));
+  parts.sequence = ReadBigEndian64(key.substr(sep + 1 + 8, 8));
+  parts.event_id = std::string(key.substr(sep + 1 + 16));
   return parts;
 }
 

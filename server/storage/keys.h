@@ -35,9 +35,10 @@ std::string CatalogPrefix(absl::string_view kind);
 absl::StatusOr<std::string> CatalogName(absl::string_view kind,
                                         absl::string_view key);
 
-// events family: bus 0x00 BE64(ingest_ms) event_id.
+// events family: bus 0x00 BE64(ingest_ms) BE64(sequence) event_id. The
+// sequence orders events of the same millisecond by arrival.
 std::string EventKey(absl::string_view bus, uint64_t ingest_ms,
-                     absl::string_view event_id);
+                     uint64_t sequence, absl::string_view event_id);
 // Prefix shared by every event key of `bus` (bus 0x00).
 std::string EventBusPrefix(absl::string_view bus);
 // Smallest key of `bus` at or after `ingest_ms` (bus 0x00 BE64(ingest_ms)).
@@ -46,6 +47,7 @@ std::string EventKeyLowerBound(absl::string_view bus, uint64_t ingest_ms);
 struct EventKeyParts {
   std::string bus;
   uint64_t ingest_ms = 0;
+  uint64_t sequence = 0;
   std::string event_id;
 };
 // DataLoss when `key` is not a well-formed event key.

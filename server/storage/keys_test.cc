@@ -20,25 +20,29 @@ TEST(KeysTest, BigEndianRoundTripAndOrder) {
 
 TEST(KeysTest, EventKeyRoundTrip) {
   std::string key =
-      EventKey("orders", 1700000000123, "0cc35aee-07b3-415a-a941-9c1f1a357958");
+      EventKey("orders", 1700000000123, 42,
+               "0cc35aee-07b3-415a-a941-9c1f1a357958");
   absl::StatusOr<EventKeyParts> p = ParseEventKey(key);
   ASSERT_TRUE(p.ok()) << p.status();
   EXPECT_EQ(p->bus, "orders");
   EXPECT_EQ(p->ingest_ms, 1700000000123u);
+  EXPECT_EQ(p->sequence, 42u);
   EXPECT_EQ(p->event_id, "0cc35aee-07b3-415a-a941-9c1f1a357958");
 }
 
 TEST(KeysTest, EventKeysSortByBusThenTime) {
-  EXPECT_LT(EventKey("a", 2, "z"), EventKey("a", 10, "a"));
-  EXPECT_LT(EventKey("a", UINT64_MAX >> 1, "z"), EventKey("b", 0, "a"));
+  EXPECT_LT(EventKey("a", 2, 9, "z"), EventKey("a", 10, 0, "a"));
+  // Same millisecond: arrival sequence decides, not the random id.
+  EXPECT_LT(EventKey("a", 2, 1, "z"), EventKey("a", 2, 2, "a"));
+  EXPECT_LT(EventKey("a", UINT64_MAX >> 1, 0, "z"), EventKey("b", 0, 0, "a"));
   // A bus whose name extends another's never interleaves with it.
-  EXPECT_LT(EventKey("a", UINT64_MAX, "z"), EventKey("a.b", 0, "a"));
-  EXPECT_LT(EventKeyLowerBound("a", 5), EventKey("a", 5, "x"));
+  EXPECT_LT(EventKey("a", UINT64_MAX, 0, "z"), EventKey("a.b", 0, 0, "a"));
+  EXPECT_LT(EventKeyLowerBound("a", 5), EventKey("a", 5, 0, "x"));
 }
 
 TEST(KeysTest, MalformedEventKeyIsDataLoss) {
   EXPECT_EQ(ParseEventKey("nobus").status().code(), absl::StatusCode::kDataLoss);
-  EXPECT_EQ(ParseEventKey(std::string("a\0short", 7)).status().code(),
+  EXPECT_EQ(ParseEventKey(std::string("a\0shortkey12345", 16)).status().code(),
             absl::StatusCode::kDataLoss);
 }
 

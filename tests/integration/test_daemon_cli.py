@@ -1,0 +1,277 @@
+"""The real evbusd driven by the real evbus CLI: buses, PutEvents, the event
+log, health endpoints, bad input, and shutdown."""
+import json
+import os
+import time
+import unittest
+
+from evbus_harness import Daemon, cli, entry
+
+
+class DaemonCliTest(unittest.TestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        cls.d = Daemon().start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.d.cleanup()
+
+    def put(self, entries, check=True):
+        return self.d.cli("put-events", "--entries", json.dumps(entries),
+                          check=check)
+
+    def assert_serving(self):
+        status, body = self.d.http_get("/healthz")
+        self.assertEqual(status, 200)
+        self.assertIsNotNone(self.d.cli_json("describe-event-bus"))
+
+    def test_health_ready_metrics(self):
+        self.assertEqual(self.d.http_get("/healthz"), (200, "ok\n"))
+        self.assertEqual(self.d.http_get("/readyz"), (200, "ready\n"))
+        self.put([entry()])
+        status, text = self.d.http_get("/metrics")
+        self.assertEqual(status, 200)
+        self.assertIn('evbus_put_events_requests_total{outcome="ok"}', text)
+        self.assertIn("evbus_put_events_latency_seconds_bucket", text)
+        self.assertIn('evbus_events_ingested_total{bus="default"}', text)
+        self.assertIn("evbus_store_healthy 1", text)
+
+    def test_default_bus(self):
+        bus = self.d.cli_json("describe-event-bus")
+        self.assertEqual(bus["Name"], "default")
+        self.assertEqual(
+            bus["Arn"], "arn:aws:events:us-east-1:000000000000:event-bus/default")
+        r = self.d.cli("delete-event-bus", "--name", "default", check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("An error occurred (ValidationException) when calling the "
+                      "DeleteEventBus operation: Cannot delete event bus default.",
+                      r.stderr)
+
+    def test_bus_crud(self):
+        out = self.d.cli_json("create-event-bus", "--name", "crud-bus",
+                              "--description", "for the test")
+        self.assertEqual(
+            out["EventBusArn"],
+            "arn:aws:events:us-east-1:000000000000:event-bus/crud-bus")
+        r = self.d.cli("create-event-bus", "--name", "crud-bus", check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("(ResourceAlreadyExistsException)", r.stderr)
+        self.assertIn("Event bus crud-bus already exists.", r.stderr)
+        names = [b["Name"] for b in
+                 self.d.cli_json("list-event-buses", "--name-prefix", "crud")["EventBuses"]]
+        self.assertEqual(names, ["crud-bus"])
+        self.assertEqual(self.d.cli_json("describe-event-bus", "--name",
+                                         "crud-bus")["Description"], "for the test")
+        self.assertEqual(self.d.cli("delete-event-bus", "--name",
+                                    "crud-bus").stdout, "")
+        r = self.d.cli("describe-event-bus", "--name", "crud-bus", check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("(ResourceNotFoundException)", r.stderr)
+        self.assertIn("Event bus crud-bus does not exist.", r.stderr)
+
+    def test_table_output(self):
+        out = self.d.cli("list-event-buses", "--output", "table").stdout
+        self.assertTrue(out.startswith("Name"), out)
+        self.assertIn("default", out)
+
+    def test_put_events_and_list_events(self):
+        self.d.cli("create-event-bus", "--name", "orders")
+        r = self.d.cli_json("put-events", "--entries", json.dumps([
+            entry(detail={"order": 1}, EventBusName="orders",
+                  Resources=["arn:aws:x:1"], Time="2026-01-02T03:04:05Z"),
+            entry(detail={"order": 2},
+                  EventBusName="arn:aws:events:us-east-1:000000000000:event-bus/orders"),
+        ]))
+        self.assertEqual(r["FailedEntryCount"], 0)
+        ids = [e["EventId"] for e in r["Entries"]]
+        self.assertEqual(len(ids), 2)
+        events = self.d.cli_json("list-events", "--event-bus-name", "orders")["Events"]
+        self.assertEqual([e["EventId"] for e in events], ids)
+        env = events[0]["Event"]
+        self.assertEqual(list(env.keys()), [
+            "version", "id", "detail-type", "source", "account", "time",
+            "region", "resources", "detail"])
+        self.assertEqual(env["version"], "0")
+        self.assertEqual(env["id"], ids[0])
+        self.assertEqual(env["time"], "2026-01-02T03:04:05Z")
+        self.assertEqual(env["resources"], ["arn:aws:x:1"])
+        self.assertEqual(env["detail"], {"order": 1})
+        self.assertEqual(env["account"], "000000000000")
+        self.assertRegex(events[1]["Event"]["time"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+        # Paging through --max-items.
+        one = self.d.cli_json("list-events", "--event-bus-name", "orders",
+                              "--max-items", "1")
+        self.assertEqual(len(one["Events"]), 1)
+        self.assertIn("NextToken", one)
+        rest = self.d.cli_json("list-events", "--event-bus-name", "orders",
+                               "--starting-token", one["NextToken"])
+        self.assertEqual([e["EventId"] for e in rest["Events"]], ids[1:])
+
+    def test_entries_from_file(self):
+        path = os.path.join(self.d.data_dir + ".entries.json")
+        with open(path, "w") as f:
+            json.dump([entry()], f)
+        try:
+            r = self.d.cli_json("put-events", "--entries", "file://" + path)
+            self.assertEqual(r["FailedEntryCount"], 0)
+        finally:
+            os.remove(path)
+
+    def test_per_entry_errors(self):
+        r = self.d.cli_json("put-events", "--entries", json.dumps([
+            {"Source": "a.b", "DetailType": "t", "Detail": "{\"ok\":true}"},
+            {"Source": "a.b", "DetailType": "t", "Detail": "{not json"},
+            {"Source": "a.b", "DetailType": "t", "Detail": "[1,2]"},
+            {"Source": "a.b", "DetailType": "t", "Detail": "\"str\""},
+            {"DetailType": "t", "Detail": "{}"},
+            {"Source": "a.b", "Detail": "{}"},
+            {"Source": "a.b", "DetailType": "t"},
+            {"Source": "aws.ec2", "DetailType": "t", "Detail": "{}"},
+        ]))
+        self.assertEqual(r["FailedEntryCount"], 7)
+        e = r["Entries"]
+        self.assertIn("EventId", e[0])
+        for i in (1, 2, 3):
+            self.assertEqual(e[i], {"ErrorCode": "MalformedDetail",
+                                    "ErrorMessage": "Detail is malformed."})
+        self.assertEqual(e[4], {"ErrorCode": "InvalidArgument", "ErrorMessage":
+                                "Parameter Source is not valid. Reason: Source is a required argument."})
+        self.assertEqual(e[5]["ErrorMessage"],
+                         "Parameter DetailType is not valid. Reason: DetailType is a required argument.")
+        self.assertEqual(e[6]["ErrorMessage"],
+                         "Parameter Detail is not valid. Reason: Detail is a required argument.")
+        self.assertEqual(e[7]["ErrorCode"], "NotAuthorizedForSourceException")
+        self.assert_serving()
+
+    def test_whole_request_errors(self):
+        r = self.put([entry()] * 11, check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("An error occurred (ValidationException) when calling the "
+                      "PutEvents operation: 1 validation error detected: Value '[PutEventsRequestEntry(",
+                      r.stderr)
+        self.assertIn("at 'entries' failed to satisfy constraint: Member must "
+                      "have length less than or equal to 10", r.stderr)
+        big = entry(detail={"pad": "x" * 262144})
+        r = self.d.put_events([big], check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("(ValidationException)", r.stderr)
+        self.assertIn("Total size of the entries in the request is over the limit.",
+                      r.stderr)
+        r = self.put([], check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("Member must have length greater than or equal to 1", r.stderr)
+        r = self.put([entry(EventBusName="bad bus!")], check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("Value 'bad bus!' at 'entries.1.member.eventBusName' failed "
+                      "to satisfy constraint", r.stderr)
+        self.assert_serving()
+
+    def test_unknown_bus_is_acknowledged_and_counted(self):
+        r = self.d.cli_json("put-events", "--entries",
+                            json.dumps([entry(EventBusName="no-such-bus")]))
+        self.assertEqual(r["FailedEntryCount"], 0)
+        self.assertIn("EventId", r["Entries"][0])
+        _, text = self.d.http_get("/metrics")
+        line = [l for l in text.splitlines()
+                if l.startswith("evbus_put_events_unknown_bus_total")][0]
+        self.assertGreaterEqual(float(line.split()[-1]), 1)
+
+    def test_invalid_bus_names(self):
+        r = self.d.cli("create-event-bus", "--name", "has space", check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("Value 'has space' at 'name' failed to satisfy constraint: "
+                      "Member must satisfy regular expression pattern", r.stderr)
+        r = self.d.cli("create-event-bus", "--name", "x" * 257, check=False)
+        self.assertIn("Member must have length less than or equal to 256", r.stderr)
+        self.assert_serving()
+
+    def test_usage_errors_exit_2(self):
+        for args in (["put-events", "--entries", "[{"],
+                     ["put-events", "--entries", "[{\"Sauce\":\"x\"}]"],
+                     ["put-events", "--bogus", "1"],
+                     ["put-events"],
+                     ["no-such-verb"],
+                     ["list-events", "--max-items", "0"],
+                     ["list-events", "--start-time", "yesterday"],
+                     ["put-events", "--entries", "file:///no/such/file.json"]):
+            r = self.d.cli(*args, check=False)
+            self.assertEqual(r.returncode, 2, (args, r.stderr))
+            self.assertTrue(r.stderr.strip(), args)
+        r = self.d.cli("put-events", "--entries", "[{\"Sauce\":\"x\"}]", check=False)
+        self.assertIn('Unknown parameter in Entries[0]: "Sauce"', r.stderr)
+        r = self.d.cli("put-events", "--entries", "[{", check=False)
+        self.assertIn("Error parsing parameter '--entries'", r.stderr)
+        self.assert_serving()
+
+    def test_unreachable_endpoint_exit_1(self):
+        r = cli("--endpoint", "127.0.0.1:1", "--cli-read-timeout", "3",
+                "describe-event-bus", check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("127.0.0.1:1", r.stderr)
+
+
+class LifecycleTest(unittest.TestCase):
+
+    def test_sigterm_exits_zero_quickly_and_data_survives(self):
+        d = Daemon().start()
+        try:
+            ids = [e["EventId"] for e in d.cli_json(
+                "put-events", "--entries", json.dumps([entry()] * 3))["Entries"]]
+            t0 = time.monotonic()
+            self.assertEqual(d.stop(), 0)
+            self.assertLess(time.monotonic() - t0, 5.0)
+            self.assertIn("stopped", d.log())
+            d.start()
+            got = [e["EventId"] for e in d.cli_json("list-events")["Events"]]
+            self.assertEqual(got, ids)
+            self.assertEqual(d.stop(), 0)
+        finally:
+            d.cleanup()
+
+    def test_bad_flags_and_config(self):
+        d = Daemon(extra_args=["--no-such-flag"])
+        try:
+            with self.assertRaises(RuntimeError):
+                d.start(timeout=10)
+        finally:
+            d.cleanup()
+        d = Daemon(extra_args=["--account", "12"])
+        try:
+            with self.assertRaises(RuntimeError) as ctx:
+                d.start(timeout=10)
+            self.assertIn("account", str(ctx.exception))
+        finally:
+            d.cleanup()
+
+    def test_config_file(self):
+        d = Daemon()
+        path = d.data_dir + ".config.json"
+        with open(path, "w") as f:
+            json.dump({"account": "123456789012", "region": "eu-west-1",
+                       "allow_reserved_sources": True}, f)
+        d.extra_args = ["--config", path]
+        try:
+            d.start()
+            bus = d.cli_json("describe-event-bus")
+            self.assertEqual(
+                bus["Arn"], "arn:aws:events:eu-west-1:123456789012:event-bus/default")
+            r = d.cli_json("put-events", "--entries",
+                           json.dumps([entry(source="aws.ec2")]))
+            self.assertEqual(r["FailedEntryCount"], 0)
+        finally:
+            d.cleanup()
+            os.remove(path)
+
+    def test_larger_payload_limit_flag(self):
+        d = Daemon(extra_args=["--max-request-bytes", "1048576"]).start()
+        try:
+            r = json.loads(d.put_events([entry(detail={"pad": "x" * 500000})]).stdout)
+            self.assertEqual(r["FailedEntryCount"], 0)
+        finally:
+            d.cleanup()
+
+
+if __name__ == "__main__":
+    unittest.main()
