@@ -36,12 +36,12 @@ class Daemon:
         if os.path.exists(ready):
             os.remove(ready)
         self.log_path = self.data_dir + ".log"
-        log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(
-            [EVBUSD, "--data-dir", self.data_dir,
-             "--grpc-listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0",
-             "--ready-file", ready] + self.extra_args,
-            stdout=log, stderr=log, stdin=subprocess.DEVNULL)
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(
+                [EVBUSD, "--data-dir", self.data_dir,
+                 "--grpc-listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0",
+                 "--ready-file", ready] + self.extra_args,
+                stdout=log, stderr=log, stdin=subprocess.DEVNULL)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
