@@ -9,6 +9,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "evbus/v1/event_bus_service.grpc.pb.h"
+#include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "server/common/aws_error.h"
 
@@ -310,6 +311,23 @@ absl::StatusOr<Json> DeleteEventBus(const Args& args, Context& ctx) {
   return Json();  // prints nothing, as the aws CLI
 }
 
+absl::StatusOr<Json> Health(const Args& args, Context& ctx) {
+  grpc::health::v1::HealthCheckRequest request;
+  request.set_service(args.Get("service").value_or(""));
+  grpc::health::v1::HealthCheckResponse response;
+  auto c = NewContext(ctx);
+  grpc::Status s = grpc::health::v1::Health::NewStub(ctx.Channel())
+                       ->Check(c.get(), request, &response);
+  if (!s.ok()) return RpcError(s, "Check", ctx.endpoint);
+  Json out = Json::object();
+  out["Status"] =
+      grpc::health::v1::HealthCheckResponse::ServingStatus_Name(response.status());
+  if (response.status() != grpc::health::v1::HealthCheckResponse::SERVING) {
+    return absl::AbortedError(absl::StrCat("evbusd is ", out["Status"].get<std::string>()));
+  }
+  return out;
+}
+
 }  // namespace
 
 std::shared_ptr<grpc::Channel> Context::Channel() {
@@ -339,6 +357,8 @@ const std::vector<Command>& Commands() {
       {"list-event-buses", "[--name-prefix P] [--limit N] [--next-token T]",
        {"name-prefix", "limit", "next-token"}, {}, ListEventBuses},
       {"delete-event-bus", "--name N", {"name"}, {}, DeleteEventBus},
+      {"health", "[--service S]   grpc.health.v1 Check; exit 1 unless SERVING",
+       {"service"}, {}, Health},
   };
   return *commands;
 }

@@ -9,6 +9,9 @@
 #include <memory>
 #include <string>
 #include <system_error>
+#include <thread>
+
+#include "absl/synchronization/notification.h"
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -166,7 +169,24 @@ int Run(const config::DaemonConfig& config) {
     if (!w.ok()) EVBUS_LOG(WARNING) << "ready file: " << w;
   }
 
+  // gRPC health follows the store: NOT_SERVING once a failed write latched
+  // it (checked once a second; /readyz asks the store directly).
+  absl::Notification stop_health;
+  std::thread health_watch([&] {
+    bool serving = true;
+    while (!stop_health.WaitForNotificationWithTimeout(absl::Seconds(1))) {
+      bool healthy = store_ref.Health().ok();
+      if (healthy != serving) {
+        serving = healthy;
+        grpc_server->GetHealthCheckService()->SetServingStatus(serving);
+        if (!serving) EVBUS_LOG(ERROR) << store_ref.Health();
+      }
+    }
+  });
+
   int sig = WaitForSignal();
+  stop_health.Notify();
+  health_watch.join();
   EVBUS_LOG(INFO) << "signal " << sig << ": shutting down";
   // Stop accepting, let in-flight calls finish (bounded), then flush.
   grpc_server->Shutdown(std::chrono::system_clock::now() +

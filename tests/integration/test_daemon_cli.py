@@ -37,6 +37,7 @@ class DaemonCliTest(unittest.TestCase):
         self.assertIn("evbus_put_events_latency_seconds_bucket", text)
         self.assertIn('evbus_events_ingested_total{bus="default"}', text)
         self.assertIn("evbus_store_healthy 1", text)
+        self.assertEqual(self.d.cli_json("health"), {"Status": "SERVING"})
 
     def test_default_bus(self):
         bus = self.d.cli_json("describe-event-bus")
