@@ -94,8 +94,8 @@ SplitObject(std::string_view line) {
     if (!SkipString(line, &i)) {
       return absl::InvalidArgumentError("unterminated key");
     }
-    absl::StatusOr<common::Json> key =
-        common::ParseJson(std::string(line.substr(key_start, i - key_start)), "key");
+    absl::StatusOr<common::Json> key = common::ParseJson(
+        std::string(line.substr(key_start, i - key_start)), "key");
     if (!key.ok() || !key->is_string()) {
       return absl::InvalidArgumentError("bad key");
     }
@@ -125,7 +125,8 @@ SplitObject(std::string_view line) {
 // not a string (an object given inline).
 std::optional<std::string> StringOrRaw(std::string_view raw) {
   if (raw.empty() || raw.front() != '"') return std::string(raw);
-  absl::StatusOr<common::Json> v = common::ParseJson(std::string(raw), "string");
+  absl::StatusOr<common::Json> v =
+      common::ParseJson(std::string(raw), "string");
   if (!v.ok() || !v->is_string()) return std::nullopt;
   return v->get<std::string>();
 }
@@ -137,7 +138,8 @@ std::string ErrorLine(std::string_view raw_id, std::string_view error) {
 
 // TestEventPattern's event check: a JSON object holding the required fields.
 bool EventEnvelopeValid(std::string_view event_json) {
-  absl::StatusOr<common::Json> ev = common::ParseJson(std::string(event_json), "Event");
+  absl::StatusOr<common::Json> ev =
+      common::ParseJson(std::string(event_json), "Event");
   if (!ev.ok() || !ev->is_object()) return false;
   for (const char* field :
        {"id", "account", "source", "time", "region", "detail-type"}) {
@@ -152,8 +154,8 @@ std::string CheckLine(std::string_view line,
                       pattern::FlatEvent* scratch) {
   auto members = SplitObject(line);
   if (!members.ok()) {
-    return ErrorLine("null", absl::StrCat("InvalidLine: ",
-                                          members.status().message()));
+    return ErrorLine("null",
+                     absl::StrCat("InvalidLine: ", members.status().message()));
   }
   std::string_view raw_id = "null";
   std::optional<std::string_view> raw_pattern;
@@ -164,7 +166,8 @@ std::string CheckLine(std::string_view line,
     if (key == "event") raw_event = value;
   }
   if (!raw_pattern.has_value() || !raw_event.has_value()) {
-    return ErrorLine(raw_id, "InvalidLine: \"pattern\" and \"event\" are required");
+    return ErrorLine(raw_id,
+                     "InvalidLine: \"pattern\" and \"event\" are required");
   }
   std::optional<std::string> pattern_text = StringOrRaw(*raw_pattern);
   if (!pattern_text.has_value()) {

@@ -24,8 +24,11 @@ int64_t ToMillis(absl::Time t) { return absl::ToUnixMillis(t); }
 }  // namespace
 
 BusService::BusService(storage::Store& store, common::Clock& clock,
-                       metrics::Registry& registry, BusOptions options)
+                       metrics::Registry& registry, BusOptions options,
+                       RuleRegistry* rules, delivery::Dispatcher* dispatcher)
     : store_(store),
+      rules_(rules),
+      dispatcher_(dispatcher),
       event_log_(store),
       clock_(clock),
       registry_(registry),
@@ -61,9 +64,9 @@ BusService::~BusService() { Stop(); }
 
 absl::StatusOr<std::unique_ptr<BusService>> BusService::Create(
     storage::Store& store, common::Clock& clock, metrics::Registry& registry,
-    BusOptions options) {
-  std::unique_ptr<BusService> service(
-      new BusService(store, clock, registry, std::move(options)));
+    BusOptions options, RuleRegistry* rules, delivery::Dispatcher* dispatcher) {
+  std::unique_ptr<BusService> service(new BusService(
+      store, clock, registry, std::move(options), rules, dispatcher));
   absl::Status s = service->Load();
   if (!s.ok()) return s;
   return service;
@@ -74,6 +77,11 @@ BusService::BusState BusService::MakeState(evbus::v1::EventBus bus) {
   state.ingested = registry_.GetCounter(
       "evbus_events_ingested_total",
       "Events accepted by PutEvents and committed, per bus.",
+      {{"bus", bus.name()}});
+  state.matched = registry_.GetCounter(
+      "evbus_matched_events_total",
+      "Events that matched at least one rule, per bus (AWS/Events "
+      "MatchedEvents).",
       {{"bus", bus.name()}});
   state.bus = std::move(bus);
   return state;
@@ -215,6 +223,7 @@ absl::StatusOr<PutEventsResult> BusService::Put(
   std::vector<metrics::Counter> ingested;
   ingested.reserve(entries.size());
   size_t unknown = 0;
+  std::vector<delivery::QueueEntry> queued;
   for (size_t i = 0; i < entries.size(); ++i) {
     const common::EventEntry& entry = entries[i];
     PutEventsResultEntry& out = result.entries[i];
@@ -234,18 +243,13 @@ absl::StatusOr<PutEventsResult> BusService::Put(
       // Already checked by ValidateRequest.
       bus_name = BusNameFromNameOrArn(*entry.event_bus_name).value_or("");
     }
-    metrics::Counter bus_counter;
-    {
-      absl::ReaderMutexLock lock(&mu_);
-      auto it = buses_.find(bus_name);
-      if (it == buses_.end()) {
-        ++unknown;
-        continue;  // acknowledged, goes nowhere (spec §1.4)
-      }
-      bus_counter = it->second.ingested;
+    absl::ReaderMutexLock lock(&mu_);
+    auto it = buses_.find(bus_name);
+    if (it == buses_.end()) {
+      ++unknown;
+      continue;  // acknowledged, goes nowhere (spec §1.4)
     }
-    ingested.push_back(bus_counter);
-    if (!log_events) continue;
+    ingested.push_back(it->second.ingested);
     EnvelopeFields fields;
     fields.id = out.event_id;
     fields.detail_type = *entry.detail_type;
@@ -255,12 +259,16 @@ absl::StatusOr<PutEventsResult> BusService::Put(
     fields.region = options_.region;
     fields.resources = entry.resources;
     fields.detail = &detail;
+    std::string envelope = BuildEnvelope(fields);
+    RouteLocked(bus_name, it->second, out.event_id, envelope,
+                ToMillis(received), batch, queued);
+    if (!log_events) continue;
     evbus::v1::StoredEvent stored;
     stored.set_event_bus_name(bus_name);
     stored.set_event_id(out.event_id);
     stored.set_ingest_time_ms(ToMillis(received));
     stored.set_sequence(next_sequence_.fetch_add(1));
-    stored.set_envelope_json(BuildEnvelope(fields));
+    stored.set_envelope_json(std::move(envelope));
     storage::EventLog::AddTo(batch, stored);
   }
   if (!batch.Empty()) {
@@ -272,6 +280,7 @@ absl::StatusOr<PutEventsResult> BusService::Put(
           "InternalFailure: events were not stored: ", w.message()));
     }
   }
+  if (dispatcher_ != nullptr) dispatcher_->Enqueued(std::move(queued));
   for (const metrics::Counter& c : ingested) c.Increment();
   entries_ok_.Increment(static_cast<double>(ingested.size() + unknown));
   if (unknown > 0) unknown_bus_.Increment(static_cast<double>(unknown));
@@ -289,6 +298,119 @@ absl::StatusOr<PutEventsResult> BusService::Put(
   requests_ok_.Increment();
   latency_.Observe(absl::ToDoubleSeconds(clock_.Now() - start));
   return result;
+}
+
+void BusService::RouteLocked(const std::string& bus, const BusState& state,
+                             const std::string& event_id,
+                             const std::string& envelope, int64_t ingest_ms,
+                             storage::WriteBatch& batch,
+                             std::vector<delivery::QueueEntry>& entries) {
+  if (rules_ == nullptr) return;
+  std::shared_ptr<const BusRules> snapshot = rules_->Snapshot(bus);
+  if (snapshot->matcher == nullptr || snapshot->matcher->rule_count() == 0) {
+    return;
+  }
+  absl::StatusOr<pattern::FlatEvent> flat =
+      pattern::FlatEvent::Parse(envelope, snapshot->matcher->path_filter());
+  if (!flat.ok()) {
+    EVBUS_LOG(ERROR) << "cannot flatten event " << event_id << ": "
+                     << flat.status();
+    return;
+  }
+  std::vector<uint32_t> matched;
+  snapshot->matcher->Match(*flat, &matched);
+  if (matched.empty()) return;
+  state.matched.Increment();
+  for (uint32_t id : matched) {
+    if (id >= snapshot->by_id.size() || snapshot->by_id[id] == nullptr) {
+      continue;
+    }
+    const evbus::v1::Rule& rule = *snapshot->by_id[id];
+    TriggeredCounter(bus, rule.name()).Increment();
+    if (dispatcher_ == nullptr) continue;
+    for (const evbus::v1::Target& target : rule.targets()) {
+      evbus::v1::DeliveryTask task;
+      task.set_task_id(common::NewUuidV4());
+      task.set_event_bus_name(bus);
+      task.set_rule_name(rule.name());
+      task.set_rule_arn(rule.arn());
+      task.set_target_id(target.id());
+      task.set_event_id(event_id);
+      task.set_envelope_json(envelope);
+      task.set_ingest_time_ms(ingest_ms);
+      task.set_due_ms(ingest_ms);
+      entries.push_back(delivery::Dispatcher::AddTo(batch, task));
+    }
+  }
+}
+
+metrics::Counter BusService::TriggeredCounter(const std::string& bus,
+                                              const std::string& rule) {
+  std::string key = absl::StrCat(bus, "\n", rule);
+  absl::MutexLock lock(&triggered_mu_);
+  auto it = triggered_.find(key);
+  if (it == triggered_.end()) {
+    it = triggered_
+             .emplace(key, registry_.GetCounter(
+                               "evbus_triggered_rules_total",
+                               "Times a rule matched an event (AWS/Events "
+                               "TriggeredRules).",
+                               {{"bus", bus}, {"rule", rule}}))
+             .first;
+  }
+  return it->second;
+}
+
+absl::StatusOr<std::string> BusService::ResolveBus(
+    const std::string& name_or_arn) const {
+  std::string name =
+      name_or_arn.empty()
+          ? std::string(kDefaultBus)
+          : BusNameFromNameOrArn(name_or_arn).value_or(name_or_arn);
+  absl::ReaderMutexLock lock(&mu_);
+  if (buses_.count(name) == 0) {
+    return common::ResourceNotFound(
+        absl::StrCat("Event bus ", name, " does not exist."));
+  }
+  return name;
+}
+
+absl::Status BusService::PublishEnvelope(const std::string& bus,
+                                         const std::string& envelope_json) {
+  absl::StatusOr<common::Json> doc = common::ParseJson(envelope_json);
+  if (!doc.ok() || !doc->is_object() || !doc->contains("id")) {
+    return absl::InvalidArgumentError("not an event envelope");
+  }
+  std::string event_id = (*doc)["id"].is_string()
+                             ? (*doc)["id"].get<std::string>()
+                             : common::NewUuidV4();
+  int64_t now = ToMillis(clock_.Now());
+  storage::WriteBatch batch;
+  std::vector<delivery::QueueEntry> queued;
+  {
+    absl::ReaderMutexLock lock(&mu_);
+    auto it = buses_.find(bus);
+    if (it == buses_.end()) {
+      return absl::NotFoundError(
+          absl::StrCat("Event bus ", bus, " does not exist."));
+    }
+    RouteLocked(bus, it->second, event_id, envelope_json, now, batch, queued);
+    it->second.ingested.Increment();
+  }
+  if (options_.event_retention > absl::ZeroDuration()) {
+    evbus::v1::StoredEvent stored;
+    stored.set_event_bus_name(bus);
+    stored.set_event_id(event_id);
+    stored.set_ingest_time_ms(now);
+    stored.set_sequence(next_sequence_.fetch_add(1));
+    stored.set_envelope_json(envelope_json);
+    storage::EventLog::AddTo(batch, stored);
+  }
+  if (batch.Empty()) return absl::OkStatus();
+  absl::Status w = store_.Write(batch, /*sync=*/true);
+  if (!w.ok()) return w;
+  if (dispatcher_ != nullptr) dispatcher_->Enqueued(std::move(queued));
+  return absl::OkStatus();
 }
 
 absl::StatusOr<evbus::v1::EventBus> BusService::CreateEventBus(
@@ -385,8 +507,10 @@ absl::Status BusService::DeleteEventBus(const std::string& name_or_arn) {
   batch.Delete(storage::Family::kCatalog,
                storage::keys::CatalogKey(kBusKind, name));
   storage::EventLog::DeleteBusTo(batch, name);
+  if (rules_ != nullptr) rules_->DeleteBusRulesTo(batch, name);
   absl::Status w = store_.Write(batch, /*sync=*/true);
   if (!w.ok()) return w;
+  if (rules_ != nullptr) rules_->ForgetBus(name);
   buses_.erase(name);
   buses_gauge_.Set(static_cast<double>(buses_.size()));
   return absl::OkStatus();

@@ -33,7 +33,9 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "evbus/v1/event_bus.pb.h"
+#include "server/bus/rule_registry.h"
 #include "server/bus/validation.h"
+#include "server/delivery/dispatcher.h"
 #include "server/common/clock.h"
 #include "server/common/event_sink.h"
 #include "server/metrics/registry.h"
@@ -78,9 +80,12 @@ class BusService final : public common::EventSink {
  public:
   // Loads the buses from `store`, creating "default" when absent. The store,
   // clock and registry must outlive the service.
+  // `rules` and `dispatcher` may be null (no matching / no delivery, for
+  // tests of the ingest path alone); they must outlive the service.
   static absl::StatusOr<std::unique_ptr<BusService>> Create(
       storage::Store& store, common::Clock& clock,
-      metrics::Registry& registry, BusOptions options);
+      metrics::Registry& registry, BusOptions options,
+      RuleRegistry* rules = nullptr, delivery::Dispatcher* dispatcher = nullptr);
 
   ~BusService() override;
 
@@ -126,16 +131,36 @@ class BusService final : public common::EventSink {
   absl::Status TrimEventLog();
 
   std::string BusArn(const std::string& name) const;
+
+  // The bus name for a name or ARN ("" → "default"), when that bus exists;
+  // ResourceNotFoundException otherwise.
+  absl::StatusOr<std::string> ResolveBus(const std::string& name_or_arn) const;
+
+  // common::EventSink: delivers an envelope as it is (bus targets). NotFound
+  // when the bus does not exist.
+  absl::Status PublishEnvelope(const std::string& bus,
+                               const std::string& envelope_json);
   const BusOptions& options() const { return options_; }
 
  private:
   struct BusState {
     evbus::v1::EventBus bus;
     metrics::Counter ingested;  // evbus_events_ingested_total{bus}
+    metrics::Counter matched;   // evbus_matched_events_total{bus}
   };
 
   BusService(storage::Store& store, common::Clock& clock,
-             metrics::Registry& registry, BusOptions options);
+             metrics::Registry& registry, BusOptions options,
+             RuleRegistry* rules, delivery::Dispatcher* dispatcher);
+  // Matches `envelope` against the bus's rules and adds one delivery task
+  // per (rule, target) to `batch` and `entries`.
+  void RouteLocked(const std::string& bus, const BusState& state,
+                   const std::string& event_id, const std::string& envelope,
+                   int64_t ingest_ms, storage::WriteBatch& batch,
+                   std::vector<delivery::QueueEntry>& entries)
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  metrics::Counter TriggeredCounter(const std::string& bus,
+                                    const std::string& rule);
   absl::Status Load();
   absl::StatusOr<PutEventsResult> Put(const std::vector<common::EventEntry>&
                                           entries,
@@ -144,6 +169,8 @@ class BusService final : public common::EventSink {
   BusState MakeState(evbus::v1::EventBus bus);
 
   storage::Store& store_;
+  RuleRegistry* const rules_;
+  delivery::Dispatcher* const dispatcher_;
   storage::EventLog event_log_;
   common::Clock& clock_;
   metrics::Registry& registry_;
@@ -157,6 +184,10 @@ class BusService final : public common::EventSink {
   absl::Mutex stop_mu_;
   bool stopping_ ABSL_GUARDED_BY(stop_mu_) = false;
   std::thread trimmer_;
+
+  absl::Mutex triggered_mu_;
+  std::map<std::string, metrics::Counter> triggered_
+      ABSL_GUARDED_BY(triggered_mu_);
 
   // Metric handles.
   metrics::Counter requests_ok_;

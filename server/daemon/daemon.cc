@@ -22,6 +22,12 @@
 #include "server/api/grpc/event_bus_service.h"
 #include "server/api/http/http_server.h"
 #include "server/bus/bus_service.h"
+#include "server/bus/rule_registry.h"
+#include "server/common/aws_error.h"
+#include "server/delivery/dispatcher.h"
+#include "server/storage/log_store.h"
+#include "server/targets/sync_executor.h"
+#include "server/targets/webhook_executor.h"
 #include "server/common/clock.h"
 #include "server/common/json.h"
 #include "server/common/logging.h"
@@ -88,6 +94,58 @@ int Run(const config::DaemonConfig& config) {
     return 1;
   }
 
+  storage::Store& store_ref = **store;
+  storage::LogStore logs(store_ref, clock);
+
+  // Rules, executors, the dispatcher and the bus service refer to each
+  // other; `buses_ptr` closes the loop once the bus service exists.
+  bus::BusService* buses_ptr = nullptr;
+  bus::RuleRegistryOptions rule_options;
+  rule_options.account = config.account;
+  rule_options.region = config.region;
+  rule_options.check_target =
+      [&buses_ptr](const targets::TargetRef& ref) -> absl::Status {
+    switch (ref.kind) {
+      case targets::TargetKind::kBus:
+        return buses_ptr->ResolveBus(ref.name).status();
+      case targets::TargetKind::kFunction:
+      case targets::TargetKind::kTopic:
+      case targets::TargetKind::kApiDestination:
+        return common::ResourceNotFound(absl::StrCat(
+            targets::TargetKindName(ref.kind), " '", ref.name,
+            "' does not exist (evbus does not run ",
+            targets::TargetKindName(ref.kind), " targets yet)."));
+      default:
+        return absl::OkStatus();
+    }
+  };
+  bus::RuleRegistry rules(store_ref, clock, rule_options);
+  absl::Status rules_loaded = rules.Load();
+  if (!rules_loaded.ok()) {
+    EVBUS_LOG(ERROR) << "cannot load rules: " << rules_loaded;
+    return 1;
+  }
+  targets::WebhookExecutor webhooks({});
+  absl::Status webhooks_started = webhooks.Start();
+  if (!webhooks_started.ok()) {
+    EVBUS_LOG(ERROR) << webhooks_started;
+    return 1;
+  }
+  targets::SyncExecutor log_executor(
+      [&logs](const targets::DeliveryRequest& r) {
+        return logs.Append(r.url, r.payload);
+      });
+  targets::SyncExecutor bus_executor(
+      [&buses_ptr](const targets::DeliveryRequest& r) {
+        return buses_ptr->PublishEnvelope(r.url, r.payload);
+      });
+  delivery::Executors executors;
+  executors.webhook = &webhooks;
+  executors.log = &log_executor;
+  executors.bus = &bus_executor;
+  delivery::Dispatcher dispatcher(store_ref, clock, registry, rules, executors,
+                                  {});
+
   bus::BusOptions bus_options;
   bus_options.account = config.account;
   bus_options.region = config.region;
@@ -96,15 +154,22 @@ int Run(const config::DaemonConfig& config) {
       static_cast<size_t>(config.max_request_bytes);
   bus_options.limits.allow_reserved_sources = config.allow_reserved_sources;
   absl::StatusOr<std::unique_ptr<bus::BusService>> buses =
-      bus::BusService::Create(**store, clock, registry, bus_options);
+      bus::BusService::Create(store_ref, clock, registry, bus_options, &rules,
+                              &dispatcher);
   if (!buses.ok()) {
     EVBUS_LOG(ERROR) << "cannot load buses: " << buses.status();
     return 1;
   }
+  buses_ptr = buses->get();
   (*buses)->Start();
+  absl::Status dispatching = dispatcher.Start();
+  if (!dispatching.ok()) {
+    EVBUS_LOG(ERROR) << "cannot load the delivery queue: " << dispatching;
+    return 1;
+  }
 
   // gRPC.
-  api::EventBusServiceImpl event_bus_service(**buses);
+  api::EventBusServiceImpl event_bus_service(**buses, rules, dispatcher, logs);
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
@@ -120,7 +185,6 @@ int Run(const config::DaemonConfig& config) {
   }
 
   // HTTP.
-  storage::Store& store_ref = **store;
   metrics::Gauge store_healthy = registry.GetGauge(
       "evbus_store_healthy",
       "1 while the store accepts writes, 0 once a failed write latched it.");
@@ -174,7 +238,14 @@ int Run(const config::DaemonConfig& config) {
   absl::Notification stop_health;
   std::thread health_watch([&] {
     bool serving = true;
-    while (!stop_health.WaitForNotificationWithTimeout(absl::Seconds(1))) {
+    for (int tick = 1;
+         !stop_health.WaitForNotificationWithTimeout(absl::Seconds(1));
+         ++tick) {
+      if (tick % 60 == 0 && config.event_retention_seconds > 0) {
+        absl::Status trimmed = logs.TrimBefore(absl::ToUnixMillis(
+            clock.Now() - absl::Seconds(config.event_retention_seconds)));
+        if (!trimmed.ok()) EVBUS_LOG(WARNING) << "log trim: " << trimmed;
+      }
       bool healthy = store_ref.Health().ok();
       if (healthy != serving) {
         serving = healthy;
@@ -192,11 +263,12 @@ int Run(const config::DaemonConfig& config) {
   grpc_server->Shutdown(std::chrono::system_clock::now() +
                         std::chrono::seconds(4));
   http.Stop();
+  dispatcher.Stop();
+  webhooks.Stop();
   (*buses)->Stop();
   absl::Status synced = (*store)->SyncWal();
   if (!synced.ok()) EVBUS_LOG(WARNING) << "final WAL sync: " << synced;
   buses->reset();
-  store->reset();
   EVBUS_LOG(INFO) << "stopped";
   return 0;
 }

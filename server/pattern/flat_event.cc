@@ -18,14 +18,65 @@ namespace evbus::pattern {
 
 PathFilter PathFilter::FromPaths(std::span<const std::string> paths) {
   PathFilter f;
-  for (const std::string& p : paths) {
-    f.nodes_[p] |= kLeaf;
-    for (size_t i = p.find('.'); i != std::string::npos;
-         i = p.find('.', i + 1)) {
-      f.nodes_[p.substr(0, i)] |= kDescend;
-    }
+  if (paths.empty()) {
+    // A filter that keeps nothing: a root without children.
+    f.nodes_.emplace_back();
+    return f;
   }
+  f.nodes_.emplace_back();
+  for (const std::string& p : paths) {
+    uint32_t node = 0;
+    size_t start = 0;
+    while (true) {
+      const size_t dot = p.find('.', start);
+      const std::string_view seg = std::string_view(p).substr(
+          start, dot == std::string::npos ? std::string::npos : dot - start);
+      f.nodes_[node].flags |= kDescend;
+      auto it = f.nodes_[node].children.find(seg);
+      uint32_t next = 0;
+      if (it == f.nodes_[node].children.end()) {
+        next = static_cast<uint32_t>(f.nodes_.size());
+        f.nodes_[node].children.emplace(std::string(seg), next);
+        f.nodes_[node].length_mask |= uint64_t{1}
+                                      << std::min<size_t>(seg.size(), 63);
+        f.nodes_.emplace_back();
+      } else {
+        next = it->second;
+      }
+      node = next;
+      if (dot == std::string::npos) break;
+      start = dot + 1;
+    }
+    f.nodes_[node].flags |= kLeaf;
+  }
+  f.nodes_[0].flags &= static_cast<uint8_t>(~kLeaf);
   return f;
+}
+
+uint32_t PathFilter::ChildSegment(uint32_t node, std::string_view key) const {
+  const Node& n = nodes_[node];
+  if ((n.length_mask & (uint64_t{1} << std::min<size_t>(key.size(), 63))) ==
+      0) {
+    return kNone;
+  }
+  auto it = n.children.find(key);
+  return it == n.children.end() ? kNone : it->second;
+}
+
+uint32_t PathFilter::Child(uint32_t node, std::string_view key) const {
+  if (node == kAll) return kAll;
+  if (node == kNone) return kNone;
+  if (key.find('.') == std::string_view::npos) return ChildSegment(node, key);
+  size_t start = 0;
+  while (node != kNone) {
+    const size_t dot = key.find('.', start);
+    node = ChildSegment(node, key.substr(start, dot == std::string_view::npos
+                                                    ? std::string_view::npos
+                                                    : dot - start));
+    if (dot == std::string_view::npos) break;
+    start = dot + 1;
+  }
+  return node;
 }
 
 std::pair<size_t, size_t> FlatEvent::FindPath(std::string_view p) const {
@@ -70,6 +121,8 @@ class FlatEventParser::Impl {
                      FlatEvent* out) {
     out->Clear();
     filter_ = (filter == nullptr || filter->keep_all()) ? nullptr : filter;
+    const uint32_t root =
+        filter_ == nullptr ? PathFilter::kAll : filter_->root();
     out_ = out;
     path_.clear();
     stack_.clear();
@@ -99,11 +152,12 @@ class FlatEventParser::Impl {
       out->Clear();
       return absl::InvalidArgumentError("Event is not a JSON object");
     }
-    simdjson::dom::object root;
-    if (doc.get(root) != simdjson::SUCCESS) {
+    simdjson::dom::object root_object;
+    if (doc.get(root_object) != simdjson::SUCCESS) {
       return absl::InvalidArgumentError("Event is not a JSON object");
     }
-    WalkObject(root);
+    const uint32_t root_node = root;
+    WalkObject(root_object, root_node);
     Finish();
     return absl::OkStatus();
   }
@@ -117,9 +171,12 @@ class FlatEventParser::Impl {
                      });
   }
 
-  uint8_t Flags() const {
-    if (filter_ == nullptr) return PathFilter::kLeaf | PathFilter::kDescend;
-    return filter_->Lookup(path_);
+  uint32_t ChildNode(uint32_t node, std::string_view key) const {
+    return filter_ == nullptr ? PathFilter::kAll : filter_->Child(node, key);
+  }
+  uint8_t Flags(uint32_t node) const {
+    return filter_ == nullptr ? (PathFilter::kLeaf | PathFilter::kDescend)
+                              : filter_->Flags(node);
   }
 
   // Pushes ".key" onto the current path; returns the old length.
@@ -130,11 +187,12 @@ class FlatEventParser::Impl {
     return old;
   }
 
-  void WalkObject(simdjson::dom::object obj) {
+  void WalkObject(simdjson::dom::object obj, uint32_t node) {
     for (simdjson::dom::key_value_pair kv : obj) {
+      const uint32_t child = ChildNode(node, kv.key);
+      if (child == PathFilter::kNone) continue;
       const size_t old = PushKey(kv.key);
-      const uint8_t flags = Flags();
-      if (flags != 0) WalkValue(kv.value, flags);
+      WalkValue(kv.value, child);
       path_.resize(old);
     }
   }
@@ -148,12 +206,13 @@ class FlatEventParser::Impl {
     ++stack_version_;
   }
 
-  void WalkValue(simdjson::dom::element v, uint8_t flags) {
+  void WalkValue(simdjson::dom::element v, uint32_t node) {
+    const uint8_t flags = Flags(node);
     switch (v.type()) {
       case simdjson::dom::element_type::OBJECT:
         if ((flags & PathFilter::kDescend) != 0) {
           simdjson::dom::object obj;
-          if (v.get(obj) == simdjson::SUCCESS) WalkObject(obj);
+          if (v.get(obj) == simdjson::SUCCESS) WalkObject(obj, node);
         }
         return;
       case simdjson::dom::element_type::ARRAY: {
@@ -163,7 +222,7 @@ class FlatEventParser::Impl {
         if (v.get(arr) != simdjson::SUCCESS) return;
         for (simdjson::dom::element e : arr) {
           PushArray(id, index++);
-          WalkValue(e, flags);
+          WalkValue(e, node);
           PopArray();
         }
         return;
@@ -227,32 +286,35 @@ class FlatEventParser::Impl {
       out_->Clear();
       return absl::InvalidArgumentError("Event is not a JSON object");
     }
-    WalkSlowObject(*doc);
+    WalkSlowObject(*doc,
+                   filter_ == nullptr ? PathFilter::kAll : filter_->root());
     Finish();
     return absl::OkStatus();
   }
 
-  void WalkSlowObject(const internal::PatternJson& obj) {
+  void WalkSlowObject(const internal::PatternJson& obj, uint32_t node) {
     for (const auto& [key, value] : obj.members) {
+      const uint32_t child = ChildNode(node, key);
+      if (child == PathFilter::kNone) continue;
       const size_t old = PushKey(key);
-      const uint8_t flags = Flags();
-      if (flags != 0) WalkSlowValue(value, flags);
+      WalkSlowValue(value, child);
       path_.resize(old);
     }
   }
 
-  void WalkSlowValue(const internal::PatternJson& v, uint8_t flags) {
+  void WalkSlowValue(const internal::PatternJson& v, uint32_t node) {
+    const uint8_t flags = Flags(node);
     using Kind = internal::PatternJson::Kind;
     switch (v.kind) {
       case Kind::kObject:
-        if ((flags & PathFilter::kDescend) != 0) WalkSlowObject(v);
+        if ((flags & PathFilter::kDescend) != 0) WalkSlowObject(v, node);
         return;
       case Kind::kArray: {
         const uint32_t id = next_array_id_++;
         uint32_t index = 0;
         for (const internal::PatternJson& e : v.items) {
           PushArray(id, index++);
-          WalkSlowValue(e, flags);
+          WalkSlowValue(e, node);
           PopArray();
         }
         return;
@@ -268,7 +330,8 @@ class FlatEventParser::Impl {
       case Kind::kNumber: {
         FlatEvent::Leaf& leaf = AddLeaf(ValueKind::kNumber);
         double d = 0;
-        auto res = std::from_chars(v.text.data(), v.text.data() + v.text.size(), d);
+        auto res =
+            std::from_chars(v.text.data(), v.text.data() + v.text.size(), d);
         if (res.ec == std::errc::result_out_of_range) {
           const bool neg = !v.text.empty() && v.text.front() == '-';
           const bool tiny = v.text.find("e-") != std::string::npos ||

@@ -50,26 +50,37 @@ struct ArrayPos {
   uint32_t index;
 };
 
-// The set of field paths worth flattening. Empty filter = keep everything.
-// Thread-safe for concurrent reads once built.
+// The set of field paths worth flattening, as a trie over key segments (a
+// dotted event key such as "a.b" walks two levels). Empty filter = keep
+// everything. Thread-safe for concurrent reads once built.
 class PathFilter {
  public:
+  static constexpr uint32_t kAll = ~0u;       // node: keep the whole subtree
+  static constexpr uint32_t kNone = ~0u - 1;  // node: skip the subtree
+  static constexpr uint8_t kLeaf = 1;         // a rule names this path
+  static constexpr uint8_t kDescend = 2;      // a rule names a path below
+
   PathFilter() = default;
   // `paths` are full dot-joined field paths, e.g. "detail.state".
   static PathFilter FromPaths(std::span<const std::string> paths);
 
   bool keep_all() const { return nodes_.empty(); }
-  // Flags for a (dot-joined) path: kLeaf when a rule names it, kDescend when
-  // it is a proper dot-boundary prefix of a named path.
-  static constexpr uint8_t kLeaf = 1;
-  static constexpr uint8_t kDescend = 2;
-  uint8_t Lookup(std::string_view path) const {
-    auto it = nodes_.find(path);
-    return it == nodes_.end() ? 0 : it->second;
+  uint32_t root() const { return nodes_.empty() ? kAll : 0; }
+  // The node reached from `node` through object key `key` (kNone if no rule
+  // path continues that way).
+  uint32_t Child(uint32_t node, std::string_view key) const;
+  uint8_t Flags(uint32_t node) const {
+    return node == kAll ? (kLeaf | kDescend) : nodes_[node].flags;
   }
 
  private:
-  internal::StringMap<uint8_t> nodes_;
+  struct Node {
+    uint64_t length_mask = 0;  // bit min(len, 63) for each child key
+    internal::StringMap<uint32_t> children;
+    uint8_t flags = 0;
+  };
+  uint32_t ChildSegment(uint32_t node, std::string_view key) const;
+  std::vector<Node> nodes_;
 };
 
 class FlatEvent {
@@ -79,9 +90,9 @@ class FlatEvent {
     uint32_t path_size = 0;
     uint32_t text_offset = 0;  // string contents or number literal
     uint32_t text_size = 0;
-    uint32_t pos_offset = 0;   // into positions
+    uint32_t pos_offset = 0;  // into positions
     uint32_t pos_size = 0;
-    double number = 0;         // kNumber: the value (+-inf when too large)
+    double number = 0;  // kNumber: the value (+-inf when too large)
     ValueKind kind = ValueKind::kNull;
   };
 

@@ -187,6 +187,38 @@ bool SolveSubRule(const FlatEvent& event, FieldCandidates* fields, size_t n) {
   return solver.Run();
 }
 
+bool EvaluateSubRule(const FlatEvent& event, const SubRule& sub) {
+  absl::InlinedVector<uint32_t, 32> leaves;
+  absl::InlinedVector<std::pair<uint32_t, uint32_t>, 16> spans;
+  bool any_positions = false;
+  for (const Field& f : sub.fields) {
+    const auto start = static_cast<uint32_t>(leaves.size());
+    auto [begin, end] = event.FindPath(f.path);
+    for (size_t i = begin; i < end; ++i) {
+      const FlatEvent::Leaf& leaf = event.leaf(i);
+      const LeafValue v{leaf.kind, event.text(leaf), leaf.number};
+      std::optional<std::string> folded;
+      for (const Matcher& m : f.matchers) {
+        if (MatcherAccepts(m, v, &folded)) {
+          leaves.push_back(static_cast<uint32_t>(i));
+          any_positions |= leaf.pos_size != 0;
+          break;
+        }
+      }
+    }
+    const auto count = static_cast<uint32_t>(leaves.size()) - start;
+    if (count == 0 && !f.has_absent) return false;
+    spans.emplace_back(start, count);
+  }
+  if (!any_positions && sub.required == sub.fields.size()) return true;
+  absl::InlinedVector<FieldCandidates, 16> fields;
+  for (size_t i = 0; i < sub.fields.size(); ++i) {
+    fields.push_back(
+        {leaves.data() + spans[i].first, spans[i].second, &sub.fields[i]});
+  }
+  return SolveSubRule(event, fields.data(), fields.size());
+}
+
 }  // namespace internal
 
 namespace {
@@ -199,16 +231,34 @@ using internal::PatternJson;
 using internal::SubRule;
 
 absl::Status Invalid(std::string_view reason) {
-  return absl::InvalidArgumentError(
-      absl::StrCat(internal::ToAbsl(kInvalidPatternPrefix), internal::ToAbsl(reason)));
+  return absl::InvalidArgumentError(absl::StrCat(
+      internal::ToAbsl(kInvalidPatternPrefix), internal::ToAbsl(reason)));
 }
 
-constexpr std::string_view kReservedInOr[] = {
-    "exactly", "equals-ignore-case", "prefix", "suffix", "anything-but",
-    "exists", "wildcard", "numeric", "cidr", "=", "<", "<=", ">", ">=",
-    "regex", "not-wildcard", "not-equals-ignore-case", "date-after",
-    "date-on-or-after", "date-before", "date-on-or-before", "in-date-range",
-    "ip-address-in-range", "ip-address-not-in-range"};
+constexpr std::string_view kReservedInOr[] = {"exactly",
+                                              "equals-ignore-case",
+                                              "prefix",
+                                              "suffix",
+                                              "anything-but",
+                                              "exists",
+                                              "wildcard",
+                                              "numeric",
+                                              "cidr",
+                                              "=",
+                                              "<",
+                                              "<=",
+                                              ">",
+                                              ">=",
+                                              "regex",
+                                              "not-wildcard",
+                                              "not-equals-ignore-case",
+                                              "date-after",
+                                              "date-on-or-after",
+                                              "date-before",
+                                              "date-on-or-before",
+                                              "in-date-range",
+                                              "ip-address-in-range",
+                                              "ip-address-not-in-range"};
 
 bool IsReservedInOr(std::string_view name) {
   for (std::string_view r : kReservedInOr) {
@@ -259,9 +309,9 @@ class Compiler {
     }
     const size_t combos = Count(node);
     if (combos > limits_.max_or_combinations) {
-      return Invalid(absl::StrCat(
-          "The number of $or combinations exceeds the limit of ",
-          limits_.max_or_combinations));
+      return Invalid(
+          absl::StrCat("The number of $or combinations exceeds the limit of ",
+                       limits_.max_or_combinations));
     }
     std::vector<std::vector<Field>> rules(1);
     Expand(node, &rules);
@@ -288,7 +338,8 @@ class Compiler {
     for (const Item& item : node.items) {
       if (!item.is_or) continue;
       size_t sum = 0;
-      for (const Node& alt : item.alternatives) sum = std::min(cap, sum + Count(alt));
+      for (const Node& alt : item.alternatives)
+        sum = std::min(cap, sum + Count(alt));
       total = std::min(cap, total * sum);
     }
     return total;
@@ -346,9 +397,11 @@ class Compiler {
       }
       if (in_or && IsReservedInOr(key)) {
         return Invalid(absl::StrCat(
-            key, " is Ruler reserved fieldName which cannot be used inside $or."));
+            key,
+            " is Ruler reserved fieldName which cannot be used inside $or."));
       }
-      const std::string path = prefix.empty() ? key : absl::StrCat(prefix, ".", key);
+      const std::string path =
+          prefix.empty() ? key : absl::StrCat(prefix, ".", key);
       if (value.is_object()) {
         EVBUS_RETURN_IF_ERROR(CompileObject(value, path, in_or, node));
       } else if (value.is_array()) {
@@ -364,7 +417,8 @@ class Compiler {
         }
         node->items.push_back(std::move(item));
       } else {
-        return Invalid(absl::StrCat("\"", key, "\" must be an object or an array"));
+        return Invalid(
+            absl::StrCat("\"", key, "\" must be an object or an array"));
       }
     }
     return absl::OkStatus();
@@ -424,7 +478,8 @@ class Compiler {
     const std::string& name = obj.members.front().first;
     const PatternJson& value = obj.members.front().second;
     if (name == "exactly") {
-      if (!value.is_string()) return Invalid("exact match pattern must be a string");
+      if (!value.is_string())
+        return Invalid("exact match pattern must be a string");
       m->kind = MatcherKind::kExactString;
       m->str = value.text;
       return OnlyOneKey(obj);
@@ -437,7 +492,8 @@ class Compiler {
       } else if (value.is_object() && !value.members.empty()) {
         const auto& [inner_key, inner] = value.members.front();
         if (inner_key != "equals-ignore-case") {
-          return Invalid(absl::StrCat("Unsupported ", name, " pattern: ", inner_key));
+          return Invalid(
+              absl::StrCat("Unsupported ", name, " pattern: ", inner_key));
         }
         if (!inner.is_string()) {
           return Invalid("equals-ignore-case match pattern must be a string");
@@ -473,7 +529,8 @@ class Compiler {
       return absl::OkStatus();
     }
     if (name == "numeric") {
-      if (!value.is_array()) return Invalid("Value of numeric must be an array.");
+      if (!value.is_array())
+        return Invalid("Value of numeric must be an array.");
       EVBUS_RETURN_IF_ERROR(CompileNumeric(value, m));
       if (obj.members.size() > 1) return TooManyElements();
       return absl::OkStatus();
@@ -494,7 +551,8 @@ class Compiler {
       return OnlyOneKey(obj);
     }
     if (name == "cidr") {
-      if (!value.is_string()) return Invalid("prefix match pattern must be a string");
+      if (!value.is_string())
+        return Invalid("prefix match pattern must be a string");
       absl::StatusOr<internal::Cidr> c = internal::ParseCidr(value.text);
       if (!c.ok()) return Invalid(internal::ToStd(c.status().message()));
       m->kind = MatcherKind::kCidr;
@@ -533,13 +591,15 @@ class Compiler {
       return absl::OkStatus();
     }
     if (op == ">" || op == ">=") {
-      if (!has_num) return Invalid(absl::StrCat("Value of ", op, " must be numeric"));
+      if (!has_num)
+        return Invalid(absl::StrCat("Value of ", op, " must be numeric"));
       EVBUS_RETURN_IF_ERROR(NumericOperand(items[1], &m->lo));
       m->lo_inclusive = op == ">=";
       if (items.size() == 2) return absl::OkStatus();
       const PatternJson& op2 = items[2];
       if (!op2.is_string()) {
-        return Invalid(absl::StrCat("Bad value in numeric range: ", op2.TokenText()));
+        return Invalid(
+            absl::StrCat("Bad value in numeric range: ", op2.TokenText()));
       }
       if (op2.text != "<" && op2.text != "<=") {
         return Invalid(absl::StrCat("Bad numeric range operator: ", op2.text));
@@ -556,7 +616,8 @@ class Compiler {
       return absl::OkStatus();
     }
     if (op == "<" || op == "<=") {
-      if (!has_num) return Invalid(absl::StrCat("Value of ", op, " must be numeric"));
+      if (!has_num)
+        return Invalid(absl::StrCat("Value of ", op, " must be numeric"));
       EVBUS_RETURN_IF_ERROR(NumericOperand(items[1], &m->hi));
       m->hi_inclusive = op == "<=";
       if (items.size() > 2) return TooManyElements();
@@ -730,41 +791,8 @@ const std::vector<std::string>& Pattern::paths() const {
 size_t Pattern::subrule_count() const { return compiled_->subrules.size(); }
 
 bool Pattern::Matches(const FlatEvent& event) const {
-  absl::InlinedVector<uint32_t, 32> leaves;
-  absl::InlinedVector<internal::FieldCandidates, 16> fields;
-  absl::InlinedVector<std::pair<uint32_t, uint32_t>, 16> spans;
   for (const SubRule& sub : compiled_->subrules) {
-    leaves.clear();
-    spans.clear();
-    bool possible = true;
-    for (const Field& f : sub.fields) {
-      const uint32_t start = static_cast<uint32_t>(leaves.size());
-      auto [begin, end] = event.FindPath(f.path);
-      for (size_t i = begin; i < end; ++i) {
-        const FlatEvent::Leaf& leaf = event.leaf(i);
-        const internal::LeafValue v{leaf.kind, event.text(leaf), leaf.number};
-        std::optional<std::string> folded;
-        for (const Matcher& m : f.matchers) {
-          if (internal::MatcherAccepts(m, v, &folded)) {
-            leaves.push_back(static_cast<uint32_t>(i));
-            break;
-          }
-        }
-      }
-      const uint32_t count = static_cast<uint32_t>(leaves.size()) - start;
-      if (count == 0 && !f.has_absent) {
-        possible = false;
-        break;
-      }
-      spans.emplace_back(start, count);
-    }
-    if (!possible) continue;
-    fields.clear();
-    for (size_t i = 0; i < sub.fields.size(); ++i) {
-      fields.push_back({leaves.data() + spans[i].first, spans[i].second,
-                        &sub.fields[i]});
-    }
-    if (internal::SolveSubRule(event, fields.data(), fields.size())) return true;
+    if (internal::EvaluateSubRule(event, sub)) return true;
   }
   return false;
 }

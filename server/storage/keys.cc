@@ -78,4 +78,89 @@ absl::StatusOr<EventKeyParts> ParseEventKey(absl::string_view key) {
   return parts;
 }
 
+std::string RuleName(absl::string_view bus, absl::string_view rule) {
+  std::string name(bus.data(), bus.size());
+  name.push_back(kSeparator);
+  name.append(rule.data(), rule.size());
+  return name;
+}
+
+std::string TargetKey(absl::string_view bus, absl::string_view rule,
+                      absl::string_view target_id) {
+  std::string key = RuleName(bus, rule);
+  key.push_back(kSeparator);
+  key.append(target_id.data(), target_id.size());
+  return key;
+}
+
+std::string QueueKey(uint64_t due_ms, absl::string_view task_id,
+                     absl::string_view target_key) {
+  std::string key;
+  key.reserve(8 + task_id.size() + target_key.size());
+  AppendBigEndian64(&key, due_ms);
+  key.append(task_id.data(), task_id.size());
+  key.append(target_key.data(), target_key.size());
+  return key;
+}
+
+bool IsQueueKey(absl::string_view key) {
+  return key.size() > 8 + kTaskIdSize;
+}
+
+uint64_t QueueKeyDueMs(absl::string_view key) { return ReadBigEndian64(key); }
+
+absl::string_view QueueKeyTaskId(absl::string_view key) {
+  return key.substr(8, kTaskIdSize);
+}
+
+absl::string_view QueueKeyTargetKey(absl::string_view key) {
+  return key.substr(8 + kTaskIdSize);
+}
+
+std::string DeadLetterRulePrefix(absl::string_view bus,
+                                 absl::string_view rule) {
+  std::string key = RuleName(bus, rule);
+  key.push_back(kSeparator);
+  return key;
+}
+
+std::string DeadLetterPrefix(absl::string_view bus, absl::string_view rule,
+                             absl::string_view target_id) {
+  std::string key = DeadLetterRulePrefix(bus, rule);
+  key.append(target_id.data(), target_id.size());
+  key.push_back(kSeparator);
+  return key;
+}
+
+std::string DeadLetterKey(absl::string_view bus, absl::string_view rule,
+                          absl::string_view target_id, uint64_t ms,
+                          absl::string_view task_id) {
+  std::string key = DeadLetterPrefix(bus, rule, target_id);
+  AppendBigEndian64(&key, ms);
+  key.append(task_id.data(), task_id.size());
+  return key;
+}
+
+std::string LogGroupPrefix(absl::string_view group) {
+  std::string key(group.data(), group.size());
+  key.push_back(kSeparator);
+  return key;
+}
+
+std::string LogKey(absl::string_view group, uint64_t ms, uint64_t sequence) {
+  std::string key = LogGroupPrefix(group);
+  AppendBigEndian64(&key, ms);
+  AppendBigEndian64(&key, sequence);
+  return key;
+}
+
+std::string PrefixEnd(absl::string_view prefix) {
+  std::string end(prefix.data(), prefix.size());
+  while (!end.empty() && static_cast<unsigned char>(end.back()) == 0xff) {
+    end.pop_back();
+  }
+  if (!end.empty()) end.back() = static_cast<char>(end.back() + 1);
+  return end;
+}
+
 }  // namespace evbus::storage::keys

@@ -53,4 +53,40 @@ struct EventKeyParts {
 // DataLoss when `key` is not a well-formed event key.
 absl::StatusOr<EventKeyParts> ParseEventKey(absl::string_view key);
 
+// catalog: rules are `rule` 0x00 bus 0x00 name.
+std::string RuleName(absl::string_view bus, absl::string_view rule);
+
+// Identifies one target of one rule: bus 0x00 rule 0x00 target_id.
+std::string TargetKey(absl::string_view bus, absl::string_view rule,
+                      absl::string_view target_id);
+
+// queue family: BE64(due_ms) task_id(36 bytes) target_key. Carrying the
+// target key lets the dispatcher rebuild its per-target index from keys.
+inline constexpr size_t kTaskIdSize = 36;
+std::string QueueKey(uint64_t due_ms, absl::string_view task_id,
+                     absl::string_view target_key);
+// Parts of a queue key. REQUIRES: IsQueueKey(key).
+bool IsQueueKey(absl::string_view key);
+uint64_t QueueKeyDueMs(absl::string_view key);
+absl::string_view QueueKeyTaskId(absl::string_view key);
+absl::string_view QueueKeyTargetKey(absl::string_view key);
+
+// dlq family: bus 0x00 rule 0x00 target 0x00 BE64(ms) task_id.
+std::string DeadLetterPrefix(absl::string_view bus, absl::string_view rule,
+                             absl::string_view target_id);
+// Prefix of every dead letter of a rule (all its targets).
+std::string DeadLetterRulePrefix(absl::string_view bus,
+                                 absl::string_view rule);
+std::string DeadLetterKey(absl::string_view bus, absl::string_view rule,
+                          absl::string_view target_id, uint64_t ms,
+                          absl::string_view task_id);
+
+// logs family: group 0x00 BE64(ms) BE64(sequence).
+std::string LogKey(absl::string_view group, uint64_t ms, uint64_t sequence);
+std::string LogGroupPrefix(absl::string_view group);
+
+// The smallest string greater than every string that starts with `prefix`
+// (for scan upper bounds). REQUIRES: prefix is not all 0xff.
+std::string PrefixEnd(absl::string_view prefix);
+
 }  // namespace evbus::storage::keys

@@ -54,3 +54,37 @@ TEST(KeysTest, CatalogKeys) {
 
 }  // namespace
 }  // namespace evbus::storage::keys
+
+namespace evbus::storage::keys {
+namespace {
+
+TEST(KeysTest, QueueKeysSortByDueTime) {
+  std::string id_a(36, 'z'), id_b(36, 'a');
+  std::string a = QueueKey(5, id_a, TargetKey("bus", "r", "t"));
+  std::string b = QueueKey(6, id_b, TargetKey("bus", "r", "t2"));
+  EXPECT_LT(a, b);
+  ASSERT_TRUE(IsQueueKey(b));
+  EXPECT_EQ(QueueKeyDueMs(b), 6u);
+  EXPECT_EQ(QueueKeyTaskId(b), id_b);
+  EXPECT_EQ(QueueKeyTargetKey(b), TargetKey("bus", "r", "t2"));
+  EXPECT_FALSE(IsQueueKey("short"));
+}
+
+TEST(KeysTest, DeadLetterKeysNestUnderRuleAndTarget) {
+  std::string k = DeadLetterKey("bus", "rule", "t1", 7, "task");
+  EXPECT_EQ(k.rfind(DeadLetterPrefix("bus", "rule", "t1"), 0), 0u);
+  EXPECT_EQ(k.rfind(DeadLetterRulePrefix("bus", "rule"), 0), 0u);
+  // Target "t" is not a prefix match of target "t1".
+  EXPECT_NE(k.rfind(DeadLetterPrefix("bus", "rule", "t"), 0), 0u);
+}
+
+TEST(KeysTest, PrefixEnd) {
+  EXPECT_EQ(PrefixEnd("ab"), "ac");
+  EXPECT_EQ(PrefixEnd(std::string("a\xff", 2)), "b");
+  std::string p = LogGroupPrefix("g");
+  EXPECT_LT(LogKey("g", UINT64_MAX, UINT64_MAX), PrefixEnd(p));
+  EXPECT_GT(LogKey("g", 0, 0), p);
+}
+
+}  // namespace
+}  // namespace evbus::storage::keys

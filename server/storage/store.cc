@@ -19,8 +19,8 @@
 namespace evbus::storage {
 namespace {
 
-constexpr const char* kFamilyNames[kNumFamilies] = {"meta", "catalog",
-                                                    "events"};
+constexpr const char* kFamilyNames[kNumFamilies] = {
+    "meta", "catalog", "events", "queue", "dlq", "logs"};
 
 rocksdb::Slice ToSlice(absl::string_view s) {
   return rocksdb::Slice(s.data(), s.size());

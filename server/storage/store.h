@@ -38,8 +38,15 @@ class Cache;
 namespace evbus::storage {
 
 // The column families of docs/storage_format.md, in creation order.
-enum class Family : int { kMeta = 0, kCatalog = 1, kEvents = 2 };
-inline constexpr int kNumFamilies = 3;
+enum class Family : int {
+  kMeta = 0,
+  kCatalog = 1,
+  kEvents = 2,
+  kQueue = 3,
+  kDlq = 4,
+  kLogs = 5,
+};
+inline constexpr int kNumFamilies = 6;
 
 // The store format this build reads and writes.
 inline constexpr uint32_t kFormatVersion = 1;

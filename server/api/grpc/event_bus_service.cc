@@ -115,4 +115,194 @@ grpc::Status EventBusServiceImpl::DeleteEventBus(
   return ToGrpcStatus(buses_.DeleteEventBus(request->name()));
 }
 
+grpc::Status EventBusServiceImpl::PutRule(
+    grpc::ServerContext*, const evbus::v1::PutRuleRequest* request,
+    evbus::v1::PutRuleResponse* response) {
+  absl::StatusOr<std::string> bus = buses_.ResolveBus(request->event_bus_name());
+  if (!bus.ok()) return ToGrpcStatus(bus.status());
+  evbus::v1::Rule rule;
+  rule.set_name(request->name());
+  rule.set_event_bus_name(*bus);
+  rule.set_event_pattern(request->event_pattern());
+  rule.set_schedule_expression(request->schedule_expression());
+  rule.set_state(request->state());
+  rule.set_description(request->description());
+  rule.set_role_arn(request->role_arn());
+  absl::StatusOr<std::string> arn = rules_.PutRule(std::move(rule));
+  if (!arn.ok()) return ToGrpcStatus(arn.status());
+  response->set_rule_arn(*arn);
+  return grpc::Status::OK;
+}
+
+grpc::Status EventBusServiceImpl::DescribeRule(
+    grpc::ServerContext*, const evbus::v1::RuleRef* request,
+    evbus::v1::Rule* response) {
+  absl::StatusOr<std::string> bus = buses_.ResolveBus(request->event_bus_name());
+  if (!bus.ok()) return ToGrpcStatus(bus.status());
+  absl::StatusOr<evbus::v1::Rule> rule =
+      rules_.DescribeRule(*bus, request->name());
+  if (!rule.ok()) return ToGrpcStatus(rule.status());
+  *response = *std::move(rule);
+  return grpc::Status::OK;
+}
+
+grpc::Status EventBusServiceImpl::ListRules(
+    grpc::ServerContext*, const evbus::v1::ListRulesRequest* request,
+    evbus::v1::ListRulesResponse* response) {
+  absl::StatusOr<std::string> bus = buses_.ResolveBus(request->event_bus_name());
+  if (!bus.ok()) return ToGrpcStatus(bus.status());
+  absl::StatusOr<bus::ListRulesResult> result = rules_.ListRules(
+      *bus, request->name_prefix(), request->limit(), request->next_token());
+  if (!result.ok()) return ToGrpcStatus(result.status());
+  for (evbus::v1::Rule& r : result->rules) *response->add_rules() = std::move(r);
+  response->set_next_token(result->next_token);
+  return grpc::Status::OK;
+}
+
+grpc::Status EventBusServiceImpl::EnableRule(grpc::ServerContext*,
+                                             const evbus::v1::RuleRef* request,
+                                             evbus::v1::Empty*) {
+  absl::StatusOr<std::string> bus = buses_.ResolveBus(request->event_bus_name());
+  if (!bus.ok()) return ToGrpcStatus(bus.status());
+  return ToGrpcStatus(rules_.SetRuleState(*bus, request->name(), true));
+}
+
+grpc::Status EventBusServiceImpl::DisableRule(
+    grpc::ServerContext*, const evbus::v1::RuleRef* request,
+    evbus::v1::Empty*) {
+  absl::StatusOr<std::string> bus = buses_.ResolveBus(request->event_bus_name());
+  if (!bus.ok()) return ToGrpcStatus(bus.status());
+  return ToGrpcStatus(rules_.SetRuleState(*bus, request->name(), false));
+}
+
+grpc::Status EventBusServiceImpl::DeleteRule(
+    grpc::ServerContext*, const evbus::v1::DeleteRuleRequest* request,
+    evbus::v1::Empty*) {
+  absl::StatusOr<std::string> bus = buses_.ResolveBus(request->event_bus_name());
+  if (!bus.ok()) return ToGrpcStatus(bus.status());
+  return ToGrpcStatus(
+      rules_.DeleteRule(*bus, request->name(), request->force()));
+}
+
+grpc::Status EventBusServiceImpl::PutTargets(
+    grpc::ServerContext*, const evbus::v1::PutTargetsRequest* request,
+    evbus::v1::PutTargetsResponse* response) {
+  absl::StatusOr<std::string> bus = buses_.ResolveBus(request->event_bus_name());
+  if (!bus.ok()) return ToGrpcStatus(bus.status());
+  std::vector<evbus::v1::Target> targets(request->targets().begin(),
+                                         request->targets().end());
+  absl::StatusOr<bus::PutTargetsResult> result =
+      rules_.PutTargets(*bus, request->rule(), std::move(targets));
+  if (!result.ok()) return ToGrpcStatus(result.status());
+  response->set_failed_entry_count(result->failed_entry_count);
+  return grpc::Status::OK;
+}
+
+grpc::Status EventBusServiceImpl::RemoveTargets(
+    grpc::ServerContext*, const evbus::v1::RemoveTargetsRequest* request,
+    evbus::v1::PutTargetsResponse* response) {
+  absl::StatusOr<std::string> bus = buses_.ResolveBus(request->event_bus_name());
+  if (!bus.ok()) return ToGrpcStatus(bus.status());
+  std::vector<std::string> ids(request->ids().begin(), request->ids().end());
+  absl::StatusOr<bus::PutTargetsResult> result =
+      rules_.RemoveTargets(*bus, request->rule(), ids, request->force());
+  if (!result.ok()) return ToGrpcStatus(result.status());
+  response->set_failed_entry_count(result->failed_entry_count);
+  return grpc::Status::OK;
+}
+
+grpc::Status EventBusServiceImpl::ListTargetsByRule(
+    grpc::ServerContext*, const evbus::v1::ListTargetsByRuleRequest* request,
+    evbus::v1::ListTargetsByRuleResponse* response) {
+  absl::StatusOr<std::string> bus = buses_.ResolveBus(request->event_bus_name());
+  if (!bus.ok()) return ToGrpcStatus(bus.status());
+  absl::StatusOr<std::vector<evbus::v1::Target>> targets =
+      rules_.ListTargetsByRule(*bus, request->rule());
+  if (!targets.ok()) return ToGrpcStatus(targets.status());
+  for (evbus::v1::Target& t : *targets) *response->add_targets() = std::move(t);
+  return grpc::Status::OK;
+}
+
+grpc::Status EventBusServiceImpl::ListRuleNamesByTarget(
+    grpc::ServerContext*,
+    const evbus::v1::ListRuleNamesByTargetRequest* request,
+    evbus::v1::ListRuleNamesByTargetResponse* response) {
+  absl::StatusOr<std::string> bus = buses_.ResolveBus(request->event_bus_name());
+  if (!bus.ok()) return ToGrpcStatus(bus.status());
+  absl::StatusOr<std::vector<std::string>> names =
+      rules_.ListRuleNamesByTarget(*bus, request->target_arn());
+  if (!names.ok()) return ToGrpcStatus(names.status());
+  for (std::string& n : *names) response->add_rule_names(std::move(n));
+  return grpc::Status::OK;
+}
+
+grpc::Status EventBusServiceImpl::ListDeadLetters(
+    grpc::ServerContext*, const evbus::v1::ListDeadLettersRequest* request,
+    evbus::v1::ListDeadLettersResponse* response) {
+  absl::StatusOr<std::string> bus = buses_.ResolveBus(request->event_bus_name());
+  if (!bus.ok()) return ToGrpcStatus(bus.status());
+  if (request->max_items() < 0 || request->max_items() > 1000) {
+    return ToGrpcStatus(common::ValidationError(
+        "Parameter MaxItems is not valid. Reason: must be between 1 and "
+        "1000."));
+  }
+  absl::Status exists = rules_.DescribeRule(*bus, request->rule()).status();
+  if (!exists.ok()) return ToGrpcStatus(exists);
+  absl::StatusOr<delivery::DeadLetterPage> page = dispatcher_.ListDeadLetters(
+      *bus, request->rule(), request->target_id(),
+      request->max_items() == 0 ? 100 : static_cast<size_t>(request->max_items()),
+      request->next_token());
+  if (!page.ok()) return ToGrpcStatus(page.status());
+  for (auto& d : page->dead_letters) *response->add_dead_letters() = std::move(d);
+  response->set_next_token(page->next_token);
+  return grpc::Status::OK;
+}
+
+grpc::Status EventBusServiceImpl::RedriveDeadLetters(
+    grpc::ServerContext*, const evbus::v1::RedriveDeadLettersRequest* request,
+    evbus::v1::RedriveDeadLettersResponse* response) {
+  absl::StatusOr<std::string> bus = buses_.ResolveBus(request->event_bus_name());
+  if (!bus.ok()) return ToGrpcStatus(bus.status());
+  if (request->max_items() < 0 || request->max_items() > 10000) {
+    return ToGrpcStatus(common::ValidationError(
+        "Parameter MaxItems is not valid. Reason: must be between 1 and "
+        "10000."));
+  }
+  absl::Status exists = rules_.DescribeRule(*bus, request->rule()).status();
+  if (!exists.ok()) return ToGrpcStatus(exists);
+  absl::StatusOr<int> n = dispatcher_.Redrive(
+      *bus, request->rule(), request->target_id(),
+      request->max_items() == 0 ? 1000 : static_cast<size_t>(request->max_items()));
+  if (!n.ok()) return ToGrpcStatus(n.status());
+  response->set_redriven_count(*n);
+  return grpc::Status::OK;
+}
+
+grpc::Status EventBusServiceImpl::ReadLog(
+    grpc::ServerContext*, const evbus::v1::ReadLogRequest* request,
+    evbus::v1::ReadLogResponse* response) {
+  if (request->log_group_name().empty()) {
+    return ToGrpcStatus(common::ValidationError(
+        "Parameter LogGroupName is not valid. Reason: required."));
+  }
+  if (request->limit() < 0 || request->limit() > 10000) {
+    return ToGrpcStatus(common::ValidationError(
+        "Parameter Limit is not valid. Reason: must be between 1 and 10000."));
+  }
+  absl::StatusOr<storage::LogStore::Page> page = logs_.Read(
+      request->log_group_name(), request->start_time_ms(),
+      request->limit() == 0 ? 1000 : static_cast<size_t>(request->limit()),
+      request->next_token());
+  if (!page.ok()) {
+    return ToGrpcStatus(common::ValidationError(page.status().message()));
+  }
+  for (auto& r : page->records) {
+    evbus::v1::LogRecord* out = response->add_records();
+    out->set_time_ms(r.time_ms);
+    out->set_message(std::move(r.message));
+  }
+  response->set_next_token(page->next_token);
+  return grpc::Status::OK;
+}
+
 }  // namespace evbus::api

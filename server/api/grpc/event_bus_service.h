@@ -12,12 +12,18 @@
 
 #include "evbus/v1/event_bus_service.grpc.pb.h"
 #include "server/bus/bus_service.h"
+#include "server/bus/rule_registry.h"
+#include "server/delivery/dispatcher.h"
+#include "server/storage/log_store.h"
 
 namespace evbus::api {
 
 class EventBusServiceImpl final : public evbus::v1::EventBusService::Service {
  public:
-  explicit EventBusServiceImpl(bus::BusService& buses) : buses_(buses) {}
+  EventBusServiceImpl(bus::BusService& buses, bus::RuleRegistry& rules,
+                      delivery::Dispatcher& dispatcher,
+                      storage::LogStore& logs)
+      : buses_(buses), rules_(rules), dispatcher_(dispatcher), logs_(logs) {}
 
   grpc::Status PutEvents(grpc::ServerContext* context,
                          const evbus::v1::PutEventsRequest* request,
@@ -42,8 +48,55 @@ class EventBusServiceImpl final : public evbus::v1::EventBusService::Service {
       const evbus::v1::DeleteEventBusRequest* request,
       evbus::v1::DeleteEventBusResponse* response) override;
 
+  grpc::Status PutRule(grpc::ServerContext* context,
+                       const evbus::v1::PutRuleRequest* request,
+                       evbus::v1::PutRuleResponse* response) override;
+  grpc::Status DescribeRule(grpc::ServerContext* context,
+                            const evbus::v1::RuleRef* request,
+                            evbus::v1::Rule* response) override;
+  grpc::Status ListRules(grpc::ServerContext* context,
+                         const evbus::v1::ListRulesRequest* request,
+                         evbus::v1::ListRulesResponse* response) override;
+  grpc::Status EnableRule(grpc::ServerContext* context,
+                          const evbus::v1::RuleRef* request,
+                          evbus::v1::Empty* response) override;
+  grpc::Status DisableRule(grpc::ServerContext* context,
+                           const evbus::v1::RuleRef* request,
+                           evbus::v1::Empty* response) override;
+  grpc::Status DeleteRule(grpc::ServerContext* context,
+                          const evbus::v1::DeleteRuleRequest* request,
+                          evbus::v1::Empty* response) override;
+  grpc::Status PutTargets(grpc::ServerContext* context,
+                          const evbus::v1::PutTargetsRequest* request,
+                          evbus::v1::PutTargetsResponse* response) override;
+  grpc::Status RemoveTargets(grpc::ServerContext* context,
+                             const evbus::v1::RemoveTargetsRequest* request,
+                             evbus::v1::PutTargetsResponse* response) override;
+  grpc::Status ListTargetsByRule(
+      grpc::ServerContext* context,
+      const evbus::v1::ListTargetsByRuleRequest* request,
+      evbus::v1::ListTargetsByRuleResponse* response) override;
+  grpc::Status ListRuleNamesByTarget(
+      grpc::ServerContext* context,
+      const evbus::v1::ListRuleNamesByTargetRequest* request,
+      evbus::v1::ListRuleNamesByTargetResponse* response) override;
+  grpc::Status ListDeadLetters(
+      grpc::ServerContext* context,
+      const evbus::v1::ListDeadLettersRequest* request,
+      evbus::v1::ListDeadLettersResponse* response) override;
+  grpc::Status RedriveDeadLetters(
+      grpc::ServerContext* context,
+      const evbus::v1::RedriveDeadLettersRequest* request,
+      evbus::v1::RedriveDeadLettersResponse* response) override;
+  grpc::Status ReadLog(grpc::ServerContext* context,
+                       const evbus::v1::ReadLogRequest* request,
+                       evbus::v1::ReadLogResponse* response) override;
+
  private:
   bus::BusService& buses_;
+  bus::RuleRegistry& rules_;
+  delivery::Dispatcher& dispatcher_;
+  storage::LogStore& logs_;
 };
 
 // Converts one proto entry into the domain entry. proto3 strings cannot be

@@ -15,35 +15,35 @@
 #include <string_view>
 #include <vector>
 
-#include "server/pattern/internal/strings.h"
 #include "server/pattern/flat_event.h"
 #include "server/pattern/internal/ip.h"
+#include "server/pattern/internal/strings.h"
 #include "server/pattern/internal/wildcard.h"
 
 namespace evbus::pattern::internal {
 
 enum class MatcherKind : uint8_t {
-  kExactString,         // str (+ ip when the string is an IP literal)
-  kExactNumber,         // num / num_text
+  kExactString,  // str (+ ip when the string is an IP literal)
+  kExactNumber,  // num / num_text
   kTrue,
   kFalse,
   kNull,
-  kPrefix,              // str
-  kPrefixIgnoreCase,    // str (folded)
-  kSuffix,              // str
-  kSuffixIgnoreCase,    // str (folded)
-  kEqualsIgnoreCase,    // str (folded)
-  kWildcard,            // glob
-  kAnythingButStrings,  // strs
-  kAnythingButNumbers,  // nums
-  kAnythingButPrefix,   // strs
-  kAnythingButSuffix,   // strs
+  kPrefix,                 // str
+  kPrefixIgnoreCase,       // str (folded)
+  kSuffix,                 // str
+  kSuffixIgnoreCase,       // str (folded)
+  kEqualsIgnoreCase,       // str (folded)
+  kWildcard,               // glob
+  kAnythingButStrings,     // strs
+  kAnythingButNumbers,     // nums
+  kAnythingButPrefix,      // strs
+  kAnythingButSuffix,      // strs
   kAnythingButIgnoreCase,  // strs (folded)
   kAnythingButWildcard,    // globs
-  kNumeric,             // lo/hi
-  kExists,              // exists: true
-  kAbsent,              // exists: false (never matches a leaf)
-  kCidr,                // cidr
+  kNumeric,                // lo/hi
+  kExists,                 // exists: true
+  kAbsent,                 // exists: false (never matches a leaf)
+  kCidr,                   // cidr
 };
 
 struct Matcher {
@@ -106,5 +106,9 @@ struct FieldCandidates {
   const Field* field = nullptr;
 };
 bool SolveSubRule(const FlatEvent& event, FieldCandidates* fields, size_t n);
+
+// Evaluates one sub-rule directly: finds each field's candidate leaves with
+// FlatEvent::FindPath + MatcherAccepts, then applies SolveSubRule.
+bool EvaluateSubRule(const FlatEvent& event, const SubRule& sub);
 
 }  // namespace evbus::pattern::internal

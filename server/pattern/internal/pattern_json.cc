@@ -73,11 +73,11 @@ class Reader {
           line_start = i + 1;
         }
       }
-      const size_t column = (pos_ > s_.size() ? s_.size() : pos_) - line_start + 1;
-      error_ = absl::InvalidArgumentError(absl::StrCat(
-          ToAbsl(message), "\n at [Source: (String)\"", ToAbsl(s_),
-          "\"; line: ", line,
-          ", column: ", column, "]"));
+      const size_t column =
+          (pos_ > s_.size() ? s_.size() : pos_) - line_start + 1;
+      error_ = absl::InvalidArgumentError(
+          absl::StrCat(ToAbsl(message), "\n at [Source: (String)\"", ToAbsl(s_),
+                       "\"; line: ", line, ", column: ", column, "]"));
     }
     return false;
   }
@@ -87,9 +87,8 @@ class Reader {
   }
 
   void SkipWs() {
-    while (pos_ < s_.size() &&
-           (s_[pos_] == ' ' || s_[pos_] == '\t' || s_[pos_] == '\n' ||
-            s_[pos_] == '\r')) {
+    while (pos_ < s_.size() && (s_[pos_] == ' ' || s_[pos_] == '\t' ||
+                                s_[pos_] == '\n' || s_[pos_] == '\r')) {
       ++pos_;
     }
   }
@@ -166,9 +165,9 @@ class Reader {
     } else if (s_[pos_] >= '1' && s_[pos_] <= '9') {
       while (pos_ < s_.size() && s_[pos_] >= '0' && s_[pos_] <= '9') ++pos_;
     } else {
-      return Fail(absl::StrCat(
-          "Unexpected character (", Describe(pos_),
-          "): Expected space separating root-level values"));
+      return Fail(
+          absl::StrCat("Unexpected character (", Describe(pos_),
+                       "): Expected space separating root-level values"));
     }
     if (pos_ < s_.size() && s_[pos_] == '.') {
       ++pos_;
@@ -185,8 +184,9 @@ class Reader {
       const size_t digits = pos_;
       while (pos_ < s_.size() && s_[pos_] >= '0' && s_[pos_] <= '9') ++pos_;
       if (pos_ == digits) {
-        return Fail("Unexpected character: Exponent indicator not followed by "
-                    "a digit");
+        return Fail(
+            "Unexpected character: Exponent indicator not followed by "
+            "a digit");
       }
     }
     out->kind = PatternJson::Kind::kNumber;
@@ -290,8 +290,8 @@ class Reader {
         }
         default:
           --pos_;
-          return Fail(absl::StrCat("Unrecognized character escape ",
-                                   Describe(pos_)));
+          return Fail(
+              absl::StrCat("Unrecognized character escape ", Describe(pos_)));
       }
     }
   }
@@ -328,9 +328,9 @@ class Reader {
         ++pos_;
         return true;
       }
-      return Fail(absl::StrCat(
-          "Unexpected character (", Describe(pos_),
-          "): was expecting comma to separate Array entries"));
+      return Fail(
+          absl::StrCat("Unexpected character (", Describe(pos_),
+                       "): was expecting comma to separate Array entries"));
     }
   }
 
@@ -350,9 +350,9 @@ class Reader {
         return true;
       }
       if (s_[pos_] != '"') {
-        return Fail(absl::StrCat(
-            "Unexpected character (", Describe(pos_),
-            "): was expecting double-quote to start field name"));
+        return Fail(
+            absl::StrCat("Unexpected character (", Describe(pos_),
+                         "): was expecting double-quote to start field name"));
       }
       first = false;
       std::string key;
@@ -388,9 +388,9 @@ class Reader {
         ++pos_;
         return true;
       }
-      return Fail(absl::StrCat(
-          "Unexpected character (", Describe(pos_),
-          "): was expecting comma to separate Object entries"));
+      return Fail(
+          absl::StrCat("Unexpected character (", Describe(pos_),
+                       "): was expecting comma to separate Object entries"));
     }
   }
 

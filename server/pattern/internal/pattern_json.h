@@ -28,7 +28,7 @@ struct PatternJson {
   Kind kind = Kind::kNull;
   // kString: the unescaped text; kNumber: the token exactly as written.
   std::string text;
-  std::vector<PatternJson> items;                             // kArray
+  std::vector<PatternJson> items;                            // kArray
   std::vector<std::pair<std::string, PatternJson>> members;  // kObject
 
   bool is_string() const { return kind == Kind::kString; }

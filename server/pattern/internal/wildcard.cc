@@ -174,7 +174,8 @@ int WildcardComplexity(const std::vector<const Glob*>& globs, int cap) {
   absl::flat_hash_set<std::vector<uint32_t>> visited;
   std::deque<std::vector<uint32_t>> queue;
   std::vector<uint32_t> start;
-  for (uint32_t k = 0; k < model.size(); ++k) start.push_back(Encode(k, 0, kBegin));
+  for (uint32_t k = 0; k < model.size(); ++k)
+    start.push_back(Encode(k, 0, kBegin));
   std::vector<uint32_t> next;
   auto expand = [&](const std::vector<uint32_t>& from) {
     for (uint8_t b : alphabet) {

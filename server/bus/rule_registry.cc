@@ -1,0 +1,535 @@
+#include "server/bus/rule_registry.h"
+
+#include <algorithm>
+#include <set>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "server/common/aws_error.h"
+#include "server/common/logging.h"
+#include "server/storage/keys.h"
+#include "server/targets/input_shaping.h"
+
+namespace evbus::bus {
+namespace {
+
+constexpr char kRuleKind[] = "rule";
+constexpr absl::string_view kNamePattern = "[\\.\\-_A-Za-z0-9]+";
+
+bool IsNameChar(char c) {
+  return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '.' ||
+         c == '-' || c == '_';
+}
+
+// EventBridge's rule name / target id constraint, as a clause or "".
+std::string NameClause(absl::string_view value, absl::string_view path,
+                       size_t max) {
+  if (value.empty()) {
+    return common::ConstraintClause(value, path,
+                                    "have length greater than or equal to 1");
+  }
+  if (value.size() > max) {
+    return common::ConstraintClause(
+        value, path, absl::StrCat("have length less than or equal to ", max));
+  }
+  if (!std::all_of(value.begin(), value.end(), IsNameChar)) {
+    return common::ConstraintClause(
+        value, path,
+        absl::StrCat("satisfy regular expression pattern: ", kNamePattern));
+  }
+  return "";
+}
+
+absl::Status InvalidPattern(absl::string_view reason_message) {
+  return common::AwsError(absl::StatusCode::kInvalidArgument,
+                          "InvalidEventPatternException", reason_message);
+}
+
+bool ValidSchedule(absl::string_view s) {
+  return (absl::StartsWith(s, "rate(") || absl::StartsWith(s, "cron(")) &&
+         absl::EndsWith(s, ")") && s.size() > 6;
+}
+
+}  // namespace
+
+absl::Status RuleNotFound(const std::string& bus, const std::string& name) {
+  return common::ResourceNotFound(
+      absl::StrCat("Rule ", name, " does not exist on EventBus ", bus, "."));
+}
+
+RuleRegistry::RuleRegistry(storage::Store& store, common::Clock& clock,
+                           RuleRegistryOptions options)
+    : store_(store),
+      clock_(clock),
+      options_(std::move(options)),
+      empty_(std::make_shared<BusRules>()) {}
+
+std::string RuleRegistry::RuleArn(const std::string& bus,
+                                  const std::string& name) const {
+  std::string prefix = absl::StrCat("arn:aws:events:", options_.region, ":",
+                                    options_.account, ":rule/");
+  if (bus == "default") return prefix + name;
+  return absl::StrCat(prefix, bus, "/", name);
+}
+
+absl::Status RuleRegistry::Load() {
+  std::vector<evbus::v1::Rule> loaded;
+  bool corrupt = false;
+  std::string prefix = storage::keys::CatalogPrefix(kRuleKind);
+  absl::Status s = store_.Scan(
+      storage::Family::kCatalog, prefix, storage::keys::PrefixEnd(prefix),
+      [&](absl::string_view, absl::string_view value) {
+        evbus::v1::Rule rule;
+        if (!rule.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+          corrupt = true;
+          return false;
+        }
+        loaded.push_back(std::move(rule));
+        return true;
+      });
+  if (!s.ok()) return s;
+  if (corrupt) return absl::DataLossError("corrupt rule record");
+  absl::MutexLock lock(&mu_);
+  for (evbus::v1::Rule& rule : loaded) {
+    std::optional<pattern::Pattern> compiled;
+    if (!rule.event_pattern().empty()) {
+      // Stored patterns were valid when written; a stricter build could
+      // refuse one. Keep the rule (visible, deletable) but unmatched.
+      absl::StatusOr<pattern::Pattern> p =
+          pattern::Pattern::Compile(rule.event_pattern(), options_.pattern_limits);
+      if (p.ok()) {
+        compiled = *std::move(p);
+      } else {
+        EVBUS_LOG(WARNING) << "rule " << rule.name() << " on "
+                           << rule.event_bus_name()
+                           << ": stored pattern no longer compiles: "
+                           << p.status();
+      }
+    }
+    BusState& state = buses_[rule.event_bus_name()];
+    InstallLocked(state, std::make_shared<evbus::v1::Rule>(std::move(rule)),
+                  std::move(compiled));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RuleRegistry::ValidateRule(
+    const evbus::v1::Rule& rule,
+    std::optional<pattern::Pattern>* compiled) const {
+  std::vector<std::string> clauses;
+  std::string c = NameClause(rule.name(), "name", 64);
+  if (!c.empty()) clauses.push_back(c);
+  if (rule.description().size() > 512) {
+    clauses.push_back(common::ConstraintClause(
+        rule.description(), "description",
+        "have length less than or equal to 512"));
+  }
+  if (rule.schedule_expression().size() > 256) {
+    clauses.push_back(common::ConstraintClause(
+        rule.schedule_expression(), "scheduleExpression",
+        "have length less than or equal to 256"));
+  }
+  const std::string& state = rule.state();
+  if (state != "ENABLED" && state != "DISABLED" &&
+      state != "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS") {
+    clauses.push_back(common::ConstraintClause(
+        state, "state",
+        "satisfy enum value set: [ENABLED, DISABLED, "
+        "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS]"));
+  }
+  if (!clauses.empty()) return common::ConstraintViolation(clauses);
+  if (rule.event_pattern().empty() && rule.schedule_expression().empty()) {
+    return common::ValidationError(
+        "Parameter(s) EventPattern or ScheduleExpression must be specified.");
+  }
+  if (!rule.schedule_expression().empty()) {
+    if (rule.event_bus_name() != "default") {
+      return common::ValidationError(
+          "ScheduleExpression is supported only on the default event bus.");
+    }
+    if (!ValidSchedule(rule.schedule_expression())) {
+      return common::ValidationError("Parameter ScheduleExpression is not valid.");
+    }
+  }
+  if (!rule.event_pattern().empty()) {
+    absl::StatusOr<pattern::Pattern> p =
+        pattern::Pattern::Compile(rule.event_pattern(), options_.pattern_limits);
+    if (!p.ok()) return InvalidPattern(p.status().message());
+    *compiled = *std::move(p);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RuleRegistry::Persist(const evbus::v1::Rule& rule) {
+  storage::WriteBatch batch;
+  batch.Put(storage::Family::kCatalog,
+            storage::keys::CatalogKey(
+                kRuleKind,
+                storage::keys::RuleName(rule.event_bus_name(), rule.name())),
+            rule.SerializeAsString());
+  return store_.Write(batch, /*sync=*/true);
+}
+
+void RuleRegistry::InstallLocked(BusState& state,
+                                 std::shared_ptr<const evbus::v1::Rule> rule,
+                                 std::optional<pattern::Pattern> pattern) {
+  auto [it, inserted] = state.rules.try_emplace(rule->name());
+  RuleRecord& record = it->second;
+  if (inserted) record.id = state.next_id++;
+  record.rule = std::move(rule);
+  record.pattern = std::move(pattern);
+  state.builder.Remove(record.id);
+  if (record.pattern.has_value() && record.rule->state() != "DISABLED") {
+    state.builder.Add(record.id, *record.pattern);
+  }
+  RebuildLocked(state);
+}
+
+void RuleRegistry::RebuildLocked(BusState& state) {
+  auto snapshot = std::make_shared<BusRules>();
+  snapshot->matcher = state.builder.Build();
+  snapshot->by_id.resize(state.next_id);
+  for (const auto& [name, record] : state.rules) {
+    snapshot->by_id[record.id] = record.rule;
+  }
+  state.snapshot = std::move(snapshot);
+}
+
+const RuleRegistry::RuleRecord* RuleRegistry::FindLocked(
+    const std::string& bus, const std::string& name) const {
+  auto b = buses_.find(bus);
+  if (b == buses_.end()) return nullptr;
+  auto r = b->second.rules.find(name);
+  return r == b->second.rules.end() ? nullptr : &r->second;
+}
+
+absl::StatusOr<std::string> RuleRegistry::PutRule(evbus::v1::Rule rule) {
+  if (rule.state().empty()) rule.set_state("ENABLED");
+  std::optional<pattern::Pattern> compiled;
+  absl::Status valid = ValidateRule(rule, &compiled);
+  if (!valid.ok()) return valid;
+  rule.set_arn(RuleArn(rule.event_bus_name(), rule.name()));
+  absl::MutexLock lock(&mu_);
+  BusState& state = buses_[rule.event_bus_name()];
+  auto existing = state.rules.find(rule.name());
+  if (existing != state.rules.end()) {
+    // Replace: omitted fields reset, targets and creation time kept.
+    *rule.mutable_targets() = existing->second.rule->targets();
+    rule.set_creation_time_ms(existing->second.rule->creation_time_ms());
+    rule.set_managed_by(existing->second.rule->managed_by());
+  } else {
+    if (state.rules.size() >= options_.max_rules_per_bus) {
+      return common::LimitExceeded(
+          "The requested resource exceeds the maximum number allowed.");
+    }
+    rule.set_creation_time_ms(absl::ToUnixMillis(clock_.Now()));
+  }
+  absl::Status s = Persist(rule);
+  if (!s.ok()) return s;
+  std::string arn = rule.arn();
+  InstallLocked(state, std::make_shared<evbus::v1::Rule>(std::move(rule)),
+                std::move(compiled));
+  return arn;
+}
+
+absl::StatusOr<evbus::v1::Rule> RuleRegistry::DescribeRule(
+    const std::string& bus, const std::string& name) const {
+  absl::ReaderMutexLock lock(&mu_);
+  const RuleRecord* record = FindLocked(bus, name);
+  if (record == nullptr) return RuleNotFound(bus, name);
+  evbus::v1::Rule rule = *record->rule;
+  rule.clear_targets();
+  return rule;
+}
+
+absl::StatusOr<ListRulesResult> RuleRegistry::ListRules(
+    const std::string& bus, const std::string& prefix, int limit,
+    const std::string& token) const {
+  if (limit < 0 || limit > 100) {
+    return common::ConstraintViolation({common::ConstraintClause(
+        absl::StrCat(limit), "limit",
+        limit < 0 ? "have value greater than or equal to 1"
+                  : "have value less than or equal to 100")});
+  }
+  size_t max = limit == 0 ? 100 : static_cast<size_t>(limit);
+  std::string after;
+  if (!token.empty() && !absl::WebSafeBase64Unescape(token, &after)) {
+    return common::ValidationError("The NextToken provided is invalid.");
+  }
+  ListRulesResult result;
+  absl::ReaderMutexLock lock(&mu_);
+  auto b = buses_.find(bus);
+  if (b == buses_.end()) return result;
+  const auto& rules = b->second.rules;
+  for (auto it = token.empty() ? rules.begin() : rules.upper_bound(after);
+       it != rules.end(); ++it) {
+    if (!absl::StartsWith(it->first, prefix)) continue;
+    if (result.rules.size() == max) {
+      result.next_token = absl::WebSafeBase64Escape(result.rules.back().name());
+      break;
+    }
+    evbus::v1::Rule rule = *it->second.rule;
+    rule.clear_targets();
+    result.rules.push_back(std::move(rule));
+  }
+  return result;
+}
+
+absl::Status RuleRegistry::SetRuleState(const std::string& bus,
+                                        const std::string& name,
+                                        bool enabled) {
+  absl::MutexLock lock(&mu_);
+  const RuleRecord* record = FindLocked(bus, name);
+  if (record == nullptr) return RuleNotFound(bus, name);
+  auto rule = std::make_shared<evbus::v1::Rule>(*record->rule);
+  rule->set_state(enabled ? "ENABLED" : "DISABLED");
+  absl::Status s = Persist(*rule);
+  if (!s.ok()) return s;
+  InstallLocked(buses_[bus], std::move(rule), record->pattern);
+  return absl::OkStatus();
+}
+
+absl::Status RuleRegistry::DeleteRule(const std::string& bus,
+                                      const std::string& name, bool force) {
+  absl::MutexLock lock(&mu_);
+  const RuleRecord* record = FindLocked(bus, name);
+  if (record == nullptr) return absl::OkStatus();  // idempotent, as AWS
+  if (record->rule->targets_size() > 0) {
+    return common::ValidationError("Rule can't be deleted since it has targets.");
+  }
+  if (!record->rule->managed_by().empty() && !force) {
+    return common::AwsError(
+        absl::StatusCode::kFailedPrecondition, "ManagedRuleException",
+        absl::StrCat("Rule ", name, " is managed by ",
+                     record->rule->managed_by(),
+                     "; pass Force to delete it."));
+  }
+  storage::WriteBatch batch;
+  batch.Delete(storage::Family::kCatalog,
+               storage::keys::CatalogKey(kRuleKind,
+                                         storage::keys::RuleName(bus, name)));
+  absl::Status s = store_.Write(batch, /*sync=*/true);
+  if (!s.ok()) return s;
+  BusState& state = buses_[bus];
+  state.builder.Remove(record->id);
+  state.rules.erase(name);
+  RebuildLocked(state);
+  return absl::OkStatus();
+}
+
+absl::Status RuleRegistry::ValidateTarget(
+    const evbus::v1::Target& t, size_t index,
+    std::vector<std::string>* clauses) const {
+  std::string path = absl::StrCat("targets.", index + 1, ".member.");
+  std::string c = NameClause(t.id(), path + "id", 64);
+  if (!c.empty()) clauses->push_back(c);
+  if (t.arn().empty() || t.arn().size() > 1600) {
+    clauses->push_back(common::ConstraintClause(
+        t.arn(), path + "arn",
+        t.arn().empty() ? "have length greater than or equal to 1"
+                        : "have length less than or equal to 1600"));
+  }
+  if (t.has_retry_policy()) {
+    const auto& p = t.retry_policy();
+    if (p.has_maximum_retry_attempts() &&
+        (p.maximum_retry_attempts() < 0 || p.maximum_retry_attempts() > 185)) {
+      clauses->push_back(common::ConstraintClause(
+          absl::StrCat(p.maximum_retry_attempts()),
+          path + "retryPolicy.maximumRetryAttempts",
+          p.maximum_retry_attempts() < 0
+              ? "have value greater than or equal to 0"
+              : "have value less than or equal to 185"));
+    }
+    if (p.has_maximum_event_age_in_seconds() &&
+        (p.maximum_event_age_in_seconds() < 60 ||
+         p.maximum_event_age_in_seconds() > 86400)) {
+      clauses->push_back(common::ConstraintClause(
+          absl::StrCat(p.maximum_event_age_in_seconds()),
+          path + "retryPolicy.maximumEventAgeInSeconds",
+          p.maximum_event_age_in_seconds() < 60
+              ? "have value greater than or equal to 60"
+              : "have value less than or equal to 86400"));
+    }
+  }
+  if (t.max_concurrency() < 0 || t.invocation_rate_limit_per_second() < 0) {
+    clauses->push_back(common::ConstraintClause(
+        absl::StrCat(std::min(t.max_concurrency(),
+                              t.invocation_rate_limit_per_second())),
+        path + "maxConcurrency",
+        "have value greater than or equal to 0"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<PutTargetsResult> RuleRegistry::PutTargets(
+    const std::string& bus, const std::string& rule_name,
+    std::vector<evbus::v1::Target> targets) {
+  if (targets.empty() || targets.size() > 100) {
+    return common::ConstraintViolation({common::ConstraintClause(
+        absl::StrCat("[", targets.size(), " targets]"), "targets",
+        targets.empty() ? "have length greater than or equal to 1"
+                        : "have length less than or equal to 100")});
+  }
+  std::vector<std::string> clauses;
+  for (size_t i = 0; i < targets.size(); ++i) {
+    absl::Status s = ValidateTarget(targets[i], i, &clauses);
+    if (!s.ok()) return s;
+  }
+  if (!clauses.empty()) return common::ConstraintViolation(clauses);
+  for (const evbus::v1::Target& t : targets) {
+    int kinds = (t.input().empty() ? 0 : 1) + (t.input_path().empty() ? 0 : 1) +
+                (t.has_input_transformer() ? 1 : 0);
+    if (kinds > 1) {
+      return common::ValidationError(absl::StrCat(
+          "Only one of Input, InputPath, or InputTransformer must be provided "
+          "for target ",
+          t.id(), "."));
+    }
+    absl::Status in = targets::ValidateTargetInput(
+        delivery::TargetInputOf(t), t.id());
+    if (!in.ok()) return in;
+    absl::StatusOr<targets::TargetRef> ref =
+        targets::ParseTargetArn(t.arn(), t.id());
+    if (!ref.ok()) return ref.status();
+    if (options_.check_target) {
+      absl::Status exists = options_.check_target(*ref);
+      if (!exists.ok()) return exists;
+    }
+    if (!t.dead_letter_config().arn().empty()) {
+      absl::StatusOr<targets::TargetRef> dlq =
+          targets::ParseTargetArn(t.dead_letter_config().arn(), t.id());
+      if (!dlq.ok()) {
+        return common::ValidationError(absl::StrCat(
+            "Parameter DeadLetterConfig.Arn of target ", t.id(),
+            " is not valid: ", common::SplitAwsError(dlq.status()).message));
+      }
+    }
+  }
+  absl::MutexLock lock(&mu_);
+  const RuleRecord* record = FindLocked(bus, rule_name);
+  if (record == nullptr) return RuleNotFound(bus, rule_name);
+  auto rule = std::make_shared<evbus::v1::Rule>(*record->rule);
+  for (evbus::v1::Target& t : targets) {
+    auto* list = rule->mutable_targets();
+    auto same = std::find_if(list->begin(), list->end(),
+                             [&](const evbus::v1::Target& x) {
+                               return x.id() == t.id();
+                             });
+    if (same != list->end()) {
+      *same = std::move(t);
+    } else {
+      *list->Add() = std::move(t);
+    }
+  }
+  if (static_cast<size_t>(rule->targets_size()) > options_.max_targets_per_rule) {
+    return common::LimitExceeded(
+        "The requested resource exceeds the maximum number allowed.");
+  }
+  absl::Status s = Persist(*rule);
+  if (!s.ok()) return s;
+  InstallLocked(buses_[bus], std::move(rule), record->pattern);
+  return PutTargetsResult{};
+}
+
+absl::StatusOr<PutTargetsResult> RuleRegistry::RemoveTargets(
+    const std::string& bus, const std::string& rule_name,
+    const std::vector<std::string>& ids, bool force) {
+  if (ids.empty() || ids.size() > 100) {
+    return common::ConstraintViolation({common::ConstraintClause(
+        absl::StrCat("[", ids.size(), " ids]"), "ids",
+        ids.empty() ? "have length greater than or equal to 1"
+                    : "have length less than or equal to 100")});
+  }
+  absl::MutexLock lock(&mu_);
+  const RuleRecord* record = FindLocked(bus, rule_name);
+  if (record == nullptr) return RuleNotFound(bus, rule_name);
+  if (!record->rule->managed_by().empty() && !force) {
+    return common::AwsError(
+        absl::StatusCode::kFailedPrecondition, "ManagedRuleException",
+        absl::StrCat("Rule ", rule_name, " is managed by ",
+                     record->rule->managed_by(),
+                     "; pass Force to change its targets."));
+  }
+  std::set<std::string> remove(ids.begin(), ids.end());
+  auto rule = std::make_shared<evbus::v1::Rule>(*record->rule);
+  auto* list = rule->mutable_targets();
+  list->erase(std::remove_if(list->begin(), list->end(),
+                             [&](const evbus::v1::Target& t) {
+                               return remove.count(t.id()) > 0;
+                             }),
+              list->end());
+  absl::Status s = Persist(*rule);
+  if (!s.ok()) return s;
+  InstallLocked(buses_[bus], std::move(rule), record->pattern);
+  return PutTargetsResult{};
+}
+
+absl::StatusOr<std::vector<evbus::v1::Target>> RuleRegistry::ListTargetsByRule(
+    const std::string& bus, const std::string& rule) const {
+  absl::ReaderMutexLock lock(&mu_);
+  const RuleRecord* record = FindLocked(bus, rule);
+  if (record == nullptr) return RuleNotFound(bus, rule);
+  return std::vector<evbus::v1::Target>(record->rule->targets().begin(),
+                                        record->rule->targets().end());
+}
+
+absl::StatusOr<std::vector<std::string>> RuleRegistry::ListRuleNamesByTarget(
+    const std::string& bus, const std::string& target_arn) const {
+  std::vector<std::string> names;
+  absl::ReaderMutexLock lock(&mu_);
+  auto b = buses_.find(bus);
+  if (b == buses_.end()) return names;
+  for (const auto& [name, record] : b->second.rules) {
+    for (const auto& t : record.rule->targets()) {
+      if (t.arn() == target_arn) {
+        names.push_back(name);
+        break;
+      }
+    }
+  }
+  return names;
+}
+
+void RuleRegistry::DeleteBusRulesTo(storage::WriteBatch& batch,
+                                    const std::string& bus) {
+  absl::ReaderMutexLock lock(&mu_);
+  auto b = buses_.find(bus);
+  if (b == buses_.end()) return;
+  for (const auto& [name, record] : b->second.rules) {
+    batch.Delete(storage::Family::kCatalog,
+                 storage::keys::CatalogKey(kRuleKind,
+                                           storage::keys::RuleName(bus, name)));
+  }
+}
+
+void RuleRegistry::ForgetBus(const std::string& bus) {
+  absl::MutexLock lock(&mu_);
+  buses_.erase(bus);
+}
+
+std::shared_ptr<const BusRules> RuleRegistry::Snapshot(
+    const std::string& bus) const {
+  absl::ReaderMutexLock lock(&mu_);
+  auto b = buses_.find(bus);
+  if (b == buses_.end() || b->second.snapshot == nullptr) return empty_;
+  return b->second.snapshot;
+}
+
+std::optional<delivery::ResolvedTarget> RuleRegistry::FindTarget(
+    const std::string& bus, const std::string& rule,
+    const std::string& target_id) const {
+  absl::ReaderMutexLock lock(&mu_);
+  const RuleRecord* record = FindLocked(bus, rule);
+  if (record == nullptr) return std::nullopt;
+  for (const auto& t : record->rule->targets()) {
+    if (t.id() == target_id) {
+      return delivery::ResolvedTarget{t, record->rule->arn()};
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace evbus::bus

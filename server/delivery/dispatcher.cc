@@ -1,0 +1,540 @@
+#include "server/delivery/dispatcher.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "server/common/ids.h"
+#include "server/common/logging.h"
+#include "server/storage/keys.h"
+#include "server/targets/input_shaping.h"
+
+namespace evbus::delivery {
+namespace {
+
+int64_t NowMs(const common::Clock& clock) {
+  return absl::ToUnixMillis(clock.Now());
+}
+
+RetryLimits LimitsOf(const evbus::v1::Target& target) {
+  RetryLimits limits;
+  if (target.has_retry_policy()) {
+    const auto& p = target.retry_policy();
+    if (p.has_maximum_retry_attempts()) {
+      limits.max_retry_attempts = p.maximum_retry_attempts();
+    }
+    if (p.has_maximum_event_age_in_seconds()) {
+      limits.max_event_age = absl::Seconds(p.maximum_event_age_in_seconds());
+    }
+  }
+  return limits;
+}
+
+}  // namespace
+
+targets::TargetInput TargetInputOf(const evbus::v1::Target& target) {
+  targets::TargetInput in;
+  if (!target.input().empty()) {
+    in.kind = targets::TargetInput::Kind::kInput;
+    in.input = target.input();
+  } else if (!target.input_path().empty()) {
+    in.kind = targets::TargetInput::Kind::kInputPath;
+    in.input_path = target.input_path();
+  } else if (target.has_input_transformer()) {
+    in.kind = targets::TargetInput::Kind::kInputTransformer;
+    // Map order is not preserved by proto maps; sort for determinism.
+    std::map<std::string, std::string> sorted(
+        target.input_transformer().input_paths_map().begin(),
+        target.input_transformer().input_paths_map().end());
+    in.input_paths_map.assign(sorted.begin(), sorted.end());
+    in.input_template = target.input_transformer().input_template();
+  }
+  return in;
+}
+
+namespace {
+
+// The three labels of a target key (bus 0x00 rule 0x00 target).
+metrics::Labels LabelsOf(const std::string& target_key) {
+  std::vector<std::string> parts = absl::StrSplit(target_key, '\0');
+  parts.resize(3);
+  return {{"bus", parts[0]}, {"rule", parts[1]}, {"target", parts[2]}};
+}
+
+}  // namespace
+
+Dispatcher::Dispatcher(storage::Store& store, common::Clock& clock,
+                       metrics::Registry& registry,
+                       const TargetDirectory& directory, Executors executors,
+                       DispatcherOptions options)
+    : store_(store),
+      clock_(clock),
+      registry_(registry),
+      directory_(directory),
+      executors_(executors),
+      options_(std::move(options)) {
+  depth_gauge_ = registry_.GetGauge(
+      "evbus_delivery_queue_depth",
+      "Delivery tasks queued or in flight (all targets).");
+  dropped_ = registry_.GetCounter(
+      "evbus_deliveries_dropped_total",
+      "Queued deliveries dropped because their rule or target was removed.");
+  dlq_sent_ = registry_.GetCounter(
+      "evbus_invocations_sent_to_dlq_total",
+      "Dead letters forwarded to a target's DeadLetterConfig.Arn "
+      "(InvocationsSentToDlq).");
+  dlq_failed_ = registry_.GetCounter(
+      "evbus_invocations_failed_to_be_sent_to_dlq_total",
+      "Dead letters that could not be forwarded to DeadLetterConfig.Arn "
+      "(InvocationsFailedToBeSentToDlq).");
+}
+
+Dispatcher::~Dispatcher() { Stop(); }
+
+Dispatcher::TargetQueue& Dispatcher::QueueForLocked(
+    const std::string& target_key) {
+  auto [it, inserted] = queues_.try_emplace(target_key);
+  TargetQueue& q = it->second;
+  if (inserted) {
+    q.limit = options_.default_target_concurrency;
+    metrics::Labels labels = LabelsOf(target_key);
+    q.invocations = registry_.GetCounter(
+        "evbus_invocations_total",
+        "Deliveries that succeeded (AWS/Events Invocations).", labels);
+    q.failed = registry_.GetCounter(
+        "evbus_failed_invocations_total",
+        "Deliveries that failed permanently (AWS/Events FailedInvocations).",
+        labels);
+    q.retries = registry_.GetCounter(
+        "evbus_retry_invocation_attempts_total",
+        "Deliveries retried after a failure (AWS/Events "
+        "RetryInvocationAttempts).",
+        labels);
+    q.dead_letters = registry_.GetCounter(
+        "evbus_dead_letter_invocations_total",
+        "Deliveries moved to the dead-letter store (AWS/Events "
+        "DeadLetterInvocations).",
+        labels);
+    q.latency = registry_.GetHistogram(
+        "evbus_ingestion_to_invocation_start_latency_seconds",
+        "From PutEvents receipt to the first delivery attempt (AWS/Events "
+        "IngestionToInvocationStartLatency).",
+        metrics::LatencyBuckets(), labels);
+  }
+  return q;
+}
+
+absl::Status Dispatcher::Start() {
+  std::vector<QueueEntry> loaded;
+  absl::Status s = store_.Scan(
+      storage::Family::kQueue, "", "",
+      [&](absl::string_view key, absl::string_view) {
+        if (!storage::keys::IsQueueKey(key)) return true;
+        loaded.push_back(QueueEntry{
+            storage::keys::QueueKeyDueMs(key), std::string(key),
+            std::string(storage::keys::QueueKeyTargetKey(key))});
+        return true;
+      });
+  if (!s.ok()) return s;
+  if (!loaded.empty()) {
+    EVBUS_LOG(INFO) << "delivery queue: " << loaded.size()
+                    << " pending deliveries to resume";
+  }
+  Enqueued(std::move(loaded));
+  thread_ = std::thread([this] { Loop(); });
+  return absl::OkStatus();
+}
+
+void Dispatcher::Stop() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  if (thread_.joinable()) thread_.join();
+}
+
+QueueEntry Dispatcher::AddTo(storage::WriteBatch& batch,
+                             const evbus::v1::DeliveryTask& task) {
+  QueueEntry e;
+  e.due_ms = static_cast<uint64_t>(task.due_ms());
+  e.target_key = storage::keys::TargetKey(task.event_bus_name(),
+                                          task.rule_name(), task.target_id());
+  e.key = storage::keys::QueueKey(e.due_ms, task.task_id(), e.target_key);
+  batch.Put(storage::Family::kQueue, e.key, task.SerializeAsString());
+  return e;
+}
+
+void Dispatcher::Enqueued(std::vector<QueueEntry> entries) {
+  if (entries.empty()) return;
+  absl::MutexLock lock(&mu_);
+  for (QueueEntry& e : entries) {
+    QueueForLocked(e.target_key).pending.emplace(e.due_ms, std::move(e.key));
+    ++depth_;
+  }
+  depth_gauge_.Set(static_cast<double>(depth_));
+  wake_ = true;
+}
+
+void Dispatcher::Poke() {
+  absl::MutexLock lock(&mu_);
+  wake_ = true;
+}
+
+int64_t Dispatcher::Depth() const {
+  absl::MutexLock lock(&mu_);
+  return depth_;
+}
+
+bool Dispatcher::WaitIdleForTesting(absl::Duration timeout) {
+  absl::MutexLock lock(&mu_);
+  auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return depth_ == 0;
+  };
+  return mu_.AwaitWithTimeout(absl::Condition(&idle), timeout);
+}
+
+void Dispatcher::Loop() {
+  while (true) {
+    std::vector<QueueEntry> ready;
+    absl::Duration sleep = options_.idle_poll;
+    {
+      absl::MutexLock lock(&mu_);
+      if (stopping_) return;
+      wake_ = false;
+      absl::Time now = clock_.Now();
+      uint64_t now_ms = static_cast<uint64_t>(absl::ToUnixMillis(now));
+      for (auto& [target_key, q] : queues_) {
+        while (q.in_flight < q.limit && !q.pending.empty()) {
+          auto first = q.pending.begin();
+          if (first->first > now_ms) {
+            sleep = std::min(
+                sleep, absl::Milliseconds(static_cast<int64_t>(first->first -
+                                                               now_ms)));
+            break;
+          }
+          if (q.bucket != nullptr && !q.bucket->TryAcquire()) {
+            sleep = std::min(sleep, q.bucket->NextToken() - now);
+            break;
+          }
+          ready.push_back(QueueEntry{first->first, first->second, target_key});
+          q.pending.erase(first);
+          ++q.in_flight;
+        }
+      }
+    }
+    for (const QueueEntry& e : ready) Dispatch(e);
+    if (!ready.empty()) continue;
+    absl::MutexLock lock(&mu_);
+    auto woken = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return wake_ || stopping_;
+    };
+    mu_.AwaitWithTimeout(absl::Condition(&woken),
+                         std::max(sleep, absl::Milliseconds(1)));
+  }
+}
+
+targets::Executor* Dispatcher::ExecutorFor(targets::TargetKind kind) const {
+  switch (kind) {
+    case targets::TargetKind::kWebhook:
+    case targets::TargetKind::kApiDestination:
+      return executors_.webhook;
+    case targets::TargetKind::kLog:
+      return executors_.log;
+    case targets::TargetKind::kBus:
+      return executors_.bus;
+    case targets::TargetKind::kFunction:
+      return executors_.function;
+    case targets::TargetKind::kTopic:
+      return executors_.topic;
+  }
+  return nullptr;
+}
+
+void Dispatcher::Dispatch(const QueueEntry& entry) {
+  absl::StatusOr<std::optional<std::string>> value =
+      store_.Get(storage::Family::kQueue, entry.key);
+  evbus::v1::DeliveryTask task;
+  if (!value.ok() || !value->has_value() || !task.ParseFromString(**value)) {
+    // Gone (redriven or deleted) or unreadable: nothing to deliver.
+    if (!value.ok()) EVBUS_LOG(ERROR) << "queue read: " << value.status();
+    Finish(entry, std::nullopt);
+    return;
+  }
+  std::optional<ResolvedTarget> target = directory_.FindTarget(
+      task.event_bus_name(), task.rule_name(), task.target_id());
+  if (!target.has_value()) {
+    dropped_.Increment();
+    storage::WriteBatch batch;
+    batch.Delete(storage::Family::kQueue, entry.key);
+    absl::Status s = store_.Write(batch, /*sync=*/false);
+    if (!s.ok()) EVBUS_LOG(ERROR) << "queue delete: " << s;
+    Finish(entry, std::nullopt);
+    return;
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    TargetQueue& q = QueueForLocked(entry.target_key);
+    const evbus::v1::Target& t = target->target;
+    q.limit = t.max_concurrency() > 0 ? t.max_concurrency()
+                                      : options_.default_target_concurrency;
+    double rate = t.invocation_rate_limit_per_second();
+    if (rate != q.bucket_rate) {
+      q.bucket_rate = rate;
+      q.bucket = rate > 0 ? std::make_unique<TokenBucket>(clock_, rate,
+                                                          std::max(1.0, rate))
+                          : nullptr;
+    }
+    if (task.attempts() == 0) {
+      q.latency.Observe(
+          std::max<double>(0, static_cast<double>(NowMs(clock_) -
+                                                  task.ingest_time_ms())) /
+          1000.0);
+    }
+  }
+
+  auto shared_target = std::make_shared<ResolvedTarget>(*std::move(target));
+  absl::StatusOr<targets::TargetRef> ref =
+      targets::ParseTargetArn(shared_target->target.arn(), task.target_id());
+  targets::Executor* executor =
+      ref.ok() ? ExecutorFor(ref->kind) : nullptr;
+  if (executor == nullptr) {
+    Complete(entry, std::move(task), shared_target.get(),
+             targets::DeliveryResult::Failure(
+                 targets::Outcome::kPermanent, "NO_RESOURCE",
+                 ref.ok() ? absl::StrCat("evbus cannot deliver to ",
+                                         targets::TargetKindName(ref->kind),
+                                         " targets yet")
+                          : std::string(ref.status().message())));
+    return;
+  }
+  targets::InputContext context;
+  context.rule_arn = shared_target->rule_arn;
+  context.rule_name = task.rule_name();
+  context.ingestion_time = absl::FromUnixMillis(task.ingest_time_ms());
+  absl::StatusOr<std::optional<std::string>> payload = targets::ShapeInput(
+      TargetInputOf(shared_target->target), task.envelope_json(), context);
+  if (!payload.ok() || !payload->has_value()) {
+    Complete(entry, std::move(task), shared_target.get(),
+             targets::DeliveryResult::Failure(
+                 targets::Outcome::kPermanent, "INVALID_JSON",
+                 payload.ok() ? "The transformed input is not valid JSON."
+                              : std::string(payload.status().message())));
+    return;
+  }
+  targets::DeliveryRequest request;
+  request.url = ref->name;
+  request.payload = **std::move(payload);
+  request.timeout = options_.webhook_timeout;
+  request.event_id = task.event_id();
+  for (const auto& [header, header_value] :
+       shared_target->target.http_parameters().header_parameters()) {
+    request.headers.emplace_back(header, header_value);
+  }
+  auto task_ptr = std::make_shared<evbus::v1::DeliveryTask>(std::move(task));
+  executor->Deliver(
+      std::move(request),
+      [this, entry, task_ptr, shared_target](targets::DeliveryResult r) {
+        Complete(entry, std::move(*task_ptr), shared_target.get(),
+                 std::move(r));
+      });
+}
+
+void Dispatcher::Complete(const QueueEntry& entry,
+                          evbus::v1::DeliveryTask task,
+                          const ResolvedTarget* target,
+                          targets::DeliveryResult result) {
+  storage::WriteBatch batch;
+  batch.Delete(storage::Family::kQueue, entry.key);
+  std::optional<QueueEntry> requeued;
+  std::optional<evbus::v1::DeadLetter> dead_letter;
+  absl::Time now = clock_.Now();
+  task.set_attempts(task.attempts() + 1);
+
+  metrics::Counter invocations, failed, retries, dead_letters;
+  RetryPlan plan;
+  {
+    absl::MutexLock lock(&mu_);
+    TargetQueue& q = QueueForLocked(entry.target_key);
+    invocations = q.invocations;
+    failed = q.failed;
+    retries = q.retries;
+    dead_letters = q.dead_letters;
+    if (result.outcome == targets::Outcome::kRetryable &&
+        !result.stop_retrying) {
+      plan = PlanRetry(LimitsOf(target->target), options_.backoff,
+                       task.attempts(),
+                       absl::FromUnixMillis(task.ingest_time_ms()), now,
+                       result.retry_after, rng_);
+    }
+  }
+
+  if (result.outcome == targets::Outcome::kSuccess) {
+    invocations.Increment();
+  } else {
+    task.set_last_error_code(result.error_code);
+    task.set_last_error_message(result.error_message);
+    if (plan.retry) {
+      retries.Increment();
+      task.set_due_ms(absl::ToUnixMillis(plan.due));
+      requeued = AddTo(batch, task);
+    } else {
+      failed.Increment();
+      dead_letters.Increment();
+      evbus::v1::DeadLetter dl;
+      dl.set_target_arn(target->target.arn());
+      dl.set_error_code(result.error_code);
+      dl.set_error_message(result.error_message);
+      dl.set_exhausted_retry_condition(plan.exhausted_condition);
+      dl.set_retry_attempts(task.attempts() - 1);
+      dl.set_dead_lettered_ms(absl::ToUnixMillis(now));
+      *dl.mutable_task() = task;
+      batch.Put(storage::Family::kDlq,
+                storage::keys::DeadLetterKey(
+                    task.event_bus_name(), task.rule_name(), task.target_id(),
+                    static_cast<uint64_t>(dl.dead_lettered_ms()),
+                    task.task_id()),
+                dl.SerializeAsString());
+      dead_letter = std::move(dl);
+    }
+  }
+  // Not synced: losing this write in a crash only redelivers the task.
+  absl::Status s = store_.Write(batch, /*sync=*/false);
+  if (!s.ok()) {
+    EVBUS_LOG(ERROR) << "delivery outcome not recorded: " << s;
+    requeued.reset();
+  }
+  if (dead_letter.has_value() && s.ok() &&
+      !target->target.dead_letter_config().arn().empty()) {
+    ForwardToDeadLetterTarget(*target, *dead_letter);
+  }
+  Finish(entry, std::move(requeued));
+}
+
+void Dispatcher::Finish(const QueueEntry& entry,
+                        std::optional<QueueEntry> requeued) {
+  absl::MutexLock lock(&mu_);
+  TargetQueue& q = QueueForLocked(entry.target_key);
+  --q.in_flight;
+  if (requeued.has_value()) {
+    q.pending.emplace(requeued->due_ms, std::move(requeued->key));
+  } else {
+    --depth_;
+  }
+  depth_gauge_.Set(static_cast<double>(depth_));
+  wake_ = true;
+}
+
+void Dispatcher::ForwardToDeadLetterTarget(
+    const ResolvedTarget& target, const evbus::v1::DeadLetter& dead_letter) {
+  const std::string& arn = target.target.dead_letter_config().arn();
+  absl::StatusOr<targets::TargetRef> ref =
+      targets::ParseTargetArn(arn, "DeadLetterConfig");
+  targets::Executor* executor = ref.ok() ? ExecutorFor(ref->kind) : nullptr;
+  if (executor == nullptr) {
+    dlq_failed_.Increment();
+    return;
+  }
+  targets::DeliveryRequest request;
+  request.url = ref->name;
+  request.payload = dead_letter.task().envelope_json();
+  request.timeout = options_.webhook_timeout;
+  request.event_id = dead_letter.task().event_id();
+  request.headers = {
+      {"X-Evbus-Rule-Arn", target.rule_arn},
+      {"X-Evbus-Target-Arn", target.target.arn()},
+      {"X-Evbus-Error-Code", dead_letter.error_code()},
+      {"X-Evbus-Error-Message",
+       dead_letter.error_message().substr(0, 512)},
+      {"X-Evbus-Exhausted-Retry-Condition",
+       dead_letter.exhausted_retry_condition()},
+      {"X-Evbus-Retry-Attempts", absl::StrCat(dead_letter.retry_attempts())},
+  };
+  for (auto& header : request.headers) {
+    std::replace(header.second.begin(), header.second.end(), '\n', ' ');
+    std::replace(header.second.begin(), header.second.end(), '\r', ' ');
+  }
+  executor->Deliver(std::move(request), [this](targets::DeliveryResult r) {
+    (r.outcome == targets::Outcome::kSuccess ? dlq_sent_ : dlq_failed_)
+        .Increment();
+  });
+}
+
+absl::StatusOr<DeadLetterPage> Dispatcher::ListDeadLetters(
+    const std::string& bus, const std::string& rule,
+    const std::string& target_id, size_t limit,
+    const std::string& token) const {
+  std::string prefix =
+      target_id.empty()
+          ? storage::keys::DeadLetterRulePrefix(bus, rule)
+          : storage::keys::DeadLetterPrefix(bus, rule, target_id);
+  std::string begin = prefix;
+  if (!token.empty()) {
+    std::string after;
+    if (!absl::WebSafeBase64Unescape(token, &after) ||
+        after.compare(0, prefix.size(), prefix) != 0) {
+      return absl::InvalidArgumentError(
+          "ValidationException: The NextToken provided is invalid.");
+    }
+    after.push_back('\0');
+    begin = after;
+  }
+  DeadLetterPage page;
+  std::string last;
+  bool more = false;
+  absl::Status s = store_.Scan(
+      storage::Family::kDlq, begin, storage::keys::PrefixEnd(prefix),
+      [&](absl::string_view key, absl::string_view value) {
+        if (page.dead_letters.size() >= limit) {
+          more = true;
+          return false;
+        }
+        evbus::v1::DeadLetter dl;
+        if (dl.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+          page.dead_letters.push_back(std::move(dl));
+        }
+        last = std::string(key);
+        return true;
+      });
+  if (!s.ok()) return s;
+  if (more) page.next_token = absl::WebSafeBase64Escape(last);
+  return page;
+}
+
+absl::StatusOr<int> Dispatcher::Redrive(const std::string& bus,
+                                        const std::string& rule,
+                                        const std::string& target_id,
+                                        size_t limit) {
+  absl::StatusOr<DeadLetterPage> page =
+      ListDeadLetters(bus, rule, target_id, limit, "");
+  if (!page.ok()) return page.status();
+  storage::WriteBatch batch;
+  std::vector<QueueEntry> entries;
+  int64_t now = NowMs(clock_);
+  for (const evbus::v1::DeadLetter& dl : page->dead_letters) {
+    const evbus::v1::DeliveryTask& old = dl.task();
+    batch.Delete(storage::Family::kDlq,
+                 storage::keys::DeadLetterKey(
+                     old.event_bus_name(), old.rule_name(), old.target_id(),
+                     static_cast<uint64_t>(dl.dead_lettered_ms()),
+                     old.task_id()));
+    evbus::v1::DeliveryTask task = old;
+    task.set_task_id(common::NewUuidV4());
+    task.set_attempts(0);
+    task.set_due_ms(now);
+    task.set_ingest_time_ms(now);  // a fresh event age for the redrive
+    task.clear_last_error_code();
+    task.clear_last_error_message();
+    entries.push_back(AddTo(batch, task));
+  }
+  if (entries.empty()) return 0;
+  absl::Status s = store_.Write(batch, /*sync=*/true);
+  if (!s.ok()) return s;
+  int n = static_cast<int>(entries.size());
+  Enqueued(std::move(entries));
+  return n;
+}
+
+}  // namespace evbus::delivery

@@ -1,0 +1,197 @@
+// File: server/delivery/dispatcher.h
+//
+// Dispatcher: the durable delivery queue's worker. Tasks are written to the
+// `queue` column family by the ingest path (in the PutEvents batch); the
+// dispatcher keeps a per-target in-memory index of due tasks (rebuilt from
+// the family's keys at Start), hands each due task to the target's executor
+// with its input shaped, and records the outcome: success deletes the task;
+// a retryable failure reschedules it with backoff and jitter (Retry-After
+// honoured) until RetryPolicy runs out; then, or on a permanent failure, the
+// task moves to the dead-letter store (and, with DeadLetterConfig.Arn, is
+// forwarded there too).
+//
+// Each target has its own concurrency limit and optional token bucket, so a
+// slow or dead target never delays the others. The dispatcher never holds
+// its lock across I/O.
+//
+// Thread safety: thread-safe.
+//
+// Example:
+//   Dispatcher dispatcher(store, clock, registry, directory, executors, {});
+//   EVBUS_RETURN_IF_ERROR(dispatcher.Start());
+//   QueueEntry e = Dispatcher::AddTo(batch, task);   // ingest path
+//   EVBUS_RETURN_IF_ERROR(store.Write(batch, true));
+//   dispatcher.Enqueued({e});
+//   ...
+//   dispatcher.Stop();
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/random/random.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "evbus/v1/delivery.pb.h"
+#include "evbus/v1/rule.pb.h"
+#include "server/common/clock.h"
+#include "server/delivery/rate_limiter.h"
+#include "server/delivery/retry_policy.h"
+#include "server/metrics/registry.h"
+#include "server/storage/store.h"
+#include "server/targets/executor.h"
+#include "server/targets/input_shaping.h"
+#include "server/targets/target_arn.h"
+
+namespace evbus::delivery {
+
+// The current configuration of one rule's target.
+struct ResolvedTarget {
+  evbus::v1::Target target;
+  std::string rule_arn;
+};
+
+// Where the dispatcher looks targets up at delivery time (implemented by the
+// bus's rule registry), so that a fixed URL applies to pending retries.
+class TargetDirectory {
+ public:
+  virtual ~TargetDirectory() = default;
+  // nullopt when the rule or the target no longer exists.
+  virtual std::optional<ResolvedTarget> FindTarget(
+      const std::string& bus, const std::string& rule,
+      const std::string& target_id) const = 0;
+};
+
+// The executors per target kind; null ones fail deliveries permanently with
+// NO_RESOURCE.
+struct Executors {
+  targets::Executor* webhook = nullptr;
+  targets::Executor* log = nullptr;
+  targets::Executor* bus = nullptr;
+  targets::Executor* function = nullptr;
+  targets::Executor* topic = nullptr;
+};
+
+struct DispatcherOptions {
+  // Deliveries in flight per target unless the target sets max_concurrency.
+  // Default: 64.
+  int default_target_concurrency = 64;
+  BackoffOptions backoff;
+  // HTTP request timeout. Default: 5 s (EventBridge's).
+  absl::Duration webhook_timeout = absl::Seconds(5);
+  // Longest the loop sleeps without news (real time). Default: 1 s.
+  absl::Duration idle_poll = absl::Seconds(1);
+};
+
+// The input a target asks for, from its Input / InputPath /
+// InputTransformer members (the first one set).
+targets::TargetInput TargetInputOf(const evbus::v1::Target& target);
+
+// An index entry: what Enqueued needs to know about a committed task.
+struct QueueEntry {
+  uint64_t due_ms = 0;
+  std::string key;         // the queue key
+  std::string target_key;  // storage::keys::TargetKey
+};
+
+struct DeadLetterPage {
+  std::vector<evbus::v1::DeadLetter> dead_letters;
+  std::string next_token;
+};
+
+class Dispatcher {
+ public:
+  Dispatcher(storage::Store& store, common::Clock& clock,
+             metrics::Registry& registry, const TargetDirectory& directory,
+             Executors executors, DispatcherOptions options);
+  ~Dispatcher();
+  Dispatcher(const Dispatcher&) = delete;
+  Dispatcher& operator=(const Dispatcher&) = delete;
+
+  // Loads the index from the queue family and starts the loop.
+  absl::Status Start();
+  // Stops the loop; deliveries in flight finish or fail as retryable (their
+  // tasks stay queued). Idempotent.
+  void Stop();
+
+  // Puts `task` (with task_id, target and due_ms set) into `batch` and
+  // returns its index entry. REQUIRES: task.task_id() is 36 characters.
+  static QueueEntry AddTo(storage::WriteBatch& batch,
+                          const evbus::v1::DeliveryTask& task);
+  // Tells the dispatcher about tasks whose batch was committed.
+  void Enqueued(std::vector<QueueEntry> entries);
+  // Re-evaluates due times now (after a manual clock moved).
+  void Poke();
+
+  // Tasks queued or in flight.
+  int64_t Depth() const;
+
+  // Dead letters of a rule (all targets, or one), oldest first.
+  absl::StatusOr<DeadLetterPage> ListDeadLetters(const std::string& bus,
+                                                 const std::string& rule,
+                                                 const std::string& target_id,
+                                                 size_t limit,
+                                                 const std::string& token) const;
+  // Moves up to `limit` dead letters back to the queue, due now with fresh
+  // attempts and age. Returns how many.
+  absl::StatusOr<int> Redrive(const std::string& bus, const std::string& rule,
+                              const std::string& target_id, size_t limit);
+
+  // Blocks until nothing is queued or in flight, or `timeout` passes.
+  bool WaitIdleForTesting(absl::Duration timeout);
+
+ private:
+  struct TargetQueue {
+    std::set<std::pair<uint64_t, std::string>> pending;  // (due, key)
+    int in_flight = 0;
+    int limit = 0;
+    std::unique_ptr<TokenBucket> bucket;
+    double bucket_rate = 0;
+    // Metric handles, labelled bus/rule/target.
+    metrics::Counter invocations, failed, retries, dead_letters;
+    metrics::Histogram latency;
+  };
+  struct Work {
+    QueueEntry entry;
+  };
+
+  void Loop();
+  void Dispatch(const QueueEntry& entry);
+  void Complete(const QueueEntry& entry, evbus::v1::DeliveryTask task,
+                const ResolvedTarget* target, targets::DeliveryResult result);
+  void Finish(const QueueEntry& entry, std::optional<QueueEntry> requeued);
+  void ForwardToDeadLetterTarget(const ResolvedTarget& target,
+                                 const evbus::v1::DeadLetter& dead_letter);
+  TargetQueue& QueueForLocked(const std::string& target_key)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  targets::Executor* ExecutorFor(targets::TargetKind kind) const;
+
+  storage::Store& store_;
+  common::Clock& clock_;
+  metrics::Registry& registry_;
+  const TargetDirectory& directory_;
+  const Executors executors_;
+  const DispatcherOptions options_;
+
+  mutable absl::Mutex mu_;
+  std::map<std::string, TargetQueue> queues_ ABSL_GUARDED_BY(mu_);
+  int64_t depth_ ABSL_GUARDED_BY(mu_) = 0;
+  bool wake_ ABSL_GUARDED_BY(mu_) = false;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  absl::BitGen rng_ ABSL_GUARDED_BY(mu_);
+  std::thread thread_;
+
+  metrics::Gauge depth_gauge_;
+  metrics::Counter dropped_;
+  metrics::Counter dlq_sent_;
+  metrics::Counter dlq_failed_;
+};
+
+}  // namespace evbus::delivery

@@ -1,0 +1,235 @@
+// The dispatcher over a real RocksDB store, with a scripted in-process
+// executor standing in for a target (the unit under test is the dispatcher;
+// real webhooks are exercised by the integration tests).
+#include "server/delivery/dispatcher.h"
+
+#include <deque>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "server/common/ids.h"
+#include "tests/testing/status_matchers.h"
+#include "tests/testing/temp_dir.h"
+
+namespace evbus::delivery {
+namespace {
+
+using ::evbus::testing::IsOk;
+
+// Answers deliveries with scripted results (then success), recording them.
+class ScriptedExecutor final : public targets::Executor {
+ public:
+  void Deliver(targets::DeliveryRequest request,
+               targets::DeliveryCallback done) override {
+    targets::DeliveryResult result;
+    {
+      absl::MutexLock lock(&mu_);
+      requests_.push_back(request);
+      if (!script_.empty()) {
+        result = script_.front();
+        script_.pop_front();
+      }
+    }
+    std::move(done)(std::move(result));
+  }
+  void Script(std::vector<targets::DeliveryResult> results) {
+    absl::MutexLock lock(&mu_);
+    script_.assign(results.begin(), results.end());
+  }
+  std::vector<targets::DeliveryRequest> requests() {
+    absl::MutexLock lock(&mu_);
+    return requests_;
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::deque<targets::DeliveryResult> script_ ABSL_GUARDED_BY(mu_);
+  std::vector<targets::DeliveryRequest> requests_ ABSL_GUARDED_BY(mu_);
+};
+
+class OneTarget final : public TargetDirectory {
+ public:
+  std::optional<ResolvedTarget> FindTarget(const std::string&,
+                                           const std::string& rule,
+                                           const std::string& id) const override {
+    if (removed || rule != "r1" || id != "t1") return std::nullopt;
+    return ResolvedTarget{target, "arn:aws:events:us-east-1:000000000000:rule/r1"};
+  }
+  evbus::v1::Target target;
+  bool removed = false;
+};
+
+class DispatcherTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    store_ = std::move(storage::Store::Open({.path = dir_.path()}).value());
+    directory_.target.set_id("t1");
+    directory_.target.set_arn("http://127.0.0.1:9/hook");
+    directory_.target.mutable_retry_policy()->set_maximum_retry_attempts(2);
+    Executors executors;
+    executors.webhook = &executor_;
+    DispatcherOptions options;
+    options.backoff.base = absl::Seconds(1);
+    options.idle_poll = absl::Milliseconds(20);
+    dispatcher_ = std::make_unique<Dispatcher>(*store_, clock_, registry_,
+                                               directory_, executors, options);
+    ASSERT_THAT(dispatcher_->Start(), IsOk());
+  }
+
+  void Enqueue(int n) {
+    storage::WriteBatch batch;
+    std::vector<QueueEntry> entries;
+    for (int i = 0; i < n; ++i) {
+      evbus::v1::DeliveryTask task;
+      task.set_task_id(common::NewUuidV4());
+      task.set_event_bus_name("default");
+      task.set_rule_name("r1");
+      task.set_target_id("t1");
+      task.set_event_id("e" + std::to_string(i));
+      task.set_envelope_json(R"({"id":"e","detail":{"n":)" + std::to_string(i) +
+                             "}}");
+      task.set_ingest_time_ms(absl::ToUnixMillis(clock_.Now()));
+      task.set_due_ms(absl::ToUnixMillis(clock_.Now()));
+      entries.push_back(Dispatcher::AddTo(batch, task));
+    }
+    ASSERT_THAT(store_->Write(batch), IsOk());
+    dispatcher_->Enqueued(entries);
+  }
+
+  // Advances the manual clock step by step until the queue drains.
+  bool DrainAdvancing(absl::Duration step, int max_steps) {
+    for (int i = 0; i < max_steps; ++i) {
+      if (dispatcher_->WaitIdleForTesting(absl::Milliseconds(50))) return true;
+      clock_.Advance(step);
+      dispatcher_->Poke();
+    }
+    return dispatcher_->WaitIdleForTesting(absl::Milliseconds(50));
+  }
+
+  evbus::testing::TempDir dir_;
+  common::ManualClock clock_{absl::FromUnixSeconds(1767323045)};
+  metrics::Registry registry_;
+  std::unique_ptr<storage::Store> store_;
+  OneTarget directory_;
+  ScriptedExecutor executor_;
+  std::unique_ptr<Dispatcher> dispatcher_;
+};
+
+TEST_F(DispatcherTest, DeliversEachTaskOnceAndEmptiesTheQueue) {
+  Enqueue(25);
+  ASSERT_TRUE(dispatcher_->WaitIdleForTesting(absl::Seconds(10)));
+  EXPECT_EQ(executor_.requests().size(), 25u);
+  EXPECT_EQ(executor_.requests()[0].url, "http://127.0.0.1:9/hook");
+  int left = 0;
+  ASSERT_THAT(store_->Scan(storage::Family::kQueue, "", "",
+                           [&](absl::string_view, absl::string_view) {
+                             ++left;
+                             return true;
+                           }),
+              IsOk());
+  EXPECT_EQ(left, 0);
+  EXPECT_THAT(registry_.Serialize(),
+              ::testing::HasSubstr("evbus_invocations_total{bus=\"default\","
+                                   "rule=\"r1\",target=\"t1\"} 25"));
+}
+
+TEST_F(DispatcherTest, RetriesWithBackoffThenSucceeds) {
+  executor_.Script({targets::DeliveryResult::Failure(
+                        targets::Outcome::kRetryable, "ERROR_FROM_TARGET", "500"),
+                    targets::DeliveryResult::Failure(
+                        targets::Outcome::kRetryable, "ERROR_FROM_TARGET", "500")});
+  Enqueue(1);
+  // Not retried before the backoff elapses on the (manual) clock.
+  ASSERT_FALSE(dispatcher_->WaitIdleForTesting(absl::Milliseconds(200)));
+  EXPECT_EQ(executor_.requests().size(), 1u);
+  ASSERT_TRUE(DrainAdvancing(absl::Seconds(1), 20));
+  EXPECT_EQ(executor_.requests().size(), 3u);
+  std::string metrics = registry_.Serialize();
+  EXPECT_THAT(metrics, ::testing::HasSubstr(
+                           "evbus_retry_invocation_attempts_total{bus=\"default\","
+                           "rule=\"r1\",target=\"t1\"} 2"));
+}
+
+TEST_F(DispatcherTest, ExhaustedRetriesGoToTheDeadLetterStoreAndRedrive) {
+  auto fail = targets::DeliveryResult::Failure(targets::Outcome::kRetryable,
+                                               "TIMEOUT", "slow");
+  executor_.Script({fail, fail, fail});
+  Enqueue(1);
+  ASSERT_TRUE(DrainAdvancing(absl::Seconds(1), 30));
+  EXPECT_EQ(executor_.requests().size(), 3u);  // 1 try + 2 retries
+  auto page = dispatcher_->ListDeadLetters("default", "r1", "", 10, "");
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->dead_letters.size(), 1u);
+  const evbus::v1::DeadLetter& dl = page->dead_letters[0];
+  EXPECT_EQ(dl.error_code(), "TIMEOUT");
+  EXPECT_EQ(dl.exhausted_retry_condition(), "MaximumRetryAttempts");
+  EXPECT_EQ(dl.retry_attempts(), 2);
+  EXPECT_EQ(dl.task().rule_name(), "r1");
+  EXPECT_EQ(dl.target_arn(), "http://127.0.0.1:9/hook");
+
+  auto n = dispatcher_->Redrive("default", "r1", "t1", 100);
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, 1);
+  ASSERT_TRUE(dispatcher_->WaitIdleForTesting(absl::Seconds(10)));
+  EXPECT_EQ(executor_.requests().size(), 4u);
+  EXPECT_TRUE(dispatcher_->ListDeadLetters("default", "r1", "", 10, "")
+                  ->dead_letters.empty());
+}
+
+TEST_F(DispatcherTest, PermanentFailureDeadLettersAtOnce) {
+  targets::DeliveryResult bad = targets::DeliveryResult::Failure(
+      targets::Outcome::kPermanent, "ERROR_FROM_TARGET", "HTTP 400");
+  executor_.Script({bad});
+  Enqueue(1);
+  ASSERT_TRUE(dispatcher_->WaitIdleForTesting(absl::Seconds(10)));
+  auto page = dispatcher_->ListDeadLetters("default", "r1", "t1", 10, "");
+  ASSERT_EQ(page->dead_letters.size(), 1u);
+  EXPECT_EQ(page->dead_letters[0].exhausted_retry_condition(), "");
+  EXPECT_EQ(page->dead_letters[0].retry_attempts(), 0);
+}
+
+TEST_F(DispatcherTest, RemovedTargetDropsItsTasks) {
+  directory_.removed = true;
+  Enqueue(3);
+  ASSERT_TRUE(dispatcher_->WaitIdleForTesting(absl::Seconds(10)));
+  EXPECT_TRUE(executor_.requests().empty());
+  EXPECT_THAT(registry_.Serialize(),
+              ::testing::HasSubstr("evbus_deliveries_dropped_total 3"));
+}
+
+TEST_F(DispatcherTest, QueueSurvivesRestart) {
+  dispatcher_->Stop();
+  dispatcher_.reset();
+  Executors none;  // nothing can be delivered now
+  auto paused = std::make_unique<Dispatcher>(*store_, clock_, registry_,
+                                             directory_, none, DispatcherOptions{});
+  ASSERT_THAT(paused->Start(), IsOk());
+  paused->Stop();
+  // Write tasks while no dispatcher runs, then start one: it finds them.
+  storage::WriteBatch batch;
+  for (int i = 0; i < 5; ++i) {
+    evbus::v1::DeliveryTask task;
+    task.set_task_id(common::NewUuidV4());
+    task.set_event_bus_name("default");
+    task.set_rule_name("r1");
+    task.set_target_id("t1");
+    task.set_envelope_json("{}");
+    task.set_ingest_time_ms(absl::ToUnixMillis(clock_.Now()));
+    task.set_due_ms(absl::ToUnixMillis(clock_.Now()));
+    Dispatcher::AddTo(batch, task);
+  }
+  ASSERT_THAT(store_->Write(batch), IsOk());
+  paused.reset();
+  Executors executors;
+  executors.webhook = &executor_;
+  dispatcher_ = std::make_unique<Dispatcher>(*store_, clock_, registry_,
+                                             directory_, executors,
+                                             DispatcherOptions{});
+  ASSERT_THAT(dispatcher_->Start(), IsOk());
+  EXPECT_EQ(dispatcher_->Depth(), 5);
+  ASSERT_TRUE(dispatcher_->WaitIdleForTesting(absl::Seconds(10)));
+  EXPECT_EQ(executor_.requests().size(), 5u);
+}
+
+}  // namespace
+}  // namespace evbus::delivery

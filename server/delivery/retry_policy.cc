@@ -1,0 +1,32 @@
+#include "server/delivery/retry_policy.h"
+
+#include <algorithm>
+
+namespace evbus::delivery {
+
+RetryPlan PlanRetry(const RetryLimits& limits, const BackoffOptions& backoff,
+                    int attempts_made, absl::Time ingest_time, absl::Time now,
+                    std::optional<absl::Duration> retry_after,
+                    absl::BitGenRef rng) {
+  RetryPlan plan;
+  if (attempts_made > limits.max_retry_attempts) {
+    plan.exhausted_condition = "MaximumRetryAttempts";
+    return plan;
+  }
+  absl::Duration delay = backoff.base;
+  for (int i = 1; i < attempts_made && delay < backoff.cap; ++i) delay *= 2;
+  delay = std::min(delay, backoff.cap);
+  double fraction = absl::Uniform(rng, 0.5, 1.0);
+  delay = delay * fraction;
+  if (retry_after.has_value()) delay = std::max(delay, *retry_after);
+  absl::Time due = now + delay;
+  if (due - ingest_time > limits.max_event_age) {
+    plan.exhausted_condition = "MaximumEventAgeInSeconds";
+    return plan;
+  }
+  plan.retry = true;
+  plan.due = due;
+  return plan;
+}
+
+}  // namespace evbus::delivery

@@ -1,0 +1,180 @@
+// Unit tests for the leaf-level helpers in internal/.
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "server/pattern/internal/case_fold.h"
+#include "server/pattern/internal/ip.h"
+#include "server/pattern/internal/pattern_json.h"
+#include "server/pattern/internal/wildcard.h"
+
+namespace evbus::pattern::internal {
+namespace {
+
+TEST(CaseFoldTest, SimpleFolding) {
+  EXPECT_EQ(FoldCase("ABC xyz"), "abc xyz");
+  EXPECT_EQ(FoldCase("ÄÖÜ"), "äöü");
+  EXPECT_EQ(FoldCase("ΟΔΟΣ"), FoldCase("οδος"));
+  EXPECT_EQ(FoldCase("ς"), "σ");            // final sigma
+  EXPECT_EQ(FoldCase("\u212A"), "k");       // Kelvin sign
+  EXPECT_EQ(FoldCase("ẞ"), "ß");            // capital sharp s (simple fold)
+  EXPECT_EQ(FoldCase("ß"), "ß");            // never "ss"
+  EXPECT_EQ(FoldCase("\u0130"), "\u0130");  // dotted I has no simple fold
+  EXPECT_EQ(FoldCase("😀"), "😀");
+  EXPECT_EQ(FoldCase("\xff\xfe"), "\xff\xfe");  // invalid bytes pass through
+  EXPECT_EQ(SimpleFold(U'\U00010400'), U'\U00010428');  // Deseret
+}
+
+TEST(CaseFoldTest, Utf16Length) {
+  EXPECT_EQ(Utf16Length("abc"), 3u);
+  EXPECT_EQ(Utf16Length("é"), 1u);
+  EXPECT_EQ(Utf16Length("😀"), 2u);
+}
+
+TEST(IpTest, ParsesBothFamilies) {
+  ASSERT_TRUE(ParseIp("10.0.0.255").has_value());
+  EXPECT_FALSE(ParseIp("10.0.0.256").has_value());
+  EXPECT_FALSE(ParseIp("10.0.0").has_value());
+  EXPECT_FALSE(ParseIp("1.2.3.4.5").has_value());
+  EXPECT_FALSE(ParseIp("not-an-ip").has_value());
+  EXPECT_FALSE(ParseIp("").has_value());
+  EXPECT_EQ(ParseIp("2001:db8::1"), ParseIp("2001:0DB8:0:0:0:0:0:1"));
+  EXPECT_TRUE(ParseIp("::").has_value());
+  EXPECT_TRUE(ParseIp("::1").has_value());
+  EXPECT_TRUE(ParseIp("fe80::").has_value());
+  EXPECT_FALSE(ParseIp("1::2::3").has_value());
+  EXPECT_FALSE(ParseIp("1:2:3:4:5:6:7:8:9").has_value());
+  EXPECT_FALSE(ParseIp("12345::").has_value());
+  EXPECT_FALSE(ParseIp("::ffff:1.2.3.4").has_value());  // as event-ruler
+}
+
+TEST(IpTest, CidrContains) {
+  absl::StatusOr<Cidr> c = ParseCidr("10.0.0.5/24");
+  ASSERT_TRUE(c.ok());
+  EXPECT_TRUE(c->Contains(*ParseIp("10.0.0.0")));
+  EXPECT_TRUE(c->Contains(*ParseIp("10.0.0.255")));
+  EXPECT_FALSE(c->Contains(*ParseIp("10.0.1.0")));
+  absl::StatusOr<Cidr> c6 = ParseCidr("2001:db8:1234:1a00::/64");
+  ASSERT_TRUE(c6.ok());
+  EXPECT_TRUE(
+      c6->Contains(*ParseIp("2001:0db8:1234:1a00:0000:0000:0000:0001")));
+  EXPECT_FALSE(c6->Contains(*ParseIp("2001:0db8:123f:1a01::")));
+  EXPECT_FALSE(c6->Contains(*ParseIp("10.0.0.1")));
+  absl::StatusOr<Cidr> odd = ParseCidr("192.168.1.0/31");
+  ASSERT_TRUE(odd.ok());
+  EXPECT_TRUE(odd->Contains(*ParseIp("192.168.1.1")));
+  EXPECT_FALSE(odd->Contains(*ParseIp("192.168.1.2")));
+  absl::StatusOr<Cidr> all = ParseCidr("0.0.0.0/0");
+  ASSERT_TRUE(all.ok());
+  EXPECT_TRUE(all->Contains(*ParseIp("8.8.8.8")));
+}
+
+TEST(IpTest, CidrErrors) {
+  EXPECT_EQ(ParseCidr("10.0.0.0").status().message(),
+            "Malformed CIDR, one '/' required");
+  EXPECT_EQ(ParseCidr("10.0.0.0/").status().message(),
+            "Malformed CIDR, one '/' required");
+  EXPECT_EQ(ParseCidr("1/2/3").status().message(),
+            "Malformed CIDR, one '/' required");
+  EXPECT_EQ(ParseCidr("10.0.0.0/x").status().message(),
+            "Malformed CIDR, mask bits must be an integer");
+  EXPECT_EQ(ParseCidr("/8").status().message(), "Nonstandard IP address: ");
+  EXPECT_EQ(ParseCidr("10.0.0.0/32").status().message(),
+            "IPv4 mask bits must be < 32");
+}
+
+TEST(GlobTest, Matching) {
+  auto g = [](std::string_view p) { return *Glob::Compile(p); };
+  EXPECT_TRUE(g("a*b").Matches("ab"));
+  EXPECT_TRUE(g("a*b").Matches("a/x/b"));
+  EXPECT_FALSE(g("a*b").Matches("abc"));
+  EXPECT_TRUE(g("*").Matches(""));
+  EXPECT_TRUE(g("").Matches(""));
+  EXPECT_FALSE(g("").Matches("x"));
+  EXPECT_TRUE(g("a*b*c").Matches("a-b-b-c"));
+  EXPECT_FALSE(g("a*b*c").Matches("a-b-b-cd"));
+  EXPECT_TRUE(g("*aa*a").Matches("aaa"));
+  EXPECT_FALSE(g("*aa*a").Matches("aa"));
+  EXPECT_TRUE(g("a\\*b").Matches("a*b"));
+  EXPECT_FALSE(g("a\\*b").Matches("axb"));
+  EXPECT_TRUE(g("a\\\\b").Matches("a\\b"));
+  EXPECT_TRUE(g("*東京*").Matches("ようこそ東京へ"));
+  EXPECT_EQ(g("ab*c").LiteralPrefix(), "ab");
+}
+
+TEST(GlobTest, Errors) {
+  EXPECT_EQ(Glob::Compile("**").status().message(),
+            "Consecutive wildcard characters at pos 1");
+  EXPECT_EQ(Glob::Compile("a\\b").status().message(),
+            "Invalid escape character at pos 2");
+  EXPECT_EQ(Glob::Compile("abc\\").status().message(),
+            "Invalid escape character at pos 4");
+  EXPECT_EQ(Glob::Compile("😀**").status().message(),
+            "Consecutive wildcard characters at pos 3");  // UTF-16 index
+  EXPECT_TRUE(Glob::Compile("a\\**").ok());
+}
+
+int Complexity(const std::vector<std::string>& patterns) {
+  std::vector<Glob> globs;
+  for (const auto& p : patterns) globs.push_back(*Glob::Compile(p));
+  std::vector<const Glob*> ptrs;
+  for (const auto& g : globs) ptrs.push_back(&g);
+  return WildcardComplexity(ptrs, 100);
+}
+
+TEST(GlobTest, ComplexityMatchesEventRulerObservations) {
+  EXPECT_EQ(Complexity({"/Users/*/dir/dir/dir/dir/dir/doc.txt"}), 7);
+  EXPECT_EQ(Complexity({"*:*:*:*:*:event-bus/*"}), 11);
+  EXPECT_EQ(Complexity({"*:stack/AppStack/*", "*:stack/DataStack/*",
+                        "*:stack/SharedStack/*"}),
+            9);
+  EXPECT_EQ(Complexity({"*:stack/AppStack/*", "*:stack/DataStack/*",
+                        "*:stack/SharedStack/*", "*:stack/MonitoringStack/*"}),
+            12);
+  EXPECT_GE(Complexity({"*a*a*a*a*a*a*"}), 11);
+  EXPECT_EQ(Complexity({"*"}), 1);
+  EXPECT_EQ(Complexity({"abc"}), 1);
+}
+
+TEST(PatternJsonTest, KeepsNumberTextAndLastDuplicate) {
+  absl::StatusOr<PatternJson> v =
+      ParsePatternJson(R"({"a":[1.50e2,-0],"b":1,"a":"x"})");
+  ASSERT_TRUE(v.ok());
+  ASSERT_EQ(v->members.size(), 2u);
+  EXPECT_EQ(v->members[0].first, "a");
+  EXPECT_EQ(v->members[0].second.text, "x");
+  absl::StatusOr<PatternJson> n =
+      ParsePatternJson(R"([1.50e2,-0,"\u00e9\ud83d\ude00"])");
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(n->items[0].text, "1.50e2");
+  EXPECT_EQ(n->items[1].text, "-0");
+  EXPECT_EQ(n->items[2].text, "é😀");
+}
+
+TEST(PatternJsonTest, JacksonStyleErrors) {
+  auto err = [](std::string_view s) {
+    return std::string(ParsePatternJson(s).status().message());
+  };
+  EXPECT_NE(err("{\"a\" 1}")
+                .find("was expecting a colon to separate field name and value"),
+            std::string::npos);
+  EXPECT_NE(err("[1 2]").find("was expecting comma to separate Array entries"),
+            std::string::npos);
+  EXPECT_NE(err("{\"a\":1 \"b\":2}")
+                .find("was expecting comma to separate Object entries"),
+            std::string::npos);
+  EXPECT_NE(err("[01]").find("Leading zeroes not allowed"), std::string::npos);
+  EXPECT_NE(err("[\"a\\q\"]").find("Unrecognized character escape"),
+            std::string::npos);
+  EXPECT_NE(err("[\"a\nb\"]")
+                .find("Illegal unquoted character ((CTRL-CHAR, code 10))"),
+            std::string::npos);
+  EXPECT_NE(err("{} x").find("expected end-of-input"), std::string::npos);
+  EXPECT_NE(err("[tru]").find("Unrecognized token 'tru'"), std::string::npos);
+  std::string deep(300, '[');
+  EXPECT_NE(err(deep).find("Maximum nesting depth exceeded"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace evbus::pattern::internal

@@ -1,0 +1,243 @@
+// Property test: RuleMatcher and Pattern::Matches agree with the reference
+// interpreter (internal/reference_matcher) on generated patterns and events.
+// Fixed seed, bounded loops.
+#include <cstdint>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "server/common/json.h"
+#include "server/pattern/flat_event.h"
+#include "server/pattern/internal/reference_matcher.h"
+#include "server/pattern/pattern.h"
+#include "server/pattern/rule_matcher.h"
+
+namespace evbus::pattern {
+namespace {
+
+using common::Json;
+
+class Gen {
+ public:
+  explicit Gen(uint32_t seed) : rng_(seed) {}
+
+  int Int(int n) { return std::uniform_int_distribution<int>(0, n - 1)(rng_); }
+  bool Coin(int percent) { return Int(100) < percent; }
+  template <typename T>
+  const T& Pick(const std::vector<T>& v) {
+    return v[static_cast<size_t>(Int(static_cast<int>(v.size())))];
+  }
+
+  Json Scalar() {
+    static const std::vector<std::string> kStrings = {"a",
+                                                      "ab",
+                                                      "abc",
+                                                      "B",
+                                                      "Abc",
+                                                      "x-1",
+                                                      "10.0.0.7",
+                                                      "10.1.2.3",
+                                                      "2001:db8::1",
+                                                      "",
+                                                      "ärger",
+                                                      "ÄRGER",
+                                                      "a*b",
+                                                      "dir/init/file",
+                                                      "5"};
+    switch (Int(6)) {
+      case 0:
+      case 1:
+      case 2:
+        return Pick(kStrings);
+      case 3:
+        return Pick(std::vector<double>{0, 1, 5, 5.5, -3, 100, 1e3});
+      case 4:
+        return Coin(50);
+      default:
+        return nullptr;
+    }
+  }
+
+  Json Value(int depth) {
+    const int r = Int(10);
+    if (r < 6 || depth > 2) return Scalar();
+    if (r < 8) {
+      Json arr = Json::array();
+      const int n = Int(3);
+      for (int i = 0; i < n; ++i) arr.push_back(Value(depth + 1));
+      return arr;
+    }
+    Json obj = Json::object();
+    obj["d"] = Value(depth + 1);
+    if (Coin(50)) obj["e"] = Value(depth + 1);
+    return obj;
+  }
+
+  std::string Event() {
+    Json ev = Json::object();
+    ev["version"] = "0";
+    ev["id"] = "id-1";
+    ev["detail-type"] = Pick(std::vector<std::string>{"T1", "T2", "t1"});
+    ev["source"] = Pick(std::vector<std::string>{"a", "ab", "svc.x"});
+    ev["account"] = "1";
+    ev["time"] = "2024-01-01T00:00:00Z";
+    ev["region"] = "us-east-1";
+    ev["resources"] = Json::array();
+    if (Coin(50)) ev["resources"].push_back(Scalar());
+    Json detail = Json::object();
+    if (Coin(70)) detail["a"] = Value(1);
+    if (Coin(60)) detail["b"] = Value(1);
+    if (Coin(30)) detail["c.d"] = Value(2);
+    if (Coin(50)) detail["c"] = Value(1);
+    if (Coin(60)) {
+      Json items = Json::array();
+      const int n = Int(4);
+      for (int i = 0; i < n; ++i) {
+        Json item = Json::object();
+        if (Coin(80)) item["sku"] = Scalar();
+        if (Coin(70)) item["qty"] = Coin(70) ? Json(Int(10)) : Scalar();
+        if (Coin(30)) item["tags"] = Json::array({Scalar(), Scalar()});
+        items.push_back(item);
+      }
+      detail["items"] = items;
+    }
+    ev["detail"] = detail;
+    return common::DumpJson(ev);
+  }
+
+  Json Matcher() {
+    static const std::vector<std::string> kStr = {"a", "ab",       "Ab",  "x",
+                                                  "",  "10.0.0.7", "ärg", "5"};
+    switch (Int(17)) {
+      case 0:
+      case 1:
+        return Scalar();
+      case 2:
+        return Json{{"prefix", Pick(kStr)}};
+      case 3:
+        return Json{{"suffix", Pick(kStr)}};
+      case 4:
+        return Json{{"prefix", Json{{"equals-ignore-case", Pick(kStr)}}}};
+      case 5:
+        return Json{{"equals-ignore-case", Pick(kStr)}};
+      case 6:
+        return Json{{"wildcard",
+                     Pick(std::vector<std::string>{
+                         "a*", "*b*", "*", "", "a\\*b", "*init*", "10.*"})}};
+      case 7:
+        return Json{{"anything-but", Pick(kStr)}};
+      case 8:
+        return Json{{"anything-but", Json::array({1, 5})}};
+      case 9:
+        return Json{{"anything-but", Json{{"prefix", "a"}}}};
+      case 10:
+        return Json{
+            {"anything-but", Json{{"suffix", Json::array({"b", "c"})}}}};
+      case 11:
+        return Json{{"anything-but", Json{{"equals-ignore-case", "AB"}}}};
+      case 12:
+        return Json{{"anything-but", Json{{"wildcard", "*b"}}}};
+      case 13: {
+        const int lo = Int(6);
+        if (Coin(50)) return Json{{"numeric", Json::array({">", lo})}};
+        return Json{{"numeric", Json::array({">=", lo, "<", lo + 1 + Int(5)})}};
+      }
+      case 14:
+        return Json{{"exists", Coin(50)}};
+      case 15:
+        return Json{
+            {"cidr", Pick(std::vector<std::string>{"10.0.0.0/24", "10.0.0.0/8",
+                                                   "2001:db8::/64"})}};
+      default:
+        return Json{{"numeric", Json::array({"=", Int(6)})}};
+    }
+  }
+
+  // Inserts `list` at dotted `path`, randomly using nested or dotted keys.
+  void Insert(Json* obj, const std::string& path, Json list) {
+    const size_t dot = path.find('.');
+    if (dot == std::string::npos || Coin(30)) {
+      (*obj)[path] = std::move(list);
+      return;
+    }
+    const std::string head = path.substr(0, dot);
+    Json& child = (*obj)[head];
+    if (!child.is_object()) child = Json::object();
+    Insert(&child, path.substr(dot + 1), std::move(list));
+  }
+
+  Json Fields(int count) {
+    static const std::vector<std::string> kPaths = {
+        "source",           "detail-type",
+        "resources",        "detail.a",
+        "detail.b",         "detail.c.d",
+        "detail.c.e",       "detail.items.sku",
+        "detail.items.qty", "detail.items.tags",
+        "detail.zz"};
+    Json obj = Json::object();
+    for (int i = 0; i < count; ++i) {
+      Json list = Json::array();
+      const int n = 1 + Int(2);
+      for (int k = 0; k < n; ++k) list.push_back(Matcher());
+      Insert(&obj, Pick(kPaths), std::move(list));
+    }
+    return obj;
+  }
+
+  std::string Pattern() {
+    Json p = Fields(1 + Int(3));
+    if (Coin(20)) {
+      p["$or"] = Json::array({Fields(1 + Int(2)), Fields(1 + Int(2))});
+    }
+    return common::DumpJson(p);
+  }
+
+ private:
+  std::mt19937 rng_;
+};
+
+TEST(PropertyTest, RuleMatcherAgreesWithReferenceInterpreter) {
+  Gen gen(20240615);
+  constexpr int kRules = 120;
+  constexpr int kEvents = 2500;
+  std::vector<std::string> texts;
+  std::vector<Pattern> patterns;
+  RuleMatcher::Builder builder;
+  for (int i = 0; i < kRules; ++i) {
+    std::string text = gen.Pattern();
+    absl::StatusOr<Pattern> p = Pattern::Compile(text);
+    ASSERT_TRUE(p.ok()) << text << " -> " << p.status();
+    builder.Add(static_cast<uint32_t>(i), *p);
+    patterns.push_back(*p);
+    texts.push_back(std::move(text));
+  }
+  std::shared_ptr<const RuleMatcher> matcher = builder.Build();
+  FlatEventParser parser;
+  FlatEvent filtered;
+  int total_matches = 0;
+  for (int e = 0; e < kEvents; ++e) {
+    const std::string event = gen.Event();
+    ASSERT_TRUE(parser.Parse(event, &matcher->path_filter(), &filtered).ok());
+    absl::StatusOr<FlatEvent> full = FlatEvent::Parse(event);
+    ASSERT_TRUE(full.ok());
+    std::vector<uint32_t> got;
+    matcher->Match(filtered, &got);
+    std::vector<uint32_t> want;
+    for (int r = 0; r < kRules; ++r) {
+      const bool ref = internal::ReferenceMatches(texts[r], event);
+      if (ref) want.push_back(static_cast<uint32_t>(r));
+      ASSERT_EQ(patterns[r].Matches(*full), ref)
+          << "pattern " << texts[r] << "\nevent " << event;
+    }
+    total_matches += static_cast<int>(want.size());
+    ASSERT_EQ(got, want) << "event " << event;
+  }
+  // The generator must exercise both outcomes.
+  EXPECT_GT(total_matches, kEvents);
+  EXPECT_LT(total_matches, kEvents * kRules / 2);
+}
+
+}  // namespace
+}  // namespace evbus::pattern

@@ -1,0 +1,528 @@
+#include "server/pattern/rule_matcher.h"
+
+#include <algorithm>
+#include <cmath>
+#include <optional>
+#include <utility>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
+#include "server/pattern/internal/case_fold.h"
+#include "server/pattern/internal/compiled.h"
+#include "server/pattern/internal/ip.h"
+#include "server/pattern/internal/strings.h"
+
+namespace evbus::pattern {
+
+using internal::Matcher;
+using internal::MatcherKind;
+
+namespace {
+
+using PredList = std::vector<uint32_t>;
+
+// Exact-key hash lookups over every distinct key length (prefix / suffix).
+struct AffixIndex {
+  std::vector<size_t> lengths;  // sorted, unique
+  internal::StringMap<PredList> by_key;
+
+  void Add(const std::string& key, uint32_t pred) {
+    by_key[key].push_back(pred);
+    auto it = std::lower_bound(lengths.begin(), lengths.end(), key.size());
+    if (it == lengths.end() || *it != key.size()) {
+      lengths.insert(it, key.size());
+    }
+  }
+  bool empty() const { return by_key.empty(); }
+
+  template <typename Fn>
+  void ForPrefixes(std::string_view s, Fn&& fn) const {
+    for (size_t len : lengths) {
+      if (len > s.size()) break;
+      auto it = by_key.find(s.substr(0, len));
+      if (it != by_key.end()) fn(it->second);
+    }
+  }
+  template <typename Fn>
+  void ForSuffixes(std::string_view s, Fn&& fn) const {
+    for (size_t len : lengths) {
+      if (len > s.size()) break;
+      auto it = by_key.find(s.substr(s.size() - len));
+      if (it != by_key.end()) fn(it->second);
+    }
+  }
+};
+
+struct NumericEntry {
+  double lo;
+  const Matcher* matcher;
+  uint32_t pred;
+};
+
+struct CidrGroup {
+  bool v6;
+  int bits;
+  absl::flat_hash_map<internal::IpAddress, PredList> by_base;
+};
+
+struct PathIndex {
+  internal::StringMap<PredList> exact_str;
+  absl::flat_hash_map<internal::IpAddress, PredList> exact_ip;
+  absl::flat_hash_map<double, PredList> exact_num;
+  internal::StringMap<PredList> exact_num_text;  // non-finite literals
+  PredList true_preds;
+  PredList false_preds;
+  PredList null_preds;
+  PredList exists_preds;
+  AffixIndex prefix;
+  AffixIndex suffix;
+  AffixIndex prefix_ci;
+  AffixIndex suffix_ci;
+  internal::StringMap<PredList> equals_ci;
+  // Wildcards with a non-empty literal prefix, keyed by that prefix.
+  std::vector<size_t> wildcard_prefix_lengths;
+  internal::StringMap<std::vector<std::pair<const Matcher*, uint32_t>>>
+      wildcard_by_prefix;
+  std::vector<NumericEntry> numeric;  // sorted by lo
+  std::vector<CidrGroup> cidrs;
+  // Evaluated for every leaf: anything-but, unprefixed wildcards.
+  std::vector<std::pair<const Matcher*, uint32_t>> scan;
+  bool needs_fold = false;
+};
+
+// Per-call matching state, pooled by the matcher (one per concurrent caller).
+struct Scratch {
+  uint32_t generation = 0;
+  std::vector<uint32_t> sub_stamp;  // generation in which a sub-rule was hit
+  std::vector<uint32_t> touched;    // sub-rules hit this call
+  std::vector<uint32_t> matched;    // matched sub-rules
+
+  void Begin(size_t subrules) {
+    if (sub_stamp.size() != subrules || ++generation == 0) {
+      generation = 1;
+      sub_stamp.assign(subrules, 0);
+    }
+    touched.clear();
+    matched.clear();
+  }
+};
+
+double NormalizeZero(double d) { return d == 0 ? 0.0 : d; }
+
+}  // namespace
+
+struct RuleMatcher::Index {
+  struct SubRuleInfo {
+    const internal::SubRule* sub;
+    uint32_t rule_id;
+    bool single;  // exactly one field, without exists:false
+  };
+  struct Pred {
+    uint32_t subrule;
+  };
+
+  std::vector<std::shared_ptr<const internal::CompiledPattern>> patterns;
+  std::vector<SubRuleInfo> subrules;
+  std::vector<Pred> preds;
+  std::vector<uint32_t> always_check;  // subrules with no required field
+  internal::StringMap<uint32_t> path_ids;
+  std::vector<PathIndex> paths;
+  PathFilter filter;
+  size_t rule_count = 0;
+
+  mutable absl::Mutex pool_mu;
+  mutable std::vector<std::unique_ptr<Scratch>> pool ABSL_GUARDED_BY(pool_mu);
+
+  std::unique_ptr<Scratch> Acquire() const {
+    {
+      absl::MutexLock lock(&pool_mu);
+      if (!pool.empty()) {
+        std::unique_ptr<Scratch> sc = std::move(pool.back());
+        pool.pop_back();
+        return sc;
+      }
+    }
+    return std::make_unique<Scratch>();
+  }
+  void Release(std::unique_ptr<Scratch> sc) const {
+    absl::MutexLock lock(&pool_mu);
+    if (pool.size() < 64) pool.push_back(std::move(sc));
+  }
+
+  void AddMatcher(PathIndex& idx, const Matcher& m, uint32_t pred) {
+    switch (m.kind) {
+      case MatcherKind::kExactString:
+        idx.exact_str[m.str].push_back(pred);
+        if (m.ip.has_value()) idx.exact_ip[*m.ip].push_back(pred);
+        return;
+      case MatcherKind::kExactNumber:
+        if (m.num_finite) {
+          idx.exact_num[NormalizeZero(m.num)].push_back(pred);
+        } else {
+          idx.exact_num_text[m.num_text].push_back(pred);
+        }
+        return;
+      case MatcherKind::kTrue:
+        idx.true_preds.push_back(pred);
+        return;
+      case MatcherKind::kFalse:
+        idx.false_preds.push_back(pred);
+        return;
+      case MatcherKind::kNull:
+        idx.null_preds.push_back(pred);
+        return;
+      case MatcherKind::kPrefix:
+        idx.prefix.Add(m.str, pred);
+        return;
+      case MatcherKind::kSuffix:
+        idx.suffix.Add(m.str, pred);
+        return;
+      case MatcherKind::kPrefixIgnoreCase:
+        idx.prefix_ci.Add(m.str, pred);
+        idx.needs_fold = true;
+        return;
+      case MatcherKind::kSuffixIgnoreCase:
+        idx.suffix_ci.Add(m.str, pred);
+        idx.needs_fold = true;
+        return;
+      case MatcherKind::kEqualsIgnoreCase:
+        idx.equals_ci[m.str].push_back(pred);
+        idx.needs_fold = true;
+        return;
+      case MatcherKind::kWildcard: {
+        const std::string_view lit = m.globs.front().LiteralPrefix();
+        if (lit.empty()) {
+          idx.scan.emplace_back(&m, pred);
+          return;
+        }
+        idx.wildcard_by_prefix[lit].emplace_back(&m, pred);
+        auto& lens = idx.wildcard_prefix_lengths;
+        auto it = std::lower_bound(lens.begin(), lens.end(), lit.size());
+        if (it == lens.end() || *it != lit.size()) lens.insert(it, lit.size());
+        return;
+      }
+      case MatcherKind::kNumeric:
+        idx.numeric.push_back({m.lo, &m, pred});
+        return;
+      case MatcherKind::kCidr: {
+        for (CidrGroup& g : idx.cidrs) {
+          if (g.v6 == m.cidr.base.v6 && g.bits == m.cidr.bits) {
+            g.by_base[m.cidr.base].push_back(pred);
+            return;
+          }
+        }
+        CidrGroup g{m.cidr.base.v6, m.cidr.bits, {}};
+        g.by_base[m.cidr.base].push_back(pred);
+        idx.cidrs.push_back(std::move(g));
+        return;
+      }
+      case MatcherKind::kExists:
+        idx.exists_preds.push_back(pred);
+        return;
+      case MatcherKind::kAbsent:
+        return;  // decided per sub-rule
+      case MatcherKind::kAnythingButStrings:
+      case MatcherKind::kAnythingButNumbers:
+      case MatcherKind::kAnythingButPrefix:
+      case MatcherKind::kAnythingButSuffix:
+      case MatcherKind::kAnythingButWildcard:
+        idx.scan.emplace_back(&m, pred);
+        return;
+      case MatcherKind::kAnythingButIgnoreCase:
+        idx.scan.emplace_back(&m, pred);
+        idx.needs_fold = true;
+        return;
+    }
+  }
+
+  // Records that the anchor field of the sub-rule behind pred `p` is
+  // satisfied by some leaf.
+  void Hit(uint32_t p, const FlatEvent::Leaf& /*leaf*/, Scratch* sc) const {
+    const uint32_t sid = preds[p].subrule;
+    if (sc->sub_stamp[sid] != sc->generation) {
+      sc->sub_stamp[sid] = sc->generation;
+      sc->touched.push_back(sid);
+    }
+  }
+
+  void Probe(const PathIndex& idx, const FlatEvent& event, uint32_t leaf_index,
+             Scratch* sc) const {
+    const FlatEvent::Leaf& leaf = event.leaf(leaf_index);
+    auto emit = [&](const PredList& list) {
+      for (uint32_t p : list) Hit(p, leaf, sc);
+    };
+    const internal::LeafValue v{leaf.kind, event.text(leaf), leaf.number};
+    std::optional<std::string> folded;
+    switch (leaf.kind) {
+      case ValueKind::kString: {
+        const std::string_view s = v.text;
+        if (auto it = idx.exact_str.find(s); it != idx.exact_str.end()) {
+          emit(it->second);
+        }
+        if (!idx.exact_ip.empty() || !idx.cidrs.empty()) {
+          std::optional<internal::IpAddress> ip = internal::ParseIp(s);
+          if (ip.has_value()) {
+            if (auto it = idx.exact_ip.find(*ip); it != idx.exact_ip.end()) {
+              // Byte-identical text was already emitted above; duplicates are
+              // removed after sorting.
+              emit(it->second);
+            }
+            for (const CidrGroup& g : idx.cidrs) {
+              if (g.v6 != ip->v6) continue;
+              auto it = g.by_base.find(internal::Cidr::Mask(*ip, g.bits));
+              if (it != g.by_base.end()) emit(it->second);
+            }
+          }
+        }
+        idx.prefix.ForPrefixes(s, emit);
+        idx.suffix.ForSuffixes(s, emit);
+        if (idx.needs_fold) {
+          folded = internal::FoldCase(s);
+          idx.prefix_ci.ForPrefixes(*folded, emit);
+          idx.suffix_ci.ForSuffixes(*folded, emit);
+          if (auto it = idx.equals_ci.find(*folded);
+              it != idx.equals_ci.end()) {
+            emit(it->second);
+          }
+        }
+        for (size_t len : idx.wildcard_prefix_lengths) {
+          if (len > s.size()) break;
+          auto it = idx.wildcard_by_prefix.find(s.substr(0, len));
+          if (it == idx.wildcard_by_prefix.end()) continue;
+          for (const auto& [m, pred] : it->second) {
+            if (m->globs.front().Matches(s)) Hit(pred, leaf, sc);
+          }
+        }
+        break;
+      }
+      case ValueKind::kNumber: {
+        if (std::isfinite(leaf.number)) {
+          if (auto it = idx.exact_num.find(NormalizeZero(leaf.number));
+              it != idx.exact_num.end()) {
+            emit(it->second);
+          }
+          for (const NumericEntry& e : idx.numeric) {
+            if (e.lo > leaf.number) break;
+            std::optional<std::string> unused;
+            if (internal::MatcherAccepts(*e.matcher, v, &unused)) {
+              Hit(e.pred, leaf, sc);
+            }
+          }
+        } else if (auto it = idx.exact_num_text.find(v.text);
+                   it != idx.exact_num_text.end()) {
+          emit(it->second);
+        }
+        break;
+      }
+      case ValueKind::kTrue:
+        emit(idx.true_preds);
+        break;
+      case ValueKind::kFalse:
+        emit(idx.false_preds);
+        break;
+      case ValueKind::kNull:
+        emit(idx.null_preds);
+        break;
+    }
+    emit(idx.exists_preds);
+    for (const auto& [m, pred] : idx.scan) {
+      if (internal::MatcherAccepts(*m, v, &folded)) Hit(pred, leaf, sc);
+    }
+  }
+};
+
+RuleMatcher::RuleMatcher(std::unique_ptr<Index> index)
+    : index_(std::move(index)) {}
+RuleMatcher::~RuleMatcher() = default;
+
+const PathFilter& RuleMatcher::path_filter() const { return index_->filter; }
+size_t RuleMatcher::rule_count() const { return index_->rule_count; }
+size_t RuleMatcher::subrule_count() const { return index_->subrules.size(); }
+
+RuleMatcher::Builder& RuleMatcher::Builder::Add(uint32_t rule_id,
+                                                Pattern pattern) {
+  rules_.insert_or_assign(rule_id, std::move(pattern));
+  return *this;
+}
+
+bool RuleMatcher::Builder::Remove(uint32_t rule_id) {
+  return rules_.erase(rule_id) > 0;
+}
+
+namespace {
+
+// Key under which a matcher is indexed, for counting how many fields share
+// it; empty for matchers that accept most values (never good anchors).
+std::string AnchorKey(const internal::Field& f, const Matcher& m) {
+  auto key = [&](char tag, std::string_view v) {
+    std::string k(1, tag);
+    k += f.path;
+    k.push_back('\0');
+    k.append(v);
+    return k;
+  };
+  switch (m.kind) {
+    case MatcherKind::kExactString:
+      return key('s', m.str);
+    case MatcherKind::kExactNumber:
+      return key('n', m.num_text);
+    case MatcherKind::kTrue:
+      return key('t', "");
+    case MatcherKind::kFalse:
+      return key('f', "");
+    case MatcherKind::kNull:
+      return key('0', "");
+    case MatcherKind::kPrefix:
+      return key('p', m.str);
+    case MatcherKind::kSuffix:
+      return key('x', m.str);
+    case MatcherKind::kPrefixIgnoreCase:
+      return key('P', m.str);
+    case MatcherKind::kSuffixIgnoreCase:
+      return key('X', m.str);
+    case MatcherKind::kEqualsIgnoreCase:
+      return key('e', m.str);
+    case MatcherKind::kWildcard:
+      return key('w', m.globs.front().LiteralPrefix());
+    case MatcherKind::kNumeric:
+      return key('r', "");  // all ranges on a path share one key
+    case MatcherKind::kCidr:
+      return key('c', std::to_string(m.cidr.bits));
+    default:
+      return "";
+  }
+}
+
+// Expected cost of anchoring on `f`: how many fields share its keys, with
+// weak keys (empty prefixes, bare wildcards, anything-but, exists) priced so
+// high that any indexable alternative wins.
+uint64_t AnchorCost(const internal::Field& f,
+                    const absl::flat_hash_map<std::string, uint32_t>& freq) {
+  constexpr uint64_t kUnselective = uint64_t{1} << 40;
+  uint64_t cost = 0;
+  for (const Matcher& m : f.matchers) {
+    const std::string k = AnchorKey(f, m);
+    const bool weak_affix =
+        (m.kind == MatcherKind::kPrefix || m.kind == MatcherKind::kSuffix ||
+         m.kind == MatcherKind::kPrefixIgnoreCase ||
+         m.kind == MatcherKind::kSuffixIgnoreCase ||
+         m.kind == MatcherKind::kWildcard) &&
+        k.size() <= f.path.size() + 2;
+    if (k.empty() || weak_affix) {
+      cost += kUnselective;
+    } else {
+      auto it = freq.find(k);
+      cost += it == freq.end() ? 1 : it->second;
+    }
+  }
+  return cost;
+}
+
+}  // namespace
+
+std::shared_ptr<const RuleMatcher> RuleMatcher::Builder::Build() const {
+  auto index = std::make_unique<Index>();
+  index->rule_count = rules_.size();
+  // Pass 1: how many fields share each index key.
+  absl::flat_hash_map<std::string, uint32_t> freq;
+  for (const auto& [rule_id, pattern] : rules_) {
+    for (const internal::SubRule& sub : pattern.compiled()->subrules) {
+      for (const internal::Field& f : sub.fields) {
+        for (const Matcher& m : f.matchers) {
+          std::string k = AnchorKey(f, m);
+          if (!k.empty()) ++freq[k];
+        }
+      }
+    }
+  }
+  // Pass 2: index each sub-rule under its most selective required field.
+  std::vector<std::string> all_paths;
+  internal::StringSet seen_paths;
+  for (const auto& [rule_id, pattern] : rules_) {
+    const auto& compiled = pattern.compiled();
+    index->patterns.push_back(compiled);
+    for (const std::string& p : compiled->paths) {
+      if (seen_paths.insert(p).second) all_paths.push_back(p);
+    }
+    for (const internal::SubRule& sub : compiled->subrules) {
+      const auto sid = static_cast<uint32_t>(index->subrules.size());
+      index->subrules.push_back(
+          {&sub, rule_id, sub.fields.size() == 1 && sub.required == 1});
+      if (sub.required == 0) {
+        index->always_check.push_back(sid);
+        continue;
+      }
+      const internal::Field* anchor = nullptr;
+      uint64_t best = 0;
+      for (const internal::Field& f : sub.fields) {
+        if (f.has_absent) continue;
+        const uint64_t cost = AnchorCost(f, freq);
+        if (anchor == nullptr || cost < best) {
+          anchor = &f;
+          best = cost;
+        }
+      }
+      auto [it, inserted] = index->path_ids.try_emplace(
+          anchor->path, static_cast<uint32_t>(index->paths.size()));
+      if (inserted) index->paths.emplace_back();
+      PathIndex& idx = index->paths[it->second];
+      const auto pred = static_cast<uint32_t>(index->preds.size());
+      index->preds.push_back({sid});
+      for (const Matcher& m : anchor->matchers) index->AddMatcher(idx, m, pred);
+    }
+  }
+  for (PathIndex& idx : index->paths) {
+    std::sort(idx.numeric.begin(), idx.numeric.end(),
+              [](const NumericEntry& a, const NumericEntry& b) {
+                return a.lo < b.lo;
+              });
+  }
+  index->filter = PathFilter::FromPaths(all_paths);
+  return std::shared_ptr<const RuleMatcher>(new RuleMatcher(std::move(index)));
+}
+
+void RuleMatcher::Match(const FlatEvent& event,
+                        std::vector<uint32_t>* matched_rule_ids) const {
+  matched_rule_ids->clear();
+  const Index& ix = *index_;
+  std::unique_ptr<Scratch> sc = ix.Acquire();
+  sc->Begin(ix.subrules.size());
+  const size_t n = event.size();
+  for (size_t i = 0; i < n;) {
+    const std::string_view path = event.path(event.leaf(i));
+    size_t j = i + 1;
+    while (j < n && event.path(event.leaf(j)) == path) ++j;
+    auto it = ix.path_ids.find(path);
+    if (it != ix.path_ids.end()) {
+      const PathIndex& idx = ix.paths[it->second];
+      for (size_t k = i; k < j; ++k) {
+        ix.Probe(idx, event, static_cast<uint32_t>(k), sc.get());
+      }
+    }
+    i = j;
+  }
+  for (uint32_t sid : sc->touched) {
+    const Index::SubRuleInfo& info = ix.subrules[sid];
+    // A one-field sub-rule without exists:false matched when its anchor did.
+    if (info.single || internal::EvaluateSubRule(event, *info.sub)) {
+      sc->matched.push_back(sid);
+    }
+  }
+  for (uint32_t sid : ix.always_check) {
+    if (sc->sub_stamp[sid] == sc->generation) continue;  // handled above
+    if (internal::EvaluateSubRule(event, *ix.subrules[sid].sub)) {
+      sc->matched.push_back(sid);
+    }
+  }
+  // Sub-rule ids increase with rule ids, so sorted sub-rules give sorted rules.
+  std::sort(sc->matched.begin(), sc->matched.end());
+  for (uint32_t sid : sc->matched) {
+    const uint32_t rule = ix.subrules[sid].rule_id;
+    if (matched_rule_ids->empty() || matched_rule_ids->back() != rule) {
+      matched_rule_ids->push_back(rule);
+    }
+  }
+  ix.Release(std::move(sc));
+}
+
+}  // namespace evbus::pattern

@@ -1,0 +1,85 @@
+// File: server/pattern/rule_matcher.h
+//
+// RuleMatcher: many compiled patterns (rules) merged into one immutable index
+// over field paths and values, in the spirit of aws/event-ruler and quamina.
+// Matching an event looks up each of the event's (interesting) leaves in the
+// index of its path: hash lookups for exact / equals-ignore-case values,
+// per-length hash lookups for prefixes, suffixes and CIDR blocks, a sorted
+// scan for numeric ranges, and direct evaluation only for operators that
+// cannot be indexed (anything-but, wildcards without a literal prefix). Only
+// sub-rules that received a hit (plus sub-rules made solely of exists:false
+// fields) are evaluated, so the per-event cost does not grow with rules that
+// cannot match.
+//
+// Thread safety: RuleMatcher is immutable and thread-safe; hold it in a
+// std::shared_ptr<const RuleMatcher> and swap the pointer to update. Builder is
+// thread-compatible.
+//
+// Example:
+//   RuleMatcher::Builder builder;
+//   builder.Add(7, *Pattern::Compile(R"({"source":["aws.ec2"]})"));
+//   std::shared_ptr<const RuleMatcher> matcher = builder.Build();
+//   FlatEventParser parser;  // one per thread
+//   FlatEvent event;
+//   if (parser.Parse(json, &matcher->path_filter(), &event).ok()) {
+//     std::vector<uint32_t> ids;
+//     matcher->Match(event, &ids);  // {7} when source is "aws.ec2"
+//   }
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "server/pattern/flat_event.h"
+#include "server/pattern/pattern.h"
+
+namespace evbus::pattern {
+
+class RuleMatcher {
+ public:
+  // Collects rules and builds matchers. Compiled patterns are kept (shared,
+  // not copied), so Add/Remove never recompile and Build() only re-indexes.
+  // Copyable, so a daemon can keep one Builder as the source of truth.
+  class Builder {
+   public:
+    // Adds rule `rule_id`, replacing any rule with the same id.
+    Builder& Add(uint32_t rule_id, Pattern pattern);
+    // Removes rule `rule_id`; returns false when it was not present.
+    bool Remove(uint32_t rule_id);
+    size_t size() const { return rules_.size(); }
+    // Builds an immutable matcher over the current rules. Cost is linear in
+    // the total size of the compiled rules.
+    std::shared_ptr<const RuleMatcher> Build() const;
+
+   private:
+    std::map<uint32_t, Pattern> rules_;
+  };
+
+  ~RuleMatcher();
+  RuleMatcher(const RuleMatcher&) = delete;
+  RuleMatcher& operator=(const RuleMatcher&) = delete;
+
+  // Replaces *matched_rule_ids with the ids of the rules `event` matches,
+  // sorted ascending and unique. `event` must have been flattened without a
+  // filter or with path_filter().
+  void Match(const FlatEvent& event,
+             std::vector<uint32_t>* matched_rule_ids) const;
+
+  // The paths any rule tests; pass to FlatEventParser::Parse so that only
+  // those parts of an event are flattened.
+  const PathFilter& path_filter() const;
+
+  size_t rule_count() const;
+  size_t subrule_count() const;
+
+ private:
+  struct Index;
+  explicit RuleMatcher(std::unique_ptr<Index> index);
+  std::unique_ptr<Index> index_;
+};
+
+}  // namespace evbus::pattern

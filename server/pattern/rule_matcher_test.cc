@@ -1,0 +1,160 @@
+#include "server/pattern/rule_matcher.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "server/pattern/flat_event.h"
+#include "server/pattern/pattern.h"
+
+namespace evbus::pattern {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+
+Pattern P(std::string_view json) {
+  absl::StatusOr<Pattern> p = Pattern::Compile(json);
+  EXPECT_TRUE(p.ok()) << json << ": " << p.status();
+  return *p;
+}
+
+std::vector<uint32_t> MatchWith(const RuleMatcher& m, std::string_view event) {
+  FlatEventParser parser;
+  FlatEvent ev;
+  EXPECT_TRUE(parser.Parse(event, &m.path_filter(), &ev).ok());
+  std::vector<uint32_t> ids = {999};  // must be replaced
+  m.Match(ev, &ids);
+  return ids;
+}
+
+TEST(RuleMatcherTest, EmptyMatcherMatchesNothing) {
+  RuleMatcher::Builder b;
+  auto m = b.Build();
+  EXPECT_EQ(m->rule_count(), 0u);
+  EXPECT_THAT(MatchWith(*m, R"({"source":"a"})"), IsEmpty());
+}
+
+TEST(RuleMatcherTest, ReturnsSortedUniqueIds) {
+  RuleMatcher::Builder b;
+  b.Add(30, P(R"({"source":["a"]})"));
+  b.Add(10,
+        P(R"({"source":[{"prefix":"a"}],"$or":[{"x":["1"]},{"y":["2"]}]})"));
+  b.Add(20, P(R"({"source":[{"anything-but":"b"}]})"));
+  b.Add(40, P(R"({"source":["b"]})"));
+  auto m = b.Build();
+  EXPECT_EQ(m->subrule_count(), 5u);
+  EXPECT_THAT(MatchWith(*m, R"({"source":"a","x":"1","y":"2"})"),
+              ElementsAre(10, 20, 30));
+  EXPECT_THAT(MatchWith(*m, R"({"source":"b"})"), ElementsAre(40));
+}
+
+TEST(RuleMatcherTest, AddReplacesAndRemoveDeletes) {
+  RuleMatcher::Builder b;
+  b.Add(1, P(R"({"source":["a"]})"));
+  b.Add(2, P(R"({"source":["a"]})"));
+  auto before = b.Build();
+  b.Add(1, P(R"({"source":["z"]})"));
+  EXPECT_TRUE(b.Remove(2));
+  EXPECT_FALSE(b.Remove(2));
+  auto after = b.Build();
+  // The old snapshot is unaffected.
+  EXPECT_THAT(MatchWith(*before, R"({"source":"a"})"), ElementsAre(1, 2));
+  EXPECT_THAT(MatchWith(*after, R"({"source":"a"})"), IsEmpty());
+  EXPECT_THAT(MatchWith(*after, R"({"source":"z"})"), ElementsAre(1));
+  EXPECT_EQ(b.size(), 1u);
+}
+
+TEST(RuleMatcherTest, ExistsFalseOnlyRulesAreAlwaysEvaluated) {
+  RuleMatcher::Builder b;
+  b.Add(1, P(R"({"replay-name":[{"exists":false}]})"));
+  b.Add(2, P(R"({"d":{"s":[{"anything-but":["roses"]},{"exists":false}]}})"));
+  auto m = b.Build();
+  EXPECT_THAT(MatchWith(*m, R"({"source":"a"})"), ElementsAre(1, 2));
+  EXPECT_THAT(MatchWith(*m, R"({"replay-name":"r","d":{"s":"roses"}})"),
+              IsEmpty());
+  EXPECT_THAT(MatchWith(*m, R"({"replay-name":"r","d":{"s":"tulips"}})"),
+              ElementsAre(2));
+}
+
+TEST(RuleMatcherTest, EveryOperatorThroughTheIndex) {
+  RuleMatcher::Builder b;
+  b.Add(1, P(R"({"v":["10.0.0.1"]})"));
+  b.Add(2, P(R"({"v":[{"cidr":"10.0.0.0/24"}]})"));
+  b.Add(3, P(R"({"v":[{"prefix":"10."}]})"));
+  b.Add(4, P(R"({"v":[{"suffix":".1"}]})"));
+  b.Add(5, P(R"({"v":[{"prefix":{"equals-ignore-case":"1"}}]})"));
+  b.Add(6, P(R"({"v":[{"suffix":{"equals-ignore-case":"1"}}]})"));
+  b.Add(7, P(R"({"v":[{"equals-ignore-case":"10.0.0.1"}]})"));
+  b.Add(8, P(R"({"v":[{"wildcard":"10.*.1"}]})"));
+  b.Add(9, P(R"({"v":[{"wildcard":"*.0.*"}]})"));
+  b.Add(10, P(R"({"v":[{"anything-but":"x"}]})"));
+  b.Add(11, P(R"({"v":[{"exists":true}]})"));
+  b.Add(12, P(R"({"v":[{"numeric":[">",0]}]})"));
+  b.Add(13, P(R"({"v":[10]})"));
+  b.Add(14, P(R"({"v":[true]})"));
+  b.Add(15, P(R"({"v":[null]})"));
+  auto m = b.Build();
+  EXPECT_THAT(MatchWith(*m, R"({"v":"10.0.0.1"})"),
+              ElementsAre(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11));
+  EXPECT_THAT(MatchWith(*m, R"({"v":"010.000.000.001"})"),
+              ElementsAre(1, 2, 6, 10, 11));
+  EXPECT_THAT(MatchWith(*m, R"({"v":10.0})"), ElementsAre(10, 11, 12, 13));
+  EXPECT_THAT(MatchWith(*m, R"({"v":true})"), ElementsAre(10, 11, 14));
+  EXPECT_THAT(MatchWith(*m, R"({"v":null})"), ElementsAre(10, 11, 15));
+  EXPECT_THAT(MatchWith(*m, R"({"v":[]})"), IsEmpty());
+}
+
+TEST(RuleMatcherTest, NumericRangesSortedScan) {
+  RuleMatcher::Builder b;
+  for (uint32_t i = 0; i < 100; ++i) {
+    b.Add(i, P("{\"n\":[{\"numeric\":[\">=\"," + std::to_string(i) + ",\"<\"," +
+               std::to_string(i + 10) + "]}]}"));
+  }
+  auto m = b.Build();
+  EXPECT_THAT(MatchWith(*m, R"({"n":3})"), ElementsAre(0, 1, 2, 3));
+  EXPECT_THAT(MatchWith(*m, R"({"n":-1})"), IsEmpty());
+  EXPECT_EQ(MatchWith(*m, R"({"n":50.5})").size(), 10u);
+}
+
+TEST(RuleMatcherTest, ArrayConsistencyInTheIndex) {
+  RuleMatcher::Builder b;
+  b.Add(1, P(R"({"emp":{"first":["Anna"],"last":["Jones"]}})"));
+  b.Add(2, P(R"({"emp":{"first":["Peter"],"last":["Jones"]}})"));
+  b.Add(3, P(R"({"emp":{"ids":[{"exists":false}],"first":["Anna"]}})"));
+  auto m = b.Build();
+  EXPECT_THAT(
+      MatchWith(*m, R"({"emp":[{"first":"Anna","last":"Smith","ids":[1]},)"
+                    R"({"first":"Peter","last":"Jones"}]})"),
+      ElementsAre(2));
+  EXPECT_THAT(MatchWith(*m, R"({"emp":[{"first":"Anna","last":"Smith"}]})"),
+              ElementsAre(3));
+}
+
+TEST(RuleMatcherTest, PathFilterSkipsUnrelatedSubtrees) {
+  RuleMatcher::Builder b;
+  b.Add(1, P(R"({"detail":{"a":{"b":["x"]}}})"));
+  auto m = b.Build();
+  FlatEventParser parser;
+  FlatEvent ev;
+  ASSERT_TRUE(
+      parser
+          .Parse(R"({"source":"s","detail":{"a":{"b":"x","c":"y"},"z":[1,2]}})",
+                 &m->path_filter(), &ev)
+          .ok());
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev.path(ev.leaf(0)), "detail.a.b");
+  std::vector<uint32_t> ids;
+  m->Match(ev, &ids);
+  EXPECT_THAT(ids, ElementsAre(1));
+  // Dotted event keys are still found.
+  ASSERT_TRUE(
+      parser.Parse(R"({"detail":{"a.b":"x"}})", &m->path_filter(), &ev).ok());
+  m->Match(ev, &ids);
+  EXPECT_THAT(ids, ElementsAre(1));
+}
+
+}  // namespace
+}  // namespace evbus::pattern

@@ -1,0 +1,265 @@
+#include "server/targets/webhook_executor.h"
+
+#include <curl/curl.h>
+
+#include <map>
+#include <mutex>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+
+namespace evbus::targets {
+namespace {
+
+constexpr size_t kMaxBodyKept = 512;
+
+void GlobalInitOnce() {
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+}
+
+DeliveryResult Classify(CURLcode code, long status, const char* errbuf,
+                        const std::string& body) {
+  using O = Outcome;
+  if (code == CURLE_OK) {
+    if (status >= 200 && status < 300) return DeliveryResult::Success();
+    std::string msg = absl::StrCat("HTTP ", status);
+    if (!body.empty()) absl::StrAppend(&msg, ": ", body);
+    DeliveryResult r;
+    r.http_status = static_cast<int>(status);
+    if (status == 429) {
+      r = DeliveryResult::Failure(O::kRetryable, "THROTTLING", msg);
+    } else if (status >= 500) {
+      r = DeliveryResult::Failure(O::kRetryable, "ERROR_FROM_TARGET", msg);
+    } else {
+      r = DeliveryResult::Failure(O::kPermanent, "ERROR_FROM_TARGET", msg);
+    }
+    r.http_status = static_cast<int>(status);
+    return r;
+  }
+  std::string msg = absl::StrCat(curl_easy_strerror(code),
+                                 errbuf[0] != '\0' ? ": " : "", errbuf);
+  switch (code) {
+    case CURLE_OPERATION_TIMEDOUT:
+      return DeliveryResult::Failure(O::kRetryable, "TIMEOUT", msg);
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+      return DeliveryResult::Failure(O::kPermanent, "CONNECTION_FAILURE", msg);
+    case CURLE_URL_MALFORMAT:
+    case CURLE_UNSUPPORTED_PROTOCOL:
+      return DeliveryResult::Failure(O::kPermanent, "INVALID_PARAMETER", msg);
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+    case CURLE_GOT_NOTHING:
+    case CURLE_PARTIAL_FILE:
+    case CURLE_SSL_CONNECT_ERROR:
+      return DeliveryResult::Failure(O::kRetryable, "CONNECTION_FAILURE", msg);
+    default:
+      return DeliveryResult::Failure(O::kRetryable, "INTERNAL_ERROR", msg);
+  }
+}
+
+}  // namespace
+
+std::optional<absl::Duration> ParseRetryAfter(absl::string_view value,
+                                              absl::Time now, bool* stop) {
+  value = absl::StripAsciiWhitespace(value);
+  int64_t seconds = 0;
+  if (absl::SimpleAtoi(value, &seconds)) {
+    if (seconds < 0) {
+      *stop = true;
+      return absl::ZeroDuration();
+    }
+    return absl::Seconds(std::min<int64_t>(seconds, 86400));
+  }
+  absl::Time when;
+  std::string err;
+  if (absl::ParseTime("%a, %d %b %Y %H:%M:%S GMT", value, absl::UTCTimeZone(),
+                      &when, &err)) {
+    return std::max(absl::ZeroDuration(), when - now);
+  }
+  return std::nullopt;
+}
+
+struct WebhookExecutor::Transfer {
+  DeliveryRequest request;
+  DeliveryCallback done;
+  CURL* easy = nullptr;
+  curl_slist* headers = nullptr;
+  std::string body;
+  std::string retry_after;
+  char errbuf[CURL_ERROR_SIZE] = {0};
+
+  ~Transfer() {
+    if (headers != nullptr) curl_slist_free_all(headers);
+    if (easy != nullptr) curl_easy_cleanup(easy);
+  }
+
+  static size_t OnBody(char* data, size_t size, size_t n, void* self) {
+    auto* t = static_cast<Transfer*>(self);
+    size_t len = size * n;
+    if (t->body.size() < kMaxBodyKept) {
+      t->body.append(data, std::min(len, kMaxBodyKept - t->body.size()));
+    }
+    return len;
+  }
+
+  static size_t OnHeader(char* data, size_t size, size_t n, void* self) {
+    auto* t = static_cast<Transfer*>(self);
+    absl::string_view line(data, size * n);
+    if (absl::StartsWithIgnoreCase(line, "retry-after:")) {
+      t->retry_after = std::string(line.substr(12));
+    }
+    return size * n;
+  }
+};
+
+WebhookExecutor::WebhookExecutor(WebhookOptions options)
+    : options_(std::move(options)) {}
+
+WebhookExecutor::~WebhookExecutor() { Stop(); }
+
+absl::Status WebhookExecutor::Start() {
+  GlobalInitOnce();
+  CURLM* multi = curl_multi_init();
+  if (multi == nullptr) return absl::InternalError("curl_multi_init failed");
+  curl_multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS,
+                    options_.max_host_connections);
+  curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS,
+                    options_.max_cached_connections);
+  multi_ = multi;
+  started_ = true;
+  thread_ = std::thread([this] { Loop(); });
+  return absl::OkStatus();
+}
+
+void WebhookExecutor::Stop() {
+  if (!started_) return;
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  curl_multi_wakeup(static_cast<CURLM*>(multi_));
+  if (thread_.joinable()) thread_.join();
+  curl_multi_cleanup(static_cast<CURLM*>(multi_));
+  multi_ = nullptr;
+}
+
+void WebhookExecutor::Deliver(DeliveryRequest request, DeliveryCallback done) {
+  auto t = std::make_unique<Transfer>();
+  t->request = std::move(request);
+  t->done = std::move(done);
+  {
+    absl::MutexLock lock(&mu_);
+    if (!stopping_ && started_) {
+      pending_.push_back(std::move(t));
+    }
+  }
+  if (t != nullptr) {  // not queued: shutting down
+    std::move(t->done)(DeliveryResult::Failure(
+        Outcome::kRetryable, "INTERNAL_ERROR", "evbusd is shutting down"));
+    return;
+  }
+  curl_multi_wakeup(static_cast<CURLM*>(multi_));
+}
+
+void WebhookExecutor::Loop() {
+  CURLM* multi = static_cast<CURLM*>(multi_);
+  std::map<CURL*, std::unique_ptr<Transfer>> active;
+  while (true) {
+    std::deque<std::unique_ptr<Transfer>> fresh;
+    bool stopping = false;
+    {
+      absl::MutexLock lock(&mu_);
+      fresh.swap(pending_);
+      stopping = stopping_;
+    }
+    if (stopping) {
+      auto fail = [](Transfer& t) {
+        std::move(t.done)(DeliveryResult::Failure(
+            Outcome::kRetryable, "INTERNAL_ERROR", "evbusd is shutting down"));
+      };
+      for (auto& t : fresh) fail(*t);
+      for (auto& [easy, t] : active) {
+        curl_multi_remove_handle(multi, easy);
+        fail(*t);
+      }
+      return;
+    }
+    for (auto& t : fresh) {
+      CURL* easy = curl_easy_init();
+      if (easy == nullptr) {
+        std::move(t->done)(DeliveryResult::Failure(
+            Outcome::kRetryable, "INTERNAL_ERROR", "curl_easy_init failed"));
+        continue;
+      }
+      t->easy = easy;
+      const DeliveryRequest& r = t->request;
+      t->headers = curl_slist_append(
+          t->headers, "Content-Type: application/json; charset=utf-8");
+      t->headers = curl_slist_append(t->headers, "Range: bytes=0-1048575");
+      t->headers = curl_slist_append(t->headers, "Expect:");
+      for (const auto& [name, value] : r.headers) {
+        t->headers = curl_slist_append(
+            t->headers, absl::StrCat(name, ": ", value).c_str());
+      }
+      curl_easy_setopt(easy, CURLOPT_URL, r.url.c_str());
+      curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, r.method.c_str());
+      if (r.method != "GET" && r.method != "HEAD") {
+        curl_easy_setopt(easy, CURLOPT_POSTFIELDS, r.payload.data());
+        curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE,
+                         static_cast<curl_off_t>(r.payload.size()));
+      } else if (r.method == "HEAD") {
+        curl_easy_setopt(easy, CURLOPT_NOBODY, 1L);
+      }
+      curl_easy_setopt(easy, CURLOPT_HTTPHEADER, t->headers);
+      curl_easy_setopt(easy, CURLOPT_USERAGENT, options_.user_agent.c_str());
+      curl_easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, "gzip,deflate");
+      curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS,
+                       static_cast<long>(absl::ToInt64Milliseconds(r.timeout)));
+      curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS,
+                       static_cast<long>(absl::ToInt64Milliseconds(r.timeout)));
+      curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+      curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, t->errbuf);
+      curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &Transfer::OnBody);
+      curl_easy_setopt(easy, CURLOPT_WRITEDATA, t.get());
+      curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, &Transfer::OnHeader);
+      curl_easy_setopt(easy, CURLOPT_HEADERDATA, t.get());
+      curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
+      curl_easy_setopt(easy, CURLOPT_TCP_NODELAY, 1L);
+      curl_multi_add_handle(multi, easy);
+      active.emplace(easy, std::move(t));
+    }
+    int running = 0;
+    curl_multi_perform(multi, &running);
+    int queued = 0;
+    while (CURLMsg* msg = curl_multi_info_read(multi, &queued)) {
+      if (msg->msg != CURLMSG_DONE) continue;
+      CURL* easy = msg->easy_handle;
+      CURLcode code = msg->data.result;
+      auto it = active.find(easy);
+      curl_multi_remove_handle(multi, easy);
+      if (it == active.end()) continue;
+      std::unique_ptr<Transfer> t = std::move(it->second);
+      active.erase(it);
+      long status = 0;
+      curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+      DeliveryResult result = Classify(code, status, t->errbuf, t->body);
+      if (!t->retry_after.empty() && result.outcome != Outcome::kSuccess) {
+        bool stop = false;
+        result.retry_after = ParseRetryAfter(t->retry_after, absl::Now(), &stop);
+        result.stop_retrying = stop;
+      }
+      std::move(t->done)(std::move(result));
+    }
+    curl_multi_poll(multi, nullptr, 0, 1000, nullptr);
+  }
+}
+
+}  // namespace evbus::targets

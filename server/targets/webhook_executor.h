@@ -1,0 +1,78 @@
+// File: server/targets/webhook_executor.h
+//
+// WebhookExecutor: HTTP(S) deliveries through one libcurl multi handle on one
+// thread, with keep-alive connections reused across deliveries. Sends the
+// headers EventBridge API destinations send (User-Agent
+// "Amazon/EventBridge/ApiDestinations", Content-Type
+// "application/json; charset=utf-8", Range, Accept-Encoding) plus the
+// request's own. Classifies results as EventBridge does (shared/spec
+// eventbridge.md §6, §9): 2xx success; 429 and 5xx retryable (Retry-After
+// honoured); timeouts and connection failures retryable; other statuses,
+// malformed URLs and unresolvable hosts permanent.
+//
+// Thread safety: thread-safe. Callbacks run on the executor's thread.
+//
+// Example:
+//   WebhookExecutor webhooks({});
+//   EVBUS_RETURN_IF_ERROR(webhooks.Start());
+//   webhooks.Deliver(std::move(request), [](DeliveryResult r) { ... });
+//   webhooks.Stop();  // in-flight deliveries finish as retryable failures
+#pragma once
+
+#include <deque>
+#include <optional>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "server/targets/executor.h"
+
+namespace evbus::targets {
+
+struct WebhookOptions {
+  // Connections kept per host. Default: 64.
+  long max_host_connections = 64;
+  // Idle connections kept in the cache. Default: 256.
+  long max_cached_connections = 256;
+  // Default: EventBridge's API destination user agent.
+  std::string user_agent = "Amazon/EventBridge/ApiDestinations";
+};
+
+// Parses a Retry-After value: delta seconds ("120", "-1") or an HTTP date.
+// Sets `stop` for a negative value. nullopt when unparseable.
+std::optional<absl::Duration> ParseRetryAfter(absl::string_view value,
+                                              absl::Time now, bool* stop);
+
+class WebhookExecutor final : public Executor {
+ public:
+  explicit WebhookExecutor(WebhookOptions options);
+  ~WebhookExecutor() override;
+  WebhookExecutor(const WebhookExecutor&) = delete;
+  WebhookExecutor& operator=(const WebhookExecutor&) = delete;
+
+  // Creates the multi handle and starts the I/O thread. Internal on failure.
+  absl::Status Start();
+  // Fails queued and in-flight deliveries as retryable ("shutting down") and
+  // joins the thread. Idempotent.
+  void Stop();
+
+  void Deliver(DeliveryRequest request, DeliveryCallback done) override;
+
+ private:
+  struct Transfer;
+  void Loop();
+
+  const WebhookOptions options_;
+  void* multi_ = nullptr;  // CURLM*, owned
+  std::thread thread_;
+  absl::Mutex mu_;
+  std::deque<std::unique_ptr<Transfer>> pending_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  bool started_ = false;
+};
+
+}  // namespace evbus::targets
