@@ -2,11 +2,15 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
+#include <map>
 #include <utility>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "evbus/v1/event_bus_service.grpc.pb.h"
 #include "grpc/health/v1/health.grpc.pb.h"
@@ -311,6 +315,471 @@ absl::StatusOr<Json> DeleteEventBus(const Args& args, Context& ctx) {
   return Json();  // prints nothing, as the aws CLI
 }
 
+// --- rules and targets -------------------------------------------------
+
+Json RuleToJson(const evbus::v1::Rule& r) {
+  Json out = Json::object();
+  out["Name"] = r.name();
+  out["Arn"] = r.arn();
+  if (!r.event_pattern().empty()) out["EventPattern"] = r.event_pattern();
+  if (!r.schedule_expression().empty()) {
+    out["ScheduleExpression"] = r.schedule_expression();
+  }
+  out["State"] = r.state();
+  if (!r.description().empty()) out["Description"] = r.description();
+  if (!r.role_arn().empty()) out["RoleArn"] = r.role_arn();
+  if (!r.managed_by().empty()) out["ManagedBy"] = r.managed_by();
+  out["EventBusName"] = r.event_bus_name();
+  return out;
+}
+
+Json TargetToJson(const evbus::v1::Target& t) {
+  Json out = Json::object();
+  out["Id"] = t.id();
+  out["Arn"] = t.arn();
+  if (!t.role_arn().empty()) out["RoleArn"] = t.role_arn();
+  if (!t.input().empty()) out["Input"] = t.input();
+  if (!t.input_path().empty()) out["InputPath"] = t.input_path();
+  if (t.has_input_transformer()) {
+    Json it = Json::object();
+    if (!t.input_transformer().input_paths_map().empty()) {
+      Json m = Json::object();
+      std::map<std::string, std::string> sorted(
+          t.input_transformer().input_paths_map().begin(),
+          t.input_transformer().input_paths_map().end());
+      for (const auto& [k, v] : sorted) m[k] = v;
+      it["InputPathsMap"] = m;
+    }
+    it["InputTemplate"] = t.input_transformer().input_template();
+    out["InputTransformer"] = it;
+  }
+  if (t.has_retry_policy()) {
+    Json rp = Json::object();
+    if (t.retry_policy().has_maximum_retry_attempts()) {
+      rp["MaximumRetryAttempts"] = t.retry_policy().maximum_retry_attempts();
+    }
+    if (t.retry_policy().has_maximum_event_age_in_seconds()) {
+      rp["MaximumEventAgeInSeconds"] =
+          t.retry_policy().maximum_event_age_in_seconds();
+    }
+    out["RetryPolicy"] = rp;
+  }
+  if (!t.dead_letter_config().arn().empty()) {
+    out["DeadLetterConfig"] = {{"Arn", t.dead_letter_config().arn()}};
+  }
+  if (t.http_parameters().header_parameters_size() > 0) {
+    Json h = Json::object();
+    for (const auto& [k, v] : t.http_parameters().header_parameters()) h[k] = v;
+    out["HttpParameters"] = {{"HeaderParameters", h}};
+  }
+  if (t.max_concurrency() > 0) out["MaxConcurrency"] = t.max_concurrency();
+  if (t.invocation_rate_limit_per_second() > 0) {
+    out["InvocationRateLimitPerSecond"] = t.invocation_rate_limit_per_second();
+  }
+  return out;
+}
+
+absl::Status UnknownMember(const std::string& where, const std::string& key,
+                           const std::vector<std::string>& members) {
+  return absl::InvalidArgumentError(
+      absl::StrCat("Unknown parameter in ", where, ": \"", key,
+                   "\", must be one of: ", absl::StrJoin(members, ", ")));
+}
+
+absl::Status TypeError(const std::string& where, const std::string& what) {
+  return absl::InvalidArgumentError(
+      absl::StrCat("Invalid type for parameter ", where, ", value must be ",
+                   what));
+}
+
+absl::StatusOr<evbus::v1::Target> TargetFromJson(const Json& j,
+                                                 const std::string& where) {
+  static const std::vector<std::string> kMembers = {
+      "Id", "Arn", "RoleArn", "Input", "InputPath", "InputTransformer",
+      "RetryPolicy", "DeadLetterConfig", "HttpParameters", "MaxConcurrency",
+      "InvocationRateLimitPerSecond"};
+  if (!j.is_object()) return TypeError(where, "an object");
+  evbus::v1::Target t;
+  for (const auto& [key, v] : j.items()) {
+    std::string at = where + "." + key;
+    auto str = [&](std::string* out) -> absl::Status {
+      if (!v.is_string()) return TypeError(at, "a string");
+      *out = v.get<std::string>();
+      return absl::OkStatus();
+    };
+    auto integer = [&](auto setter) -> absl::Status {
+      if (!v.is_number_integer()) return TypeError(at, "an integer");
+      setter(v.get<int32_t>());
+      return absl::OkStatus();
+    };
+    absl::Status s;
+    if (key == "Id") {
+      s = str(t.mutable_id());
+    } else if (key == "Arn") {
+      s = str(t.mutable_arn());
+    } else if (key == "RoleArn") {
+      s = str(t.mutable_role_arn());
+    } else if (key == "Input") {
+      s = str(t.mutable_input());
+    } else if (key == "InputPath") {
+      s = str(t.mutable_input_path());
+    } else if (key == "MaxConcurrency") {
+      s = integer([&](int32_t n) { t.set_max_concurrency(n); });
+    } else if (key == "InvocationRateLimitPerSecond") {
+      s = integer([&](int32_t n) { t.set_invocation_rate_limit_per_second(n); });
+    } else if (key == "InputTransformer") {
+      if (!v.is_object()) return TypeError(at, "an object");
+      auto* it = t.mutable_input_transformer();
+      for (const auto& [k2, v2] : v.items()) {
+        if (k2 == "InputTemplate") {
+          if (!v2.is_string()) return TypeError(at + ".InputTemplate", "a string");
+          it->set_input_template(v2.get<std::string>());
+        } else if (k2 == "InputPathsMap") {
+          if (!v2.is_object()) return TypeError(at + ".InputPathsMap", "a map");
+          for (const auto& [name, path] : v2.items()) {
+            if (!path.is_string()) {
+              return TypeError(at + ".InputPathsMap." + name, "a string");
+            }
+            (*it->mutable_input_paths_map())[name] = path.get<std::string>();
+          }
+        } else {
+          return UnknownMember(at, k2, {"InputPathsMap", "InputTemplate"});
+        }
+      }
+    } else if (key == "RetryPolicy") {
+      if (!v.is_object()) return TypeError(at, "an object");
+      for (const auto& [k2, v2] : v.items()) {
+        if (!v2.is_number_integer()) return TypeError(at + "." + k2, "an integer");
+        if (k2 == "MaximumRetryAttempts") {
+          t.mutable_retry_policy()->set_maximum_retry_attempts(v2.get<int32_t>());
+        } else if (k2 == "MaximumEventAgeInSeconds") {
+          t.mutable_retry_policy()->set_maximum_event_age_in_seconds(
+              v2.get<int32_t>());
+        } else {
+          return UnknownMember(at, k2,
+                               {"MaximumRetryAttempts", "MaximumEventAgeInSeconds"});
+        }
+      }
+    } else if (key == "DeadLetterConfig") {
+      if (!v.is_object() || (v.size() > 0 && !v.contains("Arn"))) {
+        return UnknownMember(at, v.is_object() && !v.empty() ? v.begin().key() : "?",
+                             {"Arn"});
+      }
+      if (v.contains("Arn")) {
+        if (!v["Arn"].is_string()) return TypeError(at + ".Arn", "a string");
+        t.mutable_dead_letter_config()->set_arn(v["Arn"].get<std::string>());
+      }
+    } else if (key == "HttpParameters") {
+      if (!v.is_object()) return TypeError(at, "an object");
+      for (const auto& [k2, v2] : v.items()) {
+        if (k2 == "HeaderParameters" || k2 == "QueryStringParameters") {
+          if (!v2.is_object()) return TypeError(at + "." + k2, "a map");
+          auto* m = k2 == "HeaderParameters"
+                        ? t.mutable_http_parameters()->mutable_header_parameters()
+                        : t.mutable_http_parameters()
+                              ->mutable_query_string_parameters();
+          for (const auto& [name, value] : v2.items()) {
+            if (!value.is_string()) return TypeError(at + "." + k2, "a map of strings");
+            (*m)[name] = value.get<std::string>();
+          }
+        } else if (k2 == "PathParameterValues") {
+          if (!v2.is_array()) return TypeError(at + "." + k2, "a list");
+          for (const Json& p : v2) {
+            if (!p.is_string()) return TypeError(at + "." + k2, "a list of strings");
+            t.mutable_http_parameters()->add_path_parameter_values(p.get<std::string>());
+          }
+        } else {
+          return UnknownMember(at, k2, {"PathParameterValues", "HeaderParameters",
+                                        "QueryStringParameters"});
+        }
+      }
+    } else {
+      return UnknownMember(where, key, kMembers);
+    }
+    if (!s.ok()) return s;
+  }
+  return t;
+}
+
+absl::StatusOr<Json> PutRule(const Args& args, Context& ctx) {
+  absl::StatusOr<std::string> name = args.Required("name");
+  if (!name.ok()) return name.status();
+  evbus::v1::PutRuleRequest request;
+  request.set_name(*name);
+  request.set_event_bus_name(args.Get("event-bus-name").value_or(""));
+  if (auto p = args.Get("event-pattern")) {
+    absl::StatusOr<std::string> text = ReadValue(*p);
+    if (!text.ok()) return text.status();
+    request.set_event_pattern(*text);
+  }
+  request.set_schedule_expression(args.Get("schedule-expression").value_or(""));
+  request.set_state(args.Get("state").value_or(""));
+  request.set_description(args.Get("description").value_or(""));
+  request.set_role_arn(args.Get("role-arn").value_or(""));
+  evbus::v1::PutRuleResponse response;
+  auto c = NewContext(ctx);
+  grpc::Status s = Stub(ctx)->PutRule(c.get(), request, &response);
+  if (!s.ok()) return RpcError(s, "PutRule", ctx.endpoint);
+  return Json{{"RuleArn", response.rule_arn()}};
+}
+
+evbus::v1::RuleRef RuleRefOf(const Args& args, const std::string& name) {
+  evbus::v1::RuleRef ref;
+  ref.set_name(name);
+  ref.set_event_bus_name(args.Get("event-bus-name").value_or(""));
+  return ref;
+}
+
+absl::StatusOr<Json> DescribeRule(const Args& args, Context& ctx) {
+  absl::StatusOr<std::string> name = args.Required("name");
+  if (!name.ok()) return name.status();
+  evbus::v1::Rule response;
+  auto c = NewContext(ctx);
+  grpc::Status s =
+      Stub(ctx)->DescribeRule(c.get(), RuleRefOf(args, *name), &response);
+  if (!s.ok()) return RpcError(s, "DescribeRule", ctx.endpoint);
+  return RuleToJson(response);
+}
+
+absl::StatusOr<Json> ListRules(const Args& args, Context& ctx) {
+  evbus::v1::ListRulesRequest request;
+  request.set_name_prefix(args.Get("name-prefix").value_or(""));
+  request.set_event_bus_name(args.Get("event-bus-name").value_or(""));
+  absl::StatusOr<int> limit = ParseIntArg(args, "limit", 0, 1, 100);
+  if (!limit.ok()) return limit.status();
+  request.set_limit(*limit);
+  request.set_next_token(args.Get("next-token").value_or(""));
+  evbus::v1::ListRulesResponse response;
+  auto c = NewContext(ctx);
+  grpc::Status s = Stub(ctx)->ListRules(c.get(), request, &response);
+  if (!s.ok()) return RpcError(s, "ListRules", ctx.endpoint);
+  Json out = Json::object();
+  out["Rules"] = Json::array();
+  for (const auto& r : response.rules()) out["Rules"].push_back(RuleToJson(r));
+  if (!response.next_token().empty()) out["NextToken"] = response.next_token();
+  return out;
+}
+
+absl::StatusOr<Json> SetRuleState(const Args& args, Context& ctx, bool enable) {
+  absl::StatusOr<std::string> name = args.Required("name");
+  if (!name.ok()) return name.status();
+  evbus::v1::Empty response;
+  auto c = NewContext(ctx);
+  grpc::Status s =
+      enable ? Stub(ctx)->EnableRule(c.get(), RuleRefOf(args, *name), &response)
+             : Stub(ctx)->DisableRule(c.get(), RuleRefOf(args, *name), &response);
+  if (!s.ok()) {
+    return RpcError(s, enable ? "EnableRule" : "DisableRule", ctx.endpoint);
+  }
+  return Json();
+}
+
+absl::StatusOr<Json> DeleteRule(const Args& args, Context& ctx) {
+  absl::StatusOr<std::string> name = args.Required("name");
+  if (!name.ok()) return name.status();
+  evbus::v1::DeleteRuleRequest request;
+  request.set_name(*name);
+  request.set_event_bus_name(args.Get("event-bus-name").value_or(""));
+  request.set_force(args.Has("force"));
+  evbus::v1::Empty response;
+  auto c = NewContext(ctx);
+  grpc::Status s = Stub(ctx)->DeleteRule(c.get(), request, &response);
+  if (!s.ok()) return RpcError(s, "DeleteRule", ctx.endpoint);
+  return Json();
+}
+
+Json TargetsResultJson(const evbus::v1::PutTargetsResponse& r) {
+  Json out = Json::object();
+  out["FailedEntryCount"] = r.failed_entry_count();
+  out["FailedEntries"] = Json::array();
+  for (const auto& f : r.failed_entries()) {
+    out["FailedEntries"].push_back({{"TargetId", f.target_id()},
+                                    {"ErrorCode", f.error_code()},
+                                    {"ErrorMessage", f.error_message()}});
+  }
+  return out;
+}
+
+absl::StatusOr<Json> PutTargets(const Args& args, Context& ctx) {
+  absl::StatusOr<std::string> rule = args.Required("rule");
+  if (!rule.ok()) return rule.status();
+  absl::StatusOr<Json> doc = ParseJsonArg(args, "targets");
+  if (!doc.ok()) return doc.status();
+  if (!doc->is_array()) return TypeError("Targets", "a list of targets");
+  evbus::v1::PutTargetsRequest request;
+  request.set_rule(*rule);
+  request.set_event_bus_name(args.Get("event-bus-name").value_or(""));
+  for (size_t i = 0; i < doc->size(); ++i) {
+    absl::StatusOr<evbus::v1::Target> t =
+        TargetFromJson((*doc)[i], absl::StrCat("Targets[", i, "]"));
+    if (!t.ok()) return t.status();
+    *request.add_targets() = *std::move(t);
+  }
+  evbus::v1::PutTargetsResponse response;
+  auto c = NewContext(ctx);
+  grpc::Status s = Stub(ctx)->PutTargets(c.get(), request, &response);
+  if (!s.ok()) return RpcError(s, "PutTargets", ctx.endpoint);
+  return TargetsResultJson(response);
+}
+
+absl::StatusOr<Json> RemoveTargets(const Args& args, Context& ctx) {
+  absl::StatusOr<std::string> rule = args.Required("rule");
+  if (!rule.ok()) return rule.status();
+  absl::StatusOr<std::string> ids = args.Required("ids");
+  if (!ids.ok()) return ids.status();
+  evbus::v1::RemoveTargetsRequest request;
+  request.set_rule(*rule);
+  request.set_event_bus_name(args.Get("event-bus-name").value_or(""));
+  request.set_force(args.Has("force"));
+  // --ids a b c, or --ids a,b,c, or a JSON list.
+  std::vector<std::string> list;
+  absl::StatusOr<Json> parsed = common::ParseJson(*ids);
+  if (parsed.ok() && parsed->is_array()) {
+    for (const Json& id : *parsed) {
+      if (id.is_string()) list.push_back(id.get<std::string>());
+    }
+  } else {
+    list = absl::StrSplit(*ids, absl::ByAnyChar(", "), absl::SkipEmpty());
+  }
+  for (const std::string& p : args.positional()) list.push_back(p);
+  for (const std::string& id : list) request.add_ids(id);
+  evbus::v1::PutTargetsResponse response;
+  auto c = NewContext(ctx);
+  grpc::Status s = Stub(ctx)->RemoveTargets(c.get(), request, &response);
+  if (!s.ok()) return RpcError(s, "RemoveTargets", ctx.endpoint);
+  return TargetsResultJson(response);
+}
+
+absl::StatusOr<Json> ListTargetsByRule(const Args& args, Context& ctx) {
+  absl::StatusOr<std::string> rule = args.Required("rule");
+  if (!rule.ok()) return rule.status();
+  evbus::v1::ListTargetsByRuleRequest request;
+  request.set_rule(*rule);
+  request.set_event_bus_name(args.Get("event-bus-name").value_or(""));
+  evbus::v1::ListTargetsByRuleResponse response;
+  auto c = NewContext(ctx);
+  grpc::Status s = Stub(ctx)->ListTargetsByRule(c.get(), request, &response);
+  if (!s.ok()) return RpcError(s, "ListTargetsByRule", ctx.endpoint);
+  Json out = Json::object();
+  out["Targets"] = Json::array();
+  for (const auto& t : response.targets()) out["Targets"].push_back(TargetToJson(t));
+  return out;
+}
+
+absl::StatusOr<Json> ListRuleNamesByTarget(const Args& args, Context& ctx) {
+  absl::StatusOr<std::string> arn = args.Required("target-arn");
+  if (!arn.ok()) return arn.status();
+  evbus::v1::ListRuleNamesByTargetRequest request;
+  request.set_target_arn(*arn);
+  request.set_event_bus_name(args.Get("event-bus-name").value_or(""));
+  evbus::v1::ListRuleNamesByTargetResponse response;
+  auto c = NewContext(ctx);
+  grpc::Status s = Stub(ctx)->ListRuleNamesByTarget(c.get(), request, &response);
+  if (!s.ok()) return RpcError(s, "ListRuleNamesByTarget", ctx.endpoint);
+  Json out = Json::object();
+  out["RuleNames"] = Json::array();
+  for (const auto& n : response.rule_names()) out["RuleNames"].push_back(n);
+  return out;
+}
+
+// --- dead letters and logs ------------------------------------------------
+
+absl::StatusOr<Json> ListDeadLetters(const Args& args, Context& ctx) {
+  absl::StatusOr<std::string> rule = args.Required("rule");
+  if (!rule.ok()) return rule.status();
+  absl::StatusOr<int> max_items = ParseIntArg(args, "max-items", 100, 1, 1000);
+  if (!max_items.ok()) return max_items.status();
+  evbus::v1::ListDeadLettersRequest request;
+  request.set_rule(*rule);
+  request.set_event_bus_name(args.Get("event-bus-name").value_or(""));
+  request.set_target_id(args.Get("target-id").value_or(""));
+  request.set_max_items(*max_items);
+  request.set_next_token(args.Get("starting-token").value_or(""));
+  evbus::v1::ListDeadLettersResponse response;
+  auto c = NewContext(ctx);
+  grpc::Status s = Stub(ctx)->ListDeadLetters(c.get(), request, &response);
+  if (!s.ok()) return RpcError(s, "ListDeadLetters", ctx.endpoint);
+  Json out = Json::object();
+  out["DeadLetters"] = Json::array();
+  for (const auto& d : response.dead_letters()) {
+    Json j = Json::object();
+    j["EventId"] = d.task().event_id();
+    j["RuleArn"] = d.task().rule_arn();
+    j["TargetId"] = d.task().target_id();
+    j["TargetArn"] = d.target_arn();
+    j["ERROR_CODE"] = d.error_code();
+    j["ERROR_MESSAGE"] = d.error_message();
+    j["EXHAUSTED_RETRY_CONDITION"] = d.exhausted_retry_condition();
+    j["RETRY_ATTEMPTS"] = d.retry_attempts();
+    j["DeadLetteredTime"] = IsoMillis(d.dead_lettered_ms());
+    absl::StatusOr<Json> event = common::ParseJson(d.task().envelope_json());
+    j["Event"] = event.ok() ? *event : Json(d.task().envelope_json());
+    out["DeadLetters"].push_back(std::move(j));
+  }
+  if (!response.next_token().empty()) out["NextToken"] = response.next_token();
+  return out;
+}
+
+absl::StatusOr<Json> RedriveDeadLetters(const Args& args, Context& ctx) {
+  absl::StatusOr<std::string> rule = args.Required("rule");
+  if (!rule.ok()) return rule.status();
+  absl::StatusOr<int> max_items = ParseIntArg(args, "max-items", 1000, 1, 10000);
+  if (!max_items.ok()) return max_items.status();
+  evbus::v1::RedriveDeadLettersRequest request;
+  request.set_rule(*rule);
+  request.set_event_bus_name(args.Get("event-bus-name").value_or(""));
+  request.set_target_id(args.Get("target-id").value_or(""));
+  request.set_max_items(*max_items);
+  evbus::v1::RedriveDeadLettersResponse response;
+  auto c = NewContext(ctx);
+  grpc::Status s = Stub(ctx)->RedriveDeadLetters(c.get(), request, &response);
+  if (!s.ok()) return RpcError(s, "RedriveDeadLetters", ctx.endpoint);
+  return Json{{"RedrivenCount", response.redriven_count()}};
+}
+
+// `evbus logs tail NAME [--follow] [--since T] [--max-items N]`: prints each
+// record as "<time> <message>" (plain text, like `aws logs tail`).
+absl::StatusOr<Json> LogsTail(const Args& args, Context& ctx) {
+  const std::vector<std::string>& pos = args.positional();
+  if (pos.size() != 2 || pos[0] != "tail") {
+    return absl::InvalidArgumentError("usage: evbus logs tail NAME [--follow]");
+  }
+  evbus::v1::ReadLogRequest request;
+  request.set_log_group_name(pos[1]);
+  if (auto since = args.Get("since")) {
+    absl::StatusOr<int64_t> ms = ParseTimeArg("since", *since);
+    if (!ms.ok()) return ms.status();
+    request.set_start_time_ms(*ms);
+  }
+  absl::StatusOr<int> max_items = ParseIntArg(args, "max-items", 10000, 1, 10000);
+  if (!max_items.ok()) return max_items.status();
+  bool follow = args.Has("follow");
+  // --follow polls once a second until interrupted (or --follow-seconds).
+  absl::StatusOr<int> follow_seconds =
+      ParseIntArg(args, "follow-seconds", 86400 * 365, 1, 86400 * 365);
+  if (!follow_seconds.ok()) return follow_seconds.status();
+  absl::Time stop = absl::Now() + absl::Seconds(*follow_seconds);
+  int printed = 0;
+  while (true) {
+    request.set_limit(std::min(1000, *max_items - printed));
+    evbus::v1::ReadLogResponse response;
+    auto c = NewContext(ctx);
+    grpc::Status s = Stub(ctx)->ReadLog(c.get(), request, &response);
+    if (!s.ok()) return RpcError(s, "ReadLog", ctx.endpoint);
+    for (const auto& r : response.records()) {
+      std::printf("%s %s\n", IsoMillis(r.time_ms()).c_str(), r.message().c_str());
+      ++printed;
+    }
+    std::fflush(stdout);
+    request.set_next_token(response.next_token());
+    if (printed >= *max_items) break;
+    if (response.records_size() > 0) continue;
+    if (!follow || absl::Now() >= stop) break;
+    absl::SleepFor(absl::Seconds(1));
+  }
+  return Json();
+}
+
 absl::StatusOr<Json> Health(const Args& args, Context& ctx) {
   grpc::health::v1::HealthCheckRequest request;
   request.set_service(args.Get("service").value_or(""));
@@ -357,6 +826,45 @@ const std::vector<Command>& Commands() {
       {"list-event-buses", "[--name-prefix P] [--limit N] [--next-token T]",
        {"name-prefix", "limit", "next-token"}, {}, ListEventBuses},
       {"delete-event-bus", "--name N", {"name"}, {}, DeleteEventBus},
+      {"put-rule",
+       "--name N [--event-bus-name B] [--event-pattern P|file://F] "
+       "[--schedule-expression E] [--state ENABLED|DISABLED] [--description D]",
+       {"name", "event-bus-name", "event-pattern", "schedule-expression",
+        "state", "description", "role-arn"},
+       {},
+       PutRule},
+      {"describe-rule", "--name N [--event-bus-name B]",
+       {"name", "event-bus-name"}, {}, DescribeRule},
+      {"list-rules",
+       "[--event-bus-name B] [--name-prefix P] [--limit N] [--next-token T]",
+       {"event-bus-name", "name-prefix", "limit", "next-token"}, {}, ListRules},
+      {"enable-rule", "--name N [--event-bus-name B]",
+       {"name", "event-bus-name"}, {},
+       [](const Args& a, Context& c) { return SetRuleState(a, c, true); }},
+      {"disable-rule", "--name N [--event-bus-name B]",
+       {"name", "event-bus-name"}, {},
+       [](const Args& a, Context& c) { return SetRuleState(a, c, false); }},
+      {"delete-rule", "--name N [--event-bus-name B] [--force]",
+       {"name", "event-bus-name", "force"}, {"force"}, DeleteRule},
+      {"put-targets", "--rule R [--event-bus-name B] --targets JSON|file://F",
+       {"rule", "event-bus-name", "targets"}, {}, PutTargets},
+      {"remove-targets", "--rule R [--event-bus-name B] --ids ID... [--force]",
+       {"rule", "event-bus-name", "ids", "force"}, {"force"}, RemoveTargets},
+      {"list-targets-by-rule", "--rule R [--event-bus-name B]",
+       {"rule", "event-bus-name"}, {}, ListTargetsByRule},
+      {"list-rule-names-by-target", "--target-arn A [--event-bus-name B]",
+       {"target-arn", "event-bus-name"}, {}, ListRuleNamesByTarget},
+      {"list-dead-letters",
+       "--rule R [--event-bus-name B] [--target-id ID] [--max-items N]",
+       {"rule", "event-bus-name", "target-id", "max-items", "starting-token"},
+       {},
+       ListDeadLetters},
+      {"redrive-dead-letters",
+       "--rule R [--event-bus-name B] [--target-id ID] [--max-items N]",
+       {"rule", "event-bus-name", "target-id", "max-items"}, {},
+       RedriveDeadLetters},
+      {"logs", "tail NAME [--follow] [--since T] [--max-items N]",
+       {"follow", "since", "max-items", "follow-seconds"}, {"follow"}, LogsTail},
       {"health", "[--service S]   grpc.health.v1 Check; exit 1 unless SERVING",
        {"service"}, {}, Health},
   };

@@ -1,0 +1,319 @@
+"""Rules, targets and durable delivery against real HTTP receivers."""
+import json
+import time
+import unittest
+
+from evbus_harness import Daemon, entry
+from receiver import Receiver
+
+
+def ok_bodies(receiver, path):
+    return [json.loads(r["body"]) for r in receiver.received(path, status=200)]
+
+
+class DeliveryTest(unittest.TestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        cls.d = Daemon().start()
+        cls.r = Receiver()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.d.cleanup()
+        cls.r.close()
+
+    def put_rule(self, name, pattern, bus=None):
+        args = ["put-rule", "--name", name, "--event-pattern", json.dumps(pattern)]
+        if bus:
+            args += ["--event-bus-name", bus]
+        return self.d.cli_json(*args)
+
+    def put_targets(self, rule, targets, bus=None, check=True):
+        args = ["put-targets", "--rule", rule, "--targets", json.dumps(targets)]
+        if bus:
+            args += ["--event-bus-name", bus]
+        return self.d.cli(*args, check=check)
+
+    def put(self, entries):
+        out = self.d.cli_json("put-events", "--entries", json.dumps(entries))
+        self.assertEqual(out["FailedEntryCount"], 0, out)
+        return [e["EventId"] for e in out["Entries"]]
+
+    def test_fan_out_to_five_targets_delivers_every_acknowledged_event(self):
+        self.put_rule("fanout", {"source": ["fanout.test"]})
+        paths = ["/fan/%d" % i for i in range(5)]
+        self.put_targets("fanout", [{"Id": "t%d" % i, "Arn": self.r.url(p)}
+                                    for i, p in enumerate(paths)])
+        acked = set()
+        for batch in range(5):
+            acked.update(self.put([entry(source="fanout.test",
+                                         detail={"b": batch, "i": i})
+                                   for i in range(10)]))
+        self.put([entry(source="other.source")])  # matches nothing
+        for p in paths:
+            self.assertTrue(self.r.wait_for(
+                lambda reqs, p=p: {json.loads(x["body"])["id"] for x in reqs
+                                   if x["path"] == p} >= acked), p)
+            got = {b["id"] for b in ok_bodies(self.r, p)}
+            self.assertEqual(got, acked, p)
+            req = self.r.received(p)[0]
+            self.assertEqual(req["headers"]["Content-Type"],
+                             "application/json; charset=utf-8")
+            self.assertEqual(req["headers"]["User-Agent"],
+                             "Amazon/EventBridge/ApiDestinations")
+        # Counted once each response is back (just after the receiver saw it).
+        want = 'evbus_invocations_total{bus="default",rule="fanout",target="t0"} 50'
+        deadline = time.monotonic() + 10
+        metrics = ""
+        while time.monotonic() < deadline and want not in metrics:
+            _, metrics = self.d.http_get("/metrics")
+            time.sleep(0.05)
+        self.assertTrue(want in metrics, "invocations metric never reached 50")
+        self.assertIn('evbus_triggered_rules_total{bus="default",rule="fanout"} 50',
+                      metrics)
+
+    def test_rule_changes_apply_to_the_next_put(self):
+        self.put_rule("live", {"source": ["live.a"]})
+        self.put_targets("live", [{"Id": "t", "Arn": self.r.url("/live")}])
+        self.put([entry(source="live.b")])
+        self.put_rule("live", {"source": ["live.b"]})   # replace the pattern
+        ids = self.put([entry(source="live.b")])
+        self.assertTrue(self.r.wait_for(
+            lambda reqs: any(json.loads(x["body"])["id"] == ids[0]
+                             for x in reqs if x["path"] == "/live")))
+        self.d.cli("disable-rule", "--name", "live")
+        self.assertEqual(self.d.cli_json("describe-rule", "--name", "live")["State"],
+                         "DISABLED")
+        before = len(self.r.received("/live"))
+        self.put([entry(source="live.b")])
+        time.sleep(0.5)
+        self.assertEqual(len(self.r.received("/live")), before)
+
+    def test_server_error_then_recovery_is_retried(self):
+        self.r.script("/flaky", [(500, {}, 0), (503, {}, 0)])
+        self.put_rule("flaky", {"source": ["flaky.test"]})
+        self.put_targets("flaky", [{"Id": "t", "Arn": self.r.url("/flaky")}])
+        ids = self.put([entry(source="flaky.test")])
+        self.assertTrue(self.r.wait_for(
+            lambda reqs: any(x["path"] == "/flaky" and x["status"] == 200
+                             for x in reqs), timeout=30))
+        attempts = self.r.received("/flaky")
+        self.assertEqual([a["status"] for a in attempts], [500, 503, 200])
+        self.assertEqual(json.loads(attempts[-1]["body"])["id"], ids[0])
+        # Backoff: the second retry waited longer than zero.
+        self.assertGreater(attempts[1]["time"] - attempts[0]["time"], 0.4)
+
+    def test_retry_after_is_respected(self):
+        self.r.script("/throttle", [(429, {"Retry-After": "3"}, 0)])
+        self.put_rule("throttle", {"source": ["throttle.test"]})
+        self.put_targets("throttle", [{"Id": "t", "Arn": self.r.url("/throttle")}])
+        self.put([entry(source="throttle.test")])
+        self.assertTrue(self.r.wait_for(
+            lambda reqs: any(x["path"] == "/throttle" and x["status"] == 200
+                             for x in reqs), timeout=30))
+        a = self.r.received("/throttle")
+        self.assertGreaterEqual(a[1]["time"] - a[0]["time"], 2.9)
+
+    def test_permanent_failure_dead_letters_then_redrive(self):
+        self.r.script("/broken", [], default=(400, {}, 0))
+        self.put_rule("broken", {"source": ["broken.test"]})
+        self.put_targets("broken", [{"Id": "bad", "Arn": self.r.url("/broken")}])
+        ids = self.put([entry(source="broken.test"), entry(source="broken.test")])
+        deadline = time.monotonic() + 20
+        dls = []
+        while time.monotonic() < deadline:
+            dls = self.d.cli_json("list-dead-letters", "--rule", "broken")["DeadLetters"]
+            if len(dls) == 2:
+                break
+            time.sleep(0.1)
+        self.assertEqual(len(dls), 2)
+        self.assertEqual({d["EventId"] for d in dls}, set(ids))
+        d = dls[0]
+        self.assertEqual(d["ERROR_CODE"], "ERROR_FROM_TARGET")
+        self.assertIn("HTTP 400", d["ERROR_MESSAGE"])
+        self.assertEqual(d["EXHAUSTED_RETRY_CONDITION"], "")
+        self.assertEqual(d["RETRY_ATTEMPTS"], 0)
+        self.assertEqual(d["TargetId"], "bad")
+        self.assertEqual(d["RuleArn"],
+                         "arn:aws:events:us-east-1:000000000000:rule/broken")
+        self.assertEqual(d["Event"]["id"], d["EventId"])
+        self.assertEqual(len(self.r.received("/broken")), 2)   # not retried
+        # Fix the receiver, redrive: both arrive, the store empties.
+        self.r.script("/broken", [], default=(200, {}, 0))
+        out = self.d.cli_json("redrive-dead-letters", "--rule", "broken",
+                              "--target-id", "bad")
+        self.assertEqual(out, {"RedrivenCount": 2})
+        self.assertTrue(self.r.wait_for(
+            lambda reqs: {json.loads(x["body"])["id"] for x in reqs
+                          if x["path"] == "/broken" and x["status"] == 200} == set(ids)))
+        self.assertEqual(self.d.cli_json("list-dead-letters", "--rule",
+                                         "broken")["DeadLetters"], [])
+
+    def test_retry_policy_exhaustion_and_dead_letter_config(self):
+        self.r.script("/down", [], default=(503, {}, 0))
+        self.put_rule("exhaust", {"source": ["exhaust.test"]})
+        self.put_targets("exhaust", [{
+            "Id": "t", "Arn": self.r.url("/down"),
+            "RetryPolicy": {"MaximumRetryAttempts": 1},
+            "DeadLetterConfig": {"Arn": self.r.url("/dlq")}}])
+        ids = self.put([entry(source="exhaust.test")])
+        self.assertTrue(self.r.wait_for(
+            lambda reqs: any(x["path"] == "/dlq" for x in reqs), timeout=30))
+        self.assertEqual(len(self.r.received("/down")), 2)  # 1 try + 1 retry
+        dlq = self.r.received("/dlq")[0]
+        self.assertEqual(json.loads(dlq["body"])["id"], ids[0])
+        self.assertEqual(dlq["headers"]["X-Evbus-Error-Code"], "ERROR_FROM_TARGET")
+        self.assertEqual(dlq["headers"]["X-Evbus-Exhausted-Retry-Condition"],
+                         "MaximumRetryAttempts")
+        self.assertEqual(dlq["headers"]["X-Evbus-Retry-Attempts"], "1")
+
+    def test_slow_target_does_not_delay_a_fast_one(self):
+        self.r.script("/slow", [], default=(200, {}, 2.0))
+        self.put_rule("speed", {"source": ["speed.test"]})
+        self.put_targets("speed", [
+            {"Id": "slow", "Arn": self.r.url("/slow"), "MaxConcurrency": 1},
+            {"Id": "fast", "Arn": self.r.url("/fast")}])
+        t0 = time.monotonic()
+        ids = set(self.put([entry(source="speed.test", detail={"i": i})
+                            for i in range(10)]))
+        self.assertTrue(self.r.wait_for(
+            lambda reqs: {json.loads(x["body"])["id"] for x in reqs
+                          if x["path"] == "/fast"} == ids, timeout=10))
+        # All ten reached the fast target while the slow one (one at a time,
+        # 2 s each) had taken at most one or two.
+        self.assertLess(time.monotonic() - t0, 3.0)
+        self.assertLessEqual(len(self.r.received("/slow")), 2)
+
+    def test_input_transformer_and_input_path(self):
+        self.put_rule("shape", {"source": ["shape.test"]})
+        self.put_targets("shape", [
+            {"Id": "tpl", "Arn": self.r.url("/shape/tpl"),
+             "InputTransformer": {
+                 "InputPathsMap": {"instance": "$.detail.instance-id",
+                                   "state": "$.detail.state"},
+                 "InputTemplate": '"instance <instance> is in <state>"'}},
+            {"Id": "json", "Arn": self.r.url("/shape/json"),
+             "InputTransformer": {
+                 "InputPathsMap": {"instance": "$.detail.instance-id",
+                                   "n": "$.detail.n"},
+                 "InputTemplate": '{"id": <instance>, "count": <n>, "rule": <aws.events.rule-name>}'}},
+            {"Id": "path", "Arn": self.r.url("/shape/path"),
+             "InputPath": "$.detail.instance-id"},
+            {"Id": "const", "Arn": self.r.url("/shape/const"),
+             "Input": '{"fixed": true}'},
+        ])
+        self.put([entry(source="shape.test",
+                        detail={"instance-id": "i-1", "state": "RUNNING", "n": 5})])
+        self.assertTrue(self.r.wait_for(
+            lambda reqs: len({x["path"] for x in reqs
+                              if x["path"].startswith("/shape/")}) == 4))
+        body = lambda p: self.r.received(p)[0]["body"]
+        self.assertEqual(body("/shape/tpl"), '"instance i-1 is in RUNNING"')
+        self.assertEqual(body("/shape/json"),
+                         '{"id":"i-1","count":5,"rule":"shape"}')
+        self.assertEqual(body("/shape/path"), '"i-1"')
+        self.assertEqual(body("/shape/const"), '{"fixed": true}')
+
+    def test_log_target_and_logs_tail(self):
+        self.put_rule("audit", {"detail-type": ["Audit"]})
+        self.put_targets("audit", [{"Id": "log", "Arn": "log:audit-trail"}])
+        ids = self.put([entry(detail_type="Audit", detail={"who": "me"})])
+        deadline = time.monotonic() + 10
+        out = ""
+        while time.monotonic() < deadline and ids[0] not in out:
+            out = self.d.cli("logs", "tail", "audit-trail").stdout
+            time.sleep(0.1)
+        self.assertIn(ids[0], out)
+        self.assertRegex(out.splitlines()[0], r"^\d{4}-\d\d-\d\dT[\d:.]+Z \{")
+
+    def test_bus_target_forwards_the_event(self):
+        self.d.cli("create-event-bus", "--name", "downstream")
+        self.put_rule("forward", {"source": ["forward.test"]})
+        self.put_targets("forward", [{"Id": "b", "Arn": "bus:downstream"}])
+        self.put_rule("on-downstream", {"source": ["forward.test"]}, bus="downstream")
+        self.put_targets("on-downstream", [{"Id": "h", "Arn": self.r.url("/downstream")}],
+                         bus="downstream")
+        ids = self.put([entry(source="forward.test")])
+        self.assertTrue(self.r.wait_for(
+            lambda reqs: any(x["path"] == "/downstream" for x in reqs)))
+        self.assertEqual(json.loads(self.r.received("/downstream")[0]["body"])["id"],
+                         ids[0])
+
+    def test_rule_and_target_errors(self):
+        def err(*args):
+            r = self.d.cli(*args, check=False)
+            self.assertEqual(r.returncode, 1, (args, r.stdout, r.stderr))
+            return r.stderr
+        self.assertIn("(InvalidEventPatternException)", err(
+            "put-rule", "--name", "x", "--event-pattern", '{"source":[]}'))
+        self.assertIn("Parameter(s) EventPattern or ScheduleExpression must be specified.",
+                      err("put-rule", "--name", "x"))
+        self.assertIn("Value 'bad name' at 'name'", err(
+            "put-rule", "--name", "bad name", "--event-pattern", '{"source":["a"]}'))
+        self.assertIn("Event bus nobus does not exist.", err(
+            "put-rule", "--name", "x", "--event-bus-name", "nobus",
+            "--event-pattern", '{"source":["a"]}'))
+        self.d.cli("create-event-bus", "--name", "custom")
+        self.assertIn("ScheduleExpression is supported only on the default event bus.",
+                      err("put-rule", "--name", "s", "--event-bus-name", "custom",
+                          "--schedule-expression", "rate(5 minutes)"))
+        self.assertIn("Rule nope does not exist on EventBus default.",
+                      err("describe-rule", "--name", "nope"))
+        self.put_rule("errs", {"source": ["errs"]})
+        self.assertIn("Only one of Input, InputPath, or InputTransformer must be provided for target t.",
+                      err("put-targets", "--rule", "errs", "--targets", json.dumps([
+                          {"Id": "t", "Arn": self.r.url("/x"), "Input": "{}",
+                           "InputPath": "$.detail"}])))
+        self.assertIn("InputTemplate for target t contains invalid placeholder nope.",
+                      err("put-targets", "--rule", "errs", "--targets", json.dumps([
+                          {"Id": "t", "Arn": self.r.url("/x"),
+                           "InputTransformer": {"InputPathsMap": {"a": "$.detail"},
+                                                "InputTemplate": '"<nope>"'}}])))
+        self.assertIn("targets.1.member.retryPolicy.maximumRetryAttempts", err(
+            "put-targets", "--rule", "errs", "--targets", json.dumps([
+                {"Id": "t", "Arn": self.r.url("/x"),
+                 "RetryPolicy": {"MaximumRetryAttempts": 200}}])))
+        self.assertIn("Parameter Arn of target t is not valid", err(
+            "put-targets", "--rule", "errs", "--targets",
+            json.dumps([{"Id": "t", "Arn": "sqs:whatever"}])))
+        self.assertIn("Event bus missing does not exist.", err(
+            "put-targets", "--rule", "errs", "--targets",
+            json.dumps([{"Id": "t", "Arn": "bus:missing"}])))
+        self.put_targets("errs", [{"Id": "t%d" % i, "Arn": self.r.url("/x")}
+                                  for i in range(5)])
+        self.assertIn("(LimitExceededException)", err(
+            "put-targets", "--rule", "errs", "--targets",
+            json.dumps([{"Id": "t6", "Arn": self.r.url("/x")}])))
+        self.assertIn("Rule can't be deleted since it has targets.",
+                      err("delete-rule", "--name", "errs"))
+        names = self.d.cli_json("list-rule-names-by-target", "--target-arn",
+                                self.r.url("/x"))["RuleNames"]
+        self.assertEqual(names, ["errs"])
+        self.d.cli("remove-targets", "--rule", "errs", "--ids", "t0,t1,t2,t3,t4")
+        self.assertEqual(self.d.cli_json("list-targets-by-rule", "--rule",
+                                         "errs")["Targets"], [])
+        self.d.cli("delete-rule", "--name", "errs")
+        self.d.cli("delete-rule", "--name", "errs")   # idempotent
+        r = self.d.cli("put-targets", "--rule", "errs", "--targets",
+                       json.dumps([{"Id": "t", "Arn": self.r.url("/x"), "Bogus": 1}]),
+                       check=False)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn('Unknown parameter in Targets[0]: "Bogus"', r.stderr)
+
+    def test_rules_survive_restart(self):
+        self.put_rule("persist", {"source": ["persist.test"]})
+        self.put_targets("persist", [{"Id": "t", "Arn": self.r.url("/persist")}])
+        self.assertEqual(self.d.stop(), 0)
+        self.d.start()
+        rules = [r["Name"] for r in self.d.cli_json("list-rules", "--name-prefix",
+                                                    "persist")["Rules"]]
+        self.assertEqual(rules, ["persist"])
+        ids = self.put([entry(source="persist.test")])
+        self.assertTrue(self.r.wait_for(
+            lambda reqs: any(x["path"] == "/persist" and
+                             json.loads(x["body"])["id"] == ids[0] for x in reqs)))
+
+
+if __name__ == "__main__":
+    unittest.main()
