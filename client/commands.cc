@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <fstream>
+#include <iostream>
 #include <map>
 #include <utility>
 
@@ -15,6 +17,7 @@
 #include "evbus/v1/event_bus_service.grpc.pb.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
+#include "client/patterns_command.h"
 #include "server/common/aws_error.h"
 
 namespace evbus::cli {
@@ -780,6 +783,285 @@ absl::StatusOr<Json> LogsTail(const Args& args, Context& ctx) {
   return Json();
 }
 
+// --- patterns ---------------------------------------------------------------
+
+// `evbus patterns check FILE.jsonl` / `evbus patterns lint FILE...`: offline.
+absl::StatusOr<Json> Patterns(const Args& args, Context&) {
+  const std::vector<std::string>& pos = args.positional();
+  if (pos.empty() || (pos[0] != "check" && pos[0] != "lint")) {
+    return absl::InvalidArgumentError(
+        "usage: evbus patterns check FILE.jsonl | evbus patterns lint FILE...");
+  }
+  if (pos[0] == "check") {
+    if (pos.size() != 2) {
+      return absl::InvalidArgumentError("usage: evbus patterns check FILE.jsonl");
+    }
+    pattern::PatternLimits limits;
+    limits.max_pattern_chars = 4096;  // TestEventPattern's limit
+    int rc = 0;
+    if (pos[1] == "-") {
+      rc = RunPatternsCheck(std::cin, std::cout, limits);
+    } else {
+      std::ifstream in(pos[1]);
+      if (!in) {
+        return absl::NotFoundError(absl::StrCat("cannot read ", pos[1]));
+      }
+      rc = RunPatternsCheck(in, std::cout, limits);
+    }
+    if (rc != 0) return absl::AbortedError("");
+    return Json();
+  }
+  std::vector<std::string> files(pos.begin() + 1, pos.end());
+  if (files.empty()) {
+    return absl::InvalidArgumentError("usage: evbus patterns lint FILE...");
+  }
+  if (RunPatternsLint(files, std::cout, std::cerr) != 0) {
+    return absl::AbortedError("");
+  }
+  return Json();
+}
+
+absl::StatusOr<Json> TestEventPatternCmd(const Args& args, Context& ctx) {
+  absl::StatusOr<std::string> p = args.Required("event-pattern");
+  if (!p.ok()) return p.status();
+  absl::StatusOr<std::string> e = args.Required("event");
+  if (!e.ok()) return e.status();
+  absl::StatusOr<std::string> pattern = ReadValue(*p);
+  if (!pattern.ok()) return pattern.status();
+  absl::StatusOr<std::string> event = ReadValue(*e);
+  if (!event.ok()) return event.status();
+  evbus::v1::TestEventPatternRequest request;
+  request.set_event_pattern(*pattern);
+  request.set_event(*event);
+  evbus::v1::TestEventPatternResponse response;
+  auto c = NewContext(ctx);
+  grpc::Status s = Stub(ctx)->TestEventPattern(c.get(), request, &response);
+  if (!s.ok()) return RpcError(s, "TestEventPattern", ctx.endpoint);
+  return Json{{"Result", response.result()}};
+}
+
+// Streams matching events, one compact JSON envelope per line, until
+// interrupted (or --max-items / --duration).
+absl::StatusOr<Json> TailEvents(const Args& args, Context& ctx) {
+  evbus::v1::TailEventsRequest request;
+  request.set_event_bus_name(args.Get("event-bus-name").value_or(""));
+  if (auto p = args.Get("event-pattern")) {
+    absl::StatusOr<std::string> text = ReadValue(*p);
+    if (!text.ok()) return text.status();
+    request.set_event_pattern(*text);
+  }
+  absl::StatusOr<int> max_items = ParseIntArg(args, "max-items", 0, 1, 100000000);
+  if (!max_items.ok()) return max_items.status();
+  absl::StatusOr<int> duration = ParseIntArg(args, "duration", 0, 1, 86400 * 365);
+  if (!duration.ok()) return duration.status();
+  grpc::ClientContext c;
+  if (*duration > 0) {
+    c.set_deadline(std::chrono::system_clock::now() +
+                   std::chrono::seconds(*duration));
+  }
+  std::unique_ptr<grpc::ClientReader<evbus::v1::TailedEvent>> reader =
+      Stub(ctx)->TailEvents(&c, request);
+  evbus::v1::TailedEvent event;
+  int n = 0;
+  while (reader->Read(&event)) {
+    std::printf("%s\n", event.envelope_json().c_str());
+    std::fflush(stdout);
+    if (*max_items > 0 && ++n >= *max_items) {
+      c.TryCancel();
+      break;
+    }
+  }
+  grpc::Status s = reader->Finish();
+  if (!s.ok() && s.error_code() != grpc::StatusCode::CANCELLED &&
+      s.error_code() != grpc::StatusCode::DEADLINE_EXCEEDED) {
+    return RpcError(s, "TailEvents", ctx.endpoint);
+  }
+  return Json();
+}
+
+// --- archives and replays -----------------------------------------------------
+
+Json ArchiveToJson(const evbus::v1::Archive& a) {
+  Json out = Json::object();
+  out["ArchiveName"] = a.archive_name();
+  out["ArchiveArn"] = a.archive_arn();
+  out["EventSourceArn"] = a.event_source_arn();
+  if (!a.description().empty()) out["Description"] = a.description();
+  if (!a.event_pattern().empty()) out["EventPattern"] = a.event_pattern();
+  out["State"] = a.state();
+  out["RetentionDays"] = a.retention_days();
+  out["SizeBytes"] = a.size_bytes();
+  out["EventCount"] = a.event_count();
+  out["CreationTime"] = IsoMillis(a.creation_time_ms());
+  return out;
+}
+
+Json ReplayToJson(const evbus::v1::Replay& r) {
+  Json out = Json::object();
+  out["ReplayName"] = r.replay_name();
+  out["ReplayArn"] = r.replay_arn();
+  if (!r.description().empty()) out["Description"] = r.description();
+  out["State"] = r.state();
+  if (!r.state_reason().empty()) out["StateReason"] = r.state_reason();
+  out["EventSourceArn"] = r.event_source_arn();
+  Json dest = {{"Arn", r.destination().arn()}};
+  if (r.destination().filter_arns_size() > 0) {
+    dest["FilterArns"] = std::vector<std::string>(
+        r.destination().filter_arns().begin(), r.destination().filter_arns().end());
+  }
+  out["Destination"] = dest;
+  out["EventStartTime"] = IsoMillis(r.event_start_time_ms());
+  out["EventEndTime"] = IsoMillis(r.event_end_time_ms());
+  if (r.event_last_replayed_time_ms() > 0) {
+    out["EventLastReplayedTime"] = IsoMillis(r.event_last_replayed_time_ms());
+  }
+  out["ReplayStartTime"] = IsoMillis(r.replay_start_time_ms());
+  if (r.replay_end_time_ms() > 0) {
+    out["ReplayEndTime"] = IsoMillis(r.replay_end_time_ms());
+  }
+  out["EventsReplayed"] = r.events_replayed();
+  return out;
+}
+
+absl::StatusOr<Json> CreateArchive(const Args& args, Context& ctx) {
+  absl::StatusOr<std::string> name = args.Required("archive-name");
+  if (!name.ok()) return name.status();
+  absl::StatusOr<std::string> source = args.Required("event-source-arn");
+  if (!source.ok()) return source.status();
+  evbus::v1::CreateArchiveRequest request;
+  request.set_archive_name(*name);
+  request.set_event_source_arn(*source);
+  request.set_description(args.Get("description").value_or(""));
+  if (auto p = args.Get("event-pattern")) {
+    absl::StatusOr<std::string> text = ReadValue(*p);
+    if (!text.ok()) return text.status();
+    request.set_event_pattern(*text);
+  }
+  absl::StatusOr<int> days = ParseIntArg(args, "retention-days", 0, 0, 1000000);
+  if (!days.ok()) return days.status();
+  request.set_retention_days(*days);
+  evbus::v1::Archive response;
+  auto c = NewContext(ctx);
+  grpc::Status s = Stub(ctx)->CreateArchive(c.get(), request, &response);
+  if (!s.ok()) return RpcError(s, "CreateArchive", ctx.endpoint);
+  return Json{{"ArchiveArn", response.archive_arn()},
+              {"State", response.state()},
+              {"CreationTime", IsoMillis(response.creation_time_ms())}};
+}
+
+absl::StatusOr<Json> DescribeArchive(const Args& args, Context& ctx) {
+  absl::StatusOr<std::string> name = args.Required("archive-name");
+  if (!name.ok()) return name.status();
+  evbus::v1::ArchiveRef request;
+  request.set_archive_name(*name);
+  evbus::v1::Archive response;
+  auto c = NewContext(ctx);
+  grpc::Status s = Stub(ctx)->DescribeArchive(c.get(), request, &response);
+  if (!s.ok()) return RpcError(s, "DescribeArchive", ctx.endpoint);
+  return ArchiveToJson(response);
+}
+
+absl::StatusOr<Json> ListArchives(const Args& args, Context& ctx) {
+  evbus::v1::ListArchivesRequest request;
+  request.set_name_prefix(args.Get("name-prefix").value_or(""));
+  request.set_event_source_arn(args.Get("event-source-arn").value_or(""));
+  request.set_state(args.Get("state").value_or(""));
+  evbus::v1::ListArchivesResponse response;
+  auto c = NewContext(ctx);
+  grpc::Status s = Stub(ctx)->ListArchives(c.get(), request, &response);
+  if (!s.ok()) return RpcError(s, "ListArchives", ctx.endpoint);
+  Json out = {{"Archives", Json::array()}};
+  for (const auto& a : response.archives()) out["Archives"].push_back(ArchiveToJson(a));
+  return out;
+}
+
+absl::StatusOr<Json> DeleteArchive(const Args& args, Context& ctx) {
+  absl::StatusOr<std::string> name = args.Required("archive-name");
+  if (!name.ok()) return name.status();
+  evbus::v1::ArchiveRef request;
+  request.set_archive_name(*name);
+  evbus::v1::Empty response;
+  auto c = NewContext(ctx);
+  grpc::Status s = Stub(ctx)->DeleteArchive(c.get(), request, &response);
+  if (!s.ok()) return RpcError(s, "DeleteArchive", ctx.endpoint);
+  return Json();
+}
+
+absl::StatusOr<Json> StartReplay(const Args& args, Context& ctx) {
+  absl::StatusOr<std::string> name = args.Required("replay-name");
+  if (!name.ok()) return name.status();
+  absl::StatusOr<std::string> source = args.Required("event-source-arn");
+  if (!source.ok()) return source.status();
+  absl::StatusOr<std::string> start = args.Required("event-start-time");
+  if (!start.ok()) return start.status();
+  absl::StatusOr<std::string> end = args.Required("event-end-time");
+  if (!end.ok()) return end.status();
+  absl::StatusOr<Json> dest = ParseJsonArg(args, "destination");
+  if (!dest.ok()) return dest.status();
+  absl::StatusOr<int64_t> start_ms = ParseTimeArg("event-start-time", *start);
+  if (!start_ms.ok()) return start_ms.status();
+  absl::StatusOr<int64_t> end_ms = ParseTimeArg("event-end-time", *end);
+  if (!end_ms.ok()) return end_ms.status();
+  evbus::v1::StartReplayRequest request;
+  request.set_replay_name(*name);
+  request.set_description(args.Get("description").value_or(""));
+  request.set_event_source_arn(*source);
+  request.set_event_start_time_ms(*start_ms);
+  request.set_event_end_time_ms(*end_ms);
+  if (!dest->is_object() || !dest->contains("Arn") || !(*dest)["Arn"].is_string()) {
+    return absl::InvalidArgumentError(
+        "Missing required parameter in Destination: \"Arn\"");
+  }
+  request.mutable_destination()->set_arn((*dest)["Arn"].get<std::string>());
+  if (dest->contains("FilterArns")) {
+    for (const Json& f : (*dest)["FilterArns"]) {
+      if (f.is_string()) {
+        request.mutable_destination()->add_filter_arns(f.get<std::string>());
+      }
+    }
+  }
+  evbus::v1::Replay response;
+  auto c = NewContext(ctx);
+  grpc::Status s = Stub(ctx)->StartReplay(c.get(), request, &response);
+  if (!s.ok()) return RpcError(s, "StartReplay", ctx.endpoint);
+  return Json{{"ReplayArn", response.replay_arn()},
+              {"State", response.state()},
+              {"ReplayStartTime", IsoMillis(response.replay_start_time_ms())}};
+}
+
+absl::StatusOr<Json> ReplayCall(const Args& args, Context& ctx, bool cancel) {
+  absl::StatusOr<std::string> name = args.Required("replay-name");
+  if (!name.ok()) return name.status();
+  evbus::v1::ReplayRef request;
+  request.set_replay_name(*name);
+  evbus::v1::Replay response;
+  auto c = NewContext(ctx);
+  grpc::Status s =
+      cancel ? Stub(ctx)->CancelReplay(c.get(), request, &response)
+             : Stub(ctx)->DescribeReplay(c.get(), request, &response);
+  if (!s.ok()) {
+    return RpcError(s, cancel ? "CancelReplay" : "DescribeReplay", ctx.endpoint);
+  }
+  if (cancel) {
+    return Json{{"ReplayArn", response.replay_arn()}, {"State", response.state()}};
+  }
+  return ReplayToJson(response);
+}
+
+absl::StatusOr<Json> ListReplays(const Args& args, Context& ctx) {
+  evbus::v1::ListReplaysRequest request;
+  request.set_name_prefix(args.Get("name-prefix").value_or(""));
+  request.set_state(args.Get("state").value_or(""));
+  request.set_event_source_arn(args.Get("event-source-arn").value_or(""));
+  evbus::v1::ListReplaysResponse response;
+  auto c = NewContext(ctx);
+  grpc::Status s = Stub(ctx)->ListReplays(c.get(), request, &response);
+  if (!s.ok()) return RpcError(s, "ListReplays", ctx.endpoint);
+  Json out = {{"Replays", Json::array()}};
+  for (const auto& r : response.replays()) out["Replays"].push_back(ReplayToJson(r));
+  return out;
+}
+
 absl::StatusOr<Json> Health(const Args& args, Context& ctx) {
   grpc::health::v1::HealthCheckRequest request;
   request.set_service(args.Get("service").value_or(""));
@@ -865,6 +1147,43 @@ const std::vector<Command>& Commands() {
        RedriveDeadLetters},
       {"logs", "tail NAME [--follow] [--since T] [--max-items N]",
        {"follow", "since", "max-items", "follow-seconds"}, {"follow"}, LogsTail},
+      {"test-event-pattern", "--event-pattern P --event E   (JSON or file://)",
+       {"event-pattern", "event"}, {}, TestEventPatternCmd},
+      {"tail-events",
+       "[--event-bus-name B] [--event-pattern P] [--max-items N] "
+       "[--duration S]   stream events as they are put",
+       {"event-bus-name", "event-pattern", "max-items", "duration"}, {},
+       TailEvents},
+      {"patterns",
+       "check FILE.jsonl | lint FILE...   offline pattern checks (no daemon)",
+       {}, {}, Patterns},
+      {"create-archive",
+       "--archive-name N --event-source-arn BUS-ARN [--event-pattern P] "
+       "[--retention-days D] [--description T]",
+       {"archive-name", "event-source-arn", "event-pattern", "retention-days",
+        "description"},
+       {},
+       CreateArchive},
+      {"describe-archive", "--archive-name N", {"archive-name"}, {},
+       DescribeArchive},
+      {"list-archives",
+       "[--name-prefix P] [--event-source-arn A] [--state S]",
+       {"name-prefix", "event-source-arn", "state"}, {}, ListArchives},
+      {"delete-archive", "--archive-name N", {"archive-name"}, {},
+       DeleteArchive},
+      {"start-replay",
+       "--replay-name N --event-source-arn ARCHIVE-ARN --event-start-time T "
+       "--event-end-time T --destination JSON",
+       {"replay-name", "event-source-arn", "event-start-time",
+        "event-end-time", "destination", "description"},
+       {},
+       StartReplay},
+      {"describe-replay", "--replay-name N", {"replay-name"}, {},
+       [](const Args& a, Context& c) { return ReplayCall(a, c, false); }},
+      {"list-replays", "[--name-prefix P] [--state S] [--event-source-arn A]",
+       {"name-prefix", "state", "event-source-arn"}, {}, ListReplays},
+      {"cancel-replay", "--replay-name N", {"replay-name"}, {},
+       [](const Args& a, Context& c) { return ReplayCall(a, c, true); }},
       {"health", "[--service S]   grpc.health.v1 Check; exit 1 unless SERVING",
        {"service"}, {}, Health},
   };

@@ -140,6 +140,9 @@ int main(int argc, char** argv) {
       return kExitUsage;
     }
     absl::StatusOr<evbus::common::Json> result = c.run(*args, ctx);
+    if (!result.ok() && result.status().message().empty()) {
+      return kExitServiceError;  // the verb already printed why
+    }
     if (!result.ok()) {
       std::cerr << (result.status().code() == absl::StatusCode::kAborted ||
                             result.status().code() ==

@@ -19,6 +19,10 @@ namespace {
 constexpr char kBusKind[] = "bus";
 constexpr char kDefaultBus[] = "default";
 
+std::string ArchiveNameOfRule(const std::string& rule_name) {
+  return rule_name.substr(std::string_view(kArchiveRulePrefix).size());
+}
+
 int64_t ToMillis(absl::Time t) { return absl::ToUnixMillis(t); }
 
 }  // namespace
@@ -224,6 +228,8 @@ absl::StatusOr<PutEventsResult> BusService::Put(
   ingested.reserve(entries.size());
   size_t unknown = 0;
   std::vector<delivery::QueueEntry> queued;
+  const bool tailing = tail_.HasSubscribers();
+  std::vector<std::pair<std::string, std::string>> tailed;  // bus, envelope
   for (size_t i = 0; i < entries.size(); ++i) {
     const common::EventEntry& entry = entries[i];
     PutEventsResultEntry& out = result.entries[i];
@@ -261,7 +267,9 @@ absl::StatusOr<PutEventsResult> BusService::Put(
     fields.detail = &detail;
     std::string envelope = BuildEnvelope(fields);
     RouteLocked(bus_name, it->second, out.event_id, envelope,
-                ToMillis(received), batch, queued);
+                ToMillis(received), absl::ToUnixSeconds(fields.time) * 1000,
+                batch, queued);
+    if (tailing) tailed.emplace_back(bus_name, envelope);
     if (!log_events) continue;
     evbus::v1::StoredEvent stored;
     stored.set_event_bus_name(bus_name);
@@ -281,6 +289,7 @@ absl::StatusOr<PutEventsResult> BusService::Put(
     }
   }
   if (dispatcher_ != nullptr) dispatcher_->Enqueued(std::move(queued));
+  for (const auto& [bus, envelope] : tailed) tail_.Publish(bus, envelope);
   for (const metrics::Counter& c : ingested) c.Increment();
   entries_ok_.Increment(static_cast<double>(ingested.size() + unknown));
   if (unknown > 0) unknown_bus_.Increment(static_cast<double>(unknown));
@@ -303,8 +312,9 @@ absl::StatusOr<PutEventsResult> BusService::Put(
 void BusService::RouteLocked(const std::string& bus, const BusState& state,
                              const std::string& event_id,
                              const std::string& envelope, int64_t ingest_ms,
-                             storage::WriteBatch& batch,
-                             std::vector<delivery::QueueEntry>& entries) {
+                             int64_t event_time_ms, storage::WriteBatch& batch,
+                             std::vector<delivery::QueueEntry>& entries,
+                             const std::set<std::string>* only_rules) {
   if (rules_ == nullptr) return;
   std::shared_ptr<const BusRules> snapshot = rules_->Snapshot(bus);
   if (snapshot->matcher == nullptr || snapshot->matcher->rule_count() == 0) {
@@ -326,7 +336,20 @@ void BusService::RouteLocked(const std::string& bus, const BusState& state,
       continue;
     }
     const evbus::v1::Rule& rule = *snapshot->by_id[id];
+    if (only_rules != nullptr && !only_rules->empty() &&
+        only_rules->count(rule.name()) == 0) {
+      continue;
+    }
     TriggeredCounter(bus, rule.name()).Increment();
+    if (rule.managed_by() == kArchiveManager) {
+      batch.Put(storage::Family::kArchive,
+                storage::keys::ArchiveKey(
+                    ArchiveNameOfRule(rule.name()),
+                    static_cast<uint64_t>(std::max<int64_t>(0, event_time_ms)),
+                    event_id),
+                envelope);
+      continue;
+    }
     if (dispatcher_ == nullptr) continue;
     for (const evbus::v1::Target& target : rule.targets()) {
       evbus::v1::DeliveryTask task;
@@ -394,7 +417,14 @@ absl::Status BusService::PublishEnvelope(const std::string& bus,
       return absl::NotFoundError(
           absl::StrCat("Event bus ", bus, " does not exist."));
     }
-    RouteLocked(bus, it->second, event_id, envelope_json, now, batch, queued);
+    int64_t event_time_ms = now;
+    if (doc->contains("time") && (*doc)["time"].is_string()) {
+      std::optional<absl::Time> t =
+          ParseEventTime((*doc)["time"].get<std::string>());
+      if (t.has_value()) event_time_ms = ToMillis(*t);
+    }
+    RouteLocked(bus, it->second, event_id, envelope_json, now, event_time_ms,
+                batch, queued);
     it->second.ingested.Increment();
   }
   if (options_.event_retention > absl::ZeroDuration()) {
@@ -405,6 +435,33 @@ absl::Status BusService::PublishEnvelope(const std::string& bus,
     stored.set_sequence(next_sequence_.fetch_add(1));
     stored.set_envelope_json(envelope_json);
     storage::EventLog::AddTo(batch, stored);
+  }
+  if (!batch.Empty()) {
+    absl::Status w = store_.Write(batch, /*sync=*/true);
+    if (!w.ok()) return w;
+    if (dispatcher_ != nullptr) dispatcher_->Enqueued(std::move(queued));
+  }
+  if (tail_.HasSubscribers()) tail_.Publish(bus, envelope_json);
+  return absl::OkStatus();
+}
+
+absl::Status BusService::PutReplayed(const std::string& bus,
+                                     const std::vector<ReplayedEvent>& events,
+                                     const std::set<std::string>& only_rules) {
+  int64_t now = ToMillis(clock_.Now());
+  storage::WriteBatch batch;
+  std::vector<delivery::QueueEntry> queued;
+  {
+    absl::ReaderMutexLock lock(&mu_);
+    auto it = buses_.find(bus);
+    if (it == buses_.end()) {
+      return common::ResourceNotFound(
+          absl::StrCat("Event bus ", bus, " does not exist."));
+    }
+    for (const ReplayedEvent& e : events) {
+      RouteLocked(bus, it->second, e.event_id, e.envelope_json, now,
+                  e.event_time_ms, batch, queued, &only_rules);
+    }
   }
   if (batch.Empty()) return absl::OkStatus();
   absl::Status w = store_.Write(batch, /*sync=*/true);

@@ -21,6 +21,7 @@
 
 #include <atomic>
 #include <map>
+#include <set>
 #include <memory>
 #include <optional>
 #include <string>
@@ -33,6 +34,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "evbus/v1/event_bus.pb.h"
+#include "server/bus/event_tail.h"
 #include "server/bus/rule_registry.h"
 #include "server/bus/validation.h"
 #include "server/delivery/dispatcher.h"
@@ -140,7 +142,22 @@ class BusService final : public common::EventSink {
   // when the bus does not exist.
   absl::Status PublishEnvelope(const std::string& bus,
                                const std::string& envelope_json);
+
+  // Puts replayed envelopes (already carrying "replay-name") on `bus`,
+  // routed to `only_rules` when not empty, in one synced batch. They are not
+  // written to the event log.
+  struct ReplayedEvent {
+    std::string event_id;
+    std::string envelope_json;
+    int64_t event_time_ms = 0;
+  };
+  absl::Status PutReplayed(const std::string& bus,
+                           const std::vector<ReplayedEvent>& events,
+                           const std::set<std::string>& only_rules);
   const BusOptions& options() const { return options_; }
+
+  // Live subscribers (tail-events).
+  EventTail& tail() { return tail_; }
 
  private:
   struct BusState {
@@ -154,10 +171,14 @@ class BusService final : public common::EventSink {
              RuleRegistry* rules, delivery::Dispatcher* dispatcher);
   // Matches `envelope` against the bus's rules and adds one delivery task
   // per (rule, target) to `batch` and `entries`.
+  // Archive rules write the envelope to their archive in the same batch.
+  // `only_rules`, when set, limits routing to those rule names (replays).
   void RouteLocked(const std::string& bus, const BusState& state,
                    const std::string& event_id, const std::string& envelope,
-                   int64_t ingest_ms, storage::WriteBatch& batch,
-                   std::vector<delivery::QueueEntry>& entries)
+                   int64_t ingest_ms, int64_t event_time_ms,
+                   storage::WriteBatch& batch,
+                   std::vector<delivery::QueueEntry>& entries,
+                   const std::set<std::string>* only_rules = nullptr)
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
   metrics::Counter TriggeredCounter(const std::string& bus,
                                     const std::string& rule);
@@ -172,6 +193,7 @@ class BusService final : public common::EventSink {
   RuleRegistry* const rules_;
   delivery::Dispatcher* const dispatcher_;
   storage::EventLog event_log_;
+  EventTail tail_;
   common::Clock& clock_;
   metrics::Registry& registry_;
   const BusOptions options_;

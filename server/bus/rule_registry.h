@@ -41,6 +41,10 @@
 
 namespace evbus::bus {
 
+// Archives are managed rules named kArchiveRulePrefix + archive name.
+inline constexpr char kArchiveManager[] = "evbus.archive";
+inline constexpr char kArchiveRulePrefix[] = "Events-Archive-";
+
 // What PutEvents matches against on one bus.
 struct BusRules {
   std::shared_ptr<const pattern::RuleMatcher> matcher;  // enabled rules only

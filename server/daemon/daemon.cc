@@ -21,6 +21,7 @@
 #include "grpcpp/server_builder.h"
 #include "server/api/grpc/event_bus_service.h"
 #include "server/api/http/http_server.h"
+#include "server/bus/archive_service.h"
 #include "server/bus/bus_service.h"
 #include "server/bus/rule_registry.h"
 #include "server/common/aws_error.h"
@@ -169,7 +170,18 @@ int Run(const config::DaemonConfig& config) {
   }
 
   // gRPC.
-  api::EventBusServiceImpl event_bus_service(**buses, rules, dispatcher, logs);
+  bus::ArchiveOptions archive_options;
+  archive_options.account = config.account;
+  archive_options.region = config.region;
+  bus::ArchiveService archives(store_ref, clock, rules, **buses,
+                               archive_options);
+  absl::Status archives_loaded = archives.Load();
+  if (!archives_loaded.ok()) {
+    EVBUS_LOG(ERROR) << "cannot load archives: " << archives_loaded;
+    return 1;
+  }
+  api::EventBusServiceImpl event_bus_service(**buses, rules, dispatcher, logs,
+                                             archives);
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
@@ -241,6 +253,10 @@ int Run(const config::DaemonConfig& config) {
     for (int tick = 1;
          !stop_health.WaitForNotificationWithTimeout(absl::Seconds(1));
          ++tick) {
+      if (tick % 60 == 0) {
+        absl::Status trimmed = archives.TrimArchives();
+        if (!trimmed.ok()) EVBUS_LOG(WARNING) << "archive trim: " << trimmed;
+      }
       if (tick % 60 == 0 && config.event_retention_seconds > 0) {
         absl::Status trimmed = logs.TrimBefore(absl::ToUnixMillis(
             clock.Now() - absl::Seconds(config.event_retention_seconds)));
@@ -260,6 +276,8 @@ int Run(const config::DaemonConfig& config) {
   health_watch.join();
   EVBUS_LOG(INFO) << "signal " << sig << ": shutting down";
   // Stop accepting, let in-flight calls finish (bounded), then flush.
+  event_bus_service.StopStreams();
+  archives.Stop();
   grpc_server->Shutdown(std::chrono::system_clock::now() +
                         std::chrono::seconds(4));
   http.Stop();

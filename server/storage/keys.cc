@@ -141,6 +141,20 @@ std::string DeadLetterKey(absl::string_view bus, absl::string_view rule,
   return key;
 }
 
+std::string ArchivePrefix(absl::string_view archive) {
+  std::string key(archive.data(), archive.size());
+  key.push_back(kSeparator);
+  return key;
+}
+
+std::string ArchiveKey(absl::string_view archive, uint64_t event_time_ms,
+                       absl::string_view event_id) {
+  std::string key = ArchivePrefix(archive);
+  AppendBigEndian64(&key, event_time_ms);
+  key.append(event_id.data(), event_id.size());
+  return key;
+}
+
 std::string LogGroupPrefix(absl::string_view group) {
   std::string key(group.data(), group.size());
   key.push_back(kSeparator);

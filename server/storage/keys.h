@@ -81,6 +81,11 @@ std::string DeadLetterKey(absl::string_view bus, absl::string_view rule,
                           absl::string_view target_id, uint64_t ms,
                           absl::string_view task_id);
 
+// archive family: archive 0x00 BE64(event time ms) event_id.
+std::string ArchivePrefix(absl::string_view archive);
+std::string ArchiveKey(absl::string_view archive, uint64_t event_time_ms,
+                       absl::string_view event_id);
+
 // logs family: group 0x00 BE64(ms) BE64(sequence).
 std::string LogKey(absl::string_view group, uint64_t ms, uint64_t sequence);
 std::string LogGroupPrefix(absl::string_view group);

@@ -45,8 +45,9 @@ enum class Family : int {
   kQueue = 3,
   kDlq = 4,
   kLogs = 5,
+  kArchive = 6,
 };
-inline constexpr int kNumFamilies = 6;
+inline constexpr int kNumFamilies = 7;
 
 // The store format this build reads and writes.
 inline constexpr uint32_t kFormatVersion = 1;

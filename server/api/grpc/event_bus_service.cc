@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "server/api/grpc/status_conversion.h"
+#include "server/bus/test_event_pattern.h"
 #include "server/common/aws_error.h"
 
 namespace evbus::api {
@@ -302,6 +303,142 @@ grpc::Status EventBusServiceImpl::ReadLog(
     out->set_message(std::move(r.message));
   }
   response->set_next_token(page->next_token);
+  return grpc::Status::OK;
+}
+
+void EventBusServiceImpl::StopStreams() { streams_stopped_.store(true); }
+
+grpc::Status EventBusServiceImpl::TestEventPattern(
+    grpc::ServerContext*, const evbus::v1::TestEventPatternRequest* request,
+    evbus::v1::TestEventPatternResponse* response) {
+  absl::StatusOr<bool> r =
+      bus::TestEventPattern(request->event_pattern(), request->event());
+  if (!r.ok()) return ToGrpcStatus(r.status());
+  response->set_result(*r);
+  return grpc::Status::OK;
+}
+
+grpc::Status EventBusServiceImpl::TailEvents(
+    grpc::ServerContext* context, const evbus::v1::TailEventsRequest* request,
+    grpc::ServerWriter<evbus::v1::TailedEvent>* writer) {
+  absl::StatusOr<std::string> bus = buses_.ResolveBus(request->event_bus_name());
+  if (!bus.ok()) return ToGrpcStatus(bus.status());
+  std::optional<pattern::Pattern> filter;
+  if (!request->event_pattern().empty()) {
+    absl::StatusOr<pattern::Pattern> p =
+        pattern::Pattern::Compile(request->event_pattern());
+    if (!p.ok()) {
+      return ToGrpcStatus(common::AwsError(absl::StatusCode::kInvalidArgument,
+                                           "InvalidEventPatternException",
+                                           p.status().message()));
+    }
+    filter = *std::move(p);
+  }
+  std::shared_ptr<bus::TailSubscription> sub =
+      buses_.tail().Subscribe(*bus, std::move(filter));
+  grpc::Status result = grpc::Status::OK;
+  // Bounded by the client's lifetime: ends on cancel, shutdown or drop.
+  while (!context->IsCancelled() && !streams_stopped_.load()) {
+    std::string envelope;
+    if (!sub->Next(&envelope, absl::Milliseconds(250))) {
+      if (sub->dropped()) {
+        result = grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                              "ThrottlingException: the reader fell too far "
+                              "behind and was dropped; events were not "
+                              "slowed down for it");
+        break;
+      }
+      continue;
+    }
+    evbus::v1::TailedEvent out;
+    out.set_event_bus_name(*bus);
+    out.set_envelope_json(std::move(envelope));
+    if (!writer->Write(out)) break;
+  }
+  buses_.tail().Unsubscribe(sub);
+  return result;
+}
+
+grpc::Status EventBusServiceImpl::CreateArchive(
+    grpc::ServerContext*, const evbus::v1::CreateArchiveRequest* request,
+    evbus::v1::Archive* response) {
+  absl::StatusOr<evbus::v1::Archive> a = archives_.CreateArchive(*request);
+  if (!a.ok()) return ToGrpcStatus(a.status());
+  *response = *std::move(a);
+  return grpc::Status::OK;
+}
+
+grpc::Status EventBusServiceImpl::DescribeArchive(
+    grpc::ServerContext*, const evbus::v1::ArchiveRef* request,
+    evbus::v1::Archive* response) {
+  absl::StatusOr<evbus::v1::Archive> a =
+      archives_.DescribeArchive(request->archive_name());
+  if (!a.ok()) return ToGrpcStatus(a.status());
+  *response = *std::move(a);
+  return grpc::Status::OK;
+}
+
+grpc::Status EventBusServiceImpl::UpdateArchive(
+    grpc::ServerContext*, const evbus::v1::UpdateArchiveRequest* request,
+    evbus::v1::Archive* response) {
+  absl::StatusOr<evbus::v1::Archive> a = archives_.UpdateArchive(*request);
+  if (!a.ok()) return ToGrpcStatus(a.status());
+  *response = *std::move(a);
+  return grpc::Status::OK;
+}
+
+grpc::Status EventBusServiceImpl::ListArchives(
+    grpc::ServerContext*, const evbus::v1::ListArchivesRequest* request,
+    evbus::v1::ListArchivesResponse* response) {
+  absl::StatusOr<evbus::v1::ListArchivesResponse> r =
+      archives_.ListArchives(*request);
+  if (!r.ok()) return ToGrpcStatus(r.status());
+  *response = *std::move(r);
+  return grpc::Status::OK;
+}
+
+grpc::Status EventBusServiceImpl::DeleteArchive(
+    grpc::ServerContext*, const evbus::v1::ArchiveRef* request,
+    evbus::v1::Empty*) {
+  return ToGrpcStatus(archives_.DeleteArchive(request->archive_name()));
+}
+
+grpc::Status EventBusServiceImpl::StartReplay(
+    grpc::ServerContext*, const evbus::v1::StartReplayRequest* request,
+    evbus::v1::Replay* response) {
+  absl::StatusOr<evbus::v1::Replay> r = archives_.StartReplay(*request);
+  if (!r.ok()) return ToGrpcStatus(r.status());
+  *response = *std::move(r);
+  return grpc::Status::OK;
+}
+
+grpc::Status EventBusServiceImpl::DescribeReplay(
+    grpc::ServerContext*, const evbus::v1::ReplayRef* request,
+    evbus::v1::Replay* response) {
+  absl::StatusOr<evbus::v1::Replay> r =
+      archives_.DescribeReplay(request->replay_name());
+  if (!r.ok()) return ToGrpcStatus(r.status());
+  *response = *std::move(r);
+  return grpc::Status::OK;
+}
+
+grpc::Status EventBusServiceImpl::ListReplays(
+    grpc::ServerContext*, const evbus::v1::ListReplaysRequest* request,
+    evbus::v1::ListReplaysResponse* response) {
+  absl::StatusOr<evbus::v1::ListReplaysResponse> r =
+      archives_.ListReplays(*request);
+  if (!r.ok()) return ToGrpcStatus(r.status());
+  *response = *std::move(r);
+  return grpc::Status::OK;
+}
+
+grpc::Status EventBusServiceImpl::CancelReplay(
+    grpc::ServerContext*, const evbus::v1::ReplayRef* request,
+    evbus::v1::Replay* response) {
+  absl::StatusOr<evbus::v1::Replay> r =
+      archives_.CancelReplay(request->replay_name());
+  if (!r.ok()) return ToGrpcStatus(r.status());
+  *response = *std::move(r);
   return grpc::Status::OK;
 }
 

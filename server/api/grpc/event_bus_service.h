@@ -10,7 +10,10 @@
 // Thread safety: thread-safe.
 #pragma once
 
+#include <atomic>
+
 #include "evbus/v1/event_bus_service.grpc.pb.h"
+#include "server/bus/archive_service.h"
 #include "server/bus/bus_service.h"
 #include "server/bus/rule_registry.h"
 #include "server/delivery/dispatcher.h"
@@ -22,8 +25,16 @@ class EventBusServiceImpl final : public evbus::v1::EventBusService::Service {
  public:
   EventBusServiceImpl(bus::BusService& buses, bus::RuleRegistry& rules,
                       delivery::Dispatcher& dispatcher,
-                      storage::LogStore& logs)
-      : buses_(buses), rules_(rules), dispatcher_(dispatcher), logs_(logs) {}
+                      storage::LogStore& logs, bus::ArchiveService& archives)
+      : buses_(buses),
+        rules_(rules),
+        dispatcher_(dispatcher),
+        logs_(logs),
+        archives_(archives) {}
+
+  // Ends every TailEvents stream (called before the server shuts down, so
+  // that Shutdown does not wait for them).
+  void StopStreams();
 
   grpc::Status PutEvents(grpc::ServerContext* context,
                          const evbus::v1::PutEventsRequest* request,
@@ -91,12 +102,48 @@ class EventBusServiceImpl final : public evbus::v1::EventBusService::Service {
   grpc::Status ReadLog(grpc::ServerContext* context,
                        const evbus::v1::ReadLogRequest* request,
                        evbus::v1::ReadLogResponse* response) override;
+  grpc::Status TestEventPattern(
+      grpc::ServerContext* context,
+      const evbus::v1::TestEventPatternRequest* request,
+      evbus::v1::TestEventPatternResponse* response) override;
+  grpc::Status TailEvents(
+      grpc::ServerContext* context, const evbus::v1::TailEventsRequest* request,
+      grpc::ServerWriter<evbus::v1::TailedEvent>* writer) override;
+  grpc::Status CreateArchive(grpc::ServerContext* context,
+                             const evbus::v1::CreateArchiveRequest* request,
+                             evbus::v1::Archive* response) override;
+  grpc::Status DescribeArchive(grpc::ServerContext* context,
+                               const evbus::v1::ArchiveRef* request,
+                               evbus::v1::Archive* response) override;
+  grpc::Status UpdateArchive(grpc::ServerContext* context,
+                             const evbus::v1::UpdateArchiveRequest* request,
+                             evbus::v1::Archive* response) override;
+  grpc::Status ListArchives(grpc::ServerContext* context,
+                            const evbus::v1::ListArchivesRequest* request,
+                            evbus::v1::ListArchivesResponse* response) override;
+  grpc::Status DeleteArchive(grpc::ServerContext* context,
+                             const evbus::v1::ArchiveRef* request,
+                             evbus::v1::Empty* response) override;
+  grpc::Status StartReplay(grpc::ServerContext* context,
+                           const evbus::v1::StartReplayRequest* request,
+                           evbus::v1::Replay* response) override;
+  grpc::Status DescribeReplay(grpc::ServerContext* context,
+                              const evbus::v1::ReplayRef* request,
+                              evbus::v1::Replay* response) override;
+  grpc::Status ListReplays(grpc::ServerContext* context,
+                           const evbus::v1::ListReplaysRequest* request,
+                           evbus::v1::ListReplaysResponse* response) override;
+  grpc::Status CancelReplay(grpc::ServerContext* context,
+                            const evbus::v1::ReplayRef* request,
+                            evbus::v1::Replay* response) override;
 
  private:
   bus::BusService& buses_;
   bus::RuleRegistry& rules_;
   delivery::Dispatcher& dispatcher_;
   storage::LogStore& logs_;
+  bus::ArchiveService& archives_;
+  std::atomic<bool> streams_stopped_{false};
 };
 
 // Converts one proto entry into the domain entry. proto3 strings cannot be
