@@ -1062,6 +1062,244 @@ absl::StatusOr<Json> ListReplays(const Args& args, Context& ctx) {
   return out;
 }
 
+// --- connections and API destinations ---------------------------------------
+
+absl::Status ParamsFromJson(const Json& j, const std::string& where,
+                            evbus::v1::ConnectionHttpParameters* out) {
+  if (!j.is_object()) return TypeError(where, "an object");
+  for (const auto& [k, v] : j.items()) {
+    google::protobuf::RepeatedPtrField<evbus::v1::ConnectionHttpParameter>* list;
+    if (k == "HeaderParameters") {
+      list = out->mutable_header_parameters();
+    } else if (k == "QueryStringParameters") {
+      list = out->mutable_query_string_parameters();
+    } else if (k == "BodyParameters") {
+      list = out->mutable_body_parameters();
+    } else {
+      return UnknownMember(where, k, {"HeaderParameters",
+                                      "QueryStringParameters", "BodyParameters"});
+    }
+    if (!v.is_array()) return TypeError(where + "." + k, "a list");
+    for (const Json& p : v) {
+      if (!p.is_object() || !p.contains("Key") || !p["Key"].is_string()) {
+        return TypeError(where + "." + k, "a list of {Key, Value, IsValueSecret}");
+      }
+      auto* kv = list->Add();
+      kv->set_key(p["Key"].get<std::string>());
+      if (p.contains("Value") && p["Value"].is_string()) {
+        kv->set_value(p["Value"].get<std::string>());
+      }
+      if (p.contains("IsValueSecret") && p["IsValueSecret"].is_boolean()) {
+        kv->set_is_value_secret(p["IsValueSecret"].get<bool>());
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status AuthFromJson(const Json& j, evbus::v1::ConnectionAuthParameters* a) {
+  const std::string where = "AuthParameters";
+  if (!j.is_object()) return TypeError(where, "an object");
+  auto str = [](const Json& o, const char* k) {
+    return o.contains(k) && o[k].is_string() ? o[k].get<std::string>()
+                                             : std::string();
+  };
+  for (const auto& [k, v] : j.items()) {
+    if (k == "BasicAuthParameters") {
+      a->mutable_basic_auth_parameters()->set_username(str(v, "Username"));
+      a->mutable_basic_auth_parameters()->set_password(str(v, "Password"));
+    } else if (k == "ApiKeyAuthParameters") {
+      a->mutable_api_key_auth_parameters()->set_api_key_name(str(v, "ApiKeyName"));
+      a->mutable_api_key_auth_parameters()->set_api_key_value(str(v, "ApiKeyValue"));
+    } else if (k == "OAuthParameters") {
+      auto* o = a->mutable_oauth_parameters();
+      if (v.contains("ClientParameters")) {
+        o->set_client_id(str(v["ClientParameters"], "ClientID"));
+        o->set_client_secret(str(v["ClientParameters"], "ClientSecret"));
+      }
+      o->set_authorization_endpoint(str(v, "AuthorizationEndpoint"));
+      o->set_http_method(str(v, "HttpMethod"));
+      if (v.contains("OAuthHttpParameters")) {
+        absl::Status s = ParamsFromJson(v["OAuthHttpParameters"],
+                                        where + ".OAuthParameters.OAuthHttpParameters",
+                                        o->mutable_oauth_http_parameters());
+        if (!s.ok()) return s;
+      }
+    } else if (k == "InvocationHttpParameters") {
+      absl::Status s = ParamsFromJson(v, where + ".InvocationHttpParameters",
+                                      a->mutable_invocation_http_parameters());
+      if (!s.ok()) return s;
+    } else {
+      return UnknownMember(where, k, {"BasicAuthParameters", "ApiKeyAuthParameters",
+                                      "OAuthParameters", "InvocationHttpParameters"});
+    }
+  }
+  return absl::OkStatus();
+}
+
+Json ConnectionToJson(const evbus::v1::Connection& c) {
+  Json out = Json::object();
+  out["Name"] = c.name();
+  out["ConnectionArn"] = c.connection_arn();
+  if (!c.description().empty()) out["Description"] = c.description();
+  out["ConnectionState"] = c.connection_state();
+  out["AuthorizationType"] = c.authorization_type();
+  const auto& a = c.auth_parameters();
+  Json auth = Json::object();
+  if (c.authorization_type() == "BASIC") {
+    auth["BasicAuthParameters"] = {{"Username", a.basic_auth_parameters().username()}};
+  } else if (c.authorization_type() == "API_KEY") {
+    auth["ApiKeyAuthParameters"] = {
+        {"ApiKeyName", a.api_key_auth_parameters().api_key_name()}};
+  } else if (c.authorization_type() == "OAUTH_CLIENT_CREDENTIALS") {
+    auth["OAuthParameters"] = {
+        {"ClientParameters", {{"ClientID", a.oauth_parameters().client_id()}}},
+        {"AuthorizationEndpoint", a.oauth_parameters().authorization_endpoint()},
+        {"HttpMethod", a.oauth_parameters().http_method()}};
+  }
+  out["AuthParameters"] = auth;
+  out["CreationTime"] = IsoMillis(c.creation_time_ms());
+  out["LastModifiedTime"] = IsoMillis(c.last_modified_time_ms());
+  return out;
+}
+
+Json DestinationToJson(const evbus::v1::ApiDestination& d) {
+  Json out = Json::object();
+  out["Name"] = d.name();
+  out["ApiDestinationArn"] = d.api_destination_arn();
+  if (!d.description().empty()) out["Description"] = d.description();
+  out["ApiDestinationState"] = d.api_destination_state();
+  out["ConnectionArn"] = d.connection_arn();
+  out["InvocationEndpoint"] = d.invocation_endpoint();
+  out["HttpMethod"] = d.http_method();
+  out["InvocationRateLimitPerSecond"] = d.invocation_rate_limit_per_second();
+  out["CreationTime"] = IsoMillis(d.creation_time_ms());
+  out["LastModifiedTime"] = IsoMillis(d.last_modified_time_ms());
+  return out;
+}
+
+absl::StatusOr<Json> ConnectionWrite(const Args& args, Context& ctx, bool create) {
+  absl::StatusOr<std::string> name = args.Required("name");
+  if (!name.ok()) return name.status();
+  evbus::v1::Connection c;
+  c.set_name(*name);
+  c.set_description(args.Get("description").value_or(""));
+  c.set_authorization_type(args.Get("authorization-type").value_or(""));
+  c.set_signing_secret(args.Get("signing-secret").value_or(""));
+  if (args.Has("auth-parameters")) {
+    absl::StatusOr<Json> auth = ParseJsonArg(args, "auth-parameters");
+    if (!auth.ok()) return auth.status();
+    absl::Status s = AuthFromJson(*auth, c.mutable_auth_parameters());
+    if (!s.ok()) return s;
+  }
+  evbus::v1::Connection response;
+  auto cc = NewContext(ctx);
+  grpc::Status s = create ? Stub(ctx)->CreateConnection(cc.get(), c, &response)
+                          : Stub(ctx)->UpdateConnection(cc.get(), c, &response);
+  if (!s.ok()) {
+    return RpcError(s, create ? "CreateConnection" : "UpdateConnection",
+                    ctx.endpoint);
+  }
+  return Json{{"ConnectionArn", response.connection_arn()},
+              {"ConnectionState", response.connection_state()},
+              {"CreationTime", IsoMillis(response.creation_time_ms())},
+              {"LastModifiedTime", IsoMillis(response.last_modified_time_ms())}};
+}
+
+absl::StatusOr<Json> ConnectionRead(const Args& args, Context& ctx, bool del) {
+  absl::StatusOr<std::string> name = args.Required("name");
+  if (!name.ok()) return name.status();
+  evbus::v1::NameRef ref;
+  ref.set_name(*name);
+  evbus::v1::Connection response;
+  auto c = NewContext(ctx);
+  grpc::Status s = del ? Stub(ctx)->DeleteConnection(c.get(), ref, &response)
+                       : Stub(ctx)->DescribeConnection(c.get(), ref, &response);
+  if (!s.ok()) {
+    return RpcError(s, del ? "DeleteConnection" : "DescribeConnection",
+                    ctx.endpoint);
+  }
+  if (del) {
+    return Json{{"ConnectionArn", response.connection_arn()},
+                {"ConnectionState", response.connection_state()}};
+  }
+  return ConnectionToJson(response);
+}
+
+absl::StatusOr<Json> ListConnections(const Args& args, Context& ctx) {
+  evbus::v1::ListConnectionsRequest request;
+  request.set_name_prefix(args.Get("name-prefix").value_or(""));
+  evbus::v1::ListConnectionsResponse response;
+  auto c = NewContext(ctx);
+  grpc::Status s = Stub(ctx)->ListConnections(c.get(), request, &response);
+  if (!s.ok()) return RpcError(s, "ListConnections", ctx.endpoint);
+  Json out = {{"Connections", Json::array()}};
+  for (const auto& x : response.connections()) {
+    out["Connections"].push_back(ConnectionToJson(x));
+  }
+  return out;
+}
+
+absl::StatusOr<Json> DestinationWrite(const Args& args, Context& ctx, bool create) {
+  absl::StatusOr<std::string> name = args.Required("name");
+  if (!name.ok()) return name.status();
+  evbus::v1::ApiDestination d;
+  d.set_name(*name);
+  d.set_description(args.Get("description").value_or(""));
+  d.set_connection_arn(args.Get("connection-arn").value_or(""));
+  d.set_invocation_endpoint(args.Get("invocation-endpoint").value_or(""));
+  d.set_http_method(args.Get("http-method").value_or(""));
+  absl::StatusOr<int> rate =
+      ParseIntArg(args, "invocation-rate-limit-per-second", 0, 1, 1000000);
+  if (!rate.ok()) return rate.status();
+  d.set_invocation_rate_limit_per_second(*rate);
+  evbus::v1::ApiDestination response;
+  auto c = NewContext(ctx);
+  grpc::Status s = create ? Stub(ctx)->CreateApiDestination(c.get(), d, &response)
+                          : Stub(ctx)->UpdateApiDestination(c.get(), d, &response);
+  if (!s.ok()) {
+    return RpcError(s, create ? "CreateApiDestination" : "UpdateApiDestination",
+                    ctx.endpoint);
+  }
+  return Json{{"ApiDestinationArn", response.api_destination_arn()},
+              {"ApiDestinationState", response.api_destination_state()},
+              {"CreationTime", IsoMillis(response.creation_time_ms())},
+              {"LastModifiedTime", IsoMillis(response.last_modified_time_ms())}};
+}
+
+absl::StatusOr<Json> DestinationRead(const Args& args, Context& ctx, bool del) {
+  absl::StatusOr<std::string> name = args.Required("name");
+  if (!name.ok()) return name.status();
+  evbus::v1::NameRef ref;
+  ref.set_name(*name);
+  auto c = NewContext(ctx);
+  if (del) {
+    evbus::v1::Empty response;
+    grpc::Status s = Stub(ctx)->DeleteApiDestination(c.get(), ref, &response);
+    if (!s.ok()) return RpcError(s, "DeleteApiDestination", ctx.endpoint);
+    return Json();
+  }
+  evbus::v1::ApiDestination response;
+  grpc::Status s = Stub(ctx)->DescribeApiDestination(c.get(), ref, &response);
+  if (!s.ok()) return RpcError(s, "DescribeApiDestination", ctx.endpoint);
+  return DestinationToJson(response);
+}
+
+absl::StatusOr<Json> ListApiDestinations(const Args& args, Context& ctx) {
+  evbus::v1::ListApiDestinationsRequest request;
+  request.set_name_prefix(args.Get("name-prefix").value_or(""));
+  request.set_connection_arn(args.Get("connection-arn").value_or(""));
+  evbus::v1::ListApiDestinationsResponse response;
+  auto c = NewContext(ctx);
+  grpc::Status s = Stub(ctx)->ListApiDestinations(c.get(), request, &response);
+  if (!s.ok()) return RpcError(s, "ListApiDestinations", ctx.endpoint);
+  Json out = {{"ApiDestinations", Json::array()}};
+  for (const auto& x : response.api_destinations()) {
+    out["ApiDestinations"].push_back(DestinationToJson(x));
+  }
+  return out;
+}
+
 absl::StatusOr<Json> Health(const Args& args, Context& ctx) {
   grpc::health::v1::HealthCheckRequest request;
   request.set_service(args.Get("service").value_or(""));
@@ -1184,6 +1422,46 @@ const std::vector<Command>& Commands() {
        {"name-prefix", "state", "event-source-arn"}, {}, ListReplays},
       {"cancel-replay", "--replay-name N", {"replay-name"}, {},
        [](const Args& a, Context& c) { return ReplayCall(a, c, true); }},
+      {"create-connection",
+       "--name N --authorization-type BASIC|API_KEY|OAUTH_CLIENT_CREDENTIALS "
+       "--auth-parameters JSON [--description D] [--signing-secret S]",
+       {"name", "authorization-type", "auth-parameters", "description",
+        "signing-secret"},
+       {},
+       [](const Args& a, Context& c) { return ConnectionWrite(a, c, true); }},
+      {"update-connection",
+       "--name N [--authorization-type T] [--auth-parameters JSON] "
+       "[--description D] [--signing-secret S]",
+       {"name", "authorization-type", "auth-parameters", "description",
+        "signing-secret"},
+       {},
+       [](const Args& a, Context& c) { return ConnectionWrite(a, c, false); }},
+      {"describe-connection", "--name N", {"name"}, {},
+       [](const Args& a, Context& c) { return ConnectionRead(a, c, false); }},
+      {"list-connections", "[--name-prefix P]", {"name-prefix"}, {},
+       ListConnections},
+      {"delete-connection", "--name N", {"name"}, {},
+       [](const Args& a, Context& c) { return ConnectionRead(a, c, true); }},
+      {"create-api-destination",
+       "--name N --connection-arn A --invocation-endpoint URL --http-method M "
+       "[--invocation-rate-limit-per-second R] [--description D]",
+       {"name", "connection-arn", "invocation-endpoint", "http-method",
+        "invocation-rate-limit-per-second", "description"},
+       {},
+       [](const Args& a, Context& c) { return DestinationWrite(a, c, true); }},
+      {"update-api-destination",
+       "--name N [--connection-arn A] [--invocation-endpoint URL] "
+       "[--http-method M] [--invocation-rate-limit-per-second R]",
+       {"name", "connection-arn", "invocation-endpoint", "http-method",
+        "invocation-rate-limit-per-second", "description"},
+       {},
+       [](const Args& a, Context& c) { return DestinationWrite(a, c, false); }},
+      {"describe-api-destination", "--name N", {"name"}, {},
+       [](const Args& a, Context& c) { return DestinationRead(a, c, false); }},
+      {"list-api-destinations", "[--name-prefix P] [--connection-arn A]",
+       {"name-prefix", "connection-arn"}, {}, ListApiDestinations},
+      {"delete-api-destination", "--name N", {"name"}, {},
+       [](const Args& a, Context& c) { return DestinationRead(a, c, true); }},
       {"health", "[--service S]   grpc.health.v1 Check; exit 1 unless SERVING",
        {"service"}, {}, Health},
   };

@@ -8,7 +8,7 @@ PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   librocksdb-dev rocksdb-tools
   libabsl-dev prometheus-cpp-dev libcurl4-openssl-dev libsimdjson-dev
-  nlohmann-json3-dev libcpp-httplib-dev uuid-dev libyaml-cpp-dev
+  nlohmann-json3-dev libcpp-httplib-dev uuid-dev libyaml-cpp-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 curl
 )

@@ -521,15 +521,26 @@ std::shared_ptr<const BusRules> RuleRegistry::Snapshot(
 std::optional<delivery::ResolvedTarget> RuleRegistry::FindTarget(
     const std::string& bus, const std::string& rule,
     const std::string& target_id) const {
-  absl::ReaderMutexLock lock(&mu_);
-  const RuleRecord* record = FindLocked(bus, rule);
-  if (record == nullptr) return std::nullopt;
-  for (const auto& t : record->rule->targets()) {
-    if (t.id() == target_id) {
-      return delivery::ResolvedTarget{t, record->rule->arn()};
+  std::optional<delivery::ResolvedTarget> found;
+  {
+    absl::ReaderMutexLock lock(&mu_);
+    const RuleRecord* record = FindLocked(bus, rule);
+    if (record == nullptr) return std::nullopt;
+    for (const auto& t : record->rule->targets()) {
+      if (t.id() == target_id) {
+        found = delivery::ResolvedTarget{t, record->rule->arn(), std::nullopt};
+        break;
+      }
     }
   }
-  return std::nullopt;
+  if (found.has_value() && options_.resolve_api_destination) {
+    absl::StatusOr<targets::TargetRef> ref =
+        targets::ParseTargetArn(found->target.arn(), target_id);
+    if (ref.ok() && ref->kind == targets::TargetKind::kApiDestination) {
+      found->http = options_.resolve_api_destination(ref->name);
+    }
+  }
+  return found;
 }
 
 }  // namespace evbus::bus

@@ -63,6 +63,10 @@ struct RuleRegistryOptions {
   // Checks that the resource a target names exists (buses, functions,
   // topics); OK when unset.
   std::function<absl::Status(const targets::TargetRef&)> check_target;
+  // Resolves an API destination by name for the dispatcher; unset or
+  // nullopt when it does not exist.
+  std::function<std::optional<delivery::HttpEndpoint>(const std::string&)>
+      resolve_api_destination;
 };
 
 struct ListRulesResult {

@@ -23,6 +23,8 @@
 #include "server/api/http/http_server.h"
 #include "server/bus/archive_service.h"
 #include "server/bus/bus_service.h"
+#include "server/bus/connection_registry.h"
+#include "server/delivery/oauth_tokens.h"
 #include "server/bus/rule_registry.h"
 #include "server/common/aws_error.h"
 #include "server/delivery/dispatcher.h"
@@ -101,17 +103,29 @@ int Run(const config::DaemonConfig& config) {
   // Rules, executors, the dispatcher and the bus service refer to each
   // other; `buses_ptr` closes the loop once the bus service exists.
   bus::BusService* buses_ptr = nullptr;
+  bus::ConnectionRegistry connections(
+      store_ref, clock, {.account = config.account, .region = config.region});
+  absl::Status connections_loaded = connections.Load();
+  if (!connections_loaded.ok()) {
+    EVBUS_LOG(ERROR) << "cannot load connections: " << connections_loaded;
+    return 1;
+  }
+  delivery::OAuthTokens oauth_tokens(clock);
   bus::RuleRegistryOptions rule_options;
   rule_options.account = config.account;
   rule_options.region = config.region;
-  rule_options.check_target =
-      [&buses_ptr](const targets::TargetRef& ref) -> absl::Status {
+  rule_options.resolve_api_destination = [&connections](const std::string& n) {
+    return connections.Resolve(n);
+  };
+  rule_options.check_target = [&buses_ptr, &connections](
+                                  const targets::TargetRef& ref) -> absl::Status {
     switch (ref.kind) {
       case targets::TargetKind::kBus:
         return buses_ptr->ResolveBus(ref.name).status();
+      case targets::TargetKind::kApiDestination:
+        return connections.CheckApiDestination(ref.name);
       case targets::TargetKind::kFunction:
       case targets::TargetKind::kTopic:
-      case targets::TargetKind::kApiDestination:
         return common::ResourceNotFound(absl::StrCat(
             targets::TargetKindName(ref.kind), " '", ref.name,
             "' does not exist (evbus does not run ",
@@ -144,6 +158,7 @@ int Run(const config::DaemonConfig& config) {
   executors.webhook = &webhooks;
   executors.log = &log_executor;
   executors.bus = &bus_executor;
+  executors.tokens = &oauth_tokens;
   delivery::Dispatcher dispatcher(store_ref, clock, registry, rules, executors,
                                   {});
 
@@ -181,7 +196,7 @@ int Run(const config::DaemonConfig& config) {
     return 1;
   }
   api::EventBusServiceImpl event_bus_service(**buses, rules, dispatcher, logs,
-                                             archives);
+                                             archives, connections);
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;

@@ -207,7 +207,8 @@ void Dispatcher::Loop() {
       absl::Time now = clock_.Now();
       uint64_t now_ms = static_cast<uint64_t>(absl::ToUnixMillis(now));
       for (auto& [target_key, q] : queues_) {
-        while (q.in_flight < q.limit && !q.pending.empty()) {
+        while (q.in_flight < (q.configured ? q.limit : 1) &&
+               !q.pending.empty()) {
           auto first = q.pending.begin();
           if (first->first > now_ms) {
             sleep = std::min(
@@ -277,10 +278,14 @@ void Dispatcher::Dispatch(const QueueEntry& entry) {
   {
     absl::MutexLock lock(&mu_);
     TargetQueue& q = QueueForLocked(entry.target_key);
+    q.configured = true;
     const evbus::v1::Target& t = target->target;
     q.limit = t.max_concurrency() > 0 ? t.max_concurrency()
                                       : options_.default_target_concurrency;
     double rate = t.invocation_rate_limit_per_second();
+    if (rate <= 0 && target->http.has_value()) {
+      rate = target->http->rate_per_second;
+    }
     if (rate != q.bucket_rate) {
       q.bucket_rate = rate;
       q.bucket = rate > 0 ? std::make_unique<TokenBucket>(clock_, rate,
@@ -325,18 +330,48 @@ void Dispatcher::Dispatch(const QueueEntry& entry) {
     return;
   }
   targets::DeliveryRequest request;
-  request.url = ref->name;
-  request.payload = **std::move(payload);
+  if (ref->kind == targets::TargetKind::kWebhook ||
+      ref->kind == targets::TargetKind::kApiDestination) {
+    if (ref->kind == targets::TargetKind::kApiDestination &&
+        !shared_target->http.has_value()) {
+      Complete(entry, std::move(task), shared_target.get(),
+               targets::DeliveryResult::Failure(
+                   targets::Outcome::kPermanent, "NO_RESOURCE",
+                   absl::StrCat("API destination ", ref->name,
+                                " or its connection does not exist")));
+      return;
+    }
+    absl::StatusOr<targets::DeliveryRequest> built = BuildHttpRequest(
+        *shared_target, **std::move(payload), clock_.Now(), executors_.tokens);
+    if (!built.ok()) {
+      bool auth = built.status().code() != absl::StatusCode::kInvalidArgument;
+      Complete(entry, std::move(task), shared_target.get(),
+               targets::DeliveryResult::Failure(
+                   auth ? targets::Outcome::kRetryable
+                        : targets::Outcome::kPermanent,
+                   auth ? "FAILED_TO_ASSUME_ROLE" : "INVALID_PARAMETER",
+                   std::string(built.status().message())));
+      return;
+    }
+    request = *std::move(built);
+  } else {
+    request.url = ref->name;
+    request.payload = **std::move(payload);
+  }
   request.timeout = options_.webhook_timeout;
   request.event_id = task.event_id();
-  for (const auto& [header, header_value] :
-       shared_target->target.http_parameters().header_parameters()) {
-    request.headers.emplace_back(header, header_value);
-  }
   auto task_ptr = std::make_shared<evbus::v1::DeliveryTask>(std::move(task));
   executor->Deliver(
       std::move(request),
       [this, entry, task_ptr, shared_target](targets::DeliveryResult r) {
+        // An OAuth token was refused: forget it and try again with a new one.
+        if ((r.http_status == 401 || r.http_status == 407) &&
+            shared_target->http.has_value() &&
+            shared_target->http->oauth.has_value() &&
+            executors_.tokens != nullptr) {
+          executors_.tokens->Invalidate(*shared_target->http->oauth);
+          r.outcome = targets::Outcome::kRetryable;
+        }
         Complete(entry, std::move(*task_ptr), shared_target.get(),
                  std::move(r));
       });

@@ -52,10 +52,42 @@
 
 namespace evbus::delivery {
 
+// OAuth client-credentials settings of a connection.
+struct OAuthClient {
+  std::string endpoint;
+  std::string method = "POST";
+  std::string client_id;
+  std::string client_secret;
+  std::vector<std::pair<std::string, std::string>> headers, query, body;
+};
+
+// How to call an API destination: its endpoint, method and rate, and the
+// connection's authorization and parameters (the connection wins over the
+// target's HttpParameters on conflicts).
+struct HttpEndpoint {
+  std::string url;  // may contain "*" path wildcards
+  std::string method = "POST";
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::vector<std::pair<std::string, std::string>> query;
+  double rate_per_second = 0;
+  std::string signing_secret;  // X-Evbus-Signature when set
+  std::optional<OAuthClient> oauth;
+};
+
 // The current configuration of one rule's target.
 struct ResolvedTarget {
   evbus::v1::Target target;
   std::string rule_arn;
+  // Set for API destination targets.
+  std::optional<HttpEndpoint> http;
+};
+
+// Gets (and caches) OAuth client-credential tokens. Thread-safe.
+class TokenSource {
+ public:
+  virtual ~TokenSource() = default;
+  virtual absl::StatusOr<std::string> Token(const OAuthClient& client) = 0;
+  virtual void Invalidate(const OAuthClient& client) = 0;
 };
 
 // Where the dispatcher looks targets up at delivery time (implemented by the
@@ -77,7 +109,20 @@ struct Executors {
   targets::Executor* bus = nullptr;
   targets::Executor* function = nullptr;
   targets::Executor* topic = nullptr;
+  // For OAuth connections; null fails them with FAILED_TO_ASSUME_ROLE.
+  TokenSource* tokens = nullptr;
 };
+
+// Builds the request for an HTTP target: URL with path wildcards and query
+// parameters, method, and headers (target HttpParameters, then the
+// connection's, then authorization and signature). Pure; thread-safe.
+absl::StatusOr<targets::DeliveryRequest> BuildHttpRequest(
+    const ResolvedTarget& target, std::string payload, absl::Time now,
+    TokenSource* tokens);
+
+// "t=<unix seconds>,v1=<hex HMAC-SHA256(secret, t + "." + body)>".
+std::string SignatureHeader(const std::string& secret, absl::Time now,
+                            const std::string& body);
 
 struct DispatcherOptions {
   // Deliveries in flight per target unless the target sets max_concurrency.
@@ -154,6 +199,9 @@ class Dispatcher {
     int limit = 0;
     std::unique_ptr<TokenBucket> bucket;
     double bucket_rate = 0;
+    // False until a dispatch has read the target's limits; until then one
+    // delivery at a time, so that a rate limit applies from the start.
+    bool configured = false;
     // Metric handles, labelled bus/rule/target.
     metrics::Counter invocations, failed, retries, dead_letters;
     metrics::Histogram latency;

@@ -55,8 +55,24 @@ struct AffixIndex {
 
 struct NumericEntry {
   double lo;
-  const Matcher* matcher;
+  double hi;
+  bool lo_inclusive;
+  bool hi_inclusive;
   uint32_t pred;
+
+  bool Contains(double x) const {
+    return (lo_inclusive ? x >= lo : x > lo) &&
+           (hi_inclusive ? x <= hi : x < hi);
+  }
+};
+
+// anything-but over a list of strings, inverted: a string leaf satisfies
+// every pred in `all` except those listing it in `excluded`; a leaf of any
+// other type satisfies all of them.
+struct AnythingButIndex {
+  PredList all;
+  internal::StringMap<PredList> excluded;
+  bool empty() const { return all.empty(); }
 };
 
 struct CidrGroup {
@@ -85,25 +101,54 @@ struct PathIndex {
       wildcard_by_prefix;
   std::vector<NumericEntry> numeric;  // sorted by lo
   std::vector<CidrGroup> cidrs;
-  // Evaluated for every leaf: anything-but, unprefixed wildcards.
+  AnythingButIndex anything_but;     // anything-but strings
+  AnythingButIndex anything_but_ci;  // anything-but equals-ignore-case (folded)
+  // Evaluated for every leaf: other anything-but forms, unprefixed wildcards.
   std::vector<std::pair<const Matcher*, uint32_t>> scan;
   bool needs_fold = false;
 };
 
 // Per-call matching state, pooled by the matcher (one per concurrent caller).
 struct Scratch {
+  struct SubState {
+    uint32_t stamp;   // generation in which the sub-rule was hit
+    bool in_array;    // some hit came from a leaf inside an array
+    uint64_t fields;  // bits of the indexed fields hit so far
+  };
   uint32_t generation = 0;
-  std::vector<uint32_t> sub_stamp;  // generation in which a sub-rule was hit
-  std::vector<uint32_t> touched;    // sub-rules hit this call
-  std::vector<uint32_t> matched;    // matched sub-rules
+  std::vector<SubState> subs;
+  std::vector<uint32_t> touched;  // sub-rules hit this call
+  std::vector<uint32_t> matched;  // matched sub-rules
+  // Leaves of each rule path in the current event: [begin, end) valid when
+  // path_stamp equals generation.
+  std::vector<uint32_t> path_stamp;
+  std::vector<std::pair<uint32_t, uint32_t>> path_range;
+  // anything-but exclusions: pred -> probe in which it was excluded.
+  uint32_t probe = 0;
+  std::vector<uint32_t> excluded_stamp;
 
-  void Begin(size_t subrules) {
-    if (sub_stamp.size() != subrules || ++generation == 0) {
+  void Begin(size_t subrules, size_t preds, size_t paths) {
+    if (subs.size() != subrules || path_stamp.size() != paths ||
+        ++generation == 0) {
       generation = 1;
-      sub_stamp.assign(subrules, 0);
+      subs.assign(subrules, SubState{0, false, 0});
+      path_stamp.assign(paths, 0);
+      path_range.assign(paths, {0, 0});
+    }
+    if (excluded_stamp.size() != preds) {
+      excluded_stamp.assign(preds, 0);
+      probe = 0;
     }
     touched.clear();
     matched.clear();
+  }
+  // A fresh stamp for one leaf's anything-but exclusions.
+  uint32_t NextProbe() {
+    if (++probe == 0) {
+      std::fill(excluded_stamp.begin(), excluded_stamp.end(), 0);
+      probe = 1;
+    }
+    return probe;
   }
 };
 
@@ -115,15 +160,26 @@ struct RuleMatcher::Index {
   struct SubRuleInfo {
     const internal::SubRule* sub;
     uint32_t rule_id;
-    bool single;  // exactly one field, without exists:false
+    uint64_t need;   // bits of the indexed fields (all must be hit)
+    bool single;      // exactly one field, without exists:false
+    bool has_absent;  // some field allows exists:false
+    // Required fields that are not indexed: checks_[check_begin, check_end).
+    uint32_t check_begin;
+    uint32_t check_end;
+  };
+  struct CheckField {
+    uint32_t path_id;
+    const internal::Field* field;
   };
   struct Pred {
     uint32_t subrule;
+    uint64_t bit;  // the field's bit in SubRuleInfo::need
   };
 
   std::vector<std::shared_ptr<const internal::CompiledPattern>> patterns;
   std::vector<SubRuleInfo> subrules;
   std::vector<Pred> preds;
+  std::vector<CheckField> checks;
   std::vector<uint32_t> always_check;  // subrules with no required field
   internal::StringMap<uint32_t> path_ids;
   std::vector<PathIndex> paths;
@@ -147,6 +203,40 @@ struct RuleMatcher::Index {
   void Release(std::unique_ptr<Scratch> sc) const {
     absl::MutexLock lock(&pool_mu);
     if (pool.size() < 64) pool.push_back(std::move(sc));
+  }
+
+  uint32_t PathId(const std::string& path) {
+    auto [it, inserted] =
+        path_ids.try_emplace(path, static_cast<uint32_t>(paths.size()));
+    if (inserted) paths.emplace_back();
+    return it->second;
+  }
+
+  // Checks the unindexed required fields of a sub-rule whose indexed fields
+  // all matched. Returns false when one has no satisfying leaf; else sets
+  // *in_array when a satisfying leaf sits inside an array.
+  bool CheckFields(const SubRuleInfo& info, const FlatEvent& event,
+                   const Scratch& sc, bool* in_array) const {
+    for (uint32_t c = info.check_begin; c < info.check_end; ++c) {
+      const CheckField& cf = checks[c];
+      if (sc.path_stamp[cf.path_id] != sc.generation) return false;
+      const auto [begin, end] = sc.path_range[cf.path_id];
+      bool found = false;
+      for (uint32_t i = begin; i < end && !found; ++i) {
+        const FlatEvent::Leaf& leaf = event.leaf(i);
+        const internal::LeafValue v{leaf.kind, event.text(leaf), leaf.number};
+        std::optional<std::string> folded;
+        for (const Matcher& m : cf.field->matchers) {
+          if (internal::MatcherAccepts(m, v, &folded)) {
+            found = true;
+            *in_array |= leaf.pos_size != 0;
+            break;
+          }
+        }
+      }
+      if (!found) return false;
+    }
+    return true;
   }
 
   void AddMatcher(PathIndex& idx, const Matcher& m, uint32_t pred) {
@@ -202,7 +292,8 @@ struct RuleMatcher::Index {
         return;
       }
       case MatcherKind::kNumeric:
-        idx.numeric.push_back({m.lo, &m, pred});
+        idx.numeric.push_back(
+            {m.lo, m.hi, m.lo_inclusive, m.hi_inclusive, pred});
         return;
       case MatcherKind::kCidr: {
         for (CidrGroup& g : idx.cidrs) {
@@ -222,27 +313,55 @@ struct RuleMatcher::Index {
       case MatcherKind::kAbsent:
         return;  // decided per sub-rule
       case MatcherKind::kAnythingButStrings:
+        idx.anything_but.all.push_back(pred);
+        for (const std::string& x : m.str_set) {
+          idx.anything_but.excluded[x].push_back(pred);
+        }
+        return;
+      case MatcherKind::kAnythingButIgnoreCase:
+        idx.anything_but_ci.all.push_back(pred);
+        for (const std::string& x : m.str_set) {
+          idx.anything_but_ci.excluded[x].push_back(pred);
+        }
+        idx.needs_fold = true;
+        return;
       case MatcherKind::kAnythingButNumbers:
       case MatcherKind::kAnythingButPrefix:
       case MatcherKind::kAnythingButSuffix:
       case MatcherKind::kAnythingButWildcard:
         idx.scan.emplace_back(&m, pred);
         return;
-      case MatcherKind::kAnythingButIgnoreCase:
-        idx.scan.emplace_back(&m, pred);
-        idx.needs_fold = true;
-        return;
     }
   }
 
-  // Records that the anchor field of the sub-rule behind pred `p` is
-  // satisfied by some leaf.
-  void Hit(uint32_t p, const FlatEvent::Leaf& /*leaf*/, Scratch* sc) const {
-    const uint32_t sid = preds[p].subrule;
-    if (sc->sub_stamp[sid] != sc->generation) {
-      sc->sub_stamp[sid] = sc->generation;
-      sc->touched.push_back(sid);
+  // Records that the field behind pred `p` is satisfied by `leaf`.
+  void Hit(uint32_t p, const FlatEvent::Leaf& leaf, Scratch* sc) const {
+    const Pred& pr = preds[p];
+    Scratch::SubState& st = sc->subs[pr.subrule];
+    if (st.stamp != sc->generation) {
+      st.stamp = sc->generation;
+      st.fields = 0;
+      st.in_array = false;
+      sc->touched.push_back(pr.subrule);
     }
+    st.fields |= pr.bit;
+    st.in_array |= leaf.pos_size != 0;
+  }
+
+  void ProbeAnythingBut(const AnythingButIndex& ab, const std::string_view* s,
+                        const FlatEvent::Leaf& leaf, Scratch* sc) const {
+    if (s != nullptr) {
+      auto it = ab.excluded.find(*s);
+      if (it != ab.excluded.end()) {
+        const uint32_t stamp = sc->NextProbe();
+        for (uint32_t p : it->second) sc->excluded_stamp[p] = stamp;
+        for (uint32_t p : ab.all) {
+          if (sc->excluded_stamp[p] != stamp) Hit(p, leaf, sc);
+        }
+        return;
+      }
+    }
+    for (uint32_t p : ab.all) Hit(p, leaf, sc);
   }
 
   void Probe(const PathIndex& idx, const FlatEvent& event, uint32_t leaf_index,
@@ -301,12 +420,10 @@ struct RuleMatcher::Index {
               it != idx.exact_num.end()) {
             emit(it->second);
           }
+          const double x = leaf.number;
           for (const NumericEntry& e : idx.numeric) {
-            if (e.lo > leaf.number) break;
-            std::optional<std::string> unused;
-            if (internal::MatcherAccepts(*e.matcher, v, &unused)) {
-              Hit(e.pred, leaf, sc);
-            }
+            if (e.lo > x) break;
+            if (e.Contains(x)) Hit(e.pred, leaf, sc);
           }
         } else if (auto it = idx.exact_num_text.find(v.text);
                    it != idx.exact_num_text.end()) {
@@ -325,6 +442,22 @@ struct RuleMatcher::Index {
         break;
     }
     emit(idx.exists_preds);
+    if (!idx.anything_but.empty()) {
+      const std::string_view s = v.text;
+      ProbeAnythingBut(idx.anything_but,
+                       leaf.kind == ValueKind::kString ? &s : nullptr, leaf,
+                       sc);
+    }
+    if (!idx.anything_but_ci.empty()) {
+      std::string_view f;
+      if (leaf.kind == ValueKind::kString) {
+        if (!folded.has_value()) folded = internal::FoldCase(v.text);
+        f = *folded;
+      }
+      ProbeAnythingBut(idx.anything_but_ci,
+                       leaf.kind == ValueKind::kString ? &f : nullptr, leaf,
+                       sc);
+    }
     for (const auto& [m, pred] : idx.scan) {
       if (internal::MatcherAccepts(*m, v, &folded)) Hit(pred, leaf, sc);
     }
@@ -393,6 +526,35 @@ std::string AnchorKey(const internal::Field& f, const Matcher& m) {
   }
 }
 
+// True when every matcher of `f` accepts only values sharing a non-empty
+// key (so indexing the field yields few hits per leaf).
+bool Selective(const internal::Field& f) {
+  for (const Matcher& m : f.matchers) {
+    switch (m.kind) {
+      case MatcherKind::kExactString:
+      case MatcherKind::kExactNumber:
+      case MatcherKind::kTrue:
+      case MatcherKind::kFalse:
+      case MatcherKind::kNull:
+      case MatcherKind::kEqualsIgnoreCase:
+      case MatcherKind::kCidr:
+        break;
+      case MatcherKind::kPrefix:
+      case MatcherKind::kSuffix:
+      case MatcherKind::kPrefixIgnoreCase:
+      case MatcherKind::kSuffixIgnoreCase:
+        if (m.str.empty()) return false;
+        break;
+      case MatcherKind::kWildcard:
+        if (m.globs.front().LiteralPrefix().empty()) return false;
+        break;
+      default:
+        return false;
+    }
+  }
+  return !f.matchers.empty();
+}
+
 // Expected cost of anchoring on `f`: how many fields share its keys, with
 // weak keys (empty prefixes, bare wildcards, anything-but, exists) priced so
 // high that any indexable alternative wins.
@@ -423,9 +585,17 @@ uint64_t AnchorCost(const internal::Field& f,
 std::shared_ptr<const RuleMatcher> RuleMatcher::Builder::Build() const {
   auto index = std::make_unique<Index>();
   index->rule_count = rules_.size();
-  // Pass 1: how many fields share each index key.
+  // Pass 1 (only when some sub-rule has more than 64 required fields): how
+  // many fields share each index key, to pick an anchor field.
+  bool need_anchors = false;
+  for (const auto& [rule_id, pattern] : rules_) {
+    for (const internal::SubRule& sub : pattern.compiled()->subrules) {
+      need_anchors |= sub.required > 64;
+    }
+  }
   absl::flat_hash_map<std::string, uint32_t> freq;
   for (const auto& [rule_id, pattern] : rules_) {
+    if (!need_anchors) break;
     for (const internal::SubRule& sub : pattern.compiled()->subrules) {
       for (const internal::Field& f : sub.fields) {
         for (const Matcher& m : f.matchers) {
@@ -446,29 +616,68 @@ std::shared_ptr<const RuleMatcher> RuleMatcher::Builder::Build() const {
     }
     for (const internal::SubRule& sub : compiled->subrules) {
       const auto sid = static_cast<uint32_t>(index->subrules.size());
-      index->subrules.push_back(
-          {&sub, rule_id, sub.fields.size() == 1 && sub.required == 1});
+      const bool single = sub.fields.size() == 1 && sub.required == 1;
       if (sub.required == 0) {
+        index->subrules.push_back({&sub, rule_id, 0, false, true, 0, 0});
         index->always_check.push_back(sid);
         continue;
       }
-      const internal::Field* anchor = nullptr;
-      uint64_t best = 0;
+      // Every required field is indexed under its own bit, so a sub-rule is
+      // a candidate only once each of its required fields saw a satisfying
+      // leaf. Past 64 required fields only the most selective one is indexed
+      // (and the sub-rule is then always evaluated).
+      // Fields whose matchers all select few values (exact, affixes,
+      // literal-prefix wildcards, CIDR) are indexed; fields that accept most
+      // values (anything-but, exists, numeric ranges, bare wildcards) are
+      // indexed only when the sub-rule has nothing better, and are otherwise
+      // checked by evaluating the candidate sub-rule.
+      std::vector<const internal::Field*> indexed;
       for (const internal::Field& f : sub.fields) {
-        if (f.has_absent) continue;
-        const uint64_t cost = AnchorCost(f, freq);
-        if (anchor == nullptr || cost < best) {
-          anchor = &f;
-          best = cost;
+        if (!f.has_absent && Selective(f)) indexed.push_back(&f);
+      }
+      if (indexed.empty()) {
+        for (const internal::Field& f : sub.fields) {
+          if (!f.has_absent) indexed.push_back(&f);
         }
       }
-      auto [it, inserted] = index->path_ids.try_emplace(
-          anchor->path, static_cast<uint32_t>(index->paths.size()));
-      if (inserted) index->paths.emplace_back();
-      PathIndex& idx = index->paths[it->second];
-      const auto pred = static_cast<uint32_t>(index->preds.size());
-      index->preds.push_back({sid});
-      for (const Matcher& m : anchor->matchers) index->AddMatcher(idx, m, pred);
+      bool unindexed_required = false;
+      if (indexed.size() > 64) {
+        const internal::Field* anchor = nullptr;
+        uint64_t best = 0;
+        for (const internal::Field* f : indexed) {
+          const uint64_t cost = AnchorCost(*f, freq);
+          if (anchor == nullptr || cost < best) {
+            anchor = f;
+            best = cost;
+          }
+        }
+        indexed.assign(1, anchor);
+        unindexed_required = true;
+      }
+      const uint64_t need =
+          indexed.size() == 64 ? ~uint64_t{0}
+                               : (uint64_t{1} << indexed.size()) - 1;
+      const auto check_begin = static_cast<uint32_t>(index->checks.size());
+      if (!unindexed_required) {
+        for (const internal::Field& f : sub.fields) {
+          if (f.has_absent || std::find(indexed.begin(), indexed.end(), &f) !=
+                                  indexed.end()) {
+            continue;
+          }
+          index->checks.push_back({index->PathId(f.path), &f});
+        }
+      }
+      index->subrules.push_back(
+          {&sub, rule_id, need, single && !unindexed_required,
+           sub.required != sub.fields.size() || unindexed_required,
+           check_begin, static_cast<uint32_t>(index->checks.size())});
+      for (size_t b = 0; b < indexed.size(); ++b) {
+        const internal::Field& f = *indexed[b];
+        PathIndex& idx = index->paths[index->PathId(f.path)];
+        const auto pred = static_cast<uint32_t>(index->preds.size());
+        index->preds.push_back({sid, uint64_t{1} << b});
+        for (const Matcher& m : f.matchers) index->AddMatcher(idx, m, pred);
+      }
     }
   }
   for (PathIndex& idx : index->paths) {
@@ -486,7 +695,7 @@ void RuleMatcher::Match(const FlatEvent& event,
   matched_rule_ids->clear();
   const Index& ix = *index_;
   std::unique_ptr<Scratch> sc = ix.Acquire();
-  sc->Begin(ix.subrules.size());
+  sc->Begin(ix.subrules.size(), ix.preds.size(), ix.paths.size());
   const size_t n = event.size();
   for (size_t i = 0; i < n;) {
     const std::string_view path = event.path(event.leaf(i));
@@ -494,6 +703,9 @@ void RuleMatcher::Match(const FlatEvent& event,
     while (j < n && event.path(event.leaf(j)) == path) ++j;
     auto it = ix.path_ids.find(path);
     if (it != ix.path_ids.end()) {
+      sc->path_stamp[it->second] = sc->generation;
+      sc->path_range[it->second] = {static_cast<uint32_t>(i),
+                                    static_cast<uint32_t>(j)};
       const PathIndex& idx = ix.paths[it->second];
       for (size_t k = i; k < j; ++k) {
         ix.Probe(idx, event, static_cast<uint32_t>(k), sc.get());
@@ -503,13 +715,23 @@ void RuleMatcher::Match(const FlatEvent& event,
   }
   for (uint32_t sid : sc->touched) {
     const Index::SubRuleInfo& info = ix.subrules[sid];
-    // A one-field sub-rule without exists:false matched when its anchor did.
-    if (info.single || internal::EvaluateSubRule(event, *info.sub)) {
+    const Scratch::SubState& st = sc->subs[sid];
+    if (st.fields != info.need) continue;  // some required field unmatched
+    // Every required field has a satisfying leaf. Without exists:false
+    // fields, and with no hit inside an array (or only one field), the
+    // array-consistency rule cannot fail.
+    if (info.single) {
+      sc->matched.push_back(sid);
+      continue;
+    }
+    bool in_array = st.in_array;
+    if (!ix.CheckFields(info, event, *sc, &in_array)) continue;
+    if ((!info.has_absent && !in_array) ||
+        internal::EvaluateSubRule(event, *info.sub)) {
       sc->matched.push_back(sid);
     }
   }
   for (uint32_t sid : ix.always_check) {
-    if (sc->sub_stamp[sid] == sc->generation) continue;  // handled above
     if (internal::EvaluateSubRule(event, *ix.subrules[sid].sub)) {
       sc->matched.push_back(sid);
     }

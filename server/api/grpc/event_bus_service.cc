@@ -442,4 +442,92 @@ grpc::Status EventBusServiceImpl::CancelReplay(
   return grpc::Status::OK;
 }
 
+grpc::Status EventBusServiceImpl::CreateConnection(grpc::ServerContext*,
+                                              const evbus::v1::Connection* request,
+                                              evbus::v1::Connection* response) {
+  auto r = connections_.CreateConnection(*request);
+  if (!r.ok()) return ToGrpcStatus(r.status());
+  *response = *std::move(r);
+  return grpc::Status::OK;
+}
+
+grpc::Status EventBusServiceImpl::DescribeConnection(grpc::ServerContext*,
+                                              const evbus::v1::NameRef* request,
+                                              evbus::v1::Connection* response) {
+  auto r = connections_.DescribeConnection(request->name());
+  if (!r.ok()) return ToGrpcStatus(r.status());
+  *response = *std::move(r);
+  return grpc::Status::OK;
+}
+
+grpc::Status EventBusServiceImpl::UpdateConnection(grpc::ServerContext*,
+                                              const evbus::v1::Connection* request,
+                                              evbus::v1::Connection* response) {
+  auto r = connections_.UpdateConnection(*request);
+  if (!r.ok()) return ToGrpcStatus(r.status());
+  *response = *std::move(r);
+  return grpc::Status::OK;
+}
+
+grpc::Status EventBusServiceImpl::DeleteConnection(grpc::ServerContext*,
+                                              const evbus::v1::NameRef* request,
+                                              evbus::v1::Connection* response) {
+  auto r = connections_.DeleteConnection(request->name());
+  if (!r.ok()) return ToGrpcStatus(r.status());
+  *response = *std::move(r);
+  return grpc::Status::OK;
+}
+
+grpc::Status EventBusServiceImpl::CreateApiDestination(grpc::ServerContext*,
+                                              const evbus::v1::ApiDestination* request,
+                                              evbus::v1::ApiDestination* response) {
+  auto r = connections_.CreateApiDestination(*request);
+  if (!r.ok()) return ToGrpcStatus(r.status());
+  *response = *std::move(r);
+  return grpc::Status::OK;
+}
+
+grpc::Status EventBusServiceImpl::DescribeApiDestination(grpc::ServerContext*,
+                                              const evbus::v1::NameRef* request,
+                                              evbus::v1::ApiDestination* response) {
+  auto r = connections_.DescribeApiDestination(request->name());
+  if (!r.ok()) return ToGrpcStatus(r.status());
+  *response = *std::move(r);
+  return grpc::Status::OK;
+}
+
+grpc::Status EventBusServiceImpl::UpdateApiDestination(grpc::ServerContext*,
+                                              const evbus::v1::ApiDestination* request,
+                                              evbus::v1::ApiDestination* response) {
+  auto r = connections_.UpdateApiDestination(*request);
+  if (!r.ok()) return ToGrpcStatus(r.status());
+  *response = *std::move(r);
+  return grpc::Status::OK;
+}
+
+grpc::Status EventBusServiceImpl::ListConnections(
+    grpc::ServerContext*, const evbus::v1::ListConnectionsRequest* request,
+    evbus::v1::ListConnectionsResponse* response) {
+  for (auto& c : connections_.ListConnections(request->name_prefix())) {
+    *response->add_connections() = std::move(c);
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status EventBusServiceImpl::ListApiDestinations(
+    grpc::ServerContext*, const evbus::v1::ListApiDestinationsRequest* request,
+    evbus::v1::ListApiDestinationsResponse* response) {
+  for (auto& d : connections_.ListApiDestinations(request->name_prefix(),
+                                                  request->connection_arn())) {
+    *response->add_api_destinations() = std::move(d);
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status EventBusServiceImpl::DeleteApiDestination(
+    grpc::ServerContext*, const evbus::v1::NameRef* request,
+    evbus::v1::Empty*) {
+  return ToGrpcStatus(connections_.DeleteApiDestination(request->name()));
+}
+
 }  // namespace evbus::api

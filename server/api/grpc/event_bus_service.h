@@ -15,6 +15,7 @@
 #include "evbus/v1/event_bus_service.grpc.pb.h"
 #include "server/bus/archive_service.h"
 #include "server/bus/bus_service.h"
+#include "server/bus/connection_registry.h"
 #include "server/bus/rule_registry.h"
 #include "server/delivery/dispatcher.h"
 #include "server/storage/log_store.h"
@@ -25,12 +26,14 @@ class EventBusServiceImpl final : public evbus::v1::EventBusService::Service {
  public:
   EventBusServiceImpl(bus::BusService& buses, bus::RuleRegistry& rules,
                       delivery::Dispatcher& dispatcher,
-                      storage::LogStore& logs, bus::ArchiveService& archives)
+                      storage::LogStore& logs, bus::ArchiveService& archives,
+                      bus::ConnectionRegistry& connections)
       : buses_(buses),
         rules_(rules),
         dispatcher_(dispatcher),
         logs_(logs),
-        archives_(archives) {}
+        archives_(archives),
+        connections_(connections) {}
 
   // Ends every TailEvents stream (called before the server shuts down, so
   // that Shutdown does not wait for them).
@@ -137,12 +140,39 @@ class EventBusServiceImpl final : public evbus::v1::EventBusService::Service {
                             const evbus::v1::ReplayRef* request,
                             evbus::v1::Replay* response) override;
 
+  grpc::Status CreateConnection(grpc::ServerContext* context, const evbus::v1::Connection* request,
+                      evbus::v1::Connection* response) override;
+  grpc::Status DescribeConnection(grpc::ServerContext* context, const evbus::v1::NameRef* request,
+                      evbus::v1::Connection* response) override;
+  grpc::Status UpdateConnection(grpc::ServerContext* context, const evbus::v1::Connection* request,
+                      evbus::v1::Connection* response) override;
+  grpc::Status DeleteConnection(grpc::ServerContext* context, const evbus::v1::NameRef* request,
+                      evbus::v1::Connection* response) override;
+  grpc::Status CreateApiDestination(grpc::ServerContext* context, const evbus::v1::ApiDestination* request,
+                      evbus::v1::ApiDestination* response) override;
+  grpc::Status DescribeApiDestination(grpc::ServerContext* context, const evbus::v1::NameRef* request,
+                      evbus::v1::ApiDestination* response) override;
+  grpc::Status UpdateApiDestination(grpc::ServerContext* context, const evbus::v1::ApiDestination* request,
+                      evbus::v1::ApiDestination* response) override;
+  grpc::Status ListConnections(
+      grpc::ServerContext* context,
+      const evbus::v1::ListConnectionsRequest* request,
+      evbus::v1::ListConnectionsResponse* response) override;
+  grpc::Status ListApiDestinations(
+      grpc::ServerContext* context,
+      const evbus::v1::ListApiDestinationsRequest* request,
+      evbus::v1::ListApiDestinationsResponse* response) override;
+  grpc::Status DeleteApiDestination(grpc::ServerContext* context,
+                                    const evbus::v1::NameRef* request,
+                                    evbus::v1::Empty* response) override;
+
  private:
   bus::BusService& buses_;
   bus::RuleRegistry& rules_;
   delivery::Dispatcher& dispatcher_;
   storage::LogStore& logs_;
   bus::ArchiveService& archives_;
+  bus::ConnectionRegistry& connections_;
   std::atomic<bool> streams_stopped_{false};
 };
 

@@ -1,0 +1,53 @@
+// File: bench/match_bench.h
+//
+// `evbus-bench match`: single-threaded throughput of the pattern engine
+// (server/pattern/). Loads a rule set, compiles it into a RuleMatcher (timed,
+// with the memory the compiled set takes), then flattens and matches events in
+// a loop for a bounded time with one reused FlatEventParser and the matcher's
+// path filter, as the daemon's matching workers do.
+//
+// Rule files: a JSON array of pattern objects (rule id = index), an object
+// {"name": pattern, ...} (event-ruler's benchmark form; ids in file order), or
+// shared/bench/cl2-rules.json's {"sets": [{"name", "rules": [...]}, ...]}
+// (every set, or only the one named by `set`). A pattern may also be given as
+// a JSON string holding the pattern. Events: JSON Lines, one event object per
+// line (blank lines skipped).
+//
+// Thread safety: RunMatchBench is thread-compatible (it prints to stdout).
+//
+// Example:
+//   evbus::bench::MatchBenchOptions o;
+//   o.seconds = 3;
+//   return evbus::bench::RunMatchBench("rules.json", "events.jsonl", o);
+#pragma once
+
+#include <string>
+
+namespace evbus::bench {
+
+struct MatchBenchOptions {
+  // How long the matching loop runs (at least one pass over the events).
+  double seconds = 3;
+  // Hard cap on matched events (0 = none); bounds the run on fast machines.
+  long long max_events = 0;
+  // cl2-rules.json form only: the set to load (empty = all sets).
+  std::string set;
+  // When > 0: before timing, checks RuleMatcher against Pattern::Matches for
+  // the first `verify_events` events and fails on any disagreement.
+  int verify_events = 0;
+};
+
+// Prints one JSON object to stdout:
+//   {"rule_count", "subrule_count", "event_count", "event_bytes_avg",
+//    "compile_seconds" (Pattern::Compile of every rule + Build),
+//    "build_seconds" (Build alone), "compiled_memory_bytes" (heap growth
+//    while compiling and indexing: mallinfo2), "compiled_rss_bytes" (RSS
+//    growth: /proc/self/statm), "events_matched", "seconds",
+//    "events_per_second", "matches" (total matched rule ids),
+//    "matches_per_event", "parse_errors", "invalid_rules"}
+// Returns 0, 1 on unreadable input or a verification failure, 2 when no rule
+// compiled.
+int RunMatchBench(const std::string& rules_file, const std::string& events_file,
+                  const MatchBenchOptions& options = {});
+
+}  // namespace evbus::bench

@@ -1,0 +1,117 @@
+// BuildHttpRequest and SignatureHeader (declared in dispatcher.h).
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <cctype>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "server/common/aws_error.h"
+#include "server/delivery/dispatcher.h"
+
+namespace evbus::delivery {
+namespace {
+
+std::string UrlEncode(absl::string_view s) {
+  static const char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
+    }
+  }
+  return out;
+}
+
+// Sets `name` in `list`, replacing an existing entry (case-insensitive).
+void Upsert(std::vector<std::pair<std::string, std::string>>& list,
+            const std::string& name, const std::string& value) {
+  for (auto& [k, v] : list) {
+    if (absl::EqualsIgnoreCase(k, name)) {
+      v = value;
+      return;
+    }
+  }
+  list.emplace_back(name, value);
+}
+
+}  // namespace
+
+std::string SignatureHeader(const std::string& secret, absl::Time now,
+                            const std::string& body) {
+  std::string t = absl::StrCat(absl::ToUnixSeconds(now));
+  std::string message = absl::StrCat(t, ".", body);
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+       reinterpret_cast<const unsigned char*>(message.data()), message.size(),
+       mac, &len);
+  return absl::StrCat(
+      "t=", t, ",v1=",
+      absl::BytesToHexString(absl::string_view(reinterpret_cast<char*>(mac), len)));
+}
+
+absl::StatusOr<targets::DeliveryRequest> BuildHttpRequest(
+    const ResolvedTarget& target, std::string payload, absl::Time now,
+    TokenSource* tokens) {
+  targets::DeliveryRequest r;
+  const evbus::v1::HttpParameters& params = target.target.http_parameters();
+  std::vector<std::pair<std::string, std::string>> query(
+      params.query_string_parameters().begin(),
+      params.query_string_parameters().end());
+  for (const auto& [k, v] : params.header_parameters()) Upsert(r.headers, k, v);
+
+  std::string url = target.http.has_value() ? target.http->url
+                                            : target.target.arn();
+  if (target.http.has_value()) {
+    const HttpEndpoint& http = *target.http;
+    r.method = http.method;
+    // Fill "*" wildcards from PathParameterValues, in order.
+    std::string filled;
+    int next = 0;
+    for (char c : url) {
+      if (c != '*') {
+        filled.push_back(c);
+        continue;
+      }
+      if (next >= params.path_parameter_values_size()) {
+        return common::ValidationError(absl::StrCat(
+            "The API destination endpoint has more '*' wildcards than target ",
+            target.target.id(), " has PathParameterValues."));
+      }
+      filled += UrlEncode(params.path_parameter_values(next++));
+    }
+    url = filled;
+    for (const auto& [k, v] : http.query) Upsert(query, k, v);
+    for (const auto& [k, v] : http.headers) Upsert(r.headers, k, v);
+    if (http.oauth.has_value()) {
+      if (tokens == nullptr) {
+        return absl::FailedPreconditionError("no OAuth token source");
+      }
+      absl::StatusOr<std::string> token = tokens->Token(*http.oauth);
+      if (!token.ok()) return token.status();
+      Upsert(r.headers, "Authorization", absl::StrCat("Bearer ", *token));
+    }
+    if (!http.signing_secret.empty()) {
+      Upsert(r.headers, "X-Evbus-Signature",
+             SignatureHeader(http.signing_secret, now, payload));
+    }
+  }
+  if (!query.empty()) {
+    url += url.find('?') == std::string::npos ? "?" : "&";
+    for (size_t i = 0; i < query.size(); ++i) {
+      if (i > 0) url += "&";
+      url += UrlEncode(query[i].first) + "=" + UrlEncode(query[i].second);
+    }
+  }
+  r.url = std::move(url);
+  r.payload = std::move(payload);
+  return r;
+}
+
+}  // namespace evbus::delivery
