@@ -7,6 +7,8 @@
 #include <vector>
 
 #include "absl/strings/numbers.h"
+#include "bench/e2e_bench.h"
+#include "bench/match_bench.h"
 #include "bench/put_events_load.h"
 
 namespace {
@@ -15,8 +17,38 @@ int Usage() {
   std::fprintf(stderr,
                "usage: evbus-bench put-events [--endpoint HOST:PORT] "
                "[--concurrency C] [--batch B] [--payload-bytes N] "
-               "[--duration S] [--channels K] [--event-bus-name B]\n");
+               "[--duration S] [--channels K] [--event-bus-name B]\n"
+               "       evbus-bench e2e [--endpoint HOST:PORT] [--concurrency C] "
+               "[--rate R] [--duration S] [--payload-bytes N]\n"
+               "       evbus-bench match --rules FILE --events FILE.jsonl "
+               "[--seconds S] [--set NAME] [--verify N]\n");
   return 2;
+}
+
+int E2e(int argc, char** argv) {
+  evbus::bench::E2eOptions o;
+  for (int i = 2; i < argc; ++i) {
+    std::string flag = argv[i];
+    if (i + 1 >= argc) return Usage();
+    std::string value = argv[++i];
+    bool ok = true;
+    if (flag == "--endpoint") {
+      o.endpoint = value;
+    } else if (flag == "--concurrency") {
+      ok = absl::SimpleAtoi(value, &o.concurrency) && o.concurrency > 0;
+    } else if (flag == "--rate") {
+      ok = absl::SimpleAtod(value, &o.rate) && o.rate >= 0;
+    } else if (flag == "--duration") {
+      ok = absl::SimpleAtod(value, &o.duration_seconds) &&
+           o.duration_seconds > 0 && o.duration_seconds <= 3600;
+    } else if (flag == "--payload-bytes") {
+      ok = absl::SimpleAtoi(value, &o.payload_bytes) && o.payload_bytes > 0;
+    } else {
+      ok = false;
+    }
+    if (!ok) return Usage();
+  }
+  return evbus::bench::RunE2e(o);
 }
 
 }  // namespace
@@ -24,6 +56,29 @@ int Usage() {
 int main(int argc, char** argv) {
   if (argc < 2) return Usage();
   std::string verb = argv[1];
+  if (verb == "e2e") return E2e(argc, argv);
+  if (verb == "match") {
+    std::string rules, events;
+    evbus::bench::MatchBenchOptions mo;
+    for (int i = 2; i + 1 < argc; i += 2) {
+      std::string f = argv[i], v = argv[i + 1];
+      if (f == "--rules") {
+        rules = v;
+      } else if (f == "--events") {
+        events = v;
+      } else if (f == "--seconds") {
+        if (!absl::SimpleAtod(v, &mo.seconds) || mo.seconds <= 0) return Usage();
+      } else if (f == "--set") {
+        mo.set = v;
+      } else if (f == "--verify") {
+        if (!absl::SimpleAtoi(v, &mo.verify_events)) return Usage();
+      } else {
+        return Usage();
+      }
+    }
+    if (rules.empty() || events.empty()) return Usage();
+    return evbus::bench::RunMatchBench(rules, events, mo);
+  }
   if (verb != "put-events") return Usage();
   evbus::bench::PutEventsLoadOptions o;
   for (int i = 2; i < argc; ++i) {

@@ -17,6 +17,7 @@
 #include "evbus/v1/event_bus_service.grpc.pb.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
+#include "client/describe_schedule_expression.h"
 #include "client/patterns_command.h"
 #include "server/common/aws_error.h"
 
@@ -1300,6 +1301,287 @@ absl::StatusOr<Json> ListApiDestinations(const Args& args, Context& ctx) {
   return out;
 }
 
+// --- schedules and the clock -----------------------------------------------
+
+absl::StatusOr<evbus::v1::ScheduleTarget> ScheduleTargetFromJson(const Json& j) {
+  static const std::vector<std::string> kMembers = {
+      "Arn", "RoleArn", "Input", "RetryPolicy", "DeadLetterConfig",
+      "EventBridgeParameters"};
+  if (!j.is_object()) return TypeError("Target", "an object");
+  evbus::v1::ScheduleTarget t;
+  for (const auto& [k, v] : j.items()) {
+    if (k == "Arn" || k == "RoleArn" || k == "Input") {
+      if (!v.is_string()) return TypeError("Target." + k, "a string");
+      if (k == "Arn") t.set_arn(v.get<std::string>());
+      if (k == "RoleArn") t.set_role_arn(v.get<std::string>());
+      if (k == "Input") t.set_input(v.get<std::string>());
+    } else if (k == "RetryPolicy") {
+      if (!v.is_object()) return TypeError("Target.RetryPolicy", "an object");
+      if (v.contains("MaximumRetryAttempts")) {
+        t.mutable_retry_policy()->set_maximum_retry_attempts(
+            v["MaximumRetryAttempts"].get<int32_t>());
+      }
+      if (v.contains("MaximumEventAgeInSeconds")) {
+        t.mutable_retry_policy()->set_maximum_event_age_in_seconds(
+            v["MaximumEventAgeInSeconds"].get<int32_t>());
+      }
+    } else if (k == "DeadLetterConfig") {
+      if (!v.is_object() || !v.contains("Arn") || !v["Arn"].is_string()) {
+        return TypeError("Target.DeadLetterConfig", "{\"Arn\": ...}");
+      }
+      t.mutable_dead_letter_config()->set_arn(v["Arn"].get<std::string>());
+    } else if (k == "EventBridgeParameters") {
+      if (!v.is_object()) return TypeError("Target." + k, "an object");
+      if (v.contains("DetailType") && v["DetailType"].is_string()) {
+        t.mutable_eventbridge_parameters()->set_detail_type(
+            v["DetailType"].get<std::string>());
+      }
+      if (v.contains("Source") && v["Source"].is_string()) {
+        t.mutable_eventbridge_parameters()->set_source(
+            v["Source"].get<std::string>());
+      }
+    } else {
+      return UnknownMember("Target", k, kMembers);
+    }
+  }
+  return t;
+}
+
+Json ScheduleToJson(const evbus::v1::Schedule& s) {
+  Json out = Json::object();
+  out["Name"] = s.name();
+  out["GroupName"] = s.group_name();
+  out["Arn"] = s.arn();
+  if (!s.description().empty()) out["Description"] = s.description();
+  out["ScheduleExpression"] = s.schedule_expression();
+  if (!s.schedule_expression_timezone().empty()) {
+    out["ScheduleExpressionTimezone"] = s.schedule_expression_timezone();
+  }
+  if (s.start_date_ms() > 0) out["StartDate"] = IsoMillis(s.start_date_ms());
+  if (s.end_date_ms() > 0) out["EndDate"] = IsoMillis(s.end_date_ms());
+  Json window = {{"Mode", s.flexible_time_window().mode()}};
+  if (s.flexible_time_window().maximum_window_in_minutes() > 0) {
+    window["MaximumWindowInMinutes"] =
+        s.flexible_time_window().maximum_window_in_minutes();
+  }
+  out["FlexibleTimeWindow"] = window;
+  out["State"] = s.state();
+  out["ActionAfterCompletion"] = s.action_after_completion();
+  Json target = {{"Arn", s.target().arn()}};
+  if (!s.target().input().empty()) target["Input"] = s.target().input();
+  if (s.target().has_eventbridge_parameters()) {
+    target["EventBridgeParameters"] = {
+        {"DetailType", s.target().eventbridge_parameters().detail_type()},
+        {"Source", s.target().eventbridge_parameters().source()}};
+  }
+  out["Target"] = target;
+  out["CreationDate"] = IsoMillis(s.creation_date_ms());
+  out["LastModificationDate"] = IsoMillis(s.last_modification_date_ms());
+  return out;
+}
+
+absl::StatusOr<Json> ScheduleWrite(const Args& args, Context& ctx, bool create) {
+  absl::StatusOr<std::string> name = args.Required("name");
+  if (!name.ok()) return name.status();
+  absl::StatusOr<std::string> expression = args.Required("schedule-expression");
+  if (!expression.ok()) return expression.status();
+  absl::StatusOr<Json> window = ParseJsonArg(args, "flexible-time-window");
+  if (!window.ok()) return window.status();
+  absl::StatusOr<Json> target = ParseJsonArg(args, "target");
+  if (!target.ok()) return target.status();
+  evbus::v1::Schedule s;
+  s.set_name(*name);
+  s.set_group_name(args.Get("group-name").value_or(""));
+  s.set_schedule_expression(*expression);
+  s.set_schedule_expression_timezone(
+      args.Get("schedule-expression-timezone").value_or(""));
+  s.set_description(args.Get("description").value_or(""));
+  s.set_state(args.Get("state").value_or(""));
+  s.set_action_after_completion(args.Get("action-after-completion").value_or(""));
+  if (auto v = args.Get("start-date")) {
+    absl::StatusOr<int64_t> ms = ParseTimeArg("start-date", *v);
+    if (!ms.ok()) return ms.status();
+    s.set_start_date_ms(*ms);
+  }
+  if (auto v = args.Get("end-date")) {
+    absl::StatusOr<int64_t> ms = ParseTimeArg("end-date", *v);
+    if (!ms.ok()) return ms.status();
+    s.set_end_date_ms(*ms);
+  }
+  if (!window->is_object() || !window->contains("Mode") ||
+      !(*window)["Mode"].is_string()) {
+    return absl::InvalidArgumentError(
+        "Missing required parameter in FlexibleTimeWindow: \"Mode\"");
+  }
+  s.mutable_flexible_time_window()->set_mode((*window)["Mode"].get<std::string>());
+  if (window->contains("MaximumWindowInMinutes")) {
+    s.mutable_flexible_time_window()->set_maximum_window_in_minutes(
+        (*window)["MaximumWindowInMinutes"].get<int32_t>());
+  }
+  absl::StatusOr<evbus::v1::ScheduleTarget> t = ScheduleTargetFromJson(*target);
+  if (!t.ok()) return t.status();
+  *s.mutable_target() = *std::move(t);
+  evbus::v1::Schedule response;
+  auto c = NewContext(ctx);
+  grpc::Status st = create ? Stub(ctx)->CreateSchedule(c.get(), s, &response)
+                           : Stub(ctx)->UpdateSchedule(c.get(), s, &response);
+  if (!st.ok()) {
+    return RpcError(st, create ? "CreateSchedule" : "UpdateSchedule", ctx.endpoint);
+  }
+  return Json{{"ScheduleArn", response.arn()}};
+}
+
+absl::StatusOr<Json> ScheduleRead(const Args& args, Context& ctx, bool del) {
+  absl::StatusOr<std::string> name = args.Required("name");
+  if (!name.ok()) return name.status();
+  evbus::v1::ScheduleRef ref;
+  ref.set_name(*name);
+  ref.set_group_name(args.Get("group-name").value_or(""));
+  auto c = NewContext(ctx);
+  if (del) {
+    evbus::v1::Empty response;
+    grpc::Status s = Stub(ctx)->DeleteSchedule(c.get(), ref, &response);
+    if (!s.ok()) return RpcError(s, "DeleteSchedule", ctx.endpoint);
+    return Json();
+  }
+  evbus::v1::Schedule response;
+  grpc::Status s = Stub(ctx)->GetSchedule(c.get(), ref, &response);
+  if (!s.ok()) return RpcError(s, "GetSchedule", ctx.endpoint);
+  return ScheduleToJson(response);
+}
+
+absl::StatusOr<Json> ListSchedules(const Args& args, Context& ctx) {
+  evbus::v1::ListSchedulesRequest request;
+  request.set_group_name(args.Get("group-name").value_or(""));
+  request.set_name_prefix(args.Get("name-prefix").value_or(""));
+  request.set_state(args.Get("state").value_or(""));
+  evbus::v1::ListSchedulesResponse response;
+  auto c = NewContext(ctx);
+  grpc::Status s = Stub(ctx)->ListSchedules(c.get(), request, &response);
+  if (!s.ok()) return RpcError(s, "ListSchedules", ctx.endpoint);
+  Json out = {{"Schedules", Json::array()}};
+  for (const auto& x : response.schedules()) {
+    out["Schedules"].push_back({{"Name", x.name()},
+                                {"GroupName", x.group_name()},
+                                {"Arn", x.arn()},
+                                {"State", x.state()},
+                                {"Target", {{"Arn", x.target().arn()}}}});
+  }
+  return out;
+}
+
+Json GroupToJson(const evbus::v1::ScheduleGroup& g) {
+  return Json{{"Name", g.name()},
+              {"Arn", g.arn()},
+              {"State", g.state()},
+              {"CreationDate", IsoMillis(g.creation_date_ms())},
+              {"LastModificationDate", IsoMillis(g.last_modification_date_ms())}};
+}
+
+absl::StatusOr<Json> ScheduleGroupCall(const Args& args, Context& ctx,
+                                       const std::string& op) {
+  evbus::v1::ScheduleGroup request;
+  if (op != "ListScheduleGroups") {
+    absl::StatusOr<std::string> name = args.Required("name");
+    if (!name.ok()) return name.status();
+    request.set_name(*name);
+  }
+  auto c = NewContext(ctx);
+  grpc::Status s;
+  evbus::v1::ScheduleGroup group;
+  if (op == "CreateScheduleGroup") {
+    s = Stub(ctx)->CreateScheduleGroup(c.get(), request, &group);
+    if (s.ok()) return Json{{"ScheduleGroupArn", group.arn()}};
+  } else if (op == "GetScheduleGroup") {
+    s = Stub(ctx)->GetScheduleGroup(c.get(), request, &group);
+    if (s.ok()) return GroupToJson(group);
+  } else if (op == "DeleteScheduleGroup") {
+    evbus::v1::Empty empty;
+    s = Stub(ctx)->DeleteScheduleGroup(c.get(), request, &empty);
+    if (s.ok()) return Json();
+  } else {
+    evbus::v1::ListScheduleGroupsRequest req;
+    req.set_name_prefix(args.Get("name-prefix").value_or(""));
+    evbus::v1::ListScheduleGroupsResponse resp;
+    s = Stub(ctx)->ListScheduleGroups(c.get(), req, &resp);
+    if (s.ok()) {
+      Json out = {{"ScheduleGroups", Json::array()}};
+      for (const auto& g : resp.schedule_groups()) {
+        out["ScheduleGroups"].push_back(GroupToJson(g));
+      }
+      return out;
+    }
+  }
+  return RpcError(s, op, ctx.endpoint);
+}
+
+// A duration like "90s", "5m", "2h", "1d", "1h30m" (absl's form) or seconds.
+absl::StatusOr<int64_t> ParseDurationMs(const std::string& text) {
+  double seconds = 0;
+  if (absl::SimpleAtod(text, &seconds)) return static_cast<int64_t>(seconds * 1000);
+  std::string t = text;
+  size_t d = t.find('d');
+  int64_t days = 0;
+  if (d != std::string::npos && absl::SimpleAtoi(t.substr(0, d), &days)) {
+    t = t.substr(d + 1);
+  }
+  absl::Duration dur = absl::ZeroDuration();
+  if (!t.empty() && !absl::ParseDuration(t, &dur)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "\"", text, "\" is not a duration (e.g. 90s, 5m, 2h, 1d, or seconds)"));
+  }
+  return absl::ToInt64Milliseconds(dur + absl::Hours(24) * days);
+}
+
+// `evbus clock get | set TIME | advance DURATION`.
+absl::StatusOr<Json> ClockCmd(const Args& args, Context& ctx) {
+  const std::vector<std::string>& pos = args.positional();
+  if (pos.empty() || (pos[0] != "get" && pos[0] != "set" && pos[0] != "advance") ||
+      (pos[0] != "get" && pos.size() != 2)) {
+    return absl::InvalidArgumentError(
+        "usage: evbus clock get | set TIME | advance DURATION");
+  }
+  evbus::v1::ClockResponse response;
+  auto c = NewContext(ctx);
+  grpc::Status s;
+  if (pos[0] == "get") {
+    evbus::v1::Empty empty;
+    s = Stub(ctx)->GetClock(c.get(), empty, &response);
+  } else if (pos[0] == "set") {
+    absl::StatusOr<int64_t> ms = ParseTimeArg("set", pos[1]);
+    if (!ms.ok()) return ms.status();
+    evbus::v1::ClockRequest request;
+    request.set_time_ms(*ms);
+    s = Stub(ctx)->SetClock(c.get(), request, &response);
+  } else {
+    absl::StatusOr<int64_t> ms = ParseDurationMs(pos[1]);
+    if (!ms.ok()) return ms.status();
+    evbus::v1::ClockRequest request;
+    request.set_time_ms(*ms);
+    s = Stub(ctx)->AdvanceClock(c.get(), request, &response);
+  }
+  if (!s.ok()) return RpcError(s, "Clock", ctx.endpoint);
+  return Json{{"Time", IsoMillis(response.time_ms())}, {"Mode", response.mode()}};
+}
+
+absl::StatusOr<Json> DescribeScheduleExpressionCmd(const Args& args, Context&) {
+  absl::StatusOr<std::string> expression = args.Required("expression");
+  if (!expression.ok()) return expression.status();
+  absl::StatusOr<int> count = ParseIntArg(args, "count", 5, 1, 1000);
+  if (!count.ok()) return count.status();
+  std::optional<absl::Time> start;
+  if (auto v = args.Get("start")) {
+    absl::StatusOr<int64_t> ms = ParseTimeArg("start", *v);
+    if (!ms.ok()) return ms.status();
+    start = absl::FromUnixMillis(*ms);
+  }
+  int rc = RunDescribeScheduleExpression(*expression,
+                                         args.Get("timezone").value_or("UTC"),
+                                         start, *count, std::cout, std::cerr);
+  if (rc != 0) return absl::AbortedError("");
+  return Json();
+}
+
 absl::StatusOr<Json> Health(const Args& args, Context& ctx) {
   grpc::health::v1::HealthCheckRequest request;
   request.set_service(args.Get("service").value_or(""));
@@ -1462,6 +1744,53 @@ const std::vector<Command>& Commands() {
        {"name-prefix", "connection-arn"}, {}, ListApiDestinations},
       {"delete-api-destination", "--name N", {"name"}, {},
        [](const Args& a, Context& c) { return DestinationRead(a, c, true); }},
+      {"create-schedule",
+       "--name N [--group-name G] --schedule-expression E "
+       "[--schedule-expression-timezone TZ] [--start-date T] [--end-date T] "
+       "--flexible-time-window JSON --target JSON [--state S] "
+       "[--action-after-completion NONE|DELETE] [--description D]",
+       {"name", "group-name", "schedule-expression",
+        "schedule-expression-timezone", "start-date", "end-date",
+        "flexible-time-window", "target", "state", "action-after-completion",
+        "description"},
+       {},
+       [](const Args& a, Context& c) { return ScheduleWrite(a, c, true); }},
+      {"update-schedule", "(as create-schedule)",
+       {"name", "group-name", "schedule-expression",
+        "schedule-expression-timezone", "start-date", "end-date",
+        "flexible-time-window", "target", "state", "action-after-completion",
+        "description"},
+       {},
+       [](const Args& a, Context& c) { return ScheduleWrite(a, c, false); }},
+      {"get-schedule", "--name N [--group-name G]", {"name", "group-name"}, {},
+       [](const Args& a, Context& c) { return ScheduleRead(a, c, false); }},
+      {"delete-schedule", "--name N [--group-name G]", {"name", "group-name"},
+       {}, [](const Args& a, Context& c) { return ScheduleRead(a, c, true); }},
+      {"list-schedules", "[--group-name G] [--name-prefix P] [--state S]",
+       {"group-name", "name-prefix", "state"}, {}, ListSchedules},
+      {"create-schedule-group", "--name N", {"name"}, {},
+       [](const Args& a, Context& c) {
+         return ScheduleGroupCall(a, c, "CreateScheduleGroup");
+       }},
+      {"get-schedule-group", "--name N", {"name"}, {},
+       [](const Args& a, Context& c) {
+         return ScheduleGroupCall(a, c, "GetScheduleGroup");
+       }},
+      {"list-schedule-groups", "[--name-prefix P]", {"name-prefix"}, {},
+       [](const Args& a, Context& c) {
+         return ScheduleGroupCall(a, c, "ListScheduleGroups");
+       }},
+      {"delete-schedule-group", "--name N", {"name"}, {},
+       [](const Args& a, Context& c) {
+         return ScheduleGroupCall(a, c, "DeleteScheduleGroup");
+       }},
+      {"clock", "get | set TIME | advance DURATION   (evbusd --clock manual)",
+       {}, {}, ClockCmd},
+      {"describe-schedule-expression",
+       "--expression E [--timezone TZ] [--start T] [--count N]   next fire "
+       "times (offline)",
+       {"expression", "timezone", "start", "count"}, {},
+       DescribeScheduleExpressionCmd},
       {"health", "[--service S]   grpc.health.v1 Check; exit 1 unless SERVING",
        {"service"}, {}, Health},
   };

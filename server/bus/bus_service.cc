@@ -445,6 +445,38 @@ absl::Status BusService::PublishEnvelope(const std::string& bus,
   return absl::OkStatus();
 }
 
+std::vector<delivery::QueueEntry> BusService::AddRuleTick(
+    const evbus::v1::Rule& rule, absl::Time when, storage::WriteBatch& batch) {
+  std::vector<delivery::QueueEntry> entries;
+  common::Json detail = common::Json::object();
+  EnvelopeFields fields;
+  fields.id = common::NewUuidV4();
+  fields.detail_type = "Scheduled Event";
+  fields.source = "aws.events";
+  fields.account = options_.account;
+  fields.time = when;
+  fields.region = options_.region;
+  fields.resources = {rule.arn()};
+  fields.detail = &detail;
+  std::string envelope = BuildEnvelope(fields);
+  int64_t now = ToMillis(clock_.Now());
+  TriggeredCounter(rule.event_bus_name(), rule.name()).Increment();
+  for (const evbus::v1::Target& target : rule.targets()) {
+    evbus::v1::DeliveryTask task;
+    task.set_task_id(common::NewUuidV4());
+    task.set_event_bus_name(rule.event_bus_name());
+    task.set_rule_name(rule.name());
+    task.set_rule_arn(rule.arn());
+    task.set_target_id(target.id());
+    task.set_event_id(fields.id);
+    task.set_envelope_json(envelope);
+    task.set_ingest_time_ms(now);
+    task.set_due_ms(now);
+    entries.push_back(delivery::Dispatcher::AddTo(batch, task));
+  }
+  return entries;
+}
+
 absl::Status BusService::PutReplayed(const std::string& bus,
                                      const std::vector<ReplayedEvent>& events,
                                      const std::set<std::string>& only_rules) {

@@ -41,6 +41,7 @@
 #include "server/common/clock.h"
 #include "server/common/event_sink.h"
 #include "server/metrics/registry.h"
+#include "server/scheduler/scheduler.h"
 #include "server/storage/event_log.h"
 #include "server/storage/store.h"
 
@@ -78,7 +79,8 @@ struct ListBusesResult {
   std::string next_token;
 };
 
-class BusService final : public common::EventSink {
+class BusService final : public common::EventSink,
+                         public scheduler::RuleTickSink {
  public:
   // Loads the buses from `store`, creating "default" when absent. The store,
   // clock and registry must outlive the service.
@@ -104,6 +106,13 @@ class BusService final : public common::EventSink {
   // in evbus_put_events_unknown_bus_total).
   absl::StatusOr<PutEventsResult> PutEvents(
       const std::vector<common::EventEntry>& entries);
+
+  // scheduler::RuleTickSink: the "Scheduled Event" of a rule schedule
+  // (source aws.events, resources [rule ARN], detail {}), delivered to that
+  // rule's targets only.
+  std::vector<delivery::QueueEntry> AddRuleTick(
+      const evbus::v1::Rule& rule, absl::Time when,
+      storage::WriteBatch& batch) override;
 
   // common::EventSink: puts evbus's own events ("aws." sources allowed).
   absl::Status Publish(std::vector<common::EventEntry> events) override;

@@ -11,6 +11,7 @@
 #include "server/common/aws_error.h"
 #include "server/common/logging.h"
 #include "server/storage/keys.h"
+#include "server/scheduler/schedule_expression.h"
 #include "server/targets/input_shaping.h"
 
 namespace evbus::bus {
@@ -46,11 +47,6 @@ std::string NameClause(absl::string_view value, absl::string_view path,
 absl::Status InvalidPattern(absl::string_view reason_message) {
   return common::AwsError(absl::StatusCode::kInvalidArgument,
                           "InvalidEventPatternException", reason_message);
-}
-
-bool ValidSchedule(absl::string_view s) {
-  return (absl::StartsWith(s, "rate(") || absl::StartsWith(s, "cron(")) &&
-         absl::EndsWith(s, ")") && s.size() > 6;
 }
 
 }  // namespace
@@ -150,9 +146,10 @@ absl::Status RuleRegistry::ValidateRule(
       return common::ValidationError(
           "ScheduleExpression is supported only on the default event bus.");
     }
-    if (!ValidSchedule(rule.schedule_expression())) {
-      return common::ValidationError("Parameter ScheduleExpression is not valid.");
-    }
+    absl::StatusOr<scheduler::ScheduleExpression> e =
+        scheduler::ScheduleExpression::Parse(rule.schedule_expression(),
+                                             scheduler::Dialect::kRule);
+    if (!e.ok()) return e.status();
   }
   if (!rule.event_pattern().empty()) {
     absl::StatusOr<pattern::Pattern> p =
@@ -186,6 +183,7 @@ void RuleRegistry::InstallLocked(BusState& state,
     state.builder.Add(record.id, *record.pattern);
   }
   RebuildLocked(state);
+  if (options_.on_rule_change) options_.on_rule_change(*record.rule, false);
 }
 
 void RuleRegistry::RebuildLocked(BusState& state) {
@@ -314,9 +312,11 @@ absl::Status RuleRegistry::DeleteRule(const std::string& bus,
   absl::Status s = store_.Write(batch, /*sync=*/true);
   if (!s.ok()) return s;
   BusState& state = buses_[bus];
+  evbus::v1::Rule gone = *record->rule;
   state.builder.Remove(record->id);
   state.rules.erase(name);
   RebuildLocked(state);
+  if (options_.on_rule_change) options_.on_rule_change(gone, true);
   return absl::OkStatus();
 }
 
@@ -510,6 +510,17 @@ void RuleRegistry::ForgetBus(const std::string& bus) {
   buses_.erase(bus);
 }
 
+std::vector<evbus::v1::Rule> RuleRegistry::ScheduledRules() const {
+  std::vector<evbus::v1::Rule> out;
+  absl::ReaderMutexLock lock(&mu_);
+  auto b = buses_.find("default");
+  if (b == buses_.end()) return out;
+  for (const auto& [name, record] : b->second.rules) {
+    if (!record.rule->schedule_expression().empty()) out.push_back(*record.rule);
+  }
+  return out;
+}
+
 std::shared_ptr<const BusRules> RuleRegistry::Snapshot(
     const std::string& bus) const {
   absl::ReaderMutexLock lock(&mu_);
@@ -533,14 +544,19 @@ std::optional<delivery::ResolvedTarget> RuleRegistry::FindTarget(
       }
     }
   }
-  if (found.has_value() && options_.resolve_api_destination) {
-    absl::StatusOr<targets::TargetRef> ref =
-        targets::ParseTargetArn(found->target.arn(), target_id);
-    if (ref.ok() && ref->kind == targets::TargetKind::kApiDestination) {
-      found->http = options_.resolve_api_destination(ref->name);
-    }
-  }
+  if (found.has_value()) found->http = ResolveHttp(found->target);
   return found;
+}
+
+std::optional<delivery::HttpEndpoint> RuleRegistry::ResolveHttp(
+    const evbus::v1::Target& target) const {
+  if (!options_.resolve_api_destination) return std::nullopt;
+  absl::StatusOr<targets::TargetRef> ref =
+      targets::ParseTargetArn(target.arn(), target.id());
+  if (!ref.ok() || ref->kind != targets::TargetKind::kApiDestination) {
+    return std::nullopt;
+  }
+  return options_.resolve_api_destination(ref->name);
 }
 
 }  // namespace evbus::bus

@@ -67,6 +67,10 @@ struct RuleRegistryOptions {
   // nullopt when it does not exist.
   std::function<std::optional<delivery::HttpEndpoint>(const std::string&)>
       resolve_api_destination;
+  // Called after every change to a rule (and its targets), and after its
+  // deletion (deleted = true); the scheduler follows rule schedules with it.
+  // Runs under the registry's lock: it must not call back into the registry.
+  std::function<void(const evbus::v1::Rule&, bool deleted)> on_rule_change;
 };
 
 struct ListRulesResult {
@@ -121,6 +125,9 @@ class RuleRegistry final : public delivery::TargetDirectory {
   void DeleteBusRulesTo(storage::WriteBatch& batch, const std::string& bus);
   void ForgetBus(const std::string& bus);
 
+  // Rules of the default bus that have a schedule expression (with targets).
+  std::vector<evbus::v1::Rule> ScheduledRules() const;
+
   // The bus's current rules; never null (empty when the bus has none).
   std::shared_ptr<const BusRules> Snapshot(const std::string& bus) const;
 
@@ -130,6 +137,8 @@ class RuleRegistry final : public delivery::TargetDirectory {
   std::optional<delivery::ResolvedTarget> FindTarget(
       const std::string& bus, const std::string& rule,
       const std::string& target_id) const override;
+  std::optional<delivery::HttpEndpoint> ResolveHttp(
+      const evbus::v1::Target& target) const override;
 
  private:
   struct RuleRecord {

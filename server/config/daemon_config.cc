@@ -63,6 +63,10 @@ absl::StatusOr<DaemonConfig> LoadConfigFile(const std::string& path,
       s = str(&c.region);
     } else if (key == "log_level") {
       s = str(&c.log_level);
+    } else if (key == "clock") {
+      s = str(&c.clock);
+    } else if (key == "missed_ticks") {
+      s = str(&c.missed_ticks);
     } else if (key == "event_retention_seconds") {
       s = integer(&c.event_retention_seconds);
     } else if (key == "max_request_bytes") {
@@ -132,6 +136,14 @@ absl::Status Validate(const DaemonConfig& c) {
       c.log_level != "warning" && c.log_level != "error") {
     return absl::InvalidArgumentError(
         "log_level: must be debug, info, warning or error");
+  }
+  if (c.clock != "real" && c.clock != "manual") {
+    return absl::InvalidArgumentError("clock: must be real or manual");
+  }
+  if (c.missed_ticks != "none" && c.missed_ticks != "latest" &&
+      c.missed_ticks != "all") {
+    return absl::InvalidArgumentError(
+        "missed_ticks: must be none, latest or all");
   }
   return absl::OkStatus();
 }

@@ -46,6 +46,12 @@ struct DaemonConfig {
   bool allow_reserved_sources = false;
   // debug, info, warning, error. Default: info.
   std::string log_level = "info";
+  // "real", or "manual": time moves only through `evbus clock set|advance`
+  // (tests and demos). Default: real.
+  std::string clock = "real";
+  // Ticks missed while evbusd was down: none, latest (the most recent one
+  // per schedule) or all (up to 1,000 per schedule). Default: latest.
+  std::string missed_ticks = "latest";
 };
 
 // Reads a JSON config file over `base`. InvalidArgument naming the file and

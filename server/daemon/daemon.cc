@@ -26,6 +26,7 @@
 #include "server/bus/connection_registry.h"
 #include "server/delivery/oauth_tokens.h"
 #include "server/bus/rule_registry.h"
+#include "server/scheduler/scheduler.h"
 #include "server/common/aws_error.h"
 #include "server/delivery/dispatcher.h"
 #include "server/storage/log_store.h"
@@ -84,7 +85,17 @@ int WaitForSignal() {
 int Run(const config::DaemonConfig& config) {
   common::SetMinLogSeverity(ParseSeverity(config.log_level));
   absl::Time started = absl::Now();
-  common::RealClock clock;
+  // --clock manual: time moves only through the clock RPCs (tests, demos).
+  std::unique_ptr<common::Clock> clock_holder;
+  common::ManualClock* manual_clock = nullptr;
+  if (config.clock == "manual") {
+    auto manual = std::make_unique<common::ManualClock>(absl::Now());
+    manual_clock = manual.get();
+    clock_holder = std::move(manual);
+  } else {
+    clock_holder = std::make_unique<common::RealClock>();
+  }
+  common::Clock& clock = *clock_holder;
   metrics::Registry registry;
 
   storage::StoreOptions store_options;
@@ -134,6 +145,11 @@ int Run(const config::DaemonConfig& config) {
         return absl::OkStatus();
     }
   };
+  scheduler::Scheduler* scheduler_ptr = nullptr;
+  rule_options.on_rule_change = [&scheduler_ptr](const evbus::v1::Rule& rule,
+                                                 bool deleted) {
+    if (scheduler_ptr != nullptr) scheduler_ptr->SyncRule(rule, deleted);
+  };
   bus::RuleRegistry rules(store_ref, clock, rule_options);
   absl::Status rules_loaded = rules.Load();
   if (!rules_loaded.ok()) {
@@ -178,6 +194,25 @@ int Run(const config::DaemonConfig& config) {
   }
   buses_ptr = buses->get();
   (*buses)->Start();
+
+  scheduler::SchedulerOptions scheduler_options;
+  scheduler_options.account = config.account;
+  scheduler_options.region = config.region;
+  scheduler_options.missed_ticks =
+      config.missed_ticks == "none"  ? scheduler::MissedTicks::kNone
+      : config.missed_ticks == "all" ? scheduler::MissedTicks::kAll
+                                     : scheduler::MissedTicks::kLatest;
+  scheduler::Scheduler schedules(store_ref, clock, registry, **buses,
+                                 &dispatcher, scheduler_options);
+  for (const evbus::v1::Rule& rule : rules.ScheduledRules()) {
+    schedules.SyncRule(rule, false);
+  }
+  scheduler_ptr = &schedules;
+  absl::Status scheduling = schedules.Start();
+  if (!scheduling.ok()) {
+    EVBUS_LOG(ERROR) << "cannot load schedules: " << scheduling;
+    return 1;
+  }
   absl::Status dispatching = dispatcher.Start();
   if (!dispatching.ok()) {
     EVBUS_LOG(ERROR) << "cannot load the delivery queue: " << dispatching;
@@ -197,6 +232,11 @@ int Run(const config::DaemonConfig& config) {
   }
   api::EventBusServiceImpl event_bus_service(**buses, rules, dispatcher, logs,
                                              archives, connections);
+  event_bus_service.SetScheduler(&schedules, &clock, manual_clock,
+                                 [&schedules, &dispatcher] {
+                                   schedules.Poke();
+                                   dispatcher.Poke();
+                                 });
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
@@ -245,7 +285,9 @@ int Run(const config::DaemonConfig& config) {
                               &ignored_port);
   std::string grpc_addr = absl::StrCat(grpc_host, ":", grpc_port);
   std::string http_addr = absl::StrCat(http_options.host, ":", http.port());
-  EVBUS_LOG(INFO) << "evbusd " << EVBUS_VERSION << " serving: grpc "
+  EVBUS_LOG(INFO) << "evbusd " << EVBUS_VERSION << " serving ("
+                  << (manual_clock != nullptr ? "manual clock" : "real clock")
+                  << "): grpc "
                   << grpc_addr << ", http " << http_addr << ", data "
                   << config.data_dir << " (ready in "
                   << absl::ToInt64Milliseconds(absl::Now() - started)
@@ -296,6 +338,8 @@ int Run(const config::DaemonConfig& config) {
   grpc_server->Shutdown(std::chrono::system_clock::now() +
                         std::chrono::seconds(4));
   http.Stop();
+  scheduler_ptr = nullptr;
+  schedules.Stop();
   dispatcher.Stop();
   webhooks.Stop();
   (*buses)->Stop();

@@ -30,6 +30,10 @@ ABSL_FLAG(int64_t, max_request_bytes, 262144,
 ABSL_FLAG(bool, allow_reserved_sources, false,
           "accept PutEvents sources that start with \"aws.\"");
 ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error");
+ABSL_FLAG(std::string, clock, "real",
+          "real, or manual: time moves only through `evbus clock`");
+ABSL_FLAG(std::string, missed_ticks, "latest",
+          "schedule ticks missed while down: none, latest or all");
 
 namespace {
 
@@ -108,6 +112,8 @@ int main(int argc, char** argv) {
   take(FLAGS_account, "account", &config.account);
   take(FLAGS_region, "region", &config.region);
   take(FLAGS_log_level, "log_level", &config.log_level);
+  take(FLAGS_clock, "clock", &config.clock);
+  take(FLAGS_missed_ticks, "missed_ticks", &config.missed_ticks);
   auto explicit_flag = [&](const char* name) {
     std::string dashed = std::string("--") + name;
     for (int i = 1; i < argc; ++i) {

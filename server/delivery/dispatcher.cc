@@ -264,8 +264,14 @@ void Dispatcher::Dispatch(const QueueEntry& entry) {
     Finish(entry, std::nullopt);
     return;
   }
-  std::optional<ResolvedTarget> target = directory_.FindTarget(
-      task.event_bus_name(), task.rule_name(), task.target_id());
+  std::optional<ResolvedTarget> target;
+  if (task.has_inline_target()) {
+    target = ResolvedTarget{task.inline_target(), task.rule_arn(),
+                            directory_.ResolveHttp(task.inline_target())};
+  } else {
+    target = directory_.FindTarget(task.event_bus_name(), task.rule_name(),
+                                   task.target_id());
+  }
   if (!target.has_value()) {
     dropped_.Increment();
     storage::WriteBatch batch;

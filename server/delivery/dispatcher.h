@@ -99,6 +99,13 @@ class TargetDirectory {
   virtual std::optional<ResolvedTarget> FindTarget(
       const std::string& bus, const std::string& rule,
       const std::string& target_id) const = 0;
+  // The HTTP call for an API destination target carried in a task
+  // (DeliveryTask.inline_target); nullopt when not one or unknown.
+  virtual std::optional<HttpEndpoint> ResolveHttp(
+      const evbus::v1::Target& target) const {
+    (void)target;
+    return std::nullopt;
+  }
 };
 
 // The executors per target kind; null ones fail deliveries permanently with

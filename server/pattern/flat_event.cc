@@ -50,6 +50,10 @@ PathFilter PathFilter::FromPaths(std::span<const std::string> paths) {
     f.nodes_[node].flags |= kLeaf;
   }
   f.nodes_[0].flags &= static_cast<uint8_t>(~kLeaf);
+  for (Node& n : f.nodes_) {
+    if (n.children.size() > kFewChildren) continue;
+    for (const auto& [key, child] : n.children) n.few.emplace_back(key, child);
+  }
   return f;
 }
 
@@ -57,6 +61,15 @@ uint32_t PathFilter::ChildSegment(uint32_t node, std::string_view key) const {
   const Node& n = nodes_[node];
   if ((n.length_mask & (uint64_t{1} << std::min<size_t>(key.size(), 63))) ==
       0) {
+    return kNone;
+  }
+  if (n.children.size() <= kFewChildren) {
+    for (const auto& [k, child] : n.few) {
+      if (k.size() == key.size() &&
+          std::memcmp(k.data(), key.data(), key.size()) == 0) {
+        return child;
+      }
+    }
     return kNone;
   }
   auto it = n.children.find(key);

@@ -77,8 +77,11 @@ class PathFilter {
   struct Node {
     uint64_t length_mask = 0;  // bit min(len, 63) for each child key
     internal::StringMap<uint32_t> children;
+    // The same children while there are few (a linear scan beats hashing).
+    std::vector<std::pair<std::string, uint32_t>> few;
     uint8_t flags = 0;
   };
+  static constexpr size_t kFewChildren = 8;
   uint32_t ChildSegment(uint32_t node, std::string_view key) const;
   std::vector<Node> nodes_;
 };

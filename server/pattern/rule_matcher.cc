@@ -1,6 +1,7 @@
 #include "server/pattern/rule_matcher.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <optional>
 #include <utility>
@@ -112,8 +113,8 @@ struct PathIndex {
 struct Scratch {
   struct SubState {
     uint32_t stamp;   // generation in which the sub-rule was hit
+    uint8_t fields;   // bits of the indexed fields hit so far
     bool in_array;    // some hit came from a leaf inside an array
-    uint64_t fields;  // bits of the indexed fields hit so far
   };
   uint32_t generation = 0;
   std::vector<SubState> subs;
@@ -126,12 +127,13 @@ struct Scratch {
   // anything-but exclusions: pred -> probe in which it was excluded.
   uint32_t probe = 0;
   std::vector<uint32_t> excluded_stamp;
+  std::string key;  // pair-index probe key
 
   void Begin(size_t subrules, size_t preds, size_t paths) {
     if (subs.size() != subrules || path_stamp.size() != paths ||
         ++generation == 0) {
       generation = 1;
-      subs.assign(subrules, SubState{0, false, 0});
+      subs.assign(subrules, SubState{0, 0, false});
       path_stamp.assign(paths, 0);
       path_range.assign(paths, {0, 0});
     }
@@ -154,27 +156,101 @@ struct Scratch {
 
 double NormalizeZero(double d) { return d == 0 ? 0.0 : d; }
 
+// Key of a pair of strings (length-prefixed, so any bytes are allowed).
+void AppendPairKey(std::string_view a, std::string_view b, std::string* out) {
+  const auto n = static_cast<uint32_t>(a.size());
+  out->append(reinterpret_cast<const char*>(&n), sizeof(n));
+  out->append(a);
+  out->append(b);
+}
+std::string PairKey(std::string_view a, std::string_view b) {
+  std::string k;
+  AppendPairKey(a, b, &k);
+  return k;
+}
+
 }  // namespace
 
 struct RuleMatcher::Index {
   struct SubRuleInfo {
     const internal::SubRule* sub;
     uint32_t rule_id;
-    uint64_t need;   // bits of the indexed fields (all must be hit)
+    uint8_t need;    // bits of the indexed fields (all must be hit)
     bool single;      // exactly one field, without exists:false
     bool has_absent;  // some field allows exists:false
     // Required fields that are not indexed: checks_[check_begin, check_end).
     uint32_t check_begin;
     uint32_t check_end;
   };
+  // A required field checked directly on candidates. Single numeric-range
+  // and single exact-string fields are checked inline (no pointer chasing).
   struct CheckField {
-    uint32_t path_id;
-    const internal::Field* field;
+    enum Kind : uint8_t { kGeneric, kNumeric, kExact };
+    Kind kind = kGeneric;
+    bool lo_inclusive = false;
+    bool hi_inclusive = false;
+    uint32_t path_id = 0;
+    double lo = 0;
+    double hi = 0;
+    std::string_view exact;
+    const internal::Field* field = nullptr;
+
+    static CheckField For(uint32_t path_id, const internal::Field& f) {
+      CheckField c;
+      c.path_id = path_id;
+      c.field = &f;
+      if (f.matchers.size() == 1) {
+        const Matcher& m = f.matchers.front();
+        if (m.kind == MatcherKind::kNumeric) {
+          c.kind = kNumeric;
+          c.lo = m.lo;
+          c.hi = m.hi;
+          c.lo_inclusive = m.lo_inclusive;
+          c.hi_inclusive = m.hi_inclusive;
+        } else if (m.kind == MatcherKind::kExactString && !m.ip.has_value()) {
+          c.kind = kExact;
+          c.exact = m.str;
+        }
+      }
+      return c;
+    }
+    bool Accepts(const FlatEvent& event, const FlatEvent::Leaf& leaf) const {
+      switch (kind) {
+        case kNumeric: {
+          if (leaf.kind != ValueKind::kNumber || !std::isfinite(leaf.number)) {
+            return false;
+          }
+          const double x = leaf.number;
+          return (lo_inclusive ? x >= lo : x > lo) &&
+                 (hi_inclusive ? x <= hi : x < hi);
+        }
+        case kExact:
+          return leaf.kind == ValueKind::kString && event.text(leaf) == exact;
+        case kGeneric:
+          break;
+      }
+      const internal::LeafValue v{leaf.kind, event.text(leaf), leaf.number};
+      std::optional<std::string> folded;
+      for (const Matcher& m : field->matchers) {
+        if (internal::MatcherAccepts(m, v, &folded)) return true;
+      }
+      return false;
+    }
   };
   struct Pred {
     uint32_t subrule;
-    uint64_t bit;  // the field's bit in SubRuleInfo::need
+    uint8_t bit;  // the field's bit in SubRuleInfo::need
   };
+  // Sub-rules indexed under a pair of exact-string fields: one hash probe per
+  // pair of event values (e.g. source x detail-type) instead of one hit per
+  // sub-rule sharing either value.
+  struct PairIndex {
+    uint32_t path_a;
+    uint32_t path_b;
+    internal::StringMap<PredList> by_key;  // PairKey(a, b)
+  };
+  std::vector<PairIndex> pair_indexes;
+  absl::flat_hash_map<std::pair<uint32_t, uint32_t>, uint32_t> pair_ids;
 
   std::vector<std::shared_ptr<const internal::CompiledPattern>> patterns;
   std::vector<SubRuleInfo> subrules;
@@ -189,7 +265,27 @@ struct RuleMatcher::Index {
   mutable absl::Mutex pool_mu;
   mutable std::vector<std::unique_ptr<Scratch>> pool ABSL_GUARDED_BY(pool_mu);
 
+  // Each thread keeps the scratch of the matcher it used last, so steady-state
+  // matching takes no lock; other callers share a small pool.
+  struct ThreadScratch {
+    uint64_t serial = 0;
+    std::unique_ptr<Scratch> scratch;
+  };
+  static ThreadScratch& Local() {
+    thread_local ThreadScratch local;
+    return local;
+  }
+  static uint64_t NextSerial() {
+    static std::atomic<uint64_t> next{1};
+    return next.fetch_add(1, std::memory_order_relaxed);
+  }
+  const uint64_t serial = NextSerial();
+
   std::unique_ptr<Scratch> Acquire() const {
+    ThreadScratch& local = Local();
+    if (local.serial == serial && local.scratch != nullptr) {
+      return std::move(local.scratch);
+    }
     {
       absl::MutexLock lock(&pool_mu);
       if (!pool.empty()) {
@@ -201,6 +297,12 @@ struct RuleMatcher::Index {
     return std::make_unique<Scratch>();
   }
   void Release(std::unique_ptr<Scratch> sc) const {
+    ThreadScratch& local = Local();
+    if (local.scratch == nullptr || local.serial != serial) {
+      local.serial = serial;
+      local.scratch = std::move(sc);
+      return;
+    }
     absl::MutexLock lock(&pool_mu);
     if (pool.size() < 64) pool.push_back(std::move(sc));
   }
@@ -222,16 +324,12 @@ struct RuleMatcher::Index {
       if (sc.path_stamp[cf.path_id] != sc.generation) return false;
       const auto [begin, end] = sc.path_range[cf.path_id];
       bool found = false;
-      for (uint32_t i = begin; i < end && !found; ++i) {
+      for (uint32_t i = begin; i < end; ++i) {
         const FlatEvent::Leaf& leaf = event.leaf(i);
-        const internal::LeafValue v{leaf.kind, event.text(leaf), leaf.number};
-        std::optional<std::string> folded;
-        for (const Matcher& m : cf.field->matchers) {
-          if (internal::MatcherAccepts(m, v, &folded)) {
-            found = true;
-            *in_array |= leaf.pos_size != 0;
-            break;
-          }
+        if (cf.Accepts(event, leaf)) {
+          found = true;
+          *in_array |= leaf.pos_size != 0;
+          break;
         }
       }
       if (!found) return false;
@@ -336,6 +434,9 @@ struct RuleMatcher::Index {
 
   // Records that the field behind pred `p` is satisfied by `leaf`.
   void Hit(uint32_t p, const FlatEvent::Leaf& leaf, Scratch* sc) const {
+    HitFlag(p, leaf.pos_size != 0, sc);
+  }
+  void HitFlag(uint32_t p, bool in_array, Scratch* sc) const {
     const Pred& pr = preds[p];
     Scratch::SubState& st = sc->subs[pr.subrule];
     if (st.stamp != sc->generation) {
@@ -345,7 +446,7 @@ struct RuleMatcher::Index {
       sc->touched.push_back(pr.subrule);
     }
     st.fields |= pr.bit;
-    st.in_array |= leaf.pos_size != 0;
+    st.in_array |= in_array;
   }
 
   void ProbeAnythingBut(const AnythingButIndex& ab, const std::string_view* s,
@@ -526,6 +627,15 @@ std::string AnchorKey(const internal::Field& f, const Matcher& m) {
   }
 }
 
+// True when `f` only lists exact strings (that are not IP literals, which
+// also match other spellings of the address).
+bool ExactStrings(const internal::Field& f) {
+  for (const Matcher& m : f.matchers) {
+    if (m.kind != MatcherKind::kExactString || m.ip.has_value()) return false;
+  }
+  return !f.matchers.empty();
+}
+
 // True when every matcher of `f` accepts only values sharing a non-empty
 // key (so indexing the field yields few hits per leaf).
 bool Selective(const internal::Field& f) {
@@ -574,7 +684,9 @@ uint64_t AnchorCost(const internal::Field& f,
       cost += kUnselective;
     } else {
       auto it = freq.find(k);
-      cost += it == freq.end() ? 1 : it->second;
+      // A wildcard hit costs a glob match, not just a hash probe.
+      cost += (it == freq.end() ? 1 : it->second) *
+              (m.kind == MatcherKind::kWildcard ? 4 : 1);
     }
   }
   return cost;
@@ -585,17 +697,9 @@ uint64_t AnchorCost(const internal::Field& f,
 std::shared_ptr<const RuleMatcher> RuleMatcher::Builder::Build() const {
   auto index = std::make_unique<Index>();
   index->rule_count = rules_.size();
-  // Pass 1 (only when some sub-rule has more than 64 required fields): how
-  // many fields share each index key, to pick an anchor field.
-  bool need_anchors = false;
-  for (const auto& [rule_id, pattern] : rules_) {
-    for (const internal::SubRule& sub : pattern.compiled()->subrules) {
-      need_anchors |= sub.required > 64;
-    }
-  }
+  // Pass 1: how many fields share each index key.
   absl::flat_hash_map<std::string, uint32_t> freq;
   for (const auto& [rule_id, pattern] : rules_) {
-    if (!need_anchors) break;
     for (const internal::SubRule& sub : pattern.compiled()->subrules) {
       for (const internal::Field& f : sub.fields) {
         for (const Matcher& m : f.matchers) {
@@ -626,56 +730,99 @@ std::shared_ptr<const RuleMatcher> RuleMatcher::Builder::Build() const {
       // a candidate only once each of its required fields saw a satisfying
       // leaf. Past 64 required fields only the most selective one is indexed
       // (and the sub-rule is then always evaluated).
-      // Fields whose matchers all select few values (exact, affixes,
-      // literal-prefix wildcards, CIDR) are indexed; fields that accept most
-      // values (anything-but, exists, numeric ranges, bare wildcards) are
-      // indexed only when the sub-rule has nothing better, and are otherwise
-      // checked by evaluating the candidate sub-rule.
-      std::vector<const internal::Field*> indexed;
+      // Each sub-rule is indexed under (at most) its two most selective
+      // required fields: those whose matchers select few values (exact,
+      // affixes, literal-prefix wildcards, CIDR) and whose index keys are
+      // shared by the fewest other fields (so `source`, shared by thousands
+      // of rules, is skipped when something rarer exists). A sub-rule is a
+      // candidate once each indexed field saw a satisfying leaf; its other
+      // required fields are then checked directly. A sub-rule made only of
+      // fields that accept most values (anything-but, exists, numeric ranges,
+      // bare wildcards) is indexed under the cheapest one of them.
+      std::vector<std::pair<uint64_t, const internal::Field*>> ranked;
       for (const internal::Field& f : sub.fields) {
-        if (!f.has_absent && Selective(f)) indexed.push_back(&f);
+        if (!f.has_absent && Selective(f)) {
+          ranked.emplace_back(AnchorCost(f, freq), &f);
+        }
       }
-      if (indexed.empty()) {
+      size_t keep = 2;
+      if (ranked.empty()) {
         for (const internal::Field& f : sub.fields) {
-          if (!f.has_absent) indexed.push_back(&f);
+          if (!f.has_absent) ranked.emplace_back(AnchorCost(f, freq), &f);
         }
+        keep = 1;
       }
-      bool unindexed_required = false;
-      if (indexed.size() > 64) {
-        const internal::Field* anchor = nullptr;
-        uint64_t best = 0;
-        for (const internal::Field* f : indexed) {
-          const uint64_t cost = AnchorCost(*f, freq);
-          if (anchor == nullptr || cost < best) {
-            anchor = f;
-            best = cost;
-          }
-        }
-        indexed.assign(1, anchor);
-        unindexed_required = true;
+      std::stable_sort(ranked.begin(), ranked.end(),
+                       [](const auto& x, const auto& y) {
+                         return x.first < y.first;
+                       });
+      std::vector<const internal::Field*> indexed;
+      for (size_t r = 0; r < ranked.size() && r < keep; ++r) {
+        indexed.push_back(ranked[r].second);
       }
-      const uint64_t need =
-          indexed.size() == 64 ? ~uint64_t{0}
-                               : (uint64_t{1} << indexed.size()) - 1;
+      // Two exact-string fields among the most selective ones: index the
+      // pair of values as one key.
+      std::vector<const internal::Field*> exact;
+      for (const auto& [cost, f] : ranked) {
+        if (ExactStrings(*f)) exact.push_back(f);
+      }
+      const internal::Field* pair[2] = {nullptr, nullptr};
+      if (exact.size() >= 2 &&
+          exact[0]->matchers.size() * exact[1]->matchers.size() <= 64) {
+        pair[0] = exact[0];
+        pair[1] = exact[1];
+        indexed.assign(pair, pair + 2);
+      }
+      const auto need = static_cast<uint8_t>(
+          pair[0] != nullptr ? 1 : (1u << indexed.size()) - 1);
       const auto check_begin = static_cast<uint32_t>(index->checks.size());
-      if (!unindexed_required) {
+      {
         for (const internal::Field& f : sub.fields) {
           if (f.has_absent || std::find(indexed.begin(), indexed.end(), &f) !=
                                   indexed.end()) {
             continue;
           }
-          index->checks.push_back({index->PathId(f.path), &f});
+          index->checks.push_back(
+              Index::CheckField::For(index->PathId(f.path), f));
         }
+        // Cheapest checks first.
+        std::stable_sort(index->checks.begin() + check_begin,
+                         index->checks.end(),
+                         [](const Index::CheckField& x,
+                            const Index::CheckField& y) {
+                           return (x.kind == Index::CheckField::kGeneric) <
+                                  (y.kind == Index::CheckField::kGeneric);
+                         });
       }
       index->subrules.push_back(
-          {&sub, rule_id, need, single && !unindexed_required,
-           sub.required != sub.fields.size() || unindexed_required,
+          {&sub, rule_id, need, single, sub.required != sub.fields.size(),
            check_begin, static_cast<uint32_t>(index->checks.size())});
+      if (pair[0] != nullptr) {
+        uint32_t a = index->PathId(pair[0]->path);
+        uint32_t b = index->PathId(pair[1]->path);
+        if (a > b) {
+          std::swap(a, b);
+          std::swap(pair[0], pair[1]);
+        }
+        auto [pit, fresh] = index->pair_ids.try_emplace(
+            std::make_pair(a, b),
+            static_cast<uint32_t>(index->pair_indexes.size()));
+        if (fresh) index->pair_indexes.push_back({a, b, {}});
+        Index::PairIndex& pi = index->pair_indexes[pit->second];
+        const auto pred = static_cast<uint32_t>(index->preds.size());
+        index->preds.push_back({sid, 1});
+        for (const Matcher& ma : pair[0]->matchers) {
+          for (const Matcher& mb : pair[1]->matchers) {
+            pi.by_key[PairKey(ma.str, mb.str)].push_back(pred);
+          }
+        }
+        continue;
+      }
       for (size_t b = 0; b < indexed.size(); ++b) {
         const internal::Field& f = *indexed[b];
         PathIndex& idx = index->paths[index->PathId(f.path)];
         const auto pred = static_cast<uint32_t>(index->preds.size());
-        index->preds.push_back({sid, uint64_t{1} << b});
+        index->preds.push_back({sid, static_cast<uint8_t>(1u << b)});
         for (const Matcher& m : f.matchers) index->AddMatcher(idx, m, pred);
       }
     }
@@ -712,6 +859,28 @@ void RuleMatcher::Match(const FlatEvent& event,
       }
     }
     i = j;
+  }
+  for (const Index::PairIndex& pi : ix.pair_indexes) {
+    if (sc->path_stamp[pi.path_a] != sc->generation ||
+        sc->path_stamp[pi.path_b] != sc->generation) {
+      continue;
+    }
+    const auto [a0, a1] = sc->path_range[pi.path_a];
+    const auto [b0, b1] = sc->path_range[pi.path_b];
+    for (uint32_t a = a0; a < a1; ++a) {
+      const FlatEvent::Leaf& la = event.leaf(a);
+      if (la.kind != ValueKind::kString) continue;
+      for (uint32_t b = b0; b < b1; ++b) {
+        const FlatEvent::Leaf& lb = event.leaf(b);
+        if (lb.kind != ValueKind::kString) continue;
+        sc->key.clear();
+        AppendPairKey(event.text(la), event.text(lb), &sc->key);
+        auto it = pi.by_key.find(std::string_view(sc->key));
+        if (it == pi.by_key.end()) continue;
+        const bool arr = la.pos_size != 0 || lb.pos_size != 0;
+        for (uint32_t p : it->second) ix.HitFlag(p, arr, sc.get());
+      }
+    }
   }
   for (uint32_t sid : sc->touched) {
     const Index::SubRuleInfo& info = ix.subrules[sid];

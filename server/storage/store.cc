@@ -20,7 +20,7 @@ namespace evbus::storage {
 namespace {
 
 constexpr const char* kFamilyNames[kNumFamilies] = {
-    "meta", "catalog", "events", "queue", "dlq", "logs", "archive"};
+    "meta", "catalog", "events", "queue", "dlq", "logs", "archive", "sched"};
 
 rocksdb::Slice ToSlice(absl::string_view s) {
   return rocksdb::Slice(s.data(), s.size());

@@ -46,8 +46,9 @@ enum class Family : int {
   kDlq = 4,
   kLogs = 5,
   kArchive = 6,
+  kSched = 7,
 };
-inline constexpr int kNumFamilies = 7;
+inline constexpr int kNumFamilies = 8;
 
 // The store format this build reads and writes.
 inline constexpr uint32_t kFormatVersion = 1;

@@ -487,6 +487,11 @@ absl::StatusOr<std::optional<std::string>> ShapeInput(
   if (input.kind == TargetInput::Kind::kInput) {
     return std::optional<std::string>(input.input);
   }
+  if (input.kind == TargetInput::Kind::kNone) {
+    // Envelopes are built minified by evbus (bus/envelope.cc); deliver the
+    // bytes as they are instead of parsing and re-serialising them.
+    return std::optional<std::string>(std::string(envelope_json));
+  }
   EVBUS_ASSIGN_OR_RETURN(Json envelope,
                          common::ParseJson(envelope_json, "event envelope"));
   if (!envelope.is_object()) {

@@ -125,11 +125,13 @@ struct InputContext {
 //  - InputPath selects nothing (missing key, index out of range);
 //  - a JSON template places an object/array inside a JSON string, or its
 //    substituted text is not valid JSON (e.g. a string value containing '"').
-// Returns InvalidArgument when `envelope_json` is not a JSON object, or when
+// Returns InvalidArgument when `envelope_json` is not a JSON object (kInputPath
+// and kInputTransformer, which read it), or when
 // an InputPath does not parse (a target that skipped ValidateTargetInput).
 //
 // Output, byte for byte:
-//  - kNone: the envelope re-serialised minified (AWS key order preserved);
+//  - kNone: `envelope_json` exactly as given (evbus builds envelopes
+//    minified in AWS key order, so nothing is re-serialised);
 //  - kInput: `input` verbatim;
 //  - kInputPath: compact JSON of the value; a present JSON null → "null";
 //  - kInputTransformer, string template (first non-blank character is not

@@ -308,6 +308,149 @@ grpc::Status EventBusServiceImpl::ReadLog(
 
 void EventBusServiceImpl::StopStreams() { streams_stopped_.store(true); }
 
+namespace {
+grpc::Status NoScheduler() {
+  return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                      "ServiceUnavailable: the scheduler is not running");
+}
+}  // namespace
+
+grpc::Status EventBusServiceImpl::CreateSchedule(
+    grpc::ServerContext*, const evbus::v1::Schedule* request,
+    evbus::v1::Schedule* response) {
+  if (scheduler_ == nullptr) return NoScheduler();
+  auto r = scheduler_->CreateSchedule(*request);
+  if (!r.ok()) return ToGrpcStatus(r.status());
+  *response = *std::move(r);
+  return grpc::Status::OK;
+}
+
+grpc::Status EventBusServiceImpl::GetSchedule(
+    grpc::ServerContext*, const evbus::v1::ScheduleRef* request,
+    evbus::v1::Schedule* response) {
+  if (scheduler_ == nullptr) return NoScheduler();
+  auto r = scheduler_->GetSchedule(request->group_name(), request->name());
+  if (!r.ok()) return ToGrpcStatus(r.status());
+  *response = *std::move(r);
+  return grpc::Status::OK;
+}
+
+grpc::Status EventBusServiceImpl::UpdateSchedule(
+    grpc::ServerContext*, const evbus::v1::Schedule* request,
+    evbus::v1::Schedule* response) {
+  if (scheduler_ == nullptr) return NoScheduler();
+  auto r = scheduler_->UpdateSchedule(*request);
+  if (!r.ok()) return ToGrpcStatus(r.status());
+  *response = *std::move(r);
+  return grpc::Status::OK;
+}
+
+grpc::Status EventBusServiceImpl::DeleteSchedule(
+    grpc::ServerContext*, const evbus::v1::ScheduleRef* request,
+    evbus::v1::Empty*) {
+  if (scheduler_ == nullptr) return NoScheduler();
+  return ToGrpcStatus(
+      scheduler_->DeleteSchedule(request->group_name(), request->name()));
+}
+
+grpc::Status EventBusServiceImpl::ListSchedules(
+    grpc::ServerContext*, const evbus::v1::ListSchedulesRequest* request,
+    evbus::v1::ListSchedulesResponse* response) {
+  if (scheduler_ == nullptr) return NoScheduler();
+  for (auto& s : scheduler_->ListSchedules(request->group_name(),
+                                           request->name_prefix(),
+                                           request->state())) {
+    *response->add_schedules() = std::move(s);
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status EventBusServiceImpl::CreateScheduleGroup(
+    grpc::ServerContext*, const evbus::v1::ScheduleGroup* request,
+    evbus::v1::ScheduleGroup* response) {
+  if (scheduler_ == nullptr) return NoScheduler();
+  auto r = scheduler_->CreateScheduleGroup(request->name());
+  if (!r.ok()) return ToGrpcStatus(r.status());
+  *response = *std::move(r);
+  return grpc::Status::OK;
+}
+
+grpc::Status EventBusServiceImpl::GetScheduleGroup(
+    grpc::ServerContext*, const evbus::v1::ScheduleGroup* request,
+    evbus::v1::ScheduleGroup* response) {
+  if (scheduler_ == nullptr) return NoScheduler();
+  auto r = scheduler_->GetScheduleGroup(request->name());
+  if (!r.ok()) return ToGrpcStatus(r.status());
+  *response = *std::move(r);
+  return grpc::Status::OK;
+}
+
+grpc::Status EventBusServiceImpl::ListScheduleGroups(
+    grpc::ServerContext*, const evbus::v1::ListScheduleGroupsRequest* request,
+    evbus::v1::ListScheduleGroupsResponse* response) {
+  if (scheduler_ == nullptr) return NoScheduler();
+  for (auto& g : scheduler_->ListScheduleGroups(request->name_prefix())) {
+    *response->add_schedule_groups() = std::move(g);
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status EventBusServiceImpl::DeleteScheduleGroup(
+    grpc::ServerContext*, const evbus::v1::ScheduleGroup* request,
+    evbus::v1::Empty*) {
+  if (scheduler_ == nullptr) return NoScheduler();
+  return ToGrpcStatus(scheduler_->DeleteScheduleGroup(request->name()));
+}
+
+grpc::Status EventBusServiceImpl::GetClock(grpc::ServerContext*,
+                                           const evbus::v1::Empty*,
+                                           evbus::v1::ClockResponse* response) {
+  if (clock_ == nullptr) return NoScheduler();
+  response->set_time_ms(absl::ToUnixMillis(clock_->Now()));
+  response->set_mode(manual_clock_ != nullptr ? "manual" : "real");
+  return grpc::Status::OK;
+}
+
+grpc::Status EventBusServiceImpl::MoveClock(int64_t to_ms,
+                                            evbus::v1::ClockResponse* response) {
+  if (manual_clock_ == nullptr) {
+    return ToGrpcStatus(common::AwsError(
+        absl::StatusCode::kFailedPrecondition, "ValidationException",
+        "The clock can only be moved when evbusd runs with --clock manual."));
+  }
+  {
+    absl::MutexLock lock(&clock_mu_);
+    int64_t now = absl::ToUnixMillis(manual_clock_->Now());
+    if (to_ms < now) {
+      return ToGrpcStatus(common::ValidationError(
+          "The clock never moves backwards."));
+    }
+    manual_clock_->Set(absl::FromUnixMillis(to_ms));
+  }
+  if (on_clock_change_) on_clock_change_();
+  response->set_time_ms(to_ms);
+  response->set_mode("manual");
+  return grpc::Status::OK;
+}
+
+grpc::Status EventBusServiceImpl::SetClock(grpc::ServerContext*,
+                                           const evbus::v1::ClockRequest* request,
+                                           evbus::v1::ClockResponse* response) {
+  return MoveClock(request->time_ms(), response);
+}
+
+grpc::Status EventBusServiceImpl::AdvanceClock(
+    grpc::ServerContext*, const evbus::v1::ClockRequest* request,
+    evbus::v1::ClockResponse* response) {
+  if (request->time_ms() < 0) {
+    return ToGrpcStatus(common::ValidationError("The clock never moves backwards."));
+  }
+  int64_t now = manual_clock_ != nullptr
+                    ? absl::ToUnixMillis(manual_clock_->Now())
+                    : 0;
+  return MoveClock(now + request->time_ms(), response);
+}
+
 grpc::Status EventBusServiceImpl::TestEventPattern(
     grpc::ServerContext*, const evbus::v1::TestEventPatternRequest* request,
     evbus::v1::TestEventPatternResponse* response) {

@@ -11,11 +11,14 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 
 #include "evbus/v1/event_bus_service.grpc.pb.h"
 #include "server/bus/archive_service.h"
 #include "server/bus/bus_service.h"
 #include "server/bus/connection_registry.h"
+#include "server/common/clock.h"
+#include "server/scheduler/scheduler.h"
 #include "server/bus/rule_registry.h"
 #include "server/delivery/dispatcher.h"
 #include "server/storage/log_store.h"
@@ -34,6 +37,17 @@ class EventBusServiceImpl final : public evbus::v1::EventBusService::Service {
         logs_(logs),
         archives_(archives),
         connections_(connections) {}
+
+  // Wires the Scheduler API and the test-mode clock (`manual` null: a real
+  // clock, Set/Advance refused). `on_clock_change` runs after the clock moved.
+  void SetScheduler(scheduler::Scheduler* scheduler, common::Clock* clock,
+                    common::ManualClock* manual,
+                    std::function<void()> on_clock_change) {
+    scheduler_ = scheduler;
+    clock_ = clock;
+    manual_clock_ = manual;
+    on_clock_change_ = std::move(on_clock_change);
+  }
 
   // Ends every TailEvents stream (called before the server shuts down, so
   // that Shutdown does not wait for them).
@@ -165,8 +179,52 @@ class EventBusServiceImpl final : public evbus::v1::EventBusService::Service {
   grpc::Status DeleteApiDestination(grpc::ServerContext* context,
                                     const evbus::v1::NameRef* request,
                                     evbus::v1::Empty* response) override;
+  grpc::Status CreateSchedule(grpc::ServerContext* context,
+                              const evbus::v1::Schedule* request,
+                              evbus::v1::Schedule* response) override;
+  grpc::Status GetSchedule(grpc::ServerContext* context,
+                           const evbus::v1::ScheduleRef* request,
+                           evbus::v1::Schedule* response) override;
+  grpc::Status UpdateSchedule(grpc::ServerContext* context,
+                              const evbus::v1::Schedule* request,
+                              evbus::v1::Schedule* response) override;
+  grpc::Status DeleteSchedule(grpc::ServerContext* context,
+                              const evbus::v1::ScheduleRef* request,
+                              evbus::v1::Empty* response) override;
+  grpc::Status ListSchedules(grpc::ServerContext* context,
+                             const evbus::v1::ListSchedulesRequest* request,
+                             evbus::v1::ListSchedulesResponse* response) override;
+  grpc::Status CreateScheduleGroup(grpc::ServerContext* context,
+                                   const evbus::v1::ScheduleGroup* request,
+                                   evbus::v1::ScheduleGroup* response) override;
+  grpc::Status GetScheduleGroup(grpc::ServerContext* context,
+                                const evbus::v1::ScheduleGroup* request,
+                                evbus::v1::ScheduleGroup* response) override;
+  grpc::Status ListScheduleGroups(
+      grpc::ServerContext* context,
+      const evbus::v1::ListScheduleGroupsRequest* request,
+      evbus::v1::ListScheduleGroupsResponse* response) override;
+  grpc::Status DeleteScheduleGroup(grpc::ServerContext* context,
+                                   const evbus::v1::ScheduleGroup* request,
+                                   evbus::v1::Empty* response) override;
+  grpc::Status GetClock(grpc::ServerContext* context,
+                        const evbus::v1::Empty* request,
+                        evbus::v1::ClockResponse* response) override;
+  grpc::Status SetClock(grpc::ServerContext* context,
+                        const evbus::v1::ClockRequest* request,
+                        evbus::v1::ClockResponse* response) override;
+  grpc::Status AdvanceClock(grpc::ServerContext* context,
+                            const evbus::v1::ClockRequest* request,
+                            evbus::v1::ClockResponse* response) override;
 
  private:
+  grpc::Status MoveClock(int64_t to_ms, evbus::v1::ClockResponse* response);
+
+  scheduler::Scheduler* scheduler_ = nullptr;
+  common::Clock* clock_ = nullptr;
+  common::ManualClock* manual_clock_ = nullptr;
+  std::function<void()> on_clock_change_;
+  absl::Mutex clock_mu_;
   bus::BusService& buses_;
   bus::RuleRegistry& rules_;
   delivery::Dispatcher& dispatcher_;

@@ -29,7 +29,10 @@ struct PatternJson {
   // kString: the unescaped text; kNumber: the token exactly as written.
   std::string text;
   std::vector<PatternJson> items;                            // kArray
-  std::vector<std::pair<std::string, PatternJson>> members;  // kObject
+  // kObject. (A named pair rather than std::pair<std::string, PatternJson>,
+  // which clang rejects while PatternJson is still incomplete.)
+  struct Member;
+  std::vector<Member> members;
 
   bool is_string() const { return kind == Kind::kString; }
   bool is_number() const { return kind == Kind::kNumber; }
@@ -38,6 +41,14 @@ struct PatternJson {
   // Jackson's getText() for a scalar token: the string, the number as
   // written, "true", "false" or "null"; "[" / "{" for containers.
   std::string TokenText() const;
+};
+
+struct PatternJson::Member {
+  Member() = default;
+  Member(std::string k, PatternJson v)
+      : first(std::move(k)), second(std::move(v)) {}
+  std::string first;
+  PatternJson second;
 };
 
 // Parses one JSON document. On a syntax error returns InvalidArgument whose

@@ -1,0 +1,222 @@
+// The scheduler over a real RocksDB store and a manual clock: ticks fire as
+// the clock moves, exactly once, and produce delivery tasks in the queue.
+#include "server/scheduler/scheduler.h"
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "server/common/ids.h"
+#include "server/storage/keys.h"
+#include "tests/testing/status_matchers.h"
+#include "tests/testing/temp_dir.h"
+
+namespace evbus::scheduler {
+namespace {
+
+using ::evbus::testing::IsOk;
+using ::evbus::testing::StatusIs;
+
+// Records rule ticks (and writes nothing else into the batch).
+class RecordingTicks final : public RuleTickSink {
+ public:
+  std::vector<delivery::QueueEntry> AddRuleTick(const evbus::v1::Rule& rule,
+                                                absl::Time when,
+                                                storage::WriteBatch&) override {
+    absl::MutexLock lock(&mu);
+    ticks.emplace_back(rule.name(), when);
+    return {};
+  }
+  size_t Count() {
+    absl::MutexLock lock(&mu);
+    return ticks.size();
+  }
+  absl::Mutex mu;
+  std::vector<std::pair<std::string, absl::Time>> ticks ABSL_GUARDED_BY(mu);
+};
+
+class SchedulerTest : public ::testing::Test {
+ protected:
+  void SetUp() override { Open(); }
+  void Open() {
+    scheduler_.reset();
+    store_.reset();
+    store_ = std::move(storage::Store::Open({.path = dir_.path()}).value());
+    SchedulerOptions options;
+    options.idle_poll = absl::Milliseconds(10);
+    scheduler_ = std::make_unique<Scheduler>(*store_, clock_, registry_, ticks_,
+                                             nullptr, options);
+  }
+  evbus::v1::Rule RateRule(const std::string& expr) {
+    evbus::v1::Rule r;
+    r.set_name("every");
+    r.set_event_bus_name("default");
+    r.set_schedule_expression(expr);
+    r.set_state("ENABLED");
+    r.set_creation_time_ms(absl::ToUnixMillis(clock_.Now()));
+    return r;
+  }
+  // Advances the clock one minute at a time (as a user stepping through an
+  // hour would see it) and waits until `want` ticks fired, bounded.
+  bool AdvanceAndWait(absl::Duration by, size_t want) {
+    clock_.Advance(by);
+    scheduler_->Poke();
+    for (int i = 0; i < 500 && ticks_.Count() < want; ++i) {
+      absl::SleepFor(absl::Milliseconds(5));
+    }
+    return ticks_.Count() == want;
+  }
+  size_t QueueSize() {
+    size_t n = 0;
+    EXPECT_THAT(store_->Scan(storage::Family::kQueue, "", "",
+                             [&](absl::string_view, absl::string_view) {
+                               ++n;
+                               return true;
+                             }),
+                IsOk());
+    return n;
+  }
+
+  evbus::testing::TempDir dir_;
+  common::ManualClock clock_{absl::FromUnixSeconds(1767225600)};  // 2026-01-01
+  metrics::Registry registry_;
+  RecordingTicks ticks_;
+  std::unique_ptr<storage::Store> store_;
+  std::unique_ptr<Scheduler> scheduler_;
+};
+
+TEST_F(SchedulerTest, RateFiveMinutesOverAnHourFiresTwelveTimes) {
+  scheduler_->SyncRule(RateRule("rate(5 minutes)"), false);
+  ASSERT_THAT(scheduler_->Start(), IsOk());
+  EXPECT_TRUE(AdvanceAndWait(absl::Minutes(60), 12));
+  absl::SleepFor(absl::Milliseconds(50));
+  EXPECT_EQ(ticks_.Count(), 12u);
+  absl::MutexLock lock(&ticks_.mu);
+  EXPECT_EQ(ticks_.ticks.front().second,
+            absl::FromUnixSeconds(1767225600) + absl::Minutes(5));
+  EXPECT_EQ(ticks_.ticks.back().second,
+            absl::FromUnixSeconds(1767225600) + absl::Minutes(60));
+}
+
+TEST_F(SchedulerTest, DisabledAndDeletedRulesDoNotFire) {
+  evbus::v1::Rule r = RateRule("rate(1 minute)");
+  r.set_state("DISABLED");
+  scheduler_->SyncRule(r, false);
+  ASSERT_THAT(scheduler_->Start(), IsOk());
+  EXPECT_TRUE(AdvanceAndWait(absl::Minutes(10), 0));
+  r.set_state("ENABLED");
+  scheduler_->SyncRule(r, false);
+  EXPECT_TRUE(AdvanceAndWait(absl::Minutes(2), 2));
+  scheduler_->SyncRule(r, true);
+  EXPECT_TRUE(AdvanceAndWait(absl::Minutes(10), 2));
+}
+
+TEST_F(SchedulerTest, TicksFireOnceAcrossRestartAndLatestMissedTickFires) {
+  scheduler_->SyncRule(RateRule("rate(1 hour)"), false);
+  ASSERT_THAT(scheduler_->Start(), IsOk());
+  EXPECT_TRUE(AdvanceAndWait(absl::Hours(1), 1));
+  // "Crash" and come back 5 hours later: only the latest missed tick fires.
+  scheduler_->Stop();
+  clock_.Advance(absl::Hours(5));
+  Open();
+  evbus::v1::Rule r = RateRule("rate(1 hour)");
+  r.set_creation_time_ms(absl::ToUnixMillis(absl::FromUnixSeconds(1767225600)));
+  scheduler_->SyncRule(r, false);
+  ASSERT_THAT(scheduler_->Start(), IsOk());
+  EXPECT_TRUE(AdvanceAndWait(absl::ZeroDuration(), 2));
+  absl::SleepFor(absl::Milliseconds(50));
+  EXPECT_EQ(ticks_.Count(), 2u);
+  {
+    absl::MutexLock lock(&ticks_.mu);
+    EXPECT_EQ(ticks_.ticks.back().second,
+              absl::FromUnixSeconds(1767225600) + absl::Hours(6));
+  }
+  // The next tick is the following hour, not a replay.
+  EXPECT_TRUE(AdvanceAndWait(absl::Minutes(59), 2));
+  EXPECT_TRUE(AdvanceAndWait(absl::Minutes(1), 3));
+}
+
+TEST_F(SchedulerTest, AtScheduleWithDeleteFiresOnceAndDisappears) {
+  ASSERT_THAT(scheduler_->Start(), IsOk());
+  evbus::v1::Schedule s;
+  s.set_name("once");
+  s.set_schedule_expression("at(2026-01-01T00:30:00)");
+  s.mutable_flexible_time_window()->set_mode("OFF");
+  s.set_action_after_completion("DELETE");
+  s.mutable_target()->set_arn("http://127.0.0.1:9/hook");
+  s.mutable_target()->set_input(R"({"hello":"world"})");
+  EVBUS_ASSERT_OK_AND_ASSIGN(evbus::v1::Schedule created,
+                             scheduler_->CreateSchedule(s));
+  EXPECT_EQ(created.arn(),
+            "arn:aws:scheduler:us-east-1:000000000000:schedule/default/once");
+  clock_.Advance(absl::Minutes(31));
+  scheduler_->Poke();
+  for (int i = 0; i < 500 && scheduler_->GetSchedule("", "once").ok(); ++i) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  EXPECT_THAT(scheduler_->GetSchedule("", "once"),
+              StatusIs(absl::StatusCode::kNotFound));
+  // The tick's delivery task is in the queue, carrying its target and input.
+  std::vector<evbus::v1::DeliveryTask> tasks;
+  ASSERT_THAT(store_->Scan(storage::Family::kQueue, "", "",
+                           [&](absl::string_view, absl::string_view v) {
+                             evbus::v1::DeliveryTask t;
+                             t.ParseFromArray(v.data(), static_cast<int>(v.size()));
+                             tasks.push_back(t);
+                             return true;
+                           }),
+              IsOk());
+  ASSERT_EQ(tasks.size(), 1u);
+  EXPECT_EQ(tasks[0].envelope_json(), R"({"hello":"world"})");
+  EXPECT_EQ(tasks[0].inline_target().arn(), "http://127.0.0.1:9/hook");
+}
+
+TEST_F(SchedulerTest, FlexibleWindowLandsInsideTheWindow) {
+  ASSERT_THAT(scheduler_->Start(), IsOk());
+  for (int i = 0; i < 20; ++i) {
+    evbus::v1::Schedule s;
+    s.set_name("flex" + std::to_string(i));
+    s.set_schedule_expression("cron(0 1 * * ? *)");
+    s.mutable_flexible_time_window()->set_mode("FLEXIBLE");
+    s.mutable_flexible_time_window()->set_maximum_window_in_minutes(15);
+    s.mutable_target()->set_arn("log:flex");
+    ASSERT_THAT(scheduler_->CreateSchedule(s), IsOk());
+    std::optional<absl::Time> next = scheduler_->NextFireForTesting(
+        storage::keys::CatalogKey("schedule",
+                                  storage::keys::RuleName("default", s.name())));
+    ASSERT_TRUE(next.has_value());
+    absl::Time nominal = absl::FromUnixSeconds(1767225600) + absl::Hours(1);
+    EXPECT_GE(*next, nominal);
+    EXPECT_LT(*next, nominal + absl::Minutes(15));
+  }
+}
+
+TEST_F(SchedulerTest, EndDateStopsFiringAndValidation) {
+  ASSERT_THAT(scheduler_->Start(), IsOk());
+  evbus::v1::Schedule s;
+  s.set_name("bounded");
+  s.set_schedule_expression("rate(10 minutes)");
+  s.set_end_date_ms(absl::ToUnixMillis(clock_.Now() + absl::Minutes(25)));
+  s.mutable_flexible_time_window()->set_mode("OFF");
+  s.mutable_target()->set_arn("log:bounded");
+  ASSERT_THAT(scheduler_->CreateSchedule(s), IsOk());
+  clock_.Advance(absl::Hours(1));
+  scheduler_->Poke();
+  for (int i = 0; i < 200 && QueueSize() < 2; ++i) absl::SleepFor(absl::Milliseconds(5));
+  absl::SleepFor(absl::Milliseconds(50));
+  EXPECT_EQ(QueueSize(), 2u);  // at +10 and +20 minutes only
+  EXPECT_THAT(scheduler_->CreateSchedule(s),
+              StatusIs(absl::StatusCode::kAlreadyExists,
+                       ::testing::HasSubstr("ConflictException")));
+  s.set_name("bad");
+  s.set_schedule_expression("rate(1 minutes)");
+  EXPECT_THAT(scheduler_->CreateSchedule(s),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "ValidationException: Invalid Schedule Expression "
+                       "rate(1 minutes)."));
+  s.set_schedule_expression("rate(1 minute)");
+  s.set_group_name("nogroup");
+  EXPECT_THAT(scheduler_->CreateSchedule(s),
+              StatusIs(absl::StatusCode::kNotFound));
+}
+
+}  // namespace
+}  // namespace evbus::scheduler
