@@ -5,6 +5,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "server/common/json.h"
 
 namespace evbus::config {
@@ -65,6 +66,8 @@ absl::StatusOr<DaemonConfig> LoadConfigFile(const std::string& path,
       s = str(&c.log_level);
     } else if (key == "clock") {
       s = str(&c.clock);
+    } else if (key == "clock_start") {
+      s = str(&c.clock_start);
     } else if (key == "missed_ticks") {
       s = str(&c.missed_ticks);
     } else if (key == "event_retention_seconds") {
@@ -139,6 +142,17 @@ absl::Status Validate(const DaemonConfig& c) {
   }
   if (c.clock != "real" && c.clock != "manual") {
     return absl::InvalidArgumentError("clock: must be real or manual");
+  }
+  if (!c.clock_start.empty()) {
+    absl::Time t;
+    std::string err;
+    if (c.clock != "manual") {
+      return absl::InvalidArgumentError("clock_start: needs clock manual");
+    }
+    if (!absl::ParseTime(absl::RFC3339_full, c.clock_start, &t, &err)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("clock_start: not an RFC 3339 time: ", err));
+    }
   }
   if (c.missed_ticks != "none" && c.missed_ticks != "latest" &&
       c.missed_ticks != "all") {

@@ -49,6 +49,8 @@ struct DaemonConfig {
   // "real", or "manual": time moves only through `evbus clock set|advance`
   // (tests and demos). Default: real.
   std::string clock = "real";
+  // With clock "manual": the time it starts at (RFC 3339). Default: now.
+  std::string clock_start;
   // Ticks missed while evbusd was down: none, latest (the most recent one
   // per schedule) or all (up to 1,000 per schedule). Default: latest.
   std::string missed_ticks = "latest";

@@ -89,7 +89,12 @@ int Run(const config::DaemonConfig& config) {
   std::unique_ptr<common::Clock> clock_holder;
   common::ManualClock* manual_clock = nullptr;
   if (config.clock == "manual") {
-    auto manual = std::make_unique<common::ManualClock>(absl::Now());
+    absl::Time start = absl::Now();
+    if (!config.clock_start.empty()) {
+      std::string err;
+      (void)absl::ParseTime(absl::RFC3339_full, config.clock_start, &start, &err);
+    }
+    auto manual = std::make_unique<common::ManualClock>(start);
     manual_clock = manual.get();
     clock_holder = std::move(manual);
   } else {

@@ -32,6 +32,8 @@ ABSL_FLAG(bool, allow_reserved_sources, false,
 ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error");
 ABSL_FLAG(std::string, clock, "real",
           "real, or manual: time moves only through `evbus clock`");
+ABSL_FLAG(std::string, clock_start, "",
+          "with --clock manual: the time it starts at (RFC 3339; default now)");
 ABSL_FLAG(std::string, missed_ticks, "latest",
           "schedule ticks missed while down: none, latest or all");
 
@@ -113,6 +115,7 @@ int main(int argc, char** argv) {
   take(FLAGS_region, "region", &config.region);
   take(FLAGS_log_level, "log_level", &config.log_level);
   take(FLAGS_clock, "clock", &config.clock);
+  take(FLAGS_clock_start, "clock_start", &config.clock_start);
   take(FLAGS_missed_ticks, "missed_ticks", &config.missed_ticks);
   auto explicit_flag = [&](const char* name) {
     std::string dashed = std::string("--") + name;
