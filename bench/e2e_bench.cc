@@ -114,10 +114,12 @@ int RunE2e(const E2eOptions& o) {
         }
         grpc::ClientContext c;
         evbus::v1::PutEventsRequest req;
-        auto* e = req.add_entries();
-        e->set_source(source);
-        e->set_detail_type("E2E");
-        e->set_detail(detail);
+        for (int b = 0; b < o.batch; ++b) {
+          auto* e = req.add_entries();
+          e->set_source(source);
+          e->set_detail_type("E2E");
+          e->set_detail(detail);
+        }
         evbus::v1::PutEventsResponse resp;
         auto before = Clock::now();
         grpc::Status s = my_stub->PutEvents(&c, req, &resp);
@@ -126,13 +128,13 @@ int RunE2e(const E2eOptions& o) {
           continue;
         }
         std::lock_guard<std::mutex> lock(mu);
-        sent.emplace(resp.entries(0).event_id(), before);
+        for (const auto& r : resp.entries()) sent.emplace(r.event_id(), before);
       }
     });
   }
   for (auto& c : callers) c.join();
-  // Let the last deliveries land (bounded).
-  for (int i = 0; i < 100; ++i) {
+  // Let the last deliveries land (bounded: 60 s).
+  for (int i = 0; i < 1200; ++i) {
     {
       std::lock_guard<std::mutex> lock(mu);
       if (received.size() >= sent.size()) break;
@@ -177,6 +179,23 @@ int RunE2e(const E2eOptions& o) {
   out["errors"] = errors.load();
   out["sent_per_second"] = static_cast<double>(sent.size()) / elapsed;
   out["delivered_per_second"] = static_cast<double>(delivered) / elapsed;
+  {
+    // Delivery throughput from the first to the last receipt.
+    std::lock_guard<std::mutex> lock(mu);
+    if (received.size() > 1) {
+      auto first = received.begin()->second, last = first;
+      for (const auto& [id, t] : received) {
+        first = std::min(first, t);
+        last = std::max(last, t);
+      }
+      double span = std::chrono::duration<double>(last - first).count();
+      if (span > 0) {
+        out["receipt_span_s"] = span;
+        out["deliveries_per_second_over_span"] =
+            static_cast<double>(received.size()) / span;
+      }
+    }
+  }
   out["latency_ms"] = {{"p50", Percentile(latencies, 50)},
                        {"p90", Percentile(latencies, 90)},
                        {"p99", Percentile(latencies, 99)},

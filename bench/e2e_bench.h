@@ -17,6 +17,7 @@ struct E2eOptions {
   double duration_seconds = 10;
   int payload_bytes = 256;
   int receiver_threads = 16;
+  int batch = 1;  // entries per PutEvents (1..10)
 };
 
 int RunE2e(const E2eOptions& options);

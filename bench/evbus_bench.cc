@@ -9,6 +9,7 @@
 #include "absl/strings/numbers.h"
 #include "bench/e2e_bench.h"
 #include "bench/match_bench.h"
+#include "bench/schedules_bench.h"
 #include "bench/put_events_load.h"
 
 namespace {
@@ -19,9 +20,11 @@ int Usage() {
                "[--concurrency C] [--batch B] [--payload-bytes N] "
                "[--duration S] [--channels K] [--event-bus-name B]\n"
                "       evbus-bench e2e [--endpoint HOST:PORT] [--concurrency C] "
-               "[--rate R] [--duration S] [--payload-bytes N]\n"
+               "[--rate R] [--duration S] [--payload-bytes N] [--batch B]\n"
                "       evbus-bench match --rules FILE --events FILE.jsonl "
-               "[--seconds S] [--set NAME] [--verify N]\n");
+               "[--seconds S] [--set NAME] [--verify N]\n"
+               "       evbus-bench schedules [--endpoint E] [--count N] "
+               "[--due-together K] [--concurrency C] [--pid P]\n");
   return 2;
 }
 
@@ -43,6 +46,8 @@ int E2e(int argc, char** argv) {
            o.duration_seconds > 0 && o.duration_seconds <= 3600;
     } else if (flag == "--payload-bytes") {
       ok = absl::SimpleAtoi(value, &o.payload_bytes) && o.payload_bytes > 0;
+    } else if (flag == "--batch") {
+      ok = absl::SimpleAtoi(value, &o.batch) && o.batch > 0 && o.batch <= 10;
     } else {
       ok = false;
     }
@@ -57,6 +62,28 @@ int main(int argc, char** argv) {
   if (argc < 2) return Usage();
   std::string verb = argv[1];
   if (verb == "e2e") return E2e(argc, argv);
+  if (verb == "schedules") {
+    evbus::bench::SchedulesBenchOptions so;
+    for (int i = 2; i + 1 < argc; i += 2) {
+      std::string f = argv[i], v = argv[i + 1];
+      bool ok = true;
+      if (f == "--endpoint") {
+        so.endpoint = v;
+      } else if (f == "--count") {
+        ok = absl::SimpleAtoi(v, &so.count) && so.count >= 0;
+      } else if (f == "--concurrency") {
+        ok = absl::SimpleAtoi(v, &so.concurrency) && so.concurrency > 0;
+      } else if (f == "--due-together") {
+        ok = absl::SimpleAtoi(v, &so.due_together) && so.due_together >= 0;
+      } else if (f == "--pid") {
+        ok = absl::SimpleAtoi(v, &so.daemon_pid);
+      } else {
+        ok = false;
+      }
+      if (!ok) return Usage();
+    }
+    return evbus::bench::RunSchedulesBench(so);
+  }
   if (verb == "match") {
     std::string rules, events;
     evbus::bench::MatchBenchOptions mo;

@@ -103,10 +103,11 @@ absl::StatusOr<targets::DeliveryRequest> BuildHttpRequest(
     }
   }
   if (!query.empty()) {
-    url += url.find('?') == std::string::npos ? "?" : "&";
+    absl::StrAppend(&url, url.find('?') == std::string::npos ? "?" : "&");
     for (size_t i = 0; i < query.size(); ++i) {
-      if (i > 0) url += "&";
-      url += UrlEncode(query[i].first) + "=" + UrlEncode(query[i].second);
+      if (i > 0) absl::StrAppend(&url, "&");
+      absl::StrAppend(&url, UrlEncode(query[i].first), "=",
+                      UrlEncode(query[i].second));
     }
   }
   r.url = std::move(url);

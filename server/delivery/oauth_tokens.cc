@@ -50,8 +50,8 @@ absl::StatusOr<std::string> OAuthTokens::Token(const OAuthClient& client) {
   std::string form = Form(body, curl);
   std::string url = client.endpoint;
   if (!client.query.empty()) {
-    url += (url.find('?') == std::string::npos ? "?" : "&") +
-           Form(client.query, curl);
+    absl::StrAppend(&url, url.find('?') == std::string::npos ? "?" : "&",
+                    Form(client.query, curl));
   }
   curl_slist* headers = curl_slist_append(
       nullptr, "Content-Type: application/x-www-form-urlencoded");
