@@ -4,10 +4,12 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -22,6 +24,43 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// Receipt times by event id, split over shards with a mutex each so that
+// the receiver's threads rarely wait for one another.
+class Receipts {
+ public:
+  // Records the first receipt of `id`.
+  void Add(std::string id, Clock::time_point at) {
+    Shard& s = shards_[std::hash<std::string>()(id) % kShards];
+    std::lock_guard<std::mutex> lock(s.mu);
+    s.received.emplace(std::move(id), at);
+  }
+  size_t Size() {
+    size_t n = 0;
+    for (Shard& s : shards_) {
+      std::lock_guard<std::mutex> lock(s.mu);
+      n += s.received.size();
+    }
+    return n;
+  }
+  // All receipts; call once the receiver has stopped.
+  std::unordered_map<std::string, Clock::time_point> Merge() {
+    std::unordered_map<std::string, Clock::time_point> all;
+    for (Shard& s : shards_) {
+      std::lock_guard<std::mutex> lock(s.mu);
+      all.merge(s.received);
+    }
+    return all;
+  }
+
+ private:
+  static constexpr size_t kShards = 32;
+  struct Shard {
+    std::mutex mu;
+    std::unordered_map<std::string, Clock::time_point> received;
+  };
+  Shard shards_[kShards];
+};
+
 double Percentile(std::vector<double> v, double p) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
@@ -35,7 +74,8 @@ double Percentile(std::vector<double> v, double p) {
 int RunE2e(const E2eOptions& o) {
   // The receiver: records when each event id arrives.
   std::mutex mu;
-  std::map<std::string, Clock::time_point> sent, received;
+  std::map<std::string, Clock::time_point> sent;  // guarded by mu
+  Receipts receipts;
   httplib::Server server;
   server.new_task_queue = [n = o.receiver_threads] {
     return new httplib::ThreadPool(static_cast<size_t>(n));
@@ -45,9 +85,7 @@ int RunE2e(const E2eOptions& o) {
     auto now = Clock::now();
     size_t at = req.body.find("\"id\":\"");
     if (at != std::string::npos) {
-      std::string id = req.body.substr(at + 6, 36);
-      std::lock_guard<std::mutex> lock(mu);
-      received.emplace(id, now);
+      receipts.Add(req.body.substr(at + 6, 36), now);
     }
     res.status = 200;
   });
@@ -135,13 +173,19 @@ int RunE2e(const E2eOptions& o) {
   for (auto& c : callers) c.join();
   // Let the last deliveries land (bounded: 60 s).
   for (int i = 0; i < 1200; ++i) {
+    size_t want = 0;
     {
       std::lock_guard<std::mutex> lock(mu);
-      if (received.size() >= sent.size()) break;
+      want = sent.size();
     }
+    if (receipts.Size() >= want) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   double elapsed = std::chrono::duration<double>(end - start).count();
+  server.stop();
+  server_thread.join();
+  std::unordered_map<std::string, Clock::time_point> received =
+      receipts.Merge();
   std::vector<double> latencies;
   size_t delivered = 0;
   {
@@ -154,8 +198,6 @@ int RunE2e(const E2eOptions& o) {
           std::chrono::duration<double, std::milli>(it->second - t0).count());
     }
   }
-  server.stop();
-  server_thread.join();
   {
     grpc::ClientContext c;
     evbus::v1::RemoveTargetsRequest req;
@@ -181,7 +223,6 @@ int RunE2e(const E2eOptions& o) {
   out["delivered_per_second"] = static_cast<double>(delivered) / elapsed;
   {
     // Delivery throughput from the first to the last receipt.
-    std::lock_guard<std::mutex> lock(mu);
     if (received.size() > 1) {
       auto first = received.begin()->second, last = first;
       for (const auto& [id, t] : received) {

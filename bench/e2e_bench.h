@@ -16,7 +16,12 @@ struct E2eOptions {
   double rate = 1000;  // events per second in total; 0 = as fast as possible
   double duration_seconds = 10;
   int payload_bytes = 256;
-  int receiver_threads = 16;
+  // cpp-httplib serves each keep-alive connection on one pool thread for
+  // the connection's life, so this must be at least the connections the
+  // daemon opens to the receiver (the target's MaxConcurrency, 64): with
+  // fewer, the surplus connections sit unserved until their requests time
+  // out and are retried.
+  int receiver_threads = 72;
   int batch = 1;  // entries per PutEvents (1..10)
 };
 

@@ -25,6 +25,26 @@ std::string ArchiveNameOfRule(const std::string& rule_name) {
 
 int64_t ToMillis(absl::Time t) { return absl::ToUnixMillis(t); }
 
+// One delivery task per target of `rule`, due at `ingest_ms`, into `batch`.
+void AddTargetTasks(const evbus::v1::Rule& rule, const std::string& event_id,
+                    const std::string& envelope, int64_t ingest_ms,
+                    storage::WriteBatch& batch,
+                    std::vector<delivery::QueueEntry>& entries) {
+  for (const evbus::v1::Target& target : rule.targets()) {
+    evbus::v1::DeliveryTask task;
+    task.set_task_id(common::NewUuidV4());
+    task.set_event_bus_name(rule.event_bus_name());
+    task.set_rule_name(rule.name());
+    task.set_rule_arn(rule.arn());
+    task.set_target_id(target.id());
+    task.set_event_id(event_id);
+    task.set_envelope_json(envelope);
+    task.set_ingest_time_ms(ingest_ms);
+    task.set_due_ms(ingest_ms);
+    entries.push_back(delivery::Dispatcher::AddTo(batch, task));
+  }
+}
+
 }  // namespace
 
 BusService::BusService(storage::Store& store, common::Clock& clock,
@@ -351,19 +371,7 @@ void BusService::RouteLocked(const std::string& bus, const BusState& state,
       continue;
     }
     if (dispatcher_ == nullptr) continue;
-    for (const evbus::v1::Target& target : rule.targets()) {
-      evbus::v1::DeliveryTask task;
-      task.set_task_id(common::NewUuidV4());
-      task.set_event_bus_name(bus);
-      task.set_rule_name(rule.name());
-      task.set_rule_arn(rule.arn());
-      task.set_target_id(target.id());
-      task.set_event_id(event_id);
-      task.set_envelope_json(envelope);
-      task.set_ingest_time_ms(ingest_ms);
-      task.set_due_ms(ingest_ms);
-      entries.push_back(delivery::Dispatcher::AddTo(batch, task));
-    }
+    AddTargetTasks(rule, event_id, envelope, ingest_ms, batch, entries);
   }
 }
 
@@ -461,19 +469,7 @@ std::vector<delivery::QueueEntry> BusService::AddRuleTick(
   std::string envelope = BuildEnvelope(fields);
   int64_t now = ToMillis(clock_.Now());
   TriggeredCounter(rule.event_bus_name(), rule.name()).Increment();
-  for (const evbus::v1::Target& target : rule.targets()) {
-    evbus::v1::DeliveryTask task;
-    task.set_task_id(common::NewUuidV4());
-    task.set_event_bus_name(rule.event_bus_name());
-    task.set_rule_name(rule.name());
-    task.set_rule_arn(rule.arn());
-    task.set_target_id(target.id());
-    task.set_event_id(fields.id);
-    task.set_envelope_json(envelope);
-    task.set_ingest_time_ms(now);
-    task.set_due_ms(now);
-    entries.push_back(delivery::Dispatcher::AddTo(batch, task));
-  }
+  AddTargetTasks(rule, fields.id, envelope, now, batch, entries);
   return entries;
 }
 

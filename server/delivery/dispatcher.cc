@@ -156,13 +156,23 @@ void Dispatcher::Stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-QueueEntry Dispatcher::AddTo(storage::WriteBatch& batch,
-                             const evbus::v1::DeliveryTask& task) {
+namespace {
+
+// The index entry of `task` (task_id, target and due_ms set).
+QueueEntry EntryOf(const evbus::v1::DeliveryTask& task) {
   QueueEntry e;
   e.due_ms = static_cast<uint64_t>(task.due_ms());
   e.target_key = storage::keys::TargetKey(task.event_bus_name(),
                                           task.rule_name(), task.target_id());
   e.key = storage::keys::QueueKey(e.due_ms, task.task_id(), e.target_key);
+  return e;
+}
+
+}  // namespace
+
+QueueEntry Dispatcher::AddTo(storage::WriteBatch& batch,
+                             const evbus::v1::DeliveryTask& task) {
+  QueueEntry e = EntryOf(task);
   batch.Put(storage::Family::kQueue, e.key, task.SerializeAsString());
   return e;
 }
@@ -198,11 +208,12 @@ bool Dispatcher::WaitIdleForTesting(absl::Duration timeout) {
 
 void Dispatcher::Loop() {
   while (true) {
+    RecordGathered();
     std::vector<QueueEntry> ready;
     absl::Duration sleep = options_.idle_poll;
     {
       absl::MutexLock lock(&mu_);
-      if (stopping_) return;
+      if (stopping_) break;
       wake_ = false;
       absl::Time now = clock_.Now();
       uint64_t now_ms = static_cast<uint64_t>(absl::ToUnixMillis(now));
@@ -235,6 +246,8 @@ void Dispatcher::Loop() {
     mu_.AwaitWithTimeout(absl::Condition(&woken),
                          std::max(sleep, absl::Milliseconds(1)));
   }
+  // Outcomes gathered before Stop; later ones are recorded by Complete.
+  RecordGathered();
 }
 
 targets::Executor* Dispatcher::ExecutorFor(targets::TargetKind kind) const {
@@ -387,10 +400,8 @@ void Dispatcher::Complete(const QueueEntry& entry,
                           evbus::v1::DeliveryTask task,
                           const ResolvedTarget* target,
                           targets::DeliveryResult result) {
-  storage::WriteBatch batch;
-  batch.Delete(storage::Family::kQueue, entry.key);
-  std::optional<QueueEntry> requeued;
-  std::optional<evbus::v1::DeadLetter> dead_letter;
+  PendingOutcome outcome;
+  outcome.entry = entry;
   absl::Time now = clock_.Now();
   task.set_attempts(task.attempts() + 1);
 
@@ -399,6 +410,10 @@ void Dispatcher::Complete(const QueueEntry& entry,
   {
     absl::MutexLock lock(&mu_);
     TargetQueue& q = QueueForLocked(entry.target_key);
+    // The call is over, so its concurrency slot is free now; the task stays
+    // counted in depth_ (and out of `pending`) until its outcome is recorded.
+    --q.in_flight;
+    wake_ = true;
     invocations = q.invocations;
     failed = q.failed;
     retries = q.retries;
@@ -420,7 +435,8 @@ void Dispatcher::Complete(const QueueEntry& entry,
     if (plan.retry) {
       retries.Increment();
       task.set_due_ms(absl::ToUnixMillis(plan.due));
-      requeued = AddTo(batch, task);
+      outcome.requeued = EntryOf(task);
+      outcome.requeued_value = task.SerializeAsString();
     } else {
       failed.Increment();
       dead_letters.Increment();
@@ -432,26 +448,70 @@ void Dispatcher::Complete(const QueueEntry& entry,
       dl.set_retry_attempts(task.attempts() - 1);
       dl.set_dead_lettered_ms(absl::ToUnixMillis(now));
       *dl.mutable_task() = task;
-      batch.Put(storage::Family::kDlq,
-                storage::keys::DeadLetterKey(
-                    task.event_bus_name(), task.rule_name(), task.target_id(),
-                    static_cast<uint64_t>(dl.dead_lettered_ms()),
-                    task.task_id()),
-                dl.SerializeAsString());
-      dead_letter = std::move(dl);
+      outcome.dead_letter_key = storage::keys::DeadLetterKey(
+          task.event_bus_name(), task.rule_name(), task.target_id(),
+          static_cast<uint64_t>(dl.dead_lettered_ms()), task.task_id());
+      outcome.dead_letter_value = dl.SerializeAsString();
+      if (!target->target.dead_letter_config().arn().empty()) {
+        outcome.forward = std::move(dl);
+        outcome.forward_target = *target;
+      }
     }
   }
-  // Not synced: losing this write in a crash only redelivers the task.
+  {
+    absl::MutexLock lock(&mu_);
+    if (!stopping_) {
+      outcomes_.push_back(std::move(outcome));
+      return;
+    }
+  }
+  // The loop has stopped (or is about to record its last outcomes).
+  std::vector<PendingOutcome> one;
+  one.push_back(std::move(outcome));
+  Record(std::move(one));
+}
+
+void Dispatcher::RecordGathered() {
+  std::vector<PendingOutcome> outcomes;
+  {
+    absl::MutexLock lock(&mu_);
+    outcomes.swap(outcomes_);
+  }
+  Record(std::move(outcomes));
+}
+
+void Dispatcher::Record(std::vector<PendingOutcome> outcomes) {
+  if (outcomes.empty()) return;
+  storage::WriteBatch batch;
+  for (const PendingOutcome& o : outcomes) {
+    batch.Delete(storage::Family::kQueue, o.entry.key);
+    if (o.requeued.has_value()) {
+      batch.Put(storage::Family::kQueue, o.requeued->key, o.requeued_value);
+    }
+    if (!o.dead_letter_key.empty()) {
+      batch.Put(storage::Family::kDlq, o.dead_letter_key,
+                o.dead_letter_value);
+    }
+  }
+  // Not synced: losing this write in a crash only redelivers the tasks.
   absl::Status s = store_.Write(batch, /*sync=*/false);
-  if (!s.ok()) {
-    EVBUS_LOG(ERROR) << "delivery outcome not recorded: " << s;
-    requeued.reset();
+  if (!s.ok()) EVBUS_LOG(ERROR) << "delivery outcomes not recorded: " << s;
+  for (const PendingOutcome& o : outcomes) {
+    if (s.ok() && o.forward.has_value()) {
+      ForwardToDeadLetterTarget(*o.forward_target, *o.forward);
+    }
   }
-  if (dead_letter.has_value() && s.ok() &&
-      !target->target.dead_letter_config().arn().empty()) {
-    ForwardToDeadLetterTarget(*target, *dead_letter);
+  absl::MutexLock lock(&mu_);
+  for (PendingOutcome& o : outcomes) {
+    if (s.ok() && o.requeued.has_value()) {
+      QueueForLocked(o.entry.target_key)
+          .pending.emplace(o.requeued->due_ms, std::move(o.requeued->key));
+    } else {
+      --depth_;
+    }
   }
-  Finish(entry, std::move(requeued));
+  depth_gauge_.Set(static_cast<double>(depth_));
+  wake_ = true;
 }
 
 void Dispatcher::Finish(const QueueEntry& entry,

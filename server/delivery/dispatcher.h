@@ -213,14 +213,32 @@ class Dispatcher {
     metrics::Counter invocations, failed, retries, dead_letters;
     metrics::Histogram latency;
   };
-  struct Work {
-    QueueEntry entry;
+  // A delivery's outcome waiting to be recorded. Completions only gather
+  // outcomes; the loop thread records all those gathered since its last
+  // turn in one write, so that completions never wait for the store (a
+  // write joins the group of synced ingest writes and waits for its fsync).
+  struct PendingOutcome {
+    QueueEntry entry;  // deleted from the queue family
+    // Set when the task is retried: its new entry and serialized task.
+    std::optional<QueueEntry> requeued;
+    std::string requeued_value;
+    // Set when the task is dead-lettered: the dead letter's key and value.
+    std::string dead_letter_key;
+    std::string dead_letter_value;
+    // Set when the dead letter also goes to DeadLetterConfig.Arn.
+    std::optional<evbus::v1::DeadLetter> forward;
+    std::optional<ResolvedTarget> forward_target;
   };
 
   void Loop();
   void Dispatch(const QueueEntry& entry);
   void Complete(const QueueEntry& entry, evbus::v1::DeliveryTask task,
                 const ResolvedTarget* target, targets::DeliveryResult result);
+  // Records `outcomes` in one write, then forwards their dead letters and
+  // requeues or forgets their tasks.
+  void Record(std::vector<PendingOutcome> outcomes);
+  // Records the outcomes gathered so far (loop thread).
+  void RecordGathered();
   void Finish(const QueueEntry& entry, std::optional<QueueEntry> requeued);
   void ForwardToDeadLetterTarget(const ResolvedTarget& target,
                                  const evbus::v1::DeadLetter& dead_letter);
@@ -240,6 +258,8 @@ class Dispatcher {
   int64_t depth_ ABSL_GUARDED_BY(mu_) = 0;
   bool wake_ ABSL_GUARDED_BY(mu_) = false;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  // Outcomes gathered for the loop thread to record.
+  std::vector<PendingOutcome> outcomes_ ABSL_GUARDED_BY(mu_);
   absl::BitGen rng_ ABSL_GUARDED_BY(mu_);
   std::thread thread_;
 
