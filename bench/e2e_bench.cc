@@ -64,8 +64,9 @@ class Receipts {
 double Percentile(std::vector<double> v, double p) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
-  size_t idx = std::min(v.size() - 1,
-                        static_cast<size_t>(p / 100.0 * static_cast<double>(v.size())));
+  size_t idx =
+      std::min(v.size() - 1,
+               static_cast<size_t>(p / 100.0 * static_cast<double>(v.size())));
   return v[idx];
 }
 
@@ -95,7 +96,8 @@ int RunE2e(const E2eOptions& o) {
   auto channel =
       grpc::CreateChannel(o.endpoint, grpc::InsecureChannelCredentials());
   auto stub = evbus::v1::EventBusService::NewStub(channel);
-  std::string rule = absl::StrCat("e2e-bench-", common::NewUuidV4().substr(0, 8));
+  std::string rule =
+      absl::StrCat("e2e-bench-", common::NewUuidV4().substr(0, 8));
   std::string source = absl::StrCat("bench.", rule);
   {
     grpc::ClientContext c;
@@ -129,11 +131,10 @@ int RunE2e(const E2eOptions& o) {
     }
   }
 
-  std::string detail = absl::StrCat(R"({"pad":")",
-                                    std::string(static_cast<size_t>(
-                                                    std::max(0, o.payload_bytes - 10)),
-                                                'x'),
-                                    R"("})");
+  std::string detail = absl::StrCat(
+      R"({"pad":")",
+      std::string(static_cast<size_t>(std::max(0, o.payload_bytes - 10)), 'x'),
+      R"("})");
   std::atomic<int64_t> errors{0};
   auto start = Clock::now();
   auto end = start + std::chrono::duration_cast<Clock::duration>(

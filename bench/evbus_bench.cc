@@ -9,22 +9,23 @@
 #include "absl/strings/numbers.h"
 #include "bench/e2e_bench.h"
 #include "bench/match_bench.h"
-#include "bench/schedules_bench.h"
 #include "bench/put_events_load.h"
+#include "bench/schedules_bench.h"
 
 namespace {
 
 int Usage() {
-  std::fprintf(stderr,
-               "usage: evbus-bench put-events [--endpoint HOST:PORT] "
-               "[--concurrency C] [--batch B] [--payload-bytes N] "
-               "[--duration S] [--channels K] [--event-bus-name B]\n"
-               "       evbus-bench e2e [--endpoint HOST:PORT] [--concurrency C] "
-               "[--rate R] [--duration S] [--payload-bytes N] [--batch B]\n"
-               "       evbus-bench match --rules FILE --events FILE.jsonl "
-               "[--seconds S] [--set NAME] [--verify N]\n"
-               "       evbus-bench schedules [--endpoint E] [--count N] "
-               "[--due-together K] [--concurrency C] [--pid P]\n");
+  std::fprintf(
+      stderr,
+      "usage: evbus-bench put-events [--endpoint HOST:PORT] "
+      "[--concurrency C] [--batch B] [--payload-bytes N] "
+      "[--duration S] [--channels K] [--event-bus-name B]\n"
+      "       evbus-bench e2e [--endpoint HOST:PORT] [--concurrency C] "
+      "[--rate R] [--duration S] [--payload-bytes N] [--batch B]\n"
+      "       evbus-bench match --rules FILE --events FILE.jsonl "
+      "[--seconds S] [--set NAME] [--verify N]\n"
+      "       evbus-bench schedules [--endpoint E] [--count N] "
+      "[--due-together K] [--concurrency C] [--pid P]\n");
   return 2;
 }
 
@@ -94,7 +95,8 @@ int main(int argc, char** argv) {
       } else if (f == "--events") {
         events = v;
       } else if (f == "--seconds") {
-        if (!absl::SimpleAtod(v, &mo.seconds) || mo.seconds <= 0) return Usage();
+        if (!absl::SimpleAtod(v, &mo.seconds) || mo.seconds <= 0)
+          return Usage();
       } else if (f == "--set") {
         mo.set = v;
       } else if (f == "--verify") {

@@ -23,29 +23,31 @@ using evbus::pattern::FlatEventParser;
 using evbus::pattern::Pattern;
 using evbus::pattern::RuleMatcher;
 
-const char* const kSources[] = {"aws.ec2", "aws.s3", "com.shop.orders",
-                                "com.shop.payments", "org.iot.sensors",
-                                "io.auth.sessions"};
-const char* const kStates[] = {"pending", "running", "stopped", "terminated",
-                               "failed", "queued"};
+const char* const kSources[] = {"aws.ec2",         "aws.s3",
+                                "com.shop.orders", "com.shop.payments",
+                                "org.iot.sensors", "io.auth.sessions"};
+const char* const kStates[] = {"pending",    "running", "stopped",
+                               "terminated", "failed",  "queued"};
 const char* const kCities[] = {"Seattle", "Berlin", "Paris", "Tokyo",
-                               "Madrid", "Austin", "Osaka", "Porto"};
+                               "Madrid",  "Austin", "Osaka", "Porto"};
 
 // A ~1 KB EventBridge envelope with ~30 leaves, nested objects and arrays.
 std::string MakeEvent(int i) {
   return absl::StrCat(
-      R"({"version":"0","id":"6a7e8feb-b491-4cf7-a9f1-bf3703467)", 100 + i % 900,
-      R"(","detail-type":"Order Placed","source":")", kSources[i % 6],
+      R"({"version":"0","id":"6a7e8feb-b491-4cf7-a9f1-bf3703467)",
+      100 + i % 900, R"(","detail-type":"Order Placed","source":")",
+      kSources[i % 6],
       R"(","account":"123456789012","time":"2024-06-01T12:00:00Z",)",
       R"("region":"us-east-1","resources":["arn:aws:ec2:us-east-1:123456789012:instance/i-1234567890abcdef0"],)",
-      R"("detail":{"state":")", kStates[i % 6],
-      R"(","instance-id":"i-0abc)", i, R"(","user":{"name":"alpha.bravo","id":"u-)",
-      i % 1000, R"(","tier":"pro","age":)", 18 + i % 60,
-      R"(},"order":{"id":"ord-)", 10000000 + i, R"(","total":)", (i % 5000) + 0.25,
-      R"(,"currency":"EUR"},"address":{"country":"DE","city":")", kCities[i % 8],
-      R"(","zip":"10115"},"metrics":{"latency-ms":)", (i * 7) % 900 + 0.5,
-      R"(,"count":)", i % 10000, R"(,"ratio":0.42},"device":{"type":"ios","ip":"10.0.)",
-      i % 256, R"(.7"},"object":{"key":"uploads/alpha/0042/bravo.jpg","size":123456},)",
+      R"("detail":{"state":")", kStates[i % 6], R"(","instance-id":"i-0abc)", i,
+      R"(","user":{"name":"alpha.bravo","id":"u-)", i % 1000,
+      R"(","tier":"pro","age":)", 18 + i % 60, R"(},"order":{"id":"ord-)",
+      10000000 + i, R"(","total":)", (i % 5000) + 0.25,
+      R"(,"currency":"EUR"},"address":{"country":"DE","city":")",
+      kCities[i % 8], R"(","zip":"10115"},"metrics":{"latency-ms":)",
+      (i * 7) % 900 + 0.5, R"(,"count":)", i % 10000,
+      R"(,"ratio":0.42},"device":{"type":"ios","ip":"10.0.)", i % 256,
+      R"(.7"},"object":{"key":"uploads/alpha/0042/bravo.jpg","size":123456},)",
       R"("priority":3,"category":"books","enabled":true,"tags":["prod","blue"],)",
       R"("items":[{"sku":"SKU-00042","qty":2,"price":19.99},{"sku":"SKU-00043","qty":1,"price":250}],)",
       R"("note":"lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor incididunt ut labore"}})");
@@ -136,8 +138,8 @@ void MatchLoop(benchmark::State& state, const RuleMatcher& matcher) {
   size_t i = 0;
   int64_t matches = 0;
   for (auto _ : state) {
-    if (parser.Parse(events[i++ % events.size()], &matcher.path_filter(),
-                     &event)
+    if (parser
+            .Parse(events[i++ % events.size()], &matcher.path_filter(), &event)
             .ok()) {
       matcher.Match(event, &ids);
       matches += static_cast<int64_t>(ids.size());

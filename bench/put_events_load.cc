@@ -20,8 +20,8 @@ using Clock = std::chrono::steady_clock;
 
 std::string MakeDetail(int bytes, int seed) {
   // A JSON object of about `bytes` bytes with a few fields.
-  std::string detail = absl::StrCat("{\"seq\":", seed,
-                                    ",\"kind\":\"order\",\"pad\":\"");
+  std::string detail =
+      absl::StrCat("{\"seq\":", seed, ",\"kind\":\"order\",\"pad\":\"");
   int pad = std::max(0, bytes - static_cast<int>(detail.size()) - 2);
   detail.append(static_cast<size_t>(pad), 'x');
   detail.append("\"}");
@@ -30,8 +30,9 @@ std::string MakeDetail(int bytes, int seed) {
 
 double Percentile(std::vector<double>& v, double p) {
   if (v.empty()) return 0;
-  size_t idx = std::min(v.size() - 1,
-                        static_cast<size_t>(p / 100.0 * static_cast<double>(v.size())));
+  size_t idx =
+      std::min(v.size() - 1,
+               static_cast<size_t>(p / 100.0 * static_cast<double>(v.size())));
   std::nth_element(v.begin(), v.begin() + static_cast<long>(idx), v.end());
   return v[idx];
 }
@@ -72,9 +73,9 @@ int RunPutEventsLoad(const PutEventsLoadOptions& o) {
         evbus::v1::PutEventsResponse response;
         auto begin = Clock::now();
         grpc::Status s = stub->PutEvents(&ctx, request, &response);
-        double ms = std::chrono::duration<double, std::milli>(Clock::now() -
-                                                              begin)
-                        .count();
+        double ms =
+            std::chrono::duration<double, std::milli>(Clock::now() - begin)
+                .count();
         if (!s.ok() || response.failed_entry_count() != 0) {
           errors.fetch_add(1);
           continue;
@@ -89,8 +90,7 @@ int RunPutEventsLoad(const PutEventsLoadOptions& o) {
       std::chrono::duration<double>(o.duration_seconds));
   stop.store(true);
   for (std::thread& th : threads) th.join();
-  double elapsed =
-      std::chrono::duration<double>(Clock::now() - start).count();
+  double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
   std::vector<double> all;
   for (auto& v : latencies) all.insert(all.end(), v.begin(), v.end());
 

@@ -46,8 +46,9 @@ int64_t RssKb(int pid) {
 double Percentile(std::vector<double> v, double p) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
-  return v[std::min(v.size() - 1,
-                    static_cast<size_t>(p / 100.0 * static_cast<double>(v.size())))];
+  return v[std::min(
+      v.size() - 1,
+      static_cast<size_t>(p / 100.0 * static_cast<double>(v.size())))];
 }
 
 // Creates schedules [from, to) with `make` filling each request, over
@@ -85,13 +86,14 @@ int RunSchedulesBench(const SchedulesBenchOptions& o) {
   // 1. Many long-lived schedules.
   int64_t rss_before = RssKb(o.daemon_pid);
   auto t0 = Clock::now();
-  int64_t failures = CreateMany(channel, 0, o.count, o.concurrency,
-                                [&](int i, evbus::v1::Schedule* s) {
-    s->set_name(absl::StrCat("bench-", run, "-", i));
-    s->set_schedule_expression(i % 2 == 0 ? "rate(1 day)" : "cron(0 3 * * ? *)");
-    s->mutable_flexible_time_window()->set_mode("OFF");
-    s->mutable_target()->set_arn("log:schedules-bench");
-  });
+  int64_t failures = CreateMany(
+      channel, 0, o.count, o.concurrency, [&](int i, evbus::v1::Schedule* s) {
+        s->set_name(absl::StrCat("bench-", run, "-", i));
+        s->set_schedule_expression(i % 2 == 0 ? "rate(1 day)"
+                                              : "cron(0 3 * * ? *)");
+        s->mutable_flexible_time_window()->set_mode("OFF");
+        s->mutable_target()->set_arn("log:schedules-bench");
+      });
   double create_s = std::chrono::duration<double>(Clock::now() - t0).count();
   int64_t rss_after = RssKb(o.daemon_pid);
   out["schedules_created"] = o.count - failures;
@@ -124,25 +126,28 @@ int RunSchedulesBench(const SchedulesBenchOptions& o) {
   int port = server.bind_to_any_port("127.0.0.1");
   std::thread server_thread([&] { server.listen_after_bind(); });
   // Due a little after all of them can be created.
-  absl::Time due =
-      absl::FromUnixSeconds(absl::ToUnixSeconds(absl::Now()) + 11);
+  absl::Time due = absl::FromUnixSeconds(absl::ToUnixSeconds(absl::Now()) + 11);
   std::string at = absl::StrCat(
-      "at(", absl::FormatTime("%Y-%m-%dT%H:%M:%S", due, absl::UTCTimeZone()), ")");
+      "at(", absl::FormatTime("%Y-%m-%dT%H:%M:%S", due, absl::UTCTimeZone()),
+      ")");
   std::string input = absl::StrCat(R"({"due":)", absl::ToUnixSeconds(due), "}");
-  int64_t due_failures = CreateMany(channel, 0, o.due_together, o.concurrency,
-                                    [&](int i, evbus::v1::Schedule* s) {
-    s->set_name(absl::StrCat("due-", run, "-", i));
-    s->set_schedule_expression(at);
-    s->set_action_after_completion("DELETE");
-    s->mutable_flexible_time_window()->set_mode("OFF");
-    s->mutable_target()->set_arn(absl::StrCat("http://127.0.0.1:", port, "/due"));
-    s->mutable_target()->set_input(input);
-  });
+  int64_t due_failures =
+      CreateMany(channel, 0, o.due_together, o.concurrency,
+                 [&](int i, evbus::v1::Schedule* s) {
+                   s->set_name(absl::StrCat("due-", run, "-", i));
+                   s->set_schedule_expression(at);
+                   s->set_action_after_completion("DELETE");
+                   s->mutable_flexible_time_window()->set_mode("OFF");
+                   s->mutable_target()->set_arn(
+                       absl::StrCat("http://127.0.0.1:", port, "/due"));
+                   s->mutable_target()->set_input(input);
+                 });
   // Wait (bounded) for every firing.
   for (int i = 0; i < 600; ++i) {
     {
       std::lock_guard<std::mutex> lock(mu);
-      if (static_cast<int64_t>(lags.size()) >= o.due_together - due_failures) break;
+      if (static_cast<int64_t>(lags.size()) >= o.due_together - due_failures)
+        break;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }

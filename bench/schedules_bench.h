@@ -12,7 +12,7 @@ namespace evbus::bench {
 
 struct SchedulesBenchOptions {
   std::string endpoint = "127.0.0.1:4010";
-  int count = 100000;      // long-lived schedules created first
+  int count = 100000;  // long-lived schedules created first
   int concurrency = 16;
   int due_together = 1000;  // at() schedules due in the same second
   int daemon_pid = 0;       // for RSS (optional)

@@ -9,8 +9,8 @@ namespace evbus::cli {
 namespace {
 
 TEST(ArgsTest, FlagsSwitchesAndPositionals) {
-  auto a = Args::Parse({"--name", "x", "--limit=5", "--force", "pos"},
-                       {"force"});
+  auto a =
+      Args::Parse({"--name", "x", "--limit=5", "--force", "pos"}, {"force"});
   ASSERT_TRUE(a.ok()) << a.status();
   EXPECT_EQ(*a->Get("name"), "x");
   EXPECT_EQ(*a->Get("limit"), "5");

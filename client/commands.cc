@@ -14,11 +14,11 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "client/describe_schedule_expression.h"
+#include "client/patterns_command.h"
 #include "evbus/v1/event_bus_service.grpc.pb.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
-#include "client/describe_schedule_expression.h"
-#include "client/patterns_command.h"
 #include "server/common/aws_error.h"
 
 namespace evbus::cli {
@@ -42,8 +42,8 @@ absl::Status RpcError(const grpc::Status& status, absl::string_view op,
                      status.error_message()));
   }
   if (status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
-    return absl::UnavailableError(absl::StrCat(
-        "Read timeout on endpoint ", endpoint, " calling ", op));
+    return absl::UnavailableError(
+        absl::StrCat("Read timeout on endpoint ", endpoint, " calling ", op));
   }
   common::AwsErrorParts parts = common::SplitAwsError(
       absl::Status(static_cast<absl::StatusCode>(status.error_code()),
@@ -71,9 +71,9 @@ absl::StatusOr<Json> ParseJsonArg(const Args& args, const std::string& flag) {
   if (!text.ok()) return text.status();
   absl::StatusOr<Json> doc = common::ParseJson(*text, "--" + flag);
   if (!doc.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "Error parsing parameter '--", flag,
-        "': Invalid JSON: ", doc.status().message()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("Error parsing parameter '--", flag,
+                     "': Invalid JSON: ", doc.status().message()));
   }
   return doc;
 }
@@ -89,9 +89,9 @@ absl::StatusOr<int64_t> ParseTimeArg(const std::string& flag,
   if (absl::ParseTime(absl::RFC3339_full, value, &t, &err)) {
     return absl::ToUnixMillis(t);
   }
-  return absl::InvalidArgumentError(absl::StrCat(
-      "argument --", flag, ": \"", value,
-      "\" is not an RFC 3339 time or epoch seconds"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("argument --", flag, ": \"", value,
+                   "\" is not an RFC 3339 time or epoch seconds"));
 }
 
 absl::StatusOr<int> ParseIntArg(const Args& args, const std::string& flag,
@@ -119,8 +119,8 @@ Json BusToJson(const evbus::v1::EventBus& bus) {
 // --entries for put-events: the aws CLI's shape.
 absl::StatusOr<evbus::v1::PutEventsRequest> EntriesFromJson(const Json& doc) {
   static const std::vector<std::string> kMembers = {
-      "Time",         "Source",       "Resources",  "DetailType",
-      "Detail",       "EventBusName", "TraceHeader"};
+      "Time",   "Source",       "Resources",  "DetailType",
+      "Detail", "EventBusName", "TraceHeader"};
   if (!doc.is_array()) {
     return absl::InvalidArgumentError(
         "Invalid type for parameter Entries, value must be a list of "
@@ -147,9 +147,9 @@ absl::StatusOr<evbus::v1::PutEventsRequest> EntriesFromJson(const Json& doc) {
         } else if (key == "Detail" || key == "Time") {
           *field = common::DumpJson(value);  // objects/numbers as JSON text
         } else {
-          return absl::InvalidArgumentError(absl::StrCat(
-              "Invalid type for parameter ", where, ".", key,
-              ", value must be a string"));
+          return absl::InvalidArgumentError(
+              absl::StrCat("Invalid type for parameter ", where, ".", key,
+                           ", value must be a string"));
         }
         return absl::OkStatus();
       };
@@ -168,15 +168,15 @@ absl::StatusOr<evbus::v1::PutEventsRequest> EntriesFromJson(const Json& doc) {
         s = text(out->mutable_trace_header());
       } else if (key == "Resources") {
         if (!value.is_array()) {
-          s = absl::InvalidArgumentError(absl::StrCat(
-              "Invalid type for parameter ", where,
-              ".Resources, value must be a list of strings"));
+          s = absl::InvalidArgumentError(
+              absl::StrCat("Invalid type for parameter ", where,
+                           ".Resources, value must be a list of strings"));
         } else {
           for (const Json& r : value) {
             if (!r.is_string()) {
-              s = absl::InvalidArgumentError(absl::StrCat(
-                  "Invalid type for parameter ", where,
-                  ".Resources, value must be a list of strings"));
+              s = absl::InvalidArgumentError(
+                  absl::StrCat("Invalid type for parameter ", where,
+                               ".Resources, value must be a list of strings"));
               break;
             }
             out->add_resources(r.get<std::string>());
@@ -391,16 +391,23 @@ absl::Status UnknownMember(const std::string& where, const std::string& key,
 }
 
 absl::Status TypeError(const std::string& where, const std::string& what) {
-  return absl::InvalidArgumentError(
-      absl::StrCat("Invalid type for parameter ", where, ", value must be ",
-                   what));
+  return absl::InvalidArgumentError(absl::StrCat(
+      "Invalid type for parameter ", where, ", value must be ", what));
 }
 
 absl::StatusOr<evbus::v1::Target> TargetFromJson(const Json& j,
                                                  const std::string& where) {
   static const std::vector<std::string> kMembers = {
-      "Id", "Arn", "RoleArn", "Input", "InputPath", "InputTransformer",
-      "RetryPolicy", "DeadLetterConfig", "HttpParameters", "MaxConcurrency",
+      "Id",
+      "Arn",
+      "RoleArn",
+      "Input",
+      "InputPath",
+      "InputTransformer",
+      "RetryPolicy",
+      "DeadLetterConfig",
+      "HttpParameters",
+      "MaxConcurrency",
       "InvocationRateLimitPerSecond"};
   if (!j.is_object()) return TypeError(where, "an object");
   evbus::v1::Target t;
@@ -430,13 +437,15 @@ absl::StatusOr<evbus::v1::Target> TargetFromJson(const Json& j,
     } else if (key == "MaxConcurrency") {
       s = integer([&](int32_t n) { t.set_max_concurrency(n); });
     } else if (key == "InvocationRateLimitPerSecond") {
-      s = integer([&](int32_t n) { t.set_invocation_rate_limit_per_second(n); });
+      s = integer(
+          [&](int32_t n) { t.set_invocation_rate_limit_per_second(n); });
     } else if (key == "InputTransformer") {
       if (!v.is_object()) return TypeError(at, "an object");
       auto* it = t.mutable_input_transformer();
       for (const auto& [k2, v2] : v.items()) {
         if (k2 == "InputTemplate") {
-          if (!v2.is_string()) return TypeError(at + ".InputTemplate", "a string");
+          if (!v2.is_string())
+            return TypeError(at + ".InputTemplate", "a string");
           it->set_input_template(v2.get<std::string>());
         } else if (k2 == "InputPathsMap") {
           if (!v2.is_object()) return TypeError(at + ".InputPathsMap", "a map");
@@ -453,21 +462,23 @@ absl::StatusOr<evbus::v1::Target> TargetFromJson(const Json& j,
     } else if (key == "RetryPolicy") {
       if (!v.is_object()) return TypeError(at, "an object");
       for (const auto& [k2, v2] : v.items()) {
-        if (!v2.is_number_integer()) return TypeError(at + "." + k2, "an integer");
+        if (!v2.is_number_integer())
+          return TypeError(at + "." + k2, "an integer");
         if (k2 == "MaximumRetryAttempts") {
-          t.mutable_retry_policy()->set_maximum_retry_attempts(v2.get<int32_t>());
+          t.mutable_retry_policy()->set_maximum_retry_attempts(
+              v2.get<int32_t>());
         } else if (k2 == "MaximumEventAgeInSeconds") {
           t.mutable_retry_policy()->set_maximum_event_age_in_seconds(
               v2.get<int32_t>());
         } else {
-          return UnknownMember(at, k2,
-                               {"MaximumRetryAttempts", "MaximumEventAgeInSeconds"});
+          return UnknownMember(
+              at, k2, {"MaximumRetryAttempts", "MaximumEventAgeInSeconds"});
         }
       }
     } else if (key == "DeadLetterConfig") {
       if (!v.is_object() || (v.size() > 0 && !v.contains("Arn"))) {
-        return UnknownMember(at, v.is_object() && !v.empty() ? v.begin().key() : "?",
-                             {"Arn"});
+        return UnknownMember(
+            at, v.is_object() && !v.empty() ? v.begin().key() : "?", {"Arn"});
       }
       if (v.contains("Arn")) {
         if (!v["Arn"].is_string()) return TypeError(at + ".Arn", "a string");
@@ -478,23 +489,28 @@ absl::StatusOr<evbus::v1::Target> TargetFromJson(const Json& j,
       for (const auto& [k2, v2] : v.items()) {
         if (k2 == "HeaderParameters" || k2 == "QueryStringParameters") {
           if (!v2.is_object()) return TypeError(at + "." + k2, "a map");
-          auto* m = k2 == "HeaderParameters"
-                        ? t.mutable_http_parameters()->mutable_header_parameters()
-                        : t.mutable_http_parameters()
-                              ->mutable_query_string_parameters();
+          auto* m =
+              k2 == "HeaderParameters"
+                  ? t.mutable_http_parameters()->mutable_header_parameters()
+                  : t.mutable_http_parameters()
+                        ->mutable_query_string_parameters();
           for (const auto& [name, value] : v2.items()) {
-            if (!value.is_string()) return TypeError(at + "." + k2, "a map of strings");
+            if (!value.is_string())
+              return TypeError(at + "." + k2, "a map of strings");
             (*m)[name] = value.get<std::string>();
           }
         } else if (k2 == "PathParameterValues") {
           if (!v2.is_array()) return TypeError(at + "." + k2, "a list");
           for (const Json& p : v2) {
-            if (!p.is_string()) return TypeError(at + "." + k2, "a list of strings");
-            t.mutable_http_parameters()->add_path_parameter_values(p.get<std::string>());
+            if (!p.is_string())
+              return TypeError(at + "." + k2, "a list of strings");
+            t.mutable_http_parameters()->add_path_parameter_values(
+                p.get<std::string>());
           }
         } else {
-          return UnknownMember(at, k2, {"PathParameterValues", "HeaderParameters",
-                                        "QueryStringParameters"});
+          return UnknownMember(at, k2,
+                               {"PathParameterValues", "HeaderParameters",
+                                "QueryStringParameters"});
         }
       }
     } else {
@@ -570,8 +586,9 @@ absl::StatusOr<Json> SetRuleState(const Args& args, Context& ctx, bool enable) {
   evbus::v1::Empty response;
   auto c = NewContext(ctx);
   grpc::Status s =
-      enable ? Stub(ctx)->EnableRule(c.get(), RuleRefOf(args, *name), &response)
-             : Stub(ctx)->DisableRule(c.get(), RuleRefOf(args, *name), &response);
+      enable
+          ? Stub(ctx)->EnableRule(c.get(), RuleRefOf(args, *name), &response)
+          : Stub(ctx)->DisableRule(c.get(), RuleRefOf(args, *name), &response);
   if (!s.ok()) {
     return RpcError(s, enable ? "EnableRule" : "DisableRule", ctx.endpoint);
   }
@@ -666,7 +683,8 @@ absl::StatusOr<Json> ListTargetsByRule(const Args& args, Context& ctx) {
   if (!s.ok()) return RpcError(s, "ListTargetsByRule", ctx.endpoint);
   Json out = Json::object();
   out["Targets"] = Json::array();
-  for (const auto& t : response.targets()) out["Targets"].push_back(TargetToJson(t));
+  for (const auto& t : response.targets())
+    out["Targets"].push_back(TargetToJson(t));
   return out;
 }
 
@@ -678,7 +696,8 @@ absl::StatusOr<Json> ListRuleNamesByTarget(const Args& args, Context& ctx) {
   request.set_event_bus_name(args.Get("event-bus-name").value_or(""));
   evbus::v1::ListRuleNamesByTargetResponse response;
   auto c = NewContext(ctx);
-  grpc::Status s = Stub(ctx)->ListRuleNamesByTarget(c.get(), request, &response);
+  grpc::Status s =
+      Stub(ctx)->ListRuleNamesByTarget(c.get(), request, &response);
   if (!s.ok()) return RpcError(s, "ListRuleNamesByTarget", ctx.endpoint);
   Json out = Json::object();
   out["RuleNames"] = Json::array();
@@ -727,7 +746,8 @@ absl::StatusOr<Json> ListDeadLetters(const Args& args, Context& ctx) {
 absl::StatusOr<Json> RedriveDeadLetters(const Args& args, Context& ctx) {
   absl::StatusOr<std::string> rule = args.Required("rule");
   if (!rule.ok()) return rule.status();
-  absl::StatusOr<int> max_items = ParseIntArg(args, "max-items", 1000, 1, 10000);
+  absl::StatusOr<int> max_items =
+      ParseIntArg(args, "max-items", 1000, 1, 10000);
   if (!max_items.ok()) return max_items.status();
   evbus::v1::RedriveDeadLettersRequest request;
   request.set_rule(*rule);
@@ -755,7 +775,8 @@ absl::StatusOr<Json> LogsTail(const Args& args, Context& ctx) {
     if (!ms.ok()) return ms.status();
     request.set_start_time_ms(*ms);
   }
-  absl::StatusOr<int> max_items = ParseIntArg(args, "max-items", 10000, 1, 10000);
+  absl::StatusOr<int> max_items =
+      ParseIntArg(args, "max-items", 10000, 1, 10000);
   if (!max_items.ok()) return max_items.status();
   bool follow = args.Has("follow");
   // --follow polls once a second until interrupted (or --follow-seconds).
@@ -771,7 +792,8 @@ absl::StatusOr<Json> LogsTail(const Args& args, Context& ctx) {
     grpc::Status s = Stub(ctx)->ReadLog(c.get(), request, &response);
     if (!s.ok()) return RpcError(s, "ReadLog", ctx.endpoint);
     for (const auto& r : response.records()) {
-      std::printf("%s %s\n", IsoMillis(r.time_ms()).c_str(), r.message().c_str());
+      std::printf("%s %s\n", IsoMillis(r.time_ms()).c_str(),
+                  r.message().c_str());
       ++printed;
     }
     std::fflush(stdout);
@@ -795,7 +817,8 @@ absl::StatusOr<Json> Patterns(const Args& args, Context&) {
   }
   if (pos[0] == "check") {
     if (pos.size() != 2) {
-      return absl::InvalidArgumentError("usage: evbus patterns check FILE.jsonl");
+      return absl::InvalidArgumentError(
+          "usage: evbus patterns check FILE.jsonl");
     }
     pattern::PatternLimits limits;
     limits.max_pattern_chars = 4096;  // TestEventPattern's limit
@@ -851,9 +874,11 @@ absl::StatusOr<Json> TailEvents(const Args& args, Context& ctx) {
     if (!text.ok()) return text.status();
     request.set_event_pattern(*text);
   }
-  absl::StatusOr<int> max_items = ParseIntArg(args, "max-items", 0, 1, 100000000);
+  absl::StatusOr<int> max_items =
+      ParseIntArg(args, "max-items", 0, 1, 100000000);
   if (!max_items.ok()) return max_items.status();
-  absl::StatusOr<int> duration = ParseIntArg(args, "duration", 0, 1, 86400 * 365);
+  absl::StatusOr<int> duration =
+      ParseIntArg(args, "duration", 0, 1, 86400 * 365);
   if (!duration.ok()) return duration.status();
   grpc::ClientContext c;
   if (*duration > 0) {
@@ -880,7 +905,8 @@ absl::StatusOr<Json> TailEvents(const Args& args, Context& ctx) {
   return Json();
 }
 
-// --- archives and replays -----------------------------------------------------
+// --- archives and replays
+// -----------------------------------------------------
 
 Json ArchiveToJson(const evbus::v1::Archive& a) {
   Json out = Json::object();
@@ -907,8 +933,9 @@ Json ReplayToJson(const evbus::v1::Replay& r) {
   out["EventSourceArn"] = r.event_source_arn();
   Json dest = {{"Arn", r.destination().arn()}};
   if (r.destination().filter_arns_size() > 0) {
-    dest["FilterArns"] = std::vector<std::string>(
-        r.destination().filter_arns().begin(), r.destination().filter_arns().end());
+    dest["FilterArns"] =
+        std::vector<std::string>(r.destination().filter_arns().begin(),
+                                 r.destination().filter_arns().end());
   }
   out["Destination"] = dest;
   out["EventStartTime"] = IsoMillis(r.event_start_time_ms());
@@ -972,7 +999,8 @@ absl::StatusOr<Json> ListArchives(const Args& args, Context& ctx) {
   grpc::Status s = Stub(ctx)->ListArchives(c.get(), request, &response);
   if (!s.ok()) return RpcError(s, "ListArchives", ctx.endpoint);
   Json out = {{"Archives", Json::array()}};
-  for (const auto& a : response.archives()) out["Archives"].push_back(ArchiveToJson(a));
+  for (const auto& a : response.archives())
+    out["Archives"].push_back(ArchiveToJson(a));
   return out;
 }
 
@@ -1009,7 +1037,8 @@ absl::StatusOr<Json> StartReplay(const Args& args, Context& ctx) {
   request.set_event_source_arn(*source);
   request.set_event_start_time_ms(*start_ms);
   request.set_event_end_time_ms(*end_ms);
-  if (!dest->is_object() || !dest->contains("Arn") || !(*dest)["Arn"].is_string()) {
+  if (!dest->is_object() || !dest->contains("Arn") ||
+      !(*dest)["Arn"].is_string()) {
     return absl::InvalidArgumentError(
         "Missing required parameter in Destination: \"Arn\"");
   }
@@ -1037,14 +1066,16 @@ absl::StatusOr<Json> ReplayCall(const Args& args, Context& ctx, bool cancel) {
   request.set_replay_name(*name);
   evbus::v1::Replay response;
   auto c = NewContext(ctx);
-  grpc::Status s =
-      cancel ? Stub(ctx)->CancelReplay(c.get(), request, &response)
-             : Stub(ctx)->DescribeReplay(c.get(), request, &response);
+  grpc::Status s = cancel
+                       ? Stub(ctx)->CancelReplay(c.get(), request, &response)
+                       : Stub(ctx)->DescribeReplay(c.get(), request, &response);
   if (!s.ok()) {
-    return RpcError(s, cancel ? "CancelReplay" : "DescribeReplay", ctx.endpoint);
+    return RpcError(s, cancel ? "CancelReplay" : "DescribeReplay",
+                    ctx.endpoint);
   }
   if (cancel) {
-    return Json{{"ReplayArn", response.replay_arn()}, {"State", response.state()}};
+    return Json{{"ReplayArn", response.replay_arn()},
+                {"State", response.state()}};
   }
   return ReplayToJson(response);
 }
@@ -1059,7 +1090,8 @@ absl::StatusOr<Json> ListReplays(const Args& args, Context& ctx) {
   grpc::Status s = Stub(ctx)->ListReplays(c.get(), request, &response);
   if (!s.ok()) return RpcError(s, "ListReplays", ctx.endpoint);
   Json out = {{"Replays", Json::array()}};
-  for (const auto& r : response.replays()) out["Replays"].push_back(ReplayToJson(r));
+  for (const auto& r : response.replays())
+    out["Replays"].push_back(ReplayToJson(r));
   return out;
 }
 
@@ -1069,7 +1101,8 @@ absl::Status ParamsFromJson(const Json& j, const std::string& where,
                             evbus::v1::ConnectionHttpParameters* out) {
   if (!j.is_object()) return TypeError(where, "an object");
   for (const auto& [k, v] : j.items()) {
-    google::protobuf::RepeatedPtrField<evbus::v1::ConnectionHttpParameter>* list;
+    google::protobuf::RepeatedPtrField<evbus::v1::ConnectionHttpParameter>*
+        list;
     if (k == "HeaderParameters") {
       list = out->mutable_header_parameters();
     } else if (k == "QueryStringParameters") {
@@ -1077,13 +1110,15 @@ absl::Status ParamsFromJson(const Json& j, const std::string& where,
     } else if (k == "BodyParameters") {
       list = out->mutable_body_parameters();
     } else {
-      return UnknownMember(where, k, {"HeaderParameters",
-                                      "QueryStringParameters", "BodyParameters"});
+      return UnknownMember(
+          where, k,
+          {"HeaderParameters", "QueryStringParameters", "BodyParameters"});
     }
     if (!v.is_array()) return TypeError(where + "." + k, "a list");
     for (const Json& p : v) {
       if (!p.is_object() || !p.contains("Key") || !p["Key"].is_string()) {
-        return TypeError(where + "." + k, "a list of {Key, Value, IsValueSecret}");
+        return TypeError(where + "." + k,
+                         "a list of {Key, Value, IsValueSecret}");
       }
       auto* kv = list->Add();
       kv->set_key(p["Key"].get<std::string>());
@@ -1098,7 +1133,8 @@ absl::Status ParamsFromJson(const Json& j, const std::string& where,
   return absl::OkStatus();
 }
 
-absl::Status AuthFromJson(const Json& j, evbus::v1::ConnectionAuthParameters* a) {
+absl::Status AuthFromJson(const Json& j,
+                          evbus::v1::ConnectionAuthParameters* a) {
   const std::string where = "AuthParameters";
   if (!j.is_object()) return TypeError(where, "an object");
   auto str = [](const Json& o, const char* k) {
@@ -1110,8 +1146,10 @@ absl::Status AuthFromJson(const Json& j, evbus::v1::ConnectionAuthParameters* a)
       a->mutable_basic_auth_parameters()->set_username(str(v, "Username"));
       a->mutable_basic_auth_parameters()->set_password(str(v, "Password"));
     } else if (k == "ApiKeyAuthParameters") {
-      a->mutable_api_key_auth_parameters()->set_api_key_name(str(v, "ApiKeyName"));
-      a->mutable_api_key_auth_parameters()->set_api_key_value(str(v, "ApiKeyValue"));
+      a->mutable_api_key_auth_parameters()->set_api_key_name(
+          str(v, "ApiKeyName"));
+      a->mutable_api_key_auth_parameters()->set_api_key_value(
+          str(v, "ApiKeyValue"));
     } else if (k == "OAuthParameters") {
       auto* o = a->mutable_oauth_parameters();
       if (v.contains("ClientParameters")) {
@@ -1121,9 +1159,10 @@ absl::Status AuthFromJson(const Json& j, evbus::v1::ConnectionAuthParameters* a)
       o->set_authorization_endpoint(str(v, "AuthorizationEndpoint"));
       o->set_http_method(str(v, "HttpMethod"));
       if (v.contains("OAuthHttpParameters")) {
-        absl::Status s = ParamsFromJson(v["OAuthHttpParameters"],
-                                        where + ".OAuthParameters.OAuthHttpParameters",
-                                        o->mutable_oauth_http_parameters());
+        absl::Status s =
+            ParamsFromJson(v["OAuthHttpParameters"],
+                           where + ".OAuthParameters.OAuthHttpParameters",
+                           o->mutable_oauth_http_parameters());
         if (!s.ok()) return s;
       }
     } else if (k == "InvocationHttpParameters") {
@@ -1131,8 +1170,9 @@ absl::Status AuthFromJson(const Json& j, evbus::v1::ConnectionAuthParameters* a)
                                       a->mutable_invocation_http_parameters());
       if (!s.ok()) return s;
     } else {
-      return UnknownMember(where, k, {"BasicAuthParameters", "ApiKeyAuthParameters",
-                                      "OAuthParameters", "InvocationHttpParameters"});
+      return UnknownMember(where, k,
+                           {"BasicAuthParameters", "ApiKeyAuthParameters",
+                            "OAuthParameters", "InvocationHttpParameters"});
     }
   }
   return absl::OkStatus();
@@ -1148,14 +1188,16 @@ Json ConnectionToJson(const evbus::v1::Connection& c) {
   const auto& a = c.auth_parameters();
   Json auth = Json::object();
   if (c.authorization_type() == "BASIC") {
-    auth["BasicAuthParameters"] = {{"Username", a.basic_auth_parameters().username()}};
+    auth["BasicAuthParameters"] = {
+        {"Username", a.basic_auth_parameters().username()}};
   } else if (c.authorization_type() == "API_KEY") {
     auth["ApiKeyAuthParameters"] = {
         {"ApiKeyName", a.api_key_auth_parameters().api_key_name()}};
   } else if (c.authorization_type() == "OAUTH_CLIENT_CREDENTIALS") {
     auth["OAuthParameters"] = {
         {"ClientParameters", {{"ClientID", a.oauth_parameters().client_id()}}},
-        {"AuthorizationEndpoint", a.oauth_parameters().authorization_endpoint()},
+        {"AuthorizationEndpoint",
+         a.oauth_parameters().authorization_endpoint()},
         {"HttpMethod", a.oauth_parameters().http_method()}};
   }
   out["AuthParameters"] = auth;
@@ -1179,7 +1221,8 @@ Json DestinationToJson(const evbus::v1::ApiDestination& d) {
   return out;
 }
 
-absl::StatusOr<Json> ConnectionWrite(const Args& args, Context& ctx, bool create) {
+absl::StatusOr<Json> ConnectionWrite(const Args& args, Context& ctx,
+                                     bool create) {
   absl::StatusOr<std::string> name = args.Required("name");
   if (!name.ok()) return name.status();
   evbus::v1::Connection c;
@@ -1201,10 +1244,11 @@ absl::StatusOr<Json> ConnectionWrite(const Args& args, Context& ctx, bool create
     return RpcError(s, create ? "CreateConnection" : "UpdateConnection",
                     ctx.endpoint);
   }
-  return Json{{"ConnectionArn", response.connection_arn()},
-              {"ConnectionState", response.connection_state()},
-              {"CreationTime", IsoMillis(response.creation_time_ms())},
-              {"LastModifiedTime", IsoMillis(response.last_modified_time_ms())}};
+  return Json{
+      {"ConnectionArn", response.connection_arn()},
+      {"ConnectionState", response.connection_state()},
+      {"CreationTime", IsoMillis(response.creation_time_ms())},
+      {"LastModifiedTime", IsoMillis(response.last_modified_time_ms())}};
 }
 
 absl::StatusOr<Json> ConnectionRead(const Args& args, Context& ctx, bool del) {
@@ -1241,7 +1285,8 @@ absl::StatusOr<Json> ListConnections(const Args& args, Context& ctx) {
   return out;
 }
 
-absl::StatusOr<Json> DestinationWrite(const Args& args, Context& ctx, bool create) {
+absl::StatusOr<Json> DestinationWrite(const Args& args, Context& ctx,
+                                      bool create) {
   absl::StatusOr<std::string> name = args.Required("name");
   if (!name.ok()) return name.status();
   evbus::v1::ApiDestination d;
@@ -1256,16 +1301,18 @@ absl::StatusOr<Json> DestinationWrite(const Args& args, Context& ctx, bool creat
   d.set_invocation_rate_limit_per_second(*rate);
   evbus::v1::ApiDestination response;
   auto c = NewContext(ctx);
-  grpc::Status s = create ? Stub(ctx)->CreateApiDestination(c.get(), d, &response)
-                          : Stub(ctx)->UpdateApiDestination(c.get(), d, &response);
+  grpc::Status s = create
+                       ? Stub(ctx)->CreateApiDestination(c.get(), d, &response)
+                       : Stub(ctx)->UpdateApiDestination(c.get(), d, &response);
   if (!s.ok()) {
     return RpcError(s, create ? "CreateApiDestination" : "UpdateApiDestination",
                     ctx.endpoint);
   }
-  return Json{{"ApiDestinationArn", response.api_destination_arn()},
-              {"ApiDestinationState", response.api_destination_state()},
-              {"CreationTime", IsoMillis(response.creation_time_ms())},
-              {"LastModifiedTime", IsoMillis(response.last_modified_time_ms())}};
+  return Json{
+      {"ApiDestinationArn", response.api_destination_arn()},
+      {"ApiDestinationState", response.api_destination_state()},
+      {"CreationTime", IsoMillis(response.creation_time_ms())},
+      {"LastModifiedTime", IsoMillis(response.last_modified_time_ms())}};
 }
 
 absl::StatusOr<Json> DestinationRead(const Args& args, Context& ctx, bool del) {
@@ -1303,10 +1350,11 @@ absl::StatusOr<Json> ListApiDestinations(const Args& args, Context& ctx) {
 
 // --- schedules and the clock -----------------------------------------------
 
-absl::StatusOr<evbus::v1::ScheduleTarget> ScheduleTargetFromJson(const Json& j) {
+absl::StatusOr<evbus::v1::ScheduleTarget> ScheduleTargetFromJson(
+    const Json& j) {
   static const std::vector<std::string> kMembers = {
-      "Arn", "RoleArn", "Input", "RetryPolicy", "DeadLetterConfig",
-      "EventBridgeParameters"};
+      "Arn",         "RoleArn",          "Input",
+      "RetryPolicy", "DeadLetterConfig", "EventBridgeParameters"};
   if (!j.is_object()) return TypeError("Target", "an object");
   evbus::v1::ScheduleTarget t;
   for (const auto& [k, v] : j.items()) {
@@ -1380,7 +1428,8 @@ Json ScheduleToJson(const evbus::v1::Schedule& s) {
   return out;
 }
 
-absl::StatusOr<Json> ScheduleWrite(const Args& args, Context& ctx, bool create) {
+absl::StatusOr<Json> ScheduleWrite(const Args& args, Context& ctx,
+                                   bool create) {
   absl::StatusOr<std::string> name = args.Required("name");
   if (!name.ok()) return name.status();
   absl::StatusOr<std::string> expression = args.Required("schedule-expression");
@@ -1397,7 +1446,8 @@ absl::StatusOr<Json> ScheduleWrite(const Args& args, Context& ctx, bool create) 
       args.Get("schedule-expression-timezone").value_or(""));
   s.set_description(args.Get("description").value_or(""));
   s.set_state(args.Get("state").value_or(""));
-  s.set_action_after_completion(args.Get("action-after-completion").value_or(""));
+  s.set_action_after_completion(
+      args.Get("action-after-completion").value_or(""));
   if (auto v = args.Get("start-date")) {
     absl::StatusOr<int64_t> ms = ParseTimeArg("start-date", *v);
     if (!ms.ok()) return ms.status();
@@ -1413,7 +1463,8 @@ absl::StatusOr<Json> ScheduleWrite(const Args& args, Context& ctx, bool create) 
     return absl::InvalidArgumentError(
         "Missing required parameter in FlexibleTimeWindow: \"Mode\"");
   }
-  s.mutable_flexible_time_window()->set_mode((*window)["Mode"].get<std::string>());
+  s.mutable_flexible_time_window()->set_mode(
+      (*window)["Mode"].get<std::string>());
   if (window->contains("MaximumWindowInMinutes")) {
     s.mutable_flexible_time_window()->set_maximum_window_in_minutes(
         (*window)["MaximumWindowInMinutes"].get<int32_t>());
@@ -1426,7 +1477,8 @@ absl::StatusOr<Json> ScheduleWrite(const Args& args, Context& ctx, bool create) 
   grpc::Status st = create ? Stub(ctx)->CreateSchedule(c.get(), s, &response)
                            : Stub(ctx)->UpdateSchedule(c.get(), s, &response);
   if (!st.ok()) {
-    return RpcError(st, create ? "CreateSchedule" : "UpdateSchedule", ctx.endpoint);
+    return RpcError(st, create ? "CreateSchedule" : "UpdateSchedule",
+                    ctx.endpoint);
   }
   return Json{{"ScheduleArn", response.arn()}};
 }
@@ -1471,11 +1523,12 @@ absl::StatusOr<Json> ListSchedules(const Args& args, Context& ctx) {
 }
 
 Json GroupToJson(const evbus::v1::ScheduleGroup& g) {
-  return Json{{"Name", g.name()},
-              {"Arn", g.arn()},
-              {"State", g.state()},
-              {"CreationDate", IsoMillis(g.creation_date_ms())},
-              {"LastModificationDate", IsoMillis(g.last_modification_date_ms())}};
+  return Json{
+      {"Name", g.name()},
+      {"Arn", g.arn()},
+      {"State", g.state()},
+      {"CreationDate", IsoMillis(g.creation_date_ms())},
+      {"LastModificationDate", IsoMillis(g.last_modification_date_ms())}};
 }
 
 absl::StatusOr<Json> ScheduleGroupCall(const Args& args, Context& ctx,
@@ -1518,7 +1571,8 @@ absl::StatusOr<Json> ScheduleGroupCall(const Args& args, Context& ctx,
 // A duration like "90s", "5m", "2h", "1d", "1h30m" (absl's form) or seconds.
 absl::StatusOr<int64_t> ParseDurationMs(const std::string& text) {
   double seconds = 0;
-  if (absl::SimpleAtod(text, &seconds)) return static_cast<int64_t>(seconds * 1000);
+  if (absl::SimpleAtod(text, &seconds))
+    return static_cast<int64_t>(seconds * 1000);
   std::string t = text;
   size_t d = t.find('d');
   int64_t days = 0;
@@ -1536,7 +1590,8 @@ absl::StatusOr<int64_t> ParseDurationMs(const std::string& text) {
 // `evbus clock get | set TIME | advance DURATION`.
 absl::StatusOr<Json> ClockCmd(const Args& args, Context& ctx) {
   const std::vector<std::string>& pos = args.positional();
-  if (pos.empty() || (pos[0] != "get" && pos[0] != "set" && pos[0] != "advance") ||
+  if (pos.empty() ||
+      (pos[0] != "get" && pos[0] != "set" && pos[0] != "advance") ||
       (pos[0] != "get" && pos.size() != 2)) {
     return absl::InvalidArgumentError(
         "usage: evbus clock get | set TIME | advance DURATION");
@@ -1561,7 +1616,8 @@ absl::StatusOr<Json> ClockCmd(const Args& args, Context& ctx) {
     s = Stub(ctx)->AdvanceClock(c.get(), request, &response);
   }
   if (!s.ok()) return RpcError(s, "Clock", ctx.endpoint);
-  return Json{{"Time", IsoMillis(response.time_ms())}, {"Mode", response.mode()}};
+  return Json{{"Time", IsoMillis(response.time_ms())},
+              {"Mode", response.mode()}};
 }
 
 absl::StatusOr<Json> DescribeScheduleExpressionCmd(const Args& args, Context&) {
@@ -1591,10 +1647,11 @@ absl::StatusOr<Json> Health(const Args& args, Context& ctx) {
                        ->Check(c.get(), request, &response);
   if (!s.ok()) return RpcError(s, "Check", ctx.endpoint);
   Json out = Json::object();
-  out["Status"] =
-      grpc::health::v1::HealthCheckResponse::ServingStatus_Name(response.status());
+  out["Status"] = grpc::health::v1::HealthCheckResponse::ServingStatus_Name(
+      response.status());
   if (response.status() != grpc::health::v1::HealthCheckResponse::SERVING) {
-    return absl::AbortedError(absl::StrCat("evbusd is ", out["Status"].get<std::string>()));
+    return absl::AbortedError(
+        absl::StrCat("evbusd is ", out["Status"].get<std::string>()));
   }
   return out;
 }
@@ -1613,8 +1670,11 @@ std::shared_ptr<grpc::Channel> Context::Channel() {
 
 const std::vector<Command>& Commands() {
   static const std::vector<Command>* commands = new std::vector<Command>{
-      {"put-events", "--entries JSON|file://F   put 1..10 events",
-       {"entries"}, {}, PutEvents},
+      {"put-events",
+       "--entries JSON|file://F   put 1..10 events",
+       {"entries"},
+       {},
+       PutEvents},
       {"list-events",
        "[--event-bus-name B] [--start-time T] [--end-time T] [--max-items N]"
        "   events that reached a bus (evbus extension)",
@@ -1622,11 +1682,17 @@ const std::vector<Command>& Commands() {
         "starting-token"},
        {},
        ListEvents},
-      {"create-event-bus", "--name N [--description D]",
-       {"name", "description"}, {}, CreateEventBus},
+      {"create-event-bus",
+       "--name N [--description D]",
+       {"name", "description"},
+       {},
+       CreateEventBus},
       {"describe-event-bus", "[--name N]", {"name"}, {}, DescribeEventBus},
-      {"list-event-buses", "[--name-prefix P] [--limit N] [--next-token T]",
-       {"name-prefix", "limit", "next-token"}, {}, ListEventBuses},
+      {"list-event-buses",
+       "[--name-prefix P] [--limit N] [--next-token T]",
+       {"name-prefix", "limit", "next-token"},
+       {},
+       ListEventBuses},
       {"delete-event-bus", "--name N", {"name"}, {}, DeleteEventBus},
       {"put-rule",
        "--name N [--event-bus-name B] [--event-pattern P|file://F] "
@@ -1635,27 +1701,51 @@ const std::vector<Command>& Commands() {
         "state", "description", "role-arn"},
        {},
        PutRule},
-      {"describe-rule", "--name N [--event-bus-name B]",
-       {"name", "event-bus-name"}, {}, DescribeRule},
+      {"describe-rule",
+       "--name N [--event-bus-name B]",
+       {"name", "event-bus-name"},
+       {},
+       DescribeRule},
       {"list-rules",
        "[--event-bus-name B] [--name-prefix P] [--limit N] [--next-token T]",
-       {"event-bus-name", "name-prefix", "limit", "next-token"}, {}, ListRules},
-      {"enable-rule", "--name N [--event-bus-name B]",
-       {"name", "event-bus-name"}, {},
+       {"event-bus-name", "name-prefix", "limit", "next-token"},
+       {},
+       ListRules},
+      {"enable-rule",
+       "--name N [--event-bus-name B]",
+       {"name", "event-bus-name"},
+       {},
        [](const Args& a, Context& c) { return SetRuleState(a, c, true); }},
-      {"disable-rule", "--name N [--event-bus-name B]",
-       {"name", "event-bus-name"}, {},
+      {"disable-rule",
+       "--name N [--event-bus-name B]",
+       {"name", "event-bus-name"},
+       {},
        [](const Args& a, Context& c) { return SetRuleState(a, c, false); }},
-      {"delete-rule", "--name N [--event-bus-name B] [--force]",
-       {"name", "event-bus-name", "force"}, {"force"}, DeleteRule},
-      {"put-targets", "--rule R [--event-bus-name B] --targets JSON|file://F",
-       {"rule", "event-bus-name", "targets"}, {}, PutTargets},
-      {"remove-targets", "--rule R [--event-bus-name B] --ids ID... [--force]",
-       {"rule", "event-bus-name", "ids", "force"}, {"force"}, RemoveTargets},
-      {"list-targets-by-rule", "--rule R [--event-bus-name B]",
-       {"rule", "event-bus-name"}, {}, ListTargetsByRule},
-      {"list-rule-names-by-target", "--target-arn A [--event-bus-name B]",
-       {"target-arn", "event-bus-name"}, {}, ListRuleNamesByTarget},
+      {"delete-rule",
+       "--name N [--event-bus-name B] [--force]",
+       {"name", "event-bus-name", "force"},
+       {"force"},
+       DeleteRule},
+      {"put-targets",
+       "--rule R [--event-bus-name B] --targets JSON|file://F",
+       {"rule", "event-bus-name", "targets"},
+       {},
+       PutTargets},
+      {"remove-targets",
+       "--rule R [--event-bus-name B] --ids ID... [--force]",
+       {"rule", "event-bus-name", "ids", "force"},
+       {"force"},
+       RemoveTargets},
+      {"list-targets-by-rule",
+       "--rule R [--event-bus-name B]",
+       {"rule", "event-bus-name"},
+       {},
+       ListTargetsByRule},
+      {"list-rule-names-by-target",
+       "--target-arn A [--event-bus-name B]",
+       {"target-arn", "event-bus-name"},
+       {},
+       ListRuleNamesByTarget},
       {"list-dead-letters",
        "--rule R [--event-bus-name B] [--target-id ID] [--max-items N]",
        {"rule", "event-bus-name", "target-id", "max-items", "starting-token"},
@@ -1663,20 +1753,30 @@ const std::vector<Command>& Commands() {
        ListDeadLetters},
       {"redrive-dead-letters",
        "--rule R [--event-bus-name B] [--target-id ID] [--max-items N]",
-       {"rule", "event-bus-name", "target-id", "max-items"}, {},
+       {"rule", "event-bus-name", "target-id", "max-items"},
+       {},
        RedriveDeadLetters},
-      {"logs", "tail NAME [--follow] [--since T] [--max-items N]",
-       {"follow", "since", "max-items", "follow-seconds"}, {"follow"}, LogsTail},
-      {"test-event-pattern", "--event-pattern P --event E   (JSON or file://)",
-       {"event-pattern", "event"}, {}, TestEventPatternCmd},
+      {"logs",
+       "tail NAME [--follow] [--since T] [--max-items N]",
+       {"follow", "since", "max-items", "follow-seconds"},
+       {"follow"},
+       LogsTail},
+      {"test-event-pattern",
+       "--event-pattern P --event E   (JSON or file://)",
+       {"event-pattern", "event"},
+       {},
+       TestEventPatternCmd},
       {"tail-events",
        "[--event-bus-name B] [--event-pattern P] [--max-items N] "
        "[--duration S]   stream events as they are put",
-       {"event-bus-name", "event-pattern", "max-items", "duration"}, {},
+       {"event-bus-name", "event-pattern", "max-items", "duration"},
+       {},
        TailEvents},
       {"patterns",
        "check FILE.jsonl | lint FILE...   offline pattern checks (no daemon)",
-       {}, {}, Patterns},
+       {},
+       {},
+       Patterns},
       {"create-archive",
        "--archive-name N --event-source-arn BUS-ARN [--event-pattern P] "
        "[--retention-days D] [--description T]",
@@ -1684,25 +1784,42 @@ const std::vector<Command>& Commands() {
         "description"},
        {},
        CreateArchive},
-      {"describe-archive", "--archive-name N", {"archive-name"}, {},
+      {"describe-archive",
+       "--archive-name N",
+       {"archive-name"},
+       {},
        DescribeArchive},
       {"list-archives",
        "[--name-prefix P] [--event-source-arn A] [--state S]",
-       {"name-prefix", "event-source-arn", "state"}, {}, ListArchives},
-      {"delete-archive", "--archive-name N", {"archive-name"}, {},
+       {"name-prefix", "event-source-arn", "state"},
+       {},
+       ListArchives},
+      {"delete-archive",
+       "--archive-name N",
+       {"archive-name"},
+       {},
        DeleteArchive},
       {"start-replay",
        "--replay-name N --event-source-arn ARCHIVE-ARN --event-start-time T "
        "--event-end-time T --destination JSON",
-       {"replay-name", "event-source-arn", "event-start-time",
-        "event-end-time", "destination", "description"},
+       {"replay-name", "event-source-arn", "event-start-time", "event-end-time",
+        "destination", "description"},
        {},
        StartReplay},
-      {"describe-replay", "--replay-name N", {"replay-name"}, {},
+      {"describe-replay",
+       "--replay-name N",
+       {"replay-name"},
+       {},
        [](const Args& a, Context& c) { return ReplayCall(a, c, false); }},
-      {"list-replays", "[--name-prefix P] [--state S] [--event-source-arn A]",
-       {"name-prefix", "state", "event-source-arn"}, {}, ListReplays},
-      {"cancel-replay", "--replay-name N", {"replay-name"}, {},
+      {"list-replays",
+       "[--name-prefix P] [--state S] [--event-source-arn A]",
+       {"name-prefix", "state", "event-source-arn"},
+       {},
+       ListReplays},
+      {"cancel-replay",
+       "--replay-name N",
+       {"replay-name"},
+       {},
        [](const Args& a, Context& c) { return ReplayCall(a, c, true); }},
       {"create-connection",
        "--name N --authorization-type BASIC|API_KEY|OAUTH_CLIENT_CREDENTIALS "
@@ -1718,11 +1835,20 @@ const std::vector<Command>& Commands() {
         "signing-secret"},
        {},
        [](const Args& a, Context& c) { return ConnectionWrite(a, c, false); }},
-      {"describe-connection", "--name N", {"name"}, {},
+      {"describe-connection",
+       "--name N",
+       {"name"},
+       {},
        [](const Args& a, Context& c) { return ConnectionRead(a, c, false); }},
-      {"list-connections", "[--name-prefix P]", {"name-prefix"}, {},
+      {"list-connections",
+       "[--name-prefix P]",
+       {"name-prefix"},
+       {},
        ListConnections},
-      {"delete-connection", "--name N", {"name"}, {},
+      {"delete-connection",
+       "--name N",
+       {"name"},
+       {},
        [](const Args& a, Context& c) { return ConnectionRead(a, c, true); }},
       {"create-api-destination",
        "--name N --connection-arn A --invocation-endpoint URL --http-method M "
@@ -1738,11 +1864,20 @@ const std::vector<Command>& Commands() {
         "invocation-rate-limit-per-second", "description"},
        {},
        [](const Args& a, Context& c) { return DestinationWrite(a, c, false); }},
-      {"describe-api-destination", "--name N", {"name"}, {},
+      {"describe-api-destination",
+       "--name N",
+       {"name"},
+       {},
        [](const Args& a, Context& c) { return DestinationRead(a, c, false); }},
-      {"list-api-destinations", "[--name-prefix P] [--connection-arn A]",
-       {"name-prefix", "connection-arn"}, {}, ListApiDestinations},
-      {"delete-api-destination", "--name N", {"name"}, {},
+      {"list-api-destinations",
+       "[--name-prefix P] [--connection-arn A]",
+       {"name-prefix", "connection-arn"},
+       {},
+       ListApiDestinations},
+      {"delete-api-destination",
+       "--name N",
+       {"name"},
+       {},
        [](const Args& a, Context& c) { return DestinationRead(a, c, true); }},
       {"create-schedule",
        "--name N [--group-name G] --schedule-expression E "
@@ -1755,44 +1890,73 @@ const std::vector<Command>& Commands() {
         "description"},
        {},
        [](const Args& a, Context& c) { return ScheduleWrite(a, c, true); }},
-      {"update-schedule", "(as create-schedule)",
+      {"update-schedule",
+       "(as create-schedule)",
        {"name", "group-name", "schedule-expression",
         "schedule-expression-timezone", "start-date", "end-date",
         "flexible-time-window", "target", "state", "action-after-completion",
         "description"},
        {},
        [](const Args& a, Context& c) { return ScheduleWrite(a, c, false); }},
-      {"get-schedule", "--name N [--group-name G]", {"name", "group-name"}, {},
+      {"get-schedule",
+       "--name N [--group-name G]",
+       {"name", "group-name"},
+       {},
        [](const Args& a, Context& c) { return ScheduleRead(a, c, false); }},
-      {"delete-schedule", "--name N [--group-name G]", {"name", "group-name"},
-       {}, [](const Args& a, Context& c) { return ScheduleRead(a, c, true); }},
-      {"list-schedules", "[--group-name G] [--name-prefix P] [--state S]",
-       {"group-name", "name-prefix", "state"}, {}, ListSchedules},
-      {"create-schedule-group", "--name N", {"name"}, {},
+      {"delete-schedule",
+       "--name N [--group-name G]",
+       {"name", "group-name"},
+       {},
+       [](const Args& a, Context& c) { return ScheduleRead(a, c, true); }},
+      {"list-schedules",
+       "[--group-name G] [--name-prefix P] [--state S]",
+       {"group-name", "name-prefix", "state"},
+       {},
+       ListSchedules},
+      {"create-schedule-group",
+       "--name N",
+       {"name"},
+       {},
        [](const Args& a, Context& c) {
          return ScheduleGroupCall(a, c, "CreateScheduleGroup");
        }},
-      {"get-schedule-group", "--name N", {"name"}, {},
+      {"get-schedule-group",
+       "--name N",
+       {"name"},
+       {},
        [](const Args& a, Context& c) {
          return ScheduleGroupCall(a, c, "GetScheduleGroup");
        }},
-      {"list-schedule-groups", "[--name-prefix P]", {"name-prefix"}, {},
+      {"list-schedule-groups",
+       "[--name-prefix P]",
+       {"name-prefix"},
+       {},
        [](const Args& a, Context& c) {
          return ScheduleGroupCall(a, c, "ListScheduleGroups");
        }},
-      {"delete-schedule-group", "--name N", {"name"}, {},
+      {"delete-schedule-group",
+       "--name N",
+       {"name"},
+       {},
        [](const Args& a, Context& c) {
          return ScheduleGroupCall(a, c, "DeleteScheduleGroup");
        }},
-      {"clock", "get | set TIME | advance DURATION   (evbusd --clock manual)",
-       {}, {}, ClockCmd},
+      {"clock",
+       "get | set TIME | advance DURATION   (evbusd --clock manual)",
+       {},
+       {},
+       ClockCmd},
       {"describe-schedule-expression",
        "--expression E [--timezone TZ] [--start T] [--count N]   next fire "
        "times (offline)",
-       {"expression", "timezone", "start", "count"}, {},
+       {"expression", "timezone", "start", "count"},
+       {},
        DescribeScheduleExpressionCmd},
-      {"health", "[--service S]   grpc.health.v1 Check; exit 1 unless SERVING",
-       {"service"}, {}, Health},
+      {"health",
+       "[--service S]   grpc.health.v1 Check; exit 1 unless SERVING",
+       {"service"},
+       {},
+       Health},
   };
   return *commands;
 }

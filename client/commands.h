@@ -30,7 +30,7 @@ class Channel;
 namespace evbus::cli {
 
 struct Context {
-  std::string endpoint;                   // HOST:PORT
+  std::string endpoint;                    // HOST:PORT
   std::shared_ptr<grpc::Channel> channel;  // created lazily by Channel()
   int timeout_seconds = 30;
   std::shared_ptr<grpc::Channel> Channel();

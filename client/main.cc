@@ -89,7 +89,8 @@ int main(int argc, char** argv) {
     const std::string& w = words[j];
     std::string* target = nullptr;
     std::string name;
-    for (const char* global : {"--endpoint", "--output", "--cli-read-timeout"}) {
+    for (const char* global :
+         {"--endpoint", "--output", "--cli-read-timeout"}) {
       if (w == global || w.rfind(std::string(global) + "=", 0) == 0) {
         name = global;
       }

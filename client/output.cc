@@ -37,16 +37,16 @@ void Table(const Json& rows, std::ostream& out) {
     for (size_t c = 0; c < columns.size(); ++c) {
       std::string s = cell(c);
       out << s;
-      if (c + 1 < columns.size()) out << std::string(width[c] - s.size() + 2, ' ');
+      if (c + 1 < columns.size())
+        out << std::string(width[c] - s.size() + 2, ' ');
     }
     out << '\n';
   };
   line([&](size_t c) { return columns[c]; });
   for (const Json& row : rows) {
     line([&](size_t c) {
-      return row.is_object() && row.contains(columns[c])
-                 ? Cell(row[columns[c]])
-                 : std::string();
+      return row.is_object() && row.contains(columns[c]) ? Cell(row[columns[c]])
+                                                         : std::string();
     });
   }
 }

@@ -10,7 +10,7 @@ PACKAGES=(
   libabsl-dev prometheus-cpp-dev libcurl4-openssl-dev libsimdjson-dev
   nlohmann-json3-dev libcpp-httplib-dev uuid-dev libyaml-cpp-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  python3 curl clang libclang-rt-14-dev
+  python3 curl clang clang-format libclang-rt-14-dev
 )
 
 missing=()

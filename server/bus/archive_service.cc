@@ -88,13 +88,13 @@ ArchiveService::ArchiveService(storage::Store& store, common::Clock& clock,
 ArchiveService::~ArchiveService() { Stop(); }
 
 std::string ArchiveService::ArchiveArn(const std::string& name) const {
-  return absl::StrCat("arn:aws:events:", options_.region, ":",
-                      options_.account, ":archive/", name);
+  return absl::StrCat("arn:aws:events:", options_.region, ":", options_.account,
+                      ":archive/", name);
 }
 
 std::string ArchiveService::ReplayArn(const std::string& name) const {
-  return absl::StrCat("arn:aws:events:", options_.region, ":",
-                      options_.account, ":replay/", name);
+  return absl::StrCat("arn:aws:events:", options_.region, ":", options_.account,
+                      ":replay/", name);
 }
 
 absl::Status ArchiveService::Load() {
@@ -107,12 +107,14 @@ absl::Status ArchiveService::Load() {
         [&](absl::string_view, absl::string_view value) {
           if (std::string_view(kind) == kArchiveKind) {
             evbus::v1::Archive a;
-            if (a.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+            if (a.ParseFromArray(value.data(),
+                                 static_cast<int>(value.size()))) {
               archives.push_back(std::move(a));
             }
           } else {
             evbus::v1::Replay r;
-            if (r.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+            if (r.ParseFromArray(value.data(),
+                                 static_cast<int>(value.size()))) {
               replays.push_back(std::move(r));
             }
           }
@@ -208,9 +210,9 @@ absl::StatusOr<evbus::v1::Archive> ArchiveService::CreateArchive(
     return NameError(req.archive_name(), "archiveName", 48);
   }
   if (req.description().size() > 512) {
-    return common::ConstraintViolation({common::ConstraintClause(
-        req.description(), "description",
-        "have length less than or equal to 512")});
+    return common::ConstraintViolation(
+        {common::ConstraintClause(req.description(), "description",
+                                  "have length less than or equal to 512")});
   }
   if (req.retention_days() < 0) {
     return common::ConstraintViolation({common::ConstraintClause(
@@ -294,7 +296,8 @@ absl::StatusOr<evbus::v1::Archive> ArchiveService::UpdateArchive(
     a.set_retention_days(req.retention_days());
   }
   if (req.has_event_pattern()) {
-    absl::StatusOr<std::string> pattern = ArchiveRulePattern(req.event_pattern());
+    absl::StatusOr<std::string> pattern =
+        ArchiveRulePattern(req.event_pattern());
     if (!pattern.ok()) return pattern.status();
     evbus::v1::Rule rule;
     rule.set_name(kArchiveRulePrefix + a.archive_name());
@@ -318,9 +321,9 @@ absl::StatusOr<evbus::v1::Archive> ArchiveService::UpdateArchive(
 absl::StatusOr<evbus::v1::ListArchivesResponse> ArchiveService::ListArchives(
     const evbus::v1::ListArchivesRequest& req) const {
   if (req.limit() < 0 || req.limit() > 100) {
-    return common::ConstraintViolation({common::ConstraintClause(
-        absl::StrCat(req.limit()), "limit",
-        "have value less than or equal to 100")});
+    return common::ConstraintViolation(
+        {common::ConstraintClause(absl::StrCat(req.limit()), "limit",
+                                  "have value less than or equal to 100")});
   }
   size_t max = req.limit() == 0 ? 100 : static_cast<size_t>(req.limit());
   std::string after;
@@ -330,7 +333,8 @@ absl::StatusOr<evbus::v1::ListArchivesResponse> ArchiveService::ListArchives(
   }
   evbus::v1::ListArchivesResponse out;
   absl::ReaderMutexLock lock(&mu_);
-  for (auto it = after.empty() ? archives_.begin() : archives_.upper_bound(after);
+  for (auto it = after.empty() ? archives_.begin()
+                               : archives_.upper_bound(after);
        it != archives_.end(); ++it) {
     const evbus::v1::Archive& a = it->second.archive;
     if (!absl::StartsWith(a.archive_name(), req.name_prefix())) continue;
@@ -386,11 +390,11 @@ absl::StatusOr<evbus::v1::Replay> ArchiveService::StartReplay(
   std::string archive_name = LastSegment(req.event_source_arn());
   absl::MutexLock lock(&mu_);
   auto a = archives_.find(archive_name);
-  if (a == archives_.end() || !absl::StrContains(req.event_source_arn(),
-                                                 ":archive/")) {
-    return common::ValidationError(absl::StrCat(
-        "Parameter EventSourceArn is not valid. Reason: Archive ",
-        archive_name, " does not exist."));
+  if (a == archives_.end() ||
+      !absl::StrContains(req.event_source_arn(), ":archive/")) {
+    return common::ValidationError(
+        absl::StrCat("Parameter EventSourceArn is not valid. Reason: Archive ",
+                     archive_name, " does not exist."));
   }
   absl::StatusOr<std::string> dest = buses_.ResolveBus(req.destination().arn());
   if (!dest.ok()) return dest.status();
@@ -461,8 +465,8 @@ void ArchiveService::RunReplay(const std::string& name) {
   int64_t resume_from = std::max(replay.event_start_time_ms(),
                                  replay.event_last_replayed_time_ms() + 1);
   std::string cursor = prefix;
-  storage::keys::AppendBigEndian64(&cursor, static_cast<uint64_t>(
-                                                std::max<int64_t>(0, resume_from)));
+  storage::keys::AppendBigEndian64(
+      &cursor, static_cast<uint64_t>(std::max<int64_t>(0, resume_from)));
   std::string final_state = "COMPLETED";
   std::string reason;
   for (int round = 0; round < 10000000 && !bus.empty(); ++round) {
@@ -481,8 +485,8 @@ void ArchiveService::RunReplay(const std::string& name) {
         [&](absl::string_view key, absl::string_view value) {
           BusService::ReplayedEvent e;
           absl::string_view rest = key.substr(prefix.size());
-          e.event_time_ms = static_cast<int64_t>(
-              storage::keys::ReadBigEndian64(rest));
+          e.event_time_ms =
+              static_cast<int64_t>(storage::keys::ReadBigEndian64(rest));
           e.event_id = std::string(rest.substr(8));
           e.envelope_json = WithReplayName(std::string(value), name);
           batch.push_back(std::move(e));
@@ -576,7 +580,8 @@ absl::StatusOr<evbus::v1::Replay> ArchiveService::CancelReplay(
   if (r.state() != "STARTING" && r.state() != "RUNNING") {
     return common::AwsError(
         absl::StatusCode::kFailedPrecondition, "IllegalStatusException",
-        absl::StrCat("Replay ", name, " is not in a state that can be cancelled."));
+        absl::StrCat("Replay ", name,
+                     " is not in a state that can be cancelled."));
   }
   it->second->cancel = true;
   r.set_state("CANCELLING");

@@ -77,7 +77,8 @@ class ArchiveService {
 
   // Blocks until the replay is no longer STARTING/RUNNING/CANCELLING, or the
   // timeout passes.
-  bool WaitReplayDoneForTesting(const std::string& name, absl::Duration timeout);
+  bool WaitReplayDoneForTesting(const std::string& name,
+                                absl::Duration timeout);
 
  private:
   struct ArchiveState {
@@ -91,7 +92,8 @@ class ArchiveService {
 
   std::string ArchiveArn(const std::string& name) const;
   std::string ReplayArn(const std::string& name) const;
-  absl::StatusOr<std::string> ArchiveRulePattern(const std::string& pattern) const;
+  absl::StatusOr<std::string> ArchiveRulePattern(
+      const std::string& pattern) const;
   absl::Status PersistArchive(const evbus::v1::Archive& archive);
   absl::Status PersistReplay(const evbus::v1::Replay& replay);
   void RunReplay(const std::string& name);

@@ -62,12 +62,12 @@ BusService::BusService(storage::Store& store, common::Clock& clock,
   constexpr char kRequestsHelp[] =
       "PutEvents requests by outcome: ok (acknowledged), rejected (whole "
       "request invalid), failed (store error).";
-  requests_ok_ = registry_.GetCounter(kRequests, kRequestsHelp,
-                                      {{"outcome", "ok"}});
-  requests_rejected_ = registry_.GetCounter(kRequests, kRequestsHelp,
-                                            {{"outcome", "rejected"}});
-  requests_failed_ = registry_.GetCounter(kRequests, kRequestsHelp,
-                                          {{"outcome", "failed"}});
+  requests_ok_ =
+      registry_.GetCounter(kRequests, kRequestsHelp, {{"outcome", "ok"}});
+  requests_rejected_ =
+      registry_.GetCounter(kRequests, kRequestsHelp, {{"outcome", "rejected"}});
+  requests_failed_ =
+      registry_.GetCounter(kRequests, kRequestsHelp, {{"outcome", "failed"}});
   entries_ok_ = registry_.GetCounter(
       "evbus_put_events_entries_total",
       "PutEvents entries by result: ok, or the EventBridge error code.",
@@ -156,8 +156,8 @@ absl::Status BusService::Load() {
 }
 
 std::string BusService::BusArn(const std::string& name) const {
-  return absl::StrCat("arn:aws:events:", options_.region, ":",
-                      options_.account, ":event-bus/", name);
+  return absl::StrCat("arn:aws:events:", options_.region, ":", options_.account,
+                      ":event-bus/", name);
 }
 
 void BusService::Start() {
@@ -202,8 +202,7 @@ absl::Status BusService::TrimEventLog() {
     for (const auto& [name, state] : buses_) names.push_back(name);
   }
   for (const std::string& name : names) {
-    absl::Status s =
-        event_log_.TrimBefore(name, static_cast<uint64_t>(cutoff));
+    absl::Status s = event_log_.TrimBefore(name, static_cast<uint64_t>(cutoff));
     if (!s.ok()) return s;
   }
   return absl::OkStatus();
@@ -538,9 +537,10 @@ absl::StatusOr<evbus::v1::EventBus> BusService::CreateEventBus(
 
 absl::StatusOr<evbus::v1::EventBus> BusService::DescribeEventBus(
     const std::string& name_or_arn) const {
-  std::string name = name_or_arn.empty()
-                         ? std::string(kDefaultBus)
-                         : BusNameFromNameOrArn(name_or_arn).value_or(name_or_arn);
+  std::string name =
+      name_or_arn.empty()
+          ? std::string(kDefaultBus)
+          : BusNameFromNameOrArn(name_or_arn).value_or(name_or_arn);
   absl::ReaderMutexLock lock(&mu_);
   auto it = buses_.find(name);
   if (it == buses_.end()) {
@@ -569,8 +569,7 @@ absl::StatusOr<ListBusesResult> BusService::ListEventBuses(
   for (; it != buses_.end(); ++it) {
     if (!absl::StartsWith(it->first, prefix)) continue;
     if (result.buses.size() == max) {
-      result.next_token =
-          absl::WebSafeBase64Escape(result.buses.back().name());
+      result.next_token = absl::WebSafeBase64Escape(result.buses.back().name());
       break;
     }
     result.buses.push_back(it->second.bus);
@@ -617,7 +616,8 @@ absl::StatusOr<storage::EventLog::Page> BusService::ListEvents(
   }
   options.bus = name;
   absl::StatusOr<storage::EventLog::Page> page = event_log_.List(options);
-  if (!page.ok() && page.status().code() == absl::StatusCode::kInvalidArgument) {
+  if (!page.ok() &&
+      page.status().code() == absl::StatusCode::kInvalidArgument) {
     return common::ValidationError(page.status().message());
   }
   return page;

@@ -21,9 +21,9 @@
 
 #include <atomic>
 #include <map>
-#include <set>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -37,9 +37,9 @@
 #include "server/bus/event_tail.h"
 #include "server/bus/rule_registry.h"
 #include "server/bus/validation.h"
-#include "server/delivery/dispatcher.h"
 #include "server/common/clock.h"
 #include "server/common/event_sink.h"
+#include "server/delivery/dispatcher.h"
 #include "server/metrics/registry.h"
 #include "server/scheduler/scheduler.h"
 #include "server/storage/event_log.h"
@@ -87,9 +87,9 @@ class BusService final : public common::EventSink,
   // `rules` and `dispatcher` may be null (no matching / no delivery, for
   // tests of the ingest path alone); they must outlive the service.
   static absl::StatusOr<std::unique_ptr<BusService>> Create(
-      storage::Store& store, common::Clock& clock,
-      metrics::Registry& registry, BusOptions options,
-      RuleRegistry* rules = nullptr, delivery::Dispatcher* dispatcher = nullptr);
+      storage::Store& store, common::Clock& clock, metrics::Registry& registry,
+      BusOptions options, RuleRegistry* rules = nullptr,
+      delivery::Dispatcher* dispatcher = nullptr);
 
   ~BusService() override;
 
@@ -125,9 +125,8 @@ class BusService final : public common::EventSink,
   absl::StatusOr<evbus::v1::EventBus> DescribeEventBus(
       const std::string& name_or_arn) const;
   // Buses in name order. Limit 1..100 (0: 100).
-  absl::StatusOr<ListBusesResult> ListEventBuses(const std::string& prefix,
-                                                 int limit,
-                                                 const std::string& token) const;
+  absl::StatusOr<ListBusesResult> ListEventBuses(
+      const std::string& prefix, int limit, const std::string& token) const;
   // "default" → ValidationException "Cannot delete event bus default.";
   // missing → ResourceNotFoundException. Deletes the bus's event log too.
   absl::Status DeleteEventBus(const std::string& name_or_arn);
@@ -192,9 +191,9 @@ class BusService final : public common::EventSink,
   metrics::Counter TriggeredCounter(const std::string& bus,
                                     const std::string& rule);
   absl::Status Load();
-  absl::StatusOr<PutEventsResult> Put(const std::vector<common::EventEntry>&
-                                          entries,
-                                      const RequestLimits& limits);
+  absl::StatusOr<PutEventsResult> Put(
+      const std::vector<common::EventEntry>& entries,
+      const RequestLimits& limits);
   void TrimLoop();
   BusState MakeState(evbus::v1::EventBus bus);
 

@@ -47,10 +47,12 @@ class BusServiceTest : public ::testing::Test {
 TEST_F(BusServiceTest, DefaultBusExistsAndCannotBeDeleted) {
   EVBUS_ASSERT_OK_AND_ASSIGN(auto bus, service_->DescribeEventBus(""));
   EXPECT_EQ(bus.name(), "default");
-  EXPECT_EQ(bus.arn(), "arn:aws:events:us-east-1:000000000000:event-bus/default");
-  EXPECT_THAT(service_->DeleteEventBus("default"),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       "ValidationException: Cannot delete event bus default."));
+  EXPECT_EQ(bus.arn(),
+            "arn:aws:events:us-east-1:000000000000:event-bus/default");
+  EXPECT_THAT(
+      service_->DeleteEventBus("default"),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               "ValidationException: Cannot delete event bus default."));
 }
 
 TEST_F(BusServiceTest, BusCrudSurvivesRestart) {
@@ -94,8 +96,7 @@ TEST_F(BusServiceTest, PutEventsStoresEnvelopesInTheEventLog) {
   common::EventEntry bad = Entry();
   bad.detail = "[1]";
   EVBUS_ASSERT_OK_AND_ASSIGN(
-      PutEventsResult r,
-      service_->PutEvents({Entry(), bad, Entry("orders")}));
+      PutEventsResult r, service_->PutEvents({Entry(), bad, Entry("orders")}));
   EXPECT_EQ(r.failed_entry_count, 1);
   ASSERT_EQ(r.entries.size(), 3u);
   EXPECT_FALSE(r.entries[0].event_id.empty());
@@ -110,8 +111,7 @@ TEST_F(BusServiceTest, PutEventsStoresEnvelopesInTheEventLog) {
   EXPECT_EQ(env["id"], r.entries[0].event_id);
   EXPECT_EQ(env["time"], "2026-01-02T03:04:05Z");
   EXPECT_EQ(env["detail"]["n"], 1);
-  EVBUS_ASSERT_OK_AND_ASSIGN(auto orders,
-                             service_->ListEvents("orders", {}));
+  EVBUS_ASSERT_OK_AND_ASSIGN(auto orders, service_->ListEvents("orders", {}));
   ASSERT_EQ(orders.events.size(), 1u);
   EXPECT_EQ(orders.events[0].event_id(), r.entries[2].event_id);
 }
@@ -142,13 +142,14 @@ TEST_F(BusServiceTest, LatchedStoreFailsPutEventsAndKeepsWhatWasStored) {
   storage::StoreOptions options{.path = dir_.path()};
   options.enable_fault_injection_for_testing = true;
   store_ = std::move(storage::Store::Open(options).value());
-  service_ = std::move(BusService::Create(*store_, clock_, registry_, {}).value());
+  service_ =
+      std::move(BusService::Create(*store_, clock_, registry_, {}).value());
   EVBUS_ASSERT_OK_AND_ASSIGN(PutEventsResult before,
                              service_->PutEvents({Entry()}));
   store_->FailWritesForTesting();
-  EXPECT_THAT(service_->PutEvents({Entry()}),
-              StatusIs(absl::StatusCode::kUnavailable,
-                       HasSubstr("InternalFailure")));
+  EXPECT_THAT(
+      service_->PutEvents({Entry()}),
+      StatusIs(absl::StatusCode::kUnavailable, HasSubstr("InternalFailure")));
   EXPECT_THAT(service_->PutEvents({Entry()}),
               StatusIs(absl::StatusCode::kUnavailable, HasSubstr("latched")));
   EVBUS_ASSERT_OK_AND_ASSIGN(auto page, service_->ListEvents("", {}));

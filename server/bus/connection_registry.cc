@@ -46,19 +46,18 @@ std::string NameFromArn(const std::string& arn, absl::string_view kind) {
 }
 
 void RedactParams(evbus::v1::ConnectionHttpParameters* p) {
-  for (auto* list : {p->mutable_header_parameters(),
-                     p->mutable_query_string_parameters(),
-                     p->mutable_body_parameters()}) {
+  for (auto* list :
+       {p->mutable_header_parameters(), p->mutable_query_string_parameters(),
+        p->mutable_body_parameters()}) {
     for (auto& kv : *list) {
       if (kv.is_value_secret()) kv.clear_value();
     }
   }
 }
 
-void AppendParams(
-    const google::protobuf::RepeatedPtrField<evbus::v1::ConnectionHttpParameter>&
-        from,
-    std::vector<std::pair<std::string, std::string>>* to) {
+void AppendParams(const google::protobuf::RepeatedPtrField<
+                      evbus::v1::ConnectionHttpParameter>& from,
+                  std::vector<std::pair<std::string, std::string>>* to) {
   for (const auto& kv : from) to->emplace_back(kv.key(), kv.value());
 }
 
@@ -70,7 +69,8 @@ evbus::v1::Connection Redacted(const evbus::v1::Connection& c) {
   auth->mutable_basic_auth_parameters()->clear_password();
   auth->mutable_api_key_auth_parameters()->clear_api_key_value();
   auth->mutable_oauth_parameters()->clear_client_secret();
-  RedactParams(auth->mutable_oauth_parameters()->mutable_oauth_http_parameters());
+  RedactParams(
+      auth->mutable_oauth_parameters()->mutable_oauth_http_parameters());
   RedactParams(auth->mutable_invocation_http_parameters());
   out.clear_signing_secret();
   return out;
@@ -91,12 +91,14 @@ absl::Status ConnectionRegistry::Load() {
         [&](absl::string_view, absl::string_view value) {
           if (is_connection) {
             evbus::v1::Connection c;
-            if (c.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+            if (c.ParseFromArray(value.data(),
+                                 static_cast<int>(value.size()))) {
               connections_[c.name()] = c;
             }
           } else {
             evbus::v1::ApiDestination d;
-            if (d.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+            if (d.ParseFromArray(value.data(),
+                                 static_cast<int>(value.size()))) {
               destinations_[d.name()] = d;
             }
           }
@@ -120,9 +122,9 @@ absl::Status ConnectionRegistry::ValidateConnection(
     const evbus::v1::Connection& c) const {
   if (!ValidName(c.name())) return NameError(c.name());
   if (c.description().size() > 512) {
-    return common::ConstraintViolation({common::ConstraintClause(
-        c.description(), "description",
-        "have length less than or equal to 512")});
+    return common::ConstraintViolation(
+        {common::ConstraintClause(c.description(), "description",
+                                  "have length less than or equal to 512")});
   }
   const auto& auth = c.auth_parameters();
   const std::string& type = c.authorization_type();
@@ -192,9 +194,9 @@ absl::StatusOr<evbus::v1::Connection> ConnectionRegistry::DescribeConnection(
   absl::ReaderMutexLock lock(&mu_);
   auto it = connections_.find(name);
   if (it == connections_.end()) {
-    return common::ResourceNotFound(absl::StrCat(
-        "Failed to describe the connection(s). Connection '", name,
-        "' does not exist."));
+    return common::ResourceNotFound(
+        absl::StrCat("Failed to describe the connection(s). Connection '", name,
+                     "' does not exist."));
   }
   return Redacted(it->second);
 }
@@ -204,9 +206,9 @@ absl::StatusOr<evbus::v1::Connection> ConnectionRegistry::UpdateConnection(
   absl::MutexLock lock(&mu_);
   auto it = connections_.find(update.name());
   if (it == connections_.end()) {
-    return common::ResourceNotFound(absl::StrCat(
-        "Failed to describe the connection(s). Connection '", update.name(),
-        "' does not exist."));
+    return common::ResourceNotFound(
+        absl::StrCat("Failed to describe the connection(s). Connection '",
+                     update.name(), "' does not exist."));
   }
   evbus::v1::Connection c = it->second;
   if (!update.description().empty()) c.set_description(update.description());
@@ -243,9 +245,9 @@ absl::StatusOr<evbus::v1::Connection> ConnectionRegistry::DeleteConnection(
   absl::MutexLock lock(&mu_);
   auto it = connections_.find(name);
   if (it == connections_.end()) {
-    return common::ResourceNotFound(absl::StrCat(
-        "Failed to describe the connection(s). Connection '", name,
-        "' does not exist."));
+    return common::ResourceNotFound(
+        absl::StrCat("Failed to describe the connection(s). Connection '", name,
+                     "' does not exist."));
   }
   storage::WriteBatch batch;
   batch.Delete(storage::Family::kCatalog,
@@ -290,8 +292,8 @@ absl::Status ConnectionRegistry::ValidateDestination(
   if (it == connections_.end() ||
       (absl::StartsWith(d.connection_arn(), "arn:") &&
        it->second.connection_arn() != d.connection_arn())) {
-    return common::ResourceNotFound(absl::StrCat(
-        "Connection '", connection, "' does not exist."));
+    return common::ResourceNotFound(
+        absl::StrCat("Connection '", connection, "' does not exist."));
   }
   return absl::OkStatus();
 }
@@ -308,9 +310,9 @@ ConnectionRegistry::CreateApiDestination(evbus::v1::ApiDestination d) {
   d.set_connection_arn(
       connections_[NameFromArn(d.connection_arn(), "connection")]
           .connection_arn());
-  d.set_api_destination_arn(absl::StrCat(
-      "arn:aws:events:", options_.region, ":", options_.account,
-      ":api-destination/", d.name(), "/", common::NewUuidV4()));
+  d.set_api_destination_arn(
+      absl::StrCat("arn:aws:events:", options_.region, ":", options_.account,
+                   ":api-destination/", d.name(), "/", common::NewUuidV4()));
   if (d.invocation_rate_limit_per_second() == 0) {
     d.set_invocation_rate_limit_per_second(300);
   }
@@ -330,8 +332,8 @@ ConnectionRegistry::DescribeApiDestination(const std::string& name) const {
   auto it = destinations_.find(name);
   if (it == destinations_.end()) {
     return common::ResourceNotFound(absl::StrCat(
-        "Failed to describe the api-destination(s). An api-destination '",
-        name, "' does not exist."));
+        "Failed to describe the api-destination(s). An api-destination '", name,
+        "' does not exist."));
   }
   return it->second;
 }
@@ -377,7 +379,8 @@ std::vector<evbus::v1::ApiDestination> ConnectionRegistry::ListApiDestinations(
   absl::ReaderMutexLock lock(&mu_);
   for (const auto& [name, d] : destinations_) {
     if (!absl::StartsWith(name, prefix)) continue;
-    if (!connection_arn.empty() && d.connection_arn() != connection_arn) continue;
+    if (!connection_arn.empty() && d.connection_arn() != connection_arn)
+      continue;
     out.push_back(d);
   }
   return out;
@@ -388,8 +391,8 @@ absl::Status ConnectionRegistry::DeleteApiDestination(const std::string& name) {
   auto it = destinations_.find(name);
   if (it == destinations_.end()) {
     return common::ResourceNotFound(absl::StrCat(
-        "Failed to describe the api-destination(s). An api-destination '",
-        name, "' does not exist."));
+        "Failed to describe the api-destination(s). An api-destination '", name,
+        "' does not exist."));
   }
   storage::WriteBatch batch;
   batch.Delete(storage::Family::kCatalog,
@@ -405,8 +408,8 @@ absl::Status ConnectionRegistry::CheckApiDestination(
   absl::ReaderMutexLock lock(&mu_);
   if (destinations_.count(name) == 0) {
     return common::ResourceNotFound(absl::StrCat(
-        "Failed to describe the api-destination(s). An api-destination '",
-        name, "' does not exist."));
+        "Failed to describe the api-destination(s). An api-destination '", name,
+        "' does not exist."));
   }
   return absl::OkStatus();
 }
@@ -416,8 +419,8 @@ std::optional<delivery::HttpEndpoint> ConnectionRegistry::Resolve(
   absl::ReaderMutexLock lock(&mu_);
   auto d = destinations_.find(name);
   if (d == destinations_.end()) return std::nullopt;
-  auto c = connections_.find(
-      NameFromArn(d->second.connection_arn(), "connection"));
+  auto c =
+      connections_.find(NameFromArn(d->second.connection_arn(), "connection"));
   if (c == connections_.end()) return std::nullopt;
   delivery::HttpEndpoint http;
   http.url = d->second.invocation_endpoint();
@@ -433,10 +436,9 @@ std::optional<delivery::HttpEndpoint> ConnectionRegistry::Resolve(
   if (type == "BASIC") {
     http.headers.emplace_back(
         "Authorization",
-        absl::StrCat("Basic ",
-                     absl::Base64Escape(absl::StrCat(
-                         auth.basic_auth_parameters().username(), ":",
-                         auth.basic_auth_parameters().password()))));
+        absl::StrCat("Basic ", absl::Base64Escape(absl::StrCat(
+                                   auth.basic_auth_parameters().username(), ":",
+                                   auth.basic_auth_parameters().password()))));
   } else if (type == "API_KEY") {
     http.headers.emplace_back(auth.api_key_auth_parameters().api_key_name(),
                               auth.api_key_auth_parameters().api_key_value());
@@ -447,7 +449,8 @@ std::optional<delivery::HttpEndpoint> ConnectionRegistry::Resolve(
     client.method = o.http_method();
     client.client_id = o.client_id();
     client.client_secret = o.client_secret();
-    AppendParams(o.oauth_http_parameters().header_parameters(), &client.headers);
+    AppendParams(o.oauth_http_parameters().header_parameters(),
+                 &client.headers);
     AppendParams(o.oauth_http_parameters().query_string_parameters(),
                  &client.query);
     AppendParams(o.oauth_http_parameters().body_parameters(), &client.body);

@@ -74,7 +74,8 @@ class ConnectionRegistry {
   common::Clock& clock_;
   const ConnectionOptions options_;
   mutable absl::Mutex mu_;
-  std::map<std::string, evbus::v1::Connection> connections_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, evbus::v1::Connection> connections_
+      ABSL_GUARDED_BY(mu_);
   std::map<std::string, evbus::v1::ApiDestination> destinations_
       ABSL_GUARDED_BY(mu_);
 };

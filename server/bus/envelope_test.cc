@@ -32,8 +32,10 @@ TEST(EnvelopeTest, ReplayNameAndResources) {
   f.resources = {"arn:a", "arn:b"};
   f.detail = &detail;
   std::string env = BuildEnvelope(f);
-  EXPECT_NE(env.find(R"("region":"","replay-name":"r1","resources":["arn:a","arn:b"],"detail":{})"),
-            std::string::npos)
+  EXPECT_NE(
+      env.find(
+          R"("region":"","replay-name":"r1","resources":["arn:a","arn:b"],"detail":{})"),
+      std::string::npos)
       << env;
   EXPECT_NE(env.find(R"("time":"1970-01-01T00:00:00Z")"), std::string::npos);
 }

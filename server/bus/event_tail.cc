@@ -43,8 +43,8 @@ bool TailSubscription::dropped() const {
 
 std::shared_ptr<TailSubscription> EventTail::Subscribe(
     const std::string& bus, std::optional<pattern::Pattern> pattern) {
-  auto sub = std::make_shared<TailSubscription>(bus, std::move(pattern),
-                                                capacity_);
+  auto sub =
+      std::make_shared<TailSubscription>(bus, std::move(pattern), capacity_);
   absl::MutexLock lock(&mu_);
   subs_.push_back(sub);
   subscribers_.store(static_cast<int>(subs_.size()));

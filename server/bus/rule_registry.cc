@@ -10,8 +10,8 @@
 #include "absl/strings/str_cat.h"
 #include "server/common/aws_error.h"
 #include "server/common/logging.h"
-#include "server/storage/keys.h"
 #include "server/scheduler/schedule_expression.h"
+#include "server/storage/keys.h"
 #include "server/targets/input_shaping.h"
 
 namespace evbus::bus {
@@ -79,7 +79,8 @@ absl::Status RuleRegistry::Load() {
       storage::Family::kCatalog, prefix, storage::keys::PrefixEnd(prefix),
       [&](absl::string_view, absl::string_view value) {
         evbus::v1::Rule rule;
-        if (!rule.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+        if (!rule.ParseFromArray(value.data(),
+                                 static_cast<int>(value.size()))) {
           corrupt = true;
           return false;
         }
@@ -94,8 +95,8 @@ absl::Status RuleRegistry::Load() {
     if (!rule.event_pattern().empty()) {
       // Stored patterns were valid when written; a stricter build could
       // refuse one. Keep the rule (visible, deletable) but unmatched.
-      absl::StatusOr<pattern::Pattern> p =
-          pattern::Pattern::Compile(rule.event_pattern(), options_.pattern_limits);
+      absl::StatusOr<pattern::Pattern> p = pattern::Pattern::Compile(
+          rule.event_pattern(), options_.pattern_limits);
       if (p.ok()) {
         compiled = *std::move(p);
       } else {
@@ -119,9 +120,9 @@ absl::Status RuleRegistry::ValidateRule(
   std::string c = NameClause(rule.name(), "name", 64);
   if (!c.empty()) clauses.push_back(c);
   if (rule.description().size() > 512) {
-    clauses.push_back(common::ConstraintClause(
-        rule.description(), "description",
-        "have length less than or equal to 512"));
+    clauses.push_back(
+        common::ConstraintClause(rule.description(), "description",
+                                 "have length less than or equal to 512"));
   }
   if (rule.schedule_expression().size() > 256) {
     clauses.push_back(common::ConstraintClause(
@@ -152,8 +153,8 @@ absl::Status RuleRegistry::ValidateRule(
     if (!e.ok()) return e.status();
   }
   if (!rule.event_pattern().empty()) {
-    absl::StatusOr<pattern::Pattern> p =
-        pattern::Pattern::Compile(rule.event_pattern(), options_.pattern_limits);
+    absl::StatusOr<pattern::Pattern> p = pattern::Pattern::Compile(
+        rule.event_pattern(), options_.pattern_limits);
     if (!p.ok()) return InvalidPattern(p.status().message());
     *compiled = *std::move(p);
   }
@@ -277,8 +278,7 @@ absl::StatusOr<ListRulesResult> RuleRegistry::ListRules(
 }
 
 absl::Status RuleRegistry::SetRuleState(const std::string& bus,
-                                        const std::string& name,
-                                        bool enabled) {
+                                        const std::string& name, bool enabled) {
   absl::MutexLock lock(&mu_);
   const RuleRecord* record = FindLocked(bus, name);
   if (record == nullptr) return RuleNotFound(bus, name);
@@ -296,19 +296,19 @@ absl::Status RuleRegistry::DeleteRule(const std::string& bus,
   const RuleRecord* record = FindLocked(bus, name);
   if (record == nullptr) return absl::OkStatus();  // idempotent, as AWS
   if (record->rule->targets_size() > 0) {
-    return common::ValidationError("Rule can't be deleted since it has targets.");
+    return common::ValidationError(
+        "Rule can't be deleted since it has targets.");
   }
   if (!record->rule->managed_by().empty() && !force) {
     return common::AwsError(
         absl::StatusCode::kFailedPrecondition, "ManagedRuleException",
         absl::StrCat("Rule ", name, " is managed by ",
-                     record->rule->managed_by(),
-                     "; pass Force to delete it."));
+                     record->rule->managed_by(), "; pass Force to delete it."));
   }
   storage::WriteBatch batch;
-  batch.Delete(storage::Family::kCatalog,
-               storage::keys::CatalogKey(kRuleKind,
-                                         storage::keys::RuleName(bus, name)));
+  batch.Delete(
+      storage::Family::kCatalog,
+      storage::keys::CatalogKey(kRuleKind, storage::keys::RuleName(bus, name)));
   absl::Status s = store_.Write(batch, /*sync=*/true);
   if (!s.ok()) return s;
   BusState& state = buses_[bus];
@@ -358,8 +358,7 @@ absl::Status RuleRegistry::ValidateTarget(
     clauses->push_back(common::ConstraintClause(
         absl::StrCat(std::min(t.max_concurrency(),
                               t.invocation_rate_limit_per_second())),
-        path + "maxConcurrency",
-        "have value greater than or equal to 0"));
+        path + "maxConcurrency", "have value greater than or equal to 0"));
   }
   return absl::OkStatus();
 }
@@ -388,8 +387,8 @@ absl::StatusOr<PutTargetsResult> RuleRegistry::PutTargets(
           "for target ",
           t.id(), "."));
     }
-    absl::Status in = targets::ValidateTargetInput(
-        delivery::TargetInputOf(t), t.id());
+    absl::Status in =
+        targets::ValidateTargetInput(delivery::TargetInputOf(t), t.id());
     if (!in.ok()) return in;
     absl::StatusOr<targets::TargetRef> ref =
         targets::ParseTargetArn(t.arn(), t.id());
@@ -414,17 +413,17 @@ absl::StatusOr<PutTargetsResult> RuleRegistry::PutTargets(
   auto rule = std::make_shared<evbus::v1::Rule>(*record->rule);
   for (evbus::v1::Target& t : targets) {
     auto* list = rule->mutable_targets();
-    auto same = std::find_if(list->begin(), list->end(),
-                             [&](const evbus::v1::Target& x) {
-                               return x.id() == t.id();
-                             });
+    auto same = std::find_if(
+        list->begin(), list->end(),
+        [&](const evbus::v1::Target& x) { return x.id() == t.id(); });
     if (same != list->end()) {
       *same = std::move(t);
     } else {
       *list->Add() = std::move(t);
     }
   }
-  if (static_cast<size_t>(rule->targets_size()) > options_.max_targets_per_rule) {
+  if (static_cast<size_t>(rule->targets_size()) >
+      options_.max_targets_per_rule) {
     return common::LimitExceeded(
         "The requested resource exceeds the maximum number allowed.");
   }
@@ -516,7 +515,8 @@ std::vector<evbus::v1::Rule> RuleRegistry::ScheduledRules() const {
   auto b = buses_.find("default");
   if (b == buses_.end()) return out;
   for (const auto& [name, record] : b->second.rules) {
-    if (!record.rule->schedule_expression().empty()) out.push_back(*record.rule);
+    if (!record.rule->schedule_expression().empty())
+      out.push_back(*record.rule);
   }
   return out;
 }

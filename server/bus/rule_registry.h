@@ -159,8 +159,8 @@ class RuleRegistry final : public delivery::TargetDirectory {
                               std::vector<std::string>* clauses) const;
   absl::Status Persist(const evbus::v1::Rule& rule);
   // Installs `rule` in the in-memory state and rebuilds the snapshot.
-  void InstallLocked(BusState& state, std::shared_ptr<const evbus::v1::Rule>
-                                          rule,
+  void InstallLocked(BusState& state,
+                     std::shared_ptr<const evbus::v1::Rule> rule,
                      std::optional<pattern::Pattern> pattern)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void RebuildLocked(BusState& state) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

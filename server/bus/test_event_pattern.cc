@@ -28,7 +28,8 @@ absl::StatusOr<bool> TestEventPattern(const std::string& pattern,
   }
   if (!valid) return common::ValidationError("Parameter Event is not valid.");
   absl::StatusOr<pattern::FlatEvent> flat = pattern::FlatEvent::Parse(event);
-  if (!flat.ok()) return common::ValidationError("Parameter Event is not valid.");
+  if (!flat.ok())
+    return common::ValidationError("Parameter Event is not valid.");
   return compiled->Matches(*flat);
 }
 

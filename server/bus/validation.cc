@@ -82,9 +82,9 @@ std::string DescribeEntry(const EventEntry& e) {
   return absl::StrCat(
       "PutEventsRequestEntry(time=", opt(e.time), ", source=", opt(e.source),
       ", resources=",
-      e.resources.empty() ? "null"
-                          : absl::StrCat("[", absl::StrJoin(e.resources, ", "),
-                                         "]"),
+      e.resources.empty()
+          ? "null"
+          : absl::StrCat("[", absl::StrJoin(e.resources, ", "), "]"),
       ", detailType=", opt(e.detail_type), ", detail=", opt(e.detail),
       ", eventBusName=", opt(e.event_bus_name),
       ", traceHeader=", opt(e.trace_header),
@@ -125,9 +125,9 @@ absl::Status ValidateRequest(const std::vector<EventEntry>& entries,
     if (e.event_bus_name.has_value()) {
       const std::string& bus = *e.event_bus_name;
       if (bus.size() > 1600) {
-        clauses.push_back(common::ConstraintClause(
-            bus, path + "eventBusName",
-            "have length less than or equal to 1600"));
+        clauses.push_back(
+            common::ConstraintClause(bus, path + "eventBusName",
+                                     "have length less than or equal to 1600"));
       } else if (!BusNameFromNameOrArn(bus).has_value()) {
         clauses.push_back(common::ConstraintClause(
             bus, path + "eventBusName",
@@ -183,7 +183,8 @@ std::optional<EntryError> ValidateEntry(const EventEntry& entry,
         "argument."};
   }
   absl::StatusOr<common::Json> parsed = common::ParseJson(*entry.detail);
-  if (!parsed.ok() || !parsed->is_object() || !IntegersFitInt64(*entry.detail) ||
+  if (!parsed.ok() || !parsed->is_object() ||
+      !IntegersFitInt64(*entry.detail) ||
       common::JsonDepth(*parsed) > limits.max_detail_depth) {
     return EntryError{"MalformedDetail", "Detail is malformed."};
   }

@@ -180,8 +180,7 @@ TEST(ValidateRequestTest, BusNameConstraint) {
   EXPECT_THAT(std::string(s.message()),
               HasSubstr("Value 'bad name!' at 'entries.2.member.eventBusName' "
                         "failed to satisfy constraint"));
-  e.event_bus_name =
-      "arn:aws:events:us-east-1:123456789012:event-bus/orders";
+  e.event_bus_name = "arn:aws:events:us-east-1:123456789012:event-bus/orders";
   EXPECT_TRUE(ValidateRequest({e}, {}).ok());
 }
 
@@ -199,9 +198,9 @@ TEST(BusNameTest, CreateRules) {
   EXPECT_TRUE(ValidateBusName("orders.v1/x-y_z", "name").ok());
   EXPECT_THAT(std::string(ValidateBusName("", "name").message()),
               HasSubstr("greater than or equal to 1"));
-  EXPECT_THAT(std::string(ValidateBusName(std::string(257, 'a'), "name")
-                              .message()),
-              HasSubstr("less than or equal to 256"));
+  EXPECT_THAT(
+      std::string(ValidateBusName(std::string(257, 'a'), "name").message()),
+      HasSubstr("less than or equal to 256"));
   EXPECT_THAT(std::string(ValidateBusName("a b", "name").message()),
               HasSubstr("Value 'a b' at 'name'"));
 }

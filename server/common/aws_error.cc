@@ -90,9 +90,9 @@ absl::Status ConstraintViolation(const std::vector<std::string>& clauses) {
     return ValidationError(
         absl::StrCat("1 validation error detected: ", clauses[0]));
   }
-  return ValidationError(absl::StrCat(clauses.size(),
-                                      " validation errors detected: ",
-                                      absl::StrJoin(clauses, "; ")));
+  return ValidationError(absl::StrCat(
+      clauses.size(),
+      " validation errors detected: ", absl::StrJoin(clauses, "; ")));
 }
 
 }  // namespace evbus::common

@@ -8,17 +8,18 @@
 //   absl::Status s = AwsError(absl::StatusCode::kNotFound,
 //                             "ResourceNotFoundException",
 //                             "Event bus orders does not exist.");
-//   // s.message() == "ResourceNotFoundException: Event bus orders does not exist."
-//   AwsErrorParts p = SplitAwsError(s);  // {"ResourceNotFoundException", "Event bus ..."}
+//   // s.message() == "ResourceNotFoundException: Event bus orders does not
+//   exist." AwsErrorParts p = SplitAwsError(s);  //
+//   {"ResourceNotFoundException", "Event bus ..."}
 //
 // Thread-safe (pure functions).
 #pragma once
 
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 
 namespace evbus::common {
 
@@ -26,10 +27,11 @@ absl::Status AwsError(absl::StatusCode code, absl::string_view exception,
                       absl::string_view message);
 
 // Shorthands for the common cases.
-absl::Status ValidationError(absl::string_view message);        // kInvalidArgument
-absl::Status ResourceNotFound(absl::string_view message);       // kNotFound
-absl::Status ResourceAlreadyExists(absl::string_view message);  // kAlreadyExists
-absl::Status LimitExceeded(absl::string_view message);          // kResourceExhausted
+absl::Status ValidationError(absl::string_view message);   // kInvalidArgument
+absl::Status ResourceNotFound(absl::string_view message);  // kNotFound
+absl::Status ResourceAlreadyExists(
+    absl::string_view message);                         // kAlreadyExists
+absl::Status LimitExceeded(absl::string_view message);  // kResourceExhausted
 
 struct AwsErrorParts {
   std::string exception;  // e.g. "ValidationException"; derived from the code

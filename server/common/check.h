@@ -8,11 +8,11 @@
 #include <cstdio>
 #include <cstdlib>
 
-#define EVBUS_CHECK(cond)                                                  \
-  do {                                                                     \
-    if (!(cond)) {                                                         \
-      std::fprintf(stderr, "%s:%d: EVBUS_CHECK failed: %s\n", __FILE__,    \
-                   __LINE__, #cond);                                       \
-      std::abort();                                                        \
-    }                                                                      \
+#define EVBUS_CHECK(cond)                                               \
+  do {                                                                  \
+    if (!(cond)) {                                                      \
+      std::fprintf(stderr, "%s:%d: EVBUS_CHECK failed: %s\n", __FILE__, \
+                   __LINE__, #cond);                                    \
+      std::abort();                                                     \
+    }                                                                   \
   } while (false)

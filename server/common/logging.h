@@ -39,9 +39,9 @@ class LogMessage {
 #define EVBUS_LOG_SEVERITY_WARNING ::evbus::common::LogSeverity::kWarning
 #define EVBUS_LOG_SEVERITY_ERROR ::evbus::common::LogSeverity::kError
 
-#define EVBUS_LOG(sev)                                                   \
-  for (bool evbus_log_on_ =                                              \
-           ::evbus::common::LogEnabled(EVBUS_LOG_SEVERITY_##sev);        \
-       evbus_log_on_; evbus_log_on_ = false)                             \
+#define EVBUS_LOG(sev)                                                      \
+  for (bool evbus_log_on_ =                                                 \
+           ::evbus::common::LogEnabled(EVBUS_LOG_SEVERITY_##sev);           \
+       evbus_log_on_; evbus_log_on_ = false)                                \
   ::evbus::common::LogMessage(EVBUS_LOG_SEVERITY_##sev, __FILE__, __LINE__) \
       .stream()

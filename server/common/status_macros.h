@@ -23,12 +23,12 @@
 
 // Evaluates `expr` (an absl::Status); returns it from the enclosing function
 // when it is not OK.
-#define EVBUS_RETURN_IF_ERROR(expr)                           \
-  do {                                                        \
-    ::absl::Status evbus_status_macro_status_ = (expr);       \
-    if (!evbus_status_macro_status_.ok()) {                   \
-      return evbus_status_macro_status_;                      \
-    }                                                         \
+#define EVBUS_RETURN_IF_ERROR(expr)                     \
+  do {                                                  \
+    ::absl::Status evbus_status_macro_status_ = (expr); \
+    if (!evbus_status_macro_status_.ok()) {             \
+      return evbus_status_macro_status_;                \
+    }                                                   \
   } while (false)
 
 // Evaluates `rexpr` (an absl::StatusOr<T>); on error returns its status,

@@ -50,8 +50,9 @@ TEST(AwsErrorTest, DerivesExceptionFromCodeWhenAbsent) {
 
 TEST(AwsErrorTest, ConstraintMessages) {
   absl::Status one = ConstraintViolation(
-      {ConstraintClause("x y", "name", "satisfy regular expression pattern: "
-                                       "[a]+")});
+      {ConstraintClause("x y", "name",
+                        "satisfy regular expression pattern: "
+                        "[a]+")});
   EXPECT_EQ(SplitAwsError(one).message,
             "1 validation error detected: Value 'x y' at 'name' failed to "
             "satisfy constraint: Member must satisfy regular expression "

@@ -92,18 +92,17 @@ absl::Status SplitHostPort(const std::string& address, const std::string& field,
                            std::string* host, int* port) {
   size_t colon = address.rfind(':');
   if (colon == std::string::npos || colon == 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        field, ": \"", address, "\" is not HOST:PORT"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ": \"", address, "\" is not HOST:PORT"));
   }
   std::string h = address.substr(0, colon);
   if (h.size() >= 2 && h.front() == '[' && h.back() == ']') {
     h = h.substr(1, h.size() - 2);
   }
   int p = 0;
-  if (!absl::SimpleAtoi(address.substr(colon + 1), &p) || p < 0 ||
-      p > 65535) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        field, ": port in \"", address, "\" must be 0..65535"));
+  if (!absl::SimpleAtoi(address.substr(colon + 1), &p) || p < 0 || p > 65535) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ": port in \"", address, "\" must be 0..65535"));
   }
   *host = h;
   *port = p;

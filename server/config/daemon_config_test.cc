@@ -30,15 +30,13 @@ TEST(DaemonConfigTest, LoadsFileOverBase) {
 TEST(DaemonConfigTest, ErrorsNameTheField) {
   evbus::testing::TempDir dir;
   std::ofstream(dir.Join("a.json")) << R"({"data_dri": "/x"})";
-  EXPECT_THAT(std::string(LoadConfigFile(dir.Join("a.json"), {})
-                              .status()
-                              .message()),
-              HasSubstr("field \"data_dri\": unknown field"));
+  EXPECT_THAT(
+      std::string(LoadConfigFile(dir.Join("a.json"), {}).status().message()),
+      HasSubstr("field \"data_dri\": unknown field"));
   std::ofstream(dir.Join("b.json")) << R"({"max_request_bytes": "big"})";
-  EXPECT_THAT(std::string(LoadConfigFile(dir.Join("b.json"), {})
-                              .status()
-                              .message()),
-              HasSubstr("field \"max_request_bytes\": must be an integer"));
+  EXPECT_THAT(
+      std::string(LoadConfigFile(dir.Join("b.json"), {}).status().message()),
+      HasSubstr("field \"max_request_bytes\": must be an integer"));
   std::ofstream(dir.Join("c.json")) << "{";
   EXPECT_FALSE(LoadConfigFile(dir.Join("c.json"), {}).ok());
   EXPECT_EQ(LoadConfigFile(dir.Join("none.json"), {}).status().code(),

@@ -11,9 +11,8 @@
 #include <system_error>
 #include <thread>
 
-#include "absl/synchronization/notification.h"
-
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
@@ -24,19 +23,19 @@
 #include "server/bus/archive_service.h"
 #include "server/bus/bus_service.h"
 #include "server/bus/connection_registry.h"
-#include "server/delivery/oauth_tokens.h"
 #include "server/bus/rule_registry.h"
-#include "server/scheduler/scheduler.h"
 #include "server/common/aws_error.h"
-#include "server/delivery/dispatcher.h"
-#include "server/storage/log_store.h"
-#include "server/targets/sync_executor.h"
-#include "server/targets/webhook_executor.h"
 #include "server/common/clock.h"
 #include "server/common/json.h"
 #include "server/common/logging.h"
+#include "server/delivery/dispatcher.h"
+#include "server/delivery/oauth_tokens.h"
 #include "server/metrics/registry.h"
+#include "server/scheduler/scheduler.h"
+#include "server/storage/log_store.h"
 #include "server/storage/store.h"
+#include "server/targets/sync_executor.h"
+#include "server/targets/webhook_executor.h"
 
 namespace evbus::daemon {
 namespace {
@@ -92,7 +91,8 @@ int Run(const config::DaemonConfig& config) {
     absl::Time start = absl::Now();
     if (!config.clock_start.empty()) {
       std::string err;
-      (void)absl::ParseTime(absl::RFC3339_full, config.clock_start, &start, &err);
+      (void)absl::ParseTime(absl::RFC3339_full, config.clock_start, &start,
+                            &err);
     }
     auto manual = std::make_unique<common::ManualClock>(start);
     manual_clock = manual.get();
@@ -133,8 +133,9 @@ int Run(const config::DaemonConfig& config) {
   rule_options.resolve_api_destination = [&connections](const std::string& n) {
     return connections.Resolve(n);
   };
-  rule_options.check_target = [&buses_ptr, &connections](
-                                  const targets::TargetRef& ref) -> absl::Status {
+  rule_options.check_target =
+      [&buses_ptr,
+       &connections](const targets::TargetRef& ref) -> absl::Status {
     switch (ref.kind) {
       case targets::TargetKind::kBus:
         return buses_ptr->ResolveBus(ref.name).status();
@@ -142,10 +143,10 @@ int Run(const config::DaemonConfig& config) {
         return connections.CheckApiDestination(ref.name);
       case targets::TargetKind::kFunction:
       case targets::TargetKind::kTopic:
-        return common::ResourceNotFound(absl::StrCat(
-            targets::TargetKindName(ref.kind), " '", ref.name,
-            "' does not exist (evbus does not run ",
-            targets::TargetKindName(ref.kind), " targets yet)."));
+        return common::ResourceNotFound(
+            absl::StrCat(targets::TargetKindName(ref.kind), " '", ref.name,
+                         "' does not exist (evbus does not run ",
+                         targets::TargetKindName(ref.kind), " targets yet)."));
       default:
         return absl::OkStatus();
     }
@@ -263,9 +264,9 @@ int Run(const config::DaemonConfig& config) {
   store_healthy.Set(1);
   api::HttpOptions http_options;
   std::string http_host;
-  absl::Status split = config::SplitHostPort(config.http_listen, "http_listen",
-                                             &http_options.host,
-                                             &http_options.port);
+  absl::Status split =
+      config::SplitHostPort(config.http_listen, "http_listen",
+                            &http_options.host, &http_options.port);
   if (!split.ok()) {
     EVBUS_LOG(ERROR) << split;
     return 1;
@@ -292,11 +293,9 @@ int Run(const config::DaemonConfig& config) {
   std::string http_addr = absl::StrCat(http_options.host, ":", http.port());
   EVBUS_LOG(INFO) << "evbusd " << EVBUS_VERSION << " serving ("
                   << (manual_clock != nullptr ? "manual clock" : "real clock")
-                  << "): grpc "
-                  << grpc_addr << ", http " << http_addr << ", data "
-                  << config.data_dir << " (ready in "
-                  << absl::ToInt64Milliseconds(absl::Now() - started)
-                  << " ms)";
+                  << "): grpc " << grpc_addr << ", http " << http_addr
+                  << ", data " << config.data_dir << " (ready in "
+                  << absl::ToInt64Milliseconds(absl::Now() - started) << " ms)";
   if (!config.ready_file.empty()) {
     common::Json ready = common::Json::object();
     ready["grpc"] = grpc_addr;

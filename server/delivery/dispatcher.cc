@@ -75,9 +75,9 @@ Dispatcher::Dispatcher(storage::Store& store, common::Clock& clock,
       directory_(directory),
       executors_(executors),
       options_(std::move(options)) {
-  depth_gauge_ = registry_.GetGauge(
-      "evbus_delivery_queue_depth",
-      "Delivery tasks queued or in flight (all targets).");
+  depth_gauge_ =
+      registry_.GetGauge("evbus_delivery_queue_depth",
+                         "Delivery tasks queued or in flight (all targets).");
   dropped_ = registry_.GetCounter(
       "evbus_deliveries_dropped_total",
       "Queued deliveries dropped because their rule or target was removed.");
@@ -107,11 +107,11 @@ Dispatcher::TargetQueue& Dispatcher::QueueForLocked(
         "evbus_failed_invocations_total",
         "Deliveries that failed permanently (AWS/Events FailedInvocations).",
         labels);
-    q.retries = registry_.GetCounter(
-        "evbus_retry_invocation_attempts_total",
-        "Deliveries retried after a failure (AWS/Events "
-        "RetryInvocationAttempts).",
-        labels);
+    q.retries =
+        registry_.GetCounter("evbus_retry_invocation_attempts_total",
+                             "Deliveries retried after a failure (AWS/Events "
+                             "RetryInvocationAttempts).",
+                             labels);
     q.dead_letters = registry_.GetCounter(
         "evbus_dead_letter_invocations_total",
         "Deliveries moved to the dead-letter store (AWS/Events "
@@ -128,15 +128,15 @@ Dispatcher::TargetQueue& Dispatcher::QueueForLocked(
 
 absl::Status Dispatcher::Start() {
   std::vector<QueueEntry> loaded;
-  absl::Status s = store_.Scan(
-      storage::Family::kQueue, "", "",
-      [&](absl::string_view key, absl::string_view) {
-        if (!storage::keys::IsQueueKey(key)) return true;
-        loaded.push_back(QueueEntry{
-            storage::keys::QueueKeyDueMs(key), std::string(key),
-            std::string(storage::keys::QueueKeyTargetKey(key))});
-        return true;
-      });
+  absl::Status s =
+      store_.Scan(storage::Family::kQueue, "", "",
+                  [&](absl::string_view key, absl::string_view) {
+                    if (!storage::keys::IsQueueKey(key)) return true;
+                    loaded.push_back(QueueEntry{
+                        storage::keys::QueueKeyDueMs(key), std::string(key),
+                        std::string(storage::keys::QueueKeyTargetKey(key))});
+                    return true;
+                  });
   if (!s.ok()) return s;
   if (!loaded.empty()) {
     EVBUS_LOG(INFO) << "delivery queue: " << loaded.size()
@@ -200,9 +200,8 @@ int64_t Dispatcher::Depth() const {
 
 bool Dispatcher::WaitIdleForTesting(absl::Duration timeout) {
   absl::MutexLock lock(&mu_);
-  auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return depth_ == 0;
-  };
+  auto idle = [this]()
+                  ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return depth_ == 0; };
   return mu_.AwaitWithTimeout(absl::Condition(&idle), timeout);
 }
 
@@ -222,9 +221,8 @@ void Dispatcher::Loop() {
                !q.pending.empty()) {
           auto first = q.pending.begin();
           if (first->first > now_ms) {
-            sleep = std::min(
-                sleep, absl::Milliseconds(static_cast<int64_t>(first->first -
-                                                               now_ms)));
+            sleep = std::min(sleep, absl::Milliseconds(static_cast<int64_t>(
+                                        first->first - now_ms)));
             break;
           }
           if (q.bucket != nullptr && !q.bucket->TryAcquire()) {
@@ -313,8 +311,8 @@ void Dispatcher::Dispatch(const QueueEntry& entry) {
     }
     if (task.attempts() == 0) {
       q.latency.Observe(
-          std::max<double>(0, static_cast<double>(NowMs(clock_) -
-                                                  task.ingest_time_ms())) /
+          std::max<double>(
+              0, static_cast<double>(NowMs(clock_) - task.ingest_time_ms())) /
           1000.0);
     }
   }
@@ -322,8 +320,7 @@ void Dispatcher::Dispatch(const QueueEntry& entry) {
   auto shared_target = std::make_shared<ResolvedTarget>(*std::move(target));
   absl::StatusOr<targets::TargetRef> ref =
       targets::ParseTargetArn(shared_target->target.arn(), task.target_id());
-  targets::Executor* executor =
-      ref.ok() ? ExecutorFor(ref->kind) : nullptr;
+  targets::Executor* executor = ref.ok() ? ExecutorFor(ref->kind) : nullptr;
   if (executor == nullptr) {
     Complete(entry, std::move(task), shared_target.get(),
              targets::DeliveryResult::Failure(
@@ -380,24 +377,21 @@ void Dispatcher::Dispatch(const QueueEntry& entry) {
   request.timeout = options_.webhook_timeout;
   request.event_id = task.event_id();
   auto task_ptr = std::make_shared<evbus::v1::DeliveryTask>(std::move(task));
-  executor->Deliver(
-      std::move(request),
-      [this, entry, task_ptr, shared_target](targets::DeliveryResult r) {
-        // An OAuth token was refused: forget it and try again with a new one.
-        if ((r.http_status == 401 || r.http_status == 407) &&
-            shared_target->http.has_value() &&
-            shared_target->http->oauth.has_value() &&
-            executors_.tokens != nullptr) {
-          executors_.tokens->Invalidate(*shared_target->http->oauth);
-          r.outcome = targets::Outcome::kRetryable;
-        }
-        Complete(entry, std::move(*task_ptr), shared_target.get(),
-                 std::move(r));
-      });
+  executor->Deliver(std::move(request), [this, entry, task_ptr, shared_target](
+                                            targets::DeliveryResult r) {
+    // An OAuth token was refused: forget it and try again with a new one.
+    if ((r.http_status == 401 || r.http_status == 407) &&
+        shared_target->http.has_value() &&
+        shared_target->http->oauth.has_value() &&
+        executors_.tokens != nullptr) {
+      executors_.tokens->Invalidate(*shared_target->http->oauth);
+      r.outcome = targets::Outcome::kRetryable;
+    }
+    Complete(entry, std::move(*task_ptr), shared_target.get(), std::move(r));
+  });
 }
 
-void Dispatcher::Complete(const QueueEntry& entry,
-                          evbus::v1::DeliveryTask task,
+void Dispatcher::Complete(const QueueEntry& entry, evbus::v1::DeliveryTask task,
                           const ResolvedTarget* target,
                           targets::DeliveryResult result) {
   PendingOutcome outcome;
@@ -420,10 +414,10 @@ void Dispatcher::Complete(const QueueEntry& entry,
     dead_letters = q.dead_letters;
     if (result.outcome == targets::Outcome::kRetryable &&
         !result.stop_retrying) {
-      plan = PlanRetry(LimitsOf(target->target), options_.backoff,
-                       task.attempts(),
-                       absl::FromUnixMillis(task.ingest_time_ms()), now,
-                       result.retry_after, rng_);
+      plan =
+          PlanRetry(LimitsOf(target->target), options_.backoff, task.attempts(),
+                    absl::FromUnixMillis(task.ingest_time_ms()), now,
+                    result.retry_after, rng_);
     }
   }
 
@@ -489,8 +483,7 @@ void Dispatcher::Record(std::vector<PendingOutcome> outcomes) {
       batch.Put(storage::Family::kQueue, o.requeued->key, o.requeued_value);
     }
     if (!o.dead_letter_key.empty()) {
-      batch.Put(storage::Family::kDlq, o.dead_letter_key,
-                o.dead_letter_value);
+      batch.Put(storage::Family::kDlq, o.dead_letter_key, o.dead_letter_value);
     }
   }
   // Not synced: losing this write in a crash only redelivers the tasks.
@@ -547,8 +540,7 @@ void Dispatcher::ForwardToDeadLetterTarget(
       {"X-Evbus-Rule-Arn", target.rule_arn},
       {"X-Evbus-Target-Arn", target.target.arn()},
       {"X-Evbus-Error-Code", dead_letter.error_code()},
-      {"X-Evbus-Error-Message",
-       dead_letter.error_message().substr(0, 512)},
+      {"X-Evbus-Error-Message", dead_letter.error_message().substr(0, 512)},
       {"X-Evbus-Exhausted-Retry-Condition",
        dead_letter.exhausted_retry_condition()},
       {"X-Evbus-Retry-Attempts", absl::StrCat(dead_letter.retry_attempts())},
@@ -568,9 +560,8 @@ absl::StatusOr<DeadLetterPage> Dispatcher::ListDeadLetters(
     const std::string& target_id, size_t limit,
     const std::string& token) const {
   std::string prefix =
-      target_id.empty()
-          ? storage::keys::DeadLetterRulePrefix(bus, rule)
-          : storage::keys::DeadLetterPrefix(bus, rule, target_id);
+      target_id.empty() ? storage::keys::DeadLetterRulePrefix(bus, rule)
+                        : storage::keys::DeadLetterPrefix(bus, rule, target_id);
   std::string begin = prefix;
   if (!token.empty()) {
     std::string after;
@@ -616,11 +607,11 @@ absl::StatusOr<int> Dispatcher::Redrive(const std::string& bus,
   int64_t now = NowMs(clock_);
   for (const evbus::v1::DeadLetter& dl : page->dead_letters) {
     const evbus::v1::DeliveryTask& old = dl.task();
-    batch.Delete(storage::Family::kDlq,
-                 storage::keys::DeadLetterKey(
-                     old.event_bus_name(), old.rule_name(), old.target_id(),
-                     static_cast<uint64_t>(dl.dead_lettered_ms()),
-                     old.task_id()));
+    batch.Delete(
+        storage::Family::kDlq,
+        storage::keys::DeadLetterKey(
+            old.event_bus_name(), old.rule_name(), old.target_id(),
+            static_cast<uint64_t>(dl.dead_lettered_ms()), old.task_id()));
     evbus::v1::DeliveryTask task = old;
     task.set_task_id(common::NewUuidV4());
     task.set_attempts(0);

@@ -186,11 +186,10 @@ class Dispatcher {
   int64_t Depth() const;
 
   // Dead letters of a rule (all targets, or one), oldest first.
-  absl::StatusOr<DeadLetterPage> ListDeadLetters(const std::string& bus,
-                                                 const std::string& rule,
-                                                 const std::string& target_id,
-                                                 size_t limit,
-                                                 const std::string& token) const;
+  absl::StatusOr<DeadLetterPage> ListDeadLetters(
+      const std::string& bus, const std::string& rule,
+      const std::string& target_id, size_t limit,
+      const std::string& token) const;
   // Moves up to `limit` dead letters back to the queue, due now with fresh
   // attempts and age. Returns how many.
   absl::StatusOr<int> Redrive(const std::string& bus, const std::string& rule,

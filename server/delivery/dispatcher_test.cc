@@ -49,11 +49,12 @@ class ScriptedExecutor final : public targets::Executor {
 
 class OneTarget final : public TargetDirectory {
  public:
-  std::optional<ResolvedTarget> FindTarget(const std::string&,
-                                           const std::string& rule,
-                                           const std::string& id) const override {
+  std::optional<ResolvedTarget> FindTarget(
+      const std::string&, const std::string& rule,
+      const std::string& id) const override {
     if (removed || rule != "r1" || id != "t1") return std::nullopt;
-    return ResolvedTarget{target, "arn:aws:events:us-east-1:000000000000:rule/r1"};
+    return ResolvedTarget{target,
+                          "arn:aws:events:us-east-1:000000000000:rule/r1"};
   }
   evbus::v1::Target target;
   bool removed = false;
@@ -134,10 +135,11 @@ TEST_F(DispatcherTest, DeliversEachTaskOnceAndEmptiesTheQueue) {
 }
 
 TEST_F(DispatcherTest, RetriesWithBackoffThenSucceeds) {
-  executor_.Script({targets::DeliveryResult::Failure(
-                        targets::Outcome::kRetryable, "ERROR_FROM_TARGET", "500"),
-                    targets::DeliveryResult::Failure(
-                        targets::Outcome::kRetryable, "ERROR_FROM_TARGET", "500")});
+  executor_.Script(
+      {targets::DeliveryResult::Failure(targets::Outcome::kRetryable,
+                                        "ERROR_FROM_TARGET", "500"),
+       targets::DeliveryResult::Failure(targets::Outcome::kRetryable,
+                                        "ERROR_FROM_TARGET", "500")});
   Enqueue(1);
   // Not retried before the backoff elapses on the (manual) clock.
   ASSERT_FALSE(dispatcher_->WaitIdleForTesting(absl::Milliseconds(200)));
@@ -145,9 +147,10 @@ TEST_F(DispatcherTest, RetriesWithBackoffThenSucceeds) {
   ASSERT_TRUE(DrainAdvancing(absl::Seconds(1), 20));
   EXPECT_EQ(executor_.requests().size(), 3u);
   std::string metrics = registry_.Serialize();
-  EXPECT_THAT(metrics, ::testing::HasSubstr(
-                           "evbus_retry_invocation_attempts_total{bus=\"default\","
-                           "rule=\"r1\",target=\"t1\"} 2"));
+  EXPECT_THAT(metrics,
+              ::testing::HasSubstr(
+                  "evbus_retry_invocation_attempts_total{bus=\"default\","
+                  "rule=\"r1\",target=\"t1\"} 2"));
 }
 
 TEST_F(DispatcherTest, ExhaustedRetriesGoToTheDeadLetterStoreAndRedrive) {
@@ -201,8 +204,8 @@ TEST_F(DispatcherTest, QueueSurvivesRestart) {
   dispatcher_->Stop();
   dispatcher_.reset();
   Executors none;  // nothing can be delivered now
-  auto paused = std::make_unique<Dispatcher>(*store_, clock_, registry_,
-                                             directory_, none, DispatcherOptions{});
+  auto paused = std::make_unique<Dispatcher>(
+      *store_, clock_, registry_, directory_, none, DispatcherOptions{});
   ASSERT_THAT(paused->Start(), IsOk());
   paused->Stop();
   // Write tasks while no dispatcher runs, then start one: it finds them.
@@ -222,9 +225,8 @@ TEST_F(DispatcherTest, QueueSurvivesRestart) {
   paused.reset();
   Executors executors;
   executors.webhook = &executor_;
-  dispatcher_ = std::make_unique<Dispatcher>(*store_, clock_, registry_,
-                                             directory_, executors,
-                                             DispatcherOptions{});
+  dispatcher_ = std::make_unique<Dispatcher>(
+      *store_, clock_, registry_, directory_, executors, DispatcherOptions{});
   ASSERT_THAT(dispatcher_->Start(), IsOk());
   EXPECT_EQ(dispatcher_->Depth(), 5);
   ASSERT_TRUE(dispatcher_->WaitIdleForTesting(absl::Seconds(10)));

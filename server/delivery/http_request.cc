@@ -51,9 +51,9 @@ std::string SignatureHeader(const std::string& secret, absl::Time now,
   HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
        reinterpret_cast<const unsigned char*>(message.data()), message.size(),
        mac, &len);
-  return absl::StrCat(
-      "t=", t, ",v1=",
-      absl::BytesToHexString(absl::string_view(reinterpret_cast<char*>(mac), len)));
+  return absl::StrCat("t=", t, ",v1=",
+                      absl::BytesToHexString(absl::string_view(
+                          reinterpret_cast<char*>(mac), len)));
 }
 
 absl::StatusOr<targets::DeliveryRequest> BuildHttpRequest(
@@ -66,8 +66,8 @@ absl::StatusOr<targets::DeliveryRequest> BuildHttpRequest(
       params.query_string_parameters().end());
   for (const auto& [k, v] : params.header_parameters()) Upsert(r.headers, k, v);
 
-  std::string url = target.http.has_value() ? target.http->url
-                                            : target.target.arn();
+  std::string url =
+      target.http.has_value() ? target.http->url : target.target.arn();
   if (target.http.has_value()) {
     const HttpEndpoint& http = *target.http;
     r.method = http.method;

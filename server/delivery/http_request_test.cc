@@ -20,19 +20,20 @@ class FixedTokens final : public TokenSource {
 
 TEST(SignatureHeaderTest, HmacSha256OverTimestampAndBody) {
   // Python: hmac.new(b"shh", b'1700000000.{"a":1}', hashlib.sha256).hexdigest()
-  EXPECT_EQ(SignatureHeader("shh", absl::FromUnixSeconds(1700000000),
-                            R"({"a":1})"),
-            "t=1700000000,v1=be310eac0f84daf469d630347a950258de768b365563ab68f"
-            "29f2f783473d547");
+  EXPECT_EQ(
+      SignatureHeader("shh", absl::FromUnixSeconds(1700000000), R"({"a":1})"),
+      "t=1700000000,v1=be310eac0f84daf469d630347a950258de768b365563ab68f"
+      "29f2f783473d547");
 }
 
 TEST(BuildHttpRequestTest, PlainWebhookKeepsUrlAndAddsTargetParameters) {
   ResolvedTarget t;
   t.target.set_id("t");
   t.target.set_arn("http://127.0.0.1:9/hook");
-  (*t.target.mutable_http_parameters()->mutable_header_parameters())["X-A"] = "1";
-  (*t.target.mutable_http_parameters()->mutable_query_string_parameters())["q"] =
-      "a b";
+  (*t.target.mutable_http_parameters()->mutable_header_parameters())["X-A"] =
+      "1";
+  (*t.target.mutable_http_parameters()
+        ->mutable_query_string_parameters())["q"] = "a b";
   auto r = BuildHttpRequest(t, "{}", absl::FromUnixSeconds(0), nullptr);
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->url, "http://127.0.0.1:9/hook?q=a%20b");
@@ -64,11 +65,11 @@ TEST(BuildHttpRequestTest, ApiDestinationWildcardsConnectionWinsAndSigns) {
   EXPECT_EQ(r->method, "PUT");
   EXPECT_THAT(r->headers, Contains(Pair("X-Shared", "from-connection")));
   EXPECT_THAT(r->headers, Contains(Pair("Authorization", "Basic dTpw")));
-  EXPECT_THAT(r->headers,
-              Contains(Pair("X-Evbus-Signature",
-                            SignatureHeader("shh", absl::FromUnixSeconds(
-                                                       1700000000),
-                                            R"({"a":1})"))));
+  EXPECT_THAT(
+      r->headers,
+      Contains(Pair("X-Evbus-Signature",
+                    SignatureHeader("shh", absl::FromUnixSeconds(1700000000),
+                                    R"({"a":1})"))));
 }
 
 TEST(BuildHttpRequestTest, MissingPathValueIsInvalid) {
@@ -93,7 +94,8 @@ TEST(BuildHttpRequestTest, OAuthBearerFromTokenSource) {
   ASSERT_TRUE(r.ok());
   EXPECT_THAT(r->headers, Contains(Pair("Authorization", "Bearer tok-1")));
   EXPECT_EQ(tokens.calls, 1);
-  EXPECT_FALSE(BuildHttpRequest(t, "{}", absl::FromUnixSeconds(0), nullptr).ok());
+  EXPECT_FALSE(
+      BuildHttpRequest(t, "{}", absl::FromUnixSeconds(0), nullptr).ok());
 }
 
 }  // namespace

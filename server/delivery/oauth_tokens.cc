@@ -77,17 +77,16 @@ absl::StatusOr<std::string> OAuthTokens::Token(const OAuthClient& client) {
   curl_slist_free_all(headers);
   curl_easy_cleanup(curl);
   if (code != CURLE_OK || status < 200 || status >= 300) {
-    return absl::UnavailableError(absl::StrCat(
-        "OAuth token request to ", client.endpoint, " failed: ",
-        code != CURLE_OK ? curl_easy_strerror(code)
-                         : absl::StrCat("HTTP ", status).c_str()));
+    return absl::UnavailableError(
+        absl::StrCat("OAuth token request to ", client.endpoint, " failed: ",
+                     code != CURLE_OK ? curl_easy_strerror(code)
+                                      : absl::StrCat("HTTP ", status).c_str()));
   }
   absl::StatusOr<common::Json> doc = common::ParseJson(response);
   if (!doc.ok() || !doc->is_object() || !doc->contains("access_token") ||
       !(*doc)["access_token"].is_string()) {
     return absl::UnavailableError(absl::StrCat(
-        "OAuth token response from ", client.endpoint,
-        " has no access_token"));
+        "OAuth token response from ", client.endpoint, " has no access_token"));
   }
   std::string token = (*doc)["access_token"].get<std::string>();
   int64_t expires_in = 3600;
@@ -96,9 +95,9 @@ absl::StatusOr<std::string> OAuthTokens::Token(const OAuthClient& client) {
   }
   absl::MutexLock lock(&mu_);
   // Refresh a little early (or at once for very short lifetimes).
-  cache_[key] = Cached{token, clock_.Now() + absl::Seconds(expires_in) -
-                                  absl::Seconds(std::min<int64_t>(
-                                      30, expires_in / 2))};
+  cache_[key] =
+      Cached{token, clock_.Now() + absl::Seconds(expires_in) -
+                        absl::Seconds(std::min<int64_t>(30, expires_in / 2))};
   return token;
 }
 

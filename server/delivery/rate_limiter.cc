@@ -14,8 +14,8 @@ TokenBucket::TokenBucket(const common::Clock& clock, double rate, double burst)
 void TokenBucket::Refill() {
   absl::Time now = clock_.Now();
   if (now > last_) {
-    tokens_ = std::min(burst_,
-                       tokens_ + absl::ToDoubleSeconds(now - last_) * rate_);
+    tokens_ =
+        std::min(burst_, tokens_ + absl::ToDoubleSeconds(now - last_) * rate_);
     last_ = now;
   }
 }

@@ -11,8 +11,8 @@ TEST(RetryPolicyTest, BackoffGrowsWithJitterAndCap) {
   absl::BitGen rng;
   BackoffOptions backoff;  // 1 s base, 5 min cap
   for (int attempts = 1; attempts <= 20; ++attempts) {
-    absl::Duration full = std::min(backoff.base * (1LL << std::min(attempts - 1, 20)),
-                                   backoff.cap);
+    absl::Duration full = std::min(
+        backoff.base * (1LL << std::min(attempts - 1, 20)), backoff.cap);
     for (int i = 0; i < 50; ++i) {
       RetryPlan p = PlanRetry({}, backoff, attempts, kIngest, kIngest, {}, rng);
       ASSERT_TRUE(p.retry);
@@ -40,8 +40,8 @@ TEST(RetryPolicyTest, MaximumEventAge) {
   absl::BitGen rng;
   RetryLimits limits;
   limits.max_event_age = absl::Seconds(60);
-  RetryPlan p = PlanRetry(limits, {}, 1, kIngest, kIngest + absl::Seconds(60),
-                          {}, rng);
+  RetryPlan p =
+      PlanRetry(limits, {}, 1, kIngest, kIngest + absl::Seconds(60), {}, rng);
   EXPECT_FALSE(p.retry);
   EXPECT_EQ(p.exhausted_condition, "MaximumEventAgeInSeconds");
 }

@@ -17,8 +17,7 @@ struct Registry::Families {
       counters;
   std::map<std::string, prometheus::Family<prometheus::Gauge>*, std::less<>>
       gauges;
-  std::map<std::string, prometheus::Family<prometheus::Histogram>*,
-           std::less<>>
+  std::map<std::string, prometheus::Family<prometheus::Histogram>*, std::less<>>
       histograms;
 };
 
@@ -43,8 +42,8 @@ void Histogram::Observe(double v) const {
 }
 
 std::vector<double> LatencyBuckets() {
-  return {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
-          0.025,  0.05,    0.1,    0.25,  0.5,    1,     2.5, 5, 10};
+  return {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+          0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,    10};
 }
 
 Registry::Registry()

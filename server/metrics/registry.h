@@ -12,7 +12,8 @@
 // Example:
 //   Registry registry;
 //   Counter ingested = registry.GetCounter(
-//       "evbus_events_ingested_total", "Events accepted.", {{"bus", "default"}});
+//       "evbus_events_ingested_total", "Events accepted.", {{"bus",
+//       "default"}});
 //   ingested.Increment();
 //   std::string text = registry.Serialize();
 #pragma once
@@ -20,10 +21,10 @@
 #include <map>
 #include <memory>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 
 namespace prometheus {

@@ -112,9 +112,9 @@ struct PathIndex {
 // Per-call matching state, pooled by the matcher (one per concurrent caller).
 struct Scratch {
   struct SubState {
-    uint32_t stamp;   // generation in which the sub-rule was hit
-    uint8_t fields;   // bits of the indexed fields hit so far
-    bool in_array;    // some hit came from a leaf inside an array
+    uint32_t stamp;  // generation in which the sub-rule was hit
+    uint8_t fields;  // bits of the indexed fields hit so far
+    bool in_array;   // some hit came from a leaf inside an array
   };
   uint32_t generation = 0;
   std::vector<SubState> subs;
@@ -175,7 +175,7 @@ struct RuleMatcher::Index {
   struct SubRuleInfo {
     const internal::SubRule* sub;
     uint32_t rule_id;
-    uint8_t need;    // bits of the indexed fields (all must be hit)
+    uint8_t need;     // bits of the indexed fields (all must be hit)
     bool single;      // exactly one field, without exists:false
     bool has_absent;  // some field allows exists:false
     // Required fields that are not indexed: checks_[check_begin, check_end).
@@ -752,10 +752,9 @@ std::shared_ptr<const RuleMatcher> RuleMatcher::Builder::Build() const {
         }
         keep = 1;
       }
-      std::stable_sort(ranked.begin(), ranked.end(),
-                       [](const auto& x, const auto& y) {
-                         return x.first < y.first;
-                       });
+      std::stable_sort(
+          ranked.begin(), ranked.end(),
+          [](const auto& x, const auto& y) { return x.first < y.first; });
       std::vector<const internal::Field*> indexed;
       for (size_t r = 0; r < ranked.size() && r < keep; ++r) {
         indexed.push_back(ranked[r].second);
@@ -778,25 +777,24 @@ std::shared_ptr<const RuleMatcher> RuleMatcher::Builder::Build() const {
       const auto check_begin = static_cast<uint32_t>(index->checks.size());
       {
         for (const internal::Field& f : sub.fields) {
-          if (f.has_absent || std::find(indexed.begin(), indexed.end(), &f) !=
-                                  indexed.end()) {
+          if (f.has_absent ||
+              std::find(indexed.begin(), indexed.end(), &f) != indexed.end()) {
             continue;
           }
           index->checks.push_back(
               Index::CheckField::For(index->PathId(f.path), f));
         }
         // Cheapest checks first.
-        std::stable_sort(index->checks.begin() + check_begin,
-                         index->checks.end(),
-                         [](const Index::CheckField& x,
-                            const Index::CheckField& y) {
-                           return (x.kind == Index::CheckField::kGeneric) <
-                                  (y.kind == Index::CheckField::kGeneric);
-                         });
+        std::stable_sort(
+            index->checks.begin() + check_begin, index->checks.end(),
+            [](const Index::CheckField& x, const Index::CheckField& y) {
+              return (x.kind == Index::CheckField::kGeneric) <
+                     (y.kind == Index::CheckField::kGeneric);
+            });
       }
-      index->subrules.push_back(
-          {&sub, rule_id, need, single, sub.required != sub.fields.size(),
-           check_begin, static_cast<uint32_t>(index->checks.size())});
+      index->subrules.push_back({&sub, rule_id, need, single,
+                                 sub.required != sub.fields.size(), check_begin,
+                                 static_cast<uint32_t>(index->checks.size())});
       if (pair[0] != nullptr) {
         uint32_t a = index->PathId(pair[0]->path);
         uint32_t b = index->PathId(pair[1]->path);

@@ -126,11 +126,11 @@ absl::Status Scheduler::Start() {
   }
   int64_t now = Ms(clock_.Now());
   for (auto& sc : schedules) {
-    absl::StatusOr<ScheduleExpression> expr = ScheduleExpression::Parse(
-        sc.schedule_expression(), Dialect::kScheduler,
-        sc.schedule_expression_timezone().empty()
-            ? "UTC"
-            : sc.schedule_expression_timezone());
+    absl::StatusOr<ScheduleExpression> expr =
+        ScheduleExpression::Parse(sc.schedule_expression(), Dialect::kScheduler,
+                                  sc.schedule_expression_timezone().empty()
+                                      ? "UTC"
+                                      : sc.schedule_expression_timezone());
     if (!expr.ok()) {
       EVBUS_LOG(WARNING) << "schedule " << sc.name() << ": " << expr.status();
       continue;
@@ -191,7 +191,8 @@ void Scheduler::ScheduleNextLocked(Entry& e, int64_t after_ms) {
   absl::Time after = absl::FromUnixMillis(after_ms);
   if (!e.is_rule && e.schedule.start_date_ms() > 0 &&
       e.expression->kind() != ExpressionKind::kAt) {
-    after = std::max(after, absl::FromUnixMillis(e.schedule.start_date_ms() - 1));
+    after =
+        std::max(after, absl::FromUnixMillis(e.schedule.start_date_ms() - 1));
   }
   std::optional<absl::Time> next = e.expression->NextFireAfter(after, e.anchor);
   if (!next.has_value()) return;
@@ -296,8 +297,8 @@ void Scheduler::SyncRule(const evbus::v1::Rule& rule, bool deleted) {
     EVBUS_LOG(WARNING) << "rule " << rule.name() << ": " << expr.status();
     return;
   }
-  bool same = it != entries_.end() &&
-              it->second.rule.schedule_expression() == rule.schedule_expression();
+  bool same = it != entries_.end() && it->second.rule.schedule_expression() ==
+                                          rule.schedule_expression();
   if (it == entries_.end()) {
     Entry e;
     e.id = id;
@@ -378,7 +379,8 @@ void Scheduler::AddScheduleTickLocked(const Entry& e, absl::Time when,
     env["detail-type"] = t.eventbridge_parameters().detail_type();
     env["source"] = t.eventbridge_parameters().source();
     env["account"] = options_.account;
-    env["time"] = absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", when, absl::UTCTimeZone());
+    env["time"] =
+        absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", when, absl::UTCTimeZone());
     env["region"] = options_.region;
     env["resources"] = common::Json::array({s.arn()});
     env["detail"] = detail;
@@ -414,11 +416,11 @@ void Scheduler::Fire(const std::string& id) {
     bool delete_after = !e.is_rule && e.next_scheduled_ms == 0 &&
                         e.schedule.action_after_completion() == "DELETE";
     if (delete_after) {
-      batch.Delete(storage::Family::kCatalog,
-                   storage::keys::CatalogKey(
-                       kScheduleKind, storage::keys::RuleName(
-                                          e.schedule.group_name(),
-                                          e.schedule.name())));
+      batch.Delete(
+          storage::Family::kCatalog,
+          storage::keys::CatalogKey(
+              kScheduleKind, storage::keys::RuleName(e.schedule.group_name(),
+                                                     e.schedule.name())));
       batch.Delete(storage::Family::kSched, id);
     } else {
       batch.Put(storage::Family::kSched, id, state.SerializeAsString());
@@ -459,10 +461,11 @@ absl::Status Scheduler::Validate(
         "satisfy constraint: Member must have length less than or equal to "
         "512");
   }
-  absl::StatusOr<ScheduleExpression> expr = ScheduleExpression::Parse(
-      s.schedule_expression(), Dialect::kScheduler,
-      s.schedule_expression_timezone().empty() ? "UTC"
-                                               : s.schedule_expression_timezone());
+  absl::StatusOr<ScheduleExpression> expr =
+      ScheduleExpression::Parse(s.schedule_expression(), Dialect::kScheduler,
+                                s.schedule_expression_timezone().empty()
+                                    ? "UTC"
+                                    : s.schedule_expression_timezone());
   if (!expr.ok()) return expr.status();
   const std::string& mode = s.flexible_time_window().mode();
   if (mode != "OFF" && mode != "FLEXIBLE") {
@@ -509,7 +512,8 @@ absl::Status Scheduler::Validate(
   }
   const auto& rp = s.target().retry_policy();
   if ((rp.has_maximum_retry_attempts() &&
-       (rp.maximum_retry_attempts() < 0 || rp.maximum_retry_attempts() > 185)) ||
+       (rp.maximum_retry_attempts() < 0 ||
+        rp.maximum_retry_attempts() > 185)) ||
       (rp.has_maximum_event_age_in_seconds() &&
        (rp.maximum_event_age_in_seconds() < 60 ||
         rp.maximum_event_age_in_seconds() > 86400))) {
@@ -523,11 +527,11 @@ absl::Status Scheduler::Validate(
 
 absl::Status Scheduler::PersistSchedule(const evbus::v1::Schedule& s) {
   storage::WriteBatch batch;
-  batch.Put(storage::Family::kCatalog,
-            storage::keys::CatalogKey(kScheduleKind,
-                                      storage::keys::RuleName(s.group_name(),
-                                                              s.name())),
-            s.SerializeAsString());
+  batch.Put(
+      storage::Family::kCatalog,
+      storage::keys::CatalogKey(
+          kScheduleKind, storage::keys::RuleName(s.group_name(), s.name())),
+      s.SerializeAsString());
   return store_.Write(batch, /*sync=*/true);
 }
 
@@ -535,7 +539,8 @@ absl::StatusOr<evbus::v1::Schedule> Scheduler::CreateSchedule(
     evbus::v1::Schedule s) {
   if (s.group_name().empty()) s.set_group_name(kDefaultGroup);
   if (s.state().empty()) s.set_state("ENABLED");
-  if (s.action_after_completion().empty()) s.set_action_after_completion("NONE");
+  if (s.action_after_completion().empty())
+    s.set_action_after_completion("NONE");
   std::optional<ScheduleExpression> expr;
   absl::Status valid = Validate(s, &expr);
   if (!valid.ok()) return valid;
@@ -558,7 +563,8 @@ absl::StatusOr<evbus::v1::Schedule> Scheduler::CreateSchedule(
   e.id = id;
   e.schedule = s;
   e.expression = std::move(expr);
-  e.anchor = absl::FromUnixMillis(s.start_date_ms() > 0 ? s.start_date_ms() : now);
+  e.anchor =
+      absl::FromUnixMillis(s.start_date_ms() > 0 ? s.start_date_ms() : now);
   Entry& stored = entries_.emplace(id, std::move(e)).first->second;
   ScheduleNextLocked(stored, now);
   wake_ = true;
@@ -568,7 +574,8 @@ absl::StatusOr<evbus::v1::Schedule> Scheduler::CreateSchedule(
 absl::StatusOr<evbus::v1::Schedule> Scheduler::GetSchedule(
     const std::string& group, const std::string& name) const {
   absl::ReaderMutexLock lock(&mu_);
-  auto it = entries_.find(ScheduleId(group.empty() ? kDefaultGroup : group, name));
+  auto it =
+      entries_.find(ScheduleId(group.empty() ? kDefaultGroup : group, name));
   if (it == entries_.end()) {
     return common::ResourceNotFound(
         absl::StrCat("Schedule ", name, " does not exist."));
@@ -580,7 +587,8 @@ absl::StatusOr<evbus::v1::Schedule> Scheduler::UpdateSchedule(
     evbus::v1::Schedule s) {
   if (s.group_name().empty()) s.set_group_name(kDefaultGroup);
   if (s.state().empty()) s.set_state("ENABLED");
-  if (s.action_after_completion().empty()) s.set_action_after_completion("NONE");
+  if (s.action_after_completion().empty())
+    s.set_action_after_completion("NONE");
   std::optional<ScheduleExpression> expr;
   absl::Status valid = Validate(s, &expr);
   if (!valid.ok()) return valid;
@@ -664,8 +672,8 @@ absl::StatusOr<evbus::v1::ScheduleGroup> Scheduler::CreateScheduleGroup(
   g.set_creation_date_ms(Ms(clock_.Now()));
   g.set_last_modification_date_ms(g.creation_date_ms());
   storage::WriteBatch batch;
-  batch.Put(storage::Family::kCatalog, storage::keys::CatalogKey(kGroupKind, name),
-            g.SerializeAsString());
+  batch.Put(storage::Family::kCatalog,
+            storage::keys::CatalogKey(kGroupKind, name), g.SerializeAsString());
   absl::Status w = store_.Write(batch, /*sync=*/true);
   if (!w.ok()) return w;
   groups_[name] = g;
@@ -695,7 +703,8 @@ std::vector<evbus::v1::ScheduleGroup> Scheduler::ListScheduleGroups(
 
 absl::Status Scheduler::DeleteScheduleGroup(const std::string& name) {
   if (name == kDefaultGroup) {
-    return common::ValidationError("The default schedule group cannot be deleted.");
+    return common::ValidationError(
+        "The default schedule group cannot be deleted.");
   }
   absl::MutexLock lock(&mu_);
   auto it = groups_.find(name);
@@ -710,10 +719,10 @@ absl::Status Scheduler::DeleteScheduleGroup(const std::string& name) {
   for (const auto& [id, e] : entries_) {
     if (!e.is_rule && e.schedule.group_name() == name) {
       doomed.push_back(id);
-      batch.Delete(storage::Family::kCatalog,
-                   storage::keys::CatalogKey(
-                       kScheduleKind,
-                       storage::keys::RuleName(name, e.schedule.name())));
+      batch.Delete(
+          storage::Family::kCatalog,
+          storage::keys::CatalogKey(
+              kScheduleKind, storage::keys::RuleName(name, e.schedule.name())));
       batch.Delete(storage::Family::kSched, id);
     }
   }

@@ -91,13 +91,14 @@ class Scheduler final {
   // EventBridge Scheduler API. Errors: ValidationException,
   // ConflictException (kAlreadyExists), ResourceNotFoundException.
   absl::StatusOr<evbus::v1::Schedule> CreateSchedule(evbus::v1::Schedule s);
-  absl::StatusOr<evbus::v1::Schedule> GetSchedule(const std::string& group,
-                                                  const std::string& name) const;
+  absl::StatusOr<evbus::v1::Schedule> GetSchedule(
+      const std::string& group, const std::string& name) const;
   absl::StatusOr<evbus::v1::Schedule> UpdateSchedule(evbus::v1::Schedule s);
-  absl::Status DeleteSchedule(const std::string& group, const std::string& name);
-  std::vector<evbus::v1::Schedule> ListSchedules(const std::string& group,
-                                                 const std::string& prefix,
-                                                 const std::string& state) const;
+  absl::Status DeleteSchedule(const std::string& group,
+                              const std::string& name);
+  std::vector<evbus::v1::Schedule> ListSchedules(
+      const std::string& group, const std::string& prefix,
+      const std::string& state) const;
   absl::StatusOr<evbus::v1::ScheduleGroup> CreateScheduleGroup(
       const std::string& name);
   absl::StatusOr<evbus::v1::ScheduleGroup> GetScheduleGroup(
@@ -130,11 +131,13 @@ class Scheduler final {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void IndexLocked(Entry& e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void UnindexLocked(const Entry& e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void CatchUpLocked(Entry& e, int64_t now_ms) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void CatchUpLocked(Entry& e, int64_t now_ms)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status Validate(const evbus::v1::Schedule& s,
                         std::optional<ScheduleExpression>* expression) const;
   absl::Status PersistSchedule(const evbus::v1::Schedule& s);
-  std::string ScheduleArn(const std::string& group, const std::string& name) const;
+  std::string ScheduleArn(const std::string& group,
+                          const std::string& name) const;
   std::string GroupArn(const std::string& group) const;
   void AddScheduleTickLocked(const Entry& e, absl::Time when,
                              storage::WriteBatch& batch,

@@ -159,7 +159,8 @@ TEST_F(SchedulerTest, AtScheduleWithDeleteFiresOnceAndDisappears) {
   ASSERT_THAT(store_->Scan(storage::Family::kQueue, "", "",
                            [&](absl::string_view, absl::string_view v) {
                              evbus::v1::DeliveryTask t;
-                             t.ParseFromArray(v.data(), static_cast<int>(v.size()));
+                             t.ParseFromArray(v.data(),
+                                              static_cast<int>(v.size()));
                              tasks.push_back(t);
                              return true;
                            }),
@@ -179,9 +180,9 @@ TEST_F(SchedulerTest, FlexibleWindowLandsInsideTheWindow) {
     s.mutable_flexible_time_window()->set_maximum_window_in_minutes(15);
     s.mutable_target()->set_arn("log:flex");
     ASSERT_THAT(scheduler_->CreateSchedule(s), IsOk());
-    std::optional<absl::Time> next = scheduler_->NextFireForTesting(
-        storage::keys::CatalogKey("schedule",
-                                  storage::keys::RuleName("default", s.name())));
+    std::optional<absl::Time> next =
+        scheduler_->NextFireForTesting(storage::keys::CatalogKey(
+            "schedule", storage::keys::RuleName("default", s.name())));
     ASSERT_TRUE(next.has_value());
     absl::Time nominal = absl::FromUnixSeconds(1767225600) + absl::Hours(1);
     EXPECT_GE(*next, nominal);
@@ -200,7 +201,8 @@ TEST_F(SchedulerTest, EndDateStopsFiringAndValidation) {
   ASSERT_THAT(scheduler_->CreateSchedule(s), IsOk());
   clock_.Advance(absl::Hours(1));
   scheduler_->Poke();
-  for (int i = 0; i < 200 && QueueSize() < 2; ++i) absl::SleepFor(absl::Milliseconds(5));
+  for (int i = 0; i < 200 && QueueSize() < 2; ++i)
+    absl::SleepFor(absl::Milliseconds(5));
   absl::SleepFor(absl::Milliseconds(50));
   EXPECT_EQ(QueueSize(), 2u);  // at +10 and +20 minutes only
   EXPECT_THAT(scheduler_->CreateSchedule(s),

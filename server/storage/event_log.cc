@@ -38,23 +38,23 @@ absl::StatusOr<EventLog::Page> EventLog::List(
   absl::Status parse_error;
   std::string last_key;
   bool more = false;
-  absl::Status s = store_.Scan(
-      Family::kEvents, begin, end,
-      [&](absl::string_view key, absl::string_view value) {
-        if (page.events.size() == limit) {
-          more = true;
-          return false;
-        }
-        evbus::v1::StoredEvent event;
-        if (!event.ParseFromArray(value.data(),
-                                  static_cast<int>(value.size()))) {
-          parse_error = absl::DataLossError("corrupt event record");
-          return false;
-        }
-        page.events.push_back(std::move(event));
-        last_key.assign(key.data(), key.size());
-        return true;
-      });
+  absl::Status s =
+      store_.Scan(Family::kEvents, begin, end,
+                  [&](absl::string_view key, absl::string_view value) {
+                    if (page.events.size() == limit) {
+                      more = true;
+                      return false;
+                    }
+                    evbus::v1::StoredEvent event;
+                    if (!event.ParseFromArray(value.data(),
+                                              static_cast<int>(value.size()))) {
+                      parse_error = absl::DataLossError("corrupt event record");
+                      return false;
+                    }
+                    page.events.push_back(std::move(event));
+                    last_key.assign(key.data(), key.size());
+                    return true;
+                  });
   if (!s.ok()) return s;
   if (!parse_error.ok()) return parse_error;
   if (more) page.next_token = absl::WebSafeBase64Escape(last_key);

@@ -31,11 +31,11 @@ class EventLog {
   static void AddTo(WriteBatch& batch, const evbus::v1::StoredEvent& event);
 
   struct ListOptions {
-    std::string bus;            // required
-    uint64_t start_ms = 0;      // inclusive; 0: from the start
-    uint64_t end_ms = 0;        // exclusive; 0: no bound
-    size_t max_items = 100;     // 1..10000
-    std::string page_token;     // from Page::next_token
+    std::string bus;         // required
+    uint64_t start_ms = 0;   // inclusive; 0: from the start
+    uint64_t end_ms = 0;     // exclusive; 0: no bound
+    size_t max_items = 100;  // 1..10000
+    std::string page_token;  // from Page::next_token
   };
   struct Page {
     std::vector<evbus::v1::StoredEvent> events;

@@ -66,8 +66,7 @@ std::string EventKey(absl::string_view bus, uint64_t ingest_ms,
 
 absl::StatusOr<EventKeyParts> ParseEventKey(absl::string_view key) {
   size_t sep = key.find(kSeparator);
-  if (sep == absl::string_view::npos || sep == 0 ||
-      key.size() < sep + 1 + 16) {
+  if (sep == absl::string_view::npos || sep == 0 || key.size() < sep + 1 + 16) {
     return absl::DataLossError("malformed event key");
   }
   EventKeyParts parts;
@@ -103,9 +102,7 @@ std::string QueueKey(uint64_t due_ms, absl::string_view task_id,
   return key;
 }
 
-bool IsQueueKey(absl::string_view key) {
-  return key.size() > 8 + kTaskIdSize;
-}
+bool IsQueueKey(absl::string_view key) { return key.size() > 8 + kTaskIdSize; }
 
 uint64_t QueueKeyDueMs(absl::string_view key) { return ReadBigEndian64(key); }
 

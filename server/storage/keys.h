@@ -10,9 +10,9 @@
 
 #include <cstdint>
 #include <string>
-#include "absl/strings/string_view.h"
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace evbus::storage::keys {
 
@@ -75,8 +75,7 @@ absl::string_view QueueKeyTargetKey(absl::string_view key);
 std::string DeadLetterPrefix(absl::string_view bus, absl::string_view rule,
                              absl::string_view target_id);
 // Prefix of every dead letter of a rule (all its targets).
-std::string DeadLetterRulePrefix(absl::string_view bus,
-                                 absl::string_view rule);
+std::string DeadLetterRulePrefix(absl::string_view bus, absl::string_view rule);
 std::string DeadLetterKey(absl::string_view bus, absl::string_view rule,
                           absl::string_view target_id, uint64_t ms,
                           absl::string_view task_id);

@@ -19,9 +19,8 @@ TEST(KeysTest, BigEndianRoundTripAndOrder) {
 }
 
 TEST(KeysTest, EventKeyRoundTrip) {
-  std::string key =
-      EventKey("orders", 1700000000123, 42,
-               "0cc35aee-07b3-415a-a941-9c1f1a357958");
+  std::string key = EventKey("orders", 1700000000123, 42,
+                             "0cc35aee-07b3-415a-a941-9c1f1a357958");
   absl::StatusOr<EventKeyParts> p = ParseEventKey(key);
   ASSERT_TRUE(p.ok()) << p.status();
   EXPECT_EQ(p->bus, "orders");
@@ -41,7 +40,8 @@ TEST(KeysTest, EventKeysSortByBusThenTime) {
 }
 
 TEST(KeysTest, MalformedEventKeyIsDataLoss) {
-  EXPECT_EQ(ParseEventKey("nobus").status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(ParseEventKey("nobus").status().code(),
+            absl::StatusCode::kDataLoss);
   EXPECT_EQ(ParseEventKey(std::string("a\0shortkey12345", 16)).status().code(),
             absl::StatusCode::kDataLoss);
 }

@@ -17,9 +17,9 @@ absl::Status LogStore::Append(absl::string_view group,
                               absl::string_view message) {
   WriteBatch batch;
   batch.Put(Family::kLogs,
-            keys::LogKey(group, static_cast<uint64_t>(
-                                    absl::ToUnixMillis(clock_.Now())),
-                         sequence_.fetch_add(1)),
+            keys::LogKey(
+                group, static_cast<uint64_t>(absl::ToUnixMillis(clock_.Now())),
+                sequence_.fetch_add(1)),
             message);
   return store_.Write(batch, /*sync=*/false);
 }
@@ -29,7 +29,8 @@ absl::StatusOr<LogStore::Page> LogStore::Read(absl::string_view group,
                                               const std::string& token) const {
   std::string prefix = keys::LogGroupPrefix(group);
   std::string begin = prefix;
-  keys::AppendBigEndian64(&begin, static_cast<uint64_t>(std::max<int64_t>(0, start_ms)));
+  keys::AppendBigEndian64(
+      &begin, static_cast<uint64_t>(std::max<int64_t>(0, start_ms)));
   if (!token.empty()) {
     std::string after;
     if (!absl::WebSafeBase64Unescape(token, &after) ||
@@ -42,18 +43,18 @@ absl::StatusOr<LogStore::Page> LogStore::Read(absl::string_view group,
   Page page;
   std::string last = begin;
   if (!token.empty()) last.pop_back();
-  absl::Status s = store_.Scan(
-      Family::kLogs, begin, keys::PrefixEnd(prefix),
-      [&](absl::string_view key, absl::string_view value) {
-        if (page.records.size() >= limit) return false;
-        Record r;
-        r.time_ms = static_cast<int64_t>(
-            keys::ReadBigEndian64(key.substr(prefix.size())));
-        r.message = std::string(value);
-        page.records.push_back(std::move(r));
-        last = std::string(key);
-        return true;
-      });
+  absl::Status s =
+      store_.Scan(Family::kLogs, begin, keys::PrefixEnd(prefix),
+                  [&](absl::string_view key, absl::string_view value) {
+                    if (page.records.size() >= limit) return false;
+                    Record r;
+                    r.time_ms = static_cast<int64_t>(
+                        keys::ReadBigEndian64(key.substr(prefix.size())));
+                    r.message = std::string(value);
+                    page.records.push_back(std::move(r));
+                    last = std::string(key);
+                    return true;
+                  });
   if (!s.ok()) return s;
   page.next_token = absl::WebSafeBase64Escape(last);
   return page;
@@ -70,14 +71,16 @@ absl::Status LogStore::TrimBefore(int64_t cutoff_ms) {
                                  [&](absl::string_view key, absl::string_view) {
                                    size_t sep = key.find('\0');
                                    if (sep != absl::string_view::npos) {
-                                     group_prefix = std::string(key.substr(0, sep + 1));
+                                     group_prefix =
+                                         std::string(key.substr(0, sep + 1));
                                    }
                                    return false;
                                  });
     if (!s.ok()) return s;
     if (group_prefix.empty()) break;
     std::string end = group_prefix;
-    keys::AppendBigEndian64(&end, static_cast<uint64_t>(std::max<int64_t>(0, cutoff_ms)));
+    keys::AppendBigEndian64(
+        &end, static_cast<uint64_t>(std::max<int64_t>(0, cutoff_ms)));
     batch.DeleteRange(Family::kLogs, group_prefix, end);
     cursor = keys::PrefixEnd(group_prefix);
   }

@@ -3,9 +3,8 @@
 // The single conversion point from rocksdb::Status to absl::Status.
 #pragma once
 
-#include "absl/strings/string_view.h"
-
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "rocksdb/status.h"
 
 namespace evbus::storage {

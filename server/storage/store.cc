@@ -95,8 +95,8 @@ void WriteBatch::Delete(Family family, absl::string_view key) {
 void WriteBatch::DeleteRange(Family family, absl::string_view begin,
                              absl::string_view end) {
   bytes_ += begin.size() + end.size();
-  ops_.push_back(Op{OpKind::kDeleteRange, family, std::string(begin),
-                    std::string(end)});
+  ops_.push_back(
+      Op{OpKind::kDeleteRange, family, std::string(begin), std::string(end)});
 }
 
 absl::StatusOr<std::unique_ptr<Store>> Store::Open(
@@ -173,10 +173,10 @@ absl::Status Store::CheckFormat(const StoreOptions& options) {
       return absl::DataLossError("store format record is corrupt");
     }
     if (format.version() > kFormatVersion) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "store format version ", format.version(),
-          " is newer than this evbusd supports (", kFormatVersion,
-          "); refusing to open it"));
+      return absl::FailedPreconditionError(
+          absl::StrCat("store format version ", format.version(),
+                       " is newer than this evbusd supports (", kFormatVersion,
+                       "); refusing to open it"));
     }
     format_version_ = format.version();
     return absl::OkStatus();

@@ -404,7 +404,8 @@ TEST(ShapeInputTest, NoneDeliversTheEnvelopeBytesAsTheyAre) {
   // without being parsed again.
   TargetInput none;
   EXPECT_EQ(MustShape(none), std::string(kEc2Event));
-  const std::string compact = R"({"version":"0","id":"x","detail":{"b":[1,2.5]}})";
+  const std::string compact =
+      R"({"version":"0","id":"x","detail":{"b":[1,2.5]}})";
   EXPECT_EQ(MustShape(none, compact), compact);
 }
 

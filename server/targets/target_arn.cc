@@ -51,9 +51,9 @@ const char* TargetKindName(TargetKind kind) {
 absl::StatusOr<TargetRef> ParseTargetArn(absl::string_view arn,
                                          absl::string_view target_id) {
   if (arn.empty() || arn.size() > 1600) {
-    return common::ValidationError(absl::StrCat(
-        "Parameter Arn of target ", target_id,
-        " must be 1 to 1600 characters long."));
+    return common::ValidationError(
+        absl::StrCat("Parameter Arn of target ", target_id,
+                     " must be 1 to 1600 characters long."));
   }
   if (absl::StartsWith(arn, "http://") || absl::StartsWith(arn, "https://")) {
     absl::string_view rest = arn.substr(arn.find("://") + 3);
@@ -67,10 +67,10 @@ absl::StatusOr<TargetRef> ParseTargetArn(absl::string_view arn,
     absl::string_view prefix;
     TargetKind kind;
   };
-  for (const Short& s : {Short{"function:", TargetKind::kFunction},
-                         Short{"topic:", TargetKind::kTopic},
-                         Short{"bus:", TargetKind::kBus},
-                         Short{"log:", TargetKind::kLog}}) {
+  for (const Short& s :
+       {Short{"function:", TargetKind::kFunction},
+        Short{"topic:", TargetKind::kTopic}, Short{"bus:", TargetKind::kBus},
+        Short{"log:", TargetKind::kLog}}) {
     if (absl::StartsWith(arn, s.prefix)) {
       absl::string_view name = arn.substr(s.prefix.size());
       if (!ValidName(name)) return Unsupported(arn, target_id);

@@ -41,10 +41,10 @@ TEST(TargetArnTest, AwsArns) {
 }
 
 TEST(TargetArnTest, RejectsWithTargetId) {
-  for (const char* bad :
-       {"", "ftp://x", "http://", "http:// space", "sqs:q",
-        "arn:aws:sqs:us-east-1:123456789012:queue", "function:",
-        "function:bad name", "arn:aws:lambda:us-east-1:1:function"}) {
+  for (const char* bad : {"", "ftp://x", "http://", "http:// space", "sqs:q",
+                          "arn:aws:sqs:us-east-1:123456789012:queue",
+                          "function:", "function:bad name",
+                          "arn:aws:lambda:us-east-1:1:function"}) {
     auto r = ParseTargetArn(bad, "target-7");
     ASSERT_FALSE(r.ok()) << bad;
     EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);

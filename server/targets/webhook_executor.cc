@@ -206,8 +206,8 @@ void WebhookExecutor::Loop() {
       t->headers = curl_slist_append(t->headers, "Range: bytes=0-1048575");
       t->headers = curl_slist_append(t->headers, "Expect:");
       for (const auto& [name, value] : r.headers) {
-        t->headers = curl_slist_append(
-            t->headers, absl::StrCat(name, ": ", value).c_str());
+        t->headers = curl_slist_append(t->headers,
+                                       absl::StrCat(name, ": ", value).c_str());
       }
       curl_easy_setopt(easy, CURLOPT_URL, r.url.c_str());
       curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, r.method.c_str());
@@ -253,7 +253,8 @@ void WebhookExecutor::Loop() {
       DeliveryResult result = Classify(code, status, t->errbuf, t->body);
       if (!t->retry_after.empty() && result.outcome != Outcome::kSuccess) {
         bool stop = false;
-        result.retry_after = ParseRetryAfter(t->retry_after, absl::Now(), &stop);
+        result.retry_after =
+            ParseRetryAfter(t->retry_after, absl::Now(), &stop);
         result.stop_retrying = stop;
       }
       std::move(t->done)(std::move(result));

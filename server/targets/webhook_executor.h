@@ -20,8 +20,8 @@
 #pragma once
 
 #include <deque>
-#include <optional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 

@@ -17,22 +17,22 @@ using ::testing::HasSubstr;
 class Receiver {
  public:
   Receiver() {
-    server_.Post("/ok", [this](const httplib::Request& req,
-                               httplib::Response& res) {
-      last_body_ = req.body;
-      last_content_type_ = req.get_header_value("Content-Type");
-      last_user_agent_ = req.get_header_value("User-Agent");
-      last_custom_ = req.get_header_value("X-Custom");
-      res.status = 200;
-    });
-    server_.Post("/status/(\\d+)", [](const httplib::Request& req,
-                                      httplib::Response& res) {
-      res.status = std::stoi(req.matches[1]);
-      if (res.status == 429 || res.status == 503) {
-        res.set_header("Retry-After", "7");
-      }
-      res.set_content("nope", "text/plain");
-    });
+    server_.Post("/ok",
+                 [this](const httplib::Request& req, httplib::Response& res) {
+                   last_body_ = req.body;
+                   last_content_type_ = req.get_header_value("Content-Type");
+                   last_user_agent_ = req.get_header_value("User-Agent");
+                   last_custom_ = req.get_header_value("X-Custom");
+                   res.status = 200;
+                 });
+    server_.Post("/status/(\\d+)",
+                 [](const httplib::Request& req, httplib::Response& res) {
+                   res.status = std::stoi(req.matches[1]);
+                   if (res.status == 429 || res.status == 503) {
+                     res.set_header("Retry-After", "7");
+                   }
+                   res.set_content("nope", "text/plain");
+                 });
     server_.Post("/slow", [](const httplib::Request&, httplib::Response& res) {
       std::this_thread::sleep_for(std::chrono::milliseconds(1500));
       res.status = 200;
@@ -128,7 +128,8 @@ TEST_F(WebhookExecutorTest, RefusedConnectionIsRetryable) {
   EXPECT_EQ(res.error_code, "CONNECTION_FAILURE");
 }
 
-TEST(WebhookExecutorConcurrencyTest, ManyConcurrentDeliveriesOverFewConnections) {
+TEST(WebhookExecutorConcurrencyTest,
+     ManyConcurrentDeliveriesOverFewConnections) {
   // The test receiver serves 8 connections at once (cpp-httplib's pool), so
   // the executor is limited to 8 per host: 200 deliveries reuse them.
   Receiver receiver;

@@ -43,8 +43,8 @@ MATCHER_P2(StatusIs, code, message_matcher,
 
 }  // namespace evbus::testing
 
-#define EVBUS_ASSERT_OK_AND_ASSIGN(lhs, rexpr)                          \
-  EVBUS_ASSERT_OK_AND_ASSIGN_IMPL_(                                     \
+#define EVBUS_ASSERT_OK_AND_ASSIGN(lhs, rexpr) \
+  EVBUS_ASSERT_OK_AND_ASSIGN_IMPL_(            \
       EVBUS_TESTING_CONCAT_(evbus_statusor_, __LINE__), lhs, rexpr)
 #define EVBUS_TESTING_CONCAT_INNER_(a, b) a##b
 #define EVBUS_TESTING_CONCAT_(a, b) EVBUS_TESTING_CONCAT_INNER_(a, b)

@@ -63,8 +63,9 @@ grpc::Status EventBusServiceImpl::ListEvents(
   storage::EventLog::ListOptions options;
   options.start_ms = static_cast<uint64_t>(request->start_time_ms());
   options.end_ms = static_cast<uint64_t>(request->end_time_ms());
-  options.max_items =
-      request->max_items() == 0 ? 100 : static_cast<size_t>(request->max_items());
+  options.max_items = request->max_items() == 0
+                          ? 100
+                          : static_cast<size_t>(request->max_items());
   options.page_token = request->next_token();
   absl::StatusOr<storage::EventLog::Page> page =
       buses_.ListEvents(request->event_bus_name(), std::move(options));
@@ -119,7 +120,8 @@ grpc::Status EventBusServiceImpl::DeleteEventBus(
 grpc::Status EventBusServiceImpl::PutRule(
     grpc::ServerContext*, const evbus::v1::PutRuleRequest* request,
     evbus::v1::PutRuleResponse* response) {
-  absl::StatusOr<std::string> bus = buses_.ResolveBus(request->event_bus_name());
+  absl::StatusOr<std::string> bus =
+      buses_.ResolveBus(request->event_bus_name());
   if (!bus.ok()) return ToGrpcStatus(bus.status());
   evbus::v1::Rule rule;
   rule.set_name(request->name());
@@ -138,7 +140,8 @@ grpc::Status EventBusServiceImpl::PutRule(
 grpc::Status EventBusServiceImpl::DescribeRule(
     grpc::ServerContext*, const evbus::v1::RuleRef* request,
     evbus::v1::Rule* response) {
-  absl::StatusOr<std::string> bus = buses_.ResolveBus(request->event_bus_name());
+  absl::StatusOr<std::string> bus =
+      buses_.ResolveBus(request->event_bus_name());
   if (!bus.ok()) return ToGrpcStatus(bus.status());
   absl::StatusOr<evbus::v1::Rule> rule =
       rules_.DescribeRule(*bus, request->name());
@@ -150,12 +153,14 @@ grpc::Status EventBusServiceImpl::DescribeRule(
 grpc::Status EventBusServiceImpl::ListRules(
     grpc::ServerContext*, const evbus::v1::ListRulesRequest* request,
     evbus::v1::ListRulesResponse* response) {
-  absl::StatusOr<std::string> bus = buses_.ResolveBus(request->event_bus_name());
+  absl::StatusOr<std::string> bus =
+      buses_.ResolveBus(request->event_bus_name());
   if (!bus.ok()) return ToGrpcStatus(bus.status());
   absl::StatusOr<bus::ListRulesResult> result = rules_.ListRules(
       *bus, request->name_prefix(), request->limit(), request->next_token());
   if (!result.ok()) return ToGrpcStatus(result.status());
-  for (evbus::v1::Rule& r : result->rules) *response->add_rules() = std::move(r);
+  for (evbus::v1::Rule& r : result->rules)
+    *response->add_rules() = std::move(r);
   response->set_next_token(result->next_token);
   return grpc::Status::OK;
 }
@@ -163,15 +168,17 @@ grpc::Status EventBusServiceImpl::ListRules(
 grpc::Status EventBusServiceImpl::EnableRule(grpc::ServerContext*,
                                              const evbus::v1::RuleRef* request,
                                              evbus::v1::Empty*) {
-  absl::StatusOr<std::string> bus = buses_.ResolveBus(request->event_bus_name());
+  absl::StatusOr<std::string> bus =
+      buses_.ResolveBus(request->event_bus_name());
   if (!bus.ok()) return ToGrpcStatus(bus.status());
   return ToGrpcStatus(rules_.SetRuleState(*bus, request->name(), true));
 }
 
-grpc::Status EventBusServiceImpl::DisableRule(
-    grpc::ServerContext*, const evbus::v1::RuleRef* request,
-    evbus::v1::Empty*) {
-  absl::StatusOr<std::string> bus = buses_.ResolveBus(request->event_bus_name());
+grpc::Status EventBusServiceImpl::DisableRule(grpc::ServerContext*,
+                                              const evbus::v1::RuleRef* request,
+                                              evbus::v1::Empty*) {
+  absl::StatusOr<std::string> bus =
+      buses_.ResolveBus(request->event_bus_name());
   if (!bus.ok()) return ToGrpcStatus(bus.status());
   return ToGrpcStatus(rules_.SetRuleState(*bus, request->name(), false));
 }
@@ -179,7 +186,8 @@ grpc::Status EventBusServiceImpl::DisableRule(
 grpc::Status EventBusServiceImpl::DeleteRule(
     grpc::ServerContext*, const evbus::v1::DeleteRuleRequest* request,
     evbus::v1::Empty*) {
-  absl::StatusOr<std::string> bus = buses_.ResolveBus(request->event_bus_name());
+  absl::StatusOr<std::string> bus =
+      buses_.ResolveBus(request->event_bus_name());
   if (!bus.ok()) return ToGrpcStatus(bus.status());
   return ToGrpcStatus(
       rules_.DeleteRule(*bus, request->name(), request->force()));
@@ -188,7 +196,8 @@ grpc::Status EventBusServiceImpl::DeleteRule(
 grpc::Status EventBusServiceImpl::PutTargets(
     grpc::ServerContext*, const evbus::v1::PutTargetsRequest* request,
     evbus::v1::PutTargetsResponse* response) {
-  absl::StatusOr<std::string> bus = buses_.ResolveBus(request->event_bus_name());
+  absl::StatusOr<std::string> bus =
+      buses_.ResolveBus(request->event_bus_name());
   if (!bus.ok()) return ToGrpcStatus(bus.status());
   std::vector<evbus::v1::Target> targets(request->targets().begin(),
                                          request->targets().end());
@@ -202,7 +211,8 @@ grpc::Status EventBusServiceImpl::PutTargets(
 grpc::Status EventBusServiceImpl::RemoveTargets(
     grpc::ServerContext*, const evbus::v1::RemoveTargetsRequest* request,
     evbus::v1::PutTargetsResponse* response) {
-  absl::StatusOr<std::string> bus = buses_.ResolveBus(request->event_bus_name());
+  absl::StatusOr<std::string> bus =
+      buses_.ResolveBus(request->event_bus_name());
   if (!bus.ok()) return ToGrpcStatus(bus.status());
   std::vector<std::string> ids(request->ids().begin(), request->ids().end());
   absl::StatusOr<bus::PutTargetsResult> result =
@@ -215,7 +225,8 @@ grpc::Status EventBusServiceImpl::RemoveTargets(
 grpc::Status EventBusServiceImpl::ListTargetsByRule(
     grpc::ServerContext*, const evbus::v1::ListTargetsByRuleRequest* request,
     evbus::v1::ListTargetsByRuleResponse* response) {
-  absl::StatusOr<std::string> bus = buses_.ResolveBus(request->event_bus_name());
+  absl::StatusOr<std::string> bus =
+      buses_.ResolveBus(request->event_bus_name());
   if (!bus.ok()) return ToGrpcStatus(bus.status());
   absl::StatusOr<std::vector<evbus::v1::Target>> targets =
       rules_.ListTargetsByRule(*bus, request->rule());
@@ -228,7 +239,8 @@ grpc::Status EventBusServiceImpl::ListRuleNamesByTarget(
     grpc::ServerContext*,
     const evbus::v1::ListRuleNamesByTargetRequest* request,
     evbus::v1::ListRuleNamesByTargetResponse* response) {
-  absl::StatusOr<std::string> bus = buses_.ResolveBus(request->event_bus_name());
+  absl::StatusOr<std::string> bus =
+      buses_.ResolveBus(request->event_bus_name());
   if (!bus.ok()) return ToGrpcStatus(bus.status());
   absl::StatusOr<std::vector<std::string>> names =
       rules_.ListRuleNamesByTarget(*bus, request->target_arn());
@@ -240,7 +252,8 @@ grpc::Status EventBusServiceImpl::ListRuleNamesByTarget(
 grpc::Status EventBusServiceImpl::ListDeadLetters(
     grpc::ServerContext*, const evbus::v1::ListDeadLettersRequest* request,
     evbus::v1::ListDeadLettersResponse* response) {
-  absl::StatusOr<std::string> bus = buses_.ResolveBus(request->event_bus_name());
+  absl::StatusOr<std::string> bus =
+      buses_.ResolveBus(request->event_bus_name());
   if (!bus.ok()) return ToGrpcStatus(bus.status());
   if (request->max_items() < 0 || request->max_items() > 1000) {
     return ToGrpcStatus(common::ValidationError(
@@ -251,10 +264,12 @@ grpc::Status EventBusServiceImpl::ListDeadLetters(
   if (!exists.ok()) return ToGrpcStatus(exists);
   absl::StatusOr<delivery::DeadLetterPage> page = dispatcher_.ListDeadLetters(
       *bus, request->rule(), request->target_id(),
-      request->max_items() == 0 ? 100 : static_cast<size_t>(request->max_items()),
+      request->max_items() == 0 ? 100
+                                : static_cast<size_t>(request->max_items()),
       request->next_token());
   if (!page.ok()) return ToGrpcStatus(page.status());
-  for (auto& d : page->dead_letters) *response->add_dead_letters() = std::move(d);
+  for (auto& d : page->dead_letters)
+    *response->add_dead_letters() = std::move(d);
   response->set_next_token(page->next_token);
   return grpc::Status::OK;
 }
@@ -262,7 +277,8 @@ grpc::Status EventBusServiceImpl::ListDeadLetters(
 grpc::Status EventBusServiceImpl::RedriveDeadLetters(
     grpc::ServerContext*, const evbus::v1::RedriveDeadLettersRequest* request,
     evbus::v1::RedriveDeadLettersResponse* response) {
-  absl::StatusOr<std::string> bus = buses_.ResolveBus(request->event_bus_name());
+  absl::StatusOr<std::string> bus =
+      buses_.ResolveBus(request->event_bus_name());
   if (!bus.ok()) return ToGrpcStatus(bus.status());
   if (request->max_items() < 0 || request->max_items() > 10000) {
     return ToGrpcStatus(common::ValidationError(
@@ -273,7 +289,8 @@ grpc::Status EventBusServiceImpl::RedriveDeadLetters(
   if (!exists.ok()) return ToGrpcStatus(exists);
   absl::StatusOr<int> n = dispatcher_.Redrive(
       *bus, request->rule(), request->target_id(),
-      request->max_items() == 0 ? 1000 : static_cast<size_t>(request->max_items()));
+      request->max_items() == 0 ? 1000
+                                : static_cast<size_t>(request->max_items()));
   if (!n.ok()) return ToGrpcStatus(n.status());
   response->set_redriven_count(*n);
   return grpc::Status::OK;
@@ -357,9 +374,8 @@ grpc::Status EventBusServiceImpl::ListSchedules(
     grpc::ServerContext*, const evbus::v1::ListSchedulesRequest* request,
     evbus::v1::ListSchedulesResponse* response) {
   if (scheduler_ == nullptr) return NoScheduler();
-  for (auto& s : scheduler_->ListSchedules(request->group_name(),
-                                           request->name_prefix(),
-                                           request->state())) {
+  for (auto& s : scheduler_->ListSchedules(
+           request->group_name(), request->name_prefix(), request->state())) {
     *response->add_schedules() = std::move(s);
   }
   return grpc::Status::OK;
@@ -411,8 +427,8 @@ grpc::Status EventBusServiceImpl::GetClock(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
-grpc::Status EventBusServiceImpl::MoveClock(int64_t to_ms,
-                                            evbus::v1::ClockResponse* response) {
+grpc::Status EventBusServiceImpl::MoveClock(
+    int64_t to_ms, evbus::v1::ClockResponse* response) {
   if (manual_clock_ == nullptr) {
     return ToGrpcStatus(common::AwsError(
         absl::StatusCode::kFailedPrecondition, "ValidationException",
@@ -422,8 +438,8 @@ grpc::Status EventBusServiceImpl::MoveClock(int64_t to_ms,
     absl::MutexLock lock(&clock_mu_);
     int64_t now = absl::ToUnixMillis(manual_clock_->Now());
     if (to_ms < now) {
-      return ToGrpcStatus(common::ValidationError(
-          "The clock never moves backwards."));
+      return ToGrpcStatus(
+          common::ValidationError("The clock never moves backwards."));
     }
     manual_clock_->Set(absl::FromUnixMillis(to_ms));
   }
@@ -433,9 +449,9 @@ grpc::Status EventBusServiceImpl::MoveClock(int64_t to_ms,
   return grpc::Status::OK;
 }
 
-grpc::Status EventBusServiceImpl::SetClock(grpc::ServerContext*,
-                                           const evbus::v1::ClockRequest* request,
-                                           evbus::v1::ClockResponse* response) {
+grpc::Status EventBusServiceImpl::SetClock(
+    grpc::ServerContext*, const evbus::v1::ClockRequest* request,
+    evbus::v1::ClockResponse* response) {
   return MoveClock(request->time_ms(), response);
 }
 
@@ -443,11 +459,11 @@ grpc::Status EventBusServiceImpl::AdvanceClock(
     grpc::ServerContext*, const evbus::v1::ClockRequest* request,
     evbus::v1::ClockResponse* response) {
   if (request->time_ms() < 0) {
-    return ToGrpcStatus(common::ValidationError("The clock never moves backwards."));
+    return ToGrpcStatus(
+        common::ValidationError("The clock never moves backwards."));
   }
-  int64_t now = manual_clock_ != nullptr
-                    ? absl::ToUnixMillis(manual_clock_->Now())
-                    : 0;
+  int64_t now =
+      manual_clock_ != nullptr ? absl::ToUnixMillis(manual_clock_->Now()) : 0;
   return MoveClock(now + request->time_ms(), response);
 }
 
@@ -464,7 +480,8 @@ grpc::Status EventBusServiceImpl::TestEventPattern(
 grpc::Status EventBusServiceImpl::TailEvents(
     grpc::ServerContext* context, const evbus::v1::TailEventsRequest* request,
     grpc::ServerWriter<evbus::v1::TailedEvent>* writer) {
-  absl::StatusOr<std::string> bus = buses_.ResolveBus(request->event_bus_name());
+  absl::StatusOr<std::string> bus =
+      buses_.ResolveBus(request->event_bus_name());
   if (!bus.ok()) return ToGrpcStatus(bus.status());
   std::optional<pattern::Pattern> filter;
   if (!request->event_pattern().empty()) {
@@ -585,63 +602,63 @@ grpc::Status EventBusServiceImpl::CancelReplay(
   return grpc::Status::OK;
 }
 
-grpc::Status EventBusServiceImpl::CreateConnection(grpc::ServerContext*,
-                                              const evbus::v1::Connection* request,
-                                              evbus::v1::Connection* response) {
+grpc::Status EventBusServiceImpl::CreateConnection(
+    grpc::ServerContext*, const evbus::v1::Connection* request,
+    evbus::v1::Connection* response) {
   auto r = connections_.CreateConnection(*request);
   if (!r.ok()) return ToGrpcStatus(r.status());
   *response = *std::move(r);
   return grpc::Status::OK;
 }
 
-grpc::Status EventBusServiceImpl::DescribeConnection(grpc::ServerContext*,
-                                              const evbus::v1::NameRef* request,
-                                              evbus::v1::Connection* response) {
+grpc::Status EventBusServiceImpl::DescribeConnection(
+    grpc::ServerContext*, const evbus::v1::NameRef* request,
+    evbus::v1::Connection* response) {
   auto r = connections_.DescribeConnection(request->name());
   if (!r.ok()) return ToGrpcStatus(r.status());
   *response = *std::move(r);
   return grpc::Status::OK;
 }
 
-grpc::Status EventBusServiceImpl::UpdateConnection(grpc::ServerContext*,
-                                              const evbus::v1::Connection* request,
-                                              evbus::v1::Connection* response) {
+grpc::Status EventBusServiceImpl::UpdateConnection(
+    grpc::ServerContext*, const evbus::v1::Connection* request,
+    evbus::v1::Connection* response) {
   auto r = connections_.UpdateConnection(*request);
   if (!r.ok()) return ToGrpcStatus(r.status());
   *response = *std::move(r);
   return grpc::Status::OK;
 }
 
-grpc::Status EventBusServiceImpl::DeleteConnection(grpc::ServerContext*,
-                                              const evbus::v1::NameRef* request,
-                                              evbus::v1::Connection* response) {
+grpc::Status EventBusServiceImpl::DeleteConnection(
+    grpc::ServerContext*, const evbus::v1::NameRef* request,
+    evbus::v1::Connection* response) {
   auto r = connections_.DeleteConnection(request->name());
   if (!r.ok()) return ToGrpcStatus(r.status());
   *response = *std::move(r);
   return grpc::Status::OK;
 }
 
-grpc::Status EventBusServiceImpl::CreateApiDestination(grpc::ServerContext*,
-                                              const evbus::v1::ApiDestination* request,
-                                              evbus::v1::ApiDestination* response) {
+grpc::Status EventBusServiceImpl::CreateApiDestination(
+    grpc::ServerContext*, const evbus::v1::ApiDestination* request,
+    evbus::v1::ApiDestination* response) {
   auto r = connections_.CreateApiDestination(*request);
   if (!r.ok()) return ToGrpcStatus(r.status());
   *response = *std::move(r);
   return grpc::Status::OK;
 }
 
-grpc::Status EventBusServiceImpl::DescribeApiDestination(grpc::ServerContext*,
-                                              const evbus::v1::NameRef* request,
-                                              evbus::v1::ApiDestination* response) {
+grpc::Status EventBusServiceImpl::DescribeApiDestination(
+    grpc::ServerContext*, const evbus::v1::NameRef* request,
+    evbus::v1::ApiDestination* response) {
   auto r = connections_.DescribeApiDestination(request->name());
   if (!r.ok()) return ToGrpcStatus(r.status());
   *response = *std::move(r);
   return grpc::Status::OK;
 }
 
-grpc::Status EventBusServiceImpl::UpdateApiDestination(grpc::ServerContext*,
-                                              const evbus::v1::ApiDestination* request,
-                                              evbus::v1::ApiDestination* response) {
+grpc::Status EventBusServiceImpl::UpdateApiDestination(
+    grpc::ServerContext*, const evbus::v1::ApiDestination* request,
+    evbus::v1::ApiDestination* response) {
   auto r = connections_.UpdateApiDestination(*request);
   if (!r.ok()) return ToGrpcStatus(r.status());
   *response = *std::move(r);

@@ -17,10 +17,10 @@
 #include "server/bus/archive_service.h"
 #include "server/bus/bus_service.h"
 #include "server/bus/connection_registry.h"
-#include "server/common/clock.h"
-#include "server/scheduler/scheduler.h"
 #include "server/bus/rule_registry.h"
+#include "server/common/clock.h"
 #include "server/delivery/dispatcher.h"
+#include "server/scheduler/scheduler.h"
 #include "server/storage/log_store.h"
 
 namespace evbus::api {
@@ -28,8 +28,8 @@ namespace evbus::api {
 class EventBusServiceImpl final : public evbus::v1::EventBusService::Service {
  public:
   EventBusServiceImpl(bus::BusService& buses, bus::RuleRegistry& rules,
-                      delivery::Dispatcher& dispatcher,
-                      storage::LogStore& logs, bus::ArchiveService& archives,
+                      delivery::Dispatcher& dispatcher, storage::LogStore& logs,
+                      bus::ArchiveService& archives,
                       bus::ConnectionRegistry& connections)
       : buses_(buses),
         rules_(rules),
@@ -154,20 +154,27 @@ class EventBusServiceImpl final : public evbus::v1::EventBusService::Service {
                             const evbus::v1::ReplayRef* request,
                             evbus::v1::Replay* response) override;
 
-  grpc::Status CreateConnection(grpc::ServerContext* context, const evbus::v1::Connection* request,
-                      evbus::v1::Connection* response) override;
-  grpc::Status DescribeConnection(grpc::ServerContext* context, const evbus::v1::NameRef* request,
-                      evbus::v1::Connection* response) override;
-  grpc::Status UpdateConnection(grpc::ServerContext* context, const evbus::v1::Connection* request,
-                      evbus::v1::Connection* response) override;
-  grpc::Status DeleteConnection(grpc::ServerContext* context, const evbus::v1::NameRef* request,
-                      evbus::v1::Connection* response) override;
-  grpc::Status CreateApiDestination(grpc::ServerContext* context, const evbus::v1::ApiDestination* request,
-                      evbus::v1::ApiDestination* response) override;
-  grpc::Status DescribeApiDestination(grpc::ServerContext* context, const evbus::v1::NameRef* request,
-                      evbus::v1::ApiDestination* response) override;
-  grpc::Status UpdateApiDestination(grpc::ServerContext* context, const evbus::v1::ApiDestination* request,
-                      evbus::v1::ApiDestination* response) override;
+  grpc::Status CreateConnection(grpc::ServerContext* context,
+                                const evbus::v1::Connection* request,
+                                evbus::v1::Connection* response) override;
+  grpc::Status DescribeConnection(grpc::ServerContext* context,
+                                  const evbus::v1::NameRef* request,
+                                  evbus::v1::Connection* response) override;
+  grpc::Status UpdateConnection(grpc::ServerContext* context,
+                                const evbus::v1::Connection* request,
+                                evbus::v1::Connection* response) override;
+  grpc::Status DeleteConnection(grpc::ServerContext* context,
+                                const evbus::v1::NameRef* request,
+                                evbus::v1::Connection* response) override;
+  grpc::Status CreateApiDestination(
+      grpc::ServerContext* context, const evbus::v1::ApiDestination* request,
+      evbus::v1::ApiDestination* response) override;
+  grpc::Status DescribeApiDestination(
+      grpc::ServerContext* context, const evbus::v1::NameRef* request,
+      evbus::v1::ApiDestination* response) override;
+  grpc::Status UpdateApiDestination(
+      grpc::ServerContext* context, const evbus::v1::ApiDestination* request,
+      evbus::v1::ApiDestination* response) override;
   grpc::Status ListConnections(
       grpc::ServerContext* context,
       const evbus::v1::ListConnectionsRequest* request,
@@ -191,9 +198,10 @@ class EventBusServiceImpl final : public evbus::v1::EventBusService::Service {
   grpc::Status DeleteSchedule(grpc::ServerContext* context,
                               const evbus::v1::ScheduleRef* request,
                               evbus::v1::Empty* response) override;
-  grpc::Status ListSchedules(grpc::ServerContext* context,
-                             const evbus::v1::ListSchedulesRequest* request,
-                             evbus::v1::ListSchedulesResponse* response) override;
+  grpc::Status ListSchedules(
+      grpc::ServerContext* context,
+      const evbus::v1::ListSchedulesRequest* request,
+      evbus::v1::ListSchedulesResponse* response) override;
   grpc::Status CreateScheduleGroup(grpc::ServerContext* context,
                                    const evbus::v1::ScheduleGroup* request,
                                    evbus::v1::ScheduleGroup* response) override;

@@ -14,19 +14,17 @@ HttpServer::HttpServer(HttpOptions options, HttpProbes probes)
   server_->Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
     res.set_content("ok\n", "text/plain");
   });
-  server_->Get("/readyz",
-               [this](const httplib::Request&, httplib::Response& res) {
-                 absl::Status s = probes_.ready ? probes_.ready()
-                                                : absl::OkStatus();
-                 if (s.ok()) {
-                   res.set_content("ready\n", "text/plain");
-                 } else {
-                   res.status = 503;
-                   res.set_content(absl::StrCat("not ready: ", s.message(),
-                                                "\n"),
-                                   "text/plain");
-                 }
-               });
+  server_->Get(
+      "/readyz", [this](const httplib::Request&, httplib::Response& res) {
+        absl::Status s = probes_.ready ? probes_.ready() : absl::OkStatus();
+        if (s.ok()) {
+          res.set_content("ready\n", "text/plain");
+        } else {
+          res.status = 503;
+          res.set_content(absl::StrCat("not ready: ", s.message(), "\n"),
+                          "text/plain");
+        }
+      });
   server_->Get("/metrics",
                [this](const httplib::Request&, httplib::Response& res) {
                  res.set_content(probes_.metrics ? probes_.metrics() : "",
@@ -40,9 +38,8 @@ absl::Status HttpServer::Start() {
   if (options_.port == 0) {
     port_ = server_->bind_to_any_port(options_.host);
   } else {
-    port_ = server_->bind_to_port(options_.host, options_.port)
-                ? options_.port
-                : -1;
+    port_ = server_->bind_to_port(options_.host, options_.port) ? options_.port
+                                                                : -1;
   }
   if (port_ <= 0) {
     return absl::UnavailableError(absl::StrCat(

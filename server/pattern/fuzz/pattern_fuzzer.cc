@@ -22,8 +22,8 @@
 namespace {
 
 using evbus::pattern::FlatEvent;
-using evbus::pattern::Pattern;
 using evbus::pattern::PathFilter;
+using evbus::pattern::Pattern;
 using evbus::pattern::RuleMatcher;
 
 void Fail(const char* what, std::string_view pattern, std::string_view event,

@@ -28,7 +28,7 @@ struct PatternJson {
   Kind kind = Kind::kNull;
   // kString: the unescaped text; kNumber: the token exactly as written.
   std::string text;
-  std::vector<PatternJson> items;                            // kArray
+  std::vector<PatternJson> items;  // kArray
   // kObject. (A named pair rather than std::pair<std::string, PatternJson>,
   // which clang rejects while PatternJson is still incomplete.)
   struct Member;
