@@ -159,14 +159,15 @@ void WebhookExecutor::Deliver(DeliveryRequest request, DeliveryCallback done) {
     absl::MutexLock lock(&mu_);
     if (!stopping_ && started_) {
       pending_.push_back(std::move(t));
+      // Under the lock, so that Stop() cannot clean the multi handle up
+      // between the push and the wake-up.
+      curl_multi_wakeup(static_cast<CURLM*>(multi_));
     }
   }
   if (t != nullptr) {  // not queued: shutting down
     std::move(t->done)(DeliveryResult::Failure(
         Outcome::kRetryable, "INTERNAL_ERROR", "evbusd is shutting down"));
-    return;
   }
-  curl_multi_wakeup(static_cast<CURLM*>(multi_));
 }
 
 void WebhookExecutor::Loop() {

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <thread>
 
+#include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -19,10 +20,12 @@ class Receiver {
   Receiver() {
     server_.Post("/ok",
                  [this](const httplib::Request& req, httplib::Response& res) {
-                   last_body_ = req.body;
-                   last_content_type_ = req.get_header_value("Content-Type");
-                   last_user_agent_ = req.get_header_value("User-Agent");
-                   last_custom_ = req.get_header_value("X-Custom");
+                   // Handlers run on several server threads at once.
+                   absl::MutexLock lock(&mu_);
+                   last_.body = req.body;
+                   last_.content_type = req.get_header_value("Content-Type");
+                   last_.user_agent = req.get_header_value("User-Agent");
+                   last_.custom = req.get_header_value("X-Custom");
                    res.status = 200;
                  });
     server_.Post("/status/(\\d+)",
@@ -50,9 +53,18 @@ class Receiver {
   std::string Url(const std::string& path) const {
     return "http://127.0.0.1:" + std::to_string(port_) + path;
   }
-  std::string last_body_, last_content_type_, last_user_agent_, last_custom_;
+  struct Seen {
+    std::string body, content_type, user_agent, custom;
+  };
+  // The last request to /ok.
+  Seen Last() {
+    absl::MutexLock lock(&mu_);
+    return last_;
+  }
 
  private:
+  absl::Mutex mu_;
+  Seen last_ ABSL_GUARDED_BY(mu_);
   httplib::Server server_;
   int port_ = 0;
   std::thread thread_;
@@ -83,10 +95,11 @@ TEST_F(WebhookExecutorTest, DeliversWithEventBridgeHeaders) {
   r.headers = {{"X-Custom", "yes"}};
   DeliveryResult res = DeliverAndWait(webhooks_, r);
   EXPECT_EQ(res.outcome, Outcome::kSuccess);
-  EXPECT_EQ(receiver_.last_body_, R"({"a":1})");
-  EXPECT_EQ(receiver_.last_content_type_, "application/json; charset=utf-8");
-  EXPECT_EQ(receiver_.last_user_agent_, "Amazon/EventBridge/ApiDestinations");
-  EXPECT_EQ(receiver_.last_custom_, "yes");
+  Receiver::Seen seen = receiver_.Last();
+  EXPECT_EQ(seen.body, R"({"a":1})");
+  EXPECT_EQ(seen.content_type, "application/json; charset=utf-8");
+  EXPECT_EQ(seen.user_agent, "Amazon/EventBridge/ApiDestinations");
+  EXPECT_EQ(seen.custom, "yes");
 }
 
 TEST_F(WebhookExecutorTest, ClassifiesStatuses) {
