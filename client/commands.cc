@@ -60,7 +60,7 @@ std::unique_ptr<grpc::ClientContext> NewContext(const Context& ctx) {
   return c;
 }
 
-std::unique_ptr<evbus::v1::EventBusService::Stub> Stub(Context& ctx) {
+std::unique_ptr<evbus::v1::EventBusService::Stub> Client(Context& ctx) {
   return evbus::v1::EventBusService::NewStub(ctx.Channel());
 }
 
@@ -196,7 +196,7 @@ absl::StatusOr<Json> PutEvents(const Args& args, Context& ctx) {
   if (!request.ok()) return request.status();
   evbus::v1::PutEventsResponse response;
   auto c = NewContext(ctx);
-  grpc::Status s = Stub(ctx)->PutEvents(c.get(), *request, &response);
+  grpc::Status s = Client(ctx)->PutEvents(c.get(), *request, &response);
   if (!s.ok()) return RpcError(s, "PutEvents", ctx.endpoint);
   Json out = Json::object();
   out["FailedEntryCount"] = response.failed_entry_count();
@@ -240,7 +240,7 @@ absl::StatusOr<Json> ListEvents(const Args& args, Context& ctx) {
     request.set_max_items(std::min(remaining, 1000));
     evbus::v1::ListEventsResponse response;
     auto c = NewContext(ctx);
-    grpc::Status s = Stub(ctx)->ListEvents(c.get(), request, &response);
+    grpc::Status s = Client(ctx)->ListEvents(c.get(), request, &response);
     if (!s.ok()) return RpcError(s, "ListEvents", ctx.endpoint);
     for (const auto& e : response.events()) {
       Json event = Json::object();
@@ -267,7 +267,7 @@ absl::StatusOr<Json> CreateEventBus(const Args& args, Context& ctx) {
   request.set_description(args.Get("description").value_or(""));
   evbus::v1::CreateEventBusResponse response;
   auto c = NewContext(ctx);
-  grpc::Status s = Stub(ctx)->CreateEventBus(c.get(), request, &response);
+  grpc::Status s = Client(ctx)->CreateEventBus(c.get(), request, &response);
   if (!s.ok()) return RpcError(s, "CreateEventBus", ctx.endpoint);
   Json out = Json::object();
   out["EventBusArn"] = response.event_bus_arn();
@@ -282,7 +282,7 @@ absl::StatusOr<Json> DescribeEventBus(const Args& args, Context& ctx) {
   request.set_name(args.Get("name").value_or(""));
   evbus::v1::EventBus response;
   auto c = NewContext(ctx);
-  grpc::Status s = Stub(ctx)->DescribeEventBus(c.get(), request, &response);
+  grpc::Status s = Client(ctx)->DescribeEventBus(c.get(), request, &response);
   if (!s.ok()) return RpcError(s, "DescribeEventBus", ctx.endpoint);
   return BusToJson(response);
 }
@@ -296,7 +296,7 @@ absl::StatusOr<Json> ListEventBuses(const Args& args, Context& ctx) {
   request.set_next_token(args.Get("next-token").value_or(""));
   evbus::v1::ListEventBusesResponse response;
   auto c = NewContext(ctx);
-  grpc::Status s = Stub(ctx)->ListEventBuses(c.get(), request, &response);
+  grpc::Status s = Client(ctx)->ListEventBuses(c.get(), request, &response);
   if (!s.ok()) return RpcError(s, "ListEventBuses", ctx.endpoint);
   Json out = Json::object();
   out["EventBuses"] = Json::array();
@@ -314,7 +314,7 @@ absl::StatusOr<Json> DeleteEventBus(const Args& args, Context& ctx) {
   request.set_name(*name);
   evbus::v1::DeleteEventBusResponse response;
   auto c = NewContext(ctx);
-  grpc::Status s = Stub(ctx)->DeleteEventBus(c.get(), request, &response);
+  grpc::Status s = Client(ctx)->DeleteEventBus(c.get(), request, &response);
   if (!s.ok()) return RpcError(s, "DeleteEventBus", ctx.endpoint);
   return Json();  // prints nothing, as the aws CLI
 }
@@ -538,7 +538,7 @@ absl::StatusOr<Json> PutRule(const Args& args, Context& ctx) {
   request.set_role_arn(args.Get("role-arn").value_or(""));
   evbus::v1::PutRuleResponse response;
   auto c = NewContext(ctx);
-  grpc::Status s = Stub(ctx)->PutRule(c.get(), request, &response);
+  grpc::Status s = Client(ctx)->PutRule(c.get(), request, &response);
   if (!s.ok()) return RpcError(s, "PutRule", ctx.endpoint);
   return Json{{"RuleArn", response.rule_arn()}};
 }
@@ -556,7 +556,7 @@ absl::StatusOr<Json> DescribeRule(const Args& args, Context& ctx) {
   evbus::v1::Rule response;
   auto c = NewContext(ctx);
   grpc::Status s =
-      Stub(ctx)->DescribeRule(c.get(), RuleRefOf(args, *name), &response);
+      Client(ctx)->DescribeRule(c.get(), RuleRefOf(args, *name), &response);
   if (!s.ok()) return RpcError(s, "DescribeRule", ctx.endpoint);
   return RuleToJson(response);
 }
@@ -571,7 +571,7 @@ absl::StatusOr<Json> ListRules(const Args& args, Context& ctx) {
   request.set_next_token(args.Get("next-token").value_or(""));
   evbus::v1::ListRulesResponse response;
   auto c = NewContext(ctx);
-  grpc::Status s = Stub(ctx)->ListRules(c.get(), request, &response);
+  grpc::Status s = Client(ctx)->ListRules(c.get(), request, &response);
   if (!s.ok()) return RpcError(s, "ListRules", ctx.endpoint);
   Json out = Json::object();
   out["Rules"] = Json::array();
@@ -585,10 +585,10 @@ absl::StatusOr<Json> SetRuleState(const Args& args, Context& ctx, bool enable) {
   if (!name.ok()) return name.status();
   evbus::v1::Empty response;
   auto c = NewContext(ctx);
-  grpc::Status s =
-      enable
-          ? Stub(ctx)->EnableRule(c.get(), RuleRefOf(args, *name), &response)
-          : Stub(ctx)->DisableRule(c.get(), RuleRefOf(args, *name), &response);
+  grpc::Status s = enable ? Client(ctx)->EnableRule(
+                                c.get(), RuleRefOf(args, *name), &response)
+                          : Client(ctx)->DisableRule(
+                                c.get(), RuleRefOf(args, *name), &response);
   if (!s.ok()) {
     return RpcError(s, enable ? "EnableRule" : "DisableRule", ctx.endpoint);
   }
@@ -604,7 +604,7 @@ absl::StatusOr<Json> DeleteRule(const Args& args, Context& ctx) {
   request.set_force(args.Has("force"));
   evbus::v1::Empty response;
   auto c = NewContext(ctx);
-  grpc::Status s = Stub(ctx)->DeleteRule(c.get(), request, &response);
+  grpc::Status s = Client(ctx)->DeleteRule(c.get(), request, &response);
   if (!s.ok()) return RpcError(s, "DeleteRule", ctx.endpoint);
   return Json();
 }
@@ -638,7 +638,7 @@ absl::StatusOr<Json> PutTargets(const Args& args, Context& ctx) {
   }
   evbus::v1::PutTargetsResponse response;
   auto c = NewContext(ctx);
-  grpc::Status s = Stub(ctx)->PutTargets(c.get(), request, &response);
+  grpc::Status s = Client(ctx)->PutTargets(c.get(), request, &response);
   if (!s.ok()) return RpcError(s, "PutTargets", ctx.endpoint);
   return TargetsResultJson(response);
 }
@@ -666,7 +666,7 @@ absl::StatusOr<Json> RemoveTargets(const Args& args, Context& ctx) {
   for (const std::string& id : list) request.add_ids(id);
   evbus::v1::PutTargetsResponse response;
   auto c = NewContext(ctx);
-  grpc::Status s = Stub(ctx)->RemoveTargets(c.get(), request, &response);
+  grpc::Status s = Client(ctx)->RemoveTargets(c.get(), request, &response);
   if (!s.ok()) return RpcError(s, "RemoveTargets", ctx.endpoint);
   return TargetsResultJson(response);
 }
@@ -679,7 +679,7 @@ absl::StatusOr<Json> ListTargetsByRule(const Args& args, Context& ctx) {
   request.set_event_bus_name(args.Get("event-bus-name").value_or(""));
   evbus::v1::ListTargetsByRuleResponse response;
   auto c = NewContext(ctx);
-  grpc::Status s = Stub(ctx)->ListTargetsByRule(c.get(), request, &response);
+  grpc::Status s = Client(ctx)->ListTargetsByRule(c.get(), request, &response);
   if (!s.ok()) return RpcError(s, "ListTargetsByRule", ctx.endpoint);
   Json out = Json::object();
   out["Targets"] = Json::array();
@@ -697,7 +697,7 @@ absl::StatusOr<Json> ListRuleNamesByTarget(const Args& args, Context& ctx) {
   evbus::v1::ListRuleNamesByTargetResponse response;
   auto c = NewContext(ctx);
   grpc::Status s =
-      Stub(ctx)->ListRuleNamesByTarget(c.get(), request, &response);
+      Client(ctx)->ListRuleNamesByTarget(c.get(), request, &response);
   if (!s.ok()) return RpcError(s, "ListRuleNamesByTarget", ctx.endpoint);
   Json out = Json::object();
   out["RuleNames"] = Json::array();
@@ -720,7 +720,7 @@ absl::StatusOr<Json> ListDeadLetters(const Args& args, Context& ctx) {
   request.set_next_token(args.Get("starting-token").value_or(""));
   evbus::v1::ListDeadLettersResponse response;
   auto c = NewContext(ctx);
-  grpc::Status s = Stub(ctx)->ListDeadLetters(c.get(), request, &response);
+  grpc::Status s = Client(ctx)->ListDeadLetters(c.get(), request, &response);
   if (!s.ok()) return RpcError(s, "ListDeadLetters", ctx.endpoint);
   Json out = Json::object();
   out["DeadLetters"] = Json::array();
@@ -756,7 +756,7 @@ absl::StatusOr<Json> RedriveDeadLetters(const Args& args, Context& ctx) {
   request.set_max_items(*max_items);
   evbus::v1::RedriveDeadLettersResponse response;
   auto c = NewContext(ctx);
-  grpc::Status s = Stub(ctx)->RedriveDeadLetters(c.get(), request, &response);
+  grpc::Status s = Client(ctx)->RedriveDeadLetters(c.get(), request, &response);
   if (!s.ok()) return RpcError(s, "RedriveDeadLetters", ctx.endpoint);
   return Json{{"RedrivenCount", response.redriven_count()}};
 }
@@ -789,7 +789,7 @@ absl::StatusOr<Json> LogsTail(const Args& args, Context& ctx) {
     request.set_limit(std::min(1000, *max_items - printed));
     evbus::v1::ReadLogResponse response;
     auto c = NewContext(ctx);
-    grpc::Status s = Stub(ctx)->ReadLog(c.get(), request, &response);
+    grpc::Status s = Client(ctx)->ReadLog(c.get(), request, &response);
     if (!s.ok()) return RpcError(s, "ReadLog", ctx.endpoint);
     for (const auto& r : response.records()) {
       std::printf("%s %s\n", IsoMillis(r.time_ms()).c_str(),
@@ -859,7 +859,7 @@ absl::StatusOr<Json> TestEventPatternCmd(const Args& args, Context& ctx) {
   request.set_event(*event);
   evbus::v1::TestEventPatternResponse response;
   auto c = NewContext(ctx);
-  grpc::Status s = Stub(ctx)->TestEventPattern(c.get(), request, &response);
+  grpc::Status s = Client(ctx)->TestEventPattern(c.get(), request, &response);
   if (!s.ok()) return RpcError(s, "TestEventPattern", ctx.endpoint);
   return Json{{"Result", response.result()}};
 }
@@ -886,7 +886,7 @@ absl::StatusOr<Json> TailEvents(const Args& args, Context& ctx) {
                    std::chrono::seconds(*duration));
   }
   std::unique_ptr<grpc::ClientReader<evbus::v1::TailedEvent>> reader =
-      Stub(ctx)->TailEvents(&c, request);
+      Client(ctx)->TailEvents(&c, request);
   evbus::v1::TailedEvent event;
   int n = 0;
   while (reader->Read(&event)) {
@@ -970,7 +970,7 @@ absl::StatusOr<Json> CreateArchive(const Args& args, Context& ctx) {
   request.set_retention_days(*days);
   evbus::v1::Archive response;
   auto c = NewContext(ctx);
-  grpc::Status s = Stub(ctx)->CreateArchive(c.get(), request, &response);
+  grpc::Status s = Client(ctx)->CreateArchive(c.get(), request, &response);
   if (!s.ok()) return RpcError(s, "CreateArchive", ctx.endpoint);
   return Json{{"ArchiveArn", response.archive_arn()},
               {"State", response.state()},
@@ -984,7 +984,7 @@ absl::StatusOr<Json> DescribeArchive(const Args& args, Context& ctx) {
   request.set_archive_name(*name);
   evbus::v1::Archive response;
   auto c = NewContext(ctx);
-  grpc::Status s = Stub(ctx)->DescribeArchive(c.get(), request, &response);
+  grpc::Status s = Client(ctx)->DescribeArchive(c.get(), request, &response);
   if (!s.ok()) return RpcError(s, "DescribeArchive", ctx.endpoint);
   return ArchiveToJson(response);
 }
@@ -996,7 +996,7 @@ absl::StatusOr<Json> ListArchives(const Args& args, Context& ctx) {
   request.set_state(args.Get("state").value_or(""));
   evbus::v1::ListArchivesResponse response;
   auto c = NewContext(ctx);
-  grpc::Status s = Stub(ctx)->ListArchives(c.get(), request, &response);
+  grpc::Status s = Client(ctx)->ListArchives(c.get(), request, &response);
   if (!s.ok()) return RpcError(s, "ListArchives", ctx.endpoint);
   Json out = {{"Archives", Json::array()}};
   for (const auto& a : response.archives())
@@ -1011,7 +1011,7 @@ absl::StatusOr<Json> DeleteArchive(const Args& args, Context& ctx) {
   request.set_archive_name(*name);
   evbus::v1::Empty response;
   auto c = NewContext(ctx);
-  grpc::Status s = Stub(ctx)->DeleteArchive(c.get(), request, &response);
+  grpc::Status s = Client(ctx)->DeleteArchive(c.get(), request, &response);
   if (!s.ok()) return RpcError(s, "DeleteArchive", ctx.endpoint);
   return Json();
 }
@@ -1052,7 +1052,7 @@ absl::StatusOr<Json> StartReplay(const Args& args, Context& ctx) {
   }
   evbus::v1::Replay response;
   auto c = NewContext(ctx);
-  grpc::Status s = Stub(ctx)->StartReplay(c.get(), request, &response);
+  grpc::Status s = Client(ctx)->StartReplay(c.get(), request, &response);
   if (!s.ok()) return RpcError(s, "StartReplay", ctx.endpoint);
   return Json{{"ReplayArn", response.replay_arn()},
               {"State", response.state()},
@@ -1066,9 +1066,9 @@ absl::StatusOr<Json> ReplayCall(const Args& args, Context& ctx, bool cancel) {
   request.set_replay_name(*name);
   evbus::v1::Replay response;
   auto c = NewContext(ctx);
-  grpc::Status s = cancel
-                       ? Stub(ctx)->CancelReplay(c.get(), request, &response)
-                       : Stub(ctx)->DescribeReplay(c.get(), request, &response);
+  grpc::Status s =
+      cancel ? Client(ctx)->CancelReplay(c.get(), request, &response)
+             : Client(ctx)->DescribeReplay(c.get(), request, &response);
   if (!s.ok()) {
     return RpcError(s, cancel ? "CancelReplay" : "DescribeReplay",
                     ctx.endpoint);
@@ -1087,7 +1087,7 @@ absl::StatusOr<Json> ListReplays(const Args& args, Context& ctx) {
   request.set_event_source_arn(args.Get("event-source-arn").value_or(""));
   evbus::v1::ListReplaysResponse response;
   auto c = NewContext(ctx);
-  grpc::Status s = Stub(ctx)->ListReplays(c.get(), request, &response);
+  grpc::Status s = Client(ctx)->ListReplays(c.get(), request, &response);
   if (!s.ok()) return RpcError(s, "ListReplays", ctx.endpoint);
   Json out = {{"Replays", Json::array()}};
   for (const auto& r : response.replays())
@@ -1238,8 +1238,9 @@ absl::StatusOr<Json> ConnectionWrite(const Args& args, Context& ctx,
   }
   evbus::v1::Connection response;
   auto cc = NewContext(ctx);
-  grpc::Status s = create ? Stub(ctx)->CreateConnection(cc.get(), c, &response)
-                          : Stub(ctx)->UpdateConnection(cc.get(), c, &response);
+  grpc::Status s = create
+                       ? Client(ctx)->CreateConnection(cc.get(), c, &response)
+                       : Client(ctx)->UpdateConnection(cc.get(), c, &response);
   if (!s.ok()) {
     return RpcError(s, create ? "CreateConnection" : "UpdateConnection",
                     ctx.endpoint);
@@ -1258,8 +1259,9 @@ absl::StatusOr<Json> ConnectionRead(const Args& args, Context& ctx, bool del) {
   ref.set_name(*name);
   evbus::v1::Connection response;
   auto c = NewContext(ctx);
-  grpc::Status s = del ? Stub(ctx)->DeleteConnection(c.get(), ref, &response)
-                       : Stub(ctx)->DescribeConnection(c.get(), ref, &response);
+  grpc::Status s =
+      del ? Client(ctx)->DeleteConnection(c.get(), ref, &response)
+          : Client(ctx)->DescribeConnection(c.get(), ref, &response);
   if (!s.ok()) {
     return RpcError(s, del ? "DeleteConnection" : "DescribeConnection",
                     ctx.endpoint);
@@ -1276,7 +1278,7 @@ absl::StatusOr<Json> ListConnections(const Args& args, Context& ctx) {
   request.set_name_prefix(args.Get("name-prefix").value_or(""));
   evbus::v1::ListConnectionsResponse response;
   auto c = NewContext(ctx);
-  grpc::Status s = Stub(ctx)->ListConnections(c.get(), request, &response);
+  grpc::Status s = Client(ctx)->ListConnections(c.get(), request, &response);
   if (!s.ok()) return RpcError(s, "ListConnections", ctx.endpoint);
   Json out = {{"Connections", Json::array()}};
   for (const auto& x : response.connections()) {
@@ -1301,9 +1303,9 @@ absl::StatusOr<Json> DestinationWrite(const Args& args, Context& ctx,
   d.set_invocation_rate_limit_per_second(*rate);
   evbus::v1::ApiDestination response;
   auto c = NewContext(ctx);
-  grpc::Status s = create
-                       ? Stub(ctx)->CreateApiDestination(c.get(), d, &response)
-                       : Stub(ctx)->UpdateApiDestination(c.get(), d, &response);
+  grpc::Status s =
+      create ? Client(ctx)->CreateApiDestination(c.get(), d, &response)
+             : Client(ctx)->UpdateApiDestination(c.get(), d, &response);
   if (!s.ok()) {
     return RpcError(s, create ? "CreateApiDestination" : "UpdateApiDestination",
                     ctx.endpoint);
@@ -1323,12 +1325,12 @@ absl::StatusOr<Json> DestinationRead(const Args& args, Context& ctx, bool del) {
   auto c = NewContext(ctx);
   if (del) {
     evbus::v1::Empty response;
-    grpc::Status s = Stub(ctx)->DeleteApiDestination(c.get(), ref, &response);
+    grpc::Status s = Client(ctx)->DeleteApiDestination(c.get(), ref, &response);
     if (!s.ok()) return RpcError(s, "DeleteApiDestination", ctx.endpoint);
     return Json();
   }
   evbus::v1::ApiDestination response;
-  grpc::Status s = Stub(ctx)->DescribeApiDestination(c.get(), ref, &response);
+  grpc::Status s = Client(ctx)->DescribeApiDestination(c.get(), ref, &response);
   if (!s.ok()) return RpcError(s, "DescribeApiDestination", ctx.endpoint);
   return DestinationToJson(response);
 }
@@ -1339,7 +1341,8 @@ absl::StatusOr<Json> ListApiDestinations(const Args& args, Context& ctx) {
   request.set_connection_arn(args.Get("connection-arn").value_or(""));
   evbus::v1::ListApiDestinationsResponse response;
   auto c = NewContext(ctx);
-  grpc::Status s = Stub(ctx)->ListApiDestinations(c.get(), request, &response);
+  grpc::Status s =
+      Client(ctx)->ListApiDestinations(c.get(), request, &response);
   if (!s.ok()) return RpcError(s, "ListApiDestinations", ctx.endpoint);
   Json out = {{"ApiDestinations", Json::array()}};
   for (const auto& x : response.api_destinations()) {
@@ -1474,8 +1477,8 @@ absl::StatusOr<Json> ScheduleWrite(const Args& args, Context& ctx,
   *s.mutable_target() = *std::move(t);
   evbus::v1::Schedule response;
   auto c = NewContext(ctx);
-  grpc::Status st = create ? Stub(ctx)->CreateSchedule(c.get(), s, &response)
-                           : Stub(ctx)->UpdateSchedule(c.get(), s, &response);
+  grpc::Status st = create ? Client(ctx)->CreateSchedule(c.get(), s, &response)
+                           : Client(ctx)->UpdateSchedule(c.get(), s, &response);
   if (!st.ok()) {
     return RpcError(st, create ? "CreateSchedule" : "UpdateSchedule",
                     ctx.endpoint);
@@ -1492,12 +1495,12 @@ absl::StatusOr<Json> ScheduleRead(const Args& args, Context& ctx, bool del) {
   auto c = NewContext(ctx);
   if (del) {
     evbus::v1::Empty response;
-    grpc::Status s = Stub(ctx)->DeleteSchedule(c.get(), ref, &response);
+    grpc::Status s = Client(ctx)->DeleteSchedule(c.get(), ref, &response);
     if (!s.ok()) return RpcError(s, "DeleteSchedule", ctx.endpoint);
     return Json();
   }
   evbus::v1::Schedule response;
-  grpc::Status s = Stub(ctx)->GetSchedule(c.get(), ref, &response);
+  grpc::Status s = Client(ctx)->GetSchedule(c.get(), ref, &response);
   if (!s.ok()) return RpcError(s, "GetSchedule", ctx.endpoint);
   return ScheduleToJson(response);
 }
@@ -1509,7 +1512,7 @@ absl::StatusOr<Json> ListSchedules(const Args& args, Context& ctx) {
   request.set_state(args.Get("state").value_or(""));
   evbus::v1::ListSchedulesResponse response;
   auto c = NewContext(ctx);
-  grpc::Status s = Stub(ctx)->ListSchedules(c.get(), request, &response);
+  grpc::Status s = Client(ctx)->ListSchedules(c.get(), request, &response);
   if (!s.ok()) return RpcError(s, "ListSchedules", ctx.endpoint);
   Json out = {{"Schedules", Json::array()}};
   for (const auto& x : response.schedules()) {
@@ -1543,20 +1546,20 @@ absl::StatusOr<Json> ScheduleGroupCall(const Args& args, Context& ctx,
   grpc::Status s;
   evbus::v1::ScheduleGroup group;
   if (op == "CreateScheduleGroup") {
-    s = Stub(ctx)->CreateScheduleGroup(c.get(), request, &group);
+    s = Client(ctx)->CreateScheduleGroup(c.get(), request, &group);
     if (s.ok()) return Json{{"ScheduleGroupArn", group.arn()}};
   } else if (op == "GetScheduleGroup") {
-    s = Stub(ctx)->GetScheduleGroup(c.get(), request, &group);
+    s = Client(ctx)->GetScheduleGroup(c.get(), request, &group);
     if (s.ok()) return GroupToJson(group);
   } else if (op == "DeleteScheduleGroup") {
     evbus::v1::Empty empty;
-    s = Stub(ctx)->DeleteScheduleGroup(c.get(), request, &empty);
+    s = Client(ctx)->DeleteScheduleGroup(c.get(), request, &empty);
     if (s.ok()) return Json();
   } else {
     evbus::v1::ListScheduleGroupsRequest req;
     req.set_name_prefix(args.Get("name-prefix").value_or(""));
     evbus::v1::ListScheduleGroupsResponse resp;
-    s = Stub(ctx)->ListScheduleGroups(c.get(), req, &resp);
+    s = Client(ctx)->ListScheduleGroups(c.get(), req, &resp);
     if (s.ok()) {
       Json out = {{"ScheduleGroups", Json::array()}};
       for (const auto& g : resp.schedule_groups()) {
@@ -1601,19 +1604,19 @@ absl::StatusOr<Json> ClockCmd(const Args& args, Context& ctx) {
   grpc::Status s;
   if (pos[0] == "get") {
     evbus::v1::Empty empty;
-    s = Stub(ctx)->GetClock(c.get(), empty, &response);
+    s = Client(ctx)->GetClock(c.get(), empty, &response);
   } else if (pos[0] == "set") {
     absl::StatusOr<int64_t> ms = ParseTimeArg("set", pos[1]);
     if (!ms.ok()) return ms.status();
     evbus::v1::ClockRequest request;
     request.set_time_ms(*ms);
-    s = Stub(ctx)->SetClock(c.get(), request, &response);
+    s = Client(ctx)->SetClock(c.get(), request, &response);
   } else {
     absl::StatusOr<int64_t> ms = ParseDurationMs(pos[1]);
     if (!ms.ok()) return ms.status();
     evbus::v1::ClockRequest request;
     request.set_time_ms(*ms);
-    s = Stub(ctx)->AdvanceClock(c.get(), request, &response);
+    s = Client(ctx)->AdvanceClock(c.get(), request, &response);
   }
   if (!s.ok()) return RpcError(s, "Clock", ctx.endpoint);
   return Json{{"Time", IsoMillis(response.time_ms())},

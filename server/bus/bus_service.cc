@@ -443,11 +443,8 @@ absl::Status BusService::PublishEnvelope(const std::string& bus,
     stored.set_envelope_json(envelope_json);
     storage::EventLog::AddTo(batch, stored);
   }
-  if (!batch.Empty()) {
-    absl::Status w = store_.Write(batch, /*sync=*/true);
-    if (!w.ok()) return w;
-    if (dispatcher_ != nullptr) dispatcher_->Enqueued(std::move(queued));
-  }
+  absl::Status committed = CommitRouted(batch, std::move(queued));
+  if (!committed.ok()) return committed;
   if (tail_.HasSubscribers()) tail_.Publish(bus, envelope_json);
   return absl::OkStatus();
 }
@@ -490,6 +487,12 @@ absl::Status BusService::PutReplayed(const std::string& bus,
                   e.event_time_ms, batch, queued, &only_rules);
     }
   }
+  return CommitRouted(batch, std::move(queued));
+}
+
+absl::Status BusService::CommitRouted(
+    const storage::WriteBatch& batch,
+    std::vector<delivery::QueueEntry> queued) {
   if (batch.Empty()) return absl::OkStatus();
   absl::Status w = store_.Write(batch, /*sync=*/true);
   if (!w.ok()) return w;

@@ -188,6 +188,9 @@ class BusService final : public common::EventSink,
                    std::vector<delivery::QueueEntry>& entries,
                    const std::set<std::string>* only_rules = nullptr)
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // Writes `batch` synced, then tells the dispatcher about `queued`.
+  absl::Status CommitRouted(const storage::WriteBatch& batch,
+                            std::vector<delivery::QueueEntry> queued);
   metrics::Counter TriggeredCounter(const std::string& bus,
                                     const std::string& rule);
   absl::Status Load();
