@@ -14,9 +14,12 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "client/command_support.h"
 #include "client/describe_schedule_expression.h"
+#include "client/function_commands.h"
 #include "client/patterns_command.h"
 #include "evbus/v1/event_bus_service.grpc.pb.h"
+#include "evbus/v1/function.grpc.pb.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "server/common/aws_error.h"
@@ -26,84 +29,8 @@ namespace {
 
 using common::Json;
 
-std::string IsoMillis(int64_t ms) {
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::FromUnixMillis(ms),
-                          absl::UTCTimeZone());
-}
-
-// Turns a failed RPC into the CLI's error convention.
-absl::Status RpcError(const grpc::Status& status, absl::string_view op,
-                      const std::string& endpoint) {
-  if (status.error_code() == grpc::StatusCode::UNAVAILABLE &&
-      status.error_message().find("InternalFailure") == std::string::npos &&
-      status.error_message().find("latched") == std::string::npos) {
-    return absl::UnavailableError(
-        absl::StrCat("Could not connect to the endpoint ", endpoint, ": ",
-                     status.error_message()));
-  }
-  if (status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
-    return absl::UnavailableError(
-        absl::StrCat("Read timeout on endpoint ", endpoint, " calling ", op));
-  }
-  common::AwsErrorParts parts = common::SplitAwsError(
-      absl::Status(static_cast<absl::StatusCode>(status.error_code()),
-                   status.error_message()));
-  return absl::AbortedError(absl::StrCat("An error occurred (", parts.exception,
-                                         ") when calling the ", op,
-                                         " operation: ", parts.message));
-}
-
-std::unique_ptr<grpc::ClientContext> NewContext(const Context& ctx) {
-  auto c = std::make_unique<grpc::ClientContext>();
-  c->set_deadline(std::chrono::system_clock::now() +
-                  std::chrono::seconds(ctx.timeout_seconds));
-  return c;
-}
-
 std::unique_ptr<evbus::v1::EventBusService::Stub> Client(Context& ctx) {
   return evbus::v1::EventBusService::NewStub(ctx.Channel());
-}
-
-absl::StatusOr<Json> ParseJsonArg(const Args& args, const std::string& flag) {
-  absl::StatusOr<std::string> raw = args.Required(flag);
-  if (!raw.ok()) return raw.status();
-  absl::StatusOr<std::string> text = ReadValue(*raw);
-  if (!text.ok()) return text.status();
-  absl::StatusOr<Json> doc = common::ParseJson(*text, "--" + flag);
-  if (!doc.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("Error parsing parameter '--", flag,
-                     "': Invalid JSON: ", doc.status().message()));
-  }
-  return doc;
-}
-
-absl::StatusOr<int64_t> ParseTimeArg(const std::string& flag,
-                                     const std::string& value) {
-  double seconds = 0;
-  if (absl::SimpleAtod(value, &seconds)) {
-    return static_cast<int64_t>(seconds * 1000);
-  }
-  absl::Time t;
-  std::string err;
-  if (absl::ParseTime(absl::RFC3339_full, value, &t, &err)) {
-    return absl::ToUnixMillis(t);
-  }
-  return absl::InvalidArgumentError(
-      absl::StrCat("argument --", flag, ": \"", value,
-                   "\" is not an RFC 3339 time or epoch seconds"));
-}
-
-absl::StatusOr<int> ParseIntArg(const Args& args, const std::string& flag,
-                                int def, int lo, int hi) {
-  std::optional<std::string> v = args.Get(flag);
-  if (!v.has_value()) return def;
-  int n = 0;
-  if (!absl::SimpleAtoi(*v, &n) || n < lo || n > hi) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "argument --", flag, ": must be an integer from ", lo, " to ", hi));
-  }
-  return n;
 }
 
 Json BusToJson(const evbus::v1::EventBus& bus) {
@@ -770,6 +697,18 @@ absl::StatusOr<Json> LogsTail(const Args& args, Context& ctx) {
   }
   evbus::v1::ReadLogRequest request;
   request.set_log_group_name(pos[1]);
+  // A function's name means its log group (/aws/lambda/NAME).
+  if (pos[1].find('/') == std::string::npos) {
+    evbus::v1::GetFunctionRequest get;
+    get.set_function_name(pos[1]);
+    evbus::v1::Function fn;
+    auto c = NewContext(ctx);
+    if (evbus::v1::FunctionService::NewStub(ctx.Channel())
+            ->GetFunction(c.get(), get, &fn)
+            .ok()) {
+      request.set_log_group_name("/aws/lambda/" + pos[1]);
+    }
+  }
   if (auto since = args.Get("since")) {
     absl::StatusOr<int64_t> ms = ParseTimeArg("since", *since);
     if (!ms.ok()) return ms.status();
@@ -1672,7 +1611,7 @@ std::shared_ptr<grpc::Channel> Context::Channel() {
 }
 
 const std::vector<Command>& Commands() {
-  static const std::vector<Command>* commands = new std::vector<Command>{
+  static std::vector<Command>* commands = new std::vector<Command>{
       {"put-events",
        "--entries JSON|file://F   put 1..10 events",
        {"entries"},
@@ -1961,6 +1900,13 @@ const std::vector<Command>& Commands() {
        {},
        Health},
   };
+  static const bool kAppended = [] {
+    for (Command& c : FunctionCommands()) {
+      commands->push_back(std::move(c));
+    }
+    return true;
+  }();
+  (void)kAppended;
   return *commands;
 }
 

@@ -10,7 +10,8 @@ PACKAGES=(
   libabsl-dev prometheus-cpp-dev libcurl4-openssl-dev libsimdjson-dev
   nlohmann-json3-dev libcpp-httplib-dev uuid-dev libyaml-cpp-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  python3 curl clang clang-format libclang-rt-14-dev
+  zlib1g-dev python3 python3-aiosmtpd nodejs curl
+  clang clang-format libclang-rt-14-dev
 )
 
 missing=()

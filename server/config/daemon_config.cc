@@ -70,6 +70,16 @@ absl::StatusOr<DaemonConfig> LoadConfigFile(const std::string& path,
       s = str(&c.clock_start);
     } else if (key == "missed_ticks") {
       s = str(&c.missed_ticks);
+    } else if (key == "function_user") {
+      s = str(&c.function_user);
+    } else if (key == "python") {
+      s = str(&c.python);
+    } else if (key == "node") {
+      s = str(&c.node);
+    } else if (key == "function_idle_seconds") {
+      s = integer(&c.function_idle_seconds);
+    } else if (key == "max_function_concurrency") {
+      s = integer(&c.max_function_concurrency);
     } else if (key == "event_retention_seconds") {
       s = integer(&c.event_retention_seconds);
     } else if (key == "max_request_bytes") {
@@ -152,6 +162,14 @@ absl::Status Validate(const DaemonConfig& c) {
       return absl::InvalidArgumentError(
           absl::StrCat("clock_start: not an RFC 3339 time: ", err));
     }
+  }
+  if (c.function_idle_seconds < 1) {
+    return absl::InvalidArgumentError(
+        "function_idle_seconds: must be at least 1");
+  }
+  if (c.max_function_concurrency < 1 || c.max_function_concurrency > 10000) {
+    return absl::InvalidArgumentError(
+        "max_function_concurrency: must be between 1 and 10000");
   }
   if (c.missed_ticks != "none" && c.missed_ticks != "latest" &&
       c.missed_ticks != "all") {

@@ -54,6 +54,16 @@ struct DaemonConfig {
   // Ticks missed while evbusd was down: none, latest (the most recent one
   // per schedule) or all (up to 1,000 per schedule). Default: latest.
   std::string missed_ticks = "latest";
+  // Functions run as this user when evbusd runs as root ("" with root:
+  // "nobody"; "root" keeps root). Ignored when not root.
+  std::string function_user;
+  // Idle execution environments are stopped after this long. Default 300.
+  int64_t function_idle_seconds = 300;
+  // Environments busy at once, all functions together. Default 64.
+  int64_t max_function_concurrency = 64;
+  // Interpreters of the python3 and nodejs runtimes.
+  std::string python = "/usr/bin/python3";
+  std::string node = "/usr/bin/node";
 };
 
 // Reads a JSON config file over `base`. InvalidArgument naming the file and

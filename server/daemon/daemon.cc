@@ -1,6 +1,8 @@
 #include "server/daemon/daemon.h"
 
+#include <pwd.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -19,6 +21,7 @@
 #include "grpcpp/server.h"
 #include "grpcpp/server_builder.h"
 #include "server/api/grpc/event_bus_service.h"
+#include "server/api/grpc/function_service.h"
 #include "server/api/http/http_server.h"
 #include "server/bus/archive_service.h"
 #include "server/bus/bus_service.h"
@@ -30,6 +33,9 @@
 #include "server/common/logging.h"
 #include "server/delivery/dispatcher.h"
 #include "server/delivery/oauth_tokens.h"
+#include "server/functions/async_invoke.h"
+#include "server/functions/function_pool.h"
+#include "server/functions/function_registry.h"
 #include "server/metrics/registry.h"
 #include "server/scheduler/scheduler.h"
 #include "server/storage/log_store.h"
@@ -66,6 +72,39 @@ absl::Status WriteFileAtomically(const std::string& path,
         absl::StrCat("cannot rename ", tmp, " to ", path, ": ", ec.message()));
   }
   return absl::OkStatus();
+}
+
+// The user functions run as: when evbusd runs as root, `name` (default
+// "nobody"; "root" keeps root); otherwise evbusd's own user.
+absl::Status FunctionUser(const std::string& name,
+                          functions::FunctionPoolOptions& options) {
+  if (::geteuid() != 0 || name == "root") return absl::OkStatus();
+  std::string user = name.empty() ? "nobody" : name;
+  struct passwd* pw = ::getpwnam(user.c_str());
+  if (pw == nullptr) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("function_user: no user named ", user));
+  }
+  options.uid = pw->pw_uid;
+  options.gid = pw->pw_gid;
+  return absl::OkStatus();
+}
+
+// Warns when a user other than root cannot reach `dir` (every ancestor
+// must be searchable by others).
+void WarnIfNotSearchable(const std::string& dir) {
+  std::filesystem::path p = std::filesystem::absolute(dir);
+  for (; !p.empty() && p != p.root_path(); p = p.parent_path()) {
+    struct stat st;
+    if (::stat(p.c_str(), &st) == 0 && (st.st_mode & S_IXOTH) == 0) {
+      EVBUS_LOG(WARNING) << "functions run as an unprivileged user, which "
+                            "cannot enter "
+                         << p.string() << " (mode " << (st.st_mode & 0777)
+                         << "); make it searchable (chmod o+x) or set "
+                            "--function-user root";
+      return;
+    }
+  }
 }
 
 int WaitForSignal() {
@@ -127,6 +166,16 @@ int Run(const config::DaemonConfig& config) {
     return 1;
   }
   delivery::OAuthTokens oauth_tokens(clock);
+  functions::FunctionRegistry function_registry(
+      store_ref, clock,
+      {.account = config.account,
+       .region = config.region,
+       .code_root = config.data_dir + "/functions/code"});
+  absl::Status functions_loaded = function_registry.Load();
+  if (!functions_loaded.ok()) {
+    EVBUS_LOG(ERROR) << "cannot load functions: " << functions_loaded;
+    return 1;
+  }
   bus::RuleRegistryOptions rule_options;
   rule_options.account = config.account;
   rule_options.region = config.region;
@@ -134,14 +183,15 @@ int Run(const config::DaemonConfig& config) {
     return connections.Resolve(n);
   };
   rule_options.check_target =
-      [&buses_ptr,
-       &connections](const targets::TargetRef& ref) -> absl::Status {
+      [&buses_ptr, &connections,
+       &function_registry](const targets::TargetRef& ref) -> absl::Status {
     switch (ref.kind) {
       case targets::TargetKind::kBus:
         return buses_ptr->ResolveBus(ref.name).status();
       case targets::TargetKind::kApiDestination:
         return connections.CheckApiDestination(ref.name);
       case targets::TargetKind::kFunction:
+        return function_registry.Get(ref.name).status();
       case targets::TargetKind::kTopic:
         return common::ResourceNotFound(
             absl::StrCat(targets::TargetKindName(ref.kind), " '", ref.name,
@@ -176,13 +226,53 @@ int Run(const config::DaemonConfig& config) {
       [&buses_ptr](const targets::DeliveryRequest& r) {
         return buses_ptr->PublishEnvelope(r.url, r.payload);
       });
+  functions::FunctionPoolOptions pool_options;
+  pool_options.account = config.account;
+  pool_options.region = config.region;
+  pool_options.work_root = config.data_dir + "/functions/run";
+  pool_options.runtime_root = config.data_dir + "/functions/runtimes";
+  pool_options.python = config.python;
+  pool_options.node = config.node;
+  pool_options.idle_timeout = absl::Seconds(config.function_idle_seconds);
+  pool_options.max_concurrency =
+      static_cast<int>(config.max_function_concurrency);
+  absl::Status user = FunctionUser(config.function_user, pool_options);
+  if (!user.ok()) {
+    EVBUS_LOG(ERROR) << user;
+    return 1;
+  }
+  if (pool_options.uid.has_value()) {
+    std::error_code ec;
+    std::filesystem::create_directories(config.data_dir + "/functions", ec);
+    ::chmod(config.data_dir.c_str(), 0755);
+    ::chmod((config.data_dir + "/functions").c_str(), 0755);
+    WarnIfNotSearchable(config.data_dir + "/functions");
+  }
+  functions::FunctionPool function_pool(function_registry, logs, registry,
+                                        clock, pool_options);
+  absl::Status pool_started = function_pool.Start();
+  if (!pool_started.ok()) {
+    EVBUS_LOG(ERROR) << "cannot start functions: " << pool_started;
+    return 1;
+  }
+  function_registry.SetChangeListener(
+      [&function_pool](const std::string& name) {
+        function_pool.Retire(name);
+      });
+  functions::AsyncInvoker async_invoker(store_ref, clock, function_registry,
+                                        registry);
+  functions::HandoffExecutor function_handoff(async_invoker);
+  functions::RunExecutor function_runner(function_pool);
   delivery::Executors executors;
+  executors.function = &function_handoff;
+  executors.function_runner = &function_runner;
   executors.webhook = &webhooks;
   executors.log = &log_executor;
   executors.bus = &bus_executor;
   executors.tokens = &oauth_tokens;
   delivery::Dispatcher dispatcher(store_ref, clock, registry, rules, executors,
                                   {});
+  async_invoker.SetDispatcher(&dispatcher);
 
   bus::BusOptions bus_options;
   bus_options.account = config.account;
@@ -250,6 +340,9 @@ int Run(const config::DaemonConfig& config) {
   builder.AddListeningPort(config.grpc_listen,
                            grpc::InsecureServerCredentials(), &grpc_port);
   builder.RegisterService(&event_bus_service);
+  api::FunctionServiceImpl function_service(function_registry, function_pool,
+                                            async_invoker);
+  builder.RegisterService(&function_service);
   builder.SetMaxReceiveMessageSize(16 * 1024 * 1024);
   std::unique_ptr<grpc::Server> grpc_server = builder.BuildAndStart();
   if (grpc_server == nullptr || grpc_port == 0) {
@@ -344,6 +437,7 @@ int Run(const config::DaemonConfig& config) {
   http.Stop();
   scheduler_ptr = nullptr;
   schedules.Stop();
+  function_pool.Stop();
   dispatcher.Stop();
   webhooks.Stop();
   (*buses)->Stop();

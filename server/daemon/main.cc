@@ -36,6 +36,17 @@ ABSL_FLAG(std::string, clock_start, "",
           "with --clock manual: the time it starts at (RFC 3339; default now)");
 ABSL_FLAG(std::string, missed_ticks, "latest",
           "schedule ticks missed while down: none, latest or all");
+ABSL_FLAG(std::string, function_user, "",
+          "when root: run functions as this user (default nobody; root "
+          "keeps root)");
+ABSL_FLAG(int64_t, function_idle_seconds, 300,
+          "stop execution environments idle for this long");
+ABSL_FLAG(int64_t, max_function_concurrency, 64,
+          "execution environments busy at once, all functions together");
+ABSL_FLAG(std::string, python, "/usr/bin/python3",
+          "interpreter of the python3 runtime");
+ABSL_FLAG(std::string, node, "/usr/bin/node",
+          "interpreter of the nodejs runtime");
 
 namespace {
 
@@ -117,6 +128,9 @@ int main(int argc, char** argv) {
   take(FLAGS_clock, "clock", &config.clock);
   take(FLAGS_clock_start, "clock_start", &config.clock_start);
   take(FLAGS_missed_ticks, "missed_ticks", &config.missed_ticks);
+  take(FLAGS_function_user, "function_user", &config.function_user);
+  take(FLAGS_python, "python", &config.python);
+  take(FLAGS_node, "node", &config.node);
   auto explicit_flag = [&](const char* name) {
     std::string dashed = std::string("--") + name;
     for (int i = 1; i < argc; ++i) {
@@ -133,6 +147,13 @@ int main(int argc, char** argv) {
   }
   if (explicit_flag("max_request_bytes")) {
     config.max_request_bytes = absl::GetFlag(FLAGS_max_request_bytes);
+  }
+  if (explicit_flag("function_idle_seconds")) {
+    config.function_idle_seconds = absl::GetFlag(FLAGS_function_idle_seconds);
+  }
+  if (explicit_flag("max_function_concurrency")) {
+    config.max_function_concurrency =
+        absl::GetFlag(FLAGS_max_function_concurrency);
   }
   if (explicit_flag("allow_reserved_sources")) {
     config.allow_reserved_sources = absl::GetFlag(FLAGS_allow_reserved_sources);

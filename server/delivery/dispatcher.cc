@@ -321,6 +321,7 @@ void Dispatcher::Dispatch(const QueueEntry& entry) {
   absl::StatusOr<targets::TargetRef> ref =
       targets::ParseTargetArn(shared_target->target.arn(), task.target_id());
   targets::Executor* executor = ref.ok() ? ExecutorFor(ref->kind) : nullptr;
+  if (task.async_invoke()) executor = executors_.function_runner;
   if (executor == nullptr) {
     Complete(entry, std::move(task), shared_target.get(),
              targets::DeliveryResult::Failure(
@@ -376,6 +377,7 @@ void Dispatcher::Dispatch(const QueueEntry& entry) {
   }
   request.timeout = options_.webhook_timeout;
   request.event_id = task.event_id();
+  request.ingest_time = absl::FromUnixMillis(task.ingest_time_ms());
   auto task_ptr = std::make_shared<evbus::v1::DeliveryTask>(std::move(task));
   executor->Deliver(std::move(request), [this, entry, task_ptr, shared_target](
                                             targets::DeliveryResult r) {
@@ -414,10 +416,12 @@ void Dispatcher::Complete(const QueueEntry& entry, evbus::v1::DeliveryTask task,
     dead_letters = q.dead_letters;
     if (result.outcome == targets::Outcome::kRetryable &&
         !result.stop_retrying) {
-      plan =
-          PlanRetry(LimitsOf(target->target), options_.backoff, task.attempts(),
-                    absl::FromUnixMillis(task.ingest_time_ms()), now,
-                    result.retry_after, rng_);
+      plan = PlanRetry(LimitsOf(target->target),
+                       task.async_invoke() ? options_.async_invoke_backoff
+                                           : options_.backoff,
+                       task.attempts(),
+                       absl::FromUnixMillis(task.ingest_time_ms()), now,
+                       result.retry_after, rng_);
     }
   }
 

@@ -114,7 +114,10 @@ struct Executors {
   targets::Executor* webhook = nullptr;
   targets::Executor* log = nullptr;
   targets::Executor* bus = nullptr;
+  // Rule targets naming a function (hand-off to the function's queue).
   targets::Executor* function = nullptr;
+  // Tasks of a function's own queue (DeliveryTask.async_invoke): run it.
+  targets::Executor* function_runner = nullptr;
   targets::Executor* topic = nullptr;
   // For OAuth connections; null fails them with FAILED_TO_ASSUME_ROLE.
   TokenSource* tokens = nullptr;
@@ -136,6 +139,10 @@ struct DispatcherOptions {
   // Default: 64.
   int default_target_concurrency = 64;
   BackoffOptions backoff;
+  // Between runs of a function's asynchronous event (Lambda: about 1, then
+  // 2 minutes).
+  BackoffOptions async_invoke_backoff = {.base = absl::Minutes(1),
+                                         .cap = absl::Minutes(2)};
   // HTTP request timeout. Default: 5 s (EventBridge's).
   absl::Duration webhook_timeout = absl::Seconds(5);
   // Longest the loop sleeps without news (real time). Default: 1 s.

@@ -62,6 +62,8 @@ struct DeliveryRequest {
   absl::Duration timeout = absl::Seconds(5);
   // The event's id (log records and headers use it).
   std::string event_id;
+  // When the event was received (queued).
+  absl::Time ingest_time;
 };
 
 using DeliveryCallback = absl::AnyInvocable<void(DeliveryResult) &&>;

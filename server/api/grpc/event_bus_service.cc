@@ -249,19 +249,33 @@ grpc::Status EventBusServiceImpl::ListRuleNamesByTarget(
   return grpc::Status::OK;
 }
 
+namespace {
+
+bool IsReservedQueue(const std::string& bus) {
+  return bus == "aws.lambda" || bus == "aws.scheduler";
+}
+
+}  // namespace
+
 grpc::Status EventBusServiceImpl::ListDeadLetters(
     grpc::ServerContext*, const evbus::v1::ListDeadLettersRequest* request,
     evbus::v1::ListDeadLettersResponse* response) {
+  // The queues of functions ("aws.lambda", rule = the function) and of
+  // Scheduler schedules ("aws.scheduler", rule = group/name) are not buses.
+  bool reserved = IsReservedQueue(request->event_bus_name());
   absl::StatusOr<std::string> bus =
-      buses_.ResolveBus(request->event_bus_name());
+      reserved ? absl::StatusOr<std::string>(request->event_bus_name())
+               : buses_.ResolveBus(request->event_bus_name());
   if (!bus.ok()) return ToGrpcStatus(bus.status());
   if (request->max_items() < 0 || request->max_items() > 1000) {
     return ToGrpcStatus(common::ValidationError(
         "Parameter MaxItems is not valid. Reason: must be between 1 and "
         "1000."));
   }
-  absl::Status exists = rules_.DescribeRule(*bus, request->rule()).status();
-  if (!exists.ok()) return ToGrpcStatus(exists);
+  if (!reserved) {
+    absl::Status exists = rules_.DescribeRule(*bus, request->rule()).status();
+    if (!exists.ok()) return ToGrpcStatus(exists);
+  }
   absl::StatusOr<delivery::DeadLetterPage> page = dispatcher_.ListDeadLetters(
       *bus, request->rule(), request->target_id(),
       request->max_items() == 0 ? 100
@@ -277,16 +291,22 @@ grpc::Status EventBusServiceImpl::ListDeadLetters(
 grpc::Status EventBusServiceImpl::RedriveDeadLetters(
     grpc::ServerContext*, const evbus::v1::RedriveDeadLettersRequest* request,
     evbus::v1::RedriveDeadLettersResponse* response) {
+  // The queues of functions ("aws.lambda", rule = the function) and of
+  // Scheduler schedules ("aws.scheduler", rule = group/name) are not buses.
+  bool reserved = IsReservedQueue(request->event_bus_name());
   absl::StatusOr<std::string> bus =
-      buses_.ResolveBus(request->event_bus_name());
+      reserved ? absl::StatusOr<std::string>(request->event_bus_name())
+               : buses_.ResolveBus(request->event_bus_name());
   if (!bus.ok()) return ToGrpcStatus(bus.status());
   if (request->max_items() < 0 || request->max_items() > 10000) {
     return ToGrpcStatus(common::ValidationError(
         "Parameter MaxItems is not valid. Reason: must be between 1 and "
         "10000."));
   }
-  absl::Status exists = rules_.DescribeRule(*bus, request->rule()).status();
-  if (!exists.ok()) return ToGrpcStatus(exists);
+  if (!reserved) {
+    absl::Status exists = rules_.DescribeRule(*bus, request->rule()).status();
+    if (!exists.ok()) return ToGrpcStatus(exists);
+  }
   absl::StatusOr<int> n = dispatcher_.Redrive(
       *bus, request->rule(), request->target_id(),
       request->max_items() == 0 ? 1000

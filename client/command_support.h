@@ -1,0 +1,40 @@
+// File: client/command_support.h
+//
+// What every verb of the CLI shares: the error convention of commands.h,
+// call deadlines, and parsing of JSON, time and integer arguments.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "client/args.h"
+#include "client/commands.h"
+#include "grpcpp/grpcpp.h"
+#include "server/common/json.h"
+
+namespace evbus::cli {
+
+// "2026-11-27T10:00:00.000Z".
+std::string IsoMillis(int64_t ms);
+
+// Turns a failed RPC into the CLI's error convention (commands.h).
+absl::Status RpcError(const grpc::Status& status, absl::string_view op,
+                      const std::string& endpoint);
+
+// A client context with the command's deadline.
+std::unique_ptr<grpc::ClientContext> NewContext(const Context& ctx);
+
+// --flag as JSON (inline or file://).
+absl::StatusOr<common::Json> ParseJsonArg(const Args& args,
+                                          const std::string& flag);
+// RFC 3339 or epoch seconds → ms.
+absl::StatusOr<int64_t> ParseTimeArg(const std::string& flag,
+                                     const std::string& value);
+// --flag as an integer in [lo, hi]; `def` when absent.
+absl::StatusOr<int> ParseIntArg(const Args& args, const std::string& flag,
+                                int def, int lo, int hi);
+
+}  // namespace evbus::cli

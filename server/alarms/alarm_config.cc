@@ -1,0 +1,369 @@
+#include "server/alarms/alarm_config.h"
+
+#include <cmath>
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/string_view.h"
+#include "absl/types/span.h"
+#include "server/common/aws_error.h"
+#include "server/metricstore/datapoint.h"
+
+namespace evbus::alarms {
+
+namespace {
+
+constexpr absl::string_view kStatisticEnumSet =
+    "[Maximum, SampleCount, Sum, Minimum, Average]";
+
+constexpr absl::string_view kComparisonOperatorEnumSet =
+    "[GreaterThanOrEqualToThreshold, GreaterThanThreshold, LessThanThreshold, "
+    "LessThanOrEqualToThreshold, LessThanLowerOrGreaterThanUpperThreshold, "
+    "LessThanLowerThreshold, GreaterThanUpperThreshold]";
+
+constexpr absl::string_view kComparisonOperators[] = {
+    "GreaterThanOrEqualToThreshold",
+    "GreaterThanThreshold",
+    "LessThanThreshold",
+    "LessThanOrEqualToThreshold",
+    "LessThanLowerOrGreaterThanUpperThreshold",
+    "LessThanLowerThreshold",
+    "GreaterThanUpperThreshold"};
+
+// StandardUnit, in the API model's order.
+constexpr absl::string_view kUnits[] = {"Seconds",
+                                        "Microseconds",
+                                        "Milliseconds",
+                                        "Bytes",
+                                        "Kilobytes",
+                                        "Megabytes",
+                                        "Gigabytes",
+                                        "Terabytes",
+                                        "Bits",
+                                        "Kilobits",
+                                        "Megabits",
+                                        "Gigabits",
+                                        "Terabits",
+                                        "Percent",
+                                        "Count",
+                                        "Bytes/Second",
+                                        "Kilobytes/Second",
+                                        "Megabytes/Second",
+                                        "Gigabytes/Second",
+                                        "Terabytes/Second",
+                                        "Bits/Second",
+                                        "Kilobits/Second",
+                                        "Megabits/Second",
+                                        "Gigabits/Second",
+                                        "Terabits/Second",
+                                        "Count/Second",
+                                        "None"};
+
+// Unicode code points in a UTF-8 string (continuation bytes not counted).
+size_t CodePoints(absl::string_view s) {
+  size_t n = 0;
+  for (char c : s) {
+    if ((static_cast<unsigned char>(c) & 0xc0) != 0x80) ++n;
+  }
+  return n;
+}
+
+bool IsOneOf(absl::string_view value, absl::Span<const absl::string_view> set) {
+  for (absl::string_view v : set) {
+    if (v == value) return true;
+  }
+  return false;
+}
+
+// Collects Coral model-constraint violations.
+class Violations {
+ public:
+  void Null(absl::string_view path) {
+    clauses_.push_back(absl::StrCat(
+        "Value null at '", path,
+        "' failed to satisfy constraint: Member must not be null"));
+  }
+
+  void Length(absl::string_view value, absl::string_view path, size_t min,
+              size_t max) {
+    size_t n = CodePoints(value);
+    if (n < min) {
+      Add(value, path,
+          absl::StrCat("have length greater than or equal to ", min));
+    } else if (n > max) {
+      Add(value, path, absl::StrCat("have length less than or equal to ", max));
+    }
+  }
+
+  void ListSize(const std::vector<std::string>& rendered,
+                absl::string_view path, size_t max) {
+    if (rendered.size() > max) {
+      Add(absl::StrCat("[", absl::StrJoin(rendered, ", "), "]"), path,
+          absl::StrCat("have length less than or equal to ", max));
+    }
+  }
+
+  void Min(int64_t value, absl::string_view path, int64_t min) {
+    if (value < min) {
+      Add(absl::StrCat(value), path,
+          absl::StrCat("have value greater than or equal to ", min));
+    }
+  }
+
+  void Enum(absl::string_view value, absl::string_view path,
+            absl::string_view set) {
+    Add(value, path, absl::StrCat("satisfy enum value set: ", set));
+  }
+
+  void Add(absl::string_view value, absl::string_view path,
+           absl::string_view rule) {
+    clauses_.push_back(common::ConstraintClause(value, path, rule));
+  }
+
+  absl::Status ToStatus() const {
+    if (clauses_.empty()) return absl::OkStatus();
+    if (clauses_.size() == 1) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("1 validation error detected: ", clauses_[0]));
+    }
+    return absl::InvalidArgumentError(absl::StrCat(
+        clauses_.size(),
+        " validation errors detected: ", absl::StrJoin(clauses_, "; ")));
+  }
+
+ private:
+  std::vector<std::string> clauses_;
+};
+
+void CheckActions(const std::vector<std::string>& actions,
+                  absl::string_view path, Violations& v) {
+  v.ListSize(actions, path, kMaxActionsPerList);
+  for (size_t i = 0; i < actions.size(); ++i) {
+    v.Length(actions[i], absl::StrCat(path, ".", i + 1, ".member"), 1,
+             kMaxActionArnLength);
+  }
+}
+
+// Model constraints (phase 1), all collected.
+absl::Status CheckModel(const PutMetricAlarmRequest& r) {
+  Violations v;
+  if (!r.alarm_name.has_value()) {
+    v.Null("alarmName");
+  } else {
+    v.Length(*r.alarm_name, "alarmName", 1, kMaxAlarmNameLength);
+  }
+  if (r.alarm_description.has_value()) {
+    v.Length(*r.alarm_description, "alarmDescription", 0,
+             kMaxAlarmDescriptionLength);
+  }
+  CheckActions(r.ok_actions, "oKActions", v);
+  CheckActions(r.alarm_actions, "alarmActions", v);
+  CheckActions(r.insufficient_data_actions, "insufficientDataActions", v);
+  if (r.metric_name.has_value()) {
+    v.Length(*r.metric_name, "metricName", 1, kMaxMetricNameLength);
+  }
+  if (r.metric_namespace.has_value()) {
+    const std::string& ns = *r.metric_namespace;
+    v.Length(ns, "namespace", 1, kMaxNamespaceLength);
+    if (!ns.empty() && ns[0] == ':') {
+      v.Add(ns, "namespace", "satisfy regular expression pattern: [^:].*");
+    }
+  }
+  if (r.statistic.has_value() &&
+      !metricstore::IsSimpleStatistic(*r.statistic)) {
+    v.Enum(*r.statistic, "statistic", kStatisticEnumSet);
+  }
+  if (r.dimensions.size() > kMaxDimensions) {
+    std::vector<std::string> rendered;
+    rendered.reserve(r.dimensions.size());
+    for (const Dimension& d : r.dimensions) {
+      rendered.push_back(
+          absl::StrCat("Dimension(Name=", d.name, ", Value=", d.value, ")"));
+    }
+    v.ListSize(rendered, "dimensions", kMaxDimensions);
+  }
+  for (size_t i = 0; i < r.dimensions.size(); ++i) {
+    std::string base = absl::StrCat("dimensions.", i + 1, ".member.");
+    v.Length(r.dimensions[i].name, base + "name", 1, kMaxDimensionNameLength);
+    v.Length(r.dimensions[i].value, base + "value", 1,
+             kMaxDimensionValueLength);
+  }
+  if (r.period.has_value()) v.Min(*r.period, "period", 1);
+  if (r.unit.has_value() && !IsOneOf(*r.unit, kUnits)) {
+    v.Enum(*r.unit, "unit",
+           absl::StrCat("[", absl::StrJoin(kUnits, ", "), "]"));
+  }
+  if (!r.evaluation_periods.has_value()) {
+    v.Null("evaluationPeriods");
+  } else {
+    v.Min(*r.evaluation_periods, "evaluationPeriods", 1);
+  }
+  if (r.datapoints_to_alarm.has_value()) {
+    v.Min(*r.datapoints_to_alarm, "datapointsToAlarm", 1);
+  }
+  if (!r.comparison_operator.has_value()) {
+    v.Null("comparisonOperator");
+  } else if (!IsOneOf(*r.comparison_operator, kComparisonOperators)) {
+    v.Enum(*r.comparison_operator, "comparisonOperator",
+           kComparisonOperatorEnumSet);
+  }
+  if (r.treat_missing_data.has_value()) {
+    v.Length(*r.treat_missing_data, "treatMissingData", 1, 255);
+  }
+  if (r.evaluate_low_sample_count_percentile.has_value()) {
+    v.Length(*r.evaluate_low_sample_count_percentile,
+             "evaluateLowSampleCountPercentile", 1, 255);
+  }
+  return v.ToStatus();
+}
+
+bool HasControlCharacter(absl::string_view s) {
+  for (char c : s) {
+    auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) return true;
+  }
+  return false;
+}
+
+bool IsValidPeriod(int64_t period) {
+  return period == 10 || period == 20 || period == 30 ||
+         (period > 0 && period % 60 == 0);
+}
+
+absl::Status Invalid(absl::string_view message) {
+  return absl::InvalidArgumentError(message);
+}
+
+}  // namespace
+
+EvaluationConfig MetricAlarmConfig::ToEvaluationConfig() const {
+  EvaluationConfig e;
+  e.comparison_operator = comparison_operator;
+  e.threshold = threshold;
+  e.evaluation_periods = evaluation_periods;
+  e.datapoints_to_alarm = datapoints_to_alarm;
+  e.treat_missing_data = treat_missing_data;
+  e.statistic = statistic_name();
+  e.period_seconds = period;
+  e.unit = unit;
+  return e;
+}
+
+absl::StatusOr<MetricAlarmConfig> ValidatePutMetricAlarm(
+    const PutMetricAlarmRequest& r) {
+  if (absl::Status s = CheckModel(r); !s.ok()) return s;
+
+  // Phase 2: semantic rules, first failure wins.
+  if (HasControlCharacter(*r.alarm_name)) {
+    return Invalid("AlarmName must not contain ASCII control characters.");
+  }
+  const bool has_statistic = r.statistic.has_value();
+  const bool has_extended = r.extended_statistic.has_value();
+  if (has_statistic == has_extended) {
+    return Invalid(
+        "Exactly one of Statistic or ExtendedStatistic must be specified.");
+  }
+  if (has_extended) {
+    absl::StatusOr<metricstore::StatisticSpec> spec =
+        metricstore::ParseStatisticName(*r.extended_statistic);
+    if (!spec.ok() || !spec->is_percentile()) {
+      if (spec.status().code() == absl::StatusCode::kUnimplemented) {
+        return Invalid(absl::StrCat(
+            "The value ", *r.extended_statistic,
+            " for parameter ExtendedStatistic is not supported by evbus: only "
+            "percentiles p0 to p100 are implemented."));
+      }
+      return Invalid(absl::StrCat("The value ", *r.extended_statistic,
+                                  " for parameter ExtendedStatistic is not "
+                                  "supported."));
+    }
+  }
+  if (!r.metric_name.has_value() || !r.metric_namespace.has_value()) {
+    return Invalid(
+        "The parameters MetricName and Namespace must be specified: metric "
+        "math alarms (Metrics) are not supported.");
+  }
+  if (!r.period.has_value()) {
+    return Invalid("The parameter Period must be specified.");
+  }
+  const int64_t period = *r.period;
+  if (!IsValidPeriod(period)) {
+    return Invalid("Period must be 10, 20, 30 or a multiple of 60");
+  }
+  if (!r.threshold.has_value()) {
+    return Invalid(
+        "The parameter Threshold must be specified: anomaly detection alarms "
+        "(ThresholdMetricId) are not supported.");
+  }
+  if (!std::isfinite(*r.threshold)) {
+    return Invalid("The parameter Threshold must be a finite number.");
+  }
+  const int64_t n = *r.evaluation_periods;
+  const int64_t m = r.datapoints_to_alarm.value_or(n);
+  if (m > n) {
+    return Invalid(
+        "DatapointsToAlarm must be less than or equal to EvaluationPeriods.");
+  }
+  // Bounds first so that the product cannot overflow.
+  if (period < 3600) {
+    if (n > kMaxWindowSecondsShortPeriod ||
+        n * period > kMaxWindowSecondsShortPeriod) {
+      return Invalid(
+          "Metrics cannot be checked across more than a day (EvaluationPeriods "
+          "* Period must be <= 86400).");
+    }
+  } else if (period > kMaxWindowSecondsLongPeriod ||
+             n > kMaxWindowSecondsLongPeriod ||
+             n * period > kMaxWindowSecondsLongPeriod) {
+    return Invalid(
+        "Metrics cannot be checked across more than a week (EvaluationPeriods "
+        "* Period must be <= 604800) for alarms using period >= 3600");
+  }
+  TreatMissingData treatment = TreatMissingData::kMissing;
+  if (r.treat_missing_data.has_value()) {
+    absl::StatusOr<TreatMissingData> t =
+        ParseTreatMissingData(*r.treat_missing_data);
+    if (!t.ok()) return t.status();
+    treatment = *t;
+  }
+  if (r.evaluate_low_sample_count_percentile.has_value() &&
+      *r.evaluate_low_sample_count_percentile != "evaluate" &&
+      *r.evaluate_low_sample_count_percentile != "ignore") {
+    return Invalid(absl::StrCat(
+        "Option ", *r.evaluate_low_sample_count_percentile,
+        " is not supported. Supported options for parameter "
+        "EvaluateLowSampleCountPercentile are evaluate and ignore."));
+  }
+  absl::StatusOr<ComparisonOperator> op =
+      ParseComparisonOperator(*r.comparison_operator);
+  if (!op.ok()) return op.status();  // an anomaly-band operator
+
+  MetricAlarmConfig c;
+  c.alarm_name = *r.alarm_name;
+  c.alarm_description = r.alarm_description.value_or("");
+  c.actions_enabled = r.actions_enabled.value_or(true);
+  c.ok_actions = r.ok_actions;
+  c.alarm_actions = r.alarm_actions;
+  c.insufficient_data_actions = r.insufficient_data_actions;
+  c.metric_namespace = *r.metric_namespace;
+  c.metric_name = *r.metric_name;
+  c.dimensions = r.dimensions;
+  c.statistic = r.statistic.value_or("");
+  c.extended_statistic = r.extended_statistic.value_or("");
+  c.period = static_cast<int>(period);
+  c.unit = r.unit.value_or("");
+  c.evaluation_periods = static_cast<int>(n);
+  c.datapoints_to_alarm = static_cast<int>(m);
+  c.threshold = *r.threshold;
+  c.comparison_operator = *op;
+  c.treat_missing_data = treatment;
+  c.evaluate_low_sample_count_percentile =
+      r.evaluate_low_sample_count_percentile.value_or("");
+  return c;
+}
+
+}  // namespace evbus::alarms
