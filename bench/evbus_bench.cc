@@ -8,6 +8,7 @@
 
 #include "absl/strings/numbers.h"
 #include "bench/e2e_bench.h"
+#include "bench/functions_bench.h"
 #include "bench/match_bench.h"
 #include "bench/put_events_load.h"
 #include "bench/schedules_bench.h"
@@ -25,7 +26,9 @@ int Usage() {
       "       evbus-bench match --rules FILE --events FILE.jsonl "
       "[--seconds S] [--set NAME] [--verify N]\n"
       "       evbus-bench schedules [--endpoint E] [--count N] "
-      "[--due-together K] [--concurrency C] [--pid P]\n");
+      "[--due-together K] [--concurrency C] [--pid P]\n"
+      "       evbus-bench functions [--endpoint E] [--http H] [--warm N] "
+      "[--cold N] [--async N] [--concurrency C]\n");
   return 2;
 }
 
@@ -63,6 +66,30 @@ int main(int argc, char** argv) {
   if (argc < 2) return Usage();
   std::string verb = argv[1];
   if (verb == "e2e") return E2e(argc, argv);
+  if (verb == "functions") {
+    evbus::bench::FunctionsBenchOptions fo;
+    for (int i = 2; i + 1 < argc; i += 2) {
+      std::string f = argv[i], v = argv[i + 1];
+      bool ok = true;
+      if (f == "--endpoint") {
+        fo.endpoint = v;
+      } else if (f == "--http") {
+        fo.http = v;
+      } else if (f == "--warm") {
+        ok = absl::SimpleAtoi(v, &fo.warm_invocations);
+      } else if (f == "--cold") {
+        ok = absl::SimpleAtoi(v, &fo.cold_invocations);
+      } else if (f == "--async") {
+        ok = absl::SimpleAtoi(v, &fo.async_invocations);
+      } else if (f == "--concurrency") {
+        ok = absl::SimpleAtoi(v, &fo.concurrency) && fo.concurrency > 0;
+      } else {
+        ok = false;
+      }
+      if (!ok) return Usage();
+    }
+    return evbus::bench::RunFunctionsBench(fo);
+  }
   if (verb == "schedules") {
     evbus::bench::SchedulesBenchOptions so;
     for (int i = 2; i + 1 < argc; i += 2) {

@@ -14,10 +14,12 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "client/cloudwatch_commands.h"
 #include "client/command_support.h"
 #include "client/describe_schedule_expression.h"
 #include "client/function_commands.h"
 #include "client/patterns_command.h"
+#include "client/topic_commands.h"
 #include "evbus/v1/event_bus_service.grpc.pb.h"
 #include "evbus/v1/function.grpc.pb.h"
 #include "grpc/health/v1/health.grpc.pb.h"
@@ -1901,8 +1903,9 @@ const std::vector<Command>& Commands() {
        Health},
   };
   static const bool kAppended = [] {
-    for (Command& c : FunctionCommands()) {
-      commands->push_back(std::move(c));
+    for (auto* more :
+         {&FunctionCommands, &TopicCommands, &CloudWatchCommands}) {
+      for (Command& c : (*more)()) commands->push_back(std::move(c));
     }
     return true;
   }();

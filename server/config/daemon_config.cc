@@ -72,6 +72,12 @@ absl::StatusOr<DaemonConfig> LoadConfigFile(const std::string& path,
       s = str(&c.missed_ticks);
     } else if (key == "function_user") {
       s = str(&c.function_user);
+    } else if (key == "smtp_url") {
+      s = str(&c.smtp_url);
+    } else if (key == "smtp_from") {
+      s = str(&c.smtp_from);
+    } else if (key == "metric_retention_days") {
+      s = integer(&c.metric_retention_days);
     } else if (key == "python") {
       s = str(&c.python);
     } else if (key == "node") {
@@ -162,6 +168,13 @@ absl::Status Validate(const DaemonConfig& c) {
       return absl::InvalidArgumentError(
           absl::StrCat("clock_start: not an RFC 3339 time: ", err));
     }
+  }
+  if (c.metric_retention_days < 1 || c.metric_retention_days > 455) {
+    return absl::InvalidArgumentError(
+        "metric_retention_days: must be between 1 and 455");
+  }
+  if (c.smtp_from.find('@') == std::string::npos) {
+    return absl::InvalidArgumentError("smtp_from: must be an email address");
   }
   if (c.function_idle_seconds < 1) {
     return absl::InvalidArgumentError(

@@ -63,6 +63,13 @@ struct DaemonConfig {
   int64_t max_function_concurrency = 64;
   // Interpreters of the python3 and nodejs runtimes.
   std::string python = "/usr/bin/python3";
+  // SMTP relay of email notifications: smtp[s]://[user:pass@]host[:port]
+  // [?starttls=off|try|require]. Empty: email deliveries fail (dead letter).
+  std::string smtp_url;
+  // From address of email notifications.
+  std::string smtp_from = "no-reply@evbus.localhost";
+  // Days the metric store keeps per-minute aggregates. Default 15.
+  int64_t metric_retention_days = 15;
   std::string node = "/usr/bin/node";
 };
 

@@ -20,8 +20,11 @@
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/server.h"
 #include "grpcpp/server_builder.h"
+#include "server/alarms/alarm_service.h"
+#include "server/api/grpc/cloudwatch_service.h"
 #include "server/api/grpc/event_bus_service.h"
 #include "server/api/grpc/function_service.h"
+#include "server/api/grpc/topic_service.h"
 #include "server/api/http/http_server.h"
 #include "server/bus/archive_service.h"
 #include "server/bus/bus_service.h"
@@ -31,17 +34,22 @@
 #include "server/common/clock.h"
 #include "server/common/json.h"
 #include "server/common/logging.h"
+#include "server/daemon/alarm_actions.h"
 #include "server/delivery/dispatcher.h"
 #include "server/delivery/oauth_tokens.h"
 #include "server/functions/async_invoke.h"
 #include "server/functions/function_pool.h"
 #include "server/functions/function_registry.h"
 #include "server/metrics/registry.h"
+#include "server/metricstore/metric_store.h"
 #include "server/scheduler/scheduler.h"
 #include "server/storage/log_store.h"
 #include "server/storage/store.h"
 #include "server/targets/sync_executor.h"
 #include "server/targets/webhook_executor.h"
+#include "server/topics/email_executor.h"
+#include "server/topics/smtp_sender.h"
+#include "server/topics/topic_service.h"
 
 namespace evbus::daemon {
 namespace {
@@ -107,6 +115,52 @@ void WarnIfNotSearchable(const std::string& dir) {
   }
 }
 
+// The alarms' view of the metric store.
+class StoreMetricSource final : public alarms::MetricSource {
+ public:
+  explicit StoreMetricSource(metricstore::MetricStore& metrics)
+      : metrics_(metrics) {}
+  absl::StatusOr<std::vector<std::pair<absl::Time, metricstore::Aggregate>>>
+  Query(const std::string& ns, const std::string& metric,
+        const std::vector<evbus::v1::Dimension>& dims, absl::Time start,
+        absl::Time end) override {
+    metricstore::Dimensions d;
+    for (const auto& x : dims) d.emplace_back(x.name(), x.value());
+    std::sort(d.begin(), d.end());
+    absl::StatusOr<std::vector<metricstore::MinutePoint>> points =
+        metrics_.Query(ns, metric, d, start, end);
+    if (!points.ok()) return points.status();
+    std::vector<std::pair<absl::Time, metricstore::Aggregate>> out;
+    for (auto& p : *points) out.emplace_back(p.minute, std::move(p.aggregate));
+    return out;
+  }
+
+ private:
+  metricstore::MetricStore& metrics_;
+};
+
+// AWS/Lambda metrics of one invocation (FunctionName and account-wide).
+void RecordInvocation(metricstore::MetricStore& metrics,
+                      const functions::InvocationRecord& r) {
+  for (const metricstore::Dimensions& dims :
+       {metricstore::Dimensions{{"FunctionName", r.function_name}},
+        metricstore::Dimensions{}}) {
+    if (r.throttled) {
+      metrics.Record("AWS/Lambda", "Throttles", dims, r.start, 1, "Count");
+      continue;
+    }
+    metrics.Record("AWS/Lambda", "Invocations", dims, r.start, 1, "Count");
+    metrics.Record("AWS/Lambda", "Errors", dims, r.start, r.error ? 1 : 0,
+                   "Count");
+    metrics.Record("AWS/Lambda", "Duration", dims, r.start,
+                   absl::ToDoubleMilliseconds(r.duration), "Milliseconds");
+    if (r.async) {
+      metrics.Record("AWS/Lambda", "AsyncEventAge", dims, r.start,
+                     absl::ToDoubleMilliseconds(r.async_age), "Milliseconds");
+    }
+  }
+}
+
 int WaitForSignal() {
   sigset_t set;
   sigemptyset(&set);
@@ -154,6 +208,34 @@ int Run(const config::DaemonConfig& config) {
 
   storage::Store& store_ref = **store;
   storage::LogStore logs(store_ref, clock);
+  metricstore::MetricStore metric_store(
+      store_ref, clock,
+      {.retention = absl::Hours(24 * config.metric_retention_days)});
+  absl::Status metrics_loaded = metric_store.Load();
+  if (!metrics_loaded.ok()) {
+    EVBUS_LOG(ERROR) << "cannot load metrics: " << metrics_loaded;
+    return 1;
+  }
+  topics::TopicServiceOptions topic_options;
+  topic_options.account = config.account;
+  topic_options.region = config.region;
+  topic_options.email_from = config.smtp_from;
+  topics::TopicService topic_service(store_ref, clock, registry, topic_options);
+  absl::Status topics_loaded = topic_service.Load();
+  if (!topics_loaded.ok()) {
+    EVBUS_LOG(ERROR) << "cannot load topics: " << topics_loaded;
+    return 1;
+  }
+  std::optional<topics::SmtpOptions> smtp;
+  if (!config.smtp_url.empty()) {
+    absl::StatusOr<topics::SmtpOptions> parsed =
+        topics::ParseSmtpUrl(config.smtp_url);
+    if (!parsed.ok()) {
+      EVBUS_LOG(ERROR) << "smtp_url: " << parsed.status();
+      return 1;
+    }
+    smtp = *parsed;
+  }
 
   // Rules, executors, the dispatcher and the bus service refer to each
   // other; `buses_ptr` closes the loop once the bus service exists.
@@ -183,8 +265,8 @@ int Run(const config::DaemonConfig& config) {
     return connections.Resolve(n);
   };
   rule_options.check_target =
-      [&buses_ptr, &connections,
-       &function_registry](const targets::TargetRef& ref) -> absl::Status {
+      [&buses_ptr, &connections, &function_registry,
+       &topic_service](const targets::TargetRef& ref) -> absl::Status {
     switch (ref.kind) {
       case targets::TargetKind::kBus:
         return buses_ptr->ResolveBus(ref.name).status();
@@ -193,10 +275,7 @@ int Run(const config::DaemonConfig& config) {
       case targets::TargetKind::kFunction:
         return function_registry.Get(ref.name).status();
       case targets::TargetKind::kTopic:
-        return common::ResourceNotFound(
-            absl::StrCat(targets::TargetKindName(ref.kind), " '", ref.name,
-                         "' does not exist (evbus does not run ",
-                         targets::TargetKindName(ref.kind), " targets yet)."));
+        return topic_service.CheckTopic(ref.name);
       default:
         return absl::OkStatus();
     }
@@ -255,6 +334,10 @@ int Run(const config::DaemonConfig& config) {
     EVBUS_LOG(ERROR) << "cannot start functions: " << pool_started;
     return 1;
   }
+  function_pool.SetObserver(
+      [&metric_store](const functions::InvocationRecord& r) {
+        RecordInvocation(metric_store, r);
+      });
   function_registry.SetChangeListener(
       [&function_pool](const std::string& name) {
         function_pool.Retire(name);
@@ -263,7 +346,17 @@ int Run(const config::DaemonConfig& config) {
                                         registry);
   functions::HandoffExecutor function_handoff(async_invoker);
   functions::RunExecutor function_runner(function_pool);
+  targets::SyncExecutor topic_executor(
+      [&topic_service](const targets::DeliveryRequest& r) {
+        evbus::v1::PublishRequest publish;
+        publish.set_topic_arn(r.url);
+        publish.set_message(r.payload);
+        return topic_service.Publish(publish).status();
+      });
+  topics::EmailExecutor email_executor(smtp, config.smtp_from, registry);
   delivery::Executors executors;
+  executors.topic = &topic_executor;
+  executors.email = &email_executor;
   executors.function = &function_handoff;
   executors.function_runner = &function_runner;
   executors.webhook = &webhooks;
@@ -273,6 +366,7 @@ int Run(const config::DaemonConfig& config) {
   delivery::Dispatcher dispatcher(store_ref, clock, registry, rules, executors,
                                   {});
   async_invoker.SetDispatcher(&dispatcher);
+  topic_service.SetDispatcher(&dispatcher);
 
   bus::BusOptions bus_options;
   bus_options.account = config.account;
@@ -290,6 +384,25 @@ int Run(const config::DaemonConfig& config) {
   }
   buses_ptr = buses->get();
   (*buses)->Start();
+
+  StoreMetricSource metric_source(metric_store);
+  AlarmActions alarm_actions(topic_service, async_invoker, **buses,
+                             config.account, config.region);
+  alarms::AlarmServiceOptions alarm_options;
+  alarm_options.account = config.account;
+  alarm_options.region = config.region;
+  alarms::AlarmService alarm_service(store_ref, clock, registry, metric_source,
+                                     alarm_actions, alarm_options);
+  absl::Status alarms_loaded = alarm_service.Load();
+  if (!alarms_loaded.ok()) {
+    EVBUS_LOG(ERROR) << "cannot load alarms: " << alarms_loaded;
+    return 1;
+  }
+  absl::Status alarms_started = alarm_service.Start();
+  if (!alarms_started.ok()) {
+    EVBUS_LOG(ERROR) << "cannot start alarms: " << alarms_started;
+    return 1;
+  }
 
   scheduler::SchedulerOptions scheduler_options;
   scheduler_options.account = config.account;
@@ -328,11 +441,14 @@ int Run(const config::DaemonConfig& config) {
   }
   api::EventBusServiceImpl event_bus_service(**buses, rules, dispatcher, logs,
                                              archives, connections);
-  event_bus_service.SetScheduler(&schedules, &clock, manual_clock,
-                                 [&schedules, &dispatcher] {
-                                   schedules.Poke();
-                                   dispatcher.Poke();
-                                 });
+  event_bus_service.SetScheduler(
+      &schedules, &clock, manual_clock,
+      [&schedules, &dispatcher, &metric_store, &alarm_service] {
+        schedules.Poke();
+        dispatcher.Poke();
+        (void)metric_store.Flush();
+        alarm_service.Poke();
+      });
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
@@ -343,6 +459,10 @@ int Run(const config::DaemonConfig& config) {
   api::FunctionServiceImpl function_service(function_registry, function_pool,
                                             async_invoker);
   builder.RegisterService(&function_service);
+  api::TopicServiceImpl topic_grpc(topic_service);
+  builder.RegisterService(&topic_grpc);
+  api::CloudWatchServiceImpl cloudwatch_grpc(metric_store, alarm_service);
+  builder.RegisterService(&cloudwatch_grpc);
   builder.SetMaxReceiveMessageSize(16 * 1024 * 1024);
   std::unique_ptr<grpc::Server> grpc_server = builder.BuildAndStart();
   if (grpc_server == nullptr || grpc_port == 0) {
@@ -407,6 +527,12 @@ int Run(const config::DaemonConfig& config) {
     for (int tick = 1;
          !stop_health.WaitForNotificationWithTimeout(absl::Seconds(1));
          ++tick) {
+      absl::Status flushed = metric_store.Flush();
+      if (!flushed.ok()) EVBUS_LOG(WARNING) << "metrics flush: " << flushed;
+      if (tick % 3600 == 0) {
+        absl::Status trimmed = metric_store.Trim();
+        if (!trimmed.ok()) EVBUS_LOG(WARNING) << "metrics trim: " << trimmed;
+      }
       if (tick % 60 == 0) {
         absl::Status trimmed = archives.TrimArchives();
         if (!trimmed.ok()) EVBUS_LOG(WARNING) << "archive trim: " << trimmed;
@@ -437,8 +563,11 @@ int Run(const config::DaemonConfig& config) {
   http.Stop();
   scheduler_ptr = nullptr;
   schedules.Stop();
+  alarm_service.Stop();
   function_pool.Stop();
   dispatcher.Stop();
+  email_executor.Stop();
+  (void)metric_store.Flush();
   webhooks.Stop();
   (*buses)->Stop();
   absl::Status synced = (*store)->SyncWal();

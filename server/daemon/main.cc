@@ -43,6 +43,13 @@ ABSL_FLAG(int64_t, function_idle_seconds, 300,
           "stop execution environments idle for this long");
 ABSL_FLAG(int64_t, max_function_concurrency, 64,
           "execution environments busy at once, all functions together");
+ABSL_FLAG(std::string, smtp_url, "",
+          "SMTP relay for email notifications: smtp[s]://[user:pass@]host"
+          "[:port][?starttls=off|try|require]");
+ABSL_FLAG(std::string, smtp_from, "no-reply@evbus.localhost",
+          "From address of email notifications");
+ABSL_FLAG(int64_t, metric_retention_days, 15,
+          "days the metric store keeps per-minute aggregates");
 ABSL_FLAG(std::string, python, "/usr/bin/python3",
           "interpreter of the python3 runtime");
 ABSL_FLAG(std::string, node, "/usr/bin/node",
@@ -130,6 +137,8 @@ int main(int argc, char** argv) {
   take(FLAGS_missed_ticks, "missed_ticks", &config.missed_ticks);
   take(FLAGS_function_user, "function_user", &config.function_user);
   take(FLAGS_python, "python", &config.python);
+  take(FLAGS_smtp_url, "smtp_url", &config.smtp_url);
+  take(FLAGS_smtp_from, "smtp_from", &config.smtp_from);
   take(FLAGS_node, "node", &config.node);
   auto explicit_flag = [&](const char* name) {
     std::string dashed = std::string("--") + name;
@@ -147,6 +156,9 @@ int main(int argc, char** argv) {
   }
   if (explicit_flag("max_request_bytes")) {
     config.max_request_bytes = absl::GetFlag(FLAGS_max_request_bytes);
+  }
+  if (explicit_flag("metric_retention_days")) {
+    config.metric_retention_days = absl::GetFlag(FLAGS_metric_retention_days);
   }
   if (explicit_flag("function_idle_seconds")) {
     config.function_idle_seconds = absl::GetFlag(FLAGS_function_idle_seconds);

@@ -261,6 +261,8 @@ targets::Executor* Dispatcher::ExecutorFor(targets::TargetKind kind) const {
       return executors_.function;
     case targets::TargetKind::kTopic:
       return executors_.topic;
+    case targets::TargetKind::kEmail:
+      return executors_.email;
   }
   return nullptr;
 }

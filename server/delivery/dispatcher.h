@@ -119,6 +119,8 @@ struct Executors {
   // Tasks of a function's own queue (DeliveryTask.async_invoke): run it.
   targets::Executor* function_runner = nullptr;
   targets::Executor* topic = nullptr;
+  // mailto: deliveries (topics' email subscriptions) through SMTP.
+  targets::Executor* email = nullptr;
   // For OAuth connections; null fails them with FAILED_TO_ASSUME_ROLE.
   TokenSource* tokens = nullptr;
 };

@@ -20,7 +20,8 @@ namespace evbus::storage {
 namespace {
 
 constexpr const char* kFamilyNames[kNumFamilies] = {
-    "meta", "catalog", "events", "queue", "dlq", "logs", "archive", "sched"};
+    "meta", "catalog", "events", "queue",  "dlq",
+    "logs", "archive", "sched",  "metrics"};
 
 rocksdb::Slice ToSlice(absl::string_view s) {
   return rocksdb::Slice(s.data(), s.size());

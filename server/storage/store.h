@@ -47,8 +47,9 @@ enum class Family : int {
   kLogs = 5,
   kArchive = 6,
   kSched = 7,
+  kMetrics = 8,
 };
-inline constexpr int kNumFamilies = 8;
+inline constexpr int kNumFamilies = 9;
 
 // The store format this build reads and writes.
 inline constexpr uint32_t kFormatVersion = 1;

@@ -44,6 +44,8 @@ const char* TargetKindName(TargetKind kind) {
       return "bus";
     case TargetKind::kLog:
       return "log";
+    case TargetKind::kEmail:
+      return "email";
   }
   return "unknown";
 }
@@ -62,6 +64,16 @@ absl::StatusOr<TargetRef> ParseTargetArn(absl::string_view arn,
       return Unsupported(arn, target_id);
     }
     return TargetRef{TargetKind::kWebhook, std::string(arn)};
+  }
+  // mailto:ADDRESS: an email sent through the daemon's SMTP relay (the
+  // payload is a complete RFC 5322 message; topics' email subscriptions).
+  if (absl::StartsWith(arn, "mailto:")) {
+    absl::string_view address = arn.substr(7);
+    if (address.empty() || address.find('@') == absl::string_view::npos ||
+        address.find_first_of(" \t\r\n<>,") != absl::string_view::npos) {
+      return Unsupported(arn, target_id);
+    }
+    return TargetRef{TargetKind::kEmail, std::string(address)};
   }
   struct Short {
     absl::string_view prefix;

@@ -8,6 +8,7 @@
 //   topic:NAME    | arn:aws:sns:R:A:NAME            kTopic
 //   bus:NAME      | arn:aws:events:R:A:event-bus/NAME  kBus
 //   log:NAME      | arn:aws:logs:R:A:log-group:NAME[:*]  kLog
+//   mailto:ADDRESS                                  kEmail (topics' email)
 //
 // Pure; thread-safe.
 #pragma once
@@ -26,6 +27,7 @@ enum class TargetKind {
   kTopic,
   kBus,
   kLog,
+  kEmail,
 };
 
 struct TargetRef {

@@ -2,6 +2,7 @@
 
 #include <curl/curl.h>
 
+#include <algorithm>
 #include <map>
 #include <mutex>
 #include <utility>
@@ -202,8 +203,14 @@ void WebhookExecutor::Loop() {
       }
       t->easy = easy;
       const DeliveryRequest& r = t->request;
-      t->headers = curl_slist_append(
-          t->headers, "Content-Type: application/json; charset=utf-8");
+      bool has_content_type =
+          std::any_of(r.headers.begin(), r.headers.end(), [](const auto& h) {
+            return absl::EqualsIgnoreCase(h.first, "Content-Type");
+          });
+      if (!has_content_type) {
+        t->headers = curl_slist_append(
+            t->headers, "Content-Type: application/json; charset=utf-8");
+      }
       t->headers = curl_slist_append(t->headers, "Range: bytes=0-1048575");
       t->headers = curl_slist_append(t->headers, "Expect:");
       for (const auto& [name, value] : r.headers) {

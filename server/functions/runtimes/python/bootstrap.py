@@ -20,6 +20,7 @@ import importlib
 import json
 import logging
 import os
+import socket
 import sys
 import time
 import traceback
@@ -72,6 +73,9 @@ class RuntimeClient:
             try:
                 if self.conn is None:  # no timeout: /next blocks until an event exists
                     self.conn = http.client.HTTPConnection(self.host, self.port)
+                    self.conn.connect()
+                    # Small requests: no Nagle delay (see evbusd's server too).
+                    self.conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 self.conn.request(method, API + path, body=body, headers=headers or {})
                 resp = self.conn.getresponse()
                 data = resp.read()

@@ -1,0 +1,643 @@
+#include "client/cloudwatch_commands.h"
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "client/command_support.h"
+#include "evbus/v1/cloudwatch.grpc.pb.h"
+
+namespace evbus::cli {
+namespace {
+
+using common::Json;
+
+std::unique_ptr<evbus::v1::CloudWatchService::Stub> CloudWatch(Context& ctx) {
+  return evbus::v1::CloudWatchService::NewStub(ctx.Channel());
+}
+
+// A list flag as the aws CLI takes it: `--flag a b c` (the words after the
+// flag arrive as positional words) or `--flag a,b`.
+std::vector<std::string> ListOf(const Args& args, const std::string& flag) {
+  std::vector<std::string> out;
+  std::optional<std::string> v = args.Get(flag);
+  if (!v.has_value()) return out;
+  for (absl::string_view w :
+       absl::StrSplit(*v, absl::ByAnyChar(", "), absl::SkipEmpty())) {
+    out.emplace_back(w);
+  }
+  for (const std::string& p : args.positional()) out.push_back(p);
+  return out;
+}
+
+// --dimensions Name=a,Value=b [Name=c,Value=d ...] or a JSON array.
+absl::Status DimensionsOf(
+    const Args& args,
+    google::protobuf::RepeatedPtrField<evbus::v1::Dimension>* out) {
+  std::optional<std::string> raw = args.Get("dimensions");
+  if (!raw.has_value()) return absl::OkStatus();
+  if (!raw->empty() && (*raw)[0] == '[') {
+    absl::StatusOr<Json> doc = common::ParseJson(*raw, "--dimensions");
+    if (!doc.ok() || !doc->is_array()) {
+      return absl::InvalidArgumentError(
+          "Error parsing parameter '--dimensions': expected "
+          "[{\"Name\":..,\"Value\":..}]");
+    }
+    for (const Json& d : *doc) {
+      if (!d.is_object()) {
+        return absl::InvalidArgumentError(
+            "Error parsing parameter '--dimensions': each dimension is an "
+            "object");
+      }
+      evbus::v1::Dimension* dim = out->Add();
+      dim->set_name(d.value("Name", ""));
+      dim->set_value(d.value("Value", ""));
+    }
+    return absl::OkStatus();
+  }
+  std::vector<std::string> words = {*raw};
+  for (const std::string& p : args.positional()) words.push_back(p);
+  for (const std::string& w : words) {
+    evbus::v1::Dimension* dim = out->Add();
+    for (absl::string_view kv : absl::StrSplit(w, ',', absl::SkipEmpty())) {
+      std::pair<std::string, std::string> p =
+          absl::StrSplit(kv, absl::MaxSplits('=', 1));
+      if (p.first == "Name") {
+        dim->set_name(p.second);
+      } else if (p.first == "Value") {
+        dim->set_value(p.second);
+      } else {
+        return absl::InvalidArgumentError(
+            absl::StrCat("Error parsing parameter '--dimensions': expected "
+                         "Name=N,Value=V, got ",
+                         w));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int64_t> TimeFlag(const Args& args, const std::string& flag) {
+  absl::StatusOr<std::string> v = args.Required(flag);
+  if (!v.ok()) return v.status();
+  return ParseTimeArg(flag, *v);
+}
+
+absl::StatusOr<double> DoubleFlag(const Args& args, const std::string& flag) {
+  absl::StatusOr<std::string> v = args.Required(flag);
+  if (!v.ok()) return v.status();
+  double d = 0;
+  if (!absl::SimpleAtod(*v, &d)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("argument --", flag, ": must be a number"));
+  }
+  return d;
+}
+
+absl::StatusOr<Json> PutMetricData(const Args& args, Context& ctx) {
+  evbus::v1::PutMetricDataRequest request;
+  absl::StatusOr<std::string> ns = args.Required("namespace");
+  if (!ns.ok()) return ns.status();
+  request.set_namespace_(*ns);
+  if (args.Has("metric-data")) {
+    absl::StatusOr<Json> doc = ParseJsonArg(args, "metric-data");
+    if (!doc.ok()) return doc.status();
+    if (!doc->is_array()) {
+      return absl::InvalidArgumentError(
+          "Error parsing parameter '--metric-data': expected a JSON array");
+    }
+    for (const Json& m : *doc) {
+      if (!m.is_object()) {
+        return absl::InvalidArgumentError(
+            "Error parsing parameter '--metric-data': each datum is an "
+            "object");
+      }
+      evbus::v1::MetricDatum* d = request.add_metric_data();
+      d->set_metric_name(m.value("MetricName", ""));
+      d->set_unit(m.value("Unit", ""));
+      if (m.contains("Value") && m["Value"].is_number()) {
+        d->set_value(m["Value"].get<double>());
+      }
+      if (m.contains("Values") && m["Values"].is_array()) {
+        for (const Json& v : m["Values"]) {
+          if (v.is_number()) d->add_values(v.get<double>());
+        }
+      }
+      if (m.contains("Counts") && m["Counts"].is_array()) {
+        for (const Json& v : m["Counts"]) {
+          if (v.is_number()) d->add_counts(v.get<double>());
+        }
+      }
+      if (m.contains("StatisticValues") && m["StatisticValues"].is_object()) {
+        const Json& s = m["StatisticValues"];
+        evbus::v1::StatisticSet* set = d->mutable_statistic_values();
+        set->set_sample_count(s.value("SampleCount", 0.0));
+        set->set_sum(s.value("Sum", 0.0));
+        set->set_minimum(s.value("Minimum", 0.0));
+        set->set_maximum(s.value("Maximum", 0.0));
+      }
+      if (m.contains("Timestamp") && m["Timestamp"].is_string()) {
+        absl::StatusOr<int64_t> t =
+            ParseTimeArg("metric-data", m["Timestamp"].get<std::string>());
+        if (!t.ok()) return t.status();
+        d->set_timestamp_ms(*t);
+      }
+      if (m.contains("Dimensions") && m["Dimensions"].is_array()) {
+        for (const Json& dim : m["Dimensions"]) {
+          if (!dim.is_object()) continue;
+          evbus::v1::Dimension* x = d->add_dimensions();
+          x->set_name(dim.value("Name", ""));
+          x->set_value(dim.value("Value", ""));
+        }
+      }
+    }
+  } else {
+    evbus::v1::MetricDatum* d = request.add_metric_data();
+    absl::StatusOr<std::string> name = args.Required("metric-name");
+    if (!name.ok()) return name.status();
+    d->set_metric_name(*name);
+    absl::StatusOr<double> value = DoubleFlag(args, "value");
+    if (!value.ok()) return value.status();
+    d->set_value(*value);
+    d->set_unit(args.Get("unit").value_or(""));
+    if (args.Has("timestamp")) {
+      absl::StatusOr<int64_t> t = TimeFlag(args, "timestamp");
+      if (!t.ok()) return t.status();
+      d->set_timestamp_ms(*t);
+    }
+    absl::Status s = DimensionsOf(args, d->mutable_dimensions());
+    if (!s.ok()) return s;
+  }
+  evbus::v1::PutMetricDataResponse response;
+  auto c = NewContext(ctx);
+  grpc::Status rpc =
+      CloudWatch(ctx)->PutMetricData(c.get(), request, &response);
+  if (!rpc.ok()) return RpcError(rpc, "PutMetricData", ctx.endpoint);
+  return Json();
+}
+
+absl::StatusOr<Json> GetMetricStatistics(const Args& args, Context& ctx) {
+  evbus::v1::GetMetricStatisticsRequest request;
+  absl::StatusOr<std::string> ns = args.Required("namespace");
+  if (!ns.ok()) return ns.status();
+  absl::StatusOr<std::string> name = args.Required("metric-name");
+  if (!name.ok()) return name.status();
+  request.set_namespace_(*ns);
+  request.set_metric_name(*name);
+  absl::Status s = DimensionsOf(args, request.mutable_dimensions());
+  if (!s.ok()) return s;
+  absl::StatusOr<int64_t> start = TimeFlag(args, "start-time");
+  if (!start.ok()) return start.status();
+  absl::StatusOr<int64_t> end = TimeFlag(args, "end-time");
+  if (!end.ok()) return end.status();
+  request.set_start_time_ms(*start);
+  request.set_end_time_ms(*end);
+  absl::StatusOr<int> period = ParseIntArg(args, "period", 0, 1, 86400 * 455);
+  if (!period.ok()) return period.status();
+  request.set_period(*period);
+  // With --dimensions given as words, the words are dimensions; statistics
+  // then come from --statistics only.
+  bool dims_words = args.Has("dimensions");
+  auto list = [&](const char* flag) {
+    std::vector<std::string> out;
+    if (auto v = args.Get(flag)) {
+      for (absl::string_view w :
+           absl::StrSplit(*v, absl::ByAnyChar(", "), absl::SkipEmpty())) {
+        out.emplace_back(w);
+      }
+    }
+    return out;
+  };
+  std::vector<std::string> stats =
+      dims_words ? list("statistics") : ListOf(args, "statistics");
+  for (const std::string& st : stats) request.add_statistics(st);
+  for (const std::string& st : list("extended-statistics")) {
+    request.add_extended_statistics(st);
+  }
+  request.set_unit(args.Get("unit").value_or(""));
+  evbus::v1::GetMetricStatisticsResponse response;
+  auto c = NewContext(ctx);
+  grpc::Status rpc =
+      CloudWatch(ctx)->GetMetricStatistics(c.get(), request, &response);
+  if (!rpc.ok()) return RpcError(rpc, "GetMetricStatistics", ctx.endpoint);
+  Json points = Json::array();
+  for (const auto& d : response.datapoints()) {
+    Json p = Json::object();
+    p["Timestamp"] = IsoMillis(d.timestamp_ms());
+    if (d.has_sample_count()) p["SampleCount"] = d.sample_count();
+    if (d.has_average()) p["Average"] = d.average();
+    if (d.has_sum()) p["Sum"] = d.sum();
+    if (d.has_minimum()) p["Minimum"] = d.minimum();
+    if (d.has_maximum()) p["Maximum"] = d.maximum();
+    if (d.extended_statistics_size() > 0) {
+      Json e = Json::object();
+      for (const auto& [k, v] : d.extended_statistics()) e[k] = v;
+      p["ExtendedStatistics"] = e;
+    }
+    p["Unit"] = d.unit();
+    points.push_back(std::move(p));
+  }
+  return Json{{"Label", response.label()}, {"Datapoints", points}};
+}
+
+absl::StatusOr<Json> GetMetricData(const Args& args, Context& ctx) {
+  evbus::v1::GetMetricDataRequest request;
+  absl::StatusOr<Json> doc = ParseJsonArg(args, "metric-data-queries");
+  if (!doc.ok()) return doc.status();
+  if (!doc->is_array()) {
+    return absl::InvalidArgumentError(
+        "Error parsing parameter '--metric-data-queries': expected a JSON "
+        "array");
+  }
+  for (const Json& q : *doc) {
+    if (!q.is_object()) continue;
+    evbus::v1::MetricDataQuery* out = request.add_metric_data_queries();
+    out->set_id(q.value("Id", ""));
+    out->set_label(q.value("Label", ""));
+    if (q.contains("ReturnData") && q["ReturnData"].is_boolean()) {
+      out->set_return_data(q["ReturnData"].get<bool>());
+    }
+    if (q.contains("MetricStat") && q["MetricStat"].is_object()) {
+      const Json& ms = q["MetricStat"];
+      evbus::v1::MetricStat* stat = out->mutable_metric_stat();
+      stat->set_period(ms.value("Period", 0));
+      stat->set_stat(ms.value("Stat", ""));
+      stat->set_unit(ms.value("Unit", ""));
+      if (ms.contains("Metric") && ms["Metric"].is_object()) {
+        const Json& m = ms["Metric"];
+        stat->mutable_metric()->set_namespace_(m.value("Namespace", ""));
+        stat->mutable_metric()->set_metric_name(m.value("MetricName", ""));
+        if (m.contains("Dimensions") && m["Dimensions"].is_array()) {
+          for (const Json& d : m["Dimensions"]) {
+            if (!d.is_object()) continue;
+            evbus::v1::Dimension* x = stat->mutable_metric()->add_dimensions();
+            x->set_name(d.value("Name", ""));
+            x->set_value(d.value("Value", ""));
+          }
+        }
+      }
+    }
+  }
+  absl::StatusOr<int64_t> start = TimeFlag(args, "start-time");
+  if (!start.ok()) return start.status();
+  absl::StatusOr<int64_t> end = TimeFlag(args, "end-time");
+  if (!end.ok()) return end.status();
+  request.set_start_time_ms(*start);
+  request.set_end_time_ms(*end);
+  request.set_scan_by(args.Get("scan-by").value_or(""));
+  evbus::v1::GetMetricDataResponse response;
+  auto c = NewContext(ctx);
+  grpc::Status rpc =
+      CloudWatch(ctx)->GetMetricData(c.get(), request, &response);
+  if (!rpc.ok()) return RpcError(rpc, "GetMetricData", ctx.endpoint);
+  Json results = Json::array();
+  for (const auto& r : response.metric_data_results()) {
+    Json j = Json::object();
+    j["Id"] = r.id();
+    j["Label"] = r.label();
+    Json ts = Json::array();
+    for (int64_t t : r.timestamps_ms()) ts.push_back(IsoMillis(t));
+    j["Timestamps"] = ts;
+    j["Values"] =
+        Json(std::vector<double>(r.values().begin(), r.values().end()));
+    j["StatusCode"] = r.status_code();
+    results.push_back(std::move(j));
+  }
+  return Json{{"MetricDataResults", results}, {"Messages", Json::array()}};
+}
+
+absl::StatusOr<Json> ListMetrics(const Args& args, Context& ctx) {
+  evbus::v1::ListMetricsRequest request;
+  request.set_namespace_(args.Get("namespace").value_or(""));
+  request.set_metric_name(args.Get("metric-name").value_or(""));
+  absl::Status s = DimensionsOf(args, request.mutable_dimensions());
+  if (!s.ok()) return s;
+  Json metrics = Json::array();
+  for (int page = 0; page < 10000; ++page) {
+    evbus::v1::ListMetricsResponse response;
+    auto c = NewContext(ctx);
+    grpc::Status rpc =
+        CloudWatch(ctx)->ListMetrics(c.get(), request, &response);
+    if (!rpc.ok()) return RpcError(rpc, "ListMetrics", ctx.endpoint);
+    for (const auto& m : response.metrics()) {
+      Json dims = Json::array();
+      for (const auto& d : m.dimensions()) {
+        dims.push_back(Json{{"Name", d.name()}, {"Value", d.value()}});
+      }
+      metrics.push_back(Json{{"Namespace", m.namespace_()},
+                             {"MetricName", m.metric_name()},
+                             {"Dimensions", dims}});
+    }
+    if (response.next_token().empty()) break;
+    request.set_next_token(response.next_token());
+  }
+  return Json{{"Metrics", metrics}};
+}
+
+Json AlarmJson(const evbus::v1::MetricAlarm& a) {
+  Json j = Json::object();
+  j["AlarmName"] = a.alarm_name();
+  j["AlarmArn"] = a.alarm_arn();
+  if (!a.alarm_description().empty()) {
+    j["AlarmDescription"] = a.alarm_description();
+  }
+  j["AlarmConfigurationUpdatedTimestamp"] =
+      IsoMillis(a.configuration_updated_ms());
+  j["ActionsEnabled"] = a.actions_enabled();
+  j["OKActions"] = Json(
+      std::vector<std::string>(a.ok_actions().begin(), a.ok_actions().end()));
+  j["AlarmActions"] = Json(std::vector<std::string>(a.alarm_actions().begin(),
+                                                    a.alarm_actions().end()));
+  j["InsufficientDataActions"] =
+      Json(std::vector<std::string>(a.insufficient_data_actions().begin(),
+                                    a.insufficient_data_actions().end()));
+  j["StateValue"] = a.state_value();
+  j["StateReason"] = a.state_reason();
+  if (!a.state_reason_data().empty()) {
+    j["StateReasonData"] = a.state_reason_data();
+  }
+  j["StateUpdatedTimestamp"] = IsoMillis(a.state_updated_ms());
+  j["MetricName"] = a.metric_name();
+  j["Namespace"] = a.namespace_();
+  if (!a.statistic().empty()) j["Statistic"] = a.statistic();
+  if (!a.extended_statistic().empty()) {
+    j["ExtendedStatistic"] = a.extended_statistic();
+  }
+  Json dims = Json::array();
+  for (const auto& d : a.dimensions()) {
+    dims.push_back(Json{{"Name", d.name()}, {"Value", d.value()}});
+  }
+  j["Dimensions"] = dims;
+  j["Period"] = a.period();
+  if (!a.unit().empty()) j["Unit"] = a.unit();
+  j["EvaluationPeriods"] = a.evaluation_periods();
+  j["DatapointsToAlarm"] = a.datapoints_to_alarm();
+  j["Threshold"] = a.threshold();
+  j["ComparisonOperator"] = a.comparison_operator();
+  j["TreatMissingData"] = a.treat_missing_data();
+  j["StateTransitionedTimestamp"] = IsoMillis(a.state_transitioned_ms());
+  return j;
+}
+
+absl::StatusOr<Json> PutMetricAlarm(const Args& args, Context& ctx) {
+  evbus::v1::PutMetricAlarmRequest request;
+  evbus::v1::MetricAlarm* a = request.mutable_alarm();
+  a->set_alarm_name(args.Get("alarm-name").value_or(""));
+  a->set_alarm_description(args.Get("alarm-description").value_or(""));
+  a->set_namespace_(args.Get("namespace").value_or(""));
+  a->set_metric_name(args.Get("metric-name").value_or(""));
+  a->set_statistic(args.Get("statistic").value_or(""));
+  a->set_extended_statistic(args.Get("extended-statistic").value_or(""));
+  a->set_unit(args.Get("unit").value_or(""));
+  a->set_comparison_operator(args.Get("comparison-operator").value_or(""));
+  if (args.Has("treat-missing-data")) {
+    a->set_treat_missing_data(*args.Get("treat-missing-data"));
+    request.add_present("treat_missing_data");
+  }
+  if (args.Has("evaluate-low-sample-count-percentile")) {
+    a->set_evaluate_low_sample_count_percentile(
+        *args.Get("evaluate-low-sample-count-percentile"));
+  }
+  absl::Status s = DimensionsOf(args, a->mutable_dimensions());
+  if (!s.ok()) return s;
+  absl::StatusOr<int> period = ParseIntArg(args, "period", 0, 0, 86400 * 7);
+  if (!period.ok()) return period.status();
+  a->set_period(*period);
+  absl::StatusOr<int> n = ParseIntArg(args, "evaluation-periods", 0, 0, 100000);
+  if (!n.ok()) return n.status();
+  a->set_evaluation_periods(*n);
+  if (args.Has("datapoints-to-alarm")) {
+    absl::StatusOr<int> m =
+        ParseIntArg(args, "datapoints-to-alarm", 0, 0, 100000);
+    if (!m.ok()) return m.status();
+    a->set_datapoints_to_alarm(*m);
+    request.add_present("datapoints_to_alarm");
+  }
+  if (args.Has("threshold")) {
+    absl::StatusOr<double> t = DoubleFlag(args, "threshold");
+    if (!t.ok()) return t.status();
+    a->set_threshold(*t);
+    request.add_present("threshold");
+  }
+  if (args.Has("actions-enabled") || args.Has("no-actions-enabled")) {
+    a->set_actions_enabled(args.Has("actions-enabled"));
+    request.add_present("actions_enabled");
+  }
+  for (const std::string& x : ListOf(args, "alarm-actions")) {
+    a->add_alarm_actions(x);
+  }
+  for (const std::string& x : ListOf(args, "ok-actions")) a->add_ok_actions(x);
+  for (const std::string& x : ListOf(args, "insufficient-data-actions")) {
+    a->add_insufficient_data_actions(x);
+  }
+  evbus::v1::PutMetricAlarmResponse response;
+  auto c = NewContext(ctx);
+  grpc::Status rpc =
+      CloudWatch(ctx)->PutMetricAlarm(c.get(), request, &response);
+  if (!rpc.ok()) return RpcError(rpc, "PutMetricAlarm", ctx.endpoint);
+  return Json();
+}
+
+absl::StatusOr<Json> DescribeAlarms(const Args& args, Context& ctx) {
+  evbus::v1::DescribeAlarmsRequest request;
+  for (const std::string& n : ListOf(args, "alarm-names")) {
+    request.add_alarm_names(n);
+  }
+  request.set_alarm_name_prefix(args.Get("alarm-name-prefix").value_or(""));
+  request.set_state_value(args.Get("state-value").value_or(""));
+  request.set_action_prefix(args.Get("action-prefix").value_or(""));
+  Json alarms = Json::array();
+  for (int page = 0; page < 10000; ++page) {
+    evbus::v1::DescribeAlarmsResponse response;
+    auto c = NewContext(ctx);
+    grpc::Status rpc =
+        CloudWatch(ctx)->DescribeAlarms(c.get(), request, &response);
+    if (!rpc.ok()) return RpcError(rpc, "DescribeAlarms", ctx.endpoint);
+    for (const auto& a : response.metric_alarms())
+      alarms.push_back(AlarmJson(a));
+    if (response.next_token().empty()) break;
+    request.set_next_token(response.next_token());
+  }
+  return Json{{"MetricAlarms", alarms}, {"CompositeAlarms", Json::array()}};
+}
+
+absl::StatusOr<Json> DescribeAlarmHistory(const Args& args, Context& ctx) {
+  evbus::v1::DescribeAlarmHistoryRequest request;
+  request.set_alarm_name(args.Get("alarm-name").value_or(""));
+  request.set_history_item_type(args.Get("history-item-type").value_or(""));
+  request.set_scan_by(args.Get("scan-by").value_or(""));
+  if (args.Has("start-date")) {
+    absl::StatusOr<int64_t> t = TimeFlag(args, "start-date");
+    if (!t.ok()) return t.status();
+    request.set_start_date_ms(*t);
+  }
+  if (args.Has("end-date")) {
+    absl::StatusOr<int64_t> t = TimeFlag(args, "end-date");
+    if (!t.ok()) return t.status();
+    request.set_end_date_ms(*t);
+  }
+  absl::StatusOr<int> max = ParseIntArg(args, "max-records", 0, 1, 100);
+  if (!max.ok()) return max.status();
+  request.set_max_records(*max);
+  evbus::v1::DescribeAlarmHistoryResponse response;
+  auto c = NewContext(ctx);
+  grpc::Status rpc =
+      CloudWatch(ctx)->DescribeAlarmHistory(c.get(), request, &response);
+  if (!rpc.ok()) return RpcError(rpc, "DescribeAlarmHistory", ctx.endpoint);
+  Json items = Json::array();
+  for (const auto& h : response.alarm_history_items()) {
+    items.push_back(Json{{"AlarmName", h.alarm_name()},
+                         {"AlarmType", h.alarm_type()},
+                         {"Timestamp", IsoMillis(h.timestamp_ms())},
+                         {"HistoryItemType", h.history_item_type()},
+                         {"HistorySummary", h.history_summary()},
+                         {"HistoryData", h.history_data()}});
+  }
+  Json out = Json{{"AlarmHistoryItems", items}};
+  if (!response.next_token().empty()) out["NextToken"] = response.next_token();
+  return out;
+}
+
+absl::StatusOr<Json> SetAlarmState(const Args& args, Context& ctx) {
+  evbus::v1::SetAlarmStateRequest request;
+  absl::StatusOr<std::string> name = args.Required("alarm-name");
+  if (!name.ok()) return name.status();
+  absl::StatusOr<std::string> value = args.Required("state-value");
+  if (!value.ok()) return value.status();
+  absl::StatusOr<std::string> reason = args.Required("state-reason");
+  if (!reason.ok()) return reason.status();
+  request.set_alarm_name(*name);
+  request.set_state_value(*value);
+  request.set_state_reason(*reason);
+  request.set_state_reason_data(args.Get("state-reason-data").value_or(""));
+  evbus::v1::SetAlarmStateResponse response;
+  auto c = NewContext(ctx);
+  grpc::Status rpc =
+      CloudWatch(ctx)->SetAlarmState(c.get(), request, &response);
+  if (!rpc.ok()) return RpcError(rpc, "SetAlarmState", ctx.endpoint);
+  return Json();
+}
+
+absl::StatusOr<Json> AlarmNamesCall(const Args& args, Context& ctx,
+                                    const char* op) {
+  evbus::v1::AlarmNamesRequest request;
+  std::vector<std::string> names = ListOf(args, "alarm-names");
+  if (names.empty()) {
+    return absl::InvalidArgumentError(
+        "the following arguments are required: --alarm-names");
+  }
+  for (const std::string& n : names) request.add_alarm_names(n);
+  evbus::v1::AlarmNamesResponse response;
+  auto c = NewContext(ctx);
+  std::string which = op;
+  grpc::Status rpc =
+      which == "DeleteAlarms"
+          ? CloudWatch(ctx)->DeleteAlarms(c.get(), request, &response)
+      : which == "EnableAlarmActions"
+          ? CloudWatch(ctx)->EnableAlarmActions(c.get(), request, &response)
+          : CloudWatch(ctx)->DisableAlarmActions(c.get(), request, &response);
+  if (!rpc.ok()) return RpcError(rpc, op, ctx.endpoint);
+  return Json();
+}
+
+}  // namespace
+
+std::vector<Command> CloudWatchCommands() {
+  return {
+      {"put-metric-data",
+       "--namespace NS (--metric-name M --value V [--unit U] [--dimensions "
+       "Name=a,Value=b ...] [--timestamp T] | --metric-data JSON)",
+       {"namespace", "metric-name", "value", "unit", "dimensions", "timestamp",
+        "metric-data"},
+       {},
+       PutMetricData},
+      {"get-metric-statistics",
+       "--namespace NS --metric-name M [--dimensions ...] --start-time T "
+       "--end-time T --period S --statistics Sum,Average [--extended-"
+       "statistics p99]",
+       {"namespace", "metric-name", "dimensions", "start-time", "end-time",
+        "period", "statistics", "extended-statistics", "unit"},
+       {},
+       GetMetricStatistics},
+      {"get-metric-data",
+       "--metric-data-queries JSON --start-time T --end-time T [--scan-by "
+       "TimestampAscending]",
+       {"metric-data-queries", "start-time", "end-time", "scan-by"},
+       {},
+       GetMetricData},
+      {"list-metrics",
+       "[--namespace NS] [--metric-name M] [--dimensions Name=a[,Value=b]]",
+       {"namespace", "metric-name", "dimensions"},
+       {},
+       ListMetrics},
+      {"put-metric-alarm",
+       "--alarm-name N --namespace NS --metric-name M [--dimensions ...] "
+       "--statistic S|--extended-statistic pNN --period S "
+       "--evaluation-periods N [--datapoints-to-alarm M] --threshold T "
+       "--comparison-operator OP [--treat-missing-data T] [--alarm-actions "
+       "ARN ...] [--ok-actions ARN ...] [--insufficient-data-actions ARN]",
+       {"alarm-name",
+        "alarm-description",
+        "namespace",
+        "metric-name",
+        "dimensions",
+        "statistic",
+        "extended-statistic",
+        "period",
+        "unit",
+        "evaluation-periods",
+        "datapoints-to-alarm",
+        "threshold",
+        "comparison-operator",
+        "treat-missing-data",
+        "evaluate-low-sample-count-percentile",
+        "alarm-actions",
+        "ok-actions",
+        "insufficient-data-actions",
+        "actions-enabled",
+        "no-actions-enabled"},
+       {"actions-enabled", "no-actions-enabled"},
+       PutMetricAlarm},
+      {"describe-alarms",
+       "[--alarm-names N ...] [--alarm-name-prefix P] [--state-value S] "
+       "[--action-prefix P]",
+       {"alarm-names", "alarm-name-prefix", "state-value", "action-prefix"},
+       {},
+       DescribeAlarms},
+      {"describe-alarm-history",
+       "[--alarm-name N] [--history-item-type T] [--start-date T] "
+       "[--end-date T] [--max-records N]",
+       {"alarm-name", "history-item-type", "start-date", "end-date",
+        "max-records", "scan-by"},
+       {},
+       DescribeAlarmHistory},
+      {"set-alarm-state",
+       "--alarm-name N --state-value OK|ALARM|INSUFFICIENT_DATA "
+       "--state-reason R",
+       {"alarm-name", "state-value", "state-reason", "state-reason-data"},
+       {},
+       SetAlarmState},
+      {"delete-alarms",
+       "--alarm-names N ...",
+       {"alarm-names"},
+       {},
+       [](const Args& a, Context& c) {
+         return AlarmNamesCall(a, c, "DeleteAlarms");
+       }},
+      {"enable-alarm-actions",
+       "--alarm-names N ...",
+       {"alarm-names"},
+       {},
+       [](const Args& a, Context& c) {
+         return AlarmNamesCall(a, c, "EnableAlarmActions");
+       }},
+      {"disable-alarm-actions",
+       "--alarm-names N ...",
+       {"alarm-names"},
+       {},
+       [](const Args& a, Context& c) {
+         return AlarmNamesCall(a, c, "DisableAlarmActions");
+       }},
+  };
+}
+
+}  // namespace evbus::cli

@@ -1,0 +1,945 @@
+#include "server/alarms/alarm_service.h"
+
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "server/common/clock.h"
+#include "server/common/json.h"
+#include "server/metrics/registry.h"
+#include "server/storage/store.h"
+#include "tests/testing/status_matchers.h"
+#include "tests/testing/temp_dir.h"
+
+namespace evbus::alarms {
+namespace {
+
+using ::evbus::testing::IsOk;
+using ::evbus::testing::StatusIs;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+
+constexpr char kAlarmTopic[] = "arn:aws:sns:us-east-1:000000000000:alarm";
+constexpr char kOkTopic[] = "arn:aws:sns:us-east-1:000000000000:ok";
+constexpr char kMissingTopic[] = "arn:aws:sns:us-east-1:000000000000:missing";
+
+// 2024-07-16 13:00:00 UTC plus `minutes`.
+absl::Time Minute(int minutes) {
+  return absl::FromUnixSeconds(1721134800) + absl::Minutes(minutes);
+}
+
+// Per-minute data of the series AWS/Lambda Errors {FunctionName=f}; other
+// series have none. Records every query.
+class FakeMetricSource final : public MetricSource {
+ public:
+  struct Recorded {
+    absl::Time start;
+    absl::Time end;
+  };
+
+  void Add(absl::Time minute, double value, double count = 1) {
+    absl::MutexLock lock(&mu_);
+    ASSERT_THAT(data_[minute].Add(value, count), IsOk());
+  }
+  void Clear() {
+    absl::MutexLock lock(&mu_);
+    data_.clear();
+  }
+  void FailQueries(bool fail) {
+    absl::MutexLock lock(&mu_);
+    fail_ = fail;
+  }
+  std::vector<Recorded> queries() const {
+    absl::MutexLock lock(&mu_);
+    return queries_;
+  }
+
+  absl::StatusOr<std::vector<std::pair<absl::Time, metricstore::Aggregate>>>
+  Query(const std::string& ns, const std::string& metric,
+        const std::vector<evbus::v1::Dimension>& dims, absl::Time start,
+        absl::Time end) override {
+    absl::MutexLock lock(&mu_);
+    queries_.push_back({start, end});
+    if (fail_) return absl::UnavailableError("metric store down");
+    std::vector<std::pair<absl::Time, metricstore::Aggregate>> out;
+    if (ns != "AWS/Lambda" || metric != "Errors" || dims.size() != 1 ||
+        dims[0].name() != "FunctionName" || dims[0].value() != "f") {
+      return out;
+    }
+    // Newest first, as GetMetricData's default order.
+    for (auto it = data_.rbegin(); it != data_.rend(); ++it) {
+      if (it->first >= start && it->first < end) out.push_back(*it);
+    }
+    return out;
+  }
+
+ private:
+  mutable absl::Mutex mu_;
+  std::map<absl::Time, metricstore::Aggregate> data_ ABSL_GUARDED_BY(mu_);
+  std::vector<Recorded> queries_ ABSL_GUARDED_BY(mu_);
+  bool fail_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+class RecordingNotifier final : public AlarmNotifier {
+ public:
+  struct Call {
+    std::string alarm;
+    std::string old_state;
+    std::string new_state;
+    std::string reason;
+    std::vector<std::string> actions;
+  };
+
+  // Actions with this ARN fail with `message`.
+  void FailAction(const std::string& arn, const std::string& message) {
+    absl::MutexLock lock(&mu_);
+    failures_[arn] = message;
+  }
+  std::vector<Call> calls() const {
+    absl::MutexLock lock(&mu_);
+    return calls_;
+  }
+
+  std::vector<std::string> StateChanged(
+      const evbus::v1::MetricAlarm& alarm, const std::string& old_state,
+      const std::vector<std::string>& actions) override {
+    absl::MutexLock lock(&mu_);
+    calls_.push_back({alarm.alarm_name(), old_state, alarm.state_value(),
+                      alarm.state_reason(), actions});
+    std::vector<std::string> results;
+    for (const std::string& arn : actions) {
+      auto it = failures_.find(arn);
+      results.push_back(it == failures_.end() ? "" : it->second);
+    }
+    return results;
+  }
+
+ private:
+  mutable absl::Mutex mu_;
+  std::vector<Call> calls_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, std::string> failures_ ABSL_GUARDED_BY(mu_);
+};
+
+// Sum of AWS/Lambda Errors {FunctionName=f} > 0 over one 60 s period.
+evbus::v1::PutMetricAlarmRequest ErrorsAlarm(const std::string& name) {
+  evbus::v1::PutMetricAlarmRequest r;
+  evbus::v1::MetricAlarm* a = r.mutable_alarm();
+  a->set_alarm_name(name);
+  a->set_namespace_("AWS/Lambda");
+  a->set_metric_name("Errors");
+  evbus::v1::Dimension* d = a->add_dimensions();
+  d->set_name("FunctionName");
+  d->set_value("f");
+  a->set_statistic("Sum");
+  a->set_period(60);
+  a->set_evaluation_periods(1);
+  a->set_threshold(0);
+  r.add_present("threshold");
+  a->set_comparison_operator("GreaterThanThreshold");
+  a->add_alarm_actions(kAlarmTopic);
+  a->add_ok_actions(kOkTopic);
+  a->add_insufficient_data_actions(kMissingTopic);
+  return r;
+}
+
+evbus::v1::PutMetricAlarmRequest WithTreatment(
+    evbus::v1::PutMetricAlarmRequest r, const std::string& treatment) {
+  r.mutable_alarm()->set_treat_missing_data(treatment);
+  r.add_present("treat_missing_data");
+  return r;
+}
+
+class AlarmServiceTest : public ::testing::Test {
+ protected:
+  AlarmServiceTest() : clock_(Minute(0) + absl::Seconds(30)) { Open(); }
+  ~AlarmServiceTest() override { Close(); }
+
+  void Open() {
+    absl::StatusOr<std::unique_ptr<storage::Store>> store =
+        storage::Store::Open({.path = dir_.Join("db")});
+    ASSERT_TRUE(store.ok()) << store.status();
+    store_ = *std::move(store);
+    service_ = std::make_unique<AlarmService>(*store_, clock_, registry_,
+                                              source_, notifier_, options_);
+    ASSERT_THAT(service_->Load(), IsOk());
+  }
+  void Close() {
+    service_.reset();
+    store_.reset();
+  }
+
+  evbus::v1::MetricAlarm Describe(const std::string& name) {
+    evbus::v1::DescribeAlarmsRequest r;
+    r.add_alarm_names(name);
+    absl::StatusOr<evbus::v1::DescribeAlarmsResponse> out =
+        service_->DescribeAlarms(r);
+    EXPECT_TRUE(out.ok()) << out.status();
+    if (!out.ok() || out->metric_alarms_size() != 1) {
+      ADD_FAILURE() << "alarm " << name << " not found";
+      return {};
+    }
+    return out->metric_alarms(0);
+  }
+
+  std::vector<evbus::v1::AlarmHistoryItem> History(
+      const std::string& name, const std::string& type = "") {
+    evbus::v1::DescribeAlarmHistoryRequest r;
+    r.set_alarm_name(name);
+    r.set_history_item_type(type);
+    absl::StatusOr<evbus::v1::DescribeAlarmHistoryResponse> out =
+        service_->DescribeAlarmHistory(r);
+    EXPECT_TRUE(out.ok()) << out.status();
+    if (!out.ok()) return {};
+    return {out->alarm_history_items().begin(),
+            out->alarm_history_items().end()};
+  }
+
+  double StateGauge(const std::string& alarm, const std::string& state) {
+    return registry_
+        .GetGauge("evbus_alarm_state", "", {{"alarm", alarm}, {"state", state}})
+        .Value();
+  }
+
+  // Evaluates minute `minute` a few seconds after it ends, as the loop would
+  // (the clock only moves forward).
+  void Evaluate(int minute) {
+    if (clock_.Now() < Minute(minute)) {
+      clock_.Set(Minute(minute) + absl::Seconds(5));
+    }
+    service_->EvaluateForTesting(Minute(minute));
+  }
+
+  // Polls (real time) until `done` holds or 10 s passed.
+  template <typename Fn>
+  bool WaitFor(Fn done) {
+    absl::Time deadline = absl::Now() + absl::Seconds(10);
+    while (absl::Now() < deadline) {
+      if (done()) return true;
+      absl::SleepFor(absl::Milliseconds(5));
+    }
+    return done();
+  }
+
+  evbus::testing::TempDir dir_;
+  common::ManualClock clock_;
+  metrics::Registry registry_;
+  FakeMetricSource source_;
+  RecordingNotifier notifier_;
+  AlarmServiceOptions options_;
+  std::unique_ptr<storage::Store> store_;
+  std::unique_ptr<AlarmService> service_;
+};
+
+TEST_F(AlarmServiceTest, CreateStartsInInsufficientData) {
+  ASSERT_THAT(service_->PutMetricAlarm(ErrorsAlarm("errors")), IsOk());
+  evbus::v1::MetricAlarm a = Describe("errors");
+  EXPECT_EQ(a.alarm_arn(),
+            "arn:aws:cloudwatch:us-east-1:000000000000:alarm:errors");
+  EXPECT_EQ(a.state_value(), "INSUFFICIENT_DATA");
+  EXPECT_EQ(a.state_reason(), "Unchecked: Initial alarm creation");
+  EXPECT_TRUE(a.actions_enabled());
+  EXPECT_EQ(a.datapoints_to_alarm(), 1);
+  EXPECT_EQ(a.treat_missing_data(), "missing");
+  const int64_t now_ms = absl::ToUnixMillis(clock_.Now());
+  EXPECT_EQ(a.configuration_updated_ms(), now_ms);
+  EXPECT_EQ(a.state_updated_ms(), now_ms);
+  EXPECT_EQ(a.state_transitioned_ms(), now_ms);
+  EXPECT_EQ(StateGauge("errors", "INSUFFICIENT_DATA"), 1);
+  EXPECT_EQ(StateGauge("errors", "ALARM"), 0);
+  EXPECT_EQ(StateGauge("errors", "OK"), 0);
+
+  std::vector<evbus::v1::AlarmHistoryItem> h = History("errors");
+  ASSERT_EQ(h.size(), 1u);
+  EXPECT_EQ(h[0].history_item_type(), "ConfigurationUpdate");
+  EXPECT_EQ(h[0].history_summary(), "Alarm \"errors\" created");
+  EXPECT_EQ(h[0].alarm_type(), "MetricAlarm");
+  EXPECT_EQ(h[0].timestamp_ms(), now_ms);
+  absl::StatusOr<common::Json> data = common::ParseJson(h[0].history_data());
+  ASSERT_TRUE(data.ok()) << data.status();
+  EXPECT_EQ((*data)["type"], "Create");
+  EXPECT_EQ((*data)["createdAlarm"]["metricName"], "Errors");
+  EXPECT_EQ((*data)["createdAlarm"]["period"], 60);
+  EXPECT_TRUE(notifier_.calls().empty());
+}
+
+TEST_F(AlarmServiceTest, UpdateKeepsStateAndRecordsChangedFields) {
+  ASSERT_THAT(service_->PutMetricAlarm(ErrorsAlarm("errors")), IsOk());
+  source_.Add(Minute(0), 3);
+  Evaluate(1);
+  ASSERT_EQ(Describe("errors").state_value(), "ALARM");
+  clock_.Advance(absl::Minutes(1));
+  evbus::v1::PutMetricAlarmRequest r = ErrorsAlarm("errors");
+  r.mutable_alarm()->set_threshold(10);
+  ASSERT_THAT(service_->PutMetricAlarm(r), IsOk());
+  evbus::v1::MetricAlarm a = Describe("errors");
+  EXPECT_EQ(a.state_value(), "ALARM");
+  EXPECT_EQ(a.threshold(), 10);
+  EXPECT_EQ(a.configuration_updated_ms(), absl::ToUnixMillis(clock_.Now()));
+  std::vector<evbus::v1::AlarmHistoryItem> h =
+      History("errors", "ConfigurationUpdate");
+  ASSERT_EQ(h.size(), 2u);
+  EXPECT_EQ(h[0].history_summary(), "Alarm \"errors\" updated");
+  absl::StatusOr<common::Json> data = common::ParseJson(h[0].history_data());
+  ASSERT_TRUE(data.ok());
+  EXPECT_EQ(common::DumpJson((*data)["originalUpdatedFields"]),
+            "{\"threshold\":0.0}");
+  EXPECT_EQ((*data)["updatedAlarm"]["threshold"], 10.0);
+  // The next evaluation uses the new threshold.
+  Evaluate(2);
+  EXPECT_EQ(Describe("errors").state_value(), "OK");
+}
+
+TEST_F(AlarmServiceTest, BreachingSumAlarmsOnceWithCloudWatchReason) {
+  ASSERT_THAT(service_->PutMetricAlarm(ErrorsAlarm("errors")), IsOk());
+  source_.Add(Minute(0), 1, 3);  // Sum 3 in minute 13:00
+  Evaluate(1);
+  evbus::v1::MetricAlarm a = Describe("errors");
+  EXPECT_EQ(a.state_value(), "ALARM");
+  EXPECT_EQ(a.state_reason(),
+            "Threshold Crossed: 1 out of the last 1 datapoints [3.0 (16/07/24 "
+            "13:00:00)] was greater than the threshold (0.0) (minimum 1 "
+            "datapoint for OK -> ALARM transition).");
+  EXPECT_THAT(a.state_reason_data(), HasSubstr("\"statistic\":\"Sum\""));
+  EXPECT_THAT(a.state_reason_data(),
+              HasSubstr("\"evaluatedDatapoints\":[{\"timestamp\":\"2024-07-16T"
+                        "13:00:00.000+0000\",\"sampleCount\":3.0,\"value\":3."
+                        "0}]"));
+  EXPECT_EQ(a.last_evaluated_ms(), absl::ToUnixMillis(Minute(1)));
+  EXPECT_EQ(StateGauge("errors", "ALARM"), 1);
+  EXPECT_EQ(StateGauge("errors", "INSUFFICIENT_DATA"), 0);
+
+  std::vector<RecordingNotifier::Call> calls = notifier_.calls();
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0].alarm, "errors");
+  EXPECT_EQ(calls[0].old_state, "INSUFFICIENT_DATA");
+  EXPECT_EQ(calls[0].new_state, "ALARM");
+  EXPECT_THAT(calls[0].actions, ElementsAre(kAlarmTopic));
+
+  // The query covered the evaluation range: 3 one-minute buckets.
+  ASSERT_FALSE(source_.queries().empty());
+  EXPECT_EQ(source_.queries().back().start, Minute(-2));
+  EXPECT_EQ(source_.queries().back().end, Minute(1));
+
+  // While the datapoint stays in the range the state holds: no repeat.
+  Evaluate(2);
+  Evaluate(3);
+  EXPECT_EQ(Describe("errors").state_value(), "ALARM");
+  EXPECT_EQ(notifier_.calls().size(), 1u);
+
+  std::vector<evbus::v1::AlarmHistoryItem> h = History("errors");
+  ASSERT_EQ(h.size(), 3u);  // newest first
+  EXPECT_EQ(h[0].history_item_type(), "Action");
+  EXPECT_EQ(h[0].history_summary(),
+            absl::StrCat("Successfully executed action ", kAlarmTopic));
+  EXPECT_EQ(h[1].history_item_type(), "StateUpdate");
+  EXPECT_EQ(h[1].history_summary(),
+            "Alarm updated from INSUFFICIENT_DATA to ALARM");
+  absl::StatusOr<common::Json> data = common::ParseJson(h[1].history_data());
+  ASSERT_TRUE(data.ok());
+  EXPECT_EQ((*data)["version"], "1.0");
+  EXPECT_EQ((*data)["oldState"]["stateValue"], "INSUFFICIENT_DATA");
+  EXPECT_EQ((*data)["oldState"]["stateReason"],
+            "Unchecked: Initial alarm creation");
+  EXPECT_EQ((*data)["newState"]["stateValue"], "ALARM");
+  EXPECT_EQ((*data)["newState"]["stateReason"], a.state_reason());
+  EXPECT_EQ((*data)["newState"]["stateReasonData"]["period"], 60);
+  EXPECT_EQ(h[2].history_item_type(), "ConfigurationUpdate");
+
+  std::string text = registry_.Serialize();
+  EXPECT_THAT(text,
+              HasSubstr("evbus_alarm_state_changes_total{alarm=\"errors\"} 1"));
+  EXPECT_THAT(text, HasSubstr("evbus_alarm_actions_total{result=\"ok\"} 1"));
+}
+
+TEST_F(AlarmServiceTest, NotBreachingMissingDataGoesOkAfterTheRange) {
+  ASSERT_THAT(service_->PutMetricAlarm(
+                  WithTreatment(ErrorsAlarm("errors"), "notBreaching")),
+              IsOk());
+  source_.Add(Minute(0), 5);
+  Evaluate(1);
+  ASSERT_EQ(Describe("errors").state_value(), "ALARM");
+  // The datapoint is re-evaluated while it is in the 3-bucket range.
+  Evaluate(2);
+  Evaluate(3);
+  EXPECT_EQ(Describe("errors").state_value(), "ALARM");
+  Evaluate(4);
+  evbus::v1::MetricAlarm a = Describe("errors");
+  EXPECT_EQ(a.state_value(), "OK");
+  EXPECT_EQ(a.state_reason(),
+            "Threshold Crossed: no datapoints were received for 1 period and 1 "
+            "missing datapoint was treated as [NonBreaching].");
+  std::vector<RecordingNotifier::Call> calls = notifier_.calls();
+  ASSERT_EQ(calls.size(), 2u);
+  EXPECT_EQ(calls[1].old_state, "ALARM");
+  EXPECT_EQ(calls[1].new_state, "OK");
+  EXPECT_THAT(calls[1].actions, ElementsAre(kOkTopic));
+}
+
+TEST_F(AlarmServiceTest, MissingDataGoesInsufficientAfterTheRange) {
+  ASSERT_THAT(service_->PutMetricAlarm(ErrorsAlarm("errors")), IsOk());
+  source_.Add(Minute(0), 0);  // not breaching: OK
+  Evaluate(1);
+  ASSERT_EQ(Describe("errors").state_value(), "OK");
+  Evaluate(3);
+  EXPECT_EQ(Describe("errors").state_value(), "OK");
+  Evaluate(4);
+  evbus::v1::MetricAlarm a = Describe("errors");
+  EXPECT_EQ(a.state_value(), "INSUFFICIENT_DATA");
+  EXPECT_EQ(a.state_reason(), "Insufficient Data: 1 datapoint was unknown.");
+  std::vector<RecordingNotifier::Call> calls = notifier_.calls();
+  ASSERT_EQ(calls.size(), 2u);
+  EXPECT_THAT(calls[0].actions, ElementsAre(kOkTopic));
+  EXPECT_THAT(calls[1].actions, ElementsAre(kMissingTopic));
+}
+
+TEST_F(AlarmServiceTest, FiveMinutePeriodSlidesEveryMinute) {
+  evbus::v1::PutMetricAlarmRequest r = ErrorsAlarm("errors");
+  r.mutable_alarm()->set_period(300);
+  r.mutable_alarm()->set_threshold(2);
+  r.mutable_alarm()->set_comparison_operator("GreaterThanOrEqualToThreshold");
+  ASSERT_THAT(service_->PutMetricAlarm(r), IsOk());
+  source_.Add(Minute(0), 1);
+  source_.Add(Minute(4), 1);
+  // At 13:04 the window [12:59, 13:04) holds 1.
+  Evaluate(4);
+  EXPECT_EQ(Describe("errors").state_value(), "OK");
+  EXPECT_EQ(source_.queries().back().start, Minute(4) - absl::Minutes(15));
+  EXPECT_EQ(source_.queries().back().end, Minute(4));
+  // At 13:05 the window [13:00, 13:05) holds both minutes: 2.
+  Evaluate(5);
+  evbus::v1::MetricAlarm a = Describe("errors");
+  EXPECT_EQ(a.state_value(), "ALARM");
+  EXPECT_EQ(a.state_reason(),
+            "Threshold Crossed: 1 out of the last 1 datapoints [2.0 (16/07/24 "
+            "13:00:00)] was greater than or equal to the threshold (2.0) "
+            "(minimum 1 datapoint for OK -> ALARM transition).");
+  EXPECT_THAT(a.state_reason_data(), HasSubstr("\"period\":300"));
+  // At 13:06 the window [13:01, 13:06) holds 1 again.
+  Evaluate(6);
+  EXPECT_EQ(Describe("errors").state_value(), "OK");
+  EXPECT_THAT(Describe("errors").state_reason(),
+              HasSubstr("[1.0 (16/07/24 13:01:00)]"));
+}
+
+TEST_F(AlarmServiceTest, PercentileAlarm) {
+  evbus::v1::PutMetricAlarmRequest high = ErrorsAlarm("p90-high");
+  high.mutable_alarm()->clear_statistic();
+  high.mutable_alarm()->set_extended_statistic("p90");
+  high.mutable_alarm()->set_threshold(85);
+  evbus::v1::PutMetricAlarmRequest low = high;
+  low.mutable_alarm()->set_alarm_name("p90-low");
+  low.mutable_alarm()->set_threshold(95);
+  ASSERT_THAT(service_->PutMetricAlarm(high), IsOk());
+  ASSERT_THAT(service_->PutMetricAlarm(low), IsOk());
+  for (int v = 1; v <= 100; ++v) source_.Add(Minute(0), v);
+  Evaluate(1);
+  evbus::v1::MetricAlarm a = Describe("p90-high");
+  EXPECT_EQ(a.state_value(), "ALARM");
+  EXPECT_EQ(a.extended_statistic(), "p90");
+  EXPECT_THAT(a.state_reason_data(), HasSubstr("\"statistic\":\"p90\""));
+  EXPECT_THAT(a.state_reason_data(), HasSubstr("\"sampleCount\":100.0"));
+  EXPECT_EQ(Describe("p90-low").state_value(), "OK");
+}
+
+TEST_F(AlarmServiceTest, SetAlarmStateForcesUntilNextEvaluation) {
+  ASSERT_THAT(service_->PutMetricAlarm(ErrorsAlarm("errors")), IsOk());
+  source_.Add(Minute(0), 0);
+  source_.Add(Minute(1), 0);
+  Evaluate(1);
+  ASSERT_EQ(Describe("errors").state_value(), "OK");
+  ASSERT_EQ(notifier_.calls().size(), 1u);
+
+  evbus::v1::SetAlarmStateRequest set;
+  set.set_alarm_name("errors");
+  set.set_state_value("ALARM");
+  set.set_state_reason("testing purposes");
+  set.set_state_reason_data("{\"k\":1}");
+  ASSERT_THAT(service_->SetAlarmState(set), IsOk());
+  evbus::v1::MetricAlarm a = Describe("errors");
+  EXPECT_EQ(a.state_value(), "ALARM");
+  EXPECT_EQ(a.state_reason(), "testing purposes");
+  EXPECT_EQ(a.state_reason_data(), "{\"k\":1}");
+  std::vector<RecordingNotifier::Call> calls = notifier_.calls();
+  ASSERT_EQ(calls.size(), 2u);
+  EXPECT_EQ(calls[1].old_state, "OK");
+  EXPECT_EQ(calls[1].reason, "testing purposes");
+  EXPECT_THAT(calls[1].actions, ElementsAre(kAlarmTopic));
+  std::vector<evbus::v1::AlarmHistoryItem> updates =
+      History("errors", "StateUpdate");
+  ASSERT_EQ(updates.size(), 2u);
+  EXPECT_EQ(updates[0].history_summary(), "Alarm updated from OK to ALARM");
+  EXPECT_THAT(updates[0].history_data(),
+              HasSubstr("\"stateReason\":\"testing purposes\","
+                        "\"stateReasonData\":{\"k\":1}"));
+
+  // The same state again: nothing happens.
+  ASSERT_THAT(service_->SetAlarmState(set), IsOk());
+  EXPECT_EQ(notifier_.calls().size(), 2u);
+  EXPECT_EQ(History("errors", "StateUpdate").size(), 2u);
+
+  // The next evaluation decides from the data again.
+  Evaluate(2);
+  EXPECT_EQ(Describe("errors").state_value(), "OK");
+  calls = notifier_.calls();
+  ASSERT_EQ(calls.size(), 3u);
+  EXPECT_EQ(calls[2].old_state, "ALARM");
+  EXPECT_THAT(calls[2].actions, ElementsAre(kOkTopic));
+}
+
+TEST_F(AlarmServiceTest, DisabledActionsStillChangeState) {
+  ASSERT_THAT(service_->PutMetricAlarm(ErrorsAlarm("errors")), IsOk());
+  ASSERT_THAT(service_->SetActionsEnabled({"errors", "unknown"}, false),
+              IsOk());
+  EXPECT_FALSE(Describe("errors").actions_enabled());
+  std::vector<evbus::v1::AlarmHistoryItem> config =
+      History("errors", "ConfigurationUpdate");
+  ASSERT_EQ(config.size(), 2u);
+  EXPECT_EQ(config[0].history_summary(), "Alarm \"errors\" updated");
+  EXPECT_THAT(config[0].history_data(),
+              HasSubstr("\"originalUpdatedFields\":{\"actionsEnabled\":true}"));
+
+  source_.Add(Minute(0), 4);
+  Evaluate(1);
+  EXPECT_EQ(Describe("errors").state_value(), "ALARM");
+  std::vector<RecordingNotifier::Call> calls = notifier_.calls();
+  ASSERT_EQ(calls.size(), 1u);  // the state change is still announced
+  EXPECT_THAT(calls[0].actions, IsEmpty());
+  EXPECT_THAT(History("errors", "Action"), IsEmpty());
+
+  // Enabling again does not replay anything; the next transition fires.
+  ASSERT_THAT(service_->SetActionsEnabled({"errors"}, true), IsOk());
+  EXPECT_TRUE(Describe("errors").actions_enabled());
+  EXPECT_EQ(notifier_.calls().size(), 1u);
+  Evaluate(4);  // no data: INSUFFICIENT_DATA
+  calls = notifier_.calls();
+  ASSERT_EQ(calls.size(), 2u);
+  EXPECT_THAT(calls[1].actions, ElementsAre(kMissingTopic));
+}
+
+TEST_F(AlarmServiceTest, FailedActionIsRecorded) {
+  notifier_.FailAction(kAlarmTopic, "topic does not exist");
+  ASSERT_THAT(service_->PutMetricAlarm(ErrorsAlarm("errors")), IsOk());
+  source_.Add(Minute(0), 4);
+  Evaluate(1);
+  std::vector<evbus::v1::AlarmHistoryItem> actions =
+      History("errors", "Action");
+  ASSERT_EQ(actions.size(), 1u);
+  EXPECT_EQ(actions[0].history_summary(),
+            absl::StrCat("Failed to execute action ", kAlarmTopic,
+                         ". Received error: \"topic does not exist\""));
+  EXPECT_THAT(actions[0].history_data(),
+              HasSubstr("\"actionState\":\"Failed\""));
+  EXPECT_THAT(registry_.Serialize(),
+              HasSubstr("evbus_alarm_actions_total{result=\"failed\"} 1"));
+}
+
+TEST_F(AlarmServiceTest, MetricQueryErrorKeepsState) {
+  ASSERT_THAT(service_->PutMetricAlarm(ErrorsAlarm("errors")), IsOk());
+  source_.Add(Minute(0), 4);
+  source_.FailQueries(true);
+  Evaluate(1);
+  evbus::v1::MetricAlarm a = Describe("errors");
+  EXPECT_EQ(a.state_value(), "INSUFFICIENT_DATA");
+  EXPECT_EQ(a.last_evaluated_ms(), 0);
+  source_.FailQueries(false);
+  Evaluate(1);
+  EXPECT_EQ(Describe("errors").state_value(), "ALARM");
+}
+
+TEST_F(AlarmServiceTest, HistoryFiltersAndPaging) {
+  ASSERT_THAT(service_->PutMetricAlarm(
+                  WithTreatment(ErrorsAlarm("errors"), "notBreaching")),
+              IsOk());
+  clock_.Set(Minute(1) + absl::Seconds(10));
+  ASSERT_THAT(service_->PutMetricAlarm(ErrorsAlarm("other")), IsOk());
+  source_.Add(Minute(0), 4);
+  Evaluate(1);  // errors, other: ALARM (+ one action each)
+  Evaluate(4);  // errors: OK (+ action); other: INSUFFICIENT_DATA (+ action)
+  // errors: created, ALARM, action, OK, action.
+  std::vector<evbus::v1::AlarmHistoryItem> all = History("errors");
+  ASSERT_EQ(all.size(), 5u);
+  for (size_t i = 1; i < all.size(); ++i) {
+    EXPECT_GE(all[i - 1].timestamp_ms(), all[i].timestamp_ms());
+  }
+  EXPECT_EQ(all[4].history_summary(), "Alarm \"errors\" created");
+  EXPECT_EQ(all[1].history_summary(), "Alarm updated from ALARM to OK");
+
+  // Pages of 2, newest first, then oldest first.
+  for (const std::string& scan_by :
+       std::vector<std::string>{"", "TimestampAscending"}) {
+    evbus::v1::DescribeAlarmHistoryRequest r;
+    r.set_alarm_name("errors");
+    r.set_max_records(2);
+    r.set_scan_by(scan_by);
+    std::vector<std::string> summaries;
+    int pages = 0;
+    for (;;) {
+      absl::StatusOr<evbus::v1::DescribeAlarmHistoryResponse> page =
+          service_->DescribeAlarmHistory(r);
+      ASSERT_TRUE(page.ok()) << page.status();
+      ++pages;
+      EXPECT_LE(page->alarm_history_items_size(), 2);
+      for (const auto& item : page->alarm_history_items()) {
+        summaries.push_back(item.history_summary());
+      }
+      if (page->next_token().empty()) break;
+      r.set_next_token(page->next_token());
+    }
+    EXPECT_EQ(pages, 3);
+    ASSERT_EQ(summaries.size(), 5u);
+    for (size_t i = 0; i < 5; ++i) {
+      EXPECT_EQ(summaries[i],
+                all[scan_by.empty() ? i : 4 - i].history_summary());
+    }
+  }
+
+  // Type and date filters.
+  EXPECT_EQ(History("errors", "StateUpdate").size(), 2u);
+  EXPECT_EQ(History("errors", "Action").size(), 2u);
+  evbus::v1::DescribeAlarmHistoryRequest dated;
+  dated.set_alarm_name("errors");
+  dated.set_start_date_ms(absl::ToUnixMillis(Minute(1)));
+  dated.set_end_date_ms(absl::ToUnixMillis(Minute(2)));
+  absl::StatusOr<evbus::v1::DescribeAlarmHistoryResponse> d =
+      service_->DescribeAlarmHistory(dated);
+  ASSERT_TRUE(d.ok());
+  ASSERT_EQ(d->alarm_history_items_size(), 2);  // the ALARM change + action
+  EXPECT_EQ(d->alarm_history_items(1).history_summary(),
+            "Alarm updated from INSUFFICIENT_DATA to ALARM");
+
+  // Every alarm: 5 + 5, merged newest first.
+  evbus::v1::DescribeAlarmHistoryRequest every;
+  absl::StatusOr<evbus::v1::DescribeAlarmHistoryResponse> e =
+      service_->DescribeAlarmHistory(every);
+  ASSERT_TRUE(e.ok());
+  ASSERT_EQ(e->alarm_history_items_size(), 10);
+  std::set<std::string> names;
+  for (int i = 0; i < 10; ++i) {
+    names.insert(e->alarm_history_items(i).alarm_name());
+    if (i > 0) {
+      EXPECT_GE(e->alarm_history_items(i - 1).timestamp_ms(),
+                e->alarm_history_items(i).timestamp_ms());
+    }
+  }
+  EXPECT_EQ(names, (std::set<std::string>{"errors", "other"}));
+  EXPECT_EQ(e->alarm_history_items(9).history_summary(),
+            "Alarm \"errors\" created");
+
+  // Bad inputs.
+  evbus::v1::DescribeAlarmHistoryRequest bad;
+  bad.set_history_item_type("Bogus");
+  EXPECT_THAT(service_->DescribeAlarmHistory(bad),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "ValidationError: 1 validation error detected: Value "
+                       "'Bogus' at 'historyItemType' failed to satisfy "
+                       "constraint: Member must satisfy enum value set: "
+                       "[ConfigurationUpdate, StateUpdate, Action]"));
+  bad.Clear();
+  bad.set_max_records(101);
+  EXPECT_THAT(service_->DescribeAlarmHistory(bad),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("Member must have value less than or equal "
+                                 "to 100")));
+  bad.Clear();
+  bad.set_next_token("garbage");
+  EXPECT_THAT(service_->DescribeAlarmHistory(bad),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("InvalidNextToken")));
+}
+
+TEST_F(AlarmServiceTest, DescribeAlarmsFiltersAndPages) {
+  evbus::v1::PutMetricAlarmRequest r = ErrorsAlarm("b-1");
+  r.mutable_alarm()->clear_alarm_actions();
+  r.mutable_alarm()->add_alarm_actions(
+      "arn:aws:lambda:us-east-1:000000000000:function:pager");
+  ASSERT_THAT(service_->PutMetricAlarm(r), IsOk());
+  ASSERT_THAT(service_->PutMetricAlarm(ErrorsAlarm("a-2")), IsOk());
+  ASSERT_THAT(service_->PutMetricAlarm(ErrorsAlarm("a-1")), IsOk());
+  evbus::v1::SetAlarmStateRequest set;
+  set.set_alarm_name("a-2");
+  set.set_state_value("OK");
+  set.set_state_reason("r");
+  ASSERT_THAT(service_->SetAlarmState(set), IsOk());
+
+  auto names = [&](const evbus::v1::DescribeAlarmsRequest& req) {
+    std::vector<std::string> out;
+    absl::StatusOr<evbus::v1::DescribeAlarmsResponse> resp =
+        service_->DescribeAlarms(req);
+    EXPECT_TRUE(resp.ok()) << resp.status();
+    if (resp.ok()) {
+      for (const auto& a : resp->metric_alarms()) out.push_back(a.alarm_name());
+    }
+    return out;
+  };
+  evbus::v1::DescribeAlarmsRequest req;
+  EXPECT_THAT(names(req), ElementsAre("a-1", "a-2", "b-1"));
+  req.set_alarm_name_prefix("a-");
+  EXPECT_THAT(names(req), ElementsAre("a-1", "a-2"));
+  req.Clear();
+  req.add_alarm_names("b-1");
+  req.add_alarm_names("zzz");
+  EXPECT_THAT(names(req), ElementsAre("b-1"));
+  req.Clear();
+  req.set_state_value("OK");
+  EXPECT_THAT(names(req), ElementsAre("a-2"));
+  req.Clear();
+  req.set_action_prefix("arn:aws:lambda:");
+  EXPECT_THAT(names(req), ElementsAre("b-1"));
+
+  // Paging: the token is the last name.
+  req.Clear();
+  req.set_max_records(2);
+  absl::StatusOr<evbus::v1::DescribeAlarmsResponse> page =
+      service_->DescribeAlarms(req);
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->metric_alarms_size(), 2);
+  EXPECT_EQ(page->next_token(), "a-2");
+  req.set_next_token(page->next_token());
+  page = service_->DescribeAlarms(req);
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->metric_alarms_size(), 1);
+  EXPECT_EQ(page->metric_alarms(0).alarm_name(), "b-1");
+  EXPECT_EQ(page->next_token(), "");
+
+  req.Clear();
+  req.set_max_records(101);
+  EXPECT_THAT(service_->DescribeAlarms(req),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "ValidationError: 1 validation error detected: Value "
+                       "'101' at 'maxRecords' failed to satisfy constraint: "
+                       "Member must have value less than or equal to 100"));
+  req.Clear();
+  req.set_state_value("BROKEN");
+  EXPECT_THAT(service_->DescribeAlarms(req),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("at 'stateValue'")));
+}
+
+TEST_F(AlarmServiceTest, DeleteRemovesAlarmAndHistory) {
+  ASSERT_THAT(service_->PutMetricAlarm(ErrorsAlarm("gone")), IsOk());
+  ASSERT_THAT(service_->PutMetricAlarm(ErrorsAlarm("kept")), IsOk());
+  ASSERT_THAT(service_->DeleteAlarms({"gone", "never-existed"}), IsOk());
+  evbus::v1::DescribeAlarmsRequest req;
+  absl::StatusOr<evbus::v1::DescribeAlarmsResponse> resp =
+      service_->DescribeAlarms(req);
+  ASSERT_TRUE(resp.ok());
+  ASSERT_EQ(resp->metric_alarms_size(), 1);
+  EXPECT_EQ(resp->metric_alarms(0).alarm_name(), "kept");
+  EXPECT_THAT(History("gone"), IsEmpty());
+  EXPECT_EQ(History("kept").size(), 1u);
+  EXPECT_EQ(StateGauge("gone", "INSUFFICIENT_DATA"), 0);
+  // Deleted alarms are not evaluated.
+  source_.Add(Minute(0), 4);
+  Evaluate(1);
+  for (const auto& c : notifier_.calls()) EXPECT_EQ(c.alarm, "kept");
+  // Gone after a restart too.
+  Close();
+  Open();
+  resp = service_->DescribeAlarms(req);
+  ASSERT_TRUE(resp.ok());
+  EXPECT_EQ(resp->metric_alarms_size(), 1);
+}
+
+TEST_F(AlarmServiceTest, AlarmsAndHistorySurviveReopen) {
+  ASSERT_THAT(service_->PutMetricAlarm(ErrorsAlarm("errors")), IsOk());
+  source_.Add(Minute(0), 4);
+  Evaluate(1);
+  evbus::v1::MetricAlarm before = Describe("errors");
+  ASSERT_EQ(before.state_value(), "ALARM");
+  const size_t history = History("errors").size();
+
+  Close();
+  Open();
+  evbus::v1::MetricAlarm after = Describe("errors");
+  EXPECT_EQ(after.SerializeAsString(), before.SerializeAsString());
+  EXPECT_EQ(History("errors").size(), history);
+  EXPECT_EQ(StateGauge("errors", "ALARM"), 1);
+  // An update after the restart gets a history key of its own.
+  ASSERT_THAT(service_->PutMetricAlarm(ErrorsAlarm("errors")), IsOk());
+  EXPECT_EQ(History("errors").size(), history + 1);
+  // And evaluation continues from the stored state: no repeated action.
+  Evaluate(2);
+  EXPECT_EQ(Describe("errors").state_value(), "ALARM");
+  EXPECT_EQ(notifier_.calls().size(), 1u);
+}
+
+TEST_F(AlarmServiceTest, PutMetricAlarmValidationErrors) {
+  evbus::v1::PutMetricAlarmRequest r = ErrorsAlarm("bad");
+  r.mutable_alarm()->set_period(45);
+  EXPECT_THAT(service_->PutMetricAlarm(r),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "ValidationError: Period must be 10, 20, 30 or a "
+                       "multiple of 60"));
+
+  r = ErrorsAlarm("bad");
+  r.mutable_alarm()->set_comparison_operator("Bigger");
+  EXPECT_THAT(
+      service_->PutMetricAlarm(r),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               "ValidationError: 1 validation error detected: Value 'Bigger' "
+               "at 'comparisonOperator' failed to satisfy constraint: Member "
+               "must satisfy enum value set: [GreaterThanOrEqualToThreshold, "
+               "GreaterThanThreshold, LessThanThreshold, "
+               "LessThanOrEqualToThreshold, "
+               "LessThanLowerOrGreaterThanUpperThreshold, "
+               "LessThanLowerThreshold, GreaterThanUpperThreshold]"));
+
+  r = ErrorsAlarm("bad");
+  r.mutable_alarm()->set_extended_statistic("p90");
+  EXPECT_THAT(service_->PutMetricAlarm(r),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "InvalidParameterCombination: Exactly one of Statistic "
+                       "or ExtendedStatistic must be specified."));
+
+  r = ErrorsAlarm("bad");
+  r.mutable_alarm()->clear_statistic();
+  r.mutable_alarm()->set_extended_statistic("p101");
+  EXPECT_THAT(service_->PutMetricAlarm(r),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "InvalidParameterValue: The value p101 for parameter "
+                       "ExtendedStatistic is not supported."));
+
+  // Threshold 0 without "present" is absent.
+  r = ErrorsAlarm("bad");
+  r.clear_present();
+  EXPECT_THAT(service_->PutMetricAlarm(r),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("The parameter Threshold must be specified")));
+
+  r = ErrorsAlarm("bad");
+  r.mutable_alarm()->set_evaluation_periods(0);
+  EXPECT_THAT(service_->PutMetricAlarm(r),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "ValidationError: 1 validation error detected: Value "
+                       "null at 'evaluationPeriods' failed to satisfy "
+                       "constraint: Member must not be null"));
+
+  r = WithTreatment(ErrorsAlarm("bad"), "sometimes");
+  EXPECT_THAT(service_->PutMetricAlarm(r),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("InvalidParameterValue: The value sometimes "
+                                 "is not supported for TreatMissingData")));
+
+  evbus::v1::DescribeAlarmsRequest req;
+  absl::StatusOr<evbus::v1::DescribeAlarmsResponse> resp =
+      service_->DescribeAlarms(req);
+  ASSERT_TRUE(resp.ok());
+  EXPECT_EQ(resp->metric_alarms_size(), 0);
+  EXPECT_THAT(History(""), IsEmpty());
+}
+
+TEST_F(AlarmServiceTest, SetAlarmStateValidation) {
+  ASSERT_THAT(service_->PutMetricAlarm(ErrorsAlarm("errors")), IsOk());
+  evbus::v1::SetAlarmStateRequest set;
+  set.set_alarm_name("nope");
+  set.set_state_value("ALARM");
+  set.set_state_reason("x");
+  EXPECT_THAT(service_->SetAlarmState(set),
+              StatusIs(absl::StatusCode::kNotFound,
+                       "ResourceNotFound: Alarm nope not found"));
+
+  set.set_alarm_name("errors");
+  set.set_state_value("BROKEN");
+  EXPECT_THAT(service_->SetAlarmState(set),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "ValidationError: 1 validation error detected: Value "
+                       "'BROKEN' at 'stateValue' failed to satisfy "
+                       "constraint: Member must satisfy enum value set: "
+                       "[INSUFFICIENT_DATA, ALARM, OK]"));
+
+  set.set_state_value("ALARM");
+  set.clear_state_reason();
+  EXPECT_THAT(service_->SetAlarmState(set),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "ValidationError: 1 validation error detected: Value "
+                       "null at 'stateReason' failed to satisfy constraint: "
+                       "Member must not be null"));
+  set.set_state_reason(std::string(1024, 'r'));
+  EXPECT_THAT(service_->SetAlarmState(set),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("Member must have length less than or equal "
+                                 "to 1023")));
+  set.set_state_reason("x");
+  set.set_state_reason_data("{not json");
+  EXPECT_THAT(
+      service_->SetAlarmState(set),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("InvalidFormat")));
+  EXPECT_EQ(Describe("errors").state_value(), "INSUFFICIENT_DATA");
+  EXPECT_TRUE(notifier_.calls().empty());
+}
+
+TEST_F(AlarmServiceTest, PokeEvaluatesEveryCrossedMinuteInOrder) {
+  ASSERT_THAT(service_->Start(), IsOk());
+  ASSERT_THAT(service_->PutMetricAlarm(ErrorsAlarm("errors")), IsOk());
+  source_.Add(Minute(0), 1);
+  source_.Add(Minute(1), 1);
+  source_.Add(Minute(2), 1);
+  clock_.Advance(absl::Minutes(3));  // 13:03:30
+  // Created before the loop catches up: first evaluated at 13:04.
+  ASSERT_THAT(service_->PutMetricAlarm(ErrorsAlarm("late")), IsOk());
+  service_->Poke();
+  ASSERT_TRUE(WaitFor([&] {
+    return Describe("errors").last_evaluated_ms() ==
+           absl::ToUnixMillis(Minute(3));
+  }));
+  std::vector<absl::Time> ends;
+  for (const auto& q : source_.queries()) ends.push_back(q.end);
+  EXPECT_THAT(ends, ElementsAre(Minute(1), Minute(2), Minute(3)));
+  evbus::v1::MetricAlarm a = Describe("errors");
+  EXPECT_EQ(a.state_value(), "ALARM");
+  // The transition happened in a catch-up minute: queried at its end.
+  EXPECT_THAT(a.state_reason_data(),
+              HasSubstr("\"queryDate\":\"2024-07-16T13:01:00.000+0000\""));
+  EXPECT_EQ(notifier_.calls().size(), 1u);  // only the first transition
+
+  // Without a clock move nothing more is evaluated.
+  service_->Poke();
+  absl::SleepFor(absl::Milliseconds(50));
+  EXPECT_EQ(source_.queries().size(), 3u);
+
+  // The next minute evaluates both alarms.
+  clock_.Advance(absl::Minutes(1));
+  service_->Poke();
+  ASSERT_TRUE(WaitFor([&] {
+    return Describe("late").last_evaluated_ms() ==
+           absl::ToUnixMillis(Minute(4));
+  }));
+  EXPECT_EQ(source_.queries().size(), 5u);
+  EXPECT_EQ(Describe("late").state_value(), "ALARM");
+  service_->Stop();
+  // Stopped: Poke does nothing, Start is refused.
+  clock_.Advance(absl::Minutes(1));
+  service_->Poke();
+  EXPECT_THAT(service_->Start(),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_EQ(source_.queries().size(), 5u);
+}
+
+TEST_F(AlarmServiceTest, LoopTrimsHistoryPastRetention) {
+  Close();
+  options_.history_retention = absl::Hours(1);
+  Open();
+  ASSERT_THAT(service_->Start(), IsOk());
+  ASSERT_THAT(service_->PutMetricAlarm(ErrorsAlarm("errors")), IsOk());
+  ASSERT_EQ(History("errors").size(), 1u);
+  clock_.Advance(absl::Hours(2));
+  service_->Poke();
+  EXPECT_TRUE(WaitFor([&] { return History("errors").empty(); }));
+  // 120 minutes were evaluated (no data: no transition).
+  EXPECT_EQ(source_.queries().size(), 120u);
+  service_->Stop();
+}
+
+}  // namespace
+}  // namespace evbus::alarms

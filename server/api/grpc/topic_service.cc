@@ -1,0 +1,77 @@
+#include "server/api/grpc/topic_service.h"
+
+#include "server/api/grpc/status_conversion.h"
+
+namespace evbus::api {
+
+grpc::Status TopicServiceImpl::CreateTopic(
+    grpc::ServerContext*, const evbus::v1::CreateTopicRequest* request,
+    evbus::v1::Topic* response) {
+  absl::StatusOr<evbus::v1::Topic> t = topics_.CreateTopic(*request);
+  if (!t.ok()) return ToGrpcStatus(t.status());
+  *response = *std::move(t);
+  return grpc::Status::OK;
+}
+
+grpc::Status TopicServiceImpl::ListTopics(
+    grpc::ServerContext*, const evbus::v1::ListTopicsRequest* request,
+    evbus::v1::ListTopicsResponse* response) {
+  // Pages of 100, as SNS; the token is the last name returned.
+  size_t n = 0;
+  for (evbus::v1::Topic& t : topics_.ListTopics()) {
+    if (!request->next_token().empty() && t.name() <= request->next_token()) {
+      continue;
+    }
+    if (n == 100) {
+      response->set_next_token(
+          response->topics(response->topics_size() - 1).name());
+      break;
+    }
+    *response->add_topics() = std::move(t);
+    ++n;
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status TopicServiceImpl::DeleteTopic(
+    grpc::ServerContext*, const evbus::v1::DeleteTopicRequest* request,
+    evbus::v1::TopicEmpty*) {
+  return ToGrpcStatus(topics_.DeleteTopic(request->topic_arn()));
+}
+
+grpc::Status TopicServiceImpl::Subscribe(
+    grpc::ServerContext*, const evbus::v1::SubscribeRequest* request,
+    evbus::v1::Subscription* response) {
+  absl::StatusOr<evbus::v1::Subscription> s = topics_.Subscribe(*request);
+  if (!s.ok()) return ToGrpcStatus(s.status());
+  *response = *std::move(s);
+  return grpc::Status::OK;
+}
+
+grpc::Status TopicServiceImpl::Unsubscribe(
+    grpc::ServerContext*, const evbus::v1::UnsubscribeRequest* request,
+    evbus::v1::TopicEmpty*) {
+  return ToGrpcStatus(topics_.Unsubscribe(request->subscription_arn()));
+}
+
+grpc::Status TopicServiceImpl::ListSubscriptionsByTopic(
+    grpc::ServerContext*,
+    const evbus::v1::ListSubscriptionsByTopicRequest* request,
+    evbus::v1::ListSubscriptionsResponse* response) {
+  absl::StatusOr<std::vector<evbus::v1::Subscription>> subs =
+      topics_.ListSubscriptions(request->topic_arn());
+  if (!subs.ok()) return ToGrpcStatus(subs.status());
+  for (auto& s : *subs) *response->add_subscriptions() = std::move(s);
+  return grpc::Status::OK;
+}
+
+grpc::Status TopicServiceImpl::Publish(grpc::ServerContext*,
+                                       const evbus::v1::PublishRequest* request,
+                                       evbus::v1::PublishResponse* response) {
+  absl::StatusOr<std::string> id = topics_.Publish(*request);
+  if (!id.ok()) return ToGrpcStatus(id.status());
+  response->set_message_id(*id);
+  return grpc::Status::OK;
+}
+
+}  // namespace evbus::api

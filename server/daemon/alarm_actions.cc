@@ -1,0 +1,158 @@
+#include "server/daemon/alarm_actions.h"
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "server/common/ids.h"
+#include "server/common/json.h"
+#include "server/common/logging.h"
+#include "server/topics/sns_messages.h"
+
+namespace evbus::daemon {
+namespace {
+
+using common::Json;
+
+topics::AlarmStateChange ChangeOf(const evbus::v1::MetricAlarm& a,
+                                  const std::string& old_state,
+                                  const std::string& account,
+                                  const std::string& region) {
+  topics::AlarmStateChange c;
+  c.alarm_name = a.alarm_name();
+  if (!a.alarm_description().empty()) {
+    c.alarm_description = a.alarm_description();
+  }
+  c.account_id = account;
+  c.region = region;
+  c.alarm_arn = a.alarm_arn();
+  c.old_state = old_state;
+  c.new_state = a.state_value();
+  c.new_state_reason = a.state_reason();
+  c.new_state_reason_data = a.state_reason_data();
+  c.state_change_time = absl::FromUnixMillis(a.state_updated_ms());
+  c.configuration_updated_time =
+      absl::FromUnixMillis(a.configuration_updated_ms());
+  c.ok_actions = {a.ok_actions().begin(), a.ok_actions().end()};
+  c.alarm_actions = {a.alarm_actions().begin(), a.alarm_actions().end()};
+  c.insufficient_data_actions = {a.insufficient_data_actions().begin(),
+                                 a.insufficient_data_actions().end()};
+  c.trigger.metric_name = a.metric_name();
+  c.trigger.metric_namespace = a.namespace_();
+  c.trigger.statistic = a.statistic();
+  c.trigger.extended_statistic = a.extended_statistic();
+  if (!a.unit().empty()) c.trigger.unit = a.unit();
+  for (const auto& d : a.dimensions()) {
+    c.trigger.dimensions.push_back({d.name(), d.value()});
+  }
+  c.trigger.period_seconds = a.period();
+  c.trigger.evaluation_periods = a.evaluation_periods();
+  c.trigger.datapoints_to_alarm = a.datapoints_to_alarm();
+  c.trigger.comparison_operator = a.comparison_operator();
+  c.trigger.threshold = a.threshold();
+  c.trigger.treat_missing_data = a.treat_missing_data();
+  c.trigger.evaluate_low_sample_count_percentile =
+      a.evaluate_low_sample_count_percentile();
+  return c;
+}
+
+Json StateJson(const std::string& value, const std::string& reason,
+               const std::string& reason_data, int64_t ms) {
+  Json s = Json::object();
+  s["value"] = value;
+  s["reason"] = reason;
+  if (!reason_data.empty()) s["reasonData"] = reason_data;
+  s["timestamp"] = topics::FormatCloudWatchTimestamp(absl::FromUnixMillis(ms));
+  return s;
+}
+
+Json ConfigurationJson(const evbus::v1::MetricAlarm& a) {
+  Json dims = Json::object();
+  for (const auto& d : a.dimensions()) dims[d.name()] = d.value();
+  Json metric = Json::object();
+  metric["namespace"] = a.namespace_();
+  metric["name"] = a.metric_name();
+  metric["dimensions"] = dims;
+  Json stat = Json::object();
+  stat["metric"] = metric;
+  stat["period"] = a.period();
+  stat["stat"] = a.statistic().empty() ? a.extended_statistic() : a.statistic();
+  Json m = Json::object();
+  m["id"] = "m1";
+  m["metricStat"] = stat;
+  m["returnData"] = true;
+  Json c = Json::object();
+  if (!a.alarm_description().empty()) c["description"] = a.alarm_description();
+  c["metrics"] = Json::array({m});
+  return c;
+}
+
+}  // namespace
+
+std::vector<std::string> AlarmActions::StateChanged(
+    const evbus::v1::MetricAlarm& alarm, const std::string& old_state,
+    const std::vector<std::string>& actions) {
+  topics::AlarmStateChange change =
+      ChangeOf(alarm, old_state, account_, region_);
+  Json detail = Json::object();
+  detail["alarmName"] = alarm.alarm_name();
+  detail["state"] =
+      StateJson(alarm.state_value(), alarm.state_reason(),
+                alarm.state_reason_data(), alarm.state_updated_ms());
+  Json previous = Json::object();
+  previous["value"] = old_state;
+  detail["previousState"] = previous;
+  detail["configuration"] = ConfigurationJson(alarm);
+
+  std::vector<std::string> results;
+  for (const std::string& arn : actions) {
+    absl::Status s;
+    if (absl::StartsWith(arn, "topic:") ||
+        absl::StartsWith(arn, "arn:aws:sns:")) {
+      evbus::v1::PublishRequest publish;
+      publish.set_topic_arn(arn);
+      publish.set_subject(topics::AlarmEmailSubject(change));
+      publish.set_message(topics::AlarmPublishMessage(change));
+      publish.set_message_structure("json");
+      s = topics_.Publish(publish).status();
+    } else if (absl::StartsWith(arn, "function:") ||
+               absl::StrContains(arn, ":lambda:")) {
+      // CloudWatch's event for Lambda alarm actions.
+      Json event = Json::object();
+      event["source"] = "aws.cloudwatch";
+      event["alarmArn"] = alarm.alarm_arn();
+      event["accountId"] = account_;
+      event["time"] = topics::FormatCloudWatchTimestamp(
+          absl::FromUnixMillis(alarm.state_updated_ms()));
+      event["region"] = region_;
+      Json data = detail;
+      event["alarmData"] = data;
+      std::string name = arn;
+      size_t at = name.rfind("function:");
+      if (at != std::string::npos) name = name.substr(at + 9);
+      s = invoker_.Enqueue(name, common::DumpJson(event)).status();
+    } else {
+      s = absl::InvalidArgumentError(
+          "evbus runs topic and function alarm actions only");
+    }
+    results.push_back(s.ok() ? "" : std::string(s.message()));
+  }
+
+  // The EventBridge event, whatever the actions.
+  Json envelope = Json::object();
+  envelope["version"] = "0";
+  envelope["id"] = common::NewUuidV4();
+  envelope["detail-type"] = "CloudWatch Alarm State Change";
+  envelope["source"] = "aws.cloudwatch";
+  envelope["account"] = account_;
+  envelope["time"] = absl::FormatTime(
+      "%Y-%m-%dT%H:%M:%SZ", absl::FromUnixMillis(alarm.state_updated_ms()),
+      absl::UTCTimeZone());
+  envelope["region"] = region_;
+  envelope["resources"] = Json::array({alarm.alarm_arn()});
+  envelope["detail"] = detail;
+  absl::Status put =
+      buses_.PublishEnvelope("default", common::DumpJson(envelope));
+  if (!put.ok()) EVBUS_LOG(WARNING) << "alarm state change event: " << put;
+  return results;
+}
+
+}  // namespace evbus::daemon

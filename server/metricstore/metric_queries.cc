@@ -1,0 +1,225 @@
+#include "server/metricstore/metric_queries.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "server/common/aws_error.h"
+
+namespace evbus::metricstore {
+namespace {
+
+absl::Status InvalidValue(absl::string_view message) {
+  return common::AwsError(absl::StatusCode::kInvalidArgument,
+                          "InvalidParameterValue", message);
+}
+
+absl::Status Missing(absl::string_view parameter) {
+  return common::AwsError(
+      absl::StatusCode::kInvalidArgument, "MissingParameter",
+      absl::StrCat("The parameter ", parameter, " is required."));
+}
+
+// Per-period aggregates of one series in [start, end): (period start,
+// merged aggregate), oldest first, periods without data left out.
+absl::StatusOr<std::vector<std::pair<absl::Time, Aggregate>>> Periods(
+    MetricStore& store, const std::string& ns, const std::string& name,
+    const Dimensions& dims, absl::Time start, absl::Time end,
+    absl::Duration period) {
+  absl::Time aligned = absl::FromUnixMillis(absl::ToUnixMillis(start) -
+                                            absl::ToUnixMillis(start) % 60000);
+  absl::StatusOr<std::vector<MinutePoint>> minutes =
+      store.Query(ns, name, dims, aligned, end);
+  if (!minutes.ok()) return minutes.status();
+  std::vector<std::pair<absl::Time, Aggregate>> out;
+  for (const MinutePoint& p : *minutes) {
+    int64_t index = (p.minute - aligned) / period;
+    absl::Time bucket = aligned + index * period;
+    if (out.empty() || out.back().first != bucket) {
+      out.emplace_back(bucket, Aggregate());
+    }
+    out.back().second.Merge(p.aggregate);
+  }
+  return out;
+}
+
+absl::Status CheckWindow(int64_t start_ms, int64_t end_ms, int period,
+                         const char* period_name) {
+  if (start_ms == 0) return Missing("StartTime");
+  if (end_ms == 0) return Missing("EndTime");
+  if (start_ms >= end_ms) {
+    return InvalidValue(
+        "The parameter StartTime must be less than the parameter EndTime.");
+  }
+  if (period <= 0) return Missing(period_name);
+  if (period % 60 != 0) {
+    return InvalidValue(absl::StrCat(
+        "The parameter ", period_name,
+        " must be a multiple of 60 (evbus keeps one-minute resolution)."));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<evbus::v1::GetMetricStatisticsResponse> GetMetricStatistics(
+    MetricStore& store, const evbus::v1::GetMetricStatisticsRequest& request) {
+  if (request.namespace_().empty()) return Missing("Namespace");
+  if (request.metric_name().empty()) return Missing("MetricName");
+  absl::Status window =
+      CheckWindow(request.start_time_ms(), request.end_time_ms(),
+                  request.period(), "Period");
+  if (!window.ok()) return window;
+  if (request.statistics_size() == 0 &&
+      request.extended_statistics_size() == 0) {
+    return common::AwsError(absl::StatusCode::kInvalidArgument,
+                            "InvalidParameterCombination",
+                            "Must specify either Statistics or "
+                            "ExtendedStatistics, but not both.");
+  }
+  if (request.statistics_size() > 5 ||
+      request.extended_statistics_size() > 10) {
+    return InvalidValue(
+        "The collection Statistics must not have a size greater than 5.");
+  }
+  std::vector<StatisticSpec> simple, extended;
+  for (const std::string& s : request.statistics()) {
+    absl::StatusOr<StatisticSpec> spec = ParseStatisticName(s);
+    if (!spec.ok() || spec->is_percentile()) {
+      return InvalidValue(absl::StrCat(
+          "1 validation error detected: Value '", s,
+          "' at 'statistics' failed to satisfy constraint: Member must "
+          "satisfy enum value set: [Maximum, SampleCount, Sum, Minimum, "
+          "Average]"));
+    }
+    simple.push_back(*spec);
+  }
+  for (const std::string& s : request.extended_statistics()) {
+    absl::StatusOr<StatisticSpec> spec = ParseStatisticName(s);
+    if (!spec.ok() || !spec->is_percentile()) {
+      return InvalidValue(absl::StrCat(
+          "The value ", s, " for parameter ExtendedStatistics is invalid."));
+    }
+    extended.push_back(*spec);
+  }
+  int64_t points = (request.end_time_ms() - request.start_time_ms()) /
+                   (int64_t{request.period()} * 1000);
+  if (points > 1440) {
+    return InvalidValue(absl::StrCat(
+        "You have requested up to ", points,
+        " datapoints, which exceeds the limit of 1440. You may reduce the "
+        "datapoints requested by increasing Period, or decreasing the time "
+        "range."));
+  }
+  absl::StatusOr<std::vector<std::pair<absl::Time, Aggregate>>> periods =
+      Periods(store, request.namespace_(), request.metric_name(),
+              MetricStore::DimensionsOf(request.dimensions()),
+              absl::FromUnixMillis(request.start_time_ms()),
+              absl::FromUnixMillis(request.end_time_ms()),
+              absl::Seconds(request.period()));
+  if (!periods.ok()) return periods.status();
+  evbus::v1::GetMetricStatisticsResponse response;
+  response.set_label(request.metric_name());
+  for (const auto& [time, aggregate] : *periods) {
+    evbus::v1::Datapoint* d = response.add_datapoints();
+    d->set_timestamp_ms(absl::ToUnixMillis(time));
+    d->set_unit(request.unit().empty() ? "None" : request.unit());
+    for (const StatisticSpec& spec : simple) {
+      std::optional<double> v = StatisticValue(aggregate, spec);
+      if (!v.has_value()) continue;
+      switch (spec.kind) {
+        case StatisticKind::kSampleCount:
+          d->set_sample_count(*v);
+          break;
+        case StatisticKind::kAverage:
+          d->set_average(*v);
+          break;
+        case StatisticKind::kSum:
+          d->set_sum(*v);
+          break;
+        case StatisticKind::kMinimum:
+          d->set_minimum(*v);
+          break;
+        case StatisticKind::kMaximum:
+          d->set_maximum(*v);
+          break;
+        case StatisticKind::kPercentile:
+          break;
+      }
+    }
+    for (const StatisticSpec& spec : extended) {
+      std::optional<double> v = StatisticValue(aggregate, spec);
+      if (v.has_value()) (*d->mutable_extended_statistics())[spec.name] = *v;
+    }
+  }
+  return response;
+}
+
+absl::StatusOr<evbus::v1::GetMetricDataResponse> GetMetricData(
+    MetricStore& store, const evbus::v1::GetMetricDataRequest& request) {
+  if (request.metric_data_queries_size() == 0) {
+    return Missing("MetricDataQueries");
+  }
+  if (request.metric_data_queries_size() > 500) {
+    return InvalidValue(
+        "The collection MetricDataQueries must not have a size greater than "
+        "500.");
+  }
+  bool ascending = request.scan_by() == "TimestampAscending";
+  if (!request.scan_by().empty() && !ascending &&
+      request.scan_by() != "TimestampDescending") {
+    return InvalidValue(absl::StrCat(
+        "1 validation error detected: Value '", request.scan_by(),
+        "' at 'scanBy' failed to satisfy constraint: Member must satisfy "
+        "enum value set: [TimestampDescending, TimestampAscending]"));
+  }
+  evbus::v1::GetMetricDataResponse response;
+  for (int i = 0; i < request.metric_data_queries_size(); ++i) {
+    const evbus::v1::MetricDataQuery& q = request.metric_data_queries(i);
+    if (q.id().empty()) return Missing("MetricDataQueries.member.N.Id");
+    if (!q.has_metric_stat()) {
+      return InvalidValue(
+          absl::StrCat("The query ", q.id(),
+                       " has no MetricStat; evbus does not support metric math "
+                       "expressions yet."));
+    }
+    const evbus::v1::MetricStat& stat = q.metric_stat();
+    absl::Status window =
+        CheckWindow(request.start_time_ms(), request.end_time_ms(),
+                    stat.period(), "MetricStat.Period");
+    if (!window.ok()) return window;
+    absl::StatusOr<StatisticSpec> spec = ParseStatisticName(stat.stat());
+    if (!spec.ok()) {
+      return InvalidValue(absl::StrCat("The value ", stat.stat(),
+                                       " for parameter MetricStat.Stat is "
+                                       "invalid."));
+    }
+    absl::StatusOr<std::vector<std::pair<absl::Time, Aggregate>>> periods =
+        Periods(store, stat.metric().namespace_(), stat.metric().metric_name(),
+                MetricStore::DimensionsOf(stat.metric().dimensions()),
+                absl::FromUnixMillis(request.start_time_ms()),
+                absl::FromUnixMillis(request.end_time_ms()),
+                absl::Seconds(stat.period()));
+    if (!periods.ok()) return periods.status();
+    if (q.has_return_data() && !q.return_data()) continue;
+    evbus::v1::MetricDataResult* r = response.add_metric_data_results();
+    r->set_id(q.id());
+    r->set_label(q.label().empty() ? stat.metric().metric_name() : q.label());
+    r->set_status_code("Complete");
+    std::vector<std::pair<absl::Time, double>> values;
+    for (const auto& [time, aggregate] : *periods) {
+      std::optional<double> v = StatisticValue(aggregate, *spec);
+      if (v.has_value()) values.emplace_back(time, *v);
+    }
+    if (!ascending) std::reverse(values.begin(), values.end());
+    size_t limit = request.max_datapoints() > 0
+                       ? static_cast<size_t>(request.max_datapoints())
+                       : 100800;
+    for (size_t k = 0; k < values.size() && k < limit; ++k) {
+      r->add_timestamps_ms(absl::ToUnixMillis(values[k].first));
+      r->add_values(values[k].second);
+    }
+  }
+  return response;
+}
+
+}  // namespace evbus::metricstore

@@ -1,0 +1,155 @@
+#include "server/metricstore/metric_store.h"
+
+#include "gtest/gtest.h"
+#include "server/common/clock.h"
+#include "server/metricstore/metric_queries.h"
+#include "tests/testing/temp_dir.h"
+
+namespace evbus::metricstore {
+namespace {
+
+absl::Time T(const char* rfc3339) {
+  absl::Time t;
+  std::string err;
+  EXPECT_TRUE(absl::ParseTime(absl::RFC3339_full, rfc3339, &t, &err)) << err;
+  return t;
+}
+
+class MetricStoreTest : public ::testing::Test {
+ protected:
+  void Open() {
+    absl::StatusOr<std::unique_ptr<storage::Store>> s =
+        storage::Store::Open({.path = dir_.Join("db")});
+    ASSERT_TRUE(s.ok()) << s.status();
+    store_ = *std::move(s);
+    metrics_ =
+        std::make_unique<MetricStore>(*store_, clock_, MetricStoreOptions{});
+    ASSERT_TRUE(metrics_->Load().ok());
+  }
+  void SetUp() override { Open(); }
+
+  testing::TempDir dir_;
+  common::ManualClock clock_{T("2026-03-01T12:00:00Z")};
+  std::unique_ptr<storage::Store> store_;
+  std::unique_ptr<MetricStore> metrics_;
+};
+
+TEST_F(MetricStoreTest, AggregatesPerMinuteAndSurvivesReopen) {
+  Dimensions fn = {{"FunctionName", "hc"}};
+  metrics_->Record("AWS/Lambda", "Duration", fn, T("2026-03-01T12:00:05Z"), 10);
+  metrics_->Record("AWS/Lambda", "Duration", fn, T("2026-03-01T12:00:50Z"), 30);
+  metrics_->Record("AWS/Lambda", "Duration", fn, T("2026-03-01T12:01:10Z"), 20);
+  ASSERT_TRUE(metrics_->Flush().ok());
+  // Recorded again after a flush: merged with what is stored.
+  metrics_->Record("AWS/Lambda", "Duration", fn, T("2026-03-01T12:00:59Z"), 2);
+  ASSERT_TRUE(metrics_->Flush().ok());
+  // Not flushed: lost with the instance (metrics are written once a second).
+  metrics_->Record("AWS/Lambda", "Duration", fn, T("2026-03-01T12:00:58Z"), 7);
+  metrics_.reset();
+  store_.reset();
+  Open();
+  absl::StatusOr<std::vector<MinutePoint>> points =
+      metrics_->Query("AWS/Lambda", "Duration", fn, T("2026-03-01T11:00:00Z"),
+                      T("2026-03-01T13:00:00Z"));
+  ASSERT_TRUE(points.ok()) << points.status();
+  ASSERT_EQ(points->size(), 2u);
+  EXPECT_EQ((*points)[0].minute, T("2026-03-01T12:00:00Z"));
+  EXPECT_EQ((*points)[0].aggregate.sample_count, 3);
+  EXPECT_EQ((*points)[0].aggregate.sum, 42);
+  EXPECT_EQ((*points)[0].aggregate.maximum, 30);
+  EXPECT_EQ((*points)[1].aggregate.sample_count, 1);
+  // Different dimensions are a different series.
+  points =
+      metrics_->Query("AWS/Lambda", "Duration", {}, T("2026-03-01T11:00:00Z"),
+                      T("2026-03-01T13:00:00Z"));
+  ASSERT_TRUE(points.ok());
+  EXPECT_TRUE(points->empty());
+  std::vector<evbus::v1::Metric> listed =
+      metrics_->ListMetrics("AWS/Lambda", "", {{"FunctionName", ""}});
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0].dimensions(0).value(), "hc");
+}
+
+TEST_F(MetricStoreTest, PutMetricDataValidatesAndGetMetricStatisticsReads) {
+  evbus::v1::PutMetricDataRequest put;
+  put.set_namespace_("Custom/App");
+  for (int minute = 0; minute < 5; ++minute) {
+    evbus::v1::MetricDatum* d = put.add_metric_data();
+    d->set_metric_name("Latency");
+    d->set_timestamp_ms(absl::ToUnixMillis(T("2026-03-01T11:50:00Z")) +
+                        minute * 60000);
+    for (int v = 1; v <= 100; ++v) d->add_values(v);
+  }
+  ASSERT_TRUE(metrics_->PutMetricData(put).ok());
+
+  evbus::v1::GetMetricStatisticsRequest get;
+  get.set_namespace_("Custom/App");
+  get.set_metric_name("Latency");
+  get.set_start_time_ms(absl::ToUnixMillis(T("2026-03-01T11:50:00Z")));
+  get.set_end_time_ms(absl::ToUnixMillis(T("2026-03-01T12:00:00Z")));
+  get.set_period(300);
+  get.add_statistics("Sum");
+  get.add_statistics("SampleCount");
+  get.add_statistics("Average");
+  get.add_extended_statistics("p90");
+  absl::StatusOr<evbus::v1::GetMetricStatisticsResponse> r =
+      GetMetricStatistics(*metrics_, get);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->datapoints_size(), 1);
+  EXPECT_EQ(r->datapoints(0).sum(), 5 * 5050);
+  EXPECT_EQ(r->datapoints(0).sample_count(), 500);
+  EXPECT_DOUBLE_EQ(r->datapoints(0).average(), 50.5);
+  EXPECT_NEAR(r->datapoints(0).extended_statistics().at("p90"), 90, 2);
+
+  evbus::v1::GetMetricDataRequest data;
+  evbus::v1::MetricDataQuery* q = data.add_metric_data_queries();
+  q->set_id("m1");
+  q->mutable_metric_stat()->mutable_metric()->set_namespace_("Custom/App");
+  q->mutable_metric_stat()->mutable_metric()->set_metric_name("Latency");
+  q->mutable_metric_stat()->set_period(60);
+  q->mutable_metric_stat()->set_stat("Maximum");
+  data.set_start_time_ms(get.start_time_ms());
+  data.set_end_time_ms(get.end_time_ms());
+  absl::StatusOr<evbus::v1::GetMetricDataResponse> d =
+      GetMetricData(*metrics_, data);
+  ASSERT_TRUE(d.ok()) << d.status();
+  ASSERT_EQ(d->metric_data_results(0).values_size(), 5);
+  // Newest first by default.
+  EXPECT_GT(d->metric_data_results(0).timestamps_ms(0),
+            d->metric_data_results(0).timestamps_ms(4));
+  EXPECT_EQ(d->metric_data_results(0).values(0), 100);
+
+  // Bad input is refused whole, naming the parameter.
+  evbus::v1::PutMetricDataRequest bad = put;
+  bad.mutable_metric_data(3)->set_value(1);
+  absl::Status s = metrics_->PutMetricData(bad);
+  EXPECT_NE(s.message().find("InvalidParameterCombination"), std::string::npos);
+  EXPECT_NE(s.message().find("MetricData.member.4"), std::string::npos) << s;
+  bad = put;
+  bad.set_namespace_("AWS/Lambda");
+  EXPECT_NE(metrics_->PutMetricData(bad).message().find("Namespace"),
+            std::string::npos);
+  bad = put;
+  bad.mutable_metric_data(0)->set_timestamp_ms(
+      absl::ToUnixMillis(T("2026-01-01T00:00:00Z")));
+  EXPECT_NE(metrics_->PutMetricData(bad).message().find("Timestamp"),
+            std::string::npos);
+  get.set_period(90);
+  EXPECT_FALSE(GetMetricStatistics(*metrics_, get).ok());
+}
+
+TEST_F(MetricStoreTest, TrimDropsMinutesPastRetention) {
+  metrics_->Record("evbus/Test", "N", {}, T("2026-02-01T00:00:00Z"), 1);
+  metrics_->Record("evbus/Test", "N", {}, T("2026-02-28T00:00:00Z"), 1);
+  ASSERT_TRUE(metrics_->Flush().ok());
+  ASSERT_TRUE(metrics_->Trim().ok());
+  absl::StatusOr<std::vector<MinutePoint>> points =
+      metrics_->Query("evbus/Test", "N", {}, T("2026-01-01T00:00:00Z"),
+                      T("2026-03-02T00:00:00Z"));
+  ASSERT_TRUE(points.ok());
+  ASSERT_EQ(points->size(), 1u);
+  EXPECT_EQ((*points)[0].minute, T("2026-02-28T00:00:00Z"));
+}
+
+}  // namespace
+}  // namespace evbus::metricstore

@@ -1,0 +1,453 @@
+#include "server/topics/topic_service.h"
+
+#include <algorithm>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "server/common/aws_error.h"
+#include "server/common/ids.h"
+#include "server/common/json.h"
+#include "server/common/status_macros.h"
+#include "server/pattern/flat_event.h"
+#include "server/storage/keys.h"
+
+namespace evbus::topics {
+namespace {
+
+constexpr char kTopicKind[] = "topic";
+constexpr char kSubscriptionKind[] = "subscription";
+
+absl::Status InvalidParameter(absl::string_view what) {
+  return common::AwsError(absl::StatusCode::kInvalidArgument,
+                          "InvalidParameter",
+                          absl::StrCat("Invalid parameter: ", what));
+}
+
+absl::Status TopicNotFound() {
+  return common::AwsError(absl::StatusCode::kNotFound, "NotFound",
+                          "Topic does not exist");
+}
+
+bool ValidTopicName(absl::string_view name) {
+  if (name.empty() || name.size() > 256) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-' ||
+           c == '_';
+  });
+}
+
+std::string SubscriptionKey(const std::string& topic, const std::string& id) {
+  std::string name = topic;
+  name.push_back('\0');
+  name += id;
+  return storage::keys::CatalogKey(kSubscriptionKind, name);
+}
+
+// The id part of <topic arn>:<id>.
+std::string SubscriptionId(const std::string& arn) {
+  size_t colon = arn.rfind(':');
+  return colon == std::string::npos ? arn : arn.substr(colon + 1);
+}
+
+}  // namespace
+
+TopicService::TopicService(storage::Store& store, common::Clock& clock,
+                           metrics::Registry& registry,
+                           TopicServiceOptions options)
+    : store_(store),
+      clock_(clock),
+      registry_(registry),
+      options_(std::move(options)) {}
+
+std::string TopicService::TopicArn(const std::string& name) const {
+  return absl::StrCat("arn:aws:sns:", options_.region, ":", options_.account,
+                      ":", name);
+}
+
+absl::StatusOr<std::string> TopicService::TopicNameOf(
+    const std::string& arn_or_name) const {
+  absl::string_view name = arn_or_name;
+  if (absl::StartsWith(name, "arn:")) {
+    std::vector<absl::string_view> parts = absl::StrSplit(name, ':');
+    if (parts.size() != 6 || parts[2] != "sns") {
+      return InvalidParameter("TopicArn");
+    }
+    name = parts[5];
+  } else if (absl::StartsWith(name, "topic:")) {
+    name.remove_prefix(6);
+  }
+  if (!ValidTopicName(name)) return InvalidParameter("TopicArn");
+  return std::string(name);
+}
+
+absl::Status TopicService::Load() {
+  std::map<std::string, TopicEntry> loaded;
+  std::string prefix = storage::keys::CatalogPrefix(kTopicKind);
+  EVBUS_RETURN_IF_ERROR(store_.Scan(
+      storage::Family::kCatalog, prefix, storage::keys::PrefixEnd(prefix),
+      [&](absl::string_view, absl::string_view value) {
+        evbus::v1::Topic t;
+        if (t.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+          loaded[t.name()].topic = std::move(t);
+        }
+        return true;
+      }));
+  prefix = storage::keys::CatalogPrefix(kSubscriptionKind);
+  EVBUS_RETURN_IF_ERROR(store_.Scan(
+      storage::Family::kCatalog, prefix, storage::keys::PrefixEnd(prefix),
+      [&](absl::string_view, absl::string_view value) {
+        evbus::v1::Subscription s;
+        if (!s.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+          return true;
+        }
+        absl::StatusOr<std::string> topic = TopicNameOf(s.topic_arn());
+        if (!topic.ok() || loaded.count(*topic) == 0) return true;
+        TopicEntry& entry = loaded[*topic];
+        if (!s.filter_policy().empty()) {
+          absl::StatusOr<pattern::Pattern> p =
+              pattern::Pattern::Compile(s.filter_policy());
+          if (p.ok()) {
+            entry.filters[SubscriptionId(s.subscription_arn())] =
+                std::make_shared<pattern::Pattern>(*std::move(p));
+          }
+        }
+        entry.subscriptions[SubscriptionId(s.subscription_arn())] =
+            std::move(s);
+        return true;
+      }));
+  absl::MutexLock lock(&mu_);
+  topics_ = std::move(loaded);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<evbus::v1::Topic> TopicService::CreateTopic(
+    const evbus::v1::CreateTopicRequest& request) {
+  if (absl::EndsWith(request.name(), ".fifo")) {
+    return InvalidParameter(
+        "Topic Name: evbus does not support FIFO topics yet");
+  }
+  if (!ValidTopicName(request.name())) {
+    return InvalidParameter(
+        "Topic Name: must be 1 to 256 characters of letters, digits, '-' "
+        "and '_'");
+  }
+  absl::MutexLock lock(&mu_);
+  auto it = topics_.find(request.name());
+  if (it != topics_.end()) return it->second.topic;  // idempotent, as SNS
+  evbus::v1::Topic topic;
+  topic.set_name(request.name());
+  topic.set_topic_arn(TopicArn(request.name()));
+  topic.set_created_ms(absl::ToUnixMillis(clock_.Now()));
+  for (const auto& [k, v] : request.attributes()) {
+    if (k == "DisplayName") {
+      if (v.size() > 100) return InvalidParameter("DisplayName");
+      topic.set_display_name(v);
+    } else {
+      (*topic.mutable_attributes())[k] = v;
+    }
+  }
+  storage::WriteBatch batch;
+  batch.Put(storage::Family::kCatalog,
+            storage::keys::CatalogKey(kTopicKind, topic.name()),
+            topic.SerializeAsString());
+  EVBUS_RETURN_IF_ERROR(store_.Write(batch, /*sync=*/true));
+  topics_[topic.name()].topic = topic;
+  return topic;
+}
+
+std::vector<evbus::v1::Topic> TopicService::ListTopics() const {
+  absl::MutexLock lock(&mu_);
+  std::vector<evbus::v1::Topic> out;
+  for (const auto& [name, entry] : topics_) out.push_back(entry.topic);
+  return out;
+}
+
+absl::Status TopicService::CheckTopic(const std::string& arn_or_name) const {
+  EVBUS_ASSIGN_OR_RETURN(std::string name, TopicNameOf(arn_or_name));
+  absl::MutexLock lock(&mu_);
+  if (topics_.count(name) == 0) return TopicNotFound();
+  return absl::OkStatus();
+}
+
+absl::Status TopicService::DeleteTopic(const std::string& arn_or_name) {
+  EVBUS_ASSIGN_OR_RETURN(std::string name, TopicNameOf(arn_or_name));
+  absl::MutexLock lock(&mu_);
+  auto it = topics_.find(name);
+  if (it == topics_.end()) return absl::OkStatus();  // as SNS: idempotent
+  storage::WriteBatch batch;
+  batch.Delete(storage::Family::kCatalog,
+               storage::keys::CatalogKey(kTopicKind, name));
+  for (const auto& [id, s] : it->second.subscriptions) {
+    batch.Delete(storage::Family::kCatalog, SubscriptionKey(name, id));
+  }
+  EVBUS_RETURN_IF_ERROR(store_.Write(batch, /*sync=*/true));
+  topics_.erase(it);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<evbus::v1::Subscription> TopicService::Subscribe(
+    const evbus::v1::SubscribeRequest& request) {
+  EVBUS_ASSIGN_OR_RETURN(std::string name, TopicNameOf(request.topic_arn()));
+  std::string protocol = request.protocol();
+  if (protocol == "function") protocol = "lambda";
+  const std::string& endpoint = request.endpoint();
+  if (protocol == "email" || protocol == "email-json") {
+    if (endpoint.find('@') == std::string::npos ||
+        endpoint.find_first_of(" \t\r\n<>,") != std::string::npos) {
+      return InvalidParameter("Email address");
+    }
+  } else if (protocol == "http" || protocol == "https") {
+    if (!absl::StartsWith(endpoint, protocol + "://")) {
+      return InvalidParameter(absl::StrCat(
+          "Endpoint must match the specified protocol (", protocol, ")"));
+    }
+  } else if (protocol == "lambda") {
+    if (endpoint.empty()) return InvalidParameter("Endpoint");
+  } else {
+    return InvalidParameter(absl::StrCat(
+        "Amazon SNS does not support this protocol string: ", protocol,
+        " (evbus supports email, email-json, http, https, lambda)"));
+  }
+  evbus::v1::Subscription sub;
+  sub.set_topic_arn(TopicArn(name));
+  sub.set_protocol(protocol);
+  sub.set_endpoint(endpoint);
+  sub.set_filter_policy_scope("MessageAttributes");
+  sub.set_created_ms(absl::ToUnixMillis(clock_.Now()));
+  std::shared_ptr<pattern::Pattern> filter;
+  for (const auto& [k, v] : request.attributes()) {
+    if (k == "FilterPolicy") {
+      if (v.empty()) continue;
+      absl::StatusOr<pattern::Pattern> p = pattern::Pattern::Compile(v);
+      if (!p.ok()) {
+        return InvalidParameter(
+            absl::StrCat("FilterPolicy: ", p.status().message()));
+      }
+      filter = std::make_shared<pattern::Pattern>(*std::move(p));
+      sub.set_filter_policy(v);
+    } else if (k == "FilterPolicyScope") {
+      if (v != "MessageAttributes" && v != "MessageBody") {
+        return InvalidParameter(
+            "Attributes Reason: FilterPolicyScope: Invalid value [" + v +
+            "]. Please use either MessageBody or MessageAttributes");
+      }
+      sub.set_filter_policy_scope(v);
+    } else if (k == "RawMessageDelivery") {
+      if (v != "true" && v != "false") {
+        return InvalidParameter(
+            "Attributes Reason: RawMessageDelivery: "
+            "Invalid value [" +
+            v + "]. Must be true or false.");
+      }
+      sub.set_raw_message_delivery(v == "true");
+    } else {
+      return InvalidParameter(
+          absl::StrCat("Attributes Reason: Unknown attribute ", k,
+                       " (evbus supports FilterPolicy, FilterPolicyScope, "
+                       "RawMessageDelivery)"));
+    }
+  }
+  absl::MutexLock lock(&mu_);
+  auto it = topics_.find(name);
+  if (it == topics_.end()) return TopicNotFound();
+  for (const auto& [id, existing] : it->second.subscriptions) {
+    if (existing.protocol() == protocol && existing.endpoint() == endpoint) {
+      return existing;  // as SNS: the same subscription
+    }
+  }
+  std::string id = common::NewUuidV4();
+  sub.set_subscription_arn(absl::StrCat(TopicArn(name), ":", id));
+  storage::WriteBatch batch;
+  batch.Put(storage::Family::kCatalog, SubscriptionKey(name, id),
+            sub.SerializeAsString());
+  EVBUS_RETURN_IF_ERROR(store_.Write(batch, /*sync=*/true));
+  it->second.subscriptions[id] = sub;
+  if (filter != nullptr) it->second.filters[id] = filter;
+  return sub;
+}
+
+absl::Status TopicService::Unsubscribe(const std::string& subscription_arn) {
+  std::string id = SubscriptionId(subscription_arn);
+  absl::MutexLock lock(&mu_);
+  for (auto& [name, entry] : topics_) {
+    auto it = entry.subscriptions.find(id);
+    if (it == entry.subscriptions.end() ||
+        it->second.subscription_arn() != subscription_arn) {
+      continue;
+    }
+    storage::WriteBatch batch;
+    batch.Delete(storage::Family::kCatalog, SubscriptionKey(name, id));
+    EVBUS_RETURN_IF_ERROR(store_.Write(batch, /*sync=*/true));
+    entry.subscriptions.erase(it);
+    entry.filters.erase(id);
+    return absl::OkStatus();
+  }
+  return common::AwsError(absl::StatusCode::kNotFound, "NotFound",
+                          "Subscription does not exist");
+}
+
+absl::StatusOr<std::vector<evbus::v1::Subscription>>
+TopicService::ListSubscriptions(const std::string& topic_arn_or_name) const {
+  std::vector<evbus::v1::Subscription> out;
+  std::string name;
+  if (!topic_arn_or_name.empty()) {
+    EVBUS_ASSIGN_OR_RETURN(name, TopicNameOf(topic_arn_or_name));
+  }
+  absl::MutexLock lock(&mu_);
+  if (!name.empty() && topics_.count(name) == 0) return TopicNotFound();
+  for (const auto& [topic, entry] : topics_) {
+    if (!name.empty() && topic != name) continue;
+    for (const auto& [id, s] : entry.subscriptions) out.push_back(s);
+  }
+  return out;
+}
+
+absl::StatusOr<std::string> TopicService::Publish(
+    const evbus::v1::PublishRequest& request) {
+  if (request.topic_arn().empty()) {
+    return InvalidParameter(
+        "TopicArn or TargetArn Reason: no value for "
+        "required parameter");
+  }
+  EVBUS_ASSIGN_OR_RETURN(std::string name, TopicNameOf(request.topic_arn()));
+  if (!request.message_structure().empty() &&
+      request.message_structure() != "json") {
+    return InvalidParameter("MessageStructure");
+  }
+  MessageAttributes attributes;
+  for (const auto& [k, v] : request.message_attributes()) {
+    attributes[k] =
+        MessageAttribute{v.data_type(), v.string_value(), v.binary_value()};
+  }
+  bool json = request.message_structure() == "json";
+  std::optional<std::string> subject;
+  if (!request.subject().empty()) subject = request.subject();
+  EVBUS_RETURN_IF_ERROR(
+      ValidatePublish(request.message(), subject, json, attributes));
+  Notification n;
+  n.message_id = common::NewUuidV4();
+  n.topic_arn = TopicArn(name);
+  n.subject = subject;
+  n.message = request.message();
+  n.json_message_structure = json;
+  n.timestamp = clock_.Now();
+  n.attributes = attributes;
+  n.signing_cert_url =
+      absl::StrCat(options_.public_url, "/SimpleNotificationService-evbus.pem");
+
+  std::vector<evbus::v1::Subscription> targets;
+  std::string display_name;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = topics_.find(name);
+    if (it == topics_.end()) return TopicNotFound();
+    display_name = it->second.topic.display_name();
+    for (const auto& [id, s] : it->second.subscriptions) {
+      auto f = it->second.filters.find(id);
+      if (f != it->second.filters.end()) {
+        std::string input;
+        if (s.filter_policy_scope() == "MessageBody") {
+          input = MessageForProtocol(n, s.protocol());
+        } else {
+          input = common::DumpJson(FilterPolicyInput(attributes));
+        }
+        absl::StatusOr<pattern::FlatEvent> ev =
+            pattern::FlatEvent::Parse(input);
+        if (!ev.ok() || !f->second->Matches(*ev)) continue;
+      }
+      targets.push_back(s);
+    }
+  }
+
+  storage::WriteBatch batch;
+  std::vector<delivery::QueueEntry> entries;
+  int64_t now_ms = absl::ToUnixMillis(n.timestamp);
+  for (const evbus::v1::Subscription& s : targets) {
+    n.unsubscribe_url = absl::StrCat(
+        options_.public_url,
+        "/?Action=Unsubscribe&SubscriptionArn=", s.subscription_arn());
+    evbus::v1::DeliveryTask task;
+    task.set_task_id(common::NewUuidV4());
+    task.set_event_bus_name(kTopicQueueBus);
+    task.set_rule_name(name);
+    task.set_rule_arn(n.topic_arn);
+    task.set_target_id(SubscriptionId(s.subscription_arn()));
+    task.set_event_id(n.message_id);
+    task.set_ingest_time_ms(now_ms);
+    task.set_due_ms(now_ms);
+    evbus::v1::Target* target = task.mutable_inline_target();
+    target->set_id(task.target_id());
+    evbus::v1::RetryPolicy* retry = target->mutable_retry_policy();
+    if (s.protocol() == "email" || s.protocol() == "email-json") {
+      // SNS's customer-endpoint policy: 50 attempts over 6 hours.
+      retry->set_maximum_retry_attempts(49);
+      retry->set_maximum_event_age_in_seconds(6 * 3600);
+      target->set_arn("mailto:" + s.endpoint());
+      EmailOptions o;
+      o.from_address = options_.email_from;
+      o.display_name = display_name;
+      o.subscription_arn = s.subscription_arn();
+      o.endpoint = s.endpoint();
+      o.unsubscribe_base_url = options_.public_url + "/unsubscribe.html";
+      EmailMessage email =
+          s.protocol() == "email" ? FormatEmail(n, o) : FormatEmailJson(n, o);
+      task.set_envelope_json(RenderRfc5322(
+          email, n.timestamp,
+          absl::StrCat(n.message_id, "@", options_.region, ".evbus")));
+    } else if (s.protocol() == "http" || s.protocol() == "https") {
+      // SNS's default HTTP policy: 3 retries (within an hour).
+      retry->set_maximum_retry_attempts(3);
+      retry->set_maximum_event_age_in_seconds(3600);
+      target->set_arn(s.endpoint());
+      auto& headers =
+          *target->mutable_http_parameters()->mutable_header_parameters();
+      headers["x-amz-sns-message-type"] = "Notification";
+      headers["x-amz-sns-message-id"] = n.message_id;
+      headers["x-amz-sns-topic-arn"] = n.topic_arn;
+      headers["x-amz-sns-subscription-arn"] = s.subscription_arn();
+      headers["Content-Type"] = "text/plain; charset=UTF-8";
+      headers["User-Agent"] = "Amazon Simple Notification Service Agent";
+      if (s.raw_message_delivery()) {
+        headers["x-amz-sns-rawdelivery"] = "true";
+        task.set_envelope_json(MessageForProtocol(n, s.protocol()));
+      } else {
+        EnvelopeOptions eo;
+        eo.protocol = s.protocol();
+        task.set_envelope_json(NotificationEnvelope(n, eo));
+      }
+    } else {  // lambda: through the function's asynchronous queue
+      retry->set_maximum_retry_attempts(185);
+      retry->set_maximum_event_age_in_seconds(86400);
+      std::string endpoint = s.endpoint();
+      size_t fn = endpoint.find(":function:");
+      if (fn != std::string::npos) {
+        endpoint = endpoint.substr(fn + 10);
+        endpoint = endpoint.substr(0, endpoint.find(':'));
+      }
+      target->set_arn("function:" + endpoint);
+      task.set_envelope_json(LambdaSnsEvent(n, s.subscription_arn()));
+    }
+    entries.push_back(delivery::Dispatcher::AddTo(batch, task));
+  }
+  if (!entries.empty()) {
+    EVBUS_RETURN_IF_ERROR(store_.Write(batch, /*sync=*/true));
+    if (dispatcher_ != nullptr) dispatcher_->Enqueued(std::move(entries));
+  }
+  registry_
+      .GetCounter("evbus_topic_messages_published_total",
+                  "Messages published to a topic (AWS/SNS "
+                  "NumberOfMessagesPublished).",
+                  {{"topic", name}})
+      .Increment();
+  registry_
+      .GetCounter("evbus_topic_deliveries_queued_total",
+                  "Deliveries queued for a topic's subscribers (after filter "
+                  "policies).",
+                  {{"topic", name}})
+      .Increment(static_cast<double>(targets.size()));
+  return n.message_id;
+}
+
+}  // namespace evbus::topics

@@ -1,0 +1,289 @@
+"""Metrics, alarms and topics end to end with real parts: a failing
+function raises AWS/Lambda Errors, an alarm (Sum > 0 over 60 s, manual
+clock) goes to ALARM and emails the operator through a real SMTP server
+(Debian's aiosmtpd), recovery sends the OK email; an HTTP subscriber gets
+SNS's envelope with retries; custom metrics through put-metric-data."""
+import email
+import email.policy
+import glob
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+import unittest
+
+from evbus_harness import Daemon
+from receiver import Receiver
+
+START = "2026-03-01T12:00:00Z"
+SOURCE = os.environ.get("EVBUS_SOURCE_DIR",
+                        os.path.join(os.path.dirname(__file__), "..", ".."))
+SINK = os.path.join(SOURCE, "server", "topics", "testdata", "smtp_sink.py")
+
+HANDLER = r'''
+import os
+def lambda_handler(event, context):
+    if event.get("fail"):
+        raise Exception("site %s is down" % os.environ.get("site"))
+    return {"ok": True}
+'''
+
+
+class SmtpSink:
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="evbus-smtp-")
+        self.proc = subprocess.Popen(["/usr/bin/python3", SINK, self.dir],
+                                     stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL, text=True)
+        self.port = int(self.proc.stdout.readline().strip())
+
+    def messages(self):
+        out = []
+        for path in sorted(glob.glob(os.path.join(self.dir, "*.eml"))):
+            with open(path, "rb") as f:
+                out.append(email.message_from_bytes(
+                    f.read(), policy=email.policy.default))
+        return out
+
+    def wait(self, count, timeout=30):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            msgs = self.messages()
+            if len(msgs) >= count:
+                return msgs
+            time.sleep(0.1)
+        return self.messages()
+
+    def close(self):
+        self.proc.kill()
+        self.proc.wait(timeout=10)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class AlarmsTopicsTest(unittest.TestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        cls.smtp = SmtpSink()
+        cls.d = Daemon(extra_args=[
+            "--clock", "manual", "--clock-start", START,
+            "--smtp-url", "smtp://127.0.0.1:%d?starttls=off" % cls.smtp.port,
+            "--smtp-from", "alarms@evbus.test"]).start()
+        cls.work = tempfile.mkdtemp(prefix="evbus-alarm-")
+        with open(os.path.join(cls.work, "app.py"), "w") as f:
+            f.write(HANDLER)
+        cls.receiver = Receiver()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.receiver.close()
+        cls.d.cleanup()
+        cls.smtp.close()
+        shutil.rmtree(cls.work, ignore_errors=True)
+
+    def advance(self, duration):
+        self.d.cli("clock", "advance", duration)
+
+    def invoke(self, payload):
+        return self.d.cli_json("invoke", "--function-name", "health-check",
+                               "--payload", json.dumps(payload), "/dev/null")
+
+    def wait_state(self, name, state, timeout=20):
+        deadline = time.monotonic() + timeout
+        alarm = None
+        while time.monotonic() < deadline:
+            alarm = self.d.cli_json("describe-alarms", "--alarm-names",
+                                    name)["MetricAlarms"][0]
+            if alarm["StateValue"] == state:
+                return alarm
+            time.sleep(0.1)
+        self.fail("alarm %s is %s, not %s" % (name, alarm["StateValue"], state))
+
+    def test_failing_function_alarm_emails_and_recovers(self):
+        d = self.d
+        d.cli_json("create-function", "--function-name", "health-check",
+                   "--runtime", "python3", "--handler", "app.lambda_handler",
+                   "--code", self.work, "--environment",
+                   '{"Variables":{"site":"https://intranet.example"}}')
+        topic = d.cli_json("create-topic", "--name", "ops",
+                           "--attributes", "DisplayName=Ops")["TopicArn"]
+        self.assertEqual(topic, "arn:aws:sns:us-east-1:000000000000:ops")
+        d.cli_json("subscribe", "--topic-arn", topic, "--protocol", "email",
+                   "--notification-endpoint", "oncall@example.test")
+        d.cli("put-metric-alarm", "--alarm-name", "health-check-errors",
+              "--namespace", "AWS/Lambda", "--metric-name", "Errors",
+              "--dimensions", "Name=FunctionName,Value=health-check",
+              "--statistic", "Sum", "--period", "60",
+              "--evaluation-periods", "1", "--threshold", "0",
+              "--comparison-operator", "GreaterThanThreshold",
+              "--alarm-actions", topic, "--ok-actions", topic)
+        alarm = self.wait_state("health-check-errors", "INSUFFICIENT_DATA")
+        self.assertEqual(alarm["StateReason"], "Unchecked: Initial alarm creation")
+
+        meta = self.invoke({"fail": True})
+        self.assertEqual(meta["FunctionError"], "Unhandled")
+        self.advance("1m")
+        alarm = self.wait_state("health-check-errors", "ALARM")
+        self.assertIn("Threshold Crossed: 1 out of the last 1 datapoints [1.0 (",
+                      alarm["StateReason"])
+        self.assertIn("was greater than the threshold (0.0)", alarm["StateReason"])
+        msgs = self.smtp.wait(1)
+        self.assertEqual(len(msgs), 1)
+        m = msgs[0]
+        self.assertEqual(m["Subject"],
+                         'ALARM: "health-check-errors" in US East (N. Virginia)')
+        self.assertIn("alarms@evbus.test", m["From"])
+        self.assertIn("Ops", m["From"])
+        self.assertEqual(m["To"], "oncall@example.test")
+        body = m.get_content()
+        self.assertIn('has entered the ALARM state, because "Threshold Crossed',
+                      body)
+        self.assertIn("MetricName:", body)
+        self.assertIn("Errors", body)
+        self.assertIn("GreaterThanThreshold 0.0", body)
+
+        # No repeat while the state holds.
+        self.invoke({"fail": True})
+        self.advance("1m")
+        time.sleep(1)
+        self.assertEqual(len(self.smtp.messages()), 1)
+
+        # Recovery: a successful run (Errors 0) → OK, and the OK email.
+        self.advance("1m")
+        self.invoke({})
+        self.advance("1m")
+        self.wait_state("health-check-errors", "OK")
+        msgs = self.smtp.wait(2)
+        self.assertEqual(len(msgs), 2)
+        self.assertTrue(msgs[1]["Subject"].startswith('OK: "health-check-errors"'))
+
+        history = d.cli_json("describe-alarm-history", "--alarm-name",
+                             "health-check-errors", "--history-item-type",
+                             "StateUpdate")["AlarmHistoryItems"]
+        summaries = [h["HistorySummary"] for h in history]
+        self.assertIn("Alarm updated from INSUFFICIENT_DATA to ALARM", summaries)
+        self.assertIn("Alarm updated from ALARM to OK", summaries)
+        # The state change also reached the default bus.
+        events = d.cli_json("list-events")["Events"]
+        changes = [e for e in events
+                   if e["Event"].get("detail-type")
+                   == "CloudWatch Alarm State Change"]
+        self.assertGreaterEqual(len(changes), 2, events)
+
+        # The metric store answers CloudWatch queries.
+        stats = d.cli_json("get-metric-statistics", "--namespace", "AWS/Lambda",
+                           "--metric-name", "Invocations", "--dimensions",
+                           "Name=FunctionName,Value=health-check",
+                           "--start-time", "2026-03-01T11:00:00Z",
+                           "--end-time", "2026-03-01T13:00:00Z",
+                           "--period", "3600", "--statistics", "Sum")
+        self.assertEqual(sum(p["Sum"] for p in stats["Datapoints"]), 3)
+
+    def test_http_subscription_envelope_and_retries(self):
+        d = self.d
+        topic = d.cli_json("create-topic", "--name", "hooks")["TopicArn"]
+        self.receiver.script("/sns", [(500, {}, 0)])
+        sub = d.cli_json("subscribe", "--topic-arn", topic, "--protocol", "http",
+                         "--notification-endpoint",
+                         self.receiver.url("/sns"))["SubscriptionArn"]
+        msg_id = d.cli_json("publish", "--topic-arn", topic, "--subject",
+                            "Deploy", "--message", "v2 is live",
+                            "--message-attributes",
+                            '{"env":{"DataType":"String","StringValue":"prod"}}'
+                            )["MessageId"]
+        self.assertTrue(self.receiver.wait_for(
+            lambda rs: any(r["path"] == "/sns" for r in rs)))
+        deadline = time.monotonic() + 30
+        while (len(self.receiver.received("/sns", 200)) == 0
+               and time.monotonic() < deadline):
+            self.advance("30s")
+            time.sleep(0.3)
+        ok = self.receiver.received("/sns", 200)
+        self.assertEqual(len(ok), 1)
+        env = json.loads(ok[0]["body"])
+        self.assertEqual(env["Type"], "Notification")
+        self.assertEqual(env["MessageId"], msg_id)
+        self.assertEqual(env["TopicArn"], topic)
+        self.assertEqual(env["Subject"], "Deploy")
+        self.assertEqual(env["Message"], "v2 is live")
+        self.assertEqual(env["MessageAttributes"]["env"],
+                         {"Type": "String", "Value": "prod"})
+        headers = {k.lower(): v for k, v in ok[0]["headers"].items()}
+        self.assertEqual(headers["x-amz-sns-message-type"], "Notification")
+        self.assertEqual(headers["x-amz-sns-subscription-arn"], sub)
+        self.assertEqual(headers["x-amz-sns-topic-arn"], topic)
+        # The failed first try and the retry carry the same message id.
+        first = self.receiver.received("/sns", 500)[0]
+        self.assertEqual(json.loads(first["body"])["MessageId"], msg_id)
+
+    def test_filter_policy_and_errors(self):
+        d = self.d
+        topic = d.cli_json("create-topic", "--name", "filtered")["TopicArn"]
+        d.cli_json("subscribe", "--topic-arn", topic, "--protocol", "http",
+                   "--notification-endpoint", self.receiver.url("/prod"),
+                   "--attributes", json.dumps(
+                       {"FilterPolicy": '{"env":["prod"]}'}))
+        for env in ("dev", "prod"):
+            d.cli_json("publish", "--topic-arn", topic, "--message", env,
+                       "--message-attributes", json.dumps(
+                           {"env": {"DataType": "String", "StringValue": env}}))
+        self.assertTrue(self.receiver.wait_for(
+            lambda rs: any(r["path"] == "/prod" for r in rs)))
+        time.sleep(0.5)
+        bodies = [json.loads(r["body"])["Message"]
+                  for r in self.receiver.received("/prod")]
+        self.assertEqual(bodies, ["prod"])
+        r = d.cli("publish", "--topic-arn", "arn:aws:sns:us-east-1:000000000000:nope",
+                  "--message", "x", check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("NotFound", r.stderr)
+        r = d.cli("put-metric-alarm", "--alarm-name", "bad", "--namespace", "X",
+                  "--metric-name", "Y", "--statistic", "Sum", "--period", "45",
+                  "--evaluation-periods", "1", "--threshold", "1",
+                  "--comparison-operator", "GreaterThanThreshold", check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("Period", r.stderr)
+
+    def test_put_metric_data_and_set_alarm_state(self):
+        d = self.d
+        d.cli("put-metric-data", "--namespace", "Custom/Shop", "--metric-name",
+              "Orders", "--value", "5", "--dimensions", "Name=Store,Value=7")
+        d.cli("put-metric-data", "--namespace", "Custom/Shop", "--metric-name",
+              "Orders", "--value", "7", "--dimensions", "Name=Store,Value=7")
+        listed = d.cli_json("list-metrics", "--namespace", "Custom/Shop")
+        self.assertEqual(listed["Metrics"][0]["Dimensions"],
+                         [{"Name": "Store", "Value": "7"}])
+        now = d.cli_json("clock", "get")["Time"]
+        data = d.cli_json(
+            "get-metric-data", "--start-time", "2026-03-01T00:00:00Z",
+            "--end-time", "2026-03-02T00:00:00Z", "--metric-data-queries",
+            json.dumps([{"Id": "o", "MetricStat": {
+                "Metric": {"Namespace": "Custom/Shop", "MetricName": "Orders",
+                           "Dimensions": [{"Name": "Store", "Value": "7"}]},
+                "Period": 60, "Stat": "Sum"}}]))
+        self.assertEqual(data["MetricDataResults"][0]["Values"], [12.0], now)
+        r = d.cli("put-metric-data", "--namespace", "AWS/Lambda",
+                  "--metric-name", "Errors", "--value", "1", check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("InvalidParameterValue", r.stderr)
+        d.cli("put-metric-alarm", "--alarm-name", "orders-low",
+              "--namespace", "Custom/Shop", "--metric-name", "Orders",
+              "--statistic", "Sum", "--period", "60", "--evaluation-periods",
+              "1", "--threshold", "1", "--comparison-operator",
+              "LessThanThreshold")
+        d.cli("set-alarm-state", "--alarm-name", "orders-low", "--state-value",
+              "ALARM", "--state-reason", "testing purposes")
+        alarm = self.wait_state("orders-low", "ALARM")
+        self.assertEqual(alarm["StateReason"], "testing purposes")
+        r = d.cli("set-alarm-state", "--alarm-name", "orders-low",
+                  "--state-value", "BROKEN", "--state-reason", "x", check=False)
+        self.assertIn("stateValue", r.stderr)
+        d.cli("delete-alarms", "--alarm-names", "orders-low")
+        self.assertEqual(d.cli_json("describe-alarms", "--alarm-names",
+                                    "orders-low")["MetricAlarms"], [])
+
+
+if __name__ == "__main__":
+    unittest.main()
