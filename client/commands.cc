@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -19,16 +20,20 @@
 #include "client/describe_schedule_expression.h"
 #include "client/function_commands.h"
 #include "client/patterns_command.h"
+#include "client/stack_commands.h"
 #include "client/topic_commands.h"
 #include "evbus/v1/event_bus_service.grpc.pb.h"
 #include "evbus/v1/function.grpc.pb.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
+#include "server/api/shapes/eventbridge_shapes.h"
 #include "server/common/aws_error.h"
 
 namespace evbus::cli {
 namespace {
 
+using api::shapes::RuleToJson;
+using api::shapes::TargetToJson;
 using common::Json;
 
 std::unique_ptr<evbus::v1::EventBusService::Stub> Client(Context& ctx) {
@@ -250,68 +255,6 @@ absl::StatusOr<Json> DeleteEventBus(const Args& args, Context& ctx) {
 
 // --- rules and targets -------------------------------------------------
 
-Json RuleToJson(const evbus::v1::Rule& r) {
-  Json out = Json::object();
-  out["Name"] = r.name();
-  out["Arn"] = r.arn();
-  if (!r.event_pattern().empty()) out["EventPattern"] = r.event_pattern();
-  if (!r.schedule_expression().empty()) {
-    out["ScheduleExpression"] = r.schedule_expression();
-  }
-  out["State"] = r.state();
-  if (!r.description().empty()) out["Description"] = r.description();
-  if (!r.role_arn().empty()) out["RoleArn"] = r.role_arn();
-  if (!r.managed_by().empty()) out["ManagedBy"] = r.managed_by();
-  out["EventBusName"] = r.event_bus_name();
-  return out;
-}
-
-Json TargetToJson(const evbus::v1::Target& t) {
-  Json out = Json::object();
-  out["Id"] = t.id();
-  out["Arn"] = t.arn();
-  if (!t.role_arn().empty()) out["RoleArn"] = t.role_arn();
-  if (!t.input().empty()) out["Input"] = t.input();
-  if (!t.input_path().empty()) out["InputPath"] = t.input_path();
-  if (t.has_input_transformer()) {
-    Json it = Json::object();
-    if (!t.input_transformer().input_paths_map().empty()) {
-      Json m = Json::object();
-      std::map<std::string, std::string> sorted(
-          t.input_transformer().input_paths_map().begin(),
-          t.input_transformer().input_paths_map().end());
-      for (const auto& [k, v] : sorted) m[k] = v;
-      it["InputPathsMap"] = m;
-    }
-    it["InputTemplate"] = t.input_transformer().input_template();
-    out["InputTransformer"] = it;
-  }
-  if (t.has_retry_policy()) {
-    Json rp = Json::object();
-    if (t.retry_policy().has_maximum_retry_attempts()) {
-      rp["MaximumRetryAttempts"] = t.retry_policy().maximum_retry_attempts();
-    }
-    if (t.retry_policy().has_maximum_event_age_in_seconds()) {
-      rp["MaximumEventAgeInSeconds"] =
-          t.retry_policy().maximum_event_age_in_seconds();
-    }
-    out["RetryPolicy"] = rp;
-  }
-  if (!t.dead_letter_config().arn().empty()) {
-    out["DeadLetterConfig"] = {{"Arn", t.dead_letter_config().arn()}};
-  }
-  if (t.http_parameters().header_parameters_size() > 0) {
-    Json h = Json::object();
-    for (const auto& [k, v] : t.http_parameters().header_parameters()) h[k] = v;
-    out["HttpParameters"] = {{"HeaderParameters", h}};
-  }
-  if (t.max_concurrency() > 0) out["MaxConcurrency"] = t.max_concurrency();
-  if (t.invocation_rate_limit_per_second() > 0) {
-    out["InvocationRateLimitPerSecond"] = t.invocation_rate_limit_per_second();
-  }
-  return out;
-}
-
 absl::Status UnknownMember(const std::string& where, const std::string& key,
                            const std::vector<std::string>& members) {
   return absl::InvalidArgumentError(
@@ -322,132 +265,6 @@ absl::Status UnknownMember(const std::string& where, const std::string& key,
 absl::Status TypeError(const std::string& where, const std::string& what) {
   return absl::InvalidArgumentError(absl::StrCat(
       "Invalid type for parameter ", where, ", value must be ", what));
-}
-
-absl::StatusOr<evbus::v1::Target> TargetFromJson(const Json& j,
-                                                 const std::string& where) {
-  static const std::vector<std::string> kMembers = {
-      "Id",
-      "Arn",
-      "RoleArn",
-      "Input",
-      "InputPath",
-      "InputTransformer",
-      "RetryPolicy",
-      "DeadLetterConfig",
-      "HttpParameters",
-      "MaxConcurrency",
-      "InvocationRateLimitPerSecond"};
-  if (!j.is_object()) return TypeError(where, "an object");
-  evbus::v1::Target t;
-  for (const auto& [key, v] : j.items()) {
-    std::string at = where + "." + key;
-    auto str = [&](std::string* out) -> absl::Status {
-      if (!v.is_string()) return TypeError(at, "a string");
-      *out = v.get<std::string>();
-      return absl::OkStatus();
-    };
-    auto integer = [&](auto setter) -> absl::Status {
-      if (!v.is_number_integer()) return TypeError(at, "an integer");
-      setter(v.get<int32_t>());
-      return absl::OkStatus();
-    };
-    absl::Status s;
-    if (key == "Id") {
-      s = str(t.mutable_id());
-    } else if (key == "Arn") {
-      s = str(t.mutable_arn());
-    } else if (key == "RoleArn") {
-      s = str(t.mutable_role_arn());
-    } else if (key == "Input") {
-      s = str(t.mutable_input());
-    } else if (key == "InputPath") {
-      s = str(t.mutable_input_path());
-    } else if (key == "MaxConcurrency") {
-      s = integer([&](int32_t n) { t.set_max_concurrency(n); });
-    } else if (key == "InvocationRateLimitPerSecond") {
-      s = integer(
-          [&](int32_t n) { t.set_invocation_rate_limit_per_second(n); });
-    } else if (key == "InputTransformer") {
-      if (!v.is_object()) return TypeError(at, "an object");
-      auto* it = t.mutable_input_transformer();
-      for (const auto& [k2, v2] : v.items()) {
-        if (k2 == "InputTemplate") {
-          if (!v2.is_string())
-            return TypeError(at + ".InputTemplate", "a string");
-          it->set_input_template(v2.get<std::string>());
-        } else if (k2 == "InputPathsMap") {
-          if (!v2.is_object()) return TypeError(at + ".InputPathsMap", "a map");
-          for (const auto& [name, path] : v2.items()) {
-            if (!path.is_string()) {
-              return TypeError(at + ".InputPathsMap." + name, "a string");
-            }
-            (*it->mutable_input_paths_map())[name] = path.get<std::string>();
-          }
-        } else {
-          return UnknownMember(at, k2, {"InputPathsMap", "InputTemplate"});
-        }
-      }
-    } else if (key == "RetryPolicy") {
-      if (!v.is_object()) return TypeError(at, "an object");
-      for (const auto& [k2, v2] : v.items()) {
-        if (!v2.is_number_integer())
-          return TypeError(at + "." + k2, "an integer");
-        if (k2 == "MaximumRetryAttempts") {
-          t.mutable_retry_policy()->set_maximum_retry_attempts(
-              v2.get<int32_t>());
-        } else if (k2 == "MaximumEventAgeInSeconds") {
-          t.mutable_retry_policy()->set_maximum_event_age_in_seconds(
-              v2.get<int32_t>());
-        } else {
-          return UnknownMember(
-              at, k2, {"MaximumRetryAttempts", "MaximumEventAgeInSeconds"});
-        }
-      }
-    } else if (key == "DeadLetterConfig") {
-      if (!v.is_object() || (v.size() > 0 && !v.contains("Arn"))) {
-        return UnknownMember(
-            at, v.is_object() && !v.empty() ? v.begin().key() : "?", {"Arn"});
-      }
-      if (v.contains("Arn")) {
-        if (!v["Arn"].is_string()) return TypeError(at + ".Arn", "a string");
-        t.mutable_dead_letter_config()->set_arn(v["Arn"].get<std::string>());
-      }
-    } else if (key == "HttpParameters") {
-      if (!v.is_object()) return TypeError(at, "an object");
-      for (const auto& [k2, v2] : v.items()) {
-        if (k2 == "HeaderParameters" || k2 == "QueryStringParameters") {
-          if (!v2.is_object()) return TypeError(at + "." + k2, "a map");
-          auto* m =
-              k2 == "HeaderParameters"
-                  ? t.mutable_http_parameters()->mutable_header_parameters()
-                  : t.mutable_http_parameters()
-                        ->mutable_query_string_parameters();
-          for (const auto& [name, value] : v2.items()) {
-            if (!value.is_string())
-              return TypeError(at + "." + k2, "a map of strings");
-            (*m)[name] = value.get<std::string>();
-          }
-        } else if (k2 == "PathParameterValues") {
-          if (!v2.is_array()) return TypeError(at + "." + k2, "a list");
-          for (const Json& p : v2) {
-            if (!p.is_string())
-              return TypeError(at + "." + k2, "a list of strings");
-            t.mutable_http_parameters()->add_path_parameter_values(
-                p.get<std::string>());
-          }
-        } else {
-          return UnknownMember(at, k2,
-                               {"PathParameterValues", "HeaderParameters",
-                                "QueryStringParameters"});
-        }
-      }
-    } else {
-      return UnknownMember(where, key, kMembers);
-    }
-    if (!s.ok()) return s;
-  }
-  return t;
 }
 
 absl::StatusOr<Json> PutRule(const Args& args, Context& ctx) {
@@ -561,7 +378,8 @@ absl::StatusOr<Json> PutTargets(const Args& args, Context& ctx) {
   request.set_event_bus_name(args.Get("event-bus-name").value_or(""));
   for (size_t i = 0; i < doc->size(); ++i) {
     absl::StatusOr<evbus::v1::Target> t =
-        TargetFromJson((*doc)[i], absl::StrCat("Targets[", i, "]"));
+        api::shapes::TargetFromJson((*doc)[i], absl::StrCat("Targets[", i, "]"),
+                                    api::shapes::UnknownMembers::kReject);
     if (!t.ok()) return t.status();
     *request.add_targets() = *std::move(t);
   }
@@ -1038,87 +856,6 @@ absl::StatusOr<Json> ListReplays(const Args& args, Context& ctx) {
 
 // --- connections and API destinations ---------------------------------------
 
-absl::Status ParamsFromJson(const Json& j, const std::string& where,
-                            evbus::v1::ConnectionHttpParameters* out) {
-  if (!j.is_object()) return TypeError(where, "an object");
-  for (const auto& [k, v] : j.items()) {
-    google::protobuf::RepeatedPtrField<evbus::v1::ConnectionHttpParameter>*
-        list;
-    if (k == "HeaderParameters") {
-      list = out->mutable_header_parameters();
-    } else if (k == "QueryStringParameters") {
-      list = out->mutable_query_string_parameters();
-    } else if (k == "BodyParameters") {
-      list = out->mutable_body_parameters();
-    } else {
-      return UnknownMember(
-          where, k,
-          {"HeaderParameters", "QueryStringParameters", "BodyParameters"});
-    }
-    if (!v.is_array()) return TypeError(where + "." + k, "a list");
-    for (const Json& p : v) {
-      if (!p.is_object() || !p.contains("Key") || !p["Key"].is_string()) {
-        return TypeError(where + "." + k,
-                         "a list of {Key, Value, IsValueSecret}");
-      }
-      auto* kv = list->Add();
-      kv->set_key(p["Key"].get<std::string>());
-      if (p.contains("Value") && p["Value"].is_string()) {
-        kv->set_value(p["Value"].get<std::string>());
-      }
-      if (p.contains("IsValueSecret") && p["IsValueSecret"].is_boolean()) {
-        kv->set_is_value_secret(p["IsValueSecret"].get<bool>());
-      }
-    }
-  }
-  return absl::OkStatus();
-}
-
-absl::Status AuthFromJson(const Json& j,
-                          evbus::v1::ConnectionAuthParameters* a) {
-  const std::string where = "AuthParameters";
-  if (!j.is_object()) return TypeError(where, "an object");
-  auto str = [](const Json& o, const char* k) {
-    return o.contains(k) && o[k].is_string() ? o[k].get<std::string>()
-                                             : std::string();
-  };
-  for (const auto& [k, v] : j.items()) {
-    if (k == "BasicAuthParameters") {
-      a->mutable_basic_auth_parameters()->set_username(str(v, "Username"));
-      a->mutable_basic_auth_parameters()->set_password(str(v, "Password"));
-    } else if (k == "ApiKeyAuthParameters") {
-      a->mutable_api_key_auth_parameters()->set_api_key_name(
-          str(v, "ApiKeyName"));
-      a->mutable_api_key_auth_parameters()->set_api_key_value(
-          str(v, "ApiKeyValue"));
-    } else if (k == "OAuthParameters") {
-      auto* o = a->mutable_oauth_parameters();
-      if (v.contains("ClientParameters")) {
-        o->set_client_id(str(v["ClientParameters"], "ClientID"));
-        o->set_client_secret(str(v["ClientParameters"], "ClientSecret"));
-      }
-      o->set_authorization_endpoint(str(v, "AuthorizationEndpoint"));
-      o->set_http_method(str(v, "HttpMethod"));
-      if (v.contains("OAuthHttpParameters")) {
-        absl::Status s =
-            ParamsFromJson(v["OAuthHttpParameters"],
-                           where + ".OAuthParameters.OAuthHttpParameters",
-                           o->mutable_oauth_http_parameters());
-        if (!s.ok()) return s;
-      }
-    } else if (k == "InvocationHttpParameters") {
-      absl::Status s = ParamsFromJson(v, where + ".InvocationHttpParameters",
-                                      a->mutable_invocation_http_parameters());
-      if (!s.ok()) return s;
-    } else {
-      return UnknownMember(where, k,
-                           {"BasicAuthParameters", "ApiKeyAuthParameters",
-                            "OAuthParameters", "InvocationHttpParameters"});
-    }
-  }
-  return absl::OkStatus();
-}
-
 Json ConnectionToJson(const evbus::v1::Connection& c) {
   Json out = Json::object();
   out["Name"] = c.name();
@@ -1174,7 +911,9 @@ absl::StatusOr<Json> ConnectionWrite(const Args& args, Context& ctx,
   if (args.Has("auth-parameters")) {
     absl::StatusOr<Json> auth = ParseJsonArg(args, "auth-parameters");
     if (!auth.ok()) return auth.status();
-    absl::Status s = AuthFromJson(*auth, c.mutable_auth_parameters());
+    absl::Status s = api::shapes::ConnectionAuthFromJson(
+        *auth, api::shapes::UnknownMembers::kReject,
+        c.mutable_auth_parameters());
     if (!s.ok()) return s;
   }
   evbus::v1::Connection response;
@@ -1582,6 +1321,27 @@ absl::StatusOr<Json> DescribeScheduleExpressionCmd(const Args& args, Context&) {
   return Json();
 }
 
+// `evbus admin backup --to DIR`: a consistent copy of the daemon's store,
+// taken while it serves (the daemon writes it; DIR is on its machine).
+absl::StatusOr<Json> Admin(const Args& args, Context& ctx) {
+  const std::vector<std::string>& pos = args.positional();
+  if (pos.size() != 1 || pos[0] != "backup") {
+    return absl::InvalidArgumentError("usage: evbus admin backup --to DIR");
+  }
+  absl::StatusOr<std::string> to = args.Required("to");
+  if (!to.ok()) return to.status();
+  evbus::v1::CreateBackupRequest request;
+  std::error_code ec;
+  request.set_directory(std::filesystem::absolute(*to, ec).string());
+  evbus::v1::CreateBackupResponse response;
+  auto c = NewContext(ctx);
+  c->set_deadline(std::chrono::system_clock::now() + std::chrono::hours(1));
+  grpc::Status s = Client(ctx)->CreateBackup(c.get(), request, &response);
+  if (!s.ok()) return RpcError(s, "CreateBackup", ctx.endpoint);
+  return Json{{"Directory", response.directory()},
+              {"SizeBytes", response.size_bytes()}};
+}
+
 absl::StatusOr<Json> Health(const Args& args, Context& ctx) {
   grpc::health::v1::HealthCheckRequest request;
   request.set_service(args.Get("service").value_or(""));
@@ -1896,6 +1656,11 @@ const std::vector<Command>& Commands() {
        {"expression", "timezone", "start", "count"},
        {},
        DescribeScheduleExpressionCmd},
+      {"admin",
+       "backup --to DIR   consistent backup of the store while serving",
+       {"to"},
+       {},
+       Admin},
       {"health",
        "[--service S]   grpc.health.v1 Check; exit 1 unless SERVING",
        {"service"},
@@ -1903,8 +1668,8 @@ const std::vector<Command>& Commands() {
        Health},
   };
   static const bool kAppended = [] {
-    for (auto* more :
-         {&FunctionCommands, &TopicCommands, &CloudWatchCommands}) {
+    for (auto* more : {&FunctionCommands, &TopicCommands, &CloudWatchCommands,
+                       &StackCommands}) {
       for (Command& c : (*more)()) commands->push_back(std::move(c));
     }
     return true;

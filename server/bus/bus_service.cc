@@ -350,6 +350,15 @@ void BusService::RouteLocked(const std::string& bus, const BusState& state,
   snapshot->matcher->Match(*flat, &matched);
   if (matched.empty()) return;
   state.matched.Increment();
+  absl::Time now = clock_.Now();
+  if (options_.metric_sink != nullptr) {
+    options_.metric_sink->Record(
+        "AWS/Events", "MatchedEvents",
+        bus == "default"
+            ? common::MetricSink::Dimensions{}
+            : common::MetricSink::Dimensions{{"EventBusName", bus}},
+        now, 1, "Count");
+  }
   for (uint32_t id : matched) {
     if (id >= snapshot->by_id.size() || snapshot->by_id[id] == nullptr) {
       continue;
@@ -360,6 +369,11 @@ void BusService::RouteLocked(const std::string& bus, const BusState& state,
       continue;
     }
     TriggeredCounter(bus, rule.name()).Increment();
+    if (options_.metric_sink != nullptr) {
+      options_.metric_sink->Record("AWS/Events", "TriggeredRules",
+                                   common::RuleDimensions(bus, rule.name()),
+                                   now, 1, "Count");
+    }
     if (rule.managed_by() == kArchiveManager) {
       batch.Put(storage::Family::kArchive,
                 storage::keys::ArchiveKey(
@@ -465,6 +479,12 @@ std::vector<delivery::QueueEntry> BusService::AddRuleTick(
   std::string envelope = BuildEnvelope(fields);
   int64_t now = ToMillis(clock_.Now());
   TriggeredCounter(rule.event_bus_name(), rule.name()).Increment();
+  if (options_.metric_sink != nullptr) {
+    options_.metric_sink->Record(
+        "AWS/Events", "TriggeredRules",
+        common::RuleDimensions(rule.event_bus_name(), rule.name()), when, 1,
+        "Count");
+  }
   AddTargetTasks(rule, fields.id, envelope, now, batch, entries);
   return entries;
 }

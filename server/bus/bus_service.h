@@ -39,6 +39,7 @@
 #include "server/bus/validation.h"
 #include "server/common/clock.h"
 #include "server/common/event_sink.h"
+#include "server/common/metric_sink.h"
 #include "server/delivery/dispatcher.h"
 #include "server/metrics/registry.h"
 #include "server/scheduler/scheduler.h"
@@ -61,6 +62,8 @@ struct BusOptions {
   absl::Duration trim_interval = absl::Minutes(1);
   // Maximum number of buses besides "default". Default: 100.
   size_t max_buses = 100;
+  // Receives AWS/Events MatchedEvents and TriggeredRules. Optional.
+  common::MetricSink* metric_sink = nullptr;
 };
 
 struct PutEventsResultEntry {

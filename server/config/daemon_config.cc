@@ -72,6 +72,8 @@ absl::StatusOr<DaemonConfig> LoadConfigFile(const std::string& path,
       s = str(&c.missed_ticks);
     } else if (key == "function_user") {
       s = str(&c.function_user);
+    } else if (key == "aws_credentials") {
+      s = str(&c.aws_credentials);
     } else if (key == "smtp_url") {
       s = str(&c.smtp_url);
     } else if (key == "smtp_from") {

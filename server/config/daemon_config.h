@@ -68,6 +68,10 @@ struct DaemonConfig {
   std::string smtp_url;
   // From address of email notifications.
   std::string smtp_from = "no-reply@evbus.localhost";
+  // AWS credentials file (INI, aws_access_key_id / aws_secret_access_key):
+  // when set, the AWS endpoint verifies SigV4 signatures. Empty: any
+  // signature is accepted (test-double mode).
+  std::string aws_credentials;
   // Days the metric store keeps per-minute aggregates. Default 15.
   int64_t metric_retention_days = 15;
   std::string node = "/usr/bin/node";

@@ -21,6 +21,9 @@
 #include "grpcpp/server.h"
 #include "grpcpp/server_builder.h"
 #include "server/alarms/alarm_service.h"
+#include "server/api/aws/aws_endpoint.h"
+#include "server/api/aws/sigv4.h"
+#include "server/api/aws/tag_store.h"
 #include "server/api/grpc/cloudwatch_service.h"
 #include "server/api/grpc/event_bus_service.h"
 #include "server/api/grpc/function_service.h"
@@ -43,6 +46,8 @@
 #include "server/metrics/registry.h"
 #include "server/metricstore/metric_store.h"
 #include "server/scheduler/scheduler.h"
+#include "server/stack/stack_apply.h"
+#include "server/stack/stack_parser.h"
 #include "server/storage/log_store.h"
 #include "server/storage/store.h"
 #include "server/targets/sync_executor.h"
@@ -363,8 +368,10 @@ int Run(const config::DaemonConfig& config) {
   executors.log = &log_executor;
   executors.bus = &bus_executor;
   executors.tokens = &oauth_tokens;
+  delivery::DispatcherOptions dispatcher_options;
+  dispatcher_options.metric_sink = &metric_store;
   delivery::Dispatcher dispatcher(store_ref, clock, registry, rules, executors,
-                                  {});
+                                  dispatcher_options);
   async_invoker.SetDispatcher(&dispatcher);
   topic_service.SetDispatcher(&dispatcher);
 
@@ -375,6 +382,7 @@ int Run(const config::DaemonConfig& config) {
   bus_options.limits.max_request_bytes =
       static_cast<size_t>(config.max_request_bytes);
   bus_options.limits.allow_reserved_sources = config.allow_reserved_sources;
+  bus_options.metric_sink = &metric_store;
   absl::StatusOr<std::unique_ptr<bus::BusService>> buses =
       bus::BusService::Create(store_ref, clock, registry, bus_options, &rules,
                               &dispatcher);
@@ -449,6 +457,37 @@ int Run(const config::DaemonConfig& config) {
         (void)metric_store.Flush();
         alarm_service.Poke();
       });
+  event_bus_service.SetBackup(
+      [&store_ref, &config](const std::string& dir) -> absl::StatusOr<int64_t> {
+        std::error_code ec;
+        if (std::filesystem::exists(dir, ec)) {
+          return common::ValidationError(
+              absl::StrCat("Parameter Directory is not valid. Reason: ", dir,
+                           " already exists."));
+        }
+        absl::Status s = store_ref.Checkpoint(dir);
+        if (!s.ok()) return s;
+        // Function code lives beside RocksDB; copy it along.
+        std::string code = config.data_dir + "/functions/code";
+        if (std::filesystem::exists(code, ec)) {
+          std::filesystem::create_directories(dir + "/functions", ec);
+          std::filesystem::copy(code, dir + "/functions/code",
+                                std::filesystem::copy_options::recursive, ec);
+          if (ec) {
+            return absl::UnavailableError(
+                absl::StrCat("cannot copy function code: ", ec.message()));
+          }
+        }
+        int64_t size = 0;
+        for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
+             !ec && it != std::filesystem::recursive_directory_iterator();
+             it.increment(ec)) {
+          if (it->is_regular_file(ec)) {
+            size += static_cast<int64_t>(it->file_size(ec));
+          }
+        }
+        return size;
+      });
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
@@ -491,6 +530,28 @@ int Run(const config::DaemonConfig& config) {
     return registry.Serialize();
   };
   api::HttpServer http(http_options, probes);
+  // The AWS-compatible endpoint shares the HTTP listener.
+  api::aws::AwsEndpointOptions aws_options;
+  aws_options.account = config.account;
+  aws_options.region = config.region;
+  if (!config.aws_credentials.empty()) {
+    absl::StatusOr<std::map<std::string, std::string>> keys =
+        api::aws::LoadCredentialsFile(config.aws_credentials);
+    if (!keys.ok()) {
+      EVBUS_LOG(ERROR) << "aws_credentials: " << keys.status();
+      grpc_server->Shutdown();
+      return 1;
+    }
+    aws_options.credentials = *std::move(keys);
+  }
+  api::aws::TagStore tag_store(store_ref);
+  api::aws::AwsEndpoint aws_endpoint({.events = &event_bus_service,
+                                      .functions = &function_service,
+                                      .cloudwatch = &cloudwatch_grpc,
+                                      .topics = &topic_grpc,
+                                      .tags = &tag_store},
+                                     aws_options);
+  aws_endpoint.Register(http.server());
   absl::Status http_started = http.Start();
   if (!http_started.ok()) {
     EVBUS_LOG(ERROR) << http_started;
@@ -509,6 +570,32 @@ int Run(const config::DaemonConfig& config) {
                   << "): grpc " << grpc_addr << ", http " << http_addr
                   << ", data " << config.data_dir << " (ready in "
                   << absl::ToInt64Milliseconds(absl::Now() - started) << " ms)";
+  // --stack: make the daemon match the stack before it reports ready, over
+  // the same gRPC API the CLI uses (in-process channel).
+  if (!config.stack_file.empty()) {
+    absl::StatusOr<stack::StackSpec> spec =
+        stack::ParseStackFile(config.stack_file);
+    absl::StatusOr<std::vector<stack::PlanItem>> plan =
+        spec.ok()
+            ? stack::ApplyStack(*spec, grpc_server->InProcessChannel({}), false)
+            : absl::StatusOr<std::vector<stack::PlanItem>>(spec.status());
+    if (!plan.ok()) {
+      EVBUS_LOG(ERROR) << "stack: " << plan.status();
+      http.Stop();
+      grpc_server->Shutdown();
+      return 1;
+    }
+    int changed = 0;
+    for (const stack::PlanItem& p : *plan) {
+      if (p.action == "create" || p.action == "update") ++changed;
+      if (p.action == "skip") {
+        EVBUS_LOG(WARNING) << "stack: skipped " << p.name;
+      }
+    }
+    EVBUS_LOG(INFO) << "stack " << spec->name << " applied from "
+                    << config.stack_file << ": " << changed << " of "
+                    << plan->size() << " resources created or updated";
+  }
   if (!config.ready_file.empty()) {
     common::Json ready = common::Json::object();
     ready["grpc"] = grpc_addr;

@@ -43,6 +43,9 @@ ABSL_FLAG(int64_t, function_idle_seconds, 300,
           "stop execution environments idle for this long");
 ABSL_FLAG(int64_t, max_function_concurrency, 64,
           "execution environments busy at once, all functions together");
+ABSL_FLAG(std::string, aws_credentials, "",
+          "AWS credentials file; when set, the AWS endpoint verifies SigV4 "
+          "signatures (default: accept any)");
 ABSL_FLAG(std::string, smtp_url, "",
           "SMTP relay for email notifications: smtp[s]://[user:pass@]host"
           "[:port][?starttls=off|try|require]");
@@ -138,6 +141,7 @@ int main(int argc, char** argv) {
   take(FLAGS_function_user, "function_user", &config.function_user);
   take(FLAGS_python, "python", &config.python);
   take(FLAGS_smtp_url, "smtp_url", &config.smtp_url);
+  take(FLAGS_aws_credentials, "aws_credentials", &config.aws_credentials);
   take(FLAGS_smtp_from, "smtp_from", &config.smtp_from);
   take(FLAGS_node, "node", &config.node);
   auto explicit_flag = [&](const char* name) {

@@ -395,6 +395,37 @@ void Dispatcher::Dispatch(const QueueEntry& entry) {
   });
 }
 
+void Dispatcher::RecordMetrics(const evbus::v1::DeliveryTask& task,
+                               const ResolvedTarget& target,
+                               const targets::DeliveryResult& result,
+                               const RetryPlan& plan, absl::Time now) {
+  common::MetricSink& sink = *options_.metric_sink;
+  const std::string& bus = task.event_bus_name();
+  bool final = result.outcome == targets::Outcome::kSuccess || !plan.retry;
+  if (bus == "aws.lambda") {
+    if (result.outcome != targets::Outcome::kSuccess && !plan.retry) {
+      for (const common::MetricSink::Dimensions& dims :
+           {common::MetricSink::Dimensions{{"FunctionName", task.rule_name()}},
+            common::MetricSink::Dimensions{}}) {
+        sink.Record("AWS/Lambda", "AsyncEventsDropped", dims, now, 1, "Count");
+      }
+    }
+    return;
+  }
+  if (bus == "aws.sns" || bus == "aws.scheduler") return;
+  common::MetricSink::Dimensions dims =
+      common::RuleDimensions(bus, task.rule_name());
+  // Retries are not invocations until the event succeeds or fails for good.
+  if (final) sink.Record("AWS/Events", "Invocations", dims, now, 1, "Count");
+  if (result.outcome != targets::Outcome::kSuccess && !plan.retry) {
+    bool dlq = !target.target.dead_letter_config().arn().empty();
+    sink.Record("AWS/Events", "DeadLetterInvocations", dims, now, 1, "Count");
+    sink.Record("AWS/Events",
+                dlq ? "InvocationsSentToDlq" : "FailedInvocations", dims, now,
+                1, "Count");
+  }
+}
+
 void Dispatcher::Complete(const QueueEntry& entry, evbus::v1::DeliveryTask task,
                           const ResolvedTarget* target,
                           targets::DeliveryResult result) {
@@ -427,6 +458,8 @@ void Dispatcher::Complete(const QueueEntry& entry, evbus::v1::DeliveryTask task,
     }
   }
 
+  if (options_.metric_sink != nullptr)
+    RecordMetrics(task, *target, result, plan, now);
   if (result.outcome == targets::Outcome::kSuccess) {
     invocations.Increment();
   } else {

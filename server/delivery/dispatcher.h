@@ -42,6 +42,7 @@
 #include "evbus/v1/delivery.pb.h"
 #include "evbus/v1/rule.pb.h"
 #include "server/common/clock.h"
+#include "server/common/metric_sink.h"
 #include "server/delivery/rate_limiter.h"
 #include "server/delivery/retry_policy.h"
 #include "server/metrics/registry.h"
@@ -147,6 +148,10 @@ struct DispatcherOptions {
                                          .cap = absl::Minutes(2)};
   // HTTP request timeout. Default: 5 s (EventBridge's).
   absl::Duration webhook_timeout = absl::Seconds(5);
+  // Receives AWS/Events Invocations, FailedInvocations,
+  // DeadLetterInvocations and InvocationsSentToDlq per rule (and
+  // AWS/Lambda AsyncEventsDropped for functions' queues). Optional.
+  common::MetricSink* metric_sink = nullptr;
   // Longest the loop sleeps without news (real time). Default: 1 s.
   absl::Duration idle_poll = absl::Seconds(1);
 };
@@ -248,6 +253,10 @@ class Dispatcher {
   // Records the outcomes gathered so far (loop thread).
   void RecordGathered();
   void Finish(const QueueEntry& entry, std::optional<QueueEntry> requeued);
+  void RecordMetrics(const evbus::v1::DeliveryTask& task,
+                     const ResolvedTarget& target,
+                     const targets::DeliveryResult& result,
+                     const RetryPlan& plan, absl::Time now);
   void ForwardToDeadLetterTarget(const ResolvedTarget& target,
                                  const evbus::v1::DeadLetter& dead_letter);
   TargetQueue& QueueForLocked(const std::string& target_key)

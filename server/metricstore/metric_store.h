@@ -30,6 +30,7 @@
 #include "absl/time/time.h"
 #include "evbus/v1/cloudwatch.pb.h"
 #include "server/common/clock.h"
+#include "server/common/metric_sink.h"
 #include "server/metricstore/datapoint.h"
 #include "server/storage/store.h"
 
@@ -47,7 +48,7 @@ struct MinutePoint {
   Aggregate aggregate;
 };
 
-class MetricStore {
+class MetricStore : public common::MetricSink {
  public:
   MetricStore(storage::Store& store, common::Clock& clock,
               MetricStoreOptions options);
@@ -58,7 +59,7 @@ class MetricStore {
   // Adds one sample (evbus's own metrics; not validated).
   void Record(const std::string& ns, const std::string& name,
               const Dimensions& dimensions, absl::Time time, double value,
-              const std::string& unit = "");
+              const std::string& unit = "") override;
 
   // PutMetricData: validates the whole request (CloudWatch's limits and
   // texts), then adds every datum. `allow_aws` lets tests write AWS/*.

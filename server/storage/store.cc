@@ -12,6 +12,7 @@
 #include "rocksdb/file_system.h"
 #include "rocksdb/options.h"
 #include "rocksdb/table.h"
+#include "rocksdb/utilities/checkpoint.h"
 #include "rocksdb/write_batch.h"
 #include "server/storage/keys.h"
 #include "server/storage/rocksdb_status.h"
@@ -306,6 +307,18 @@ absl::Status Store::SyncWal() {
   if (latched_.load(std::memory_order_acquire)) return Health();
   rocksdb::Status s = db_->FlushWAL(/*sync=*/true);
   if (!s.ok()) return Latch(FromRocksDb(s, "wal sync"));
+  return absl::OkStatus();
+}
+
+absl::Status Store::Checkpoint(const std::string& dir) {
+  rocksdb::Checkpoint* raw = nullptr;
+  rocksdb::Status s = rocksdb::Checkpoint::Create(db_.get(), &raw);
+  if (!s.ok()) return FromRocksDb(s, "checkpoint");
+  std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
+  // Flushes the memtables first (log_size_for_flush 0), so the copy holds
+  // every acknowledged write without needing the WAL.
+  s = checkpoint->CreateCheckpoint(dir, /*log_size_for_flush=*/0);
+  if (!s.ok()) return FromRocksDb(s, "checkpoint");
   return absl::OkStatus();
 }
 

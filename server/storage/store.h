@@ -123,6 +123,11 @@ class Store {
   // Syncs the WAL; used at shutdown.
   absl::Status SyncWal();
 
+  // A consistent copy of the whole store in `dir` (which must not exist),
+  // taken while serving (RocksDB checkpoint: hard links where the file
+  // system allows, copies otherwise). The copy opens as a data directory.
+  absl::Status Checkpoint(const std::string& dir);
+
   // The format version found (or written) at open.
   uint32_t format_version() const { return format_version_; }
 

@@ -343,6 +343,25 @@ grpc::Status EventBusServiceImpl::ReadLog(
   return grpc::Status::OK;
 }
 
+grpc::Status EventBusServiceImpl::CreateBackup(
+    grpc::ServerContext*, const evbus::v1::CreateBackupRequest* request,
+    evbus::v1::CreateBackupResponse* response) {
+  const std::string& dir = request->directory();
+  if (dir.empty() || dir[0] != '/') {
+    return ToGrpcStatus(common::ValidationError(
+        "Parameter Directory is not valid. Reason: must be an absolute "
+        "path."));
+  }
+  if (!backup_) {
+    return ToGrpcStatus(absl::UnimplementedError("backups are not enabled"));
+  }
+  absl::StatusOr<int64_t> size = backup_(dir);
+  if (!size.ok()) return ToGrpcStatus(size.status());
+  response->set_directory(dir);
+  response->set_size_bytes(*size);
+  return grpc::Status::OK;
+}
+
 void EventBusServiceImpl::StopStreams() { streams_stopped_.store(true); }
 
 namespace {

@@ -119,6 +119,13 @@ class EventBusServiceImpl final : public evbus::v1::EventBusService::Service {
   grpc::Status ReadLog(grpc::ServerContext* context,
                        const evbus::v1::ReadLogRequest* request,
                        evbus::v1::ReadLogResponse* response) override;
+
+  // Takes a backup into a new directory; returns its size in bytes.
+  using BackupFn = std::function<absl::StatusOr<int64_t>(const std::string&)>;
+  void SetBackup(BackupFn backup) { backup_ = std::move(backup); }
+  grpc::Status CreateBackup(grpc::ServerContext* context,
+                            const evbus::v1::CreateBackupRequest* request,
+                            evbus::v1::CreateBackupResponse* response) override;
   grpc::Status TestEventPattern(
       grpc::ServerContext* context,
       const evbus::v1::TestEventPatternRequest* request,
@@ -226,6 +233,7 @@ class EventBusServiceImpl final : public evbus::v1::EventBusService::Service {
                             evbus::v1::ClockResponse* response) override;
 
  private:
+  BackupFn backup_;
   grpc::Status MoveClock(int64_t to_ms, evbus::v1::ClockResponse* response);
 
   scheduler::Scheduler* scheduler_ = nullptr;

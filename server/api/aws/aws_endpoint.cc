@@ -1,0 +1,209 @@
+#include "server/api/aws/aws_endpoint.h"
+
+#include <zlib.h>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "httplib.h"
+#include "server/api/aws/cloudwatch_json.h"
+#include "server/api/aws/eventbridge_json.h"
+#include "server/api/aws/lambda_rest.h"
+#include "server/api/aws/scheduler_rest.h"
+#include "server/api/aws/sigv4.h"
+#include "server/api/aws/sns_query.h"
+
+namespace evbus::api::aws {
+namespace {
+
+enum class Protocol { kJson11, kJson10, kRestJson, kQuery, kUnknown };
+
+constexpr char kEventsPrefix[] = "AWSEvents.";
+constexpr char kCloudWatchPrefix[] = "GraniteServiceVersion20100801.";
+
+AwsHttpResponse ErrorFor(Protocol p, int status, absl::string_view code,
+                         absl::string_view message) {
+  switch (p) {
+    case Protocol::kJson11:
+      return JsonError(status, code, message, "application/x-amz-json-1.1");
+    case Protocol::kJson10:
+      return JsonError(status, code, message, "application/x-amz-json-1.0",
+                       /*query_compatible=*/true);
+    case Protocol::kQuery:
+      return QueryError(status, code, message);
+    case Protocol::kRestJson:
+    case Protocol::kUnknown:
+      return RestJsonError(status, code, message);
+  }
+  return RestJsonError(status, code, message);
+}
+
+absl::StatusOr<std::string> Gunzip(absl::string_view in) {
+  std::string out;
+  z_stream z{};
+  if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK) {
+    return absl::InvalidArgumentError("zlib");
+  }
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  z.avail_in = static_cast<uInt>(in.size());
+  char buf[65536];
+  int rc = Z_OK;
+  while (rc == Z_OK) {
+    z.next_out = reinterpret_cast<Bytef*>(buf);
+    z.avail_out = sizeof(buf);
+    rc = inflate(&z, Z_NO_FLUSH);
+    out.append(buf, sizeof(buf) - z.avail_out);
+    if (out.size() > (64u << 20)) break;
+  }
+  inflateEnd(&z);
+  if (rc != Z_STREAM_END) {
+    return absl::InvalidArgumentError("the gzip body is not valid");
+  }
+  return out;
+}
+
+}  // namespace
+
+AwsHttpResponse AwsEndpoint::Handle(const AwsHttpRequest& original,
+                                    const std::string& raw_target) const {
+  AwsHttpRequest request = original;
+  std::string target = request.Header("x-amz-target");
+  std::string content_type = request.Header("content-type");
+  Protocol protocol = Protocol::kUnknown;
+  if (absl::StartsWith(target, kEventsPrefix)) {
+    protocol = Protocol::kJson11;
+  } else if (absl::StartsWith(target, kCloudWatchPrefix)) {
+    protocol = Protocol::kJson10;
+  } else if (IsLambdaPath(request.path) || IsSchedulerPath(request.path)) {
+    protocol = Protocol::kRestJson;
+  } else if (request.method == "POST" &&
+             absl::StartsWith(content_type,
+                              "application/x-www-form-urlencoded")) {
+    protocol = Protocol::kQuery;
+  }
+
+  // Signatures (only when access keys are configured).
+  AwsCaller caller{"", options_.region, options_.account};
+  std::string auth = request.Header("authorization");
+  if (!auth.empty()) {
+    absl::StatusOr<SigV4Credential> cred = ParseAuthorization(auth);
+    if (cred.ok()) {
+      caller.access_key_id = cred->access_key_id;
+      if (!cred->region.empty()) caller.region = cred->region;
+    }
+    if (!options_.credentials.empty()) {
+      if (!cred.ok()) {
+        return ErrorFor(protocol, 400, "IncompleteSignatureException",
+                        std::string(cred.status().message()));
+      }
+      auto it = options_.credentials.find(cred->access_key_id);
+      if (it == options_.credentials.end()) {
+        return ErrorFor(protocol, 403, "UnrecognizedClientException",
+                        "The security token included in the request is "
+                        "invalid.");
+      }
+      SignedRequest signed_request{request.method, raw_target, request.headers,
+                                   request.body};
+      if (!VerifySigV4(signed_request, *cred, it->second)) {
+        return ErrorFor(protocol, 403, "InvalidSignatureException",
+                        "The request signature we calculated does not match "
+                        "the signature you provided. Check your AWS Secret "
+                        "Access Key and signing method.");
+      }
+    }
+  } else if (!options_.credentials.empty()) {
+    return ErrorFor(protocol, 400, "MissingAuthenticationTokenException",
+                    "Missing Authentication Token");
+  }
+
+  if (absl::AsciiStrToLower(request.Header("content-encoding")) == "gzip") {
+    absl::StatusOr<std::string> body = Gunzip(request.body);
+    if (!body.ok()) {
+      return ErrorFor(protocol, 400, "SerializationException",
+                      body.status().message());
+    }
+    request.body = *std::move(body);
+  }
+
+  switch (protocol) {
+    case Protocol::kJson11:
+      if (backends_.events == nullptr || backends_.tags == nullptr) break;
+      return HandleEventBridge(
+          absl::string_view(target).substr(sizeof(kEventsPrefix) - 1), request,
+          caller, *backends_.events, *backends_.tags);
+    case Protocol::kJson10:
+      if (backends_.cloudwatch == nullptr) break;
+      return HandleCloudWatchJson(
+          absl::string_view(target).substr(sizeof(kCloudWatchPrefix) - 1),
+          request, caller, *backends_.cloudwatch);
+    case Protocol::kRestJson:
+      if (IsLambdaPath(request.path) && backends_.functions != nullptr) {
+        return HandleLambda(request, *backends_.functions);
+      }
+      if (IsSchedulerPath(request.path) && backends_.events != nullptr) {
+        return HandleScheduler(request, *backends_.events);
+      }
+      break;
+    case Protocol::kQuery: {
+      std::vector<std::pair<std::string, std::string>> params =
+          ParseFormEncoded(request.body);
+      std::string action, version;
+      for (const auto& [k, v] : params) {
+        if (k == "Action") action = v;
+        if (k == "Version") version = v;
+      }
+      if (version == "2010-03-31" || version.empty()) {
+        if (backends_.topics == nullptr) break;
+        return HandleSnsQuery(params, caller, *backends_.topics);
+      }
+      return QueryError(
+          400, "InvalidAction",
+          absl::StrCat("The action ", action, " (API version ", version,
+                       ") is not supported by evbus; CloudWatch "
+                       "takes AWS JSON 1.0 only."));
+    }
+    case Protocol::kUnknown:
+      break;
+  }
+  if (absl::StartsWith(request.path, "/service/")) {
+    AwsHttpResponse r = JsonError(
+        400, "UnknownOperationException",
+        "evbus does not speak the Smithy RPC v2 CBOR protocol; configure the "
+        "client for AWS JSON 1.0",
+        "application/json", true);
+    return r;
+  }
+  if (!target.empty()) {
+    return JsonError(
+        400, "UnknownOperationException",
+        absl::StrCat("evbus does not support the operation ", target),
+        "application/x-amz-json-1.1");
+  }
+  return RestJsonError(404, "UnknownOperationException",
+                       absl::StrCat("evbus has no AWS operation at ",
+                                    request.method, " ", request.path));
+}
+
+void AwsEndpoint::Register(httplib::Server& server) const {
+  auto handler = [this](const httplib::Request& req, httplib::Response& res) {
+    AwsHttpRequest r;
+    r.method = req.method;
+    r.path = req.path;
+    for (const auto& [k, v] : req.params) r.query.emplace_back(k, v);
+    for (const auto& [k, v] : req.headers) {
+      r.headers[absl::AsciiStrToLower(k)] = v;
+    }
+    r.body = req.body;
+    AwsHttpResponse out = Handle(r, req.target.empty() ? req.path : req.target);
+    res.status = out.status;
+    for (const auto& [k, v] : out.headers) res.set_header(k, v);
+    if (out.status == 204) return;
+    res.set_content(out.body, out.content_type);
+  };
+  server.Post(R"(/.*)", handler);
+  server.Put(R"(/.*)", handler);
+  server.Delete(R"(/.*)", handler);
+  server.Get(R"(/.*)", handler);
+}
+
+}  // namespace evbus::api::aws

@@ -1,0 +1,760 @@
+#include "server/api/aws/cloudwatch_json.h"
+
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "evbus/v1/cloudwatch.pb.h"
+#include "grpcpp/server_context.h"
+#include "server/common/aws_error.h"
+#include "server/common/ids.h"
+#include "server/common/json.h"
+#include "server/common/status_macros.h"
+
+namespace evbus::api::aws {
+namespace {
+
+using common::Json;
+
+constexpr char kContentType[] = "application/x-amz-json-1.0";
+
+// Epoch seconds beyond this are not timestamps (year ~5138).
+constexpr double kMaxEpochSeconds = 1e11;
+
+absl::Status InvalidParameterValue(absl::string_view message) {
+  return common::AwsError(absl::StatusCode::kInvalidArgument,
+                          "InvalidParameterValue", message);
+}
+
+absl::Status FromGrpc(const grpc::Status& status) {
+  if (status.ok()) return absl::OkStatus();
+  return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
+                      status.error_message());
+}
+
+// Reads the members of one JSON object, checking each member's JSON type
+// before converting it. The first type error is latched in the status shared
+// by the readers of the nested objects (leveldb's error-latch idea); reads
+// after it return nothing. A member that is absent or null reads as absent.
+// Paths in messages use the awsQuery form CloudWatch's own messages use
+// ("MetricData.member.1.Dimensions.member.2.Name"). Thread-compatible; the
+// object and the status must outlive the reader.
+class JsonReader {
+ public:
+  JsonReader(const Json* object, std::string path, absl::Status* error)
+      : object_(object), path_(std::move(path)), error_(error) {}
+
+  const absl::Status& status() const { return *error_; }
+
+  bool Has(absl::string_view key) const { return Get(key) != nullptr; }
+
+  std::optional<std::string> String(absl::string_view key) {
+    const Json* v = Get(key);
+    if (v == nullptr) return std::nullopt;
+    if (!v->is_string()) {
+      Fail(key, "a string");
+      return std::nullopt;
+    }
+    return v->get<std::string>();
+  }
+
+  // A number, or the strings "NaN", "Infinity" and "-Infinity" (how the AWS
+  // JSON protocols send non-finite doubles).
+  std::optional<double> Double(absl::string_view key) {
+    const Json* v = Get(key);
+    if (v == nullptr) return std::nullopt;
+    std::optional<double> d = DoubleOf(*v);
+    if (!d.has_value()) Fail(key, "a number");
+    return d;
+  }
+
+  std::optional<int32_t> Int32(absl::string_view key) {
+    const Json* v = Get(key);
+    if (v == nullptr) return std::nullopt;
+    if (!v->is_number()) {
+      Fail(key, "an integer");
+      return std::nullopt;
+    }
+    double d = v->get<double>();
+    if (std::trunc(d) != d || d < std::numeric_limits<int32_t>::min() ||
+        d > std::numeric_limits<int32_t>::max()) {
+      Fail(key, "a 32-bit integer");
+      return std::nullopt;
+    }
+    return static_cast<int32_t>(d);
+  }
+
+  std::optional<bool> Bool(absl::string_view key) {
+    const Json* v = Get(key);
+    if (v == nullptr) return std::nullopt;
+    if (!v->is_boolean()) {
+      Fail(key, "a boolean");
+      return std::nullopt;
+    }
+    return v->get<bool>();
+  }
+
+  // Epoch seconds (a number, possibly fractional) or an RFC 3339 string;
+  // returns ms since the epoch.
+  std::optional<int64_t> TimestampMs(absl::string_view key) {
+    const Json* v = Get(key);
+    if (v == nullptr) return std::nullopt;
+    if (v->is_number()) {
+      double s = v->get<double>();
+      if (std::isfinite(s) && std::fabs(s) < kMaxEpochSeconds) {
+        return static_cast<int64_t>(std::llround(s * 1000));
+      }
+    } else if (v->is_string()) {
+      absl::Time t;
+      std::string err;
+      if (absl::ParseTime(absl::RFC3339_full, v->get<std::string>(), &t,
+                          &err)) {
+        return absl::ToUnixMillis(t);
+      }
+    }
+    Fail(key, "a timestamp (epoch seconds)");
+    return std::nullopt;
+  }
+
+  std::vector<std::string> StringList(absl::string_view key) {
+    std::vector<std::string> out;
+    const Json* v = Get(key);
+    if (v == nullptr) return out;
+    if (!v->is_array()) {
+      Fail(key, "a list of strings");
+      return out;
+    }
+    for (size_t i = 0; i < v->size(); ++i) {
+      const Json& e = (*v)[i];
+      if (!e.is_string()) {
+        Fail(Member(key, i), "a string");
+        return {};
+      }
+      out.push_back(e.get<std::string>());
+    }
+    return out;
+  }
+
+  std::vector<double> DoubleList(absl::string_view key) {
+    std::vector<double> out;
+    const Json* v = Get(key);
+    if (v == nullptr) return out;
+    if (!v->is_array()) {
+      Fail(key, "a list of numbers");
+      return out;
+    }
+    for (size_t i = 0; i < v->size(); ++i) {
+      std::optional<double> d = DoubleOf((*v)[i]);
+      if (!d.has_value()) {
+        Fail(Member(key, i), "a number");
+        return {};
+      }
+      out.push_back(*d);
+    }
+    return out;
+  }
+
+  std::optional<JsonReader> Object(absl::string_view key) {
+    const Json* v = Get(key);
+    if (v == nullptr) return std::nullopt;
+    if (!v->is_object()) {
+      Fail(key, "a structure");
+      return std::nullopt;
+    }
+    return JsonReader(v, PathOf(key), error_);
+  }
+
+  std::vector<JsonReader> ObjectList(absl::string_view key) {
+    std::vector<JsonReader> out;
+    const Json* v = Get(key);
+    if (v == nullptr) return out;
+    if (!v->is_array()) {
+      Fail(key, "a list of structures");
+      return out;
+    }
+    for (size_t i = 0; i < v->size(); ++i) {
+      const Json& e = (*v)[i];
+      std::string member = Member(key, i);
+      if (!e.is_object()) {
+        Fail(member, "a structure");
+        return {};
+      }
+      out.emplace_back(&e, PathOf(member), error_);
+    }
+    return out;
+  }
+
+  // Records an error about this object's member `key` (first one wins).
+  void Invalid(absl::string_view key, absl::string_view message) {
+    if (error_->ok()) {
+      *error_ = InvalidParameterValue(
+          absl::StrCat("The parameter ", PathOf(key), " ", message));
+    }
+  }
+
+ private:
+  // The member, or nullptr when absent, null, or after an error.
+  const Json* Get(absl::string_view key) const {
+    if (!error_->ok()) return nullptr;
+    auto it = object_->find(std::string(key));
+    if (it == object_->end() || it->is_null()) return nullptr;
+    return &*it;
+  }
+
+  static std::optional<double> DoubleOf(const Json& v) {
+    if (v.is_number()) return v.get<double>();
+    if (v.is_string()) {
+      const std::string& s = v.get_ref<const std::string&>();
+      if (s == "NaN") return std::numeric_limits<double>::quiet_NaN();
+      if (s == "Infinity") return std::numeric_limits<double>::infinity();
+      if (s == "-Infinity") return -std::numeric_limits<double>::infinity();
+    }
+    return std::nullopt;
+  }
+
+  static std::string Member(absl::string_view key, size_t index) {
+    return absl::StrCat(key, ".member.", index + 1);
+  }
+
+  std::string PathOf(absl::string_view key) const {
+    return path_.empty() ? std::string(key) : absl::StrCat(path_, ".", key);
+  }
+
+  void Fail(absl::string_view key, absl::string_view expected) {
+    Invalid(key, absl::StrCat("must be ", expected, "."));
+  }
+
+  const Json* object_;
+  std::string path_;
+  absl::Status* error_;
+};
+
+// ---- Conversions -----------------------------------------------------------
+
+Json EpochSeconds(int64_t ms) {
+  if (ms % 1000 == 0) return Json(ms / 1000);
+  return Json(static_cast<double>(ms) / 1000.0);
+}
+
+template <typename List>
+Json StringArray(const List& list) {
+  Json out = Json::array();
+  for (const std::string& s : list) out.push_back(s);
+  return out;
+}
+
+Json DimensionsJson(
+    const google::protobuf::RepeatedPtrField<evbus::v1::Dimension>& dims) {
+  Json out = Json::array();
+  for (const evbus::v1::Dimension& d : dims) {
+    out.push_back(Json{{"Name", d.name()}, {"Value", d.value()}});
+  }
+  return out;
+}
+
+// Dimensions: [{Name, Value}] (ListMetrics' DimensionFilter may omit Value:
+// any value).
+void ReadDimensions(
+    JsonReader& in, absl::string_view key,
+    google::protobuf::RepeatedPtrField<evbus::v1::Dimension>* out) {
+  for (JsonReader& d : in.ObjectList(key)) {
+    evbus::v1::Dimension* dim = out->Add();
+    dim->set_name(d.String("Name").value_or(""));
+    dim->set_value(d.String("Value").value_or(""));
+  }
+}
+
+// Metric: {Namespace, MetricName, Dimensions}.
+void ReadMetric(JsonReader& in, evbus::v1::Metric* out) {
+  out->set_namespace_(in.String("Namespace").value_or(""));
+  out->set_metric_name(in.String("MetricName").value_or(""));
+  ReadDimensions(in, "Dimensions", out->mutable_dimensions());
+}
+
+Json AlarmJson(const evbus::v1::MetricAlarm& a) {
+  Json j = Json::object();
+  j["AlarmName"] = a.alarm_name();
+  j["AlarmArn"] = a.alarm_arn();
+  if (!a.alarm_description().empty()) {
+    j["AlarmDescription"] = a.alarm_description();
+  }
+  j["AlarmConfigurationUpdatedTimestamp"] =
+      EpochSeconds(a.configuration_updated_ms());
+  j["ActionsEnabled"] = a.actions_enabled();
+  j["OKActions"] = StringArray(a.ok_actions());
+  j["AlarmActions"] = StringArray(a.alarm_actions());
+  j["InsufficientDataActions"] = StringArray(a.insufficient_data_actions());
+  j["StateValue"] = a.state_value();
+  j["StateReason"] = a.state_reason();
+  if (!a.state_reason_data().empty()) {
+    j["StateReasonData"] = a.state_reason_data();
+  }
+  j["StateUpdatedTimestamp"] = EpochSeconds(a.state_updated_ms());
+  j["MetricName"] = a.metric_name();
+  j["Namespace"] = a.namespace_();
+  if (!a.statistic().empty()) j["Statistic"] = a.statistic();
+  if (!a.extended_statistic().empty()) {
+    j["ExtendedStatistic"] = a.extended_statistic();
+  }
+  j["Dimensions"] = DimensionsJson(a.dimensions());
+  j["Period"] = a.period();
+  if (!a.unit().empty()) j["Unit"] = a.unit();
+  j["EvaluationPeriods"] = a.evaluation_periods();
+  if (a.datapoints_to_alarm() > 0) {
+    j["DatapointsToAlarm"] = a.datapoints_to_alarm();
+  }
+  j["Threshold"] = a.threshold();
+  j["ComparisonOperator"] = a.comparison_operator();
+  if (!a.treat_missing_data().empty()) {
+    j["TreatMissingData"] = a.treat_missing_data();
+  }
+  if (!a.evaluate_low_sample_count_percentile().empty()) {
+    j["EvaluateLowSampleCountPercentile"] =
+        a.evaluate_low_sample_count_percentile();
+  }
+  j["StateTransitionedTimestamp"] = EpochSeconds(a.state_transitioned_ms());
+  return j;
+}
+
+// Whether AlarmTypes (when given) asks for metric alarms. evbus has no
+// composite alarms, so a request for those only returns nothing.
+bool WantsMetricAlarms(JsonReader& in) {
+  if (!in.Has("AlarmTypes")) return true;
+  std::vector<std::string> types = in.StringList("AlarmTypes");
+  bool metric = false;
+  for (const std::string& t : types) {
+    if (t == "MetricAlarm") {
+      metric = true;
+    } else if (t != "CompositeAlarm") {
+      in.Invalid("AlarmTypes",
+                 absl::StrCat("has an invalid value ", t,
+                              " (expected MetricAlarm or CompositeAlarm)."));
+    }
+  }
+  return metric;
+}
+
+// ---- Operations ------------------------------------------------------------
+
+absl::StatusOr<Json> PutMetricAlarm(JsonReader& in,
+                                    api::CloudWatchServiceImpl& cw) {
+  evbus::v1::PutMetricAlarmRequest request;
+  evbus::v1::MetricAlarm* a = request.mutable_alarm();
+  a->set_alarm_name(in.String("AlarmName").value_or(""));
+  a->set_alarm_description(in.String("AlarmDescription").value_or(""));
+  if (std::optional<bool> enabled = in.Bool("ActionsEnabled")) {
+    a->set_actions_enabled(*enabled);
+    request.add_present("actions_enabled");
+  }
+  for (std::string& s : in.StringList("OKActions")) a->add_ok_actions(s);
+  for (std::string& s : in.StringList("AlarmActions")) a->add_alarm_actions(s);
+  for (std::string& s : in.StringList("InsufficientDataActions")) {
+    a->add_insufficient_data_actions(s);
+  }
+  a->set_metric_name(in.String("MetricName").value_or(""));
+  a->set_namespace_(in.String("Namespace").value_or(""));
+  a->set_statistic(in.String("Statistic").value_or(""));
+  a->set_extended_statistic(in.String("ExtendedStatistic").value_or(""));
+  ReadDimensions(in, "Dimensions", a->mutable_dimensions());
+  a->set_period(in.Int32("Period").value_or(0));
+  a->set_unit(in.String("Unit").value_or(""));
+  a->set_evaluation_periods(in.Int32("EvaluationPeriods").value_or(0));
+  if (std::optional<int32_t> m = in.Int32("DatapointsToAlarm")) {
+    a->set_datapoints_to_alarm(*m);
+    request.add_present("datapoints_to_alarm");
+  }
+  if (std::optional<double> t = in.Double("Threshold")) {
+    a->set_threshold(*t);
+    request.add_present("threshold");
+  }
+  a->set_comparison_operator(in.String("ComparisonOperator").value_or(""));
+  if (std::optional<std::string> t = in.String("TreatMissingData")) {
+    a->set_treat_missing_data(*t);
+    request.add_present("treat_missing_data");
+  }
+  a->set_evaluate_low_sample_count_percentile(
+      in.String("EvaluateLowSampleCountPercentile").value_or(""));
+  // Metric math and anomaly-detection alarms are not implemented; refuse
+  // them rather than store a different alarm than asked for.
+  if (!in.ObjectList("Metrics").empty()) {
+    in.Invalid("Metrics", "is not supported: evbus has no metric math alarms.");
+  }
+  if (in.String("ThresholdMetricId").has_value()) {
+    in.Invalid("ThresholdMetricId",
+               "is not supported: evbus has no anomaly detection alarms.");
+  }
+  EVBUS_RETURN_IF_ERROR(in.status());  // Tags are accepted and ignored.
+  grpc::ServerContext ctx;
+  evbus::v1::PutMetricAlarmResponse response;
+  EVBUS_RETURN_IF_ERROR(FromGrpc(cw.PutMetricAlarm(&ctx, &request, &response)));
+  return Json::object();
+}
+
+absl::StatusOr<Json> DescribeAlarms(JsonReader& in,
+                                    api::CloudWatchServiceImpl& cw) {
+  evbus::v1::DescribeAlarmsRequest request;
+  for (std::string& n : in.StringList("AlarmNames")) request.add_alarm_names(n);
+  request.set_alarm_name_prefix(in.String("AlarmNamePrefix").value_or(""));
+  request.set_state_value(in.String("StateValue").value_or(""));
+  request.set_action_prefix(in.String("ActionPrefix").value_or(""));
+  request.set_max_records(in.Int32("MaxRecords").value_or(0));
+  request.set_next_token(in.String("NextToken").value_or(""));
+  bool metric = WantsMetricAlarms(in);
+  // Children/parents are relations of composite alarms, which evbus lacks.
+  bool composite_relation = in.String("ChildrenOfAlarmName").has_value() ||
+                            in.String("ParentsOfAlarmName").has_value();
+  EVBUS_RETURN_IF_ERROR(in.status());
+  Json out = Json::object();
+  Json alarms = Json::array();
+  if (metric && !composite_relation) {
+    grpc::ServerContext ctx;
+    evbus::v1::DescribeAlarmsResponse response;
+    EVBUS_RETURN_IF_ERROR(
+        FromGrpc(cw.DescribeAlarms(&ctx, &request, &response)));
+    for (const evbus::v1::MetricAlarm& a : response.metric_alarms()) {
+      alarms.push_back(AlarmJson(a));
+    }
+    if (!response.next_token().empty()) {
+      out["NextToken"] = response.next_token();
+    }
+  }
+  out["MetricAlarms"] = std::move(alarms);
+  out["CompositeAlarms"] = Json::array();
+  return out;
+}
+
+absl::StatusOr<Json> DescribeAlarmHistory(JsonReader& in,
+                                          api::CloudWatchServiceImpl& cw) {
+  evbus::v1::DescribeAlarmHistoryRequest request;
+  request.set_alarm_name(in.String("AlarmName").value_or(""));
+  request.set_history_item_type(in.String("HistoryItemType").value_or(""));
+  request.set_start_date_ms(in.TimestampMs("StartDate").value_or(0));
+  request.set_end_date_ms(in.TimestampMs("EndDate").value_or(0));
+  request.set_max_records(in.Int32("MaxRecords").value_or(0));
+  request.set_next_token(in.String("NextToken").value_or(""));
+  request.set_scan_by(in.String("ScanBy").value_or(""));
+  bool metric = WantsMetricAlarms(in);
+  EVBUS_RETURN_IF_ERROR(in.status());
+  Json out = Json::object();
+  Json items = Json::array();
+  if (metric) {
+    grpc::ServerContext ctx;
+    evbus::v1::DescribeAlarmHistoryResponse response;
+    EVBUS_RETURN_IF_ERROR(
+        FromGrpc(cw.DescribeAlarmHistory(&ctx, &request, &response)));
+    for (const evbus::v1::AlarmHistoryItem& h :
+         response.alarm_history_items()) {
+      items.push_back(Json{{"AlarmName", h.alarm_name()},
+                           {"AlarmType", h.alarm_type()},
+                           {"Timestamp", EpochSeconds(h.timestamp_ms())},
+                           {"HistoryItemType", h.history_item_type()},
+                           {"HistorySummary", h.history_summary()},
+                           {"HistoryData", h.history_data()}});
+    }
+    if (!response.next_token().empty()) {
+      out["NextToken"] = response.next_token();
+    }
+  }
+  out["AlarmHistoryItems"] = std::move(items);
+  return out;
+}
+
+absl::StatusOr<Json> SetAlarmState(JsonReader& in,
+                                   api::CloudWatchServiceImpl& cw) {
+  evbus::v1::SetAlarmStateRequest request;
+  request.set_alarm_name(in.String("AlarmName").value_or(""));
+  request.set_state_value(in.String("StateValue").value_or(""));
+  request.set_state_reason(in.String("StateReason").value_or(""));
+  request.set_state_reason_data(in.String("StateReasonData").value_or(""));
+  EVBUS_RETURN_IF_ERROR(in.status());
+  grpc::ServerContext ctx;
+  evbus::v1::SetAlarmStateResponse response;
+  EVBUS_RETURN_IF_ERROR(FromGrpc(cw.SetAlarmState(&ctx, &request, &response)));
+  return Json::object();
+}
+
+enum class AlarmNamesOp { kDelete, kEnable, kDisable };
+
+absl::StatusOr<Json> AlarmNamesCall(JsonReader& in,
+                                    api::CloudWatchServiceImpl& cw,
+                                    AlarmNamesOp op) {
+  evbus::v1::AlarmNamesRequest request;
+  for (std::string& n : in.StringList("AlarmNames")) request.add_alarm_names(n);
+  EVBUS_RETURN_IF_ERROR(in.status());
+  grpc::ServerContext ctx;
+  evbus::v1::AlarmNamesResponse response;
+  grpc::Status s;
+  switch (op) {
+    case AlarmNamesOp::kDelete:
+      s = cw.DeleteAlarms(&ctx, &request, &response);
+      break;
+    case AlarmNamesOp::kEnable:
+      s = cw.EnableAlarmActions(&ctx, &request, &response);
+      break;
+    case AlarmNamesOp::kDisable:
+      s = cw.DisableAlarmActions(&ctx, &request, &response);
+      break;
+  }
+  EVBUS_RETURN_IF_ERROR(FromGrpc(s));
+  return Json::object();
+}
+
+absl::StatusOr<Json> PutMetricData(JsonReader& in,
+                                   api::CloudWatchServiceImpl& cw) {
+  evbus::v1::PutMetricDataRequest request;
+  request.set_namespace_(in.String("Namespace").value_or(""));
+  for (JsonReader& m : in.ObjectList("MetricData")) {
+    evbus::v1::MetricDatum* d = request.add_metric_data();
+    d->set_metric_name(m.String("MetricName").value_or(""));
+    ReadDimensions(m, "Dimensions", d->mutable_dimensions());
+    d->set_timestamp_ms(m.TimestampMs("Timestamp").value_or(0));
+    if (std::optional<double> v = m.Double("Value")) d->set_value(*v);
+    for (double v : m.DoubleList("Values")) d->add_values(v);
+    for (double c : m.DoubleList("Counts")) d->add_counts(c);
+    if (std::optional<JsonReader> s = m.Object("StatisticValues")) {
+      evbus::v1::StatisticSet* set = d->mutable_statistic_values();
+      set->set_sample_count(s->Double("SampleCount").value_or(0));
+      set->set_sum(s->Double("Sum").value_or(0));
+      set->set_minimum(s->Double("Minimum").value_or(0));
+      set->set_maximum(s->Double("Maximum").value_or(0));
+    }
+    d->set_unit(m.String("Unit").value_or(""));
+    // Stored at one-minute resolution whatever StorageResolution says.
+    (void)m.Int32("StorageResolution");
+  }
+  EVBUS_RETURN_IF_ERROR(in.status());
+  grpc::ServerContext ctx;
+  evbus::v1::PutMetricDataResponse response;
+  EVBUS_RETURN_IF_ERROR(FromGrpc(cw.PutMetricData(&ctx, &request, &response)));
+  return Json::object();
+}
+
+absl::StatusOr<Json> GetMetricData(JsonReader& in,
+                                   api::CloudWatchServiceImpl& cw) {
+  evbus::v1::GetMetricDataRequest request;
+  for (JsonReader& q : in.ObjectList("MetricDataQueries")) {
+    evbus::v1::MetricDataQuery* out = request.add_metric_data_queries();
+    out->set_id(q.String("Id").value_or(""));
+    out->set_label(q.String("Label").value_or(""));
+    if (std::optional<bool> r = q.Bool("ReturnData")) out->set_return_data(*r);
+    // A query with an Expression has no MetricStat: the service refuses it
+    // (no metric math).
+    (void)q.String("Expression");
+    if (std::optional<JsonReader> ms = q.Object("MetricStat")) {
+      evbus::v1::MetricStat* stat = out->mutable_metric_stat();
+      if (std::optional<JsonReader> m = ms->Object("Metric")) {
+        ReadMetric(*m, stat->mutable_metric());
+      }
+      stat->set_period(ms->Int32("Period").value_or(0));
+      stat->set_stat(ms->String("Stat").value_or(""));
+      stat->set_unit(ms->String("Unit").value_or(""));
+    }
+  }
+  request.set_start_time_ms(in.TimestampMs("StartTime").value_or(0));
+  request.set_end_time_ms(in.TimestampMs("EndTime").value_or(0));
+  request.set_next_token(in.String("NextToken").value_or(""));
+  request.set_scan_by(in.String("ScanBy").value_or(""));
+  request.set_max_datapoints(in.Int32("MaxDatapoints").value_or(0));
+  EVBUS_RETURN_IF_ERROR(in.status());
+  grpc::ServerContext ctx;
+  evbus::v1::GetMetricDataResponse response;
+  EVBUS_RETURN_IF_ERROR(FromGrpc(cw.GetMetricData(&ctx, &request, &response)));
+  Json results = Json::array();
+  for (const evbus::v1::MetricDataResult& r : response.metric_data_results()) {
+    Json timestamps = Json::array();
+    for (int64_t t : r.timestamps_ms()) timestamps.push_back(EpochSeconds(t));
+    Json values = Json::array();
+    for (double v : r.values()) values.push_back(v);
+    results.push_back(Json{{"Id", r.id()},
+                           {"Label", r.label()},
+                           {"Timestamps", std::move(timestamps)},
+                           {"Values", std::move(values)},
+                           {"StatusCode", r.status_code()}});
+  }
+  Json out = Json::object();
+  out["MetricDataResults"] = std::move(results);
+  out["Messages"] = Json::array();
+  if (!response.next_token().empty()) out["NextToken"] = response.next_token();
+  return out;
+}
+
+absl::StatusOr<Json> GetMetricStatistics(JsonReader& in,
+                                         api::CloudWatchServiceImpl& cw) {
+  evbus::v1::GetMetricStatisticsRequest request;
+  request.set_namespace_(in.String("Namespace").value_or(""));
+  request.set_metric_name(in.String("MetricName").value_or(""));
+  ReadDimensions(in, "Dimensions", request.mutable_dimensions());
+  request.set_start_time_ms(in.TimestampMs("StartTime").value_or(0));
+  request.set_end_time_ms(in.TimestampMs("EndTime").value_or(0));
+  request.set_period(in.Int32("Period").value_or(0));
+  for (std::string& s : in.StringList("Statistics")) request.add_statistics(s);
+  for (std::string& s : in.StringList("ExtendedStatistics")) {
+    request.add_extended_statistics(s);
+  }
+  request.set_unit(in.String("Unit").value_or(""));
+  EVBUS_RETURN_IF_ERROR(in.status());
+  grpc::ServerContext ctx;
+  evbus::v1::GetMetricStatisticsResponse response;
+  EVBUS_RETURN_IF_ERROR(
+      FromGrpc(cw.GetMetricStatistics(&ctx, &request, &response)));
+  Json points = Json::array();
+  for (const evbus::v1::Datapoint& d : response.datapoints()) {
+    Json p = Json::object();
+    p["Timestamp"] = EpochSeconds(d.timestamp_ms());
+    if (d.has_sample_count()) p["SampleCount"] = d.sample_count();
+    if (d.has_average()) p["Average"] = d.average();
+    if (d.has_sum()) p["Sum"] = d.sum();
+    if (d.has_minimum()) p["Minimum"] = d.minimum();
+    if (d.has_maximum()) p["Maximum"] = d.maximum();
+    if (!d.unit().empty()) p["Unit"] = d.unit();
+    if (d.extended_statistics_size() > 0) {
+      // protobuf maps are unordered; sort for a stable body.
+      std::map<std::string, double> sorted(d.extended_statistics().begin(),
+                                           d.extended_statistics().end());
+      Json e = Json::object();
+      for (const auto& [k, v] : sorted) e[k] = v;
+      p["ExtendedStatistics"] = std::move(e);
+    }
+    points.push_back(std::move(p));
+  }
+  Json out = Json::object();
+  out["Label"] = response.label();
+  out["Datapoints"] = std::move(points);
+  return out;
+}
+
+absl::StatusOr<Json> ListMetrics(JsonReader& in,
+                                 api::CloudWatchServiceImpl& cw) {
+  evbus::v1::ListMetricsRequest request;
+  request.set_namespace_(in.String("Namespace").value_or(""));
+  request.set_metric_name(in.String("MetricName").value_or(""));
+  ReadDimensions(in, "Dimensions", request.mutable_dimensions());
+  request.set_next_token(in.String("NextToken").value_or(""));
+  // RecentlyActive (PT3H) is not applied: every stored series is listed.
+  (void)in.String("RecentlyActive");
+  EVBUS_RETURN_IF_ERROR(in.status());
+  grpc::ServerContext ctx;
+  evbus::v1::ListMetricsResponse response;
+  EVBUS_RETURN_IF_ERROR(FromGrpc(cw.ListMetrics(&ctx, &request, &response)));
+  Json metrics = Json::array();
+  for (const evbus::v1::Metric& m : response.metrics()) {
+    metrics.push_back(Json{{"Namespace", m.namespace_()},
+                           {"MetricName", m.metric_name()},
+                           {"Dimensions", DimensionsJson(m.dimensions())}});
+  }
+  Json out = Json::object();
+  out["Metrics"] = std::move(metrics);
+  if (!response.next_token().empty()) out["NextToken"] = response.next_token();
+  return out;
+}
+
+absl::StatusOr<Json> DeleteAlarms(JsonReader& in,
+                                  api::CloudWatchServiceImpl& cw) {
+  return AlarmNamesCall(in, cw, AlarmNamesOp::kDelete);
+}
+
+absl::StatusOr<Json> EnableAlarmActions(JsonReader& in,
+                                        api::CloudWatchServiceImpl& cw) {
+  return AlarmNamesCall(in, cw, AlarmNamesOp::kEnable);
+}
+
+absl::StatusOr<Json> DisableAlarmActions(JsonReader& in,
+                                         api::CloudWatchServiceImpl& cw) {
+  return AlarmNamesCall(in, cw, AlarmNamesOp::kDisable);
+}
+
+using Operation = absl::StatusOr<Json> (*)(JsonReader&,
+                                           api::CloudWatchServiceImpl&);
+
+// The operation named `op`, or nullptr.
+Operation FindOperation(absl::string_view op) {
+  if (op == "PutMetricAlarm") return PutMetricAlarm;
+  if (op == "DescribeAlarms") return DescribeAlarms;
+  if (op == "DescribeAlarmHistory") return DescribeAlarmHistory;
+  if (op == "SetAlarmState") return SetAlarmState;
+  if (op == "DeleteAlarms") return DeleteAlarms;
+  if (op == "EnableAlarmActions") return EnableAlarmActions;
+  if (op == "DisableAlarmActions") return DisableAlarmActions;
+  if (op == "PutMetricData") return PutMetricData;
+  if (op == "GetMetricData") return GetMetricData;
+  if (op == "GetMetricStatistics") return GetMetricStatistics;
+  if (op == "ListMetrics") return ListMetrics;
+  return nullptr;
+}
+
+// A service error as CloudWatch's JSON error. Errors that carry an exception
+// name keep it; others get CloudWatch's code for their kind.
+AwsHttpResponse CloudWatchError(const absl::Status& status) {
+  AwsErrorInfo info = ErrorInfoOf(status);
+  bool named = absl::StartsWith(status.message(), info.code + ": ");
+  if (!named) {
+    switch (status.code()) {
+      case absl::StatusCode::kNotFound:
+        info.code = "ResourceNotFound";
+        break;
+      case absl::StatusCode::kResourceExhausted:
+        info.code = "LimitExceeded";
+        break;
+      default:
+        info.code = info.status >= 500 ? "InternalServiceError"
+                                       : "InvalidParameterValue";
+    }
+  }
+  if (status.code() == absl::StatusCode::kNotFound) info.status = 404;
+  return JsonError(info.status, info.code, info.message, kContentType,
+                   /*query_compatible=*/true);
+}
+
+}  // namespace
+
+AwsHttpResponse HandleCloudWatchJson(absl::string_view op,
+                                     const AwsHttpRequest& request,
+                                     const AwsCaller& /*caller*/,
+                                     api::CloudWatchServiceImpl& cw) {
+  Operation operation = FindOperation(op);
+  if (operation == nullptr) {
+    return JsonError(400, "UnknownOperationException",
+                     absl::StrCat("The operation ", op,
+                                  " is not supported by evbus's CloudWatch "
+                                  "endpoint."),
+                     kContentType, /*query_compatible=*/true);
+  }
+  if (absl::StartsWith(request.body, "\x1f\x8b")) {
+    return JsonError(400, "SerializationException",
+                     "The request body is gzip-compressed but was not decoded.",
+                     kContentType, /*query_compatible=*/true);
+  }
+  Json body = Json::object();
+  if (!request.body.empty()) {
+    absl::StatusOr<Json> parsed = common::ParseJson(request.body, "body");
+    if (!parsed.ok() || !parsed->is_object()) {
+      return JsonError(400, "SerializationException",
+                       parsed.ok() ? "The request body must be a JSON object."
+                                   : std::string(parsed.status().message()),
+                       kContentType, /*query_compatible=*/true);
+    }
+    body = *std::move(parsed);
+  }
+  absl::Status error;
+  JsonReader in(&body, "", &error);
+  absl::StatusOr<Json> out = operation(in, cw);
+  if (!out.ok()) return CloudWatchError(out.status());
+  AwsHttpResponse r;
+  r.status = 200;
+  r.content_type = kContentType;
+  r.headers.emplace_back("x-amzn-RequestId", common::NewUuidV4());
+  r.body = common::DumpJson(*out);
+  return r;
+}
+
+}  // namespace evbus::api::aws

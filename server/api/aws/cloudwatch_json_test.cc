@@ -1,0 +1,398 @@
+#include "server/api/aws/cloudwatch_json.h"
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "server/alarms/alarm_service.h"
+#include "server/api/grpc/cloudwatch_service.h"
+#include "server/common/clock.h"
+#include "server/common/json.h"
+#include "server/metrics/registry.h"
+#include "server/metricstore/metric_store.h"
+#include "server/storage/store.h"
+#include "tests/testing/status_matchers.h"
+#include "tests/testing/temp_dir.h"
+
+namespace evbus::api::aws {
+namespace {
+
+using common::Json;
+using ::evbus::testing::IsOk;
+using ::testing::Contains;
+using ::testing::HasSubstr;
+using ::testing::Pair;
+
+// 2024-07-16 13:00:30.250 UTC.
+constexpr int64_t kNowMs = 1721134830250;
+
+// Test inputs and outputs are valid JSON; a parse failure fails the test.
+Json Parse(const std::string& text) {
+  absl::StatusOr<Json> j = common::ParseJson(text);
+  if (!j.ok()) {
+    ADD_FAILURE() << j.status();
+    return Json();
+  }
+  return *std::move(j);
+}
+
+// The alarms are never evaluated here (the loop is not started).
+class NoMetrics final : public alarms::MetricSource {
+ public:
+  absl::StatusOr<std::vector<std::pair<absl::Time, metricstore::Aggregate>>>
+  Query(const std::string&, const std::string&,
+        const std::vector<evbus::v1::Dimension>&, absl::Time,
+        absl::Time) override {
+    return std::vector<std::pair<absl::Time, metricstore::Aggregate>>();
+  }
+};
+
+class NoActions final : public alarms::AlarmNotifier {
+ public:
+  std::vector<std::string> StateChanged(
+      const evbus::v1::MetricAlarm&, const std::string&,
+      const std::vector<std::string>&) override {
+    return {};
+  }
+};
+
+class CloudWatchJsonTest : public ::testing::Test {
+ protected:
+  CloudWatchJsonTest() : clock_(absl::FromUnixMillis(kNowMs)) {
+    absl::StatusOr<std::unique_ptr<storage::Store>> store =
+        storage::Store::Open({.path = dir_.Join("db")});
+    EXPECT_TRUE(store.ok()) << store.status();
+    store_ = *std::move(store);
+    metrics_ = std::make_unique<metricstore::MetricStore>(
+        *store_, clock_, metricstore::MetricStoreOptions{});
+    EXPECT_THAT(metrics_->Load(), IsOk());
+    alarms_ = std::make_unique<alarms::AlarmService>(
+        *store_, clock_, registry_, source_, notifier_,
+        alarms::AlarmServiceOptions{});
+    EXPECT_THAT(alarms_->Load(), IsOk());
+    cw_ = std::make_unique<api::CloudWatchServiceImpl>(*metrics_, *alarms_);
+  }
+
+  AwsHttpResponse Call(absl::string_view op, const std::string& body) {
+    AwsHttpRequest request;
+    request.method = "POST";
+    request.path = "/";
+    request.headers["content-type"] = "application/x-amz-json-1.0";
+    request.headers["x-amz-target"] = absl::StrCat(kCloudWatchTargetPrefix, op);
+    request.body = body;
+    return HandleCloudWatchJson(op, request, caller_, *cw_);
+  }
+
+  // Calls and parses a successful answer.
+  Json Ok(absl::string_view op, const Json& body) {
+    AwsHttpResponse r = Call(op, common::DumpJson(body));
+    EXPECT_EQ(r.status, 200) << op << ": " << r.body;
+    EXPECT_EQ(r.content_type, "application/x-amz-json-1.0");
+    absl::StatusOr<Json> out = common::ParseJson(r.body);
+    EXPECT_TRUE(out.ok()) << r.body;
+    return out.ok() ? *out : Json();
+  }
+
+  static std::string Header(const AwsHttpResponse& r, absl::string_view name) {
+    for (const auto& [k, v] : r.headers) {
+      if (k == name) return v;
+    }
+    return "";
+  }
+
+  static Json ErrorsAlarm(const std::string& name) {
+    return Parse(R"({
+      "AlarmName": ")" +
+                 name + R"(",
+      "AlarmDescription": "Errors of f",
+      "ActionsEnabled": true,
+      "AlarmActions": ["arn:aws:sns:us-east-1:000000000000:alarm"],
+      "OKActions": [],
+      "Namespace": "AWS/Lambda",
+      "MetricName": "Errors",
+      "Dimensions": [{"Name": "FunctionName", "Value": "f"}],
+      "Statistic": "Sum",
+      "Period": 60,
+      "EvaluationPeriods": 3,
+      "DatapointsToAlarm": 2,
+      "Threshold": 1.5,
+      "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+      "TreatMissingData": "notBreaching",
+      "Tags": [{"Key": "team", "Value": "a"}]
+    })");
+  }
+
+  evbus::testing::TempDir dir_;
+  common::ManualClock clock_;
+  metrics::Registry registry_;
+  NoMetrics source_;
+  NoActions notifier_;
+  AwsCaller caller_{.access_key_id = "AKID",
+                    .region = "us-east-1",
+                    .account = "000000000000"};
+  std::unique_ptr<storage::Store> store_;
+  std::unique_ptr<metricstore::MetricStore> metrics_;
+  std::unique_ptr<alarms::AlarmService> alarms_;
+  std::unique_ptr<api::CloudWatchServiceImpl> cw_;
+};
+
+TEST_F(CloudWatchJsonTest, PutMetricAlarmThenDescribeAlarms) {
+  EXPECT_EQ(Ok("PutMetricAlarm", ErrorsAlarm("errors")), Json::object());
+
+  Json out = Ok("DescribeAlarms", Json{{"AlarmNames", {"errors"}}});
+  ASSERT_EQ(out["MetricAlarms"].size(), 1u) << out;
+  EXPECT_EQ(out["CompositeAlarms"], Json::array());
+  const Json& a = out["MetricAlarms"][0];
+  EXPECT_EQ(a["AlarmName"], "errors");
+  EXPECT_EQ(a["AlarmArn"],
+            "arn:aws:cloudwatch:us-east-1:000000000000:alarm:errors");
+  EXPECT_EQ(a["AlarmDescription"], "Errors of f");
+  EXPECT_EQ(a["ActionsEnabled"], true);
+  EXPECT_EQ(a["AlarmActions"],
+            Json::array({"arn:aws:sns:us-east-1:000000000000:alarm"}));
+  EXPECT_EQ(a["OKActions"], Json::array());
+  EXPECT_EQ(a["InsufficientDataActions"], Json::array());
+  EXPECT_EQ(a["StateValue"], "INSUFFICIENT_DATA");
+  EXPECT_EQ(a["StateReason"], "Unchecked: Initial alarm creation");
+  // Timestamps are epoch seconds (numbers), with the milliseconds.
+  ASSERT_TRUE(a["StateUpdatedTimestamp"].is_number()) << a;
+  EXPECT_DOUBLE_EQ(a["StateUpdatedTimestamp"].get<double>(), 1721134830.25);
+  EXPECT_DOUBLE_EQ(a["AlarmConfigurationUpdatedTimestamp"].get<double>(),
+                   1721134830.25);
+  EXPECT_DOUBLE_EQ(a["StateTransitionedTimestamp"].get<double>(),
+                   1721134830.25);
+  EXPECT_EQ(a["Namespace"], "AWS/Lambda");
+  EXPECT_EQ(a["MetricName"], "Errors");
+  EXPECT_EQ(a["Dimensions"], Parse(R"([{"Name":"FunctionName","Value":"f"}])"));
+  EXPECT_EQ(a["Statistic"], "Sum");
+  EXPECT_EQ(a["Period"], 60);
+  EXPECT_EQ(a["EvaluationPeriods"], 3);
+  EXPECT_EQ(a["DatapointsToAlarm"], 2);
+  EXPECT_EQ(a["Threshold"], 1.5);
+  EXPECT_EQ(a["ComparisonOperator"], "GreaterThanOrEqualToThreshold");
+  EXPECT_EQ(a["TreatMissingData"], "notBreaching");
+  EXPECT_FALSE(a.contains("ExtendedStatistic"));
+
+  // Composite alarms only: none.
+  out = Ok("DescribeAlarms", Json{{"AlarmTypes", {"CompositeAlarm"}}});
+  EXPECT_EQ(out["MetricAlarms"], Json::array());
+  // An empty body is an empty input.
+  AwsHttpResponse r = Call("DescribeAlarms", "");
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_THAT(r.body, HasSubstr("\"AlarmName\":\"errors\""));
+}
+
+TEST_F(CloudWatchJsonTest, ActionsEnabledAndDeleteAlarms) {
+  Ok("PutMetricAlarm", ErrorsAlarm("errors"));
+  EXPECT_EQ(Ok("DisableAlarmActions", Json{{"AlarmNames", {"errors"}}}),
+            Json::object());
+  Json out = Ok("DescribeAlarms", Json::object());
+  EXPECT_EQ(out["MetricAlarms"][0]["ActionsEnabled"], false);
+  Ok("EnableAlarmActions", Json{{"AlarmNames", {"errors"}}});
+  out = Ok("DescribeAlarms", Json::object());
+  EXPECT_EQ(out["MetricAlarms"][0]["ActionsEnabled"], true);
+  Ok("DeleteAlarms", Json{{"AlarmNames", {"errors"}}});
+  EXPECT_EQ(Ok("DescribeAlarms", Json::object())["MetricAlarms"],
+            Json::array());
+}
+
+TEST_F(CloudWatchJsonTest, SetAlarmStateAndHistory) {
+  Ok("PutMetricAlarm", ErrorsAlarm("errors"));
+  clock_.Advance(absl::Seconds(5));
+  EXPECT_EQ(Ok("SetAlarmState", Json{{"AlarmName", "errors"},
+                                     {"StateValue", "ALARM"},
+                                     {"StateReason", "testing purposes"}}),
+            Json::object());
+  const Json a = Ok("DescribeAlarms", Json::object())["MetricAlarms"][0];
+  EXPECT_EQ(a["StateValue"], "ALARM");
+  EXPECT_EQ(a["StateReason"], "testing purposes");
+  EXPECT_DOUBLE_EQ(a["StateUpdatedTimestamp"].get<double>(), 1721134835.25);
+
+  Json history =
+      Ok("DescribeAlarmHistory", Json{{"AlarmName", "errors"},
+                                      {"HistoryItemType", "StateUpdate"},
+                                      {"StartDate", 1721134800},
+                                      {"EndDate", 1721138400}});
+  ASSERT_EQ(history["AlarmHistoryItems"].size(), 1u) << history;
+  const Json& h = history["AlarmHistoryItems"][0];
+  EXPECT_EQ(h["AlarmName"], "errors");
+  EXPECT_EQ(h["AlarmType"], "MetricAlarm");
+  EXPECT_EQ(h["HistoryItemType"], "StateUpdate");
+  EXPECT_EQ(h["HistorySummary"],
+            "Alarm updated from INSUFFICIENT_DATA to ALARM");
+  EXPECT_DOUBLE_EQ(h["Timestamp"].get<double>(), 1721134835.25);
+  EXPECT_TRUE(h["HistoryData"].is_string());
+}
+
+TEST_F(CloudWatchJsonTest, SetAlarmStateBadEnumIsAQueryCompatibleError) {
+  Ok("PutMetricAlarm", ErrorsAlarm("errors"));
+  AwsHttpResponse r = Call("SetAlarmState", R"({"AlarmName":"errors",
+      "StateValue":"BROKEN","StateReason":"x"})");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(r.content_type, "application/x-amz-json-1.0");
+  EXPECT_EQ(Header(r, "x-amzn-query-error"), "ValidationError;Sender");
+  Json body = Parse(r.body);
+  EXPECT_EQ(body["__type"], "ValidationError");
+  EXPECT_THAT(body["message"].get<std::string>(),
+              HasSubstr("Value 'BROKEN' at 'stateValue' failed to satisfy "
+                        "constraint: Member must satisfy enum value set: "
+                        "[INSUFFICIENT_DATA, ALARM, OK]"));
+
+  r = Call("SetAlarmState", R"({"AlarmName":"nope","StateValue":"OK",
+      "StateReason":"x"})");
+  EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(Header(r, "x-amzn-query-error"), "ResourceNotFound;Sender");
+  EXPECT_EQ(Parse(r.body)["message"], "Alarm nope not found");
+}
+
+TEST_F(CloudWatchJsonTest, TypeErrorsNameTheMember) {
+  Json alarm = ErrorsAlarm("errors");
+  alarm["Period"] = "60";
+  AwsHttpResponse r = Call("PutMetricAlarm", common::DumpJson(alarm));
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(Header(r, "x-amzn-query-error"), "InvalidParameterValue;Sender");
+  EXPECT_EQ(Parse(r.body)["message"],
+            "The parameter Period must be an integer.");
+
+  r = Call("PutMetricData", R"({"Namespace":"App","MetricData":[
+      {"MetricName":"m","Value":1},
+      {"MetricName":"m","Dimensions":[{"Name":"a","Value":7}]}]})");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(Parse(r.body)["message"],
+            "The parameter MetricData.member.2.Dimensions.member.1.Value must "
+            "be a string.");
+
+  r = Call("DeleteAlarms", R"({"AlarmNames":"errors"})");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_THAT(r.body, HasSubstr("AlarmNames must be a list of strings"));
+
+  r = Call("PutMetricAlarm", R"({"AlarmName":"x","Period":1e12})");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_THAT(r.body, HasSubstr("Period must be a 32-bit integer"));
+
+  r = Call("GetMetricStatistics", R"({"StartTime":true})");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_THAT(r.body, HasSubstr("StartTime must be a timestamp"));
+
+  Json math = ErrorsAlarm("math");
+  math["Metrics"] = Parse(R"([{"Id":"e","Expression":"1"}])");
+  r = Call("PutMetricAlarm", common::DumpJson(math));
+  EXPECT_EQ(r.status, 400);
+  EXPECT_THAT(r.body, HasSubstr("Metrics is not supported"));
+}
+
+TEST_F(CloudWatchJsonTest, MalformedBodiesAndUnknownOperations) {
+  AwsHttpResponse r = Call("DescribeAlarms", "{\"AlarmNames\":");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(Parse(r.body)["__type"], "SerializationException");
+  EXPECT_EQ(Header(r, "x-amzn-query-error"), "SerializationException;Sender");
+
+  r = Call("DescribeAlarms", "[1,2]");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(Parse(r.body)["__type"], "SerializationException");
+
+  r = Call("PutMetricData", std::string("\x1f\x8b\x08\x00", 4));
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(Parse(r.body)["__type"], "SerializationException");
+
+  r = Call("PutDashboard", "{}");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(Parse(r.body)["__type"], "UnknownOperationException");
+  EXPECT_EQ(Header(r, "x-amzn-query-error"),
+            "UnknownOperationException;Sender");
+  EXPECT_THAT(r.body, HasSubstr("PutDashboard"));
+}
+
+TEST_F(CloudWatchJsonTest, PutMetricDataThenStatisticsDataAndList) {
+  // Two minutes: 13:00 (1 + 3) and 13:01 (values 2, 2, 2 and a set).
+  EXPECT_EQ(Ok("PutMetricData", Parse(R"({
+      "Namespace": "App",
+      "MetricData": [
+        {"MetricName": "Latency", "Timestamp": 1721134800,
+         "Dimensions": [{"Name": "Service", "Value": "api"}],
+         "Value": 1, "Unit": "Milliseconds"},
+        {"MetricName": "Latency", "Timestamp": 1721134810.5,
+         "Dimensions": [{"Name": "Service", "Value": "api"}],
+         "Value": 3, "Unit": "Milliseconds", "StorageResolution": 60},
+        {"MetricName": "Latency", "Timestamp": 1721134860,
+         "Dimensions": [{"Name": "Service", "Value": "api"}],
+         "Values": [2], "Counts": [3], "Unit": "Milliseconds"},
+        {"MetricName": "Latency", "Timestamp": 1721134870,
+         "Dimensions": [{"Name": "Service", "Value": "api"}],
+         "StatisticValues": {"SampleCount": 2, "Sum": 10, "Minimum": 4,
+                             "Maximum": 6},
+         "Unit": "Milliseconds"}
+      ]})")),
+            Json::object());
+
+  Json stats = Ok("GetMetricStatistics", Parse(R"({
+      "Namespace": "App", "MetricName": "Latency",
+      "Dimensions": [{"Name": "Service", "Value": "api"}],
+      "StartTime": 1721134200, "EndTime": 1721135000, "Period": 60,
+      "Statistics": ["Sum", "SampleCount", "Maximum"]})"));
+  EXPECT_EQ(stats["Label"], "Latency");
+  ASSERT_EQ(stats["Datapoints"].size(), 2u) << stats;
+  const Json& p0 = stats["Datapoints"][0];
+  EXPECT_EQ(p0["Timestamp"], 1721134800);
+  EXPECT_EQ(p0["Sum"], 4.0);
+  EXPECT_EQ(p0["SampleCount"], 2.0);
+  EXPECT_EQ(p0["Maximum"], 3.0);
+  // The service reports the requested unit ("None" when not given).
+  EXPECT_TRUE(p0["Unit"].is_string()) << p0;
+  EXPECT_FALSE(p0.contains("Average"));
+  const Json& p1 = stats["Datapoints"][1];
+  EXPECT_EQ(p1["Timestamp"], 1721134860);
+  EXPECT_EQ(p1["Sum"], 16.0);
+  EXPECT_EQ(p1["SampleCount"], 5.0);
+  EXPECT_EQ(p1["Maximum"], 6.0);
+
+  Json data = Ok("GetMetricData", Parse(R"({
+      "StartTime": 1721134200, "EndTime": 1721135000,
+      "MetricDataQueries": [{"Id": "m1", "ReturnData": true,
+        "MetricStat": {"Metric": {"Namespace": "App", "MetricName": "Latency",
+          "Dimensions": [{"Name": "Service", "Value": "api"}]},
+          "Period": 60, "Stat": "Sum"}}]})"));
+  ASSERT_EQ(data["MetricDataResults"].size(), 1u) << data;
+  const Json& result = data["MetricDataResults"][0];
+  EXPECT_EQ(result["Id"], "m1");
+  EXPECT_EQ(result["Label"], "Latency");
+  EXPECT_EQ(result["StatusCode"], "Complete");
+  // TimestampDescending by default.
+  EXPECT_EQ(result["Timestamps"], Json::array({1721134860, 1721134800}));
+  EXPECT_EQ(result["Values"], Json::array({16.0, 4.0}));
+  EXPECT_EQ(data["Messages"], Json::array());
+
+  Json list = Ok("ListMetrics", Json{{"Namespace", "App"}});
+  EXPECT_EQ(list["Metrics"], Parse(R"([{"Namespace":"App",
+      "MetricName":"Latency",
+      "Dimensions":[{"Name":"Service","Value":"api"}]}])"));
+  EXPECT_EQ(Ok("ListMetrics", Json{{"Namespace", "Other"}})["Metrics"],
+            Json::array());
+}
+
+TEST_F(CloudWatchJsonTest, ServiceValidationErrorsPassThrough) {
+  AwsHttpResponse r = Call("PutMetricData", R"({"Namespace":"AWS/Lambda",
+      "MetricData":[{"MetricName":"m","Value":1}]})");
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_THAT(Header(r, "x-amzn-query-error"), HasSubstr(";Sender"));
+
+  // NaN arrives as the string "NaN" and is refused by the store.
+  r = Call("PutMetricData", R"({"Namespace":"App",
+      "MetricData":[{"MetricName":"m","Value":"NaN"}]})");
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_EQ(Header(r, "x-amzn-query-error"), "InvalidParameterValue;Sender");
+
+  r = Call("GetMetricStatistics", R"({"Namespace":"App","MetricName":"m",
+      "StartTime":1721134200,"EndTime":1721135000,"Period":60})");
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_EQ(Header(r, "x-amzn-query-error"),
+            "InvalidParameterCombination;Sender");
+  EXPECT_THAT(r.headers, Contains(Pair("x-amzn-RequestId", ::testing::_)));
+}
+
+}  // namespace
+}  // namespace evbus::api::aws

@@ -1,0 +1,447 @@
+#include "server/api/aws/lambda_rest.h"
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "server/api/aws/scheduler_rest.h"
+#include "server/common/aws_error.h"
+#include "server/common/json.h"
+
+namespace evbus::api::aws {
+namespace {
+
+using common::Json;
+
+absl::Status FromGrpc(const grpc::Status& s) {
+  return absl::Status(static_cast<absl::StatusCode>(s.error_code()),
+                      s.error_message());
+}
+
+AwsHttpResponse Error(const absl::Status& status) {
+  AwsErrorInfo info = ErrorInfoOf(status);
+  int http = RestStatusOf(status);
+  if (info.code == "TooManyRequestsException") http = 429;
+  if (info.code == "RequestTooLargeException") http = 413;
+  if (info.code == "ServiceException") http = 500;
+  AwsHttpResponse r = RestJsonError(http, info.code, info.message);
+  if (http == 429) {
+    r.headers.emplace_back("Retry-After", "1");
+    common::Json body = *common::ParseJson(r.body);
+    body["Reason"] = absl::StrContains(info.message, "Reserved")
+                         ? "ReservedFunctionConcurrentInvocationLimitExceeded"
+                         : "ConcurrentInvocationLimitExceeded";
+    body["message"] = "Rate Exceeded.";
+    r.body = common::DumpJson(body);
+  }
+  return r;
+}
+
+AwsHttpResponse Ok(const Json& body, int status = 200) {
+  AwsHttpResponse r;
+  r.status = status;
+  r.body = common::DumpJson(body);
+  return r;
+}
+
+absl::Status TypeError(absl::string_view member, absl::string_view what) {
+  return common::AwsError(
+      absl::StatusCode::kInvalidArgument, "InvalidParameterValueException",
+      absl::StrCat("Member ", member, " must be ", what, "."));
+}
+
+Json ConfigurationJson(const evbus::v1::Function& fn) {
+  Json out = Json::object();
+  out["FunctionName"] = fn.function_name();
+  out["FunctionArn"] = fn.function_arn();
+  out["Runtime"] = fn.runtime();
+  out["Role"] = "arn:aws:iam::000000000000:role/evbus-function";
+  out["Handler"] = fn.handler();
+  out["CodeSize"] = fn.code_size();
+  out["Description"] = fn.description();
+  out["Timeout"] = fn.timeout();
+  out["MemorySize"] = fn.memory_size();
+  out["LastModified"] = fn.last_modified();
+  out["CodeSha256"] = fn.code_sha256();
+  out["Version"] = "$LATEST";
+  Json vars = Json::object();
+  for (const auto& [k, v] : fn.environment()) vars[k] = v;
+  out["Environment"] = Json{{"Variables", vars}};
+  if (!fn.dead_letter_target_arn().empty()) {
+    out["DeadLetterConfig"] = Json{{"TargetArn", fn.dead_letter_target_arn()}};
+  }
+  out["State"] = "Active";
+  out["LastUpdateStatus"] = "Successful";
+  out["PackageType"] = "Zip";
+  out["Architectures"] = Json::array({"x86_64"});
+  out["EphemeralStorage"] = Json{{"Size", 512}};
+  return out;
+}
+
+// Reads FunctionConfiguration members into `fn`; `mask` lists those given.
+absl::Status ConfigFromJson(const Json& j, evbus::v1::Function& fn,
+                            std::vector<std::string>& mask) {
+  for (const auto& [k, v] : j.items()) {
+    if (k == "Runtime" || k == "Handler" || k == "Description" ||
+        k == "FunctionName" || k == "Role") {
+      if (!v.is_string()) return TypeError(k, "a string");
+      if (k == "Runtime") fn.set_runtime(v.get<std::string>());
+      if (k == "Handler") fn.set_handler(v.get<std::string>());
+      if (k == "Description") fn.set_description(v.get<std::string>());
+      if (k == "FunctionName") fn.set_function_name(v.get<std::string>());
+      if (k == "Runtime") mask.push_back("runtime");
+      if (k == "Handler") mask.push_back("handler");
+      if (k == "Description") mask.push_back("description");
+    } else if (k == "Timeout" || k == "MemorySize") {
+      if (!v.is_number_integer()) return TypeError(k, "an integer");
+      int64_t n = v.get<int64_t>();
+      if (n < INT32_MIN || n > INT32_MAX) return TypeError(k, "an int32");
+      if (k == "Timeout") {
+        fn.set_timeout(static_cast<int32_t>(n));
+        mask.push_back("timeout");
+      } else {
+        fn.set_memory_size(static_cast<int32_t>(n));
+        mask.push_back("memory_size");
+      }
+    } else if (k == "Environment") {
+      if (!v.is_object()) return TypeError(k, "an object");
+      fn.clear_environment();
+      if (v.contains("Variables")) {
+        if (!v["Variables"].is_object()) {
+          return TypeError("Environment.Variables", "an object");
+        }
+        for (const auto& [name, value] : v["Variables"].items()) {
+          if (!value.is_string()) {
+            return TypeError("Environment.Variables." + name, "a string");
+          }
+          (*fn.mutable_environment())[name] = value.get<std::string>();
+        }
+      }
+      mask.push_back("environment");
+    } else if (k == "DeadLetterConfig") {
+      if (!v.is_object()) return TypeError(k, "an object");
+      std::string arn;
+      if (v.contains("TargetArn")) {
+        if (!v["TargetArn"].is_string()) {
+          return TypeError("DeadLetterConfig.TargetArn", "a string");
+        }
+        arn = v["TargetArn"].get<std::string>();
+      }
+      fn.set_dead_letter_target_arn(arn);
+      mask.push_back("dead_letter_target_arn");
+    }
+    // Other members (Tags, VpcConfig, Layers, TracingConfig, Architectures,
+    // EphemeralStorage, PackageType, Publish, ...) are accepted and ignored.
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<evbus::v1::FunctionCode> CodeFromJson(const Json& code) {
+  if (!code.is_object()) return TypeError("Code", "an object");
+  evbus::v1::FunctionCode out;
+  if (code.contains("ZipFile")) {
+    if (!code["ZipFile"].is_string())
+      return TypeError("Code.ZipFile", "base64");
+    std::string bytes;
+    if (!absl::Base64Unescape(code["ZipFile"].get<std::string>(), &bytes)) {
+      return TypeError("Code.ZipFile", "base64");
+    }
+    out.set_zip_file(std::move(bytes));
+    return out;
+  }
+  return common::AwsError(
+      absl::StatusCode::kInvalidArgument, "InvalidParameterValueException",
+      "evbus takes function code as Code.ZipFile (S3 and images are not "
+      "supported).");
+}
+
+absl::StatusOr<Json> Body(const AwsHttpRequest& request) {
+  if (request.body.empty()) return Json::object();
+  absl::StatusOr<Json> j = common::ParseJson(request.body, "request body");
+  if (!j.ok() || !j->is_object()) {
+    return common::AwsError(absl::StatusCode::kInvalidArgument,
+                            "InvalidRequestContentException",
+                            "Could not parse request body into json");
+  }
+  return j;
+}
+
+AwsHttpResponse Invoke(const AwsHttpRequest& request, const std::string& name,
+                       api::FunctionServiceImpl& functions) {
+  evbus::v1::InvokeRequest req;
+  req.set_function_name(name);
+  req.set_payload(request.body);
+  req.set_invocation_type(request.Header("x-amz-invocation-type"));
+  req.set_log_type(request.Header("x-amz-log-type"));
+  evbus::v1::InvokeResponse resp;
+  grpc::ServerContext ctx;
+  grpc::Status s = functions.Invoke(&ctx, &req, &resp);
+  if (!s.ok()) return Error(FromGrpc(s));
+  AwsHttpResponse r;
+  r.status = resp.status_code();
+  r.content_type = "application/json";
+  r.body = resp.payload();
+  r.headers.emplace_back("X-Amz-Executed-Version", "$LATEST");
+  r.headers.emplace_back("x-amzn-RequestId", resp.request_id());
+  if (!resp.function_error().empty()) {
+    r.headers.emplace_back("X-Amz-Function-Error", resp.function_error());
+  }
+  if (!resp.log_result().empty()) {
+    r.headers.emplace_back("X-Amz-Log-Result",
+                           absl::Base64Escape(resp.log_result()));
+  }
+  return r;
+}
+
+}  // namespace
+
+bool IsLambdaPath(absl::string_view path) {
+  for (const char* prefix : {"/2015-03-31/functions", "/2017-10-31/functions",
+                             "/2019-09-25/functions", "/2019-09-30/functions",
+                             "/2014-11-13/functions"}) {
+    if (absl::StartsWith(path, prefix)) return true;
+  }
+  return false;
+}
+
+AwsHttpResponse HandleLambda(const AwsHttpRequest& request,
+                             api::FunctionServiceImpl& functions) {
+  std::vector<std::string> parts =
+      absl::StrSplit(request.path.substr(1), '/', absl::SkipEmpty());
+  // parts: version, "functions", [name, [sub]]
+  const std::string& version = parts[0];
+  const std::string& m = request.method;
+  std::string name = parts.size() > 2 ? parts[2] : "";
+  std::string sub = parts.size() > 3 ? parts[3] : "";
+  grpc::ServerContext ctx;
+
+  if (version == "2015-03-31" && parts.size() == 2) {
+    if (m == "POST") {  // CreateFunction
+      absl::StatusOr<Json> body = Body(request);
+      if (!body.ok()) return Error(body.status());
+      evbus::v1::CreateFunctionRequest req;
+      std::vector<std::string> mask;
+      absl::Status c = ConfigFromJson(*body, *req.mutable_function(), mask);
+      if (!c.ok()) return Error(c);
+      if (!body->contains("Code")) {
+        return Error(common::AwsError(absl::StatusCode::kInvalidArgument,
+                                      "InvalidParameterValueException",
+                                      "Code is required."));
+      }
+      absl::StatusOr<evbus::v1::FunctionCode> code =
+          CodeFromJson((*body)["Code"]);
+      if (!code.ok()) return Error(code.status());
+      *req.mutable_code() = *std::move(code);
+      evbus::v1::Function fn;
+      grpc::Status s = functions.CreateFunction(&ctx, &req, &fn);
+      if (!s.ok()) return Error(FromGrpc(s));
+      return Ok(ConfigurationJson(fn), 201);
+    }
+    if (m == "GET") {  // ListFunctions
+      evbus::v1::ListFunctionsRequest req;
+      int max = 0;
+      if (!request.Query("MaxItems").empty() &&
+          (!absl::SimpleAtoi(request.Query("MaxItems"), &max) || max < 1 ||
+           max > 10000)) {
+        return Error(common::AwsError(absl::StatusCode::kInvalidArgument,
+                                      "InvalidParameterValueException",
+                                      "MaxItems must be between 1 and 10000"));
+      }
+      req.set_max_items(max);
+      req.set_next_token(request.Query("Marker"));
+      evbus::v1::ListFunctionsResponse resp;
+      grpc::Status s = functions.ListFunctions(&ctx, &req, &resp);
+      if (!s.ok()) return Error(FromGrpc(s));
+      Json list = Json::array();
+      for (const auto& fn : resp.functions())
+        list.push_back(ConfigurationJson(fn));
+      Json out = Json{{"Functions", list}};
+      if (!resp.next_token().empty()) out["NextMarker"] = resp.next_token();
+      return Ok(out);
+    }
+  }
+  if (name.empty()) {
+    return RestJsonError(
+        404, "UnknownOperationException",
+        absl::StrCat("No Lambda operation for ", m, " ", request.path));
+  }
+  auto get = [&](evbus::v1::Function* fn) {
+    evbus::v1::GetFunctionRequest req;
+    req.set_function_name(name);
+    return functions.GetFunction(&ctx, &req, fn);
+  };
+  auto update = [&](const evbus::v1::Function& changes,
+                    const std::vector<std::string>& mask,
+                    evbus::v1::Function* out) {
+    evbus::v1::UpdateFunctionConfigurationRequest req;
+    *req.mutable_function() = changes;
+    req.mutable_function()->set_function_name(name);
+    for (const std::string& f : mask) req.add_update_mask(f);
+    return functions.UpdateFunctionConfiguration(&ctx, &req, out);
+  };
+
+  if (version == "2015-03-31" && sub.empty()) {
+    if (m == "GET") {
+      evbus::v1::Function fn;
+      grpc::Status s = get(&fn);
+      if (!s.ok()) return Error(FromGrpc(s));
+      Json out = Json::object();
+      out["Configuration"] = ConfigurationJson(fn);
+      out["Code"] = Json{{"RepositoryType", "S3"}, {"Location", ""}};
+      if (fn.has_reserved_concurrent_executions()) {
+        out["Concurrency"] = Json{{"ReservedConcurrentExecutions",
+                                   fn.reserved_concurrent_executions()}};
+      }
+      return Ok(out);
+    }
+    if (m == "DELETE") {
+      evbus::v1::DeleteFunctionRequest req;
+      req.set_function_name(name);
+      evbus::v1::DeleteFunctionResponse resp;
+      grpc::Status s = functions.DeleteFunction(&ctx, &req, &resp);
+      if (!s.ok()) return Error(FromGrpc(s));
+      AwsHttpResponse r;
+      r.status = 204;
+      return r;
+    }
+  }
+  if (version == "2015-03-31" && sub == "configuration") {
+    if (m == "GET") {
+      evbus::v1::Function fn;
+      grpc::Status s = get(&fn);
+      if (!s.ok()) return Error(FromGrpc(s));
+      return Ok(ConfigurationJson(fn));
+    }
+    if (m == "PUT") {
+      absl::StatusOr<Json> body = Body(request);
+      if (!body.ok()) return Error(body.status());
+      evbus::v1::Function changes;
+      std::vector<std::string> mask;
+      absl::Status c = ConfigFromJson(*body, changes, mask);
+      if (!c.ok()) return Error(c);
+      evbus::v1::Function fn;
+      grpc::Status s = mask.empty() ? get(&fn) : update(changes, mask, &fn);
+      if (!s.ok()) return Error(FromGrpc(s));
+      return Ok(ConfigurationJson(fn));
+    }
+  }
+  if (version == "2015-03-31" && sub == "code" && m == "PUT") {
+    absl::StatusOr<Json> body = Body(request);
+    if (!body.ok()) return Error(body.status());
+    absl::StatusOr<evbus::v1::FunctionCode> code = CodeFromJson(*body);
+    if (!code.ok()) return Error(code.status());
+    evbus::v1::UpdateFunctionCodeRequest req;
+    req.set_function_name(name);
+    *req.mutable_code() = *std::move(code);
+    evbus::v1::Function fn;
+    grpc::Status s = functions.UpdateFunctionCode(&ctx, &req, &fn);
+    if (!s.ok()) return Error(FromGrpc(s));
+    return Ok(ConfigurationJson(fn));
+  }
+  if ((version == "2015-03-31" && sub == "invocations" && m == "POST") ||
+      (version == "2014-11-13" && sub == "invoke-async" && m == "POST")) {
+    AwsHttpRequest r = request;
+    if (version == "2014-11-13") r.headers["x-amz-invocation-type"] = "Event";
+    return Invoke(r, name, functions);
+  }
+  if (sub == "concurrency" &&
+      (version == "2017-10-31" || version == "2019-09-30")) {
+    evbus::v1::Function fn;
+    grpc::Status s;
+    if (m == "PUT") {
+      absl::StatusOr<Json> body = Body(request);
+      if (!body.ok()) return Error(body.status());
+      if (!body->contains("ReservedConcurrentExecutions") ||
+          !(*body)["ReservedConcurrentExecutions"].is_number_integer()) {
+        return Error(TypeError("ReservedConcurrentExecutions", "an integer"));
+      }
+      evbus::v1::Function changes;
+      changes.set_reserved_concurrent_executions(
+          (*body)["ReservedConcurrentExecutions"].get<int32_t>());
+      s = update(changes, {"reserved_concurrent_executions"}, &fn);
+    } else if (m == "DELETE") {
+      s = update(evbus::v1::Function(), {"reserved_concurrent_executions"},
+                 &fn);
+      if (s.ok()) {
+        AwsHttpResponse r;
+        r.status = 204;
+        return r;
+      }
+    } else {
+      s = get(&fn);
+    }
+    if (!s.ok()) return Error(FromGrpc(s));
+    Json out = Json::object();
+    if (fn.has_reserved_concurrent_executions()) {
+      out["ReservedConcurrentExecutions"] = fn.reserved_concurrent_executions();
+    }
+    return Ok(out);
+  }
+  if (version == "2019-09-25" && sub == "event-invoke-config") {
+    evbus::v1::Function fn;
+    grpc::Status s;
+    if (m == "PUT" || m == "POST") {
+      absl::StatusOr<Json> body = Body(request);
+      if (!body.ok()) return Error(body.status());
+      evbus::v1::Function changes;
+      auto* cfg = changes.mutable_event_invoke_config();
+      if (body->contains("MaximumRetryAttempts")) {
+        if (!(*body)["MaximumRetryAttempts"].is_number_integer()) {
+          return Error(TypeError("MaximumRetryAttempts", "an integer"));
+        }
+        cfg->set_maximum_retry_attempts(
+            (*body)["MaximumRetryAttempts"].get<int32_t>());
+      }
+      if (body->contains("MaximumEventAgeInSeconds")) {
+        if (!(*body)["MaximumEventAgeInSeconds"].is_number_integer()) {
+          return Error(TypeError("MaximumEventAgeInSeconds", "an integer"));
+        }
+        cfg->set_maximum_event_age_in_seconds(
+            (*body)["MaximumEventAgeInSeconds"].get<int32_t>());
+      }
+      if (body->contains("DestinationConfig") &&
+          (*body)["DestinationConfig"].is_object()) {
+        const Json& d = (*body)["DestinationConfig"];
+        auto dest = [&](const char* key) -> std::string {
+          if (!d.contains(key) || !d[key].is_object()) return "";
+          const Json& x = d[key];
+          return x.contains("Destination") && x["Destination"].is_string()
+                     ? x["Destination"].get<std::string>()
+                     : "";
+        };
+        cfg->set_on_failure_destination(dest("OnFailure"));
+        cfg->set_on_success_destination(dest("OnSuccess"));
+      }
+      s = update(changes, {"event_invoke_config"}, &fn);
+    } else {
+      s = get(&fn);
+    }
+    if (!s.ok()) return Error(FromGrpc(s));
+    const auto& a = fn.event_invoke_config();
+    Json out = Json::object();
+    out["FunctionArn"] = fn.function_arn() + ":$LATEST";
+    out["MaximumRetryAttempts"] =
+        a.has_maximum_retry_attempts() ? a.maximum_retry_attempts() : 2;
+    out["MaximumEventAgeInSeconds"] = a.has_maximum_event_age_in_seconds()
+                                          ? a.maximum_event_age_in_seconds()
+                                          : 21600;
+    Json dest = Json::object();
+    dest["OnSuccess"] = Json::object();
+    dest["OnFailure"] = Json::object();
+    if (!a.on_success_destination().empty()) {
+      dest["OnSuccess"]["Destination"] = a.on_success_destination();
+    }
+    if (!a.on_failure_destination().empty()) {
+      dest["OnFailure"]["Destination"] = a.on_failure_destination();
+    }
+    out["DestinationConfig"] = dest;
+    return Ok(out);
+  }
+  return RestJsonError(404, "UnknownOperationException",
+                       absl::StrCat("evbus does not support the Lambda "
+                                    "operation ",
+                                    m, " ", request.path));
+}
+
+}  // namespace evbus::api::aws

@@ -1,0 +1,141 @@
+#include "server/api/aws/tag_store.h"
+
+#include <optional>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "server/common/aws_error.h"
+#include "server/common/json.h"
+#include "server/common/status_macros.h"
+#include "server/storage/keys.h"
+
+namespace evbus::api::aws {
+namespace {
+
+constexpr char kTagKind[] = "tag";
+
+std::string Key(absl::string_view arn) {
+  return storage::keys::CatalogKey(kTagKind, arn);
+}
+
+}  // namespace
+
+TagStore::TagStore(storage::Store& store) : store_(store) {}
+
+absl::StatusOr<std::map<std::string, std::string>> TagStore::List(
+    absl::string_view arn) const {
+  std::map<std::string, std::string> tags;
+  EVBUS_ASSIGN_OR_RETURN(std::optional<std::string> value,
+                         store_.Get(storage::Family::kCatalog, Key(arn)));
+  if (!value.has_value()) return tags;
+  absl::StatusOr<common::Json> doc = common::ParseJson(*value, "tags");
+  if (!doc.ok() || !doc->is_object()) {
+    return absl::DataLossError(
+        absl::StrCat("the tag record of ", arn, " is not a JSON object"));
+  }
+  for (const auto& [k, v] : doc->items()) {
+    if (!v.is_string()) {
+      return absl::DataLossError(
+          absl::StrCat("the tag record of ", arn, " has a non-string value"));
+    }
+    tags[k] = v.get<std::string>();
+  }
+  return tags;
+}
+
+absl::Status TagStore::Validate(
+    const std::map<std::string, std::string>& tags) {
+  std::vector<std::string> clauses;
+  size_t i = 0;
+  for (const auto& [key, value] : tags) {
+    ++i;
+    std::string path = absl::StrCat("tags.", i, ".member.");
+    if (key.empty()) {
+      clauses.push_back(common::ConstraintClause(
+          key, path + "key", "have length greater than or equal to 1"));
+    } else if (key.size() > kMaxKeyLength) {
+      clauses.push_back(common::ConstraintClause(
+          key, path + "key",
+          absl::StrCat("have length less than or equal to ", kMaxKeyLength)));
+    }
+    if (value.size() > kMaxValueLength) {
+      clauses.push_back(common::ConstraintClause(
+          value, path + "value",
+          absl::StrCat("have length less than or equal to ", kMaxValueLength)));
+    }
+  }
+  if (!clauses.empty()) return common::ConstraintViolation(clauses);
+  if (tags.size() > kMaxTagsPerResource) {
+    return common::ValidationError(
+        absl::StrCat("A resource can have at most ", kMaxTagsPerResource,
+                     " tags; the request has ", tags.size(), "."));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status TagStore::ValidateKeys(const std::vector<std::string>& keys,
+                                    absl::string_view path) {
+  std::vector<std::string> clauses;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    const std::string& key = keys[i];
+    std::string at = absl::StrCat(path, ".", i + 1, ".member");
+    if (key.empty()) {
+      clauses.push_back(common::ConstraintClause(
+          key, at, "have length greater than or equal to 1"));
+    } else if (key.size() > kMaxKeyLength) {
+      clauses.push_back(common::ConstraintClause(
+          key, at,
+          absl::StrCat("have length less than or equal to ", kMaxKeyLength)));
+    }
+  }
+  if (!clauses.empty()) return common::ConstraintViolation(clauses);
+  return absl::OkStatus();
+}
+
+absl::Status TagStore::Tag(absl::string_view arn,
+                           const std::map<std::string, std::string>& tags) {
+  EVBUS_RETURN_IF_ERROR(Validate(tags));
+  absl::MutexLock lock(&mu_);
+  EVBUS_ASSIGN_OR_RETURN(auto current, List(arn));
+  for (const auto& [key, value] : tags) current[key] = value;
+  if (current.size() > kMaxTagsPerResource) {
+    return common::ValidationError(
+        absl::StrCat("A resource can have at most ", kMaxTagsPerResource,
+                     " tags; ", arn, " would have ", current.size(), "."));
+  }
+  return WriteLocked(arn, current);
+}
+
+absl::Status TagStore::Untag(absl::string_view arn,
+                             const std::vector<std::string>& keys) {
+  EVBUS_RETURN_IF_ERROR(ValidateKeys(keys, "tagKeys"));
+  absl::MutexLock lock(&mu_);
+  EVBUS_ASSIGN_OR_RETURN(auto current, List(arn));
+  size_t before = current.size();
+  for (const std::string& key : keys) current.erase(key);
+  if (current.size() == before) return absl::OkStatus();
+  return WriteLocked(arn, current);
+}
+
+absl::Status TagStore::Remove(absl::string_view arn) {
+  absl::MutexLock lock(&mu_);
+  EVBUS_ASSIGN_OR_RETURN(std::optional<std::string> value,
+                         store_.Get(storage::Family::kCatalog, Key(arn)));
+  if (!value.has_value()) return absl::OkStatus();  // no write, no fsync
+  return WriteLocked(arn, {});
+}
+
+absl::Status TagStore::WriteLocked(
+    absl::string_view arn, const std::map<std::string, std::string>& tags) {
+  storage::WriteBatch batch;
+  if (tags.empty()) {
+    batch.Delete(storage::Family::kCatalog, Key(arn));
+  } else {
+    common::Json doc = common::Json::object();
+    for (const auto& [key, value] : tags) doc[key] = value;
+    batch.Put(storage::Family::kCatalog, Key(arn), common::DumpJson(doc));
+  }
+  return store_.Write(batch, /*sync=*/true);
+}
+
+}  // namespace evbus::api::aws

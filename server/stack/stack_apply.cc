@@ -1,0 +1,383 @@
+#include "server/stack/stack_apply.h"
+
+#include <chrono>
+#include <map>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "evbus/v1/cloudwatch.grpc.pb.h"
+#include "evbus/v1/event_bus_service.grpc.pb.h"
+#include "evbus/v1/function.grpc.pb.h"
+#include "evbus/v1/topic.grpc.pb.h"
+#include "google/protobuf/util/message_differencer.h"
+#include "grpcpp/grpcpp.h"
+#include "server/common/json.h"
+#include "server/functions/code_package.h"
+
+namespace evbus::stack {
+namespace {
+
+using google::protobuf::util::MessageDifferencer;
+
+std::unique_ptr<grpc::ClientContext> Ctx() {
+  auto c = std::make_unique<grpc::ClientContext>();
+  c->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  return c;
+}
+
+absl::Status Failed(const grpc::Status& s, absl::string_view kind,
+                    absl::string_view name) {
+  return absl::Status(static_cast<absl::StatusCode>(s.error_code()),
+                      absl::StrCat(kind, " ", name, ": ", s.error_message()));
+}
+
+std::string NormalJson(const std::string& text) {
+  absl::StatusOr<common::Json> j = common::ParseJson(text);
+  return j.ok() ? common::DumpJson(*j) : text;
+}
+
+class Applier {
+ public:
+  Applier(const std::shared_ptr<grpc::Channel>& channel, bool dry_run)
+      : events_(evbus::v1::EventBusService::NewStub(channel)),
+        functions_(evbus::v1::FunctionService::NewStub(channel)),
+        topics_(evbus::v1::TopicService::NewStub(channel)),
+        cloudwatch_(evbus::v1::CloudWatchService::NewStub(channel)),
+        dry_run_(dry_run) {}
+
+  absl::Status Bus(const evbus::v1::CreateEventBusRequest& bus) {
+    evbus::v1::DescribeEventBusRequest get;
+    get.set_name(bus.name());
+    evbus::v1::EventBus existing;
+    grpc::Status s = events_->DescribeEventBus(Ctx().get(), get, &existing);
+    if (s.ok()) return Note("bus", bus.name(), "unchanged");
+    if (s.error_code() != grpc::StatusCode::NOT_FOUND) {
+      return Failed(s, "bus", bus.name());
+    }
+    Note("bus", bus.name(), "create").IgnoreError();
+    if (dry_run_) return absl::OkStatus();
+    evbus::v1::CreateEventBusResponse out;
+    s = events_->CreateEventBus(Ctx().get(), bus, &out);
+    return s.ok() ? absl::OkStatus() : Failed(s, "bus", bus.name());
+  }
+
+  absl::Status Function(const evbus::v1::CreateFunctionRequest& want) {
+    const evbus::v1::Function& w = want.function();
+    evbus::v1::GetFunctionRequest get;
+    get.set_function_name(w.function_name());
+    evbus::v1::Function have;
+    grpc::Status s = functions_->GetFunction(Ctx().get(), get, &have);
+    if (!s.ok() && s.error_code() != grpc::StatusCode::NOT_FOUND) {
+      return Failed(s, "function", w.function_name());
+    }
+    if (!s.ok()) {
+      Note("function", w.function_name(), "create").IgnoreError();
+      if (dry_run_) return absl::OkStatus();
+      evbus::v1::Function out;
+      s = functions_->CreateFunction(Ctx().get(), want, &out);
+      return s.ok() ? absl::OkStatus()
+                    : Failed(s, "function", w.function_name());
+    }
+    absl::StatusOr<std::vector<evbus::v1::CodeFile>> files =
+        functions::FilesOf(want.code());
+    bool code_changed =
+        !files.ok() ||
+        functions::DigestOf(*files).sha256_base64 != have.code_sha256();
+    // Configuration as declared, defaults filled as the daemon fills them.
+    evbus::v1::Function desired = w;
+    if (desired.timeout() == 0) desired.set_timeout(3);
+    if (desired.memory_size() == 0) desired.set_memory_size(128);
+    bool config_changed =
+        desired.runtime() != have.runtime() ||
+        desired.handler() != have.handler() ||
+        desired.description() != have.description() ||
+        desired.timeout() != have.timeout() ||
+        desired.memory_size() != have.memory_size() ||
+        desired.dead_letter_target_arn() != have.dead_letter_target_arn() ||
+        desired.has_reserved_concurrent_executions() !=
+            have.has_reserved_concurrent_executions() ||
+        desired.reserved_concurrent_executions() !=
+            have.reserved_concurrent_executions() ||
+        !MessageDifferencer::Equals(desired.event_invoke_config(),
+                                    have.event_invoke_config()) ||
+        std::map<std::string, std::string>(desired.environment().begin(),
+                                           desired.environment().end()) !=
+            std::map<std::string, std::string>(have.environment().begin(),
+                                               have.environment().end());
+    if (!code_changed && !config_changed) {
+      return Note("function", w.function_name(), "unchanged");
+    }
+    Note("function", w.function_name(), "update").IgnoreError();
+    if (dry_run_) return absl::OkStatus();
+    evbus::v1::Function out;
+    if (config_changed) {
+      evbus::v1::UpdateFunctionConfigurationRequest u;
+      *u.mutable_function() = desired;
+      for (const char* f :
+           {"runtime", "handler", "description", "timeout", "memory_size",
+            "environment", "reserved_concurrent_executions",
+            "event_invoke_config", "dead_letter_target_arn"}) {
+        u.add_update_mask(f);
+      }
+      s = functions_->UpdateFunctionConfiguration(Ctx().get(), u, &out);
+      if (!s.ok()) return Failed(s, "function", w.function_name());
+    }
+    if (code_changed) {
+      evbus::v1::UpdateFunctionCodeRequest u;
+      u.set_function_name(w.function_name());
+      *u.mutable_code() = want.code();
+      s = functions_->UpdateFunctionCode(Ctx().get(), u, &out);
+      if (!s.ok()) return Failed(s, "function", w.function_name());
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Topic(const TopicSpec& t) {
+    evbus::v1::ListTopicsRequest list;
+    evbus::v1::ListTopicsResponse topics;
+    grpc::Status s = topics_->ListTopics(Ctx().get(), list, &topics);
+    if (!s.ok()) return Failed(s, "topic", t.topic.name());
+    bool exists = false;
+    for (const auto& x : topics.topics()) exists |= x.name() == t.topic.name();
+    Note("topic", t.topic.name(), exists ? "unchanged" : "create")
+        .IgnoreError();
+    if (!exists && !dry_run_) {
+      evbus::v1::Topic out;
+      s = topics_->CreateTopic(Ctx().get(), t.topic, &out);
+      if (!s.ok()) return Failed(s, "topic", t.topic.name());
+    }
+    std::set<std::pair<std::string, std::string>> have;
+    if (exists) {
+      evbus::v1::ListSubscriptionsByTopicRequest req;
+      req.set_topic_arn(t.topic.name());
+      evbus::v1::ListSubscriptionsResponse subs;
+      s = topics_->ListSubscriptionsByTopic(Ctx().get(), req, &subs);
+      if (!s.ok()) return Failed(s, "topic", t.topic.name());
+      for (const auto& x : subs.subscriptions()) {
+        have.insert({x.protocol(), x.endpoint()});
+      }
+    }
+    for (const auto& sub : t.subscriptions) {
+      std::string protocol =
+          sub.protocol() == "function" ? "lambda" : sub.protocol();
+      std::string name =
+          absl::StrCat(t.topic.name(), " ", protocol, ":", sub.endpoint());
+      bool found = have.count({protocol, sub.endpoint()}) > 0;
+      Note("subscription", name, found ? "unchanged" : "create").IgnoreError();
+      if (found || dry_run_) continue;
+      evbus::v1::Subscription out;
+      s = topics_->Subscribe(Ctx().get(), sub, &out);
+      if (!s.ok()) return Failed(s, "subscription", name);
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Rule(const RuleSpec& r) {
+    const evbus::v1::PutRuleRequest& want = r.rule;
+    std::string name = absl::StrCat(want.event_bus_name(), "/", want.name());
+    evbus::v1::RuleRef ref;
+    ref.set_name(want.name());
+    ref.set_event_bus_name(want.event_bus_name());
+    evbus::v1::Rule have;
+    grpc::Status s = events_->DescribeRule(Ctx().get(), ref, &have);
+    if (!s.ok() && s.error_code() != grpc::StatusCode::NOT_FOUND) {
+      return Failed(s, "rule", name);
+    }
+    bool exists = s.ok();
+    bool changed =
+        !exists ||
+        NormalJson(want.event_pattern()) != NormalJson(have.event_pattern()) ||
+        want.schedule_expression() != have.schedule_expression() ||
+        want.state() != have.state() ||
+        want.description() != have.description();
+    Note("rule", name,
+         !exists   ? "create"
+         : changed ? "update"
+                   : "unchanged")
+        .IgnoreError();
+    if (changed && !dry_run_) {
+      evbus::v1::PutRuleResponse out;
+      s = events_->PutRule(Ctx().get(), want, &out);
+      if (!s.ok()) return Failed(s, "rule", name);
+    }
+    // Targets: put the declared ones that differ, remove the others.
+    std::map<std::string, evbus::v1::Target> existing;
+    if (exists) {
+      evbus::v1::ListTargetsByRuleRequest list;
+      list.set_rule(want.name());
+      list.set_event_bus_name(want.event_bus_name());
+      evbus::v1::ListTargetsByRuleResponse targets;
+      s = events_->ListTargetsByRule(Ctx().get(), list, &targets);
+      if (!s.ok()) return Failed(s, "rule", name);
+      for (const auto& t : targets.targets()) existing[t.id()] = t;
+    }
+    evbus::v1::PutTargetsRequest put;
+    put.set_rule(want.name());
+    put.set_event_bus_name(want.event_bus_name());
+    std::set<std::string> declared;
+    for (const evbus::v1::Target& t : r.targets) {
+      declared.insert(t.id());
+      auto it = existing.find(t.id());
+      if (it == existing.end() || !MessageDifferencer::Equals(it->second, t)) {
+        *put.add_targets() = t;
+      }
+    }
+    evbus::v1::RemoveTargetsRequest remove;
+    remove.set_rule(want.name());
+    remove.set_event_bus_name(want.event_bus_name());
+    for (const auto& [id, t] : existing) {
+      if (declared.count(id) == 0) remove.add_ids(id);
+    }
+    if (put.targets_size() == 0 && remove.ids_size() == 0) {
+      return Note("targets", name, "unchanged");
+    }
+    Note("targets", name, exists && !existing.empty() ? "update" : "create")
+        .IgnoreError();
+    if (dry_run_) return absl::OkStatus();
+    if (put.targets_size() > 0) {
+      evbus::v1::PutTargetsResponse out;
+      s = events_->PutTargets(Ctx().get(), put, &out);
+      if (!s.ok()) return Failed(s, "targets of rule", name);
+      if (out.failed_entry_count() > 0) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "targets of rule ", name, ": ", out.failed_entries(0).target_id(),
+            ": ", out.failed_entries(0).error_message()));
+      }
+    }
+    if (remove.ids_size() > 0) {
+      evbus::v1::PutTargetsResponse out;
+      s = events_->RemoveTargets(Ctx().get(), remove, &out);
+      if (!s.ok()) return Failed(s, "targets of rule", name);
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Schedule(const evbus::v1::Schedule& want) {
+    std::string name =
+        absl::StrCat(want.group_name().empty() ? "default" : want.group_name(),
+                     "/", want.name());
+    evbus::v1::ScheduleRef ref;
+    ref.set_name(want.name());
+    ref.set_group_name(want.group_name());
+    evbus::v1::Schedule have;
+    grpc::Status s = events_->GetSchedule(Ctx().get(), ref, &have);
+    if (!s.ok() && s.error_code() != grpc::StatusCode::NOT_FOUND) {
+      return Failed(s, "schedule", name);
+    }
+    bool exists = s.ok();
+    bool changed = !exists ||
+                   want.schedule_expression() != have.schedule_expression() ||
+                   want.schedule_expression_timezone() !=
+                       have.schedule_expression_timezone() ||
+                   want.target().arn() != have.target().arn() ||
+                   NormalJson(want.target().input()) !=
+                       NormalJson(have.target().input()) ||
+                   want.description() != have.description() ||
+                   (!want.state().empty() && want.state() != have.state());
+    Note("schedule", name,
+         !exists   ? "create"
+         : changed ? "update"
+                   : "unchanged")
+        .IgnoreError();
+    if (!changed || dry_run_) return absl::OkStatus();
+    evbus::v1::Schedule out;
+    s = exists ? events_->UpdateSchedule(Ctx().get(), want, &out)
+               : events_->CreateSchedule(Ctx().get(), want, &out);
+    return s.ok() ? absl::OkStatus() : Failed(s, "schedule", name);
+  }
+
+  absl::Status Alarm(const evbus::v1::PutMetricAlarmRequest& want) {
+    const evbus::v1::MetricAlarm& w = want.alarm();
+    evbus::v1::DescribeAlarmsRequest get;
+    get.add_alarm_names(w.alarm_name());
+    evbus::v1::DescribeAlarmsResponse have;
+    grpc::Status s = cloudwatch_->DescribeAlarms(Ctx().get(), get, &have);
+    if (!s.ok()) return Failed(s, "alarm", w.alarm_name());
+    bool exists = have.metric_alarms_size() > 0;
+    bool changed = !exists;
+    if (exists) {
+      const evbus::v1::MetricAlarm& h = have.metric_alarms(0);
+      auto list = [](const auto& r) {
+        return std::vector<std::string>(r.begin(), r.end());
+      };
+      changed = w.namespace_() != h.namespace_() ||
+                w.metric_name() != h.metric_name() ||
+                w.statistic() != h.statistic() ||
+                w.extended_statistic() != h.extended_statistic() ||
+                w.period() != h.period() ||
+                w.evaluation_periods() != h.evaluation_periods() ||
+                w.threshold() != h.threshold() ||
+                w.comparison_operator() != h.comparison_operator() ||
+                (!w.treat_missing_data().empty() &&
+                 w.treat_missing_data() != h.treat_missing_data()) ||
+                w.alarm_description() != h.alarm_description() ||
+                list(w.alarm_actions()) != list(h.alarm_actions()) ||
+                list(w.ok_actions()) != list(h.ok_actions()) ||
+                list(w.insufficient_data_actions()) !=
+                    list(h.insufficient_data_actions()) ||
+                w.dimensions_size() != h.dimensions_size();
+    }
+    Note("alarm", w.alarm_name(),
+         !exists   ? "create"
+         : changed ? "update"
+                   : "unchanged")
+        .IgnoreError();
+    if (!changed || dry_run_) return absl::OkStatus();
+    evbus::v1::PutMetricAlarmResponse out;
+    s = cloudwatch_->PutMetricAlarm(Ctx().get(), want, &out);
+    return s.ok() ? absl::OkStatus() : Failed(s, "alarm", w.alarm_name());
+  }
+
+  absl::Status Note(std::string kind, std::string name, std::string action) {
+    plan_.push_back({std::move(kind), std::move(name), std::move(action)});
+    return absl::OkStatus();
+  }
+
+  std::vector<PlanItem>& plan() { return plan_; }
+
+ private:
+  std::unique_ptr<evbus::v1::EventBusService::Stub> events_;
+  std::unique_ptr<evbus::v1::FunctionService::Stub> functions_;
+  std::unique_ptr<evbus::v1::TopicService::Stub> topics_;
+  std::unique_ptr<evbus::v1::CloudWatchService::Stub> cloudwatch_;
+  bool dry_run_;
+  std::vector<PlanItem> plan_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::vector<PlanItem>> ApplyStack(
+    const StackSpec& spec, const std::shared_ptr<grpc::Channel>& channel,
+    bool dry_run) {
+  Applier a(channel, dry_run);
+  for (const std::string& s : spec.skipped) {
+    a.Note("skipped", s, "skip").IgnoreError();
+  }
+  for (const auto& b : spec.buses) {
+    absl::Status s = a.Bus(b);
+    if (!s.ok()) return s;
+  }
+  for (const auto& f : spec.functions) {
+    absl::Status s = a.Function(f);
+    if (!s.ok()) return s;
+  }
+  for (const auto& t : spec.topics) {
+    absl::Status s = a.Topic(t);
+    if (!s.ok()) return s;
+  }
+  for (const auto& r : spec.rules) {
+    absl::Status s = a.Rule(r);
+    if (!s.ok()) return s;
+  }
+  for (const auto& x : spec.schedules) {
+    absl::Status s = a.Schedule(x);
+    if (!s.ok()) return s;
+  }
+  for (const auto& x : spec.alarms) {
+    absl::Status s = a.Alarm(x);
+    if (!s.ok()) return s;
+  }
+  return std::move(a.plan());
+}
+
+}  // namespace evbus::stack

@@ -1,0 +1,127 @@
+#include "server/stack/stack_parser.h"
+
+#include <filesystem>
+#include <fstream>
+
+#include "gtest/gtest.h"
+#include "tests/testing/temp_dir.h"
+
+namespace evbus::stack {
+namespace {
+
+class StackParserTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::filesystem::create_directories(dir_.Join("fn"));
+    std::ofstream(dir_.Join("fn/app.py")) << "def h(e, c):\n    return 1\n";
+  }
+  absl::StatusOr<StackSpec> Parse(const std::string& text) {
+    return ParseStackText(text, dir_.Join("stack.yaml"));
+  }
+  testing::TempDir dir_;
+};
+
+TEST_F(StackParserTest, ParsesEverySection) {
+  absl::StatusOr<StackSpec> spec = Parse(R"(stack: demo
+buses:
+  - name: orders
+functions:
+  - name: hc
+    runtime: python3
+    handler: app.h
+    code: ./fn
+    timeout: 10
+    environment: {site: "http://x", expected: OK}
+topics:
+  - name: ops
+    display_name: Ops
+    subscriptions:
+      - {protocol: email, endpoint: a@example.com}
+rules:
+  - name: every-5
+    schedule: rate(5 minutes)
+    targets: [{id: fn, arn: "function:hc"}]
+  - name: big
+    bus: orders
+    pattern: {detail: {total: [{numeric: [">", 100]}]}, source: ["shop"]}
+    targets:
+      - id: hook
+        arn: http://127.0.0.1:9/x
+        input_transformer: {input_paths_map: {t: $.detail.total}, input_template: '{"t": <t>}'}
+        retry_policy: {maximum_retry_attempts: 3}
+schedules:
+  - name: nightly
+    expression: cron(0 3 * * ? *)
+    target: {arn: "function:hc", input: {nightly: true}}
+alarms:
+  - name: hc-errors
+    namespace: AWS/Lambda
+    metric: Errors
+    dimensions: {FunctionName: hc}
+    statistic: Sum
+    period: 300
+    evaluation_periods: 1
+    threshold: 0
+    comparison: GreaterThanThreshold
+    alarm_actions: ["topic:ops"]
+)");
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  EXPECT_EQ(spec->name, "demo");
+  ASSERT_EQ(spec->functions.size(), 1u);
+  EXPECT_EQ(spec->functions[0].function().timeout(), 10);
+  EXPECT_EQ(spec->functions[0].function().environment().at("expected"), "OK");
+  EXPECT_EQ(spec->functions[0].code().files(0).path(), "app.py");
+  ASSERT_EQ(spec->rules.size(), 2u);
+  EXPECT_EQ(spec->rules[0].rule.event_bus_name(), "default");
+  EXPECT_EQ(
+      spec->rules[1].rule.event_pattern(),
+      R"({"detail":{"total":[{"numeric":[">",100]}]},"source":["shop"]})");
+  EXPECT_EQ(spec->rules[1].targets[0].retry_policy().maximum_retry_attempts(),
+            3);
+  EXPECT_EQ(spec->schedules[0].target().input(), R"({"nightly":true})");
+  EXPECT_EQ(spec->topics[0].subscriptions[0].topic_arn(), "ops");
+  EXPECT_EQ(spec->alarms[0].alarm().dimensions(0).value(), "hc");
+  EXPECT_EQ(spec->alarms[0].alarm().threshold(), 0);
+}
+
+TEST_F(StackParserTest, ErrorsNameFileLineAndField) {
+  absl::StatusOr<StackSpec> spec = Parse(R"(stack: demo
+rules:
+  - name: r
+    schedule: rate(1 minute)
+    targets:
+      - id: a
+        arn: function:x
+        retry_policy: {maximum_retry_attempts: lots}
+)");
+  ASSERT_FALSE(spec.ok());
+  EXPECT_NE(spec.status().message().find("stack.yaml:8: "), std::string::npos)
+      << spec.status();
+  EXPECT_NE(spec.status().message().find(
+                "rules[0].targets[0].retry_policy.maximum_retry_attempts"),
+            std::string::npos)
+      << spec.status();
+
+  spec = Parse(
+      "stack: demo\nfunctions:\n  - name: f\n    runtime: python3\n"
+      "    code: ./missing\n");
+  ASSERT_FALSE(spec.ok());
+  EXPECT_NE(spec.status().message().find(":5: functions[0].code"),
+            std::string::npos)
+      << spec.status();
+
+  spec = Parse("stack: demo\nrulez: []\n");
+  ASSERT_FALSE(spec.ok());
+  EXPECT_NE(spec.status().message().find("rulez: unknown field"),
+            std::string::npos)
+      << spec.status();
+
+  spec = Parse("buses: []\n");
+  EXPECT_FALSE(spec.ok());
+  spec = Parse("stack: [unclosed\n");
+  ASSERT_FALSE(spec.ok());
+  EXPECT_NE(spec.status().message().find("not valid YAML"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace evbus::stack

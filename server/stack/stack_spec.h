@@ -1,0 +1,44 @@
+// File: server/stack/stack_spec.h
+//
+// A parsed, validated stack (docs/stack-reference.md): the requests that
+// make the daemon match it, in application order. Built by ParseStack,
+// applied by ApplyStack.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "evbus/v1/cloudwatch.pb.h"
+#include "evbus/v1/event_bus.pb.h"
+#include "evbus/v1/function.pb.h"
+#include "evbus/v1/rule.pb.h"
+#include "evbus/v1/schedule.pb.h"
+#include "evbus/v1/topic.pb.h"
+
+namespace evbus::stack {
+
+struct TopicSpec {
+  evbus::v1::CreateTopicRequest topic;
+  std::vector<evbus::v1::SubscribeRequest> subscriptions;
+};
+
+struct RuleSpec {
+  evbus::v1::PutRuleRequest rule;
+  std::vector<evbus::v1::Target> targets;
+};
+
+struct StackSpec {
+  std::string name;
+  std::string file;  // where it came from (messages)
+  std::vector<evbus::v1::CreateEventBusRequest> buses;
+  std::vector<evbus::v1::CreateFunctionRequest> functions;
+  std::vector<TopicSpec> topics;
+  std::vector<RuleSpec> rules;
+  std::vector<evbus::v1::Schedule> schedules;
+  std::vector<evbus::v1::PutMetricAlarmRequest> alarms;
+  // Resource types a SAM / CloudFormation template declared that evbus
+  // cannot run (reported, skipped).
+  std::vector<std::string> skipped;
+};
+
+}  // namespace evbus::stack
