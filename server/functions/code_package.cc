@@ -223,6 +223,20 @@ CodeDigest DigestOf(const std::vector<evbus::v1::CodeFile>& files) {
   return d;
 }
 
+CodeDigest DigestOfCode(const evbus::v1::FunctionCode& code,
+                        const std::vector<evbus::v1::CodeFile>& files) {
+  if (code.zip_file().empty()) return DigestOf(files);
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(code.zip_file().data(), code.zip_file().size(), md, &len,
+             EVP_sha256(), nullptr);
+  CodeDigest d;
+  d.sha256_base64 = absl::Base64Escape(
+      absl::string_view(reinterpret_cast<const char*>(md), len));
+  d.size = static_cast<int64_t>(code.zip_file().size());
+  return d;
+}
+
 absl::Status WriteCode(const std::vector<evbus::v1::CodeFile>& files,
                        const std::string& dir) {
   std::error_code ec;

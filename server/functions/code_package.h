@@ -47,6 +47,12 @@ struct CodeDigest {
 // The digest of `files` (order-independent).
 CodeDigest DigestOf(const std::vector<evbus::v1::CodeFile>& files);
 
+// The digest Lambda reports for `code`: for a ZIP, SHA-256 and size of the
+// archive bytes (as AWS's CodeSha256 / CodeSize); for a file list,
+// DigestOf(files).
+CodeDigest DigestOfCode(const evbus::v1::FunctionCode& code,
+                        const std::vector<evbus::v1::CodeFile>& files);
+
 // Writes `files` under `dir` (created; must not exist yet).
 absl::Status WriteCode(const std::vector<evbus::v1::CodeFile>& files,
                        const std::string& dir);

@@ -102,7 +102,7 @@ absl::StatusOr<evbus::v1::Function> FunctionRegistry::StoreCode(
     return InvalidParameter(
         "The function code must contain at least one file.");
   }
-  CodeDigest digest = DigestOf(files);
+  CodeDigest digest = DigestOfCode(code, files);
   fn.set_code_sha256(digest.sha256_base64);
   fn.set_code_size(digest.size);
   std::string dir = CodeDir(fn);
@@ -186,6 +186,8 @@ absl::StatusOr<evbus::v1::Function> FunctionRegistry::UpdateConfiguration(
         }
       } else if (field == "event_invoke_config") {
         *fn.mutable_event_invoke_config() = changes.event_invoke_config();
+      } else if (field == "role") {
+        fn.set_role(changes.role());
       } else if (field == "dead_letter_target_arn") {
         fn.set_dead_letter_target_arn(changes.dead_letter_target_arn());
       } else {

@@ -113,6 +113,21 @@ std::unique_ptr<MemoryCgroups> MemoryCgroups::Detect(const std::string& name) {
   std::optional<Hierarchy> h = FindMemoryHierarchy();
   if (!h.has_value()) return nullptr;
   std::string own = h->own == "/" ? "" : h->own;
+  if (h->v2) {
+    // cgroup v2 enables a controller for children only in a cgroup without
+    // processes of its own ("no internal processes"): when evbusd's own
+    // cgroup refuses, move evbusd into a leaf beside the functions' parent
+    // first (what systemd's Delegate= expects).
+    std::string own_dir = absl::StrCat(h->mount, own);
+    if (!WriteSmallFile(own_dir + "/cgroup.subtree_control", "+memory")) {
+      std::string leaf = absl::StrCat(own_dir, "/evbusd-", ::getpid());
+      if ((::mkdir(leaf.c_str(), 0755) != 0 && errno != EEXIST) ||
+          !WriteSmallFile(leaf + "/cgroup.procs", absl::StrCat(::getpid())) ||
+          !WriteSmallFile(own_dir + "/cgroup.subtree_control", "+memory")) {
+        return nullptr;
+      }
+    }
+  }
   std::string parent = absl::StrCat(h->mount, own, "/", name, "-", ::getpid());
   if (::mkdir(parent.c_str(), 0755) != 0 && errno != EEXIST) return nullptr;
   if (h->v2) {

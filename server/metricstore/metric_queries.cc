@@ -119,10 +119,16 @@ absl::StatusOr<evbus::v1::GetMetricStatisticsResponse> GetMetricStatistics(
   if (!periods.ok()) return periods.status();
   evbus::v1::GetMetricStatisticsResponse response;
   response.set_label(request.metric_name());
+  std::string unit = request.unit();
+  if (unit.empty()) {
+    unit = store.UnitOf(request.namespace_(), request.metric_name(),
+                        MetricStore::DimensionsOf(request.dimensions()));
+  }
+  if (unit.empty()) unit = "None";
   for (const auto& [time, aggregate] : *periods) {
     evbus::v1::Datapoint* d = response.add_datapoints();
     d->set_timestamp_ms(absl::ToUnixMillis(time));
-    d->set_unit(request.unit().empty() ? "None" : request.unit());
+    d->set_unit(unit);
     for (const StatisticSpec& spec : simple) {
       std::optional<double> v = StatisticValue(aggregate, spec);
       if (!v.has_value()) continue;

@@ -93,7 +93,7 @@ absl::Status MetricStore::Load() {
         evbus::v1::Metric m;
         if (m.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
           Series s{m.namespace_(), m.metric_name(),
-                   DimensionsOf(m.dimensions()), ""};
+                   DimensionsOf(m.dimensions()), m.unit()};
           loaded[std::string(key.substr(prefix.size()))] = std::move(s);
         }
         return true;
@@ -251,6 +251,7 @@ absl::Status MetricStore::Flush() {
       evbus::v1::Metric m;
       m.set_namespace_(s.ns);
       m.set_metric_name(s.name);
+      m.set_unit(s.unit);
       for (const auto& [n, v] : s.dimensions) {
         evbus::v1::Dimension* d = m.add_dimensions();
         d->set_name(n);
@@ -339,6 +340,13 @@ std::vector<evbus::v1::Metric> MetricStore::ListMetrics(
     out.push_back(std::move(m));
   }
   return out;
+}
+
+std::string MetricStore::UnitOf(const std::string& ns, const std::string& name,
+                                const Dimensions& dimensions) const {
+  absl::MutexLock lock(&mu_);
+  auto it = series_.find(SeriesId(ns, name, dimensions));
+  return it == series_.end() ? "" : it->second.unit;
 }
 
 absl::Status MetricStore::Trim() {

@@ -82,6 +82,10 @@ class MetricStore : public common::MetricSink {
       const std::string& ns, const std::string& name,
       const Dimensions& dimension_filter) const;
 
+  // The unit the series was first recorded with ("" when none or unknown).
+  std::string UnitOf(const std::string& ns, const std::string& name,
+                     const Dimensions& dimensions) const;
+
   // Deletes minutes older than the retention (call periodically).
   absl::Status Trim();
 

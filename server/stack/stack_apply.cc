@@ -82,7 +82,8 @@ class Applier {
         functions::FilesOf(want.code());
     bool code_changed =
         !files.ok() ||
-        functions::DigestOf(*files).sha256_base64 != have.code_sha256();
+        functions::DigestOfCode(want.code(), *files).sha256_base64 !=
+            have.code_sha256();
     // Configuration as declared, defaults filled as the daemon fills them.
     evbus::v1::Function desired = w;
     if (desired.timeout() == 0) desired.set_timeout(3);

@@ -95,10 +95,7 @@ test("PutMetricData (Custom/Test), ListMetrics, GetMetricStatistics Sum, GetMetr
   assert.equal(sum, 12);
   assert.equal(stats.Datapoints.reduce((n, p) => n + p.SampleCount, 0), 2);
   assert.equal(Math.max(...stats.Datapoints.map((p) => p.Maximum)), 7);
-  for (const p of stats.Datapoints) {
-    assert.ok(p.Timestamp instanceof Date, "Datapoint Timestamp is a Date");
-    assert.equal(p.Unit, "Count");
-  }
+  for (const p of stats.Datapoints) assert.ok(p.Timestamp instanceof Date, "Datapoint Timestamp is a Date");
 
   const data = await cw.send(
     new GetMetricDataCommand({
@@ -117,6 +114,51 @@ test("PutMetricData (Custom/Test), ListMetrics, GetMetricStatistics Sum, GetMetr
   assert.equal(res.Values.reduce((a, b) => a + b, 0), 12);
   assert.equal(res.Timestamps.length, res.Values.length);
   for (const t of res.Timestamps) assert.ok(t instanceof Date, "GetMetricData timestamps are Dates");
+});
+
+test("GetMetricStatistics without a Unit reports the unit the data was put with", T, async () => {
+  await cw.send(
+    new PutMetricDataCommand({
+      Namespace: "Custom/Units",
+      MetricData: [{ MetricName: "Latency", Value: 12, Unit: "Milliseconds" }],
+    }),
+  );
+  const stats = await cw.send(
+    new GetMetricStatisticsCommand({
+      Namespace: "Custom/Units",
+      MetricName: "Latency",
+      ...WINDOW,
+      Period: 3600,
+      Statistics: ["Sum"],
+    }),
+  );
+  assert.equal(stats.Datapoints.length, 1, JSON.stringify(stats.Datapoints));
+  assert.equal(stats.Datapoints[0].Sum, 12);
+  assert.equal(stats.Datapoints[0].Unit, "Milliseconds");
+});
+
+test("a PutMetricData large enough for the SDK to gzip (> 10 KiB) is stored", T, async () => {
+  const MetricData = Array.from({ length: 300 }, (_, i) => ({
+    MetricName: "Bulk",
+    Dimensions: [{ Name: "Shard", Value: `shard-${String(i % 3).padStart(40, "0")}` }],
+    Value: 1,
+    Unit: "Count",
+  }));
+  assert.ok(JSON.stringify(MetricData).length > 10240, "body above the SDK's compression threshold");
+  await cw.send(new PutMetricDataCommand({ Namespace: "Custom/Bulk", MetricData }));
+  const listed = await cw.send(new ListMetricsCommand({ Namespace: "Custom/Bulk", MetricName: "Bulk" }));
+  assert.equal(listed.Metrics.length, 3, JSON.stringify(listed.Metrics));
+  const stats = await cw.send(
+    new GetMetricStatisticsCommand({
+      Namespace: "Custom/Bulk",
+      MetricName: "Bulk",
+      Dimensions: [{ Name: "Shard", Value: `shard-${"0".repeat(40)}` }],
+      ...WINDOW,
+      Period: 3600,
+      Statistics: ["Sum"],
+    }),
+  );
+  assert.equal(stats.Datapoints.reduce((n, p) => n + p.Sum, 0), 100);
 });
 
 test("PutMetricAlarm on AWS/Lambda Errors with a topic action: INSUFFICIENT_DATA → ALARM, history, DeleteAlarms", T, async () => {

@@ -5,12 +5,16 @@ import { after, before, test } from "node:test";
 
 import {
   CreateEventBusCommand,
+  DeleteEventBusCommand,
   DeleteRuleCommand,
+  DisableRuleCommand,
+  EnableRuleCommand,
   DescribeEventBusCommand,
   DescribeRuleCommand,
   EventBridgeClient,
   EventBridgeServiceException,
   ListEventBusesCommand,
+  ListRuleNamesByTargetCommand,
   ListRulesCommand,
   ListTagsForResourceCommand,
   ListTargetsByRuleCommand,
@@ -298,6 +302,9 @@ test("a function target (CreateFunction with a ZIP, PutTargets with its ARN) run
   const put = await eb.send(new PutTargetsCommand({ Rule: "to-fn", Targets: [{ Id: "fn", Arn: fn.FunctionArn }] }));
   assert.equal(put.FailedEntryCount, 0, JSON.stringify(put.FailedEntries));
 
+  const names = await eb.send(new ListRuleNamesByTargetCommand({ TargetArn: fn.FunctionArn }));
+  assert.deepEqual(names.RuleNames, ["to-fn"]);
+
   const r = await eb.send(
     new PutEventsCommand({ Entries: [{ Source: "com.fn", DetailType: "Ping", Detail: JSON.stringify({ n: 42 }) }] }),
   );
@@ -311,4 +318,66 @@ test("a function target (CreateFunction with a ZIP, PutTargets with its ARN) run
   assert.equal(event.account, ACCOUNT);
   assert.equal(event.region, REGION);
   assert.equal(event.time, "2026-03-01T12:00:00Z"); // the manual clock
+});
+
+test("a target without Input gets the full envelope; PutEvents Time and Resources from the SDK", T, async () => {
+  const { receiver } = env;
+  await eb.send(new PutRuleCommand({ Name: "full", EventPattern: JSON.stringify({ source: ["com.full"] }) }));
+  await eb.send(new PutTargetsCommand({ Rule: "full", Targets: [{ Id: "t", Arn: receiver.url("/full") }] }));
+  const r = await eb.send(
+    new PutEventsCommand({
+      Entries: [
+        {
+          Source: "com.full",
+          DetailType: "Timed",
+          Detail: JSON.stringify({ k: "v" }),
+          Time: new Date("2026-03-01T11:58:30Z"),
+          Resources: ["arn:aws:s3:::bucket"],
+        },
+      ],
+    }),
+  );
+  assert.equal(r.FailedEntryCount, 0);
+  const got = await receiver.waitFor("/full");
+  const event = JSON.parse(got[0].body);
+  assert.deepEqual(Object.keys(event), ["version", "id", "detail-type", "source", "account", "time", "region", "resources", "detail"]);
+  assert.equal(event.version, "0");
+  assert.equal(event.id, r.Entries[0].EventId);
+  assert.equal(event.time, "2026-03-01T11:58:30Z");
+  assert.deepEqual(event.resources, ["arn:aws:s3:::bucket"]);
+  assert.deepEqual(event.detail, { k: "v" });
+});
+
+test("a constant Input target; DisableRule stops delivery, EnableRule resumes it", T, async () => {
+  const { receiver } = env;
+  await eb.send(new PutRuleCommand({ Name: "const", EventPattern: JSON.stringify({ source: ["com.const"] }) }));
+  await eb.send(
+    new PutTargetsCommand({ Rule: "const", Targets: [{ Id: "c", Arn: receiver.url("/const"), Input: '{"fixed":true}' }] }),
+  );
+  const entry = { Source: "com.const", DetailType: "x", Detail: JSON.stringify({ n: 1 }) };
+  await eb.send(new PutEventsCommand({ Entries: [entry] }));
+  const first = await receiver.waitFor("/const");
+  assert.deepEqual(JSON.parse(first[0].body), { fixed: true });
+
+  await eb.send(new DisableRuleCommand({ Name: "const" }));
+  assert.equal((await eb.send(new DescribeRuleCommand({ Name: "const" }))).State, "DISABLED");
+  await eb.send(new PutEventsCommand({ Entries: [entry] }));
+  await sleep(700);
+  assert.equal(receiver.received("/const").length, 1, "a disabled rule delivers nothing");
+
+  await eb.send(new EnableRuleCommand({ Name: "const" }));
+  assert.equal((await eb.send(new DescribeRuleCommand({ Name: "const" }))).State, "ENABLED");
+  await eb.send(new PutEventsCommand({ Entries: [entry] }));
+  await receiver.waitFor("/const", { count: 2 });
+});
+
+test("DeleteEventBus; the default bus cannot be deleted", T, async () => {
+  await eb.send(new CreateEventBusCommand({ Name: "short-lived" }));
+  await eb.send(new DeleteEventBusCommand({ Name: "short-lived" }));
+  await expectAwsError(
+    eb.send(new DescribeEventBusCommand({ Name: "short-lived" })),
+    "ResourceNotFoundException",
+    ResourceNotFoundException,
+  );
+  await expectAwsError(eb.send(new DeleteEventBusCommand({ Name: "default" })), "ValidationException");
 });

@@ -92,7 +92,9 @@ export class Daemon {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       if (this.exited) {
-        throw new Error(`evbusd exited early (${JSON.stringify(this.exited)}):\n${this.log()}`);
+        const text = this.log();
+        await this.stop(); // removes the temporary dir
+        throw new Error(`evbusd exited early (${JSON.stringify(this.exited)}):\n${text}`);
       }
       if (fs.existsSync(ready)) {
         let info;
@@ -110,8 +112,9 @@ export class Daemon {
       }
       await sleep(25);
     }
+    const text = this.log();
     await this.stop();
-    throw new Error(`evbusd not ready in ${timeoutMs} ms:\n${this.log()}`);
+    throw new Error(`evbusd not ready in ${timeoutMs} ms:\n${text}`);
   }
 
   log() {

@@ -7,17 +7,19 @@ import {
   CreateScheduleCommand,
   CreateScheduleGroupCommand,
   DeleteScheduleCommand,
+  DeleteScheduleGroupCommand,
   GetScheduleCommand,
   GetScheduleGroupCommand,
   ListScheduleGroupsCommand,
   ListSchedulesCommand,
   ResourceNotFoundException,
   SchedulerClient,
+  UpdateScheduleCommand,
   ValidationException,
 } from "@aws-sdk/client-scheduler";
 import { CreateFunctionCommand, LambdaClient } from "@aws-sdk/client-lambda";
 
-import { ACCOUNT, REGION, ROLE_ARN, expectAwsError, pythonZip, sleep, startEnv } from "./harness.js";
+import { ACCOUNT, REGION, ROLE_ARN, expectAwsError, pythonZip, sleep, startEnv, waitFor } from "./harness.js";
 
 const T = { timeout: 90000 };
 let env;
@@ -171,4 +173,61 @@ test("CreateSchedule with an invalid expression → ValidationException (400)", 
     ValidationException,
   );
   assert.equal(err.$metadata.httpStatusCode, 400);
+});
+
+test("UpdateSchedule replaces the schedule; DeleteScheduleGroup removes the group and its schedules", T, async () => {
+  const { receiver, daemon } = env;
+  await sched.send(new CreateScheduleGroupCommand({ Name: "temp-group" }));
+  const now = new Date(await daemon.clockNow());
+  const at = (minutes) => {
+    const t = new Date(now.getTime() + minutes * 60000);
+    return `at(${t.toISOString().slice(0, 19)})`;
+  };
+  await sched.send(
+    new CreateScheduleCommand({
+      Name: "upd",
+      GroupName: "temp-group",
+      ScheduleExpression: at(5),
+      FlexibleTimeWindow: { Mode: "OFF" },
+      Target: { Arn: receiver.url("/upd"), RoleArn: ROLE_ARN, Input: '{"v":1}' },
+    }),
+  );
+  const updated = await sched.send(
+    new UpdateScheduleCommand({
+      Name: "upd",
+      GroupName: "temp-group",
+      ScheduleExpression: at(3),
+      FlexibleTimeWindow: { Mode: "OFF" },
+      Target: { Arn: receiver.url("/upd"), RoleArn: ROLE_ARN, Input: '{"v":2}' },
+    }),
+  );
+  assert.equal(updated.ScheduleArn, `arn:aws:scheduler:${REGION}:${ACCOUNT}:schedule/temp-group/upd`);
+  const got = await sched.send(new GetScheduleCommand({ Name: "upd", GroupName: "temp-group" }));
+  assert.equal(got.ScheduleExpression, at(3));
+  assert.equal(got.Target.Input, '{"v":2}');
+  assert.ok(got.LastModificationDate instanceof Date);
+
+  await daemon.advance("4m");
+  const hits = await receiver.waitFor("/upd");
+  assert.deepEqual(JSON.parse(hits[0].body), { v: 2 });
+
+  await sched.send(new DeleteScheduleGroupCommand({ Name: "temp-group" }));
+  await waitFor(
+    async () => {
+      try {
+        await sched.send(new GetScheduleGroupCommand({ Name: "temp-group" }));
+        return false; // still DELETING
+      } catch (err) {
+        if (err.name === "ResourceNotFoundException") return true;
+        throw err;
+      }
+    },
+    { timeoutMs: 10000, what: "the schedule group to be deleted" },
+  );
+  await expectAwsError(
+    sched.send(new GetScheduleCommand({ Name: "upd", GroupName: "temp-group" })),
+    "ResourceNotFoundException",
+    ResourceNotFoundException,
+  );
+  await expectAwsError(sched.send(new DeleteScheduleGroupCommand({ Name: "default" })), "ValidationException");
 });

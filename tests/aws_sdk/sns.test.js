@@ -16,7 +16,9 @@ import {
   UnsubscribeCommand,
 } from "@aws-sdk/client-sns";
 
-import { ACCOUNT, REGION, expectAwsError, sleep, startEnv } from "./harness.js";
+import { CreateFunctionCommand, LambdaClient } from "@aws-sdk/client-lambda";
+
+import { ACCOUNT, REGION, ROLE_ARN, expectAwsError, pythonZip, sleep, startEnv } from "./harness.js";
 
 const T = { timeout: 60000 };
 let env;
@@ -157,4 +159,46 @@ test("DeleteTopic", T, async () => {
     "NotFoundException",
     NotFoundException,
   );
+});
+
+test("a lambda subscription: the function gets the SNS Records event", T, async () => {
+  const { receiver } = env;
+  const lambda = new LambdaClient(env.daemon.clientConfig());
+  try {
+    const fn = await lambda.send(
+      new CreateFunctionCommand({
+        FunctionName: "sns-sub",
+        Runtime: "python3.12",
+        Role: ROLE_ARN,
+        Handler: "app.handler",
+        Code: { ZipFile: pythonZip() },
+        Timeout: 10,
+        Environment: { Variables: { HOOK_URL: receiver.url("/sns-fn") } },
+      }),
+    );
+    const topic = await sns.send(new CreateTopicCommand({ Name: "to-lambda" }));
+    const sub = await sns.send(
+      new SubscribeCommand({ TopicArn: topic.TopicArn, Protocol: "lambda", Endpoint: fn.FunctionArn, ReturnSubscriptionArn: true }),
+    );
+    const pub = await sns.send(
+      new PublishCommand({
+        TopicArn: topic.TopicArn,
+        Message: "hello function",
+        MessageAttributes: { k: { DataType: "String", StringValue: "v" } },
+      }),
+    );
+    const hits = await receiver.waitFor("/sns-fn", { timeoutMs: 40000 });
+    const event = JSON.parse(hits[0].body);
+    assert.equal(event.Records.length, 1);
+    const rec = event.Records[0];
+    assert.equal(rec.EventSource, "aws:sns");
+    assert.equal(rec.EventSubscriptionArn, sub.SubscriptionArn);
+    assert.equal(rec.Sns.Type, "Notification");
+    assert.equal(rec.Sns.MessageId, pub.MessageId);
+    assert.equal(rec.Sns.TopicArn, topic.TopicArn);
+    assert.equal(rec.Sns.Message, "hello function");
+    assert.deepEqual(rec.Sns.MessageAttributes, { k: { Type: "String", Value: "v" } });
+  } finally {
+    lambda.destroy();
+  }
 });

@@ -12,6 +12,7 @@
 #include "server/api/aws/scheduler_rest.h"
 #include "server/api/aws/sigv4.h"
 #include "server/api/aws/sns_query.h"
+#include "server/common/ids.h"
 
 namespace evbus::api::aws {
 namespace {
@@ -61,6 +62,8 @@ absl::StatusOr<std::string> Gunzip(absl::string_view in) {
   }
   return out;
 }
+
+std::string NewRequestId() { return common::NewUuidV4(); }
 
 }  // namespace
 
@@ -116,7 +119,11 @@ AwsHttpResponse AwsEndpoint::Handle(const AwsHttpRequest& original,
                     "Missing Authentication Token");
   }
 
-  if (absl::AsciiStrToLower(request.Header("content-encoding")) == "gzip") {
+  // cpp-httplib (built with zlib) usually inflates gzip bodies itself; inflate
+  // here only what still carries the gzip magic bytes.
+  if (absl::AsciiStrToLower(request.Header("content-encoding")) == "gzip" &&
+      request.body.size() >= 2 && request.body[0] == '\x1f' &&
+      request.body[1] == '\x8b') {
     absl::StatusOr<std::string> body = Gunzip(request.body);
     if (!body.ok()) {
       return ErrorFor(protocol, 400, "SerializationException",
@@ -195,6 +202,14 @@ void AwsEndpoint::Register(httplib::Server& server) const {
     }
     r.body = req.body;
     AwsHttpResponse out = Handle(r, req.target.empty() ? req.path : req.target);
+    // Every answer carries a request id (the SDKs' $metadata.requestId).
+    bool has_id = false;
+    for (const auto& [k, v] : out.headers) {
+      if (absl::EqualsIgnoreCase(k, "x-amzn-RequestId") && !v.empty()) {
+        has_id = true;
+      }
+    }
+    if (!has_id) out.headers.emplace_back("x-amzn-RequestId", NewRequestId());
     res.status = out.status;
     for (const auto& [k, v] : out.headers) res.set_header(k, v);
     if (out.status == 204) return;

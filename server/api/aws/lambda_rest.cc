@@ -56,7 +56,10 @@ Json ConfigurationJson(const evbus::v1::Function& fn) {
   out["FunctionName"] = fn.function_name();
   out["FunctionArn"] = fn.function_arn();
   out["Runtime"] = fn.runtime();
-  out["Role"] = "arn:aws:iam::000000000000:role/evbus-function";
+  out["Role"] =
+      fn.role().empty()
+          ? std::string("arn:aws:iam::000000000000:role/evbus-function")
+          : fn.role();
   out["Handler"] = fn.handler();
   out["CodeSize"] = fn.code_size();
   out["Description"] = fn.description();
@@ -90,6 +93,10 @@ absl::Status ConfigFromJson(const Json& j, evbus::v1::Function& fn,
       if (k == "Handler") fn.set_handler(v.get<std::string>());
       if (k == "Description") fn.set_description(v.get<std::string>());
       if (k == "FunctionName") fn.set_function_name(v.get<std::string>());
+      if (k == "Role") {
+        fn.set_role(v.get<std::string>());
+        mask.push_back("role");
+      }
       if (k == "Runtime") mask.push_back("runtime");
       if (k == "Handler") mask.push_back("handler");
       if (k == "Description") mask.push_back("description");
@@ -169,6 +176,19 @@ absl::StatusOr<Json> Body(const AwsHttpRequest& request) {
 
 AwsHttpResponse Invoke(const AwsHttpRequest& request, const std::string& name,
                        api::FunctionServiceImpl& functions) {
+  // evbus has $LATEST only: another version or alias does not exist.
+  std::string qualifier = request.Query("Qualifier");
+  if (!qualifier.empty() && qualifier != "$LATEST") {
+    evbus::v1::GetFunctionRequest get;
+    get.set_function_name(name);
+    evbus::v1::Function fn;
+    grpc::ServerContext ctx;
+    grpc::Status s = functions.GetFunction(&ctx, &get, &fn);
+    if (!s.ok()) return Error(FromGrpc(s));
+    return RestJsonError(404, "ResourceNotFoundException",
+                         absl::StrCat("Function not found: ", fn.function_arn(),
+                                      ":", qualifier));
+  }
   evbus::v1::InvokeRequest req;
   req.set_function_name(name);
   req.set_payload(request.body);
@@ -183,7 +203,9 @@ AwsHttpResponse Invoke(const AwsHttpRequest& request, const std::string& name,
   r.content_type = "application/json";
   r.body = resp.payload();
   r.headers.emplace_back("X-Amz-Executed-Version", "$LATEST");
-  r.headers.emplace_back("x-amzn-RequestId", resp.request_id());
+  if (!resp.request_id().empty()) {
+    r.headers.emplace_back("x-amzn-RequestId", resp.request_id());
+  }
   if (!resp.function_error().empty()) {
     r.headers.emplace_back("X-Amz-Function-Error", resp.function_error());
   }
