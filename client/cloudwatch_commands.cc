@@ -5,6 +5,7 @@
 #include "absl/strings/str_split.h"
 #include "client/command_support.h"
 #include "evbus/v1/cloudwatch.grpc.pb.h"
+#include "server/api/shapes/alarm_shapes.h"
 
 namespace evbus::cli {
 namespace {
@@ -333,51 +334,6 @@ absl::StatusOr<Json> ListMetrics(const Args& args, Context& ctx) {
   return Json{{"Metrics", metrics}};
 }
 
-Json AlarmJson(const evbus::v1::MetricAlarm& a) {
-  Json j = Json::object();
-  j["AlarmName"] = a.alarm_name();
-  j["AlarmArn"] = a.alarm_arn();
-  if (!a.alarm_description().empty()) {
-    j["AlarmDescription"] = a.alarm_description();
-  }
-  j["AlarmConfigurationUpdatedTimestamp"] =
-      IsoMillis(a.configuration_updated_ms());
-  j["ActionsEnabled"] = a.actions_enabled();
-  j["OKActions"] = Json(
-      std::vector<std::string>(a.ok_actions().begin(), a.ok_actions().end()));
-  j["AlarmActions"] = Json(std::vector<std::string>(a.alarm_actions().begin(),
-                                                    a.alarm_actions().end()));
-  j["InsufficientDataActions"] =
-      Json(std::vector<std::string>(a.insufficient_data_actions().begin(),
-                                    a.insufficient_data_actions().end()));
-  j["StateValue"] = a.state_value();
-  j["StateReason"] = a.state_reason();
-  if (!a.state_reason_data().empty()) {
-    j["StateReasonData"] = a.state_reason_data();
-  }
-  j["StateUpdatedTimestamp"] = IsoMillis(a.state_updated_ms());
-  j["MetricName"] = a.metric_name();
-  j["Namespace"] = a.namespace_();
-  if (!a.statistic().empty()) j["Statistic"] = a.statistic();
-  if (!a.extended_statistic().empty()) {
-    j["ExtendedStatistic"] = a.extended_statistic();
-  }
-  Json dims = Json::array();
-  for (const auto& d : a.dimensions()) {
-    dims.push_back(Json{{"Name", d.name()}, {"Value", d.value()}});
-  }
-  j["Dimensions"] = dims;
-  j["Period"] = a.period();
-  if (!a.unit().empty()) j["Unit"] = a.unit();
-  j["EvaluationPeriods"] = a.evaluation_periods();
-  j["DatapointsToAlarm"] = a.datapoints_to_alarm();
-  j["Threshold"] = a.threshold();
-  j["ComparisonOperator"] = a.comparison_operator();
-  j["TreatMissingData"] = a.treat_missing_data();
-  j["StateTransitionedTimestamp"] = IsoMillis(a.state_transitioned_ms());
-  return j;
-}
-
 absl::StatusOr<Json> PutMetricAlarm(const Args& args, Context& ctx) {
   evbus::v1::PutMetricAlarmRequest request;
   evbus::v1::MetricAlarm* a = request.mutable_alarm();
@@ -453,7 +409,8 @@ absl::StatusOr<Json> DescribeAlarms(const Args& args, Context& ctx) {
         CloudWatch(ctx)->DescribeAlarms(c.get(), request, &response);
     if (!rpc.ok()) return RpcError(rpc, "DescribeAlarms", ctx.endpoint);
     for (const auto& a : response.metric_alarms())
-      alarms.push_back(AlarmJson(a));
+      alarms.push_back(
+          api::shapes::MetricAlarmToJson(a, api::shapes::TimeStyle::kIso));
     if (response.next_token().empty()) break;
     request.set_next_token(response.next_token());
   }

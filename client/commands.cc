@@ -27,6 +27,7 @@
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "server/api/shapes/eventbridge_shapes.h"
+#include "server/api/shapes/schedule_shapes.h"
 #include "server/common/aws_error.h"
 
 namespace evbus::cli {
@@ -254,13 +255,6 @@ absl::StatusOr<Json> DeleteEventBus(const Args& args, Context& ctx) {
 }
 
 // --- rules and targets -------------------------------------------------
-
-absl::Status UnknownMember(const std::string& where, const std::string& key,
-                           const std::vector<std::string>& members) {
-  return absl::InvalidArgumentError(
-      absl::StrCat("Unknown parameter in ", where, ": \"", key,
-                   "\", must be one of: ", absl::StrJoin(members, ", ")));
-}
 
 absl::Status TypeError(const std::string& where, const std::string& what) {
   return absl::InvalidArgumentError(absl::StrCat(
@@ -1033,84 +1027,6 @@ absl::StatusOr<Json> ListApiDestinations(const Args& args, Context& ctx) {
 
 // --- schedules and the clock -----------------------------------------------
 
-absl::StatusOr<evbus::v1::ScheduleTarget> ScheduleTargetFromJson(
-    const Json& j) {
-  static const std::vector<std::string> kMembers = {
-      "Arn",         "RoleArn",          "Input",
-      "RetryPolicy", "DeadLetterConfig", "EventBridgeParameters"};
-  if (!j.is_object()) return TypeError("Target", "an object");
-  evbus::v1::ScheduleTarget t;
-  for (const auto& [k, v] : j.items()) {
-    if (k == "Arn" || k == "RoleArn" || k == "Input") {
-      if (!v.is_string()) return TypeError("Target." + k, "a string");
-      if (k == "Arn") t.set_arn(v.get<std::string>());
-      if (k == "RoleArn") t.set_role_arn(v.get<std::string>());
-      if (k == "Input") t.set_input(v.get<std::string>());
-    } else if (k == "RetryPolicy") {
-      if (!v.is_object()) return TypeError("Target.RetryPolicy", "an object");
-      if (v.contains("MaximumRetryAttempts")) {
-        t.mutable_retry_policy()->set_maximum_retry_attempts(
-            v["MaximumRetryAttempts"].get<int32_t>());
-      }
-      if (v.contains("MaximumEventAgeInSeconds")) {
-        t.mutable_retry_policy()->set_maximum_event_age_in_seconds(
-            v["MaximumEventAgeInSeconds"].get<int32_t>());
-      }
-    } else if (k == "DeadLetterConfig") {
-      if (!v.is_object() || !v.contains("Arn") || !v["Arn"].is_string()) {
-        return TypeError("Target.DeadLetterConfig", "{\"Arn\": ...}");
-      }
-      t.mutable_dead_letter_config()->set_arn(v["Arn"].get<std::string>());
-    } else if (k == "EventBridgeParameters") {
-      if (!v.is_object()) return TypeError("Target." + k, "an object");
-      if (v.contains("DetailType") && v["DetailType"].is_string()) {
-        t.mutable_eventbridge_parameters()->set_detail_type(
-            v["DetailType"].get<std::string>());
-      }
-      if (v.contains("Source") && v["Source"].is_string()) {
-        t.mutable_eventbridge_parameters()->set_source(
-            v["Source"].get<std::string>());
-      }
-    } else {
-      return UnknownMember("Target", k, kMembers);
-    }
-  }
-  return t;
-}
-
-Json ScheduleToJson(const evbus::v1::Schedule& s) {
-  Json out = Json::object();
-  out["Name"] = s.name();
-  out["GroupName"] = s.group_name();
-  out["Arn"] = s.arn();
-  if (!s.description().empty()) out["Description"] = s.description();
-  out["ScheduleExpression"] = s.schedule_expression();
-  if (!s.schedule_expression_timezone().empty()) {
-    out["ScheduleExpressionTimezone"] = s.schedule_expression_timezone();
-  }
-  if (s.start_date_ms() > 0) out["StartDate"] = IsoMillis(s.start_date_ms());
-  if (s.end_date_ms() > 0) out["EndDate"] = IsoMillis(s.end_date_ms());
-  Json window = {{"Mode", s.flexible_time_window().mode()}};
-  if (s.flexible_time_window().maximum_window_in_minutes() > 0) {
-    window["MaximumWindowInMinutes"] =
-        s.flexible_time_window().maximum_window_in_minutes();
-  }
-  out["FlexibleTimeWindow"] = window;
-  out["State"] = s.state();
-  out["ActionAfterCompletion"] = s.action_after_completion();
-  Json target = {{"Arn", s.target().arn()}};
-  if (!s.target().input().empty()) target["Input"] = s.target().input();
-  if (s.target().has_eventbridge_parameters()) {
-    target["EventBridgeParameters"] = {
-        {"DetailType", s.target().eventbridge_parameters().detail_type()},
-        {"Source", s.target().eventbridge_parameters().source()}};
-  }
-  out["Target"] = target;
-  out["CreationDate"] = IsoMillis(s.creation_date_ms());
-  out["LastModificationDate"] = IsoMillis(s.last_modification_date_ms());
-  return out;
-}
-
 absl::StatusOr<Json> ScheduleWrite(const Args& args, Context& ctx,
                                    bool create) {
   absl::StatusOr<std::string> name = args.Required("name");
@@ -1152,7 +1068,8 @@ absl::StatusOr<Json> ScheduleWrite(const Args& args, Context& ctx,
     s.mutable_flexible_time_window()->set_maximum_window_in_minutes(
         (*window)["MaximumWindowInMinutes"].get<int32_t>());
   }
-  absl::StatusOr<evbus::v1::ScheduleTarget> t = ScheduleTargetFromJson(*target);
+  absl::StatusOr<evbus::v1::ScheduleTarget> t =
+      api::shapes::ScheduleTargetFromJson(*target);
   if (!t.ok()) return t.status();
   *s.mutable_target() = *std::move(t);
   evbus::v1::Schedule response;
@@ -1182,7 +1099,7 @@ absl::StatusOr<Json> ScheduleRead(const Args& args, Context& ctx, bool del) {
   evbus::v1::Schedule response;
   grpc::Status s = Client(ctx)->GetSchedule(c.get(), ref, &response);
   if (!s.ok()) return RpcError(s, "GetSchedule", ctx.endpoint);
-  return ScheduleToJson(response);
+  return api::shapes::ScheduleToJson(response, api::shapes::TimeStyle::kIso);
 }
 
 absl::StatusOr<Json> ListSchedules(const Args& args, Context& ctx) {
@@ -1205,15 +1122,6 @@ absl::StatusOr<Json> ListSchedules(const Args& args, Context& ctx) {
   return out;
 }
 
-Json GroupToJson(const evbus::v1::ScheduleGroup& g) {
-  return Json{
-      {"Name", g.name()},
-      {"Arn", g.arn()},
-      {"State", g.state()},
-      {"CreationDate", IsoMillis(g.creation_date_ms())},
-      {"LastModificationDate", IsoMillis(g.last_modification_date_ms())}};
-}
-
 absl::StatusOr<Json> ScheduleGroupCall(const Args& args, Context& ctx,
                                        const std::string& op) {
   evbus::v1::ScheduleGroup request;
@@ -1230,7 +1138,10 @@ absl::StatusOr<Json> ScheduleGroupCall(const Args& args, Context& ctx,
     if (s.ok()) return Json{{"ScheduleGroupArn", group.arn()}};
   } else if (op == "GetScheduleGroup") {
     s = Client(ctx)->GetScheduleGroup(c.get(), request, &group);
-    if (s.ok()) return GroupToJson(group);
+    if (s.ok()) {
+      return api::shapes::ScheduleGroupToJson(group,
+                                              api::shapes::TimeStyle::kIso);
+    }
   } else if (op == "DeleteScheduleGroup") {
     evbus::v1::Empty empty;
     s = Client(ctx)->DeleteScheduleGroup(c.get(), request, &empty);
@@ -1243,7 +1154,8 @@ absl::StatusOr<Json> ScheduleGroupCall(const Args& args, Context& ctx,
     if (s.ok()) {
       Json out = {{"ScheduleGroups", Json::array()}};
       for (const auto& g : resp.schedule_groups()) {
-        out["ScheduleGroups"].push_back(GroupToJson(g));
+        out["ScheduleGroups"].push_back(
+            api::shapes::ScheduleGroupToJson(g, api::shapes::TimeStyle::kIso));
       }
       return out;
     }

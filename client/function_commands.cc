@@ -11,6 +11,7 @@
 #include "absl/strings/str_split.h"
 #include "client/command_support.h"
 #include "evbus/v1/function.grpc.pb.h"
+#include "server/api/shapes/function_shapes.h"
 #include "server/functions/code_package.h"
 
 namespace evbus::cli {
@@ -20,34 +21,6 @@ using common::Json;
 
 std::unique_ptr<evbus::v1::FunctionService::Stub> Functions(Context& ctx) {
   return evbus::v1::FunctionService::NewStub(ctx.Channel());
-}
-
-// Lambda's FunctionConfiguration.
-Json ConfigurationToJson(const evbus::v1::Function& fn) {
-  Json out = Json::object();
-  out["FunctionName"] = fn.function_name();
-  out["FunctionArn"] = fn.function_arn();
-  out["Runtime"] = fn.runtime();
-  out["Handler"] = fn.handler();
-  out["CodeSize"] = fn.code_size();
-  out["Description"] = fn.description();
-  out["Timeout"] = fn.timeout();
-  out["MemorySize"] = fn.memory_size();
-  out["LastModified"] = fn.last_modified();
-  out["CodeSha256"] = fn.code_sha256();
-  out["Version"] = "$LATEST";
-  if (fn.environment_size() > 0) {
-    Json vars = Json::object();
-    for (const auto& [k, v] : fn.environment()) vars[k] = v;
-    out["Environment"] = Json{{"Variables", vars}};
-  }
-  if (!fn.dead_letter_target_arn().empty()) {
-    out["DeadLetterConfig"] = Json{{"TargetArn", fn.dead_letter_target_arn()}};
-  }
-  out["State"] = "Active";
-  out["LastUpdateStatus"] = "Successful";
-  out["PackageType"] = "Zip";
-  return out;
 }
 
 absl::StatusOr<std::string> ReadBinary(const std::string& path) {
@@ -231,7 +204,7 @@ absl::StatusOr<Json> CreateFunction(const Args& args, Context& ctx) {
   grpc::Status rpc =
       Functions(ctx)->CreateFunction(c.get(), request, &response);
   if (!rpc.ok()) return RpcError(rpc, "CreateFunction", ctx.endpoint);
-  return ConfigurationToJson(response);
+  return api::shapes::FunctionConfigurationToJson(response);
 }
 
 absl::StatusOr<Json> UpdateFunctionCode(const Args& args, Context& ctx) {
@@ -247,7 +220,7 @@ absl::StatusOr<Json> UpdateFunctionCode(const Args& args, Context& ctx) {
   grpc::Status rpc =
       Functions(ctx)->UpdateFunctionCode(c.get(), request, &response);
   if (!rpc.ok()) return RpcError(rpc, "UpdateFunctionCode", ctx.endpoint);
-  return ConfigurationToJson(response);
+  return api::shapes::FunctionConfigurationToJson(response);
 }
 
 absl::StatusOr<Json> UpdateConfiguration(const Args& args, Context& ctx,
@@ -281,27 +254,10 @@ absl::StatusOr<Json> UpdateConfiguration(const Args& args, Context& ctx,
   }
   if (std::string(op) == "DeleteFunctionConcurrency") return Json();
   if (std::string(op) == "PutFunctionEventInvokeConfig") {
-    Json out = Json::object();
-    out["FunctionArn"] = response.function_arn() + ":$LATEST";
-    const auto& a = response.event_invoke_config();
-    out["MaximumRetryAttempts"] =
-        a.has_maximum_retry_attempts() ? a.maximum_retry_attempts() : 2;
-    out["MaximumEventAgeInSeconds"] = a.has_maximum_event_age_in_seconds()
-                                          ? a.maximum_event_age_in_seconds()
-                                          : 21600;
-    Json dest = Json::object();
-    dest["OnSuccess"] = Json::object();
-    dest["OnFailure"] = Json::object();
-    if (!a.on_success_destination().empty()) {
-      dest["OnSuccess"]["Destination"] = a.on_success_destination();
-    }
-    if (!a.on_failure_destination().empty()) {
-      dest["OnFailure"]["Destination"] = a.on_failure_destination();
-    }
-    out["DestinationConfig"] = dest;
+    Json out = api::shapes::EventInvokeConfigToJson(response);
     return out;
   }
-  return ConfigurationToJson(response);
+  return api::shapes::FunctionConfigurationToJson(response);
 }
 
 absl::StatusOr<Json> GetFunction(const Args& args, Context& ctx) {
@@ -314,7 +270,7 @@ absl::StatusOr<Json> GetFunction(const Args& args, Context& ctx) {
   grpc::Status rpc = Functions(ctx)->GetFunction(c.get(), request, &response);
   if (!rpc.ok()) return RpcError(rpc, "GetFunction", ctx.endpoint);
   Json out = Json::object();
-  out["Configuration"] = ConfigurationToJson(response);
+  out["Configuration"] = api::shapes::FunctionConfigurationToJson(response);
   out["Code"] =
       Json{{"RepositoryType", "evbus"}, {"Location", "evbusd data directory"}};
   if (response.has_reserved_concurrent_executions()) {
@@ -341,7 +297,7 @@ absl::StatusOr<Json> ListFunctions(const Args& args, Context& ctx) {
         Functions(ctx)->ListFunctions(c.get(), request, &response);
     if (!rpc.ok()) return RpcError(rpc, "ListFunctions", ctx.endpoint);
     for (const auto& fn : response.functions()) {
-      list.push_back(ConfigurationToJson(fn));
+      list.push_back(api::shapes::FunctionConfigurationToJson(fn));
     }
     next = response.next_token();
     request.set_next_token(next);

@@ -159,6 +159,8 @@ void RecordInvocation(metricstore::MetricStore& metrics,
                    "Count");
     metrics.Record("AWS/Lambda", "Duration", dims, r.start,
                    absl::ToDoubleMilliseconds(r.duration), "Milliseconds");
+    metrics.Record("AWS/Lambda", "ConcurrentExecutions", dims, r.start,
+                   r.concurrency, "Count");
     if (r.async) {
       metrics.Record("AWS/Lambda", "AsyncEventAge", dims, r.start,
                      absl::ToDoubleMilliseconds(r.async_age), "Milliseconds");
@@ -349,6 +351,7 @@ int Run(const config::DaemonConfig& config) {
       });
   functions::AsyncInvoker async_invoker(store_ref, clock, function_registry,
                                         registry);
+  async_invoker.SetMetricSink(&metric_store);
   functions::HandoffExecutor function_handoff(async_invoker);
   functions::RunExecutor function_runner(function_pool);
   targets::SyncExecutor topic_executor(

@@ -588,10 +588,23 @@ void Dispatcher::ForwardToDeadLetterTarget(
     std::replace(header.second.begin(), header.second.end(), '\n', ' ');
     std::replace(header.second.begin(), header.second.end(), '\r', ' ');
   }
-  executor->Deliver(std::move(request), [this](targets::DeliveryResult r) {
-    (r.outcome == targets::Outcome::kSuccess ? dlq_sent_ : dlq_failed_)
-        .Increment();
-  });
+  std::string bus = dead_letter.task().event_bus_name();
+  std::string rule = dead_letter.task().rule_name();
+  executor->Deliver(
+      std::move(request), [this, bus, rule](targets::DeliveryResult r) {
+        bool sent = r.outcome == targets::Outcome::kSuccess;
+        (sent ? dlq_sent_ : dlq_failed_).Increment();
+        // A function's dead letter that could not be sent: AWS/Lambda
+        // DeadLetterErrors.
+        if (!sent && bus == "aws.lambda" && options_.metric_sink != nullptr) {
+          for (const common::MetricSink::Dimensions& dims :
+               {common::MetricSink::Dimensions{{"FunctionName", rule}},
+                common::MetricSink::Dimensions{}}) {
+            options_.metric_sink->Record("AWS/Lambda", "DeadLetterErrors", dims,
+                                         clock_.Now(), 1, "Count");
+          }
+        }
+      });
 }
 
 absl::StatusOr<DeadLetterPage> Dispatcher::ListDeadLetters(

@@ -62,6 +62,14 @@ absl::StatusOr<std::string> AsyncInvoker::Enqueue(const std::string& name,
   absl::Status written = store_.Write(batch, /*sync=*/true);
   if (!written.ok()) return written;
   dispatcher_->Enqueued({entry});
+  if (sink_ != nullptr) {
+    for (const common::MetricSink::Dimensions& dims :
+         {common::MetricSink::Dimensions{{"FunctionName", fn->function_name()}},
+          common::MetricSink::Dimensions{}}) {
+      sink_->Record("AWS/Lambda", "AsyncEventsReceived", dims, clock_.Now(), 1,
+                    "Count");
+    }
+  }
   registry_
       .GetCounter("evbus_function_async_events_received_total",
                   "Events queued for asynchronous invocation (AWS/Lambda "

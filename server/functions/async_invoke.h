@@ -24,6 +24,7 @@
 #include "evbus/v1/delivery.pb.h"
 #include "evbus/v1/function.pb.h"
 #include "server/common/clock.h"
+#include "server/common/metric_sink.h"
 #include "server/delivery/dispatcher.h"
 #include "server/functions/function_pool.h"
 #include "server/functions/function_registry.h"
@@ -48,6 +49,8 @@ class AsyncInvoker {
  public:
   AsyncInvoker(storage::Store& store, common::Clock& clock,
                FunctionRegistry& functions, metrics::Registry& registry);
+  // Receives AWS/Lambda AsyncEventsReceived. Optional.
+  void SetMetricSink(common::MetricSink* sink) { sink_ = sink; }
   // REQUIRES: called once, before Enqueue (the dispatcher is built after
   // the executors that refer to this invoker).
   void SetDispatcher(delivery::Dispatcher* dispatcher) {
@@ -62,6 +65,7 @@ class AsyncInvoker {
   common::Clock& clock_;
   FunctionRegistry& functions_;
   delivery::Dispatcher* dispatcher_ = nullptr;
+  common::MetricSink* sink_ = nullptr;
   metrics::Registry& registry_;
 };
 

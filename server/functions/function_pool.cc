@@ -93,7 +93,8 @@ struct FunctionPool::Invocation {
   bool delivered = false;
   bool cold = false;
   std::optional<absl::Duration> init_duration;
-  std::string log;  // this invocation's log lines (tail kept)
+  std::string log;      // this invocation's log lines (tail kept)
+  int concurrency = 0;  // the function's busy environments when it started
 };
 
 struct FunctionPool::Environment {
@@ -278,10 +279,12 @@ void FunctionPool::Invoke(const std::string& name, std::string payload,
           .Increment();
       immediate.push_back(std::move(c));
     } else if (idle != nullptr) {
+      inv->concurrency = busy_fn + 1;
       idle->current = inv;
       idle->state = Environment::State::kBusy;
       ++busy_;
     } else {
+      inv->concurrency = busy_fn + 1;
       absl::Status spawned = SpawnLocked(*fn, inv);
       if (!spawned.ok()) {
         Completion c;
@@ -699,6 +702,19 @@ FunctionPool::Completion FunctionPool::FinishLocked(
   const std::string& name = env->fn.function_name();
   bool ran = result.kind == InvokeResult::Kind::kSuccess ||
              result.kind == InvokeResult::Kind::kFunctionError;
+  int busy_fn = 0;
+  for (const auto& [id, other] : envs_) {
+    if (other.get() != env && other->fn.function_name() == name &&
+        other->current != nullptr) {
+      ++busy_fn;
+    }
+  }
+  registry_
+      .GetGauge("evbus_function_concurrent_executions",
+                "Environments of the function busy with an invocation "
+                "(AWS/Lambda ConcurrentExecutions).",
+                {{"function", name}})
+      .Set(busy_fn);
   if (ran) {
     metrics::Labels labels{{"function", name}};
     registry_
@@ -728,6 +744,7 @@ FunctionPool::Completion FunctionPool::FinishLocked(
     record.duration = duration;
     record.error = result.kind == InvokeResult::Kind::kFunctionError;
     record.async = inv->async;
+    record.concurrency = inv->concurrency;
     if (inv->async) {
       record.async_age =
           std::max(absl::ZeroDuration(), record.start - inv->queued);

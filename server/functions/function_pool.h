@@ -82,6 +82,7 @@ struct InvocationRecord {
   bool throttled = false;   // rejected before running
   bool async = false;
   absl::Duration async_age;  // queue time of an asynchronous event
+  int concurrency = 0;       // the function's busy environments then
 };
 
 // InvokeResult::error_type of a throttle by a reserved concurrency of 0

@@ -285,5 +285,52 @@ class AlarmsTopicsTest(unittest.TestCase):
                                     "orders-low")["MetricAlarms"], [])
 
 
+class EmailDurabilityTest(unittest.TestCase):
+    """A down SMTP relay does not lose the message: the delivery stays in
+    the durable queue and is retried until the relay is back."""
+
+    def test_message_waits_for_the_relay(self):
+        import socket
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        d = Daemon(extra_args=["--clock", "manual", "--clock-start", START,
+                               "--smtp-url",
+                               "smtp://127.0.0.1:%d?starttls=off" % port]).start()
+        out_dir = tempfile.mkdtemp(prefix="evbus-smtp-")
+        sink = None
+        try:
+            topic = d.cli_json("create-topic", "--name", "t")["TopicArn"]
+            d.cli_json("subscribe", "--topic-arn", topic, "--protocol", "email",
+                       "--notification-endpoint", "ops@example.test")
+            d.cli_json("publish", "--topic-arn", topic, "--subject", "Later",
+                       "--message", "sent while the relay was down")
+            time.sleep(1)  # the first attempt fails: nothing listens
+            self.assertEqual(glob.glob(os.path.join(out_dir, "*.eml")), [])
+            sink = subprocess.Popen(["/usr/bin/python3", SINK, out_dir,
+                                     "--port", str(port)],
+                                    stdout=subprocess.PIPE,
+                                    stderr=subprocess.DEVNULL, text=True)
+            self.assertEqual(int(sink.stdout.readline()), port)
+            deadline = time.monotonic() + 30
+            while (not glob.glob(os.path.join(out_dir, "*.eml"))
+                   and time.monotonic() < deadline):
+                d.cli("clock", "advance", "1m")
+                time.sleep(0.3)
+            mails = glob.glob(os.path.join(out_dir, "*.eml"))
+            self.assertEqual(len(mails), 1)
+            with open(mails[0], "rb") as f:
+                m = email.message_from_bytes(f.read(),
+                                             policy=email.policy.default)
+            self.assertEqual(m["Subject"], "Later")
+        finally:
+            d.cleanup()
+            if sink is not None:
+                sink.kill()
+                sink.wait(timeout=10)
+                sink.stdout.close()
+            shutil.rmtree(out_dir, ignore_errors=True)
+
+
 if __name__ == "__main__":
     unittest.main()

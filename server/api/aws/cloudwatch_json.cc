@@ -16,6 +16,7 @@
 #include "absl/time/time.h"
 #include "evbus/v1/cloudwatch.pb.h"
 #include "grpcpp/server_context.h"
+#include "server/api/shapes/alarm_shapes.h"
 #include "server/common/aws_error.h"
 #include "server/common/ids.h"
 #include "server/common/json.h"
@@ -246,22 +247,6 @@ Json EpochSeconds(int64_t ms) {
   return Json(static_cast<double>(ms) / 1000.0);
 }
 
-template <typename List>
-Json StringArray(const List& list) {
-  Json out = Json::array();
-  for (const std::string& s : list) out.push_back(s);
-  return out;
-}
-
-Json DimensionsJson(
-    const google::protobuf::RepeatedPtrField<evbus::v1::Dimension>& dims) {
-  Json out = Json::array();
-  for (const evbus::v1::Dimension& d : dims) {
-    out.push_back(Json{{"Name", d.name()}, {"Value", d.value()}});
-  }
-  return out;
-}
-
 // Dimensions: [{Name, Value}] (ListMetrics' DimensionFilter may omit Value:
 // any value).
 void ReadDimensions(
@@ -282,48 +267,7 @@ void ReadMetric(JsonReader& in, evbus::v1::Metric* out) {
 }
 
 Json AlarmJson(const evbus::v1::MetricAlarm& a) {
-  Json j = Json::object();
-  j["AlarmName"] = a.alarm_name();
-  j["AlarmArn"] = a.alarm_arn();
-  if (!a.alarm_description().empty()) {
-    j["AlarmDescription"] = a.alarm_description();
-  }
-  j["AlarmConfigurationUpdatedTimestamp"] =
-      EpochSeconds(a.configuration_updated_ms());
-  j["ActionsEnabled"] = a.actions_enabled();
-  j["OKActions"] = StringArray(a.ok_actions());
-  j["AlarmActions"] = StringArray(a.alarm_actions());
-  j["InsufficientDataActions"] = StringArray(a.insufficient_data_actions());
-  j["StateValue"] = a.state_value();
-  j["StateReason"] = a.state_reason();
-  if (!a.state_reason_data().empty()) {
-    j["StateReasonData"] = a.state_reason_data();
-  }
-  j["StateUpdatedTimestamp"] = EpochSeconds(a.state_updated_ms());
-  j["MetricName"] = a.metric_name();
-  j["Namespace"] = a.namespace_();
-  if (!a.statistic().empty()) j["Statistic"] = a.statistic();
-  if (!a.extended_statistic().empty()) {
-    j["ExtendedStatistic"] = a.extended_statistic();
-  }
-  j["Dimensions"] = DimensionsJson(a.dimensions());
-  j["Period"] = a.period();
-  if (!a.unit().empty()) j["Unit"] = a.unit();
-  j["EvaluationPeriods"] = a.evaluation_periods();
-  if (a.datapoints_to_alarm() > 0) {
-    j["DatapointsToAlarm"] = a.datapoints_to_alarm();
-  }
-  j["Threshold"] = a.threshold();
-  j["ComparisonOperator"] = a.comparison_operator();
-  if (!a.treat_missing_data().empty()) {
-    j["TreatMissingData"] = a.treat_missing_data();
-  }
-  if (!a.evaluate_low_sample_count_percentile().empty()) {
-    j["EvaluateLowSampleCountPercentile"] =
-        a.evaluate_low_sample_count_percentile();
-  }
-  j["StateTransitionedTimestamp"] = EpochSeconds(a.state_transitioned_ms());
-  return j;
+  return shapes::MetricAlarmToJson(a, shapes::TimeStyle::kEpochSeconds);
 }
 
 // Whether AlarmTypes (when given) asks for metric alarms. evbus has no
@@ -648,9 +592,10 @@ absl::StatusOr<Json> ListMetrics(JsonReader& in,
   EVBUS_RETURN_IF_ERROR(FromGrpc(cw.ListMetrics(&ctx, &request, &response)));
   Json metrics = Json::array();
   for (const evbus::v1::Metric& m : response.metrics()) {
-    metrics.push_back(Json{{"Namespace", m.namespace_()},
-                           {"MetricName", m.metric_name()},
-                           {"Dimensions", DimensionsJson(m.dimensions())}});
+    metrics.push_back(
+        Json{{"Namespace", m.namespace_()},
+             {"MetricName", m.metric_name()},
+             {"Dimensions", shapes::DimensionsToJson(m.dimensions())}});
   }
   Json out = Json::object();
   out["Metrics"] = std::move(metrics);

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "server/api/aws/scheduler_rest.h"
+#include "server/api/shapes/function_shapes.h"
 #include "server/common/aws_error.h"
 #include "server/common/json.h"
 
@@ -49,37 +50,6 @@ absl::Status TypeError(absl::string_view member, absl::string_view what) {
   return common::AwsError(
       absl::StatusCode::kInvalidArgument, "InvalidParameterValueException",
       absl::StrCat("Member ", member, " must be ", what, "."));
-}
-
-Json ConfigurationJson(const evbus::v1::Function& fn) {
-  Json out = Json::object();
-  out["FunctionName"] = fn.function_name();
-  out["FunctionArn"] = fn.function_arn();
-  out["Runtime"] = fn.runtime();
-  out["Role"] =
-      fn.role().empty()
-          ? std::string("arn:aws:iam::000000000000:role/evbus-function")
-          : fn.role();
-  out["Handler"] = fn.handler();
-  out["CodeSize"] = fn.code_size();
-  out["Description"] = fn.description();
-  out["Timeout"] = fn.timeout();
-  out["MemorySize"] = fn.memory_size();
-  out["LastModified"] = fn.last_modified();
-  out["CodeSha256"] = fn.code_sha256();
-  out["Version"] = "$LATEST";
-  Json vars = Json::object();
-  for (const auto& [k, v] : fn.environment()) vars[k] = v;
-  out["Environment"] = Json{{"Variables", vars}};
-  if (!fn.dead_letter_target_arn().empty()) {
-    out["DeadLetterConfig"] = Json{{"TargetArn", fn.dead_letter_target_arn()}};
-  }
-  out["State"] = "Active";
-  out["LastUpdateStatus"] = "Successful";
-  out["PackageType"] = "Zip";
-  out["Architectures"] = Json::array({"x86_64"});
-  out["EphemeralStorage"] = Json{{"Size", 512}};
-  return out;
 }
 
 // Reads FunctionConfiguration members into `fn`; `mask` lists those given.
@@ -258,7 +228,7 @@ AwsHttpResponse HandleLambda(const AwsHttpRequest& request,
       evbus::v1::Function fn;
       grpc::Status s = functions.CreateFunction(&ctx, &req, &fn);
       if (!s.ok()) return Error(FromGrpc(s));
-      return Ok(ConfigurationJson(fn), 201);
+      return Ok(shapes::FunctionConfigurationToJson(fn), 201);
     }
     if (m == "GET") {  // ListFunctions
       evbus::v1::ListFunctionsRequest req;
@@ -277,7 +247,7 @@ AwsHttpResponse HandleLambda(const AwsHttpRequest& request,
       if (!s.ok()) return Error(FromGrpc(s));
       Json list = Json::array();
       for (const auto& fn : resp.functions())
-        list.push_back(ConfigurationJson(fn));
+        list.push_back(shapes::FunctionConfigurationToJson(fn));
       Json out = Json{{"Functions", list}};
       if (!resp.next_token().empty()) out["NextMarker"] = resp.next_token();
       return Ok(out);
@@ -309,7 +279,7 @@ AwsHttpResponse HandleLambda(const AwsHttpRequest& request,
       grpc::Status s = get(&fn);
       if (!s.ok()) return Error(FromGrpc(s));
       Json out = Json::object();
-      out["Configuration"] = ConfigurationJson(fn);
+      out["Configuration"] = shapes::FunctionConfigurationToJson(fn);
       out["Code"] = Json{{"RepositoryType", "S3"}, {"Location", ""}};
       if (fn.has_reserved_concurrent_executions()) {
         out["Concurrency"] = Json{{"ReservedConcurrentExecutions",
@@ -333,7 +303,7 @@ AwsHttpResponse HandleLambda(const AwsHttpRequest& request,
       evbus::v1::Function fn;
       grpc::Status s = get(&fn);
       if (!s.ok()) return Error(FromGrpc(s));
-      return Ok(ConfigurationJson(fn));
+      return Ok(shapes::FunctionConfigurationToJson(fn));
     }
     if (m == "PUT") {
       absl::StatusOr<Json> body = Body(request);
@@ -345,7 +315,7 @@ AwsHttpResponse HandleLambda(const AwsHttpRequest& request,
       evbus::v1::Function fn;
       grpc::Status s = mask.empty() ? get(&fn) : update(changes, mask, &fn);
       if (!s.ok()) return Error(FromGrpc(s));
-      return Ok(ConfigurationJson(fn));
+      return Ok(shapes::FunctionConfigurationToJson(fn));
     }
   }
   if (version == "2015-03-31" && sub == "code" && m == "PUT") {
@@ -359,7 +329,7 @@ AwsHttpResponse HandleLambda(const AwsHttpRequest& request,
     evbus::v1::Function fn;
     grpc::Status s = functions.UpdateFunctionCode(&ctx, &req, &fn);
     if (!s.ok()) return Error(FromGrpc(s));
-    return Ok(ConfigurationJson(fn));
+    return Ok(shapes::FunctionConfigurationToJson(fn));
   }
   if ((version == "2015-03-31" && sub == "invocations" && m == "POST") ||
       (version == "2014-11-13" && sub == "invoke-async" && m == "POST")) {
@@ -440,24 +410,7 @@ AwsHttpResponse HandleLambda(const AwsHttpRequest& request,
       s = get(&fn);
     }
     if (!s.ok()) return Error(FromGrpc(s));
-    const auto& a = fn.event_invoke_config();
-    Json out = Json::object();
-    out["FunctionArn"] = fn.function_arn() + ":$LATEST";
-    out["MaximumRetryAttempts"] =
-        a.has_maximum_retry_attempts() ? a.maximum_retry_attempts() : 2;
-    out["MaximumEventAgeInSeconds"] = a.has_maximum_event_age_in_seconds()
-                                          ? a.maximum_event_age_in_seconds()
-                                          : 21600;
-    Json dest = Json::object();
-    dest["OnSuccess"] = Json::object();
-    dest["OnFailure"] = Json::object();
-    if (!a.on_success_destination().empty()) {
-      dest["OnSuccess"]["Destination"] = a.on_success_destination();
-    }
-    if (!a.on_failure_destination().empty()) {
-      dest["OnFailure"]["Destination"] = a.on_failure_destination();
-    }
-    out["DestinationConfig"] = dest;
+    Json out = shapes::EventInvokeConfigToJson(fn);
     return Ok(out);
   }
   return RestJsonError(404, "UnknownOperationException",

@@ -3,7 +3,7 @@
 
     smtp_sink.py OUT_DIR [--auth USER:PASSWORD]
 
-Listens on 127.0.0.1, port 0, and prints the port it got on stdout (one
+Listens on 127.0.0.1, port 0 (or --port N), and prints the port it got on stdout (one
 line). Every accepted message is saved before the server answers 250:
 OUT_DIR/NNNN.eml holds the DATA bytes as received (after dot-unstuffing) and
 OUT_DIR/NNNN.json the envelope {"mail_from", "rcpt_tos", "login"}.
@@ -68,6 +68,7 @@ async def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("out_dir")
     parser.add_argument("--auth")
+    parser.add_argument("--port", type=int, default=0)
     args = parser.parse_args()
     handler = Sink(args.out_dir)
     # Quiet the warnings about AUTH in clear text: this is a loopback test.
@@ -80,7 +81,7 @@ async def main():
                       auth_required=True, auth_require_tls=False)
     loop = asyncio.get_running_loop()
     server = await loop.create_server(lambda: SMTP(handler, **kwargs),
-                                      host="127.0.0.1", port=0)
+                                      host="127.0.0.1", port=args.port)
     print(server.sockets[0].getsockname()[1], flush=True)
     await asyncio.Event().wait()
 

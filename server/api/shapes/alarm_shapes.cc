@@ -1,0 +1,68 @@
+#include "server/api/shapes/alarm_shapes.h"
+
+#include <string>
+#include <vector>
+
+namespace evbus::api::shapes {
+
+using common::Json;
+
+Json DimensionsToJson(
+    const google::protobuf::RepeatedPtrField<evbus::v1::Dimension>& dims) {
+  Json out = Json::array();
+  for (const evbus::v1::Dimension& d : dims) {
+    out.push_back(Json{{"Name", d.name()}, {"Value", d.value()}});
+  }
+  return out;
+}
+
+Json MetricAlarmToJson(const evbus::v1::MetricAlarm& a, TimeStyle style) {
+  Json j = Json::object();
+  j["AlarmName"] = a.alarm_name();
+  j["AlarmArn"] = a.alarm_arn();
+  if (!a.alarm_description().empty()) {
+    j["AlarmDescription"] = a.alarm_description();
+  }
+  j["AlarmConfigurationUpdatedTimestamp"] =
+      TimeValue(a.configuration_updated_ms(), style);
+  j["ActionsEnabled"] = a.actions_enabled();
+  j["OKActions"] = Json(
+      std::vector<std::string>(a.ok_actions().begin(), a.ok_actions().end()));
+  j["AlarmActions"] = Json(std::vector<std::string>(a.alarm_actions().begin(),
+                                                    a.alarm_actions().end()));
+  j["InsufficientDataActions"] =
+      Json(std::vector<std::string>(a.insufficient_data_actions().begin(),
+                                    a.insufficient_data_actions().end()));
+  j["StateValue"] = a.state_value();
+  j["StateReason"] = a.state_reason();
+  if (!a.state_reason_data().empty()) {
+    j["StateReasonData"] = a.state_reason_data();
+  }
+  j["StateUpdatedTimestamp"] = TimeValue(a.state_updated_ms(), style);
+  j["MetricName"] = a.metric_name();
+  j["Namespace"] = a.namespace_();
+  if (!a.statistic().empty()) j["Statistic"] = a.statistic();
+  if (!a.extended_statistic().empty()) {
+    j["ExtendedStatistic"] = a.extended_statistic();
+  }
+  j["Dimensions"] = DimensionsToJson(a.dimensions());
+  j["Period"] = a.period();
+  if (!a.unit().empty()) j["Unit"] = a.unit();
+  j["EvaluationPeriods"] = a.evaluation_periods();
+  if (a.datapoints_to_alarm() > 0) {
+    j["DatapointsToAlarm"] = a.datapoints_to_alarm();
+  }
+  j["Threshold"] = a.threshold();
+  j["ComparisonOperator"] = a.comparison_operator();
+  if (!a.treat_missing_data().empty()) {
+    j["TreatMissingData"] = a.treat_missing_data();
+  }
+  if (!a.evaluate_low_sample_count_percentile().empty()) {
+    j["EvaluateLowSampleCountPercentile"] =
+        a.evaluate_low_sample_count_percentile();
+  }
+  j["StateTransitionedTimestamp"] = TimeValue(a.state_transitioned_ms(), style);
+  return j;
+}
+
+}  // namespace evbus::api::shapes

@@ -1,0 +1,21 @@
+// File: server/api/shapes/alarm_shapes.h
+//
+// CloudWatch's MetricAlarm JSON shape (AWS member names), shared by the CLI
+// and the AWS-compatible endpoint. Pure; thread-safe.
+#pragma once
+
+#include "evbus/v1/cloudwatch.pb.h"
+#include "server/api/shapes/schedule_shapes.h"
+#include "server/common/json.h"
+
+namespace evbus::api::shapes {
+
+// [{"Name":..,"Value":..}].
+common::Json DimensionsToJson(
+    const google::protobuf::RepeatedPtrField<evbus::v1::Dimension>& dims);
+
+// A MetricAlarm as DescribeAlarms returns it.
+common::Json MetricAlarmToJson(const evbus::v1::MetricAlarm& a,
+                               TimeStyle style);
+
+}  // namespace evbus::api::shapes

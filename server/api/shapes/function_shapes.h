@@ -1,0 +1,18 @@
+// File: server/api/shapes/function_shapes.h
+//
+// Lambda's JSON shapes (AWS member names) for evbus.v1.Function, shared by
+// the CLI and the AWS-compatible endpoint. Pure; thread-safe.
+#pragma once
+
+#include "evbus/v1/function.pb.h"
+#include "server/common/json.h"
+
+namespace evbus::api::shapes {
+
+// Lambda's FunctionConfiguration.
+common::Json FunctionConfigurationToJson(const evbus::v1::Function& fn);
+
+// PutFunctionEventInvokeConfig's output (defaults applied).
+common::Json EventInvokeConfigToJson(const evbus::v1::Function& fn);
+
+}  // namespace evbus::api::shapes
