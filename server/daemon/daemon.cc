@@ -214,6 +214,14 @@ int Run(const config::DaemonConfig& config) {
   }
 
   storage::Store& store_ref = **store;
+  // Functions' paths are absolute: environments run in their own working
+  // directories (a relative --data-dir would not resolve there).
+  std::error_code abs_ec;
+  const std::string functions_dir =
+      std::filesystem::absolute(config.data_dir, abs_ec)
+          .lexically_normal()
+          .string() +
+      "/functions";
   storage::LogStore logs(store_ref, clock);
   metricstore::MetricStore metric_store(
       store_ref, clock,
@@ -259,7 +267,7 @@ int Run(const config::DaemonConfig& config) {
       store_ref, clock,
       {.account = config.account,
        .region = config.region,
-       .code_root = config.data_dir + "/functions/code"});
+       .code_root = functions_dir + "/code"});
   absl::Status functions_loaded = function_registry.Load();
   if (!functions_loaded.ok()) {
     EVBUS_LOG(ERROR) << "cannot load functions: " << functions_loaded;
@@ -315,8 +323,8 @@ int Run(const config::DaemonConfig& config) {
   functions::FunctionPoolOptions pool_options;
   pool_options.account = config.account;
   pool_options.region = config.region;
-  pool_options.work_root = config.data_dir + "/functions/run";
-  pool_options.runtime_root = config.data_dir + "/functions/runtimes";
+  pool_options.work_root = functions_dir + "/run";
+  pool_options.runtime_root = functions_dir + "/runtimes";
   pool_options.python = config.python;
   pool_options.node = config.node;
   pool_options.idle_timeout = absl::Seconds(config.function_idle_seconds);
@@ -329,10 +337,10 @@ int Run(const config::DaemonConfig& config) {
   }
   if (pool_options.uid.has_value()) {
     std::error_code ec;
-    std::filesystem::create_directories(config.data_dir + "/functions", ec);
+    std::filesystem::create_directories(functions_dir, ec);
     ::chmod(config.data_dir.c_str(), 0755);
-    ::chmod((config.data_dir + "/functions").c_str(), 0755);
-    WarnIfNotSearchable(config.data_dir + "/functions");
+    ::chmod(functions_dir.c_str(), 0755);
+    WarnIfNotSearchable(functions_dir);
   }
   functions::FunctionPool function_pool(function_registry, logs, registry,
                                         clock, pool_options);
@@ -461,7 +469,8 @@ int Run(const config::DaemonConfig& config) {
         alarm_service.Poke();
       });
   event_bus_service.SetBackup(
-      [&store_ref, &config](const std::string& dir) -> absl::StatusOr<int64_t> {
+      [&store_ref,
+       &functions_dir](const std::string& dir) -> absl::StatusOr<int64_t> {
         std::error_code ec;
         if (std::filesystem::exists(dir, ec)) {
           return common::ValidationError(
@@ -471,7 +480,7 @@ int Run(const config::DaemonConfig& config) {
         absl::Status s = store_ref.Checkpoint(dir);
         if (!s.ok()) return s;
         // Function code lives beside RocksDB; copy it along.
-        std::string code = config.data_dir + "/functions/code";
+        std::string code = functions_dir + "/code";
         if (std::filesystem::exists(code, ec)) {
           std::filesystem::create_directories(dir + "/functions", ec);
           std::filesystem::copy(code, dir + "/functions/code",

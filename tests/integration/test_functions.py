@@ -227,5 +227,32 @@ class FunctionRestartTest(unittest.TestCase):
             shutil.rmtree(work, ignore_errors=True)
 
 
+class RelativeDataDirTest(unittest.TestCase):
+    """`evbusd --data-dir ./data` (the README's form): functions still find
+    their code and runtime although each environment runs in its own
+    working directory."""
+
+    def test_relative_data_dir(self):
+        work = tempfile.mkdtemp(prefix="evbus-rel-")
+        os.chmod(work, 0o755)
+        d = Daemon(data_dir=os.path.relpath(os.path.join(work, "data"))).start()
+        try:
+            code = os.path.join(work, "code")
+            os.makedirs(code)
+            with open(os.path.join(code, "app.py"), "w") as f:
+                f.write("def h(event, context):\n    return {'ok': 1}\n")
+            d.cli_json("create-function", "--function-name", "rel",
+                       "--runtime", "python3", "--handler", "app.h",
+                       "--code", code)
+            out = os.path.join(work, "out.json")
+            meta = d.cli_json("invoke", "--function-name", "rel", out)
+            self.assertNotIn("FunctionError", meta)
+            with open(out) as f:
+                self.assertEqual(json.load(f), {"ok": 1})
+        finally:
+            d.cleanup()
+            shutil.rmtree(work, ignore_errors=True)
+
+
 if __name__ == "__main__":
     unittest.main()
