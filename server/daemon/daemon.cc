@@ -504,6 +504,9 @@ int Run(const config::DaemonConfig& config) {
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int grpc_port = 0;
+  // gRPC sets SO_REUSEPORT by default: a second evbusd on the same port
+  // would then share it silently. Refuse instead.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.AddListeningPort(config.grpc_listen,
                            grpc::InsecureServerCredentials(), &grpc_port);
   builder.RegisterService(&event_bus_service);
