@@ -319,6 +319,10 @@ class EmailDurabilityTest(unittest.TestCase):
                 time.sleep(0.3)
             mails = glob.glob(os.path.join(out_dir, "*.eml"))
             self.assertEqual(len(mails), 1)
+            # Nothing was dead-lettered on the way.
+            self.assertEqual(d.cli_json(
+                "list-dead-letters", "--event-bus-name", "aws.sns",
+                "--rule", "t")["DeadLetters"], [])
             with open(mails[0], "rb") as f:
                 m = email.message_from_bytes(f.read(),
                                              policy=email.policy.default)

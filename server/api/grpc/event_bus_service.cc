@@ -252,7 +252,7 @@ grpc::Status EventBusServiceImpl::ListRuleNamesByTarget(
 namespace {
 
 bool IsReservedQueue(const std::string& bus) {
-  return bus == "aws.lambda" || bus == "aws.scheduler";
+  return bus == "aws.lambda" || bus == "aws.scheduler" || bus == "aws.sns";
 }
 
 }  // namespace
