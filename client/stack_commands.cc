@@ -21,7 +21,7 @@ absl::StatusOr<Json> Apply(const Args& args, Context& ctx) {
   }
   if (file.empty()) {
     return absl::InvalidArgumentError(
-        "usage: evbus apply -f FILE [--dry-run] [--strict]");
+        "usage: evbus apply -f FILE [--dry-run] [--strict] [--prune]");
   }
   stack::ParseOptions options;
   options.strict = args.Has("strict");
@@ -31,8 +31,8 @@ absl::StatusOr<Json> Apply(const Args& args, Context& ctx) {
     // a service error, with the file:line: field: message text.
     return absl::AbortedError(spec.status().message());
   }
-  absl::StatusOr<std::vector<stack::PlanItem>> plan =
-      stack::ApplyStack(*spec, ctx.Channel(), args.Has("dry-run"));
+  absl::StatusOr<std::vector<stack::PlanItem>> plan = stack::ApplyStack(
+      *spec, ctx.Channel(), args.Has("dry-run"), args.Has("prune"));
   if (!plan.ok()) {
     if (plan.status().code() == absl::StatusCode::kUnavailable) {
       return absl::UnavailableError(
@@ -57,10 +57,11 @@ absl::StatusOr<Json> Apply(const Args& args, Context& ctx) {
 std::vector<Command> StackCommands() {
   return {
       {"apply",
-       "-f FILE [--dry-run] [--strict]   create or update what a stack file "
-       "or SAM template declares",
-       {"file", "dry-run", "strict"},
-       {"dry-run", "strict"},
+       "-f FILE [--dry-run] [--strict] [--prune]   create or update what a "
+       "stack file or SAM template declares (--prune: delete what it no "
+       "longer declares)",
+       {"file", "dry-run", "strict", "prune"},
+       {"dry-run", "strict", "prune"},
        Apply},
   };
 }

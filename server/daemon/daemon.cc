@@ -48,6 +48,7 @@
 #include "server/scheduler/scheduler.h"
 #include "server/stack/stack_apply.h"
 #include "server/stack/stack_parser.h"
+#include "server/storage/keys.h"
 #include "server/storage/log_store.h"
 #include "server/storage/store.h"
 #include "server/targets/sync_executor.h"
@@ -500,6 +501,28 @@ int Run(const config::DaemonConfig& config) {
         }
         return size;
       });
+  event_bus_service.SetStackRecords(
+      {.get = [&store_ref](const std::string& name)
+           -> absl::StatusOr<evbus::v1::StackRecord> {
+         absl::StatusOr<std::optional<std::string>> v =
+             store_ref.Get(storage::Family::kCatalog,
+                           storage::keys::CatalogKey("stack", name));
+         if (!v.ok()) return v.status();
+         evbus::v1::StackRecord r;
+         if (!v->has_value() || !r.ParseFromString(**v)) {
+           return common::ResourceNotFound(
+               absl::StrCat("Stack ", name, " was never applied."));
+         }
+         return r;
+       },
+       .put =
+           [&store_ref](const evbus::v1::StackRecord& r) {
+             storage::WriteBatch batch;
+             batch.Put(storage::Family::kCatalog,
+                       storage::keys::CatalogKey("stack", r.name()),
+                       r.SerializeAsString());
+             return store_ref.Write(batch, /*sync=*/true);
+           }});
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "evbus/v1/cloudwatch.grpc.pb.h"
 #include "evbus/v1/event_bus_service.grpc.pb.h"
 #include "evbus/v1/function.grpc.pb.h"
@@ -329,6 +330,133 @@ class Applier {
     return s.ok() ? absl::OkStatus() : Failed(s, "alarm", w.alarm_name());
   }
 
+  // Deletes one resource an earlier apply created.
+  absl::Status Delete(const std::string& kind, const std::string& name) {
+    Note(kind, name, "delete").IgnoreError();
+    if (dry_run_) return absl::OkStatus();
+    grpc::Status s;
+    if (kind == "alarm") {
+      evbus::v1::AlarmNamesRequest req;
+      req.add_alarm_names(name);
+      evbus::v1::AlarmNamesResponse out;
+      s = cloudwatch_->DeleteAlarms(Ctx().get(), req, &out);
+    } else if (kind == "schedule") {
+      evbus::v1::ScheduleRef ref;
+      size_t slash = name.find('/');
+      ref.set_group_name(name.substr(0, slash));
+      ref.set_name(name.substr(slash + 1));
+      evbus::v1::Empty out;
+      s = events_->DeleteSchedule(Ctx().get(), ref, &out);
+    } else if (kind == "rule") {
+      size_t slash = name.find('/');
+      std::string bus = name.substr(0, slash), rule = name.substr(slash + 1);
+      evbus::v1::ListTargetsByRuleRequest list;
+      list.set_rule(rule);
+      list.set_event_bus_name(bus);
+      evbus::v1::ListTargetsByRuleResponse targets;
+      s = events_->ListTargetsByRule(Ctx().get(), list, &targets);
+      if (s.ok() && targets.targets_size() > 0) {
+        evbus::v1::RemoveTargetsRequest remove;
+        remove.set_rule(rule);
+        remove.set_event_bus_name(bus);
+        for (const auto& t : targets.targets()) remove.add_ids(t.id());
+        evbus::v1::PutTargetsResponse out;
+        s = events_->RemoveTargets(Ctx().get(), remove, &out);
+      }
+      if (s.ok()) {
+        evbus::v1::DeleteRuleRequest del;
+        del.set_name(rule);
+        del.set_event_bus_name(bus);
+        evbus::v1::Empty out;
+        s = events_->DeleteRule(Ctx().get(), del, &out);
+      }
+    } else if (kind == "subscription") {
+      size_t space = name.find(' ');
+      std::string topic = name.substr(0, space);
+      std::string rest = name.substr(space + 1);
+      size_t colon = rest.find(':');
+      std::string protocol = rest.substr(0, colon);
+      std::string endpoint = rest.substr(colon + 1);
+      evbus::v1::ListSubscriptionsByTopicRequest req;
+      req.set_topic_arn(topic);
+      evbus::v1::ListSubscriptionsResponse subs;
+      s = topics_->ListSubscriptionsByTopic(Ctx().get(), req, &subs);
+      for (const auto& x : subs.subscriptions()) {
+        if (!s.ok() || x.protocol() != protocol || x.endpoint() != endpoint) {
+          continue;
+        }
+        evbus::v1::UnsubscribeRequest u;
+        u.set_subscription_arn(x.subscription_arn());
+        evbus::v1::TopicEmpty out;
+        s = topics_->Unsubscribe(Ctx().get(), u, &out);
+      }
+    } else if (kind == "topic") {
+      evbus::v1::DeleteTopicRequest req;
+      req.set_topic_arn(name);
+      evbus::v1::TopicEmpty out;
+      s = topics_->DeleteTopic(Ctx().get(), req, &out);
+    } else if (kind == "function") {
+      evbus::v1::DeleteFunctionRequest req;
+      req.set_function_name(name);
+      evbus::v1::DeleteFunctionResponse out;
+      s = functions_->DeleteFunction(Ctx().get(), req, &out);
+    } else if (kind == "bus") {
+      evbus::v1::DeleteEventBusRequest req;
+      req.set_name(name);
+      evbus::v1::DeleteEventBusResponse out;
+      s = events_->DeleteEventBus(Ctx().get(), req, &out);
+    }
+    // Already gone is fine.
+    if (!s.ok() && s.error_code() != grpc::StatusCode::NOT_FOUND) {
+      return Failed(s, kind, name);
+    }
+    return absl::OkStatus();
+  }
+
+  // Records what the stack owns; with `prune`, first deletes what it owned
+  // and no longer declares.
+  absl::Status Own(const std::string& stack, bool prune) {
+    static const char* kOrder[] = {"alarm", "schedule", "rule", "subscription",
+                                   "topic", "function", "bus"};
+    std::set<std::pair<std::string, std::string>> now;
+    for (const PlanItem& p : plan_) {
+      for (const char* k : kOrder) {
+        if (p.kind == k) now.insert({p.kind, p.name});
+      }
+    }
+    evbus::v1::StackRecordRef ref;
+    ref.set_name(stack);
+    evbus::v1::StackRecord old;
+    grpc::Status s = events_->GetStackRecord(Ctx().get(), ref, &old);
+    if (!s.ok() && s.error_code() != grpc::StatusCode::NOT_FOUND) {
+      return Failed(s, "stack", stack);
+    }
+    std::set<std::pair<std::string, std::string>> owned = now;
+    for (const char* k : kOrder) {
+      for (const auto& r : old.resources()) {
+        if (r.kind() != k || now.count({r.kind(), r.name()}) > 0) continue;
+        if (prune) {
+          absl::Status d = Delete(r.kind(), r.name());
+          if (!d.ok()) return d;
+        } else {
+          owned.insert({r.kind(), r.name()});
+        }
+      }
+    }
+    if (dry_run_) return absl::OkStatus();
+    evbus::v1::StackRecord record;
+    record.set_name(stack);
+    record.set_applied_ms(absl::ToUnixMillis(absl::Now()));
+    for (const auto& [kind, name] : owned) {
+      evbus::v1::StackResource* r = record.add_resources();
+      r->set_kind(kind);
+      r->set_name(name);
+    }
+    evbus::v1::Empty out;
+    s = events_->PutStackRecord(Ctx().get(), record, &out);
+    return s.ok() ? absl::OkStatus() : Failed(s, "stack", stack);
+  }
+
   absl::Status Note(std::string kind, std::string name, std::string action) {
     plan_.push_back({std::move(kind), std::move(name), std::move(action)});
     return absl::OkStatus();
@@ -349,7 +477,7 @@ class Applier {
 
 absl::StatusOr<std::vector<PlanItem>> ApplyStack(
     const StackSpec& spec, const std::shared_ptr<grpc::Channel>& channel,
-    bool dry_run) {
+    bool dry_run, bool prune) {
   Applier a(channel, dry_run);
   for (const std::string& s : spec.skipped) {
     a.Note("skipped", s, "skip").IgnoreError();
@@ -378,6 +506,8 @@ absl::StatusOr<std::vector<PlanItem>> ApplyStack(
     absl::Status s = a.Alarm(x);
     if (!s.ok()) return s;
   }
+  absl::Status owned = a.Own(spec.name, prune);
+  if (!owned.ok()) return owned;
   return std::move(a.plan());
 }
 

@@ -26,11 +26,13 @@ struct PlanItem {
   std::string kind;  // bus, function, topic, subscription, rule, targets,
                      // schedule, alarm, skipped
   std::string name;
-  std::string action;  // create, update, unchanged, skip
+  std::string action;  // create, update, unchanged, skip, delete
 };
 
+// With `prune`, resources an earlier apply of this stack created and `spec`
+// no longer declares are deleted (the daemon keeps each stack's record).
 absl::StatusOr<std::vector<PlanItem>> ApplyStack(
     const StackSpec& spec, const std::shared_ptr<grpc::Channel>& channel,
-    bool dry_run);
+    bool dry_run, bool prune = false);
 
 }  // namespace evbus::stack

@@ -362,6 +362,32 @@ grpc::Status EventBusServiceImpl::CreateBackup(
   return grpc::Status::OK;
 }
 
+grpc::Status EventBusServiceImpl::GetStackRecord(
+    grpc::ServerContext*, const evbus::v1::StackRecordRef* request,
+    evbus::v1::StackRecord* response) {
+  if (!stack_records_.get) {
+    return ToGrpcStatus(absl::UnimplementedError("stack records are off"));
+  }
+  absl::StatusOr<evbus::v1::StackRecord> r =
+      stack_records_.get(request->name());
+  if (!r.ok()) return ToGrpcStatus(r.status());
+  *response = *std::move(r);
+  return grpc::Status::OK;
+}
+
+grpc::Status EventBusServiceImpl::PutStackRecord(
+    grpc::ServerContext*, const evbus::v1::StackRecord* request,
+    evbus::v1::Empty*) {
+  if (request->name().empty() || request->name().size() > 256) {
+    return ToGrpcStatus(common::ValidationError(
+        "Parameter Name is not valid. Reason: must be 1 to 256 characters."));
+  }
+  if (!stack_records_.put) {
+    return ToGrpcStatus(absl::UnimplementedError("stack records are off"));
+  }
+  return ToGrpcStatus(stack_records_.put(*request));
+}
+
 void EventBusServiceImpl::StopStreams() { streams_stopped_.store(true); }
 
 namespace {

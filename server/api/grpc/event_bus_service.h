@@ -123,6 +123,22 @@ class EventBusServiceImpl final : public evbus::v1::EventBusService::Service {
   // Takes a backup into a new directory; returns its size in bytes.
   using BackupFn = std::function<absl::StatusOr<int64_t>(const std::string&)>;
   void SetBackup(BackupFn backup) { backup_ = std::move(backup); }
+
+  // Where stack records live (the daemon keeps them in the catalog).
+  struct StackRecordStore {
+    std::function<absl::StatusOr<evbus::v1::StackRecord>(const std::string&)>
+        get;
+    std::function<absl::Status(const evbus::v1::StackRecord&)> put;
+  };
+  void SetStackRecords(StackRecordStore records) {
+    stack_records_ = std::move(records);
+  }
+  grpc::Status GetStackRecord(grpc::ServerContext* context,
+                              const evbus::v1::StackRecordRef* request,
+                              evbus::v1::StackRecord* response) override;
+  grpc::Status PutStackRecord(grpc::ServerContext* context,
+                              const evbus::v1::StackRecord* request,
+                              evbus::v1::Empty* response) override;
   grpc::Status CreateBackup(grpc::ServerContext* context,
                             const evbus::v1::CreateBackupRequest* request,
                             evbus::v1::CreateBackupResponse* response) override;
@@ -234,6 +250,7 @@ class EventBusServiceImpl final : public evbus::v1::EventBusService::Service {
 
  private:
   BackupFn backup_;
+  StackRecordStore stack_records_;
   grpc::Status MoveClock(int64_t to_ms, evbus::v1::ClockResponse* response);
 
   scheduler::Scheduler* scheduler_ = nullptr;
