@@ -62,6 +62,73 @@ class Applier {
     return s.ok() ? absl::OkStatus() : Failed(s, "bus", bus.name());
   }
 
+  absl::Status Connection(const evbus::v1::Connection& want) {
+    evbus::v1::NameRef ref;
+    ref.set_name(want.name());
+    evbus::v1::Connection have;
+    grpc::Status s = events_->DescribeConnection(Ctx().get(), ref, &have);
+    if (!s.ok() && s.error_code() != grpc::StatusCode::NOT_FOUND) {
+      return Failed(s, "connection", want.name());
+    }
+    bool exists = s.ok();
+    // Secrets are never returned, so they cannot be compared: a connection
+    // is updated when its type or description changes.
+    bool changed = !exists ||
+                   want.authorization_type() != have.authorization_type() ||
+                   want.description() != have.description();
+    Note("connection", want.name(),
+         !exists   ? "create"
+         : changed ? "update"
+                   : "unchanged")
+        .IgnoreError();
+    if (!changed || dry_run_) return absl::OkStatus();
+    evbus::v1::Connection out;
+    s = exists ? events_->UpdateConnection(Ctx().get(), want, &out)
+               : events_->CreateConnection(Ctx().get(), want, &out);
+    return s.ok() ? absl::OkStatus() : Failed(s, "connection", want.name());
+  }
+
+  absl::Status ApiDestination(const ApiDestinationSpec& want_spec) {
+    evbus::v1::ApiDestination want = want_spec.destination;
+    evbus::v1::NameRef conn;
+    conn.set_name(want_spec.connection);
+    evbus::v1::Connection c;
+    grpc::Status s = events_->DescribeConnection(Ctx().get(), conn, &c);
+    if (s.ok()) {
+      want.set_connection_arn(c.connection_arn());
+    } else if (!dry_run_) {
+      return Failed(s, "api-destination", want.name());
+    }
+    evbus::v1::NameRef ref;
+    ref.set_name(want.name());
+    evbus::v1::ApiDestination have;
+    s = events_->DescribeApiDestination(Ctx().get(), ref, &have);
+    if (!s.ok() && s.error_code() != grpc::StatusCode::NOT_FOUND) {
+      return Failed(s, "api-destination", want.name());
+    }
+    bool exists = s.ok();
+    int rate = want.invocation_rate_limit_per_second() == 0
+                   ? 300
+                   : want.invocation_rate_limit_per_second();
+    bool changed = !exists ||
+                   want.invocation_endpoint() != have.invocation_endpoint() ||
+                   want.http_method() != have.http_method() ||
+                   want.connection_arn() != have.connection_arn() ||
+                   want.description() != have.description() ||
+                   rate != have.invocation_rate_limit_per_second();
+    Note("api-destination", want.name(),
+         !exists   ? "create"
+         : changed ? "update"
+                   : "unchanged")
+        .IgnoreError();
+    if (!changed || dry_run_) return absl::OkStatus();
+    evbus::v1::ApiDestination out;
+    s = exists ? events_->UpdateApiDestination(Ctx().get(), want, &out)
+               : events_->CreateApiDestination(Ctx().get(), want, &out);
+    return s.ok() ? absl::OkStatus()
+                  : Failed(s, "api-destination", want.name());
+  }
+
   absl::Status Function(const evbus::v1::CreateFunctionRequest& want) {
     const evbus::v1::Function& w = want.function();
     evbus::v1::GetFunctionRequest get;
@@ -400,6 +467,16 @@ class Applier {
       req.set_function_name(name);
       evbus::v1::DeleteFunctionResponse out;
       s = functions_->DeleteFunction(Ctx().get(), req, &out);
+    } else if (kind == "api-destination") {
+      evbus::v1::NameRef req;
+      req.set_name(name);
+      evbus::v1::Empty out;
+      s = events_->DeleteApiDestination(Ctx().get(), req, &out);
+    } else if (kind == "connection") {
+      evbus::v1::NameRef req;
+      req.set_name(name);
+      evbus::v1::Connection out;
+      s = events_->DeleteConnection(Ctx().get(), req, &out);
     } else if (kind == "bus") {
       evbus::v1::DeleteEventBusRequest req;
       req.set_name(name);
@@ -416,8 +493,9 @@ class Applier {
   // Records what the stack owns; with `prune`, first deletes what it owned
   // and no longer declares.
   absl::Status Own(const std::string& stack, bool prune) {
-    static const char* kOrder[] = {"alarm", "schedule", "rule", "subscription",
-                                   "topic", "function", "bus"};
+    static const char* kOrder[] = {"alarm",           "schedule",   "rule",
+                                   "subscription",    "topic",      "function",
+                                   "api-destination", "connection", "bus"};
     std::set<std::pair<std::string, std::string>> now;
     for (const PlanItem& p : plan_) {
       for (const char* k : kOrder) {
@@ -484,6 +562,14 @@ absl::StatusOr<std::vector<PlanItem>> ApplyStack(
   }
   for (const auto& b : spec.buses) {
     absl::Status s = a.Bus(b);
+    if (!s.ok()) return s;
+  }
+  for (const auto& c : spec.connections) {
+    absl::Status s = a.Connection(c);
+    if (!s.ok()) return s;
+  }
+  for (const auto& d : spec.api_destinations) {
+    absl::Status s = a.ApiDestination(d);
     if (!s.ok()) return s;
   }
   for (const auto& f : spec.functions) {

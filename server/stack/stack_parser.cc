@@ -12,6 +12,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "server/api/shapes/eventbridge_shapes.h"
 #include "server/common/json.h"
 #include "server/functions/code_package.h"
 #include "server/stack/sam_template.h"
@@ -432,9 +433,10 @@ absl::Status ParseAlarm(const Walker& w, const YAML::Node& a,
 
 absl::StatusOr<StackSpec> ParseRoot(const Walker& w, const YAML::Node& root) {
   StackSpec spec;
-  absl::Status keys = w.CheckKeys(root, "",
-                                  {"stack", "buses", "functions", "topics",
-                                   "rules", "schedules", "alarms"});
+  absl::Status keys =
+      w.CheckKeys(root, "",
+                  {"stack", "buses", "connections", "api_destinations",
+                   "functions", "topics", "rules", "schedules", "alarms"});
   if (!keys.ok()) return keys;
   if (!root["stack"]) return w.Error(root, "stack", "the stack needs a name");
   absl::StatusOr<std::string> name = w.Str(root["stack"], "stack");
@@ -463,6 +465,82 @@ absl::StatusOr<StackSpec> ParseRoot(const Walker& w, const YAML::Node& root) {
       req.set_description(*s);
     }
     spec.buses.push_back(std::move(req));
+  }
+
+  absl::StatusOr<YAML::Node> connections = seq("connections");
+  if (!connections.ok()) return connections.status();
+  for (size_t i = 0; *connections && i < connections->size(); ++i) {
+    const YAML::Node& c = (*connections)[i];
+    std::string at = Item("connections", i);
+    absl::Status k = w.CheckKeys(
+        c, at,
+        {"name", "authorization_type", "auth_parameters", "description"});
+    if (!k.ok()) return k;
+    evbus::v1::Connection conn;
+    absl::StatusOr<std::string> s = w.Str(c["name"], at + ".name");
+    if (!s.ok()) return s.status();
+    conn.set_name(*s);
+    s = w.Str(c["authorization_type"], at + ".authorization_type");
+    if (!s.ok()) return s.status();
+    conn.set_authorization_type(*s);
+    if (c["description"]) {
+      s = w.Str(c["description"], at + ".description");
+      if (!s.ok()) return s.status();
+      conn.set_description(*s);
+    }
+    if (!c["auth_parameters"] || !c["auth_parameters"].IsMap()) {
+      return w.Error(
+          c, at + ".auth_parameters",
+          "needs the AWS AuthParameters mapping (e.g. "
+          "ApiKeyAuthParameters: {ApiKeyName: ..., ApiKeyValue: ...})");
+    }
+    absl::Status auth = api::shapes::ConnectionAuthFromJson(
+        w.ToJson(c["auth_parameters"]), api::shapes::UnknownMembers::kReject,
+        conn.mutable_auth_parameters());
+    if (!auth.ok()) {
+      return w.Error(c["auth_parameters"], at + ".auth_parameters",
+                     auth.message());
+    }
+    spec.connections.push_back(std::move(conn));
+  }
+
+  absl::StatusOr<YAML::Node> dests = seq("api_destinations");
+  if (!dests.ok()) return dests.status();
+  for (size_t i = 0; *dests && i < dests->size(); ++i) {
+    const YAML::Node& d = (*dests)[i];
+    std::string at = Item("api_destinations", i);
+    absl::Status k = w.CheckKeys(d, at,
+                                 {"name", "connection", "endpoint", "method",
+                                  "rate_limit_per_second", "description"});
+    if (!k.ok()) return k;
+    ApiDestinationSpec dest;
+    absl::StatusOr<std::string> s = w.Str(d["name"], at + ".name");
+    if (!s.ok()) return s.status();
+    dest.destination.set_name(*s);
+    s = w.Str(d["connection"], at + ".connection");
+    if (!s.ok()) return s.status();
+    dest.connection = *s;
+    s = w.Str(d["endpoint"], at + ".endpoint");
+    if (!s.ok()) return s.status();
+    dest.destination.set_invocation_endpoint(*s);
+    dest.destination.set_http_method("POST");
+    if (d["method"]) {
+      s = w.Str(d["method"], at + ".method");
+      if (!s.ok()) return s.status();
+      dest.destination.set_http_method(*s);
+    }
+    if (d["description"]) {
+      s = w.Str(d["description"], at + ".description");
+      if (!s.ok()) return s.status();
+      dest.destination.set_description(*s);
+    }
+    if (d["rate_limit_per_second"]) {
+      absl::StatusOr<int> n =
+          w.Int(d["rate_limit_per_second"], at + ".rate_limit_per_second");
+      if (!n.ok()) return n.status();
+      dest.destination.set_invocation_rate_limit_per_second(*n);
+    }
+    spec.api_destinations.push_back(std::move(dest));
   }
 
   absl::StatusOr<YAML::Node> fns = seq("functions");

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "evbus/v1/cloudwatch.pb.h"
+#include "evbus/v1/connection.pb.h"
 #include "evbus/v1/event_bus.pb.h"
 #include "evbus/v1/function.pb.h"
 #include "evbus/v1/rule.pb.h"
@@ -27,10 +28,17 @@ struct RuleSpec {
   std::vector<evbus::v1::Target> targets;
 };
 
+struct ApiDestinationSpec {
+  evbus::v1::ApiDestination destination;  // connection_arn filled at apply
+  std::string connection;                 // the connection's name
+};
+
 struct StackSpec {
   std::string name;
   std::string file;  // where it came from (messages)
   std::vector<evbus::v1::CreateEventBusRequest> buses;
+  std::vector<evbus::v1::Connection> connections;
+  std::vector<ApiDestinationSpec> api_destinations;
   std::vector<evbus::v1::CreateFunctionRequest> functions;
   std::vector<TopicSpec> topics;
   std::vector<RuleSpec> rules;

@@ -12,6 +12,16 @@ from evbus_harness import Daemon
 FULL = """stack: demo
 buses:
   - name: shop
+connections:
+  - name: crm
+    authorization_type: API_KEY
+    auth_parameters:
+      ApiKeyAuthParameters: {ApiKeyName: x-api-key, ApiKeyValue: s3cret}
+api_destinations:
+  - name: crm-hook
+    connection: crm
+    endpoint: http://127.0.0.1:9/hook
+    rate_limit_per_second: 5
 functions:
   - name: greeter
     runtime: python3
@@ -29,7 +39,9 @@ rules:
   - name: drop
     bus: shop
     pattern: {source: [other]}
-    targets: [{id: fn, arn: "function:greeter"}]
+    targets:
+      - {id: fn, arn: "function:greeter"}
+      - {id: crm, arn: "arn:aws:events:us-east-1:000000000000:api-destination/crm-hook"}
 alarms:
   - name: drop-alarm
     namespace: Custom/Demo
@@ -99,6 +111,9 @@ class StackApplyTest(unittest.TestCase):
         pruned = self.plan("-f", path, "--prune")
         self.assertEqual(pruned[("alarm", "drop-alarm")], "delete")
         self.assertEqual(pruned[("topic", "news")], "delete")
+        self.assertEqual(pruned[("api-destination", "crm-hook")], "delete")
+        self.assertEqual(pruned[("connection", "crm")], "delete")
+        self.assertEqual(self.d.cli_json("list-connections")["Connections"], [])
         self.assertEqual(self.d.cli_json("list-functions")["Functions"], [])
         rules = [r["Name"] for r in self.d.cli_json(
             "list-rules", "--event-bus-name", "shop")["Rules"]]
