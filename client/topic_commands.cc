@@ -42,7 +42,8 @@ absl::Status AttributesOf(
 
 Json SubscriptionJson(const evbus::v1::Subscription& s) {
   Json j = Json::object();
-  j["SubscriptionArn"] = s.subscription_arn();
+  j["SubscriptionArn"] =
+      s.pending_confirmation() ? "PendingConfirmation" : s.subscription_arn();
   j["Owner"] =
       s.topic_arn()
           .substr(0, s.topic_arn().rfind(':'))
@@ -112,6 +113,25 @@ absl::StatusOr<Json> Subscribe(const Args& args, Context& ctx) {
   auto c = NewContext(ctx);
   grpc::Status rpc = Topics(ctx)->Subscribe(c.get(), request, &response);
   if (!rpc.ok()) return RpcError(rpc, "Subscribe", ctx.endpoint);
+  return Json{{"SubscriptionArn", response.pending_confirmation() &&
+                                          !args.Has("return-subscription-arn")
+                                      ? "pending confirmation"
+                                      : response.subscription_arn()}};
+}
+
+absl::StatusOr<Json> ConfirmSubscription(const Args& args, Context& ctx) {
+  evbus::v1::ConfirmSubscriptionRequest request;
+  absl::StatusOr<std::string> arn = args.Required("topic-arn");
+  if (!arn.ok()) return arn.status();
+  absl::StatusOr<std::string> token = args.Required("token");
+  if (!token.ok()) return token.status();
+  request.set_topic_arn(*arn);
+  request.set_token(*token);
+  evbus::v1::Subscription response;
+  auto c = NewContext(ctx);
+  grpc::Status rpc =
+      Topics(ctx)->ConfirmSubscription(c.get(), request, &response);
+  if (!rpc.ok()) return RpcError(rpc, "ConfirmSubscription", ctx.endpoint);
   return Json{{"SubscriptionArn", response.subscription_arn()}};
 }
 
@@ -209,6 +229,11 @@ std::vector<Command> TopicCommands() {
         "return-subscription-arn"},
        {"return-subscription-arn"},
        Subscribe},
+      {"confirm-subscription",
+       "--topic-arn A --token T   (evbusd --sns-confirm-subscriptions)",
+       {"topic-arn", "token"},
+       {},
+       ConfirmSubscription},
       {"unsubscribe",
        "--subscription-arn A",
        {"subscription-arn"},

@@ -92,6 +92,12 @@ absl::StatusOr<DaemonConfig> LoadConfigFile(const std::string& path,
       s = integer(&c.event_retention_seconds);
     } else if (key == "max_request_bytes") {
       s = integer(&c.max_request_bytes);
+    } else if (key == "sns_confirm_subscriptions") {
+      if (!value.is_boolean()) {
+        s = FieldError(path, key, "must be true or false");
+      } else {
+        c.sns_confirm_subscriptions = value.get<bool>();
+      }
     } else if (key == "allow_reserved_sources") {
       if (!value.is_boolean()) {
         s = FieldError(path, key, "must be true or false");

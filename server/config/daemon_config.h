@@ -66,6 +66,9 @@ struct DaemonConfig {
   // SMTP relay of email notifications: smtp[s]://[user:pass@]host[:port]
   // [?starttls=off|try|require]. Empty: email deliveries fail (dead letter).
   std::string smtp_url;
+  // email, email-json and http(s) topic subscriptions must be confirmed
+  // (SNS's flow). Default: false (confirmed at once, on-prem).
+  bool sns_confirm_subscriptions = false;
   // From address of email notifications.
   std::string smtp_from = "no-reply@evbus.localhost";
   // AWS credentials file (INI, aws_access_key_id / aws_secret_access_key):

@@ -236,6 +236,7 @@ int Run(const config::DaemonConfig& config) {
   topic_options.account = config.account;
   topic_options.region = config.region;
   topic_options.email_from = config.smtp_from;
+  topic_options.require_confirmation = config.sns_confirm_subscriptions;
   topics::TopicService topic_service(store_ref, clock, registry, topic_options);
   absl::Status topics_loaded = topic_service.Load();
   if (!topics_loaded.ok()) {
@@ -603,6 +604,7 @@ int Run(const config::DaemonConfig& config) {
                               &ignored_port);
   std::string grpc_addr = absl::StrCat(grpc_host, ":", grpc_port);
   std::string http_addr = absl::StrCat(http_options.host, ":", http.port());
+  topic_service.SetPublicUrl("http://" + http_addr);
   EVBUS_LOG(INFO) << "evbusd " << EVBUS_VERSION << " serving ("
                   << (manual_clock != nullptr ? "manual clock" : "real clock")
                   << "): grpc " << grpc_addr << ", http " << http_addr

@@ -46,6 +46,9 @@ ABSL_FLAG(int64_t, max_function_concurrency, 64,
 ABSL_FLAG(std::string, aws_credentials, "",
           "AWS credentials file; when set, the AWS endpoint verifies SigV4 "
           "signatures (default: accept any)");
+ABSL_FLAG(bool, sns_confirm_subscriptions, false,
+          "topic subscriptions (email, email-json, http, https) must be "
+          "confirmed by their endpoint, as on SNS");
 ABSL_FLAG(std::string, smtp_url, "",
           "SMTP relay for email notifications: smtp[s]://[user:pass@]host"
           "[:port][?starttls=off|try|require]");
@@ -170,6 +173,10 @@ int main(int argc, char** argv) {
   if (explicit_flag("max_function_concurrency")) {
     config.max_function_concurrency =
         absl::GetFlag(FLAGS_max_function_concurrency);
+  }
+  if (explicit_flag("sns_confirm_subscriptions")) {
+    config.sns_confirm_subscriptions =
+        absl::GetFlag(FLAGS_sns_confirm_subscriptions);
   }
   if (explicit_flag("allow_reserved_sources")) {
     config.allow_reserved_sources = absl::GetFlag(FLAGS_allow_reserved_sources);

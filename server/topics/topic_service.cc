@@ -5,6 +5,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "server/common/aws_error.h"
 #include "server/common/ids.h"
@@ -51,6 +52,35 @@ std::string SubscriptionId(const std::string& arn) {
   return colon == std::string::npos ? arn : arn.substr(colon + 1);
 }
 
+std::string UrlEncode(absl::string_view s) {
+  std::string out;
+  for (char c : s) {
+    if (absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-' ||
+        c == '_' || c == '.' || c == '~') {
+      out.push_back(c);
+    } else {
+      absl::StrAppend(&out,
+                      absl::StrFormat("%%%02X", static_cast<unsigned char>(c)));
+    }
+  }
+  return out;
+}
+
+bool NeedsConfirmation(const std::string& protocol) {
+  return protocol == "email" || protocol == "email-json" ||
+         protocol == "http" || protocol == "https";
+}
+
+std::string NewToken() {
+  std::string token;
+  for (int i = 0; i < 2; ++i) {
+    std::string uuid = common::NewUuidV4();
+    uuid.erase(std::remove(uuid.begin(), uuid.end(), '-'), uuid.end());
+    token += uuid;
+  }
+  return token;
+}
+
 }  // namespace
 
 TopicService::TopicService(storage::Store& store, common::Clock& clock,
@@ -59,7 +89,8 @@ TopicService::TopicService(storage::Store& store, common::Clock& clock,
     : store_(store),
       clock_(clock),
       registry_(registry),
-      options_(std::move(options)) {}
+      options_(std::move(options)),
+      public_url_(options_.public_url) {}
 
 std::string TopicService::TopicArn(const std::string& name) const {
   return absl::StrCat("arn:aws:sns:", options_.region, ":", options_.account,
@@ -260,9 +291,19 @@ absl::StatusOr<evbus::v1::Subscription> TopicService::Subscribe(
   std::string id = common::NewUuidV4();
   sub.set_subscription_arn(absl::StrCat(TopicArn(name), ":", id));
   storage::WriteBatch batch;
+  std::vector<delivery::QueueEntry> entries;
+  if (options_.require_confirmation && NeedsConfirmation(protocol)) {
+    sub.set_pending_confirmation(true);
+    sub.set_confirmation_token(NewToken());
+    entries.push_back(
+        AddConfirmation(sub, name, it->second.topic.display_name(), batch));
+  }
   batch.Put(storage::Family::kCatalog, SubscriptionKey(name, id),
             sub.SerializeAsString());
   EVBUS_RETURN_IF_ERROR(store_.Write(batch, /*sync=*/true));
+  if (!entries.empty() && dispatcher_ != nullptr) {
+    dispatcher_->Enqueued(std::move(entries));
+  }
   it->second.subscriptions[id] = sub;
   if (filter != nullptr) it->second.filters[id] = filter;
   return sub;
@@ -304,6 +345,98 @@ TopicService::ListSubscriptions(const std::string& topic_arn_or_name) const {
   return out;
 }
 
+delivery::QueueEntry TopicService::AddConfirmation(
+    const evbus::v1::Subscription& sub, const std::string& topic_name,
+    const std::string& display_name, storage::WriteBatch& batch) {
+  absl::Time now = clock_.Now();
+  std::string message_id = common::NewUuidV4();
+  std::string subscribe_url = absl::StrCat(
+      public_url_,
+      "/?Action=ConfirmSubscription&TopicArn=", UrlEncode(sub.topic_arn()),
+      "&Token=", sub.confirmation_token());
+  evbus::v1::DeliveryTask task;
+  task.set_task_id(common::NewUuidV4());
+  task.set_event_bus_name(kTopicQueueBus);
+  task.set_rule_name(topic_name);
+  task.set_rule_arn(sub.topic_arn());
+  task.set_target_id(SubscriptionId(sub.subscription_arn()));
+  task.set_event_id(message_id);
+  task.set_ingest_time_ms(absl::ToUnixMillis(now));
+  task.set_due_ms(absl::ToUnixMillis(now));
+  evbus::v1::Target* target = task.mutable_inline_target();
+  target->set_id(task.target_id());
+  target->mutable_retry_policy()->set_maximum_retry_attempts(3);
+  target->mutable_retry_policy()->set_maximum_event_age_in_seconds(3600);
+  if (sub.protocol() == "email" || sub.protocol() == "email-json") {
+    target->set_arn("mailto:" + sub.endpoint());
+    EmailMessage email;
+    email.from_address = options_.email_from;
+    email.from_display_name =
+        display_name.empty() ? "AWS Notifications" : display_name;
+    email.to_address = sub.endpoint();
+    email.subject = "AWS Notification - Subscription Confirmation";
+    email.body = absl::StrCat(
+        "You have chosen to subscribe to the topic: \n", sub.topic_arn(),
+        "\n\nTo confirm this subscription, click or visit the link below (If "
+        "this was in error no action is necessary): \nConfirm subscription\n",
+        subscribe_url,
+        "\n\nPlease do not reply directly to this email. If you wish to "
+        "remove yourself from receiving all future SNS subscription "
+        "confirmation requests please send an email to the operator of this "
+        "evbus.\n");
+    task.set_envelope_json(RenderRfc5322(
+        email, now, absl::StrCat(message_id, "@", options_.region, ".evbus")));
+  } else {
+    target->set_arn(sub.endpoint());
+    auto& headers =
+        *target->mutable_http_parameters()->mutable_header_parameters();
+    headers["x-amz-sns-message-type"] = "SubscriptionConfirmation";
+    headers["x-amz-sns-message-id"] = message_id;
+    headers["x-amz-sns-topic-arn"] = sub.topic_arn();
+    headers["Content-Type"] = "text/plain; charset=UTF-8";
+    headers["User-Agent"] = "Amazon Simple Notification Service Agent";
+    common::Json body = common::Json::object();
+    body["Type"] = "SubscriptionConfirmation";
+    body["MessageId"] = message_id;
+    body["Token"] = sub.confirmation_token();
+    body["TopicArn"] = sub.topic_arn();
+    body["Message"] = absl::StrCat(
+        "You have chosen to subscribe to the topic ", sub.topic_arn(),
+        ".\nTo confirm the subscription, visit the SubscribeURL included in "
+        "this message.");
+    body["SubscribeURL"] = subscribe_url;
+    body["Timestamp"] = FormatSnsTimestamp(now);
+    body["SignatureVersion"] = "1";
+    body["Signature"] = "";
+    body["SigningCertURL"] =
+        absl::StrCat(public_url_, "/SimpleNotificationService-evbus.pem");
+    task.set_envelope_json(common::DumpJson(body));
+  }
+  return delivery::Dispatcher::AddTo(batch, task);
+}
+
+absl::StatusOr<evbus::v1::Subscription> TopicService::ConfirmSubscription(
+    const std::string& topic_arn_or_name, const std::string& token) {
+  EVBUS_ASSIGN_OR_RETURN(std::string name, TopicNameOf(topic_arn_or_name));
+  if (token.empty()) return InvalidParameter("Token");
+  absl::MutexLock lock(&mu_);
+  auto it = topics_.find(name);
+  if (it == topics_.end()) return TopicNotFound();
+  for (auto& [id, sub] : it->second.subscriptions) {
+    if (sub.confirmation_token() != token) continue;
+    evbus::v1::Subscription confirmed = sub;
+    confirmed.set_pending_confirmation(false);
+    confirmed.clear_confirmation_token();
+    storage::WriteBatch batch;
+    batch.Put(storage::Family::kCatalog, SubscriptionKey(name, id),
+              confirmed.SerializeAsString());
+    EVBUS_RETURN_IF_ERROR(store_.Write(batch, /*sync=*/true));
+    sub = confirmed;
+    return confirmed;
+  }
+  return InvalidParameter("Invalid token");
+}
+
 absl::StatusOr<std::string> TopicService::Publish(
     const evbus::v1::PublishRequest& request) {
   if (request.topic_arn().empty()) {
@@ -335,7 +468,7 @@ absl::StatusOr<std::string> TopicService::Publish(
   n.timestamp = clock_.Now();
   n.attributes = attributes;
   n.signing_cert_url =
-      absl::StrCat(options_.public_url, "/SimpleNotificationService-evbus.pem");
+      absl::StrCat(public_url_, "/SimpleNotificationService-evbus.pem");
 
   std::vector<evbus::v1::Subscription> targets;
   std::string display_name;
@@ -345,6 +478,7 @@ absl::StatusOr<std::string> TopicService::Publish(
     if (it == topics_.end()) return TopicNotFound();
     display_name = it->second.topic.display_name();
     for (const auto& [id, s] : it->second.subscriptions) {
+      if (s.pending_confirmation()) continue;  // nothing until confirmed
       auto f = it->second.filters.find(id);
       if (f != it->second.filters.end()) {
         std::string input;
@@ -366,7 +500,7 @@ absl::StatusOr<std::string> TopicService::Publish(
   int64_t now_ms = absl::ToUnixMillis(n.timestamp);
   for (const evbus::v1::Subscription& s : targets) {
     n.unsubscribe_url = absl::StrCat(
-        options_.public_url,
+        public_url_,
         "/?Action=Unsubscribe&SubscriptionArn=", s.subscription_arn());
     evbus::v1::DeliveryTask task;
     task.set_task_id(common::NewUuidV4());
@@ -390,7 +524,7 @@ absl::StatusOr<std::string> TopicService::Publish(
       o.display_name = display_name;
       o.subscription_arn = s.subscription_arn();
       o.endpoint = s.endpoint();
-      o.unsubscribe_base_url = options_.public_url + "/unsubscribe.html";
+      o.unsubscribe_base_url = public_url_ + "/unsubscribe.html";
       EmailMessage email =
           s.protocol() == "email" ? FormatEmail(n, o) : FormatEmailJson(n, o);
       task.set_envelope_json(RenderRfc5322(

@@ -41,8 +41,12 @@ struct TopicServiceOptions {
   std::string region = "us-east-1";
   // From address of email notifications. Default: no-reply@<host>.
   std::string email_from = "no-reply@evbus.localhost";
-  // Base URL of the daemon's HTTP listener (unsubscribe links).
+  // Base URL of the daemon's HTTP listener (unsubscribe and confirmation
+  // links). SetPublicUrl once the listener is bound.
   std::string public_url = "http://127.0.0.1:4011";
+  // email, email-json and http(s) subscriptions start pending until their
+  // endpoint confirms (SNS's behaviour). Default: off (confirmed at once).
+  bool require_confirmation = false;
 };
 
 class TopicService {
@@ -53,6 +57,8 @@ class TopicService {
   void SetDispatcher(delivery::Dispatcher* dispatcher) {
     dispatcher_ = dispatcher;
   }
+  // REQUIRES: called before serving (the HTTP port is known late).
+  void SetPublicUrl(std::string url) { public_url_ = std::move(url); }
 
   absl::Status Load();
 
@@ -70,6 +76,9 @@ class TopicService {
   // Returns the message id.
   absl::StatusOr<std::string> Publish(const evbus::v1::PublishRequest& request);
 
+  absl::StatusOr<evbus::v1::Subscription> ConfirmSubscription(
+      const std::string& topic_arn_or_name, const std::string& token);
+
   // Checks a target naming a topic (topic:NAME or an SNS ARN).
   absl::Status CheckTopic(const std::string& topic_arn_or_name) const;
 
@@ -81,12 +90,18 @@ class TopicService {
   };
   absl::StatusOr<std::string> TopicNameOf(const std::string& arn_or_name) const;
   std::string TopicArn(const std::string& name) const;
+  // Queues the SubscriptionConfirmation message of `sub` into `batch`.
+  delivery::QueueEntry AddConfirmation(const evbus::v1::Subscription& sub,
+                                       const std::string& topic_name,
+                                       const std::string& display_name,
+                                       storage::WriteBatch& batch);
 
   storage::Store& store_;
   common::Clock& clock_;
   metrics::Registry& registry_;
   const TopicServiceOptions options_;
   delivery::Dispatcher* dispatcher_ = nullptr;
+  std::string public_url_;
 
   mutable absl::Mutex mu_;
   std::map<std::string, TopicEntry> topics_ ABSL_GUARDED_BY(mu_);

@@ -59,6 +59,7 @@ class SmtpSink:
     def close(self):
         self.proc.kill()
         self.proc.wait(timeout=10)
+        self.proc.stdout.close()
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
@@ -334,6 +335,66 @@ class EmailDurabilityTest(unittest.TestCase):
                 sink.wait(timeout=10)
                 sink.stdout.close()
             shutil.rmtree(out_dir, ignore_errors=True)
+
+
+class SubscriptionConfirmationTest(unittest.TestCase):
+    """evbusd --sns-confirm-subscriptions: http and email subscribers get
+    SNS's confirmation message and receive nothing until they confirm."""
+
+    def test_confirmation_flow(self):
+        import urllib.request
+        smtp = SmtpSink()
+        receiver = Receiver()
+        d = Daemon(extra_args=[
+            "--sns-confirm-subscriptions", "--smtp-url",
+            "smtp://127.0.0.1:%d?starttls=off" % smtp.port]).start()
+        try:
+            topic = d.cli_json("create-topic", "--name", "c")["TopicArn"]
+            sub = d.cli_json("subscribe", "--topic-arn", topic, "--protocol",
+                             "http", "--notification-endpoint",
+                             receiver.url("/c"))
+            self.assertEqual(sub["SubscriptionArn"], "pending confirmation")
+            self.assertTrue(receiver.wait_for(
+                lambda rs: any(r["path"] == "/c" for r in rs)))
+            confirm = json.loads(receiver.received("/c")[0]["body"])
+            self.assertEqual(confirm["Type"], "SubscriptionConfirmation")
+            self.assertEqual(confirm["TopicArn"], topic)
+            headers = {k.lower(): v for k, v in
+                       receiver.received("/c")[0]["headers"].items()}
+            self.assertEqual(headers["x-amz-sns-message-type"],
+                             "SubscriptionConfirmation")
+            listed = d.cli_json("list-subscriptions-by-topic", "--topic-arn",
+                                topic)["Subscriptions"]
+            self.assertEqual(listed[0]["SubscriptionArn"], "PendingConfirmation")
+            d.cli_json("publish", "--topic-arn", topic, "--message", "early")
+            time.sleep(0.5)
+            self.assertEqual(len(receiver.received("/c")), 1,
+                             "nothing is delivered before confirmation")
+            # The endpoint confirms by visiting SubscribeURL (a GET on the
+            # daemon's HTTP listener), as SNS endpoints do.
+            self.assertIn(d.http, confirm["SubscribeURL"])
+            with urllib.request.urlopen(confirm["SubscribeURL"], timeout=10) as r:
+                xml = r.read().decode()
+            self.assertIn("<ConfirmSubscriptionResult><SubscriptionArn>" + topic,
+                          xml)
+            d.cli_json("publish", "--topic-arn", topic, "--message", "later")
+            self.assertTrue(receiver.wait_for(lambda rs: any(
+                '"later"' in r["body"] for r in rs if r["path"] == "/c")))
+            # Email: the confirmation mail carries the link.
+            d.cli_json("subscribe", "--topic-arn", topic, "--protocol",
+                       "email", "--notification-endpoint", "a@example.test")
+            mails = smtp.wait(1)
+            self.assertEqual(mails[0]["Subject"],
+                             "AWS Notification - Subscription Confirmation")
+            self.assertIn("Action=ConfirmSubscription", mails[0].get_content())
+            r = d.cli("confirm-subscription", "--topic-arn", topic, "--token",
+                      "wrong", check=False)
+            self.assertEqual(r.returncode, 1)
+            self.assertIn("InvalidParameter", r.stderr)
+        finally:
+            d.cleanup()
+            receiver.close()
+            smtp.close()
 
 
 if __name__ == "__main__":

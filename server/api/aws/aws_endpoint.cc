@@ -79,9 +79,11 @@ AwsHttpResponse AwsEndpoint::Handle(const AwsHttpRequest& original,
     protocol = Protocol::kJson10;
   } else if (IsLambdaPath(request.path) || IsSchedulerPath(request.path)) {
     protocol = Protocol::kRestJson;
-  } else if (request.method == "POST" &&
-             absl::StartsWith(content_type,
-                              "application/x-www-form-urlencoded")) {
+  } else if ((request.method == "POST" &&
+              absl::StartsWith(content_type,
+                               "application/x-www-form-urlencoded")) ||
+             (request.method == "GET" && !request.Query("Action").empty())) {
+    // GET with ?Action=...: SNS's SubscribeURL (ConfirmSubscription).
     protocol = Protocol::kQuery;
   }
 
@@ -153,7 +155,8 @@ AwsHttpResponse AwsEndpoint::Handle(const AwsHttpRequest& original,
       break;
     case Protocol::kQuery: {
       std::vector<std::pair<std::string, std::string>> params =
-          ParseFormEncoded(request.body);
+          request.method == "GET" ? request.query
+                                  : ParseFormEncoded(request.body);
       std::string action, version;
       for (const auto& [k, v] : params) {
         if (k == "Action") action = v;

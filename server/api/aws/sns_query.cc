@@ -153,7 +153,10 @@ std::string OwnerOf(absl::string_view arn, const std::string& fallback) {
 std::string SubscriptionXml(const evbus::v1::Subscription& s,
                             const AwsCaller& caller) {
   return absl::StrCat(
-      "<member>", Element("SubscriptionArn", s.subscription_arn()),
+      "<member>",
+      Element("SubscriptionArn", s.pending_confirmation()
+                                     ? std::string("PendingConfirmation")
+                                     : s.subscription_arn()),
       Element("Owner", OwnerOf(s.topic_arn(), caller.account)),
       Element("Protocol", s.protocol()), Element("Endpoint", s.endpoint()),
       Element("TopicArn", s.topic_arn()), "</member>");
@@ -280,6 +283,19 @@ Result Subscribe(const Call& c) {
   return Element("SubscriptionArn", sub.pending_confirmation() && !return_arn
                                         ? "pending confirmation"
                                         : sub.subscription_arn());
+}
+
+Result ConfirmSubscription(const Call& c) {
+  std::string arn = c.params.Value("TopicArn");
+  if (arn.empty()) return InvalidParameter("TopicArn");
+  evbus::v1::ConfirmSubscriptionRequest request;
+  request.set_topic_arn(arn);
+  request.set_token(c.params.Value("Token"));
+  grpc::ServerContext ctx;
+  evbus::v1::Subscription sub;
+  EVBUS_RETURN_IF_ERROR(
+      FromGrpc(c.topics.ConfirmSubscription(&ctx, &request, &sub)));
+  return Element("SubscriptionArn", sub.subscription_arn());
 }
 
 Result Unsubscribe(const Call& c) {
@@ -430,6 +446,7 @@ Action FindAction(absl::string_view name) {
   if (name == "GetTopicAttributes") return GetTopicAttributes;
   if (name == "Subscribe") return Subscribe;
   if (name == "Unsubscribe") return Unsubscribe;
+  if (name == "ConfirmSubscription") return ConfirmSubscription;
   if (name == "ListSubscriptions") return ListSubscriptions;
   if (name == "ListSubscriptionsByTopic") return ListSubscriptionsByTopic;
   if (name == "GetSubscriptionAttributes") return GetSubscriptionAttributes;

@@ -74,4 +74,14 @@ grpc::Status TopicServiceImpl::Publish(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
+grpc::Status TopicServiceImpl::ConfirmSubscription(
+    grpc::ServerContext*, const evbus::v1::ConfirmSubscriptionRequest* request,
+    evbus::v1::Subscription* response) {
+  absl::StatusOr<evbus::v1::Subscription> sub =
+      topics_.ConfirmSubscription(request->topic_arn(), request->token());
+  if (!sub.ok()) return ToGrpcStatus(sub.status());
+  *response = *std::move(sub);
+  return grpc::Status::OK;
+}
+
 }  // namespace evbus::api

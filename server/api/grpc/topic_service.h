@@ -37,6 +37,10 @@ class TopicServiceImpl final : public evbus::v1::TopicService::Service {
   grpc::Status Publish(grpc::ServerContext*,
                        const evbus::v1::PublishRequest* request,
                        evbus::v1::PublishResponse* response) override;
+  grpc::Status ConfirmSubscription(
+      grpc::ServerContext*,
+      const evbus::v1::ConfirmSubscriptionRequest* request,
+      evbus::v1::Subscription* response) override;
 
  private:
   topics::TopicService& topics_;
