@@ -12,6 +12,7 @@
 #include "bench/match_bench.h"
 #include "bench/put_events_load.h"
 #include "bench/schedules_bench.h"
+#include "bench/soak_bench.h"
 
 namespace {
 
@@ -28,7 +29,9 @@ int Usage() {
       "       evbus-bench schedules [--endpoint E] [--count N] "
       "[--due-together K] [--concurrency C] [--pid P]\n"
       "       evbus-bench functions [--endpoint E] [--http H] [--warm N] "
-      "[--cold N] [--async N] [--concurrency C]\n");
+      "[--cold N] [--async N] [--concurrency C]\n"
+      "       evbus-bench soak --pid P [--endpoint E] [--http H] "
+      "[--duration S] [--rate R] [--sample S]\n");
   return 2;
 }
 
@@ -66,6 +69,31 @@ int main(int argc, char** argv) {
   if (argc < 2) return Usage();
   std::string verb = argv[1];
   if (verb == "e2e") return E2e(argc, argv);
+  if (verb == "soak") {
+    evbus::bench::SoakOptions so;
+    for (int i = 2; i + 1 < argc; i += 2) {
+      std::string f = argv[i], v = argv[i + 1];
+      bool ok = true;
+      if (f == "--endpoint") {
+        so.endpoint = v;
+      } else if (f == "--http") {
+        so.http = v;
+      } else if (f == "--pid") {
+        ok = absl::SimpleAtoi(v, &so.daemon_pid);
+      } else if (f == "--duration") {
+        ok = absl::SimpleAtod(v, &so.duration_seconds) &&
+             so.duration_seconds > 0 && so.duration_seconds <= 86400;
+      } else if (f == "--rate") {
+        ok = absl::SimpleAtod(v, &so.rate) && so.rate > 0;
+      } else if (f == "--sample") {
+        ok = absl::SimpleAtod(v, &so.sample_seconds) && so.sample_seconds > 0;
+      } else {
+        ok = false;
+      }
+      if (!ok) return Usage();
+    }
+    return evbus::bench::RunSoak(so);
+  }
   if (verb == "functions") {
     evbus::bench::FunctionsBenchOptions fo;
     for (int i = 2; i + 1 < argc; i += 2) {
