@@ -10,7 +10,7 @@ PACKAGES=(
   libabsl-dev prometheus-cpp-dev libcurl4-openssl-dev libsimdjson-dev
   nlohmann-json3-dev libcpp-httplib-dev uuid-dev libyaml-cpp-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  zlib1g-dev python3 python3-aiosmtpd python3-yaml nodejs curl prometheus
+  zlib1g-dev python3 python3-aiosmtpd python3-yaml nodejs curl openssl prometheus
   clang clang-format libclang-rt-14-dev
 )
 

@@ -54,6 +54,7 @@
 #include "server/targets/sync_executor.h"
 #include "server/targets/webhook_executor.h"
 #include "server/topics/email_executor.h"
+#include "server/topics/message_signer.h"
 #include "server/topics/smtp_sender.h"
 #include "server/topics/topic_service.h"
 
@@ -243,6 +244,15 @@ int Run(const config::DaemonConfig& config) {
     EVBUS_LOG(ERROR) << "cannot load topics: " << topics_loaded;
     return 1;
   }
+  absl::StatusOr<std::unique_ptr<topics::MessageSigner>> signer =
+      topics::MessageSigner::LoadOrCreate(
+          std::filesystem::absolute(config.data_dir, abs_ec).string());
+  if (!signer.ok()) {
+    EVBUS_LOG(ERROR) << "SNS signing key: " << signer.status();
+    return 1;
+  }
+  topic_service.SetSigner(
+      [s = signer->get()](const std::string& text) { return s->Sign(text); });
   std::optional<topics::SmtpOptions> smtp;
   if (!config.smtp_url.empty()) {
     absl::StatusOr<topics::SmtpOptions> parsed =
@@ -470,38 +480,45 @@ int Run(const config::DaemonConfig& config) {
         (void)metric_store.Flush();
         alarm_service.Poke();
       });
-  event_bus_service.SetBackup(
-      [&store_ref,
-       &functions_dir](const std::string& dir) -> absl::StatusOr<int64_t> {
-        std::error_code ec;
-        if (std::filesystem::exists(dir, ec)) {
-          return common::ValidationError(
-              absl::StrCat("Parameter Directory is not valid. Reason: ", dir,
-                           " already exists."));
-        }
-        absl::Status s = store_ref.Checkpoint(dir);
-        if (!s.ok()) return s;
-        // Function code lives beside RocksDB; copy it along.
-        std::string code = functions_dir + "/code";
-        if (std::filesystem::exists(code, ec)) {
-          std::filesystem::create_directories(dir + "/functions", ec);
-          std::filesystem::copy(code, dir + "/functions/code",
-                                std::filesystem::copy_options::recursive, ec);
-          if (ec) {
-            return absl::UnavailableError(
-                absl::StrCat("cannot copy function code: ", ec.message()));
-          }
-        }
-        int64_t size = 0;
-        for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
-             !ec && it != std::filesystem::recursive_directory_iterator();
-             it.increment(ec)) {
-          if (it->is_regular_file(ec)) {
-            size += static_cast<int64_t>(it->file_size(ec));
-          }
-        }
-        return size;
-      });
+  event_bus_service.SetBackup([&store_ref,
+                               &functions_dir](const std::string& dir)
+                                  -> absl::StatusOr<int64_t> {
+    std::error_code ec;
+    if (std::filesystem::exists(dir, ec)) {
+      return common::ValidationError(
+          absl::StrCat("Parameter Directory is not valid. Reason: ", dir,
+                       " already exists."));
+    }
+    absl::Status s = store_ref.Checkpoint(dir);
+    if (!s.ok()) return s;
+    // The SNS signing key and certificate live beside RocksDB too.
+    std::string data_dir =
+        std::filesystem::path(functions_dir).parent_path().string();
+    for (const char* file : {"sns-signing-key.pem", "sns-signing-cert.pem"}) {
+      std::filesystem::copy_file(data_dir + "/" + file, dir + "/" + file, ec);
+      ec.clear();
+    }
+    // Function code lives beside RocksDB; copy it along.
+    std::string code = functions_dir + "/code";
+    if (std::filesystem::exists(code, ec)) {
+      std::filesystem::create_directories(dir + "/functions", ec);
+      std::filesystem::copy(code, dir + "/functions/code",
+                            std::filesystem::copy_options::recursive, ec);
+      if (ec) {
+        return absl::UnavailableError(
+            absl::StrCat("cannot copy function code: ", ec.message()));
+      }
+    }
+    int64_t size = 0;
+    for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
+         !ec && it != std::filesystem::recursive_directory_iterator();
+         it.increment(ec)) {
+      if (it->is_regular_file(ec)) {
+        size += static_cast<int64_t>(it->file_size(ec));
+      }
+    }
+    return size;
+  });
   event_bus_service.SetStackRecords(
       {.get = [&store_ref](const std::string& name)
            -> absl::StatusOr<evbus::v1::StackRecord> {
@@ -573,6 +590,7 @@ int Run(const config::DaemonConfig& config) {
   api::aws::AwsEndpointOptions aws_options;
   aws_options.account = config.account;
   aws_options.region = config.region;
+  aws_options.signing_cert_pem = (*signer)->certificate_pem();
   if (!config.aws_credentials.empty()) {
     absl::StatusOr<std::map<std::string, std::string>> keys =
         api::aws::LoadCredentialsFile(config.aws_credentials);

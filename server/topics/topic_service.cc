@@ -407,7 +407,14 @@ delivery::QueueEntry TopicService::AddConfirmation(
     body["SubscribeURL"] = subscribe_url;
     body["Timestamp"] = FormatSnsTimestamp(now);
     body["SignatureVersion"] = "1";
-    body["Signature"] = "";
+    // SNS's canonical string of a confirmation: Message, MessageId,
+    // SubscribeURL, Timestamp, Token, TopicArn, Type.
+    std::string to_sign;
+    for (const char* key : {"Message", "MessageId", "SubscribeURL", "Timestamp",
+                            "Token", "TopicArn", "Type"}) {
+      absl::StrAppend(&to_sign, key, "\n", body[key].get<std::string>(), "\n");
+    }
+    body["Signature"] = signer_ ? signer_(to_sign) : "";
     body["SigningCertURL"] =
         absl::StrCat(public_url_, "/SimpleNotificationService-evbus.pem");
     task.set_envelope_json(common::DumpJson(body));
@@ -549,6 +556,7 @@ absl::StatusOr<std::string> TopicService::Publish(
       } else {
         EnvelopeOptions eo;
         eo.protocol = s.protocol();
+        eo.signer = signer_;
         task.set_envelope_json(NotificationEnvelope(n, eo));
       }
     } else {  // lambda: through the function's asynchronous queue
@@ -561,7 +569,7 @@ absl::StatusOr<std::string> TopicService::Publish(
         endpoint = endpoint.substr(0, endpoint.find(':'));
       }
       target->set_arn("function:" + endpoint);
-      task.set_envelope_json(LambdaSnsEvent(n, s.subscription_arn()));
+      task.set_envelope_json(LambdaSnsEvent(n, s.subscription_arn(), signer_));
     }
     entries.push_back(delivery::Dispatcher::AddTo(batch, task));
   }

@@ -59,6 +59,8 @@ class TopicService {
   }
   // REQUIRES: called before serving (the HTTP port is known late).
   void SetPublicUrl(std::string url) { public_url_ = std::move(url); }
+  // Signs envelopes (SignatureVersion 1). REQUIRES: before serving.
+  void SetSigner(Signer signer) { signer_ = std::move(signer); }
 
   absl::Status Load();
 
@@ -102,6 +104,7 @@ class TopicService {
   const TopicServiceOptions options_;
   delivery::Dispatcher* dispatcher_ = nullptr;
   std::string public_url_;
+  Signer signer_;
 
   mutable absl::Mutex mu_;
   std::map<std::string, TopicEntry> topics_ ABSL_GUARDED_BY(mu_);

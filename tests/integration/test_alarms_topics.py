@@ -215,6 +215,37 @@ class AlarmsTopicsTest(unittest.TestCase):
         self.assertEqual(headers["x-amz-sns-message-type"], "Notification")
         self.assertEqual(headers["x-amz-sns-subscription-arn"], sub)
         self.assertEqual(headers["x-amz-sns-topic-arn"], topic)
+        # Signed as SNS signs (SignatureVersion 1: SHA1withRSA), with the
+        # certificate served at SigningCertURL: verify it with openssl.
+        self.assertEqual(env["SignatureVersion"], "1")
+        self.assertIn(self.d.http, env["SigningCertURL"])
+        import base64
+        import urllib.request
+        with urllib.request.urlopen(env["SigningCertURL"], timeout=10) as r:
+            cert = r.read()
+        work = tempfile.mkdtemp(prefix="evbus-sig-")
+        try:
+            canonical = "".join("%s\n%s\n" % (k, env[k]) for k in (
+                "Message", "MessageId", "Subject", "Timestamp", "TopicArn",
+                "Type"))
+            paths = {n: os.path.join(work, n) for n in
+                     ("cert.pem", "pub.pem", "sig.bin", "data.txt")}
+            with open(paths["cert.pem"], "wb") as f:
+                f.write(cert)
+            with open(paths["sig.bin"], "wb") as f:
+                f.write(base64.b64decode(env["Signature"]))
+            with open(paths["data.txt"], "w") as f:
+                f.write(canonical)
+            subprocess.run(["openssl", "x509", "-pubkey", "-noout", "-in",
+                            paths["cert.pem"], "-out", paths["pub.pem"]],
+                           check=True, timeout=30)
+            v = subprocess.run(["openssl", "dgst", "-sha1", "-verify",
+                                paths["pub.pem"], "-signature", paths["sig.bin"],
+                                paths["data.txt"]],
+                               capture_output=True, text=True, timeout=30)
+            self.assertIn("Verified OK", v.stdout, v.stderr)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
         # The failed first try and the retry carry the same message id.
         first = self.receiver.received("/sns", 500)[0]
         self.assertEqual(json.loads(first["body"])["MessageId"], msg_id)

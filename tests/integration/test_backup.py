@@ -35,6 +35,11 @@ class BackupTest(unittest.TestCase):
             out = d.cli_json("admin", "backup", "--to", target)
             self.assertEqual(out["Directory"], target)
             self.assertGreater(out["SizeBytes"], 0)
+            # The SNS signing key goes along (subscribers keep trusting it).
+            for name in ("sns-signing-key.pem", "sns-signing-cert.pem"):
+                with open(os.path.join(d.data_dir, name)) as a, \
+                        open(os.path.join(target, name)) as b:
+                    self.assertEqual(a.read(), b.read())
             # The source keeps serving; a second backup to the same place
             # is refused.
             r = d.cli("admin", "backup", "--to", target, check=False)

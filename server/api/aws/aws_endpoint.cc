@@ -70,6 +70,14 @@ std::string NewRequestId() { return common::NewUuidV4(); }
 AwsHttpResponse AwsEndpoint::Handle(const AwsHttpRequest& original,
                                     const std::string& raw_target) const {
   AwsHttpRequest request = original;
+  if (request.method == "GET" &&
+      request.path == "/SimpleNotificationService-evbus.pem" &&
+      !options_.signing_cert_pem.empty()) {
+    AwsHttpResponse pem;
+    pem.content_type = "application/x-x509-ca-cert";
+    pem.body = options_.signing_cert_pem;
+    return pem;
+  }
   std::string target = request.Header("x-amz-target");
   std::string content_type = request.Header("content-type");
   Protocol protocol = Protocol::kUnknown;

@@ -48,6 +48,9 @@ struct AwsEndpointOptions {
   std::string region = "us-east-1";
   // Access key id → secret. Empty: signatures are not verified.
   std::map<std::string, std::string> credentials;
+  // The certificate topics sign messages with, served at
+  // /SimpleNotificationService-evbus.pem (the messages' SigningCertURL).
+  std::string signing_cert_pem;
 };
 
 class AwsEndpoint {

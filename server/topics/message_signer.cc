@@ -1,0 +1,119 @@
+#include "server/topics/message_signer.h"
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+
+namespace evbus::topics {
+namespace {
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string BioString(BIO* bio) {
+  char* data = nullptr;
+  long n = BIO_get_mem_data(bio, &data);
+  return std::string(data, static_cast<size_t>(n));
+}
+
+}  // namespace
+
+MessageSigner::~MessageSigner() { EVP_PKEY_free(static_cast<EVP_PKEY*>(key_)); }
+
+absl::StatusOr<std::unique_ptr<MessageSigner>> MessageSigner::LoadOrCreate(
+    const std::string& dir) {
+  auto signer = std::unique_ptr<MessageSigner>(new MessageSigner());
+  std::string key_path = dir + "/sns-signing-key.pem";
+  std::string cert_path = dir + "/sns-signing-cert.pem";
+  std::error_code ec;
+  if (std::filesystem::exists(key_path, ec) &&
+      std::filesystem::exists(cert_path, ec)) {
+    std::string key_pem = ReadFile(key_path);
+    BIO* bio =
+        BIO_new_mem_buf(key_pem.data(), static_cast<int>(key_pem.size()));
+    EVP_PKEY* key = PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr);
+    BIO_free(bio);
+    if (key == nullptr) {
+      return absl::DataLossError(absl::StrCat("cannot read ", key_path));
+    }
+    signer->key_ = key;
+    signer->cert_pem_ = ReadFile(cert_path);
+    return signer;
+  }
+  EVP_PKEY* key = EVP_RSA_gen(2048);
+  if (key == nullptr) return absl::InternalError("cannot create an RSA key");
+  signer->key_ = key;
+  X509* cert = X509_new();
+  ASN1_INTEGER_set(X509_get_serialNumber(cert), 1);
+  X509_gmtime_adj(X509_getm_notBefore(cert), 0);
+  X509_gmtime_adj(X509_getm_notAfter(cert), 10L * 365 * 24 * 3600);
+  X509_set_pubkey(cert, key);
+  X509_NAME* name = X509_get_subject_name(cert);
+  X509_NAME_add_entry_by_txt(
+      name, "CN", MBSTRING_ASC,
+      reinterpret_cast<const unsigned char*>("evbus SNS message signing"), -1,
+      -1, 0);
+  X509_set_issuer_name(cert, name);
+  if (X509_sign(cert, key, EVP_sha256()) == 0) {
+    X509_free(cert);
+    return absl::InternalError("cannot sign the certificate");
+  }
+  BIO* cert_bio = BIO_new(BIO_s_mem());
+  PEM_write_bio_X509(cert_bio, cert);
+  signer->cert_pem_ = BioString(cert_bio);
+  BIO_free(cert_bio);
+  X509_free(cert);
+  BIO* key_bio = BIO_new(BIO_s_mem());
+  PEM_write_bio_PrivateKey(key_bio, key, nullptr, nullptr, 0, nullptr, nullptr);
+  std::string key_pem = BioString(key_bio);
+  BIO_free(key_bio);
+  std::filesystem::create_directories(dir, ec);
+  {
+    std::ofstream out(key_path, std::ios::binary | std::ios::trunc);
+    out << key_pem;
+    if (!out)
+      return absl::UnavailableError(absl::StrCat("cannot write ", key_path));
+  }
+  ::chmod(key_path.c_str(), 0600);
+  std::ofstream out(cert_path, std::ios::binary | std::ios::trunc);
+  out << signer->cert_pem_;
+  if (!out)
+    return absl::UnavailableError(absl::StrCat("cannot write ", cert_path));
+  return signer;
+}
+
+std::string MessageSigner::Sign(const std::string& string_to_sign) const {
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  std::string sig;
+  size_t len = 0;
+  if (EVP_DigestSignInit(ctx, nullptr, EVP_sha1(), nullptr,
+                         static_cast<EVP_PKEY*>(key_)) == 1 &&
+      EVP_DigestSignUpdate(ctx, string_to_sign.data(), string_to_sign.size()) ==
+          1 &&
+      EVP_DigestSignFinal(ctx, nullptr, &len) == 1) {
+    sig.resize(len);
+    if (EVP_DigestSignFinal(ctx, reinterpret_cast<unsigned char*>(sig.data()),
+                            &len) == 1) {
+      sig.resize(len);
+    } else {
+      sig.clear();
+    }
+  }
+  EVP_MD_CTX_free(ctx);
+  return absl::Base64Escape(sig);
+}
+
+}  // namespace evbus::topics

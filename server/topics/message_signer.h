@@ -1,0 +1,39 @@
+// File: server/topics/message_signer.h
+//
+// MessageSigner: signs SNS messages as SNS does (SignatureVersion 1:
+// SHA1withRSA over the canonical string, base64), with an RSA key evbus
+// creates on first start and keeps in the data directory, and the
+// self-signed certificate that the messages' SigningCertURL serves
+// (shared/spec/lambda-cloudwatch-sns.md §5.3). Subscribers verify messages
+// exactly as they verify SNS's.
+//
+// Thread safety: thread-safe (immutable after creation).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+
+namespace evbus::topics {
+
+class MessageSigner {
+ public:
+  // Loads <dir>/sns-signing-key.pem and <dir>/sns-signing-cert.pem, or
+  // creates them (RSA 2048, a self-signed certificate valid 10 years).
+  static absl::StatusOr<std::unique_ptr<MessageSigner>> LoadOrCreate(
+      const std::string& dir);
+  ~MessageSigner();
+
+  // base64(SHA1withRSA(string_to_sign)).
+  std::string Sign(const std::string& string_to_sign) const;
+  // The certificate, PEM.
+  const std::string& certificate_pem() const { return cert_pem_; }
+
+ private:
+  MessageSigner() = default;
+  void* key_ = nullptr;  // EVP_PKEY*
+  std::string cert_pem_;
+};
+
+}  // namespace evbus::topics
