@@ -43,6 +43,7 @@ absl::Status DimensionsOf(
           "Error parsing parameter '--dimensions': expected "
           "[{\"Name\":..,\"Value\":..}]");
     }
+    MemberReader r("--dimensions");
     for (const Json& d : *doc) {
       if (!d.is_object()) {
         return absl::InvalidArgumentError(
@@ -50,10 +51,10 @@ absl::Status DimensionsOf(
             "object");
       }
       evbus::v1::Dimension* dim = out->Add();
-      dim->set_name(d.value("Name", ""));
-      dim->set_value(d.value("Value", ""));
+      dim->set_name(r.Str(d, "Name"));
+      dim->set_value(r.Str(d, "Value"));
     }
-    return absl::OkStatus();
+    return r.status();
   }
   std::vector<std::string> words = {*raw};
   for (const std::string& p : args.positional()) words.push_back(p);
@@ -106,6 +107,7 @@ absl::StatusOr<Json> PutMetricData(const Args& args, Context& ctx) {
       return absl::InvalidArgumentError(
           "Error parsing parameter '--metric-data': expected a JSON array");
     }
+    MemberReader r("--metric-data");
     for (const Json& m : *doc) {
       if (!m.is_object()) {
         return absl::InvalidArgumentError(
@@ -113,11 +115,9 @@ absl::StatusOr<Json> PutMetricData(const Args& args, Context& ctx) {
             "object");
       }
       evbus::v1::MetricDatum* d = request.add_metric_data();
-      d->set_metric_name(m.value("MetricName", ""));
-      d->set_unit(m.value("Unit", ""));
-      if (m.contains("Value") && m["Value"].is_number()) {
-        d->set_value(m["Value"].get<double>());
-      }
+      d->set_metric_name(r.Str(m, "MetricName"));
+      d->set_unit(r.Str(m, "Unit"));
+      if (m.contains("Value")) d->set_value(r.Num(m, "Value"));
       if (m.contains("Values") && m["Values"].is_array()) {
         for (const Json& v : m["Values"]) {
           if (v.is_number()) d->add_values(v.get<double>());
@@ -131,14 +131,15 @@ absl::StatusOr<Json> PutMetricData(const Args& args, Context& ctx) {
       if (m.contains("StatisticValues") && m["StatisticValues"].is_object()) {
         const Json& s = m["StatisticValues"];
         evbus::v1::StatisticSet* set = d->mutable_statistic_values();
-        set->set_sample_count(s.value("SampleCount", 0.0));
-        set->set_sum(s.value("Sum", 0.0));
-        set->set_minimum(s.value("Minimum", 0.0));
-        set->set_maximum(s.value("Maximum", 0.0));
+        set->set_sample_count(r.Num(s, "SampleCount"));
+        set->set_sum(r.Num(s, "Sum"));
+        set->set_minimum(r.Num(s, "Minimum"));
+        set->set_maximum(r.Num(s, "Maximum"));
       }
-      if (m.contains("Timestamp") && m["Timestamp"].is_string()) {
+      if (m.contains("Timestamp")) {
         absl::StatusOr<int64_t> t =
-            ParseTimeArg("metric-data", m["Timestamp"].get<std::string>());
+            ParseTimeArg("metric-data", r.Str(m, "Timestamp"));
+        if (!r.status().ok()) return r.status();
         if (!t.ok()) return t.status();
         d->set_timestamp_ms(*t);
       }
@@ -146,11 +147,12 @@ absl::StatusOr<Json> PutMetricData(const Args& args, Context& ctx) {
         for (const Json& dim : m["Dimensions"]) {
           if (!dim.is_object()) continue;
           evbus::v1::Dimension* x = d->add_dimensions();
-          x->set_name(dim.value("Name", ""));
-          x->set_value(dim.value("Value", ""));
+          x->set_name(r.Str(dim, "Name"));
+          x->set_value(r.Str(dim, "Value"));
         }
       }
     }
+    if (!r.status().ok()) return r.status();
   } else {
     evbus::v1::MetricDatum* d = request.add_metric_data();
     absl::StatusOr<std::string> name = args.Required("metric-name");
@@ -249,35 +251,35 @@ absl::StatusOr<Json> GetMetricData(const Args& args, Context& ctx) {
         "Error parsing parameter '--metric-data-queries': expected a JSON "
         "array");
   }
+  MemberReader r("--metric-data-queries");
   for (const Json& q : *doc) {
     if (!q.is_object()) continue;
     evbus::v1::MetricDataQuery* out = request.add_metric_data_queries();
-    out->set_id(q.value("Id", ""));
-    out->set_label(q.value("Label", ""));
-    if (q.contains("ReturnData") && q["ReturnData"].is_boolean()) {
-      out->set_return_data(q["ReturnData"].get<bool>());
-    }
+    out->set_id(r.Str(q, "Id"));
+    out->set_label(r.Str(q, "Label"));
+    if (q.contains("ReturnData")) out->set_return_data(r.Bool(q, "ReturnData"));
     if (q.contains("MetricStat") && q["MetricStat"].is_object()) {
       const Json& ms = q["MetricStat"];
       evbus::v1::MetricStat* stat = out->mutable_metric_stat();
-      stat->set_period(ms.value("Period", 0));
-      stat->set_stat(ms.value("Stat", ""));
-      stat->set_unit(ms.value("Unit", ""));
+      stat->set_period(r.Int(ms, "Period"));
+      stat->set_stat(r.Str(ms, "Stat"));
+      stat->set_unit(r.Str(ms, "Unit"));
       if (ms.contains("Metric") && ms["Metric"].is_object()) {
         const Json& m = ms["Metric"];
-        stat->mutable_metric()->set_namespace_(m.value("Namespace", ""));
-        stat->mutable_metric()->set_metric_name(m.value("MetricName", ""));
+        stat->mutable_metric()->set_namespace_(r.Str(m, "Namespace"));
+        stat->mutable_metric()->set_metric_name(r.Str(m, "MetricName"));
         if (m.contains("Dimensions") && m["Dimensions"].is_array()) {
           for (const Json& d : m["Dimensions"]) {
             if (!d.is_object()) continue;
             evbus::v1::Dimension* x = stat->mutable_metric()->add_dimensions();
-            x->set_name(d.value("Name", ""));
-            x->set_value(d.value("Value", ""));
+            x->set_name(r.Str(d, "Name"));
+            x->set_value(r.Str(d, "Value"));
           }
         }
       }
     }
   }
+  if (!r.status().ok()) return r.status();
   absl::StatusOr<int64_t> start = TimeFlag(args, "start-time");
   if (!start.ok()) return start.status();
   absl::StatusOr<int64_t> end = TimeFlag(args, "end-time");
@@ -291,16 +293,16 @@ absl::StatusOr<Json> GetMetricData(const Args& args, Context& ctx) {
       CloudWatch(ctx)->GetMetricData(c.get(), request, &response);
   if (!rpc.ok()) return RpcError(rpc, "GetMetricData", ctx.endpoint);
   Json results = Json::array();
-  for (const auto& r : response.metric_data_results()) {
+  for (const auto& result : response.metric_data_results()) {
     Json j = Json::object();
-    j["Id"] = r.id();
-    j["Label"] = r.label();
+    j["Id"] = result.id();
+    j["Label"] = result.label();
     Json ts = Json::array();
-    for (int64_t t : r.timestamps_ms()) ts.push_back(IsoMillis(t));
+    for (int64_t t : result.timestamps_ms()) ts.push_back(IsoMillis(t));
     j["Timestamps"] = ts;
-    j["Values"] =
-        Json(std::vector<double>(r.values().begin(), r.values().end()));
-    j["StatusCode"] = r.status_code();
+    j["Values"] = Json(
+        std::vector<double>(result.values().begin(), result.values().end()));
+    j["StatusCode"] = result.status_code();
     results.push_back(std::move(j));
   }
   return Json{{"MetricDataResults", results}, {"Messages", Json::array()}};

@@ -87,4 +87,49 @@ absl::StatusOr<int> ParseIntArg(const Args& args, const std::string& flag,
   return n;
 }
 
+void MemberReader::Fail(const char* key, const char* what) {
+  if (status_.ok()) {
+    status_ = absl::InvalidArgumentError(
+        absl::StrCat("Invalid type for parameter ", option_, ": ", key,
+                     ", value must be ", what));
+  }
+}
+
+std::string MemberReader::Str(const Json& j, const char* key) {
+  if (!j.is_object() || !j.contains(key) || j[key].is_null()) return "";
+  if (!j[key].is_string()) {
+    Fail(key, "a string");
+    return "";
+  }
+  return j[key].get<std::string>();
+}
+
+double MemberReader::Num(const Json& j, const char* key) {
+  if (!j.is_object() || !j.contains(key) || j[key].is_null()) return 0;
+  if (!j[key].is_number()) {
+    Fail(key, "a number");
+    return 0;
+  }
+  return j[key].get<double>();
+}
+
+int MemberReader::Int(const Json& j, const char* key) {
+  if (!j.is_object() || !j.contains(key) || j[key].is_null()) return 0;
+  if (!j[key].is_number_integer() || j[key].get<int64_t>() > INT32_MAX ||
+      j[key].get<int64_t>() < INT32_MIN) {
+    Fail(key, "an integer");
+    return 0;
+  }
+  return static_cast<int>(j[key].get<int64_t>());
+}
+
+bool MemberReader::Bool(const Json& j, const char* key) {
+  if (!j.is_object() || !j.contains(key) || j[key].is_null()) return false;
+  if (!j[key].is_boolean()) {
+    Fail(key, "true or false");
+    return false;
+  }
+  return j[key].get<bool>();
+}
+
 }  // namespace evbus::cli

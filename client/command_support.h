@@ -37,4 +37,22 @@ absl::StatusOr<int64_t> ParseTimeArg(const std::string& flag,
 absl::StatusOr<int> ParseIntArg(const Args& args, const std::string& flag,
                                 int def, int lo, int hi);
 
+// Reads members of JSON-valued options without ever throwing: a member of
+// the wrong type is remembered (the first one, named "<option>: <Member>")
+// and reported by status(); absent members read as empty / zero.
+class MemberReader {
+ public:
+  explicit MemberReader(std::string option) : option_(std::move(option)) {}
+  std::string Str(const common::Json& j, const char* key);
+  double Num(const common::Json& j, const char* key);
+  int Int(const common::Json& j, const char* key);
+  bool Bool(const common::Json& j, const char* key);
+  absl::Status status() const { return status_; }
+
+ private:
+  void Fail(const char* key, const char* what);
+  std::string option_;
+  absl::Status status_;
+};
+
 }  // namespace evbus::cli

@@ -171,7 +171,11 @@ absl::Status ConfigFromArgs(const Args& args, evbus::v1::Function& fn,
     auto destination = [&](const char* key) -> std::string {
       if (!doc->is_object() || !doc->contains(key)) return "";
       const Json& d = (*doc)[key];
-      return d.is_object() ? d.value("Destination", "") : "";
+      if (!d.is_object() || !d.contains("Destination") ||
+          !d["Destination"].is_string()) {
+        return "";
+      }
+      return d["Destination"].get<std::string>();
     };
     fn.mutable_event_invoke_config()->set_on_failure_destination(
         destination("OnFailure"));

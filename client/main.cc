@@ -4,6 +4,7 @@
 // Exit codes: 0 success; 1 the service returned an error or could not be
 // reached; 2 usage error (unknown verb or flag, bad argument).
 #include <cstdlib>
+#include <exception>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -140,7 +141,15 @@ int main(int argc, char** argv) {
       std::cerr << "evbus " << verb << ": " << known.message() << "\n";
       return kExitUsage;
     }
-    absl::StatusOr<evbus::common::Json> result = c.run(*args, ctx);
+    absl::StatusOr<evbus::common::Json> result = absl::InternalError("not run");
+    // The verbs validate JSON members themselves; this is the last guard so
+    // that bad input is an error, never a crash.
+    try {
+      result = c.run(*args, ctx);
+    } catch (const std::exception& e) {
+      result = absl::InvalidArgumentError(
+          absl::StrCat("invalid option value: ", e.what()));
+    }
     if (!result.ok() && result.status().message().empty()) {
       return kExitServiceError;  // the verb already printed why
     }

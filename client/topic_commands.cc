@@ -191,6 +191,7 @@ absl::StatusOr<Json> Publish(const Args& args, Context& ctx) {
           "Error parsing parameter '--message-attributes': expected "
           "{\"name\":{\"DataType\":\"String\",\"StringValue\":\"v\"}}");
     }
+    MemberReader r("--message-attributes");
     for (const auto& [name, v] : doc->items()) {
       if (!v.is_object()) {
         return absl::InvalidArgumentError(absl::StrCat(
@@ -199,10 +200,11 @@ absl::StatusOr<Json> Publish(const Args& args, Context& ctx) {
       }
       evbus::v1::MessageAttributeValue& a =
           (*request.mutable_message_attributes())[name];
-      a.set_data_type(v.value("DataType", ""));
-      a.set_string_value(v.value("StringValue", ""));
-      a.set_binary_value(v.value("BinaryValue", ""));
+      a.set_data_type(r.Str(v, "DataType"));
+      a.set_string_value(r.Str(v, "StringValue"));
+      a.set_binary_value(r.Str(v, "BinaryValue"));
     }
+    if (!r.status().ok()) return r.status();
   }
   evbus::v1::PublishResponse response;
   auto c = NewContext(ctx);

@@ -278,6 +278,22 @@ class AlarmsTopicsTest(unittest.TestCase):
         self.assertEqual(r.returncode, 1)
         self.assertIn("Period", r.stderr)
 
+    def test_bad_json_members_are_errors_not_crashes(self):
+        for args, member in [
+            (("put-metric-data", "--namespace", "X", "--metric-data",
+              '[{"MetricName": 5, "Value": 1}]'), "MetricName"),
+            (("put-metric-data", "--namespace", "X", "--metric-data",
+              '[{"MetricName": "m", "StatisticValues": {"Sum": "x"}}]'), "Sum"),
+            (("get-metric-data", "--start-time", "2026-03-01T00:00:00Z",
+              "--end-time", "2026-03-02T00:00:00Z", "--metric-data-queries",
+              '[{"Id": 1}]'), "Id"),
+            (("publish", "--topic-arn", "x", "--message", "m",
+              "--message-attributes", '{"a": {"DataType": 5}}'), "DataType"),
+        ]:
+            r = self.d.cli(*args, check=False)
+            self.assertEqual(r.returncode, 2, (args, r.stderr))
+            self.assertIn(member, r.stderr)
+
     def test_put_metric_data_and_set_alarm_state(self):
         d = self.d
         d.cli("put-metric-data", "--namespace", "Custom/Shop", "--metric-name",
