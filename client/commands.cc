@@ -133,20 +133,7 @@ absl::StatusOr<Json> PutEvents(const Args& args, Context& ctx) {
   auto c = NewContext(ctx);
   grpc::Status s = Client(ctx)->PutEvents(c.get(), *request, &response);
   if (!s.ok()) return RpcError(s, "PutEvents", ctx.endpoint);
-  Json out = Json::object();
-  out["FailedEntryCount"] = response.failed_entry_count();
-  out["Entries"] = Json::array();
-  for (const auto& e : response.entries()) {
-    Json entry = Json::object();
-    if (e.error_code().empty()) {
-      entry["EventId"] = e.event_id();
-    } else {
-      entry["ErrorCode"] = e.error_code();
-      entry["ErrorMessage"] = e.error_message();
-    }
-    out["Entries"].push_back(std::move(entry));
-  }
-  return out;
+  return api::shapes::PutEventsResponseToJson(response);
 }
 
 absl::StatusOr<Json> ListEvents(const Args& args, Context& ctx) {

@@ -529,20 +529,7 @@ absl::StatusOr<Json> PutEventsOp(const Members& in, Env& env) {
   evbus::v1::PutEventsResponse response;
   EVBUS_RETURN_IF_ERROR(
       Call(env, &EventBusServiceImpl::PutEvents, request, &response));
-  Json out = Json::object();
-  out["FailedEntryCount"] = response.failed_entry_count();
-  out["Entries"] = Json::array();
-  for (const auto& e : response.entries()) {
-    Json entry = Json::object();
-    if (e.error_code().empty()) {
-      entry["EventId"] = e.event_id();
-    } else {
-      entry["ErrorCode"] = e.error_code();
-      entry["ErrorMessage"] = e.error_message();
-    }
-    out["Entries"].push_back(std::move(entry));
-  }
-  return out;
+  return shapes::PutEventsResponseToJson(response);
 }
 
 absl::StatusOr<Json> TestEventPatternOp(const Members& in, Env& env) {

@@ -406,4 +406,22 @@ absl::Status ConnectionAuthFromJson(const Json& json, UnknownMembers unknown,
   return absl::OkStatus();
 }
 
+common::Json PutEventsResponseToJson(
+    const evbus::v1::PutEventsResponse& response) {
+  common::Json out = common::Json::object();
+  out["FailedEntryCount"] = response.failed_entry_count();
+  out["Entries"] = common::Json::array();
+  for (const auto& e : response.entries()) {
+    common::Json entry = common::Json::object();
+    if (e.error_code().empty()) {
+      entry["EventId"] = e.event_id();
+    } else {
+      entry["ErrorCode"] = e.error_code();
+      entry["ErrorMessage"] = e.error_message();
+    }
+    out["Entries"].push_back(std::move(entry));
+  }
+  return out;
+}
+
 }  // namespace evbus::api::shapes

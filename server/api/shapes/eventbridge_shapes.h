@@ -31,6 +31,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "evbus/v1/connection.pb.h"
+#include "evbus/v1/event.pb.h"
 #include "evbus/v1/rule.pb.h"
 #include "server/common/json.h"
 
@@ -78,5 +79,10 @@ absl::Status ConnectionHttpParametersFromJson(
 absl::Status ConnectionAuthFromJson(const common::Json& json,
                                     UnknownMembers unknown,
                                     evbus::v1::ConnectionAuthParameters* out);
+
+// PutEvents' output: {FailedEntryCount, Entries: [{EventId} |
+// {ErrorCode, ErrorMessage}]}.
+common::Json PutEventsResponseToJson(
+    const evbus::v1::PutEventsResponse& response);
 
 }  // namespace evbus::api::shapes
