@@ -336,18 +336,6 @@ absl::StatusOr<Json> DeleteRule(const Args& args, Context& ctx) {
   return Json();
 }
 
-Json TargetsResultJson(const evbus::v1::PutTargetsResponse& r) {
-  Json out = Json::object();
-  out["FailedEntryCount"] = r.failed_entry_count();
-  out["FailedEntries"] = Json::array();
-  for (const auto& f : r.failed_entries()) {
-    out["FailedEntries"].push_back({{"TargetId", f.target_id()},
-                                    {"ErrorCode", f.error_code()},
-                                    {"ErrorMessage", f.error_message()}});
-  }
-  return out;
-}
-
 absl::StatusOr<Json> PutTargets(const Args& args, Context& ctx) {
   absl::StatusOr<std::string> rule = args.Required("rule");
   if (!rule.ok()) return rule.status();
@@ -368,7 +356,7 @@ absl::StatusOr<Json> PutTargets(const Args& args, Context& ctx) {
   auto c = NewContext(ctx);
   grpc::Status s = Client(ctx)->PutTargets(c.get(), request, &response);
   if (!s.ok()) return RpcError(s, "PutTargets", ctx.endpoint);
-  return TargetsResultJson(response);
+  return api::shapes::PutTargetsResponseToJson(response);
 }
 
 absl::StatusOr<Json> RemoveTargets(const Args& args, Context& ctx) {
@@ -396,7 +384,7 @@ absl::StatusOr<Json> RemoveTargets(const Args& args, Context& ctx) {
   auto c = NewContext(ctx);
   grpc::Status s = Client(ctx)->RemoveTargets(c.get(), request, &response);
   if (!s.ok()) return RpcError(s, "RemoveTargets", ctx.endpoint);
-  return TargetsResultJson(response);
+  return api::shapes::PutTargetsResponseToJson(response);
 }
 
 absl::StatusOr<Json> ListTargetsByRule(const Args& args, Context& ctx) {

@@ -395,18 +395,6 @@ Json DestinationStateToJson(const evbus::v1::ApiDestination& d) {
   return out;
 }
 
-Json TargetsResultToJson(const evbus::v1::PutTargetsResponse& r) {
-  Json out = Json::object();
-  out["FailedEntryCount"] = r.failed_entry_count();
-  out["FailedEntries"] = Json::array();
-  for (const auto& f : r.failed_entries()) {
-    out["FailedEntries"].push_back({{"TargetId", f.target_id()},
-                                    {"ErrorCode", f.error_code()},
-                                    {"ErrorMessage", f.error_message()}});
-  }
-  return out;
-}
-
 // --- the service ----------------------------------------------------------
 
 struct Env {
@@ -734,7 +722,7 @@ absl::StatusOr<Json> PutTargetsOp(const Members& in, Env& env) {
   evbus::v1::PutTargetsResponse response;
   EVBUS_RETURN_IF_ERROR(
       Call(env, &EventBusServiceImpl::PutTargets, request, &response));
-  return TargetsResultToJson(response);
+  return shapes::PutTargetsResponseToJson(response);
 }
 
 absl::StatusOr<Json> RemoveTargetsOp(const Members& in, Env& env) {
@@ -750,7 +738,7 @@ absl::StatusOr<Json> RemoveTargetsOp(const Members& in, Env& env) {
   evbus::v1::PutTargetsResponse response;
   EVBUS_RETURN_IF_ERROR(
       Call(env, &EventBusServiceImpl::RemoveTargets, request, &response));
-  return TargetsResultToJson(response);
+  return shapes::PutTargetsResponseToJson(response);
 }
 
 absl::StatusOr<Json> ListTargetsByRuleOp(const Members& in, Env& env) {

@@ -424,4 +424,17 @@ common::Json PutEventsResponseToJson(
   return out;
 }
 
+common::Json PutTargetsResponseToJson(
+    const evbus::v1::PutTargetsResponse& response) {
+  common::Json out = common::Json::object();
+  out["FailedEntryCount"] = response.failed_entry_count();
+  out["FailedEntries"] = common::Json::array();
+  for (const auto& f : response.failed_entries()) {
+    out["FailedEntries"].push_back({{"TargetId", f.target_id()},
+                                    {"ErrorCode", f.error_code()},
+                                    {"ErrorMessage", f.error_message()}});
+  }
+  return out;
+}
+
 }  // namespace evbus::api::shapes

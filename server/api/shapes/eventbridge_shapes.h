@@ -85,4 +85,9 @@ absl::Status ConnectionAuthFromJson(const common::Json& json,
 common::Json PutEventsResponseToJson(
     const evbus::v1::PutEventsResponse& response);
 
+// PutTargets / RemoveTargets output: {FailedEntryCount, FailedEntries:
+// [{TargetId, ErrorCode, ErrorMessage}]}.
+common::Json PutTargetsResponseToJson(
+    const evbus::v1::PutTargetsResponse& response);
+
 }  // namespace evbus::api::shapes
