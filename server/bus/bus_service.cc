@@ -252,7 +252,7 @@ absl::StatusOr<PutEventsResult> BusService::Put(
   for (size_t i = 0; i < entries.size(); ++i) {
     const common::EventEntry& entry = entries[i];
     PutEventsResultEntry& out = result.entries[i];
-    common::Json detail;
+    std::string detail;
     std::optional<absl::Time> time;
     std::optional<EntryError> error =
         ValidateEntry(entry, limits, &detail, &time);
@@ -283,7 +283,7 @@ absl::StatusOr<PutEventsResult> BusService::Put(
     fields.time = time.value_or(received);
     fields.region = options_.region;
     fields.resources = entry.resources;
-    fields.detail = &detail;
+    fields.detail_json = detail;
     std::string envelope = BuildEnvelope(fields);
     RouteLocked(bus_name, it->second, out.event_id, envelope,
                 ToMillis(received), absl::ToUnixSeconds(fields.time) * 1000,
@@ -339,15 +339,17 @@ void BusService::RouteLocked(const std::string& bus, const BusState& state,
   if (snapshot->matcher == nullptr || snapshot->matcher->rule_count() == 0) {
     return;
   }
-  absl::StatusOr<pattern::FlatEvent> flat =
-      pattern::FlatEvent::Parse(envelope, snapshot->matcher->path_filter());
-  if (!flat.ok()) {
-    EVBUS_LOG(ERROR) << "cannot flatten event " << event_id << ": "
-                     << flat.status();
+  // One parser per thread: its buffers are reused from event to event.
+  thread_local pattern::FlatEventParser parser;
+  thread_local pattern::FlatEvent flat;
+  absl::Status parsed =
+      parser.Parse(envelope, &snapshot->matcher->path_filter(), &flat);
+  if (!parsed.ok()) {
+    EVBUS_LOG(ERROR) << "cannot flatten event " << event_id << ": " << parsed;
     return;
   }
   std::vector<uint32_t> matched;
-  snapshot->matcher->Match(*flat, &matched);
+  snapshot->matcher->Match(flat, &matched);
   if (matched.empty()) return;
   state.matched.Increment();
   absl::Time now = clock_.Now();

@@ -9,6 +9,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/time/time.h"
@@ -25,7 +26,11 @@ struct EnvelopeFields {
   std::string region;
   std::optional<std::string> replay_name;
   std::vector<std::string> resources;
-  const common::Json* detail = nullptr;  // a JSON object; REQUIRED
+  // The detail: a JSON object, either as a document or as compact JSON text
+  // (DumpJson's form, e.g. from ValidateEntry). One is REQUIRED; `detail`
+  // wins when both are set.
+  const common::Json* detail = nullptr;
+  std::string_view detail_json;
 };
 
 std::string BuildEnvelope(const EnvelopeFields& fields);

@@ -51,5 +51,32 @@ TEST(EnvelopeTest, StringsAreEscaped) {
   EXPECT_EQ(parsed["source"], "a\"b\\c\n");
 }
 
+// The text path (PutEvents' hot path, by concatenation) and the document path
+// give the same bytes; fields that are not valid UTF-8 fall back to the
+// document path's replacement characters.
+TEST(EnvelopeTest, TextAndDocumentPathsAgree) {
+  const std::string detail_text = R"({"k":"caf\u00e9","n":[1.5,-2],"o":{}})";
+  common::Json detail = *common::ParseJson(detail_text);
+  const std::string compact = common::DumpJson(detail);
+  for (const std::string& source :
+       {std::string("com.shop"), std::string("q\"\\\x01\x7f é 😀"),
+        std::string("bad \xff utf8")}) {
+    EnvelopeFields f;
+    f.id = "0cc35aee-07b3-415a-a941-9c1f1a357958";
+    f.detail_type = "T\tab";
+    f.source = source;
+    f.account = "000000000000";
+    f.time = absl::FromUnixSeconds(1767323045);
+    f.region = "us-east-1";
+    f.replay_name = "r";
+    f.resources = {"arn:a", source};
+    f.detail = &detail;
+    const std::string by_document = BuildEnvelope(f);
+    f.detail = nullptr;
+    f.detail_json = compact;
+    EXPECT_EQ(BuildEnvelope(f), by_document) << source;
+  }
+}
+
 }  // namespace
 }  // namespace evbus::bus

@@ -10,6 +10,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "server/common/aws_error.h"
+#include "server/common/json_canonical.h"
 
 namespace evbus::bus {
 namespace {
@@ -163,7 +164,7 @@ absl::Status ValidateRequest(const std::vector<EventEntry>& entries,
 
 std::optional<EntryError> ValidateEntry(const EventEntry& entry,
                                         const RequestLimits& limits,
-                                        common::Json* detail,
+                                        std::string* detail_json,
                                         std::optional<absl::Time>* time) {
   if (!entry.source.has_value() || entry.source->empty()) {
     return EntryError{
@@ -182,11 +183,21 @@ std::optional<EntryError> ValidateEntry(const EventEntry& entry,
         "Parameter Detail is not valid. Reason: Detail is a required "
         "argument."};
   }
-  absl::StatusOr<common::Json> parsed = common::ParseJson(*entry.detail);
-  if (!parsed.ok() || !parsed->is_object() ||
-      !IntegersFitInt64(*entry.detail) ||
-      common::JsonDepth(*parsed) > limits.max_detail_depth) {
-    return EntryError{"MalformedDetail", "Detail is malformed."};
+  // The fast path validates and re-serialises without building a document;
+  // whatever it leaves undecided goes through the JSON library.
+  detail_json->clear();
+  if (!common::AppendCanonicalJson(*entry.detail,
+                                   {.max_depth = limits.max_detail_depth,
+                                    .require_object = true,
+                                    .integers_fit_int64 = true},
+                                   detail_json)) {
+    absl::StatusOr<common::Json> parsed = common::ParseJson(*entry.detail);
+    if (!parsed.ok() || !parsed->is_object() ||
+        !IntegersFitInt64(*entry.detail) ||
+        common::JsonDepth(*parsed) > limits.max_detail_depth) {
+      return EntryError{"MalformedDetail", "Detail is malformed."};
+    }
+    *detail_json = common::DumpJson(*parsed);
   }
   if (!limits.allow_reserved_sources &&
       absl::StartsWith(*entry.source, "aws.")) {
@@ -202,7 +213,6 @@ std::optional<EntryError> ValidateEntry(const EventEntry& entry,
     }
     *time = t;
   }
-  *detail = *std::move(parsed);
   return std::nullopt;
 }
 

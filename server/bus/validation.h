@@ -50,11 +50,12 @@ absl::Status ValidateRequest(const std::vector<EventEntry>& entries,
 
 // Per-entry checks, in LocalStack's observed order: Source, DetailType,
 // Detail presence, Detail shape (JSON object, int64 integers, depth), reserved
-// source, Time. On success `detail` holds the parsed Detail and `time` the
-// entry's Time (absent when not given).
+// source, Time. On success `detail_json` holds the Detail as compact JSON
+// (common::DumpJson's form) and `time` the entry's Time (absent when not
+// given).
 std::optional<EntryError> ValidateEntry(const EventEntry& entry,
                                         const RequestLimits& limits,
-                                        common::Json* detail,
+                                        std::string* detail_json,
                                         std::optional<absl::Time>* time);
 
 // Parses an entry Time: RFC 3339 ("2026-11-27T12:00:00Z", offsets and

@@ -1,6 +1,8 @@
 #include "server/common/ids.h"
 
 #include <set>
+#include <thread>
+#include <vector>
 
 #include "gtest/gtest.h"
 
@@ -19,6 +21,26 @@ TEST(IdsTest, Unique) {
   std::set<std::string> seen;
   for (int i = 0; i < 10000; ++i) seen.insert(NewUuidV4());
   EXPECT_EQ(seen.size(), 10000u);
+}
+
+TEST(IdsTest, UniqueAcrossThreads) {
+  // Each thread seeds its own generator; no two may share a sequence.
+  std::vector<std::vector<std::string>> ids(4);
+  std::vector<std::thread> threads;
+  for (auto& v : ids) {
+    threads.emplace_back([&v] {
+      for (int i = 0; i < 5000; ++i) v.push_back(NewUuidV4());
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  std::set<std::string> seen;
+  for (const auto& v : ids) {
+    for (const std::string& id : v) {
+      EXPECT_TRUE(IsUuid(id)) << id;
+      seen.insert(id);
+    }
+  }
+  EXPECT_EQ(seen.size(), 20000u);
 }
 
 TEST(IdsTest, RejectsNonUuids) {

@@ -244,15 +244,11 @@ int Run(const config::DaemonConfig& config) {
     EVBUS_LOG(ERROR) << "cannot load topics: " << topics_loaded;
     return 1;
   }
-  absl::StatusOr<std::unique_ptr<topics::MessageSigner>> signer =
-      topics::MessageSigner::LoadOrCreate(
-          std::filesystem::absolute(config.data_dir, abs_ec).string());
-  if (!signer.ok()) {
-    EVBUS_LOG(ERROR) << "SNS signing key: " << signer.status();
-    return 1;
-  }
+  // The key is loaded (or created) when the first message is signed.
+  topics::LazyMessageSigner signer(
+      std::filesystem::absolute(config.data_dir, abs_ec).string());
   topic_service.SetSigner(
-      [s = signer->get()](const std::string& text) { return s->Sign(text); });
+      [&signer](const std::string& text) { return signer.Sign(text); });
   std::optional<topics::SmtpOptions> smtp;
   if (!config.smtp_url.empty()) {
     absl::StatusOr<topics::SmtpOptions> parsed =
@@ -590,7 +586,7 @@ int Run(const config::DaemonConfig& config) {
   api::aws::AwsEndpointOptions aws_options;
   aws_options.account = config.account;
   aws_options.region = config.region;
-  aws_options.signing_cert_pem = (*signer)->certificate_pem();
+  aws_options.signing_cert_pem = [&signer] { return signer.certificate_pem(); };
   if (!config.aws_credentials.empty()) {
     absl::StatusOr<std::map<std::string, std::string>> keys =
         api::aws::LoadCredentialsFile(config.aws_credentials);

@@ -12,6 +12,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "server/common/logging.h"
 
 namespace evbus::topics {
 namespace {
@@ -114,6 +115,29 @@ std::string MessageSigner::Sign(const std::string& string_to_sign) const {
   }
   EVP_MD_CTX_free(ctx);
   return absl::Base64Escape(sig);
+}
+
+const MessageSigner* LazyMessageSigner::Get() {
+  absl::call_once(once_, [this] {
+    absl::StatusOr<std::unique_ptr<MessageSigner>> loaded =
+        MessageSigner::LoadOrCreate(dir_);
+    if (!loaded.ok()) {
+      EVBUS_LOG(ERROR) << "SNS signing key: " << loaded.status();
+      return;
+    }
+    signer_ = *std::move(loaded);
+  });
+  return signer_.get();
+}
+
+std::string LazyMessageSigner::Sign(const std::string& string_to_sign) {
+  const MessageSigner* signer = Get();
+  return signer == nullptr ? std::string() : signer->Sign(string_to_sign);
+}
+
+std::string LazyMessageSigner::certificate_pem() {
+  const MessageSigner* signer = Get();
+  return signer == nullptr ? std::string() : signer->certificate_pem();
 }
 
 }  // namespace evbus::topics

@@ -12,7 +12,9 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 
+#include "absl/base/call_once.h"
 #include "absl/status/statusor.h"
 
 namespace evbus::topics {
@@ -34,6 +36,27 @@ class MessageSigner {
   MessageSigner() = default;
   void* key_ = nullptr;  // EVP_PKEY*
   std::string cert_pem_;
+};
+
+// A MessageSigner loaded (or created) on first use: OpenSSL's key handling
+// touches megabytes of libcrypto that a daemon without topics never needs,
+// and creating the key would slow the first start. Thread-safe.
+class LazyMessageSigner {
+ public:
+  explicit LazyMessageSigner(std::string dir) : dir_(std::move(dir)) {}
+
+  // As MessageSigner::Sign; empty when the key cannot be loaded or created
+  // (logged once).
+  std::string Sign(const std::string& string_to_sign);
+  // The certificate, PEM; empty on the same failure.
+  std::string certificate_pem();
+
+ private:
+  const MessageSigner* Get();
+
+  const std::string dir_;
+  absl::once_flag once_;
+  std::unique_ptr<MessageSigner> signer_;  // set once by Get()
 };
 
 }  // namespace evbus::topics

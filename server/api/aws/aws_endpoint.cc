@@ -72,11 +72,14 @@ AwsHttpResponse AwsEndpoint::Handle(const AwsHttpRequest& original,
   AwsHttpRequest request = original;
   if (request.method == "GET" &&
       request.path == "/SimpleNotificationService-evbus.pem" &&
-      !options_.signing_cert_pem.empty()) {
-    AwsHttpResponse pem;
-    pem.content_type = "application/x-x509-ca-cert";
-    pem.body = options_.signing_cert_pem;
-    return pem;
+      options_.signing_cert_pem != nullptr) {
+    std::string cert = options_.signing_cert_pem();
+    if (!cert.empty()) {
+      AwsHttpResponse pem;
+      pem.content_type = "application/x-x509-ca-cert";
+      pem.body = std::move(cert);
+      return pem;
+    }
   }
   std::string target = request.Header("x-amz-target");
   std::string content_type = request.Header("content-type");

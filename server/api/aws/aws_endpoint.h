@@ -19,6 +19,7 @@
 // Thread safety: thread-safe.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <string>
 
@@ -48,9 +49,10 @@ struct AwsEndpointOptions {
   std::string region = "us-east-1";
   // Access key id → secret. Empty: signatures are not verified.
   std::map<std::string, std::string> credentials;
-  // The certificate topics sign messages with, served at
+  // The certificate topics sign messages with (PEM), served at
   // /SimpleNotificationService-evbus.pem (the messages' SigningCertURL).
-  std::string signing_cert_pem;
+  // Called per request; null or empty: not served.
+  std::function<std::string()> signing_cert_pem;
 };
 
 class AwsEndpoint {
