@@ -2,7 +2,11 @@
 //
 // `evbus-bench put-events`: a gRPC PutEvents load generator. C callers, each
 // on its own thread, send batches of B entries of N-byte Detail for S seconds
-// and record acknowledgement latency.
+// and record acknowledgement latency. With --rules K (K >= 1) it first
+// starts a do-nothing loopback webhook receiver and creates K rules on the
+// bus: one matching every event it sends, with the receiver as its target,
+// and K-1 that match none (so the cost of rules that cannot match shows);
+// it reports how many deliveries arrived and removes the rules afterwards.
 #pragma once
 
 #include <string>
@@ -17,6 +21,7 @@ struct PutEventsLoadOptions {
   double duration_seconds = 10;
   int channels = 4;  // callers are spread over this many HTTP/2 connections
   std::string event_bus_name;
+  int rules = 0;  // 0: no rules (events are stored, not routed)
 };
 
 // Runs the load and prints one JSON object: events_per_second,
