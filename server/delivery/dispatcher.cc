@@ -173,7 +173,8 @@ QueueEntry EntryOf(const evbus::v1::DeliveryTask& task) {
 QueueEntry Dispatcher::AddTo(storage::WriteBatch& batch,
                              const evbus::v1::DeliveryTask& task) {
   QueueEntry e = EntryOf(task);
-  batch.Put(storage::Family::kQueue, e.key, task.SerializeAsString());
+  e.value = task.SerializeAsString();
+  batch.Put(storage::Family::kQueue, e.key, e.value);
   return e;
 }
 
@@ -181,11 +182,21 @@ void Dispatcher::Enqueued(std::vector<QueueEntry> entries) {
   if (entries.empty()) return;
   absl::MutexLock lock(&mu_);
   for (QueueEntry& e : entries) {
-    QueueForLocked(e.target_key).pending.emplace(e.due_ms, std::move(e.key));
+    // Entries mostly arrive in due order (new tasks are due now; Start's
+    // scan is sorted): the end is the right hint.
+    auto& pending = QueueForLocked(e.target_key).pending;
+    if (!e.value.empty()) CacheLocked(e.key, std::move(e.value));
+    pending.emplace_hint(pending.end(), e.due_ms, std::move(e.key));
     ++depth_;
   }
   depth_gauge_.Set(static_cast<double>(depth_));
   wake_ = true;
+}
+
+void Dispatcher::CacheLocked(const std::string& key, std::string value) {
+  if (cached_bytes_ + value.size() > options_.task_cache_bytes) return;
+  cached_bytes_ += value.size();
+  cached_tasks_.insert_or_assign(key, std::move(value));
 }
 
 void Dispatcher::Poke() {
@@ -229,7 +240,13 @@ void Dispatcher::Loop() {
             sleep = std::min(sleep, q.bucket->NextToken() - now);
             break;
           }
-          ready.push_back(QueueEntry{first->first, first->second, target_key});
+          QueueEntry e{first->first, first->second, target_key, {}};
+          if (auto it = cached_tasks_.find(e.key); it != cached_tasks_.end()) {
+            cached_bytes_ -= it->second.size();
+            e.value = std::move(it->second);
+            cached_tasks_.erase(it);
+          }
+          ready.push_back(std::move(e));
           q.pending.erase(first);
           ++q.in_flight;
         }
@@ -269,7 +286,9 @@ targets::Executor* Dispatcher::ExecutorFor(targets::TargetKind kind) const {
 
 void Dispatcher::Dispatch(const QueueEntry& entry) {
   absl::StatusOr<std::optional<std::string>> value =
-      store_.Get(storage::Family::kQueue, entry.key);
+      entry.value.empty()
+          ? store_.Get(storage::Family::kQueue, entry.key)
+          : absl::StatusOr<std::optional<std::string>>(entry.value);
   evbus::v1::DeliveryTask task;
   if (!value.ok() || !value->has_value() || !task.ParseFromString(**value)) {
     // Gone (redriven or deleted) or unreadable: nothing to deliver.
@@ -536,6 +555,7 @@ void Dispatcher::Record(std::vector<PendingOutcome> outcomes) {
   absl::MutexLock lock(&mu_);
   for (PendingOutcome& o : outcomes) {
     if (s.ok() && o.requeued.has_value()) {
+      CacheLocked(o.requeued->key, o.requeued_value);
       QueueForLocked(o.entry.target_key)
           .pending.emplace(o.requeued->due_ms, std::move(o.requeued->key));
     } else {

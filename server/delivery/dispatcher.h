@@ -36,6 +36,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/random/random.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
@@ -154,6 +155,10 @@ struct DispatcherOptions {
   common::MetricSink* metric_sink = nullptr;
   // Longest the loop sleeps without news (real time). Default: 1 s.
   absl::Duration idle_poll = absl::Seconds(1);
+  // Serialized tasks kept in memory between enqueue and delivery, so that a
+  // delivery does not read its task back from RocksDB; past this many bytes
+  // (a backlog) tasks are read from the store. Default: 64 MiB.
+  size_t task_cache_bytes = size_t{64} << 20;
 };
 
 // The input a target asks for, from its Input / InputPath /
@@ -165,6 +170,9 @@ struct QueueEntry {
   uint64_t due_ms = 0;
   std::string key;         // the queue key
   std::string target_key;  // storage::keys::TargetKey
+  // The serialized task when the caller has it (AddTo sets it), so that the
+  // dispatcher need not read it back from the store; may be empty.
+  std::string value;
 };
 
 struct DeadLetterPage {
@@ -261,6 +269,9 @@ class Dispatcher {
                                  const evbus::v1::DeadLetter& dead_letter);
   TargetQueue& QueueForLocked(const std::string& target_key)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Keeps `value` for `key` when the cache has room.
+  void CacheLocked(const std::string& key, std::string value)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   targets::Executor* ExecutorFor(targets::TargetKind kind) const;
 
   storage::Store& store_;
@@ -272,6 +283,10 @@ class Dispatcher {
 
   mutable absl::Mutex mu_;
   std::map<std::string, TargetQueue> queues_ ABSL_GUARDED_BY(mu_);
+  // Serialized tasks by queue key (see DispatcherOptions::task_cache_bytes).
+  absl::flat_hash_map<std::string, std::string> cached_tasks_
+      ABSL_GUARDED_BY(mu_);
+  size_t cached_bytes_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t depth_ ABSL_GUARDED_BY(mu_) = 0;
   bool wake_ ABSL_GUARDED_BY(mu_) = false;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;

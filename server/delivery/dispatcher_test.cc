@@ -200,6 +200,46 @@ TEST_F(DispatcherTest, RemovedTargetDropsItsTasks) {
               ::testing::HasSubstr("evbus_deliveries_dropped_total 3"));
 }
 
+// Tasks handed over with their serialized value are delivered from memory:
+// here the batch is never written, so only the cache can supply them. With a
+// zero budget the dispatcher reads the store and finds nothing.
+TEST_F(DispatcherTest, EnqueuedTasksAreDeliveredFromMemory) {
+  auto entries_not_stored = [&](int n) {
+    storage::WriteBatch unused;
+    std::vector<QueueEntry> entries;
+    for (int i = 0; i < n; ++i) {
+      evbus::v1::DeliveryTask task;
+      task.set_task_id(common::NewUuidV4());
+      task.set_event_bus_name("default");
+      task.set_rule_name("r1");
+      task.set_target_id("t1");
+      task.set_event_id("m" + std::to_string(i));
+      task.set_envelope_json(R"({"id":"m"})");
+      task.set_ingest_time_ms(absl::ToUnixMillis(clock_.Now()));
+      task.set_due_ms(absl::ToUnixMillis(clock_.Now()));
+      entries.push_back(Dispatcher::AddTo(unused, task));
+    }
+    return entries;
+  };
+  dispatcher_->Enqueued(entries_not_stored(3));
+  ASSERT_TRUE(dispatcher_->WaitIdleForTesting(absl::Seconds(10)));
+  EXPECT_EQ(executor_.requests().size(), 3u);
+
+  ScriptedExecutor other;
+  Executors executors;
+  executors.webhook = &other;
+  DispatcherOptions options;
+  options.idle_poll = absl::Milliseconds(20);
+  options.task_cache_bytes = 0;
+  Dispatcher uncached(*store_, clock_, registry_, directory_, executors,
+                      options);
+  ASSERT_THAT(uncached.Start(), IsOk());
+  uncached.Enqueued(entries_not_stored(3));
+  ASSERT_TRUE(uncached.WaitIdleForTesting(absl::Seconds(10)));
+  EXPECT_TRUE(other.requests().empty());
+  uncached.Stop();
+}
+
 TEST_F(DispatcherTest, QueueSurvivesRestart) {
   dispatcher_->Stop();
   dispatcher_.reset();

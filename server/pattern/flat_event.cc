@@ -5,8 +5,17 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <string>
+#include <vector>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+#include "absl/base/attributes.h"
+#include "absl/base/optimization.h"
 #include "absl/strings/str_cat.h"
+#include "server/common/utf8.h"
 #include "server/pattern/internal/pattern_json.h"
 // g++ 12 reports false -Wdangling-pointer positives from simdjson's inline DOM
 // accessors (tape_ref temporaries) once they are inlined into this file.
@@ -15,6 +24,41 @@
 #include "simdjson.h"
 
 namespace evbus::pattern {
+
+namespace {
+
+// memcmp(a, b, n) == 0, inlined for the short keys of events.
+inline bool SameBytes(const char* a, const char* b, size_t n) {
+  if (n >= 8) {
+    uint64_t x = 0;
+    uint64_t y = 0;
+    for (size_t i = 0; i + 8 <= n; i += 8) {
+      std::memcpy(&x, a + i, 8);
+      std::memcpy(&y, b + i, 8);
+      if (x != y) return false;
+    }
+    // The last 8 bytes (overlapping the loop's when n % 8 != 0).
+    std::memcpy(&x, a + n - 8, 8);
+    std::memcpy(&y, b + n - 8, 8);
+    return x == y;
+  }
+  if (n >= 4) {
+    uint32_t x = 0;
+    uint32_t y = 0;
+    std::memcpy(&x, a, 4);
+    std::memcpy(&y, b, 4);
+    if (x != y) return false;
+    std::memcpy(&x, a + n - 4, 4);
+    std::memcpy(&y, b + n - 4, 4);
+    return x == y;
+  }
+  for (size_t i = 0; i < n; ++i) {
+    if (a[i] != b[i]) return false;
+  }
+  return true;
+}
+
+}  // namespace
 
 PathFilter PathFilter::FromPaths(std::span<const std::string> paths) {
   PathFilter f;
@@ -65,8 +109,7 @@ uint32_t PathFilter::ChildSegment(uint32_t node, std::string_view key) const {
   }
   if (n.children.size() <= kFewChildren) {
     for (const auto& [k, child] : n.few) {
-      if (k.size() == key.size() &&
-          std::memcmp(k.data(), key.data(), key.size()) == 0) {
+      if (k.size() == key.size() && SameBytes(k.data(), key.data(), k.size())) {
         return child;
       }
     }
@@ -74,6 +117,13 @@ uint32_t PathFilter::ChildSegment(uint32_t node, std::string_view key) const {
   }
   auto it = n.children.find(key);
   return it == n.children.end() ? kNone : it->second;
+}
+
+uint32_t PathFilter::ChildOfSegment(uint32_t node,
+                                    std::string_view segment) const {
+  if (node == kAll) return kAll;
+  if (node == kNone) return kNone;
+  return ChildSegment(node, segment);
 }
 
 uint32_t PathFilter::Child(uint32_t node, std::string_view key) const {
@@ -128,20 +178,473 @@ void FlatEvent::Clear() {
   positions_.clear();
 }
 
+namespace {
+
+// ---- The fast path's scanning primitives ----
+//
+// They work on [p, end) of the unpadded event text and never read at or past
+// `end`. Failure (nullptr / false) means "not handled here": the caller then
+// hands the document to simdjson, which gives the answer and the message.
+
+// Deepest nesting the scanner follows (the root object is depth 1); deeper
+// documents go to simdjson, whose own limit (1024) is larger.
+constexpr int kMaxScanDepth = 512;
+// Up to this many leaves are sorted by insertion alone; more are sorted by
+// insertion in runs of kSortRun, then merged.
+constexpr size_t kInsertionSortMax = 32;
+constexpr size_t kSortRun = 8;
+
+// Powers of ten that doubles hold exactly (Clinger's fast path).
+constexpr double kExactPowersOfTen[] = {
+    1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+    1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+// JSON whitespace: space, \t, \n, \r.
+inline bool IsJsonSpace(char c) {
+  constexpr uint64_t kSpaces = (uint64_t{1} << ' ') | (uint64_t{1} << '\t') |
+                               (uint64_t{1} << '\n') | (uint64_t{1} << '\r');
+  const unsigned char u = static_cast<unsigned char>(c);
+  return u <= ' ' && ((kSpaces >> u) & 1) != 0;
+}
+
+inline bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline const char* SkipSpace(const char* p,
+                                                          const char* end) {
+  while (p != end && IsJsonSpace(*p)) ++p;
+  return p;
+}
+
+// The value of four hex digits at `p`, or -1.
+int ParseHex4(const char* p) {
+  int v = 0;
+  for (int i = 0; i < 4; ++i) {
+    const char c = p[i];
+    int d = 0;
+    if (c >= '0' && c <= '9') {
+      d = c - '0';
+    } else if (c >= 'a' && c <= 'f') {
+      d = c - 'a' + 10;
+    } else if (c >= 'A' && c <= 'F') {
+      d = c - 'A' + 10;
+    } else {
+      return -1;
+    }
+    v = v * 16 + d;
+  }
+  return v;
+}
+
+// The first byte in [p, end) that is '"', '\\' or a control character (< 0x20),
+// or `end`; reads 16 bytes at a time where it can, never at or past `end`.
+// Sets `*seen` non-zero when a byte it passes over is >= 0x80 (it may also do
+// so for bytes a little past the result, which is harmless: they are checked
+// later). With kFindDots, also sets `*dot` when a byte before the result is
+// '.'.
+template <bool kFindDots>
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline const char* FindStringSpecial(
+    const char* p, const char* end, uint32_t* seen, bool* dot) {
+#if defined(__SSE2__)
+  if (end - p >= 16) {
+    const __m128i quote = _mm_set1_epi8('"');
+    const __m128i backslash = _mm_set1_epi8('\\');
+    const __m128i max_control = _mm_set1_epi8(0x1F);
+    __m128i seen_bytes = _mm_setzero_si128();
+    do {
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+      seen_bytes = _mm_or_si128(seen_bytes, v);
+      // The closing quote is found from its own mask, so that the next token's
+      // position waits on as few instructions as possible; the rarer special
+      // bytes (unsigned v <= 0x1F <=> min(v, 0x1F) == v) are checked aside.
+      const unsigned quotes =
+          static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, quote)));
+      const unsigned others = static_cast<unsigned>(_mm_movemask_epi8(
+          _mm_or_si128(_mm_cmpeq_epi8(v, backslash),
+                       _mm_cmpeq_epi8(_mm_min_epu8(v, max_control), v))));
+      unsigned dots = 0;
+      if constexpr (kFindDots) {
+        dots = static_cast<unsigned>(
+            _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('.'))));
+      }
+      if ((quotes | others) != 0) {
+        *seen |= static_cast<uint32_t>(_mm_movemask_epi8(seen_bytes));
+        const unsigned mask = quotes | others;
+        if constexpr (kFindDots) {
+          // Dots before the first special byte (never a dot itself).
+          if ((dots & (mask ^ (mask - 1))) != 0) *dot = true;
+        }
+        // Bits up to and including the first quote (all bits if none).
+        const unsigned through_quote = quotes ^ (quotes - 1);
+        if (ABSL_PREDICT_TRUE((others & through_quote) == 0)) {
+          return p + __builtin_ctz(quotes);
+        }
+        return p + __builtin_ctz(mask);
+      }
+      if constexpr (kFindDots) {
+        if (dots != 0) *dot = true;
+      }
+      p += 16;
+    } while (end - p >= 16);
+    *seen |= static_cast<uint32_t>(_mm_movemask_epi8(seen_bytes));
+  }
+#endif
+  unsigned char seen_scalar = 0;
+  for (; p != end; ++p) {
+    const unsigned char c = static_cast<unsigned char>(*p);
+    if (c == '"' || c == '\\' || c < 0x20) break;
+    if constexpr (kFindDots) {
+      if (c == '.') *dot = true;
+    }
+    seen_scalar |= c;
+  }
+  *seen |= seen_scalar >> 7;
+  return p;
+}
+
+// Decodes the escape at `q` (a backslash), appending its UTF-8 to `*out`
+// when `out` is not null. Returns the byte after it, or null when simdjson
+// would reject it or it is a surrogate sequence simdjson decodes oddly.
+const char* ScanEscape(const char* q, const char* end, std::string* out) {
+  if (end - q < 2) return nullptr;
+  char c = 0;
+  switch (q[1]) {
+    case '"':
+    case '\\':
+    case '/':
+      c = q[1];
+      break;
+    case 'b':
+      c = '\b';
+      break;
+    case 'f':
+      c = '\f';
+      break;
+    case 'n':
+      c = '\n';
+      break;
+    case 'r':
+      c = '\r';
+      break;
+    case 't':
+      c = '\t';
+      break;
+    case 'u': {
+      if (end - q < 6) return nullptr;
+      const int hi = ParseHex4(q + 2);
+      if (hi < 0) return nullptr;
+      q += 6;
+      uint32_t cp = static_cast<uint32_t>(hi);
+      if (cp >= 0xD800 && cp <= 0xDBFF) {
+        if (end - q < 6 || q[0] != '\\' || q[1] != 'u') return nullptr;
+        const int lo = ParseHex4(q + 2);
+        if (lo < 0xDC00 || lo > 0xDFFF) return nullptr;
+        cp = 0x10000 + ((cp - 0xD800) << 10) +
+             (static_cast<uint32_t>(lo) - 0xDC00);
+        q += 6;
+      } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
+        return nullptr;
+      }
+      if (out != nullptr) common::AppendUtf8(cp, out);
+      return q;
+    }
+    default:
+      return nullptr;
+  }
+  if (out != nullptr) out->push_back(c);
+  return q + 2;
+}
+
+// The rest of a string whose body (from `start`) has an escape or a control
+// character at `q`. Unescapes into `*scratch` (when not null) and points `*s`
+// at it. Returns the byte after the closing quote, or null.
+const char* ScanEscapedString(const char* start, const char* q, const char* end,
+                              uint32_t* seen, std::string* scratch,
+                              std::string_view* s) {
+  if (scratch != nullptr) scratch->assign(start, q);
+  bool unused_dot = false;
+  while (q != end && *q == '\\') {
+    q = ScanEscape(q, end, scratch);
+    if (q == nullptr) return nullptr;
+    const char* run = FindStringSpecial<false>(q, end, seen, &unused_dot);
+    if (scratch != nullptr) scratch->append(q, run);
+    q = run;
+  }
+  if (q == end || *q != '"') return nullptr;  // unterminated, or < 0x20
+  if (scratch != nullptr) *s = *scratch;
+  return q + 1;
+}
+
+// `p` is just past an opening quote. Sets `*s` to the string's contents (in
+// the text, or unescaped into `*scratch`; with a null `scratch` the string is
+// only checked). Returns the byte after the closing quote, or null.
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline const char* ScanString(
+    const char* p, const char* end, uint32_t* seen, std::string* scratch,
+    std::string_view* s) {
+  bool unused_dot = false;
+  const char* q = FindStringSpecial<false>(p, end, seen, &unused_dot);
+  if (ABSL_PREDICT_TRUE(q != end && *q == '"')) {
+    *s = std::string_view(p, static_cast<size_t>(q - p));
+    return q + 1;
+  }
+  return ScanEscapedString(p, q, end, seen, scratch, s);
+}
+
+// As ScanString, for an object key; `*dot` tells whether it holds a '.'.
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline const char* ScanKey(
+    const char* p, const char* end, uint32_t* seen, std::string* scratch,
+    std::string_view* s, bool* dot) {
+  *dot = false;
+  const char* q = FindStringSpecial<true>(p, end, seen, dot);
+  if (ABSL_PREDICT_TRUE(q != end && *q == '"')) {
+    *s = std::string_view(p, static_cast<size_t>(q - p));
+    return q + 1;
+  }
+  q = ScanEscapedString(p, q, end, seen, scratch, s);
+  if (q != nullptr) *dot = s->find('.') != std::string_view::npos;
+  return q;
+}
+
+// A number literal as scanned (the grammar is checked, nothing converted).
+struct ScannedNumber {
+  const char* begin = nullptr;
+  const char* end = nullptr;
+  uint64_t mantissa = 0;   // all digits, ignoring '.'; exact if digits <= 19
+  int64_t exponent = 0;    // value = mantissa * 10^exponent (floats)
+  size_t int_digits = 0;   // digits before '.', e.g. 1 for "0.5"
+  size_t significant = 0;  // digits from the first non-zero digit on
+  bool negative = false;
+  bool is_float = false;  // has a fraction or an exponent
+};
+
+// `p` is at a byte that may start a number. Checks the RFC 8259 number
+// grammar; returns the byte after the number, or null.
+inline const char* ScanNumber(const char* p, const char* end,
+                              ScannedNumber* n) {
+  n->begin = p;
+  n->negative = *p == '-';
+  if (n->negative) ++p;
+  if (p == end || !IsDigit(*p)) return nullptr;
+  uint64_t m = 0;
+  size_t significant = 0;
+  const char* int_start = p;
+  if (*p == '0') {
+    ++p;
+    if (p != end && IsDigit(*p)) return nullptr;  // leading zero
+  } else {
+    // Wraps past 20 digits, as simdjson's does; NumberValue copes.
+    while (p != end && IsDigit(*p)) {
+      m = m * 10 + static_cast<uint64_t>(*p - '0');
+      ++p;
+    }
+    significant = static_cast<size_t>(p - int_start);
+  }
+  n->int_digits = static_cast<size_t>(p - int_start);
+  int64_t exponent = 0;
+  bool is_float = false;
+  if (p != end && *p == '.') {
+    ++p;
+    const char* frac_start = p;
+    while (p != end && IsDigit(*p)) {
+      const uint64_t d = static_cast<uint64_t>(*p - '0');
+      if (m != 0 || d != 0) ++significant;
+      m = m * 10 + d;
+      ++p;
+    }
+    if (p == frac_start) return nullptr;
+    exponent = -static_cast<int64_t>(p - frac_start);
+    is_float = true;
+  }
+  if (p != end && (*p == 'e' || *p == 'E')) {
+    ++p;
+    bool negative_exponent = false;
+    if (p != end && (*p == '+' || *p == '-')) {
+      negative_exponent = *p == '-';
+      ++p;
+    }
+    if (p == end || !IsDigit(*p)) return nullptr;
+    int64_t e = 0;
+    while (p != end && IsDigit(*p)) {
+      // Saturates: far beyond any double either way.
+      if (e < 1000000000) e = e * 10 + (*p - '0');
+      ++p;
+    }
+    exponent += negative_exponent ? -e : e;
+    is_float = true;
+  }
+  n->end = p;
+  n->mantissa = m;
+  n->exponent = exponent;
+  n->significant = significant;
+  n->is_float = is_float;
+  return p;
+}
+
+// Converts with std::from_chars (correctly rounded, as simdjson is). False when
+// the value is out of range (simdjson fails on infinities; underflows are left
+// to simdjson too).
+bool SlowDouble(const ScannedNumber& n, double* out) {
+  double d = 0;
+  const std::from_chars_result r = std::from_chars(n.begin, n.end, d);
+  if (r.ec != std::errc() || r.ptr != n.end || !std::isfinite(d)) return false;
+  *out = d;
+  return true;
+}
+
+// The double simdjson's DOM gives for `n` (INT64 / UINT64 converted with
+// static_cast, DOUBLE correctly rounded). False when simdjson would report a
+// number error (then the caller falls back), or when unsure.
+inline bool NumberValue(const ScannedNumber& n, double* out) {
+  if (!n.is_float) {
+    // As simdjson: at most 19 digits for negatives, 20 for positives.
+    const size_t longest = n.negative ? 19 : 20;
+    if (n.int_digits > longest) return false;
+    if (n.int_digits == longest) {
+      if (n.negative) {
+        if (n.mantissa > uint64_t{1} << 63) return false;
+      } else if (*n.begin != '1' ||
+                 n.mantissa <= static_cast<uint64_t>(
+                                   std::numeric_limits<int64_t>::max())) {
+        // A 20-digit number starting with 1 that wrapped around is smaller
+        // than INT64_MAX; one starting with 2-9 is always too large.
+        return false;
+      }
+    }
+    if (n.negative) {
+      // INT64: "-0" is the integer 0, i.e. +0.0.
+      *out = static_cast<double>(static_cast<int64_t>(~n.mantissa + 1));
+    } else {
+      *out = static_cast<double>(n.mantissa);
+    }
+    return true;
+  }
+  if (n.significant > 19) return SlowDouble(n, out);
+  if (n.mantissa == 0 || n.exponent < -342) {
+    // simdjson writes a signed zero for these (the true value rounds to 0).
+    *out = n.negative ? -0.0 : 0.0;
+    return true;
+  }
+  if (n.exponent > 308) return false;
+  if (n.mantissa <= (uint64_t{1} << 53) && n.exponent >= -22 &&
+      n.exponent <= 22) {
+    // Clinger: both operands exact, so one rounding gives the right double.
+    double d = static_cast<double>(n.mantissa);
+    if (n.exponent < 0) {
+      d /= kExactPowersOfTen[-n.exponent];
+    } else {
+      d *= kExactPowersOfTen[n.exponent];
+    }
+    *out = n.negative ? -d : d;
+    return true;
+  }
+  return SlowDouble(n, out);
+}
+
+// Whether simdjson converts `n` without a number error (for skipped numbers,
+// which are not converted when that is cheap to decide).
+inline bool NumberConvertible(const ScannedNumber& n) {
+  if (n.is_float && n.significant <= 19) {
+    if (n.mantissa == 0 || n.exponent < -342) return true;
+    if (n.exponent > 308) return false;
+    // mantissa < 10^significant, so the value is below 10^308 < DBL_MAX.
+    if (n.exponent + static_cast<int64_t>(n.significant) <= 308) return true;
+  }
+  double unused = 0;
+  return NumberValue(n, &unused);
+}
+
+// `p` is at a byte that may start true, false, null or a number: moves past
+// it after checking it. Returns null on failure.
+inline const char* SkipScalar(const char* p, const char* end) {
+  const size_t left = static_cast<size_t>(end - p);
+  switch (*p) {
+    case 't':
+      return left >= 4 && std::memcmp(p, "true", 4) == 0 ? p + 4 : nullptr;
+    case 'f':
+      return left >= 5 && std::memcmp(p, "false", 5) == 0 ? p + 5 : nullptr;
+    case 'n':
+      return left >= 4 && std::memcmp(p, "null", 4) == 0 ? p + 4 : nullptr;
+    default: {
+      ScannedNumber n;
+      p = ScanNumber(p, end, &n);
+      return p != nullptr && NumberConvertible(n) ? p : nullptr;
+    }
+  }
+}
+
+// `p` is at a value nested `depth` containers deep that nothing keeps:
+// checks it and returns the byte after it, or null.
+const char* SkipValue(const char* p, const char* end, uint32_t* seen,
+                      int depth) {
+  // is_array[i]: whether the i-th container opened here is an array.
+  bool is_array[kMaxScanDepth];
+  int level = 0;
+  std::string_view unused;
+value:
+  if (p == end) return nullptr;
+  if (*p == '"') {
+    p = ScanString(p + 1, end, seen, nullptr, &unused);
+    if (p == nullptr) return nullptr;
+    goto next;
+  }
+  if (*p == '{' || *p == '[') {
+    if (depth + level + 1 > kMaxScanDepth) return nullptr;
+    const bool array = *p == '[';
+    is_array[level++] = array;
+    p = SkipSpace(p + 1, end);
+    if (p != end && *p == (array ? ']' : '}')) {
+      ++p;
+      goto close;
+    }
+    if (array) goto value;
+    goto key;
+  }
+  p = SkipScalar(p, end);
+  if (p == nullptr) return nullptr;
+  goto next;
+key:
+  if (p == end || *p != '"') return nullptr;
+  p = ScanString(p + 1, end, seen, nullptr, &unused);
+  if (p == nullptr) return nullptr;
+  p = SkipSpace(p, end);
+  if (p == end || *p != ':') return nullptr;
+  p = SkipSpace(p + 1, end);
+  goto value;
+next:
+  if (level == 0) return p;
+  p = SkipSpace(p, end);
+  if (p == end) return nullptr;
+  if (*p == ',') {
+    p = SkipSpace(p + 1, end);
+    if (is_array[level - 1]) goto value;
+    goto key;
+  }
+  if (*p != (is_array[level - 1] ? ']' : '}')) return nullptr;
+  ++p;
+close:
+  --level;
+  goto next;
+}
+
+}  // namespace
+
 class FlatEventParser::Impl {
  public:
+  explicit Impl(const Options& options) : force_dom_(options.force_dom) {}
+
   absl::Status Parse(std::string_view json, const PathFilter* filter,
                      FlatEvent* out) {
-    out->Clear();
     filter_ = (filter == nullptr || filter->keep_all()) ? nullptr : filter;
     const uint32_t root =
         filter_ == nullptr ? PathFilter::kAll : filter_->root();
     out_ = out;
-    path_.clear();
-    stack_.clear();
-    next_array_id_ = 0;
-    cached_version_ = ~0u;
-    stack_version_ = 0;
+    Reset();
+    if (!force_dom_ && ScanDocument(json, root)) {
+      Finish();
+      return absl::OkStatus();
+    }
+    // Invalid, or something the scanner leaves to simdjson: start over.
+    Reset();
+    ++dom_parse_count_;
 
     const size_t needed = json.size() + simdjson::SIMDJSON_PADDING;
     if (buffer_.size() < needed) buffer_.resize(needed);
@@ -175,13 +678,221 @@ class FlatEventParser::Impl {
     return absl::OkStatus();
   }
 
+  uint64_t dom_parse_count() const { return dom_parse_count_; }
+
  private:
+  void Reset() {
+    out_->Clear();
+    path_.clear();
+    stack_.clear();
+    next_array_id_ = 0;
+    cached_version_ = ~0u;
+    stack_version_ = 0;
+  }
+
+  // Sorts the leaves by path, keeping document order within one path: by
+  // insertion when there are few, else runs by insertion then merges through
+  // a reused buffer (so, unlike std::stable_sort, nothing is allocated in
+  // steady state).
   void Finish() {
     FlatEvent* out = out_;
-    std::stable_sort(out->leaves_.begin(), out->leaves_.end(),
-                     [out](const FlatEvent::Leaf& a, const FlatEvent::Leaf& b) {
-                       return out->path(a) < out->path(b);
-                     });
+    const auto less = [out](const FlatEvent::Leaf& a,
+                            const FlatEvent::Leaf& b) {
+      return out->path(a) < out->path(b);
+    };
+    std::vector<FlatEvent::Leaf>& leaves = out->leaves_;
+    const size_t n = leaves.size();
+    const size_t run = n <= kInsertionSortMax ? n : kSortRun;
+    for (size_t begin = 0; begin < n; begin += run) {
+      const size_t end = std::min(n, begin + run);
+      for (size_t i = begin + 1; i < end; ++i) {
+        if (!less(leaves[i], leaves[i - 1])) continue;
+        const FlatEvent::Leaf moving = leaves[i];
+        size_t j = i;
+        do {
+          leaves[j] = leaves[j - 1];
+          --j;
+        } while (j > begin && less(moving, leaves[j - 1]));
+        leaves[j] = moving;
+      }
+    }
+    if (run == n) return;
+    sort_scratch_.resize(n);
+    FlatEvent::Leaf* from = leaves.data();
+    FlatEvent::Leaf* to = sort_scratch_.data();
+    for (size_t width = run; width < n; width *= 2) {
+      for (size_t begin = 0; begin < n; begin += 2 * width) {
+        const size_t mid = std::min(n, begin + width);
+        const size_t end = std::min(n, begin + 2 * width);
+        // std::merge is stable: on ties the first (earlier) run goes first.
+        std::merge(from + begin, from + mid, from + mid, from + end, to + begin,
+                   less);
+      }
+      std::swap(from, to);
+    }
+    if (from != leaves.data()) std::copy(from, from + n, leaves.data());
+  }
+
+  // ---- Fast path: one pass over the text, no DOM ----
+  //
+  // Mirrors WalkObject / WalkValue (same leaves, arena writes and array
+  // numbering: every array met while walking kept values gets the next id)
+  // while checking the whole document as strictly as simdjson. Returns false
+  // on anything it does not handle; the caller then discards the output and
+  // asks simdjson. A state machine over an explicit stack of open containers
+  // (frames_), so that the cursor stays in a register.
+  bool ScanDocument(std::string_view json, uint32_t root) {
+    if (json.size() >= simdjson::SIMDJSON_MAXSIZE_BYTES) return false;
+    const char* p = json.data();
+    const char* const end = p + json.size();
+    seen_ = 0;
+    int depth = 0;  // frames in use
+    ScanFrame* frame = nullptr;
+    uint32_t node = root;
+    std::string_view text;
+    bool dot = false;
+
+    p = SkipSpace(p, end);
+    if (p == end || *p != '{') return false;
+    // The root object is walked whatever the root's flags (as WalkObject).
+    frame = &frames_[depth++];
+    frame->node = root;
+    frame->is_array = false;
+    frame->path_size = 0;
+    ++p;
+
+  object_begin:  // just past the '{' of *frame
+    p = SkipSpace(p, end);
+    if (p != end && *p == '}') {
+      ++p;
+      goto close;
+    }
+  member:  // at the opening quote of a key of *frame
+    if (p == end || *p != '"') return false;
+    p = ScanKey(p + 1, end, &seen_, &key_scratch_, &text, &dot);
+    if (p == nullptr) return false;
+    p = SkipSpace(p, end);
+    if (p == end || *p != ':') return false;
+    p = SkipSpace(p + 1, end);
+    node = KeyChild(frame->node, text, dot);
+    if (node == PathFilter::kNone) {
+      p = SkipValue(p, end, &seen_, depth);
+      if (p == nullptr) return false;
+      goto after_value;
+    }
+    PushKey(text);
+
+  value:  // at a value inside *frame, kept at `node`
+    if (p == end) return false;
+    switch (*p) {
+      case '{':
+        if ((Flags(node) & PathFilter::kDescend) == 0) {
+          p = SkipValue(p, end, &seen_, depth);
+          if (p == nullptr) return false;
+          goto after_value;
+        }
+        if (depth == kMaxScanDepth) return false;
+        frame = &frames_[depth++];
+        frame->node = node;
+        frame->is_array = false;
+        frame->path_size = path_.size();
+        ++p;
+        goto object_begin;
+      case '[':
+        if (depth == kMaxScanDepth) return false;
+        frame = &frames_[depth++];
+        frame->node = node;
+        frame->is_array = true;
+        frame->array_id = next_array_id_++;
+        frame->index = 0;
+        p = SkipSpace(p + 1, end);
+        if (p != end && *p == ']') {
+          ++p;
+          goto close;
+        }
+        PushArray(frame->array_id, 0);
+        goto value;
+      case '"':
+        if ((Flags(node) & PathFilter::kLeaf) == 0) {
+          p = ScanString(p + 1, end, &seen_, nullptr, &text);
+          if (p == nullptr) return false;
+          goto after_value;
+        }
+        p = ScanString(p + 1, end, &seen_, &string_scratch_, &text);
+        if (p == nullptr) return false;
+        SetText(&AddLeaf(ValueKind::kString), text);
+        goto after_value;
+      case 't':
+        if (end - p < 4 || std::memcmp(p, "true", 4) != 0) return false;
+        p += 4;
+        if ((Flags(node) & PathFilter::kLeaf) != 0) AddLeaf(ValueKind::kTrue);
+        goto after_value;
+      case 'f':
+        if (end - p < 5 || std::memcmp(p, "false", 5) != 0) return false;
+        p += 5;
+        if ((Flags(node) & PathFilter::kLeaf) != 0) {
+          AddLeaf(ValueKind::kFalse);
+        }
+        goto after_value;
+      case 'n':
+        if (end - p < 4 || std::memcmp(p, "null", 4) != 0) return false;
+        p += 4;
+        if ((Flags(node) & PathFilter::kLeaf) != 0) AddLeaf(ValueKind::kNull);
+        goto after_value;
+      default: {
+        ScannedNumber n;
+        p = ScanNumber(p, end, &n);
+        if (p == nullptr) return false;
+        if ((Flags(node) & PathFilter::kLeaf) == 0) {
+          if (!NumberConvertible(n)) return false;
+          goto after_value;
+        }
+        double d = 0;
+        if (!NumberValue(n, &d)) return false;
+        AddLeaf(ValueKind::kNumber).number = d;
+        goto after_value;
+      }
+    }
+
+  after_value:  // just past a value inside *frame
+    p = SkipSpace(p, end);
+    if (p == end) return false;
+    if (frame->is_array) {
+      PopArray();
+      if (*p == ',') {
+        p = SkipSpace(p + 1, end);
+        PushArray(frame->array_id, ++frame->index);
+        node = frame->node;
+        goto value;
+      }
+      if (*p != ']') return false;
+      ++p;
+      goto close;
+    }
+    path_.resize(frame->path_size);
+    if (*p == ',') {
+      p = SkipSpace(p + 1, end);
+      goto member;
+    }
+    if (*p != '}') return false;
+    ++p;
+
+  close:  // just past the '}' or ']' that closes *frame
+    if (--depth == 0) {
+      p = SkipSpace(p, end);
+      if (p != end) return false;
+      // Only strings can hold non-ASCII bytes (the grammar rejects them
+      // elsewhere), and every string byte went into seen_.
+      return seen_ == 0 || simdjson::validate_utf8(json.data(), json.size());
+    }
+    frame = &frames_[depth - 1];
+    goto after_value;
+  }
+
+  // The trie node under `node` (never kNone) for the event key `key`.
+  uint32_t KeyChild(uint32_t node, std::string_view key, bool dot) const {
+    if (filter_ == nullptr || node == PathFilter::kAll) return PathFilter::kAll;
+    return dot ? filter_->Child(node, key) : filter_->ChildOfSegment(node, key);
   }
 
   uint32_t ChildNode(uint32_t node, std::string_view key) const {
@@ -396,8 +1107,23 @@ class FlatEventParser::Impl {
     return leaf;
   }
 
+  const bool force_dom_;
+  uint64_t dom_parse_count_ = 0;
   simdjson::dom::parser parser_;
   std::string buffer_;
+  // Fast-path state: buffers for unescaped keys and strings, open containers.
+  struct ScanFrame {
+    uint32_t node;
+    bool is_array;
+    uint32_t array_id;  // arrays: the id, and the element being read
+    uint32_t index;
+    size_t path_size;  // objects: the object's own path length
+  };
+  std::vector<ScanFrame> frames_ = std::vector<ScanFrame>(kMaxScanDepth);
+  uint32_t seen_ = 0;  // non-zero: some string may hold non-ASCII bytes
+  std::string key_scratch_;
+  std::string string_scratch_;
+  std::vector<FlatEvent::Leaf> sort_scratch_;  // Finish()'s merge buffer
   const PathFilter* filter_ = nullptr;
   FlatEvent* out_ = nullptr;
   std::string path_;
@@ -408,8 +1134,14 @@ class FlatEventParser::Impl {
   uint32_t cached_offset_ = 0;
 };
 
-FlatEventParser::FlatEventParser() : impl_(std::make_unique<Impl>()) {}
+FlatEventParser::FlatEventParser() : FlatEventParser(Options()) {}
+FlatEventParser::FlatEventParser(const Options& options)
+    : impl_(std::make_unique<Impl>(options)) {}
 FlatEventParser::~FlatEventParser() = default;
+
+uint64_t FlatEventParser::DomParseCountForTesting() const {
+  return impl_->dom_parse_count();
+}
 
 absl::Status FlatEventParser::Parse(std::string_view event_json,
                                     const PathFilter* filter, FlatEvent* out) {

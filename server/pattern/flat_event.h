@@ -11,10 +11,14 @@
 //    so that the array-consistency rule can be applied;
 //  * strings holding JSON are not parsed.
 //
-// Events are read with simdjson's on-demand API. A PathFilter (normally taken
-// from RuleMatcher::path_filter()) limits flattening to the paths some rule
-// names: other subtrees are skipped without being materialised, and only
-// partially validated.
+// Events are read by a single-pass scanner (the fast path) that walks the text
+// once, guided by a PathFilter (normally taken from
+// RuleMatcher::path_filter()): kept subtrees are flattened, other subtrees are
+// skipped without being materialised. Skipped parts are still validated as
+// strictly as simdjson does (grammar, escapes, UTF-8, number ranges). Anything
+// the scanner does not handle (invalid JSON, numbers out of range, very deep
+// nesting, lone surrogate escapes) is handed to simdjson's DOM parser, so
+// results and error messages are those of the DOM parse for every input.
 //
 // Thread safety: FlatEvent is an immutable value once built (thread-safe to
 // share for reading). FlatEventParser is thread-compatible: use one per
@@ -69,6 +73,8 @@ class PathFilter {
   // The node reached from `node` through object key `key` (kNone if no rule
   // path continues that way).
   uint32_t Child(uint32_t node, std::string_view key) const;
+  // As Child(), for a key known to hold no '.' (a single segment).
+  uint32_t ChildOfSegment(uint32_t node, std::string_view segment) const;
   uint8_t Flags(uint32_t node) const {
     return node == kAll ? (kLeaf | kDescend) : nodes_[node].flags;
   }
@@ -143,7 +149,15 @@ class FlatEvent {
 // Reusable event parser (holds simdjson state and buffers).
 class FlatEventParser {
  public:
+  struct Options {
+    // Always parse with simdjson's DOM, bypassing the single-pass scanner.
+    // Default false. The results are the same either way; this exists so that
+    // tests and benchmarks can compare the two paths.
+    bool force_dom = false;
+  };
+
   FlatEventParser();
+  explicit FlatEventParser(const Options& options);
   ~FlatEventParser();
   FlatEventParser(const FlatEventParser&) = delete;
   FlatEventParser& operator=(const FlatEventParser&) = delete;
@@ -153,6 +167,10 @@ class FlatEventParser {
   // malformed JSON or a top level that is not an object; `*out` is then empty.
   absl::Status Parse(std::string_view event_json, const PathFilter* filter,
                      FlatEvent* out);
+
+  // How many Parse calls were answered by simdjson's DOM parser (fallbacks
+  // from the scanner, or every call with Options::force_dom).
+  uint64_t DomParseCountForTesting() const;
 
  private:
   class Impl;

@@ -1,9 +1,17 @@
 #include "server/pattern/flat_event.h"
 
 #include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <random>
+#include <sstream>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "gtest/gtest.h"
 
 namespace evbus::pattern {
@@ -91,6 +99,657 @@ TEST(FlatEventTest, ParserReusesBuffers) {
   }
   EXPECT_FALSE(parser.Parse("nope", nullptr, &ev).ok());
   EXPECT_EQ(ev.size(), 0u);
+}
+
+TEST(FlatEventTest, PathFilterMatchesWholeSegmentsOnly) {
+  // Keys of every length up to 40 against keys differing in one byte.
+  std::vector<std::string> paths;
+  for (size_t n = 1; n <= 40; ++n) {
+    std::string key;
+    for (size_t i = 0; i < n; ++i) key += static_cast<char>('a' + i % 26);
+    paths.push_back(key);
+  }
+  // Five children at a time (a linear scan), then all of them (a hash map).
+  std::vector<std::vector<std::string>> groups;
+  for (size_t first = 0; first + 5 <= paths.size(); first += 5) {
+    groups.emplace_back(paths.begin() + static_cast<ptrdiff_t>(first),
+                        paths.begin() + static_cast<ptrdiff_t>(first + 5));
+  }
+  groups.push_back(paths);
+  for (const std::vector<std::string>& some : groups) {
+    const PathFilter filter = PathFilter::FromPaths(some);
+    for (const std::string& key : some) {
+      EXPECT_NE(filter.Child(filter.root(), key), PathFilter::kNone) << key;
+      EXPECT_NE(filter.ChildOfSegment(filter.root(), key), PathFilter::kNone);
+      for (size_t i = 0; i < key.size(); ++i) {
+        std::string other = key;
+        other[i] = 'X';
+        EXPECT_EQ(filter.Child(filter.root(), other), PathFilter::kNone)
+            << other;
+        EXPECT_EQ(filter.ChildOfSegment(filter.root(), other),
+                  PathFilter::kNone)
+            << other;
+      }
+      EXPECT_EQ(filter.Child(filter.root(), key + "X"), PathFilter::kNone);
+    }
+  }
+}
+
+// ---- The scanner (fast path) against simdjson's DOM (force_dom) ----
+
+// Compares two parses of `json` leaf by leaf (every field, the arena views
+// and the array positions). Returns an empty string when they agree.
+std::string Diff(const absl::Status& fast_status, const FlatEvent& fast,
+                 const absl::Status& dom_status, const FlatEvent& dom) {
+  if (fast_status.ok() != dom_status.ok() ||
+      fast_status.message() != dom_status.message()) {
+    return absl::StrCat("status: fast=", fast_status.ToString(),
+                        " dom=", dom_status.ToString());
+  }
+  if (fast.size() != dom.size()) {
+    return absl::StrCat("leaf count: fast=", fast.size(), " dom=", dom.size());
+  }
+  for (size_t i = 0; i < fast.size(); ++i) {
+    const FlatEvent::Leaf& a = fast.leaf(i);
+    const FlatEvent::Leaf& b = dom.leaf(i);
+    uint64_t na = 0;
+    uint64_t nb = 0;
+    std::memcpy(&na, &a.number, sizeof(na));
+    std::memcpy(&nb, &b.number, sizeof(nb));
+    const bool same_number =
+        na == nb || (std::isnan(a.number) && std::isnan(b.number));
+    if (a.kind != b.kind || fast.path(a) != dom.path(b) ||
+        fast.text(a) != dom.text(b) || !same_number ||
+        a.path_offset != b.path_offset || a.path_size != b.path_size ||
+        a.text_offset != b.text_offset || a.text_size != b.text_size ||
+        a.pos_offset != b.pos_offset || a.pos_size != b.pos_size) {
+      std::ostringstream out;
+      out << "leaf " << i << ": fast=" << fast.path(a) << " "
+          << static_cast<int>(a.kind) << " " << fast.text(a) << " "
+          << absl::StrFormat("%a", a.number) << " dom=" << dom.path(b) << " "
+          << static_cast<int>(b.kind) << " " << dom.text(b) << " "
+          << absl::StrFormat("%a", b.number);
+      return out.str();
+    }
+    const auto pa = fast.positions(a);
+    const auto pb = dom.positions(b);
+    for (size_t k = 0; k < pa.size(); ++k) {
+      if (pa[k].array_id != pb[k].array_id || pa[k].index != pb[k].index) {
+        std::ostringstream out;
+        out << "leaf " << i << " (" << fast.path(a) << ") position " << k
+            << ": fast=" << pa[k].array_id << "/" << pa[k].index
+            << " dom=" << pb[k].array_id << "/" << pb[k].index;
+        return out.str();
+      }
+    }
+  }
+  return "";
+}
+
+// Parses with both paths; returns a description of any difference.
+class DifferentialParser {
+ public:
+  std::string Compare(std::string_view text, const PathFilter* filter) {
+    // An exactly sized copy, so that a sanitizer sees any read past the end.
+    const std::unique_ptr<char[]> copy(new char[text.size()]);
+    if (!text.empty()) std::memcpy(copy.get(), text.data(), text.size());
+    const std::string_view json(copy.get(), text.size());
+    const uint64_t dom_before = fast_.DomParseCountForTesting();
+    const absl::Status a = fast_.Parse(json, filter, &fast_event_);
+    used_fast_path_ = fast_.DomParseCountForTesting() == dom_before;
+    const absl::Status b = dom_.Parse(json, filter, &dom_event_);
+    return Diff(a, fast_event_, b, dom_event_);
+  }
+  bool used_fast_path() const { return used_fast_path_; }
+  const FlatEvent& fast_event() const { return fast_event_; }
+
+ private:
+  FlatEventParser fast_;
+  FlatEventParser dom_{FlatEventParser::Options{.force_dom = true}};
+  FlatEvent fast_event_;
+  FlatEvent dom_event_;
+  bool used_fast_path_ = false;
+};
+
+// A small deterministic generator (std::mt19937 is specified exactly; the
+// standard distributions are not, so they are not used).
+class Gen {
+ public:
+  explicit Gen(uint32_t seed) : rng_(seed) {}
+  size_t Below(size_t n) { return static_cast<size_t>(rng_() % n); }
+  bool OneIn(size_t n) { return Below(n) == 0; }
+  template <typename T, size_t N>
+  const T& Pick(const T (&items)[N]) {
+    return items[Below(N)];
+  }
+
+ private:
+  std::mt19937 rng_;
+};
+
+// Raw (already escaped) JSON key texts; several unescape to the same key.
+constexpr const char* kKeys[] = {
+    "a", "b", "c", "x", "d.e", "a.b", "", "\\u0061", "a\\u002eb", "k\\u0041",
+    "\\t", "\xC3\xA9", "a.", ".a", "a..b", "long-key-name-over-sixteen-bytes",
+    "\\ud83d\\ude00", "x.a", "b.c.d", "d",
+    // Dots past the first 8 bytes of a 16-byte block, and in a second block.
+    "abcdefgh.ijklm", "abcdefgh.ijklmnop", "abcdefghijklmnopqrstuvwxy.z",
+    // Same length as a filter key, equal but for the last bytes.
+    "abcdefghijX", "abcdX", "long-key-name-over-sixteen-bytez"};
+
+// Paths the filters are built from.
+const char* const kFilterPaths[] = {"a",
+                                    "b",
+                                    "c",
+                                    "x",
+                                    "a.b",
+                                    "a.c",
+                                    "b.c",
+                                    "d.e",
+                                    "d",
+                                    "kA",
+                                    "a.b.c",
+                                    "\t",
+                                    "",
+                                    "\xC3\xA9",
+                                    "x.a",
+                                    "c.x.b",
+                                    "a.",
+                                    "b.c.d",
+                                    "long-key-name-over-sixteen-bytes",
+                                    "\xF0\x9F\x98\x80",
+                                    "abcdefgh.ijklmnop",
+                                    "abcdefgh.ijklm",
+                                    "abcdefghijklmnopqrstuvwxy.z",
+                                    "abcdefghijk",
+                                    "abcde"};
+
+// Raw (already escaped) JSON string bodies.
+constexpr const char* kStrings[] = {
+    "",
+    "x",
+    "hello world",
+    "fifteen-chars!!",
+    "sixteen-chars!!!",
+    "seventeen-chars!!",
+    "a string that is well over thirty-two bytes long",
+    "a\\\"b",
+    "\\\\",
+    "\\/",
+    "\\b\\f\\n\\r\\t",
+    "\\u00e9",
+    "\\u0000",
+    // Code points at the UTF-8 length boundaries.
+    "\\u007f\\u0080\\u07ff\\u0800\\u20ac\\uffff",
+    "\\ud800\\udc00\\udbff\\udfff",
+    "\\ud83d\\ude00",
+    "\\uD83D\\uDE00",
+    "\xC3\xA9t\xC3\xA9",
+    "\xE6\x97\xA5\xE6\x9C\xAC",
+    "\xF0\x9F\x98\x80",
+    "escape late in a long string: \\n end",
+    "sixteen-chars!!\\\"",
+    "0123456789abcdef\\\\0123456789abcdef",
+    "has.dots.in.it",
+    // simdjson decodes these oddly or not at all: the scanner defers.
+    "\\ud800\\ue000",
+    "\\ud800\\u0041",
+    "\\ud800",
+    "\\udc00",
+};
+
+constexpr const char* kNumbers[] = {
+    "0",
+    "-0",
+    "1",
+    "-1",
+    "0.0",
+    "-0.0",
+    "42",
+    "1315.17",
+    "0.2248",
+    "1.5e-7",
+    "1E+2",
+    "1e22",
+    "1e23",
+    "9007199254740993",
+    "9007199254740993.0",
+    "12345678901234567890",
+    "18446744073709551615",
+    "18446744073709551616",
+    "99999999999999999999",
+    "9223372036854775807",
+    "9223372036854775808",
+    "-9223372036854775808",
+    "-9223372036854775809",
+    "-12345678901234567890",
+    "1e400",
+    "-1e400",
+    "1e-400",
+    "1e-330",
+    "4.9e-324",
+    "2.2250738585072014e-308",
+    "1.7976931348623157e308",
+    "1.7976931348623159e308",
+    "0e999",
+    "-0e-999",
+    "3.141592653589793238462643383279",
+    "123456789012345678901234567890e-10",
+    "0.000000000000000000000000000001",
+    "1234567890.123456789",
+    "-1234567890.123456789e-400",
+    "100000000000000000000000e-343",
+    "5e-324",
+    "2.5e-324",
+    "8.98846567431158e307",
+    "1e308",
+    "10e308",
+    "0.1e309",
+    "123.456e-2",
+    "1e0000000000000000000001",
+    // Edges of the exact (Clinger) conversion.
+    "1e-22",
+    "1e-23",
+    "123e-23",
+    "4.5e-23",
+    "0.0000000000000000000001",
+    "9007199254740992e-22",
+    "9007199254740993e-22",
+    "9007199254740992e22",
+    "9007199254740993e22",
+    "9007199254740992e23",
+    // Edges of the integer range.
+    "10000000000000000000",
+    "-10000000000000000000",
+    "19999999999999999999",
+    "20000000000000000000",
+    "28446744073709551616",
+    "-99999999999999999999",
+    "-9223372036854775807",
+    // Edges of simdjson's zero cut-off.
+    "1e-342",
+    "1e-343",
+    "12e-344",
+    "9999999999999999999e-343",
+    "9999999999999999999e-342",
+};
+
+constexpr const char* kSpace[] = {"", "", "", " ", "\n", "\t", "\r\n  "};
+
+class DocumentGen {
+ public:
+  explicit DocumentGen(Gen* gen) : gen_(*gen) {}
+
+  std::string Object(int depth) {
+    std::string out = "{";
+    Space(&out);
+    const size_t members = gen_.Below(depth > 3 ? 2 : 6);
+    for (size_t i = 0; i < members; ++i) {
+      if (i > 0) {
+        out += ",";
+        Space(&out);
+      }
+      out += "\"";
+      out += gen_.Pick(kKeys);
+      out += "\"";
+      Space(&out);
+      out += ":";
+      Space(&out);
+      Value(depth + 1, &out);
+      Space(&out);
+    }
+    out += "}";
+    return out;
+  }
+
+ private:
+  void Space(std::string* out) { *out += gen_.Pick(kSpace); }
+
+  void Value(int depth, std::string* out) {
+    switch (gen_.Below(depth > 4 ? 6 : 9)) {
+      case 0:
+      case 1:
+        *out += "\"";
+        *out += gen_.Pick(kStrings);
+        *out += "\"";
+        return;
+      case 2:
+      case 3:
+        *out += gen_.Pick(kNumbers);
+        return;
+      case 4:
+        *out += gen_.OneIn(2) ? "true" : (gen_.OneIn(2) ? "false" : "null");
+        return;
+      case 5:
+        *out += "[]";
+        return;
+      case 6:
+      case 7:
+        *out += Object(depth);
+        return;
+      default: {
+        *out += "[";
+        Space(out);
+        const size_t items = gen_.Below(4);
+        for (size_t i = 0; i < items; ++i) {
+          if (i > 0) {
+            *out += ",";
+            Space(out);
+          }
+          Value(depth + 1, out);
+          Space(out);
+        }
+        *out += "]";
+        return;
+      }
+    }
+  }
+
+  Gen& gen_;
+};
+
+// Breaks a valid document in one of several ways.
+std::string Corrupt(Gen* gen, std::string doc) {
+  static constexpr char kBytes[] = {
+      '"', '\\', '{', '}',    '[',    ']',    ',',  ':',  '0', '-', 'e', '.',
+      'a', ' ',  'x', '\x01', '\x80', '\xff', '\0', '\t', 'n', 't', '+', 'E'};
+  if (doc.empty()) return doc;
+  switch (gen->Below(6)) {
+    case 0:
+      doc.resize(gen->Below(doc.size()));
+      break;
+    case 1:
+      doc[gen->Below(doc.size())] = gen->Pick(kBytes);
+      break;
+    case 2:
+      doc.insert(doc.begin() + static_cast<ptrdiff_t>(gen->Below(doc.size())),
+                 gen->Pick(kBytes));
+      break;
+    case 3:
+      doc.erase(gen->Below(doc.size()), 1);
+      break;
+    case 4:
+      doc += gen->OneIn(2) ? " x" : "{}";
+      break;
+    default:
+      doc[gen->Below(doc.size())] = gen->Pick(kBytes);
+      doc[gen->Below(doc.size())] = gen->Pick(kBytes);
+      break;
+  }
+  return doc;
+}
+
+PathFilter RandomFilter(Gen* gen) {
+  std::vector<std::string> paths;
+  const size_t n = gen->Below(6);
+  for (size_t i = 0; i < n; ++i) paths.emplace_back(gen->Pick(kFilterPaths));
+  return PathFilter::FromPaths(paths);
+}
+
+TEST(FlatEventScannerTest, MatchesDomOnGeneratedDocuments) {
+  Gen gen(20240611);
+  DifferentialParser parser;
+  int fast = 0;
+  int valid = 0;
+  int failures = 0;
+  for (int i = 0; i < 4000 && failures < 5; ++i) {
+    DocumentGen docs(&gen);
+    std::string doc = docs.Object(0);
+    if (gen.OneIn(3)) doc = Corrupt(&gen, std::move(doc));
+    const PathFilter filter = RandomFilter(&gen);
+    const PathFilter* filters[] = {nullptr, &filter};
+    for (const PathFilter* f : filters) {
+      const std::string diff = parser.Compare(doc, f);
+      if (!diff.empty()) {
+        ADD_FAILURE() << diff << "\n  document: " << doc
+                      << "\n  filtered: " << (f != nullptr);
+        ++failures;
+      }
+      if (parser.used_fast_path()) ++fast;
+      ++valid;
+    }
+  }
+  // Most documents are handled without simdjson (the rest hold numbers such
+  // as 1e400, odd surrogates or errors).
+  EXPECT_GT(fast, valid / 4);
+}
+
+TEST(FlatEventScannerTest, MatchesDomOnEveryPrefix) {
+  // Every truncation of documents that exercise each token kind.
+  const std::string docs[] = {
+      R"({"a":[1,-2.5e+3,{"b":"x\u00e9\n"}],"c":true,"d":false,"e":null})",
+      R"( { "a.b" : [ [ ] , { } , "s" ] , "x" : { "a" : 1e400 } } )",
+      R"({"k\u0041":"\ud83d\ude00","long-key-name-over-sixteen-bytes":0})",
+  };
+  const std::vector<std::string> paths = {"a", "a.b", "x.a", "kA", "c"};
+  const PathFilter filter = PathFilter::FromPaths(paths);
+  DifferentialParser parser;
+  for (const std::string& doc : docs) {
+    for (size_t n = 0; n <= doc.size(); ++n) {
+      const std::string prefix = doc.substr(0, n);
+      EXPECT_EQ(parser.Compare(prefix, nullptr), "") << prefix;
+      EXPECT_EQ(parser.Compare(prefix, &filter), "") << prefix;
+    }
+  }
+}
+
+TEST(FlatEventScannerTest, NumbersAsSimdjson) {
+  DifferentialParser parser;
+  for (const char* number : kNumbers) {
+    const std::string doc = absl::StrCat(R"({"n":)", number, "}");
+    EXPECT_EQ(parser.Compare(doc, nullptr), "") << number;
+    const std::string in_array = absl::StrCat(R"({"n":[)", number, "]}");
+    EXPECT_EQ(parser.Compare(in_array, nullptr), "") << number;
+    // Skipped by the filter: still checked the same way.
+    const std::vector<std::string> paths = {"m"};
+    const PathFilter filter = PathFilter::FromPaths(paths);
+    const std::string skipped = absl::StrCat(R"({"m":1,"n":)", number, "}");
+    EXPECT_EQ(parser.Compare(skipped, &filter), "") << number;
+  }
+  const char* bad[] = {"01",  "-",    "1.",  ".5", "+1",  "1e",       "1e+",
+                       "-01", "1.e5", "0x1", "1a", "NaN", "Infinity", "--1"};
+  for (const char* number : bad) {
+    const std::string doc = absl::StrCat(R"({"n":)", number, "}");
+    EXPECT_EQ(parser.Compare(doc, nullptr), "") << number;
+    EXPECT_FALSE(FlatEvent::Parse(doc).ok()) << number;
+  }
+}
+
+TEST(FlatEventScannerTest, SpecificNumbers) {
+  struct Case {
+    const char* literal;
+    double want;
+  };
+  const Case cases[] = {
+      {"-0", 0.0},  // simdjson: the integer 0
+      {"-0.0", -0.0},
+      {"1.5e-7", 1.5e-7},
+      {"12345678901234567890", 12345678901234567890.0},
+      {"9007199254740993", 9007199254740992.0},
+      {"-9223372036854775808", -9223372036854775808.0},
+      {"0.1", 0.1},
+      {"2.2250738585072014e-308", 2.2250738585072014e-308},
+  };
+  FlatEventParser parser;
+  FlatEvent ev;
+  for (const Case& c : cases) {
+    const std::string doc = absl::StrCat(R"({"n":)", c.literal, "}");
+    ASSERT_TRUE(parser.Parse(doc, nullptr, &ev).ok()) << c.literal;
+    ASSERT_EQ(ev.size(), 1u);
+    EXPECT_EQ(ev.leaf(0).number, c.want) << c.literal;
+    EXPECT_EQ(std::signbit(ev.leaf(0).number), std::signbit(c.want))
+        << c.literal;
+    EXPECT_EQ(ev.text(ev.leaf(0)), "") << c.literal;  // no text for numbers
+  }
+  EXPECT_EQ(parser.DomParseCountForTesting(), 0u);
+  // Beyond simdjson's range: the slower reader keeps the literal.
+  ASSERT_TRUE(parser.Parse(R"({"n":-9223372036854775809})", nullptr, &ev).ok());
+  EXPECT_EQ(ev.text(ev.leaf(0)), "-9223372036854775809");
+  ASSERT_TRUE(parser.Parse(R"({"n":1e400,"m":2})", nullptr, &ev).ok());
+  EXPECT_EQ(ev.text(ev.leaf(1)), "1e400");
+  EXPECT_EQ(ev.text(ev.leaf(0)), "2");
+  EXPECT_EQ(parser.DomParseCountForTesting(), 2u);
+}
+
+TEST(FlatEventScannerTest, StringsKeysAndEscapes) {
+  DifferentialParser parser;
+  const std::vector<std::string> paths = {"kA", "a.b", "s", "\t"};
+  const PathFilter filter = PathFilter::FromPaths(paths);
+  const char* docs[] = {
+      R"({"k\u0041":"v\n","a\u002eb":"dot","s":"\ud83d\ude00"})",
+      R"({"a":{"b":"x"},"a.b":"y","\t":"tab"})",
+      R"({"s":"\u0000"})",
+      R"({"s":"\ud800"})",         // lone high surrogate: an error
+      R"({"s":"\udc00"})",         // lone low surrogate: an error
+      R"({"s":"\ud800\ue000"})",   // simdjson accepts this pair
+      R"({"s":"\x"})",             // bad escape
+      R"({"s":"\u12g4"})",         // bad hex
+      "{\"s\":\"tab\there\"}",     // raw control character
+      "{\"s\":\"\xC3\"}",          // truncated UTF-8
+      "{\"s\":\"\xED\xA0\x80\"}",  // UTF-8 surrogate
+      "{\"x\":\"\xC3\"}",          // ... also in a skipped string
+      R"({"x":"\x"})",             // ... and a bad escape there
+      "\xEF\xBB\xBF{}",            // byte order mark
+  };
+  for (const char* doc : docs) {
+    EXPECT_EQ(parser.Compare(doc, nullptr), "") << doc;
+    EXPECT_EQ(parser.Compare(doc, &filter), "") << doc;
+  }
+  ASSERT_EQ(parser.Compare(docs[0], &filter), "");
+  EXPECT_TRUE(parser.used_fast_path());
+  const FlatEvent& ev = parser.fast_event();
+  ASSERT_EQ(ev.size(), 3u);
+  EXPECT_EQ(ev.path(ev.leaf(0)), "a.b");
+  EXPECT_EQ(ev.text(ev.leaf(1)), "v\n");
+  EXPECT_EQ(ev.text(ev.leaf(2)), "\xF0\x9F\x98\x80");
+}
+
+TEST(FlatEventScannerTest, SyntaxErrorsAsSimdjson) {
+  DifferentialParser parser;
+  const char* docs[] = {
+      "",
+      " ",
+      "{",
+      "}",
+      "{}x",
+      "{} {}",
+      "[1]",
+      "1",
+      "\"s\"",
+      "null",
+      "{,}",
+      "{\"a\"}",
+      "{\"a\":}",
+      "{\"a\":1,}",
+      "{\"a\":[1,]}",
+      "{\"a\" 1}",
+      "{\"a\":1 \"b\":2}",
+      "{\"a\":tru}",
+      "{\"a\":truex}",
+      "{\"a\":nul}",
+      "{\"a\":[1 2]}",
+      "{\"a\":{\"b\":1}",
+      "{'a':1}",
+      "{\"a\":1}\x0b",
+      "\x0c{}",
+      "{\"a\":\x01}",
+      "{\"a\":[1]]}",
+      "{\"a\":1}\0",
+      "{\"a\":\"x\"\"y\"}",
+      "{\"a\":1\"b\"}",
+  };
+  for (const char* doc : docs) {
+    EXPECT_EQ(parser.Compare(doc, nullptr), "") << doc;
+  }
+  // Embedded NULs are part of the text, not terminators.
+  const std::string with_nul("{\"a\":1}\0", 8);
+  EXPECT_EQ(parser.Compare(with_nul, nullptr), "");
+  EXPECT_FALSE(FlatEvent::Parse(with_nul).ok());
+}
+
+TEST(FlatEventScannerTest, DeepNesting) {
+  DifferentialParser parser;
+  for (int depth : {2, 100, 511, 512, 513, 600, 1023, 1024, 1025, 2000}) {
+    std::string doc;
+    for (int i = 0; i < depth - 1; ++i) doc += R"({"a":)";
+    doc += "{}";
+    for (int i = 0; i < depth - 1; ++i) doc += "}";
+    EXPECT_EQ(parser.Compare(doc, nullptr), "") << depth;
+    std::string arrays = R"({"a":)";
+    for (int i = 0; i < depth - 1; ++i) arrays += "[";
+    arrays += "1";
+    for (int i = 0; i < depth - 1; ++i) arrays += "]";
+    arrays += "}";
+    EXPECT_EQ(parser.Compare(arrays, nullptr), "") << depth;
+    const std::vector<std::string> paths = {"b"};
+    const PathFilter filter = PathFilter::FromPaths(paths);
+    EXPECT_EQ(parser.Compare(arrays, &filter), "") << depth;  // skipped
+  }
+}
+
+TEST(FlatEventScannerTest, ArraysNumberedInDocumentOrder) {
+  // Arrays under skipped subtrees get no id (the DOM walk never sees them).
+  const std::vector<std::string> paths = {"a", "b.c"};
+  const PathFilter filter = PathFilter::FromPaths(paths);
+  const char* doc =
+      R"({"a":[1,[2]],"s":[[3]],"b":[{"c":[4],"d":[5]}],"x":{"y":[6]}})";
+  DifferentialParser parser;
+  ASSERT_EQ(parser.Compare(doc, &filter), "");
+  EXPECT_TRUE(parser.used_fast_path());
+  const FlatEvent& ev = parser.fast_event();
+  ASSERT_EQ(ev.size(), 3u);
+  // a: 1 in array 0; 2 in arrays 0 and 1.
+  ASSERT_EQ(ev.positions(ev.leaf(0)).size(), 1u);
+  EXPECT_EQ(ev.positions(ev.leaf(0))[0].array_id, 0u);
+  ASSERT_EQ(ev.positions(ev.leaf(1)).size(), 2u);
+  EXPECT_EQ(ev.positions(ev.leaf(1))[1].array_id, 1u);
+  EXPECT_EQ(ev.positions(ev.leaf(1))[1].index, 0u);
+  // b.c: arrays 2 (b) and 3 (c); "d" under b is not walked.
+  ASSERT_EQ(ev.positions(ev.leaf(2)).size(), 2u);
+  EXPECT_EQ(ev.positions(ev.leaf(2))[0].array_id, 2u);
+  EXPECT_EQ(ev.positions(ev.leaf(2))[1].array_id, 3u);
+}
+
+TEST(FlatEventScannerTest, SortsStablyWithFewAndManyLeaves) {
+  DifferentialParser parser;
+  for (int n : {3, 31, 32, 33, 100}) {
+    std::string doc = "{";
+    for (int i = 0; i < n; ++i) {
+      if (i > 0) doc += ",";
+      // Paths out of order, repeated, with array elements in between.
+      absl::StrAppend(&doc, "\"k", (i * 7) % 5, "\":[", i, ",", i + 1000, "]");
+    }
+    doc += "}";
+    ASSERT_EQ(parser.Compare(doc, nullptr), "") << doc;
+    const FlatEvent& ev = parser.fast_event();
+    for (size_t i = 1; i < ev.size(); ++i) {
+      ASSERT_LE(ev.path(ev.leaf(i - 1)), ev.path(ev.leaf(i)));
+      if (ev.path(ev.leaf(i - 1)) == ev.path(ev.leaf(i))) {
+        // Document order: earlier arrays have smaller ids.
+        EXPECT_LE(ev.positions(ev.leaf(i - 1))[0].array_id,
+                  ev.positions(ev.leaf(i))[0].array_id);
+      }
+    }
+  }
+}
+
+TEST(FlatEventScannerTest, TypicalEventTakesTheFastPath) {
+  const std::string event =
+      R"({"version":"0","id":"74988232-6b94-79c8","detail-type":"Payment Failed",)"
+      R"("source":"aws.ecs","account":"349713253687","time":"2024-04-14T17:24:54Z",)"
+      R"("region":"us-east-2","resources":["arn:aws:ecs:ap-south-1:3216:thing/s"],)"
+      R"("detail":{"state":"queued","user":{"name":"o.b","id":"u-6"},)"
+      R"("order":{"id":"ord-6","total":1315.17,"coupon":null},"priority":3,)"
+      R"("enabled":true,"tags":["critical"],"note":"golf kilo charlie"}})";
+  const std::vector<std::string> paths = {"source", "detail.state",
+                                          "detail.order.total", "region"};
+  const PathFilter filter = PathFilter::FromPaths(paths);
+  DifferentialParser parser;
+  ASSERT_EQ(parser.Compare(event, &filter), "");
+  EXPECT_TRUE(parser.used_fast_path());
+  EXPECT_EQ(parser.fast_event().size(), 4u);
+  ASSERT_EQ(parser.Compare(event, nullptr), "");
+  EXPECT_TRUE(parser.used_fast_path());
 }
 
 }  // namespace

@@ -198,13 +198,21 @@ class Gen {
   std::mt19937 rng_;
 };
 
-TEST(PropertyTest, RuleMatcherAgreesWithReferenceInterpreter) {
+// Run with the default partition threshold and with partitioning forced on
+// (threshold 1) and off (0).
+constexpr size_t kDefaultThreshold = ~size_t{0};
+class PropertyTest : public ::testing::TestWithParam<size_t> {};
+
+TEST_P(PropertyTest, RuleMatcherAgreesWithReferenceInterpreter) {
   Gen gen(20240615);
   constexpr int kRules = 120;
   constexpr int kEvents = 2500;
   std::vector<std::string> texts;
   std::vector<Pattern> patterns;
   RuleMatcher::Builder builder;
+  if (GetParam() != kDefaultThreshold) {
+    builder.set_partition_min_subrules(GetParam());
+  }
   for (int i = 0; i < kRules; ++i) {
     std::string text = gen.Pattern();
     absl::StatusOr<Pattern> p = Pattern::Compile(text);
@@ -238,6 +246,9 @@ TEST(PropertyTest, RuleMatcherAgreesWithReferenceInterpreter) {
   EXPECT_GT(total_matches, kEvents);
   EXPECT_LT(total_matches, kEvents * kRules / 2);
 }
+
+INSTANTIATE_TEST_SUITE_P(PartitionThresholds, PropertyTest,
+                         ::testing::Values(kDefaultThreshold, 1, 0));
 
 }  // namespace
 }  // namespace evbus::pattern

@@ -54,6 +54,34 @@ struct AffixIndex {
   }
 };
 
+// Matchers that cannot be looked up by value (wildcards, most anything-but
+// forms), grouped so that equal matchers listed by many rules are evaluated
+// once per leaf.
+struct MatcherGroup {
+  const Matcher* matcher;
+  PredList preds;
+};
+
+// Identifies a matcher of the kinds kept in MatcherGroups (equal signatures
+// accept the same values).
+std::string MatcherSignature(const Matcher& m) {
+  std::string sig(1, static_cast<char>(m.kind));
+  auto add = [&sig](std::string_view part) {
+    const auto n = static_cast<uint32_t>(part.size());
+    sig.append(reinterpret_cast<const char*>(&n), sizeof(n));
+    sig.append(part);
+  };
+  for (const internal::Glob& g : m.globs) {
+    sig.push_back('g');
+    for (const std::string& seg : g.segments()) add(seg);
+  }
+  for (const std::string& x : m.strs) add(x);
+  for (double d : m.nums) {
+    sig.append(reinterpret_cast<const char*>(&d), sizeof(d));
+  }
+  return sig;
+}
+
 struct NumericEntry {
   double lo;
   double hi;
@@ -98,15 +126,27 @@ struct PathIndex {
   internal::StringMap<PredList> equals_ci;
   // Wildcards with a non-empty literal prefix, keyed by that prefix.
   std::vector<size_t> wildcard_prefix_lengths;
-  internal::StringMap<std::vector<std::pair<const Matcher*, uint32_t>>>
-      wildcard_by_prefix;
+  internal::StringMap<std::vector<MatcherGroup>> wildcard_by_prefix;
   std::vector<NumericEntry> numeric;  // sorted by lo
   std::vector<CidrGroup> cidrs;
   AnythingButIndex anything_but;     // anything-but strings
   AnythingButIndex anything_but_ci;  // anything-but equals-ignore-case (folded)
   // Evaluated for every leaf: other anything-but forms, unprefixed wildcards.
-  std::vector<std::pair<const Matcher*, uint32_t>> scan;
+  std::vector<MatcherGroup> scan;
   bool needs_fold = false;
+  // Build only: MatcherSignature -> position in its group list.
+  internal::StringMap<uint32_t> group_pos;
+
+  // Adds `pred` to the group of matchers equal to `m` in `*groups`.
+  void AddToGroup(std::vector<MatcherGroup>* groups, const Matcher& m,
+                  uint32_t pred) {
+    std::string sig = MatcherSignature(m);
+    sig.append(reinterpret_cast<const char*>(&groups), sizeof(groups));
+    auto [it, fresh] =
+        group_pos.try_emplace(sig, static_cast<uint32_t>(groups->size()));
+    if (fresh) groups->push_back({&m, {}});
+    (*groups)[it->second].preds.push_back(pred);
+  }
 };
 
 // Per-call matching state, pooled by the matcher (one per concurrent caller).
@@ -119,7 +159,6 @@ struct Scratch {
   uint32_t generation = 0;
   std::vector<SubState> subs;
   std::vector<uint32_t> touched;  // sub-rules hit this call
-  std::vector<uint32_t> matched;  // matched sub-rules
   // Leaves of each rule path in the current event: [begin, end) valid when
   // path_stamp equals generation.
   std::vector<uint32_t> path_stamp;
@@ -128,6 +167,9 @@ struct Scratch {
   uint32_t probe = 0;
   std::vector<uint32_t> excluded_stamp;
   std::string key;  // pair-index probe key
+  // Set while probing a partition reached through a leaf inside an array:
+  // every hit then needs the full array-consistency evaluation.
+  bool force_in_array = false;
 
   void Begin(size_t subrules, size_t preds, size_t paths) {
     if (subs.size() != subrules || path_stamp.size() != paths ||
@@ -142,7 +184,7 @@ struct Scratch {
       probe = 0;
     }
     touched.clear();
-    matched.clear();
+    force_in_array = false;
   }
   // A fresh stamp for one leaf's anything-but exclusions.
   uint32_t NextProbe() {
@@ -249,18 +291,46 @@ struct RuleMatcher::Index {
     uint32_t path_b;
     internal::StringMap<PredList> by_key;  // PairKey(a, b)
   };
-  std::vector<PairIndex> pair_indexes;
-  absl::flat_hash_map<std::pair<uint32_t, uint32_t>, uint32_t> pair_ids;
+  // A self-contained index over a group of sub-rules. Partition 0 holds the
+  // sub-rules that do not pin the partition path to exact strings and is
+  // probed for every event; partition `part_by_value[v]` holds the sub-rules
+  // that list `v` at the partition path (e.g. every rule with
+  // "source": ["aws.ec2"]) and is probed only for events carrying `v` there.
+  // Within a partition that field is already satisfied, so the sub-rules are
+  // indexed under their next most selective field, with frequencies counted
+  // inside the partition.
+  struct Partition {
+    std::vector<std::pair<uint32_t, PathIndex>> paths;  // (path id, index)
+    std::vector<PairIndex> pair_indexes;
+    // Sub-rules with no indexed field: candidates whenever the partition is
+    // probed.
+    std::vector<uint32_t> always;
+    // Build-time lookups.
+    absl::flat_hash_map<uint32_t, uint32_t> path_pos;
+    absl::flat_hash_map<std::pair<uint32_t, uint32_t>, uint32_t> pair_ids;
+
+    PathIndex& For(uint32_t path_id) {
+      auto [it, fresh] =
+          path_pos.try_emplace(path_id, static_cast<uint32_t>(paths.size()));
+      if (fresh) paths.emplace_back(path_id, PathIndex{});
+      return paths[it->second].second;
+    }
+  };
+  static constexpr uint32_t kNoPath = ~0u;
+  std::vector<Partition> partitions;  // [0]: probed for every event
+  uint32_t partition_path = kNoPath;  // path id of the partition key
+  internal::StringMap<uint32_t> partition_by_value;
 
   std::vector<std::shared_ptr<const internal::CompiledPattern>> patterns;
-  std::vector<SubRuleInfo> subrules;
+  std::vector<SubRuleInfo> subrules;  // one per (sub-rule, partition)
   std::vector<Pred> preds;
   std::vector<CheckField> checks;
   std::vector<uint32_t> always_check;  // subrules with no required field
   internal::StringMap<uint32_t> path_ids;
-  std::vector<PathIndex> paths;
+  size_t path_count = 0;
   PathFilter filter;
   size_t rule_count = 0;
+  size_t subrule_count = 0;  // sub-rules of the patterns (before copies)
 
   mutable absl::Mutex pool_mu;
   mutable std::vector<std::unique_ptr<Scratch>> pool ABSL_GUARDED_BY(pool_mu);
@@ -309,8 +379,8 @@ struct RuleMatcher::Index {
 
   uint32_t PathId(const std::string& path) {
     auto [it, inserted] =
-        path_ids.try_emplace(path, static_cast<uint32_t>(paths.size()));
-    if (inserted) paths.emplace_back();
+        path_ids.try_emplace(path, static_cast<uint32_t>(path_count));
+    if (inserted) ++path_count;
     return it->second;
   }
 
@@ -380,10 +450,10 @@ struct RuleMatcher::Index {
       case MatcherKind::kWildcard: {
         const std::string_view lit = m.globs.front().LiteralPrefix();
         if (lit.empty()) {
-          idx.scan.emplace_back(&m, pred);
+          idx.AddToGroup(&idx.scan, m, pred);
           return;
         }
-        idx.wildcard_by_prefix[lit].emplace_back(&m, pred);
+        idx.AddToGroup(&idx.wildcard_by_prefix[lit], m, pred);
         auto& lens = idx.wildcard_prefix_lengths;
         auto it = std::lower_bound(lens.begin(), lens.end(), lit.size());
         if (it == lens.end() || *it != lit.size()) lens.insert(it, lit.size());
@@ -427,7 +497,7 @@ struct RuleMatcher::Index {
       case MatcherKind::kAnythingButPrefix:
       case MatcherKind::kAnythingButSuffix:
       case MatcherKind::kAnythingButWildcard:
-        idx.scan.emplace_back(&m, pred);
+        idx.AddToGroup(&idx.scan, m, pred);
         return;
     }
   }
@@ -446,7 +516,51 @@ struct RuleMatcher::Index {
       sc->touched.push_back(pr.subrule);
     }
     st.fields |= pr.bit;
-    st.in_array |= in_array;
+    st.in_array |= in_array || sc->force_in_array;
+  }
+  // Makes sub-rule `sid` a candidate without setting any field bit.
+  void Touch(uint32_t sid, Scratch* sc) const {
+    Scratch::SubState& st = sc->subs[sid];
+    if (st.stamp != sc->generation) {
+      st.stamp = sc->generation;
+      st.fields = 0;
+      st.in_array = false;
+      sc->touched.push_back(sid);
+    }
+    st.in_array |= sc->force_in_array;
+  }
+
+  // Probes every index of `part` with the event's leaves at its paths.
+  void ProbePartition(const Partition& part, const FlatEvent& event,
+                      Scratch* sc) const {
+    for (const auto& [path_id, idx] : part.paths) {
+      if (sc->path_stamp[path_id] != sc->generation) continue;
+      const auto [begin, end] = sc->path_range[path_id];
+      for (uint32_t k = begin; k < end; ++k) Probe(idx, event, k, sc);
+    }
+    for (const PairIndex& pi : part.pair_indexes) {
+      if (sc->path_stamp[pi.path_a] != sc->generation ||
+          sc->path_stamp[pi.path_b] != sc->generation) {
+        continue;
+      }
+      const auto [a0, a1] = sc->path_range[pi.path_a];
+      const auto [b0, b1] = sc->path_range[pi.path_b];
+      for (uint32_t a = a0; a < a1; ++a) {
+        const FlatEvent::Leaf& la = event.leaf(a);
+        if (la.kind != ValueKind::kString) continue;
+        for (uint32_t b = b0; b < b1; ++b) {
+          const FlatEvent::Leaf& lb = event.leaf(b);
+          if (lb.kind != ValueKind::kString) continue;
+          sc->key.clear();
+          AppendPairKey(event.text(la), event.text(lb), &sc->key);
+          auto it = pi.by_key.find(std::string_view(sc->key));
+          if (it == pi.by_key.end()) continue;
+          const bool arr = la.pos_size != 0 || lb.pos_size != 0;
+          for (uint32_t p : it->second) HitFlag(p, arr, sc);
+        }
+      }
+    }
+    for (uint32_t sid : part.always) Touch(sid, sc);
   }
 
   void ProbeAnythingBut(const AnythingButIndex& ab, const std::string_view* s,
@@ -509,8 +623,8 @@ struct RuleMatcher::Index {
           if (len > s.size()) break;
           auto it = idx.wildcard_by_prefix.find(s.substr(0, len));
           if (it == idx.wildcard_by_prefix.end()) continue;
-          for (const auto& [m, pred] : it->second) {
-            if (m->globs.front().Matches(s)) Hit(pred, leaf, sc);
+          for (const MatcherGroup& g : it->second) {
+            if (g.matcher->globs.front().Matches(s)) emit(g.preds);
           }
         }
         break;
@@ -559,8 +673,8 @@ struct RuleMatcher::Index {
                        leaf.kind == ValueKind::kString ? &f : nullptr, leaf,
                        sc);
     }
-    for (const auto& [m, pred] : idx.scan) {
-      if (internal::MatcherAccepts(*m, v, &folded)) Hit(pred, leaf, sc);
+    for (const MatcherGroup& g : idx.scan) {
+      if (internal::MatcherAccepts(*g.matcher, v, &folded)) emit(g.preds);
     }
   }
 };
@@ -571,7 +685,7 @@ RuleMatcher::~RuleMatcher() = default;
 
 const PathFilter& RuleMatcher::path_filter() const { return index_->filter; }
 size_t RuleMatcher::rule_count() const { return index_->rule_count; }
-size_t RuleMatcher::subrule_count() const { return index_->subrules.size(); }
+size_t RuleMatcher::subrule_count() const { return index_->subrule_count; }
 
 RuleMatcher::Builder& RuleMatcher::Builder::Add(uint32_t rule_id,
                                                 Pattern pattern) {
@@ -665,31 +779,57 @@ bool Selective(const internal::Field& f) {
   return !f.matchers.empty();
 }
 
-// Expected cost of anchoring on `f`: how many fields share its keys, with
-// weak keys (empty prefixes, bare wildcards, anything-but, exists) priced so
-// high that any indexable alternative wins.
-uint64_t AnchorCost(const internal::Field& f,
-                    const absl::flat_hash_map<std::string, uint32_t>& freq) {
-  constexpr uint64_t kUnselective = uint64_t{1} << 40;
-  uint64_t cost = 0;
-  for (const Matcher& m : f.matchers) {
-    const std::string k = AnchorKey(f, m);
-    const bool weak_affix =
-        (m.kind == MatcherKind::kPrefix || m.kind == MatcherKind::kSuffix ||
-         m.kind == MatcherKind::kPrefixIgnoreCase ||
-         m.kind == MatcherKind::kSuffixIgnoreCase ||
-         m.kind == MatcherKind::kWildcard) &&
-        k.size() <= f.path.size() + 2;
-    if (k.empty() || weak_affix) {
-      cost += kUnselective;
-    } else {
-      auto it = freq.find(k);
-      // A wildcard hit costs a glob match, not just a hash probe.
-      cost += (it == freq.end() ? 1 : it->second) *
-              (m.kind == MatcherKind::kWildcard ? 4 : 1);
+}  // namespace
+
+namespace {
+
+// The path most sub-rules pin to exact strings (typically `source`), if at
+// least `min_subrules` do; empty otherwise.
+std::string PartitionPath(const std::map<uint32_t, Pattern>& rules,
+                          size_t min_subrules) {
+  absl::flat_hash_map<std::string, size_t> count;
+  for (const auto& [rule_id, pattern] : rules) {
+    for (const internal::SubRule& sub : pattern.compiled()->subrules) {
+      for (const internal::Field& f : sub.fields) {
+        if (!f.has_absent && ExactStrings(f)) ++count[f.path];
+      }
     }
   }
-  return cost;
+  std::string best;
+  size_t best_count = 0;
+  for (const auto& [path, n] : count) {
+    if (n > best_count || (n == best_count && path < best)) {
+      best = path;
+      best_count = n;
+    }
+  }
+  return best_count >= min_subrules && min_subrules > 0 ? best : "";
+}
+
+// The field of `sub` that places it in a value partition, or null.
+const internal::Field* PartitionField(const internal::SubRule& sub,
+                                      const std::string& partition_path) {
+  if (partition_path.empty()) return nullptr;
+  for (const internal::Field& f : sub.fields) {
+    if (f.path == partition_path && !f.has_absent && ExactStrings(f)) {
+      return &f;
+    }
+  }
+  return nullptr;
+}
+
+// A sub-rule's place: its partition and the field that put it there.
+struct Placement {
+  const internal::SubRule* sub;
+  uint32_t rule_id;
+  uint32_t partition;
+  const internal::Field* partition_field;  // null in partition 0
+};
+
+// Anchor keys are counted per partition.
+std::string ScopedKey(uint32_t partition, std::string key) {
+  key.insert(0, reinterpret_cast<const char*>(&partition), sizeof(partition));
+  return key;
 }
 
 }  // namespace
@@ -697,19 +837,15 @@ uint64_t AnchorCost(const internal::Field& f,
 std::shared_ptr<const RuleMatcher> RuleMatcher::Builder::Build() const {
   auto index = std::make_unique<Index>();
   index->rule_count = rules_.size();
-  // Pass 1: how many fields share each index key.
-  absl::flat_hash_map<std::string, uint32_t> freq;
-  for (const auto& [rule_id, pattern] : rules_) {
-    for (const internal::SubRule& sub : pattern.compiled()->subrules) {
-      for (const internal::Field& f : sub.fields) {
-        for (const Matcher& m : f.matchers) {
-          std::string k = AnchorKey(f, m);
-          if (!k.empty()) ++freq[k];
-        }
-      }
-    }
+  index->partitions.emplace_back();
+  // Pass 0: where each sub-rule lives. A sub-rule listing exact strings at
+  // the partition path goes into one partition per listed value.
+  const std::string partition_path =
+      PartitionPath(rules_, partition_min_subrules_);
+  if (!partition_path.empty()) {
+    index->partition_path = index->PathId(partition_path);
   }
-  // Pass 2: index each sub-rule under its most selective required field.
+  std::vector<Placement> placements;
   std::vector<std::string> all_paths;
   internal::StringSet seen_paths;
   for (const auto& [rule_id, pattern] : rules_) {
@@ -719,117 +855,188 @@ std::shared_ptr<const RuleMatcher> RuleMatcher::Builder::Build() const {
       if (seen_paths.insert(p).second) all_paths.push_back(p);
     }
     for (const internal::SubRule& sub : compiled->subrules) {
-      const auto sid = static_cast<uint32_t>(index->subrules.size());
-      const bool single = sub.fields.size() == 1 && sub.required == 1;
-      if (sub.required == 0) {
-        index->subrules.push_back({&sub, rule_id, 0, false, true, 0, 0});
-        index->always_check.push_back(sid);
+      ++index->subrule_count;
+      const internal::Field* pf = PartitionField(sub, partition_path);
+      if (pf == nullptr) {
+        placements.push_back({&sub, rule_id, 0, nullptr});
         continue;
       }
-      // Every required field is indexed under its own bit, so a sub-rule is
-      // a candidate only once each of its required fields saw a satisfying
-      // leaf. Past 64 required fields only the most selective one is indexed
-      // (and the sub-rule is then always evaluated).
-      // Each sub-rule is indexed under (at most) its two most selective
-      // required fields: those whose matchers select few values (exact,
-      // affixes, literal-prefix wildcards, CIDR) and whose index keys are
-      // shared by the fewest other fields (so `source`, shared by thousands
-      // of rules, is skipped when something rarer exists). A sub-rule is a
-      // candidate once each indexed field saw a satisfying leaf; its other
-      // required fields are then checked directly. A sub-rule made only of
-      // fields that accept most values (anything-but, exists, numeric ranges,
-      // bare wildcards) is indexed under the cheapest one of them.
-      std::vector<std::pair<uint64_t, const internal::Field*>> ranked;
-      for (const internal::Field& f : sub.fields) {
-        if (!f.has_absent && Selective(f)) {
-          ranked.emplace_back(AnchorCost(f, freq), &f);
-        }
-      }
-      size_t keep = 2;
-      if (ranked.empty()) {
-        for (const internal::Field& f : sub.fields) {
-          if (!f.has_absent) ranked.emplace_back(AnchorCost(f, freq), &f);
-        }
-        keep = 1;
-      }
-      std::stable_sort(
-          ranked.begin(), ranked.end(),
-          [](const auto& x, const auto& y) { return x.first < y.first; });
-      std::vector<const internal::Field*> indexed;
-      for (size_t r = 0; r < ranked.size() && r < keep; ++r) {
-        indexed.push_back(ranked[r].second);
-      }
-      // Two exact-string fields among the most selective ones: index the
-      // pair of values as one key.
-      std::vector<const internal::Field*> exact;
-      for (const auto& [cost, f] : ranked) {
-        if (ExactStrings(*f)) exact.push_back(f);
-      }
-      const internal::Field* pair[2] = {nullptr, nullptr};
-      if (exact.size() >= 2 &&
-          exact[0]->matchers.size() * exact[1]->matchers.size() <= 64) {
-        pair[0] = exact[0];
-        pair[1] = exact[1];
-        indexed.assign(pair, pair + 2);
-      }
-      const auto need = static_cast<uint8_t>(
-          pair[0] != nullptr ? 1 : (1u << indexed.size()) - 1);
-      const auto check_begin = static_cast<uint32_t>(index->checks.size());
-      {
-        for (const internal::Field& f : sub.fields) {
-          if (f.has_absent ||
-              std::find(indexed.begin(), indexed.end(), &f) != indexed.end()) {
-            continue;
-          }
-          index->checks.push_back(
-              Index::CheckField::For(index->PathId(f.path), f));
-        }
-        // Cheapest checks first.
-        std::stable_sort(
-            index->checks.begin() + check_begin, index->checks.end(),
-            [](const Index::CheckField& x, const Index::CheckField& y) {
-              return (x.kind == Index::CheckField::kGeneric) <
-                     (y.kind == Index::CheckField::kGeneric);
-            });
-      }
-      index->subrules.push_back({&sub, rule_id, need, single,
-                                 sub.required != sub.fields.size(), check_begin,
-                                 static_cast<uint32_t>(index->checks.size())});
-      if (pair[0] != nullptr) {
-        uint32_t a = index->PathId(pair[0]->path);
-        uint32_t b = index->PathId(pair[1]->path);
-        if (a > b) {
-          std::swap(a, b);
-          std::swap(pair[0], pair[1]);
-        }
-        auto [pit, fresh] = index->pair_ids.try_emplace(
-            std::make_pair(a, b),
-            static_cast<uint32_t>(index->pair_indexes.size()));
-        if (fresh) index->pair_indexes.push_back({a, b, {}});
-        Index::PairIndex& pi = index->pair_indexes[pit->second];
-        const auto pred = static_cast<uint32_t>(index->preds.size());
-        index->preds.push_back({sid, 1});
-        for (const Matcher& ma : pair[0]->matchers) {
-          for (const Matcher& mb : pair[1]->matchers) {
-            pi.by_key[PairKey(ma.str, mb.str)].push_back(pred);
-          }
-        }
-        continue;
-      }
-      for (size_t b = 0; b < indexed.size(); ++b) {
-        const internal::Field& f = *indexed[b];
-        PathIndex& idx = index->paths[index->PathId(f.path)];
-        const auto pred = static_cast<uint32_t>(index->preds.size());
-        index->preds.push_back({sid, static_cast<uint8_t>(1u << b)});
-        for (const Matcher& m : f.matchers) index->AddMatcher(idx, m, pred);
+      internal::StringSet values;
+      for (const Matcher& m : pf->matchers) {
+        if (!values.insert(m.str).second) continue;
+        auto [it, fresh] = index->partition_by_value.try_emplace(
+            m.str, static_cast<uint32_t>(index->partitions.size()));
+        if (fresh) index->partitions.emplace_back();
+        placements.push_back({&sub, rule_id, it->second, pf});
       }
     }
   }
-  for (PathIndex& idx : index->paths) {
-    std::sort(idx.numeric.begin(), idx.numeric.end(),
-              [](const NumericEntry& a, const NumericEntry& b) {
-                return a.lo < b.lo;
-              });
+  // Sub-rules of one partition get consecutive ids, so that the sub-rule,
+  // check and scratch entries an event touches sit close together in memory.
+  std::stable_sort(placements.begin(), placements.end(),
+                   [](const Placement& a, const Placement& b) {
+                     return a.partition < b.partition;
+                   });
+  // Pass 1: how many fields share each index key, per partition.
+  absl::flat_hash_map<std::string, uint32_t> freq;
+  for (const Placement& pl : placements) {
+    for (const internal::Field& f : pl.sub->fields) {
+      if (&f == pl.partition_field) continue;
+      for (const Matcher& m : f.matchers) {
+        std::string k = AnchorKey(f, m);
+        if (!k.empty()) ++freq[ScopedKey(pl.partition, std::move(k))];
+      }
+    }
+  }
+  // Pass 2: index each placed sub-rule under its most selective required
+  // field(s) within its partition.
+  for (const Placement& pl : placements) {
+    const internal::SubRule& sub = *pl.sub;
+    Index::Partition& part = index->partitions[pl.partition];
+    const auto sid = static_cast<uint32_t>(index->subrules.size());
+    const bool has_absent = sub.required != sub.fields.size();
+    if (sub.required == 0) {
+      index->subrules.push_back({&sub, pl.rule_id, 0, false, true, 0, 0});
+      index->always_check.push_back(sid);
+      continue;
+    }
+    if (pl.partition_field != nullptr && sub.required == 1) {
+      // The partition field was the only required one: a candidate as soon
+      // as the partition is probed (a match outright without exists:false).
+      index->subrules.push_back(
+          {&sub, pl.rule_id, 0, !has_absent, has_absent, 0, 0});
+      part.always.push_back(sid);
+      continue;
+    }
+    auto cost = [&](const internal::Field& f) {
+      uint64_t c = 0;
+      constexpr uint64_t kUnselective = uint64_t{1} << 40;
+      for (const Matcher& m : f.matchers) {
+        const std::string k = AnchorKey(f, m);
+        const bool weak_affix =
+            (m.kind == MatcherKind::kPrefix || m.kind == MatcherKind::kSuffix ||
+             m.kind == MatcherKind::kPrefixIgnoreCase ||
+             m.kind == MatcherKind::kSuffixIgnoreCase ||
+             m.kind == MatcherKind::kWildcard) &&
+            k.size() <= f.path.size() + 2;
+        if (k.empty() || weak_affix) {
+          c += kUnselective;
+          continue;
+        }
+        auto it = freq.find(ScopedKey(pl.partition, k));
+        // A wildcard hit costs a glob match, not just a hash probe.
+        c += (it == freq.end() ? 1 : it->second) *
+             (m.kind == MatcherKind::kWildcard ? 4 : 1);
+      }
+      return c;
+    };
+    // Each sub-rule is indexed under (at most) its two most selective
+    // required fields: those whose matchers select few values (exact,
+    // affixes, literal-prefix wildcards, CIDR) and whose index keys are
+    // shared by the fewest other fields in the partition. A sub-rule is a
+    // candidate once each indexed field saw a satisfying leaf; its other
+    // required fields are then checked directly. A sub-rule made only of
+    // fields that accept most values (anything-but, exists, numeric ranges,
+    // bare wildcards) is indexed under the cheapest one of them.
+    std::vector<std::pair<uint64_t, const internal::Field*>> ranked;
+    for (const internal::Field& f : sub.fields) {
+      if (&f != pl.partition_field && !f.has_absent && Selective(f)) {
+        ranked.emplace_back(cost(f), &f);
+      }
+    }
+    size_t keep = 2;
+    if (ranked.empty()) {
+      for (const internal::Field& f : sub.fields) {
+        if (&f != pl.partition_field && !f.has_absent) {
+          ranked.emplace_back(cost(f), &f);
+        }
+      }
+      keep = 1;
+    }
+    std::stable_sort(
+        ranked.begin(), ranked.end(),
+        [](const auto& x, const auto& y) { return x.first < y.first; });
+    std::vector<const internal::Field*> indexed;
+    for (size_t r = 0; r < ranked.size() && r < keep; ++r) {
+      indexed.push_back(ranked[r].second);
+    }
+    // Two exact-string fields among the most selective ones: index the pair
+    // of values as one key.
+    std::vector<const internal::Field*> exact;
+    for (const auto& [c, f] : ranked) {
+      if (ExactStrings(*f)) exact.push_back(f);
+    }
+    const internal::Field* pair[2] = {nullptr, nullptr};
+    if (exact.size() >= 2 &&
+        exact[0]->matchers.size() * exact[1]->matchers.size() <= 64) {
+      pair[0] = exact[0];
+      pair[1] = exact[1];
+      indexed.assign(pair, pair + 2);
+    }
+    const auto need = static_cast<uint8_t>(
+        pair[0] != nullptr ? 1 : (1u << indexed.size()) - 1);
+    const auto check_begin = static_cast<uint32_t>(index->checks.size());
+    for (const internal::Field& f : sub.fields) {
+      if (f.has_absent || &f == pl.partition_field ||
+          std::find(indexed.begin(), indexed.end(), &f) != indexed.end()) {
+        continue;
+      }
+      index->checks.push_back(Index::CheckField::For(index->PathId(f.path), f));
+    }
+    // Cheapest checks first.
+    std::stable_sort(
+        index->checks.begin() + check_begin, index->checks.end(),
+        [](const Index::CheckField& x, const Index::CheckField& y) {
+          return (x.kind == Index::CheckField::kGeneric) <
+                 (y.kind == Index::CheckField::kGeneric);
+        });
+    const bool single = pl.partition_field == nullptr &&
+                        sub.fields.size() == 1 && sub.required == 1;
+    index->subrules.push_back({&sub, pl.rule_id, need, single, has_absent,
+                               check_begin,
+                               static_cast<uint32_t>(index->checks.size())});
+    if (pair[0] != nullptr) {
+      uint32_t a = index->PathId(pair[0]->path);
+      uint32_t b = index->PathId(pair[1]->path);
+      if (a > b) {
+        std::swap(a, b);
+        std::swap(pair[0], pair[1]);
+      }
+      auto [pit, fresh] = part.pair_ids.try_emplace(
+          std::make_pair(a, b),
+          static_cast<uint32_t>(part.pair_indexes.size()));
+      if (fresh) part.pair_indexes.push_back({a, b, {}});
+      Index::PairIndex& pi = part.pair_indexes[pit->second];
+      const auto pred = static_cast<uint32_t>(index->preds.size());
+      index->preds.push_back({sid, 1});
+      for (const Matcher& ma : pair[0]->matchers) {
+        for (const Matcher& mb : pair[1]->matchers) {
+          pi.by_key[PairKey(ma.str, mb.str)].push_back(pred);
+        }
+      }
+      continue;
+    }
+    for (size_t b = 0; b < indexed.size(); ++b) {
+      const internal::Field& f = *indexed[b];
+      PathIndex& idx = part.For(index->PathId(f.path));
+      const auto pred = static_cast<uint32_t>(index->preds.size());
+      index->preds.push_back({sid, static_cast<uint8_t>(1u << b)});
+      for (const Matcher& m : f.matchers) index->AddMatcher(idx, m, pred);
+    }
+  }
+  for (Index::Partition& part : index->partitions) {
+    for (auto& [path_id, idx] : part.paths) {
+      std::sort(idx.numeric.begin(), idx.numeric.end(),
+                [](const NumericEntry& a, const NumericEntry& b) {
+                  return a.lo < b.lo;
+                });
+    }
+    // Probe paths in id order (denser access to the per-path scratch).
+    std::sort(part.paths.begin(), part.paths.end(),
+              [](const auto& a, const auto& b) { return a.first < b.first; });
+    part.path_pos = {};
+    part.pair_ids = {};
+    for (auto& [path_id, idx] : part.paths) idx.group_pos = {};
   }
   index->filter = PathFilter::FromPaths(all_paths);
   return std::shared_ptr<const RuleMatcher>(new RuleMatcher(std::move(index)));
@@ -840,7 +1047,8 @@ void RuleMatcher::Match(const FlatEvent& event,
   matched_rule_ids->clear();
   const Index& ix = *index_;
   std::unique_ptr<Scratch> sc = ix.Acquire();
-  sc->Begin(ix.subrules.size(), ix.preds.size(), ix.paths.size());
+  sc->Begin(ix.subrules.size(), ix.preds.size(), ix.path_count);
+  // Where each rule path's leaves are.
   const size_t n = event.size();
   for (size_t i = 0; i < n;) {
     const std::string_view path = event.path(event.leaf(i));
@@ -851,66 +1059,50 @@ void RuleMatcher::Match(const FlatEvent& event,
       sc->path_stamp[it->second] = sc->generation;
       sc->path_range[it->second] = {static_cast<uint32_t>(i),
                                     static_cast<uint32_t>(j)};
-      const PathIndex& idx = ix.paths[it->second];
-      for (size_t k = i; k < j; ++k) {
-        ix.Probe(idx, event, static_cast<uint32_t>(k), sc.get());
-      }
     }
     i = j;
   }
-  for (const Index::PairIndex& pi : ix.pair_indexes) {
-    if (sc->path_stamp[pi.path_a] != sc->generation ||
-        sc->path_stamp[pi.path_b] != sc->generation) {
-      continue;
-    }
-    const auto [a0, a1] = sc->path_range[pi.path_a];
-    const auto [b0, b1] = sc->path_range[pi.path_b];
-    for (uint32_t a = a0; a < a1; ++a) {
-      const FlatEvent::Leaf& la = event.leaf(a);
-      if (la.kind != ValueKind::kString) continue;
-      for (uint32_t b = b0; b < b1; ++b) {
-        const FlatEvent::Leaf& lb = event.leaf(b);
-        if (lb.kind != ValueKind::kString) continue;
-        sc->key.clear();
-        AppendPairKey(event.text(la), event.text(lb), &sc->key);
-        auto it = pi.by_key.find(std::string_view(sc->key));
-        if (it == pi.by_key.end()) continue;
-        const bool arr = la.pos_size != 0 || lb.pos_size != 0;
-        for (uint32_t p : it->second) ix.HitFlag(p, arr, sc.get());
-      }
+  ix.ProbePartition(ix.partitions[0], event, sc.get());
+  if (ix.partition_path != Index::kNoPath &&
+      sc->path_stamp[ix.partition_path] == sc->generation) {
+    const auto [begin, end] = sc->path_range[ix.partition_path];
+    for (uint32_t k = begin; k < end; ++k) {
+      const FlatEvent::Leaf& leaf = event.leaf(k);
+      if (leaf.kind != ValueKind::kString) continue;
+      auto it = ix.partition_by_value.find(event.text(leaf));
+      if (it == ix.partition_by_value.end()) continue;
+      sc->force_in_array = leaf.pos_size != 0;
+      ix.ProbePartition(ix.partitions[it->second], event, sc.get());
+      sc->force_in_array = false;
     }
   }
   for (uint32_t sid : sc->touched) {
     const Index::SubRuleInfo& info = ix.subrules[sid];
     const Scratch::SubState& st = sc->subs[sid];
     if (st.fields != info.need) continue;  // some required field unmatched
-    // Every required field has a satisfying leaf. Without exists:false
+    // Every indexed field has a satisfying leaf. Without exists:false
     // fields, and with no hit inside an array (or only one field), the
     // array-consistency rule cannot fail.
     if (info.single) {
-      sc->matched.push_back(sid);
+      matched_rule_ids->push_back(info.rule_id);
       continue;
     }
     bool in_array = st.in_array;
     if (!ix.CheckFields(info, event, *sc, &in_array)) continue;
     if ((!info.has_absent && !in_array) ||
         internal::EvaluateSubRule(event, *info.sub)) {
-      sc->matched.push_back(sid);
+      matched_rule_ids->push_back(info.rule_id);
     }
   }
   for (uint32_t sid : ix.always_check) {
     if (internal::EvaluateSubRule(event, *ix.subrules[sid].sub)) {
-      sc->matched.push_back(sid);
+      matched_rule_ids->push_back(ix.subrules[sid].rule_id);
     }
   }
-  // Sub-rule ids increase with rule ids, so sorted sub-rules give sorted rules.
-  std::sort(sc->matched.begin(), sc->matched.end());
-  for (uint32_t sid : sc->matched) {
-    const uint32_t rule = ix.subrules[sid].rule_id;
-    if (matched_rule_ids->empty() || matched_rule_ids->back() != rule) {
-      matched_rule_ids->push_back(rule);
-    }
-  }
+  std::sort(matched_rule_ids->begin(), matched_rule_ids->end());
+  matched_rule_ids->erase(
+      std::unique(matched_rule_ids->begin(), matched_rule_ids->end()),
+      matched_rule_ids->end());
   ix.Release(std::move(sc));
 }
 

@@ -156,5 +156,63 @@ TEST(RuleMatcherTest, PathFilterSkipsUnrelatedSubtrees) {
   EXPECT_THAT(ids, ElementsAre(1));
 }
 
+// Partitioning by the most pinned exact-string path (here `source`) must not
+// change any result; threshold 1 forces it on these small rule sets.
+TEST(RuleMatcherTest, PartitionsBySourceValue) {
+  RuleMatcher::Builder b;
+  b.set_partition_min_subrules(1);
+  b.Add(1, P(R"({"source":["a"]})"));
+  b.Add(2, P(R"({"source":["a","b"],"detail":{"n":[{"numeric":[">",5]}]}})"));
+  b.Add(3, P(R"({"source":["b"],"detail":{"x":[{"exists":false}]}})"));
+  b.Add(4, P(R"({"source":[{"prefix":"a"}]})"));
+  b.Add(5, P(R"({"source":["a"],"$or":[{"k":["1"]},{"j":["2"]}]})"));
+  b.Add(6, P(R"({"source":["a"],"k":["1"],"j":["2"]})"));
+  b.Add(7, P(R"({"k":["1"]})"));
+  auto m = b.Build();
+  EXPECT_EQ(m->subrule_count(), 8u);
+  EXPECT_THAT(MatchWith(*m, R"({"source":"a"})"), ElementsAre(1, 4));
+  EXPECT_THAT(MatchWith(*m, R"({"source":"a","detail":{"n":6}})"),
+              ElementsAre(1, 2, 4));
+  EXPECT_THAT(MatchWith(*m, R"({"source":"b","detail":{"n":6}})"),
+              ElementsAre(2, 3));
+  EXPECT_THAT(MatchWith(*m, R"({"source":"b","detail":{"x":1,"n":1}})"),
+              IsEmpty());
+  EXPECT_THAT(MatchWith(*m, R"({"source":"a","k":"1","j":"2"})"),
+              ElementsAre(1, 4, 5, 6, 7));
+  EXPECT_THAT(MatchWith(*m, R"({"source":"c","k":"1"})"), ElementsAre(7));
+  // Both partitions probed for an event listing both values.
+  EXPECT_THAT(MatchWith(*m, R"({"source":["a","b"],"detail":{"n":9}})"),
+              ElementsAre(1, 2, 3, 4));
+}
+
+TEST(RuleMatcherTest, PartitionLeafInsideAnArrayKeepsArrayConsistency) {
+  RuleMatcher::Builder b;
+  b.set_partition_min_subrules(1);
+  b.Add(1, P(R"({"e":{"s":["a"],"n":["x"]}})"));
+  b.Add(2, P(R"({"e":{"s":["a"],"m":[{"exists":false}]}})"));
+  b.Add(3, P(R"({"e":{"s":["b"]}})"));
+  auto m = b.Build();
+  EXPECT_THAT(MatchWith(*m, R"({"e":[{"s":"a","n":"y","m":1},)"
+                            R"({"s":"b","n":"x"}]})"),
+              ElementsAre(3));
+  EXPECT_THAT(MatchWith(*m, R"({"e":[{"s":"a","n":"x","m":1},)"
+                            R"({"s":"b"}]})"),
+              ElementsAre(1, 3));
+  EXPECT_THAT(MatchWith(*m, R"({"e":[{"s":"b","m":1},{"s":"a"}]})"),
+              ElementsAre(2, 3));
+}
+
+TEST(RuleMatcherTest, EqualWildcardsSharedByManyRules) {
+  RuleMatcher::Builder b;
+  for (uint32_t i = 0; i < 50; ++i) {
+    b.Add(i, P(i % 2 == 0 ? R"({"r":[{"wildcard":"arn:*:us-east-1:*"}]})"
+                          : R"({"r":[{"wildcard":"*:eu-west-1:*"}]})"));
+  }
+  auto m = b.Build();
+  EXPECT_EQ(MatchWith(*m, R"({"r":"arn:aws:s3:us-east-1:x"})").size(), 25u);
+  EXPECT_EQ(MatchWith(*m, R"({"r":"arn:aws:s3:eu-west-1:x"})").size(), 25u);
+  EXPECT_THAT(MatchWith(*m, R"({"r":"arn:aws:s3:ap-east-1:x"})"), IsEmpty());
+}
+
 }  // namespace
 }  // namespace evbus::pattern

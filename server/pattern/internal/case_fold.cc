@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <iterator>
 
+#include "server/common/utf8.h"
+
 namespace evbus::pattern::internal {
 namespace {
 
@@ -555,24 +557,6 @@ char32_t DecodeUtf8(std::string_view s, size_t* pos) {
   return cp;
 }
 
-void AppendUtf8(char32_t c, std::string* out) {
-  if (c < 0x80) {
-    out->push_back(static_cast<char>(c));
-  } else if (c < 0x800) {
-    out->push_back(static_cast<char>(0xC0 | (c >> 6)));
-    out->push_back(static_cast<char>(0x80 | (c & 0x3F)));
-  } else if (c < 0x10000) {
-    out->push_back(static_cast<char>(0xE0 | (c >> 12)));
-    out->push_back(static_cast<char>(0x80 | ((c >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (c & 0x3F)));
-  } else {
-    out->push_back(static_cast<char>(0xF0 | (c >> 18)));
-    out->push_back(static_cast<char>(0x80 | ((c >> 12) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | ((c >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (c & 0x3F)));
-  }
-}
-
 void AppendFolded(std::string_view s, std::string* out) {
   out->reserve(out->size() + s.size());
   size_t pos = 0;
@@ -594,7 +578,7 @@ void AppendFolded(std::string_view s, std::string* out) {
     if (folded == cp) {
       out->append(s.substr(start, pos - start));
     } else {
-      AppendUtf8(folded, out);
+      common::AppendUtf8(folded, out);
     }
   }
 }

@@ -24,9 +24,6 @@ char32_t SimpleFold(char32_t c);
 // as themselves (0x80..0xFF) and advance by one, so decoding never fails.
 char32_t DecodeUtf8(std::string_view s, size_t* pos);
 
-// Appends the UTF-8 encoding of `c` to `out`.
-void AppendUtf8(char32_t c, std::string* out);
-
 // Appends the simple case fold of UTF-8 text `s` to `out`. Bytes that are not
 // valid UTF-8 are copied through unchanged.
 void AppendFolded(std::string_view s, std::string* out);

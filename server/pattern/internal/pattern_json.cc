@@ -7,6 +7,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "server/common/utf8.h"
 #include "server/pattern/internal/case_fold.h"
 #include "server/pattern/internal/strings.h"
 
@@ -285,7 +286,7 @@ class Reader {
               pos_ = save;
             }
           }
-          AppendUtf8(cp, out);
+          common::AppendUtf8(cp, out);
           break;
         }
         default:
