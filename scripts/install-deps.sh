@@ -9,6 +9,7 @@ PACKAGES=(
   librocksdb-dev rocksdb-tools
   libabsl-dev prometheus-cpp-dev libcurl4-openssl-dev libsimdjson-dev
   nlohmann-json3-dev libcpp-httplib-dev uuid-dev libyaml-cpp-dev libssl-dev
+  libgoogle-perftools-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   zlib1g-dev python3 python3-aiosmtpd python3-yaml nodejs curl openssl prometheus
   clang clang-format libclang-rt-14-dev
