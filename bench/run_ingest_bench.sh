@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Reproduces the ingest numbers of docs/performance.md on this machine:
 #   1. the machine's synced-write limit (RocksDB db_bench, Debian rocksdb-tools)
-#   2. evbusd PutEvents, batches of 10 x 1 KB, 64 concurrent callers
+#   2. evbusd PutEvents, batches of 10 x 1 KB, 64 concurrent callers: with
+#      one matching rule + webhook, with 99 more rules that match nothing,
+#      and with no rules
 #   3. evbusd PutEvents, single entries, 64 concurrent callers
 #   4. end to end PutEvents -> loopback webhook at 1,000 events/s
+#   5. the machine's own HTTP delivery limit (do-nothing receiver)
 # Usage: bench/run_ingest_bench.sh [BUILD_DIR] [SECONDS]
 set -euo pipefail
 BUILD="${1:-build}"
@@ -21,7 +24,13 @@ PID=$!
 for _ in $(seq 100); do [ -s "$WORK/ready" ] && break; sleep 0.05; done
 GRPC=$(/usr/bin/python3 -c "import json,sys;print(json.load(open(sys.argv[1]))['grpc'])" "$WORK/ready")
 
-echo "== evbus-bench put-events, batch 10 x 1000 bytes, 64 callers"
+echo "== evbus-bench put-events, batch 10 x 1000 bytes, 64 callers, 1 matching rule"
+"$BUILD/bin/evbus-bench" put-events --endpoint "$GRPC" --concurrency 64 \
+  --batch 10 --payload-bytes 1000 --duration "$SECONDS_PER_RUN" --rules 1
+echo "== the same with 99 more rules that match nothing"
+"$BUILD/bin/evbus-bench" put-events --endpoint "$GRPC" --concurrency 64 \
+  --batch 10 --payload-bytes 1000 --duration "$SECONDS_PER_RUN" --rules 100
+echo "== evbus-bench put-events, batch 10 x 1000 bytes, 64 callers, no rules"
 "$BUILD/bin/evbus-bench" put-events --endpoint "$GRPC" --concurrency 64 \
   --batch 10 --payload-bytes 1000 --duration "$SECONDS_PER_RUN"
 echo "== evbus-bench put-events, single entry x 1000 bytes, 64 callers"
@@ -30,3 +39,5 @@ echo "== evbus-bench put-events, single entry x 1000 bytes, 64 callers"
 echo "== evbus-bench e2e, 1,000 events/s to a loopback webhook"
 "$BUILD/bin/evbus-bench" e2e --endpoint "$GRPC" --rate 1000 --concurrency 4 \
   --duration "$SECONDS_PER_RUN"
+echo "== machine limit: do-nothing HTTP receiver, libcurl multi, 64 connections"
+"$BUILD/bin/evbus-bench" http-limit --connections 64 --duration "$SECONDS_PER_RUN"
