@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <cstring>
 #include <optional>
 #include <utility>
 
@@ -211,6 +212,15 @@ std::string PairKey(std::string_view a, std::string_view b) {
   return k;
 }
 
+// True when `f` only lists exact strings (that are not IP literals, which
+// also match other spellings of the address).
+bool ExactStrings(const internal::Field& f) {
+  for (const Matcher& m : f.matchers) {
+    if (m.kind != MatcherKind::kExactString || m.ip.has_value()) return false;
+  }
+  return !f.matchers.empty();
+}
+
 }  // namespace
 
 struct RuleMatcher::Index {
@@ -226,37 +236,110 @@ struct RuleMatcher::Index {
   };
   // A required field checked directly on candidates. Single numeric-range
   // and single exact-string fields are checked inline (no pointer chasing).
+  // A required field checked directly on candidates. The common single
+  // forms (a numeric range, a short list of exact strings, one prefix or
+  // suffix, anything-but a short list, exists) are checked inline from this
+  // struct and the matcher's text arena (Index::check_text, laid out in
+  // candidate order) instead of through the compiled pattern's matchers,
+  // which sit in separately allocated patterns and missed the cache.
   struct CheckField {
-    enum Kind : uint8_t { kGeneric, kNumeric, kExact };
+    enum Kind : uint8_t {
+      kGeneric,
+      kNumeric,
+      kExactAny,     // one of n strings
+      kPrefix,       // the 1 string
+      kSuffix,       // the 1 string
+      kAnythingBut,  // not one of n strings (other leaf types pass)
+      kAnyLeaf,      // exists: true
+    };
+    static constexpr size_t kMaxInlineStrings = 4;
     Kind kind = kGeneric;
+    uint8_t n = 0;  // strings at text_off: each [uint16 length][bytes]
     bool lo_inclusive = false;
     bool hi_inclusive = false;
     uint32_t path_id = 0;
+    uint32_t text_off = 0;
     double lo = 0;
     double hi = 0;
-    std::string_view exact;
     const internal::Field* field = nullptr;
 
-    static CheckField For(uint32_t path_id, const internal::Field& f) {
+    static CheckField For(uint32_t path_id, const internal::Field& f,
+                          std::string* text) {
       CheckField c;
       c.path_id = path_id;
       c.field = &f;
-      if (f.matchers.size() == 1) {
-        const Matcher& m = f.matchers.front();
-        if (m.kind == MatcherKind::kNumeric) {
-          c.kind = kNumeric;
-          c.lo = m.lo;
-          c.hi = m.hi;
-          c.lo_inclusive = m.lo_inclusive;
-          c.hi_inclusive = m.hi_inclusive;
-        } else if (m.kind == MatcherKind::kExactString && !m.ip.has_value()) {
-          c.kind = kExact;
-          c.exact = m.str;
+      const Matcher& m = f.matchers.front();
+      auto inline_strings = [&](const std::vector<std::string_view>& strs,
+                                Kind kind) {
+        if (strs.empty() || strs.size() > kMaxInlineStrings) return;
+        for (std::string_view x : strs) {
+          if (x.size() > 0xFFFF) return;
         }
+        c.kind = kind;
+        c.n = static_cast<uint8_t>(strs.size());
+        c.text_off = static_cast<uint32_t>(text->size());
+        for (std::string_view x : strs) {
+          const auto len = static_cast<uint16_t>(x.size());
+          text->append(reinterpret_cast<const char*>(&len), sizeof(len));
+          text->append(x);
+        }
+      };
+      if (f.matchers.size() == 1 && m.kind == MatcherKind::kNumeric) {
+        c.kind = kNumeric;
+        c.lo = m.lo;
+        c.hi = m.hi;
+        c.lo_inclusive = m.lo_inclusive;
+        c.hi_inclusive = m.hi_inclusive;
+        return c;
+      }
+      if (ExactStrings(f)) {
+        std::vector<std::string_view> strs;
+        for (const Matcher& x : f.matchers) strs.push_back(x.str);
+        inline_strings(strs, kExactAny);
+        return c;
+      }
+      if (f.matchers.size() != 1) return c;
+      switch (m.kind) {
+        case MatcherKind::kPrefix:
+          inline_strings({m.str}, kPrefix);
+          break;
+        case MatcherKind::kSuffix:
+          inline_strings({m.str}, kSuffix);
+          break;
+        case MatcherKind::kAnythingButStrings: {
+          std::vector<std::string_view> strs(m.str_set.begin(),
+                                             m.str_set.end());
+          inline_strings(strs, kAnythingBut);
+          break;
+        }
+        case MatcherKind::kExists:
+          c.kind = kAnyLeaf;
+          break;
+        default:
+          break;
       }
       return c;
     }
-    bool Accepts(const FlatEvent& event, const FlatEvent::Leaf& leaf) const {
+
+    // The i-th inline string after *p; advances *p.
+    static std::string_view NextString(const char** p) {
+      uint16_t len;
+      std::memcpy(&len, *p, sizeof(len));
+      std::string_view s(*p + sizeof(len), len);
+      *p += sizeof(len) + len;
+      return s;
+    }
+    bool AnyEquals(std::string_view v, const char* text) const {
+      const char* p = text + text_off;
+      for (uint8_t i = 0; i < n; ++i) {
+        if (NextString(&p) == v) return true;
+      }
+      return false;
+    }
+
+    bool Accepts(const FlatEvent& event, const FlatEvent::Leaf& leaf,
+                 const char* text) const {
+      const bool is_string = leaf.kind == ValueKind::kString;
       switch (kind) {
         case kNumeric: {
           if (leaf.kind != ValueKind::kNumber || !std::isfinite(leaf.number)) {
@@ -266,8 +349,20 @@ struct RuleMatcher::Index {
           return (lo_inclusive ? x >= lo : x > lo) &&
                  (hi_inclusive ? x <= hi : x < hi);
         }
-        case kExact:
-          return leaf.kind == ValueKind::kString && event.text(leaf) == exact;
+        case kExactAny:
+          return is_string && AnyEquals(event.text(leaf), text);
+        case kPrefix: {
+          const char* p = text + text_off;
+          return is_string && event.text(leaf).starts_with(NextString(&p));
+        }
+        case kSuffix: {
+          const char* p = text + text_off;
+          return is_string && event.text(leaf).ends_with(NextString(&p));
+        }
+        case kAnythingBut:
+          return !(is_string && AnyEquals(event.text(leaf), text));
+        case kAnyLeaf:
+          return true;
         case kGeneric:
           break;
       }
@@ -325,6 +420,7 @@ struct RuleMatcher::Index {
   std::vector<SubRuleInfo> subrules;  // one per (sub-rule, partition)
   std::vector<Pred> preds;
   std::vector<CheckField> checks;
+  std::string check_text;              // CheckField inline strings
   std::vector<uint32_t> always_check;  // subrules with no required field
   internal::StringMap<uint32_t> path_ids;
   size_t path_count = 0;
@@ -396,7 +492,7 @@ struct RuleMatcher::Index {
       bool found = false;
       for (uint32_t i = begin; i < end; ++i) {
         const FlatEvent::Leaf& leaf = event.leaf(i);
-        if (cf.Accepts(event, leaf)) {
+        if (cf.Accepts(event, leaf, check_text.data())) {
           found = true;
           *in_array |= leaf.pos_size != 0;
           break;
@@ -741,15 +837,6 @@ std::string AnchorKey(const internal::Field& f, const Matcher& m) {
   }
 }
 
-// True when `f` only lists exact strings (that are not IP literals, which
-// also match other spellings of the address).
-bool ExactStrings(const internal::Field& f) {
-  for (const Matcher& m : f.matchers) {
-    if (m.kind != MatcherKind::kExactString || m.ip.has_value()) return false;
-  }
-  return !f.matchers.empty();
-}
-
 // True when every matcher of `f` accepts only values sharing a non-empty
 // key (so indexing the field yields few hits per leaf).
 bool Selective(const internal::Field& f) {
@@ -981,7 +1068,8 @@ std::shared_ptr<const RuleMatcher> RuleMatcher::Builder::Build() const {
           std::find(indexed.begin(), indexed.end(), &f) != indexed.end()) {
         continue;
       }
-      index->checks.push_back(Index::CheckField::For(index->PathId(f.path), f));
+      index->checks.push_back(
+          Index::CheckField::For(index->PathId(f.path), f, &index->check_text));
     }
     // Cheapest checks first.
     std::stable_sort(

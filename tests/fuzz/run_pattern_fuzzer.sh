@@ -28,6 +28,7 @@ srcs=(
   server/pattern/internal/ip.cc
   server/pattern/internal/pattern_json.cc
   server/pattern/internal/wildcard.cc
+  server/common/utf8.cc
 )
 libs="$(pkg-config --libs absl_status absl_statusor absl_strings \
   absl_str_format absl_synchronization absl_hash absl_raw_hash_set simdjson)"

@@ -31,6 +31,14 @@ class BackupTest(unittest.TestCase):
             d.cli_json("create-function", "--function-name", "fn",
                        "--runtime", "python3", "--handler", "app.h",
                        "--code", code)
+            # The SNS signing key is created on first use: the certificate
+            # URL (or the first signed message) makes it.
+            key = os.path.join(d.data_dir, "sns-signing-key.pem")
+            self.assertFalse(os.path.exists(key))
+            status, pem = d.http_get("/SimpleNotificationService-evbus.pem")
+            self.assertEqual(status, 200)
+            self.assertIn("BEGIN CERTIFICATE", pem)
+            self.assertTrue(os.path.exists(key))
             target = os.path.join(work, "backup")
             out = d.cli_json("admin", "backup", "--to", target)
             self.assertEqual(out["Directory"], target)
