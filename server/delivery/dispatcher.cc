@@ -1,6 +1,7 @@
 #include "server/delivery/dispatcher.h"
 
 #include <algorithm>
+#include <cstring>
 #include <utility>
 
 #include "absl/strings/escaping.h"
@@ -57,7 +58,7 @@ targets::TargetInput TargetInputOf(const evbus::v1::Target& target) {
 namespace {
 
 // The three labels of a target key (bus 0x00 rule 0x00 target).
-metrics::Labels LabelsOf(const std::string& target_key) {
+metrics::Labels LabelsOf(absl::string_view target_key) {
   std::vector<std::string> parts = absl::StrSplit(target_key, '\0');
   parts.resize(3);
   return {{"bus", parts[0]}, {"rule", parts[1]}, {"target", parts[2]}};
@@ -94,10 +95,12 @@ Dispatcher::Dispatcher(storage::Store& store, common::Clock& clock,
 Dispatcher::~Dispatcher() { Stop(); }
 
 Dispatcher::TargetQueue& Dispatcher::QueueForLocked(
-    const std::string& target_key) {
-  auto [it, inserted] = queues_.try_emplace(target_key);
+    absl::string_view target_key) {
+  auto it = queues_.find(target_key);
+  if (it != queues_.end()) return it->second;
+  it = queues_.try_emplace(std::string(target_key)).first;
   TargetQueue& q = it->second;
-  if (inserted) {
+  {  // a new target: its limits and metric handles
     q.limit = options_.default_target_concurrency;
     metrics::Labels labels = LabelsOf(target_key);
     q.invocations = registry_.GetCounter(
@@ -127,22 +130,28 @@ Dispatcher::TargetQueue& Dispatcher::QueueForLocked(
 }
 
 absl::Status Dispatcher::Start() {
-  std::vector<QueueEntry> loaded;
-  absl::Status s =
-      store_.Scan(storage::Family::kQueue, "", "",
-                  [&](absl::string_view key, absl::string_view) {
-                    if (!storage::keys::IsQueueKey(key)) return true;
-                    loaded.push_back(QueueEntry{
-                        storage::keys::QueueKeyDueMs(key), std::string(key),
-                        std::string(storage::keys::QueueKeyTargetKey(key))});
-                    return true;
-                  });
-  if (!s.ok()) return s;
-  if (!loaded.empty()) {
-    EVBUS_LOG(INFO) << "delivery queue: " << loaded.size()
+  int64_t loaded = 0;
+  {
+    // Keys arrive sorted, so each lands at the end of its target's index.
+    absl::MutexLock lock(&mu_);
+    absl::Status s = store_.Scan(storage::Family::kQueue, "", "",
+                                 [&](absl::string_view key, absl::string_view)
+                                     ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+                                       if (!storage::keys::IsQueueKey(key))
+                                         return true;
+                                       IndexLocked(key);
+                                       ++loaded;
+                                       return true;
+                                     });
+    if (!s.ok()) return s;
+    depth_ += loaded;
+    depth_gauge_.Set(static_cast<double>(depth_));
+    wake_ = true;
+  }
+  if (loaded > 0) {
+    EVBUS_LOG(INFO) << "delivery queue: " << loaded
                     << " pending deliveries to resume";
   }
-  Enqueued(std::move(loaded));
   thread_ = std::thread([this] { Loop(); });
   return absl::OkStatus();
 }
@@ -184,13 +193,23 @@ void Dispatcher::Enqueued(std::vector<QueueEntry> entries) {
   for (QueueEntry& e : entries) {
     // Entries mostly arrive in due order (new tasks are due now; Start's
     // scan is sorted): the end is the right hint.
-    auto& pending = QueueForLocked(e.target_key).pending;
     if (!e.value.empty()) CacheLocked(e.key, std::move(e.value));
-    pending.emplace_hint(pending.end(), e.due_ms, std::move(e.key));
+    IndexLocked(e.key);
     ++depth_;
   }
   depth_gauge_.Set(static_cast<double>(depth_));
   wake_ = true;
+}
+
+void Dispatcher::IndexLocked(absl::string_view key) {
+  PendingTask t;
+  t.due_ms = storage::keys::QueueKeyDueMs(key);
+  const absl::string_view id = storage::keys::QueueKeyTaskId(key);
+  std::memcpy(t.task_id.data(), id.data(), t.task_id.size());
+  // Entries mostly arrive in due order (new tasks are due now; Start's scan
+  // is sorted): the end is the right hint.
+  auto& pending = QueueForLocked(storage::keys::QueueKeyTargetKey(key)).pending;
+  pending.emplace_hint(pending.end(), t);
 }
 
 void Dispatcher::CacheLocked(const std::string& key, std::string value) {
@@ -231,16 +250,23 @@ void Dispatcher::Loop() {
         while (q.in_flight < (q.configured ? q.limit : 1) &&
                !q.pending.empty()) {
           auto first = q.pending.begin();
-          if (first->first > now_ms) {
+          if (first->due_ms > now_ms) {
             sleep = std::min(sleep, absl::Milliseconds(static_cast<int64_t>(
-                                        first->first - now_ms)));
+                                        first->due_ms - now_ms)));
             break;
           }
           if (q.bucket != nullptr && !q.bucket->TryAcquire()) {
             sleep = std::min(sleep, q.bucket->NextToken() - now);
             break;
           }
-          QueueEntry e{first->first, first->second, target_key, {}};
+          QueueEntry e{
+              first->due_ms,
+              storage::keys::QueueKey(first->due_ms,
+                                      absl::string_view(first->task_id.data(),
+                                                        first->task_id.size()),
+                                      target_key),
+              target_key,
+              {}};
           if (auto it = cached_tasks_.find(e.key); it != cached_tasks_.end()) {
             cached_bytes_ -= it->second.size();
             e.value = std::move(it->second);
@@ -556,8 +582,7 @@ void Dispatcher::Record(std::vector<PendingOutcome> outcomes) {
   for (PendingOutcome& o : outcomes) {
     if (s.ok() && o.requeued.has_value()) {
       CacheLocked(o.requeued->key, o.requeued_value);
-      QueueForLocked(o.entry.target_key)
-          .pending.emplace(o.requeued->due_ms, std::move(o.requeued->key));
+      IndexLocked(o.requeued->key);
     } else {
       --depth_;
     }
@@ -572,7 +597,7 @@ void Dispatcher::Finish(const QueueEntry& entry,
   TargetQueue& q = QueueForLocked(entry.target_key);
   --q.in_flight;
   if (requeued.has_value()) {
-    q.pending.emplace(requeued->due_ms, std::move(requeued->key));
+    IndexLocked(requeued->key);
   } else {
     --depth_;
   }

@@ -26,6 +26,7 @@
 //   dispatcher.Stop();
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -36,6 +37,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/btree_set.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/random/random.h"
 #include "absl/status/statusor.h"
@@ -221,8 +223,19 @@ class Dispatcher {
   bool WaitIdleForTesting(absl::Duration timeout);
 
  private:
+  // A queued task in its target's index: the queue key is
+  // QueueKey(due_ms, task_id, <the target's key>), so the entry keeps only
+  // the parts that differ (about 50 bytes instead of a ~300-byte node with
+  // the whole key; a million queued deliveries fit in ~60 MB).
+  struct PendingTask {
+    uint64_t due_ms;
+    std::array<char, 36> task_id;
+    bool operator<(const PendingTask& o) const {
+      return due_ms != o.due_ms ? due_ms < o.due_ms : task_id < o.task_id;
+    }
+  };
   struct TargetQueue {
-    std::set<std::pair<uint64_t, std::string>> pending;  // (due, key)
+    absl::btree_set<PendingTask> pending;  // in due order
     int in_flight = 0;
     int limit = 0;
     std::unique_ptr<TokenBucket> bucket;
@@ -267,8 +280,10 @@ class Dispatcher {
                      const RetryPlan& plan, absl::Time now);
   void ForwardToDeadLetterTarget(const ResolvedTarget& target,
                                  const evbus::v1::DeadLetter& dead_letter);
-  TargetQueue& QueueForLocked(const std::string& target_key)
+  TargetQueue& QueueForLocked(absl::string_view target_key)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Adds the task behind queue key `key` to its target's index.
+  void IndexLocked(absl::string_view key) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Keeps `value` for `key` when the cache has room.
   void CacheLocked(const std::string& key, std::string value)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -282,7 +297,7 @@ class Dispatcher {
   const DispatcherOptions options_;
 
   mutable absl::Mutex mu_;
-  std::map<std::string, TargetQueue> queues_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, TargetQueue, std::less<>> queues_ ABSL_GUARDED_BY(mu_);
   // Serialized tasks by queue key (see DispatcherOptions::task_cache_bytes).
   absl::flat_hash_map<std::string, std::string> cached_tasks_
       ABSL_GUARDED_BY(mu_);
