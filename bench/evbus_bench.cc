@@ -24,7 +24,8 @@ int Usage() {
       stderr,
       "usage: evbus-bench put-events [--endpoint HOST:PORT] "
       "[--concurrency C] [--batch B] [--payload-bytes N] "
-      "[--duration S] [--channels K] [--event-bus-name B] [--rules K]\n"
+      "[--duration S] [--channels K] [--event-bus-name B] [--rules K] "
+      "[--client-threads N]\n"
       "       evbus-bench e2e [--endpoint HOST:PORT] [--concurrency C] "
       "[--rate R] [--duration S] [--payload-bytes N] [--batch B]\n"
       "       evbus-bench match --rules FILE --events FILE.jsonl "
@@ -258,6 +259,9 @@ int main(int argc, char** argv) {
            o.duration_seconds > 0 && o.duration_seconds <= 3600;
     } else if (flag == "--channels") {
       ok = absl::SimpleAtoi(value, &o.channels) && o.channels > 0;
+    } else if (flag == "--client-threads") {
+      ok = absl::SimpleAtoi(value, &o.client_threads) &&
+           o.client_threads >= 0 && o.client_threads <= 64;
     } else if (flag == "--rules") {
       ok = absl::SimpleAtoi(value, &o.rules) && o.rules >= 0 &&
            o.rules <= 100000;

@@ -22,6 +22,9 @@ struct PutEventsLoadOptions {
   int channels = 4;  // callers are spread over this many HTTP/2 connections
   std::string event_bus_name;
   int rules = 0;  // 0: no rules (events are stored, not routed)
+  // 0: one blocking thread per caller. N > 0: the `concurrency` calls are
+  // kept in flight asynchronously by N threads (a lighter load generator).
+  int client_threads = 0;
 };
 
 // Runs the load and prints one JSON object: events_per_second,

@@ -36,6 +36,13 @@ echo "== evbus-bench put-events, batch 10 x 1000 bytes, 64 callers, no rules"
 echo "== evbus-bench put-events, single entry x 1000 bytes, 64 callers"
 "$BUILD/bin/evbus-bench" put-events --endpoint "$GRPC" --concurrency 64 \
   --batch 1 --payload-bytes 1000 --duration "$SECONDS_PER_RUN"
+echo "== the same two with an asynchronous load generator (1 client thread)"
+"$BUILD/bin/evbus-bench" put-events --endpoint "$GRPC" --concurrency 64 \
+  --batch 10 --payload-bytes 1000 --duration "$SECONDS_PER_RUN" --rules 1 \
+  --client-threads 1
+"$BUILD/bin/evbus-bench" put-events --endpoint "$GRPC" --concurrency 64 \
+  --batch 1 --payload-bytes 1000 --duration "$SECONDS_PER_RUN" \
+  --client-threads 1
 echo "== evbus-bench e2e, 1,000 events/s to a loopback webhook"
 "$BUILD/bin/evbus-bench" e2e --endpoint "$GRPC" --rate 1000 --concurrency 4 \
   --duration "$SECONDS_PER_RUN"
