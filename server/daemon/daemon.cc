@@ -563,6 +563,10 @@ int Run(const config::DaemonConfig& config) {
   // threads cost a parked stack each, and an idle daemon keeps its minimum.
   builder.SetSyncServerOption(
       grpc::ServerBuilder::SyncServerOption::MAX_POLLERS, 32);
+  // One completion queue instead of one per core: fewer pollers waking up
+  // for the same work (PutEvents with a rule +5 % on this 2-core machine).
+  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::NUM_CQS,
+                              1);
   std::unique_ptr<grpc::Server> grpc_server = builder.BuildAndStart();
   if (grpc_server == nullptr || grpc_port == 0) {
     EVBUS_LOG(ERROR) << "cannot listen for gRPC on " << config.grpc_listen;
