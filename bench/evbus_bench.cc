@@ -2,8 +2,11 @@
 //   evbus-bench put-events --endpoint E --concurrency C --batch B
 //                          --payload-bytes N --duration S [--rules K]
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -43,91 +46,122 @@ int Usage() {
   return 2;
 }
 
-int HttpLimit(int argc, char** argv) {
-  evbus::bench::HttpLimitOptions o;
-  for (int i = 2; i < argc; ++i) {
-    std::string flag = argv[i];
-    if (i + 1 >= argc) return Usage();
-    std::string value = argv[++i];
-    bool ok = true;
-    if (flag == "--connections") {
-      ok = absl::SimpleAtoi(value, &o.connections) && o.connections > 0 &&
-           o.connections <= 1024;
-    } else if (flag == "--duration") {
-      ok = absl::SimpleAtod(value, &o.duration_seconds) &&
-           o.duration_seconds > 0 && o.duration_seconds <= 3600;
-    } else if (flag == "--payload-bytes") {
-      ok = absl::SimpleAtoi(value, &o.payload_bytes) && o.payload_bytes > 0;
-    } else {
-      ok = false;
-    }
-    if (!ok) {
-      std::fprintf(stderr, "evbus-bench: bad value for %s\n", flag.c_str());
-      return Usage();
-    }
+// The "--flag value" options of one verb (and bare switches), each with
+// its parser and range; reports the flag it cannot take.
+class Flags {
+ public:
+  Flags& Str(const char* name, std::string* out) {
+    return Add(name, [out](const std::string& v) {
+      *out = v;
+      return true;
+    });
   }
-  o.receiver_threads = std::max(o.receiver_threads, o.connections + 8);
-  return evbus::bench::RunHttpLimit(o);
+  template <typename Integer>
+  Flags& Int(const char* name, Integer* out, int64_t lo, int64_t hi) {
+    return Add(name, [out, lo, hi](const std::string& v) {
+      int64_t x = 0;
+      if (!absl::SimpleAtoi(v, &x) || x < lo || x > hi) return false;
+      *out = static_cast<Integer>(x);
+      return true;
+    });
+  }
+  // (lo, hi]: lo itself is excluded when `lo_open`.
+  Flags& Double(const char* name, double* out, double lo, double hi,
+                bool lo_open = true) {
+    return Add(name, [=](const std::string& v) {
+      double x = 0;
+      if (!absl::SimpleAtod(v, &x) || (lo_open ? x <= lo : x < lo) || x > hi) {
+        return false;
+      }
+      *out = x;
+      return true;
+    });
+  }
+  Flags& Switch(const char* name, bool* out) {
+    switches_[name] = out;
+    return *this;
+  }
+
+  // Parses argv[2..]; false (after saying why) on an unknown flag, a missing
+  // value or a value out of range.
+  bool Parse(int argc, char** argv) const {
+    for (int i = 2; i < argc; ++i) {
+      const std::string flag = argv[i];
+      if (auto sw = switches_.find(flag); sw != switches_.end()) {
+        *sw->second = true;
+        continue;
+      }
+      auto it = values_.find(flag);
+      if (it == values_.end() || i + 1 >= argc || !it->second(argv[++i])) {
+        std::fprintf(stderr, "evbus-bench: bad or unknown option %s\n",
+                     flag.c_str());
+        return false;
+      }
+    }
+    return true;
+  }
+
+ private:
+  Flags& Add(const char* name, std::function<bool(const std::string&)> fn) {
+    values_[name] = std::move(fn);
+    return *this;
+  }
+  std::map<std::string, std::function<bool(const std::string&)>> values_;
+  std::map<std::string, bool*> switches_;
+};
+
+constexpr int64_t kBig = int64_t{1} << 40;
+
+int PutEvents(int argc, char** argv) {
+  evbus::bench::PutEventsLoadOptions o;
+  Flags f;
+  f.Str("--endpoint", &o.endpoint)
+      .Str("--event-bus-name", &o.event_bus_name)
+      .Int("--concurrency", &o.concurrency, 1, 4096)
+      .Int("--batch", &o.batch, 1, 10)
+      .Int("--payload-bytes", &o.payload_bytes, 1, 1 << 20)
+      .Double("--duration", &o.duration_seconds, 0, 3600)
+      .Int("--channels", &o.channels, 1, 256)
+      .Int("--client-threads", &o.client_threads, 0, 64)
+      .Int("--rules", &o.rules, 0, 100000);
+  if (!f.Parse(argc, argv)) return Usage();
+  return evbus::bench::RunPutEventsLoad(o);
 }
 
 int E2e(int argc, char** argv) {
   evbus::bench::E2eOptions o;
-  for (int i = 2; i < argc; ++i) {
-    std::string flag = argv[i];
-    if (i + 1 >= argc) return Usage();
-    std::string value = argv[++i];
-    bool ok = true;
-    if (flag == "--endpoint") {
-      o.endpoint = value;
-    } else if (flag == "--concurrency") {
-      ok = absl::SimpleAtoi(value, &o.concurrency) && o.concurrency > 0;
-    } else if (flag == "--rate") {
-      ok = absl::SimpleAtod(value, &o.rate) && o.rate >= 0;
-    } else if (flag == "--duration") {
-      ok = absl::SimpleAtod(value, &o.duration_seconds) &&
-           o.duration_seconds > 0 && o.duration_seconds <= 3600;
-    } else if (flag == "--payload-bytes") {
-      ok = absl::SimpleAtoi(value, &o.payload_bytes) && o.payload_bytes > 0;
-    } else if (flag == "--batch") {
-      ok = absl::SimpleAtoi(value, &o.batch) && o.batch > 0 && o.batch <= 10;
-    } else {
-      ok = false;
-    }
-    if (!ok) return Usage();
-  }
+  Flags f;
+  f.Str("--endpoint", &o.endpoint)
+      .Int("--concurrency", &o.concurrency, 1, 4096)
+      .Double("--rate", &o.rate, 0, 1e9, /*lo_open=*/false)
+      .Double("--duration", &o.duration_seconds, 0, 3600)
+      .Int("--payload-bytes", &o.payload_bytes, 1, 1 << 20)
+      .Int("--batch", &o.batch, 1, 10);
+  if (!f.Parse(argc, argv)) return Usage();
   return evbus::bench::RunE2e(o);
+}
+
+int HttpLimit(int argc, char** argv) {
+  evbus::bench::HttpLimitOptions o;
+  Flags f;
+  f.Int("--connections", &o.connections, 1, 1024)
+      .Double("--duration", &o.duration_seconds, 0, 3600)
+      .Int("--payload-bytes", &o.payload_bytes, 1, 1 << 20);
+  if (!f.Parse(argc, argv)) return Usage();
+  o.receiver_threads = std::max(o.receiver_threads, o.connections + 8);
+  return evbus::bench::RunHttpLimit(o);
 }
 
 int Restart(int argc, char** argv) {
   evbus::bench::RestartBenchOptions o;
-  for (int i = 2; i < argc; ++i) {
-    std::string flag = argv[i];
-    if (flag == "--keep-data-dir") {
-      o.keep_data_dir = true;
-      continue;
-    }
-    if (i + 1 >= argc) return Usage();
-    std::string value = argv[++i];
-    bool ok = true;
-    if (flag == "--evbusd") {
-      o.evbusd = value;
-    } else if (flag == "--events") {
-      ok = absl::SimpleAtoi(value, &o.events) && o.events > 0;
-    } else if (flag == "--batch") {
-      ok = absl::SimpleAtoi(value, &o.batch) && o.batch > 0 && o.batch <= 10;
-    } else if (flag == "--concurrency") {
-      ok = absl::SimpleAtoi(value, &o.concurrency) && o.concurrency > 0 &&
-           o.concurrency <= 1024;
-    } else if (flag == "--payload-bytes") {
-      ok = absl::SimpleAtoi(value, &o.payload_bytes) && o.payload_bytes > 0;
-    } else {
-      ok = false;
-    }
-    if (!ok) {
-      std::fprintf(stderr, "evbus-bench: bad value for %s\n", flag.c_str());
-      return Usage();
-    }
-  }
+  Flags f;
+  f.Str("--evbusd", &o.evbusd)
+      .Int("--events", &o.events, 1, kBig)
+      .Int("--batch", &o.batch, 1, 10)
+      .Int("--concurrency", &o.concurrency, 1, 1024)
+      .Int("--payload-bytes", &o.payload_bytes, 1, 1 << 20)
+      .Switch("--keep-data-dir", &o.keep_data_dir);
+  if (!f.Parse(argc, argv)) return Usage();
   if (o.evbusd.empty()) {
     std::fprintf(stderr, "evbus-bench restart: --evbusd is required\n");
     return Usage();
@@ -135,143 +169,69 @@ int Restart(int argc, char** argv) {
   return evbus::bench::RunRestartBench(o);
 }
 
+int Soak(int argc, char** argv) {
+  evbus::bench::SoakOptions o;
+  Flags f;
+  f.Str("--endpoint", &o.endpoint)
+      .Str("--http", &o.http)
+      .Int("--pid", &o.daemon_pid, 0, kBig)
+      .Double("--duration", &o.duration_seconds, 0, 86400)
+      .Double("--rate", &o.rate, 0, 1e9)
+      .Double("--sample", &o.sample_seconds, 0, 86400);
+  if (!f.Parse(argc, argv)) return Usage();
+  return evbus::bench::RunSoak(o);
+}
+
+int Functions(int argc, char** argv) {
+  evbus::bench::FunctionsBenchOptions o;
+  Flags f;
+  f.Str("--endpoint", &o.endpoint)
+      .Str("--http", &o.http)
+      .Int("--warm", &o.warm_invocations, 0, kBig)
+      .Int("--cold", &o.cold_invocations, 0, kBig)
+      .Int("--async", &o.async_invocations, 0, kBig)
+      .Int("--concurrency", &o.concurrency, 1, 4096);
+  if (!f.Parse(argc, argv)) return Usage();
+  return evbus::bench::RunFunctionsBench(o);
+}
+
+int Schedules(int argc, char** argv) {
+  evbus::bench::SchedulesBenchOptions o;
+  Flags f;
+  f.Str("--endpoint", &o.endpoint)
+      .Int("--count", &o.count, 0, kBig)
+      .Int("--concurrency", &o.concurrency, 1, 4096)
+      .Int("--due-together", &o.due_together, 0, kBig)
+      .Int("--pid", &o.daemon_pid, 0, kBig);
+  if (!f.Parse(argc, argv)) return Usage();
+  return evbus::bench::RunSchedulesBench(o);
+}
+
+int Match(int argc, char** argv) {
+  std::string rules, events;
+  evbus::bench::MatchBenchOptions o;
+  Flags f;
+  f.Str("--rules", &rules)
+      .Str("--events", &events)
+      .Double("--seconds", &o.seconds, 0, 86400)
+      .Str("--set", &o.set)
+      .Int("--verify", &o.verify_events, 0, kBig);
+  if (!f.Parse(argc, argv) || rules.empty() || events.empty()) return Usage();
+  return evbus::bench::RunMatchBench(rules, events, o);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   if (argc < 2) return Usage();
-  std::string verb = argv[1];
+  const std::string verb = argv[1];
+  if (verb == "put-events") return PutEvents(argc, argv);
   if (verb == "e2e") return E2e(argc, argv);
   if (verb == "http-limit") return HttpLimit(argc, argv);
   if (verb == "restart") return Restart(argc, argv);
-  if (verb == "soak") {
-    evbus::bench::SoakOptions so;
-    for (int i = 2; i + 1 < argc; i += 2) {
-      std::string f = argv[i], v = argv[i + 1];
-      bool ok = true;
-      if (f == "--endpoint") {
-        so.endpoint = v;
-      } else if (f == "--http") {
-        so.http = v;
-      } else if (f == "--pid") {
-        ok = absl::SimpleAtoi(v, &so.daemon_pid);
-      } else if (f == "--duration") {
-        ok = absl::SimpleAtod(v, &so.duration_seconds) &&
-             so.duration_seconds > 0 && so.duration_seconds <= 86400;
-      } else if (f == "--rate") {
-        ok = absl::SimpleAtod(v, &so.rate) && so.rate > 0;
-      } else if (f == "--sample") {
-        ok = absl::SimpleAtod(v, &so.sample_seconds) && so.sample_seconds > 0;
-      } else {
-        ok = false;
-      }
-      if (!ok) return Usage();
-    }
-    return evbus::bench::RunSoak(so);
-  }
-  if (verb == "functions") {
-    evbus::bench::FunctionsBenchOptions fo;
-    for (int i = 2; i + 1 < argc; i += 2) {
-      std::string f = argv[i], v = argv[i + 1];
-      bool ok = true;
-      if (f == "--endpoint") {
-        fo.endpoint = v;
-      } else if (f == "--http") {
-        fo.http = v;
-      } else if (f == "--warm") {
-        ok = absl::SimpleAtoi(v, &fo.warm_invocations);
-      } else if (f == "--cold") {
-        ok = absl::SimpleAtoi(v, &fo.cold_invocations);
-      } else if (f == "--async") {
-        ok = absl::SimpleAtoi(v, &fo.async_invocations);
-      } else if (f == "--concurrency") {
-        ok = absl::SimpleAtoi(v, &fo.concurrency) && fo.concurrency > 0;
-      } else {
-        ok = false;
-      }
-      if (!ok) return Usage();
-    }
-    return evbus::bench::RunFunctionsBench(fo);
-  }
-  if (verb == "schedules") {
-    evbus::bench::SchedulesBenchOptions so;
-    for (int i = 2; i + 1 < argc; i += 2) {
-      std::string f = argv[i], v = argv[i + 1];
-      bool ok = true;
-      if (f == "--endpoint") {
-        so.endpoint = v;
-      } else if (f == "--count") {
-        ok = absl::SimpleAtoi(v, &so.count) && so.count >= 0;
-      } else if (f == "--concurrency") {
-        ok = absl::SimpleAtoi(v, &so.concurrency) && so.concurrency > 0;
-      } else if (f == "--due-together") {
-        ok = absl::SimpleAtoi(v, &so.due_together) && so.due_together >= 0;
-      } else if (f == "--pid") {
-        ok = absl::SimpleAtoi(v, &so.daemon_pid);
-      } else {
-        ok = false;
-      }
-      if (!ok) return Usage();
-    }
-    return evbus::bench::RunSchedulesBench(so);
-  }
-  if (verb == "match") {
-    std::string rules, events;
-    evbus::bench::MatchBenchOptions mo;
-    for (int i = 2; i + 1 < argc; i += 2) {
-      std::string f = argv[i], v = argv[i + 1];
-      if (f == "--rules") {
-        rules = v;
-      } else if (f == "--events") {
-        events = v;
-      } else if (f == "--seconds") {
-        if (!absl::SimpleAtod(v, &mo.seconds) || mo.seconds <= 0)
-          return Usage();
-      } else if (f == "--set") {
-        mo.set = v;
-      } else if (f == "--verify") {
-        if (!absl::SimpleAtoi(v, &mo.verify_events)) return Usage();
-      } else {
-        return Usage();
-      }
-    }
-    if (rules.empty() || events.empty()) return Usage();
-    return evbus::bench::RunMatchBench(rules, events, mo);
-  }
-  if (verb != "put-events") return Usage();
-  evbus::bench::PutEventsLoadOptions o;
-  for (int i = 2; i < argc; ++i) {
-    std::string flag = argv[i];
-    if (i + 1 >= argc) return Usage();
-    std::string value = argv[++i];
-    bool ok = true;
-    if (flag == "--endpoint") {
-      o.endpoint = value;
-    } else if (flag == "--event-bus-name") {
-      o.event_bus_name = value;
-    } else if (flag == "--concurrency") {
-      ok = absl::SimpleAtoi(value, &o.concurrency) && o.concurrency > 0;
-    } else if (flag == "--batch") {
-      ok = absl::SimpleAtoi(value, &o.batch) && o.batch > 0 && o.batch <= 10;
-    } else if (flag == "--payload-bytes") {
-      ok = absl::SimpleAtoi(value, &o.payload_bytes) && o.payload_bytes > 0;
-    } else if (flag == "--duration") {
-      ok = absl::SimpleAtod(value, &o.duration_seconds) &&
-           o.duration_seconds > 0 && o.duration_seconds <= 3600;
-    } else if (flag == "--channels") {
-      ok = absl::SimpleAtoi(value, &o.channels) && o.channels > 0;
-    } else if (flag == "--client-threads") {
-      ok = absl::SimpleAtoi(value, &o.client_threads) &&
-           o.client_threads >= 0 && o.client_threads <= 64;
-    } else if (flag == "--rules") {
-      ok = absl::SimpleAtoi(value, &o.rules) && o.rules >= 0 &&
-           o.rules <= 100000;
-    } else {
-      ok = false;
-    }
-    if (!ok) {
-      std::fprintf(stderr, "evbus-bench: bad value for %s\n", flag.c_str());
-      return Usage();
-    }
-  }
-  return evbus::bench::RunPutEventsLoad(o);
+  if (verb == "soak") return Soak(argc, argv);
+  if (verb == "functions") return Functions(argc, argv);
+  if (verb == "schedules") return Schedules(argc, argv);
+  if (verb == "match") return Match(argc, argv);
+  return Usage();
 }

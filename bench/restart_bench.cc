@@ -26,6 +26,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "bench/proc_status.h"
 #include "evbus/v1/event_bus_service.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "httplib.h"
@@ -45,23 +46,6 @@ std::string ReadFile(const std::string& path) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
-}
-
-// A field of /proc/PID/status in kB ("VmRSS", "VmHWM"); 0 when unknown.
-int64_t ProcStatusKb(pid_t pid, const std::string& field) {
-  std::ifstream in(absl::StrCat("/proc/", pid, "/status"));
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(field + ":", 0) != 0) continue;
-    std::string digits;
-    for (char c : line) {
-      if (c >= '0' && c <= '9') digits.push_back(c);
-    }
-    int64_t kb = 0;
-    (void)absl::SimpleAtoi(digits, &kb);
-    return kb;
-  }
-  return 0;
 }
 
 // The sum of every series of metric `name` in a Prometheus text exposition;

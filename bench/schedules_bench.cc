@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "bench/proc_status.h"
 #include "evbus/v1/event_bus_service.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "httplib.h"
@@ -24,24 +25,6 @@ namespace evbus::bench {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-int64_t RssKb(int pid) {
-  if (pid <= 0) return 0;
-  std::ifstream in(absl::StrCat("/proc/", pid, "/status"));
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) {
-      int64_t kb = 0;
-      std::string digits;
-      for (char c : line) {
-        if (c >= '0' && c <= '9') digits.push_back(c);
-      }
-      (void)absl::SimpleAtoi(digits, &kb);
-      return kb;
-    }
-  }
-  return 0;
-}
 
 double Percentile(std::vector<double> v, double p) {
   if (v.empty()) return 0;
@@ -84,7 +67,7 @@ int RunSchedulesBench(const SchedulesBenchOptions& o) {
   common::Json out = common::Json::object();
 
   // 1. Many long-lived schedules.
-  int64_t rss_before = RssKb(o.daemon_pid);
+  int64_t rss_before = ProcStatusKb(o.daemon_pid, "VmRSS");
   auto t0 = Clock::now();
   int64_t failures = CreateMany(
       channel, 0, o.count, o.concurrency, [&](int i, evbus::v1::Schedule* s) {
@@ -95,7 +78,7 @@ int RunSchedulesBench(const SchedulesBenchOptions& o) {
         s->mutable_target()->set_arn("log:schedules-bench");
       });
   double create_s = std::chrono::duration<double>(Clock::now() - t0).count();
-  int64_t rss_after = RssKb(o.daemon_pid);
+  int64_t rss_after = ProcStatusKb(o.daemon_pid, "VmRSS");
   out["schedules_created"] = o.count - failures;
   out["create_failures"] = failures;
   out["create_seconds"] = create_s;

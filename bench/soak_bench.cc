@@ -12,6 +12,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "bench/proc_status.h"
 #include "evbus/v1/event_bus_service.grpc.pb.h"
 #include "evbus/v1/function.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
@@ -21,23 +22,6 @@ namespace evbus::bench {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-int64_t RssKb(int pid) {
-  std::ifstream in(absl::StrCat("/proc/", pid, "/status"));
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) {
-      std::string digits;
-      for (char c : line) {
-        if (c >= '0' && c <= '9') digits.push_back(c);
-      }
-      int64_t kb = 0;
-      (void)absl::SimpleAtoi(digits, &kb);
-      return kb;
-    }
-  }
-  return 0;
-}
 
 int OpenFds(int pid) {
   DIR* d = opendir(absl::StrCat("/proc/", pid, "/fd").c_str());
@@ -192,7 +176,7 @@ int RunSoak(const SoakOptions& o) {
     std::this_thread::sleep_for(std::chrono::duration<double>(std::min(
         o.sample_seconds,
         std::chrono::duration<double>(end - Clock::now()).count() + 0.001)));
-    rss_last = RssKb(o.daemon_pid);
+    rss_last = ProcStatusKb(o.daemon_pid, "VmRSS");
     fds_last = OpenFds(o.daemon_pid);
     double depth = MetricValue(http, "evbus_delivery_queue_depth");
     if (sample == 0) {
