@@ -77,21 +77,26 @@ class DispatcherTest : public ::testing::Test {
     ASSERT_THAT(dispatcher_->Start(), IsOk());
   }
 
+  // Task `i` for target r1/t1, due now.
+  evbus::v1::DeliveryTask Task(int i) {
+    evbus::v1::DeliveryTask task;
+    task.set_task_id(common::NewUuidV4());
+    task.set_event_bus_name("default");
+    task.set_rule_name("r1");
+    task.set_target_id("t1");
+    task.set_event_id("e" + std::to_string(i));
+    task.set_envelope_json(R"({"id":"e","detail":{"n":)" + std::to_string(i) +
+                           "}}");
+    task.set_ingest_time_ms(absl::ToUnixMillis(clock_.Now()));
+    task.set_due_ms(absl::ToUnixMillis(clock_.Now()));
+    return task;
+  }
+
   void Enqueue(int n) {
     storage::WriteBatch batch;
     std::vector<QueueEntry> entries;
     for (int i = 0; i < n; ++i) {
-      evbus::v1::DeliveryTask task;
-      task.set_task_id(common::NewUuidV4());
-      task.set_event_bus_name("default");
-      task.set_rule_name("r1");
-      task.set_target_id("t1");
-      task.set_event_id("e" + std::to_string(i));
-      task.set_envelope_json(R"({"id":"e","detail":{"n":)" + std::to_string(i) +
-                             "}}");
-      task.set_ingest_time_ms(absl::ToUnixMillis(clock_.Now()));
-      task.set_due_ms(absl::ToUnixMillis(clock_.Now()));
-      entries.push_back(Dispatcher::AddTo(batch, task));
+      entries.push_back(Dispatcher::AddTo(batch, Task(i)));
     }
     ASSERT_THAT(store_->Write(batch), IsOk());
     dispatcher_->Enqueued(entries);
@@ -208,16 +213,7 @@ TEST_F(DispatcherTest, EnqueuedTasksAreDeliveredFromMemory) {
     storage::WriteBatch unused;
     std::vector<QueueEntry> entries;
     for (int i = 0; i < n; ++i) {
-      evbus::v1::DeliveryTask task;
-      task.set_task_id(common::NewUuidV4());
-      task.set_event_bus_name("default");
-      task.set_rule_name("r1");
-      task.set_target_id("t1");
-      task.set_event_id("m" + std::to_string(i));
-      task.set_envelope_json(R"({"id":"m"})");
-      task.set_ingest_time_ms(absl::ToUnixMillis(clock_.Now()));
-      task.set_due_ms(absl::ToUnixMillis(clock_.Now()));
-      entries.push_back(Dispatcher::AddTo(unused, task));
+      entries.push_back(Dispatcher::AddTo(unused, Task(i)));
     }
     return entries;
   };
