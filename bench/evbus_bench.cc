@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
+#include <limits>
 #include <map>
 #include <string>
 #include <vector>
@@ -60,7 +61,10 @@ class Flags {
   Flags& Int(const char* name, Integer* out, int64_t lo, int64_t hi) {
     return Add(name, [out, lo, hi](const std::string& v) {
       int64_t x = 0;
-      if (!absl::SimpleAtoi(v, &x) || x < lo || x > hi) return false;
+      if (!absl::SimpleAtoi(v, &x) || x < lo || x > hi ||
+          x > static_cast<int64_t>(std::numeric_limits<Integer>::max())) {
+        return false;
+      }
       *out = static_cast<Integer>(x);
       return true;
     });

@@ -2,10 +2,10 @@
 //
 // MessageSigner: signs SNS messages as SNS does (SignatureVersion 1:
 // SHA1withRSA over the canonical string, base64), with an RSA key evbus
-// creates on first start and keeps in the data directory, and the
-// self-signed certificate that the messages' SigningCertURL serves
-// (shared/spec/lambda-cloudwatch-sns.md §5.3). Subscribers verify messages
-// exactly as they verify SNS's.
+// creates on first use (see LazyMessageSigner) and keeps in the data
+// directory, and the self-signed certificate that the messages'
+// SigningCertURL serves (shared/spec/lambda-cloudwatch-sns.md §5.3).
+// Subscribers verify messages exactly as they verify SNS's.
 //
 // Thread safety: thread-safe (immutable after creation).
 #pragma once
