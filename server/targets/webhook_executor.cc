@@ -126,53 +126,66 @@ WebhookExecutor::WebhookExecutor(WebhookOptions options)
 WebhookExecutor::~WebhookExecutor() { Stop(); }
 
 absl::Status WebhookExecutor::Start() {
+  absl::MutexLock lock(&mu_);
+  started_ = true;
+  return absl::OkStatus();
+}
+
+bool WebhookExecutor::StartLoopLocked() {
   GlobalInitOnce();
   CURLM* multi = curl_multi_init();
-  if (multi == nullptr) return absl::InternalError("curl_multi_init failed");
+  if (multi == nullptr) return false;
   curl_multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS,
                     options_.max_host_connections);
   curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS,
                     options_.max_cached_connections);
   multi_ = multi;
-  started_ = true;
-  thread_ = std::thread([this] { Loop(); });
-  return absl::OkStatus();
+  thread_ = std::thread([this, multi] { Loop(multi); });
+  return true;
 }
 
 void WebhookExecutor::Stop() {
-  if (!started_) return;
+  CURLM* multi = nullptr;
+  std::thread thread;
   {
     absl::MutexLock lock(&mu_);
-    if (stopping_) return;
+    if (!started_ || stopping_) return;
     stopping_ = true;
+    multi = static_cast<CURLM*>(multi_);
+    multi_ = nullptr;
+    thread = std::move(thread_);
   }
-  curl_multi_wakeup(static_cast<CURLM*>(multi_));
-  if (thread_.joinable()) thread_.join();
-  curl_multi_cleanup(static_cast<CURLM*>(multi_));
-  multi_ = nullptr;
+  if (multi == nullptr) return;  // never delivered anything
+  curl_multi_wakeup(multi);
+  if (thread.joinable()) thread.join();
+  curl_multi_cleanup(multi);
 }
 
 void WebhookExecutor::Deliver(DeliveryRequest request, DeliveryCallback done) {
   auto t = std::make_unique<Transfer>();
   t->request = std::move(request);
   t->done = std::move(done);
+  bool shutting_down = false;
   {
     absl::MutexLock lock(&mu_);
-    if (!stopping_ && started_) {
+    shutting_down = stopping_ || !started_;
+    if (!stopping_ && started_ && (multi_ != nullptr || StartLoopLocked())) {
       pending_.push_back(std::move(t));
       // Under the lock, so that Stop() cannot clean the multi handle up
       // between the push and the wake-up.
       curl_multi_wakeup(static_cast<CURLM*>(multi_));
     }
   }
-  if (t != nullptr) {  // not queued: shutting down
+  if (t != nullptr) {  // not queued: shutting down, or no libcurl
     std::move(t->done)(DeliveryResult::Failure(
-        Outcome::kRetryable, "INTERNAL_ERROR", "evbusd is shutting down"));
+        Outcome::kRetryable, "INTERNAL_ERROR",
+        shutting_down ? "evbusd is shutting down"
+                      : "libcurl.so.4 could not be loaded (see evbusd's log)"));
   }
 }
 
-void WebhookExecutor::Loop() {
-  CURLM* multi = static_cast<CURLM*>(multi_);
+void WebhookExecutor::Loop(void* multi_handle) {
+  CURLM* multi = static_cast<CURLM*>(multi_handle);
   std::map<CURL*, std::unique_ptr<Transfer>> active;
   while (true) {
     std::deque<std::unique_ptr<Transfer>> fresh;

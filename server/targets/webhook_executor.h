@@ -54,7 +54,10 @@ class WebhookExecutor final : public Executor {
   WebhookExecutor(const WebhookExecutor&) = delete;
   WebhookExecutor& operator=(const WebhookExecutor&) = delete;
 
-  // Creates the multi handle and starts the I/O thread. Internal on failure.
+  // Accepts deliveries from now on. The multi handle and the I/O thread (and
+  // libcurl itself, see server/common/libcurl_on_demand.cc) are created by
+  // the first delivery, so a daemon without webhook targets never loads
+  // them.
   absl::Status Start();
   // Fails queued and in-flight deliveries as retryable ("shutting down") and
   // joins the thread. Idempotent.
@@ -64,15 +67,18 @@ class WebhookExecutor final : public Executor {
 
  private:
   struct Transfer;
-  void Loop();
+  // Creates the multi handle and starts Loop(); false if libcurl is missing.
+  bool StartLoopLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The I/O loop on `multi` (CURLM*), until Stop().
+  void Loop(void* multi);
 
   const WebhookOptions options_;
-  void* multi_ = nullptr;  // CURLM*, owned
-  std::thread thread_;
   absl::Mutex mu_;
+  void* multi_ ABSL_GUARDED_BY(mu_) = nullptr;  // CURLM*, owned
+  std::thread thread_ ABSL_GUARDED_BY(mu_);
   std::deque<std::unique_ptr<Transfer>> pending_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  bool started_ = false;
+  bool started_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace evbus::targets

@@ -315,5 +315,32 @@ class DeliveryTest(unittest.TestCase):
                              json.loads(x["body"])["id"] == ids[0] for x in reqs)))
 
 
+class LibcurlOnDemandTest(unittest.TestCase):
+    """libcurl (and the ~25 libraries it brings) loads with the first
+    webhook delivery, not at start-up (server/common/libcurl_on_demand.cc)."""
+
+    def test_libcurl_is_loaded_by_the_first_delivery(self):
+        d = Daemon().start()
+        r = Receiver()
+        try:
+            def mapped():
+                with open("/proc/%d/maps" % d.proc.pid) as f:
+                    return "libcurl.so" in f.read()
+            self.assertFalse(mapped(), "libcurl mapped before any delivery")
+            d.cli_json("put-rule", "--name", "lazy", "--event-pattern",
+                       json.dumps({"source": ["lazy.test"]}))
+            d.cli("put-targets", "--rule", "lazy", "--targets",
+                  json.dumps([{"Id": "t", "Arn": r.url("/lazy")}]))
+            out = d.cli_json("put-events", "--entries",
+                             json.dumps([entry(source="lazy.test")]))
+            self.assertEqual(out["FailedEntryCount"], 0, out)
+            self.assertTrue(r.wait_for(
+                lambda reqs: any(x["path"] == "/lazy" for x in reqs)))
+            self.assertTrue(mapped(), "delivered without libcurl mapped?")
+        finally:
+            d.cleanup()
+            r.close()
+
+
 if __name__ == "__main__":
     unittest.main()
