@@ -57,7 +57,8 @@ BusService::BusService(storage::Store& store, common::Clock& clock,
       clock_(clock),
       registry_(registry),
       options_(std::move(options)),
-      next_sequence_(static_cast<uint64_t>(absl::ToUnixMicros(absl::Now()))) {
+      next_sequence_(static_cast<uint64_t>(absl::ToUnixMicros(absl::Now()))),
+      committer_(store) {
   constexpr char kRequests[] = "evbus_put_events_requests_total";
   constexpr char kRequestsHelp[] =
       "PutEvents requests by outcome: ok (acknowledged), rejected (whole "
@@ -230,7 +231,39 @@ absl::Status BusService::Publish(std::vector<common::EventEntry> events) {
 absl::StatusOr<PutEventsResult> BusService::Put(
     const std::vector<common::EventEntry>& entries,
     const RequestLimits& limits) {
-  absl::Time start = clock_.Now();
+  absl::StatusOr<PreparedPut> prepared = Prepare(entries, limits);
+  if (!prepared.ok()) return prepared.status();
+  absl::Status written = absl::OkStatus();
+  if (!prepared->batch.Empty()) {
+    written = store_.Write(prepared->batch, /*sync=*/true);
+  }
+  return Finish(std::move(*prepared), written);
+}
+
+void BusService::PutEventsAsync(const std::vector<common::EventEntry>& entries,
+                                PutEventsDone done) {
+  absl::StatusOr<PreparedPut> prepared = Prepare(entries, options_.limits);
+  if (!prepared.ok()) {
+    std::move(done)(prepared.status());
+    return;
+  }
+  if (prepared->batch.Empty()) {
+    std::move(done)(Finish(std::move(*prepared), absl::OkStatus()));
+    return;
+  }
+  storage::WriteBatch batch = std::move(prepared->batch);
+  committer_.Commit(std::move(batch),
+                    [this, p = std::move(*prepared),
+                     done = std::move(done)](absl::Status written) mutable {
+                      std::move(done)(Finish(std::move(p), written));
+                    });
+}
+
+absl::StatusOr<BusService::PreparedPut> BusService::Prepare(
+    const std::vector<common::EventEntry>& entries,
+    const RequestLimits& limits) {
+  PreparedPut p;
+  p.start = clock_.Now();
   absl::Status request = ValidateRequest(entries, limits);
   if (!request.ok()) {
     requests_rejected_.Increment();
@@ -240,15 +273,10 @@ absl::StatusOr<PutEventsResult> BusService::Put(
   const absl::Time received = clock_.Now();
   const bool log_events = options_.event_retention > absl::ZeroDuration();
 
-  PutEventsResult result;
+  PutEventsResult& result = p.result;
   result.entries.resize(entries.size());
-  storage::WriteBatch batch;
-  std::vector<metrics::Counter> ingested;
-  ingested.reserve(entries.size());
-  size_t unknown = 0;
-  std::vector<delivery::QueueEntry> queued;
+  p.ingested.reserve(entries.size());
   const bool tailing = tail_.HasSubscribers();
-  std::vector<std::pair<std::string, std::string>> tailed;  // bus, envelope
   for (size_t i = 0; i < entries.size(); ++i) {
     const common::EventEntry& entry = entries[i];
     PutEventsResultEntry& out = result.entries[i];
@@ -271,10 +299,10 @@ absl::StatusOr<PutEventsResult> BusService::Put(
     absl::ReaderMutexLock lock(&mu_);
     auto it = buses_.find(bus_name);
     if (it == buses_.end()) {
-      ++unknown;
+      ++p.unknown;
       continue;  // acknowledged, goes nowhere (spec §1.4)
     }
-    ingested.push_back(it->second.ingested);
+    p.ingested.push_back(it->second.ingested);
     EnvelopeFields fields;
     fields.id = out.event_id;
     fields.detail_type = *entry.detail_type;
@@ -287,8 +315,8 @@ absl::StatusOr<PutEventsResult> BusService::Put(
     std::string envelope = BuildEnvelope(fields);
     RouteLocked(bus_name, it->second, out.event_id, envelope,
                 ToMillis(received), absl::ToUnixSeconds(fields.time) * 1000,
-                batch, queued);
-    if (tailing) tailed.emplace_back(bus_name, envelope);
+                p.batch, p.queued);
+    if (tailing) p.tailed.emplace_back(bus_name, envelope);
     if (!log_events) continue;
     evbus::v1::StoredEvent stored;
     stored.set_event_bus_name(bus_name);
@@ -296,23 +324,25 @@ absl::StatusOr<PutEventsResult> BusService::Put(
     stored.set_ingest_time_ms(ToMillis(received));
     stored.set_sequence(next_sequence_.fetch_add(1));
     stored.set_envelope_json(std::move(envelope));
-    storage::EventLog::AddTo(batch, stored);
+    storage::EventLog::AddTo(p.batch, stored);
   }
-  if (!batch.Empty()) {
-    absl::Status w = store_.Write(batch, /*sync=*/true);
-    if (!w.ok()) {
-      requests_failed_.Increment();
-      EVBUS_LOG(ERROR) << "PutEvents commit failed: " << w;
-      return absl::UnavailableError(absl::StrCat(
-          "InternalFailure: events were not stored: ", w.message()));
-    }
+  return p;
+}
+
+absl::StatusOr<PutEventsResult> BusService::Finish(
+    PreparedPut p, const absl::Status& written) {
+  if (!written.ok()) {
+    requests_failed_.Increment();
+    EVBUS_LOG(ERROR) << "PutEvents commit failed: " << written;
+    return absl::UnavailableError(absl::StrCat(
+        "InternalFailure: events were not stored: ", written.message()));
   }
-  if (dispatcher_ != nullptr) dispatcher_->Enqueued(std::move(queued));
-  for (const auto& [bus, envelope] : tailed) tail_.Publish(bus, envelope);
-  for (const metrics::Counter& c : ingested) c.Increment();
-  entries_ok_.Increment(static_cast<double>(ingested.size() + unknown));
-  if (unknown > 0) unknown_bus_.Increment(static_cast<double>(unknown));
-  for (const PutEventsResultEntry& e : result.entries) {
+  if (dispatcher_ != nullptr) dispatcher_->Enqueued(std::move(p.queued));
+  for (const auto& [bus, envelope] : p.tailed) tail_.Publish(bus, envelope);
+  for (const metrics::Counter& c : p.ingested) c.Increment();
+  entries_ok_.Increment(static_cast<double>(p.ingested.size() + p.unknown));
+  if (p.unknown > 0) unknown_bus_.Increment(static_cast<double>(p.unknown));
+  for (const PutEventsResultEntry& e : p.result.entries) {
     if (!e.error_code.empty()) {
       registry_
           .GetCounter(
@@ -324,8 +354,8 @@ absl::StatusOr<PutEventsResult> BusService::Put(
     }
   }
   requests_ok_.Increment();
-  latency_.Observe(absl::ToDoubleSeconds(clock_.Now() - start));
-  return result;
+  latency_.Observe(absl::ToDoubleSeconds(clock_.Now() - p.start));
+  return std::move(p.result);
 }
 
 void BusService::RouteLocked(const std::string& bus, const BusState& state,

@@ -2,9 +2,12 @@
 //
 // BusService: event buses and the PutEvents ingest path. PutEvents
 // validates each entry as EventBridge does, builds the envelope, and commits
-// every accepted event in one synced RocksDB batch before it returns, so an
-// acknowledged event survives kill -9. Concurrent callers share fsyncs
-// (group commit in the store).
+// every accepted event in one synced RocksDB batch before it answers, so an
+// acknowledged event survives kill -9. PutEvents blocks its caller (RocksDB's
+// write group shares fsyncs between concurrent callers); PutEventsAsync, the
+// gRPC handler's path, hands the batch to a storage::GroupCommitter, which
+// writes everything queued during the previous fsync as one synced write and
+// then answers each call, so no thread waits per call.
 //
 // Also keeps the event log's retention (a background thread trims old
 // events) and implements common::EventSink for evbus's own producers.
@@ -29,6 +32,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
@@ -44,6 +48,7 @@
 #include "server/metrics/registry.h"
 #include "server/scheduler/scheduler.h"
 #include "server/storage/event_log.h"
+#include "server/storage/group_commit.h"
 #include "server/storage/store.h"
 
 namespace evbus::bus {
@@ -109,6 +114,16 @@ class BusService final : public common::EventSink,
   // in evbus_put_events_unknown_bus_total).
   absl::StatusOr<PutEventsResult> PutEvents(
       const std::vector<common::EventEntry>& entries);
+
+  // PutEvents for callers that must not block (the gRPC handler): validates
+  // and routes on the calling thread, then hands the batch to the group
+  // committer; `done` runs on the commit thread once the events are synced
+  // (or failed), with what PutEvents would have returned. `entries` is not
+  // used after this returns.
+  using PutEventsDone =
+      absl::AnyInvocable<void(absl::StatusOr<PutEventsResult>) &&>;
+  void PutEventsAsync(const std::vector<common::EventEntry>& entries,
+                      PutEventsDone done);
 
   // scheduler::RuleTickSink: the "Scheduled Event" of a rule schedule
   // (source aws.events, resources [rule ARN], detail {}), delivered to that
@@ -197,9 +212,26 @@ class BusService final : public common::EventSink,
   metrics::Counter TriggeredCounter(const std::string& bus,
                                     const std::string& rule);
   absl::Status Load();
+  // A PutEvents request validated and routed, its writes not yet made.
+  struct PreparedPut {
+    absl::Time start;
+    PutEventsResult result;
+    storage::WriteBatch batch;
+    std::vector<delivery::QueueEntry> queued;
+    std::vector<std::pair<std::string, std::string>> tailed;  // bus, envelope
+    std::vector<metrics::Counter> ingested;
+    size_t unknown = 0;  // entries for buses that do not exist
+  };
   absl::StatusOr<PutEventsResult> Put(
       const std::vector<common::EventEntry>& entries,
       const RequestLimits& limits);
+  absl::StatusOr<PreparedPut> Prepare(
+      const std::vector<common::EventEntry>& entries,
+      const RequestLimits& limits);
+  // After the batch was written (`written`): tells the dispatcher, the
+  // tails and the metrics, and returns the result.
+  absl::StatusOr<PutEventsResult> Finish(PreparedPut prepared,
+                                         const absl::Status& written);
   void TrimLoop();
   BusState MakeState(evbus::v1::EventBus bus);
 
@@ -233,6 +265,10 @@ class BusService final : public common::EventSink,
   metrics::Counter unknown_bus_;
   metrics::Histogram latency_;
   metrics::Gauge buses_gauge_;
+
+  // PutEventsAsync's durable writes. Last, so that it stops (running the
+  // callbacks still queued) before anything Finish() uses is destroyed.
+  storage::GroupCommitter committer_;
 };
 
 }  // namespace evbus::bus

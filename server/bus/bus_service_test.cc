@@ -1,5 +1,6 @@
 #include "server/bus/bus_service.h"
 
+#include "absl/synchronization/notification.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/common/aws_error.h"
@@ -35,6 +36,17 @@ class BusServiceTest : public ::testing::Test {
         BusService::Create(*store_, clock_, registry_, std::move(options));
     ASSERT_TRUE(service.ok()) << service.status();
     service_ = std::move(*service);
+  }
+
+  // Reopens with a store whose writes can be made to fail.
+  void OpenWithFaultInjection() {
+    service_.reset();
+    store_.reset();
+    storage::StoreOptions options{.path = dir_.path()};
+    options.enable_fault_injection_for_testing = true;
+    store_ = std::move(storage::Store::Open(options).value());
+    service_ =
+        std::move(BusService::Create(*store_, clock_, registry_, {}).value());
   }
 
   evbus::testing::TempDir dir_;
@@ -137,13 +149,7 @@ TEST_F(BusServiceTest, WholeRequestErrorsStoreNothing) {
 }
 
 TEST_F(BusServiceTest, LatchedStoreFailsPutEventsAndKeepsWhatWasStored) {
-  service_.reset();
-  store_.reset();
-  storage::StoreOptions options{.path = dir_.path()};
-  options.enable_fault_injection_for_testing = true;
-  store_ = std::move(storage::Store::Open(options).value());
-  service_ =
-      std::move(BusService::Create(*store_, clock_, registry_, {}).value());
+  OpenWithFaultInjection();
   EVBUS_ASSERT_OK_AND_ASSIGN(PutEventsResult before,
                              service_->PutEvents({Entry()}));
   store_->FailWritesForTesting();
@@ -152,6 +158,56 @@ TEST_F(BusServiceTest, LatchedStoreFailsPutEventsAndKeepsWhatWasStored) {
       StatusIs(absl::StatusCode::kUnavailable, HasSubstr("InternalFailure")));
   EXPECT_THAT(service_->PutEvents({Entry()}),
               StatusIs(absl::StatusCode::kUnavailable, HasSubstr("latched")));
+  EVBUS_ASSERT_OK_AND_ASSIGN(auto page, service_->ListEvents("", {}));
+  ASSERT_EQ(page.events.size(), 1u);
+  EXPECT_EQ(page.events[0].event_id(), before.entries[0].event_id);
+}
+
+// PutEventsAsync (the gRPC handler's path) answers as PutEvents does, and
+// only once the events are in the store.
+absl::StatusOr<PutEventsResult> PutAsync(BusService& service,
+                                         std::vector<common::EventEntry> in) {
+  absl::Notification done;
+  absl::StatusOr<PutEventsResult> out;
+  service.PutEventsAsync(in, [&](absl::StatusOr<PutEventsResult> r) {
+    out = std::move(r);
+    done.Notify();
+  });
+  done.WaitForNotification();
+  return out;
+}
+
+TEST_F(BusServiceTest, PutEventsAsyncStoresBeforeItAnswers) {
+  common::EventEntry bad = Entry();
+  bad.detail = "[1]";
+  EVBUS_ASSERT_OK_AND_ASSIGN(
+      PutEventsResult r, PutAsync(*service_, {Entry(), bad, Entry("nope")}));
+  EXPECT_EQ(r.failed_entry_count, 1);
+  ASSERT_EQ(r.entries.size(), 3u);
+  EXPECT_EQ(r.entries[1].error_code, "MalformedDetail");
+  EXPECT_FALSE(r.entries[2].event_id.empty());  // unknown bus: acknowledged
+  EVBUS_ASSERT_OK_AND_ASSIGN(auto page, service_->ListEvents("", {}));
+  ASSERT_EQ(page.events.size(), 1u);
+  EXPECT_EQ(page.events[0].event_id(), r.entries[0].event_id);
+
+  std::vector<common::EventEntry> eleven(11, Entry());
+  EXPECT_THAT(PutAsync(*service_, eleven),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("ValidationException")));
+  // Only unknown buses: nothing to write, answered at once.
+  EXPECT_THAT(PutAsync(*service_, {Entry("nope")}), IsOk());
+  EXPECT_THAT(registry_.Serialize(),
+              HasSubstr("evbus_put_events_unknown_bus_total 2"));
+}
+
+TEST_F(BusServiceTest, PutEventsAsyncReportsAFailedCommit) {
+  OpenWithFaultInjection();
+  EVBUS_ASSERT_OK_AND_ASSIGN(PutEventsResult before,
+                             PutAsync(*service_, {Entry()}));
+  store_->FailWritesForTesting();
+  EXPECT_THAT(
+      PutAsync(*service_, {Entry()}),
+      StatusIs(absl::StatusCode::kUnavailable, HasSubstr("InternalFailure")));
   EVBUS_ASSERT_OK_AND_ASSIGN(auto page, service_->ListEvents("", {}));
   ASSERT_EQ(page.events.size(), 1u);
   EXPECT_EQ(page.events[0].event_id(), before.entries[0].event_id);

@@ -230,23 +230,35 @@ absl::Status Store::Health() const {
 }
 
 absl::Status Store::Write(const WriteBatch& batch, bool sync) {
+  const WriteBatch* one[] = {&batch};
+  return Write(one, sync);
+}
+
+absl::Status Store::Write(absl::Span<const WriteBatch* const> batches,
+                          bool sync) {
   if (latched_.load(std::memory_order_acquire)) return Health();
-  rocksdb::WriteBatch wb(batch.ByteSize() + 24 * batch.Count() + 64);
-  for (const WriteBatch::Op& op : batch.ops_) {
-    rocksdb::Status s;
-    switch (op.kind) {
-      case WriteBatch::OpKind::kPut:
-        s = wb.Put(Handle(op.family), ToSlice(op.key), ToSlice(op.value));
-        break;
-      case WriteBatch::OpKind::kDelete:
-        s = wb.Delete(Handle(op.family), ToSlice(op.key));
-        break;
-      case WriteBatch::OpKind::kDeleteRange:
-        s = wb.DeleteRange(Handle(op.family), ToSlice(op.key),
-                           ToSlice(op.value));
-        break;
+  size_t reserve = 64;
+  for (const WriteBatch* batch : batches) {
+    reserve += batch->ByteSize() + 24 * batch->Count();
+  }
+  rocksdb::WriteBatch wb(reserve);
+  for (const WriteBatch* batch : batches) {
+    for (const WriteBatch::Op& op : batch->ops_) {
+      rocksdb::Status s;
+      switch (op.kind) {
+        case WriteBatch::OpKind::kPut:
+          s = wb.Put(Handle(op.family), ToSlice(op.key), ToSlice(op.value));
+          break;
+        case WriteBatch::OpKind::kDelete:
+          s = wb.Delete(Handle(op.family), ToSlice(op.key));
+          break;
+        case WriteBatch::OpKind::kDeleteRange:
+          s = wb.DeleteRange(Handle(op.family), ToSlice(op.key),
+                             ToSlice(op.value));
+          break;
+      }
+      if (!s.ok()) return FromRocksDb(s, "building write batch");
     }
-    if (!s.ok()) return FromRocksDb(s, "building write batch");
   }
   rocksdb::WriteOptions wo;
   wo.sync = sync;

@@ -26,6 +26,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/types/span.h"
 #include "server/storage/store_options.h"
 
 namespace rocksdb {
@@ -100,6 +101,9 @@ class Store {
   // group). Errors: Unavailable when the store is latched or the write
   // failed (which latches it).
   absl::Status Write(const WriteBatch& batch, bool sync = true);
+  // Applies several batches as one atomic write (one WAL record, one fsync):
+  // the GroupCommitter's write. Same errors as Write.
+  absl::Status Write(absl::Span<const WriteBatch* const> batches, bool sync);
 
   // The value at `key`, or nullopt. Errors: Unavailable, DataLoss.
   absl::StatusOr<std::optional<std::string>> Get(Family family,

@@ -516,7 +516,7 @@ absl::StatusOr<Json> PutEventsOp(const Members& in, Env& env) {
   }
   evbus::v1::PutEventsResponse response;
   EVBUS_RETURN_IF_ERROR(
-      Call(env, &EventBusServiceImpl::PutEvents, request, &response));
+      Call(env, &EventBusServiceImpl::PutEventsBlocking, request, &response));
   return shapes::PutEventsResponseToJson(response);
 }
 

@@ -15,6 +15,27 @@ std::optional<std::string> NonEmpty(const std::string& s) {
   return s;
 }
 
+std::vector<common::EventEntry> EntriesFromProto(
+    const evbus::v1::PutEventsRequest& request) {
+  std::vector<common::EventEntry> entries;
+  entries.reserve(request.entries_size());
+  for (const auto& e : request.entries()) entries.push_back(FromProto(e));
+  return entries;
+}
+
+grpc::Status ToResponse(absl::StatusOr<bus::PutEventsResult> result,
+                        evbus::v1::PutEventsResponse* response) {
+  if (!result.ok()) return ToGrpcStatus(result.status());
+  response->set_failed_entry_count(result->failed_entry_count);
+  for (bus::PutEventsResultEntry& e : result->entries) {
+    evbus::v1::PutEventsResultEntry* out = response->add_entries();
+    out->set_event_id(std::move(e.event_id));
+    out->set_error_code(std::move(e.error_code));
+    out->set_error_message(std::move(e.error_message));
+  }
+  return grpc::Status::OK;
+}
+
 }  // namespace
 
 common::EventEntry FromProto(const evbus::v1::PutEventsRequestEntry& entry) {
@@ -29,22 +50,24 @@ common::EventEntry FromProto(const evbus::v1::PutEventsRequestEntry& entry) {
   return out;
 }
 
-grpc::Status EventBusServiceImpl::PutEvents(
+grpc::ServerUnaryReactor* EventBusServiceImpl::PutEvents(
+    grpc::CallbackServerContext* context,
+    const evbus::v1::PutEventsRequest* request,
+    evbus::v1::PutEventsResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  // `response` stays valid until Finish().
+  buses_.PutEventsAsync(
+      EntriesFromProto(*request),
+      [reactor, response](absl::StatusOr<bus::PutEventsResult> result) {
+        reactor->Finish(ToResponse(std::move(result), response));
+      });
+  return reactor;
+}
+
+grpc::Status EventBusServiceImpl::PutEventsBlocking(
     grpc::ServerContext*, const evbus::v1::PutEventsRequest* request,
     evbus::v1::PutEventsResponse* response) {
-  std::vector<common::EventEntry> entries;
-  entries.reserve(request->entries_size());
-  for (const auto& e : request->entries()) entries.push_back(FromProto(e));
-  absl::StatusOr<bus::PutEventsResult> result = buses_.PutEvents(entries);
-  if (!result.ok()) return ToGrpcStatus(result.status());
-  response->set_failed_entry_count(result->failed_entry_count);
-  for (bus::PutEventsResultEntry& e : result->entries) {
-    evbus::v1::PutEventsResultEntry* out = response->add_entries();
-    out->set_event_id(std::move(e.event_id));
-    out->set_error_code(std::move(e.error_code));
-    out->set_error_message(std::move(e.error_message));
-  }
-  return grpc::Status::OK;
+  return ToResponse(buses_.PutEvents(EntriesFromProto(*request)), response);
 }
 
 grpc::Status EventBusServiceImpl::ListEvents(

@@ -25,7 +25,13 @@
 
 namespace evbus::api {
 
-class EventBusServiceImpl final : public evbus::v1::EventBusService::Service {
+// PutEvents is served with gRPC's callback API: the handler validates and
+// routes on gRPC's thread and returns; the response is sent when the group
+// committer has synced the events (BusService::PutEventsAsync), so no thread
+// waits per call. The other methods are synchronous.
+class EventBusServiceImpl final
+    : public evbus::v1::EventBusService::WithCallbackMethod_PutEvents<
+          evbus::v1::EventBusService::Service> {
  public:
   EventBusServiceImpl(bus::BusService& buses, bus::RuleRegistry& rules,
                       delivery::Dispatcher& dispatcher, storage::LogStore& logs,
@@ -53,9 +59,15 @@ class EventBusServiceImpl final : public evbus::v1::EventBusService::Service {
   // that Shutdown does not wait for them).
   void StopStreams();
 
-  grpc::Status PutEvents(grpc::ServerContext* context,
-                         const evbus::v1::PutEventsRequest* request,
-                         evbus::v1::PutEventsResponse* response) override;
+  grpc::ServerUnaryReactor* PutEvents(
+      grpc::CallbackServerContext* context,
+      const evbus::v1::PutEventsRequest* request,
+      evbus::v1::PutEventsResponse* response) override;
+  // The same, blocking the calling thread until the events are synced (for
+  // the AWS-compatible endpoint, which calls the methods in-process).
+  grpc::Status PutEventsBlocking(grpc::ServerContext* context,
+                                 const evbus::v1::PutEventsRequest* request,
+                                 evbus::v1::PutEventsResponse* response);
   grpc::Status ListEvents(grpc::ServerContext* context,
                           const evbus::v1::ListEventsRequest* request,
                           evbus::v1::ListEventsResponse* response) override;
