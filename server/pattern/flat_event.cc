@@ -1,6 +1,7 @@
 #include "server/pattern/flat_event.h"
 
 #include <algorithm>
+#include <atomic>
 #include <charconv>
 #include <cmath>
 #include <cstring>
@@ -58,13 +59,124 @@ inline bool SameBytes(const char* a, const char* b, size_t n) {
   return true;
 }
 
+// A key's fingerprint for PathFilter's slot tables: its first and its last
+// min(size, 8) bytes, each zero-extended to 64 bits (little-endian). Together
+// with the size it determines keys of up to 16 bytes.
+inline void Fingerprint(std::string_view key, uint64_t* head, uint64_t* tail) {
+  const size_t n = std::min<size_t>(key.size(), 8);
+  *head = 0;
+  *tail = 0;
+  std::memcpy(head, key.data(), n);
+  std::memcpy(tail, key.data() + key.size() - n, n);
+}
+
+// As Fingerprint, reading whole 8-byte windows (masked to the key) without
+// branching on the key's size when the key lies inside [text, text_end) with
+// 8 bytes of that range from its start and up to its end (little-endian
+// only; else as Fingerprint).
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline void FingerprintInText(std::string_view key,
+                                                           const char* text,
+                                                           const char* text_end,
+                                                           uint64_t* head,
+                                                           uint64_t* tail) {
+  // As integers: the key may be elsewhere (an unescaped copy).
+  const uintptr_t begin = reinterpret_cast<uintptr_t>(key.data());
+  const uintptr_t end = begin + key.size();
+  const uintptr_t lo = reinterpret_cast<uintptr_t>(text);
+  const uintptr_t hi = reinterpret_cast<uintptr_t>(text_end);
+  constexpr bool kLittleEndian =
+      __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__;  // GCC and Clang
+  if (!kLittleEndian || ABSL_PREDICT_FALSE(begin < lo || end > hi ||
+                                           end - lo < 8 || hi - begin < 8)) {
+    Fingerprint(key, head, tail);
+    return;
+  }
+  const size_t n = std::min<size_t>(key.size(), 8);
+  uint64_t first = 0;
+  uint64_t last = 0;
+  std::memcpy(&first, key.data(), 8);
+  std::memcpy(&last, key.data() + key.size() - 8, 8);
+  // The low n bytes of `first`, the high n bytes of `last`.
+  const uint64_t keep = n == 0 ? 0 : ~uint64_t{0} >> (64 - 8 * n);
+  *head = first & keep;
+  *tail = n == 0 ? 0 : last >> (64 - 8 * n);
+}
+
+inline uint64_t SlotHash(uint64_t head, uint64_t tail, size_t size,
+                         uint64_t seed) {
+  uint64_t h =
+      (head * 0x9E3779B97F4A7C15ull) ^ ((tail + size) * 0xC2B2AE3D27D4EB4Full);
+  h ^= h >> 29;
+  return h * seed;
+}
+
+uint64_t NextFilterId() {
+  static std::atomic<uint64_t> next{1};
+  return next.fetch_add(1, std::memory_order_relaxed);
+}
+
 }  // namespace
+
+void PathFilter::BuildSlots(Node* n) {
+  n->slots.clear();
+  // Nodes with many children keep the hash map (a table would be large).
+  if (n->children.empty() || n->children.size() > kMaxSlotChildren) return;
+  struct Key {
+    uint64_t head;
+    uint64_t tail;
+    const std::string* key;
+    uint32_t child;
+  };
+  std::vector<Key> keys;
+  for (const auto& [key, child] : n->children) {
+    Key k{0, 0, &key, child};
+    Fingerprint(key, &k.head, &k.tail);
+    keys.push_back(k);
+  }
+  // Tables of 2 to 16 slots per key (at least 2), 256 odd seeds each; found
+  // at once in practice.
+  int bits = 1;
+  while ((size_t{1} << bits) < 2 * keys.size()) ++bits;
+  std::vector<int> used;
+  for (int b = bits; b <= bits + 3 && b < 32; ++b) {
+    const size_t size = size_t{1} << b;
+    for (uint64_t s = 0; s < 256; ++s) {
+      const uint64_t seed = (s * 0x9E3779B97F4A7C15ull) | 1;
+      used.assign(size, 0);
+      bool ok = true;
+      for (const Key& k : keys) {
+        const size_t i = static_cast<size_t>(
+            SlotHash(k.head, k.tail, k.key->size(), seed) >> (64 - b));
+        if (used[i]++ != 0) {
+          ok = false;
+          break;
+        }
+      }
+      if (!ok) continue;
+      n->slots.assign(size, Slot());
+      n->seed = seed;
+      n->shift = 64 - b;
+      for (const Key& k : keys) {
+        Slot& slot = n->slots[static_cast<size_t>(
+            SlotHash(k.head, k.tail, k.key->size(), seed) >> n->shift)];
+        slot.head = k.head;
+        slot.tail = k.tail;
+        slot.size = static_cast<uint32_t>(k.key->size());
+        slot.child = k.child;
+        slot.key = *k.key;
+      }
+      return;
+    }
+  }
+  // Keys longer than 16 bytes with equal fingerprints: use the hash map.
+}
 
 PathFilter PathFilter::FromPaths(std::span<const std::string> paths) {
   PathFilter f;
   if (paths.empty()) {
     // A filter that keeps nothing: a root without children.
     f.nodes_.emplace_back();
+    f.id_ = NextFilterId();
     return f;
   }
   f.nodes_.emplace_back();
@@ -81,8 +193,6 @@ PathFilter PathFilter::FromPaths(std::span<const std::string> paths) {
       if (it == f.nodes_[node].children.end()) {
         next = static_cast<uint32_t>(f.nodes_.size());
         f.nodes_[node].children.emplace(std::string(seg), next);
-        f.nodes_[node].length_mask |= uint64_t{1}
-                                      << std::min<size_t>(seg.size(), 63);
         f.nodes_.emplace_back();
       } else {
         next = it->second;
@@ -94,27 +204,47 @@ PathFilter PathFilter::FromPaths(std::span<const std::string> paths) {
     f.nodes_[node].flags |= kLeaf;
   }
   f.nodes_[0].flags &= static_cast<uint8_t>(~kLeaf);
-  for (Node& n : f.nodes_) {
-    if (n.children.size() > kFewChildren) continue;
-    for (const auto& [key, child] : n.children) n.few.emplace_back(key, child);
+  for (Node& n : f.nodes_) BuildSlots(&n);
+  // Ranks: every node's dot-joined path, sorted (the root's is "").
+  std::vector<std::pair<std::string, uint32_t>> full(f.nodes_.size());
+  for (uint32_t i = 0; i < f.nodes_.size(); ++i) {
+    for (const auto& [key, child] : f.nodes_[i].children) {
+      full[child].first = i == 0 ? key : absl::StrCat(full[i].first, ".", key);
+      full[child].second = child;
+    }
   }
+  std::sort(full.begin(), full.end());
+  for (uint32_t r = 0; r < full.size(); ++r) f.nodes_[full[r].second].rank = r;
+  f.id_ = NextFilterId();
   return f;
+}
+
+// Only used in this file (ChildSegment and the parser), so inline.
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline uint32_t PathFilter::SlotChild(
+    const Node& n, std::string_view key, uint64_t head, uint64_t tail) {
+  const Slot& slot = n.slots[static_cast<size_t>(
+      SlotHash(head, tail, key.size(), n.seed) >> n.shift)];
+  // One branch for the common answer (no such child).
+  if (((slot.size ^ key.size()) | (slot.head ^ head) | (slot.tail ^ tail)) !=
+      0) {
+    return kNone;
+  }
+  if (key.size() > 16 &&
+      !SameBytes(slot.key.data() + 8, key.data() + 8, key.size() - 16)) {
+    return kNone;
+  }
+  return slot.child;
 }
 
 uint32_t PathFilter::ChildSegment(uint32_t node, std::string_view key) const {
   const Node& n = nodes_[node];
-  if ((n.length_mask & (uint64_t{1} << std::min<size_t>(key.size(), 63))) ==
-      0) {
-    return kNone;
+  if (ABSL_PREDICT_TRUE(!n.slots.empty())) {
+    uint64_t head = 0;
+    uint64_t tail = 0;
+    Fingerprint(key, &head, &tail);
+    return SlotChild(n, key, head, tail);
   }
-  if (n.children.size() <= kFewChildren) {
-    for (const auto& [k, child] : n.few) {
-      if (k.size() == key.size() && SameBytes(k.data(), key.data(), k.size())) {
-        return child;
-      }
-    }
-    return kNone;
-  }
+  if (n.children.empty()) return kNone;
   auto it = n.children.find(key);
   return it == n.children.end() ? kNone : it->second;
 }
@@ -173,6 +303,7 @@ bool FlatEvent::Consistent(const Leaf& a, const Leaf& b) const {
 }
 
 void FlatEvent::Clear() {
+  filter_id_ = 0;
   arena_.clear();
   leaves_.clear();
   positions_.clear();
@@ -552,6 +683,44 @@ inline bool NumberConvertible(const ScannedNumber& n) {
   return NumberValue(n, &unused);
 }
 
+// The end of the number at `p` when it has one of the common short forms
+// -?(0|[1-9][0-9]*)(.[0-9]+)? in under 16 bytes (at most 15 digits, so
+// simdjson always converts it) and is followed by a byte that cannot continue
+// a number; else null ("not decided here": other forms, literals, errors, or
+// fewer than 17 bytes left). Decided without loops.
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline const char* QuickNumber(const char* p,
+                                                            const char* end) {
+#if defined(__SSE2__)
+  if (end - p <= 16) return nullptr;
+  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  const __m128i offset = _mm_sub_epi8(v, _mm_set1_epi8('0'));
+  // Unsigned offset <= 9 <=> min(offset, 9) == offset.
+  const unsigned digits = static_cast<unsigned>(_mm_movemask_epi8(
+      _mm_cmpeq_epi8(_mm_min_epu8(offset, _mm_set1_epi8(9)), offset)));
+  const unsigned sign = p[0] == '-' ? 1 : 0;
+  const unsigned d = digits >> sign;
+  // Bits 16 and up of ~d are set, so both counts are at most 16.
+  const unsigned int_len = static_cast<unsigned>(__builtin_ctz(~d));
+  const unsigned after_int = sign + int_len;  // <= 16 < end - p
+  const bool dot = p[after_int] == '.';
+  const unsigned frac_len =
+      static_cast<unsigned>(__builtin_ctz(~(d >> (int_len + 1))));
+  const unsigned len = after_int + (dot ? 1 + frac_len : 0);
+  if (len >= 16) return nullptr;
+  const char next = p[len];
+  // A number's next byte must not be one that continues it (digits were
+  // counted; '.', 'e', 'E', '+', '-' are the rest).
+  const bool ok = int_len >= 1 && (p[sign] != '0' || int_len == 1) &&
+                  (!dot || frac_len >= 1) && next != 'e' && next != 'E' &&
+                  next != '.' && next != '+' && next != '-';
+  return ok ? p + len : nullptr;
+#else
+  (void)p;
+  (void)end;
+  return nullptr;
+#endif
+}
+
 // `p` is at a byte that may start true, false, null or a number: moves past
 // it after checking it. Returns null on failure.
 inline const char* SkipScalar(const char* p, const char* end) {
@@ -564,6 +733,7 @@ inline const char* SkipScalar(const char* p, const char* end) {
     case 'n':
       return left >= 4 && std::memcmp(p, "null", 4) == 0 ? p + 4 : nullptr;
     default: {
+      if (const char* q = QuickNumber(p, end); q != nullptr) return q;
       ScannedNumber n;
       p = ScanNumber(p, end, &n);
       return p != nullptr && NumberConvertible(n) ? p : nullptr;
@@ -683,6 +853,7 @@ class FlatEventParser::Impl {
  private:
   void Reset() {
     out_->Clear();
+    out_->filter_id_ = filter_ == nullptr ? 0 : filter_->id();
     path_.clear();
     stack_.clear();
     next_array_id_ = 0;
@@ -695,11 +866,23 @@ class FlatEventParser::Impl {
   // a reused buffer (so, unlike std::stable_sort, nothing is allocated in
   // steady state).
   void Finish() {
+    if (filter_ != nullptr) {
+      // Every leaf's node is a node of filter_, whose rank orders paths.
+      const PathFilter::Node* nodes = filter_->nodes_.data();
+      SortLeaves([nodes](const FlatEvent::Leaf& a, const FlatEvent::Leaf& b) {
+        return nodes[a.node].rank < nodes[b.node].rank;
+      });
+      return;
+    }
     FlatEvent* out = out_;
-    const auto less = [out](const FlatEvent::Leaf& a,
-                            const FlatEvent::Leaf& b) {
+    SortLeaves([out](const FlatEvent::Leaf& a, const FlatEvent::Leaf& b) {
       return out->path(a) < out->path(b);
-    };
+    });
+  }
+
+  template <typename Less>
+  void SortLeaves(const Less& less) {
+    FlatEvent* out = out_;
     std::vector<FlatEvent::Leaf>& leaves = out->leaves_;
     const size_t n = leaves.size();
     const size_t run = n <= kInsertionSortMax ? n : kSortRun;
@@ -745,6 +928,8 @@ class FlatEventParser::Impl {
     if (json.size() >= simdjson::SIMDJSON_MAXSIZE_BYTES) return false;
     const char* p = json.data();
     const char* const end = p + json.size();
+    text_begin_ = p;
+    text_end_ = end;
     seen_ = 0;
     int depth = 0;  // frames in use
     ScanFrame* frame = nullptr;
@@ -820,24 +1005,28 @@ class FlatEventParser::Impl {
         }
         p = ScanString(p + 1, end, &seen_, &string_scratch_, &text);
         if (p == nullptr) return false;
-        SetText(&AddLeaf(ValueKind::kString), text);
+        SetText(&AddLeaf(ValueKind::kString, node), text);
         goto after_value;
       case 't':
         if (end - p < 4 || std::memcmp(p, "true", 4) != 0) return false;
         p += 4;
-        if ((Flags(node) & PathFilter::kLeaf) != 0) AddLeaf(ValueKind::kTrue);
+        if ((Flags(node) & PathFilter::kLeaf) != 0) {
+          AddLeaf(ValueKind::kTrue, node);
+        }
         goto after_value;
       case 'f':
         if (end - p < 5 || std::memcmp(p, "false", 5) != 0) return false;
         p += 5;
         if ((Flags(node) & PathFilter::kLeaf) != 0) {
-          AddLeaf(ValueKind::kFalse);
+          AddLeaf(ValueKind::kFalse, node);
         }
         goto after_value;
       case 'n':
         if (end - p < 4 || std::memcmp(p, "null", 4) != 0) return false;
         p += 4;
-        if ((Flags(node) & PathFilter::kLeaf) != 0) AddLeaf(ValueKind::kNull);
+        if ((Flags(node) & PathFilter::kLeaf) != 0) {
+          AddLeaf(ValueKind::kNull, node);
+        }
         goto after_value;
       default: {
         ScannedNumber n;
@@ -849,7 +1038,7 @@ class FlatEventParser::Impl {
         }
         double d = 0;
         if (!NumberValue(n, &d)) return false;
-        AddLeaf(ValueKind::kNumber).number = d;
+        AddLeaf(ValueKind::kNumber, node).number = d;
         goto after_value;
       }
     }
@@ -892,7 +1081,17 @@ class FlatEventParser::Impl {
   // The trie node under `node` (never kNone) for the event key `key`.
   uint32_t KeyChild(uint32_t node, std::string_view key, bool dot) const {
     if (filter_ == nullptr || node == PathFilter::kAll) return PathFilter::kAll;
-    return dot ? filter_->Child(node, key) : filter_->ChildOfSegment(node, key);
+    if (dot) return filter_->Child(node, key);
+    const PathFilter::Node& n = filter_->nodes_[node];
+    if (ABSL_PREDICT_FALSE(n.slots.empty())) {
+      return filter_->ChildOfSegment(node, key);
+    }
+    uint64_t head = 0;
+    uint64_t tail = 0;
+    // Keys are usually read in place (not unescaped): then whole 8-byte
+    // windows of the text can be read around them.
+    FingerprintInText(key, text_begin_, text_end_, &head, &tail);
+    return PathFilter::SlotChild(n, key, head, tail);
   }
 
   uint32_t ChildNode(uint32_t node, std::string_view key) const {
@@ -959,38 +1158,38 @@ class FlatEventParser::Impl {
       case simdjson::dom::element_type::STRING: {
         std::string_view s;
         if (v.get(s) != simdjson::SUCCESS) return;
-        FlatEvent::Leaf& leaf = AddLeaf(ValueKind::kString);
+        FlatEvent::Leaf& leaf = AddLeaf(ValueKind::kString, node);
         SetText(&leaf, s);
         return;
       }
       case simdjson::dom::element_type::INT64: {
         int64_t i = 0;
         if (v.get(i) != simdjson::SUCCESS) return;
-        FlatEvent::Leaf& leaf = AddLeaf(ValueKind::kNumber);
+        FlatEvent::Leaf& leaf = AddLeaf(ValueKind::kNumber, node);
         leaf.number = static_cast<double>(i);
         return;
       }
       case simdjson::dom::element_type::UINT64: {
         uint64_t u = 0;
         if (v.get(u) != simdjson::SUCCESS) return;
-        FlatEvent::Leaf& leaf = AddLeaf(ValueKind::kNumber);
+        FlatEvent::Leaf& leaf = AddLeaf(ValueKind::kNumber, node);
         leaf.number = static_cast<double>(u);
         return;
       }
       case simdjson::dom::element_type::DOUBLE: {
         double d = 0;
         if (v.get(d) != simdjson::SUCCESS) return;
-        AddLeaf(ValueKind::kNumber).number = d;
+        AddLeaf(ValueKind::kNumber, node).number = d;
         return;
       }
       case simdjson::dom::element_type::BOOL: {
         bool b = false;
         if (v.get(b) != simdjson::SUCCESS) return;
-        AddLeaf(b ? ValueKind::kTrue : ValueKind::kFalse);
+        AddLeaf(b ? ValueKind::kTrue : ValueKind::kFalse, node);
         return;
       }
       case simdjson::dom::element_type::NULL_VALUE:
-        AddLeaf(ValueKind::kNull);
+        AddLeaf(ValueKind::kNull, node);
         return;
       default:
         return;
@@ -1049,10 +1248,10 @@ class FlatEventParser::Impl {
     if ((flags & PathFilter::kLeaf) == 0) return;
     switch (v.kind) {
       case Kind::kString:
-        SetText(&AddLeaf(ValueKind::kString), v.text);
+        SetText(&AddLeaf(ValueKind::kString, node), v.text);
         return;
       case Kind::kNumber: {
-        FlatEvent::Leaf& leaf = AddLeaf(ValueKind::kNumber);
+        FlatEvent::Leaf& leaf = AddLeaf(ValueKind::kNumber, node);
         double d = 0;
         auto res =
             std::from_chars(v.text.data(), v.text.data() + v.text.size(), d);
@@ -1069,13 +1268,13 @@ class FlatEventParser::Impl {
         return;
       }
       case Kind::kTrue:
-        AddLeaf(ValueKind::kTrue);
+        AddLeaf(ValueKind::kTrue, node);
         return;
       case Kind::kFalse:
-        AddLeaf(ValueKind::kFalse);
+        AddLeaf(ValueKind::kFalse, node);
         return;
       case Kind::kNull:
-        AddLeaf(ValueKind::kNull);
+        AddLeaf(ValueKind::kNull, node);
         return;
       default:
         return;
@@ -1088,9 +1287,10 @@ class FlatEventParser::Impl {
     out_->arena_.append(s);
   }
 
-  FlatEvent::Leaf& AddLeaf(ValueKind kind) {
+  FlatEvent::Leaf& AddLeaf(ValueKind kind, uint32_t node) {
     FlatEvent::Leaf& leaf = out_->leaves_.emplace_back();
     leaf.kind = kind;
+    leaf.node = node;
     leaf.path_offset = static_cast<uint32_t>(out_->arena_.size());
     leaf.path_size = static_cast<uint32_t>(path_.size());
     out_->arena_.append(path_);
@@ -1121,6 +1321,9 @@ class FlatEventParser::Impl {
   };
   std::vector<ScanFrame> frames_ = std::vector<ScanFrame>(kMaxScanDepth);
   uint32_t seen_ = 0;  // non-zero: some string may hold non-ASCII bytes
+  // The text being scanned.
+  const char* text_begin_ = nullptr;
+  const char* text_end_ = nullptr;
   std::string key_scratch_;
   std::string string_scratch_;
   std::vector<FlatEvent::Leaf> sort_scratch_;  // Finish()'s merge buffer

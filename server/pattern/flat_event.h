@@ -69,6 +69,10 @@ class PathFilter {
   static PathFilter FromPaths(std::span<const std::string> paths);
 
   bool keep_all() const { return nodes_.empty(); }
+  // Identifies this filter's trie (copies share it; 0 for a default-built
+  // filter). FlatEvent::filter_id() tells which filter an event was parsed
+  // with, and so whether its leaves' `node`s are nodes of this filter.
+  uint64_t id() const { return id_; }
   uint32_t root() const { return nodes_.empty() ? kAll : 0; }
   // The node reached from `node` through object key `key` (kNone if no rule
   // path continues that way).
@@ -80,16 +84,36 @@ class PathFilter {
   }
 
  private:
+  // A child key by its fingerprint: its size and its first and last
+  // min(size, 8) bytes, which hold the whole key up to 16 bytes.
+  struct Slot {
+    uint64_t head = 0;
+    uint64_t tail = 0;
+    uint32_t size = ~0u;  // ~0u: an empty slot (matches no key)
+    uint32_t child = kNone;
+    std::string key;  // compared in full when longer than 16 bytes
+  };
   struct Node {
-    uint64_t length_mask = 0;  // bit min(len, 63) for each child key
     internal::StringMap<uint32_t> children;
-    // The same children while there are few (a linear scan beats hashing).
-    std::vector<std::pair<std::string, uint32_t>> few;
+    // The same children in a collision-free table indexed by a hash of the
+    // fingerprint, so that a lookup is one probe and one compare (no loop,
+    // few branches); empty if none was found (then `children` is used).
+    std::vector<Slot> slots;
+    uint64_t seed = 0;
+    int shift = 0;  // slot index = hash >> shift
+    // Position of this node's path among all nodes' dot-joined paths in
+    // string order (so leaves can be sorted by path without comparing text).
+    uint32_t rank = 0;
     uint8_t flags = 0;
   };
-  static constexpr size_t kFewChildren = 8;
+  static constexpr size_t kMaxSlotChildren = 64;
+  friend class FlatEventParser;  // looks up keys read in place (SlotChild)
+  static void BuildSlots(Node* n);
+  static uint32_t SlotChild(const Node& n, std::string_view key, uint64_t head,
+                            uint64_t tail);
   uint32_t ChildSegment(uint32_t node, std::string_view key) const;
   std::vector<Node> nodes_;
+  uint64_t id_ = 0;
 };
 
 class FlatEvent {
@@ -103,6 +127,9 @@ class FlatEvent {
     uint32_t pos_size = 0;
     double number = 0;  // kNumber: the value (+-inf when too large)
     ValueKind kind = ValueKind::kNull;
+    // The PathFilter node of the leaf's path when the event was parsed with
+    // a filter (see filter_id()), else PathFilter::kAll.
+    uint32_t node = PathFilter::kAll;
   };
 
   FlatEvent() = default;
@@ -133,6 +160,9 @@ class FlatEvent {
   // [begin, end) of the leaves at `path` (empty range when absent).
   std::pair<size_t, size_t> FindPath(std::string_view path) const;
 
+  // PathFilter::id() of the filter the event was parsed with (0: none).
+  uint64_t filter_id() const { return filter_id_; }
+
   // True unless the two leaves sit in different elements of a common array.
   bool Consistent(const Leaf& a, const Leaf& b) const;
 
@@ -144,6 +174,7 @@ class FlatEvent {
   std::string arena_;
   std::vector<Leaf> leaves_;
   std::vector<ArrayPos> positions_;
+  uint64_t filter_id_ = 0;
 };
 
 // Reusable event parser (holds simdjson state and buffers).

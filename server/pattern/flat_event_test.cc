@@ -109,13 +109,16 @@ TEST(FlatEventTest, PathFilterMatchesWholeSegmentsOnly) {
     for (size_t i = 0; i < n; ++i) key += static_cast<char>('a' + i % 26);
     paths.push_back(key);
   }
-  // Five children at a time (a linear scan), then all of them (a hash map).
+  // Five children at a time, all 40 (slot tables), then over 64 (a hash map).
   std::vector<std::vector<std::string>> groups;
   for (size_t first = 0; first + 5 <= paths.size(); first += 5) {
     groups.emplace_back(paths.begin() + static_cast<ptrdiff_t>(first),
                         paths.begin() + static_cast<ptrdiff_t>(first + 5));
   }
   groups.push_back(paths);
+  std::vector<std::string> many = paths;
+  for (int i = 0; i < 60; ++i) many.push_back(absl::StrCat("k", i, "-key"));
+  groups.push_back(many);
   for (const std::vector<std::string>& some : groups) {
     const PathFilter filter = PathFilter::FromPaths(some);
     for (const std::string& key : some) {
@@ -750,6 +753,164 @@ TEST(FlatEventScannerTest, TypicalEventTakesTheFastPath) {
   EXPECT_EQ(parser.fast_event().size(), 4u);
   ASSERT_EQ(parser.Compare(event, nullptr), "");
   EXPECT_TRUE(parser.used_fast_path());
+}
+
+// Child keys whose fingerprints (size, first and last 8 bytes) are equal:
+// the slot table cannot tell them apart, so lookups must compare the middle
+// bytes (or use the hash map).
+TEST(FlatEventTest, PathFilterKeysWithEqualFingerprints) {
+  const std::string a = "abcdefgh-A-ijklmnop";
+  const std::string b = "abcdefgh-B-ijklmnop";
+  const std::string c = "abcdefgh-C-ijklmnop";  // not a child
+  for (const std::vector<std::string>& paths :
+       std::vector<std::vector<std::string>>{{a}, {a, b}, {a, b, "x", "y"}}) {
+    const PathFilter filter = PathFilter::FromPaths(paths);
+    for (const std::string& key : paths) {
+      EXPECT_NE(filter.ChildOfSegment(filter.root(), key), PathFilter::kNone);
+    }
+    EXPECT_EQ(filter.ChildOfSegment(filter.root(), c), PathFilter::kNone);
+    if (paths.size() == 1) {
+      EXPECT_EQ(filter.ChildOfSegment(filter.root(), b), PathFilter::kNone);
+    }
+    // The same through the scanner (keys read in place from the text).
+    DifferentialParser parser;
+    const std::string doc = absl::StrCat(R"({")", a, R"(":1,")", b, R"(":2,")",
+                                         c, R"(":3,"pad":"0123456789"})");
+    ASSERT_EQ(parser.Compare(doc, &filter), "");
+    EXPECT_TRUE(parser.used_fast_path());
+    EXPECT_EQ(parser.fast_event().size(), paths.size() >= 2 ? 2u : 1u);
+  }
+}
+
+// Keys of every size from 0 to 20 at the very start and end of documents of
+// every length around 16 bytes: the filter lookup reads 8-byte windows of the
+// text around keys when they fit inside it, and copies otherwise.
+TEST(FlatEventScannerTest, KeysAtTheEdgesOfTheText) {
+  DifferentialParser parser;
+  for (size_t size = 0; size <= 20; ++size) {
+    std::string key;
+    for (size_t i = 0; i < size; ++i) key += static_cast<char>('a' + i % 26);
+    std::string other = key;
+    if (!other.empty()) other.back() = 'Z';
+    const std::vector<std::string> paths = {key, "k", key + "Q"};
+    const PathFilter filter = PathFilter::FromPaths(paths);
+    for (size_t pad = 0; pad <= 18; ++pad) {
+      const std::string fill(pad, 'p');
+      const std::string docs[] = {
+          absl::StrCat(R"({")", key, R"(":1})"),
+          absl::StrCat(R"({")", other, R"(":1})"),
+          absl::StrCat(R"({")", key, R"(":")", fill, R"("})"),
+          absl::StrCat(R"({"k":")", fill, R"(",")", key, R"(":2})"),
+          absl::StrCat(R"({"k":")", fill, R"(",")", other, R"(":2})"),
+          absl::StrCat(R"({"k":")", fill, R"(",")", key, R"(":{"k":2}})"),
+          absl::StrCat(R"({"k":")", fill, R"(",")", key, R"(\u0051":2})"),
+      };
+      for (const std::string& doc : docs) {
+        EXPECT_EQ(parser.Compare(doc, &filter), "") << doc;
+      }
+    }
+  }
+}
+
+// Leaves of a filtered parse are ordered by the filter's node ranks; that
+// must be the order of their path strings ('-' < '.' < 'a'), stable within
+// a path.
+TEST(FlatEventScannerTest, FilteredLeavesSortedByPathText) {
+  const std::vector<std::string> paths = {
+      "b", "a.c", "a",  "a-b", "a.c.d",    "a.b",  "",
+      "A", "ab",  "a.", "a..", "\xC3\xA9", "z.y.x"};
+  const PathFilter filter = PathFilter::FromPaths(paths);
+  const char* docs[] = {
+      R"({"b":1,"a":{"c":[2,{"d":3}],"b":4,"":5},"a-b":6,"":7,"A":8,"ab":9})",
+      R"({"z":{"y":{"x":1}},"a.c":[1,2],"a":{"c":3},"a.b":4,"\u00e9":5,"b":6})",
+      R"({"a":[{"c":1},{"b":2},{"c":3}],"a.":{"":4},"a":{"c":5},"b":[7,8]})",
+  };
+  DifferentialParser parser;
+  for (const char* doc : docs) {
+    ASSERT_EQ(parser.Compare(doc, &filter), "") << doc;
+    EXPECT_TRUE(parser.used_fast_path()) << doc;
+    const FlatEvent& ev = parser.fast_event();
+    EXPECT_EQ(ev.filter_id(), filter.id());
+    for (size_t i = 1; i < ev.size(); ++i) {
+      EXPECT_LE(ev.path(ev.leaf(i - 1)), ev.path(ev.leaf(i))) << doc;
+    }
+    for (const FlatEvent::Leaf& leaf : ev.leaves()) {
+      EXPECT_EQ(leaf.node, filter.Child(filter.root(), ev.path(leaf)));
+    }
+  }
+  // Without a filter: no filter id, no nodes.
+  absl::StatusOr<FlatEvent> all = FlatEvent::Parse(docs[0]);
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->filter_id(), 0u);
+  EXPECT_EQ(all->leaf(0).node, PathFilter::kAll);
+  // Filters built separately have different ids, copies the same.
+  const PathFilter again = PathFilter::FromPaths(paths);
+  const PathFilter copy = filter;
+  EXPECT_NE(again.id(), filter.id());
+  EXPECT_EQ(copy.id(), filter.id());
+  EXPECT_NE(filter.id(), 0u);
+}
+
+// Skipped numbers are checked by a loop-free fast path when at least 17
+// bytes follow them: every number form, followed by every kind of byte, at
+// the end of documents of every length.
+TEST(FlatEventScannerTest, SkippedNumbersAsSimdjson) {
+  std::vector<std::string> numbers(std::begin(kNumbers), std::end(kNumbers));
+  for (const char* extra : {"1x",
+                            "1.5e",
+                            "1.",
+                            "01",
+                            "-",
+                            "-0",
+                            "-01",
+                            "1.5.3",
+                            "1+2",
+                            "1-2",
+                            "0.e1",
+                            "-.5",
+                            ".5",
+                            "1e5",
+                            "1E5",
+                            "123456789012345",
+                            "1234567890123456",
+                            "12345678901234567",
+                            "1.2345678901234",
+                            "1.23456789012345",
+                            "-1.2345678901234",
+                            "0.00000000000001",
+                            "-",
+                            "--1",
+                            "1..2",
+                            "1.2e+3",
+                            "2.",
+                            "00",
+                            "-00",
+                            "0x10",
+                            "1_0",
+                            "1/2",
+                            "1\\u0030"}) {
+    numbers.emplace_back(extra);
+  }
+  const std::vector<std::string> paths = {"k"};
+  const PathFilter filter = PathFilter::FromPaths(paths);
+  DifferentialParser parser;
+  for (const std::string& number : numbers) {
+    for (const char* after : {"", " ", ",", "}", "]", "\"", "x", "e", "E", ".",
+                              "+", "-", "0", "\t", "\n", "\x01"}) {
+      for (size_t pad = 0; pad <= 20; pad += 4) {
+        const std::string fill(pad, 'p');
+        const std::string docs[] = {
+            absl::StrCat(R"({"n":)", number, after, R"(,"k":")", fill, R"("})"),
+            absl::StrCat(R"({"n":[)", number, after, R"(],"k":")", fill,
+                         R"("})"),
+            absl::StrCat(R"({"k":")", fill, R"(","n":)", number, after, "}"),
+        };
+        for (const std::string& doc : docs) {
+          EXPECT_EQ(parser.Compare(doc, &filter), "") << doc;
+        }
+      }
+    }
+  }
 }
 
 }  // namespace

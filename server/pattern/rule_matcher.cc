@@ -425,6 +425,9 @@ struct RuleMatcher::Index {
   internal::StringMap<uint32_t> path_ids;
   size_t path_count = 0;
   PathFilter filter;
+  // Path id (or kNoPath) of each filter node, for events parsed with
+  // `filter` (their leaves carry the node: no path hashing).
+  std::vector<uint32_t> node_path;
   size_t rule_count = 0;
   size_t subrule_count = 0;  // sub-rules of the patterns (before copies)
 
@@ -1127,6 +1130,15 @@ std::shared_ptr<const RuleMatcher> RuleMatcher::Builder::Build() const {
     for (auto& [path_id, idx] : part.paths) idx.group_pos = {};
   }
   index->filter = PathFilter::FromPaths(all_paths);
+  for (const auto& [path, id] : index->path_ids) {
+    const uint32_t node =
+        index->filter.Child(index->filter.root(), std::string_view(path));
+    if (node >= PathFilter::kNone) continue;  // not a filter node
+    if (index->node_path.size() <= node) {
+      index->node_path.resize(node + 1, Index::kNoPath);
+    }
+    index->node_path[node] = id;
+  }
   return std::shared_ptr<const RuleMatcher>(new RuleMatcher(std::move(index)));
 }
 
@@ -1138,17 +1150,35 @@ void RuleMatcher::Match(const FlatEvent& event,
   sc->Begin(ix.subrules.size(), ix.preds.size(), ix.path_count);
   // Where each rule path's leaves are.
   const size_t n = event.size();
-  for (size_t i = 0; i < n;) {
-    const std::string_view path = event.path(event.leaf(i));
-    size_t j = i + 1;
-    while (j < n && event.path(event.leaf(j)) == path) ++j;
-    auto it = ix.path_ids.find(path);
-    if (it != ix.path_ids.end()) {
-      sc->path_stamp[it->second] = sc->generation;
-      sc->path_range[it->second] = {static_cast<uint32_t>(i),
-                                    static_cast<uint32_t>(j)};
+  if (event.filter_id() != 0 && event.filter_id() == ix.filter.id()) {
+    // Parsed with our filter: leaves of one path share a node, which maps
+    // to the path id directly.
+    for (size_t i = 0; i < n;) {
+      const uint32_t node = event.leaf(i).node;
+      size_t j = i + 1;
+      while (j < n && event.leaf(j).node == node) ++j;
+      const uint32_t id =
+          node < ix.node_path.size() ? ix.node_path[node] : Index::kNoPath;
+      if (id != Index::kNoPath) {
+        sc->path_stamp[id] = sc->generation;
+        sc->path_range[id] = {static_cast<uint32_t>(i),
+                              static_cast<uint32_t>(j)};
+      }
+      i = j;
     }
-    i = j;
+  } else {
+    for (size_t i = 0; i < n;) {
+      const std::string_view path = event.path(event.leaf(i));
+      size_t j = i + 1;
+      while (j < n && event.path(event.leaf(j)) == path) ++j;
+      auto it = ix.path_ids.find(path);
+      if (it != ix.path_ids.end()) {
+        sc->path_stamp[it->second] = sc->generation;
+        sc->path_range[it->second] = {static_cast<uint32_t>(i),
+                                      static_cast<uint32_t>(j)};
+      }
+      i = j;
+    }
   }
   ix.ProbePartition(ix.partitions[0], event, sc.get());
   if (ix.partition_path != Index::kNoPath &&

@@ -156,6 +156,40 @@ TEST(RuleMatcherTest, PathFilterSkipsUnrelatedSubtrees) {
   EXPECT_THAT(ids, ElementsAre(1));
 }
 
+// Events parsed with the matcher's own filter are matched through their
+// leaves' filter nodes; events parsed otherwise (no filter, or another filter
+// that keeps at least the same paths) through their path texts. Both give the
+// same results.
+TEST(RuleMatcherTest, SameResultsWhateverFilterTheEventWasParsedWith) {
+  RuleMatcher::Builder b;
+  b.Add(1, P(R"({"source":["s"],"detail":{"a":{"b":["x"]}}})"));
+  b.Add(2, P(R"({"detail":{"a.b":[{"prefix":"x"}],"c":[{"exists":true}]}})"));
+  b.Add(3, P(R"({"detail":{"c":[1]},"source":[{"anything-but":"t"}]})"));
+  b.Add(4, P(R"({"detail":{"a":{"b":[{"exists":false}]}}})"));
+  auto m = b.Build();
+  const std::vector<std::string> more_paths = {
+      "zzz", "detail.c", "detail.a.b", "source", "detail.a", "detail.a.b.c"};
+  const PathFilter more = PathFilter::FromPaths(more_paths);
+  const char* events[] = {
+      R"({"source":"s","detail":{"a":{"b":"x"},"c":1}})",
+      R"({"source":"t","detail":{"a.b":"xy","c":[0,1]}})",
+      R"({"source":"u","detail":{"a":[{"b":"q"},{"b":"x"}]}})",
+      R"({"detail":{"c":null}})",
+  };
+  FlatEventParser parser;
+  for (const char* event : events) {
+    const std::vector<uint32_t> want = MatchWith(*m, event);
+    const PathFilter* filters[] = {nullptr, &more};
+    for (const PathFilter* f : filters) {
+      FlatEvent ev;
+      ASSERT_TRUE(parser.Parse(event, f, &ev).ok());
+      std::vector<uint32_t> ids;
+      m->Match(ev, &ids);
+      EXPECT_EQ(ids, want) << event;
+    }
+  }
+}
+
 // Partitioning by the most pinned exact-string path (here `source`) must not
 // change any result; threshold 1 forces it on these small rule sets.
 TEST(RuleMatcherTest, PartitionsBySourceValue) {
