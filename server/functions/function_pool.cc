@@ -190,6 +190,8 @@ void FunctionPool::Stop() {
   std::vector<std::unique_ptr<Environment>> envs;
   {
     absl::MutexLock lock(&mu_);
+    // Every invocation is finished before any environment leaves envs_:
+    // FinishLocked looks at the other environments.
     for (auto& [id, env] : envs_) {
       if (env->current != nullptr) {
         InvokeResult r;
@@ -198,8 +200,8 @@ void FunctionPool::Stop() {
         completions.push_back(FinishLocked(env.get(), std::move(r), "error"));
       }
       env->state = Environment::State::kDead;
-      envs.push_back(std::move(env));
     }
+    for (auto& [id, env] : envs_) envs.push_back(std::move(env));
     envs_.clear();
   }
   Deliver(std::move(completions));

@@ -6,9 +6,11 @@
 #include <unistd.h>
 
 #include <memory>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "gtest/gtest.h"
 #include "server/common/clock.h"
@@ -203,6 +205,42 @@ TEST_F(FunctionPoolTest, ReservedConcurrencyThrottles) {
   InvokeResult off = pool_->InvokeAndWait("off", "{}");
   EXPECT_EQ(off.kind, InvokeResult::Kind::kThrottled);
   EXPECT_EQ(off.error_type, kReservedConcurrencyZero);
+}
+
+// Stop() with several environments mid-invocation fails each invocation
+// once (it used to look at environments it had already taken out of the
+// pool and crash).
+TEST_F(FunctionPoolTest, StopFailsEveryRunningInvocation) {
+  Create("busy", "python3", "app.lambda_handler", {{"app.py", kPythonApp}}, 30);
+  constexpr int kRunning = 3;
+  absl::Mutex mu;
+  std::vector<InvokeResult> results;
+  for (int i = 0; i < kRunning; ++i) {
+    pool_->Invoke("busy", R"({"sleep":20})", {}, [&](InvokeResult r) {
+      absl::MutexLock lock(&mu);
+      results.push_back(std::move(r));
+    });
+  }
+  // Wait (bounded) until all three environments run their invocation.
+  for (int i = 0; i < 200; ++i) {
+    if (absl::StrContains(Log("busy"), "checking")) {
+      const std::string log = Log("busy");
+      size_t n = 0;
+      for (size_t at = log.find("checking"); at != std::string::npos;
+           at = log.find("checking", at + 1)) {
+        ++n;
+      }
+      if (n >= kRunning) break;
+    }
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  pool_->Stop();
+  absl::MutexLock lock(&mu);
+  ASSERT_EQ(results.size(), static_cast<size_t>(kRunning));
+  for (const InvokeResult& r : results) {
+    EXPECT_EQ(r.kind, InvokeResult::Kind::kFailed);
+    EXPECT_TRUE(absl::StrContains(r.status.message(), "stopping")) << r.status;
+  }
 }
 
 TEST_F(FunctionPoolTest, MemoryLimitKillsTheEnvironment) {
