@@ -1,6 +1,5 @@
 #include "server/daemon/daemon.h"
 
-#include <malloc.h>
 #include <pwd.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -59,23 +58,8 @@
 #include "server/topics/smtp_sender.h"
 #include "server/topics/topic_service.h"
 
-// tcmalloc's C API (gperftools/malloc_extension_c.h), weak: null unless the
-// binary links tcmalloc.
-extern "C" void MallocExtension_ReleaseFreeMemory(void) __attribute__((weak));
-
 namespace evbus::daemon {
 namespace {
-
-// Returns the allocator's free pages to the operating system: tcmalloc's
-// page heap when evbusd links it (the symbol is weak, so this file does not
-// depend on which allocator the binary has), glibc's arenas otherwise.
-void ReleaseFreeMemory() {
-  if (&MallocExtension_ReleaseFreeMemory != nullptr) {
-    MallocExtension_ReleaseFreeMemory();
-  } else {
-    malloc_trim(0);
-  }
-}
 
 common::LogSeverity ParseSeverity(const std::string& level) {
   if (level == "debug") return common::LogSeverity::kDebug;
@@ -687,11 +671,6 @@ int Run(const config::DaemonConfig& config) {
         WriteFileAtomically(config.ready_file, common::DumpJson(ready) + "\n");
     if (!w.ok()) EVBUS_LOG(WARNING) << "ready file: " << w;
   }
-
-  // Start-up's transient allocations (store recovery, the stack, gRPC's
-  // set-up) are free now: give their pages back rather than keep them
-  // resident for the daemon's lifetime.
-  ReleaseFreeMemory();
 
   // gRPC health follows the store: NOT_SERVING once a failed write latched
   // it (checked once a second; /readyz asks the store directly).

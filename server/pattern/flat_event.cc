@@ -721,17 +721,42 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline const char* QuickNumber(const char* p,
 #endif
 }
 
+// `p` is at 't', 'f' or 'n': the byte after true, false or null, or null
+// if the text is not that literal. Sets `*kind` to the literal's kind.
+inline const char* ScanLiteral(const char* p, const char* end,
+                               ValueKind* kind) {
+  std::string_view word;
+  switch (*p) {
+    case 't':
+      word = "true";
+      *kind = ValueKind::kTrue;
+      break;
+    case 'f':
+      word = "false";
+      *kind = ValueKind::kFalse;
+      break;
+    default:
+      word = "null";
+      *kind = ValueKind::kNull;
+      break;
+  }
+  if (static_cast<size_t>(end - p) < word.size() ||
+      std::memcmp(p, word.data(), word.size()) != 0) {
+    return nullptr;
+  }
+  return p + word.size();
+}
+
 // `p` is at a byte that may start true, false, null or a number: moves past
 // it after checking it. Returns null on failure.
 inline const char* SkipScalar(const char* p, const char* end) {
-  const size_t left = static_cast<size_t>(end - p);
   switch (*p) {
     case 't':
-      return left >= 4 && std::memcmp(p, "true", 4) == 0 ? p + 4 : nullptr;
     case 'f':
-      return left >= 5 && std::memcmp(p, "false", 5) == 0 ? p + 5 : nullptr;
-    case 'n':
-      return left >= 4 && std::memcmp(p, "null", 4) == 0 ? p + 4 : nullptr;
+    case 'n': {
+      ValueKind unused;
+      return ScanLiteral(p, end, &unused);
+    }
     default: {
       if (const char* q = QuickNumber(p, end); q != nullptr) return q;
       ScannedNumber n;
@@ -1008,26 +1033,14 @@ class FlatEventParser::Impl {
         SetText(&AddLeaf(ValueKind::kString, node), text);
         goto after_value;
       case 't':
-        if (end - p < 4 || std::memcmp(p, "true", 4) != 0) return false;
-        p += 4;
-        if ((Flags(node) & PathFilter::kLeaf) != 0) {
-          AddLeaf(ValueKind::kTrue, node);
-        }
-        goto after_value;
       case 'f':
-        if (end - p < 5 || std::memcmp(p, "false", 5) != 0) return false;
-        p += 5;
-        if ((Flags(node) & PathFilter::kLeaf) != 0) {
-          AddLeaf(ValueKind::kFalse, node);
-        }
+      case 'n': {
+        ValueKind kind;
+        p = ScanLiteral(p, end, &kind);
+        if (p == nullptr) return false;
+        if ((Flags(node) & PathFilter::kLeaf) != 0) AddLeaf(kind, node);
         goto after_value;
-      case 'n':
-        if (end - p < 4 || std::memcmp(p, "null", 4) != 0) return false;
-        p += 4;
-        if ((Flags(node) & PathFilter::kLeaf) != 0) {
-          AddLeaf(ValueKind::kNull, node);
-        }
-        goto after_value;
+      }
       default: {
         ScannedNumber n;
         p = ScanNumber(p, end, &n);
