@@ -112,7 +112,30 @@ struct CidrGroup {
 };
 
 struct PathIndex {
-  internal::StringMap<PredList> exact_str;
+  // Which of the indexes below are non-empty (bits of `Has`), so that a
+  // probe reads only those: a PathIndex spans many cache lines, and with
+  // thousands of rules most of it is empty for any one path and partition.
+  enum Has : uint32_t {
+    kExactStr = 1u << 0,
+    kIp = 1u << 1,  // exact_ip or cidrs
+    kExactNum = 1u << 2,
+    kExactNumText = 1u << 3,
+    kTrue = 1u << 4,
+    kFalse = 1u << 5,
+    kNull = 1u << 6,
+    kExists = 1u << 7,
+    kPrefix = 1u << 8,
+    kSuffix = 1u << 9,
+    kFold = 1u << 10,  // prefix_ci, suffix_ci or equals_ci
+    kWildcardPrefix = 1u << 11,
+    kNumeric = 1u << 12,
+    kAnythingBut = 1u << 13,
+    kAnythingButCi = 1u << 14,
+    kScan = 1u << 15,
+  };
+  uint32_t has = 0;
+  // Exact strings, by their id in the path's dictionary (Index::dicts).
+  absl::flat_hash_map<uint32_t, PredList> exact_str;
   absl::flat_hash_map<internal::IpAddress, PredList> exact_ip;
   absl::flat_hash_map<double, PredList> exact_num;
   internal::StringMap<PredList> exact_num_text;  // non-finite literals
@@ -138,6 +161,30 @@ struct PathIndex {
   // Build only: MatcherSignature -> position in its group list.
   internal::StringMap<uint32_t> group_pos;
 
+  uint32_t Presence() const {
+    uint32_t h = 0;
+    auto set = [&h](bool present, Has bit) {
+      if (present) h |= bit;
+    };
+    set(!exact_str.empty(), kExactStr);
+    set(!exact_ip.empty() || !cidrs.empty(), kIp);
+    set(!exact_num.empty(), kExactNum);
+    set(!exact_num_text.empty(), kExactNumText);
+    set(!true_preds.empty(), kTrue);
+    set(!false_preds.empty(), kFalse);
+    set(!null_preds.empty(), kNull);
+    set(!exists_preds.empty(), kExists);
+    set(!prefix.empty(), kPrefix);
+    set(!suffix.empty(), kSuffix);
+    set(needs_fold, kFold);
+    set(!wildcard_prefix_lengths.empty(), kWildcardPrefix);
+    set(!numeric.empty(), kNumeric);
+    set(!anything_but.empty(), kAnythingBut);
+    set(!anything_but_ci.empty(), kAnythingButCi);
+    set(!scan.empty(), kScan);
+    return h;
+  }
+
   // Adds `pred` to the group of matchers equal to `m` in `*groups`.
   void AddToGroup(std::vector<MatcherGroup>* groups, const Matcher& m,
                   uint32_t pred) {
@@ -155,11 +202,18 @@ struct Scratch {
   struct SubState {
     uint32_t stamp;  // generation in which the sub-rule was hit
     uint8_t fields;  // bits of the indexed fields hit so far
-    bool in_array;   // some hit came from a leaf inside an array
+    // Which indexed fields were hit by a leaf inside an array (their bits,
+    // plus kPairInArrays and kPartitionInArray): the array-consistency rule
+    // can only fail when two or more fields are satisfied inside arrays.
+    uint8_t array_bits;
+    bool candidate;  // every indexed field was hit (listed in candidates)
   };
   uint32_t generation = 0;
   std::vector<SubState> subs;
-  std::vector<uint32_t> touched;  // sub-rules hit this call
+  // Sub-rules whose indexed fields were all hit this call, so that the final
+  // pass reads only those (a hit on one of two indexed fields is common and
+  // would otherwise cost a cache miss on the sub-rule's info).
+  std::vector<uint32_t> candidates;
   // Leaves of each rule path in the current event: [begin, end) valid when
   // path_stamp equals generation.
   std::vector<uint32_t> path_stamp;
@@ -167,25 +221,38 @@ struct Scratch {
   // anything-but exclusions: pred -> probe in which it was excluded.
   uint32_t probe = 0;
   std::vector<uint32_t> excluded_stamp;
-  std::string key;  // pair-index probe key
+  // Dictionary id of each string leaf (kNoValue when no rule lists it),
+  // valid when leaf_value_stamp equals generation.
+  std::vector<uint32_t> leaf_value;
+  std::vector<uint32_t> leaf_value_stamp;
   // Set while probing a partition reached through a leaf inside an array:
   // every hit then needs the full array-consistency evaluation.
-  bool force_in_array = false;
+  // kPartitionInArray while probing a partition reached through a leaf
+  // inside an array (that field then counts as satisfied inside an array).
+  uint8_t partition_in_array = 0;
 
   void Begin(size_t subrules, size_t preds, size_t paths) {
     if (subs.size() != subrules || path_stamp.size() != paths ||
         ++generation == 0) {
       generation = 1;
-      subs.assign(subrules, SubState{0, 0, false});
+      subs.assign(subrules, SubState{0, 0, 0, false});
       path_stamp.assign(paths, 0);
       path_range.assign(paths, {0, 0});
+      std::fill(leaf_value_stamp.begin(), leaf_value_stamp.end(), 0);
     }
     if (excluded_stamp.size() != preds) {
       excluded_stamp.assign(preds, 0);
       probe = 0;
     }
-    touched.clear();
-    force_in_array = false;
+    candidates.clear();
+    partition_in_array = 0;
+  }
+  // Sizes the per-leaf state for an event of `leaves` leaves (after Begin).
+  void Leaves(size_t leaves) {
+    if (leaf_value_stamp.size() < leaves) {
+      leaf_value_stamp.resize(leaves, 0);
+      leaf_value.resize(leaves, 0);
+    }
   }
   // A fresh stamp for one leaf's anything-but exclusions.
   uint32_t NextProbe() {
@@ -197,20 +264,21 @@ struct Scratch {
   }
 };
 
+// SubState::array_bits beyond the indexed fields' own bits (1 and 2).
+constexpr uint8_t kPairInArrays = 0x40;      // both fields of a pair
+constexpr uint8_t kPartitionInArray = 0x80;  // the partition field
+
+// How many fields `array_bits` says were satisfied inside arrays.
+int ArrayFields(uint8_t array_bits) {
+  return (array_bits & 1) + ((array_bits >> 1) & 1) +
+         (array_bits & kPairInArrays ? 2 : 0) +
+         (array_bits & kPartitionInArray ? 1 : 0);
+}
+
 double NormalizeZero(double d) { return d == 0 ? 0.0 : d; }
 
-// Key of a pair of strings (length-prefixed, so any bytes are allowed).
-void AppendPairKey(std::string_view a, std::string_view b, std::string* out) {
-  const auto n = static_cast<uint32_t>(a.size());
-  out->append(reinterpret_cast<const char*>(&n), sizeof(n));
-  out->append(a);
-  out->append(b);
-}
-std::string PairKey(std::string_view a, std::string_view b) {
-  std::string k;
-  AppendPairKey(a, b, &k);
-  return k;
-}
+// Key of a pair of dictionary ids.
+uint64_t PairKey(uint32_t a, uint32_t b) { return (uint64_t{a} << 32) | b; }
 
 // True when `f` only lists exact strings (that are not IP literals, which
 // also match other spellings of the address).
@@ -376,7 +444,8 @@ struct RuleMatcher::Index {
   };
   struct Pred {
     uint32_t subrule;
-    uint8_t bit;  // the field's bit in SubRuleInfo::need
+    uint8_t bit;   // the field's bit in SubRuleInfo::need
+    uint8_t need;  // SubRuleInfo::need of the sub-rule (read with the bit)
   };
   // Sub-rules indexed under a pair of exact-string fields: one hash probe per
   // pair of event values (e.g. source x detail-type) instead of one hit per
@@ -384,7 +453,7 @@ struct RuleMatcher::Index {
   struct PairIndex {
     uint32_t path_a;
     uint32_t path_b;
-    internal::StringMap<PredList> by_key;  // PairKey(a, b)
+    absl::flat_hash_map<uint64_t, PredList> by_key;  // PairKey(a, b)
   };
   // A self-contained index over a group of sub-rules. Partition 0 holds the
   // sub-rules that do not pin the partition path to exact strings and is
@@ -396,6 +465,13 @@ struct RuleMatcher::Index {
   // inside the partition.
   struct Partition {
     std::vector<std::pair<uint32_t, PathIndex>> paths;  // (path id, index)
+    // What a probe reads first, packed: (path id, index) for each non-empty
+    // entry of `paths`, in path id order.
+    struct Slot {
+      uint32_t path_id;
+      const PathIndex* index;
+    };
+    std::vector<Slot> slots;
     std::vector<PairIndex> pair_indexes;
     // Sub-rules with no indexed field: candidates whenever the partition is
     // probed.
@@ -415,6 +491,11 @@ struct RuleMatcher::Index {
   std::vector<Partition> partitions;  // [0]: probed for every event
   uint32_t partition_path = kNoPath;  // path id of the partition key
   internal::StringMap<uint32_t> partition_by_value;
+  // Partitions of sub-rules listing only prefixes at the partition path
+  // (e.g. "source": [{"prefix": "aws."}]), by prefix; probed for events
+  // whose value there starts with it.
+  std::vector<size_t> partition_prefix_lengths;  // sorted, unique
+  internal::StringMap<uint32_t> partition_by_prefix;
 
   std::vector<std::shared_ptr<const internal::CompiledPattern>> patterns;
   std::vector<SubRuleInfo> subrules;  // one per (sub-rule, partition)
@@ -476,6 +557,34 @@ struct RuleMatcher::Index {
     if (pool.size() < 64) pool.push_back(std::move(sc));
   }
 
+  // Per path id: every exact string some rule lists there, numbered. An
+  // event's string leaf is looked up once; indexes and pair keys then use
+  // the number.
+  static constexpr uint32_t kNoValue = ~0u;
+  std::vector<internal::StringMap<uint32_t>> dicts;
+  uint32_t Intern(uint32_t path_id, std::string_view value) {
+    if (dicts.size() <= path_id) dicts.resize(path_id + 1);
+    internal::StringMap<uint32_t>& d = dicts[path_id];
+    auto it = d.find(value);
+    if (it != d.end()) return it->second;
+    const auto id = static_cast<uint32_t>(d.size());
+    d.emplace(std::string(value), id);
+    return id;
+  }
+  // The dictionary id of string leaf `k` at `path_id`, or kNoValue.
+  uint32_t LeafValue(uint32_t path_id, const FlatEvent& event, uint32_t k,
+                     Scratch* sc) const {
+    if (sc->leaf_value_stamp[k] == sc->generation) return sc->leaf_value[k];
+    uint32_t id = kNoValue;
+    if (path_id < dicts.size()) {
+      auto it = dicts[path_id].find(event.text(event.leaf(k)));
+      if (it != dicts[path_id].end()) id = it->second;
+    }
+    sc->leaf_value_stamp[k] = sc->generation;
+    sc->leaf_value[k] = id;
+    return id;
+  }
+
   uint32_t PathId(const std::string& path) {
     auto [it, inserted] =
         path_ids.try_emplace(path, static_cast<uint32_t>(path_count));
@@ -485,9 +594,10 @@ struct RuleMatcher::Index {
 
   // Checks the unindexed required fields of a sub-rule whose indexed fields
   // all matched. Returns false when one has no satisfying leaf; else sets
-  // *in_array when a satisfying leaf sits inside an array.
+  // adds to *array_fields each field whose satisfying leaf sits inside an
+  // array.
   bool CheckFields(const SubRuleInfo& info, const FlatEvent& event,
-                   const Scratch& sc, bool* in_array) const {
+                   const Scratch& sc, int* array_fields) const {
     for (uint32_t c = info.check_begin; c < info.check_end; ++c) {
       const CheckField& cf = checks[c];
       if (sc.path_stamp[cf.path_id] != sc.generation) return false;
@@ -497,7 +607,7 @@ struct RuleMatcher::Index {
         const FlatEvent::Leaf& leaf = event.leaf(i);
         if (cf.Accepts(event, leaf, check_text.data())) {
           found = true;
-          *in_array |= leaf.pos_size != 0;
+          *array_fields += leaf.pos_size != 0 ? 1 : 0;
           break;
         }
       }
@@ -506,10 +616,11 @@ struct RuleMatcher::Index {
     return true;
   }
 
-  void AddMatcher(PathIndex& idx, const Matcher& m, uint32_t pred) {
+  void AddMatcher(uint32_t path_id, PathIndex& idx, const Matcher& m,
+                  uint32_t pred) {
     switch (m.kind) {
       case MatcherKind::kExactString:
-        idx.exact_str[m.str].push_back(pred);
+        idx.exact_str[Intern(path_id, m.str)].push_back(pred);
         if (m.ip.has_value()) idx.exact_ip[*m.ip].push_back(pred);
         return;
       case MatcherKind::kExactNumber:
@@ -603,19 +714,24 @@ struct RuleMatcher::Index {
 
   // Records that the field behind pred `p` is satisfied by `leaf`.
   void Hit(uint32_t p, const FlatEvent::Leaf& leaf, Scratch* sc) const {
-    HitFlag(p, leaf.pos_size != 0, sc);
+    HitFlag(p, leaf.pos_size != 0 ? preds[p].bit : 0, sc);
   }
-  void HitFlag(uint32_t p, bool in_array, Scratch* sc) const {
+  // `array_bits`: what the hit adds to SubState::array_bits.
+  void HitFlag(uint32_t p, uint8_t array_bits, Scratch* sc) const {
     const Pred& pr = preds[p];
     Scratch::SubState& st = sc->subs[pr.subrule];
     if (st.stamp != sc->generation) {
       st.stamp = sc->generation;
       st.fields = 0;
-      st.in_array = false;
-      sc->touched.push_back(pr.subrule);
+      st.array_bits = 0;
+      st.candidate = false;
     }
     st.fields |= pr.bit;
-    st.in_array |= in_array || sc->force_in_array;
+    st.array_bits |= array_bits | sc->partition_in_array;
+    if (st.fields == pr.need && !st.candidate) {
+      st.candidate = true;
+      sc->candidates.push_back(pr.subrule);
+    }
   }
   // Makes sub-rule `sid` a candidate without setting any field bit.
   void Touch(uint32_t sid, Scratch* sc) const {
@@ -623,19 +739,24 @@ struct RuleMatcher::Index {
     if (st.stamp != sc->generation) {
       st.stamp = sc->generation;
       st.fields = 0;
-      st.in_array = false;
-      sc->touched.push_back(sid);
+      st.array_bits = 0;
+      st.candidate = false;
     }
-    st.in_array |= sc->force_in_array;
+    st.array_bits |= sc->partition_in_array;
+    if (!st.candidate) {  // `need` is 0 for these sub-rules
+      st.candidate = true;
+      sc->candidates.push_back(sid);
+    }
   }
 
   // Probes every index of `part` with the event's leaves at its paths.
   void ProbePartition(const Partition& part, const FlatEvent& event,
                       Scratch* sc) const {
-    for (const auto& [path_id, idx] : part.paths) {
-      if (sc->path_stamp[path_id] != sc->generation) continue;
-      const auto [begin, end] = sc->path_range[path_id];
-      for (uint32_t k = begin; k < end; ++k) Probe(idx, event, k, sc);
+    for (const Partition::Slot& slot : part.slots) {
+      if (sc->path_stamp[slot.path_id] != sc->generation) continue;
+      const auto [begin, end] = sc->path_range[slot.path_id];
+      for (uint32_t k = begin; k < end; ++k)
+        Probe(slot.path_id, *slot.index, event, k, sc);
     }
     for (const PairIndex& pi : part.pair_indexes) {
       if (sc->path_stamp[pi.path_a] != sc->generation ||
@@ -650,11 +771,16 @@ struct RuleMatcher::Index {
         for (uint32_t b = b0; b < b1; ++b) {
           const FlatEvent::Leaf& lb = event.leaf(b);
           if (lb.kind != ValueKind::kString) continue;
-          sc->key.clear();
-          AppendPairKey(event.text(la), event.text(lb), &sc->key);
-          auto it = pi.by_key.find(std::string_view(sc->key));
+          const uint32_t vb = LeafValue(pi.path_b, event, b, sc);
+          if (vb == kNoValue) continue;
+          const uint32_t va = LeafValue(pi.path_a, event, a, sc);
+          if (va == kNoValue) break;
+          auto it = pi.by_key.find(PairKey(va, vb));
           if (it == pi.by_key.end()) continue;
-          const bool arr = la.pos_size != 0 || lb.pos_size != 0;
+          // One pred (bit 1) stands for both fields.
+          const int in_arrays = (la.pos_size != 0) + (lb.pos_size != 0);
+          const uint8_t arr =
+              in_arrays == 2 ? kPairInArrays : (in_arrays == 1 ? 1 : 0);
           for (uint32_t p : it->second) HitFlag(p, arr, sc);
         }
       }
@@ -678,8 +804,10 @@ struct RuleMatcher::Index {
     for (uint32_t p : ab.all) Hit(p, leaf, sc);
   }
 
-  void Probe(const PathIndex& idx, const FlatEvent& event, uint32_t leaf_index,
-             Scratch* sc) const {
+  void Probe(uint32_t path_id, const PathIndex& idx, const FlatEvent& event,
+             uint32_t leaf_index, Scratch* sc) const {
+    using Has = PathIndex::Has;
+    const uint32_t has = idx.has;
     const FlatEvent::Leaf& leaf = event.leaf(leaf_index);
     auto emit = [&](const PredList& list) {
       for (uint32_t p : list) Hit(p, leaf, sc);
@@ -689,10 +817,14 @@ struct RuleMatcher::Index {
     switch (leaf.kind) {
       case ValueKind::kString: {
         const std::string_view s = v.text;
-        if (auto it = idx.exact_str.find(s); it != idx.exact_str.end()) {
-          emit(it->second);
+        if (has & Has::kExactStr) {
+          const uint32_t value = LeafValue(path_id, event, leaf_index, sc);
+          if (auto it = idx.exact_str.find(value);
+              value != kNoValue && it != idx.exact_str.end()) {
+            emit(it->second);
+          }
         }
-        if (!idx.exact_ip.empty() || !idx.cidrs.empty()) {
+        if (has & Has::kIp) {
           std::optional<internal::IpAddress> ip = internal::ParseIp(s);
           if (ip.has_value()) {
             if (auto it = idx.exact_ip.find(*ip); it != idx.exact_ip.end()) {
@@ -707,9 +839,9 @@ struct RuleMatcher::Index {
             }
           }
         }
-        idx.prefix.ForPrefixes(s, emit);
-        idx.suffix.ForSuffixes(s, emit);
-        if (idx.needs_fold) {
+        if (has & Has::kPrefix) idx.prefix.ForPrefixes(s, emit);
+        if (has & Has::kSuffix) idx.suffix.ForSuffixes(s, emit);
+        if (has & Has::kFold) {
           folded = internal::FoldCase(s);
           idx.prefix_ci.ForPrefixes(*folded, emit);
           idx.suffix_ci.ForSuffixes(*folded, emit);
@@ -718,51 +850,59 @@ struct RuleMatcher::Index {
             emit(it->second);
           }
         }
-        for (size_t len : idx.wildcard_prefix_lengths) {
-          if (len > s.size()) break;
-          auto it = idx.wildcard_by_prefix.find(s.substr(0, len));
-          if (it == idx.wildcard_by_prefix.end()) continue;
-          for (const MatcherGroup& g : it->second) {
-            if (g.matcher->globs.front().Matches(s)) emit(g.preds);
+        if (has & Has::kWildcardPrefix) {
+          for (size_t len : idx.wildcard_prefix_lengths) {
+            if (len > s.size()) break;
+            auto it = idx.wildcard_by_prefix.find(s.substr(0, len));
+            if (it == idx.wildcard_by_prefix.end()) continue;
+            for (const MatcherGroup& g : it->second) {
+              if (g.matcher->globs.front().Matches(s)) emit(g.preds);
+            }
           }
         }
         break;
       }
       case ValueKind::kNumber: {
         if (std::isfinite(leaf.number)) {
-          if (auto it = idx.exact_num.find(NormalizeZero(leaf.number));
-              it != idx.exact_num.end()) {
+          if (has & Has::kExactNum) {
+            if (auto it = idx.exact_num.find(NormalizeZero(leaf.number));
+                it != idx.exact_num.end()) {
+              emit(it->second);
+            }
+          }
+          if (has & Has::kNumeric) {
+            const double x = leaf.number;
+            for (const NumericEntry& e : idx.numeric) {
+              if (e.lo > x) break;
+              if (e.Contains(x)) Hit(e.pred, leaf, sc);
+            }
+          }
+        } else if (has & Has::kExactNumText) {
+          if (auto it = idx.exact_num_text.find(v.text);
+              it != idx.exact_num_text.end()) {
             emit(it->second);
           }
-          const double x = leaf.number;
-          for (const NumericEntry& e : idx.numeric) {
-            if (e.lo > x) break;
-            if (e.Contains(x)) Hit(e.pred, leaf, sc);
-          }
-        } else if (auto it = idx.exact_num_text.find(v.text);
-                   it != idx.exact_num_text.end()) {
-          emit(it->second);
         }
         break;
       }
       case ValueKind::kTrue:
-        emit(idx.true_preds);
+        if (has & Has::kTrue) emit(idx.true_preds);
         break;
       case ValueKind::kFalse:
-        emit(idx.false_preds);
+        if (has & Has::kFalse) emit(idx.false_preds);
         break;
       case ValueKind::kNull:
-        emit(idx.null_preds);
+        if (has & Has::kNull) emit(idx.null_preds);
         break;
     }
-    emit(idx.exists_preds);
-    if (!idx.anything_but.empty()) {
+    if (has & Has::kExists) emit(idx.exists_preds);
+    if (has & Has::kAnythingBut) {
       const std::string_view s = v.text;
       ProbeAnythingBut(idx.anything_but,
                        leaf.kind == ValueKind::kString ? &s : nullptr, leaf,
                        sc);
     }
-    if (!idx.anything_but_ci.empty()) {
+    if (has & Has::kAnythingButCi) {
       std::string_view f;
       if (leaf.kind == ValueKind::kString) {
         if (!folded.has_value()) folded = internal::FoldCase(v.text);
@@ -772,8 +912,10 @@ struct RuleMatcher::Index {
                        leaf.kind == ValueKind::kString ? &f : nullptr, leaf,
                        sc);
     }
-    for (const MatcherGroup& g : idx.scan) {
-      if (internal::MatcherAccepts(*g.matcher, v, &folded)) emit(g.preds);
+    if (has & Has::kScan) {
+      for (const MatcherGroup& g : idx.scan) {
+        if (internal::MatcherAccepts(*g.matcher, v, &folded)) emit(g.preds);
+      }
     }
   }
 };
@@ -896,12 +1038,21 @@ std::string PartitionPath(const std::map<uint32_t, Pattern>& rules,
   return best_count >= min_subrules && min_subrules > 0 ? best : "";
 }
 
-// The field of `sub` that places it in a value partition, or null.
+// True when `f` only lists non-empty (case-sensitive) prefixes.
+bool Prefixes(const internal::Field& f) {
+  for (const Matcher& m : f.matchers) {
+    if (m.kind != MatcherKind::kPrefix || m.str.empty()) return false;
+  }
+  return !f.matchers.empty();
+}
+
+// The field of `sub` that places it in a value or prefix partition, or null.
 const internal::Field* PartitionField(const internal::SubRule& sub,
                                       const std::string& partition_path) {
   if (partition_path.empty()) return nullptr;
   for (const internal::Field& f : sub.fields) {
-    if (f.path == partition_path && !f.has_absent && ExactStrings(f)) {
+    if (f.path == partition_path && !f.has_absent &&
+        (ExactStrings(f) || Prefixes(f))) {
       return &f;
     }
   }
@@ -951,13 +1102,21 @@ std::shared_ptr<const RuleMatcher> RuleMatcher::Builder::Build() const {
         placements.push_back({&sub, rule_id, 0, nullptr});
         continue;
       }
+      const bool by_prefix = Prefixes(*pf);
+      internal::StringMap<uint32_t>& by =
+          by_prefix ? index->partition_by_prefix : index->partition_by_value;
       internal::StringSet values;
       for (const Matcher& m : pf->matchers) {
         if (!values.insert(m.str).second) continue;
-        auto [it, fresh] = index->partition_by_value.try_emplace(
+        auto [it, fresh] = by.try_emplace(
             m.str, static_cast<uint32_t>(index->partitions.size()));
         if (fresh) index->partitions.emplace_back();
         placements.push_back({&sub, rule_id, it->second, pf});
+        auto& lens = index->partition_prefix_lengths;
+        auto len = std::lower_bound(lens.begin(), lens.end(), m.str.size());
+        if (by_prefix && (len == lens.end() || *len != m.str.size())) {
+          lens.insert(len, m.str.size());
+        }
       }
     }
   }
@@ -1099,10 +1258,11 @@ std::shared_ptr<const RuleMatcher> RuleMatcher::Builder::Build() const {
       if (fresh) part.pair_indexes.push_back({a, b, {}});
       Index::PairIndex& pi = part.pair_indexes[pit->second];
       const auto pred = static_cast<uint32_t>(index->preds.size());
-      index->preds.push_back({sid, 1});
+      index->preds.push_back({sid, 1, 1});
       for (const Matcher& ma : pair[0]->matchers) {
         for (const Matcher& mb : pair[1]->matchers) {
-          pi.by_key[PairKey(ma.str, mb.str)].push_back(pred);
+          pi.by_key[PairKey(index->Intern(a, ma.str), index->Intern(b, mb.str))]
+              .push_back(pred);
         }
       }
       continue;
@@ -1111,8 +1271,10 @@ std::shared_ptr<const RuleMatcher> RuleMatcher::Builder::Build() const {
       const internal::Field& f = *indexed[b];
       PathIndex& idx = part.For(index->PathId(f.path));
       const auto pred = static_cast<uint32_t>(index->preds.size());
-      index->preds.push_back({sid, static_cast<uint8_t>(1u << b)});
-      for (const Matcher& m : f.matchers) index->AddMatcher(idx, m, pred);
+      index->preds.push_back({sid, static_cast<uint8_t>(1u << b), need});
+      for (const Matcher& m : f.matchers) {
+        index->AddMatcher(index->PathId(f.path), idx, m, pred);
+      }
     }
   }
   for (Index::Partition& part : index->partitions) {
@@ -1127,7 +1289,11 @@ std::shared_ptr<const RuleMatcher> RuleMatcher::Builder::Build() const {
               [](const auto& a, const auto& b) { return a.first < b.first; });
     part.path_pos = {};
     part.pair_ids = {};
-    for (auto& [path_id, idx] : part.paths) idx.group_pos = {};
+    for (auto& [path_id, idx] : part.paths) {
+      idx.group_pos = {};
+      idx.has = idx.Presence();
+      if (idx.has != 0) part.slots.push_back({path_id, &idx});
+    }
   }
   index->filter = PathFilter::FromPaths(all_paths);
   for (const auto& [path, id] : index->path_ids) {
@@ -1148,6 +1314,7 @@ void RuleMatcher::Match(const FlatEvent& event,
   const Index& ix = *index_;
   std::unique_ptr<Scratch> sc = ix.Acquire();
   sc->Begin(ix.subrules.size(), ix.preds.size(), ix.path_count);
+  sc->Leaves(event.size());
   // Where each rule path's leaves are.
   const size_t n = event.size();
   if (event.filter_id() != 0 && event.filter_id() == ix.filter.id()) {
@@ -1187,17 +1354,25 @@ void RuleMatcher::Match(const FlatEvent& event,
     for (uint32_t k = begin; k < end; ++k) {
       const FlatEvent::Leaf& leaf = event.leaf(k);
       if (leaf.kind != ValueKind::kString) continue;
-      auto it = ix.partition_by_value.find(event.text(leaf));
-      if (it == ix.partition_by_value.end()) continue;
-      sc->force_in_array = leaf.pos_size != 0;
-      ix.ProbePartition(ix.partitions[it->second], event, sc.get());
-      sc->force_in_array = false;
+      const std::string_view value = event.text(leaf);
+      sc->partition_in_array = leaf.pos_size != 0 ? kPartitionInArray : 0;
+      auto it = ix.partition_by_value.find(value);
+      if (it != ix.partition_by_value.end()) {
+        ix.ProbePartition(ix.partitions[it->second], event, sc.get());
+      }
+      for (size_t len : ix.partition_prefix_lengths) {
+        if (len > value.size()) break;
+        auto p = ix.partition_by_prefix.find(value.substr(0, len));
+        if (p != ix.partition_by_prefix.end()) {
+          ix.ProbePartition(ix.partitions[p->second], event, sc.get());
+        }
+      }
+      sc->partition_in_array = 0;
     }
   }
-  for (uint32_t sid : sc->touched) {
+  for (uint32_t sid : sc->candidates) {
     const Index::SubRuleInfo& info = ix.subrules[sid];
     const Scratch::SubState& st = sc->subs[sid];
-    if (st.fields != info.need) continue;  // some required field unmatched
     // Every indexed field has a satisfying leaf. Without exists:false
     // fields, and with no hit inside an array (or only one field), the
     // array-consistency rule cannot fail.
@@ -1205,9 +1380,9 @@ void RuleMatcher::Match(const FlatEvent& event,
       matched_rule_ids->push_back(info.rule_id);
       continue;
     }
-    bool in_array = st.in_array;
-    if (!ix.CheckFields(info, event, *sc, &in_array)) continue;
-    if ((!info.has_absent && !in_array) ||
+    int array_fields = ArrayFields(st.array_bits);
+    if (!ix.CheckFields(info, event, *sc, &array_fields)) continue;
+    if ((!info.has_absent && array_fields < 2) ||
         internal::EvaluateSubRule(event, *info.sub)) {
       matched_rule_ids->push_back(info.rule_id);
     }

@@ -133,6 +133,32 @@ TEST(RuleMatcherTest, ArrayConsistencyInTheIndex) {
               ElementsAre(3));
 }
 
+// The matcher skips the array-consistency evaluation when at most one
+// field is satisfied inside arrays; two or more (two indexed fields, a pair,
+// an indexed and a checked field) must still come from one element.
+TEST(RuleMatcherTest, ArrayConsistencyOnlyWhenTwoFieldsSitInArrays) {
+  for (size_t partition_min : {size_t{0}, size_t{1}}) {
+    RuleMatcher::Builder b;
+    b.set_partition_min_subrules(partition_min);
+    b.Add(1, P(R"({"source":["s"],"d":{"items":{"sku":["A"]},"st":["on"]}})"));
+    b.Add(2, P(R"({"d":{"items":{"sku":["A"],"qty":[{"numeric":[">",5]}]}}})"));
+    b.Add(3, P(R"({"d":{"items":{"sku":["A"],"color":["red"]}}})"));
+    b.Add(4, P(R"({"d":{"items":{"sku":[{"prefix":"A"}],)"
+               R"("color":[{"prefix":"re"}]}}})"));
+    auto m = b.Build();
+    EXPECT_THAT(MatchWith(*m, R"({"source":"s","d":{"st":"on","items":[)"
+                              R"({"sku":"A","qty":1,"color":"blue"},)"
+                              R"({"sku":"B","qty":9,"color":"red"}]}})"),
+                ElementsAre(1))
+        << partition_min;
+    EXPECT_THAT(MatchWith(*m, R"({"source":"s","d":{"st":"on","items":[)"
+                              R"({"sku":"B","qty":1,"color":"blue"},)"
+                              R"({"sku":"A","qty":9,"color":"red"}]}})"),
+                ElementsAre(1, 2, 3, 4))
+        << partition_min;
+  }
+}
+
 TEST(RuleMatcherTest, PathFilterSkipsUnrelatedSubtrees) {
   RuleMatcher::Builder b;
   b.Add(1, P(R"({"detail":{"a":{"b":["x"]}}})"));
@@ -217,6 +243,30 @@ TEST(RuleMatcherTest, PartitionsBySourceValue) {
   // Both partitions probed for an event listing both values.
   EXPECT_THAT(MatchWith(*m, R"({"source":["a","b"],"detail":{"n":9}})"),
               ElementsAre(1, 2, 3, 4));
+}
+
+// Sub-rules listing only prefixes at the partition path get prefix
+// partitions, probed for each listed prefix the event's value starts with.
+TEST(RuleMatcherTest, PartitionsBySourcePrefix) {
+  RuleMatcher::Builder b;
+  b.set_partition_min_subrules(1);
+  b.Add(1, P(R"({"source":[{"prefix":"aws."}],"d":["x"]})"));
+  b.Add(2, P(R"({"source":[{"prefix":"aws.e"}]})"));
+  b.Add(3, P(R"({"source":["aws.ec2"],"d":["y"]})"));
+  b.Add(4, P(R"({"source":[{"prefix":"aws."},{"prefix":"com."}],)"
+             R"("d":[{"anything-but":"x"}]})"));
+  b.Add(5, P(R"({"source":[{"prefix":"aws.ec2x"}]})"));
+  b.Add(6, P(R"({"source":[{"prefix":"aws."},"com.y"],"d":["x"]})"));
+  auto m = b.Build();
+  EXPECT_THAT(MatchWith(*m, R"({"source":"aws.ec2","d":"x"})"),
+              ElementsAre(1, 2, 6));
+  EXPECT_THAT(MatchWith(*m, R"({"source":"aws.ec2","d":"y"})"),
+              ElementsAre(2, 3, 4));
+  EXPECT_THAT(MatchWith(*m, R"({"source":"com.x","d":"z"})"), ElementsAre(4));
+  EXPECT_THAT(MatchWith(*m, R"({"source":"com.y","d":"x"})"), ElementsAre(6));
+  EXPECT_THAT(MatchWith(*m, R"({"source":"aws","d":"x"})"), IsEmpty());
+  EXPECT_THAT(MatchWith(*m, R"({"source":["aws.s3","com.q"],"d":"x"})"),
+              ElementsAre(1, 6));
 }
 
 TEST(RuleMatcherTest, PartitionLeafInsideAnArrayKeepsArrayConsistency) {
