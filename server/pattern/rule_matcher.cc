@@ -135,7 +135,32 @@ struct PathIndex {
   };
   uint32_t has = 0;
   // Exact strings, by their id in the path's dictionary (Index::dicts).
+  // Built into exact_begin / exact_preds (then cleared).
   absl::flat_hash_map<uint32_t, PredList> exact_str;
+  // The preds of dictionary id v are exact_preds[exact_begin[v],
+  // exact_begin[v + 1]): an array read instead of a hash probe, which with
+  // many partitions mostly missed the cache.
+  std::vector<uint32_t> exact_begin;
+  PredList exact_preds;
+
+  // Lays exact_str out as exact_begin / exact_preds, for a dictionary of
+  // `dict_size` ids.
+  void LayOutExact(size_t dict_size) {
+    if (exact_str.empty()) return;
+    exact_begin.assign(dict_size + 1, 0);
+    for (const auto& [id, list] : exact_str) {
+      exact_begin[id + 1] = static_cast<uint32_t>(list.size());
+    }
+    for (size_t i = 1; i <= dict_size; ++i) {
+      exact_begin[i] += exact_begin[i - 1];
+    }
+    exact_preds.resize(exact_begin[dict_size]);
+    for (const auto& [id, list] : exact_str) {
+      std::copy(list.begin(), list.end(),
+                exact_preds.begin() + exact_begin[id]);
+    }
+    exact_str = {};
+  }
   absl::flat_hash_map<internal::IpAddress, PredList> exact_ip;
   absl::flat_hash_map<double, PredList> exact_num;
   internal::StringMap<PredList> exact_num_text;  // non-finite literals
@@ -166,7 +191,7 @@ struct PathIndex {
     auto set = [&h](bool present, Has bit) {
       if (present) h |= bit;
     };
-    set(!exact_str.empty(), kExactStr);
+    set(!exact_str.empty() || !exact_preds.empty(), kExactStr);
     set(!exact_ip.empty() || !cidrs.empty(), kIp);
     set(!exact_num.empty(), kExactNum);
     set(!exact_num_text.empty(), kExactNumText);
@@ -819,9 +844,11 @@ struct RuleMatcher::Index {
         const std::string_view s = v.text;
         if (has & Has::kExactStr) {
           const uint32_t value = LeafValue(path_id, event, leaf_index, sc);
-          if (auto it = idx.exact_str.find(value);
-              value != kNoValue && it != idx.exact_str.end()) {
-            emit(it->second);
+          if (size_t{value} + 1 < idx.exact_begin.size()) {  // not kNoValue
+            for (uint32_t i = idx.exact_begin[value];
+                 i < idx.exact_begin[value + 1]; ++i) {
+              Hit(idx.exact_preds[i], leaf, sc);
+            }
           }
         }
         if (has & Has::kIp) {
@@ -1292,6 +1319,9 @@ std::shared_ptr<const RuleMatcher> RuleMatcher::Builder::Build() const {
     for (auto& [path_id, idx] : part.paths) {
       idx.group_pos = {};
       idx.has = idx.Presence();
+      if (path_id < index->dicts.size()) {
+        idx.LayOutExact(index->dicts[path_id].size());
+      }
       if (idx.has != 0) part.slots.push_back({path_id, &idx});
     }
   }
