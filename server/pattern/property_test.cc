@@ -198,8 +198,8 @@ class Gen {
   std::mt19937 rng_;
 };
 
-// Run with the default partition threshold and with partitioning forced on
-// (threshold 1) and off (0).
+// Run with the default partition and pair thresholds, and with pair indexes
+// forced on and partitioning forced on (threshold 1) or off (0).
 constexpr size_t kDefaultThreshold = ~size_t{0};
 class PropertyTest : public ::testing::TestWithParam<size_t> {};
 
@@ -211,7 +211,8 @@ TEST_P(PropertyTest, RuleMatcherAgreesWithReferenceInterpreter) {
   std::vector<Pattern> patterns;
   RuleMatcher::Builder builder;
   if (GetParam() != kDefaultThreshold) {
-    builder.set_partition_min_subrules(GetParam());
+    // Pair indexes forced on too, with and without partitions.
+    builder.set_partition_min_subrules(GetParam()).set_pair_min_sharers(1);
   }
   for (int i = 0; i < kRules; ++i) {
     std::string text = gen.Pattern();

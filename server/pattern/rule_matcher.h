@@ -59,6 +59,14 @@ class RuleMatcher {
       partition_min_subrules_ = n;
       return *this;
     }
+    // A sub-rule with two exact-string fields is indexed under the pair of
+    // values (one key) when the more selective of the two is shared by at
+    // least this many sub-rules of its partition; otherwise under each field
+    // separately. Does not change results, only speed.
+    Builder& set_pair_min_sharers(size_t n) {
+      pair_min_sharers_ = n;
+      return *this;
+    }
     // Builds an immutable matcher over the current rules. Cost is linear in
     // the total size of the compiled rules.
     std::shared_ptr<const RuleMatcher> Build() const;
@@ -66,6 +74,7 @@ class RuleMatcher {
    private:
     std::map<uint32_t, Pattern> rules_;
     size_t partition_min_subrules_ = 32;
+    size_t pair_min_sharers_ = 64;
   };
 
   ~RuleMatcher();

@@ -139,7 +139,8 @@ TEST(RuleMatcherTest, ArrayConsistencyInTheIndex) {
 TEST(RuleMatcherTest, ArrayConsistencyOnlyWhenTwoFieldsSitInArrays) {
   for (size_t partition_min : {size_t{0}, size_t{1}}) {
     RuleMatcher::Builder b;
-    b.set_partition_min_subrules(partition_min);
+    // Pairs forced on: rule 3 is indexed under (sku, color) as one key.
+    b.set_partition_min_subrules(partition_min).set_pair_min_sharers(1);
     b.Add(1, P(R"({"source":["s"],"d":{"items":{"sku":["A"]},"st":["on"]}})"));
     b.Add(2, P(R"({"d":{"items":{"sku":["A"],"qty":[{"numeric":[">",5]}]}}})"));
     b.Add(3, P(R"({"d":{"items":{"sku":["A"],"color":["red"]}}})"));
