@@ -68,6 +68,9 @@ struct AffixIndex {
 struct MatcherGroup {
   const Matcher* matcher;
   PredList preds;
+  // Wildcard groups: a copy of the matcher's glob, so that evaluating it
+  // does not chase the pointers into the compiled pattern (cold in cache).
+  std::optional<internal::Glob> glob;
 };
 
 // Identifies a matcher of the kinds kept in MatcherGroups (equal signatures
@@ -226,7 +229,11 @@ struct PathIndex {
     sig.append(reinterpret_cast<const char*>(&groups), sizeof(groups));
     auto [it, fresh] =
         group_pos.try_emplace(sig, static_cast<uint32_t>(groups->size()));
-    if (fresh) groups->push_back({&m, {}});
+    if (fresh) {
+      groups->push_back({&m, {}, std::nullopt});
+      if (m.kind == MatcherKind::kWildcard)
+        groups->back().glob = m.globs.front();
+    }
     (*groups)[it->second].preds.push_back(pred);
   }
 };
@@ -890,7 +897,7 @@ struct RuleMatcher::Index {
             auto it = idx.wildcard_by_prefix.find(s.substr(0, len));
             if (it == idx.wildcard_by_prefix.end()) continue;
             for (const MatcherGroup& g : it->second) {
-              if (g.matcher->globs.front().Matches(s)) emit(g.preds);
+              if (g.glob->Matches(s)) emit(g.preds);
             }
           }
         }
