@@ -35,6 +35,9 @@ struct MatchBenchOptions {
   // When > 0: before timing, checks RuleMatcher against Pattern::Matches for
   // the first `verify_events` events and fails on any disagreement.
   int verify_events = 0;
+  // 1: only flatten each event along the rules' paths (no Match), to
+  // measure the parsing share of the time.
+  int flatten_only = 0;
 };
 
 // Prints one JSON object to stdout:

@@ -41,6 +41,13 @@ class BenchToolsTest(unittest.TestCase):
                 self.assertEqual(r["parse_errors"], 0)
                 self.assertGreater(r["events_per_second"], 0)
                 self.assertGreater(r["matches"], 0)
+                # --flatten-only: the same loop without matching.
+                f = bench("match", "--rules", os.path.join(d, rules),
+                          "--events", os.path.join(d, "events.jsonl"),
+                          "--seconds", "0.2", "--flatten-only", "1")
+                self.assertEqual(f["parse_errors"], 0)
+                self.assertGreater(f["events_per_second"], 0)
+                self.assertEqual(f["matches"], 0)
 
     def test_http_limit(self):
         r = bench("http-limit", "--connections", "4", "--duration", "0.5")
