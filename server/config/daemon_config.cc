@@ -86,6 +86,8 @@ absl::StatusOr<DaemonConfig> LoadConfigFile(const std::string& path,
       s = str(&c.node);
     } else if (key == "function_idle_seconds") {
       s = integer(&c.function_idle_seconds);
+    } else if (key == "function_init_backoff_ms") {
+      s = integer(&c.function_init_backoff_ms);
     } else if (key == "max_function_concurrency") {
       s = integer(&c.max_function_concurrency);
     } else if (key == "event_retention_seconds") {
@@ -187,6 +189,10 @@ absl::Status Validate(const DaemonConfig& c) {
   if (c.function_idle_seconds < 1) {
     return absl::InvalidArgumentError(
         "function_idle_seconds: must be at least 1");
+  }
+  if (c.function_init_backoff_ms < 0 || c.function_init_backoff_ms > 10000) {
+    return absl::InvalidArgumentError(
+        "function_init_backoff_ms: must be between 0 and 10000");
   }
   if (c.max_function_concurrency < 1 || c.max_function_concurrency > 10000) {
     return absl::InvalidArgumentError(

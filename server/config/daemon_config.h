@@ -59,6 +59,10 @@ struct DaemonConfig {
   std::string function_user;
   // Idle execution environments are stopped after this long. Default 300.
   int64_t function_idle_seconds = 300;
+  // After a failed init, a function's cold starts back off from this many
+  // milliseconds, doubling up to 10 s (0: never; every invocation starts an
+  // environment, as Lambda does). Default 100.
+  int64_t function_init_backoff_ms = 100;
   // Environments busy at once, all functions together. Default 64.
   int64_t max_function_concurrency = 64;
   // Interpreters of the python3 and nodejs runtimes.

@@ -58,6 +58,10 @@ TEST(DaemonConfigTest, ValidateNamesTheField) {
   EXPECT_THAT(std::string(Validate(c).message()),
               HasSubstr("event_retention_seconds"));
   c = {};
+  c.function_init_backoff_ms = -1;
+  EXPECT_THAT(std::string(Validate(c).message()),
+              HasSubstr("function_init_backoff_ms"));
+  c = {};
   c.log_level = "loud";
   EXPECT_THAT(std::string(Validate(c).message()), HasSubstr("log_level"));
 }

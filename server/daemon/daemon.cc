@@ -336,6 +336,8 @@ int Run(const config::DaemonConfig& config) {
   pool_options.python = config.python;
   pool_options.node = config.node;
   pool_options.idle_timeout = absl::Seconds(config.function_idle_seconds);
+  pool_options.init_failure_backoff =
+      absl::Milliseconds(config.function_init_backoff_ms);
   pool_options.max_concurrency =
       static_cast<int>(config.max_function_concurrency);
   absl::Status user = FunctionUser(config.function_user, pool_options);

@@ -42,6 +42,9 @@ ABSL_FLAG(std::string, function_user, "",
           "keeps root)");
 ABSL_FLAG(int64_t, function_idle_seconds, 300,
           "stop execution environments idle for this long");
+ABSL_FLAG(int64_t, function_init_backoff_ms, 100,
+          "after a failed init, back off a function's cold starts from this "
+          "many ms, doubling to 10 s (0: start one per invocation)");
 ABSL_FLAG(int64_t, max_function_concurrency, 64,
           "execution environments busy at once, all functions together");
 ABSL_FLAG(std::string, aws_credentials, "",
@@ -174,6 +177,10 @@ int main(int argc, char** argv) {
   }
   if (explicit_flag("function_idle_seconds")) {
     config.function_idle_seconds = absl::GetFlag(FLAGS_function_idle_seconds);
+  }
+  if (explicit_flag("function_init_backoff_ms")) {
+    config.function_init_backoff_ms =
+        absl::GetFlag(FLAGS_function_init_backoff_ms);
   }
   if (explicit_flag("max_function_concurrency")) {
     config.max_function_concurrency =

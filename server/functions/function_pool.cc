@@ -285,6 +285,20 @@ void FunctionPool::Invoke(const std::string& name, std::string payload,
       idle->current = inv;
       idle->state = Environment::State::kBusy;
       ++busy_;
+    } else if (std::optional<InvokeResult> backoff =
+                   InitBackoffLocked(*fn, *inv)) {
+      Completion c;
+      c.done = std::move(inv->done);
+      c.result = *std::move(backoff);
+      InvocationRecord record;
+      record.function_name = fn->function_name();
+      record.start = clock_.Now();
+      record.error = true;
+      record.async = inv->async;
+      record.async_age = record.start - inv->queued;
+      record.concurrency = busy_fn;
+      c.record = record;
+      immediate.push_back(std::move(c));
     } else {
       inv->concurrency = busy_fn + 1;
       absl::Status spawned = SpawnLocked(*fn, inv);
@@ -327,6 +341,7 @@ InvokeResult FunctionPool::InvokeAndWait(const std::string& name,
 
 void FunctionPool::Retire(const std::string& name) {
   absl::MutexLock lock(&mu_);
+  init_failures_.erase(name);
   for (auto& [id, env] : envs_) {
     if (env->fn.function_name() == name &&
         env->state == Environment::State::kIdle) {
@@ -536,6 +551,7 @@ void FunctionPool::HandleNext(
   absl::Time now = absl::Now();
   if (env->state == Environment::State::kStarting) {
     // Init is over: the runtime asks for its first event.
+    init_failures_.erase(env->fn.function_name());
     if (env->current != nullptr) {
       env->current->init_duration = now - env->spawned;
       env->state = Environment::State::kBusy;
@@ -633,6 +649,55 @@ void FunctionPool::HandleResult(Environment* env, const std::string& request_id,
   Deliver(std::move(completions));
 }
 
+void FunctionPool::RecordInitFailureLocked(const Environment& env,
+                                           std::string error_type,
+                                           std::string body,
+                                           std::string payload_type,
+                                           std::string message) {
+  if (options_.init_failure_backoff <= absl::ZeroDuration()) return;
+  InitFailures& f = init_failures_[env.fn.function_name()];
+  if (f.revision != env.fn.revision()) f = InitFailures{env.fn.revision()};
+  ++f.consecutive;
+  absl::Duration wait = options_.init_failure_backoff;
+  for (int i = 1; i < f.consecutive && wait < options_.init_failure_backoff_max;
+       ++i) {
+    wait *= 2;
+  }
+  f.retry_at = absl::Now() + std::min(wait, options_.init_failure_backoff_max);
+  f.error_type = std::move(error_type);
+  f.body = std::move(body);
+  f.payload_type = std::move(payload_type);
+  f.message = std::move(message);
+}
+
+std::optional<InvokeResult> FunctionPool::InitBackoffLocked(
+    const evbus::v1::Function& fn, const Invocation& inv) {
+  auto it = init_failures_.find(fn.function_name());
+  if (it == init_failures_.end()) return std::nullopt;
+  const InitFailures& f = it->second;
+  if (f.revision != fn.revision() || absl::Now() >= f.retry_at) {
+    return std::nullopt;
+  }
+  registry_
+      .GetCounter("evbus_function_init_backoff_total",
+                  "Invocations failed with the function's last init error, "
+                  "without starting an environment, because an init of the "
+                  "same revision failed moments before.",
+                  {{"function", fn.function_name()}})
+      .Increment();
+  InvokeResult r;
+  r.kind = InvokeResult::Kind::kFunctionError;
+  r.function_error = "Unhandled";
+  r.error_type = f.error_type;
+  r.request_id = inv.request_id;
+  r.payload = !f.body.empty()
+                  ? f.body
+                  : ErrorJson(f.payload_type,
+                              absl::StrCat("RequestId: ", inv.request_id, " ",
+                                           f.message));
+  return r;
+}
+
 void FunctionPool::HandleInitError(Environment* env, std::string body) {
   std::vector<Completion> completions;
   {
@@ -644,6 +709,8 @@ void FunctionPool::HandleInitError(Environment* env, std::string body) {
                        "INIT_REPORT Init Duration: ",
                        absl::StrFormat("%.2f", Ms(absl::Now() - env->spawned)),
                        " ms\tPhase: init\tStatus: error\tError Type: ", type));
+    RecordInitFailureLocked(*env, type,
+                            body.empty() ? ErrorJson(type, "") : body, "", "");
     if (env->current != nullptr) {
       InvokeResult r;
       r.kind = InvokeResult::Kind::kFunctionError;
@@ -882,6 +949,14 @@ void FunctionPool::Supervise() {
           DrainOutputLocked(env);
           bool oom = !env->cgroup_dir.empty() &&
                      cgroups_->OomKills(env->cgroup_dir) > 0;
+          if (env->state == Environment::State::kStarting) {
+            const char* type =
+                oom ? "Runtime.OutOfMemory" : "Runtime.ExitError";
+            RecordInitFailureLocked(
+                *env, type, "", type,
+                absl::StrCat("Error: Runtime exited with error: ",
+                             Process::DescribeStatus(*env->exit_status)));
+          }
           if (env->current != nullptr) {
             std::string id = env->current->request_id;
             std::string type =
@@ -921,6 +996,11 @@ void FunctionPool::Supervise() {
         if (env->state == Environment::State::kStarting &&
             now - env->spawned > options_.init_limit) {
           KillLocked(env);
+          RecordInitFailureLocked(
+              *env, "Runtime.InitTimeout", "", "Sandbox.Timedout",
+              absl::StrFormat("Error: The Init phase did not finish within "
+                              "%.2f seconds",
+                              absl::ToDoubleSeconds(options_.init_limit)));
           if (env->current != nullptr) {
             std::string id = env->current->request_id;
             InvokeResult r;

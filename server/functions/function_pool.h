@@ -66,6 +66,15 @@ struct FunctionPoolOptions {
   int max_concurrency = 64;
   // The Init phase may take this long. Default: 10 s (Lambda's).
   absl::Duration init_limit = absl::Seconds(10);
+  // After an environment of a function fails its Init phase (an init error,
+  // an exit or a timeout before the first `next`), cold starts of the same
+  // revision wait this long, doubling per consecutive failure up to
+  // `init_failure_backoff_max`; invocations needing a cold start meanwhile
+  // fail at once with the last init error instead of starting a process
+  // that would fail the same way. A successful init, or a new revision,
+  // ends it. Default: 100 ms, up to 10 s.
+  absl::Duration init_failure_backoff = absl::Milliseconds(100);
+  absl::Duration init_failure_backoff_max = absl::Seconds(10);
   // Run environments as this user/group (set when evbusd runs as root).
   std::optional<uid_t> uid;
   std::optional<gid_t> gid;
@@ -155,6 +164,16 @@ class FunctionPool {
   struct Invocation;
   struct Environment;
   struct Completion;
+  // The last init failures of one function (see init_failure_backoff).
+  struct InitFailures {
+    int64_t revision = 0;
+    int consecutive = 0;
+    absl::Time retry_at;  // real time
+    std::string error_type;
+    std::string payload_type;  // errorType of a payload built from message
+    std::string body;          // the runtime's init error, or empty
+    std::string message;       // otherwise: "Error: ..." after the request id
+  };
 
   void Supervise();
   // Starts an environment for `fn` and hands it `inv`.
@@ -170,6 +189,16 @@ class FunctionPool {
                     std::string body, std::string error_header,
                     std::string& reply, int& status);
   void HandleInitError(Environment* env, std::string body);
+  // Notes that `env` failed its Init phase.
+  void RecordInitFailureLocked(const Environment& env, std::string error_type,
+                               std::string body, std::string payload_type,
+                               std::string message)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The result for an invocation of `fn` that needs a cold start while the
+  // function's init failure backoff lasts; nullopt when it may start.
+  std::optional<InvokeResult> InitBackoffLocked(const evbus::v1::Function& fn,
+                                                const Invocation& inv)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // Ends the current invocation of `env` and builds its completion.
   Completion FinishLocked(Environment* env, InvokeResult result,
@@ -195,6 +224,7 @@ class FunctionPool {
   std::map<std::string, std::unique_ptr<Environment>> envs_
       ABSL_GUARDED_BY(mu_);
   int busy_ ABSL_GUARDED_BY(mu_) = 0;
+  std::map<std::string, InitFailures> init_failures_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   bool started_ = false;
   std::function<void(const InvocationRecord&)> observer_;

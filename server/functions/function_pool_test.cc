@@ -184,6 +184,64 @@ TEST_F(FunctionPoolTest, ImportErrorsFailInit) {
   EXPECT_EQ(r.error_type, "Runtime.ImportModuleError") << r.payload;
 }
 
+// After a failed init, cold starts of the same revision back off: an
+// invocation in the window fails with the last init error without starting
+// a process; after it, or with new code, environments start again.
+TEST_F(FunctionPoolTest, FailedInitBacksOffColdStarts) {
+  pool_->Stop();
+  FunctionPoolOptions options;
+  options.work_root = dir_.Join("run2");
+  options.runtime_root = dir_.Join("runtimes2");
+  options.init_failure_backoff = absl::Seconds(1);
+  options.init_failure_backoff_max = absl::Seconds(1);
+  pool_ = std::make_unique<FunctionPool>(*functions_, *logs_, registry_, clock_,
+                                         options);
+  ASSERT_TRUE(pool_->Start().ok());
+  Create("broken", "python3", "app.lambda_handler",
+         {{"app.py", "import no_such_module\n"}});
+  auto init_reports = [&] {
+    std::string log = Log("broken");
+    int n = 0;
+    for (size_t at = log.find("INIT_REPORT"); at != std::string::npos;
+         at = log.find("INIT_REPORT", at + 1)) {
+      ++n;
+    }
+    return n;
+  };
+  metrics::Counter backoffs = registry_.GetCounter(
+      "evbus_function_init_backoff_total", "", {{"function", "broken"}});
+
+  InvokeResult first = pool_->InvokeAndWait("broken", "{}");
+  ASSERT_EQ(first.kind, InvokeResult::Kind::kFunctionError);
+  EXPECT_EQ(first.error_type, "Runtime.ImportModuleError") << first.payload;
+  EXPECT_EQ(init_reports(), 1);
+
+  InvokeResult second = pool_->InvokeAndWait("broken", "{}");
+  ASSERT_EQ(second.kind, InvokeResult::Kind::kFunctionError);
+  EXPECT_EQ(second.function_error, "Unhandled");
+  EXPECT_EQ(second.error_type, "Runtime.ImportModuleError");
+  EXPECT_EQ(second.payload, first.payload);
+  EXPECT_NE(second.request_id, first.request_id);
+  EXPECT_EQ(init_reports(), 1);  // no second process
+  EXPECT_EQ(backoffs.Value(), 1);
+  EXPECT_EQ(pool_->EnvironmentCount("broken"), 0);
+
+  absl::SleepFor(absl::Milliseconds(1100));
+  InvokeResult third = pool_->InvokeAndWait("broken", "{}");
+  EXPECT_EQ(third.error_type, "Runtime.ImportModuleError");
+  EXPECT_EQ(init_reports(), 2);  // the backoff was over: a real start
+
+  // New code is a new revision: it starts at once.
+  evbus::v1::FunctionCode fixed;
+  evbus::v1::CodeFile* f = fixed.add_files();
+  f->set_path("app.py");
+  f->set_content("def lambda_handler(event, context):\n    return 7\n");
+  ASSERT_TRUE(functions_->UpdateCode("broken", fixed).ok());
+  InvokeResult ok = pool_->InvokeAndWait("broken", "{}");
+  EXPECT_EQ(ok.kind, InvokeResult::Kind::kSuccess) << ok.payload;
+  EXPECT_EQ(ok.payload, "7");
+}
+
 TEST_F(FunctionPoolTest, ReservedConcurrencyThrottles) {
   Create("slow", "python3", "app.lambda_handler", {{"app.py", kPythonApp}}, 5,
          1);
