@@ -128,7 +128,9 @@ void PathFilter::BuildSlots(Node* n) {
     uint32_t child;
   };
   std::vector<Key> keys;
+  n->key_lengths = 0;
   for (const auto& [key, child] : n->children) {
+    n->key_lengths |= uint64_t{1} << std::min<size_t>(key.size(), 63);
     Key k{0, 0, &key, child};
     Fingerprint(key, &k.head, &k.tail);
     keys.push_back(k);
@@ -1121,6 +1123,9 @@ class FlatEventParser::Impl {
     const PathFilter::Node& n = filter_->nodes_[node];
     if (ABSL_PREDICT_FALSE(n.slots.empty())) {
       return filter_->ChildOfSegment(node, key);
+    }
+    if (((n.key_lengths >> std::min<size_t>(key.size(), 63)) & 1) == 0) {
+      return PathFilter::kNone;
     }
     uint64_t head = 0;
     uint64_t tail = 0;

@@ -101,6 +101,10 @@ class PathFilter {
     std::vector<Slot> slots;
     uint64_t seed = 0;
     int shift = 0;  // slot index = hash >> shift
+    // Bit i: some child key is i bytes long (bit 63: 63 or more), so most
+    // keys that are no child are told apart by their length alone (valid
+    // when `slots` is not empty).
+    uint64_t key_lengths = 0;
     // Position of this node's path among all nodes' dot-joined paths in
     // string order (so leaves can be sorted by path without comparing text).
     uint32_t rank = 0;
