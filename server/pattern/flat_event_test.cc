@@ -715,25 +715,64 @@ TEST(FlatEventScannerTest, ArraysNumberedInDocumentOrder) {
 
 TEST(FlatEventScannerTest, SortsStablyWithFewAndManyLeaves) {
   DifferentialParser parser;
-  for (int n : {3, 31, 32, 33, 100}) {
-    std::string doc = "{";
-    for (int i = 0; i < n; ++i) {
-      if (i > 0) doc += ",";
-      // Paths out of order, repeated, with array elements in between.
-      absl::StrAppend(&doc, "\"k", (i * 7) % 5, "\":[", i, ",", i + 1000, "]");
-    }
-    doc += "}";
-    ASSERT_EQ(parser.Compare(doc, nullptr), "") << doc;
-    const FlatEvent& ev = parser.fast_event();
-    for (size_t i = 1; i < ev.size(); ++i) {
-      ASSERT_LE(ev.path(ev.leaf(i - 1)), ev.path(ev.leaf(i)));
-      if (ev.path(ev.leaf(i - 1)) == ev.path(ev.leaf(i))) {
-        // Document order: earlier arrays have smaller ids.
-        EXPECT_LE(ev.positions(ev.leaf(i - 1))[0].array_id,
-                  ev.positions(ev.leaf(i))[0].array_id);
+  // With a filter, many kept leaves are sorted by the rank of their node (a
+  // counting sort); without one, by path text.
+  const std::vector<std::string> paths = {"k4", "k0", "k2", "k1", "k3", "zz"};
+  const PathFilter filter = PathFilter::FromPaths(paths);
+  for (const PathFilter* f :
+       {static_cast<const PathFilter*>(nullptr), &filter}) {
+    for (int n : {3, 16, 17, 31, 32, 33, 100}) {
+      std::string doc = "{";
+      for (int i = 0; i < n; ++i) {
+        if (i > 0) doc += ",";
+        // Paths out of order, repeated, with array elements in between.
+        absl::StrAppend(&doc, "\"k", (i * 7) % 5, "\":[", i, ",", i + 1000,
+                        "]");
+      }
+      doc += "}";
+      ASSERT_EQ(parser.Compare(doc, f), "") << doc;
+      const FlatEvent& ev = parser.fast_event();
+      ASSERT_EQ(ev.size(), 2u * n);
+      for (size_t i = 1; i < ev.size(); ++i) {
+        ASSERT_LE(ev.path(ev.leaf(i - 1)), ev.path(ev.leaf(i)));
+        if (ev.path(ev.leaf(i - 1)) == ev.path(ev.leaf(i))) {
+          // Document order: earlier arrays have smaller ids, and within one
+          // array the first element comes first.
+          const auto& a = ev.positions(ev.leaf(i - 1))[0];
+          const auto& b = ev.positions(ev.leaf(i))[0];
+          EXPECT_TRUE(a.array_id < b.array_id ||
+                      (a.array_id == b.array_id && a.index < b.index))
+              << doc;
+        }
       }
     }
   }
+}
+
+// A filter node rejects keys whose length no child has before hashing
+// them; lengths of 63 and more share one bit.
+TEST(FlatEventScannerTest, FilterKeysOfManyLengths) {
+  const std::string k63(63, 'a');
+  const std::string k64(64, 'a');
+  const std::string k70 = std::string(69, 'b') + "c";
+  const std::vector<std::string> paths = {k63, k70, "d.x"};
+  const PathFilter filter = PathFilter::FromPaths(paths);
+  std::string doc = "{";
+  for (const std::string& key :
+       {std::string(62, 'a'), k63, k64, std::string(65, 'a'), k70,
+        std::string(70, 'b'), std::string(71, 'b'), std::string("d")}) {
+    absl::StrAppend(&doc, doc.size() > 1 ? "," : "", "\"", key,
+                    "\":", key == "d" ? R"({"x":1,"y":2})" : "1");
+  }
+  doc += "}";
+  DifferentialParser parser;
+  ASSERT_EQ(parser.Compare(doc, &filter), "");
+  EXPECT_TRUE(parser.used_fast_path());
+  const FlatEvent& ev = parser.fast_event();
+  ASSERT_EQ(ev.size(), 3u);
+  EXPECT_EQ(ev.path(ev.leaf(0)), k63);
+  EXPECT_EQ(ev.path(ev.leaf(1)), k70);
+  EXPECT_EQ(ev.path(ev.leaf(2)), "d.x");
 }
 
 TEST(FlatEventScannerTest, TypicalEventTakesTheFastPath) {
