@@ -255,6 +255,17 @@ struct Scratch {
   // pass reads only those (a hit on one of two indexed fields is common and
   // would otherwise cost a cache miss on the sub-rule's info).
   std::vector<uint32_t> candidates;
+  // Matched rules, by position in Index::rule_ids: bits of the words
+  // [matched_lo, matched_hi) may be set; all others are zero.
+  std::vector<uint64_t> matched;
+  size_t matched_lo = 0;
+  size_t matched_hi = 0;
+  void Matched(uint32_t rule) {
+    const size_t w = rule >> 6;
+    matched[w] |= uint64_t{1} << (rule & 63);
+    matched_lo = std::min(matched_lo, w);
+    matched_hi = std::max(matched_hi, w + 1);
+  }
   // Leaves of each rule path in the current event: [begin, end) valid when
   // path_stamp equals generation.
   std::vector<uint32_t> path_stamp;
@@ -272,7 +283,11 @@ struct Scratch {
   // inside an array (that field then counts as satisfied inside an array).
   uint8_t partition_in_array = 0;
 
-  void Begin(size_t subrules, size_t preds, size_t paths) {
+  void Begin(size_t subrules, size_t preds, size_t paths, size_t rules) {
+    const size_t words = (rules + 63) / 64;
+    if (matched.size() != words) matched.assign(words, 0);
+    matched_lo = words;
+    matched_hi = 0;
     if (subs.size() != subrules || path_stamp.size() != paths ||
         ++generation == 0) {
       generation = 1;
@@ -335,7 +350,7 @@ bool ExactStrings(const internal::Field& f) {
 struct RuleMatcher::Index {
   struct SubRuleInfo {
     const internal::SubRule* sub;
-    uint32_t rule_id;
+    uint32_t rule;    // position of the rule's id in Index::rule_ids
     uint8_t need;     // bits of the indexed fields (all must be hit)
     bool single;      // exactly one field, without exists:false
     bool has_absent;  // some field allows exists:false
@@ -534,6 +549,7 @@ struct RuleMatcher::Index {
   internal::StringMap<uint32_t> partition_by_prefix;
 
   std::vector<std::shared_ptr<const internal::CompiledPattern>> patterns;
+  std::vector<uint32_t> rule_ids;     // ascending
   std::vector<SubRuleInfo> subrules;  // one per (sub-rule, partition)
   std::vector<Pred> preds;
   std::vector<CheckField> checks;
@@ -1103,7 +1119,7 @@ const internal::Field* PartitionField(const internal::SubRule& sub,
 // A sub-rule's place: its partition and the field that put it there.
 struct Placement {
   const internal::SubRule* sub;
-  uint32_t rule_id;
+  uint32_t rule;  // position of the rule's id in Index::rule_ids
   uint32_t partition;
   const internal::Field* partition_field;  // null in partition 0
 };
@@ -1130,7 +1146,9 @@ std::shared_ptr<const RuleMatcher> RuleMatcher::Builder::Build() const {
   std::vector<Placement> placements;
   std::vector<std::string> all_paths;
   internal::StringSet seen_paths;
-  for (const auto& [rule_id, pattern] : rules_) {
+  for (const auto& [rule_id, pattern] : rules_) {  // ascending ids
+    const auto rule = static_cast<uint32_t>(index->rule_ids.size());
+    index->rule_ids.push_back(rule_id);
     const auto& compiled = pattern.compiled();
     index->patterns.push_back(compiled);
     for (const std::string& p : compiled->paths) {
@@ -1140,7 +1158,7 @@ std::shared_ptr<const RuleMatcher> RuleMatcher::Builder::Build() const {
       ++index->subrule_count;
       const internal::Field* pf = PartitionField(sub, partition_path);
       if (pf == nullptr) {
-        placements.push_back({&sub, rule_id, 0, nullptr});
+        placements.push_back({&sub, rule, 0, nullptr});
         continue;
       }
       const bool by_prefix = Prefixes(*pf);
@@ -1152,7 +1170,7 @@ std::shared_ptr<const RuleMatcher> RuleMatcher::Builder::Build() const {
         auto [it, fresh] = by.try_emplace(
             m.str, static_cast<uint32_t>(index->partitions.size()));
         if (fresh) index->partitions.emplace_back();
-        placements.push_back({&sub, rule_id, it->second, pf});
+        placements.push_back({&sub, rule, it->second, pf});
         auto& lens = index->partition_prefix_lengths;
         auto len = std::lower_bound(lens.begin(), lens.end(), m.str.size());
         if (by_prefix && (len == lens.end() || *len != m.str.size())) {
@@ -1186,7 +1204,7 @@ std::shared_ptr<const RuleMatcher> RuleMatcher::Builder::Build() const {
     const auto sid = static_cast<uint32_t>(index->subrules.size());
     const bool has_absent = sub.required != sub.fields.size();
     if (sub.required == 0) {
-      index->subrules.push_back({&sub, pl.rule_id, 0, false, true, 0, 0});
+      index->subrules.push_back({&sub, pl.rule, 0, false, true, 0, 0});
       index->always_check.push_back(sid);
       continue;
     }
@@ -1194,7 +1212,7 @@ std::shared_ptr<const RuleMatcher> RuleMatcher::Builder::Build() const {
       // The partition field was the only required one: a candidate as soon
       // as the partition is probed (a match outright without exists:false).
       index->subrules.push_back(
-          {&sub, pl.rule_id, 0, !has_absent, has_absent, 0, 0});
+          {&sub, pl.rule, 0, !has_absent, has_absent, 0, 0});
       part.always.push_back(sid);
       continue;
     }
@@ -1291,7 +1309,7 @@ std::shared_ptr<const RuleMatcher> RuleMatcher::Builder::Build() const {
         });
     const bool single = pl.partition_field == nullptr &&
                         sub.fields.size() == 1 && sub.required == 1;
-    index->subrules.push_back({&sub, pl.rule_id, need, single, has_absent,
+    index->subrules.push_back({&sub, pl.rule, need, single, has_absent,
                                check_begin,
                                static_cast<uint32_t>(index->checks.size())});
     if (pair[0] != nullptr) {
@@ -1365,7 +1383,8 @@ void RuleMatcher::Match(const FlatEvent& event,
   matched_rule_ids->clear();
   const Index& ix = *index_;
   std::unique_ptr<Scratch> sc = ix.Acquire();
-  sc->Begin(ix.subrules.size(), ix.preds.size(), ix.path_count);
+  sc->Begin(ix.subrules.size(), ix.preds.size(), ix.path_count,
+            ix.rule_ids.size());
   sc->Leaves(event.size());
   // Where each rule path's leaves are.
   const size_t n = event.size();
@@ -1429,25 +1448,31 @@ void RuleMatcher::Match(const FlatEvent& event,
     // fields, and with no hit inside an array (or only one field), the
     // array-consistency rule cannot fail.
     if (info.single) {
-      matched_rule_ids->push_back(info.rule_id);
+      sc->Matched(info.rule);
       continue;
     }
     int array_fields = ArrayFields(st.array_bits);
     if (!ix.CheckFields(info, event, *sc, &array_fields)) continue;
     if ((!info.has_absent && array_fields < 2) ||
         internal::EvaluateSubRule(event, *info.sub)) {
-      matched_rule_ids->push_back(info.rule_id);
+      sc->Matched(info.rule);
     }
   }
   for (uint32_t sid : ix.always_check) {
     if (internal::EvaluateSubRule(event, *ix.subrules[sid].sub)) {
-      matched_rule_ids->push_back(ix.subrules[sid].rule_id);
+      sc->Matched(ix.subrules[sid].rule);
     }
   }
-  std::sort(matched_rule_ids->begin(), matched_rule_ids->end());
-  matched_rule_ids->erase(
-      std::unique(matched_rule_ids->begin(), matched_rule_ids->end()),
-      matched_rule_ids->end());
+  // Rule positions follow ascending ids: reading the bit set in order gives
+  // the ids sorted and unique (a sub-rule matched in two partitions, or two
+  // sub-rules of one rule, set the same bit).
+  for (size_t w = sc->matched_lo; w < sc->matched_hi; ++w) {
+    for (uint64_t bits = sc->matched[w]; bits != 0; bits &= bits - 1) {
+      matched_rule_ids->push_back(
+          ix.rule_ids[w * 64 + static_cast<size_t>(__builtin_ctzll(bits))]);
+    }
+    sc->matched[w] = 0;
+  }
   ix.Release(std::move(sc));
 }
 

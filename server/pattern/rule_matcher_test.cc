@@ -1,5 +1,6 @@
 #include "server/pattern/rule_matcher.h"
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
@@ -49,6 +50,28 @@ TEST(RuleMatcherTest, ReturnsSortedUniqueIds) {
   EXPECT_THAT(MatchWith(*m, R"({"source":"a","x":"1","y":"2"})"),
               ElementsAre(10, 20, 30));
   EXPECT_THAT(MatchWith(*m, R"({"source":"b"})"), ElementsAre(40));
+}
+
+// Many rules with sparse ids, some matched twice (two sub-rules, two
+// partitions): ids come back sorted and unique, call after call.
+TEST(RuleMatcherTest, ManySparseIdsSortedAndUnique) {
+  RuleMatcher::Builder b;
+  std::vector<uint32_t> want;
+  for (uint32_t i = 0; i < 200; ++i) {
+    const uint32_t id = 4000000000u - i * 7919u;
+    if (i % 3 == 0) {
+      b.Add(id, P(R"({"source":["a","b"],"$or":[{"x":["1"]},{"y":["2"]}]})"));
+      want.push_back(id);
+    } else {
+      b.Add(id, P(R"({"source":["c"]})"));
+    }
+  }
+  std::sort(want.begin(), want.end());
+  auto m = b.Build();
+  for (int call = 0; call < 3; ++call) {
+    EXPECT_EQ(MatchWith(*m, R"({"source":["a","b"],"x":"1","y":"2"})"), want);
+    EXPECT_THAT(MatchWith(*m, R"({"source":"d","x":"1"})"), IsEmpty());
+  }
 }
 
 TEST(RuleMatcherTest, AddReplacesAndRemoveDeletes) {
