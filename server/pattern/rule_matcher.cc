@@ -370,11 +370,13 @@ struct RuleMatcher::Index {
     enum Kind : uint8_t {
       kGeneric,
       kNumeric,
-      kExactAny,     // one of n strings
-      kPrefix,       // the 1 string
-      kSuffix,       // the 1 string
-      kAnythingBut,  // not one of n strings (other leaf types pass)
-      kAnyLeaf,      // exists: true
+      kExactAny,           // one of n strings
+      kPrefix,             // the 1 string
+      kSuffix,             // the 1 string
+      kAnythingBut,        // not one of n strings (other leaf types pass)
+      kAnythingButPrefix,  // starts with none of n strings (ditto)
+      kWildcard,           // Index::check_globs[text_off] matches
+      kAnyLeaf,            // exists: true
     };
     static constexpr size_t kMaxInlineStrings = 4;
     Kind kind = kGeneric;
@@ -388,7 +390,8 @@ struct RuleMatcher::Index {
     const internal::Field* field = nullptr;
 
     static CheckField For(uint32_t path_id, const internal::Field& f,
-                          std::string* text) {
+                          std::string* text,
+                          std::vector<internal::Glob>* globs) {
       CheckField c;
       c.path_id = path_id;
       c.field = &f;
@@ -436,6 +439,16 @@ struct RuleMatcher::Index {
           inline_strings(strs, kAnythingBut);
           break;
         }
+        case MatcherKind::kAnythingButPrefix: {
+          std::vector<std::string_view> strs(m.strs.begin(), m.strs.end());
+          inline_strings(strs, kAnythingButPrefix);
+          break;
+        }
+        case MatcherKind::kWildcard:
+          c.kind = kWildcard;
+          c.text_off = static_cast<uint32_t>(globs->size());
+          globs->push_back(m.globs.front());
+          break;
         case MatcherKind::kExists:
           c.kind = kAnyLeaf;
           break;
@@ -462,7 +475,7 @@ struct RuleMatcher::Index {
     }
 
     bool Accepts(const FlatEvent& event, const FlatEvent::Leaf& leaf,
-                 const char* text) const {
+                 const char* text, const internal::Glob* globs) const {
       const bool is_string = leaf.kind == ValueKind::kString;
       switch (kind) {
         case kNumeric: {
@@ -485,6 +498,17 @@ struct RuleMatcher::Index {
         }
         case kAnythingBut:
           return !(is_string && AnyEquals(event.text(leaf), text));
+        case kAnythingButPrefix: {
+          if (!is_string) return true;
+          const std::string_view v = event.text(leaf);
+          const char* p = text + text_off;
+          for (uint8_t i = 0; i < n; ++i) {
+            if (v.starts_with(NextString(&p))) return false;
+          }
+          return true;
+        }
+        case kWildcard:
+          return is_string && globs[text_off].Matches(event.text(leaf));
         case kAnyLeaf:
           return true;
         case kGeneric:
@@ -553,8 +577,9 @@ struct RuleMatcher::Index {
   std::vector<SubRuleInfo> subrules;  // one per (sub-rule, partition)
   std::vector<Pred> preds;
   std::vector<CheckField> checks;
-  std::string check_text;              // CheckField inline strings
-  std::vector<uint32_t> always_check;  // subrules with no required field
+  std::string check_text;                   // CheckField inline strings
+  std::vector<internal::Glob> check_globs;  // CheckField kWildcard globs
+  std::vector<uint32_t> always_check;       // subrules with no required field
   internal::StringMap<uint32_t> path_ids;
   size_t path_count = 0;
   PathFilter filter;
@@ -657,7 +682,7 @@ struct RuleMatcher::Index {
       bool found = false;
       for (uint32_t i = begin; i < end; ++i) {
         const FlatEvent::Leaf& leaf = event.leaf(i);
-        if (cf.Accepts(event, leaf, check_text.data())) {
+        if (cf.Accepts(event, leaf, check_text.data(), check_globs.data())) {
           found = true;
           *array_fields += leaf.pos_size != 0 ? 1 : 0;
           break;
@@ -1297,15 +1322,20 @@ std::shared_ptr<const RuleMatcher> RuleMatcher::Builder::Build() const {
           std::find(indexed.begin(), indexed.end(), &f) != indexed.end()) {
         continue;
       }
-      index->checks.push_back(
-          Index::CheckField::For(index->PathId(f.path), f, &index->check_text));
+      index->checks.push_back(Index::CheckField::For(
+          index->PathId(f.path), f, &index->check_text, &index->check_globs));
     }
-    // Cheapest checks first.
+    // Cheapest checks first: inline comparisons, then globs, then the
+    // compiled matchers.
+    auto check_cost = [](const Index::CheckField& c) {
+      return c.kind == Index::CheckField::kGeneric    ? 2
+             : c.kind == Index::CheckField::kWildcard ? 1
+                                                      : 0;
+    };
     std::stable_sort(
         index->checks.begin() + check_begin, index->checks.end(),
-        [](const Index::CheckField& x, const Index::CheckField& y) {
-          return (x.kind == Index::CheckField::kGeneric) <
-                 (y.kind == Index::CheckField::kGeneric);
+        [&](const Index::CheckField& x, const Index::CheckField& y) {
+          return check_cost(x) < check_cost(y);
         });
     const bool single = pl.partition_field == nullptr &&
                         sub.fields.size() == 1 && sub.required == 1;
