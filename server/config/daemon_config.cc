@@ -40,6 +40,13 @@ absl::StatusOr<DaemonConfig> LoadConfigFile(const std::string& path,
       *out = value.get<std::string>();
       return absl::OkStatus();
     };
+    auto boolean = [&](bool* out) -> absl::Status {
+      if (!value.is_boolean()) {
+        return FieldError(path, key, "must be true or false");
+      }
+      *out = value.get<bool>();
+      return absl::OkStatus();
+    };
     auto integer = [&](int64_t* out) -> absl::Status {
       if (!value.is_number_integer()) {
         return FieldError(path, key, "must be an integer");
@@ -95,17 +102,11 @@ absl::StatusOr<DaemonConfig> LoadConfigFile(const std::string& path,
     } else if (key == "max_request_bytes") {
       s = integer(&c.max_request_bytes);
     } else if (key == "sns_confirm_subscriptions") {
-      if (!value.is_boolean()) {
-        s = FieldError(path, key, "must be true or false");
-      } else {
-        c.sns_confirm_subscriptions = value.get<bool>();
-      }
+      s = boolean(&c.sns_confirm_subscriptions);
     } else if (key == "allow_reserved_sources") {
-      if (!value.is_boolean()) {
-        s = FieldError(path, key, "must be true or false");
-      } else {
-        c.allow_reserved_sources = value.get<bool>();
-      }
+      s = boolean(&c.allow_reserved_sources);
+    } else if (key == "release_startup_pages") {
+      s = boolean(&c.release_startup_pages);
     } else {
       s = FieldError(path, key, "unknown field");
     }

@@ -44,6 +44,9 @@ struct DaemonConfig {
   int64_t max_request_bytes = 262144;
   // Accept "aws." sources in PutEvents. Default: false.
   bool allow_reserved_sources = false;
+  // Once serving, release the read-only file-backed pages start-up touched
+  // (common/file_pages.h). Default: true.
+  bool release_startup_pages = true;
   // debug, info, warning, error. Default: info.
   std::string log_level = "info";
   // "real", or "manual": time moves only through `evbus clock set|advance`

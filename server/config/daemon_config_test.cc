@@ -37,6 +37,10 @@ TEST(DaemonConfigTest, ErrorsNameTheField) {
   EXPECT_THAT(
       std::string(LoadConfigFile(dir.Join("b.json"), {}).status().message()),
       HasSubstr("field \"max_request_bytes\": must be an integer"));
+  std::ofstream(dir.Join("d.json")) << R"({"release_startup_pages": 1})";
+  EXPECT_THAT(
+      std::string(LoadConfigFile(dir.Join("d.json"), {}).status().message()),
+      HasSubstr("field \"release_startup_pages\": must be true or false"));
   std::ofstream(dir.Join("c.json")) << "{";
   EXPECT_FALSE(LoadConfigFile(dir.Join("c.json"), {}).ok());
   EXPECT_EQ(LoadConfigFile(dir.Join("none.json"), {}).status().code(),

@@ -35,6 +35,7 @@
 #include "server/bus/rule_registry.h"
 #include "server/common/aws_error.h"
 #include "server/common/clock.h"
+#include "server/common/file_pages.h"
 #include "server/common/json.h"
 #include "server/common/logging.h"
 #include "server/daemon/alarm_actions.h"
@@ -672,6 +673,18 @@ int Run(const config::DaemonConfig& config) {
     absl::Status w =
         WriteFileAtomically(config.ready_file, common::DumpJson(ready) + "\n");
     if (!w.ok()) EVBUS_LOG(WARNING) << "ready file: " << w;
+  }
+  if (config.release_startup_pages) {
+    absl::StatusOr<common::ReleasedFilePages> released =
+        common::ReleaseFileBackedPages();
+    if (released.ok()) {
+      EVBUS_LOG(INFO) << "released start-up pages of " << released->mappings
+                      << " read-only file mappings: file-backed RSS "
+                      << released->rss_file_before_kb << " kB -> "
+                      << released->rss_file_after_kb << " kB";
+    } else {
+      EVBUS_LOG(INFO) << "start-up pages kept: " << released.status();
+    }
   }
 
   // gRPC health follows the store: NOT_SERVING once a failed write latched

@@ -30,6 +30,9 @@ ABSL_FLAG(int64_t, max_request_bytes, 262144,
           "PutEvents total entry size limit (1048576 for the 1 MB limit)");
 ABSL_FLAG(bool, allow_reserved_sources, false,
           "accept PutEvents sources that start with \"aws.\"");
+ABSL_FLAG(bool, release_startup_pages, true,
+          "once serving, release the read-only file pages start-up touched "
+          "(program text; they fault back in when used)");
 ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error");
 ABSL_FLAG(std::string, clock, "real",
           "real, or manual: time moves only through `evbus clock`");
@@ -189,6 +192,9 @@ int main(int argc, char** argv) {
   if (explicit_flag("sns_confirm_subscriptions")) {
     config.sns_confirm_subscriptions =
         absl::GetFlag(FLAGS_sns_confirm_subscriptions);
+  }
+  if (explicit_flag("release_startup_pages")) {
+    config.release_startup_pages = absl::GetFlag(FLAGS_release_startup_pages);
   }
   if (explicit_flag("allow_reserved_sources")) {
     config.allow_reserved_sources = absl::GetFlag(FLAGS_allow_reserved_sources);

@@ -213,6 +213,52 @@ class DaemonCliTest(unittest.TestCase):
         self.assertIn("127.0.0.1:1", r.stderr)
 
 
+class StartupPagesTest(unittest.TestCase):
+    """Once serving, evbusd releases the read-only file pages start-up
+    touched (server/common/file_pages.h): its file-backed RSS drops, and it
+    keeps serving (the pages fault back in)."""
+
+    def released_line(self, d):
+        for _ in range(100):
+            for line in d.log().splitlines():
+                if "start-up pages" in line:
+                    return line
+            time.sleep(0.05)
+        return None
+
+    def rss_file_kb(self, d):
+        with open("/proc/%d/status" % d.proc.pid) as f:
+            for line in f:
+                if line.startswith("RssFile:"):
+                    return int(line.split()[1])
+        return -1
+
+    def test_released_once_serving(self):
+        d = Daemon().start()
+        try:
+            line = self.released_line(d)
+            self.assertIsNotNone(line, d.log())
+            if "start-up pages kept" in line:
+                self.skipTest(line)
+            before, after = [int(x) for x in line.split(
+                "file-backed RSS ")[1].replace(" kB", "").split(" -> ")]
+            self.assertLess(after, before, line)
+            self.assertLess(self.rss_file_kb(d), before)
+            out = d.cli_json("put-events", "--entries",
+                             json.dumps([entry(source="pages.test")]))
+            self.assertEqual(out["FailedEntryCount"], 0, out)
+        finally:
+            d.cleanup()
+
+    def test_kept_when_turned_off(self):
+        d = Daemon(extra_args=["--release_startup_pages=false"]).start()
+        try:
+            time.sleep(0.3)
+            self.assertNotIn("start-up pages", d.log())
+        finally:
+            d.cleanup()
+
+
 class LifecycleTest(unittest.TestCase):
 
     def test_sigterm_exits_zero_quickly_and_data_survives(self):
