@@ -26,11 +26,11 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "bench/proc_status.h"
 #include "evbus/v1/event_bus_service.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "httplib.h"
 #include "server/common/json.h"
+#include "server/common/proc_status.h"
 
 namespace evbus::bench {
 namespace {
@@ -364,7 +364,7 @@ int Measure(const RestartBenchOptions& o, const std::string& dir,
   out["queue_depth_before_kill"] = first.Metric("evbus_delivery_queue_depth");
   out["refused_attempts_before_kill"] =
       first.Metric("evbus_retry_invocation_attempts_total");
-  out["rss_kb_before_kill"] = ProcStatusKb(first.pid(), "VmRSS");
+  out["rss_kb_before_kill"] = common::ProcStatusKb(first.pid(), "VmRSS");
   first.Kill(SIGKILL);
 
   // 2. The receiver on the same port.
@@ -404,7 +404,7 @@ int Measure(const RestartBenchOptions& o, const std::string& dir,
     out["ready_seconds"] = Seconds(second.ready() - spawned);
     std::optional<int64_t> logged = LoggedReadyMs(ReadFile(second.log()));
     if (logged.has_value()) out["daemon_ready_ms"] = *logged;
-    out["rss_kb_after_ready"] = ProcStatusKb(second.pid(), "VmRSS");
+    out["rss_kb_after_ready"] = common::ProcStatusKb(second.pid(), "VmRSS");
     out["delivered_before_ready"] = received.load();
     out["queue_depth_at_ready"] = second.Metric("evbus_delivery_queue_depth");
 
@@ -423,7 +423,8 @@ int Measure(const RestartBenchOptions& o, const std::string& dir,
       samples.push_back(static_cast<double>(now_received - last));
       if (now_received != last) last_progress = Clock::now();
       last = now_received;
-      peak_rss = std::max(peak_rss, ProcStatusKb(second.pid(), "VmRSS"));
+      peak_rss =
+          std::max(peak_rss, common::ProcStatusKb(second.pid(), "VmRSS"));
     }
     const int64_t delivered = received.load();
     out["delivered"] = delivered;
@@ -451,7 +452,7 @@ int Measure(const RestartBenchOptions& o, const std::string& dir,
       out["seconds_without_deliveries_during_drain"] = zero_seconds;
     }
     out["rss_kb_peak_sampled_during_drain"] = peak_rss;
-    out["vm_hwm_kb"] = ProcStatusKb(second.pid(), "VmHWM");
+    out["vm_hwm_kb"] = common::ProcStatusKb(second.pid(), "VmHWM");
     out["per_second_samples"] = samples;
     rc = delivered >= put.acknowledged ? 0 : 1;
   }

@@ -15,11 +15,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "bench/proc_status.h"
 #include "evbus/v1/event_bus_service.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "httplib.h"
 #include "server/common/json.h"
+#include "server/common/proc_status.h"
 
 namespace evbus::bench {
 namespace {
@@ -67,7 +67,7 @@ int RunSchedulesBench(const SchedulesBenchOptions& o) {
   common::Json out = common::Json::object();
 
   // 1. Many long-lived schedules.
-  int64_t rss_before = ProcStatusKb(o.daemon_pid, "VmRSS");
+  int64_t rss_before = common::ProcStatusKb(o.daemon_pid, "VmRSS");
   auto t0 = Clock::now();
   int64_t failures = CreateMany(
       channel, 0, o.count, o.concurrency, [&](int i, evbus::v1::Schedule* s) {
@@ -78,7 +78,7 @@ int RunSchedulesBench(const SchedulesBenchOptions& o) {
         s->mutable_target()->set_arn("log:schedules-bench");
       });
   double create_s = std::chrono::duration<double>(Clock::now() - t0).count();
-  int64_t rss_after = ProcStatusKb(o.daemon_pid, "VmRSS");
+  int64_t rss_after = common::ProcStatusKb(o.daemon_pid, "VmRSS");
   out["schedules_created"] = o.count - failures;
   out["create_failures"] = failures;
   out["create_seconds"] = create_s;

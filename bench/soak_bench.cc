@@ -12,11 +12,11 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "bench/proc_status.h"
 #include "evbus/v1/event_bus_service.grpc.pb.h"
 #include "evbus/v1/function.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "httplib.h"
+#include "server/common/proc_status.h"
 
 namespace evbus::bench {
 namespace {
@@ -176,7 +176,7 @@ int RunSoak(const SoakOptions& o) {
     std::this_thread::sleep_for(std::chrono::duration<double>(std::min(
         o.sample_seconds,
         std::chrono::duration<double>(end - Clock::now()).count() + 0.001)));
-    rss_last = ProcStatusKb(o.daemon_pid, "VmRSS");
+    rss_last = common::ProcStatusKb(o.daemon_pid, "VmRSS");
     fds_last = OpenFds(o.daemon_pid);
     double depth = MetricValue(http, "evbus_delivery_queue_depth");
     if (sample == 0) {

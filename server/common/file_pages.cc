@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <fstream>
@@ -10,10 +11,10 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
+#include "server/common/proc_status.h"
 
 #ifndef MADV_PAGEOUT
 #define MADV_PAGEOUT 21  // Linux 5.4
@@ -21,23 +22,9 @@
 
 namespace evbus::common {
 
-int64_t RssFileKb() {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    absl::string_view v(line);
-    if (!absl::ConsumePrefix(&v, "RssFile:")) continue;
-    v = absl::StripAsciiWhitespace(v);
-    absl::ConsumeSuffix(&v, "kB");
-    int64_t kb = 0;
-    if (absl::SimpleAtoi(absl::StripAsciiWhitespace(v), &kb)) return kb;
-  }
-  return -1;
-}
-
 absl::StatusOr<ReleasedFilePages> ReleaseFileBackedPages() {
   ReleasedFilePages out;
-  out.rss_file_before_kb = RssFileKb();
+  out.rss_file_before_kb = ProcStatusKb(::getpid(), "RssFile");
   std::ifstream maps("/proc/self/maps");
   if (!maps) return absl::UnavailableError("cannot read /proc/self/maps");
   // Lines: "lo-hi perms offset dev inode [path]".
@@ -66,10 +53,10 @@ absl::StatusOr<ReleasedFilePages> ReleaseFileBackedPages() {
     ++out.mappings;
   }
   if (out.mappings == 0 && unsupported > 0) {
-    return absl::UnimplementedError(
-        "madvise(MADV_PAGEOUT) is not supported by this kernel");
+    return absl::FailedPreconditionError(
+        "this kernel has no madvise(MADV_PAGEOUT) (Linux 5.4 or later)");
   }
-  out.rss_file_after_kb = RssFileKb();
+  out.rss_file_after_kb = ProcStatusKb(::getpid(), "RssFile");
   return out;
 }
 

@@ -31,11 +31,9 @@ struct ReleasedFilePages {
   int64_t rss_file_after_kb = 0;
 };
 
-// Unimplemented when the kernel does not know MADV_PAGEOUT; Unavailable
-// when /proc/self cannot be read.
+// FailedPrecondition when the kernel does not know MADV_PAGEOUT (nothing is
+// released; evbusd logs it and goes on); Unavailable when /proc/self/maps
+// cannot be read.
 absl::StatusOr<ReleasedFilePages> ReleaseFileBackedPages();
-
-// RssFile of /proc/self/status in kB, or -1.
-int64_t RssFileKb();
 
 }  // namespace evbus::common

@@ -21,6 +21,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "server/common/proc_status.h"
 
 namespace evbus::functions {
 namespace {
@@ -366,18 +367,7 @@ std::string Process::DescribeStatus(int wait_status) {
 }
 
 int64_t Process::PeakRssBytes() const {
-  std::string status = ReadSmallFile(absl::StrCat("/proc/", pid_, "/status"));
-  for (absl::string_view line : absl::StrSplit(status, '\n')) {
-    if (absl::ConsumePrefix(&line, "VmHWM:")) {
-      line = absl::StripAsciiWhitespace(line);
-      absl::ConsumeSuffix(&line, " kB");
-      int64_t kb = 0;
-      if (absl::SimpleAtoi(absl::StripAsciiWhitespace(line), &kb)) {
-        return kb * 1024;
-      }
-    }
-  }
-  return 0;
+  return common::ProcStatusKb(pid_, "VmHWM") * 1024;
 }
 
 }  // namespace evbus::functions

@@ -30,17 +30,21 @@ struct Pred {
   uint8_t need;  // SubRuleInfo::need of the sub-rule (read with the bit)
 };
 
-// Exact-key hash lookups over every distinct key length (prefix / suffix).
-struct AffixIndex {
+// Values by affix: exact-key hash lookups over every distinct key length
+// (prefix / suffix).
+template <typename V>
+struct AffixMap {
   std::vector<size_t> lengths;  // sorted, unique
-  internal::StringMap<PredList> by_key;
+  internal::StringMap<V> by_key;
 
-  void Add(const std::string& key, uint32_t pred) {
-    by_key[key].push_back(pred);
-    auto it = std::lower_bound(lengths.begin(), lengths.end(), key.size());
-    if (it == lengths.end() || *it != key.size()) {
-      lengths.insert(it, key.size());
+  // The value of `key`, inserting `value` when absent; true when inserted.
+  std::pair<V*, bool> TryEmplace(const std::string& key, V value) {
+    auto [it, fresh] = by_key.try_emplace(key, std::move(value));
+    auto len = std::lower_bound(lengths.begin(), lengths.end(), key.size());
+    if (len == lengths.end() || *len != key.size()) {
+      lengths.insert(len, key.size());
     }
+    return {&it->second, fresh};
   }
   bool empty() const { return by_key.empty(); }
 
@@ -59,6 +63,13 @@ struct AffixIndex {
       auto it = by_key.find(s.substr(s.size() - len));
       if (it != by_key.end()) fn(it->second);
     }
+  }
+};
+
+// Preds by affix.
+struct AffixIndex : AffixMap<PredList> {
+  void Add(const std::string& key, uint32_t pred) {
+    TryEmplace(key, {}).first->push_back(pred);
   }
 };
 
@@ -277,8 +288,6 @@ struct Scratch {
   // valid when leaf_value_stamp equals generation.
   std::vector<uint32_t> leaf_value;
   std::vector<uint32_t> leaf_value_stamp;
-  // Set while probing a partition reached through a leaf inside an array:
-  // every hit then needs the full array-consistency evaluation.
   // kPartitionInArray while probing a partition reached through a leaf
   // inside an array (that field then counts as satisfied inside an array).
   uint8_t partition_in_array = 0;
@@ -569,8 +578,7 @@ struct RuleMatcher::Index {
   // Partitions of sub-rules listing only prefixes at the partition path
   // (e.g. "source": [{"prefix": "aws."}]), by prefix; probed for events
   // whose value there starts with it.
-  std::vector<size_t> partition_prefix_lengths;  // sorted, unique
-  internal::StringMap<uint32_t> partition_by_prefix;
+  AffixMap<uint32_t> partition_by_prefix;
 
   std::vector<std::shared_ptr<const internal::CompiledPattern>> patterns;
   std::vector<uint32_t> rule_ids;     // ascending
@@ -1187,20 +1195,23 @@ std::shared_ptr<const RuleMatcher> RuleMatcher::Builder::Build() const {
         continue;
       }
       const bool by_prefix = Prefixes(*pf);
-      internal::StringMap<uint32_t>& by =
-          by_prefix ? index->partition_by_prefix : index->partition_by_value;
       internal::StringSet values;
       for (const Matcher& m : pf->matchers) {
         if (!values.insert(m.str).second) continue;
-        auto [it, fresh] = by.try_emplace(
-            m.str, static_cast<uint32_t>(index->partitions.size()));
-        if (fresh) index->partitions.emplace_back();
-        placements.push_back({&sub, rule, it->second, pf});
-        auto& lens = index->partition_prefix_lengths;
-        auto len = std::lower_bound(lens.begin(), lens.end(), m.str.size());
-        if (by_prefix && (len == lens.end() || *len != m.str.size())) {
-          lens.insert(len, m.str.size());
+        const auto next = static_cast<uint32_t>(index->partitions.size());
+        uint32_t partition = next;
+        bool fresh = false;
+        if (by_prefix) {
+          auto [p, f] = index->partition_by_prefix.TryEmplace(m.str, next);
+          partition = *p;
+          fresh = f;
+        } else {
+          auto [it, f] = index->partition_by_value.try_emplace(m.str, next);
+          partition = it->second;
+          fresh = f;
         }
+        if (fresh) index->partitions.emplace_back();
+        placements.push_back({&sub, rule, partition, pf});
       }
     }
   }
@@ -1461,13 +1472,9 @@ void RuleMatcher::Match(const FlatEvent& event,
       if (it != ix.partition_by_value.end()) {
         ix.ProbePartition(ix.partitions[it->second], event, sc.get());
       }
-      for (size_t len : ix.partition_prefix_lengths) {
-        if (len > value.size()) break;
-        auto p = ix.partition_by_prefix.find(value.substr(0, len));
-        if (p != ix.partition_by_prefix.end()) {
-          ix.ProbePartition(ix.partitions[p->second], event, sc.get());
-        }
-      }
+      ix.partition_by_prefix.ForPrefixes(value, [&](uint32_t p) {
+        ix.ProbePartition(ix.partitions[p], event, sc.get());
+      });
       sc->partition_in_array = 0;
     }
   }

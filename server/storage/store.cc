@@ -1,7 +1,6 @@
 #include "server/storage/store.h"
 
 #include <filesystem>
-#include <string_view>
 #include <system_error>
 #include <utility>
 
@@ -155,9 +154,10 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
 
   std::vector<rocksdb::ColumnFamilyDescriptor> families;
   families.emplace_back(rocksdb::kDefaultColumnFamilyName, cf_options);
-  for (const char* name : kFamilyNames) {
-    families.emplace_back(
-        name, std::string_view(name) == "queue" ? queue_options : cf_options);
+  for (int f = 0; f < kNumFamilies; ++f) {
+    families.emplace_back(kFamilyNames[f], f == static_cast<int>(Family::kQueue)
+                                               ? queue_options
+                                               : cf_options);
   }
 
   rocksdb::DB* raw = nullptr;
