@@ -26,9 +26,12 @@ std::string ArchiveNameOfRule(const std::string& rule_name) {
 int64_t ToMillis(absl::Time t) { return absl::ToUnixMillis(t); }
 
 // One delivery task per target of `rule`, due at `ingest_ms`, into `batch`.
+// Queues one task per target of `rule`. With an `event_key` (the event log
+// record written in the same batch) the stored tasks refer to it instead of
+// copying the envelope.
 void AddTargetTasks(const evbus::v1::Rule& rule, const std::string& event_id,
                     const std::string& envelope, int64_t ingest_ms,
-                    storage::WriteBatch& batch,
+                    std::string_view event_key, storage::WriteBatch& batch,
                     std::vector<delivery::QueueEntry>& entries) {
   for (const evbus::v1::Target& target : rule.targets()) {
     evbus::v1::DeliveryTask task;
@@ -41,7 +44,10 @@ void AddTargetTasks(const evbus::v1::Rule& rule, const std::string& event_id,
     task.set_envelope_json(envelope);
     task.set_ingest_time_ms(ingest_ms);
     task.set_due_ms(ingest_ms);
-    entries.push_back(delivery::Dispatcher::AddTo(batch, task));
+    entries.push_back(event_key.empty()
+                          ? delivery::Dispatcher::AddTo(batch, task)
+                          : delivery::Dispatcher::AddReferringTo(
+                                batch, std::move(task), event_key));
   }
 }
 
@@ -197,6 +203,18 @@ absl::Status BusService::TrimEventLog() {
   }
   int64_t cutoff = ToMillis(clock_.Now() - options_.event_retention);
   if (cutoff <= 0) return absl::OkStatus();
+  if (dispatcher_ != nullptr) {
+    // Queued tasks may refer to events (AddReferringTo); such a task is due
+    // at its event's receipt time until its first attempt, so nothing at or
+    // after the oldest due time may go. The hour covers tasks taken off the
+    // index for dispatch but not yet read.
+    const uint64_t oldest_due = dispatcher_->OldestDueMs();
+    constexpr int64_t kInFlightMarginMs = 3600 * 1000;
+    if (oldest_due < static_cast<uint64_t>(cutoff) + kInFlightMarginMs) {
+      cutoff = static_cast<int64_t>(oldest_due) - kInFlightMarginMs;
+    }
+  }
+  if (cutoff <= 0) return absl::OkStatus();
   std::vector<std::string> names;
   {
     absl::MutexLock lock(&mu_);
@@ -313,16 +331,23 @@ absl::StatusOr<BusService::PreparedPut> BusService::Prepare(
     fields.resources = entry.resources;
     fields.detail_json = detail;
     std::string envelope = BuildEnvelope(fields);
-    RouteLocked(bus_name, it->second, out.event_id, envelope,
-                ToMillis(received), absl::ToUnixSeconds(fields.time) * 1000,
-                p.batch, p.queued);
+    const int64_t ingest_ms = ToMillis(received);
+    const uint64_t sequence = log_events ? next_sequence_.fetch_add(1) : 0;
+    const std::string event_key =
+        log_events ? storage::keys::EventKey(bus_name,
+                                             static_cast<uint64_t>(ingest_ms),
+                                             sequence, out.event_id)
+                   : std::string();
+    RouteLocked(bus_name, it->second, out.event_id, envelope, ingest_ms,
+                absl::ToUnixSeconds(fields.time) * 1000, event_key, p.batch,
+                p.queued);
     if (tailing) p.tailed.emplace_back(bus_name, envelope);
     if (!log_events) continue;
     evbus::v1::StoredEvent stored;
     stored.set_event_bus_name(bus_name);
     stored.set_event_id(out.event_id);
-    stored.set_ingest_time_ms(ToMillis(received));
-    stored.set_sequence(next_sequence_.fetch_add(1));
+    stored.set_ingest_time_ms(ingest_ms);
+    stored.set_sequence(sequence);
     stored.set_envelope_json(std::move(envelope));
     storage::EventLog::AddTo(p.batch, stored);
   }
@@ -361,7 +386,8 @@ absl::StatusOr<PutEventsResult> BusService::Finish(
 void BusService::RouteLocked(const std::string& bus, const BusState& state,
                              const std::string& event_id,
                              const std::string& envelope, int64_t ingest_ms,
-                             int64_t event_time_ms, storage::WriteBatch& batch,
+                             int64_t event_time_ms, std::string_view event_key,
+                             storage::WriteBatch& batch,
                              std::vector<delivery::QueueEntry>& entries,
                              const std::set<std::string>* only_rules) {
   if (rules_ == nullptr) return;
@@ -416,7 +442,8 @@ void BusService::RouteLocked(const std::string& bus, const BusState& state,
       continue;
     }
     if (dispatcher_ == nullptr) continue;
-    AddTargetTasks(rule, event_id, envelope, ingest_ms, batch, entries);
+    AddTargetTasks(rule, event_id, envelope, ingest_ms, event_key, batch,
+                   entries);
   }
 }
 
@@ -461,6 +488,12 @@ absl::Status BusService::PublishEnvelope(const std::string& bus,
                              ? (*doc)["id"].get<std::string>()
                              : common::NewUuidV4();
   int64_t now = ToMillis(clock_.Now());
+  const bool log_events = options_.event_retention > absl::ZeroDuration();
+  const uint64_t sequence = log_events ? next_sequence_.fetch_add(1) : 0;
+  const std::string event_key =
+      log_events ? storage::keys::EventKey(bus, static_cast<uint64_t>(now),
+                                           sequence, event_id)
+                 : std::string();
   storage::WriteBatch batch;
   std::vector<delivery::QueueEntry> queued;
   {
@@ -477,15 +510,15 @@ absl::Status BusService::PublishEnvelope(const std::string& bus,
       if (t.has_value()) event_time_ms = ToMillis(*t);
     }
     RouteLocked(bus, it->second, event_id, envelope_json, now, event_time_ms,
-                batch, queued);
+                event_key, batch, queued);
     it->second.ingested.Increment();
   }
-  if (options_.event_retention > absl::ZeroDuration()) {
+  if (log_events) {
     evbus::v1::StoredEvent stored;
     stored.set_event_bus_name(bus);
     stored.set_event_id(event_id);
     stored.set_ingest_time_ms(now);
-    stored.set_sequence(next_sequence_.fetch_add(1));
+    stored.set_sequence(sequence);
     stored.set_envelope_json(envelope_json);
     storage::EventLog::AddTo(batch, stored);
   }
@@ -517,7 +550,8 @@ std::vector<delivery::QueueEntry> BusService::AddRuleTick(
         common::RuleDimensions(rule.event_bus_name(), rule.name()), when, 1,
         "Count");
   }
-  AddTargetTasks(rule, fields.id, envelope, now, batch, entries);
+  AddTargetTasks(rule, fields.id, envelope, now, /*event_key=*/{}, batch,
+                 entries);
   return entries;
 }
 
@@ -536,7 +570,8 @@ absl::Status BusService::PutReplayed(const std::string& bus,
     }
     for (const ReplayedEvent& e : events) {
       RouteLocked(bus, it->second, e.event_id, e.envelope_json, now,
-                  e.event_time_ms, batch, queued, &only_rules);
+                  e.event_time_ms, /*event_key=*/{}, batch, queued,
+                  &only_rules);
     }
   }
   return CommitRouted(batch, std::move(queued));

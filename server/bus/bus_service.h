@@ -28,6 +28,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -199,10 +200,13 @@ class BusService final : public common::EventSink,
   // per (rule, target) to `batch` and `entries`.
   // Archive rules write the envelope to their archive in the same batch.
   // `only_rules`, when set, limits routing to those rule names (replays).
+  // `event_key`, when not empty, is the event's key in the event log, written
+  // in the same batch: the tasks then refer to it instead of carrying the
+  // envelope (Dispatcher::AddReferringTo).
   void RouteLocked(const std::string& bus, const BusState& state,
                    const std::string& event_id, const std::string& envelope,
                    int64_t ingest_ms, int64_t event_time_ms,
-                   storage::WriteBatch& batch,
+                   std::string_view event_key, storage::WriteBatch& batch,
                    std::vector<delivery::QueueEntry>& entries,
                    const std::set<std::string>* only_rules = nullptr)
       ABSL_SHARED_LOCKS_REQUIRED(mu_);

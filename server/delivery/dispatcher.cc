@@ -2,11 +2,13 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 #include <utility>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "evbus/v1/event.pb.h"
 #include "server/common/ids.h"
 #include "server/common/logging.h"
 #include "server/storage/keys.h"
@@ -144,6 +146,7 @@ absl::Status Dispatcher::Start() {
                                        return true;
                                      });
     if (!s.ok()) return s;
+    started_ = true;
     depth_ += loaded;
     depth_gauge_.Set(static_cast<double>(depth_));
     wake_ = true;
@@ -185,6 +188,50 @@ QueueEntry Dispatcher::AddTo(storage::WriteBatch& batch,
   e.value = task.SerializeAsString();
   batch.Put(storage::Family::kQueue, e.key, e.value);
   return e;
+}
+
+QueueEntry Dispatcher::AddReferringTo(storage::WriteBatch& batch,
+                                      evbus::v1::DeliveryTask task,
+                                      std::string_view event_key) {
+  QueueEntry e = EntryOf(task);
+  std::string envelope = std::move(*task.mutable_envelope_json());
+  task.clear_envelope_json();
+  task.set_event_key(std::string(event_key));
+  batch.Put(storage::Family::kQueue, e.key, task.SerializeAsString());
+  task.clear_event_key();
+  task.set_envelope_json(std::move(envelope));
+  e.value = task.SerializeAsString();
+  return e;
+}
+
+uint64_t Dispatcher::OldestDueMs() const {
+  absl::MutexLock lock(&mu_);
+  if (!started_) return 0;
+  uint64_t oldest = std::numeric_limits<uint64_t>::max();
+  for (const auto& [target_key, q] : queues_) {
+    if (!q.pending.empty())
+      oldest = std::min(oldest, q.pending.begin()->due_ms);
+  }
+  return oldest;
+}
+
+absl::Status Dispatcher::ReadEnvelope(evbus::v1::DeliveryTask* task) const {
+  if (!task->envelope_json().empty() || task->event_key().empty()) {
+    return absl::OkStatus();
+  }
+  absl::StatusOr<std::optional<std::string>> value =
+      store_.Get(storage::Family::kEvents, task->event_key());
+  if (!value.ok()) return value.status();
+  evbus::v1::StoredEvent event;
+  if (!value->has_value() || !event.ParseFromString(**value) ||
+      event.envelope_json().empty()) {
+    return absl::NotFoundError(
+        absl::StrCat("event ", task->event_id(),
+                     " is no longer in the event log (see --event-retention)"));
+  }
+  task->set_envelope_json(std::move(*event.mutable_envelope_json()));
+  task->clear_event_key();
+  return absl::OkStatus();
 }
 
 void Dispatcher::Enqueued(std::vector<QueueEntry> entries) {
@@ -337,6 +384,20 @@ void Dispatcher::Dispatch(const QueueEntry& entry) {
     absl::Status s = store_.Write(batch, /*sync=*/false);
     if (!s.ok()) EVBUS_LOG(ERROR) << "queue delete: " << s;
     Finish(entry, std::nullopt);
+    return;
+  }
+  if (absl::Status read = ReadEnvelope(&task); !read.ok()) {
+    if (!absl::IsNotFound(read)) {
+      // The store failed (it is latched): leave the task queued for the next
+      // run, as when the task itself cannot be read.
+      EVBUS_LOG(ERROR) << "event log read: " << read;
+      Finish(entry, std::nullopt);
+      return;
+    }
+    Complete(entry, std::move(task), &*target,
+             targets::DeliveryResult::Failure(targets::Outcome::kPermanent,
+                                              "EVENT_NOT_FOUND",
+                                              std::string(read.message())));
     return;
   }
   {

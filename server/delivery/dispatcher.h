@@ -33,6 +33,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -201,6 +202,14 @@ class Dispatcher {
   // returns its index entry. REQUIRES: task.task_id() is 36 characters.
   static QueueEntry AddTo(storage::WriteBatch& batch,
                           const evbus::v1::DeliveryTask& task);
+  // As AddTo, but the stored task refers to the event instead of carrying
+  // its envelope: `event_key` is the event's key in the `events` family, and
+  // that record must be written in the same batch. The returned entry keeps
+  // the whole task (envelope included), so a delivery from memory reads
+  // nothing back. REQUIRES: as AddTo; task.envelope_json() is not empty.
+  static QueueEntry AddReferringTo(storage::WriteBatch& batch,
+                                   evbus::v1::DeliveryTask task,
+                                   std::string_view event_key);
   // Tells the dispatcher about tasks whose batch was committed.
   void Enqueued(std::vector<QueueEntry> entries);
   // Re-evaluates due times now (after a manual clock moved).
@@ -208,6 +217,12 @@ class Dispatcher {
 
   // Tasks queued or in flight.
   int64_t Depth() const;
+  // The earliest due time (ms since the epoch) of the queued tasks, not
+  // counting those being dispatched; 0 before Start() has loaded the queue,
+  // UINT64_MAX when nothing is queued. A task that refers to the event log
+  // (AddReferringTo) is due at its event's receipt time until its first
+  // attempt, so events received at or after this time are still needed.
+  uint64_t OldestDueMs() const;
 
   // Dead letters of a rule (all targets, or one), oldest first.
   absl::StatusOr<DeadLetterPage> ListDeadLetters(
@@ -266,6 +281,9 @@ class Dispatcher {
 
   void Loop();
   void Dispatch(const QueueEntry& entry);
+  // Fills task->envelope_json from the event log when the task refers to it
+  // (event_key). Errors: NotFound when the event is gone; the store's errors.
+  absl::Status ReadEnvelope(evbus::v1::DeliveryTask* task) const;
   void Complete(const QueueEntry& entry, evbus::v1::DeliveryTask task,
                 const ResolvedTarget* target, targets::DeliveryResult result);
   // Records `outcomes` in one write, then forwards their dead letters and
@@ -305,6 +323,7 @@ class Dispatcher {
   int64_t depth_ ABSL_GUARDED_BY(mu_) = 0;
   bool wake_ ABSL_GUARDED_BY(mu_) = false;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  bool started_ ABSL_GUARDED_BY(mu_) = false;  // Start() loaded the queue
   // Outcomes gathered for the loop thread to record.
   std::vector<PendingOutcome> outcomes_ ABSL_GUARDED_BY(mu_);
   absl::BitGen rng_ ABSL_GUARDED_BY(mu_);

@@ -4,10 +4,13 @@
 #include "server/delivery/dispatcher.h"
 
 #include <deque>
+#include <limits>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/common/ids.h"
+#include "server/storage/event_log.h"
+#include "server/storage/keys.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
 
@@ -267,6 +270,125 @@ TEST_F(DispatcherTest, QueueSurvivesRestart) {
   EXPECT_EQ(dispatcher_->Depth(), 5);
   ASSERT_TRUE(dispatcher_->WaitIdleForTesting(absl::Seconds(10)));
   EXPECT_EQ(executor_.requests().size(), 5u);
+}
+
+// Task `i` stored by reference to an event log record written in the same
+// batch (unless `write_event` is false); returns its entry without the
+// in-memory copy, so that the dispatcher must read both back.
+QueueEntry AddReferringTask(storage::WriteBatch& batch,
+                            evbus::v1::DeliveryTask task, bool write_event) {
+  evbus::v1::StoredEvent event;
+  event.set_event_bus_name(task.event_bus_name());
+  event.set_event_id(task.event_id());
+  event.set_ingest_time_ms(task.ingest_time_ms());
+  event.set_sequence(7);
+  event.set_envelope_json(task.envelope_json());
+  const std::string key = storage::keys::EventKey(
+      event.event_bus_name(), static_cast<uint64_t>(event.ingest_time_ms()),
+      event.sequence(), event.event_id());
+  if (write_event) storage::EventLog::AddTo(batch, event);
+  QueueEntry e = Dispatcher::AddReferringTo(batch, std::move(task), key);
+  e.value.clear();
+  return e;
+}
+
+TEST_F(DispatcherTest, TasksReferringToTheEventLogAreDeliveredWithTheEvent) {
+  storage::WriteBatch batch;
+  std::vector<QueueEntry> entries;
+  for (int i = 0; i < 3; ++i) {
+    entries.push_back(AddReferringTask(batch, Task(i), /*write_event=*/true));
+  }
+  ASSERT_THAT(store_->Write(batch), IsOk());
+  ASSERT_THAT(store_->Scan(storage::Family::kQueue, "", "",
+                           [&](absl::string_view, absl::string_view value) {
+                             evbus::v1::DeliveryTask task;
+                             EXPECT_TRUE(task.ParseFromArray(
+                                 value.data(), static_cast<int>(value.size())));
+                             EXPECT_EQ(task.envelope_json(), "");
+                             EXPECT_FALSE(task.event_key().empty());
+                             return true;
+                           }),
+              IsOk());
+  dispatcher_->Enqueued(entries);
+  ASSERT_TRUE(dispatcher_->WaitIdleForTesting(absl::Seconds(10)));
+  ASSERT_EQ(executor_.requests().size(), 3u);
+  std::vector<std::string> payloads;
+  for (const auto& r : executor_.requests()) payloads.push_back(r.payload);
+  EXPECT_THAT(payloads, ::testing::UnorderedElementsAre(
+                            R"({"id":"e","detail":{"n":0}})",
+                            R"({"id":"e","detail":{"n":1}})",
+                            R"({"id":"e","detail":{"n":2}})"));
+}
+
+// The in-memory copy AddReferringTo returns is the whole task.
+TEST_F(DispatcherTest, ReferringTasksAreDeliveredFromMemoryWithTheEnvelope) {
+  storage::WriteBatch unused;  // never written: only memory has the task
+  QueueEntry e = Dispatcher::AddReferringTo(unused, Task(4), "no-such-key");
+  dispatcher_->Enqueued({e});
+  ASSERT_TRUE(dispatcher_->WaitIdleForTesting(absl::Seconds(10)));
+  ASSERT_EQ(executor_.requests().size(), 1u);
+  EXPECT_EQ(executor_.requests()[0].payload, R"({"id":"e","detail":{"n":4}})");
+}
+
+TEST_F(DispatcherTest, ARetriedReferringTaskCarriesItsEnvelope) {
+  executor_.Script({targets::DeliveryResult::Failure(
+      targets::Outcome::kRetryable, "ERROR_FROM_TARGET", "500")});
+  storage::WriteBatch batch;
+  QueueEntry e = AddReferringTask(batch, Task(5), /*write_event=*/true);
+  ASSERT_THAT(store_->Write(batch), IsOk());
+  dispatcher_->Enqueued({e});
+  // Not retried before the backoff elapses on the (manual) clock; by then
+  // the task was written again, whole.
+  ASSERT_FALSE(dispatcher_->WaitIdleForTesting(absl::Milliseconds(200)));
+  std::vector<evbus::v1::DeliveryTask> queued;
+  ASSERT_THAT(store_->Scan(storage::Family::kQueue, "", "",
+                           [&](absl::string_view, absl::string_view value) {
+                             queued.emplace_back().ParseFromArray(
+                                 value.data(), static_cast<int>(value.size()));
+                             return true;
+                           }),
+              IsOk());
+  ASSERT_EQ(queued.size(), 1u);
+  EXPECT_EQ(queued[0].attempts(), 1);
+  EXPECT_EQ(queued[0].envelope_json(), R"({"id":"e","detail":{"n":5}})");
+  EXPECT_EQ(queued[0].event_key(), "");
+  ASSERT_TRUE(DrainAdvancing(absl::Seconds(1), 20));
+  EXPECT_EQ(executor_.requests().size(), 2u);
+}
+
+TEST_F(DispatcherTest, AReferringTaskWhoseEventIsGoneIsDeadLettered) {
+  storage::WriteBatch batch;
+  QueueEntry e = AddReferringTask(batch, Task(6), /*write_event=*/false);
+  ASSERT_THAT(store_->Write(batch), IsOk());
+  dispatcher_->Enqueued({e});
+  ASSERT_TRUE(dispatcher_->WaitIdleForTesting(absl::Seconds(10)));
+  EXPECT_TRUE(executor_.requests().empty());
+  auto page = dispatcher_->ListDeadLetters("default", "r1", "t1", 10, "");
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->dead_letters.size(), 1u);
+  EXPECT_EQ(page->dead_letters[0].error_code(), "EVENT_NOT_FOUND");
+  EXPECT_THAT(page->dead_letters[0].error_message(),
+              ::testing::HasSubstr("no longer in the event log"));
+}
+
+TEST_F(DispatcherTest, OldestDueMsIsTheEarliestQueuedTask) {
+  Executors none;
+  DispatcherOptions options;
+  options.idle_poll = absl::Milliseconds(20);
+  Dispatcher idle(*store_, clock_, registry_, directory_, none, options);
+  EXPECT_EQ(idle.OldestDueMs(), 0u);  // not loaded yet: nothing is known
+  ASSERT_THAT(idle.Start(), IsOk());
+  EXPECT_EQ(idle.OldestDueMs(), std::numeric_limits<uint64_t>::max());
+  idle.Stop();
+  // Stopped, it still indexes what it is told about (nothing is delivered).
+  evbus::v1::DeliveryTask later = Task(1);
+  later.set_due_ms(later.due_ms() + 5000);
+  evbus::v1::DeliveryTask sooner = Task(2);
+  sooner.set_due_ms(sooner.due_ms() + 1000);
+  storage::WriteBatch unused;
+  idle.Enqueued(
+      {Dispatcher::AddTo(unused, later), Dispatcher::AddTo(unused, sooner)});
+  EXPECT_EQ(idle.OldestDueMs(), static_cast<uint64_t>(sooner.due_ms()));
 }
 
 }  // namespace

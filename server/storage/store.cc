@@ -15,6 +15,7 @@
 #include "rocksdb/table.h"
 #include "rocksdb/utilities/checkpoint.h"
 #include "rocksdb/write_batch.h"
+#include "server/common/logging.h"
 #include "server/storage/keys.h"
 #include "server/storage/rocksdb_status.h"
 
@@ -197,6 +198,19 @@ absl::Status Store::CheckFormat(const StoreOptions& options) {
           absl::StrCat("store format version ", format.version(),
                        " is newer than this evbusd supports (", kFormatVersion,
                        "); refusing to open it"));
+    }
+    if (format.version() < kFormatVersion) {
+      // Older formats are read as they are (each version only adds to the
+      // previous one); recording the new version keeps an older evbusd from
+      // misreading what this one writes (docs/storage_format.md).
+      const uint32_t old_version = format.version();
+      format.set_version(kFormatVersion);
+      WriteBatch batch;
+      batch.Put(Family::kMeta, keys::kFormatKey, format.SerializeAsString());
+      absl::Status w = Write(batch, /*sync=*/true);
+      if (!w.ok()) return w;
+      EVBUS_LOG(INFO) << "store format upgraded from version " << old_version
+                      << " to " << kFormatVersion;
     }
     format_version_ = format.version();
     return absl::OkStatus();

@@ -53,7 +53,8 @@ enum class Family : int {
 inline constexpr int kNumFamilies = 9;
 
 // The store format this build reads and writes.
-inline constexpr uint32_t kFormatVersion = 1;
+// 2: delivery tasks may refer to the event log (DeliveryTask.event_key).
+inline constexpr uint32_t kFormatVersion = 2;
 
 // A group of writes applied atomically by Store::Write.
 class WriteBatch {

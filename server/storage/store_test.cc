@@ -97,6 +97,31 @@ TEST(StoreTest, NewerFormatVersionIsRefusedAndLeftAlone) {
               StatusIs(absl::StatusCode::kFailedPrecondition));
 }
 
+TEST(StoreTest, OlderFormatVersionIsUpgradedInPlace) {
+  evbus::testing::TempDir dir;
+  {
+    EVBUS_ASSERT_OK_AND_ASSIGN(auto store, Store::Open({.path = dir.path()}));
+    evbus::v1::StoreFormat older;
+    older.set_version(1);
+    older.set_created_by("evbusd 0.1");
+    WriteBatch batch;
+    batch.Put(Family::kMeta, keys::kFormatKey, older.SerializeAsString());
+    batch.Put(Family::kCatalog, "keep", "me");
+    ASSERT_THAT(store->Write(batch), IsOk());
+  }
+  {
+    EVBUS_ASSERT_OK_AND_ASSIGN(auto store, Store::Open({.path = dir.path()}));
+    EXPECT_EQ(store->format_version(), kFormatVersion);
+    EXPECT_EQ(*store->Get(Family::kCatalog, "keep").value(), "me");
+  }
+  EVBUS_ASSERT_OK_AND_ASSIGN(auto store, Store::Open({.path = dir.path()}));
+  evbus::v1::StoreFormat format;
+  ASSERT_TRUE(format.ParseFromString(
+      *store->Get(Family::kMeta, keys::kFormatKey).value()));
+  EXPECT_EQ(format.version(), kFormatVersion);
+  EXPECT_EQ(format.created_by(), "evbusd 0.1");
+}
+
 TEST(StoreTest, FailedWriteLatchesTheStore) {
   evbus::testing::TempDir dir;
   StoreOptions options{.path = dir.path()};
