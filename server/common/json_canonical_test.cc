@@ -139,6 +139,45 @@ TEST(CanonicalJsonTest, StringsEscapeLikeDumpJson) {
   EXPECT_TRUE(out.empty());
 }
 
+// Long strings are scanned 16 bytes at a time: a byte that ends the run
+// (quote, backslash escape, control character) or a non-ASCII byte at every
+// position of a block, valid or not, still gives the reference's answer.
+TEST(CanonicalJsonTest, LongStringsAgreeAtEveryPosition) {
+  const std::vector<std::string> inserts = {"\\\"",
+                                            "\\\\",
+                                            "\\n",
+                                            "\\u00e9",
+                                            "\x01",
+                                            "\x1f",
+                                            "\"",
+                                            "\x7f",
+                                            "\xc3\xa9",
+                                            "\xff",
+                                            "\xc3",
+                                            "\xed\xa0\x80",
+                                            "\xf0\x9f\x98\x80",
+                                            " "};
+  for (const std::string& insert : inserts) {
+    for (size_t at = 0; at <= 40; ++at) {
+      std::string body(48, 'x');
+      body.insert(at, insert);
+      ExpectAgrees("{\"k\":\"" + body + "\",\"n\":1}");
+      // The same bytes as a raw value to escape.
+      std::string raw(45, 'y');
+      raw.insert(at, insert);
+      const bool valid_utf8 =
+          insert != "\xff" && insert != "\xc3" && insert != "\xed\xa0\x80";
+      std::string escaped;
+      EXPECT_EQ(AppendJsonString(raw, &escaped), valid_utf8) << at;
+      if (valid_utf8) {
+        EXPECT_EQ(escaped, DumpJson(Json(raw))) << at;
+      }
+    }
+  }
+  // Plain long ASCII takes the fast path.
+  ExpectAgrees("{\"k\":\"" + std::string(1000, 'x') + "\"}", true);
+}
+
 // Random documents and random corruptions of them: the fast path agrees
 // with ParseJson + DumpJson on every one it accepts.
 TEST(CanonicalJsonTest, DifferentialAgainstTheJsonLibrary) {
