@@ -194,13 +194,16 @@ QueueEntry Dispatcher::AddReferringTo(storage::WriteBatch& batch,
                                       evbus::v1::DeliveryTask task,
                                       std::string_view event_key) {
   QueueEntry e = EntryOf(task);
-  std::string envelope = std::move(*task.mutable_envelope_json());
+  evbus::v1::DeliveryTask envelope_only;
+  envelope_only.set_envelope_json(std::move(*task.mutable_envelope_json()));
   task.clear_envelope_json();
   task.set_event_key(std::string(event_key));
-  batch.Put(storage::Family::kQueue, e.key, task.SerializeAsString());
-  task.clear_event_key();
-  task.set_envelope_json(std::move(envelope));
   e.value = task.SerializeAsString();
+  batch.Put(storage::Family::kQueue, e.key, e.value);
+  // The in-memory copy is the stored bytes followed by the envelope field:
+  // protobuf merges concatenated messages, so it parses as the task with its
+  // envelope (and event_key, which ReadEnvelope then drops).
+  envelope_only.AppendToString(&e.value);
   return e;
 }
 
@@ -216,7 +219,9 @@ uint64_t Dispatcher::OldestDueMs() const {
 }
 
 absl::Status Dispatcher::ReadEnvelope(evbus::v1::DeliveryTask* task) const {
-  if (!task->envelope_json().empty() || task->event_key().empty()) {
+  if (task->event_key().empty()) return absl::OkStatus();
+  if (!task->envelope_json().empty()) {  // the in-memory copy: it is whole
+    task->clear_event_key();
     return absl::OkStatus();
   }
   absl::StatusOr<std::optional<std::string>> value =

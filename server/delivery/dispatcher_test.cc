@@ -321,13 +321,29 @@ TEST_F(DispatcherTest, TasksReferringToTheEventLogAreDeliveredWithTheEvent) {
 }
 
 // The in-memory copy AddReferringTo returns is the whole task.
+// A retry of it is written whole, without the reference.
 TEST_F(DispatcherTest, ReferringTasksAreDeliveredFromMemoryWithTheEnvelope) {
+  executor_.Script({targets::DeliveryResult::Failure(
+      targets::Outcome::kRetryable, "ERROR_FROM_TARGET", "500")});
   storage::WriteBatch unused;  // never written: only memory has the task
   QueueEntry e = Dispatcher::AddReferringTo(unused, Task(4), "no-such-key");
   dispatcher_->Enqueued({e});
-  ASSERT_TRUE(dispatcher_->WaitIdleForTesting(absl::Seconds(10)));
+  ASSERT_FALSE(dispatcher_->WaitIdleForTesting(absl::Milliseconds(200)));
   ASSERT_EQ(executor_.requests().size(), 1u);
   EXPECT_EQ(executor_.requests()[0].payload, R"({"id":"e","detail":{"n":4}})");
+  std::vector<evbus::v1::DeliveryTask> queued;
+  ASSERT_THAT(store_->Scan(storage::Family::kQueue, "", "",
+                           [&](absl::string_view, absl::string_view value) {
+                             queued.emplace_back().ParseFromArray(
+                                 value.data(), static_cast<int>(value.size()));
+                             return true;
+                           }),
+              IsOk());
+  ASSERT_EQ(queued.size(), 1u);
+  EXPECT_EQ(queued[0].envelope_json(), R"({"id":"e","detail":{"n":4}})");
+  EXPECT_EQ(queued[0].event_key(), "");
+  ASSERT_TRUE(DrainAdvancing(absl::Seconds(1), 20));
+  EXPECT_EQ(executor_.requests().size(), 2u);
 }
 
 TEST_F(DispatcherTest, ARetriedReferringTaskCarriesItsEnvelope) {
