@@ -95,6 +95,8 @@ absl::StatusOr<DaemonConfig> LoadConfigFile(const std::string& path,
       s = integer(&c.function_idle_seconds);
     } else if (key == "function_init_backoff_ms") {
       s = integer(&c.function_init_backoff_ms);
+    } else if (key == "delivery_nice") {
+      s = integer(&c.delivery_nice);
     } else if (key == "max_function_concurrency") {
       s = integer(&c.max_function_concurrency);
     } else if (key == "event_retention_seconds") {
@@ -190,6 +192,10 @@ absl::Status Validate(const DaemonConfig& c) {
   if (c.function_idle_seconds < 1) {
     return absl::InvalidArgumentError(
         "function_idle_seconds: must be at least 1");
+  }
+  if (c.delivery_nice < 0 || c.delivery_nice > 19) {
+    return absl::InvalidArgumentError(
+        "delivery_nice: must be between 0 and 19");
   }
   if (c.function_init_backoff_ms < 0 || c.function_init_backoff_ms > 10000) {
     return absl::InvalidArgumentError(

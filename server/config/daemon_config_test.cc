@@ -66,6 +66,9 @@ TEST(DaemonConfigTest, ValidateNamesTheField) {
   EXPECT_THAT(std::string(Validate(c).message()),
               HasSubstr("function_init_backoff_ms"));
   c = {};
+  c.delivery_nice = 20;
+  EXPECT_THAT(std::string(Validate(c).message()), HasSubstr("delivery_nice"));
+  c = {};
   c.log_level = "loud";
   EXPECT_THAT(std::string(Validate(c).message()), HasSubstr("log_level"));
 }

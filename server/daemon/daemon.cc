@@ -315,7 +315,8 @@ int Run(const config::DaemonConfig& config) {
     EVBUS_LOG(ERROR) << "cannot load rules: " << rules_loaded;
     return 1;
   }
-  targets::WebhookExecutor webhooks({});
+  targets::WebhookExecutor webhooks(
+      {.thread_nice = static_cast<int>(config.delivery_nice)});
   absl::Status webhooks_started = webhooks.Start();
   if (!webhooks_started.ok()) {
     EVBUS_LOG(ERROR) << webhooks_started;
@@ -392,6 +393,7 @@ int Run(const config::DaemonConfig& config) {
   executors.tokens = &oauth_tokens;
   delivery::DispatcherOptions dispatcher_options;
   dispatcher_options.metric_sink = &metric_store;
+  dispatcher_options.thread_nice = static_cast<int>(config.delivery_nice);
   delivery::Dispatcher dispatcher(store_ref, clock, registry, rules, executors,
                                   dispatcher_options);
   async_invoker.SetDispatcher(&dispatcher);

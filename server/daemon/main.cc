@@ -48,6 +48,9 @@ ABSL_FLAG(int64_t, function_idle_seconds, 300,
 ABSL_FLAG(int64_t, function_init_backoff_ms, 100,
           "after a failed init, back off a function's cold starts from this "
           "many ms, doubling to 10 s (0: start one per invocation)");
+ABSL_FLAG(int64_t, delivery_nice, 10,
+          "nice value (0-19) of the delivery threads: when ingest and "
+          "delivery both want the CPU, ingest wins (0: same priority)");
 ABSL_FLAG(int64_t, max_function_concurrency, 64,
           "execution environments busy at once, all functions together");
 ABSL_FLAG(std::string, aws_credentials, "",
@@ -184,6 +187,9 @@ int main(int argc, char** argv) {
   if (explicit_flag("function_init_backoff_ms")) {
     config.function_init_backoff_ms =
         absl::GetFlag(FLAGS_function_init_backoff_ms);
+  }
+  if (explicit_flag("delivery_nice")) {
+    config.delivery_nice = absl::GetFlag(FLAGS_delivery_nice);
   }
   if (explicit_flag("max_function_concurrency")) {
     config.max_function_concurrency =

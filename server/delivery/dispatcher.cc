@@ -11,6 +11,7 @@
 #include "evbus/v1/event.pb.h"
 #include "server/common/ids.h"
 #include "server/common/logging.h"
+#include "server/common/thread_priority.h"
 #include "server/storage/keys.h"
 #include "server/targets/input_shaping.h"
 
@@ -155,7 +156,13 @@ absl::Status Dispatcher::Start() {
     EVBUS_LOG(INFO) << "delivery queue: " << loaded
                     << " pending deliveries to resume";
   }
-  thread_ = std::thread([this] { Loop(); });
+  thread_ = std::thread([this] {
+    if (options_.thread_nice != 0) {
+      absl::Status s = common::SetCurrentThreadNice(options_.thread_nice);
+      if (!s.ok()) EVBUS_LOG(WARNING) << "delivery thread priority: " << s;
+    }
+    Loop();
+  });
   return absl::OkStatus();
 }
 

@@ -162,6 +162,9 @@ struct DispatcherOptions {
   // delivery does not read its task back from RocksDB; past this many bytes
   // (a backlog) tasks are read from the store. Default: 64 MiB.
   size_t task_cache_bytes = size_t{64} << 20;
+  // Nice value of the dispatcher's thread (0..19). Default: 0 (evbusd sets
+  // its `delivery_nice`, so that ingest wins when both want the CPU).
+  int thread_nice = 0;
 };
 
 // The input a target asks for, from its Input / InputPath /

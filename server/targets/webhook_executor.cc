@@ -12,6 +12,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "server/common/logging.h"
+#include "server/common/thread_priority.h"
 
 namespace evbus::targets {
 namespace {
@@ -140,7 +142,13 @@ bool WebhookExecutor::StartLoopLocked() {
   curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS,
                     options_.max_cached_connections);
   multi_ = multi;
-  thread_ = std::thread([this, multi] { Loop(multi); });
+  thread_ = std::thread([this, multi] {
+    if (options_.thread_nice != 0) {
+      absl::Status s = common::SetCurrentThreadNice(options_.thread_nice);
+      if (!s.ok()) EVBUS_LOG(WARNING) << "webhook thread priority: " << s;
+    }
+    Loop(multi);
+  });
   return true;
 }
 

@@ -40,6 +40,9 @@ struct WebhookOptions {
   long max_cached_connections = 256;
   // Default: EventBridge's API destination user agent.
   std::string user_agent = "Amazon/EventBridge/ApiDestinations";
+  // Nice value of the I/O thread (0..19). Default: 0 (evbusd sets its
+  // `delivery_nice`).
+  int thread_nice = 0;
 };
 
 // Parses a Retry-After value: delta seconds ("120", "-1") or an HTTP date.

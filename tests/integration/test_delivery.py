@@ -342,5 +342,56 @@ class LibcurlOnDemandTest(unittest.TestCase):
             r.close()
 
 
+def thread_nices(pid):
+    """{thread id: nice value} of a process, from /proc/PID/task."""
+    import os
+    nices = {}
+    for tid in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
+                stat = f.read()
+        except FileNotFoundError:
+            continue  # the thread ended
+        fields = stat[stat.rindex(")") + 2:].split()
+        nices[int(tid)] = int(fields[16])  # stat field 19: nice
+    return nices
+
+
+class DeliveryPriorityTest(unittest.TestCase):
+    """--delivery-nice: the dispatcher's and the webhook I/O thread run at
+    a lower CPU priority than ingest (docs/operations.md)."""
+
+    def run_with(self, extra_args):
+        d = Daemon(extra_args=extra_args).start()
+        r = Receiver()
+        try:
+            d.cli_json("put-rule", "--name", "prio", "--event-pattern",
+                       json.dumps({"source": ["prio.test"]}))
+            d.cli("put-targets", "--rule", "prio", "--targets",
+                  json.dumps([{"Id": "t", "Arn": r.url("/prio")}]))
+            out = d.cli_json("put-events", "--entries",
+                             json.dumps([entry(source="prio.test")]))
+            self.assertEqual(out["FailedEntryCount"], 0, out)
+            self.assertTrue(r.wait_for(
+                lambda reqs: any(x["path"] == "/prio" for x in reqs)))
+            nices = thread_nices(d.proc.pid)
+            return nices[d.proc.pid], nices  # the main thread's, all
+        finally:
+            d.cleanup()
+            r.close()
+
+    def test_delivery_threads_run_at_the_configured_nice_value(self):
+        base, nices = self.run_with(["--delivery-nice", "7"])
+        if base >= 7:
+            self.skipTest("the test runs at nice %d already" % base)
+        lowered = sorted(n for n in nices.values() if n != base)
+        # The dispatcher and the webhook I/O thread; nothing else.
+        self.assertEqual(lowered, [7, 7], nices)
+
+    def test_zero_keeps_every_thread_at_the_same_priority(self):
+        base, nices = self.run_with(["--delivery-nice", "0"])
+        self.assertEqual(set(nices.values()), {base}, nices)
+
+
 if __name__ == "__main__":
     unittest.main()
