@@ -27,9 +27,9 @@ TEST(ThreadPriorityTest, SetsOnlyTheCallingThread) {
 }
 
 TEST(ThreadPriorityTest, RefusesValuesOutsideZeroToNineteen) {
-  EXPECT_THAT(SetCurrentThreadNice(-1),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       ::testing::HasSubstr("-1")));
+  EXPECT_THAT(
+      SetCurrentThreadNice(-1),
+      StatusIs(absl::StatusCode::kInvalidArgument, ::testing::HasSubstr("-1")));
   EXPECT_THAT(SetCurrentThreadNice(20),
               StatusIs(absl::StatusCode::kInvalidArgument));
 }
