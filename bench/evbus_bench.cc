@@ -33,7 +33,8 @@ int Usage() {
       "       evbus-bench e2e [--endpoint HOST:PORT] [--concurrency C] "
       "[--rate R] [--duration S] [--payload-bytes N] [--batch B]\n"
       "       evbus-bench match --rules FILE --events FILE.jsonl "
-      "[--seconds S] [--set NAME] [--verify N] [--flatten-only 1]\n"
+      "[--seconds S] [--set NAME] [--verify N] [--flatten-only 1] "
+      "[--trusted 1]\n"
       "       evbus-bench schedules [--endpoint E] [--count N] "
       "[--due-together K] [--concurrency C] [--pid P]\n"
       "       evbus-bench functions [--endpoint E] [--http H] [--warm N] "
@@ -220,7 +221,8 @@ int Match(int argc, char** argv) {
       .Double("--seconds", &o.seconds, 0, 86400)
       .Str("--set", &o.set)
       .Int("--verify", &o.verify_events, 0, kBig)
-      .Int("--flatten-only", &o.flatten_only, 0, 1);
+      .Int("--flatten-only", &o.flatten_only, 0, 1)
+      .Int("--trusted", &o.trusted, 0, 1);
   if (!f.Parse(argc, argv) || rules.empty() || events.empty()) return Usage();
   return evbus::bench::RunMatchBench(rules, events, o);
 }

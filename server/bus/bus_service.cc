@@ -395,6 +395,11 @@ void BusService::RouteLocked(const std::string& bus, const BusState& state,
   if (snapshot->matcher == nullptr || snapshot->matcher->rule_count() == 0) {
     return;
   }
+  // The envelope is valid JSON (built here from a validated Detail, or
+  // parsed before it got here), so the literal prefilter may rule it out
+  // before it is flattened. (Were it not, the parse below would fail and
+  // the event would go nowhere either way.)
+  if (!snapshot->matcher->MayMatch(envelope)) return;
   // One parser per thread: its buffers are reused from event to event.
   thread_local pattern::FlatEventParser parser;
   thread_local pattern::FlatEvent flat;

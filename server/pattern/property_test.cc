@@ -251,5 +251,50 @@ TEST_P(PropertyTest, RuleMatcherAgreesWithReferenceInterpreter) {
 INSTANTIATE_TEST_SUITE_P(PartitionThresholds, PropertyTest,
                          ::testing::Values(kDefaultThreshold, 1, 0));
 
+// The literal prefilter never rejects an event that some rule matches (by
+// the reference interpreter), and it does reject events: small random rule
+// sets (the prefilter is for few rules), twenty events each.
+TEST(PrefilterPropertyTest, NeverRejectsAnEventSomeRuleMatches) {
+  Gen gen(20261128);
+  int active_sets = 0;
+  int rejected = 0;
+  int matched = 0;
+  for (int trial = 0; trial < 20000; ++trial) {
+    RuleMatcher::Builder builder;
+    std::vector<std::string> texts;
+    const int rules = 1 + gen.Int(3);
+    for (int i = 0; i < rules; ++i) {
+      std::string text = gen.Pattern();
+      absl::StatusOr<Pattern> p = Pattern::Compile(text);
+      ASSERT_TRUE(p.ok()) << text << " -> " << p.status();
+      builder.Add(static_cast<uint32_t>(i), *p);
+      texts.push_back(std::move(text));
+    }
+    std::shared_ptr<const RuleMatcher> matcher = builder.Build();
+    if (!matcher->has_prefilter()) continue;
+    ++active_sets;
+    for (int e = 0; e < 20; ++e) {
+      const std::string event = gen.Event();
+      bool any = false;
+      for (const std::string& text : texts) {
+        any = any || internal::ReferenceMatches(text, event);
+      }
+      const bool may = matcher->MayMatch(event);
+      if (any) {
+        ++matched;
+        ASSERT_TRUE(may) << "rejected a matching event\nevent " << event
+                         << "\nfirst rule " << texts[0];
+      }
+      if (!may) ++rejected;
+    }
+  }
+  RecordProperty("active_sets", active_sets);
+  RecordProperty("rejected", rejected);
+  RecordProperty("matched", matched);
+  EXPECT_GT(active_sets, 100);
+  EXPECT_GT(rejected, 500);
+  EXPECT_GT(matched, 100);
+}
+
 }  // namespace
 }  // namespace evbus::pattern

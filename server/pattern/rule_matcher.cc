@@ -13,6 +13,7 @@
 #include "server/pattern/internal/compiled.h"
 #include "server/pattern/internal/ip.h"
 #include "server/pattern/internal/strings.h"
+#include "server/pattern/literal_prefilter.h"
 
 namespace evbus::pattern {
 
@@ -591,6 +592,7 @@ struct RuleMatcher::Index {
   internal::StringMap<uint32_t> path_ids;
   size_t path_count = 0;
   PathFilter filter;
+  LiteralPrefilter prefilter;
   // Path id (or kNoPath) of each filter node, for events parsed with
   // `filter` (their leaves carry the node: no path hashing).
   std::vector<uint32_t> node_path;
@@ -1015,6 +1017,10 @@ RuleMatcher::RuleMatcher(std::unique_ptr<Index> index)
 RuleMatcher::~RuleMatcher() = default;
 
 const PathFilter& RuleMatcher::path_filter() const { return index_->filter; }
+bool RuleMatcher::MayMatch(std::string_view valid_json) const {
+  return index_->prefilter.MayMatch(valid_json);
+}
+bool RuleMatcher::has_prefilter() const { return index_->prefilter.active(); }
 size_t RuleMatcher::rule_count() const { return index_->rule_count; }
 size_t RuleMatcher::subrule_count() const { return index_->subrule_count; }
 
@@ -1407,6 +1413,15 @@ std::shared_ptr<const RuleMatcher> RuleMatcher::Builder::Build() const {
     }
   }
   index->filter = PathFilter::FromPaths(all_paths);
+  if (index->subrule_count <= LiteralPrefilter::kMaxSubRules) {
+    std::vector<const internal::SubRule*> subrules;
+    for (const auto& compiled : index->patterns) {
+      for (const internal::SubRule& sub : compiled->subrules) {
+        subrules.push_back(&sub);
+      }
+    }
+    index->prefilter = LiteralPrefilter::Build(subrules);
+  }
   for (const auto& [path, id] : index->path_ids) {
     const uint32_t node =
         index->filter.Child(index->filter.root(), std::string_view(path));

@@ -32,6 +32,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "server/pattern/flat_event.h"
@@ -90,6 +91,15 @@ class RuleMatcher {
   // The paths any rule tests; pass to FlatEventParser::Parse so that only
   // those parts of an event are flattened.
   const PathFilter& path_filter() const;
+
+  // A quick test on the event's JSON text before flattening it: false only
+  // when no rule can match (see literal_prefilter.h; active for sets of up
+  // to 64 sub-rules that pin fields to literal strings, else always true).
+  // REQUIRES: `valid_json` is valid JSON (nothing is validated: use it for
+  // envelopes evbusd built, not for untrusted input, whose errors Parse
+  // must report).
+  bool MayMatch(std::string_view valid_json) const;
+  bool has_prefilter() const;
 
   size_t rule_count() const;
   size_t subrule_count() const;

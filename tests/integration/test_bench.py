@@ -36,12 +36,18 @@ class BenchToolsTest(unittest.TestCase):
                 check=True, capture_output=True, timeout=120)
             for rules in ("rules-exact-prefix.json", "rules-mixed-10k.json"):
                 # --flatten-only 1: the same loop without matching.
-                for extra in (["--verify", "500"], ["--flatten-only", "1"]):
+                # --trusted 1: the literal prefilter first (verified never
+                # to reject a matching event).
+                for extra in (["--verify", "500"], ["--flatten-only", "1"],
+                              ["--trusted", "1", "--verify", "500"]):
                     r = bench("match", "--rules", os.path.join(d, rules),
                               "--events", os.path.join(d, "events.jsonl"),
                               "--seconds", "0.2", *extra)
                     self.assertEqual(r["parse_errors"], 0)
                     self.assertGreater(r["events_per_second"], 0)
+                    if extra[0] == "--trusted":
+                        self.assertEqual(r["prefilter"],
+                                         rules == "rules-exact-prefix.json")
                     if extra[0] == "--flatten-only":
                         self.assertEqual(r["matches"], 0)
                     else:

@@ -1,0 +1,89 @@
+// File: server/pattern/literal_prefilter.h
+//
+// LiteralPrefilter: a quick, conservative "no rule can match this event"
+// test on an event's raw JSON text, run before the event is flattened.
+//
+// Most rules pin some field to a few literal strings (`"source":
+// ["aws.ec2"]`, `[{"prefix": "eu-"}]`). In JSON text without escapes, a
+// string value v is written as `"v"`, so an event can only satisfy such a
+// field if the text holds `"v"` (exact), `"p` (prefix) or `s"` (suffix)
+// somewhere. The prefilter numbers these literals, finds which occur in one
+// pass over the text's quote characters, and answers false only when every
+// sub-rule has a field none of whose literals occurs. It never says false
+// for an event some rule matches; it may say true for one no rule matches.
+//
+// It is active only when that can pay: at most 64 literals and 64
+// sub-rules, and every sub-rule has at least one such field. A field counts
+// only if all its matchers are case-sensitive exact strings (not IP
+// literals), prefixes or suffixes, none empty, and it has no `exists:
+// false` alternative.
+//
+// REQUIRES of the text: valid JSON (the prefilter does not validate, so it is
+// for envelopes evbusd built or validated itself). Text holding a backslash
+// (an escape could spell a literal differently) always passes. Without
+// backslashes, quotes in valid JSON alternate between opening and closing a
+// string, so opening literals are looked for at even quotes only and
+// closing ones at odd quotes.
+//
+// Thread safety: immutable after Build(); safe to share.
+//
+// Example:
+//   LiteralPrefilter f = LiteralPrefilter::Build(subrules);
+//   if (f.MayMatch(envelope)) { /* flatten and match */ }
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "server/pattern/internal/compiled.h"
+
+namespace evbus::pattern {
+
+class LiteralPrefilter {
+ public:
+  static constexpr size_t kMaxLiterals = 64;
+  static constexpr size_t kMaxSubRules = 64;
+
+  LiteralPrefilter() = default;  // inactive: every event may match
+  static LiteralPrefilter Build(
+      std::span<const internal::SubRule* const> subrules);
+
+  bool active() const { return active_; }
+  size_t literal_count() const { return literals_.size(); }
+
+  // False only when no sub-rule can match `json` (see the file comment).
+  bool MayMatch(std::string_view json) const;
+
+ private:
+  struct Literal {
+    std::string text;   // with its quote: `"v"`, `"p` or `s"`
+    bool opens = true;  // starts at a quote (exact, prefix), else ends there
+    // The first (opening) or last (closing) min(8, size) bytes of `text`,
+    // little-endian, and the mask of those bytes in an 8-byte load.
+    uint64_t edge = 0;
+    uint64_t edge_mask = 0;
+  };
+  // Whether literal `l` occurs at the quote at `q` of `text` (n bytes).
+  static bool OccursAt(const Literal& l, const char* text, size_t n, size_t q);
+  // Literal ids by the byte next to their quote (after it for opening
+  // literals, before it for closing ones), as bit masks.
+  std::array<uint64_t, 256> opening_by_byte_{};
+  std::array<uint64_t, 256> closing_by_byte_{};
+  // Bit b1 | b2 << 8 set: some opening literal continues the quote with
+  // bytes b1 b2 (any b2 for a one-byte continuation); closing literals
+  // likewise with the two bytes before the quote. Most quotes are turned
+  // away by one bit test (8 KiB each, in L1).
+  std::vector<uint64_t> opening_pairs_;
+  std::vector<uint64_t> closing_pairs_;
+  std::vector<Literal> literals_;
+  // Per sub-rule, one mask per prefiltered field: the sub-rule may match
+  // only if every one of its masks meets the literals found.
+  std::vector<std::vector<uint64_t>> subrule_fields_;
+  bool active_ = false;
+};
+
+}  // namespace evbus::pattern

@@ -1,0 +1,96 @@
+#include "server/pattern/literal_prefilter.h"
+
+#include <memory>
+#include <string>
+
+#include "gtest/gtest.h"
+#include "server/pattern/pattern.h"
+#include "server/pattern/rule_matcher.h"
+
+namespace evbus::pattern {
+namespace {
+
+std::shared_ptr<const RuleMatcher> Rules(std::vector<std::string> patterns) {
+  RuleMatcher::Builder builder;
+  for (size_t i = 0; i < patterns.size(); ++i) {
+    absl::StatusOr<Pattern> p = Pattern::Compile(patterns[i]);
+    EXPECT_TRUE(p.ok()) << patterns[i] << ": " << p.status();
+    builder.Add(static_cast<uint32_t>(i), *p);
+  }
+  return builder.Build();
+}
+
+TEST(LiteralPrefilterTest, ExactPrefixAndSuffixLiterals) {
+  auto m = Rules({R"({"source":["com.shop"],"detail-type":["Order"]})",
+                  R"({"region":[{"prefix":"eu-"}]})",
+                  R"({"detail":{"file":[{"suffix":".png"}]}})"});
+  ASSERT_TRUE(m->has_prefilter());
+  EXPECT_TRUE(m->MayMatch(
+      R"({"source":"com.shop","detail-type":"Order","region":"us-east-1"})"));
+  // One field of the first rule is missing, and nothing else is there.
+  EXPECT_FALSE(m->MayMatch(
+      R"({"source":"com.shop","detail-type":"Other","region":"us-east-1"})"));
+  EXPECT_TRUE(m->MayMatch(R"({"region":"eu-west-1"})"));
+  EXPECT_FALSE(m->MayMatch(R"({"region":"us-eu-1"})"));  // not a prefix
+  EXPECT_TRUE(m->MayMatch(R"({"detail":{"file":"a/b.png"}})"));
+  EXPECT_FALSE(m->MayMatch(R"({"detail":{"file":"a.png/b"}})"));
+  // Literals at the very start and end of the text.
+  EXPECT_TRUE(m->MayMatch(R"("eu-1")"));
+  EXPECT_TRUE(m->MayMatch(R"(".png")"));
+  EXPECT_FALSE(m->MayMatch(""));
+}
+
+TEST(LiteralPrefilterTest, ConservativeWhereTheTextCouldSpellALiteral) {
+  auto m = Rules({R"({"source":["aws.ec2"]})"});
+  ASSERT_TRUE(m->has_prefilter());
+  EXPECT_FALSE(m->MayMatch(R"({"source":"aws.s3"})"));
+  // An escape could spell the value another way: always a maybe.
+  EXPECT_TRUE(m->MayMatch(R"({"source":"aws.\u0065c2"})"));
+  EXPECT_TRUE(m->MayMatch(R"({"source":"x","note":"a\"b"})"));
+  // In an array, or as a key: a maybe (the matcher decides).
+  EXPECT_TRUE(m->MayMatch(R"({"source":["x","aws.ec2"]})"));
+  EXPECT_TRUE(m->MayMatch(R"({"aws.ec2":1})"));
+}
+
+TEST(LiteralPrefilterTest, InactiveWhenSomeRuleHasNoLiteralField) {
+  for (const char* other : {
+           R"({"detail":{"n":[{"numeric":[">",1]}]}})",
+           R"({"source":[{"anything-but":"a"}]})",
+           R"({"source":[{"equals-ignore-case":"a"}]})",
+           R"({"source":[{"wildcard":"a*"}]})",
+           R"({"source":["a",{"exists":false}]})",
+           R"({"source":["a",{"prefix":"b"},{"numeric":["=",1]}]})",
+           R"({"ip":["10.0.0.1"]})",  // other spellings of the address match
+           R"({"source":[{"prefix":""}]})",
+       }) {
+    auto m = Rules({R"({"source":["aws.ec2"]})", other});
+    EXPECT_FALSE(m->has_prefilter()) << other;
+    EXPECT_TRUE(m->MayMatch(R"({"source":"zzz"})")) << other;
+  }
+  // A rule with one literal field and one other field is still filtered by
+  // the literal field.
+  auto m = Rules({R"({"source":["a"],"n":[{"numeric":[">",1]}]})"});
+  ASSERT_TRUE(m->has_prefilter());
+  EXPECT_FALSE(m->MayMatch(R"({"source":"b","n":5})"));
+}
+
+TEST(LiteralPrefilterTest, InactiveForManyRulesOrLiterals) {
+  std::vector<std::string> patterns;
+  for (int i = 0; i < 65; ++i) {
+    patterns.push_back(R"({"source":["s)" + std::to_string(i) + R"("]})");
+  }
+  EXPECT_FALSE(Rules(patterns)->has_prefilter());  // 65 sub-rules
+  patterns.resize(64);
+  EXPECT_TRUE(Rules(patterns)->has_prefilter());
+  patterns.resize(1);
+  std::string many = R"({"source":[)";
+  for (int i = 0; i < 65; ++i) {
+    many += (i == 0 ? "" : ",") + std::string("\"v") + std::to_string(i) + "\"";
+  }
+  many += "]}";
+  patterns.push_back(many);
+  EXPECT_FALSE(Rules(patterns)->has_prefilter());  // 66 literals
+}
+
+}  // namespace
+}  // namespace evbus::pattern
