@@ -22,6 +22,7 @@ cxx="${CXX_FUZZ:-clang++}"
 srcs=(
   server/pattern/fuzz/pattern_fuzzer.cc
   server/pattern/flat_event.cc
+  server/pattern/literal_prefilter.cc
   server/pattern/pattern.cc
   server/pattern/rule_matcher.cc
   server/pattern/internal/case_fold.cc

@@ -2,7 +2,8 @@
 // separated by the first newline. When both parse, every way of matching must
 // agree with Pattern::Matches on the fully flattened event:
 //   * Pattern::Matches on the event flattened with the pattern's path filter,
-//   * a RuleMatcher holding only this rule, on the filtered and the full event.
+//   * a RuleMatcher holding only this rule, on the filtered and the full event;
+//   * its literal prefilter (RuleMatcher::MayMatch) never rules out a match.
 // Any disagreement aborts (a crash for libFuzzer).
 //
 // Built and run by tests/fuzz/run_pattern_fuzzer.sh; seeds in corpus/.
@@ -82,6 +83,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   got = ids.size() == 1 && ids[0] == 7;
   if (got != want || ids.size() > 1) {
     Fail("RuleMatcher(full)", pattern_text, event_text, want, got);
+  }
+  // The event parsed, so it is valid JSON: the literal prefilter may say
+  // "maybe" to anything, but never "no" to an event the rule matches.
+  if (want && !matcher->MayMatch(event_text)) {
+    Fail("RuleMatcher::MayMatch", pattern_text, event_text, want, false);
   }
   return 0;
 }
