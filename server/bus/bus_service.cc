@@ -201,19 +201,7 @@ absl::Status BusService::TrimEventLog() {
   if (options_.event_retention <= absl::ZeroDuration()) {
     return absl::OkStatus();
   }
-  int64_t cutoff = ToMillis(clock_.Now() - options_.event_retention);
-  if (cutoff <= 0) return absl::OkStatus();
-  if (dispatcher_ != nullptr) {
-    // Queued tasks may refer to events (AddReferringTo); such a task is due
-    // at its event's receipt time until its first attempt, so nothing at or
-    // after the oldest due time may go. The hour covers tasks taken off the
-    // index for dispatch but not yet read.
-    const uint64_t oldest_due = dispatcher_->OldestDueMs();
-    constexpr int64_t kInFlightMarginMs = 3600 * 1000;
-    if (oldest_due < static_cast<uint64_t>(cutoff) + kInFlightMarginMs) {
-      cutoff = static_cast<int64_t>(oldest_due) - kInFlightMarginMs;
-    }
-  }
+  const int64_t cutoff = ToMillis(clock_.Now() - options_.event_retention);
   if (cutoff <= 0) return absl::OkStatus();
   std::vector<std::string> names;
   {
@@ -221,7 +209,15 @@ absl::Status BusService::TrimEventLog() {
     for (const auto& [name, state] : buses_) names.push_back(name);
   }
   for (const std::string& name : names) {
-    absl::Status s = event_log_.TrimBefore(name, static_cast<uint64_t>(cutoff));
+    uint64_t bus_cutoff = static_cast<uint64_t>(cutoff);
+    if (dispatcher_ != nullptr) {
+      // Queued tasks may refer to this bus's events (AddReferringTo); such a
+      // task is due at its event's receipt time until its event is read, so
+      // nothing at or after the oldest of those due times may go.
+      bus_cutoff = std::min(bus_cutoff, dispatcher_->OldestDueMs(name));
+    }
+    if (bus_cutoff == 0) continue;
+    absl::Status s = event_log_.TrimBefore(name, bus_cutoff);
     if (!s.ok()) return s;
   }
   return absl::OkStatus();

@@ -4,6 +4,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -16,11 +17,12 @@ id_t CurrentThreadId() { return static_cast<id_t>(syscall(SYS_gettid)); }
 
 }  // namespace
 
-absl::Status SetCurrentThreadNice(int nice) {
-  if (nice < 0 || nice > 19) {
+absl::Status LowerCurrentThreadPriority(int steps) {
+  if (steps < 0 || steps > 19) {
     return absl::InvalidArgumentError(
-        absl::StrCat("nice value ", nice, " is not between 0 and 19"));
+        absl::StrCat("nice steps ", steps, " are not between 0 and 19"));
   }
+  const int nice = std::min(19, CurrentThreadNice() + steps);
   if (setpriority(PRIO_PROCESS, CurrentThreadId(), nice) != 0) {
     return absl::InternalError(
         absl::StrCat("setpriority(", nice, "): ", std::strerror(errno)));

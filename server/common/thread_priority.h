@@ -1,17 +1,17 @@
 // File: server/common/thread_priority.h
 //
-// SetCurrentThreadNice: gives the calling thread its own scheduling nice
-// value (Linux schedules threads, not processes, so this leaves the rest of
-// the process alone). evbusd runs its delivery threads at a higher nice
-// value than ingest, so that when both compete for the CPU, PutEvents keeps
-// its throughput and the durable queue absorbs the difference (see
-// docs/operations.md, `delivery_nice`).
+// LowerCurrentThreadPriority: raises the calling thread's own scheduling
+// nice value (Linux schedules threads, not processes, so this leaves the
+// rest of the process alone). evbusd runs its webhook I/O thread a few nice
+// steps below the rest, so that when delivery and ingest compete for the
+// CPU, PutEvents keeps its throughput and the durable queue absorbs the
+// difference (see docs/operations.md, `delivery_nice`).
 //
 // Thread safety: thread-safe (affects only the caller).
 //
 // Example:
 //   std::thread t([] {
-//     absl::Status s = common::SetCurrentThreadNice(10);
+//     absl::Status s = common::LowerCurrentThreadPriority(10);
 //     ...
 //   });
 #pragma once
@@ -20,11 +20,12 @@
 
 namespace evbus::common {
 
-// Sets the calling thread's nice value to `nice` (0..19: the same or a lower
-// priority than a default thread, which needs no privilege). Errors:
+// Adds `steps` (0..19) to the calling thread's nice value, capped at 19 (a
+// lower priority needs no privilege). Relative, so a daemon started with
+// `nice` keeps the same distance between its threads. Errors:
 // InvalidArgument outside 0..19; the OS's error as Internal (e.g. a seccomp
 // policy that forbids setpriority).
-absl::Status SetCurrentThreadNice(int nice);
+absl::Status LowerCurrentThreadPriority(int steps);
 
 // The calling thread's nice value (for tests and diagnostics).
 int CurrentThreadNice();

@@ -12,25 +12,31 @@ namespace {
 using ::evbus::testing::IsOk;
 using ::evbus::testing::StatusIs;
 
-TEST(ThreadPriorityTest, SetsOnlyTheCallingThread) {
+TEST(ThreadPriorityTest, LowersOnlyTheCallingThreadRelatively) {
   const int before = CurrentThreadNice();
   int inside = -1;
-  absl::Status set;
+  int capped = -1;
+  absl::Status lowered;
+  absl::Status again;
   std::thread t([&] {
-    set = SetCurrentThreadNice(std::max(before, 7));
+    lowered = LowerCurrentThreadPriority(7);
     inside = CurrentThreadNice();
+    again = LowerCurrentThreadPriority(19);  // capped at 19
+    capped = CurrentThreadNice();
   });
   t.join();
-  ASSERT_THAT(set, IsOk());
-  EXPECT_EQ(inside, std::max(before, 7));
+  ASSERT_THAT(lowered, IsOk());
+  ASSERT_THAT(again, IsOk());
+  EXPECT_EQ(inside, std::min(19, before + 7));
+  EXPECT_EQ(capped, 19);
   EXPECT_EQ(CurrentThreadNice(), before);  // this thread is unchanged
 }
 
-TEST(ThreadPriorityTest, RefusesValuesOutsideZeroToNineteen) {
+TEST(ThreadPriorityTest, RefusesStepsOutsideZeroToNineteen) {
   EXPECT_THAT(
-      SetCurrentThreadNice(-1),
+      LowerCurrentThreadPriority(-1),
       StatusIs(absl::StatusCode::kInvalidArgument, ::testing::HasSubstr("-1")));
-  EXPECT_THAT(SetCurrentThreadNice(20),
+  EXPECT_THAT(LowerCurrentThreadPriority(20),
               StatusIs(absl::StatusCode::kInvalidArgument));
 }
 

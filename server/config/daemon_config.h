@@ -68,10 +68,10 @@ struct DaemonConfig {
   int64_t function_init_backoff_ms = 100;
   // Environments busy at once, all functions together. Default 64.
   int64_t max_function_concurrency = 64;
-  // Nice value (0..19) of the delivery threads (the dispatcher and the
-  // webhook I/O thread): when ingest and delivery both want the CPU, ingest
-  // wins and the durable queue absorbs the difference. 0: the same priority
-  // as ingest. Default 10.
+  // How many nice steps (0..19) below the rest of evbusd the webhook I/O
+  // thread (webhook and API destination deliveries) runs: when ingest and
+  // delivery both want the CPU, ingest wins and the durable queue absorbs
+  // the difference. 0: the same priority. Default 10.
   int64_t delivery_nice = 10;
   // Interpreters of the python3 and nodejs runtimes.
   std::string python = "/usr/bin/python3";

@@ -393,7 +393,6 @@ int Run(const config::DaemonConfig& config) {
   executors.tokens = &oauth_tokens;
   delivery::DispatcherOptions dispatcher_options;
   dispatcher_options.metric_sink = &metric_store;
-  dispatcher_options.thread_nice = static_cast<int>(config.delivery_nice);
   delivery::Dispatcher dispatcher(store_ref, clock, registry, rules, executors,
                                   dispatcher_options);
   async_invoker.SetDispatcher(&dispatcher);

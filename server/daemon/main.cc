@@ -49,8 +49,9 @@ ABSL_FLAG(int64_t, function_init_backoff_ms, 100,
           "after a failed init, back off a function's cold starts from this "
           "many ms, doubling to 10 s (0: start one per invocation)");
 ABSL_FLAG(int64_t, delivery_nice, 10,
-          "nice value (0-19) of the delivery threads: when ingest and "
-          "delivery both want the CPU, ingest wins (0: same priority)");
+          "nice steps (0-19) below the rest of evbusd for the webhook I/O "
+          "thread: when ingest and delivery both want the CPU, ingest wins "
+          "(0: same priority)");
 ABSL_FLAG(int64_t, max_function_concurrency, 64,
           "execution environments busy at once, all functions together");
 ABSL_FLAG(std::string, aws_credentials, "",

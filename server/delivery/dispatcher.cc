@@ -6,12 +6,12 @@
 #include <utility>
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "evbus/v1/event.pb.h"
 #include "server/common/ids.h"
 #include "server/common/logging.h"
-#include "server/common/thread_priority.h"
 #include "server/storage/keys.h"
 #include "server/targets/input_shaping.h"
 
@@ -156,13 +156,7 @@ absl::Status Dispatcher::Start() {
     EVBUS_LOG(INFO) << "delivery queue: " << loaded
                     << " pending deliveries to resume";
   }
-  thread_ = std::thread([this] {
-    if (options_.thread_nice != 0) {
-      absl::Status s = common::SetCurrentThreadNice(options_.thread_nice);
-      if (!s.ok()) EVBUS_LOG(WARNING) << "delivery thread priority: " << s;
-    }
-    Loop();
-  });
+  thread_ = std::thread([this] { Loop(); });
   return absl::OkStatus();
 }
 
@@ -214,15 +208,27 @@ QueueEntry Dispatcher::AddReferringTo(storage::WriteBatch& batch,
   return e;
 }
 
-uint64_t Dispatcher::OldestDueMs() const {
+uint64_t Dispatcher::OldestDueMs(std::string_view bus) const {
+  std::string prefix(bus);
+  prefix.push_back('\0');  // target keys are bus 0x00 rule 0x00 target
   absl::MutexLock lock(&mu_);
   if (!started_) return 0;
   uint64_t oldest = std::numeric_limits<uint64_t>::max();
-  for (const auto& [target_key, q] : queues_) {
+  for (auto it = queues_.lower_bound(prefix);
+       it != queues_.end() && absl::StartsWith(it->first, prefix); ++it) {
+    const TargetQueue& q = it->second;
     if (!q.pending.empty())
       oldest = std::min(oldest, q.pending.begin()->due_ms);
+    if (!q.held.empty()) oldest = std::min(oldest, *q.held.begin());
   }
   return oldest;
+}
+
+void Dispatcher::Unhold(const QueueEntry& entry) {
+  absl::MutexLock lock(&mu_);
+  TargetQueue& q = QueueForLocked(entry.target_key);
+  auto it = q.held.find(entry.due_ms);
+  if (it != q.held.end()) q.held.erase(it);
 }
 
 absl::Status Dispatcher::ReadEnvelope(evbus::v1::DeliveryTask* task) const {
@@ -332,6 +338,7 @@ void Dispatcher::Loop() {
             cached_tasks_.erase(it);
           }
           ready.push_back(std::move(e));
+          q.held.insert(first->due_ms);
           q.pending.erase(first);
           ++q.in_flight;
         }
@@ -376,8 +383,14 @@ void Dispatcher::Dispatch(const QueueEntry& entry) {
           : absl::StatusOr<std::optional<std::string>>(entry.value);
   evbus::v1::DeliveryTask task;
   if (!value.ok() || !value->has_value() || !task.ParseFromString(**value)) {
-    // Gone (redriven or deleted) or unreadable: nothing to deliver.
-    if (!value.ok()) EVBUS_LOG(ERROR) << "queue read: " << value.status();
+    // Gone (redriven or deleted) or unreadable: nothing to deliver. After a
+    // failed read the task stays in the store for the next start, and its
+    // event stays held for it.
+    if (!value.ok()) {
+      EVBUS_LOG(ERROR) << "queue read: " << value.status();
+    } else {
+      Unhold(entry);
+    }
     Finish(entry, std::nullopt);
     return;
   }
@@ -390,6 +403,7 @@ void Dispatcher::Dispatch(const QueueEntry& entry) {
                                    task.target_id());
   }
   if (!target.has_value()) {
+    Unhold(entry);
     dropped_.Increment();
     storage::WriteBatch batch;
     batch.Delete(storage::Family::kQueue, entry.key);
@@ -400,12 +414,13 @@ void Dispatcher::Dispatch(const QueueEntry& entry) {
   }
   if (absl::Status read = ReadEnvelope(&task); !read.ok()) {
     if (!absl::IsNotFound(read)) {
-      // The store failed (it is latched): leave the task queued for the next
-      // run, as when the task itself cannot be read.
+      // The read failed: leave the task in the store for the next start, as
+      // when the task itself cannot be read, and keep its event held.
       EVBUS_LOG(ERROR) << "event log read: " << read;
       Finish(entry, std::nullopt);
       return;
     }
+    Unhold(entry);
     Complete(entry, std::move(task), &*target,
              targets::DeliveryResult::Failure(targets::Outcome::kPermanent,
                                               "EVENT_NOT_FOUND",
@@ -415,6 +430,10 @@ void Dispatcher::Dispatch(const QueueEntry& entry) {
   {
     absl::MutexLock lock(&mu_);
     TargetQueue& q = QueueForLocked(entry.target_key);
+    // The envelope is in memory now (as Unhold, under the lock taken here).
+    if (auto held = q.held.find(entry.due_ms); held != q.held.end()) {
+      q.held.erase(held);
+    }
     q.configured = true;
     const evbus::v1::Target& t = target->target;
     q.limit = t.max_concurrency() > 0 ? t.max_concurrency()
@@ -680,6 +699,12 @@ void Dispatcher::Finish(const QueueEntry& entry,
 
 void Dispatcher::ForwardToDeadLetterTarget(
     const ResolvedTarget& target, const evbus::v1::DeadLetter& dead_letter) {
+  if (dead_letter.task().envelope_json().empty()) {
+    // EVENT_NOT_FOUND: there is no event to forward; the dead letter in the
+    // store says why.
+    dlq_failed_.Increment();
+    return;
+  }
   const std::string& arn = target.target.dead_letter_config().arn();
   absl::StatusOr<targets::TargetRef> ref =
       targets::ParseTargetArn(arn, "DeadLetterConfig");

@@ -162,9 +162,6 @@ struct DispatcherOptions {
   // delivery does not read its task back from RocksDB; past this many bytes
   // (a backlog) tasks are read from the store. Default: 64 MiB.
   size_t task_cache_bytes = size_t{64} << 20;
-  // Nice value of the dispatcher's thread (0..19). Default: 0 (evbusd sets
-  // its `delivery_nice`, so that ingest wins when both want the CPU).
-  int thread_nice = 0;
 };
 
 // The input a target asks for, from its Input / InputPath /
@@ -220,12 +217,15 @@ class Dispatcher {
 
   // Tasks queued or in flight.
   int64_t Depth() const;
-  // The earliest due time (ms since the epoch) of the queued tasks, not
-  // counting those being dispatched; 0 before Start() has loaded the queue,
-  // UINT64_MAX when nothing is queued. A task that refers to the event log
-  // (AddReferringTo) is due at its event's receipt time until its first
-  // attempt, so events received at or after this time are still needed.
-  uint64_t OldestDueMs() const;
+  // The earliest due time (ms since the epoch) of bus `bus`'s tasks that may
+  // still need their event from the event log: queued ones, ones being
+  // dispatched whose event is not read yet, and ones whose event read
+  // failed (left in the store for the next start). 0 before Start() has
+  // loaded the queue, UINT64_MAX when there are none. A task that refers to
+  // the event log (AddReferringTo) is due at its event's receipt time until
+  // its first attempt, so the bus's events received at or after this time
+  // may still be needed.
+  uint64_t OldestDueMs(std::string_view bus) const;
 
   // Dead letters of a rule (all targets, or one), oldest first.
   absl::StatusOr<DeadLetterPage> ListDeadLetters(
@@ -254,6 +254,9 @@ class Dispatcher {
   };
   struct TargetQueue {
     absl::btree_set<PendingTask> pending;  // in due order
+    // Due times of tasks taken off `pending` whose event may still have to
+    // be read: being dispatched, or left after a failed read (OldestDueMs).
+    absl::btree_multiset<uint64_t> held;
     int in_flight = 0;
     int limit = 0;
     std::unique_ptr<TokenBucket> bucket;
@@ -287,6 +290,9 @@ class Dispatcher {
   // Fills task->envelope_json from the event log when the task refers to it
   // (event_key). Errors: NotFound when the event is gone; the store's errors.
   absl::Status ReadEnvelope(evbus::v1::DeliveryTask* task) const;
+  // The task taken for `entry` no longer needs its event (read, gone, or
+  // the task dropped): forget its due time in `held`.
+  void Unhold(const QueueEntry& entry);
   void Complete(const QueueEntry& entry, evbus::v1::DeliveryTask task,
                 const ResolvedTarget* target, targets::DeliveryResult result);
   // Records `outcomes` in one write, then forwards their dead letters and

@@ -392,9 +392,9 @@ TEST_F(DispatcherTest, OldestDueMsIsTheEarliestQueuedTask) {
   DispatcherOptions options;
   options.idle_poll = absl::Milliseconds(20);
   Dispatcher idle(*store_, clock_, registry_, directory_, none, options);
-  EXPECT_EQ(idle.OldestDueMs(), 0u);  // not loaded yet: nothing is known
+  EXPECT_EQ(idle.OldestDueMs("default"), 0u);  // not loaded: nothing known
   ASSERT_THAT(idle.Start(), IsOk());
-  EXPECT_EQ(idle.OldestDueMs(), std::numeric_limits<uint64_t>::max());
+  EXPECT_EQ(idle.OldestDueMs("default"), std::numeric_limits<uint64_t>::max());
   idle.Stop();
   // Stopped, it still indexes what it is told about (nothing is delivered).
   evbus::v1::DeliveryTask later = Task(1);
@@ -404,7 +404,20 @@ TEST_F(DispatcherTest, OldestDueMsIsTheEarliestQueuedTask) {
   storage::WriteBatch unused;
   idle.Enqueued(
       {Dispatcher::AddTo(unused, later), Dispatcher::AddTo(unused, sooner)});
-  EXPECT_EQ(idle.OldestDueMs(), static_cast<uint64_t>(sooner.due_ms()));
+  EXPECT_EQ(idle.OldestDueMs("default"),
+            static_cast<uint64_t>(sooner.due_ms()));
+  // Per bus: another bus's tasks (or a bus whose name extends this one's)
+  // do not count.
+  EXPECT_EQ(idle.OldestDueMs("other"), std::numeric_limits<uint64_t>::max());
+  EXPECT_EQ(idle.OldestDueMs("defaul"), std::numeric_limits<uint64_t>::max());
+  evbus::v1::DeliveryTask elsewhere = Task(3);
+  elsewhere.set_event_bus_name("default-2");
+  elsewhere.set_due_ms(sooner.due_ms() - 500);
+  idle.Enqueued({Dispatcher::AddTo(unused, elsewhere)});
+  EXPECT_EQ(idle.OldestDueMs("default"),
+            static_cast<uint64_t>(sooner.due_ms()));
+  EXPECT_EQ(idle.OldestDueMs("default-2"),
+            static_cast<uint64_t>(elsewhere.due_ms()));
 }
 
 }  // namespace

@@ -144,7 +144,7 @@ bool WebhookExecutor::StartLoopLocked() {
   multi_ = multi;
   thread_ = std::thread([this, multi] {
     if (options_.thread_nice != 0) {
-      absl::Status s = common::SetCurrentThreadNice(options_.thread_nice);
+      absl::Status s = common::LowerCurrentThreadPriority(options_.thread_nice);
       if (!s.ok()) EVBUS_LOG(WARNING) << "webhook thread priority: " << s;
     }
     Loop(multi);

@@ -40,8 +40,8 @@ struct WebhookOptions {
   long max_cached_connections = 256;
   // Default: EventBridge's API destination user agent.
   std::string user_agent = "Amazon/EventBridge/ApiDestinations";
-  // Nice value of the I/O thread (0..19). Default: 0 (evbusd sets its
-  // `delivery_nice`).
+  // How many nice steps (0..19) below the rest of the process the I/O
+  // thread runs. Default: 0 (evbusd sets its `delivery_nice`).
   int thread_nice = 0;
 };
 

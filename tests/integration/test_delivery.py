@@ -358,8 +358,8 @@ def thread_nices(pid):
 
 
 class DeliveryPriorityTest(unittest.TestCase):
-    """--delivery-nice: the dispatcher's and the webhook I/O thread run at
-    a lower CPU priority than ingest (docs/operations.md)."""
+    """--delivery-nice: the webhook I/O thread runs that many nice steps
+    below the rest of evbusd (docs/operations.md)."""
 
     def run_with(self, extra_args):
         d = Daemon(extra_args=extra_args).start()
@@ -382,11 +382,11 @@ class DeliveryPriorityTest(unittest.TestCase):
 
     def test_delivery_threads_run_at_the_configured_nice_value(self):
         base, nices = self.run_with(["--delivery-nice", "7"])
-        if base >= 7:
+        if base >= 19:
             self.skipTest("the test runs at nice %d already" % base)
         lowered = sorted(n for n in nices.values() if n != base)
-        # The dispatcher and the webhook I/O thread; nothing else.
-        self.assertEqual(lowered, [7, 7], nices)
+        # The webhook I/O thread; nothing else.
+        self.assertEqual(lowered, [min(19, base + 7)], nices)
 
     def test_zero_keeps_every_thread_at_the_same_priority(self):
         base, nices = self.run_with(["--delivery-nice", "0"])
