@@ -345,7 +345,7 @@ absl::StatusOr<BusService::PreparedPut> BusService::Prepare(
     stored.set_ingest_time_ms(ingest_ms);
     stored.set_sequence(sequence);
     stored.set_envelope_json(std::move(envelope));
-    storage::EventLog::AddTo(p.batch, stored);
+    storage::EventLog::AddTo(p.batch, event_key, stored);
   }
   return p;
 }
@@ -521,7 +521,7 @@ absl::Status BusService::PublishEnvelope(const std::string& bus,
     stored.set_ingest_time_ms(now);
     stored.set_sequence(sequence);
     stored.set_envelope_json(envelope_json);
-    storage::EventLog::AddTo(batch, stored);
+    storage::EventLog::AddTo(batch, event_key, stored);
   }
   absl::Status committed = CommitRouted(batch, std::move(queued));
   if (!committed.ok()) return committed;

@@ -226,8 +226,11 @@ uint64_t Dispatcher::OldestDueMs(std::string_view bus) const {
 
 void Dispatcher::Unhold(const QueueEntry& entry) {
   absl::MutexLock lock(&mu_);
-  TargetQueue& q = QueueForLocked(entry.target_key);
-  auto it = q.held.find(entry.due_ms);
+  UnholdLocked(QueueForLocked(entry.target_key), entry.due_ms);
+}
+
+void Dispatcher::UnholdLocked(TargetQueue& q, uint64_t due_ms) {
+  auto it = q.held.find(due_ms);
   if (it != q.held.end()) q.held.erase(it);
 }
 
@@ -430,10 +433,7 @@ void Dispatcher::Dispatch(const QueueEntry& entry) {
   {
     absl::MutexLock lock(&mu_);
     TargetQueue& q = QueueForLocked(entry.target_key);
-    // The envelope is in memory now (as Unhold, under the lock taken here).
-    if (auto held = q.held.find(entry.due_ms); held != q.held.end()) {
-      q.held.erase(held);
-    }
+    UnholdLocked(q, entry.due_ms);  // the envelope is in memory now
     q.configured = true;
     const evbus::v1::Target& t = target->target;
     q.limit = t.max_concurrency() > 0 ? t.max_concurrency()

@@ -293,6 +293,8 @@ class Dispatcher {
   // The task taken for `entry` no longer needs its event (read, gone, or
   // the task dropped): forget its due time in `held`.
   void Unhold(const QueueEntry& entry);
+  void UnholdLocked(TargetQueue& q, uint64_t due_ms)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Complete(const QueueEntry& entry, evbus::v1::DeliveryTask task,
                 const ResolvedTarget* target, targets::DeliveryResult result);
   // Records `outcomes` in one write, then forwards their dead letters and

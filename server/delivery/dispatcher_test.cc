@@ -105,6 +105,20 @@ class DispatcherTest : public ::testing::Test {
     dispatcher_->Enqueued(entries);
   }
 
+  // Every task in the queue family, parsed.
+  std::vector<evbus::v1::DeliveryTask> StoredTasks() {
+    std::vector<evbus::v1::DeliveryTask> tasks;
+    EXPECT_THAT(
+        store_->Scan(storage::Family::kQueue, "", "",
+                     [&](absl::string_view, absl::string_view value) {
+                       EXPECT_TRUE(tasks.emplace_back().ParseFromArray(
+                           value.data(), static_cast<int>(value.size())));
+                       return true;
+                     }),
+        IsOk());
+    return tasks;
+  }
+
   // Advances the manual clock step by step until the queue drains.
   bool DrainAdvancing(absl::Duration step, int max_steps) {
     for (int i = 0; i < max_steps; ++i) {
@@ -299,16 +313,12 @@ TEST_F(DispatcherTest, TasksReferringToTheEventLogAreDeliveredWithTheEvent) {
     entries.push_back(AddReferringTask(batch, Task(i), /*write_event=*/true));
   }
   ASSERT_THAT(store_->Write(batch), IsOk());
-  ASSERT_THAT(store_->Scan(storage::Family::kQueue, "", "",
-                           [&](absl::string_view, absl::string_view value) {
-                             evbus::v1::DeliveryTask task;
-                             EXPECT_TRUE(task.ParseFromArray(
-                                 value.data(), static_cast<int>(value.size())));
-                             EXPECT_EQ(task.envelope_json(), "");
-                             EXPECT_FALSE(task.event_key().empty());
-                             return true;
-                           }),
-              IsOk());
+  const std::vector<evbus::v1::DeliveryTask> stored = StoredTasks();
+  ASSERT_EQ(stored.size(), 3u);
+  for (const evbus::v1::DeliveryTask& task : stored) {
+    EXPECT_EQ(task.envelope_json(), "");
+    EXPECT_FALSE(task.event_key().empty());
+  }
   dispatcher_->Enqueued(entries);
   ASSERT_TRUE(dispatcher_->WaitIdleForTesting(absl::Seconds(10)));
   ASSERT_EQ(executor_.requests().size(), 3u);
@@ -331,14 +341,7 @@ TEST_F(DispatcherTest, ReferringTasksAreDeliveredFromMemoryWithTheEnvelope) {
   ASSERT_FALSE(dispatcher_->WaitIdleForTesting(absl::Milliseconds(200)));
   ASSERT_EQ(executor_.requests().size(), 1u);
   EXPECT_EQ(executor_.requests()[0].payload, R"({"id":"e","detail":{"n":4}})");
-  std::vector<evbus::v1::DeliveryTask> queued;
-  ASSERT_THAT(store_->Scan(storage::Family::kQueue, "", "",
-                           [&](absl::string_view, absl::string_view value) {
-                             queued.emplace_back().ParseFromArray(
-                                 value.data(), static_cast<int>(value.size()));
-                             return true;
-                           }),
-              IsOk());
+  const std::vector<evbus::v1::DeliveryTask> queued = StoredTasks();
   ASSERT_EQ(queued.size(), 1u);
   EXPECT_EQ(queued[0].envelope_json(), R"({"id":"e","detail":{"n":4}})");
   EXPECT_EQ(queued[0].event_key(), "");
@@ -356,14 +359,7 @@ TEST_F(DispatcherTest, ARetriedReferringTaskCarriesItsEnvelope) {
   // Not retried before the backoff elapses on the (manual) clock; by then
   // the task was written again, whole.
   ASSERT_FALSE(dispatcher_->WaitIdleForTesting(absl::Milliseconds(200)));
-  std::vector<evbus::v1::DeliveryTask> queued;
-  ASSERT_THAT(store_->Scan(storage::Family::kQueue, "", "",
-                           [&](absl::string_view, absl::string_view value) {
-                             queued.emplace_back().ParseFromArray(
-                                 value.data(), static_cast<int>(value.size()));
-                             return true;
-                           }),
-              IsOk());
+  const std::vector<evbus::v1::DeliveryTask> queued = StoredTasks();
   ASSERT_EQ(queued.size(), 1u);
   EXPECT_EQ(queued[0].attempts(), 1);
   EXPECT_EQ(queued[0].envelope_json(), R"({"id":"e","detail":{"n":5}})");

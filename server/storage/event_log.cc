@@ -10,11 +10,16 @@
 namespace evbus::storage {
 
 void EventLog::AddTo(WriteBatch& batch, const evbus::v1::StoredEvent& event) {
-  batch.Put(Family::kEvents,
-            keys::EventKey(event.event_bus_name(),
-                           static_cast<uint64_t>(event.ingest_time_ms()),
-                           event.sequence(), event.event_id()),
-            event.SerializeAsString());
+  AddTo(batch,
+        keys::EventKey(event.event_bus_name(),
+                       static_cast<uint64_t>(event.ingest_time_ms()),
+                       event.sequence(), event.event_id()),
+        event);
+}
+
+void EventLog::AddTo(WriteBatch& batch, absl::string_view key,
+                     const evbus::v1::StoredEvent& event) {
+  batch.Put(Family::kEvents, key, event.SerializeAsString());
 }
 
 absl::StatusOr<EventLog::Page> EventLog::List(

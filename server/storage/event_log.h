@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "evbus/v1/event.pb.h"
 #include "server/storage/store.h"
 
@@ -29,6 +30,11 @@ class EventLog {
 
   // Queues the record under its key (bus, ingest time, id) in `batch`.
   static void AddTo(WriteBatch& batch, const evbus::v1::StoredEvent& event);
+  // The same, for a caller that already holds the record's key.
+  // REQUIRES: key == keys::EventKey(bus, ingest time, sequence, id) of
+  // `event`.
+  static void AddTo(WriteBatch& batch, absl::string_view key,
+                    const evbus::v1::StoredEvent& event);
 
   struct ListOptions {
     std::string bus;         // required

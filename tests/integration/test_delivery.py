@@ -315,6 +315,20 @@ class DeliveryTest(unittest.TestCase):
                              json.loads(x["body"])["id"] == ids[0] for x in reqs)))
 
 
+def deliver_one(test, d, r, name):
+    """Rule NAME (source NAME.test) with a webhook at /NAME on receiver R;
+    puts one event and waits until it is delivered."""
+    d.cli_json("put-rule", "--name", name, "--event-pattern",
+               json.dumps({"source": [name + ".test"]}))
+    d.cli("put-targets", "--rule", name, "--targets",
+          json.dumps([{"Id": "t", "Arn": r.url("/" + name)}]))
+    out = d.cli_json("put-events", "--entries",
+                     json.dumps([entry(source=name + ".test")]))
+    test.assertEqual(out["FailedEntryCount"], 0, out)
+    test.assertTrue(r.wait_for(
+        lambda reqs: any(x["path"] == "/" + name for x in reqs)))
+
+
 class LibcurlOnDemandTest(unittest.TestCase):
     """libcurl (and the ~25 libraries it brings) loads with the first
     webhook delivery, not at start-up (server/common/libcurl_on_demand.cc)."""
@@ -327,15 +341,7 @@ class LibcurlOnDemandTest(unittest.TestCase):
                 with open("/proc/%d/maps" % d.proc.pid) as f:
                     return "libcurl.so" in f.read()
             self.assertFalse(mapped(), "libcurl mapped before any delivery")
-            d.cli_json("put-rule", "--name", "lazy", "--event-pattern",
-                       json.dumps({"source": ["lazy.test"]}))
-            d.cli("put-targets", "--rule", "lazy", "--targets",
-                  json.dumps([{"Id": "t", "Arn": r.url("/lazy")}]))
-            out = d.cli_json("put-events", "--entries",
-                             json.dumps([entry(source="lazy.test")]))
-            self.assertEqual(out["FailedEntryCount"], 0, out)
-            self.assertTrue(r.wait_for(
-                lambda reqs: any(x["path"] == "/lazy" for x in reqs)))
+            deliver_one(self, d, r, "lazy")
             self.assertTrue(mapped(), "delivered without libcurl mapped?")
         finally:
             d.cleanup()
@@ -365,15 +371,7 @@ class DeliveryPriorityTest(unittest.TestCase):
         d = Daemon(extra_args=extra_args).start()
         r = Receiver()
         try:
-            d.cli_json("put-rule", "--name", "prio", "--event-pattern",
-                       json.dumps({"source": ["prio.test"]}))
-            d.cli("put-targets", "--rule", "prio", "--targets",
-                  json.dumps([{"Id": "t", "Arn": r.url("/prio")}]))
-            out = d.cli_json("put-events", "--entries",
-                             json.dumps([entry(source="prio.test")]))
-            self.assertEqual(out["FailedEntryCount"], 0, out)
-            self.assertTrue(r.wait_for(
-                lambda reqs: any(x["path"] == "/prio" for x in reqs)))
+            deliver_one(self, d, r, "prio")
             nices = thread_nices(d.proc.pid)
             return nices[d.proc.pid], nices  # the main thread's, all
         finally:
