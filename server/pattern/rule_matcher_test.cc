@@ -322,5 +322,36 @@ TEST(RuleMatcherTest, EqualWildcardsSharedByManyRules) {
   EXPECT_THAT(MatchWith(*m, R"({"r":"arn:aws:s3:ap-east-1:x"})"), IsEmpty());
 }
 
+// "p*" and "*s" are indexed as a prefix and a suffix, both as an indexed
+// field and as a field checked on candidates; escaped stars stay literal.
+TEST(RuleMatcherTest, OneStarWildcardsAtAnEndActAsAffixes) {
+  RuleMatcher::Builder b;
+  b.Add(1, P(R"({"name":[{"wildcard":"oscar.*"}]})"));
+  b.Add(2, P(R"({"bucket":[{"wildcard":"*-logs"}]})"));
+  b.Add(3, P(R"({"name":["x"],"bucket":[{"wildcard":"*-logs"}],)"
+             R"("key":[{"wildcard":"a*"}]})"));
+  // Wildcard text x\\* (prefix "x\"), \\* (prefix "\"), a\* (exactly "a*").
+  b.Add(4, P(R"({"name":[{"wildcard":"x\\\\*"}]})"));
+  b.Add(5, P(R"({"name":[{"wildcard":"\\\\*"}]})"));
+  b.Add(6, P(R"({"name":[{"wildcard":"a\\*"}]})"));
+  auto m = b.Build();
+  EXPECT_THAT(MatchWith(*m, R"({"name":"oscar.bravo"})"), ElementsAre(1));
+  EXPECT_THAT(MatchWith(*m, R"({"name":"oscar."})"), ElementsAre(1));
+  EXPECT_THAT(MatchWith(*m, R"({"name":"oscar"})"), IsEmpty());
+  EXPECT_THAT(MatchWith(*m, R"({"name":["oscar.1"],"bucket":"a-logs"})"),
+              ElementsAre(1, 2));
+  EXPECT_THAT(MatchWith(*m, R"({"bucket":"-logs"})"), ElementsAre(2));
+  EXPECT_THAT(MatchWith(*m, R"({"bucket":"a-logs-x"})"), IsEmpty());
+  EXPECT_THAT(MatchWith(*m, R"({"bucket":7})"), IsEmpty());
+  EXPECT_THAT(MatchWith(*m, R"({"name":"x","bucket":"b-logs","key":"ab"})"),
+              ElementsAre(2, 3));
+  EXPECT_THAT(MatchWith(*m, R"({"name":"x","bucket":"b-logs","key":"ba"})"),
+              ElementsAre(2));
+  EXPECT_THAT(MatchWith(*m, R"({"name":"x\\yz"})"), ElementsAre(4));
+  EXPECT_THAT(MatchWith(*m, R"({"name":"\\"})"), ElementsAre(5));
+  EXPECT_THAT(MatchWith(*m, R"({"name":"a*"})"), ElementsAre(6));
+  EXPECT_THAT(MatchWith(*m, R"({"name":"ab"})"), IsEmpty());
+}
+
 }  // namespace
 }  // namespace evbus::pattern
