@@ -235,10 +235,16 @@ struct PathIndex {
   }
 
   // Adds `pred` to the group of matchers equal to `m` in `*groups`.
-  void AddToGroup(std::vector<MatcherGroup>* groups, const Matcher& m,
-                  uint32_t pred) {
+  // `list` names *groups within this PathIndex ("" for scan, else the
+  // wildcard literal prefix): a key that, unlike the vector's address,
+  // stays valid when the map holding the vector rehashes (an address could
+  // be reused by another key's vector after a rehash).
+  void AddToGroup(std::vector<MatcherGroup>* groups, std::string_view list,
+                  const Matcher& m, uint32_t pred) {
     std::string sig = MatcherSignature(m);
-    sig.append(reinterpret_cast<const char*>(&groups), sizeof(groups));
+    const auto n = static_cast<uint32_t>(list.size());
+    sig.append(reinterpret_cast<const char*>(&n), sizeof(n));
+    sig.append(list);
     auto [it, fresh] =
         group_pos.try_emplace(sig, static_cast<uint32_t>(groups->size()));
     if (fresh) {
@@ -285,6 +291,8 @@ struct Scratch {
   // Leaves of each rule path in the current event: [begin, end) valid when
   // path_stamp equals generation.
   std::vector<uint32_t> path_stamp;
+  // The same as a bit set of path ids (the paths the event has).
+  std::vector<uint64_t> present;
   std::vector<std::pair<uint32_t, uint32_t>> path_range;
   // anything-but exclusions: pred -> probe in which it was excluded.
   uint32_t probe = 0;
@@ -308,9 +316,11 @@ struct Scratch {
       generation = 1;
       subs.assign(subrules, SubState{0, 0, 0, false});
       path_stamp.assign(paths, 0);
+      present.assign((paths + 63) / 64, 0);
       path_range.assign(paths, {0, 0});
       std::fill(leaf_value_stamp.begin(), leaf_value_stamp.end(), 0);
     }
+    std::fill(present.begin(), present.end(), 0);
     if (excluded_stamp.size() != preds) {
       excluded_stamp.assign(preds, 0);
       probe = 0;
@@ -574,6 +584,10 @@ struct RuleMatcher::Index {
       const PathIndex* index;
     };
     std::vector<Slot> slots;
+    // The same by path id: bit set of the slots' paths, and each one's index
+    // (null where the partition has none).
+    std::vector<uint64_t> slot_bits;
+    std::vector<const PathIndex*> slot_index;
     std::vector<PairIndex> pair_indexes;
     // Sub-rules with no indexed field: candidates whenever the partition is
     // probed.
@@ -775,10 +789,10 @@ struct RuleMatcher::Index {
         }
         const std::string_view lit = m.globs.front().LiteralPrefix();
         if (lit.empty()) {
-          idx.AddToGroup(&idx.scan, m, pred);
+          idx.AddToGroup(&idx.scan, "", m, pred);
           return;
         }
-        idx.AddToGroup(&idx.wildcard_by_prefix[lit], m, pred);
+        idx.AddToGroup(&idx.wildcard_by_prefix[lit], lit, m, pred);
         auto& lens = idx.wildcard_prefix_lengths;
         auto it = std::lower_bound(lens.begin(), lens.end(), lit.size());
         if (it == lens.end() || *it != lit.size()) lens.insert(it, lit.size());
@@ -822,7 +836,7 @@ struct RuleMatcher::Index {
       case MatcherKind::kAnythingButPrefix:
       case MatcherKind::kAnythingButSuffix:
       case MatcherKind::kAnythingButWildcard:
-        idx.AddToGroup(&idx.scan, m, pred);
+        idx.AddToGroup(&idx.scan, "", m, pred);
         return;
     }
   }
@@ -871,11 +885,19 @@ struct RuleMatcher::Index {
   // Probes every index of `part` with the event's leaves at its paths.
   void ProbePartition(const Partition& part, const FlatEvent& event,
                       Scratch* sc) const {
-    for (const Partition::Slot& slot : part.slots) {
-      if (sc->path_stamp[slot.path_id] != sc->generation) continue;
-      const auto [begin, end] = sc->path_range[slot.path_id];
-      for (uint32_t k = begin; k < end; ++k)
-        Probe(slot.path_id, *slot.index, event, k, sc);
+    // The partition's paths that the event has, from the two bit sets
+    // (which paths an event has is data-dependent: a test per slot was a
+    // frequently mispredicted branch).
+    for (size_t w = 0; w < part.slot_bits.size(); ++w) {
+      for (uint64_t bits = part.slot_bits[w] & sc->present[w]; bits != 0;
+           bits &= bits - 1) {
+        const auto path_id =
+            static_cast<uint32_t>(w * 64 + __builtin_ctzll(bits));
+        const PathIndex& index = *part.slot_index[path_id];
+        const auto [begin, end] = sc->path_range[path_id];
+        for (uint32_t k = begin; k < end; ++k)
+          Probe(path_id, index, event, k, sc);
+      }
     }
     for (const PairIndex& pi : part.pair_indexes) {
       if (sc->path_stamp[pi.path_a] != sc->generation ||
@@ -1441,6 +1463,12 @@ std::shared_ptr<const RuleMatcher> RuleMatcher::Builder::Build() const {
       }
       if (idx.has != 0) part.slots.push_back({path_id, &idx});
     }
+    part.slot_bits.assign((index->path_count + 63) / 64, 0);
+    part.slot_index.assign(index->path_count, nullptr);
+    for (const Index::Partition::Slot& slot : part.slots) {
+      part.slot_bits[slot.path_id >> 6] |= uint64_t{1} << (slot.path_id & 63);
+      part.slot_index[slot.path_id] = slot.index;
+    }
   }
   index->filter = PathFilter::FromPaths(all_paths);
   if (index->subrule_count <= LiteralPrefilter::kMaxSubRules) {
@@ -1485,6 +1513,7 @@ void RuleMatcher::Match(const FlatEvent& event,
           node < ix.node_path.size() ? ix.node_path[node] : Index::kNoPath;
       if (id != Index::kNoPath) {
         sc->path_stamp[id] = sc->generation;
+        sc->present[id >> 6] |= uint64_t{1} << (id & 63);
         sc->path_range[id] = {static_cast<uint32_t>(i),
                               static_cast<uint32_t>(j)};
       }
@@ -1498,6 +1527,7 @@ void RuleMatcher::Match(const FlatEvent& event,
       auto it = ix.path_ids.find(path);
       if (it != ix.path_ids.end()) {
         sc->path_stamp[it->second] = sc->generation;
+        sc->present[it->second >> 6] |= uint64_t{1} << (it->second & 63);
         sc->path_range[it->second] = {static_cast<uint32_t>(i),
                                       static_cast<uint32_t>(j)};
       }
