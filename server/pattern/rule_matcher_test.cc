@@ -322,6 +322,37 @@ TEST(RuleMatcherTest, EqualWildcardsSharedByManyRules) {
   EXPECT_THAT(MatchWith(*m, R"({"r":"arn:aws:s3:ap-east-1:x"})"), IsEmpty());
 }
 
+// Per-call state is stamped with a 16-bit generation that wraps every 65,535
+// calls. A sub-rule half-satisfied in the first call and untouched until the
+// generation comes round again must not count that old hit (a stale stamp
+// would make the second event match on one of two fields).
+TEST(RuleMatcherTest, ResultsStayExactAcrossGenerationWrap) {
+  RuleMatcher::Builder b;
+  b.Add(1, P(R"({"a":["x"],"b":[{"prefix":"y"}]})"));
+  b.Add(2, P(R"({"a":["z"]})"));
+  auto m = b.Build();
+  FlatEventParser parser;
+  FlatEvent only_a;
+  FlatEvent other;
+  FlatEvent only_b;
+  ASSERT_TRUE(parser.Parse(R"({"a":"x"})", &m->path_filter(), &only_a).ok());
+  ASSERT_TRUE(parser.Parse(R"({"a":"z"})", &m->path_filter(), &other).ok());
+  ASSERT_TRUE(parser.Parse(R"({"b":"yy"})", &m->path_filter(), &only_b).ok());
+  std::vector<uint32_t> ids;
+  m->Match(only_a, &ids);
+  EXPECT_THAT(ids, IsEmpty());
+  // Calls 1 .. 65534 leave sub-rule 1 alone; call 65535 has the first
+  // call's generation again.
+  for (int i = 1; i < 65535; ++i) {
+    m->Match(other, &ids);
+    ASSERT_THAT(ids, ElementsAre(2)) << "call " << i;
+  }
+  m->Match(only_b, &ids);
+  EXPECT_THAT(ids, IsEmpty());
+  m->Match(only_a, &ids);
+  EXPECT_THAT(ids, IsEmpty());
+}
+
 // "p*" and "*s" are indexed as a prefix and a suffix, both as an indexed
 // field and as a field checked on candidates; escaped stars stay literal.
 TEST(RuleMatcherTest, OneStarWildcardsAtAnEndActAsAffixes) {
