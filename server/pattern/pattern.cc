@@ -188,12 +188,24 @@ bool SolveSubRule(const FlatEvent& event, FieldCandidates* fields, size_t n) {
 }
 
 bool EvaluateSubRule(const FlatEvent& event, const SubRule& sub) {
+  absl::InlinedVector<LeafRange, 16> ranges;
+  for (const Field& f : sub.fields) {
+    const auto [begin, end] = event.FindPath(f.path);
+    ranges.push_back(
+        {static_cast<uint32_t>(begin), static_cast<uint32_t>(end)});
+  }
+  return EvaluateSubRule(event, sub, ranges.data());
+}
+
+bool EvaluateSubRule(const FlatEvent& event, const SubRule& sub,
+                     const LeafRange* ranges) {
   absl::InlinedVector<uint32_t, 32> leaves;
   absl::InlinedVector<std::pair<uint32_t, uint32_t>, 16> spans;
   bool any_positions = false;
-  for (const Field& f : sub.fields) {
+  for (size_t fi = 0; fi < sub.fields.size(); ++fi) {
+    const Field& f = sub.fields[fi];
     const auto start = static_cast<uint32_t>(leaves.size());
-    auto [begin, end] = event.FindPath(f.path);
+    const auto [begin, end] = ranges[fi];
     for (size_t i = begin; i < end; ++i) {
       const FlatEvent::Leaf& leaf = event.leaf(i);
       const LeafValue v{leaf.kind, event.text(leaf), leaf.number};

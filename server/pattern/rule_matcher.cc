@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/inlined_vector.h"
 #include "absl/synchronization/mutex.h"
 #include "server/pattern/internal/case_fold.h"
 #include "server/pattern/internal/compiled.h"
@@ -629,6 +630,27 @@ struct RuleMatcher::Index {
   std::string check_text;                   // CheckField inline strings
   std::vector<internal::Glob> check_globs;  // CheckField kWildcard globs
   std::vector<uint32_t> always_check;       // subrules with no required field
+  // For the direct evaluation of a sub-rule: the path id of each of its
+  // fields, at field_paths[field_paths_begin[sid]] on.
+  std::vector<uint32_t> field_paths_begin;
+  std::vector<uint32_t> field_paths;
+
+  // Evaluates sub-rule `sid` directly, with its fields' leaves found from
+  // the per-path ranges instead of searching the event by path text.
+  bool Evaluate(uint32_t sid, const FlatEvent& event, const Scratch& sc) const {
+    const internal::SubRule& sub = *subrules[sid].sub;
+    absl::InlinedVector<internal::LeafRange, 16> ranges;
+    const uint32_t* path = field_paths.data() + field_paths_begin[sid];
+    for (size_t i = 0; i < sub.fields.size(); ++i) {
+      const uint32_t p = path[i];
+      if (sc.path_stamp[p] == sc.generation) {
+        ranges.push_back({sc.path_range[p].first, sc.path_range[p].second});
+      } else {
+        ranges.push_back({0, 0});
+      }
+    }
+    return internal::EvaluateSubRule(event, sub, ranges.data());
+  }
   internal::StringMap<uint32_t> path_ids;
   size_t path_count = 0;
   PathFilter filter;
@@ -1452,6 +1474,13 @@ std::shared_ptr<const RuleMatcher> RuleMatcher::Builder::Build() const {
       }
     }
   }
+  for (const Index::SubRuleInfo& info : index->subrules) {
+    index->field_paths_begin.push_back(
+        static_cast<uint32_t>(index->field_paths.size()));
+    for (const internal::Field& f : info.sub->fields) {
+      index->field_paths.push_back(index->PathId(f.path));
+    }
+  }
   for (Index::Partition& part : index->partitions) {
     for (auto& [path_id, idx] : part.paths) {
       std::sort(idx.numeric.begin(), idx.numeric.end(),
@@ -1576,12 +1605,12 @@ void RuleMatcher::Match(const FlatEvent& event,
     int array_fields = ArrayFields(st.array_bits);
     if (!ix.CheckFields(info, event, *sc, &array_fields)) continue;
     if ((!info.has_absent && array_fields < 2) ||
-        internal::EvaluateSubRule(event, *info.sub)) {
+        ix.Evaluate(sid, event, *sc)) {
       sc->Matched(info.rule);
     }
   }
   for (uint32_t sid : ix.always_check) {
-    if (internal::EvaluateSubRule(event, *ix.subrules[sid].sub)) {
+    if (ix.Evaluate(sid, event, *sc)) {
       sc->Matched(ix.subrules[sid].rule);
     }
   }

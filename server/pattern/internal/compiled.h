@@ -111,4 +111,14 @@ bool SolveSubRule(const FlatEvent& event, FieldCandidates* fields, size_t n);
 // FlatEvent::FindPath + MatcherAccepts, then applies SolveSubRule.
 bool EvaluateSubRule(const FlatEvent& event, const SubRule& sub);
 
+// The same when the caller knows where each field's leaves are:
+// ranges[i] = [first, end) leaf positions of sub.fields[i]'s path ({0, 0}
+// when the event has none).
+struct LeafRange {
+  uint32_t begin;
+  uint32_t end;
+};
+bool EvaluateSubRule(const FlatEvent& event, const SubRule& sub,
+                     const LeafRange* ranges);
+
 }  // namespace evbus::pattern::internal
