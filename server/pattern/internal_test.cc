@@ -1,4 +1,5 @@
 // Unit tests for the leaf-level helpers in internal/.
+#include <map>
 #include <string>
 #include <vector>
 
@@ -6,6 +7,7 @@
 #include "server/pattern/internal/case_fold.h"
 #include "server/pattern/internal/ip.h"
 #include "server/pattern/internal/pattern_json.h"
+#include "server/pattern/internal/short_string_map.h"
 #include "server/pattern/internal/wildcard.h"
 
 namespace evbus::pattern::internal {
@@ -134,6 +136,35 @@ TEST(GlobTest, ComplexityMatchesEventRulerObservations) {
   EXPECT_GE(Complexity({"*a*a*a*a*a*a*"}), 11);
   EXPECT_EQ(Complexity({"*"}), 1);
   EXPECT_EQ(Complexity({"abc"}), 1);
+}
+
+// Every key length from 0 to 40 (the word layouts for 0, 1-3, 4-7, 8-16
+// and longer keys), keys differing in one byte anywhere, and strings that
+// are not keys but share a key's first and last 8 bytes.
+TEST(ShortStringMapTest, FindsExactlyTheKeys) {
+  std::map<std::string, uint32_t> keys;
+  uint32_t next = 0;
+  for (size_t len = 0; len <= 40; ++len) {
+    std::string k(len, 'a');
+    for (size_t i = 0; i < len; ++i) k[i] = static_cast<char>('a' + i % 7);
+    keys.emplace(k, next++);
+  }
+  ShortStringMap map = ShortStringMap::From(keys);
+  EXPECT_EQ(map.size(), keys.size());
+  for (const auto& [k, v] : keys) {
+    const uint32_t* got = map.Find(k);
+    ASSERT_NE(got, nullptr) << k;
+    EXPECT_EQ(*got, v) << k;
+    for (size_t i = 0; i < k.size(); ++i) {  // one byte changed
+      std::string other = k;
+      other[i] = 'Z';
+      EXPECT_EQ(map.Find(other), nullptr) << other;
+    }
+    EXPECT_EQ(map.Find(k + "Z"), nullptr) << k;
+  }
+  EXPECT_EQ(ShortStringMap().Find("a"), nullptr);
+  // A string with a NUL byte is not the shorter key without it.
+  EXPECT_EQ(map.Find(std::string("ab\0", 3)), nullptr);
 }
 
 TEST(PatternJsonTest, KeepsNumberTextAndLastDuplicate) {

@@ -13,6 +13,7 @@
 #include "server/pattern/internal/case_fold.h"
 #include "server/pattern/internal/compiled.h"
 #include "server/pattern/internal/ip.h"
+#include "server/pattern/internal/short_string_map.h"
 #include "server/pattern/internal/strings.h"
 #include "server/pattern/literal_prefilter.h"
 
@@ -23,14 +24,17 @@ using internal::MatcherKind;
 
 namespace {
 
-using PredList = std::vector<uint32_t>;
-
-// What a hit on a pred (one indexed field of one sub-rule) records.
+// What a hit on a pred (one indexed field of one sub-rule) records. Index
+// lists hold copies, so that a hit reads the list and the sub-rule's state
+// only (not a third, random place in a table of preds).
 struct Pred {
   uint32_t subrule;
   uint8_t bit;   // the field's bit in SubRuleInfo::need
   uint8_t need;  // SubRuleInfo::need of the sub-rule (read with the bit)
+  uint32_t id;   // position in Index::preds (anything-but exclusions)
 };
+
+using PredList = std::vector<Pred>;
 
 // Values by affix: exact-key hash lookups over every distinct key length
 // (prefix / suffix).
@@ -70,7 +74,7 @@ struct AffixMap {
 
 // Preds by affix.
 struct AffixIndex : AffixMap<PredList> {
-  void Add(const std::string& key, uint32_t pred) {
+  void Add(const std::string& key, const Pred& pred) {
     TryEmplace(key, {}).first->push_back(pred);
   }
 };
@@ -111,7 +115,7 @@ struct NumericEntry {
   double hi;
   bool lo_inclusive;
   bool hi_inclusive;
-  uint32_t pred;
+  Pred pred;
 
   bool Contains(double x) const {
     return (lo_inclusive ? x >= lo : x > lo) &&
@@ -167,7 +171,7 @@ struct PathIndex {
 
   // Lays exact_str out as exact_begin / exact_preds, for a dictionary of
   // `dict_size` ids.
-  void LayOutExact(size_t dict_size, const std::vector<Pred>& preds) {
+  void LayOutExact(size_t dict_size) {
     if (exact_str.empty()) return;
     exact_begin.assign(dict_size + 1, 0);
     for (const auto& [id, list] : exact_str) {
@@ -179,7 +183,7 @@ struct PathIndex {
     exact_preds.resize(exact_begin[dict_size]);
     for (const auto& [id, list] : exact_str) {
       for (size_t i = 0; i < list.size(); ++i) {
-        exact_preds[exact_begin[id] + i] = preds[list[i]];
+        exact_preds[exact_begin[id] + i] = list[i];
       }
     }
     exact_str = {};
@@ -244,7 +248,7 @@ struct PathIndex {
   // stays valid when the map holding the vector rehashes (an address could
   // be reused by another key's vector after a rehash).
   void AddToGroup(std::vector<MatcherGroup>* groups, std::string_view list,
-                  const Matcher& m, uint32_t pred) {
+                  const Matcher& m, const Pred& pred) {
     std::string sig = MatcherSignature(m);
     const auto n = static_cast<uint32_t>(list.size());
     sig.append(reinterpret_cast<const char*>(&n), sizeof(n));
@@ -710,7 +714,8 @@ struct RuleMatcher::Index {
   // event's string leaf is looked up once; indexes and pair keys then use
   // the number.
   static constexpr uint32_t kNoValue = ~0u;
-  std::vector<internal::StringMap<uint32_t>> dicts;
+  std::vector<internal::StringMap<uint32_t>> dicts;  // while building
+  std::vector<internal::ShortStringMap> frozen_dicts;
   uint32_t Intern(uint32_t path_id, std::string_view value) {
     if (dicts.size() <= path_id) dicts.resize(path_id + 1);
     internal::StringMap<uint32_t>& d = dicts[path_id];
@@ -725,9 +730,11 @@ struct RuleMatcher::Index {
                      Scratch* sc) const {
     if (sc->leaf_value_stamp[k] == sc->generation) return sc->leaf_value[k];
     uint32_t id = kNoValue;
-    if (path_id < dicts.size()) {
-      auto it = dicts[path_id].find(event.text(event.leaf(k)));
-      if (it != dicts[path_id].end()) id = it->second;
+    if (path_id < frozen_dicts.size()) {
+      if (const uint32_t* v =
+              frozen_dicts[path_id].Find(event.text(event.leaf(k)))) {
+        id = *v;
+      }
     }
     sc->leaf_value_stamp[k] = sc->generation;
     sc->leaf_value[k] = id;
@@ -766,7 +773,7 @@ struct RuleMatcher::Index {
   }
 
   void AddMatcher(uint32_t path_id, PathIndex& idx, const Matcher& m,
-                  uint32_t pred) {
+                  const Pred& pred) {
     switch (m.kind) {
       case MatcherKind::kExactString:
         idx.exact_str[Intern(path_id, m.str)].push_back(pred);
@@ -873,12 +880,12 @@ struct RuleMatcher::Index {
   }
 
   // Records that the field behind pred `p` is satisfied by `leaf`.
-  void Hit(uint32_t p, const FlatEvent::Leaf& leaf, Scratch* sc) const {
-    HitFlag(p, leaf.pos_size != 0 ? preds[p].bit : 0, sc);
+  void Hit(const Pred& p, const FlatEvent::Leaf& leaf, Scratch* sc) const {
+    HitPred(p, leaf.pos_size != 0 ? p.bit : 0, sc);
   }
   // `array_bits`: what the hit adds to SubState::array_bits.
-  void HitFlag(uint32_t p, uint8_t array_bits, Scratch* sc) const {
-    HitPred(preds[p], array_bits, sc);
+  void HitFlag(const Pred& p, uint8_t array_bits, Scratch* sc) const {
+    HitPred(p, array_bits, sc);
   }
   // Branch-free: whether a hit is the sub-rule's first this event, and
   // whether it completes it, are data-dependent and mostly unpredictable.
@@ -953,7 +960,7 @@ struct RuleMatcher::Index {
           const int in_arrays = (la.pos_size != 0) + (lb.pos_size != 0);
           const uint8_t arr =
               in_arrays == 2 ? kPairInArrays : (in_arrays == 1 ? 1 : 0);
-          for (uint32_t p : it->second) HitFlag(p, arr, sc);
+          for (const Pred& p : it->second) HitFlag(p, arr, sc);
         }
       }
     }
@@ -966,14 +973,14 @@ struct RuleMatcher::Index {
       auto it = ab.excluded.find(*s);
       if (it != ab.excluded.end()) {
         const uint32_t stamp = sc->NextProbe();
-        for (uint32_t p : it->second) sc->excluded_stamp[p] = stamp;
-        for (uint32_t p : ab.all) {
-          if (sc->excluded_stamp[p] != stamp) Hit(p, leaf, sc);
+        for (const Pred& p : it->second) sc->excluded_stamp[p.id] = stamp;
+        for (const Pred& p : ab.all) {
+          if (sc->excluded_stamp[p.id] != stamp) Hit(p, leaf, sc);
         }
         return;
       }
     }
-    for (uint32_t p : ab.all) Hit(p, leaf, sc);
+    for (const Pred& p : ab.all) Hit(p, leaf, sc);
   }
 
   void Probe(uint32_t path_id, const PathIndex& idx, const FlatEvent& event,
@@ -982,7 +989,7 @@ struct RuleMatcher::Index {
     const uint32_t has = idx.has;
     const FlatEvent::Leaf& leaf = event.leaf(leaf_index);
     auto emit = [&](const PredList& list) {
-      for (uint32_t p : list) Hit(p, leaf, sc);
+      for (const Pred& p : list) Hit(p, leaf, sc);
     };
     const internal::LeafValue v{leaf.kind, event.text(leaf), leaf.number};
     std::optional<std::string> folded;
@@ -1455,11 +1462,11 @@ std::shared_ptr<const RuleMatcher> RuleMatcher::Builder::Build() const {
       if (fresh) part.pair_indexes.push_back({a, b, {}});
       Index::PairIndex& pi = part.pair_indexes[pit->second];
       const auto pred = static_cast<uint32_t>(index->preds.size());
-      index->preds.push_back({sid, 1, 1});
+      index->preds.push_back({sid, 1, 1, pred});
       for (const Matcher& ma : pair[0]->matchers) {
         for (const Matcher& mb : pair[1]->matchers) {
           pi.by_key[PairKey(index->Intern(a, ma.str), index->Intern(b, mb.str))]
-              .push_back(pred);
+              .push_back(Pred(index->preds[pred]));
         }
       }
       continue;
@@ -1468,9 +1475,10 @@ std::shared_ptr<const RuleMatcher> RuleMatcher::Builder::Build() const {
       const internal::Field& f = *indexed[b];
       PathIndex& idx = part.For(index->PathId(f.path));
       const auto pred = static_cast<uint32_t>(index->preds.size());
-      index->preds.push_back({sid, static_cast<uint8_t>(1u << b), need});
+      index->preds.push_back({sid, static_cast<uint8_t>(1u << b), need, pred});
       for (const Matcher& m : f.matchers) {
-        index->AddMatcher(index->PathId(f.path), idx, m, pred);
+        index->AddMatcher(index->PathId(f.path), idx, m,
+                          Pred(index->preds[pred]));
       }
     }
   }
@@ -1497,7 +1505,7 @@ std::shared_ptr<const RuleMatcher> RuleMatcher::Builder::Build() const {
       idx.group_pos = {};
       idx.has = idx.Presence();
       if (path_id < index->dicts.size()) {
-        idx.LayOutExact(index->dicts[path_id].size(), index->preds);
+        idx.LayOutExact(index->dicts[path_id].size());
       }
       if (idx.has != 0) part.slots.push_back({path_id, &idx});
     }
@@ -1508,6 +1516,10 @@ std::shared_ptr<const RuleMatcher> RuleMatcher::Builder::Build() const {
       part.slot_index[slot.path_id] = slot.index;
     }
   }
+  for (const auto& d : index->dicts) {
+    index->frozen_dicts.push_back(internal::ShortStringMap::From(d));
+  }
+  index->dicts = {};
   index->filter = PathFilter::FromPaths(all_paths);
   if (index->subrule_count <= LiteralPrefilter::kMaxSubRules) {
     std::vector<const internal::SubRule*> subrules;

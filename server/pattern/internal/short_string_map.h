@@ -1,0 +1,125 @@
+// File: server/pattern/internal/short_string_map.h
+//
+// ShortStringMap: an immutable open-addressing map from strings to small
+// values, built once and then only looked up, for the matcher's per-leaf
+// dictionary lookup (is this event string one of the exact strings some rule
+// lists at this path?). Such strings are mostly short: a key of up to 16
+// bytes is identified by its length and two 8-byte words read from it, so a
+// lookup hashes with one multiply and compares three words, with no call to
+// a string hash or memcmp. Longer keys also compare their bytes.
+//
+// Thread safety: immutable after construction; lookups are thread-safe.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/numeric/int128.h"
+
+namespace evbus::pattern::internal {
+
+// A string's length and two words that hold all of its bytes when it has
+// at most 16 (equal keys of that size mean equal strings); for longer
+// strings, its first and last 8 bytes.
+struct ShortKey {
+  uint64_t w0 = 0;
+  uint64_t w1 = 0;
+  uint64_t len = 0;
+
+  static ShortKey Of(std::string_view s) {
+    ShortKey k;
+    k.len = s.size();
+    const char* p = s.data();
+    const size_t n = s.size();
+    if (n >= 8) {
+      std::memcpy(&k.w0, p, 8);
+      std::memcpy(&k.w1, p + n - 8, 8);  // overlaps w0 when n < 16
+    } else if (n >= 4) {
+      uint32_t a;
+      uint32_t b;
+      std::memcpy(&a, p, 4);
+      std::memcpy(&b, p + n - 4, 4);  // overlaps a when n < 8
+      k.w0 = a;
+      k.w1 = b;
+    } else if (n > 0) {
+      k.w0 = static_cast<uint8_t>(p[0]) |
+             (uint64_t{static_cast<uint8_t>(p[n / 2])} << 8) |
+             (uint64_t{static_cast<uint8_t>(p[n - 1])} << 16);
+    }
+    return k;
+  }
+  uint64_t Hash() const {
+    const absl::uint128 r = absl::uint128(w0 ^ 0xa0761d6478bd642fULL) *
+                            (w1 ^ len ^ 0xe7037ed1a0b428dbULL);
+    return absl::Uint128Low64(r) ^ absl::Uint128High64(r);
+  }
+  bool operator==(const ShortKey& o) const {
+    return w0 == o.w0 && w1 == o.w1 && len == o.len;
+  }
+};
+
+class ShortStringMap {
+ public:
+  ShortStringMap() = default;
+
+  // Builds from (string-like key, uint32_t value) pairs with unique keys.
+  template <typename Map>
+  static ShortStringMap From(const Map& map) {
+    ShortStringMap f;
+    size_t cap = 4;
+    while (cap < map.size() * 2) cap *= 2;
+    f.mask_ = cap - 1;
+    f.slots_.assign(cap, Slot{});
+    for (const auto& [key, value] : map) {
+      const std::string_view k(key);
+      Slot s;
+      s.key = ShortKey::Of(k);
+      s.value = value;
+      if (k.size() > 16) {
+        s.arena_off = static_cast<uint32_t>(f.arena_.size());
+        f.arena_.append(k);
+      }
+      size_t i = s.key.Hash() & f.mask_;
+      while (f.slots_[i].used) i = (i + 1) & f.mask_;
+      s.used = true;
+      f.slots_[i] = s;
+    }
+    f.size_ = map.size();
+    return f;
+  }
+
+  // The value of `s`, or null.
+  const uint32_t* Find(std::string_view s) const {
+    if (size_ == 0) return nullptr;
+    const ShortKey key = ShortKey::Of(s);
+    for (size_t i = key.Hash() & mask_;; i = (i + 1) & mask_) {
+      const Slot& slot = slots_[i];
+      if (!slot.used) return nullptr;
+      if (slot.key == key &&
+          (key.len <= 16 || std::memcmp(arena_.data() + slot.arena_off,
+                                        s.data(), s.size()) == 0)) {
+        return &slot.value;
+      }
+    }
+  }
+
+  size_t size() const { return size_; }
+
+ private:
+  struct Slot {
+    ShortKey key;
+    uint32_t value = 0;
+    uint32_t arena_off : 31 = 0;  // keys longer than 16 bytes
+    bool used : 1 = false;
+  };
+  size_t mask_ = 0;
+  size_t size_ = 0;
+  std::vector<Slot> slots_;
+  std::string arena_;
+};
+
+}  // namespace evbus::pattern::internal
