@@ -31,7 +31,6 @@ struct Pred {
   uint32_t subrule;
   uint8_t bit;   // the field's bit in SubRuleInfo::need
   uint8_t need;  // SubRuleInfo::need of the sub-rule (read with the bit)
-  uint32_t id;   // position in Index::preds (anything-but exclusions)
 };
 
 using PredList = std::vector<Pred>;
@@ -308,7 +307,9 @@ struct Scratch {
   // The same as a bit set of path ids (the paths the event has).
   std::vector<uint64_t> present;
   std::vector<std::pair<uint32_t, uint32_t>> path_range;
-  // anything-but exclusions: pred -> probe in which it was excluded.
+  // anything-but exclusions: sub-rule -> probe in which its pred was
+  // excluded (one AnythingButIndex, a path in a partition, holds at most one
+  // pred per sub-rule: a sub-rule has one field per path).
   uint32_t probe = 0;
   std::vector<uint32_t> excluded_stamp;
   // Dictionary id of each string leaf (kNoValue when no rule lists it),
@@ -319,7 +320,7 @@ struct Scratch {
   // inside an array (that field then counts as satisfied inside an array).
   uint8_t partition_in_array = 0;
 
-  void Begin(size_t subrules, size_t preds, size_t paths, size_t rules) {
+  void Begin(size_t subrules, size_t paths, size_t rules) {
     const size_t words = (rules + 63) / 64;
     if (matched.size() != words) {
       matched.assign(words, 0);
@@ -335,8 +336,8 @@ struct Scratch {
       std::fill(leaf_value_stamp.begin(), leaf_value_stamp.end(), 0);
     }
     std::fill(present.begin(), present.end(), 0);
-    if (excluded_stamp.size() != preds) {
-      excluded_stamp.assign(preds, 0);
+    if (excluded_stamp.size() != subrules) {
+      excluded_stamp.assign(subrules, 0);
       probe = 0;
     }
     if (candidate_buf.size() != subrules + 1)
@@ -973,9 +974,9 @@ struct RuleMatcher::Index {
       auto it = ab.excluded.find(*s);
       if (it != ab.excluded.end()) {
         const uint32_t stamp = sc->NextProbe();
-        for (const Pred& p : it->second) sc->excluded_stamp[p.id] = stamp;
+        for (const Pred& p : it->second) sc->excluded_stamp[p.subrule] = stamp;
         for (const Pred& p : ab.all) {
-          if (sc->excluded_stamp[p.id] != stamp) Hit(p, leaf, sc);
+          if (sc->excluded_stamp[p.subrule] != stamp) Hit(p, leaf, sc);
         }
         return;
       }
@@ -1462,7 +1463,7 @@ std::shared_ptr<const RuleMatcher> RuleMatcher::Builder::Build() const {
       if (fresh) part.pair_indexes.push_back({a, b, {}});
       Index::PairIndex& pi = part.pair_indexes[pit->second];
       const auto pred = static_cast<uint32_t>(index->preds.size());
-      index->preds.push_back({sid, 1, 1, pred});
+      index->preds.push_back({sid, 1, 1});
       for (const Matcher& ma : pair[0]->matchers) {
         for (const Matcher& mb : pair[1]->matchers) {
           pi.by_key[PairKey(index->Intern(a, ma.str), index->Intern(b, mb.str))]
@@ -1475,7 +1476,7 @@ std::shared_ptr<const RuleMatcher> RuleMatcher::Builder::Build() const {
       const internal::Field& f = *indexed[b];
       PathIndex& idx = part.For(index->PathId(f.path));
       const auto pred = static_cast<uint32_t>(index->preds.size());
-      index->preds.push_back({sid, static_cast<uint8_t>(1u << b), need, pred});
+      index->preds.push_back({sid, static_cast<uint8_t>(1u << b), need});
       for (const Matcher& m : f.matchers) {
         index->AddMatcher(index->PathId(f.path), idx, m,
                           Pred(index->preds[pred]));
@@ -1547,8 +1548,7 @@ void RuleMatcher::Match(const FlatEvent& event,
   matched_rule_ids->clear();
   const Index& ix = *index_;
   std::unique_ptr<Scratch> sc = ix.Acquire();
-  sc->Begin(ix.subrules.size(), ix.preds.size(), ix.path_count,
-            ix.rule_ids.size());
+  sc->Begin(ix.subrules.size(), ix.path_count, ix.rule_ids.size());
   sc->Leaves(event.size());
   // Where each rule path's leaves are.
   const size_t n = event.size();
