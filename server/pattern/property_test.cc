@@ -181,6 +181,19 @@ class Gen {
       Json list = Json::array();
       const int n = 1 + Int(2);
       for (int k = 0; k < n; ++k) list.push_back(Matcher());
+      if (Coin(8)) {
+        // Several anything-but alternatives in one field (any one of them
+        // accepting is enough; the matcher's inverted index once dropped
+        // the field on the first exclusion).
+        static const std::vector<std::string> kAb = {"a", "ab", "x", "5"};
+        const bool folded = Coin(30);
+        for (int k = 0; k < 2; ++k) {
+          list.push_back(folded
+                             ? Json{{"anything-but",
+                                     Json{{"equals-ignore-case", Pick(kAb)}}}}
+                             : Json{{"anything-but", Pick(kAb)}});
+        }
+      }
       Insert(&obj, Pick(kPaths), std::move(list));
     }
     return obj;

@@ -160,11 +160,11 @@ struct PathIndex {
     kScan = 1u << 15,
   };
   uint32_t has = 0;
-  // Exact strings, by their id in the path's dictionary (Index::dicts).
-  // The preds of dictionary id v are exact_preds[exact_begin[v],
-  // exact_begin[v + 1]): an array read instead of a hash probe, which with
-  // many partitions mostly missed the cache; the preds themselves are
-  // copied in, saving a second miss per hit.
+  // Exact strings, by their id in the path's dictionary (Index::dicts,
+  // then frozen_dicts): the preds of dictionary id v are
+  // exact_preds[exact_begin[v], exact_begin[v + 1]): an array read instead of a
+  // hash probe, which with many partitions mostly missed the cache; the preds
+  // themselves are copied in, saving a second miss per hit.
   std::vector<uint32_t> exact_begin;
   std::vector<Pred> exact_preds;
 
@@ -285,9 +285,10 @@ struct Scratch {
   // Sub-rules whose indexed fields were all hit this call, so that the final
   // pass reads only those (a hit on one of two indexed fields is common and
   // would otherwise cost a cache miss on the sub-rule's info).
-  // candidate_buf[0, candidate_count): one slot per sub-rule, so that a hit
-  // can write its sub-rule unconditionally and count it only if it became
-  // a candidate.
+  // candidate_buf[0, candidate_count): a sub-rule becomes a candidate at
+  // most once per call, and the buffer has one slot per sub-rule plus one,
+  // so that a hit can write its sub-rule unconditionally at candidate_count
+  // and count it only if it became a candidate.
   std::vector<uint32_t> candidate_buf;
   size_t candidate_count = 0;
   // Matched rules, by position in Index::rule_ids; bit w of matched_words
@@ -308,8 +309,9 @@ struct Scratch {
   std::vector<uint64_t> present;
   std::vector<std::pair<uint32_t, uint32_t>> path_range;
   // anything-but exclusions: sub-rule -> probe in which its pred was
-  // excluded (one AnythingButIndex, a path in a partition, holds at most one
-  // pred per sub-rule: a sub-rule has one field per path).
+  // excluded (an AnythingButIndex, a path in a partition, holds at most one
+  // entry per sub-rule: a sub-rule has one field per path, and a field with
+  // several alternatives of one anything-but kind is scanned instead).
   uint32_t probe = 0;
   std::vector<uint32_t> excluded_stamp;
   // Dictionary id of each string leaf (kNoValue when no rule lists it),
@@ -400,8 +402,6 @@ struct RuleMatcher::Index {
     uint32_t check_begin;
     uint32_t check_end;
   };
-  // A required field checked directly on candidates. Single numeric-range
-  // and single exact-string fields are checked inline (no pointer chasing).
   // A required field checked directly on candidates. The common single
   // forms (a numeric range, a short list of exact strings, one prefix or
   // suffix, anything-but a short list, exists) are checked inline from this
@@ -1477,7 +1477,24 @@ std::shared_ptr<const RuleMatcher> RuleMatcher::Builder::Build() const {
       PathIndex& idx = part.For(index->PathId(f.path));
       const auto pred = static_cast<uint32_t>(index->preds.size());
       index->preds.push_back({sid, static_cast<uint8_t>(1u << b), need});
+      // The inverted anything-but indexes hold one entry per pred: one
+      // exclusion drops it. A field listing several anything-but
+      // alternatives of one kind is satisfied when any of them accepts, so
+      // those go to the scan list instead (each evaluated on its own).
+      int ab_strings = 0;
+      int ab_folded = 0;
       for (const Matcher& m : f.matchers) {
+        ab_strings += m.kind == MatcherKind::kAnythingButStrings;
+        ab_folded += m.kind == MatcherKind::kAnythingButIgnoreCase;
+      }
+      for (const Matcher& m : f.matchers) {
+        const bool scan =
+            (m.kind == MatcherKind::kAnythingButStrings && ab_strings > 1) ||
+            (m.kind == MatcherKind::kAnythingButIgnoreCase && ab_folded > 1);
+        if (scan) {
+          idx.AddToGroup(&idx.scan, "", m, index->preds[pred]);
+          continue;
+        }
         index->AddMatcher(index->PathId(f.path), idx, m,
                           Pred(index->preds[pred]));
       }

@@ -323,33 +323,41 @@ TEST(RuleMatcherTest, EqualWildcardsSharedByManyRules) {
 }
 
 // Per-call state is stamped with a 16-bit generation that wraps every 65,535
-// calls. A sub-rule half-satisfied in the first call and untouched until the
-// generation comes round again must not count that old hit (a stale stamp
-// would make the second event match on one of two fields).
+// calls. Sub-rules half-satisfied in the first call and untouched until
+// their stamp comes round again must not count that old hit (a stale stamp
+// would make a later event match on one of two fields): rule 1 at the call
+// where the generation restarts (the state must be cleared), rule 3 at the
+// next one (the generation must restart at all).
 TEST(RuleMatcherTest, ResultsStayExactAcrossGenerationWrap) {
   RuleMatcher::Builder b;
   b.Add(1, P(R"({"a":["x"],"b":[{"prefix":"y"}]})"));
   b.Add(2, P(R"({"a":["z"]})"));
+  b.Add(3, P(R"({"c":["x"],"d":[{"prefix":"y"}]})"));
   auto m = b.Build();
   FlatEventParser parser;
-  FlatEvent only_a;
+  FlatEvent first;
   FlatEvent other;
   FlatEvent only_b;
-  ASSERT_TRUE(parser.Parse(R"({"a":"x"})", &m->path_filter(), &only_a).ok());
+  FlatEvent only_d;
+  ASSERT_TRUE(
+      parser.Parse(R"({"a":"x","c":"x"})", &m->path_filter(), &first).ok());
   ASSERT_TRUE(parser.Parse(R"({"a":"z"})", &m->path_filter(), &other).ok());
   ASSERT_TRUE(parser.Parse(R"({"b":"yy"})", &m->path_filter(), &only_b).ok());
+  ASSERT_TRUE(parser.Parse(R"({"d":"yy"})", &m->path_filter(), &only_d).ok());
   std::vector<uint32_t> ids;
-  m->Match(only_a, &ids);
+  m->Match(first, &ids);
   EXPECT_THAT(ids, IsEmpty());
-  // Calls 1 .. 65534 leave sub-rule 1 alone; call 65535 has the first
-  // call's generation again.
+  // Calls 1 .. 65534 leave rules 1 and 3 alone; call 65535 has the first
+  // call's generation again, and so would call 65536 without the restart.
   for (int i = 1; i < 65535; ++i) {
     m->Match(other, &ids);
     ASSERT_THAT(ids, ElementsAre(2)) << "call " << i;
   }
   m->Match(only_b, &ids);
   EXPECT_THAT(ids, IsEmpty());
-  m->Match(only_a, &ids);
+  m->Match(only_d, &ids);
+  EXPECT_THAT(ids, IsEmpty());
+  m->Match(first, &ids);
   EXPECT_THAT(ids, IsEmpty());
 }
 
@@ -365,6 +373,8 @@ TEST(RuleMatcherTest, OneStarWildcardsAtAnEndActAsAffixes) {
   b.Add(4, P(R"({"name":[{"wildcard":"x\\\\*"}]})"));
   b.Add(5, P(R"({"name":[{"wildcard":"\\\\*"}]})"));
   b.Add(6, P(R"({"name":[{"wildcard":"a\\*"}]})"));
+  // "p*" as a field checked on candidates (the exact fields are indexed).
+  b.Add(7, P(R"({"name":["x"],"bucket":["b"],"key":[{"wildcard":"a*"}]})"));
   auto m = b.Build();
   EXPECT_THAT(MatchWith(*m, R"({"name":"oscar.bravo"})"), ElementsAre(1));
   EXPECT_THAT(MatchWith(*m, R"({"name":"oscar."})"), ElementsAre(1));
@@ -382,6 +392,44 @@ TEST(RuleMatcherTest, OneStarWildcardsAtAnEndActAsAffixes) {
   EXPECT_THAT(MatchWith(*m, R"({"name":"\\"})"), ElementsAre(5));
   EXPECT_THAT(MatchWith(*m, R"({"name":"a*"})"), ElementsAre(6));
   EXPECT_THAT(MatchWith(*m, R"({"name":"ab"})"), IsEmpty());
+  EXPECT_THAT(MatchWith(*m, R"({"name":"x","bucket":"b","key":"abc"})"),
+              ElementsAre(7));
+  EXPECT_THAT(MatchWith(*m, R"({"name":"x","bucket":"b","key":"ba"})"),
+              IsEmpty());
+  EXPECT_THAT(MatchWith(*m, R"({"name":"x","bucket":"b","key":["ba","a"]})"),
+              ElementsAre(7));
+}
+
+// A field listing several anything-but alternatives is satisfied when any
+// one of them accepts the value ("x" is not "y"), also through the index.
+TEST(RuleMatcherTest, SeveralAnythingButAlternativesInOneField) {
+  RuleMatcher::Builder b;
+  b.Add(1, P(R"({"a":[{"anything-but":"x"},{"anything-but":"y"}]})"));
+  b.Add(2, P(R"({"a":[{"anything-but":["x","y"]},{"anything-but":"x"}]})"));
+  b.Add(3, P(R"({"a":[{"anything-but":{"equals-ignore-case":"X"}},)"
+             R"({"anything-but":{"equals-ignore-case":"Y"}}]})"));
+  b.Add(4, P(R"({"a":[{"anything-but":["x","y"]}]})"));
+  auto m = b.Build();
+  EXPECT_THAT(MatchWith(*m, R"({"a":"x"})"), ElementsAre(1, 3));
+  EXPECT_THAT(MatchWith(*m, R"({"a":"y"})"), ElementsAre(1, 2, 3));
+  EXPECT_THAT(MatchWith(*m, R"({"a":"z"})"), ElementsAre(1, 2, 3, 4));
+  EXPECT_THAT(MatchWith(*m, R"({"a":7})"), ElementsAre(1, 2, 3, 4));
+  for (std::string_view ev : {R"({"a":"x"})", R"({"a":"y"})", R"({"a":"z"})"}) {
+    FlatEventParser parser;
+    FlatEvent e;
+    ASSERT_TRUE(parser.Parse(ev, nullptr, &e).ok());
+    std::vector<uint32_t> want;
+    for (uint32_t id = 1; id <= 4; ++id) {
+      const char* rules[] = {
+          R"({"a":[{"anything-but":"x"},{"anything-but":"y"}]})",
+          R"({"a":[{"anything-but":["x","y"]},{"anything-but":"x"}]})",
+          R"({"a":[{"anything-but":{"equals-ignore-case":"X"}},)"
+          R"({"anything-but":{"equals-ignore-case":"Y"}}]})",
+          R"({"a":[{"anything-but":["x","y"]}]})"};
+      if (P(rules[id - 1]).Matches(e)) want.push_back(id);
+    }
+    EXPECT_EQ(MatchWith(*m, ev), want) << ev;  // same as one pattern alone
+  }
 }
 
 }  // namespace
