@@ -126,6 +126,10 @@ LiteralPrefilter LiteralPrefilter::Build(
           l.text[l.text.size() - 2])] |= uint64_t{1} << i;
     }
   }
+  for (const Literal& l : f.literals_) {
+    f.has_opening_ = f.has_opening_ || l.opens;
+    f.has_closing_ = f.has_closing_ || !l.opens;
+  }
   f.active_ = true;
   return f;
 }
@@ -160,15 +164,13 @@ bool LiteralPrefilter::MayMatch(std::string_view json) const {
   const char* const text = json.data();
   const size_t n = json.size();
   uint64_t found = 0;
-  size_t quotes = 0;  // quotes seen: even ones open a string
+  auto has_pair = [](const std::vector<uint64_t>& pairs, unsigned first,
+                     unsigned second) {
+    const unsigned bit = first | second << 8;
+    return (pairs[bit >> 6] >> (bit & 63) & 1) != 0;
+  };
   // Checks the literals at the quote at `q`; true once some sub-rule passes.
-  auto at_quote = [&](size_t q) {
-    const bool opening = (quotes++ & 1) == 0;
-    auto has_pair = [](const std::vector<uint64_t>& pairs, unsigned first,
-                       unsigned second) {
-      const unsigned bit = first | second << 8;
-      return (pairs[bit >> 6] >> (bit & 63) & 1) != 0;
-    };
+  auto at_quote = [&](size_t q, bool opening) {
     uint64_t candidates;
     if (opening) {
       if (q + 1 >= n) return false;
@@ -195,6 +197,14 @@ bool LiteralPrefilter::MayMatch(std::string_view json) const {
     found |= fresh;
     return AnySubRulePasses(subrule_fields_, found);
   };
+  // Quotes alternate between opening and closing a string (no backslash:
+  // checked first). Per 16-byte block, the running XOR of the quote mask
+  // marks the bytes inside a string, so the opening quotes are the quote
+  // bits set in it and the closing ones the others; a kind no literal has
+  // is not visited at all.
+  const uint32_t open_mask = has_opening_ ? 0xFFFF : 0;
+  const uint32_t close_mask = has_closing_ ? 0xFFFF : 0;
+  uint32_t inside = 0;  // 0xFFFF when a block starts inside a string
   size_t i = 0;
 #if defined(__SSE2__)
   const __m128i quote = _mm_set1_epi8('"');
@@ -203,18 +213,36 @@ bool LiteralPrefilter::MayMatch(std::string_view json) const {
     const __m128i v =
         _mm_loadu_si128(reinterpret_cast<const __m128i*>(text + i));
     if (_mm_movemask_epi8(_mm_cmpeq_epi8(v, backslash)) != 0) return true;
-    for (auto mask =
-             static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, quote)));
-         mask != 0; mask &= mask - 1) {
-      if (at_quote(i + static_cast<size_t>(__builtin_ctz(mask)))) return true;
+    const auto quotes =
+        static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, quote)));
+    if (quotes == 0) continue;
+    uint32_t x = quotes;
+    x ^= x << 1;
+    x ^= x << 2;
+    x ^= x << 4;
+    x ^= x << 8;
+    x = (x ^ inside) & 0xFFFF;
+    inside = (x >> 15) != 0 ? 0xFFFF : 0;
+    for (uint32_t b = quotes & x & open_mask; b != 0; b &= b - 1) {
+      if (at_quote(i + static_cast<size_t>(__builtin_ctz(b)), true)) {
+        return true;
+      }
+    }
+    for (uint32_t b = quotes & ~x & close_mask; b != 0; b &= b - 1) {
+      if (at_quote(i + static_cast<size_t>(__builtin_ctz(b)), false)) {
+        return true;
+      }
     }
   }
 #endif
   for (size_t j = i; j < n; ++j) {
     if (text[j] == '\\') return true;
   }
+  bool opening = inside == 0;
   for (; i < n; ++i) {
-    if (text[i] == '"' && at_quote(i)) return true;
+    if (text[i] != '"') continue;
+    if (at_quote(i, opening)) return true;
+    opening = !opening;
   }
   return false;
 }

@@ -84,6 +84,8 @@ class LiteralPrefilter {
   // only if every one of its masks meets the literals found.
   std::vector<std::vector<uint64_t>> subrule_fields_;
   bool active_ = false;
+  bool has_opening_ = false;  // some literal opens at a quote
+  bool has_closing_ = false;  // some literal closes at a quote
 };
 
 }  // namespace evbus::pattern

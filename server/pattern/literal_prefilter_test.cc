@@ -40,6 +40,41 @@ TEST(LiteralPrefilterTest, ExactPrefixAndSuffixLiterals) {
   EXPECT_FALSE(m->MayMatch(""));
 }
 
+// Opening and closing quotes are told apart per 16-byte block by the
+// running parity of quotes, carried from block to block: shift the text by
+// 0..40 bytes so that literals, and the strings before them, start, end and
+// straddle block boundaries at every offset. In valid JSON a closing quote
+// is followed by , : ] } or a space, so a literal starting with one of those
+// (prefix ",") tells the two kinds apart; likewise a suffix ":" before an
+// opening quote.
+TEST(LiteralPrefilterTest, QuoteParityAtEveryBlockOffset) {
+  auto opening = Rules({R"({"x":[{"prefix":","}],"source":["com.shop"]})"});
+  auto closing =
+      Rules({R"({"x":[{"suffix":":"}],"file":[{"suffix":".png"}]})"});
+  ASSERT_TRUE(opening->has_prefilter());
+  ASSERT_TRUE(closing->has_prefilter());
+  for (size_t pad = 0; pad <= 40; ++pad) {
+    const std::string p(pad, 'x');
+    // Every closing quote below is followed by ',' (`",` at a closing quote).
+    const std::string a =
+        R"({"note":")" + p + R"(","x":",y","source":"com.shop"})";
+    const std::string b =
+        R"({"note":")" + p + R"(","x":"y,","source":"com.shop"})";
+    const std::string c =
+        R"({"note":")" + p + R"(","x":",y","source":"com.shoe"})";
+    EXPECT_TRUE(opening->MayMatch(a)) << a;
+    EXPECT_FALSE(opening->MayMatch(b)) << b;
+    EXPECT_FALSE(opening->MayMatch(c)) << c;
+    // Every opening quote of a value below follows ':' (`:"` there).
+    const std::string d = R"({"note":")" + p + R"(","x":"y:","file":"a.png"})";
+    const std::string e = R"({"note":")" + p + R"(","x":":y","file":"a.png"})";
+    const std::string f = R"({"note":")" + p + R"(","x":"y:","file":"a.pnx"})";
+    EXPECT_TRUE(closing->MayMatch(d)) << d;
+    EXPECT_FALSE(closing->MayMatch(e)) << e;
+    EXPECT_FALSE(closing->MayMatch(f)) << f;
+  }
+}
+
 TEST(LiteralPrefilterTest, ConservativeWhereTheTextCouldSpellALiteral) {
   auto m = Rules({R"({"source":["aws.ec2"]})"});
   ASSERT_TRUE(m->has_prefilter());
