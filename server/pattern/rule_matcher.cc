@@ -600,7 +600,10 @@ struct RuleMatcher::Index {
     };
     std::vector<Slot> slots;
     // The same by path id: bit set of the slots' paths, and each one's index
-    // (null where the partition has none).
+    // (null where the partition has none). 8 bytes per (partition, path of
+    // the matcher): 8 KB for 25 partitions x 42 paths, 8 MB for 1,000 x 1,000.
+    // A 4-byte position into `slots`, or a rank by popcount (no POPCNT in
+    // the baseline x86-64 instruction set), cost 2-4 % on the 10k benchmark.
     std::vector<uint64_t> slot_bits;
     std::vector<const PathIndex*> slot_index;
     std::vector<PairIndex> pair_indexes;
