@@ -26,9 +26,8 @@ std::string ArchiveNameOfRule(const std::string& rule_name) {
 int64_t ToMillis(absl::Time t) { return absl::ToUnixMillis(t); }
 
 // One delivery task per target of `rule`, due at `ingest_ms`, into `batch`.
-// Queues one task per target of `rule`. With an `event_key` (the event log
-// record written in the same batch) the stored tasks refer to it instead of
-// copying the envelope.
+// With an `event_key` (the event log record written in the same batch) the
+// stored tasks refer to it instead of copying the envelope.
 void AddTargetTasks(const evbus::v1::Rule& rule, const std::string& event_id,
                     const std::string& envelope, int64_t ingest_ms,
                     std::string_view event_key, storage::WriteBatch& batch,
@@ -197,6 +196,30 @@ void BusService::TrimLoop() {
   }
 }
 
+BusService::EventLogSlot BusService::ReserveEventLogSlot(
+    const std::string& bus, int64_t ingest_ms, const std::string& event_id) {
+  EventLogSlot slot;
+  if (options_.event_retention <= absl::ZeroDuration()) return slot;
+  slot.sequence = next_sequence_.fetch_add(1);
+  slot.key = storage::keys::EventKey(bus, static_cast<uint64_t>(ingest_ms),
+                                     slot.sequence, event_id);
+  return slot;
+}
+
+void BusService::AddToEventLog(storage::WriteBatch& batch,
+                               const EventLogSlot& slot, const std::string& bus,
+                               const std::string& event_id, int64_t ingest_ms,
+                               std::string envelope) {
+  if (slot.key.empty()) return;
+  evbus::v1::StoredEvent stored;
+  stored.set_event_bus_name(bus);
+  stored.set_event_id(event_id);
+  stored.set_ingest_time_ms(ingest_ms);
+  stored.set_sequence(slot.sequence);
+  stored.set_envelope_json(std::move(envelope));
+  storage::EventLog::AddTo(batch, slot.key, stored);
+}
+
 absl::Status BusService::TrimEventLog() {
   if (options_.event_retention <= absl::ZeroDuration()) {
     return absl::OkStatus();
@@ -285,7 +308,6 @@ absl::StatusOr<BusService::PreparedPut> BusService::Prepare(
   }
   // The store's own clock decides receipt time, not the caller's.
   const absl::Time received = clock_.Now();
-  const bool log_events = options_.event_retention > absl::ZeroDuration();
 
   PutEventsResult& result = p.result;
   result.entries.resize(entries.size());
@@ -328,24 +350,14 @@ absl::StatusOr<BusService::PreparedPut> BusService::Prepare(
     fields.detail_json = detail;
     std::string envelope = BuildEnvelope(fields);
     const int64_t ingest_ms = ToMillis(received);
-    const uint64_t sequence = log_events ? next_sequence_.fetch_add(1) : 0;
-    const std::string event_key =
-        log_events ? storage::keys::EventKey(bus_name,
-                                             static_cast<uint64_t>(ingest_ms),
-                                             sequence, out.event_id)
-                   : std::string();
+    const EventLogSlot slot =
+        ReserveEventLogSlot(bus_name, ingest_ms, out.event_id);
     RouteLocked(bus_name, it->second, out.event_id, envelope, ingest_ms,
-                absl::ToUnixSeconds(fields.time) * 1000, event_key, p.batch,
+                absl::ToUnixSeconds(fields.time) * 1000, slot.key, p.batch,
                 p.queued);
     if (tailing) p.tailed.emplace_back(bus_name, envelope);
-    if (!log_events) continue;
-    evbus::v1::StoredEvent stored;
-    stored.set_event_bus_name(bus_name);
-    stored.set_event_id(out.event_id);
-    stored.set_ingest_time_ms(ingest_ms);
-    stored.set_sequence(sequence);
-    stored.set_envelope_json(std::move(envelope));
-    storage::EventLog::AddTo(p.batch, event_key, stored);
+    AddToEventLog(p.batch, slot, bus_name, out.event_id, ingest_ms,
+                  std::move(envelope));
   }
   return p;
 }
@@ -489,12 +501,7 @@ absl::Status BusService::PublishEnvelope(const std::string& bus,
                              ? (*doc)["id"].get<std::string>()
                              : common::NewUuidV4();
   int64_t now = ToMillis(clock_.Now());
-  const bool log_events = options_.event_retention > absl::ZeroDuration();
-  const uint64_t sequence = log_events ? next_sequence_.fetch_add(1) : 0;
-  const std::string event_key =
-      log_events ? storage::keys::EventKey(bus, static_cast<uint64_t>(now),
-                                           sequence, event_id)
-                 : std::string();
+  const EventLogSlot slot = ReserveEventLogSlot(bus, now, event_id);
   storage::WriteBatch batch;
   std::vector<delivery::QueueEntry> queued;
   {
@@ -511,18 +518,10 @@ absl::Status BusService::PublishEnvelope(const std::string& bus,
       if (t.has_value()) event_time_ms = ToMillis(*t);
     }
     RouteLocked(bus, it->second, event_id, envelope_json, now, event_time_ms,
-                event_key, batch, queued);
+                slot.key, batch, queued);
     it->second.ingested.Increment();
   }
-  if (log_events) {
-    evbus::v1::StoredEvent stored;
-    stored.set_event_bus_name(bus);
-    stored.set_event_id(event_id);
-    stored.set_ingest_time_ms(now);
-    stored.set_sequence(sequence);
-    stored.set_envelope_json(envelope_json);
-    storage::EventLog::AddTo(batch, event_key, stored);
-  }
+  AddToEventLog(batch, slot, bus, event_id, now, envelope_json);
   absl::Status committed = CommitRouted(batch, std::move(queued));
   if (!committed.ok()) return committed;
   if (tail_.HasSubscribers()) tail_.Publish(bus, envelope_json);

@@ -239,6 +239,22 @@ class BusService final : public common::EventSink,
   void TrimLoop();
   BusState MakeState(evbus::v1::EventBus bus);
 
+  // An event's record in the event log, keyed before the event is routed so
+  // that its delivery tasks can refer to it. `key` is empty when the event
+  // log is off (--event-retention 0).
+  struct EventLogSlot {
+    uint64_t sequence = 0;
+    std::string key;
+  };
+  EventLogSlot ReserveEventLogSlot(const std::string& bus, int64_t ingest_ms,
+                                   const std::string& event_id);
+  // Writes the event's record into `batch` under `slot` (nothing when the
+  // event log is off).
+  static void AddToEventLog(storage::WriteBatch& batch,
+                            const EventLogSlot& slot, const std::string& bus,
+                            const std::string& event_id, int64_t ingest_ms,
+                            std::string envelope);
+
   storage::Store& store_;
   RuleRegistry* const rules_;
   delivery::Dispatcher* const dispatcher_;

@@ -25,8 +25,8 @@ using internal::MatcherKind;
 namespace {
 
 // What a hit on a pred (one indexed field of one sub-rule) records. Index
-// lists hold copies, so that a hit reads the list and the sub-rule's state
-// only (not a third, random place in a table of preds).
+// lists hold these by value, so that a hit reads the list and the
+// sub-rule's state only.
 struct Pred {
   uint32_t subrule;
   uint8_t bit;   // the field's bit in SubRuleInfo::need
@@ -633,7 +633,6 @@ struct RuleMatcher::Index {
   std::vector<std::shared_ptr<const internal::CompiledPattern>> patterns;
   std::vector<uint32_t> rule_ids;     // ascending
   std::vector<SubRuleInfo> subrules;  // one per (sub-rule, partition)
-  std::vector<Pred> preds;
   std::vector<CheckField> checks;
   std::string check_text;                   // CheckField inline strings
   std::vector<internal::Glob> check_globs;  // CheckField kWildcard globs
@@ -887,10 +886,7 @@ struct RuleMatcher::Index {
   void Hit(const Pred& p, const FlatEvent::Leaf& leaf, Scratch* sc) const {
     HitPred(p, leaf.pos_size != 0 ? p.bit : 0, sc);
   }
-  // `array_bits`: what the hit adds to SubState::array_bits.
-  void HitFlag(const Pred& p, uint8_t array_bits, Scratch* sc) const {
-    HitPred(p, array_bits, sc);
-  }
+  // The same with `array_bits`, what the hit adds to SubState::array_bits.
   // Branch-free: whether a hit is the sub-rule's first this event, and
   // whether it completes it, are data-dependent and mostly unpredictable.
   void HitPred(const Pred& pr, uint8_t array_bits, Scratch* sc) const {
@@ -964,7 +960,7 @@ struct RuleMatcher::Index {
           const int in_arrays = (la.pos_size != 0) + (lb.pos_size != 0);
           const uint8_t arr =
               in_arrays == 2 ? kPairInArrays : (in_arrays == 1 ? 1 : 0);
-          for (const Pred& p : it->second) HitFlag(p, arr, sc);
+          for (const Pred& p : it->second) HitPred(p, arr, sc);
         }
       }
     }
@@ -1465,12 +1461,11 @@ std::shared_ptr<const RuleMatcher> RuleMatcher::Builder::Build() const {
           static_cast<uint32_t>(part.pair_indexes.size()));
       if (fresh) part.pair_indexes.push_back({a, b, {}});
       Index::PairIndex& pi = part.pair_indexes[pit->second];
-      const auto pred = static_cast<uint32_t>(index->preds.size());
-      index->preds.push_back({sid, 1, 1});
+      const Pred pred{sid, 1, 1};  // bit 1 stands for both fields
       for (const Matcher& ma : pair[0]->matchers) {
         for (const Matcher& mb : pair[1]->matchers) {
           pi.by_key[PairKey(index->Intern(a, ma.str), index->Intern(b, mb.str))]
-              .push_back(Pred(index->preds[pred]));
+              .push_back(pred);
         }
       }
       continue;
@@ -1478,8 +1473,7 @@ std::shared_ptr<const RuleMatcher> RuleMatcher::Builder::Build() const {
     for (size_t b = 0; b < indexed.size(); ++b) {
       const internal::Field& f = *indexed[b];
       PathIndex& idx = part.For(index->PathId(f.path));
-      const auto pred = static_cast<uint32_t>(index->preds.size());
-      index->preds.push_back({sid, static_cast<uint8_t>(1u << b), need});
+      const Pred pred{sid, static_cast<uint8_t>(1u << b), need};
       // The inverted anything-but indexes hold one entry per pred: one
       // exclusion drops it. A field listing several anything-but
       // alternatives of one kind is satisfied when any of them accepts, so
@@ -1495,11 +1489,10 @@ std::shared_ptr<const RuleMatcher> RuleMatcher::Builder::Build() const {
             (m.kind == MatcherKind::kAnythingButStrings && ab_strings > 1) ||
             (m.kind == MatcherKind::kAnythingButIgnoreCase && ab_folded > 1);
         if (scan) {
-          idx.AddToGroup(&idx.scan, "", m, index->preds[pred]);
+          idx.AddToGroup(&idx.scan, "", m, pred);
           continue;
         }
-        index->AddMatcher(index->PathId(f.path), idx, m,
-                          Pred(index->preds[pred]));
+        index->AddMatcher(index->PathId(f.path), idx, m, pred);
       }
     }
   }

@@ -67,6 +67,9 @@ class ShortStringMap {
   ShortStringMap() = default;
 
   // Builds from (string-like key, uint32_t value) pairs with unique keys.
+  // REQUIRES: the keys longer than 16 bytes total under 4 GiB (they are one
+  // path's exact strings of a rule set, each inside a pattern of at most a
+  // few KB).
   template <typename Map>
   static ShortStringMap From(const Map& map) {
     ShortStringMap f;
@@ -84,8 +87,7 @@ class ShortStringMap {
         f.arena_.append(k);
       }
       size_t i = s.key.Hash() & f.mask_;
-      while (f.slots_[i].used) i = (i + 1) & f.mask_;
-      s.used = true;
+      while (!f.slots_[i].empty()) i = (i + 1) & f.mask_;
       f.slots_[i] = s;
     }
     f.size_ = map.size();
@@ -98,7 +100,7 @@ class ShortStringMap {
     const ShortKey key = ShortKey::Of(s);
     for (size_t i = key.Hash() & mask_;; i = (i + 1) & mask_) {
       const Slot& slot = slots_[i];
-      if (!slot.used) return nullptr;
+      if (slot.empty()) return nullptr;
       if (slot.key == key &&
           (key.len <= 16 || std::memcmp(arena_.data() + slot.arena_off,
                                         s.data(), s.size()) == 0)) {
@@ -110,11 +112,13 @@ class ShortStringMap {
   size_t size() const { return size_; }
 
  private:
+  // An empty slot's key has a length no string has.
+  static constexpr uint64_t kEmpty = ~uint64_t{0};
   struct Slot {
-    ShortKey key;
+    ShortKey key{0, 0, kEmpty};
     uint32_t value = 0;
-    uint32_t arena_off : 31 = 0;  // keys longer than 16 bytes
-    bool used : 1 = false;
+    uint32_t arena_off = 0;  // keys longer than 16 bytes
+    bool empty() const { return key.len == kEmpty; }
   };
   size_t mask_ = 0;
   size_t size_ = 0;
