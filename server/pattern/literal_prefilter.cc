@@ -8,6 +8,10 @@
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define EVBUS_PREFILTER_AVX2 1
+#endif
 
 namespace evbus::pattern {
 namespace {
@@ -130,8 +134,55 @@ LiteralPrefilter LiteralPrefilter::Build(
     f.has_opening_ = f.has_opening_ || l.opens;
     f.has_closing_ = f.has_closing_ || !l.opens;
   }
+  // Fingerprint buckets: each distinct (byte next to the quote, byte after
+  // that or -1 for any) of a kind; sorted, so that when there are more than
+  // eight, those sharing the first byte tend to share a bucket.
+  for (const bool opens : {true, false}) {
+    std::vector<std::pair<int, int>> prints;
+    for (const Literal& l : f.literals_) {
+      if (l.opens != opens) continue;
+      const std::string& t = l.text;
+      const size_t size = t.size();
+      const auto at = [&t](size_t k) {
+        return static_cast<int>(static_cast<unsigned char>(t[k]));
+      };
+      if (opens) {
+        prints.emplace_back(at(1), size > 2 ? at(2) : -1);
+      } else {
+        prints.emplace_back(at(size - 2), size > 2 ? at(size - 3) : -1);
+      }
+    }
+    std::sort(prints.begin(), prints.end());
+    prints.erase(std::unique(prints.begin(), prints.end()), prints.end());
+    NibbleTables& tables = opens ? f.opening_buckets_ : f.closing_buckets_;
+    for (size_t k = 0; k < prints.size(); ++k) {
+      const auto bit = static_cast<uint8_t>(1u << (k * 8 / prints.size()));
+      const auto [first, second] = prints[k];
+      tables.low[0][first & 15] |= bit;
+      tables.high[0][first >> 4] |= bit;
+      for (int c = 0; c < 16; ++c) {
+        if (second >= 0 && c != (second & 15)) continue;
+        tables.low[1][c] |= bit;
+      }
+      for (int c = 0; c < 16; ++c) {
+        if (second >= 0 && c != (second >> 4)) continue;
+        tables.high[1][c] |= bit;
+      }
+    }
+  }
   f.active_ = true;
+  f.set_wide_scan(true);
   return f;
+}
+
+void LiteralPrefilter::set_wide_scan(bool on) {
+#if defined(EVBUS_PREFILTER_AVX2)
+  wide_scan_ =
+      on && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt");
+#else
+  wide_scan_ = false;
+  (void)on;
+#endif
 }
 
 bool LiteralPrefilter::OccursAt(const Literal& l, const char* text, size_t n,
@@ -159,54 +210,52 @@ bool LiteralPrefilter::OccursAt(const Literal& l, const char* text, size_t n,
   return std::memcmp(text + begin, l.text.data(), size) == 0;
 }
 
-bool LiteralPrefilter::MayMatch(std::string_view json) const {
-  if (!active_) return true;
-  const char* const text = json.data();
-  const size_t n = json.size();
-  uint64_t found = 0;
+bool LiteralPrefilter::AtQuote(const char* text, size_t n, size_t q,
+                               bool opening, uint64_t* found) const {
   auto has_pair = [](const std::vector<uint64_t>& pairs, unsigned first,
                      unsigned second) {
     const unsigned bit = first | second << 8;
     return (pairs[bit >> 6] >> (bit & 63) & 1) != 0;
   };
-  // Checks the literals at the quote at `q`; true once some sub-rule passes.
-  auto at_quote = [&](size_t q, bool opening) {
-    uint64_t candidates;
-    if (opening) {
-      if (q + 1 >= n) return false;
-      const auto first = static_cast<unsigned char>(text[q + 1]);
-      const auto second =
-          q + 2 < n ? static_cast<unsigned char>(text[q + 2]) : 0u;
-      if (!has_pair(opening_pairs_, first, second)) return false;
-      candidates = opening_by_byte_[first];
-    } else {
-      if (q == 0) return false;
-      const auto first = static_cast<unsigned char>(text[q - 1]);
-      const auto second = q >= 2 ? static_cast<unsigned char>(text[q - 2]) : 0u;
-      if (!has_pair(closing_pairs_, first, second)) return false;
-      candidates = closing_by_byte_[first];
+  uint64_t candidates;
+  if (opening) {
+    if (q + 1 >= n) return false;
+    const auto first = static_cast<unsigned char>(text[q + 1]);
+    const auto second =
+        q + 2 < n ? static_cast<unsigned char>(text[q + 2]) : 0u;
+    if (!has_pair(opening_pairs_, first, second)) return false;
+    candidates = opening_by_byte_[first];
+  } else {
+    if (q == 0) return false;
+    const auto first = static_cast<unsigned char>(text[q - 1]);
+    const auto second = q >= 2 ? static_cast<unsigned char>(text[q - 2]) : 0u;
+    if (!has_pair(closing_pairs_, first, second)) return false;
+    candidates = closing_by_byte_[first];
+  }
+  uint64_t fresh = 0;
+  for (uint64_t c = candidates & ~*found; c != 0; c &= c - 1) {
+    if (OccursAt(literals_[static_cast<size_t>(__builtin_ctzll(c))], text, n,
+                 q)) {
+      fresh |= c & (~c + 1);
     }
-    uint64_t fresh = 0;
-    for (uint64_t c = candidates & ~found; c != 0; c &= c - 1) {
-      if (OccursAt(literals_[static_cast<size_t>(__builtin_ctzll(c))], text, n,
-                   q)) {
-        fresh |= c & (~c + 1);
-      }
-    }
-    if (fresh == 0) return false;
-    found |= fresh;
-    return AnySubRulePasses(subrule_fields_, found);
-  };
-  // Quotes alternate between opening and closing a string (no backslash:
-  // checked first). Per 16-byte block, the running XOR of the quote mask
-  // marks the bytes inside a string, so the opening quotes are the quote
-  // bits set in it and the closing ones the others; a kind no literal has
-  // is not visited at all.
+  }
+  if (fresh == 0) return false;
+  *found |= fresh;
+  return AnySubRulePasses(subrule_fields_, *found);
+}
+
+// Quotes alternate between opening and closing a string (no backslash:
+// checked first). Per 16-byte block, the running XOR of the quote mask
+// marks the bytes inside a string, so the opening quotes are the quote bits
+// set in it and the closing ones the others; a kind no literal has is not
+// visited at all.
+bool LiteralPrefilter::ScanNarrow(const char* text, size_t n, size_t* pos,
+                                  bool* opening, uint64_t* found) const {
+#if defined(__SSE2__)
   const uint32_t open_mask = has_opening_ ? 0xFFFF : 0;
   const uint32_t close_mask = has_closing_ ? 0xFFFF : 0;
-  uint32_t inside = 0;  // 0xFFFF when a block starts inside a string
-  size_t i = 0;
-#if defined(__SSE2__)
+  uint32_t inside = *opening ? 0 : 0xFFFF;  // the block starts in a string
+  size_t i = *pos;
   const __m128i quote = _mm_set1_epi8('"');
   const __m128i backslash = _mm_set1_epi8('\\');
   for (; i + 16 <= n; i += 16) {
@@ -224,27 +273,143 @@ bool LiteralPrefilter::MayMatch(std::string_view json) const {
     x = (x ^ inside) & 0xFFFF;
     inside = (x >> 15) != 0 ? 0xFFFF : 0;
     for (uint32_t b = quotes & x & open_mask; b != 0; b &= b - 1) {
-      if (at_quote(i + static_cast<size_t>(__builtin_ctz(b)), true)) {
+      if (AtQuote(text, n, i + static_cast<size_t>(__builtin_ctz(b)), true,
+                  found)) {
         return true;
       }
     }
     for (uint32_t b = quotes & ~x & close_mask; b != 0; b &= b - 1) {
-      if (at_quote(i + static_cast<size_t>(__builtin_ctz(b)), false)) {
+      if (AtQuote(text, n, i + static_cast<size_t>(__builtin_ctz(b)), false,
+                  found)) {
         return true;
       }
     }
   }
+  *pos = i;
+  *opening = inside == 0;
+#else
+  (void)text;
+  (void)n;
+  (void)pos;
+  (void)opening;
+  (void)found;
 #endif
-  for (size_t j = i; j < n; ++j) {
-    if (text[j] == '\\') return true;
-  }
-  bool opening = inside == 0;
-  for (; i < n; ++i) {
-    if (text[i] != '"') continue;
-    if (at_quote(i, opening)) return true;
-    opening = !opening;
-  }
   return false;
+}
+
+#if defined(EVBUS_PREFILTER_AVX2)
+namespace {
+
+// Helpers of ScanWide, compiled for AVX2 like it (lambdas would not be).
+#define EVBUS_AVX2 __attribute__((target("avx2,popcnt"), always_inline)) inline
+
+EVBUS_AVX2 __m256i Table(const std::array<uint8_t, 16>& t) {
+  return _mm256_broadcastsi128_si256(
+      _mm_loadu_si128(reinterpret_cast<const __m128i*>(t.data())));
+}
+
+EVBUS_AVX2 __m256i Load(const char* at) {
+  return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(at));
+}
+
+// Per byte of `v`: the buckets it fits at one distance from a quote.
+EVBUS_AVX2 __m256i Buckets(__m256i v, __m256i low, __m256i high) {
+  const __m256i nibble = _mm256_set1_epi8(0x0F);
+  const __m256i lo = _mm256_and_si256(v, nibble);
+  const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), nibble);
+  return _mm256_and_si256(_mm256_shuffle_epi8(low, lo),
+                          _mm256_shuffle_epi8(high, hi));
+}
+
+// Bit j set where byte j of `v` equals `c` (c = 0: where it is zero).
+EVBUS_AVX2 uint32_t Equal(__m256i v, char c) {
+  return static_cast<uint32_t>(
+      _mm256_movemask_epi8(_mm256_cmpeq_epi8(v, _mm256_set1_epi8(c))));
+}
+
+#undef EVBUS_AVX2
+
+}  // namespace
+
+__attribute__((target("avx2,popcnt"))) bool LiteralPrefilter::ScanWide(
+    const char* text, size_t n, size_t* pos, bool* opening,
+    uint64_t* found) const {
+  const __m256i open_low0 = Table(opening_buckets_.low[0]);
+  const __m256i open_high0 = Table(opening_buckets_.high[0]);
+  const __m256i open_low1 = Table(opening_buckets_.low[1]);
+  const __m256i open_high1 = Table(opening_buckets_.high[1]);
+  const __m256i close_low0 = Table(closing_buckets_.low[0]);
+  const __m256i close_high0 = Table(closing_buckets_.high[0]);
+  const __m256i close_low1 = Table(closing_buckets_.low[1]);
+  const __m256i close_high1 = Table(closing_buckets_.high[1]);
+  uint32_t inside = *opening ? 0 : 1;  // parity of the quotes before
+  size_t i = *pos;
+  // Blocks [i, i + 32) with the two bytes on either side readable.
+  for (; i + 34 <= n; i += 32) {
+    const __m256i v = Load(text + i);
+    if (Equal(v, '\\') != 0) return true;
+    const uint32_t quotes = Equal(v, '"');
+    if (quotes == 0) continue;
+    // Quotes whose neighbours fit some bucket (all buckets empty: 0).
+    uint32_t fits = 0;
+    if (has_opening_) {
+      fits |= ~Equal(
+          _mm256_and_si256(Buckets(Load(text + i + 1), open_low0, open_high0),
+                           Buckets(Load(text + i + 2), open_low1, open_high1)),
+          0);
+    }
+    if (has_closing_) {
+      fits |= ~Equal(_mm256_and_si256(
+                         Buckets(Load(text + i - 1), close_low0, close_high0),
+                         Buckets(Load(text + i - 2), close_low1, close_high1)),
+                     0);
+    }
+    for (uint32_t b = quotes & fits; b != 0; b &= b - 1) {
+      const int j = __builtin_ctz(b);
+      const uint32_t before = quotes & ((uint32_t{1} << j) - 1);
+      const bool opens = ((inside + __builtin_popcount(before)) & 1) == 0;
+      if (AtQuote(text, n, i + static_cast<size_t>(j), opens, found)) {
+        return true;
+      }
+    }
+    inside ^= static_cast<uint32_t>(__builtin_popcount(quotes)) & 1;
+  }
+  *pos = i;
+  *opening = inside == 0;
+  return false;
+}
+#else
+bool LiteralPrefilter::ScanWide(const char* text, size_t n, size_t* pos,
+                                bool* opening, uint64_t* found) const {
+  return ScanNarrow(text, n, pos, opening, found);
+}
+#endif
+
+bool LiteralPrefilter::MayMatch(std::string_view json) const {
+  if (!active_) return true;
+  const char* const text = json.data();
+  const size_t n = json.size();
+  uint64_t found = 0;
+  bool opening = true;  // whether the next quote opens a string
+  // The scalar rest of the text, [from, to).
+  const auto scalar = [&](size_t from, size_t to) {
+    for (size_t j = from; j < to; ++j) {
+      if (text[j] == '\\') return true;
+    }
+    for (size_t j = from; j < to; ++j) {
+      if (text[j] != '"') continue;
+      if (AtQuote(text, n, j, opening, &found)) return true;
+      opening = !opening;
+    }
+    return false;
+  };
+  // The wide scan reads two bytes before each block: the first two bytes
+  // are checked one by one.
+  size_t i = std::min<size_t>(n, 2);
+  if (scalar(0, i)) return true;
+  const bool stop = wide_scan_ ? ScanWide(text, n, &i, &opening, &found)
+                               : ScanNarrow(text, n, &i, &opening, &found);
+  return stop || scalar(i, n);
 }
 
 }  // namespace evbus::pattern

@@ -1,7 +1,9 @@
 #include "server/pattern/literal_prefilter.h"
 
 #include <memory>
+#include <random>
 #include <string>
+#include <vector>
 
 #include "gtest/gtest.h"
 #include "server/pattern/pattern.h"
@@ -125,6 +127,97 @@ TEST(LiteralPrefilterTest, InactiveForManyRulesOrLiterals) {
   many += "]}";
   patterns.push_back(many);
   EXPECT_FALSE(Rules(patterns)->has_prefilter());  // 66 literals
+}
+
+// The AVX2 fingerprint scan (where the CPU has it) gives the SSE2 scan's
+// answer on every text: random rule sets of short exact, prefix and suffix
+// literals (one-byte literals fit any second byte; more than eight distinct
+// fingerprints share buckets) against random JSON whose strings are made of
+// the literals' bytes, at every length and block offset.
+TEST(LiteralPrefilterTest, WideScanAgreesWithNarrowScan) {
+  std::mt19937 rng(20261128);
+  auto pick = [&rng](size_t n) {
+    return static_cast<size_t>(
+        std::uniform_int_distribution<size_t>(0, n - 1)(rng));
+  };
+  const std::string alphabet = "ab.:-,x";
+  auto word = [&](size_t max_len) {
+    std::string w;
+    const size_t len = 1 + pick(max_len);
+    for (size_t i = 0; i < len; ++i)
+      w.push_back(alphabet[pick(alphabet.size())]);
+    return w;
+  };
+  size_t wide_cases = 0;
+  size_t passed = 0;
+  for (int set = 0; set < 200; ++set) {
+    std::vector<std::string> patterns;
+    const size_t rules = 1 + pick(12);
+    for (size_t r = 0; r < rules; ++r) {
+      std::string field = R"({"f)" + std::to_string(pick(3)) + R"(":[)";
+      const size_t alternatives = 1 + pick(3);
+      for (size_t a = 0; a < alternatives; ++a) {
+        if (a > 0) field += ",";
+        const std::string w = word(3);
+        switch (pick(3)) {
+          case 0:
+            field += "\"" + w + "\"";
+            break;
+          case 1:
+            field += R"({"prefix":")" + w + R"("})";
+            break;
+          default:
+            field += R"({"suffix":")" + w + R"("})";
+            break;
+        }
+      }
+      patterns.push_back(field + "]}");
+    }
+    std::vector<Pattern> compiled;
+    std::vector<const internal::SubRule*> subrules;
+    for (const std::string& text : patterns) {
+      absl::StatusOr<Pattern> p = Pattern::Compile(text);
+      ASSERT_TRUE(p.ok()) << text << ": " << p.status();
+      compiled.push_back(*p);
+    }
+    for (const Pattern& p : compiled) {
+      for (const internal::SubRule& sub : p.compiled()->subrules) {
+        subrules.push_back(&sub);
+      }
+    }
+    LiteralPrefilter wide = LiteralPrefilter::Build(subrules);
+    if (!wide.active()) continue;
+    LiteralPrefilter narrow = wide;
+    narrow.set_wide_scan(false);
+    ASSERT_FALSE(narrow.wide_scan());
+    if (!wide.wide_scan()) GTEST_SKIP() << "the CPU has no AVX2";
+    for (int e = 0; e < 200; ++e) {
+      std::string json = "{";
+      const size_t fields = pick(12);
+      for (size_t k = 0; k < fields; ++k) {
+        if (k > 0) json += pick(2) == 0 ? "," : ", ";
+        json += "\"" +
+                (pick(2) == 0 ? word(5) : "f" + std::to_string(pick(3))) +
+                "\":";
+        if (pick(5) == 0) {
+          json += std::to_string(pick(1000));
+        } else if (pick(6) == 0) {
+          json += "[\"" + word(6) + "\",\"" + word(6) + "\"]";
+        } else {
+          json += "\"" + word(8) + (pick(40) == 0 ? "\\\"" : "") + "\"";
+        }
+      }
+      json += "}";
+      ++wide_cases;
+      const bool expect = narrow.MayMatch(json);
+      passed += expect ? 1 : 0;
+      ASSERT_EQ(wide.MayMatch(json), expect) << json << "\n" << patterns[0];
+    }
+  }
+  // Both answers occur often (the test is not vacuous).
+  EXPECT_GT(wide_cases, 10000u);
+  EXPECT_GT(passed, wide_cases / 10);
+  EXPECT_LT(passed, wide_cases * 9 / 10);
 }
 
 }  // namespace
