@@ -293,6 +293,57 @@ TEST(RuleMatcherTest, PartitionsBySourcePrefix) {
               ElementsAre(1, 6));
 }
 
+// A value's partition also holds the sub-rules of the prefix partitions its
+// value starts with (copies), and an event whose value has a partition
+// probes only that one: every result must equal Pattern::Matches, including
+// array consistency for copied sub-rules and events listing several values.
+TEST(RuleMatcherTest, ValuePartitionsHoldTheirPrefixPartitions) {
+  const std::vector<std::string> rules = {
+      R"({"e":{"s":[{"prefix":"a"}],"n":["x"]}})",
+      R"({"e":{"s":["ab"],"n":["y"]}})",
+      R"({"e":{"s":[{"prefix":"ab"}],"m":[{"exists":false}]}})",
+      R"({"e":{"s":[{"prefix":"a"},"q"],"n":[{"anything-but":"x"}]}})",
+      R"({"e":{"s":["ac"]}})",
+      R"({"e":{"s":[{"prefix":"b"}]}})",
+      R"({"e":{"s":["ab","ax"]}})",
+      R"({"e":{"s":["q"],"n":["x"]}})",
+  };
+  const std::vector<std::string> events = {
+      R"({"e":{"s":"ab","n":"x"}})",
+      R"({"e":{"s":"ab","n":"y","m":1}})",
+      R"({"e":{"s":"ax","n":"x"}})",
+      R"({"e":{"s":"ac","n":"z"}})",
+      R"({"e":{"s":"q","n":"z"}})",
+      R"({"e":{"s":["ab","b1"],"n":"x"}})",
+      R"({"e":[{"s":"ab","n":"y"},{"s":"q","n":"x"}]})",
+      R"({"e":[{"s":"ab","n":"x","m":1},{"s":"ac"}]})",
+      R"({"e":[{"s":"zz","n":"x"},{"s":"ab","m":1}]})",
+      R"({"e":[{"s":"ab","m":1},{"s":"ax","n":"x"}]})",
+  };
+  RuleMatcher::Builder b;
+  b.set_partition_min_subrules(1);
+  std::vector<Pattern> patterns;
+  for (size_t i = 0; i < rules.size(); ++i) {
+    patterns.push_back(P(rules[i]));
+    b.Add(static_cast<uint32_t>(i), patterns.back());
+  }
+  auto m = b.Build();
+  // e.s is the partition path: pinned to exact strings by four sub-rules
+  // (e.n by three).
+  int matches = 0;
+  for (const std::string& event : events) {
+    absl::StatusOr<FlatEvent> full = FlatEvent::Parse(event);
+    ASSERT_TRUE(full.ok());
+    std::vector<uint32_t> want;
+    for (size_t i = 0; i < patterns.size(); ++i) {
+      if (patterns[i].Matches(*full)) want.push_back(static_cast<uint32_t>(i));
+    }
+    matches += static_cast<int>(want.size());
+    EXPECT_EQ(MatchWith(*m, event), want) << event;
+  }
+  EXPECT_GT(matches, 10);
+}
+
 TEST(RuleMatcherTest, PartitionLeafInsideAnArrayKeepsArrayConsistency) {
   RuleMatcher::Builder b;
   b.set_partition_min_subrules(1);
