@@ -7,6 +7,7 @@
 #include <optional>
 #include <utility>
 
+#include "absl/base/attributes.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/inlined_vector.h"
 #include "absl/synchronization/mutex.h"
@@ -983,6 +984,9 @@ struct RuleMatcher::Index {
     for (const Pred& p : ab.all) Hit(p, leaf, sc);
   }
 
+  // Probes the indexes of `idx` (at `path_id`) with leaf `leaf_index`. The
+  // kinds most rule sets use are probed here; the others out of line
+  // (ProbeRare), so that this path keeps its state in registers.
   void Probe(uint32_t path_id, const PathIndex& idx, const FlatEvent& event,
              uint32_t leaf_index, Scratch* sc) const {
     using Has = PathIndex::Has;
@@ -991,27 +995,71 @@ struct RuleMatcher::Index {
     auto emit = [&](const PredList& list) {
       for (const Pred& p : list) Hit(p, leaf, sc);
     };
+    const bool is_string = leaf.kind == ValueKind::kString;
+    const std::string_view s = event.text(leaf);
+    if (is_string) {
+      if (has & Has::kExactStr) {
+        const uint32_t value = LeafValue(path_id, event, leaf_index, sc);
+        if (size_t{value} + 1 < idx.exact_begin.size()) {  // not kNoValue
+          for (uint32_t i = idx.exact_begin[value];
+               i < idx.exact_begin[value + 1]; ++i) {
+            const Pred& pr = idx.exact_preds[i];
+            HitPred(pr, leaf.pos_size != 0 ? pr.bit : 0, sc);
+          }
+        }
+      }
+      if (has & Has::kPrefix) idx.prefix.ForPrefixes(s, emit);
+      if (has & Has::kSuffix) idx.suffix.ForSuffixes(s, emit);
+      if (has & Has::kWildcardPrefix) {
+        for (size_t len : idx.wildcard_prefix_lengths) {
+          if (len > s.size()) break;
+          auto it = idx.wildcard_by_prefix.find(s.substr(0, len));
+          if (it == idx.wildcard_by_prefix.end()) continue;
+          for (const MatcherGroup& g : it->second) {
+            if (g.glob->Matches(s)) emit(g.preds);
+          }
+        }
+      }
+    } else if (leaf.kind == ValueKind::kNumber && (has & Has::kNumeric) &&
+               std::isfinite(leaf.number)) {
+      const double x = leaf.number;
+      for (const NumericEntry& e : idx.numeric) {
+        if (e.lo > x) break;
+        if (e.Contains(x)) Hit(e.pred, leaf, sc);
+      }
+    }
+    if (has & Has::kExists) emit(idx.exists_preds);
+    if (has & Has::kAnythingBut) {
+      ProbeAnythingBut(idx.anything_but, is_string ? &s : nullptr, leaf, sc);
+    }
+    constexpr uint32_t kRare = Has::kIp | Has::kExactNum | Has::kExactNumText |
+                               Has::kTrue | Has::kFalse | Has::kNull |
+                               Has::kFold | Has::kAnythingButCi | Has::kScan;
+    if (has & kRare) ProbeRare(idx, event, leaf, sc);
+  }
+
+  // The kinds Probe leaves out: IP addresses and CIDR blocks, case folding,
+  // exact numbers and literals, anything-but ignoring case, the scan list.
+  ABSL_ATTRIBUTE_NOINLINE void ProbeRare(const PathIndex& idx,
+                                         const FlatEvent& event,
+                                         const FlatEvent::Leaf& leaf,
+                                         Scratch* sc) const {
+    using Has = PathIndex::Has;
+    const uint32_t has = idx.has;
+    auto emit = [&](const PredList& list) {
+      for (const Pred& p : list) Hit(p, leaf, sc);
+    };
     const internal::LeafValue v{leaf.kind, event.text(leaf), leaf.number};
     std::optional<std::string> folded;
     switch (leaf.kind) {
       case ValueKind::kString: {
         const std::string_view s = v.text;
-        if (has & Has::kExactStr) {
-          const uint32_t value = LeafValue(path_id, event, leaf_index, sc);
-          if (size_t{value} + 1 < idx.exact_begin.size()) {  // not kNoValue
-            for (uint32_t i = idx.exact_begin[value];
-                 i < idx.exact_begin[value + 1]; ++i) {
-              const Pred& pr = idx.exact_preds[i];
-              HitPred(pr, leaf.pos_size != 0 ? pr.bit : 0, sc);
-            }
-          }
-        }
         if (has & Has::kIp) {
           std::optional<internal::IpAddress> ip = internal::ParseIp(s);
           if (ip.has_value()) {
             if (auto it = idx.exact_ip.find(*ip); it != idx.exact_ip.end()) {
-              // Byte-identical text was already emitted above; duplicates are
-              // removed after sorting.
+              // Byte-identical text was already emitted by Probe; duplicates
+              // are removed after sorting.
               emit(it->second);
             }
             for (const CidrGroup& g : idx.cidrs) {
@@ -1021,8 +1069,6 @@ struct RuleMatcher::Index {
             }
           }
         }
-        if (has & Has::kPrefix) idx.prefix.ForPrefixes(s, emit);
-        if (has & Has::kSuffix) idx.suffix.ForSuffixes(s, emit);
         if (has & Has::kFold) {
           folded = internal::FoldCase(s);
           idx.prefix_ci.ForPrefixes(*folded, emit);
@@ -1032,31 +1078,14 @@ struct RuleMatcher::Index {
             emit(it->second);
           }
         }
-        if (has & Has::kWildcardPrefix) {
-          for (size_t len : idx.wildcard_prefix_lengths) {
-            if (len > s.size()) break;
-            auto it = idx.wildcard_by_prefix.find(s.substr(0, len));
-            if (it == idx.wildcard_by_prefix.end()) continue;
-            for (const MatcherGroup& g : it->second) {
-              if (g.glob->Matches(s)) emit(g.preds);
-            }
-          }
-        }
         break;
       }
-      case ValueKind::kNumber: {
+      case ValueKind::kNumber:
         if (std::isfinite(leaf.number)) {
           if (has & Has::kExactNum) {
             if (auto it = idx.exact_num.find(NormalizeZero(leaf.number));
                 it != idx.exact_num.end()) {
               emit(it->second);
-            }
-          }
-          if (has & Has::kNumeric) {
-            const double x = leaf.number;
-            for (const NumericEntry& e : idx.numeric) {
-              if (e.lo > x) break;
-              if (e.Contains(x)) Hit(e.pred, leaf, sc);
             }
           }
         } else if (has & Has::kExactNumText) {
@@ -1066,7 +1095,6 @@ struct RuleMatcher::Index {
           }
         }
         break;
-      }
       case ValueKind::kTrue:
         if (has & Has::kTrue) emit(idx.true_preds);
         break;
@@ -1076,13 +1104,6 @@ struct RuleMatcher::Index {
       case ValueKind::kNull:
         if (has & Has::kNull) emit(idx.null_preds);
         break;
-    }
-    if (has & Has::kExists) emit(idx.exists_preds);
-    if (has & Has::kAnythingBut) {
-      const std::string_view s = v.text;
-      ProbeAnythingBut(idx.anything_but,
-                       leaf.kind == ValueKind::kString ? &s : nullptr, leaf,
-                       sc);
     }
     if (has & Has::kAnythingButCi) {
       std::string_view f;
