@@ -92,6 +92,8 @@ LiteralPrefilter LiteralPrefilter::Build(
   }
   f.opening_pairs_.assign(65536 / 64, 0);
   f.closing_pairs_.assign(65536 / 64, 0);
+  std::vector<std::pair<int, int>> opening_prints;
+  std::vector<std::pair<int, int>> closing_prints;
   for (size_t i = 0; i < f.literals_.size(); ++i) {
     Literal& l = f.literals_[i];
     const size_t k = std::min<size_t>(8, l.text.size());
@@ -106,52 +108,39 @@ LiteralPrefilter LiteralPrefilter::Build(
       l.edge = tail << (8 * (8 - k));
       l.edge_mask = k == 8 ? ~uint64_t{0} : l.edge_mask << (8 * (8 - k));
     }
-    // Every literal has a quote and at least one other byte.
-    auto mark = [](std::vector<uint64_t>& pairs, unsigned first, int second) {
-      for (unsigned b = 0; b < 256; ++b) {
-        if (second >= 0 && b != static_cast<unsigned>(second)) continue;
-        const unsigned bit = first | b << 8;
-        pairs[bit >> 6] |= uint64_t{1} << (bit & 63);
-      }
+    // Every literal has a quote and at least one other byte. Its
+    // fingerprint: the byte next to the quote, and the byte after that (-1:
+    // any, for a one-byte literal).
+    const std::string& t = l.text;
+    const size_t size = t.size();
+    const auto at = [&t](size_t pos) {
+      return static_cast<int>(static_cast<unsigned char>(t[pos]));
     };
-    const size_t size = l.text.size();
-    if (l.opens) {
-      mark(f.opening_pairs_, static_cast<unsigned char>(l.text[1]),
-           size > 2 ? static_cast<unsigned char>(l.text[2]) : -1);
-    } else {
-      mark(f.closing_pairs_, static_cast<unsigned char>(l.text[size - 2]),
-           size > 2 ? static_cast<unsigned char>(l.text[size - 3]) : -1);
+    const std::pair<int, int> print =
+        l.opens ? std::make_pair(at(1), size > 2 ? at(2) : -1)
+                : std::make_pair(at(size - 2), size > 2 ? at(size - 3) : -1);
+    (l.opens ? opening_prints : closing_prints).push_back(print);
+    std::vector<uint64_t>& pairs =
+        l.opens ? f.opening_pairs_ : f.closing_pairs_;
+    for (int b = 0; b < 256; ++b) {
+      if (print.second >= 0 && b != print.second) continue;
+      const auto bit = static_cast<unsigned>(print.first | b << 8);
+      pairs[bit >> 6] |= uint64_t{1} << (bit & 63);
     }
-    if (l.opens) {
-      f.opening_by_byte_[static_cast<unsigned char>(l.text[1])] |= uint64_t{1}
-                                                                   << i;
-    } else {
-      f.closing_by_byte_[static_cast<unsigned char>(
-          l.text[l.text.size() - 2])] |= uint64_t{1} << i;
-    }
+    (l.opens ? f.opening_by_byte_
+             : f.closing_by_byte_)[static_cast<size_t>(print.first)] |=
+        uint64_t{1} << i;
   }
   for (const Literal& l : f.literals_) {
     f.has_opening_ = f.has_opening_ || l.opens;
     f.has_closing_ = f.has_closing_ || !l.opens;
   }
-  // Fingerprint buckets: each distinct (byte next to the quote, byte after
-  // that or -1 for any) of a kind; sorted, so that when there are more than
-  // eight, those sharing the first byte tend to share a bucket.
+  // The wide scan's buckets: each distinct fingerprint of a kind; sorted,
+  // so that when there are more than eight, those sharing the first byte
+  // tend to share a bucket.
   for (const bool opens : {true, false}) {
-    std::vector<std::pair<int, int>> prints;
-    for (const Literal& l : f.literals_) {
-      if (l.opens != opens) continue;
-      const std::string& t = l.text;
-      const size_t size = t.size();
-      const auto at = [&t](size_t k) {
-        return static_cast<int>(static_cast<unsigned char>(t[k]));
-      };
-      if (opens) {
-        prints.emplace_back(at(1), size > 2 ? at(2) : -1);
-      } else {
-        prints.emplace_back(at(size - 2), size > 2 ? at(size - 3) : -1);
-      }
-    }
+    std::vector<std::pair<int, int>>& prints =
+        opens ? opening_prints : closing_prints;
     std::sort(prints.begin(), prints.end());
     prints.erase(std::unique(prints.begin(), prints.end()), prints.end());
     NibbleTables& tables = opens ? f.opening_buckets_ : f.closing_buckets_;

@@ -34,7 +34,8 @@
 // quote. Elsewhere, 16 bytes at a time (SSE2) with that check at every quote
 // of the kinds the literals use. Both give the same answers.
 //
-// Thread safety: immutable after Build(); safe to share.
+// Thread safety: immutable after Build() (and set_wide_scan, which tests
+// call before sharing); safe to share.
 //
 // Example:
 //   LiteralPrefilter f = LiteralPrefilter::Build(subrules);
@@ -69,7 +70,7 @@ class LiteralPrefilter {
 
   // Whether MayMatch uses the AVX2 fingerprint scan (Build turns it on when
   // the CPU has AVX2). Turning it on without AVX2 is ignored. For tests and
-  // benchmarks: the answers do not change.
+  // benchmarks: the answers do not change. Not while the prefilter is shared.
   void set_wide_scan(bool on);
   bool wide_scan() const { return wide_scan_; }
 
@@ -91,7 +92,8 @@ class LiteralPrefilter {
   // Scans text[*pos, n) in blocks while a whole block and its neighbours
   // fit, from the quote state *opening (whether the next quote opens a
   // string); true once some sub-rule passes or at a backslash, else
-  // advances *pos and *opening to where it stopped. REQUIRES: *pos >= 2.
+  // advances *pos and *opening to where it stopped. ScanWide reads the two
+  // bytes before each block: REQUIRES *pos >= 2 there.
   bool ScanWide(const char* text, size_t n, size_t* pos, bool* opening,
                 uint64_t* found) const;
   bool ScanNarrow(const char* text, size_t n, size_t* pos, bool* opening,

@@ -22,11 +22,45 @@ std::shared_ptr<const RuleMatcher> Rules(std::vector<std::string> patterns) {
   return builder.Build();
 }
 
+// The prefilter of `patterns` with each scan: MayMatch asks both, expects
+// the same answer and returns it.
+class BothScans {
+ public:
+  explicit BothScans(const std::vector<std::string>& patterns) {
+    std::vector<Pattern> compiled;
+    std::vector<const internal::SubRule*> subrules;
+    for (const std::string& text : patterns) {
+      absl::StatusOr<Pattern> p = Pattern::Compile(text);
+      EXPECT_TRUE(p.ok()) << text << ": " << p.status();
+      if (p.ok()) compiled.push_back(*p);
+    }
+    for (const Pattern& p : compiled) {
+      for (const internal::SubRule& sub : p.compiled()->subrules) {
+        subrules.push_back(&sub);
+      }
+    }
+    wide_ = LiteralPrefilter::Build(subrules);
+    narrow_ = wide_;
+    narrow_.set_wide_scan(false);
+  }
+  bool active() const { return wide_.active(); }
+  bool MayMatch(std::string_view text) const {
+    const bool narrow = narrow_.MayMatch(text);
+    EXPECT_EQ(wide_.MayMatch(text), narrow) << text;
+    return narrow;
+  }
+
+ private:
+  LiteralPrefilter wide_;
+  LiteralPrefilter narrow_;
+};
+
 TEST(LiteralPrefilterTest, ExactPrefixAndSuffixLiterals) {
-  auto m = Rules({R"({"source":["com.shop"],"detail-type":["Order"]})",
-                  R"({"region":[{"prefix":"eu-"}]})",
-                  R"({"detail":{"file":[{"suffix":".png"}]}})"});
-  ASSERT_TRUE(m->has_prefilter());
+  const BothScans both({R"({"source":["com.shop"],"detail-type":["Order"]})",
+                        R"({"region":[{"prefix":"eu-"}]})",
+                        R"({"detail":{"file":[{"suffix":".png"}]}})"});
+  const BothScans* m = &both;
+  ASSERT_TRUE(m->active());
   EXPECT_TRUE(m->MayMatch(
       R"({"source":"com.shop","detail-type":"Order","region":"us-east-1"})"));
   // One field of the first rule is missing, and nothing else is there.
@@ -42,19 +76,23 @@ TEST(LiteralPrefilterTest, ExactPrefixAndSuffixLiterals) {
   EXPECT_FALSE(m->MayMatch(""));
 }
 
-// Opening and closing quotes are told apart per 16-byte block by the
-// running parity of quotes, carried from block to block: shift the text by
-// 0..40 bytes so that literals, and the strings before them, start, end and
-// straddle block boundaries at every offset. In valid JSON a closing quote
+// Opening and closing quotes are told apart per block (16 bytes, or 32 from
+// offset 2 with AVX2) by the running parity of quotes, carried from block to
+// block: shift the text by 0..40 bytes so that literals, and the strings
+// before them, start, end and straddle block boundaries at every offset of
+// both scans. In valid JSON a closing quote
 // is followed by , : ] } or a space, so a literal starting with one of those
 // (prefix ",") tells the two kinds apart; likewise a suffix ":" before an
 // opening quote.
 TEST(LiteralPrefilterTest, QuoteParityAtEveryBlockOffset) {
-  auto opening = Rules({R"({"x":[{"prefix":","}],"source":["com.shop"]})"});
-  auto closing =
-      Rules({R"({"x":[{"suffix":":"}],"file":[{"suffix":".png"}]})"});
-  ASSERT_TRUE(opening->has_prefilter());
-  ASSERT_TRUE(closing->has_prefilter());
+  const BothScans open_scans(
+      {R"({"x":[{"prefix":","}],"source":["com.shop"]})"});
+  const BothScans close_scans(
+      {R"({"x":[{"suffix":":"}],"file":[{"suffix":".png"}]})"});
+  const BothScans* opening = &open_scans;
+  const BothScans* closing = &close_scans;
+  ASSERT_TRUE(opening->active());
+  ASSERT_TRUE(closing->active());
   for (size_t pad = 0; pad <= 40; ++pad) {
     const std::string p(pad, 'x');
     // Every closing quote below is followed by ',' (`",` at a closing quote).
@@ -130,22 +168,23 @@ TEST(LiteralPrefilterTest, InactiveForManyRulesOrLiterals) {
 }
 
 // The AVX2 fingerprint scan (where the CPU has it) gives the SSE2 scan's
-// answer on every text: random rule sets of short exact, prefix and suffix
-// literals (one-byte literals fit any second byte; more than eight distinct
-// fingerprints share buckets) against random JSON whose strings are made of
-// the literals' bytes, at every length and block offset.
+// answer: random rule sets of short exact, prefix and suffix literals
+// (one-byte literals fit any second byte; more than eight distinct
+// fingerprints share buckets; bytes >= 0x80 use the high nibble tables)
+// against random JSON of random lengths whose strings are made of the
+// literals' bytes.
 TEST(LiteralPrefilterTest, WideScanAgreesWithNarrowScan) {
   std::mt19937 rng(20261128);
   auto pick = [&rng](size_t n) {
     return static_cast<size_t>(
         std::uniform_int_distribution<size_t>(0, n - 1)(rng));
   };
-  const std::string alphabet = "ab.:-,x";
+  const std::vector<std::string> alphabet = {"a", "b", ".", ":",
+                                             "-", ",", "x", "\xc3\xa9"};  // é
   auto word = [&](size_t max_len) {
     std::string w;
     const size_t len = 1 + pick(max_len);
-    for (size_t i = 0; i < len; ++i)
-      w.push_back(alphabet[pick(alphabet.size())]);
+    for (size_t i = 0; i < len; ++i) w += alphabet[pick(alphabet.size())];
     return w;
   };
   size_t wide_cases = 0;
@@ -218,6 +257,36 @@ TEST(LiteralPrefilterTest, WideScanAgreesWithNarrowScan) {
   EXPECT_GT(wide_cases, 10000u);
   EXPECT_GT(passed, wide_cases / 10);
   EXPECT_LT(passed, wide_cases * 9 / 10);
+}
+
+// One literal moved across every position of texts of every length up to
+// 80 bytes, so that it falls before, on and after the scans' edges (the
+// two-byte head, blocks of 16 or 32 bytes, the scalar tail).
+TEST(LiteralPrefilterTest, LiteralAtEveryPositionOfEveryLength) {
+  const BothScans opening({R"({"s":[{"prefix":"ab"}]})"});
+  const BothScans closing({R"({"s":[{"suffix":"yz"}]})"});
+  ASSERT_TRUE(opening.active());
+  ASSERT_TRUE(closing.active());
+  size_t cases = 0;
+  for (size_t n = 6; n <= 80; ++n) {
+    for (size_t at = 1; at + 5 <= n; ++at) {
+      // ["ab"] padded with spaces to n bytes, the string opening at `at`.
+      std::string text = "[" + std::string(at - 1, ' ') + "\"ab\"";
+      text += std::string(n - 1 - text.size(), ' ') + "]";
+      ASSERT_EQ(text.size(), n);
+      ++cases;
+      EXPECT_TRUE(opening.MayMatch(text)) << text;
+      EXPECT_FALSE(closing.MayMatch(text)) << text;
+      std::string other = text;
+      other[at + 1] = 'c';  // "cb"
+      EXPECT_FALSE(opening.MayMatch(other)) << other;
+      other[at + 1] = 'y';
+      other[at + 2] = 'z';  // "yz"
+      EXPECT_TRUE(closing.MayMatch(other)) << other;
+      EXPECT_FALSE(opening.MayMatch(other)) << other;
+    }
+  }
+  EXPECT_GT(cases, 2500u);
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 
 #include "absl/base/attributes.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/container/inlined_vector.h"
 #include "absl/synchronization/mutex.h"
 #include "server/pattern/internal/case_fold.h"
@@ -630,6 +631,9 @@ struct RuleMatcher::Index {
   // (e.g. "source": [{"prefix": "aws."}]), by prefix; probed for events
   // whose value there starts with it.
   AffixMap<uint32_t> partition_by_prefix;
+  // By partition id: whether a value partition holds the sub-rules of the
+  // prefix partitions its value starts with (then those are not probed).
+  std::vector<bool> holds_prefixes;
 
   std::vector<std::shared_ptr<const internal::CompiledPattern>> patterns;
   std::vector<uint32_t> rule_ids;     // ascending
@@ -1058,8 +1062,8 @@ struct RuleMatcher::Index {
           std::optional<internal::IpAddress> ip = internal::ParseIp(s);
           if (ip.has_value()) {
             if (auto it = idx.exact_ip.find(*ip); it != idx.exact_ip.end()) {
-              // Byte-identical text was already emitted by Probe; duplicates
-              // are removed after sorting.
+              // Byte-identical text already hit these preds in Probe; a
+              // second hit of a pred changes nothing.
               emit(it->second);
             }
             for (const CidrGroup& g : idx.cidrs) {
@@ -1336,21 +1340,38 @@ std::shared_ptr<const RuleMatcher> RuleMatcher::Builder::Build() const {
   // whose prefix its value starts with (e.g. "aws.ec2" those of "aws."), so
   // that an event whose value has a partition probes that one partition
   // instead of it and the prefix partitions: fewer, larger probes (a path
-  // the two share is probed once). The prefix partitions remain for values
-  // without a partition of their own.
+  // the two share is probed once). A sub-rule listing two such prefixes is
+  // copied once. Copies at most double the sub-rules: value partitions, in
+  // id order, take all their copies or none, and those with none still
+  // have the prefix partitions probed (as do values without a partition).
+  index->holds_prefixes.assign(index->partitions.size(), false);
   if (!index->partition_by_prefix.empty()) {
     std::vector<std::vector<size_t>> by_partition(index->partitions.size());
     for (size_t i = 0; i < placements.size(); ++i) {
       by_partition[placements[i].partition].push_back(i);
     }
+    std::vector<std::pair<uint32_t, std::string_view>> values;
     for (const auto& [value, partition] : index->partition_by_value) {
+      values.emplace_back(partition, value);
+    }
+    std::sort(values.begin(), values.end());
+    size_t budget = placements.size();
+    for (const auto& [partition, value] : values) {
+      std::vector<size_t> copies;
+      absl::flat_hash_set<const internal::SubRule*> copied;
       index->partition_by_prefix.ForPrefixes(value, [&](uint32_t prefixed) {
         for (size_t i : by_partition[prefixed]) {
-          Placement copy = placements[i];
-          copy.partition = partition;
-          placements.push_back(copy);
+          if (copied.insert(placements[i].sub).second) copies.push_back(i);
         }
       });
+      if (copies.size() > budget) continue;
+      budget -= copies.size();
+      index->holds_prefixes[partition] = true;
+      for (size_t i : copies) {
+        Placement copy = placements[i];
+        copy.partition = partition;
+        placements.push_back(copy);
+      }
     }
   }
   // Sub-rules of one partition get consecutive ids, so that the sub-rule,
@@ -1648,11 +1669,14 @@ void RuleMatcher::Match(const FlatEvent& event,
       if (leaf.kind != ValueKind::kString) continue;
       const std::string_view value = event.text(leaf);
       sc->partition_in_array = leaf.pos_size != 0 ? kPartitionInArray : 0;
-      // A value's partition holds the prefix partitions' sub-rules for it.
+      // A value's partition may hold the prefix partitions' sub-rules.
+      bool covered = false;
       auto it = ix.partition_by_value.find(value);
       if (it != ix.partition_by_value.end()) {
         ix.ProbePartition(ix.partitions[it->second], event, sc.get());
-      } else {
+        covered = ix.holds_prefixes[it->second];
+      }
+      if (!covered) {
         ix.partition_by_prefix.ForPrefixes(value, [&](uint32_t p) {
           ix.ProbePartition(ix.partitions[p], event, sc.get());
         });

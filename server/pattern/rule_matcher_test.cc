@@ -293,6 +293,38 @@ TEST(RuleMatcherTest, PartitionsBySourcePrefix) {
               ElementsAre(1, 6));
 }
 
+// `rules` (rule i has id i) in a matcher partitioned at any count
+// (threshold 1), checked against Pattern::Matches event by event.
+class PartitionedRules {
+ public:
+  explicit PartitionedRules(const std::vector<std::string>& rules) {
+    RuleMatcher::Builder b;
+    b.set_partition_min_subrules(1);
+    for (size_t i = 0; i < rules.size(); ++i) {
+      patterns_.push_back(P(rules[i]));
+      b.Add(static_cast<uint32_t>(i), patterns_.back());
+    }
+    matcher_ = b.Build();
+  }
+  // Expects the matcher to give the ids Pattern::Matches gives for `event`;
+  // returns how many those are.
+  size_t Check(const std::string& event) const {
+    absl::StatusOr<FlatEvent> full = FlatEvent::Parse(event);
+    EXPECT_TRUE(full.ok()) << event;
+    if (!full.ok()) return 0;
+    std::vector<uint32_t> want;
+    for (size_t i = 0; i < patterns_.size(); ++i) {
+      if (patterns_[i].Matches(*full)) want.push_back(static_cast<uint32_t>(i));
+    }
+    EXPECT_EQ(MatchWith(*matcher_, event), want) << event;
+    return want.size();
+  }
+
+ private:
+  std::vector<Pattern> patterns_;
+  std::shared_ptr<const RuleMatcher> matcher_;
+};
+
 // A value's partition also holds the sub-rules of the prefix partitions its
 // value starts with (copies), and an event whose value has a partition
 // probes only that one: every result must equal Pattern::Matches, including
@@ -307,6 +339,9 @@ TEST(RuleMatcherTest, ValuePartitionsHoldTheirPrefixPartitions) {
       R"({"e":{"s":[{"prefix":"b"}]}})",
       R"({"e":{"s":["ab","ax"]}})",
       R"({"e":{"s":["q"],"n":["x"]}})",
+      R"({"e":{"s":["ac","q"]}})",
+      // Two prefixes of one value: copied into its partition once.
+      R"({"e":{"s":[{"prefix":"a"},{"prefix":"ab"}],"n":["x"]}})",
   };
   const std::vector<std::string> events = {
       R"({"e":{"s":"ab","n":"x"}})",
@@ -319,29 +354,43 @@ TEST(RuleMatcherTest, ValuePartitionsHoldTheirPrefixPartitions) {
       R"({"e":[{"s":"ab","n":"x","m":1},{"s":"ac"}]})",
       R"({"e":[{"s":"zz","n":"x"},{"s":"ab","m":1}]})",
       R"({"e":[{"s":"ab","m":1},{"s":"ax","n":"x"}]})",
+      // A value with a partition beside one with only prefix partitions.
+      R"({"e":{"s":["ab","a1"],"n":"x"}})",
+      R"({"e":[{"s":"a1","n":"x"},{"s":"ab","n":"y"}]})",
   };
-  RuleMatcher::Builder b;
-  b.set_partition_min_subrules(1);
-  std::vector<Pattern> patterns;
-  for (size_t i = 0; i < rules.size(); ++i) {
-    patterns.push_back(P(rules[i]));
-    b.Add(static_cast<uint32_t>(i), patterns.back());
+  // e.s is the partition path: pinned to exact strings by five sub-rules
+  // (e.n by four). Copies stay within budget (every value partition gets
+  // them).
+  const PartitionedRules m(rules);
+  size_t matches = 0;
+  for (const std::string& event : events) matches += m.Check(event);
+  EXPECT_GT(matches, 10u);
+}
+
+// Copies at most double the sub-rules: value partitions beyond the budget
+// keep their own sub-rules only, and events with those values still reach
+// the prefix partitions.
+TEST(RuleMatcherTest, PrefixCopiesBeyondTheBudgetProbeThePrefixPartitions) {
+  std::vector<std::string> rules;
+  for (int i = 0; i < 4; ++i) {
+    rules.push_back(R"({"s":[{"prefix":"v"}],"n":[)" + std::to_string(i) +
+                    "]}");
   }
-  auto m = b.Build();
-  // e.s is the partition path: pinned to exact strings by four sub-rules
-  // (e.n by three).
-  int matches = 0;
-  for (const std::string& event : events) {
-    absl::StatusOr<FlatEvent> full = FlatEvent::Parse(event);
-    ASSERT_TRUE(full.ok());
-    std::vector<uint32_t> want;
-    for (size_t i = 0; i < patterns.size(); ++i) {
-      if (patterns[i].Matches(*full)) want.push_back(static_cast<uint32_t>(i));
+  for (int v = 0; v < 8; ++v) {
+    rules.push_back(R"({"s":["v)" + std::to_string(v) +
+                    R"("],"m":[{"numeric":[">",0]}]})");
+  }
+  const PartitionedRules m(rules);
+  // `s` is the partition path (the only one pinned to exact strings). 12
+  // sub-rules: a budget of 12 copies, 4 per value partition, so the first
+  // three value partitions get them and the other five do not.
+  for (int v = 0; v < 9; ++v) {
+    for (int n = 0; n < 5; ++n) {
+      const std::string event = R"({"s":"v)" + std::to_string(v) + R"(","n":)" +
+                                std::to_string(n) + R"(,"m":1})";
+      EXPECT_EQ(m.Check(event), (n < 4 ? 1u : 0u) + (v < 8 ? 1u : 0u)) << event;
     }
-    matches += static_cast<int>(want.size());
-    EXPECT_EQ(MatchWith(*m, event), want) << event;
   }
-  EXPECT_GT(matches, 10);
 }
 
 TEST(RuleMatcherTest, PartitionLeafInsideAnArrayKeepsArrayConsistency) {
