@@ -166,6 +166,7 @@ LiteralPrefilter LiteralPrefilter::Build(
 
 void LiteralPrefilter::set_wide_scan(bool on) {
 #if defined(EVBUS_PREFILTER_AVX2)
+  __builtin_cpu_init();  // idempotent; needed when called before main()
   wide_scan_ =
       on && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt");
 #else
