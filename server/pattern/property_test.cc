@@ -75,7 +75,9 @@ class Gen {
     return obj;
   }
 
-  std::string Event() {
+  std::string Event() { return common::DumpJson(EventObject()); }
+
+  Json EventObject() {
     Json ev = Json::object();
     ev["version"] = "0";
     ev["id"] = "id-1";
@@ -104,7 +106,7 @@ class Gen {
       detail["items"] = items;
     }
     ev["detail"] = detail;
-    return common::DumpJson(ev);
+    return ev;
   }
 
   Json Matcher() {
@@ -199,12 +201,14 @@ class Gen {
     return obj;
   }
 
-  std::string Pattern() {
+  std::string Pattern() { return common::DumpJson(PatternObject()); }
+
+  Json PatternObject() {
     Json p = Fields(1 + Int(3));
     if (Coin(20)) {
       p["$or"] = Json::array({Fields(1 + Int(2)), Fields(1 + Int(2))});
     }
-    return common::DumpJson(p);
+    return p;
   }
 
  private:
@@ -263,6 +267,74 @@ TEST_P(PropertyTest, RuleMatcherAgreesWithReferenceInterpreter) {
 
 INSTANTIATE_TEST_SUITE_P(PartitionThresholds, PropertyTest,
                          ::testing::Values(kDefaultThreshold, 1, 0));
+
+// Rules that mostly pin `source` to exact values or prefixes that overlap
+// ("ab" starts with "a"), so the matcher partitions by source with value
+// partitions holding copies of prefix partitions' sub-rules (within the
+// copy budget or past it); events list one to three sources, as a string or
+// an array. RuleMatcher must agree with the reference interpreter.
+TEST(PartitionPropertyTest, OverlappingSourcePrefixesAgreeWithReference) {
+  Gen gen(20261129);
+  const std::vector<std::string> kValues = {"a", "ab", "abc", "b", "ba"};
+  const std::vector<std::string> kPrefixes = {"a", "ab", "b", "abc"};
+  const std::vector<std::string> kEventSources = {"a", "ab", "abc", "abd",
+                                                  "b", "ba", "c",   "abcd"};
+  for (const size_t budget_rules : {size_t{60}, size_t{400}}) {
+    // With many prefix rules the copies exceed the budget for some values.
+    std::vector<std::string> texts;
+    RuleMatcher::Builder builder;
+    builder.set_partition_min_subrules(1);
+    for (size_t i = 0; i < budget_rules; ++i) {
+      Json p = gen.Coin(50) ? gen.PatternObject() : Json::object();
+      Json source = Json::array();
+      const bool prefixes = gen.Coin(i < 40 ? 20 : 60);
+      const int n = 1 + gen.Int(2);
+      for (int k = 0; k < n; ++k) {
+        if (prefixes) {
+          source.push_back(Json{{"prefix", gen.Pick(kPrefixes)}});
+        } else {
+          source.push_back(gen.Pick(kValues));
+        }
+      }
+      p.erase("source");
+      if (p.contains("$or")) p.erase("$or");
+      p["source"] = source;
+      std::string text = common::DumpJson(p);
+      absl::StatusOr<Pattern> compiled = Pattern::Compile(text);
+      ASSERT_TRUE(compiled.ok()) << text << " -> " << compiled.status();
+      builder.Add(static_cast<uint32_t>(i), *compiled);
+      texts.push_back(std::move(text));
+    }
+    std::shared_ptr<const RuleMatcher> matcher = builder.Build();
+    FlatEventParser parser;
+    FlatEvent filtered;
+    int total_matches = 0;
+    for (int e = 0; e < 400; ++e) {
+      Json ev = gen.EventObject();
+      if (gen.Coin(70)) {
+        ev["source"] = gen.Pick(kEventSources);
+      } else {
+        Json list = Json::array();
+        const int n = 1 + gen.Int(3);
+        for (int k = 0; k < n; ++k) list.push_back(gen.Pick(kEventSources));
+        ev["source"] = list;
+      }
+      const std::string event = common::DumpJson(ev);
+      ASSERT_TRUE(parser.Parse(event, &matcher->path_filter(), &filtered).ok());
+      std::vector<uint32_t> got;
+      matcher->Match(filtered, &got);
+      std::vector<uint32_t> want;
+      for (size_t r = 0; r < texts.size(); ++r) {
+        if (internal::ReferenceMatches(texts[r], event)) {
+          want.push_back(static_cast<uint32_t>(r));
+        }
+      }
+      total_matches += static_cast<int>(want.size());
+      ASSERT_EQ(got, want) << "event " << event;
+    }
+    EXPECT_GT(total_matches, 400);
+  }
+}
 
 // The literal prefilter never rejects an event that some rule matches (by
 // the reference interpreter), and it does reject events: small random rule
