@@ -304,12 +304,18 @@ struct Scratch {
     matched[w] |= uint64_t{1} << (rule & 63);
     matched_words[w >> 6] |= uint64_t{1} << (w & 63);
   }
-  // Leaves of each rule path in the current event: [begin, end) valid when
-  // path_stamp equals generation.
-  std::vector<uint32_t> path_stamp;
-  // The same as a bit set of path ids (the paths the event has).
+  // The rule paths the current event has (a bit set of path ids, cleared
+  // per call), and the leaves of each: [begin, end), valid when its bit is
+  // set.
   std::vector<uint64_t> present;
   std::vector<std::pair<uint32_t, uint32_t>> path_range;
+  bool Has(uint32_t path_id) const {
+    return (present[path_id >> 6] >> (path_id & 63) & 1) != 0;
+  }
+  void SetRange(uint32_t path_id, uint32_t begin, uint32_t end) {
+    present[path_id >> 6] |= uint64_t{1} << (path_id & 63);
+    path_range[path_id] = {begin, end};
+  }
   // anything-but exclusions: sub-rule -> probe in which its pred was
   // excluded (an AnythingButIndex, a path in a partition, holds at most one
   // entry per sub-rule: a sub-rule has one field per path, and a field with
@@ -330,11 +336,10 @@ struct Scratch {
       matched.assign(words, 0);
       matched_words.assign((words + 63) / 64, 0);
     }
-    if (subs.size() != subrules || path_stamp.size() != paths ||
+    if (subs.size() != subrules || path_range.size() != paths ||
         (++generation & 0xFFFF) == 0) {
       generation = 1;
       subs.assign(subrules, SubState{0, 0, 0});
-      path_stamp.assign(paths, 0);
       present.assign((paths + 63) / 64, 0);
       path_range.assign(paths, {0, 0});
       std::fill(leaf_value_stamp.begin(), leaf_value_stamp.end(), 0);
@@ -378,6 +383,18 @@ int ArrayFields(uint8_t array_bits) {
 }
 
 double NormalizeZero(double d) { return d == 0 ? 0.0 : d; }
+
+// A glob with one star, at an end ("p*" or "*s"), is the prefix or suffix
+// it names: *literal is set to it and *is_prefix to which. False for any
+// other glob.
+bool OneStarAffix(const internal::Glob& g, std::string_view* literal,
+                  bool* is_prefix) {
+  const std::vector<std::string>& segs = g.segments();
+  if (segs.size() != 2 || segs[0].empty() == segs[1].empty()) return false;
+  *is_prefix = segs[1].empty();
+  *literal = *is_prefix ? segs[0] : segs[1];
+  return true;
+}
 
 // Key of a pair of dictionary ids.
 uint64_t PairKey(uint32_t a, uint32_t b) { return (uint64_t{a} << 32) | b; }
@@ -489,13 +506,10 @@ struct RuleMatcher::Index {
           break;
         }
         case MatcherKind::kWildcard: {
-          const std::vector<std::string>& segs = m.globs.front().segments();
-          if (segs.size() == 2 && segs[0].empty() != segs[1].empty()) {
-            if (segs[1].empty()) {
-              inline_strings({segs[0]}, kPrefix);
-            } else {
-              inline_strings({segs[1]}, kSuffix);
-            }
+          std::string_view affix;
+          bool is_prefix = false;
+          if (OneStarAffix(m.globs.front(), &affix, &is_prefix)) {
+            inline_strings({affix}, is_prefix ? kPrefix : kSuffix);
             if (c.kind != kGeneric) break;
           }
           c.kind = kWildcard;
@@ -594,15 +608,9 @@ struct RuleMatcher::Index {
   // inside the partition.
   struct Partition {
     std::vector<std::pair<uint32_t, PathIndex>> paths;  // (path id, index)
-    // What a probe reads first, packed: (path id, index) for each non-empty
-    // entry of `paths`, in path id order.
-    struct Slot {
-      uint32_t path_id;
-      const PathIndex* index;
-    };
-    std::vector<Slot> slots;
-    // The same by path id: bit set of the slots' paths, and each one's index
-    // (null where the partition has none). 8 bytes per (partition, path of
+    // What a probe reads, by path id: the bit set of the paths with a
+    // non-empty index, and each one's index (null where the partition has
+    // none). 8 bytes per (partition, path of
     // the matcher): 8 KB for 25 partitions x 42 paths, 8 MB for 1,000 x 1,000.
     // A 4-byte position into `slots`, or a rank by popcount (no POPCNT in
     // the baseline x86-64 instruction set), cost 2-4 % on the 10k benchmark.
@@ -655,7 +663,7 @@ struct RuleMatcher::Index {
     const uint32_t* path = field_paths.data() + field_paths_begin[sid];
     for (size_t i = 0; i < sub.fields.size(); ++i) {
       const uint32_t p = path[i];
-      if (sc.path_stamp[p] == sc.generation) {
+      if (sc.Has(p)) {
         ranges.push_back({sc.path_range[p].first, sc.path_range[p].second});
       } else {
         ranges.push_back({0, 0});
@@ -764,7 +772,7 @@ struct RuleMatcher::Index {
                    const Scratch& sc, int* array_fields) const {
     for (uint32_t c = info.check_begin; c < info.check_end; ++c) {
       const CheckField& cf = checks[c];
-      if (sc.path_stamp[cf.path_id] != sc.generation) return false;
+      if (!sc.Has(cf.path_id)) return false;
       const auto [begin, end] = sc.path_range[cf.path_id];
       bool found = false;
       for (uint32_t i = begin; i < end; ++i) {
@@ -822,15 +830,12 @@ struct RuleMatcher::Index {
         idx.needs_fold = true;
         return;
       case MatcherKind::kWildcard: {
-        // "p*" and "*s" (one star, at an end) are a prefix and a suffix:
-        // indexed as such, they cost no glob evaluation.
-        const std::vector<std::string>& segs = m.globs.front().segments();
-        if (segs.size() == 2 && segs[0].empty() != segs[1].empty()) {
-          if (segs[1].empty()) {
-            idx.prefix.Add(segs[0], pred);
-          } else {
-            idx.suffix.Add(segs[1], pred);
-          }
+        // "p*" and "*s" are a prefix and a suffix: indexed as such, they
+        // cost no glob evaluation.
+        std::string_view affix;
+        bool is_prefix = false;
+        if (OneStarAffix(m.globs.front(), &affix, &is_prefix)) {
+          (is_prefix ? idx.prefix : idx.suffix).Add(std::string(affix), pred);
           return;
         }
         const std::string_view lit = m.globs.front().LiteralPrefix();
@@ -943,8 +948,7 @@ struct RuleMatcher::Index {
       }
     }
     for (const PairIndex& pi : part.pair_indexes) {
-      if (sc->path_stamp[pi.path_a] != sc->generation ||
-          sc->path_stamp[pi.path_b] != sc->generation) {
+      if (!sc->Has(pi.path_a) || !sc->Has(pi.path_b)) {
         continue;
       }
       const auto [a0, a1] = sc->path_range[pi.path_a];
@@ -1584,13 +1588,13 @@ std::shared_ptr<const RuleMatcher> RuleMatcher::Builder::Build() const {
       if (path_id < index->dicts.size()) {
         idx.LayOutExact(index->dicts[path_id].size());
       }
-      if (idx.has != 0) part.slots.push_back({path_id, &idx});
     }
     part.slot_bits.assign((index->path_count + 63) / 64, 0);
     part.slot_index.assign(index->path_count, nullptr);
-    for (const Index::Partition::Slot& slot : part.slots) {
-      part.slot_bits[slot.path_id >> 6] |= uint64_t{1} << (slot.path_id & 63);
-      part.slot_index[slot.path_id] = slot.index;
+    for (const auto& [path_id, idx] : part.paths) {
+      if (idx.has == 0) continue;
+      part.slot_bits[path_id >> 6] |= uint64_t{1} << (path_id & 63);
+      part.slot_index[path_id] = &idx;
     }
   }
   for (const auto& d : index->dicts) {
@@ -1638,10 +1642,7 @@ void RuleMatcher::Match(const FlatEvent& event,
       const uint32_t id =
           node < ix.node_path.size() ? ix.node_path[node] : Index::kNoPath;
       if (id != Index::kNoPath) {
-        sc->path_stamp[id] = sc->generation;
-        sc->present[id >> 6] |= uint64_t{1} << (id & 63);
-        sc->path_range[id] = {static_cast<uint32_t>(i),
-                              static_cast<uint32_t>(j)};
+        sc->SetRange(id, static_cast<uint32_t>(i), static_cast<uint32_t>(j));
       }
       i = j;
     }
@@ -1652,17 +1653,14 @@ void RuleMatcher::Match(const FlatEvent& event,
       while (j < n && event.path(event.leaf(j)) == path) ++j;
       auto it = ix.path_ids.find(path);
       if (it != ix.path_ids.end()) {
-        sc->path_stamp[it->second] = sc->generation;
-        sc->present[it->second >> 6] |= uint64_t{1} << (it->second & 63);
-        sc->path_range[it->second] = {static_cast<uint32_t>(i),
-                                      static_cast<uint32_t>(j)};
+        sc->SetRange(it->second, static_cast<uint32_t>(i),
+                     static_cast<uint32_t>(j));
       }
       i = j;
     }
   }
   ix.ProbePartition(ix.partitions[0], event, sc.get());
-  if (ix.partition_path != Index::kNoPath &&
-      sc->path_stamp[ix.partition_path] == sc->generation) {
+  if (ix.partition_path != Index::kNoPath && sc->Has(ix.partition_path)) {
     const auto [begin, end] = sc->path_range[ix.partition_path];
     for (uint32_t k = begin; k < end; ++k) {
       const FlatEvent::Leaf& leaf = event.leaf(k);
