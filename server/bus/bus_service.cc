@@ -200,24 +200,21 @@ BusService::EventLogSlot BusService::ReserveEventLogSlot(
     const std::string& bus, int64_t ingest_ms, const std::string& event_id) {
   EventLogSlot slot;
   if (options_.event_retention <= absl::ZeroDuration()) return slot;
-  slot.sequence = next_sequence_.fetch_add(1);
+  const uint64_t sequence = next_sequence_.fetch_add(1);
   slot.key = storage::keys::EventKey(bus, static_cast<uint64_t>(ingest_ms),
-                                     slot.sequence, event_id);
+                                     sequence, event_id);
+  slot.record.set_event_bus_name(bus);
+  slot.record.set_event_id(event_id);
+  slot.record.set_ingest_time_ms(ingest_ms);
+  slot.record.set_sequence(sequence);
   return slot;
 }
 
-void BusService::AddToEventLog(storage::WriteBatch& batch,
-                               const EventLogSlot& slot, const std::string& bus,
-                               const std::string& event_id, int64_t ingest_ms,
+void BusService::AddToEventLog(storage::WriteBatch& batch, EventLogSlot slot,
                                std::string envelope) {
   if (slot.key.empty()) return;
-  evbus::v1::StoredEvent stored;
-  stored.set_event_bus_name(bus);
-  stored.set_event_id(event_id);
-  stored.set_ingest_time_ms(ingest_ms);
-  stored.set_sequence(slot.sequence);
-  stored.set_envelope_json(std::move(envelope));
-  storage::EventLog::AddTo(batch, slot.key, stored);
+  slot.record.set_envelope_json(std::move(envelope));
+  storage::EventLog::AddTo(batch, slot.key, slot.record);
 }
 
 absl::Status BusService::TrimEventLog() {
@@ -350,14 +347,12 @@ absl::StatusOr<BusService::PreparedPut> BusService::Prepare(
     fields.detail_json = detail;
     std::string envelope = BuildEnvelope(fields);
     const int64_t ingest_ms = ToMillis(received);
-    const EventLogSlot slot =
-        ReserveEventLogSlot(bus_name, ingest_ms, out.event_id);
+    EventLogSlot slot = ReserveEventLogSlot(bus_name, ingest_ms, out.event_id);
     RouteLocked(bus_name, it->second, out.event_id, envelope, ingest_ms,
                 absl::ToUnixSeconds(fields.time) * 1000, slot.key, p.batch,
                 p.queued);
     if (tailing) p.tailed.emplace_back(bus_name, envelope);
-    AddToEventLog(p.batch, slot, bus_name, out.event_id, ingest_ms,
-                  std::move(envelope));
+    AddToEventLog(p.batch, std::move(slot), std::move(envelope));
   }
   return p;
 }
@@ -501,7 +496,7 @@ absl::Status BusService::PublishEnvelope(const std::string& bus,
                              ? (*doc)["id"].get<std::string>()
                              : common::NewUuidV4();
   int64_t now = ToMillis(clock_.Now());
-  const EventLogSlot slot = ReserveEventLogSlot(bus, now, event_id);
+  EventLogSlot slot;
   storage::WriteBatch batch;
   std::vector<delivery::QueueEntry> queued;
   {
@@ -511,6 +506,7 @@ absl::Status BusService::PublishEnvelope(const std::string& bus,
       return absl::NotFoundError(
           absl::StrCat("Event bus ", bus, " does not exist."));
     }
+    slot = ReserveEventLogSlot(bus, now, event_id);
     int64_t event_time_ms = now;
     if (doc->contains("time") && (*doc)["time"].is_string()) {
       std::optional<absl::Time> t =
@@ -521,7 +517,7 @@ absl::Status BusService::PublishEnvelope(const std::string& bus,
                 slot.key, batch, queued);
     it->second.ingested.Increment();
   }
-  AddToEventLog(batch, slot, bus, event_id, now, envelope_json);
+  AddToEventLog(batch, std::move(slot), envelope_json);
   absl::Status committed = CommitRouted(batch, std::move(queued));
   if (!committed.ok()) return committed;
   if (tail_.HasSubscribers()) tail_.Publish(bus, envelope_json);

@@ -38,6 +38,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "evbus/v1/event.pb.h"
 #include "evbus/v1/event_bus.pb.h"
 #include "server/bus/event_tail.h"
 #include "server/bus/rule_registry.h"
@@ -243,16 +244,14 @@ class BusService final : public common::EventSink,
   // that its delivery tasks can refer to it. `key` is empty when the event
   // log is off (--event-retention 0).
   struct EventLogSlot {
-    uint64_t sequence = 0;
     std::string key;
+    evbus::v1::StoredEvent record;  // all but the envelope
   };
   EventLogSlot ReserveEventLogSlot(const std::string& bus, int64_t ingest_ms,
                                    const std::string& event_id);
-  // Writes the event's record into `batch` under `slot` (nothing when the
-  // event log is off).
-  static void AddToEventLog(storage::WriteBatch& batch,
-                            const EventLogSlot& slot, const std::string& bus,
-                            const std::string& event_id, int64_t ingest_ms,
+  // Writes the event's record, with `envelope`, into `batch` under `slot`
+  // (nothing when the event log is off).
+  static void AddToEventLog(storage::WriteBatch& batch, EventLogSlot slot,
                             std::string envelope);
 
   storage::Store& store_;

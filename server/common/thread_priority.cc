@@ -22,7 +22,12 @@ absl::Status LowerCurrentThreadPriority(int steps) {
     return absl::InvalidArgumentError(
         absl::StrCat("nice steps ", steps, " are not between 0 and 19"));
   }
-  const int nice = std::min(19, CurrentThreadNice() + steps);
+  const int current = CurrentThreadNice();
+  if (current == -1 && errno != 0) {  // -1 is also a valid nice value
+    return absl::InternalError(
+        absl::StrCat("getpriority: ", std::strerror(errno)));
+  }
+  const int nice = std::min(19, current + steps);
   if (setpriority(PRIO_PROCESS, CurrentThreadId(), nice) != 0) {
     return absl::InternalError(
         absl::StrCat("setpriority(", nice, "): ", std::strerror(errno)));
@@ -31,7 +36,7 @@ absl::Status LowerCurrentThreadPriority(int steps) {
 }
 
 int CurrentThreadNice() {
-  errno = 0;
+  errno = 0;  // getpriority returns -1 both for nice -1 and on error
   return getpriority(PRIO_PROCESS, CurrentThreadId());
 }
 

@@ -316,7 +316,7 @@ int Run(const config::DaemonConfig& config) {
     return 1;
   }
   targets::WebhookExecutor webhooks(
-      {.thread_nice = static_cast<int>(config.delivery_nice)});
+      {.nice_steps = static_cast<int>(config.delivery_nice)});
   absl::Status webhooks_started = webhooks.Start();
   if (!webhooks_started.ok()) {
     EVBUS_LOG(ERROR) << webhooks_started;

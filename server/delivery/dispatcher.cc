@@ -209,8 +209,8 @@ QueueEntry Dispatcher::AddReferringTo(storage::WriteBatch& batch,
 }
 
 uint64_t Dispatcher::OldestDueMs(std::string_view bus) const {
-  std::string prefix(bus);
-  prefix.push_back('\0');  // target keys are bus 0x00 rule 0x00 target
+  const std::string prefix =
+      storage::keys::TargetBusPrefix(absl::string_view(bus.data(), bus.size()));
   absl::MutexLock lock(&mu_);
   if (!started_) return 0;
   uint64_t oldest = std::numeric_limits<uint64_t>::max();
@@ -423,7 +423,6 @@ void Dispatcher::Dispatch(const QueueEntry& entry) {
       Finish(entry, std::nullopt);
       return;
     }
-    Unhold(entry);
     Complete(entry, std::move(task), &*target,
              targets::DeliveryResult::Failure(targets::Outcome::kPermanent,
                                               "EVENT_NOT_FOUND",
@@ -433,7 +432,6 @@ void Dispatcher::Dispatch(const QueueEntry& entry) {
   {
     absl::MutexLock lock(&mu_);
     TargetQueue& q = QueueForLocked(entry.target_key);
-    UnholdLocked(q, entry.due_ms);  // the envelope is in memory now
     q.configured = true;
     const evbus::v1::Target& t = target->target;
     q.limit = t.max_concurrency() > 0 ? t.max_concurrency()
@@ -555,7 +553,7 @@ void Dispatcher::RecordMetrics(const evbus::v1::DeliveryTask& task,
   // Retries are not invocations until the event succeeds or fails for good.
   if (final) sink.Record("AWS/Events", "Invocations", dims, now, 1, "Count");
   if (result.outcome != targets::Outcome::kSuccess && !plan.retry) {
-    bool dlq = !target.target.dead_letter_config().arn().empty();
+    const bool dlq = ForwardsDeadLetter(task, target);
     sink.Record("AWS/Events", "DeadLetterInvocations", dims, now, 1, "Count");
     sink.Record("AWS/Events",
                 dlq ? "InvocationsSentToDlq" : "FailedInvocations", dims, now,
@@ -622,7 +620,7 @@ void Dispatcher::Complete(const QueueEntry& entry, evbus::v1::DeliveryTask task,
           task.event_bus_name(), task.rule_name(), task.target_id(),
           static_cast<uint64_t>(dl.dead_lettered_ms()), task.task_id());
       outcome.dead_letter_value = dl.SerializeAsString();
-      if (!target->target.dead_letter_config().arn().empty()) {
+      if (ForwardsDeadLetter(task, *target)) {
         outcome.forward = std::move(dl);
         outcome.forward_target = *target;
       }
@@ -672,6 +670,11 @@ void Dispatcher::Record(std::vector<PendingOutcome> outcomes) {
   }
   absl::MutexLock lock(&mu_);
   for (PendingOutcome& o : outcomes) {
+    // The stored task no longer refers to its event once its outcome is
+    // written (a retry carries the envelope); after a failed write it still
+    // does, and its event stays held.
+    if (s.ok())
+      UnholdLocked(QueueForLocked(o.entry.target_key), o.entry.due_ms);
     if (s.ok() && o.requeued.has_value()) {
       CacheLocked(o.requeued->key, o.requeued_value);
       IndexLocked(o.requeued->key);
@@ -697,14 +700,16 @@ void Dispatcher::Finish(const QueueEntry& entry,
   wake_ = true;
 }
 
+bool Dispatcher::ForwardsDeadLetter(const evbus::v1::DeliveryTask& task,
+                                    const ResolvedTarget& target) {
+  // Without an envelope (EVENT_NOT_FOUND) there is no event to forward; the
+  // dead letter in the store says why.
+  return !target.target.dead_letter_config().arn().empty() &&
+         !task.envelope_json().empty();
+}
+
 void Dispatcher::ForwardToDeadLetterTarget(
     const ResolvedTarget& target, const evbus::v1::DeadLetter& dead_letter) {
-  if (dead_letter.task().envelope_json().empty()) {
-    // EVENT_NOT_FOUND: there is no event to forward; the dead letter in the
-    // store says why.
-    dlq_failed_.Increment();
-    return;
-  }
   const std::string& arn = target.target.dead_letter_config().arn();
   absl::StatusOr<targets::TargetRef> ref =
       targets::ParseTargetArn(arn, "DeadLetterConfig");

@@ -254,8 +254,9 @@ class Dispatcher {
   };
   struct TargetQueue {
     absl::btree_set<PendingTask> pending;  // in due order
-    // Due times of tasks taken off `pending` whose event may still have to
-    // be read: being dispatched, or left after a failed read (OldestDueMs).
+    // Due times of tasks taken off `pending` whose stored task may still
+    // refer to its event: from dispatch until the outcome is written, or
+    // left after a failed read or write (OldestDueMs).
     absl::btree_multiset<uint64_t> held;
     int in_flight = 0;
     int limit = 0;
@@ -290,13 +291,18 @@ class Dispatcher {
   // Fills task->envelope_json from the event log when the task refers to it
   // (event_key). Errors: NotFound when the event is gone; the store's errors.
   absl::Status ReadEnvelope(evbus::v1::DeliveryTask* task) const;
-  // The task taken for `entry` no longer needs its event (read, gone, or
-  // the task dropped): forget its due time in `held`.
+  // The task taken for `entry` no longer refers to its event (gone, or
+  // dropped; a delivered task once Record has written its outcome): forget
+  // its due time in `held`.
   void Unhold(const QueueEntry& entry);
   void UnholdLocked(TargetQueue& q, uint64_t due_ms)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Complete(const QueueEntry& entry, evbus::v1::DeliveryTask task,
                 const ResolvedTarget* target, targets::DeliveryResult result);
+  // Whether a dead letter of `task` goes to `target`'s DeadLetterConfig
+  // (counted as InvocationsSentToDlq): it has one, and there is an event.
+  static bool ForwardsDeadLetter(const evbus::v1::DeliveryTask& task,
+                                 const ResolvedTarget& target);
   // Records `outcomes` in one write, then forwards their dead letters and
   // requeues or forgets their tasks.
   void Record(std::vector<PendingOutcome> outcomes);

@@ -5,6 +5,7 @@
 
 #include <deque>
 #include <limits>
+#include <utility>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -20,6 +21,7 @@ namespace {
 using ::evbus::testing::IsOk;
 
 // Answers deliveries with scripted results (then success), recording them.
+// While holding, a delivery's answer waits for Release().
 class ScriptedExecutor final : public targets::Executor {
  public:
   void Deliver(targets::DeliveryRequest request,
@@ -32,8 +34,27 @@ class ScriptedExecutor final : public targets::Executor {
         result = script_.front();
         script_.pop_front();
       }
+      if (holding_) {
+        held_.emplace_back(std::move(done), std::move(result));
+        return;
+      }
     }
     std::move(done)(std::move(result));
+  }
+  void Hold() {
+    absl::MutexLock lock(&mu_);
+    holding_ = true;
+  }
+  // Answers the held deliveries, and stops holding.
+  void Release() {
+    std::vector<std::pair<targets::DeliveryCallback, targets::DeliveryResult>>
+        held;
+    {
+      absl::MutexLock lock(&mu_);
+      holding_ = false;
+      held.swap(held_);
+    }
+    for (auto& [done, result] : held) std::move(done)(std::move(result));
   }
   void Script(std::vector<targets::DeliveryResult> results) {
     absl::MutexLock lock(&mu_);
@@ -48,6 +69,9 @@ class ScriptedExecutor final : public targets::Executor {
   absl::Mutex mu_;
   std::deque<targets::DeliveryResult> script_ ABSL_GUARDED_BY(mu_);
   std::vector<targets::DeliveryRequest> requests_ ABSL_GUARDED_BY(mu_);
+  bool holding_ ABSL_GUARDED_BY(mu_) = false;
+  std::vector<std::pair<targets::DeliveryCallback, targets::DeliveryResult>>
+      held_ ABSL_GUARDED_BY(mu_);
 };
 
 class OneTarget final : public TargetDirectory {
@@ -381,6 +405,47 @@ TEST_F(DispatcherTest, AReferringTaskWhoseEventIsGoneIsDeadLettered) {
   EXPECT_EQ(page->dead_letters[0].error_code(), "EVENT_NOT_FOUND");
   EXPECT_THAT(page->dead_letters[0].error_message(),
               ::testing::HasSubstr("no longer in the event log"));
+}
+
+// A task referring to the event log keeps its event held (OldestDueMs)
+// from dispatch until its outcome is written: the stored task refers to the
+// event until then, so trimming it after the read and a crash before the
+// write would lose the event.
+TEST_F(DispatcherTest, AnEventStaysHeldUntilItsTasksOutcomeIsWritten) {
+  executor_.Hold();
+  storage::WriteBatch batch;
+  QueueEntry e = AddReferringTask(batch, Task(7), /*write_event=*/true);
+  ASSERT_THAT(store_->Write(batch), IsOk());
+  dispatcher_->Enqueued({e});
+  for (int i = 0; i < 500 && executor_.requests().empty(); ++i) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  ASSERT_EQ(executor_.requests().size(), 1u);  // the envelope was read
+  EXPECT_EQ(dispatcher_->OldestDueMs("default"), e.due_ms);
+  executor_.Release();
+  ASSERT_TRUE(dispatcher_->WaitIdleForTesting(absl::Seconds(10)));
+  EXPECT_EQ(dispatcher_->OldestDueMs("default"),
+            std::numeric_limits<uint64_t>::max());
+  EXPECT_TRUE(StoredTasks().empty());
+}
+
+// A task whose event is gone is dead-lettered, and with no event to send
+// the dead letter is not forwarded to DeadLetterConfig.
+TEST_F(DispatcherTest, ADeadLetterWithoutAnEventIsNotForwarded) {
+  directory_.target.mutable_dead_letter_config()->set_arn(
+      "http://127.0.0.1:9/dlq");
+  storage::WriteBatch batch;
+  QueueEntry e = AddReferringTask(batch, Task(8), /*write_event=*/false);
+  ASSERT_THAT(store_->Write(batch), IsOk());
+  dispatcher_->Enqueued({e});
+  ASSERT_TRUE(dispatcher_->WaitIdleForTesting(absl::Seconds(10)));
+  auto page = dispatcher_->ListDeadLetters("default", "r1", "t1", 10, "");
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->dead_letters.size(), 1u);
+  EXPECT_EQ(page->dead_letters[0].error_code(), "EVENT_NOT_FOUND");
+  EXPECT_TRUE(executor_.requests().empty());
+  EXPECT_EQ(dispatcher_->OldestDueMs("default"),
+            std::numeric_limits<uint64_t>::max());
 }
 
 TEST_F(DispatcherTest, OldestDueMsIsTheEarliestQueuedTask) {

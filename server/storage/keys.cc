@@ -45,9 +45,7 @@ absl::StatusOr<std::string> CatalogName(absl::string_view kind,
 }
 
 std::string EventBusPrefix(absl::string_view bus) {
-  std::string key(bus);
-  key.push_back(kSeparator);
-  return key;
+  return absl::StrCat(bus, absl::string_view(&kSeparator, 1));
 }
 
 std::string EventKeyLowerBound(absl::string_view bus, uint64_t ingest_ms) {
@@ -90,6 +88,10 @@ std::string TargetKey(absl::string_view bus, absl::string_view rule,
   key.push_back(kSeparator);
   key.append(target_id.data(), target_id.size());
   return key;
+}
+
+std::string TargetBusPrefix(absl::string_view bus) {
+  return absl::StrCat(bus, absl::string_view(&kSeparator, 1));
 }
 
 std::string QueueKey(uint64_t due_ms, absl::string_view task_id,

@@ -59,6 +59,8 @@ std::string RuleName(absl::string_view bus, absl::string_view rule);
 // Identifies one target of one rule: bus 0x00 rule 0x00 target_id.
 std::string TargetKey(absl::string_view bus, absl::string_view rule,
                       absl::string_view target_id);
+// Prefix shared by the target keys of `bus` (bus 0x00).
+std::string TargetBusPrefix(absl::string_view bus);
 
 // queue family: BE64(due_ms) task_id(36 bytes) target_key. Carrying the
 // target key lets the dispatcher rebuild its per-target index from keys.

@@ -1,5 +1,6 @@
 #include "server/storage/keys.h"
 
+#include "absl/strings/match.h"
 #include "gtest/gtest.h"
 
 namespace evbus::storage::keys {
@@ -67,6 +68,12 @@ TEST(KeysTest, QueueKeysSortByDueTime) {
   EXPECT_EQ(QueueKeyDueMs(b), 6u);
   EXPECT_EQ(QueueKeyTaskId(b), id_b);
   EXPECT_EQ(QueueKeyTargetKey(b), TargetKey("bus", "r", "t2"));
+  // Every target key of a bus starts with its prefix; a longer bus name's
+  // do not.
+  EXPECT_TRUE(
+      absl::StartsWith(TargetKey("bus", "r", "t"), TargetBusPrefix("bus")));
+  EXPECT_FALSE(
+      absl::StartsWith(TargetKey("bus2", "r", "t"), TargetBusPrefix("bus")));
   EXPECT_FALSE(IsQueueKey("short"));
 }
 

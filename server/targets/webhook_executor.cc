@@ -143,8 +143,8 @@ bool WebhookExecutor::StartLoopLocked() {
                     options_.max_cached_connections);
   multi_ = multi;
   thread_ = std::thread([this, multi] {
-    if (options_.thread_nice != 0) {
-      absl::Status s = common::LowerCurrentThreadPriority(options_.thread_nice);
+    if (options_.nice_steps != 0) {
+      absl::Status s = common::LowerCurrentThreadPriority(options_.nice_steps);
       if (!s.ok()) EVBUS_LOG(WARNING) << "webhook thread priority: " << s;
     }
     Loop(multi);

@@ -42,7 +42,7 @@ struct WebhookOptions {
   std::string user_agent = "Amazon/EventBridge/ApiDestinations";
   // How many nice steps (0..19) below the rest of the process the I/O
   // thread runs. Default: 0 (evbusd sets its `delivery_nice`).
-  int thread_nice = 0;
+  int nice_steps = 0;
 };
 
 // Parses a Retry-After value: delta seconds ("120", "-1") or an HTTP date.
