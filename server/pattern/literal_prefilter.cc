@@ -92,8 +92,8 @@ LiteralPrefilter LiteralPrefilter::Build(
   }
   f.opening_pairs_.assign(65536 / 64, 0);
   f.closing_pairs_.assign(65536 / 64, 0);
-  std::vector<std::pair<int, int>> opening_prints;
-  std::vector<std::pair<int, int>> closing_prints;
+  std::vector<Fingerprint> opening_prints;
+  std::vector<Fingerprint> closing_prints;
   for (size_t i = 0; i < f.literals_.size(); ++i) {
     Literal& l = f.literals_[i];
     const size_t k = std::min<size_t>(8, l.text.size());
@@ -109,27 +109,30 @@ LiteralPrefilter LiteralPrefilter::Build(
       l.edge_mask = k == 8 ? ~uint64_t{0} : l.edge_mask << (8 * (8 - k));
     }
     // Every literal has a quote and at least one other byte. Its
-    // fingerprint: the byte next to the quote, and the byte after that (-1:
-    // any, for a one-byte literal).
+    // fingerprint: the kFingerprint bytes next to the quote, going away
+    // from it (-1: any, past the literal's end).
     const std::string& t = l.text;
     const size_t size = t.size();
-    const auto at = [&t](size_t pos) {
-      return static_cast<int>(static_cast<unsigned char>(t[pos]));
-    };
-    const std::pair<int, int> print =
-        l.opens ? std::make_pair(at(1), size > 2 ? at(2) : -1)
-                : std::make_pair(at(size - 2), size > 2 ? at(size - 3) : -1);
+    Fingerprint print;
+    for (size_t d = 0; d < kFingerprint; ++d) {
+      if (d + 1 >= size) {
+        print[d] = -1;
+      } else {
+        print[d] =
+            static_cast<unsigned char>(t[l.opens ? d + 1 : size - 2 - d]);
+      }
+    }
     (l.opens ? opening_prints : closing_prints).push_back(print);
     std::vector<uint64_t>& pairs =
         l.opens ? f.opening_pairs_ : f.closing_pairs_;
     for (int b = 0; b < 256; ++b) {
-      if (print.second >= 0 && b != print.second) continue;
-      const auto bit = static_cast<unsigned>(print.first | b << 8);
+      if (print[1] >= 0 && b != print[1]) continue;
+      const auto bit = static_cast<unsigned>(print[0] | b << 8);
       pairs[bit >> 6] |= uint64_t{1} << (bit & 63);
     }
     (l.opens ? f.opening_by_byte_
-             : f.closing_by_byte_)[static_cast<size_t>(print.first)] |=
-        uint64_t{1} << i;
+             : f.closing_by_byte_)[static_cast<size_t>(print[0])] |= uint64_t{1}
+                                                                     << i;
   }
   for (const Literal& l : f.literals_) {
     f.has_opening_ = f.has_opening_ || l.opens;
@@ -139,23 +142,18 @@ LiteralPrefilter LiteralPrefilter::Build(
   // so that when there are more than eight, those sharing the first byte
   // tend to share a bucket.
   for (const bool opens : {true, false}) {
-    std::vector<std::pair<int, int>>& prints =
-        opens ? opening_prints : closing_prints;
+    std::vector<Fingerprint>& prints = opens ? opening_prints : closing_prints;
     std::sort(prints.begin(), prints.end());
     prints.erase(std::unique(prints.begin(), prints.end()), prints.end());
     NibbleTables& tables = opens ? f.opening_buckets_ : f.closing_buckets_;
     for (size_t k = 0; k < prints.size(); ++k) {
       const auto bit = static_cast<uint8_t>(1u << (k * 8 / prints.size()));
-      const auto [first, second] = prints[k];
-      tables.low[0][first & 15] |= bit;
-      tables.high[0][first >> 4] |= bit;
-      for (int c = 0; c < 16; ++c) {
-        if (second >= 0 && c != (second & 15)) continue;
-        tables.low[1][c] |= bit;
-      }
-      for (int c = 0; c < 16; ++c) {
-        if (second >= 0 && c != (second >> 4)) continue;
-        tables.high[1][c] |= bit;
+      for (size_t d = 0; d < kFingerprint; ++d) {
+        const int b = prints[k][d];
+        for (int c = 0; c < 16; ++c) {
+          if (b < 0 || c == (b & 15)) tables.low[d][c] |= bit;
+          if (b < 0 || c == (b >> 4)) tables.high[d][c] |= bit;
+        }
       }
     }
   }
@@ -324,18 +322,20 @@ EVBUS_AVX2 uint32_t Equal(__m256i v, char c) {
 __attribute__((target("avx2,popcnt"))) bool LiteralPrefilter::ScanWide(
     const char* text, size_t n, size_t* pos, bool* opening,
     uint64_t* found) const {
-  const __m256i open_low0 = Table(opening_buckets_.low[0]);
-  const __m256i open_high0 = Table(opening_buckets_.high[0]);
-  const __m256i open_low1 = Table(opening_buckets_.low[1]);
-  const __m256i open_high1 = Table(opening_buckets_.high[1]);
-  const __m256i close_low0 = Table(closing_buckets_.low[0]);
-  const __m256i close_high0 = Table(closing_buckets_.high[0]);
-  const __m256i close_low1 = Table(closing_buckets_.low[1]);
-  const __m256i close_high1 = Table(closing_buckets_.high[1]);
+  __m256i open_low[kFingerprint];
+  __m256i open_high[kFingerprint];
+  __m256i close_low[kFingerprint];
+  __m256i close_high[kFingerprint];
+  for (size_t d = 0; d < kFingerprint; ++d) {
+    open_low[d] = Table(opening_buckets_.low[d]);
+    open_high[d] = Table(opening_buckets_.high[d]);
+    close_low[d] = Table(closing_buckets_.low[d]);
+    close_high[d] = Table(closing_buckets_.high[d]);
+  }
   uint32_t inside = *opening ? 0 : 1;  // parity of the quotes before
   size_t i = *pos;
-  // Blocks [i, i + 32) with the two bytes on either side readable.
-  for (; i + 34 <= n; i += 32) {
+  // Blocks [i, i + 32) with kFingerprint bytes on either side readable.
+  for (; i + 32 + kFingerprint <= n; i += 32) {
     const __m256i v = Load(text + i);
     if (Equal(v, '\\') != 0) return true;
     const uint32_t quotes = Equal(v, '"');
@@ -343,16 +343,22 @@ __attribute__((target("avx2,popcnt"))) bool LiteralPrefilter::ScanWide(
     // Quotes whose neighbours fit some bucket (all buckets empty: 0).
     uint32_t fits = 0;
     if (has_opening_) {
-      fits |= ~Equal(
-          _mm256_and_si256(Buckets(Load(text + i + 1), open_low0, open_high0),
-                           Buckets(Load(text + i + 2), open_low1, open_high1)),
-          0);
+      __m256i buckets = Buckets(Load(text + i + 1), open_low[0], open_high[0]);
+      for (size_t d = 1; d < kFingerprint; ++d) {
+        buckets = _mm256_and_si256(buckets, Buckets(Load(text + i + d + 1),
+                                                    open_low[d], open_high[d]));
+      }
+      fits |= ~Equal(buckets, 0);
     }
     if (has_closing_) {
-      fits |= ~Equal(_mm256_and_si256(
-                         Buckets(Load(text + i - 1), close_low0, close_high0),
-                         Buckets(Load(text + i - 2), close_low1, close_high1)),
-                     0);
+      __m256i buckets =
+          Buckets(Load(text + i - 1), close_low[0], close_high[0]);
+      for (size_t d = 1; d < kFingerprint; ++d) {
+        buckets = _mm256_and_si256(
+            buckets,
+            Buckets(Load(text + i - d - 1), close_low[d], close_high[d]));
+      }
+      fits |= ~Equal(buckets, 0);
     }
     for (uint32_t b = quotes & fits; b != 0; b &= b - 1) {
       const int j = __builtin_ctz(b);
@@ -393,13 +399,13 @@ bool LiteralPrefilter::MayMatch(std::string_view json) const {
     }
     return false;
   };
-  // The wide scan reads two bytes before each block: the first two bytes
-  // are checked one by one.
-  size_t i = std::min<size_t>(n, 2);
+  // The wide scan reads kFingerprint bytes before each block: the first
+  // ones are checked one by one.
+  size_t i = std::min<size_t>(n, kFingerprint);
   if (scalar(0, i)) return true;
-  const bool stop = wide_scan_ ? ScanWide(text, n, &i, &opening, &found)
-                               : ScanNarrow(text, n, &i, &opening, &found);
-  return stop || scalar(i, n);
+  if (wide_scan_ && ScanWide(text, n, &i, &opening, &found)) return true;
+  // The narrow scan needs no neighbours: it takes the wide scan's rest too.
+  return ScanNarrow(text, n, &i, &opening, &found) || scalar(i, n);
 }
 
 }  // namespace evbus::pattern

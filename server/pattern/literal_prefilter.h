@@ -27,8 +27,8 @@
 //
 // Scanning: where the CPU has AVX2 (checked once, at Build), 32 bytes at a
 // time with a fingerprint filter in the manner of Hyperscan's "Teddy": each
-// literal's two bytes next to its quote are spread over eight buckets, and
-// per block two nibble-table lookups per byte position (PSHUFB) leave only
+// literal's three bytes next to its quote are spread over eight buckets, and
+// per block two nibble-table lookups per byte distance (PSHUFB) leave only
 // the quotes whose neighbours fit some bucket. Most quotes of an event fit
 // none, so the exact per-quote check runs on a few instead of on every
 // quote. Elsewhere, 16 bytes at a time (SSE2) with that check at every quote
@@ -75,6 +75,10 @@ class LiteralPrefilter {
   bool wide_scan() const { return wide_scan_; }
 
  private:
+  // A literal's fingerprint: the bytes at distances 1..kFingerprint from
+  // its quote (-1: any, past its end).
+  static constexpr size_t kFingerprint = 3;
+  using Fingerprint = std::array<int, kFingerprint>;
   struct Literal {
     std::string text;   // with its quote: `"v"`, `"p` or `s"`
     bool opens = true;  // starts at a quote (exact, prefix), else ends there
@@ -92,8 +96,8 @@ class LiteralPrefilter {
   // Scans text[*pos, n) in blocks while a whole block and its neighbours
   // fit, from the quote state *opening (whether the next quote opens a
   // string); true once some sub-rule passes or at a backslash, else
-  // advances *pos and *opening to where it stopped. ScanWide reads the two
-  // bytes before each block: REQUIRES *pos >= 2 there.
+  // advances *pos and *opening to where it stopped. ScanWide reads the
+  // kFingerprint bytes before each block: REQUIRES *pos >= kFingerprint.
   bool ScanWide(const char* text, size_t n, size_t* pos, bool* opening,
                 uint64_t* found) const;
   bool ScanNarrow(const char* text, size_t n, size_t* pos, bool* opening,
@@ -112,8 +116,8 @@ class LiteralPrefilter {
   // distance d + 1 from a quote (after it for opening literals, before it
   // for closing ones) fits buckets low[d][c & 15] & high[d][c >> 4].
   struct NibbleTables {
-    std::array<std::array<uint8_t, 16>, 2> low{};
-    std::array<std::array<uint8_t, 16>, 2> high{};
+    std::array<std::array<uint8_t, 16>, kFingerprint> low{};
+    std::array<std::array<uint8_t, 16>, kFingerprint> high{};
   };
   NibbleTables opening_buckets_;
   NibbleTables closing_buckets_;
