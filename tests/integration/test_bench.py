@@ -35,19 +35,22 @@ class BenchToolsTest(unittest.TestCase):
                 "--out-dir", d, "--events", "500", "--mixed", "300"],
                 check=True, capture_output=True, timeout=120)
             for rules in ("rules-exact-prefix.json", "rules-mixed-10k.json"):
-                # --flatten-only 1: the same loop without matching.
-                # --trusted 1: the literal prefilter first (verified never
-                # to reject a matching event).
-                for extra in (["--verify", "500"], ["--flatten-only", "1"],
-                              ["--trusted", "1", "--verify", "500"]):
+                # By default, as evbusd routes: the literal prefilter first
+                # (verified never to reject a matching event).
+                # --trusted 0: every event flattened (and validated).
+                # --flatten-only 1: flattening alone, every event.
+                for extra in (["--verify", "500"],
+                              ["--trusted", "0", "--verify", "500"],
+                              ["--flatten-only", "1"]):
                     r = bench("match", "--rules", os.path.join(d, rules),
                               "--events", os.path.join(d, "events.jsonl"),
                               "--seconds", "0.2", *extra)
                     self.assertEqual(r["parse_errors"], 0)
                     self.assertGreater(r["events_per_second"], 0)
-                    if extra[0] == "--trusted":
-                        self.assertEqual(r["prefilter"],
-                                         rules == "rules-exact-prefix.json")
+                    self.assertEqual(r["trusted"], 1 if len(extra) == 2 and
+                                     extra[0] == "--verify" else 0)
+                    self.assertEqual(r["prefilter"],
+                                     rules == "rules-exact-prefix.json")
                     if extra[0] == "--flatten-only":
                         self.assertEqual(r["matches"], 0)
                     else:
