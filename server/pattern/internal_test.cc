@@ -1,5 +1,6 @@
 // Unit tests for the leaf-level helpers in internal/.
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -8,6 +9,7 @@
 #include "server/pattern/internal/ip.h"
 #include "server/pattern/internal/pattern_json.h"
 #include "server/pattern/internal/short_string_map.h"
+#include "server/pattern/internal/strings.h"
 #include "server/pattern/internal/wildcard.h"
 
 namespace evbus::pattern::internal {
@@ -165,6 +167,35 @@ TEST(ShortStringMapTest, FindsExactlyTheKeys) {
   EXPECT_EQ(ShortStringMap().Find("a"), nullptr);
   // A string with a NUL byte is not the shorter key without it.
   EXPECT_EQ(map.Find(std::string("ab\0", 3)), nullptr);
+}
+
+// FastStringHash reads every byte of keys of any length (0-3, 4-7, 8-16,
+// and longer ones in 16-byte blocks plus an overlapping tail): a change to
+// any one byte changes the hash, and equal strings hash equally wherever
+// they sit in memory.
+TEST(FastStringHashTest, EveryByteCounts) {
+  std::set<size_t> seen;
+  size_t strings = 0;
+  for (size_t len = 0; len <= 70; ++len) {
+    std::string k(len, 'a');
+    for (size_t i = 0; i < len; ++i) k[i] = static_cast<char>('a' + i % 13);
+    const size_t h = FastStringHash(k);
+    EXPECT_EQ(FastStringHash(std::string(k)), h);
+    EXPECT_EQ(FastStringHash(std::string_view(("x" + k).data() + 1, len)), h);
+    seen.insert(h);
+    ++strings;
+    for (size_t i = 0; i < len; ++i) {
+      std::string other = k;
+      other[i] = static_cast<char>(other[i] ^ 0x20);
+      EXPECT_NE(FastStringHash(other), h) << len << " " << i;
+      seen.insert(FastStringHash(other));
+      ++strings;
+    }
+  }
+  // Distinct strings of a few hundred: no two hashes alike.
+  EXPECT_EQ(seen.size(), strings);
+  // A trailing NUL byte is part of the string.
+  EXPECT_NE(FastStringHash(std::string("ab\0", 3)), FastStringHash("ab"));
 }
 
 TEST(PatternJsonTest, KeepsNumberTextAndLastDuplicate) {

@@ -18,7 +18,7 @@
 #include <string_view>
 #include <vector>
 
-#include "absl/numeric/int128.h"
+#include "server/pattern/internal/strings.h"
 
 namespace evbus::pattern::internal {
 
@@ -53,9 +53,8 @@ struct ShortKey {
     return k;
   }
   uint64_t Hash() const {
-    const absl::uint128 r = absl::uint128(w0 ^ 0xa0761d6478bd642fULL) *
-                            (w1 ^ len ^ 0xe7037ed1a0b428dbULL);
-    return absl::Uint128Low64(r) ^ absl::Uint128High64(r);
+    return FoldedMultiply(w0 ^ 0xa0761d6478bd642fULL,
+                          w1 ^ len ^ 0xe7037ed1a0b428dbULL);
   }
   bool operator==(const ShortKey& o) const {
     return w0 == o.w0 && w1 == o.w1 && len == o.len;
