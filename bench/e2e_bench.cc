@@ -16,6 +16,7 @@
 #include "evbus/v1/event_bus_service.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "httplib.h"
+#include "server/api/http/listen_backlog.h"
 #include "server/common/ids.h"
 #include "server/common/json.h"
 
@@ -90,7 +91,7 @@ int RunE2e(const E2eOptions& o) {
     }
     res.status = 200;
   });
-  int port = server.bind_to_any_port("127.0.0.1");
+  int port = api::BindWithFullBacklog(server, "127.0.0.1", 0);
   std::thread server_thread([&] { server.listen_after_bind(); });
 
   auto channel =

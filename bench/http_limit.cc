@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "httplib.h"
+#include "server/api/http/listen_backlog.h"
 #include "server/common/json.h"
 
 namespace evbus::bench {
@@ -34,7 +35,7 @@ int RunHttpLimit(const HttpLimitOptions& o) {
     received.fetch_add(1, std::memory_order_relaxed);
     res.status = 200;
   });
-  const int port = server.bind_to_any_port("127.0.0.1");
+  const int port = api::BindWithFullBacklog(server, "127.0.0.1", 0);
   std::thread server_thread([&] { server.listen_after_bind(); });
   // The socket is bound; connections queue until listen() runs.
 

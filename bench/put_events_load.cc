@@ -12,6 +12,7 @@
 #include "evbus/v1/event_bus_service.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "httplib.h"
+#include "server/api/http/listen_backlog.h"
 #include "server/common/ids.h"
 #include "server/common/json.h"
 
@@ -135,7 +136,7 @@ int RunPutEventsLoad(const PutEventsLoadOptions& o) {
                     delivered.fetch_add(1, std::memory_order_relaxed);
                     res.status = 200;
                   });
-    const int port = receiver.bind_to_any_port("127.0.0.1");
+    const int port = api::BindWithFullBacklog(receiver, "127.0.0.1", 0);
     receiver_thread = std::thread([&] { receiver.listen_after_bind(); });
     control_stub = evbus::v1::EventBusService::NewStub(
         grpc::CreateChannel(o.endpoint, grpc::InsecureChannelCredentials()));

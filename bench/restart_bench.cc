@@ -29,6 +29,7 @@
 #include "evbus/v1/event_bus_service.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "httplib.h"
+#include "server/api/http/listen_backlog.h"
 #include "server/common/json.h"
 #include "server/common/proc_status.h"
 
@@ -385,7 +386,7 @@ int Measure(const RestartBenchOptions& o, const std::string& dir,
                   received.fetch_add(1, std::memory_order_relaxed);
                   res.status = 200;
                 });
-  if (!receiver.bind_to_port("127.0.0.1", port)) {
+  if (api::BindWithFullBacklog(receiver, "127.0.0.1", port) != port) {
     std::fprintf(stderr, "restart: cannot bind the receiver to port %d\n",
                  port);
     return 1;

@@ -16,6 +16,7 @@
 #include "evbus/v1/function.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "httplib.h"
+#include "server/api/http/listen_backlog.h"
 #include "server/common/proc_status.h"
 
 namespace evbus::bench {
@@ -63,7 +64,7 @@ int RunSoak(const SoakOptions& o) {
     int64_t n = received.fetch_add(1);
     res.status = n % 10 == 9 ? 500 : 200;
   });
-  int port = receiver.bind_to_any_port("127.0.0.1");
+  int port = api::BindWithFullBacklog(receiver, "127.0.0.1", 0);
   std::thread serve([&] { receiver.listen_after_bind(); });
 
   auto channel =

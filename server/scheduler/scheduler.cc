@@ -335,7 +335,7 @@ void Scheduler::Loop() {
         ready.push_back(it->second);
       }
     }
-    for (const std::string& id : ready) Fire(id);
+    FireDue(ready);
     if (!ready.empty()) continue;
     absl::MutexLock lock(&mu_);
     auto woken = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -391,56 +391,83 @@ void Scheduler::AddScheduleTickLocked(const Entry& e, absl::Time when,
   out.push_back(delivery::Dispatcher::AddTo(batch, task));
 }
 
-void Scheduler::Fire(const std::string& id) {
+void Scheduler::FireDue(const std::vector<std::string>& ids) {
   storage::WriteBatch batch;
   std::vector<delivery::QueueEntry> entries;
   {
     absl::MutexLock lock(&mu_);
-    auto it = entries_.find(id);
-    if (it == entries_.end()) return;
-    Entry& e = it->second;
-    int64_t now = Ms(clock_.Now());
-    if (e.next_due_ms == 0 || e.next_due_ms > now) return;
-    int64_t scheduled = e.next_scheduled_ms;
-    absl::Time when = absl::FromUnixMillis(scheduled);
-    if (e.is_rule) {
-      entries = rule_ticks_.AddRuleTick(e.rule, when, batch);
-    } else {
-      AddScheduleTickLocked(e, when, batch, entries);
+    // What each fired tick changed, to record on success or undo on failure.
+    struct Fired {
+      std::string id;
+      int64_t scheduled = 0;
+      int64_t previous_last_fire_ms = 0;
+      bool delete_after = false;
+      evbus::v1::FireState state;
+    };
+    std::vector<Fired> fired;
+    const int64_t now = Ms(clock_.Now());
+    for (const std::string& id : ids) {
+      auto it = entries_.find(id);
+      if (it == entries_.end()) continue;
+      Entry& e = it->second;
+      if (e.next_due_ms == 0 || e.next_due_ms > now) continue;
+      Fired f;
+      f.id = id;
+      f.scheduled = e.next_scheduled_ms;
+      f.previous_last_fire_ms = e.last_fire_ms;
+      const absl::Time when = absl::FromUnixMillis(f.scheduled);
+      if (e.is_rule) {
+        std::vector<delivery::QueueEntry> tick =
+            rule_ticks_.AddRuleTick(e.rule, when, batch);
+        entries.insert(entries.end(), std::make_move_iterator(tick.begin()),
+                       std::make_move_iterator(tick.end()));
+      } else {
+        AddScheduleTickLocked(e, when, batch, entries);
+      }
+      e.last_fire_ms = f.scheduled;
+      ScheduleNextLocked(e, f.scheduled);
+      f.state.set_last_fire_ms(f.scheduled);
+      f.state.set_next_fire_ms(e.next_scheduled_ms);
+      f.delete_after = !e.is_rule && e.next_scheduled_ms == 0 &&
+                       e.schedule.action_after_completion() == "DELETE";
+      if (f.delete_after) {
+        batch.Delete(
+            storage::Family::kCatalog,
+            storage::keys::CatalogKey(
+                kScheduleKind, storage::keys::RuleName(e.schedule.group_name(),
+                                                       e.schedule.name())));
+        batch.Delete(storage::Family::kSched, id);
+      } else {
+        batch.Put(storage::Family::kSched, id, f.state.SerializeAsString());
+      }
+      fired.push_back(std::move(f));
     }
-    e.last_fire_ms = scheduled;
-    ScheduleNextLocked(e, scheduled);
-    evbus::v1::FireState state;
-    state.set_last_fire_ms(scheduled);
-    state.set_next_fire_ms(e.next_scheduled_ms);
-    bool delete_after = !e.is_rule && e.next_scheduled_ms == 0 &&
-                        e.schedule.action_after_completion() == "DELETE";
-    if (delete_after) {
-      batch.Delete(
-          storage::Family::kCatalog,
-          storage::keys::CatalogKey(
-              kScheduleKind, storage::keys::RuleName(e.schedule.group_name(),
-                                                     e.schedule.name())));
-      batch.Delete(storage::Family::kSched, id);
-    } else {
-      batch.Put(storage::Family::kSched, id, state.SerializeAsString());
-    }
+    if (fired.empty()) return;
     absl::Status w = store_.Write(batch, /*sync=*/true);
     if (!w.ok()) {
-      EVBUS_LOG(ERROR) << "schedule tick " << id << " not recorded: " << w;
-      // Try again shortly; the tick is not lost.
-      UnindexLocked(e);
-      e.next_scheduled_ms = scheduled;
-      e.next_due_ms = now + 1000;
-      IndexLocked(e);
+      EVBUS_LOG(ERROR) << fired.size() << " schedule ticks (first "
+                       << fired.front().id << ") not recorded: " << w;
+      // Try again shortly; no tick is lost.
+      for (const Fired& f : fired) {
+        Entry& e = entries_.at(f.id);
+        UnindexLocked(e);
+        e.last_fire_ms = f.previous_last_fire_ms;
+        e.next_scheduled_ms = f.scheduled;
+        e.next_due_ms = now + 1000;
+        IndexLocked(e);
+      }
       return;
     }
-    fire_state_[id] = state;
-    ticks_.Increment();
-    if (delete_after) {
-      UnindexLocked(e);
-      entries_.erase(it);
-      fire_state_.erase(id);
+    for (Fired& f : fired) {
+      ticks_.Increment();
+      if (f.delete_after) {
+        auto it = entries_.find(f.id);
+        UnindexLocked(it->second);
+        entries_.erase(it);
+        fire_state_.erase(f.id);
+      } else {
+        fire_state_[f.id] = std::move(f.state);
+      }
     }
   }
   if (dispatcher_ != nullptr) dispatcher_->Enqueued(std::move(entries));
@@ -544,20 +571,32 @@ absl::StatusOr<evbus::v1::Schedule> Scheduler::CreateSchedule(
   std::optional<ScheduleExpression> expr;
   absl::Status valid = Validate(s, &expr);
   if (!valid.ok()) return valid;
-  absl::MutexLock lock(&mu_);
-  if (groups_.count(s.group_name()) == 0) {
-    return common::ResourceNotFound(
-        absl::StrCat("Schedule group ", s.group_name(), " does not exist."));
+  const std::string& group = s.group_name();
+  const std::string id = ScheduleId(group, s.name());
+  int64_t now = 0;
+  {
+    absl::MutexLock lock(&mu_);
+    if (groups_.count(group) == 0 || deleting_groups_.count(group) > 0) {
+      return common::ResourceNotFound(
+          absl::StrCat("Schedule group ", group, " does not exist."));
+    }
+    if (entries_.count(id) > 0 || creating_.count(id) > 0) {
+      return Conflict(absl::StrCat("Schedule ", s.name(), " already exists."));
+    }
+    now = Ms(clock_.Now());
+    creating_.insert(id);
+    ++creating_in_group_[group];
   }
-  std::string id = ScheduleId(s.group_name(), s.name());
-  if (entries_.count(id) > 0) {
-    return Conflict(absl::StrCat("Schedule ", s.name(), " already exists."));
-  }
-  int64_t now = Ms(clock_.Now());
-  s.set_arn(ScheduleArn(s.group_name(), s.name()));
+  s.set_arn(ScheduleArn(group, s.name()));
   s.set_creation_date_ms(now);
   s.set_last_modification_date_ms(now);
+  // Written outside mu_: concurrent creates share one fsync (RocksDB groups
+  // concurrent synced writes), and firing is not held up meanwhile. The id
+  // stays reserved in creating_, and its group cannot be deleted under it.
   absl::Status w = PersistSchedule(s);
+  absl::MutexLock lock(&mu_);
+  creating_.erase(id);
+  if (--creating_in_group_[group] == 0) creating_in_group_.erase(group);
   if (!w.ok()) return w;
   Entry e;
   e.id = id;
@@ -707,11 +746,19 @@ absl::Status Scheduler::DeleteScheduleGroup(const std::string& name) {
         "The default schedule group cannot be deleted.");
   }
   absl::MutexLock lock(&mu_);
-  auto it = groups_.find(name);
-  if (it == groups_.end()) {
+  if (groups_.count(name) == 0 || deleting_groups_.count(name) > 0) {
     return common::ResourceNotFound(
         absl::StrCat("Schedule group ", name, " does not exist."));
   }
+  // Creates already writing into the group finish first (their schedules
+  // are then deleted with it); no new one starts meanwhile.
+  deleting_groups_.insert(name);
+  auto no_creates = [this, &name]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return creating_in_group_.count(name) == 0;
+  };
+  mu_.Await(absl::Condition(&no_creates));
+  deleting_groups_.erase(name);
+  auto it = groups_.find(name);
   storage::WriteBatch batch;
   batch.Delete(storage::Family::kCatalog,
                storage::keys::CatalogKey(kGroupKind, name));

@@ -2,6 +2,12 @@
 // the clock moves, exactly once, and produce delivery tasks in the queue.
 #include "server/scheduler/scheduler.h"
 
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/common/ids.h"
@@ -96,6 +102,25 @@ TEST_F(SchedulerTest, RateFiveMinutesOverAnHourFiresTwelveTimes) {
             absl::FromUnixSeconds(1767225600) + absl::Minutes(60));
 }
 
+// Ticks due together are recorded together: fifty rules due in the same
+// instant cost one synced write, not fifty in a row (which made the last of
+// a thousand schedules due in one second fire a second late).
+TEST_F(SchedulerTest, TicksDueTogetherShareOneSyncedWrite) {
+  for (int i = 0; i < 50; ++i) {
+    evbus::v1::Rule r = RateRule("rate(1 hour)");
+    r.set_name(absl::StrCat("every-", i));
+    scheduler_->SyncRule(r, false);
+  }
+  ASSERT_THAT(scheduler_->Start(), IsOk());
+  const uint64_t before = store_->synced_writes();
+  EXPECT_TRUE(AdvanceAndWait(absl::Hours(1), 50));
+  EXPECT_EQ(store_->synced_writes() - before, 1u);
+  // Each one's next tick is recorded: an hour later all fire again, once.
+  EXPECT_TRUE(AdvanceAndWait(absl::Hours(1), 100));
+  absl::SleepFor(absl::Milliseconds(50));
+  EXPECT_EQ(ticks_.Count(), 100u);
+}
+
 TEST_F(SchedulerTest, DisabledAndDeletedRulesDoNotFire) {
   evbus::v1::Rule r = RateRule("rate(1 minute)");
   r.set_state("DISABLED");
@@ -168,6 +193,97 @@ TEST_F(SchedulerTest, AtScheduleWithDeleteFiresOnceAndDisappears) {
   ASSERT_EQ(tasks.size(), 1u);
   EXPECT_EQ(tasks[0].envelope_json(), R"({"hello":"world"})");
   EXPECT_EQ(tasks[0].inline_target().arn(), "http://127.0.0.1:9/hook");
+}
+
+evbus::v1::Schedule DailySchedule(const std::string& group,
+                                  const std::string& name) {
+  evbus::v1::Schedule s;
+  s.set_group_name(group);
+  s.set_name(name);
+  s.set_schedule_expression("rate(1 day)");
+  s.mutable_flexible_time_window()->set_mode("OFF");
+  s.mutable_target()->set_arn("log:daily");
+  return s;
+}
+
+// Creates write outside the scheduler's lock (so that concurrent ones share
+// an fsync): racing creates of one name still make exactly one schedule,
+// and what a restart loads is what was acknowledged.
+TEST_F(SchedulerTest, RacingCreatesOfOneNameMakeOneSchedule) {
+  ASSERT_THAT(scheduler_->Start(), IsOk());
+  constexpr int kThreads = 8;
+  constexpr int kNames = 40;
+  std::atomic<int> created{0};
+  std::atomic<int> conflicts{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < kNames; ++i) {
+        absl::StatusOr<evbus::v1::Schedule> r = scheduler_->CreateSchedule(
+            DailySchedule("default", absl::StrCat("s-", i)));
+        if (r.ok()) {
+          ++created;
+        } else if (r.status().code() == absl::StatusCode::kAlreadyExists) {
+          ++conflicts;
+        }
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(created.load(), kNames);
+  EXPECT_EQ(conflicts.load(), kNames * (kThreads - 1));
+  EXPECT_EQ(scheduler_->ListSchedules("default", "", "").size(),
+            static_cast<size_t>(kNames));
+  scheduler_->Stop();
+  Open();
+  ASSERT_THAT(scheduler_->Start(), IsOk());
+  EXPECT_EQ(scheduler_->ListSchedules("default", "", "").size(),
+            static_cast<size_t>(kNames));
+}
+
+// A group deleted while creates are writing into it: those creates finish
+// first and go with the group, later ones find no group, and nothing of the
+// group is left in memory or (after a restart) in the store.
+TEST_F(SchedulerTest, DeletingAGroupDuringCreatesLeavesNothingBehind) {
+  ASSERT_THAT(scheduler_->Start(), IsOk());
+  ASSERT_THAT(scheduler_->CreateScheduleGroup("team").status(), IsOk());
+  std::atomic<bool> stop{false};
+  std::atomic<int> created{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 2000 && !stop.load(); ++i) {
+        if (scheduler_
+                ->CreateSchedule(
+                    DailySchedule("team", absl::StrCat("s-", t, "-", i)))
+                .ok()) {
+          ++created;
+        }
+      }
+    });
+  }
+  for (int i = 0; i < 500 && created.load() < 20; ++i) {
+    absl::SleepFor(absl::Milliseconds(2));
+  }
+  EXPECT_THAT(scheduler_->DeleteScheduleGroup("team"), IsOk());
+  stop = true;
+  for (std::thread& t : threads) t.join();
+  EXPECT_GT(created.load(), 0);
+  EXPECT_TRUE(scheduler_->ListSchedules("team", "", "").empty());
+  scheduler_->Stop();
+  Open();
+  ASSERT_THAT(scheduler_->Start(), IsOk());
+  EXPECT_TRUE(scheduler_->ListSchedules("team", "", "").empty());
+  EXPECT_THAT(scheduler_->GetScheduleGroup("team"),
+              StatusIs(absl::StatusCode::kNotFound));
+  size_t stored = 0;
+  ASSERT_THAT(store_->Scan(storage::Family::kCatalog, "", "",
+                           [&](absl::string_view k, absl::string_view) {
+                             stored += absl::StrContains(k, "team") ? 1 : 0;
+                             return true;
+                           }),
+              IsOk());
+  EXPECT_EQ(stored, 0u);
 }
 
 TEST_F(SchedulerTest, FlexibleWindowLandsInsideTheWindow) {

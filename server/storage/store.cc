@@ -294,6 +294,7 @@ absl::Status Store::Write(absl::Span<const WriteBatch* const> batches,
   }
   rocksdb::WriteOptions wo;
   wo.sync = sync;
+  if (sync) synced_writes_.fetch_add(1, std::memory_order_relaxed);
   rocksdb::Status s = db_->Write(wo, &wb);
   if (!s.ok()) return Latch(FromRocksDb(s, "write"));
   return absl::OkStatus();

@@ -125,6 +125,12 @@ class Store {
   // OK, or the error that latched the store.
   absl::Status Health() const;
 
+  // How many synced writes were made (each one fsync of the WAL, unless
+  // RocksDB grouped concurrent ones).
+  uint64_t synced_writes() const {
+    return synced_writes_.load(std::memory_order_relaxed);
+  }
+
   // Syncs the WAL; used at shutdown.
   absl::Status SyncWal();
 
@@ -155,6 +161,7 @@ class Store {
   uint32_t format_version_ = 0;
 
   std::atomic<bool> latched_{false};
+  std::atomic<uint64_t> synced_writes_{0};
   mutable absl::Mutex mu_;
   absl::Status latch_error_ ABSL_GUARDED_BY(mu_);
 };

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "httplib.h"
+#include "server/api/http/listen_backlog.h"
 
 namespace evbus::api {
 
@@ -35,12 +36,7 @@ HttpServer::HttpServer(HttpOptions options, HttpProbes probes)
 HttpServer::~HttpServer() { Stop(); }
 
 absl::Status HttpServer::Start() {
-  if (options_.port == 0) {
-    port_ = server_->bind_to_any_port(options_.host);
-  } else {
-    port_ = server_->bind_to_port(options_.host, options_.port) ? options_.port
-                                                                : -1;
-  }
+  port_ = BindWithFullBacklog(*server_, options_.host, options_.port);
   if (port_ <= 0) {
     return absl::UnavailableError(absl::StrCat(
         "cannot bind HTTP listener to ", options_.host, ":", options_.port));
