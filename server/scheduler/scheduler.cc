@@ -335,8 +335,10 @@ void Scheduler::Loop() {
         ready.push_back(it->second);
       }
     }
-    FireDue(ready);
-    if (!ready.empty()) continue;
+    if (!ready.empty()) {
+      FireDue(ready);
+      continue;
+    }
     absl::MutexLock lock(&mu_);
     auto woken = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
       return wake_ || stopping_;

@@ -2,9 +2,12 @@
 
 #include <sys/socket.h>
 
+#include <cerrno>
+#include <cstring>
 #include <memory>
 
 #include "httplib.h"
+#include "server/common/logging.h"
 
 namespace evbus::api {
 
@@ -27,8 +30,11 @@ int BindWithFullBacklog(httplib::Server& server, const std::string& host,
   } else if (server.bind_to_port(host, port)) {
     bound = port;
   }
-  if (bound > 0 && *listener != INVALID_SOCKET) {
-    ::listen(*listener, SOMAXCONN);
+  if (bound > 0 && *listener != INVALID_SOCKET &&
+      ::listen(*listener, SOMAXCONN) != 0) {
+    // Not fatal: the listener still serves, with httplib's backlog.
+    EVBUS_LOG(WARNING) << "cannot raise the accept backlog of " << host << ":"
+                       << bound << ": " << std::strerror(errno);
   }
   return bound;
 }

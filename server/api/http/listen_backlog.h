@@ -1,7 +1,7 @@
 // File: server/api/http/listen_backlog.h
 //
 // BindWithFullBacklog: binds a cpp-httplib server, alone on its port, and
-// gives its listening socket the system's full accept backlog.
+// gives its listening socket an accept backlog of SOMAXCONN.
 //
 // Debian's cpp-httplib (0.11) is a compiled library that listens with a
 // backlog of 5 (CPPHTTPLIB_LISTEN_BACKLOG, fixed when the library was
@@ -30,7 +30,7 @@ class Server;
 namespace evbus::api {
 
 // Binds `server` to host:port (port 0: any free port), then raises the
-// listening socket's backlog to SOMAXCONN (capped by the kernel at
+// listening socket's backlog to SOMAXCONN (4096; the kernel caps it at
 // net.core.somaxconn). Returns the bound port, or -1 when the bind failed
 // (also when another socket holds the port: the socket gets SO_REUSEADDR
 // but not httplib's default SO_REUSEPORT, as evbusd's gRPC listener).
