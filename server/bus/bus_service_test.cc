@@ -352,6 +352,52 @@ TEST_F(BusServiceTest, QueuedTasksReferToTheEventLogAndKeepItFromTrimming) {
   dispatcher.Stop();
 }
 
+// The trim guard is per bus: a bus whose deliveries are stuck keeps its own
+// events past the retention, not every bus's.
+TEST_F(BusServiceTest, AStuckBusKeepsOnlyItsOwnEventsFromTrimming) {
+  RuleRegistry rules(*store_, clock_, {});
+  ASSERT_THAT(rules.Load(), IsOk());
+  evbus::v1::Rule rule;
+  rule.set_name("r1");
+  rule.set_event_bus_name("default");
+  rule.set_event_pattern(R"({"source":["com.example"]})");
+  ASSERT_TRUE(rules.PutRule(rule).ok());
+  evbus::v1::Target target;
+  target.set_id("t1");
+  target.set_arn("http://127.0.0.1:9/hook");
+  ASSERT_TRUE(rules.PutTargets("default", "r1", {target}).ok());
+  HeldExecutor held;
+  SerialTargets directory;
+  delivery::Executors executors;
+  executors.webhook = &held;
+  delivery::DispatcherOptions dispatcher_options;
+  dispatcher_options.idle_poll = absl::Milliseconds(20);
+  delivery::Dispatcher dispatcher(*store_, clock_, registry_, directory,
+                                  executors, dispatcher_options);
+  ASSERT_THAT(dispatcher.Start(), IsOk());
+  service_ = std::move(
+      BusService::Create(*store_, clock_, registry_, {}, &rules, &dispatcher)
+          .value());
+  ASSERT_THAT(service_->CreateEventBus("orders", ""), IsOk());
+
+  // The default bus's two deliveries are stuck (one in flight, one queued
+  // behind it); the orders bus has no rule, so nothing refers to its events.
+  ASSERT_TRUE(service_->PutEvents({Entry(), Entry()}).ok());
+  ASSERT_TRUE(service_->PutEvents({Entry("orders"), Entry("orders")}).ok());
+  ASSERT_TRUE(held.WaitForDeliveries(1));
+  clock_.Advance(absl::Hours(25));
+  ASSERT_THAT(service_->TrimEventLog(), IsOk());
+  EXPECT_EQ(service_->ListEvents("", {})->events.size(), 2u);
+  EXPECT_TRUE(service_->ListEvents("orders", {})->events.empty());
+
+  held.ReleaseAll();
+  ASSERT_TRUE(held.WaitForDeliveries(2));
+  held.ReleaseAll();
+  ASSERT_TRUE(dispatcher.WaitIdleForTesting(absl::Seconds(10)));
+  service_.reset();
+  dispatcher.Stop();
+}
+
 TEST_F(BusServiceTest, ZeroRetentionKeepsNoLog) {
   BusOptions options;
   options.event_retention = absl::ZeroDuration();
