@@ -41,8 +41,10 @@ struct MatchBenchOptions {
   // 1 (the default): route as evbusd does. Its envelopes are valid JSON
   // when it routes them (PutEvents validated the Detail already), so each
   // is first put through RuleMatcher::MayMatch, and flattened and matched
-  // only when that says a rule may match. Here the events are validated
-  // once before timing, as PutEvents would (an invalid one is an error).
+  // only when that says a rule may match, skipping unchecked the values no
+  // rule reads (FlatEventParser::Options::trusted). Here the events are
+  // validated once before timing, as PutEvents would (an invalid one is an
+  // error).
   // Verification also checks that MayMatch never rejects an event some
   // rule matches.
   // 0: every event is flattened, and so validated in full, every time: the

@@ -822,11 +822,162 @@ close:
   goto next;
 }
 
+// The trusted skip (FlatEventParser::Options::trusted): for text known to be
+// valid JSON, a skipped value's end is found from its quotes, backslashes
+// and brackets alone.
+
+// The first '"' or '\\' in [p, end), or `end`.
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline const char* FindQuoteOrBackslash(
+    const char* p, const char* end) {
+#if defined(__SSE2__)
+  const __m128i quote = _mm_set1_epi8('"');
+  const __m128i backslash = _mm_set1_epi8('\\');
+  for (; end - p >= 16; p += 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    const auto m = static_cast<unsigned>(_mm_movemask_epi8(
+        _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash))));
+    if (m != 0) return p + __builtin_ctz(m);
+  }
+#endif
+  while (p != end && *p != '"' && *p != '\\') ++p;
+  return p;
+}
+
+// `p` is just past the opening quote of a string in valid JSON: returns
+// the byte after its closing quote, or null at `end`.
+inline const char* SkipStringTrusted(const char* p, const char* end) {
+  while (true) {
+    p = FindQuoteOrBackslash(p, end);
+    if (p == end) return nullptr;
+    if (*p == '"') return p + 1;
+    p += 2;  // the escaped byte (a \uXXXX's digits hold no quote)
+    if (p > end) return nullptr;
+  }
+}
+
+// A container in valid JSON, byte by byte: `p` at its '{' or '['. Returns
+// the byte after its end, or null (text ends early, or nesting past
+// kMaxScanDepth).
+const char* SkipContainerScalar(const char* p, const char* end, int depth) {
+  int level = 0;
+  for (; p != end; ++p) {
+    switch (*p) {
+      case '"':
+        p = SkipStringTrusted(p + 1, end);
+        if (p == nullptr) return nullptr;
+        --p;  // at the closing quote; the loop steps past it
+        break;
+      case '{':
+      case '[':
+        if (depth + ++level > kMaxScanDepth) return nullptr;
+        break;
+      case '}':
+      case ']':
+        if (--level == 0) return p + 1;
+        break;
+      default:
+        break;
+    }
+  }
+  return nullptr;
+}
+
+// Bit i set where byte i of the 64 at `p` equals `c`.
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline uint64_t Mask64(const char* p, char c) {
+#if defined(__SSE2__)
+  const __m128i v = _mm_set1_epi8(c);
+  uint64_t m = 0;
+  for (int i = 0; i < 4; ++i) {
+    const __m128i x =
+        _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * i));
+    m |= static_cast<uint64_t>(
+             static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(x, v))))
+         << (16 * i);
+  }
+  return m;
+#else
+  uint64_t m = 0;
+  for (int i = 0; i < 64; ++i) m |= static_cast<uint64_t>(p[i] == c) << i;
+  return m;
+#endif
+}
+
+// Bit i set when an odd number of bits at or below i are set in x.
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline uint64_t PrefixXor(uint64_t x) {
+  x ^= x << 1;
+  x ^= x << 2;
+  x ^= x << 4;
+  x ^= x << 8;
+  x ^= x << 16;
+  x ^= x << 32;
+  return x;
+}
+
+// A container in valid JSON, 64 bytes at a time: `p` at its '{' or '['.
+// Per block, the quotes' running parity marks the bytes inside strings, and
+// the brackets outside them change the nesting level; the block's closing
+// brackets are visited one by one only when they could close the container.
+// A backslash (an escaped quote would break the parity) hands the container
+// to SkipContainerScalar. Returns as SkipContainerScalar.
+const char* SkipContainerTrusted(const char* p, const char* end, int depth) {
+  const char* const start = p;
+  uint64_t in_string = 0;  // all ones when the last block ended in a string
+  int level = 0;
+  char tail[64];
+  for (const char* block = p; block < end; block += 64) {
+    const char* src = block;
+    const auto left = static_cast<size_t>(end - block);
+    if (left < 64) {
+      std::memcpy(tail, block, left);
+      std::memset(tail + left, ' ', 64 - left);
+      src = tail;
+    }
+    if (Mask64(src, '\\') != 0) return SkipContainerScalar(start, end, depth);
+    const uint64_t quotes = Mask64(src, '"');
+    const uint64_t inside = PrefixXor(quotes) ^ in_string;
+    in_string = static_cast<uint64_t>(static_cast<int64_t>(inside) >> 63);
+    const uint64_t opens = (Mask64(src, '{') | Mask64(src, '[')) & ~inside;
+    const uint64_t closes = (Mask64(src, '}') | Mask64(src, ']')) & ~inside;
+    const int n_opens = __builtin_popcountll(opens);
+    const int n_closes = __builtin_popcountll(closes);
+    if (depth + level + n_opens > kMaxScanDepth) {
+      return SkipContainerScalar(start, end, depth);
+    }
+    if (n_closes < level) {  // the level cannot reach 0 in this block
+      level += n_opens - n_closes;
+      continue;
+    }
+    for (uint64_t b = opens | closes; b != 0; b &= b - 1) {
+      const int i = __builtin_ctzll(b);
+      if ((opens >> i) & 1) {
+        ++level;
+      } else if (--level == 0) {
+        return block + i + 1;
+      }
+    }
+  }
+  return nullptr;
+}
+
+// As SkipValue, for text known to be valid JSON: nothing is checked. Null
+// only when the text ends early or nests past kMaxScanDepth (the DOM parser
+// then takes over, as it does for SkipValue's nulls).
+const char* SkipValueTrusted(const char* p, const char* end, int depth) {
+  if (p == end) return nullptr;
+  if (*p == '"') return SkipStringTrusted(p + 1, end);
+  if (*p == '{' || *p == '[') return SkipContainerTrusted(p, end, depth);
+  // A number, true, false or null.
+  while (p != end && *p != ',' && *p != '}' && *p != ']' && !IsJsonSpace(*p))
+    ++p;
+  return p;
+}
+
 }  // namespace
 
 class FlatEventParser::Impl {
  public:
-  explicit Impl(const Options& options) : force_dom_(options.force_dom) {}
+  explicit Impl(const Options& options)
+      : force_dom_(options.force_dom), trusted_(options.trusted) {}
 
   absl::Status Parse(std::string_view json, const PathFilter* filter,
                      FlatEvent* out) {
@@ -1011,7 +1162,8 @@ class FlatEventParser::Impl {
     p = SkipSpace(p + 1, end);
     node = KeyChild(frame->node, text, dot);
     if (node == PathFilter::kNone) {
-      p = SkipValue(p, end, &seen_, depth);
+      p = trusted_ ? SkipValueTrusted(p, end, depth)
+                   : SkipValue(p, end, &seen_, depth);
       if (p == nullptr) return false;
       goto after_value;
     }
@@ -1022,7 +1174,8 @@ class FlatEventParser::Impl {
     switch (*p) {
       case '{':
         if ((Flags(node) & PathFilter::kDescend) == 0) {
-          p = SkipValue(p, end, &seen_, depth);
+          p = trusted_ ? SkipValueTrusted(p, end, depth)
+                       : SkipValue(p, end, &seen_, depth);
           if (p == nullptr) return false;
           goto after_value;
         }
@@ -1110,7 +1263,8 @@ class FlatEventParser::Impl {
       if (p != end) return false;
       // Only strings can hold non-ASCII bytes (the grammar rejects them
       // elsewhere), and every string byte went into seen_.
-      return seen_ == 0 || simdjson::validate_utf8(json.data(), json.size());
+      return seen_ == 0 || trusted_ ||
+             simdjson::validate_utf8(json.data(), json.size());
     }
     frame = &frames_[depth - 1];
     goto after_value;
@@ -1240,7 +1394,7 @@ class FlatEventParser::Impl {
   // Slow path over internal::PatternJson (keeps number literals).
   absl::Status ParseSlow(std::string_view json) {
     absl::StatusOr<internal::PatternJson> doc =
-        internal::ParsePatternJson(json);
+        internal::ParsePatternJson(json, /*keep_duplicate_keys=*/true);
     if (!doc.ok()) {
       out_->Clear();
       return absl::InvalidArgumentError(
@@ -1349,6 +1503,7 @@ class FlatEventParser::Impl {
   }
 
   const bool force_dom_;
+  const bool trusted_;
   uint64_t dom_parse_count_ = 0;
   simdjson::dom::parser parser_;
   std::string buffer_;

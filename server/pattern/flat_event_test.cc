@@ -141,9 +141,14 @@ TEST(FlatEventTest, PathFilterMatchesWholeSegmentsOnly) {
 // ---- The scanner (fast path) against simdjson's DOM (force_dom) ----
 
 // Compares two parses of `json` leaf by leaf (every field, the arena views
-// and the array positions). Returns an empty string when they agree.
+// and the array positions). Returns an empty string when they agree. With
+// `values_only`, compares what matching reads (kinds, paths, string texts,
+// numbers, positions) and not where the arena holds it, nor number texts:
+// only the slow path keeps those, for numbers a double cannot hold (1e400),
+// and it also runs when such a number is merely skipped.
 std::string Diff(const absl::Status& fast_status, const FlatEvent& fast,
-                 const absl::Status& dom_status, const FlatEvent& dom) {
+                 const absl::Status& dom_status, const FlatEvent& dom,
+                 bool values_only = false) {
   if (fast_status.ok() != dom_status.ok() ||
       fast_status.message() != dom_status.message()) {
     return absl::StrCat("status: fast=", fast_status.ToString(),
@@ -161,11 +166,15 @@ std::string Diff(const absl::Status& fast_status, const FlatEvent& fast,
     std::memcpy(&nb, &b.number, sizeof(nb));
     const bool same_number =
         na == nb || (std::isnan(a.number) && std::isnan(b.number));
+    const bool number_text = values_only && a.kind == ValueKind::kNumber;
+    const bool same_layout =
+        values_only ||
+        (a.path_offset == b.path_offset && a.path_size == b.path_size &&
+         a.text_offset == b.text_offset && a.text_size == b.text_size &&
+         a.pos_offset == b.pos_offset);
     if (a.kind != b.kind || fast.path(a) != dom.path(b) ||
-        fast.text(a) != dom.text(b) || !same_number ||
-        a.path_offset != b.path_offset || a.path_size != b.path_size ||
-        a.text_offset != b.text_offset || a.text_size != b.text_size ||
-        a.pos_offset != b.pos_offset || a.pos_size != b.pos_size) {
+        (!number_text && fast.text(a) != dom.text(b)) || !same_number ||
+        !same_layout || a.pos_size != b.pos_size) {
       std::ostringstream out;
       out << "leaf " << i << ": fast=" << fast.path(a) << " "
           << static_cast<int>(a.kind) << " " << fast.text(a) << " "
@@ -201,7 +210,22 @@ class DifferentialParser {
     const absl::Status a = fast_.Parse(json, filter, &fast_event_);
     used_fast_path_ = fast_.DomParseCountForTesting() == dom_before;
     const absl::Status b = dom_.Parse(json, filter, &dom_event_);
-    return Diff(a, fast_event_, b, dom_event_);
+    std::string diff = Diff(a, fast_event_, b, dom_event_);
+    // Valid text: the trusted skip (which checks nothing it skips) gives
+    // the same leaves, and stays on the scanner wherever the checking parse
+    // did. (Where a skipped number such as 1e400 sent the checking parse to
+    // the slow path, the trusted one may stay on the scanner.)
+    if (diff.empty() && b.ok()) {
+      const uint64_t trusted_dom_before = trusted_.DomParseCountForTesting();
+      const absl::Status t = trusted_.Parse(json, filter, &trusted_event_);
+      diff = Diff(t, trusted_event_, b, dom_event_, /*values_only=*/true);
+      if (diff.empty() && used_fast_path_ &&
+          trusted_.DomParseCountForTesting() != trusted_dom_before) {
+        diff = "left the scanner";
+      }
+      if (!diff.empty()) diff = "trusted: " + diff;
+    }
+    return diff;
   }
   bool used_fast_path() const { return used_fast_path_; }
   const FlatEvent& fast_event() const { return fast_event_; }
@@ -209,8 +233,10 @@ class DifferentialParser {
  private:
   FlatEventParser fast_;
   FlatEventParser dom_{FlatEventParser::Options{.force_dom = true}};
+  FlatEventParser trusted_{FlatEventParser::Options{.trusted = true}};
   FlatEvent fast_event_;
   FlatEvent dom_event_;
+  FlatEvent trusted_event_;
   bool used_fast_path_ = false;
 };
 
@@ -294,6 +320,12 @@ constexpr const char* kStrings[] = {
     "sixteen-chars!!\\\"",
     "0123456789abcdef\\\\0123456789abcdef",
     "has.dots.in.it",
+    // Brackets inside strings (a skipped container's end is found by its
+    // brackets outside strings), and long enough to cross 64-byte blocks.
+    "{[}]",
+    "]}",
+    "a string with brackets { [ ] } and a closing } past the first sixty-four "
+    "bytes of its block ]]",
     // simdjson decodes these oddly or not at all: the scanner defers.
     "\\ud800\\ue000",
     "\\ud800\\u0041",
@@ -515,6 +547,33 @@ TEST(FlatEventScannerTest, MatchesDomOnGeneratedDocuments) {
   // Most documents are handled without simdjson (the rest hold numbers such
   // as 1e400, odd surrogates or errors).
   EXPECT_GT(fast, valid / 4);
+}
+
+// Duplicate keys each give a leaf, on every path: the scanner, simdjson's
+// DOM, and the slow reader for numbers a double cannot hold (1e400), which
+// kept only the last duplicate before. A skipped 1e400 therefore changes
+// nothing, so skipping it unchecked (the trusted parse) changes nothing.
+TEST(FlatEventScannerTest, DuplicateKeysAreLeavesOnEveryPath) {
+  const std::vector<std::string> paths = {"a", "b"};
+  const PathFilter filter = PathFilter::FromPaths(paths);
+  FlatEventParser checking;
+  FlatEventParser trusted(FlatEventParser::Options{.trusted = true});
+  for (const char* doc :
+       {R"({"a":"x","a":"y"})", R"({"a":"x","a":"y","z":1e400})",
+        R"({"a":"x","z":[1e400],"a":"y"})"}) {
+    for (FlatEventParser* parser : {&checking, &trusted}) {
+      FlatEvent event;
+      ASSERT_TRUE(parser->Parse(doc, &filter, &event).ok()) << doc;
+      ASSERT_EQ(event.size(), 2u) << doc;
+      EXPECT_EQ(event.text(event.leaf(0)), "x") << doc;
+      EXPECT_EQ(event.text(event.leaf(1)), "y") << doc;
+    }
+  }
+  // A kept 1e400 takes the slow reader on both, duplicates and all.
+  FlatEvent event;
+  ASSERT_TRUE(
+      trusted.Parse(R"({"b":1e400,"a":"x","a":"y"})", &filter, &event).ok());
+  EXPECT_EQ(event.size(), 3u);
 }
 
 TEST(FlatEventScannerTest, MatchesDomOnEveryPrefix) {

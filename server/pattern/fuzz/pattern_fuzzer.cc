@@ -23,6 +23,7 @@
 namespace {
 
 using evbus::pattern::FlatEvent;
+using evbus::pattern::FlatEventParser;
 using evbus::pattern::PathFilter;
 using evbus::pattern::Pattern;
 using evbus::pattern::RuleMatcher;
@@ -84,8 +85,22 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (got != want || ids.size() > 1) {
     Fail("RuleMatcher(full)", pattern_text, event_text, want, got);
   }
-  // The event parsed, so it is valid JSON: the literal prefilter may say
-  // "maybe" to anything, but never "no" to an event the rule matches.
+  // The event parsed, so it is valid JSON: flattened as evbusd routes it
+  // (values no rule reads skipped unchecked), it matches the same.
+  static FlatEventParser* trusted =
+      new FlatEventParser(FlatEventParser::Options{.trusted = true});
+  FlatEvent routed;
+  if (!trusted->Parse(event_text, &matcher->path_filter(), &routed).ok()) {
+    std::fprintf(stderr, "pattern_fuzzer: trusted parse failed\n");
+    std::abort();
+  }
+  matcher->Match(routed, &ids);
+  got = ids.size() == 1 && ids[0] == 7;
+  if (got != want || ids.size() > 1) {
+    Fail("RuleMatcher(trusted)", pattern_text, event_text, want, got);
+  }
+  // The literal prefilter may say "maybe" to anything, but never "no" to
+  // an event the rule matches.
   if (want && !matcher->MayMatch(event_text)) {
     Fail("RuleMatcher::MayMatch", pattern_text, event_text, want, false);
   }

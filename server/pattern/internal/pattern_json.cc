@@ -38,7 +38,8 @@ constexpr int kMaxDepth = 256;
 
 class Reader {
  public:
-  explicit Reader(std::string_view text) : s_(text) {}
+  Reader(std::string_view text, bool keep_duplicate_keys)
+      : s_(text), keep_duplicate_keys_(keep_duplicate_keys) {}
 
   absl::StatusOr<PatternJson> ParseDocument() {
     PatternJson root;
@@ -371,8 +372,11 @@ class Reader {
       SkipWs();
       PatternJson value;
       if (!ParseValue(&value, depth)) return false;
-      auto [it, inserted] = index.try_emplace(key, out->members.size());
-      if (inserted) {
+      if (keep_duplicate_keys_) {
+        out->members.emplace_back(std::move(key), std::move(value));
+      } else if (auto [it, inserted] =
+                     index.try_emplace(key, out->members.size());
+                 inserted) {
         out->members.emplace_back(std::move(key), std::move(value));
       } else {
         out->members[it->second].second = std::move(value);  // last one wins
@@ -399,12 +403,14 @@ class Reader {
   size_t pos_ = 0;
   bool failed_ = false;
   absl::Status error_;
+  const bool keep_duplicate_keys_;
 };
 
 }  // namespace
 
-absl::StatusOr<PatternJson> ParsePatternJson(std::string_view text) {
-  Reader reader(text);
+absl::StatusOr<PatternJson> ParsePatternJson(std::string_view text,
+                                             bool keep_duplicate_keys) {
+  Reader reader(text, keep_duplicate_keys);
   return reader.ParseDocument();
 }
 

@@ -55,7 +55,11 @@ struct PatternJson::Member {
 // message is Jackson's text followed by its location suffix, e.g.
 //   Unexpected character (''' (code 39)): was expecting double-quote to start
 //   field name\n at [Source: (String)"{'a': 1}"; line: 1, column: 3]
-// Nesting deeper than 256 levels is rejected.
-absl::StatusOr<PatternJson> ParsePatternJson(std::string_view text);
+// Nesting deeper than 256 levels is rejected. With keep_duplicate_keys, an
+// object keeps every member in order, duplicates included (as events are
+// flattened: each duplicate's value is a leaf); else the last value of a
+// duplicate key wins, at the first one's position (as patterns are read).
+absl::StatusOr<PatternJson> ParsePatternJson(std::string_view text,
+                                             bool keep_duplicate_keys = false);
 
 }  // namespace evbus::pattern::internal
