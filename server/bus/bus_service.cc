@@ -350,7 +350,7 @@ absl::StatusOr<BusService::PreparedPut> BusService::Prepare(
     EventLogSlot slot = ReserveEventLogSlot(bus_name, ingest_ms, out.event_id);
     RouteLocked(bus_name, it->second, out.event_id, envelope, ingest_ms,
                 absl::ToUnixSeconds(fields.time) * 1000, slot.key, p.batch,
-                p.queued);
+                p.queued, /*only_rules=*/nullptr, /*built_here=*/true);
     if (tailing) p.tailed.emplace_back(bus_name, envelope);
     AddToEventLog(p.batch, std::move(slot), std::move(envelope));
   }
@@ -392,7 +392,8 @@ void BusService::RouteLocked(const std::string& bus, const BusState& state,
                              int64_t event_time_ms, std::string_view event_key,
                              storage::WriteBatch& batch,
                              std::vector<delivery::QueueEntry>& entries,
-                             const std::set<std::string>* only_rules) {
+                             const std::set<std::string>* only_rules,
+                             bool built_here) {
   if (rules_ == nullptr) return;
   std::shared_ptr<const BusRules> snapshot = rules_->Snapshot(bus);
   if (snapshot->matcher == nullptr || snapshot->matcher->rule_count() == 0) {
@@ -403,12 +404,19 @@ void BusService::RouteLocked(const std::string& bus, const BusState& state,
   // before it is flattened. (Were it not, the parse below would fail and
   // the event would go nowhere either way.)
   if (!snapshot->matcher->MayMatch(envelope)) return;
-  // One parser per thread: its buffers are reused from event to event. The
-  // envelope is valid JSON (above), so values no rule reads are skipped
-  // unchecked.
-  thread_local pattern::FlatEventParser parser(
+  // One parser of each kind per thread: their buffers are reused from
+  // event to event. An envelope built here from a PutEvents entry holds no
+  // number a double cannot hold (the Detail's were checked), so values no
+  // rule reads are skipped unchecked: the result is the checking parse's.
+  // Envelopes from elsewhere (another bus's target, a replay) may hold one
+  // (99999999999999999999), whose reading changes the kept numbers' text
+  // (flat_event.h): those are parsed in full.
+  thread_local pattern::FlatEventParser trusted_parser(
       pattern::FlatEventParser::Options{.trusted = true});
+  thread_local pattern::FlatEventParser checking_parser;
   thread_local pattern::FlatEvent flat;
+  pattern::FlatEventParser& parser =
+      built_here ? trusted_parser : checking_parser;
   absl::Status parsed =
       parser.Parse(envelope, &snapshot->matcher->path_filter(), &flat);
   if (!parsed.ok()) {

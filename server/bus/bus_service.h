@@ -203,14 +203,16 @@ class BusService final : public common::EventSink,
   // `only_rules`, when set, limits routing to those rule names (replays).
   // `event_key`, when not empty, is the event's key in the event log, written
   // in the same batch: the tasks then refer to it instead of carrying the
-  // envelope (Dispatcher::AddReferringTo).
+  // envelope (Dispatcher::AddReferringTo). `built_here`: the envelope was
+  // built by Put from a checked entry, and is flattened with the trusted
+  // parse (FlatEventParser::Options::trusted).
   void RouteLocked(const std::string& bus, const BusState& state,
                    const std::string& event_id, const std::string& envelope,
                    int64_t ingest_ms, int64_t event_time_ms,
                    std::string_view event_key, storage::WriteBatch& batch,
                    std::vector<delivery::QueueEntry>& entries,
-                   const std::set<std::string>* only_rules = nullptr)
-      ABSL_SHARED_LOCKS_REQUIRED(mu_);
+                   const std::set<std::string>* only_rules = nullptr,
+                   bool built_here = false) ABSL_SHARED_LOCKS_REQUIRED(mu_);
   // Writes `batch` synced, then tells the dispatcher about `queued`.
   absl::Status CommitRouted(const storage::WriteBatch& batch,
                             std::vector<delivery::QueueEntry> queued);

@@ -189,11 +189,16 @@ class FlatEventParser {
     // Default false. The results are the same either way; this exists so that
     // tests and benchmarks can compare the two paths.
     bool force_dom = false;
-    // The text is known to be valid JSON (evbusd's own envelopes, built from
-    // a Detail that PutEvents validated): values the filter leaves out are
-    // skipped by their quotes and brackets without being checked, and UTF-8
-    // is not checked again. The kept values are read as always. Invalid
-    // text may then be flattened instead of rejected. Default false.
+    // The text is known to be valid JSON with no number a double cannot
+    // hold and no integer beyond 64 bits (evbusd's envelopes built from a
+    // PutEvents entry, whose Detail was checked and re-serialised): values
+    // the filter leaves out are skipped by their quotes and brackets without
+    // being checked, and UTF-8 is not checked again (kept strings included).
+    // On such text the result is the checking parse's. Elsewhere it may
+    // differ: invalid text may be flattened instead of rejected, and a
+    // skipped 1e400, which sends the checking parse to its slow reader (the
+    // one that gives kept numbers their literal text), is not seen at all.
+    // Default false.
     bool trusted = false;
   };
 

@@ -85,19 +85,27 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (got != want || ids.size() > 1) {
     Fail("RuleMatcher(full)", pattern_text, event_text, want, got);
   }
-  // The event parsed, so it is valid JSON: flattened as evbusd routes it
-  // (values no rule reads skipped unchecked), it matches the same.
+  // The event parsed, so it is valid JSON. Where its filtered parse stayed
+  // on the scanner (no number out of range anywhere, which is what
+  // PutEvents guarantees), flattened as evbusd routes it (values no rule
+  // reads skipped unchecked) it matches the same.
+  static FlatEventParser* checking = new FlatEventParser();
   static FlatEventParser* trusted =
       new FlatEventParser(FlatEventParser::Options{.trusted = true});
-  FlatEvent routed;
-  if (!trusted->Parse(event_text, &matcher->path_filter(), &routed).ok()) {
-    std::fprintf(stderr, "pattern_fuzzer: trusted parse failed\n");
-    std::abort();
-  }
-  matcher->Match(routed, &ids);
-  got = ids.size() == 1 && ids[0] == 7;
-  if (got != want || ids.size() > 1) {
-    Fail("RuleMatcher(trusted)", pattern_text, event_text, want, got);
+  FlatEvent checked;
+  const uint64_t dom_before = checking->DomParseCountForTesting();
+  if (checking->Parse(event_text, &matcher->path_filter(), &checked).ok() &&
+      checking->DomParseCountForTesting() == dom_before) {
+    FlatEvent routed;
+    if (!trusted->Parse(event_text, &matcher->path_filter(), &routed).ok()) {
+      std::fprintf(stderr, "pattern_fuzzer: trusted parse failed\n");
+      std::abort();
+    }
+    matcher->Match(routed, &ids);
+    got = ids.size() == 1 && ids[0] == 7;
+    if (got != want || ids.size() > 1) {
+      Fail("RuleMatcher(trusted)", pattern_text, event_text, want, got);
+    }
   }
   // The literal prefilter may say "maybe" to anything, but never "no" to
   // an event the rule matches.
