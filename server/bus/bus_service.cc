@@ -405,12 +405,12 @@ void BusService::RouteLocked(const std::string& bus, const BusState& state,
   // the event would go nowhere either way.)
   if (!snapshot->matcher->MayMatch(envelope)) return;
   // One parser of each kind per thread: their buffers are reused from
-  // event to event. An envelope built here from a PutEvents entry holds no
-  // number a double cannot hold (the Detail's were checked), so values no
-  // rule reads are skipped unchecked: the result is the checking parse's.
-  // Envelopes from elsewhere (another bus's target, a replay) may hold one
-  // (99999999999999999999), whose reading changes the kept numbers' text
-  // (flat_event.h): those are parsed in full.
+  // event to event. An envelope built here from a PutEvents entry is
+  // exactly what the trusted parse requires (valid JSON, its Detail's
+  // numbers checked and re-serialised), so values no rule reads are skipped
+  // unchecked. Envelopes from elsewhere (another bus's target, a replay)
+  // were only parsed by nlohmann, which lets through numbers PutEvents
+  // refuses (integers beyond 64 bits): those keep the checking parse.
   thread_local pattern::FlatEventParser trusted_parser(
       pattern::FlatEventParser::Options{.trusted = true});
   thread_local pattern::FlatEventParser checking_parser;
