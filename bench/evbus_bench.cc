@@ -34,7 +34,7 @@ int Usage() {
       "[--rate R] [--duration S] [--payload-bytes N] [--batch B]\n"
       "       evbus-bench match --rules FILE --events FILE.jsonl "
       "[--seconds S] [--set NAME] [--verify N] [--flatten-only 1] "
-      "[--trusted 0|1]\n"
+      "[--trusted 0|1 (default 1: as evbusd routes)]\n"
       "       evbus-bench schedules [--endpoint E] [--count N] "
       "[--due-together K] [--concurrency C] [--pid P]\n"
       "       evbus-bench functions [--endpoint E] [--http H] [--warm N] "

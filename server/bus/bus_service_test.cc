@@ -282,39 +282,55 @@ class SerialTargets final : public delivery::TargetDirectory {
   }
 };
 
+// The default bus's rule r1 ({"source":["com.example"]}) routes to a
+// webhook whose deliveries are held until released, one at a time.
+class HeldRoutingTest : public BusServiceTest {
+ protected:
+  void SetUp() override {
+    BusServiceTest::SetUp();
+    rules_ =
+        std::make_unique<RuleRegistry>(*store_, clock_, RuleRegistryOptions{});
+    ASSERT_THAT(rules_->Load(), IsOk());
+    evbus::v1::Rule rule;
+    rule.set_name("r1");
+    rule.set_event_bus_name("default");
+    rule.set_event_pattern(R"({"source":["com.example"]})");
+    ASSERT_TRUE(rules_->PutRule(rule).ok());
+    evbus::v1::Target target;
+    target.set_id("t1");
+    target.set_arn("http://127.0.0.1:9/hook");
+    ASSERT_TRUE(rules_->PutTargets("default", "r1", {target}).ok());
+    delivery::Executors executors;
+    executors.webhook = &held_;
+    delivery::DispatcherOptions dispatcher_options;
+    dispatcher_options.idle_poll = absl::Milliseconds(20);
+    dispatcher_ = std::make_unique<delivery::Dispatcher>(
+        *store_, clock_, registry_, directory_, executors, dispatcher_options);
+    ASSERT_THAT(dispatcher_->Start(), IsOk());
+    service_ = std::move(BusService::Create(*store_, clock_, registry_, {},
+                                            rules_.get(), dispatcher_.get())
+                             .value());
+  }
+  void TearDown() override {
+    service_.reset();
+    if (dispatcher_ != nullptr) dispatcher_->Stop();
+  }
+
+  HeldExecutor held_;
+  SerialTargets directory_;
+  std::unique_ptr<RuleRegistry> rules_;
+  std::unique_ptr<delivery::Dispatcher> dispatcher_;
+};
+
 // A routed event is written once: its tasks refer to the event log record,
 // and the event log keeps every event a queued task still refers to.
-TEST_F(BusServiceTest, QueuedTasksReferToTheEventLogAndKeepItFromTrimming) {
-  RuleRegistry rules(*store_, clock_, {});
-  ASSERT_THAT(rules.Load(), IsOk());
-  evbus::v1::Rule rule;
-  rule.set_name("r1");
-  rule.set_event_bus_name("default");
-  rule.set_event_pattern(R"({"source":["com.example"]})");
-  ASSERT_TRUE(rules.PutRule(rule).ok());
-  evbus::v1::Target target;
-  target.set_id("t1");
-  target.set_arn("http://127.0.0.1:9/hook");
-  ASSERT_TRUE(rules.PutTargets("default", "r1", {target}).ok());
-  HeldExecutor held;
-  SerialTargets directory;
-  delivery::Executors executors;
-  executors.webhook = &held;
-  delivery::DispatcherOptions dispatcher_options;
-  dispatcher_options.idle_poll = absl::Milliseconds(20);
-  delivery::Dispatcher dispatcher(*store_, clock_, registry_, directory,
-                                  executors, dispatcher_options);
-  ASSERT_THAT(dispatcher.Start(), IsOk());
-  service_ = std::move(
-      BusService::Create(*store_, clock_, registry_, {}, &rules, &dispatcher)
-          .value());
-
+TEST_F(HeldRoutingTest, QueuedTasksReferToTheEventLogAndKeepItFromTrimming) {
   EVBUS_ASSERT_OK_AND_ASSIGN(PutEventsResult put,
                              service_->PutEvents({Entry(), Entry()}));
-  ASSERT_TRUE(held.WaitForDeliveries(1));
+  ASSERT_TRUE(held_.WaitForDeliveries(1));
   // The delivery got the whole envelope although the stored tasks hold none
   // (both are due in the same millisecond: either may go first).
-  const std::string first = held.payloads()[0];
+  const std::string first = held_.payloads()[0];
   const int first_index =
       absl::StrContains(first, put.entries[0].event_id) ? 0 : 1;
   EXPECT_THAT(first, HasSubstr(put.entries[first_index].event_id));
@@ -340,62 +356,35 @@ TEST_F(BusServiceTest, QueuedTasksReferToTheEventLogAndKeepItFromTrimming) {
   ASSERT_THAT(service_->TrimEventLog(), IsOk());
   EXPECT_EQ(service_->ListEvents("", {})->events.size(), 2u);
 
-  held.ReleaseAll();
-  ASSERT_TRUE(held.WaitForDeliveries(2));
-  EXPECT_THAT(held.payloads()[1],
+  held_.ReleaseAll();
+  ASSERT_TRUE(held_.WaitForDeliveries(2));
+  EXPECT_THAT(held_.payloads()[1],
               HasSubstr(put.entries[1 - first_index].event_id));
-  held.ReleaseAll();
-  ASSERT_TRUE(dispatcher.WaitIdleForTesting(absl::Seconds(10)));
+  held_.ReleaseAll();
+  ASSERT_TRUE(dispatcher_->WaitIdleForTesting(absl::Seconds(10)));
   ASSERT_THAT(service_->TrimEventLog(), IsOk());
   EXPECT_TRUE(service_->ListEvents("", {})->events.empty());
-  service_.reset();
-  dispatcher.Stop();
 }
 
 // The trim guard is per bus: a bus whose deliveries are stuck keeps its own
 // events past the retention, not every bus's.
-TEST_F(BusServiceTest, AStuckBusKeepsOnlyItsOwnEventsFromTrimming) {
-  RuleRegistry rules(*store_, clock_, {});
-  ASSERT_THAT(rules.Load(), IsOk());
-  evbus::v1::Rule rule;
-  rule.set_name("r1");
-  rule.set_event_bus_name("default");
-  rule.set_event_pattern(R"({"source":["com.example"]})");
-  ASSERT_TRUE(rules.PutRule(rule).ok());
-  evbus::v1::Target target;
-  target.set_id("t1");
-  target.set_arn("http://127.0.0.1:9/hook");
-  ASSERT_TRUE(rules.PutTargets("default", "r1", {target}).ok());
-  HeldExecutor held;
-  SerialTargets directory;
-  delivery::Executors executors;
-  executors.webhook = &held;
-  delivery::DispatcherOptions dispatcher_options;
-  dispatcher_options.idle_poll = absl::Milliseconds(20);
-  delivery::Dispatcher dispatcher(*store_, clock_, registry_, directory,
-                                  executors, dispatcher_options);
-  ASSERT_THAT(dispatcher.Start(), IsOk());
-  service_ = std::move(
-      BusService::Create(*store_, clock_, registry_, {}, &rules, &dispatcher)
-          .value());
+TEST_F(HeldRoutingTest, AStuckBusKeepsOnlyItsOwnEventsFromTrimming) {
   ASSERT_THAT(service_->CreateEventBus("orders", ""), IsOk());
 
   // The default bus's two deliveries are stuck (one in flight, one queued
   // behind it); the orders bus has no rule, so nothing refers to its events.
   ASSERT_TRUE(service_->PutEvents({Entry(), Entry()}).ok());
   ASSERT_TRUE(service_->PutEvents({Entry("orders"), Entry("orders")}).ok());
-  ASSERT_TRUE(held.WaitForDeliveries(1));
+  ASSERT_TRUE(held_.WaitForDeliveries(1));
   clock_.Advance(absl::Hours(25));
   ASSERT_THAT(service_->TrimEventLog(), IsOk());
   EXPECT_EQ(service_->ListEvents("", {})->events.size(), 2u);
   EXPECT_TRUE(service_->ListEvents("orders", {})->events.empty());
 
-  held.ReleaseAll();
-  ASSERT_TRUE(held.WaitForDeliveries(2));
-  held.ReleaseAll();
-  ASSERT_TRUE(dispatcher.WaitIdleForTesting(absl::Seconds(10)));
-  service_.reset();
-  dispatcher.Stop();
+  held_.ReleaseAll();
+  ASSERT_TRUE(held_.WaitForDeliveries(2));
+  held_.ReleaseAll();
+  ASSERT_TRUE(dispatcher_->WaitIdleForTesting(absl::Seconds(10)));
 }
 
 TEST_F(BusServiceTest, ZeroRetentionKeepsNoLog) {

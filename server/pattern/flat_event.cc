@@ -826,28 +826,15 @@ close:
 // valid JSON, a skipped value's end is found from its quotes, backslashes
 // and brackets alone.
 
-// The first '"' or '\\' in [p, end), or `end`.
-ABSL_ATTRIBUTE_ALWAYS_INLINE inline const char* FindQuoteOrBackslash(
-    const char* p, const char* end) {
-#if defined(__SSE2__)
-  const __m128i quote = _mm_set1_epi8('"');
-  const __m128i backslash = _mm_set1_epi8('\\');
-  for (; end - p >= 16; p += 16) {
-    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-    const auto m = static_cast<unsigned>(_mm_movemask_epi8(
-        _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash))));
-    if (m != 0) return p + __builtin_ctz(m);
-  }
-#endif
-  while (p != end && *p != '"' && *p != '\\') ++p;
-  return p;
-}
-
 // `p` is just past the opening quote of a string in valid JSON: returns
 // the byte after its closing quote, or null at `end`.
 inline const char* SkipStringTrusted(const char* p, const char* end) {
+  // Valid JSON holds no control byte in a string, so FindStringSpecial
+  // stops only at a quote or a backslash here.
+  uint32_t unused_seen = 0;
+  bool unused_dot = false;
   while (true) {
-    p = FindQuoteOrBackslash(p, end);
+    p = FindStringSpecial<false>(p, end, &unused_seen, &unused_dot);
     if (p == end) return nullptr;
     if (*p == '"') return p + 1;
     p += 2;  // the escaped byte (a \uXXXX's digits hold no quote)

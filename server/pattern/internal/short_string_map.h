@@ -33,23 +33,7 @@ struct ShortKey {
   static ShortKey Of(std::string_view s) {
     ShortKey k;
     k.len = s.size();
-    const char* p = s.data();
-    const size_t n = s.size();
-    if (n >= 8) {
-      std::memcpy(&k.w0, p, 8);
-      std::memcpy(&k.w1, p + n - 8, 8);  // overlaps w0 when n < 16
-    } else if (n >= 4) {
-      uint32_t a;
-      uint32_t b;
-      std::memcpy(&a, p, 4);
-      std::memcpy(&b, p + n - 4, 4);  // overlaps a when n < 8
-      k.w0 = a;
-      k.w1 = b;
-    } else if (n > 0) {
-      k.w0 = static_cast<uint8_t>(p[0]) |
-             (uint64_t{static_cast<uint8_t>(p[n / 2])} << 8) |
-             (uint64_t{static_cast<uint8_t>(p[n - 1])} << 16);
-    }
+    EdgeWords(s.data(), s.size(), &k.w0, &k.w1);
     return k;
   }
   uint64_t Hash() const {

@@ -40,41 +40,53 @@ inline uint64_t FoldedMultiply(uint64_t a, uint64_t b) {
   return absl::Uint128Low64(r) ^ absl::Uint128High64(r);
 }
 
+// Reads a string of n bytes at p as two words that hold all of its bytes
+// when n <= 16 (8-16 bytes: the first and last 8, overlapping; 4-7: the
+// first and last 4; 1-3: the first, middle and last byte in *first); for
+// longer strings, its first and last 8 bytes.
+inline void EdgeWords(const char* p, size_t n, uint64_t* first,
+                      uint64_t* last) {
+  *first = 0;
+  *last = 0;
+  if (n >= 8) {
+    std::memcpy(first, p, 8);
+    std::memcpy(last, p + n - 8, 8);
+  } else if (n >= 4) {
+    uint32_t a;
+    uint32_t b;
+    std::memcpy(&a, p, 4);
+    std::memcpy(&b, p + n - 4, 4);
+    *first = a;
+    *last = b;
+  } else if (n > 0) {
+    *first = static_cast<uint8_t>(p[0]) |
+             (uint64_t{static_cast<uint8_t>(p[n / 2])} << 8) |
+             (uint64_t{static_cast<uint8_t>(p[n - 1])} << 16);
+  }
+}
+
 inline size_t FastStringHash(std::string_view s) {
   constexpr uint64_t k0 = 0xa0761d6478bd642fULL;
   constexpr uint64_t k1 = 0xe7037ed1a0b428dbULL;
   constexpr uint64_t k2 = 0x8ebc6af09c88c6e3ULL;
   const char* p = s.data();
   const size_t n = s.size();
-  uint64_t a = 0;
-  uint64_t b = 0;
   uint64_t seed = n * k2;
-  if (n >= 8) {
-    // Whole 16-byte blocks, then the last (overlapping) 16 bytes.
-    size_t i = 0;
-    for (; i + 16 < n; i += 16) {
-      std::memcpy(&a, p + i, 8);
-      std::memcpy(&b, p + i + 8, 8);
-      seed = FoldedMultiply(a ^ k0, b ^ seed);
-    }
-    if (n >= 16) {
-      std::memcpy(&a, p + n - 16, 8);
-      std::memcpy(&b, p + n - 8, 8);
-    } else {
-      std::memcpy(&a, p, 8);
-      std::memcpy(&b, p + n - 8, 8);  // overlaps a
-    }
-  } else if (n >= 4) {
-    uint32_t x;
-    uint32_t y;
-    std::memcpy(&x, p, 4);
-    std::memcpy(&y, p + n - 4, 4);  // overlaps x when n < 8
-    a = x;
-    b = y;
-  } else if (n > 0) {
-    a = static_cast<uint8_t>(p[0]) |
-        (uint64_t{static_cast<uint8_t>(p[n / 2])} << 8) |
-        (uint64_t{static_cast<uint8_t>(p[n - 1])} << 16);
+  // Longer strings: whole 16-byte blocks, then the last (overlapping) 16.
+  for (size_t i = 0; n > 16 && i + 16 < n; i += 16) {
+    uint64_t a;
+    uint64_t b;
+    std::memcpy(&a, p + i, 8);
+    std::memcpy(&b, p + i + 8, 8);
+    seed = FoldedMultiply(a ^ k0, b ^ seed);
+  }
+  uint64_t a;
+  uint64_t b;
+  if (n > 16) {
+    std::memcpy(&a, p + n - 16, 8);
+    std::memcpy(&b, p + n - 8, 8);
+  } else {
+    EdgeWords(p, n, &a, &b);
   }
   return FoldedMultiply(a ^ k0, b ^ k1 ^ seed);
 }
