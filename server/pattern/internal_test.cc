@@ -1,5 +1,6 @@
 // Unit tests for the leaf-level helpers in internal/.
 #include <map>
+#include <random>
 #include <set>
 #include <string>
 #include <vector>
@@ -104,6 +105,42 @@ TEST(GlobTest, Matching) {
   EXPECT_TRUE(g("a\\\\b").Matches("a\\b"));
   EXPECT_TRUE(g("*東京*").Matches("ようこそ東京へ"));
   EXPECT_EQ(g("ab*c").LiteralPrefix(), "ab");
+}
+
+// Whole-string glob match by dynamic programming over (text, pattern)
+// positions: the definition Glob::Matches must agree with.
+bool ReferenceGlob(std::string_view pattern, std::string_view s) {
+  std::vector<std::vector<char>> ok(s.size() + 1,
+                                    std::vector<char>(pattern.size() + 1, 0));
+  ok[s.size()][pattern.size()] = 1;
+  for (size_t i = s.size() + 1; i-- > 0;) {
+    for (size_t j = pattern.size(); j-- > 0;) {
+      if (pattern[j] == '*') {
+        ok[i][j] = ok[i][j + 1] || (i < s.size() && ok[i + 1][j]);
+      } else {
+        ok[i][j] = i < s.size() && s[i] == pattern[j] && ok[i + 1][j + 1];
+      }
+    }
+  }
+  return ok[0][0] != 0;
+}
+
+TEST(GlobTest, MatchesAgreesWithReference) {
+  std::mt19937 rng(11);
+  for (int iter = 0; iter < 20000; ++iter) {
+    std::string pattern;
+    const size_t plen = rng() % 14;
+    for (size_t i = 0; i < plen; ++i) {
+      const char c = "ab*c"[rng() % 4];
+      if (c == '*' && !pattern.empty() && pattern.back() == '*') continue;
+      pattern.push_back(c);
+    }
+    std::string s;
+    const size_t slen = rng() % 40;
+    for (size_t i = 0; i < slen; ++i) s.push_back("abc"[rng() % 3]);
+    ASSERT_EQ(Glob::Compile(pattern)->Matches(s), ReferenceGlob(pattern, s))
+        << "glob '" << pattern << "' text '" << s << "'";
+  }
 }
 
 TEST(GlobTest, Errors) {

@@ -654,7 +654,41 @@ struct RuleMatcher::Index {
   // fields, at field_paths[field_paths_begin[sid]] on.
   std::vector<uint32_t> field_paths_begin;
   std::vector<uint32_t> field_paths;
+  // The fields of each sub-rule that allow exists:false, at
+  // absent_fields[absent_fields_begin[sid], absent_fields_begin[sid + 1]):
+  // path id, and whether exists:false is the field's only alternative.
+  struct AbsentField {
+    uint32_t path_id;
+    bool only_absent;
+  };
+  std::vector<uint32_t> absent_fields_begin;
+  std::vector<AbsentField> absent_fields;
 
+  // What the fields of sub-rule `sid` that allow exists:false decide
+  // without a direct evaluation.
+  enum class Absence {
+    kHold,     // none has a leaf: each is satisfied by its absence
+    kFail,     // a field that must be absent has a leaf outside arrays
+    kUnknown,  // leaves inside arrays, or fields with other alternatives
+  };
+  Absence CheckAbsent(uint32_t sid, const FlatEvent& event,
+                      const Scratch& sc) const {
+    Absence verdict = Absence::kHold;
+    for (uint32_t i = absent_fields_begin[sid];
+         i < absent_fields_begin[sid + 1]; ++i) {
+      const AbsentField& f = absent_fields[i];
+      if (!sc.Has(f.path_id)) continue;
+      verdict = Absence::kUnknown;
+      if (!f.only_absent) continue;
+      // A leaf outside every array is consistent with any choice of the
+      // other fields' leaves (§2.2.5), so the field is present.
+      const auto [begin, end] = sc.path_range[f.path_id];
+      for (uint32_t k = begin; k < end; ++k) {
+        if (event.leaf(k).pos_size == 0) return Absence::kFail;
+      }
+    }
+    return verdict;
+  }
   // Evaluates sub-rule `sid` directly, with its fields' leaves found from
   // the per-path ranges instead of searching the event by path text.
   bool Evaluate(uint32_t sid, const FlatEvent& event, const Scratch& sc) const {
@@ -1566,10 +1600,18 @@ std::shared_ptr<const RuleMatcher> RuleMatcher::Builder::Build() const {
   for (const Index::SubRuleInfo& info : index->subrules) {
     index->field_paths_begin.push_back(
         static_cast<uint32_t>(index->field_paths.size()));
+    index->absent_fields_begin.push_back(
+        static_cast<uint32_t>(index->absent_fields.size()));
     for (const internal::Field& f : info.sub->fields) {
       index->field_paths.push_back(index->PathId(f.path));
+      if (f.has_absent) {
+        index->absent_fields.push_back(
+            {index->PathId(f.path), !f.has_positive});
+      }
     }
   }
+  index->absent_fields_begin.push_back(
+      static_cast<uint32_t>(index->absent_fields.size()));
   for (Index::Partition& part : index->partitions) {
     for (auto& [path_id, idx] : part.paths) {
       std::sort(idx.numeric.begin(), idx.numeric.end(),
@@ -1695,13 +1737,23 @@ void RuleMatcher::Match(const FlatEvent& event,
     }
     int array_fields = ArrayFields(st.array_bits);
     if (!ix.CheckFields(info, event, *sc, &array_fields)) continue;
-    if ((!info.has_absent && array_fields < 2) ||
+    const Index::Absence absence = info.has_absent
+                                       ? ix.CheckAbsent(sid, event, *sc)
+                                       : Index::Absence::kHold;
+    if (absence == Index::Absence::kFail) continue;
+    // At most one required field needs a leaf inside an array, and every
+    // absence holds: the leaves chosen are consistent, so the rule of
+    // §2.2.5 cannot fail.
+    if ((array_fields < 2 && absence == Index::Absence::kHold) ||
         ix.Evaluate(sid, event, *sc)) {
       sc->Matched(info.rule);
     }
   }
   for (uint32_t sid : ix.always_check) {
-    if (ix.Evaluate(sid, event, *sc)) {
+    // Every field allows exists:false.
+    const Index::Absence absence = ix.CheckAbsent(sid, event, *sc);
+    if (absence == Index::Absence::kFail) continue;
+    if (absence == Index::Absence::kHold || ix.Evaluate(sid, event, *sc)) {
       sc->Matched(ix.subrules[sid].rule);
     }
   }

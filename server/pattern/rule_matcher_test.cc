@@ -156,6 +156,27 @@ TEST(RuleMatcherTest, ArrayConsistencyInTheIndex) {
               ElementsAre(3));
 }
 
+// Candidates with exists:false fields are decided without the direct
+// evaluation when those fields have no leaf (match) or a field that must be
+// absent has one outside arrays (no match); leaves inside arrays, and fields
+// with other alternatives, still go through the evaluation.
+TEST(RuleMatcherTest, ExistsFalseDecidedByTheLeavesAtItsPath) {
+  RuleMatcher::Builder b;
+  b.set_partition_min_subrules(0);
+  b.Add(1, P(R"({"e":{"s":["a"],"m":[{"exists":false}]}})"));
+  b.Add(2, P(R"({"e":{"s":["a"],"m":[{"exists":false},"x"]}})"));
+  b.Add(3, P(R"({"e":{"m":[{"exists":false}]}})"));  // checked every event
+  auto m = b.Build();
+  EXPECT_THAT(MatchWith(*m, R"({"e":{"s":"a"}})"), ElementsAre(1, 2, 3));
+  EXPECT_THAT(MatchWith(*m, R"({"e":{"s":"a","m":1}})"), IsEmpty());
+  EXPECT_THAT(MatchWith(*m, R"({"e":{"s":"a","m":"x"}})"), ElementsAre(2));
+  EXPECT_THAT(MatchWith(*m, R"({"e":{"s":"a","m":[1]}})"), IsEmpty());
+  // m sits in another element of the array than s: absent for rules 1, 2.
+  EXPECT_THAT(MatchWith(*m, R"({"e":[{"s":"a"},{"m":1}]})"), ElementsAre(1, 2));
+  EXPECT_THAT(MatchWith(*m, R"({"e":[{"s":"a","m":1}]})"), IsEmpty());
+  EXPECT_THAT(MatchWith(*m, R"({"f":1})"), ElementsAre(3));
+}
+
 // The matcher skips the array-consistency evaluation when at most one
 // field is satisfied inside arrays; two or more (two indexed fields, a pair,
 // an indexed and a checked field) must still come from one element.
