@@ -1434,18 +1434,8 @@ class FlatEventParser::Impl {
         return;
       case Kind::kNumber: {
         FlatEvent::Leaf& leaf = AddLeaf(ValueKind::kNumber, node);
-        double d = 0;
-        auto res =
-            std::from_chars(v.text.data(), v.text.data() + v.text.size(), d);
-        if (res.ec == std::errc::result_out_of_range) {
-          const bool neg = !v.text.empty() && v.text.front() == '-';
-          const bool tiny = v.text.find("e-") != std::string::npos ||
-                            v.text.find("E-") != std::string::npos;
-          d = tiny ? 0.0
-                   : (neg ? -std::numeric_limits<double>::infinity()
-                          : std::numeric_limits<double>::infinity());
-        }
-        leaf.number = d;
+        bool finite = false;
+        leaf.number = internal::JsonNumberValue(v.text, &finite);
         SetText(&leaf, v.text);
         return;
       }

@@ -1,4 +1,6 @@
 // Unit tests for the leaf-level helpers in internal/.
+#include <cmath>
+#include <limits>
 #include <map>
 #include <random>
 #include <set>
@@ -248,6 +250,35 @@ TEST(PatternJsonTest, KeepsNumberTextAndLastDuplicate) {
   EXPECT_EQ(n->items[0].text, "1.50e2");
   EXPECT_EQ(n->items[1].text, "-0");
   EXPECT_EQ(n->items[2].text, "é😀");
+}
+
+TEST(PatternJsonTest, NumberValuesRoundAsJavaDoes) {
+  bool finite = false;
+  EXPECT_EQ(JsonNumberValue("123e-2", &finite), 1.23);
+  EXPECT_TRUE(finite);
+  EXPECT_EQ(JsonNumberValue("5e-324", &finite), 4.9406564584124654e-324);
+  EXPECT_TRUE(finite);
+  // Too small for a double: zero, keeping the sign.
+  for (std::string_view t :
+       {"1e-400", "2.4e-324", "10e-401", "0.5e-330", "-1e-400"}) {
+    EXPECT_EQ(JsonNumberValue(t, &finite), 0.0) << t;
+    EXPECT_TRUE(finite) << t;
+  }
+  EXPECT_TRUE(std::signbit(JsonNumberValue("-1e-400", &finite)));
+  const std::string long_fraction = "0." + std::string(400, '0') + "1";
+  EXPECT_EQ(JsonNumberValue(long_fraction, &finite), 0.0);
+  EXPECT_TRUE(finite);
+  // Too large: infinity.
+  for (std::string_view t : {"1e400", "0.5e400"}) {
+    EXPECT_TRUE(std::isinf(JsonNumberValue(t, &finite))) << t;
+    EXPECT_FALSE(finite) << t;
+  }
+  const std::string long_integer = "1" + std::string(400, '0');
+  EXPECT_EQ(JsonNumberValue(long_integer, &finite),
+            std::numeric_limits<double>::infinity());
+  EXPECT_EQ(JsonNumberValue("-1e400", &finite),
+            -std::numeric_limits<double>::infinity());
+  EXPECT_FALSE(finite);
 }
 
 TEST(PatternJsonTest, JacksonStyleErrors) {

@@ -279,13 +279,13 @@ bool IsReservedInOr(std::string_view name) {
   return false;
 }
 
-// Parses a JSON number token. Returns false (and sets *value to +-inf or 0)
-// when the value is outside double range.
+// Parses a JSON number token as event-ruler does (Java's
+// Double.parseDouble): false, with *value +-inf, when it is too large for a
+// double; a magnitude too small for one is 0.
 bool ParseNumber(std::string_view text, double* value) {
-  auto res = std::from_chars(text.data(), text.data() + text.size(), *value);
-  if (res.ec == std::errc()) return std::isfinite(*value);
-  *value = std::numeric_limits<double>::infinity();
-  return false;
+  bool finite = false;
+  *value = internal::JsonNumberValue(text, &finite);
+  return finite;
 }
 
 struct Item;

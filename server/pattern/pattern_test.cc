@@ -265,6 +265,18 @@ TEST(PatternMatchTest, ExactValues) {
   // Numbers beyond double range match only their literal spelling.
   EXPECT_TRUE(D(R"({"n":[1e400]})", R"({"n":1e400})"));
   EXPECT_FALSE(D(R"({"n":[1e400]})", R"({"n":2e400})"));
+  // Numbers too small for a double are 0 (Java's Double.parseDouble) on
+  // both sides, whichever reader flattened the event (a 1e400 elsewhere in
+  // it sends it to the slow one).
+  for (std::string_view other : {"", R"(,"x":1e400)"}) {
+    const std::string tiny = R"({"n":1e-400)" + std::string(other) + "}";
+    const std::string zero = R"({"n":0)" + std::string(other) + "}";
+    EXPECT_TRUE(D(R"({"n":[1e-400]})", tiny)) << other;
+    EXPECT_TRUE(D(R"({"n":[1e-400]})", zero)) << other;
+    EXPECT_TRUE(D(R"({"n":[0]})", tiny)) << other;
+    EXPECT_TRUE(D(R"({"n":[{"numeric":["<",1e-400]}]})", R"({"n":-1})"));
+    EXPECT_FALSE(D(R"({"n":[{"numeric":[">",1e-400]}]})", tiny)) << other;
+  }
   // IP literals are normalised (event-ruler behaviour).
   EXPECT_TRUE(D(R"({"ip":["2001:db8::1"]})",
                 R"({"ip":"2001:0db8:0000:0000:0000:0000:0000:0001"})"));

@@ -156,6 +156,21 @@ TEST(RuleMatcherTest, ArrayConsistencyInTheIndex) {
               ElementsAre(3));
 }
 
+// A number too small for a double is 0 in patterns and events alike, on
+// the scanner and on the slow reader (which a 1e400 anywhere in the event
+// selects); before, the pattern matched only the literal text, which only
+// the slow reader recorded.
+TEST(RuleMatcherTest, NumbersTooSmallForADoubleAreZero) {
+  RuleMatcher::Builder b;
+  b.Add(1, P(R"({"v":[1e-400]})"));
+  b.Add(2, P(R"({"v":[0]})"));
+  auto m = b.Build();
+  for (std::string_view event : {R"({"v":1e-400})", R"({"v":1e-400,"x":1e400})",
+                                 R"({"v":0})", R"({"v":0,"x":1e400})"}) {
+    EXPECT_THAT(MatchWith(*m, event), ElementsAre(1, 2)) << event;
+  }
+}
+
 // Candidates with exists:false fields are decided without the direct
 // evaluation when those fields have no leaf (match) or a field that must be
 // absent has one outside arrays (no match); leaves inside arrays, and fields

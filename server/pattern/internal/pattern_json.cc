@@ -1,6 +1,9 @@
 #include "server/pattern/internal/pattern_json.h"
 
+#include <charconv>
+#include <cmath>
 #include <cstdint>
+#include <limits>
 #include <optional>
 
 #include "absl/container/flat_hash_map.h"
@@ -412,6 +415,55 @@ absl::StatusOr<PatternJson> ParsePatternJson(std::string_view text,
                                              bool keep_duplicate_keys) {
   Reader reader(text, keep_duplicate_keys);
   return reader.ParseDocument();
+}
+
+double JsonNumberValue(std::string_view token, bool* finite) {
+  double d = 0;
+  const std::from_chars_result r =
+      std::from_chars(token.data(), token.data() + token.size(), d);
+  if (r.ec == std::errc()) {
+    *finite = std::isfinite(d);
+    return d;
+  }
+  // Out of range: rounds to 0 or to infinity, by the decimal exponent of
+  // the first significant digit (the token has one, or it would be 0).
+  const bool negative = !token.empty() && token.front() == '-';
+  size_t i = negative ? 1 : 0;
+  int64_t exponent = 0;  // of the first significant digit
+  bool significant = false;
+  for (; i < token.size() && token[i] >= '0' && token[i] <= '9'; ++i) {
+    if (token[i] != '0') significant = true;
+    if (significant) ++exponent;
+  }
+  exponent -= 1;  // "123" -> 2
+  if (i < token.size() && token[i] == '.') {
+    for (++i; i < token.size() && token[i] >= '0' && token[i] <= '9'; ++i) {
+      if (significant) continue;
+      if (token[i] == '0') {
+        --exponent;  // each leading zero of the fraction
+      } else {
+        significant = true;
+      }
+    }
+  }
+  if (i < token.size() && (token[i] == 'e' || token[i] == 'E')) {
+    ++i;
+    bool negative_exponent = false;
+    if (i < token.size() && (token[i] == '+' || token[i] == '-')) {
+      negative_exponent = token[i] == '-';
+      ++i;
+    }
+    int64_t e = 0;
+    for (; i < token.size() && token[i] >= '0' && token[i] <= '9'; ++i) {
+      if (e < 1000000000) e = e * 10 + (token[i] - '0');  // saturates
+    }
+    exponent += negative_exponent ? -e : e;
+  }
+  const bool tiny = exponent < 0;
+  *finite = tiny;
+  if (tiny) return negative ? -0.0 : 0.0;
+  return negative ? -std::numeric_limits<double>::infinity()
+                  : std::numeric_limits<double>::infinity();
 }
 
 }  // namespace evbus::pattern::internal
