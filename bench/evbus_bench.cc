@@ -34,7 +34,8 @@ int Usage() {
       "[--rate R] [--duration S] [--payload-bytes N] [--batch B]\n"
       "       evbus-bench match --rules FILE --events FILE.jsonl "
       "[--seconds S] [--set NAME] [--verify N] [--flatten-only 1] "
-      "[--trusted 0|1 (default 1: as evbusd routes)]\n"
+      "[--trusted 0|1 (default 1: as evbusd routes)] "
+      "[--huge-pages 0|1 (default 1: as evbusd's matcher)]\n"
       "       evbus-bench schedules [--endpoint E] [--count N] "
       "[--due-together K] [--concurrency C] [--pid P]\n"
       "       evbus-bench functions [--endpoint E] [--http H] [--warm N] "
@@ -222,7 +223,8 @@ int Match(int argc, char** argv) {
       .Str("--set", &o.set)
       .Int("--verify", &o.verify_events, 0, kBig)
       .Int("--flatten-only", &o.flatten_only, 0, 1)
-      .Int("--trusted", &o.trusted, 0, 1);
+      .Int("--trusted", &o.trusted, 0, 1)
+      .Int("--huge-pages", &o.huge_pages, 0, 1);
   if (!f.Parse(argc, argv) || rules.empty() || events.empty()) return Usage();
   return evbus::bench::RunMatchBench(rules, events, o);
 }

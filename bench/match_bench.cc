@@ -15,6 +15,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "server/common/huge_pages.h"
 #include "server/common/json.h"
 #include "server/pattern/flat_event.h"
 #include "server/pattern/pattern.h"
@@ -127,11 +128,27 @@ int RunMatchBench(const std::string& rules_file, const std::string& events_file,
                   const MatchBenchOptions& options) {
   std::vector<std::string> rule_texts;
   if (!LoadRuleTexts(rules_file, options.set, &rule_texts)) return 1;
-  std::vector<std::string> events;
+  std::vector<std::string> lines;
   size_t event_bytes = 0;
-  if (!LoadEvents(events_file, &events, &event_bytes) || events.empty()) {
-    if (events.empty()) std::fprintf(stderr, "evbus-bench: no events\n");
+  if (!LoadEvents(events_file, &lines, &event_bytes) || lines.empty()) {
+    if (lines.empty()) std::fprintf(stderr, "evbus-bench: no events\n");
     return 1;
+  }
+  // The events, back to back in one buffer (with --huge-pages, in huge
+  // pages: see MatchBenchOptions::huge_pages).
+  std::string pool;
+  pool.reserve(event_bytes);
+  for (const std::string& line : lines) pool += line;
+  std::vector<std::string_view> events;
+  for (size_t at = 0; const std::string& line : lines) {
+    events.emplace_back(pool.data() + at, line.size());
+    at += line.size();
+  }
+  lines = {};
+  if (options.huge_pages != 0) {
+    common::HugePageTally tally;
+    tally.Add(pool.data(), pool.size());
+    tally.Apply(1);
   }
 
   // Compile + index. Pattern objects live on only inside the matcher (and in
@@ -146,6 +163,7 @@ int RunMatchBench(const std::string& rules_file, const std::string& events_file,
   double build_seconds = 0;
   {
     pattern::RuleMatcher::Builder builder;
+    if (options.huge_pages == 0) builder.set_huge_pages_min_bytes(0);
     for (size_t i = 0; i < rule_texts.size(); ++i) {
       absl::StatusOr<pattern::Pattern> p =
           pattern::Pattern::Compile(rule_texts[i]);
@@ -263,7 +281,8 @@ int RunMatchBench(const std::string& rules_file, const std::string& events_file,
       "\"compiled_memory_bytes\": %lld, \"compiled_rss_bytes\": %lld, "
       "\"events_matched\": %lld, \"seconds\": %.3f, \"events_per_second\": "
       "%.0f, \"matches\": %lld, \"matches_per_event\": %.3f, "
-      "\"parse_errors\": %lld, \"trusted\": %d, \"prefilter\": %s}\n",
+      "\"parse_errors\": %lld, \"trusted\": %d, \"prefilter\": %s, "
+      "\"huge_pages\": %d}\n",
       rules_file.c_str(), matcher->rule_count(), matcher->subrule_count(),
       invalid, events.size(),
       static_cast<double>(event_bytes) / static_cast<double>(events.size()),
@@ -271,7 +290,7 @@ int RunMatchBench(const std::string& rules_file, const std::string& events_file,
       elapsed, static_cast<double>(matched_events) / elapsed, matches,
       static_cast<double>(matches) / static_cast<double>(matched_events),
       parse_errors, trusted ? 1 : 0,
-      matcher->has_prefilter() ? "true" : "false");
+      matcher->has_prefilter() ? "true" : "false", options.huge_pages);
   std::fflush(stdout);
   return 0;
 }

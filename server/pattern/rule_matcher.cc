@@ -12,6 +12,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/container/inlined_vector.h"
 #include "absl/synchronization/mutex.h"
+#include "server/common/huge_pages.h"
 #include "server/pattern/internal/case_fold.h"
 #include "server/pattern/internal/compiled.h"
 #include "server/pattern/internal/ip.h"
@@ -689,6 +690,11 @@ struct RuleMatcher::Index {
     }
     return verdict;
   }
+  // Backs the 2 MB regions that mostly hold this index and its compiled
+  // patterns with huge pages, when they total at least `min_bytes` (see
+  // common/huge_pages.h).
+  void AdviseHugePages(size_t min_bytes) const;
+
   // Evaluates sub-rule `sid` directly, with its fields' leaves found from
   // the per-path ranges instead of searching the event by path text.
   bool Evaluate(uint32_t sid, const FlatEvent& event, const Scratch& sc) const {
@@ -1324,6 +1330,138 @@ std::string ScopedKey(uint32_t partition, std::string key) {
 
 }  // namespace
 
+namespace {
+
+// Counts the memory of a built matcher (its index and the compiled patterns
+// it reads) into `t`, container by container; elements of hash maps are
+// counted where they sit, which covers their slot arrays. Not exact (hash
+// control bytes, malloc headers), only enough to find the 2 MB regions the
+// matcher mostly occupies.
+class MatcherMemory {
+ public:
+  explicit MatcherMemory(common::HugePageTally* t) : t_(t) {}
+
+  template <typename T>
+  void Vec(const std::vector<T>& v) {
+    t_->Add(v.data(), v.capacity() * sizeof(T));
+  }
+  void Str(const std::string& s) {
+    if (s.capacity() > 15) t_->Add(s.data(), s.capacity());  // not inline
+  }
+  template <typename Map>
+  void Preds(const Map& m) {  // maps to PredList
+    for (const auto& kv : m) {
+      t_->Add(&kv, sizeof(kv));
+      Vec(kv.second);
+    }
+  }
+  void Groups(const std::vector<MatcherGroup>& groups) {
+    Vec(groups);
+    for (const MatcherGroup& g : groups) {
+      Vec(g.preds);
+      if (g.glob.has_value()) Glob(*g.glob);
+    }
+  }
+  void Glob(const internal::Glob& g) {
+    Vec(g.segments());
+    for (const std::string& s : g.segments()) Str(s);
+  }
+  template <typename V>
+  void Affix(const AffixMap<V>& a) {
+    Vec(a.lengths);
+    for (const auto& kv : a.by_key) t_->Add(&kv, sizeof(kv));
+  }
+  void Path(const PathIndex& x) {
+    Vec(x.exact_begin);
+    Vec(x.exact_preds);
+    for (const AffixIndex* a :
+         {&x.prefix, &x.suffix, &x.prefix_ci, &x.suffix_ci}) {
+      Affix(*a);
+      for (const auto& kv : a->by_key) Vec(kv.second);
+    }
+    Vec(x.wildcard_prefix_lengths);
+    for (const auto& kv : x.wildcard_by_prefix) {
+      t_->Add(&kv, sizeof(kv));
+      Groups(kv.second);
+    }
+    Vec(x.numeric);
+    for (const AnythingButIndex* ab : {&x.anything_but, &x.anything_but_ci}) {
+      Vec(ab->all);
+      Preds(ab->excluded);
+    }
+    Groups(x.scan);
+    Vec(x.exists_preds);
+    Preds(x.exact_ip);
+    Preds(x.exact_num);
+    Preds(x.exact_num_text);
+    Vec(x.true_preds);
+    Vec(x.false_preds);
+    Vec(x.null_preds);
+    Preds(x.equals_ci);
+    Vec(x.cidrs);
+    for (const CidrGroup& g : x.cidrs) Preds(g.by_base);
+  }
+  void Pattern(const internal::CompiledPattern& p) {
+    t_->Add(&p, sizeof(p));
+    Vec(p.subrules);
+    for (const internal::SubRule& sub : p.subrules) {
+      Vec(sub.fields);
+      for (const internal::Field& f : sub.fields) {
+        Str(f.path);
+        Vec(f.matchers);
+        for (const internal::Matcher& m : f.matchers) {
+          Str(m.str);
+          Vec(m.strs);
+          for (const std::string& x : m.strs) Str(x);
+          Vec(m.globs);
+          for (const internal::Glob& g : m.globs) Glob(g);
+        }
+      }
+    }
+  }
+
+ private:
+  common::HugePageTally* t_;
+};
+
+}  // namespace
+
+void RuleMatcher::Index::AdviseHugePages(size_t min_bytes) const {
+  common::HugePageTally tally;
+  MatcherMemory m(&tally);
+  m.Vec(partitions);
+  for (const Partition& part : partitions) {
+    m.Vec(part.paths);
+    for (const auto& [path_id, x] : part.paths) m.Path(x);
+    m.Vec(part.slot_bits);
+    m.Vec(part.slot_index);
+    m.Vec(part.pair_indexes);
+    for (const PairIndex& pi : part.pair_indexes) m.Preds(pi.by_key);
+    m.Vec(part.always);
+  }
+  m.Vec(subrules);
+  m.Vec(checks);
+  m.Str(check_text);
+  m.Vec(check_globs);
+  for (const internal::Glob& g : check_globs) m.Glob(g);
+  m.Vec(rule_ids);
+  m.Vec(always_check);
+  m.Vec(field_paths_begin);
+  m.Vec(field_paths);
+  m.Vec(absent_fields_begin);
+  m.Vec(absent_fields);
+  m.Vec(node_path);
+  for (const internal::ShortStringMap& d : frozen_dicts) {
+    d.ForEachBlock([&](const void* p, size_t n) { tally.Add(p, n); });
+  }
+  m.Vec(patterns);
+  for (const auto& p : patterns) m.Pattern(*p);
+  if (tally.total() < min_bytes) return;
+  // A region is taken when an eighth of it is the matcher's: the rest is
+  // mostly populated heap too, so collapsing it adds little memory.
+  tally.Apply(common::HugePageTally::kRegion / 8);
+}
+
 std::shared_ptr<const RuleMatcher> RuleMatcher::Builder::Build() const {
   auto index = std::make_unique<Index>();
   index->rule_count = rules_.size();
@@ -1662,6 +1800,7 @@ std::shared_ptr<const RuleMatcher> RuleMatcher::Builder::Build() const {
     }
     index->node_path[node] = id;
   }
+  if (huge_pages_min_bytes_ != 0) index->AdviseHugePages(huge_pages_min_bytes_);
   return std::shared_ptr<const RuleMatcher>(new RuleMatcher(std::move(index)));
 }
 

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/pattern/flat_event.h"
@@ -154,6 +155,35 @@ TEST(RuleMatcherTest, ArrayConsistencyInTheIndex) {
       ElementsAre(2));
   EXPECT_THAT(MatchWith(*m, R"({"emp":[{"first":"Anna","last":"Smith"}]})"),
               ElementsAre(3));
+}
+
+// Huge pages change where the kernel maps the matcher, not what it matches:
+// a matcher advised at any size (threshold 1 byte) agrees with one never
+// advised.
+TEST(RuleMatcherTest, HugePagesDoNotChangeResults) {
+  RuleMatcher::Builder advised;
+  RuleMatcher::Builder plain;
+  advised.set_huge_pages_min_bytes(1);
+  plain.set_huge_pages_min_bytes(0);
+  for (uint32_t i = 0; i < 2000; ++i) {
+    const std::string p = absl::StrCat(
+        R"({"source":["s)", i % 40, R"("],"detail":{"n":[{"numeric":[">",)",
+        i % 100, R"(]}],"k":[{"prefix":"v)", i % 7, R"("}]}})");
+    advised.Add(i, P(p));
+    plain.Add(i, P(p));
+  }
+  auto a = advised.Build();
+  auto b = plain.Build();
+  size_t matches = 0;
+  for (int e = 0; e < 200; ++e) {
+    const std::string event =
+        absl::StrCat(R"({"source":"s)", e % 40, R"(","detail":{"n":)", e % 110,
+                     R"(,"k":"v)", e % 9, R"(x"}})");
+    const std::vector<uint32_t> got = MatchWith(*a, event);
+    EXPECT_EQ(got, MatchWith(*b, event)) << event;
+    matches += got.size();
+  }
+  EXPECT_GT(matches, 100u);
 }
 
 // A number too small for a double is 0 in patterns and events alike, on

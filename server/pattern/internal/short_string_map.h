@@ -93,6 +93,12 @@ class ShortStringMap {
   }
 
   size_t size() const { return size_; }
+  // The memory the map owns, as (address, bytes) pairs passed to `fn`.
+  template <typename Fn>
+  void ForEachBlock(Fn&& fn) const {
+    fn(slots_.data(), slots_.capacity() * sizeof(Slot));
+    fn(arena_.data(), arena_.capacity());
+  }
 
  private:
   // An empty slot's key has a length no string has.
