@@ -177,24 +177,39 @@ void RuleRegistry::InstallLocked(BusState& state,
   auto [it, inserted] = state.rules.try_emplace(rule->name());
   RuleRecord& record = it->second;
   if (inserted) record.id = state.next_id++;
+  // Only targets changed (PutTargets, RemoveTargets): the matcher stays.
+  const bool same_matching =
+      !inserted && record.pattern.has_value() == pattern.has_value() &&
+      record.rule->event_pattern() == rule->event_pattern() &&
+      record.rule->state() == rule->state();
   record.rule = std::move(rule);
   record.pattern = std::move(pattern);
-  state.builder.Remove(record.id);
-  if (record.pattern.has_value() && record.rule->state() != "DISABLED") {
-    state.builder.Add(record.id, *record.pattern);
+  if (!same_matching) {
+    state.builder.Remove(record.id);
+    if (record.pattern.has_value() && record.rule->state() != "DISABLED") {
+      state.builder.Add(record.id, *record.pattern);
+    }
+    state.matcher_stale = true;
   }
-  RebuildLocked(state);
+  state.stale = true;
   if (options_.on_rule_change) options_.on_rule_change(*record.rule, false);
 }
 
 void RuleRegistry::RebuildLocked(BusState& state) {
   auto snapshot = std::make_shared<BusRules>();
-  snapshot->matcher = state.builder.Build();
+  if (state.matcher_stale || state.snapshot == nullptr) {
+    snapshot->matcher = state.builder.Build();
+    ++matcher_builds_;
+  } else {
+    snapshot->matcher = state.snapshot->matcher;
+  }
   snapshot->by_id.resize(state.next_id);
   for (const auto& [name, record] : state.rules) {
     snapshot->by_id[record.id] = record.rule;
   }
   state.snapshot = std::move(snapshot);
+  state.stale = false;
+  state.matcher_stale = false;
 }
 
 const RuleRegistry::RuleRecord* RuleRegistry::FindLocked(
@@ -315,7 +330,8 @@ absl::Status RuleRegistry::DeleteRule(const std::string& bus,
   evbus::v1::Rule gone = *record->rule;
   state.builder.Remove(record->id);
   state.rules.erase(name);
-  RebuildLocked(state);
+  state.stale = true;
+  state.matcher_stale = true;
   if (options_.on_rule_change) options_.on_rule_change(gone, true);
   return absl::OkStatus();
 }
@@ -521,12 +537,27 @@ std::vector<evbus::v1::Rule> RuleRegistry::ScheduledRules() const {
   return out;
 }
 
-std::shared_ptr<const BusRules> RuleRegistry::Snapshot(
-    const std::string& bus) const {
+uint64_t RuleRegistry::matcher_builds() const {
   absl::ReaderMutexLock lock(&mu_);
+  return matcher_builds_;
+}
+
+std::shared_ptr<const BusRules> RuleRegistry::Snapshot(const std::string& bus) {
+  {
+    absl::ReaderMutexLock lock(&mu_);
+    auto b = buses_.find(bus);
+    if (b == buses_.end()) return empty_;
+    if (!b->second.stale) {
+      return b->second.snapshot == nullptr ? empty_ : b->second.snapshot;
+    }
+  }
+  // Stale: the first reader after a change rebuilds, the others wait for
+  // it (as they waited for the rebuild inside the change before).
+  absl::MutexLock lock(&mu_);
   auto b = buses_.find(bus);
-  if (b == buses_.end() || b->second.snapshot == nullptr) return empty_;
-  return b->second.snapshot;
+  if (b == buses_.end()) return empty_;
+  if (b->second.stale) RebuildLocked(b->second);
+  return b->second.snapshot == nullptr ? empty_ : b->second.snapshot;
 }
 
 std::optional<delivery::ResolvedTarget> RuleRegistry::FindTarget(

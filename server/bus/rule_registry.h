@@ -4,9 +4,12 @@
 // and friends), persisted in the catalog, validated with EventBridge's
 // messages, and compiled per bus into an immutable snapshot
 // (shared_ptr<const BusRules>) that PutEvents matches against without
-// taking a lock for longer than a pointer copy. A rule change rebuilds the
-// bus's matcher from the already compiled patterns and swaps the snapshot;
-// ingest never pauses.
+// taking a lock for longer than a pointer copy. A rule change marks the
+// bus's snapshot stale; the next Snapshot() rebuilds it (the matcher from
+// the already compiled patterns, only when an enabled pattern changed) and
+// swaps it in. A burst of changes (a stack of thousands of rules, a restart
+// reading them back) is so indexed once rather than once per rule, and
+// every PutEvents after a change still sees it.
 //
 // Also the delivery::TargetDirectory: the dispatcher reads a target's
 // current configuration at delivery time.
@@ -129,9 +132,13 @@ class RuleRegistry final : public delivery::TargetDirectory {
   std::vector<evbus::v1::Rule> ScheduledRules() const;
 
   // The bus's current rules; never null (empty when the bus has none).
-  std::shared_ptr<const BusRules> Snapshot(const std::string& bus) const;
+  // Rebuilds them first when a change made them stale.
+  std::shared_ptr<const BusRules> Snapshot(const std::string& bus);
 
   std::string RuleArn(const std::string& bus, const std::string& name) const;
+
+  // How many matchers Snapshot() has built, all buses together.
+  uint64_t matcher_builds() const;
 
   // delivery::TargetDirectory
   std::optional<delivery::ResolvedTarget> FindTarget(
@@ -151,6 +158,10 @@ class RuleRegistry final : public delivery::TargetDirectory {
     std::map<std::string, RuleRecord> rules;  // by name
     uint32_t next_id = 0;
     std::shared_ptr<const BusRules> snapshot;
+    // Changed since `snapshot` was built: some rule (by_id is rebuilt),
+    // and an enabled pattern (the matcher is rebuilt too).
+    bool stale = false;
+    bool matcher_stale = false;
   };
 
   absl::Status ValidateRule(const evbus::v1::Rule& rule,
@@ -158,7 +169,7 @@ class RuleRegistry final : public delivery::TargetDirectory {
   absl::Status ValidateTarget(const evbus::v1::Target& target, size_t index,
                               std::vector<std::string>* clauses) const;
   absl::Status Persist(const evbus::v1::Rule& rule);
-  // Installs `rule` in the in-memory state and rebuilds the snapshot.
+  // Installs `rule` in the in-memory state and marks the snapshot stale.
   void InstallLocked(BusState& state,
                      std::shared_ptr<const evbus::v1::Rule> rule,
                      std::optional<pattern::Pattern> pattern)
@@ -175,6 +186,7 @@ class RuleRegistry final : public delivery::TargetDirectory {
 
   mutable absl::Mutex mu_;
   std::map<std::string, BusState> buses_ ABSL_GUARDED_BY(mu_);
+  uint64_t matcher_builds_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 // "Rule <n> does not exist on EventBus <bus>." (ResourceNotFoundException).

@@ -99,6 +99,8 @@ absl::StatusOr<DaemonConfig> LoadConfigFile(const std::string& path,
       s = integer(&c.delivery_nice);
     } else if (key == "max_function_concurrency") {
       s = integer(&c.max_function_concurrency);
+    } else if (key == "max_rules_per_bus") {
+      s = integer(&c.max_rules_per_bus);
     } else if (key == "event_retention_seconds") {
       s = integer(&c.event_retention_seconds);
     } else if (key == "max_request_bytes") {
@@ -200,6 +202,10 @@ absl::Status Validate(const DaemonConfig& c) {
   if (c.function_init_backoff_ms < 0 || c.function_init_backoff_ms > 10000) {
     return absl::InvalidArgumentError(
         "function_init_backoff_ms: must be between 0 and 10000");
+  }
+  if (c.max_rules_per_bus < 1 || c.max_rules_per_bus > 100000) {
+    return absl::InvalidArgumentError(
+        "max_rules_per_bus: must be between 1 and 100000");
   }
   if (c.max_function_concurrency < 1 || c.max_function_concurrency > 10000) {
     return absl::InvalidArgumentError(

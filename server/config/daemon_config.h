@@ -68,6 +68,9 @@ struct DaemonConfig {
   int64_t function_init_backoff_ms = 100;
   // Environments busy at once, all functions together. Default 64.
   int64_t max_function_concurrency = 64;
+  // Rules per event bus: EventBridge's default quota, which AWS raises on
+  // request. Default 300.
+  int64_t max_rules_per_bus = 300;
   // How many nice steps (0..19) below the rest of evbusd the webhook I/O
   // thread (webhook and API destination deliveries) runs: when ingest and
   // delivery both want the CPU, ingest wins and the durable queue absorbs

@@ -18,12 +18,13 @@ TEST(DaemonConfigTest, DefaultsAreValid) {
 TEST(DaemonConfigTest, LoadsFileOverBase) {
   evbus::testing::TempDir dir;
   std::ofstream(dir.Join("c.json"))
-      << R"({"data_dir": "/x", "event_retention_seconds": 0, "allow_reserved_sources": true})";
+      << R"({"data_dir": "/x", "event_retention_seconds": 0, "allow_reserved_sources": true, "max_rules_per_bus": 10000})";
   auto c = LoadConfigFile(dir.Join("c.json"), {});
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(c->data_dir, "/x");
   EXPECT_EQ(c->event_retention_seconds, 0);
   EXPECT_TRUE(c->allow_reserved_sources);
+  EXPECT_EQ(c->max_rules_per_bus, 10000);
   EXPECT_EQ(c->grpc_listen, "127.0.0.1:4010");
 }
 
@@ -65,6 +66,10 @@ TEST(DaemonConfigTest, ValidateNamesTheField) {
   c.function_init_backoff_ms = -1;
   EXPECT_THAT(std::string(Validate(c).message()),
               HasSubstr("function_init_backoff_ms"));
+  c = {};
+  c.max_rules_per_bus = 0;
+  EXPECT_THAT(std::string(Validate(c).message()),
+              HasSubstr("max_rules_per_bus"));
   c = {};
   c.delivery_nice = 20;
   EXPECT_THAT(std::string(Validate(c).message()), HasSubstr("delivery_nice"));

@@ -285,6 +285,8 @@ int Run(const config::DaemonConfig& config) {
   bus::RuleRegistryOptions rule_options;
   rule_options.account = config.account;
   rule_options.region = config.region;
+  rule_options.max_rules_per_bus =
+      static_cast<size_t>(config.max_rules_per_bus);
   rule_options.resolve_api_destination = [&connections](const std::string& n) {
     return connections.Resolve(n);
   };

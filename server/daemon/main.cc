@@ -54,6 +54,8 @@ ABSL_FLAG(int64_t, delivery_nice, 10,
           "(0: same priority)");
 ABSL_FLAG(int64_t, max_function_concurrency, 64,
           "execution environments busy at once, all functions together");
+ABSL_FLAG(int64_t, max_rules_per_bus, 300,
+          "rules per event bus (EventBridge's default quota)");
 ABSL_FLAG(std::string, aws_credentials, "",
           "AWS credentials file; when set, the AWS endpoint verifies SigV4 "
           "signatures (default: accept any)");
@@ -195,6 +197,9 @@ int main(int argc, char** argv) {
   if (explicit_flag("max_function_concurrency")) {
     config.max_function_concurrency =
         absl::GetFlag(FLAGS_max_function_concurrency);
+  }
+  if (explicit_flag("max_rules_per_bus")) {
+    config.max_rules_per_bus = absl::GetFlag(FLAGS_max_rules_per_bus);
   }
   if (explicit_flag("sns_confirm_subscriptions")) {
     config.sns_confirm_subscriptions =

@@ -259,6 +259,27 @@ class StartupPagesTest(unittest.TestCase):
             d.cleanup()
 
 
+class RuleQuotaTest(unittest.TestCase):
+
+    def test_max_rules_per_bus_is_configurable(self):
+        # EventBridge's default quota is 300 rules per bus; evbusd's flag
+        # sets it (here down to 2, so the test stays small).
+        d = Daemon(extra_args=["--max-rules-per-bus", "2"]).start()
+        try:
+            for name in ("a", "b"):
+                d.cli("put-rule", "--name", name, "--event-pattern",
+                      '{"source":["%s"]}' % name)
+            r = d.cli("put-rule", "--name", "c", "--event-pattern",
+                      '{"source":["c"]}', check=False)
+            self.assertNotEqual(r.returncode, 0)
+            self.assertIn("LimitExceededException", r.stderr)
+            # Replacing an existing rule is not a new one.
+            d.cli("put-rule", "--name", "a", "--event-pattern",
+                  '{"source":["a2"]}')
+        finally:
+            d.cleanup()
+
+
 class LifecycleTest(unittest.TestCase):
 
     def test_sigterm_exits_zero_quickly_and_data_survives(self):

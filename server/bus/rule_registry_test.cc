@@ -1,0 +1,103 @@
+#include "server/bus/rule_registry.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "server/common/clock.h"
+#include "server/pattern/flat_event.h"
+#include "server/storage/store.h"
+#include "tests/testing/status_matchers.h"
+#include "tests/testing/temp_dir.h"
+
+namespace evbus::bus {
+namespace {
+
+using ::evbus::testing::IsOk;
+using ::testing::ElementsAre;
+
+class RuleRegistryTest : public ::testing::Test {
+ protected:
+  void SetUp() override { Open(); }
+  void Open() {
+    rules_.reset();
+    store_.reset();
+    store_ = std::move(storage::Store::Open({.path = dir_.path()}).value());
+    rules_ = std::make_unique<RuleRegistry>(
+        *store_, clock_, RuleRegistryOptions{.max_rules_per_bus = 1000});
+    ASSERT_THAT(rules_->Load(), IsOk());
+  }
+  void Put(const std::string& name, const std::string& source) {
+    evbus::v1::Rule rule;
+    rule.set_name(name);
+    rule.set_event_bus_name("default");
+    rule.set_event_pattern(absl::StrCat(R"({"source":[")", source, R"("]})"));
+    ASSERT_TRUE(rules_->PutRule(rule).ok());
+  }
+  // Names of the rules an event from `source` matches now.
+  std::vector<std::string> Matching(const std::string& source) {
+    std::shared_ptr<const BusRules> s = rules_->Snapshot("default");
+    pattern::FlatEventParser parser;
+    pattern::FlatEvent event;
+    EXPECT_TRUE(parser
+                    .Parse(absl::StrCat(R"({"source":")", source, R"("})"),
+                           &s->matcher->path_filter(), &event)
+                    .ok());
+    std::vector<uint32_t> ids;
+    s->matcher->Match(event, &ids);
+    std::vector<std::string> names;
+    for (uint32_t id : ids) names.push_back(s->by_id[id]->name());
+    return names;
+  }
+
+  evbus::testing::TempDir dir_;
+  common::ManualClock clock_{absl::FromUnixSeconds(1767323045)};
+  std::unique_ptr<storage::Store> store_;
+  std::unique_ptr<RuleRegistry> rules_;
+};
+
+// Putting 200 rules re-indexes the bus once, when it is next read, and that
+// read already sees every rule; a later change is seen by the next read.
+TEST_F(RuleRegistryTest, ABurstOfChangesIsIndexedOnceAndSeenAtOnce) {
+  for (int i = 0; i < 200; ++i) Put(absl::StrCat("r", i), absl::StrCat("s", i));
+  EXPECT_EQ(rules_->matcher_builds(), 0u);
+  EXPECT_THAT(Matching("s150"), ElementsAre("r150"));
+  EXPECT_EQ(rules_->matcher_builds(), 1u);
+  EXPECT_EQ(rules_->Snapshot("default")->matcher->rule_count(), 200u);
+  Put("late", "s150");
+  EXPECT_THAT(Matching("s150"), ElementsAre("r150", "late"));
+  EXPECT_EQ(rules_->matcher_builds(), 2u);
+  ASSERT_THAT(rules_->DeleteRule("default", "late", false), IsOk());
+  EXPECT_THAT(Matching("s150"), ElementsAre("r150"));
+}
+
+// Target changes do not touch matching: the new snapshot keeps the matcher
+// and carries the new targets.
+TEST_F(RuleRegistryTest, TargetChangesKeepTheMatcher) {
+  Put("r", "s");
+  std::shared_ptr<const BusRules> before = rules_->Snapshot("default");
+  evbus::v1::Target target;
+  target.set_id("t1");
+  target.set_arn("http://127.0.0.1:9/hook");
+  ASSERT_TRUE(rules_->PutTargets("default", "r", {target}).ok());
+  std::shared_ptr<const BusRules> after = rules_->Snapshot("default");
+  EXPECT_NE(before, after);
+  EXPECT_EQ(before->matcher, after->matcher);
+  EXPECT_EQ(after->by_id[0]->targets_size(), 1);
+  EXPECT_EQ(rules_->matcher_builds(), 1u);
+}
+
+// A restart reads every stored rule back and indexes each bus once.
+TEST_F(RuleRegistryTest, RestartIndexesOnce) {
+  for (int i = 0; i < 100; ++i) Put(absl::StrCat("r", i), absl::StrCat("s", i));
+  Open();
+  EXPECT_THAT(Matching("s42"), ElementsAre("r42"));
+  EXPECT_EQ(rules_->matcher_builds(), 1u);
+  EXPECT_EQ(rules_->Snapshot("default")->matcher->rule_count(), 100u);
+}
+
+}  // namespace
+}  // namespace evbus::bus
