@@ -29,6 +29,7 @@ srcs=(
   server/pattern/internal/ip.cc
   server/pattern/internal/pattern_json.cc
   server/pattern/internal/wildcard.cc
+  server/common/huge_pages.cc
   server/common/utf8.cc
 )
 libs="$(pkg-config --libs absl_status absl_statusor absl_strings \
