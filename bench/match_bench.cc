@@ -145,7 +145,8 @@ int RunMatchBench(const std::string& rules_file, const std::string& events_file,
     at += line.size();
   }
   lines = {};
-  if (options.huge_pages != 0) {
+  if (options.huge_pages != 0 &&
+      pool.size() >= 2 * common::HugePageTally::kRegion) {
     common::HugePageTally tally;
     tally.Add(pool.data(), pool.size());
     tally.Apply(1);
@@ -181,6 +182,7 @@ int RunMatchBench(const std::string& rules_file, const std::string& events_file,
     }
     const Clock::time_point tb = Clock::now();
     matcher = builder.Build();
+    matcher->AdviseHugePages();  // as evbusd does (off with --huge-pages 0)
     build_seconds = SecondsSince(tb);
   }
   const double compile_seconds = SecondsSince(t0);

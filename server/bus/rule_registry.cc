@@ -553,11 +553,23 @@ std::shared_ptr<const BusRules> RuleRegistry::Snapshot(const std::string& bus) {
   }
   // Stale: the first reader after a change rebuilds, the others wait for
   // it (as they waited for the rebuild inside the change before).
-  absl::MutexLock lock(&mu_);
-  auto b = buses_.find(bus);
-  if (b == buses_.end()) return empty_;
-  if (b->second.stale) RebuildLocked(b->second);
-  return b->second.snapshot == nullptr ? empty_ : b->second.snapshot;
+  std::shared_ptr<const BusRules> fresh;
+  bool built = false;
+  {
+    absl::MutexLock lock(&mu_);
+    auto b = buses_.find(bus);
+    if (b == buses_.end()) return empty_;
+    if (b->second.stale) {
+      const uint64_t before = matcher_builds_;
+      RebuildLocked(b->second);
+      built = matcher_builds_ != before;
+    }
+    fresh = b->second.snapshot == nullptr ? empty_ : b->second.snapshot;
+  }
+  // Outside the lock: the kernel copies the pages (~1 ms per MB), and other
+  // buses' routing need not wait for it.
+  if (built) fresh->matcher->AdviseHugePages();
+  return fresh;
 }
 
 std::optional<delivery::ResolvedTarget> RuleRegistry::FindTarget(

@@ -1,6 +1,8 @@
 #include "server/common/huge_pages.h"
 
 #include <algorithm>
+#include <fstream>
+#include <string>
 
 #if defined(__linux__)
 #include <sys/mman.h>
@@ -24,19 +26,33 @@ void HugePageTally::Add(const void* p, size_t bytes) {
   }
 }
 
+namespace {
+
+// False when the kernel has no transparent huge pages or the administrator
+// set them to "never".
+bool TransparentHugePagesAllowed() {
+  std::ifstream f("/sys/kernel/mm/transparent_hugepage/enabled");
+  std::string line;
+  if (!std::getline(f, line)) return false;  // no THP support
+  return line.find("[never]") == std::string::npos;
+}
+
+}  // namespace
+
 size_t HugePageTally::Apply(size_t min_region_bytes) const {
   size_t collapsed = 0;
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
+#if defined(__linux__)
+  if (!TransparentHugePagesAllowed()) return 0;
   for (const auto& [region, bytes] : bytes_) {
     if (bytes < min_region_bytes) continue;
-    void* start = reinterpret_cast<void*>(region);
-    // MADV_HUGEPAGE marks the region's mapping (later faults there get
-    // huge pages where THP is in "madvise" mode); MADV_COLLAPSE replaces the
-    // pages already there. Either fails harmlessly (ENOMEM where the region
-    // is not all mapped, EINVAL on older kernels, EAGAIN when no huge page
-    // is free).
-    madvise(start, kRegion, MADV_HUGEPAGE);
-    if (madvise(start, kRegion, MADV_COLLAPSE) == 0) ++collapsed;
+    // Only MADV_COLLAPSE: it replaces the pages already there, and refuses
+    // memory marked MADV_NOHUGEPAGE. (MADV_HUGEPAGE would clear such a mark,
+    // and reach every mapping the region overlaps.) It fails harmlessly
+    // where the region is not one whole mapping, on older kernels (EINVAL)
+    // and when no huge page is free (EAGAIN).
+    if (madvise(reinterpret_cast<void*>(region), kRegion, MADV_COLLAPSE) == 0) {
+      ++collapsed;
+    }
   }
 #else
   (void)min_region_bytes;

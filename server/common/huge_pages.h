@@ -5,14 +5,18 @@
 // cache lines of them; with 4 KB pages most of those touches also miss the
 // TLB and walk the page tables. HugePageTally counts which 2 MB regions of
 // the address space the structure's memory lies in, and Apply() asks Linux
-// to back the regions holding enough of it with huge pages (MADV_HUGEPAGE,
-// then MADV_COLLAPSE). Other memory in those regions (it is malloc's heap)
-// comes along; regions holding little of the structure are left alone, so
-// the resident size grows by at most the unpopulated pages of the regions
-// chosen.
+// to back the regions holding enough of it with huge pages (MADV_COLLAPSE,
+// which copies the pages there into one). Other memory in those regions (it
+// is malloc's heap) comes along; regions holding little of the structure
+// are left alone, so one Apply() grows the resident size by at most the
+// unpopulated pages of the regions chosen. Nothing else is marked: memory
+// freed later may be split back into 4 KB pages by the kernel, and ranges
+// marked MADV_NOHUGEPAGE are refused by it.
 //
 // Best effort: without Linux, on kernels before 6.1 (no MADV_COLLAPSE), or
-// with THP disabled, Apply() changes nothing and reports 0 regions.
+// with transparent huge pages set to "never"
+// (/sys/kernel/mm/transparent_hugepage/enabled), Apply() changes nothing and
+// reports 0 regions.
 //
 // Thread safety: thread-compatible.
 //

@@ -694,6 +694,7 @@ struct RuleMatcher::Index {
   // patterns with huge pages, when they total at least `min_bytes` (see
   // common/huge_pages.h).
   void AdviseHugePages(size_t min_bytes) const;
+  size_t huge_pages_min_bytes = 0;  // Builder::set_huge_pages_min_bytes
 
   // Evaluates sub-rule `sid` directly, with its fields' leaves found from
   // the per-path ranges instead of searching the event by path text.
@@ -1176,6 +1177,12 @@ RuleMatcher::RuleMatcher(std::unique_ptr<Index> index)
 RuleMatcher::~RuleMatcher() = default;
 
 const PathFilter& RuleMatcher::path_filter() const { return index_->filter; }
+
+void RuleMatcher::AdviseHugePages() const {
+  if (index_->huge_pages_min_bytes != 0) {
+    index_->AdviseHugePages(index_->huge_pages_min_bytes);
+  }
+}
 bool RuleMatcher::MayMatch(std::string_view valid_json) const {
   return index_->prefilter.MayMatch(valid_json);
 }
@@ -1800,7 +1807,7 @@ std::shared_ptr<const RuleMatcher> RuleMatcher::Builder::Build() const {
     }
     index->node_path[node] = id;
   }
-  if (huge_pages_min_bytes_ != 0) index->AdviseHugePages(huge_pages_min_bytes_);
+  index->huge_pages_min_bytes = huge_pages_min_bytes_;
   return std::shared_ptr<const RuleMatcher>(new RuleMatcher(std::move(index)));
 }
 

@@ -68,13 +68,8 @@ class RuleMatcher {
       pair_min_sharers_ = n;
       return *this;
     }
-    // Once the built index and its compiled patterns take at least this
-    // many bytes, Build() asks the kernel to back the memory they occupy
-    // with transparent huge pages (Linux; best effort; common/huge_pages.h):
-    // each event reads a few hundred scattered cache lines of them, and with 4
-    // KB pages most of those reads also walk the page tables. 0 turns it off.
-    // Does not change results, only speed (and resident memory, by at most the
-    // unpopulated pages of the 2 MB regions taken).
+    // The size from which AdviseHugePages() acts on the built matcher
+    // (its index and compiled patterns). 0 turns it off.
     Builder& set_huge_pages_min_bytes(size_t n) {
       huge_pages_min_bytes_ = n;
       return *this;
@@ -99,6 +94,17 @@ class RuleMatcher {
   // filter or with path_filter().
   void Match(const FlatEvent& event,
              std::vector<uint32_t>* matched_rule_ids) const;
+
+  // Asks the kernel to back the memory this matcher's index and compiled
+  // patterns occupy with transparent huge pages, once they take at least
+  // Builder::set_huge_pages_min_bytes (default 8 MB; Linux 6.1+, best
+  // effort: common/huge_pages.h). Each event reads a few hundred scattered
+  // cache lines of them, and with 4 KB pages most of those reads also walk
+  // the page tables. Costs ~1 ms per MB (the kernel copies the pages), so
+  // call it after Build(), outside locks that matching waits on. Does not
+  // change results; grows the resident size by at most the unpopulated
+  // pages of the 2 MB regions taken.
+  void AdviseHugePages() const;
 
   // The paths any rule tests; pass to FlatEventParser::Parse so that only
   // those parts of an event are flattened.
