@@ -90,6 +90,17 @@ TEST_F(RuleRegistryTest, TargetChangesKeepTheMatcher) {
   EXPECT_EQ(rules_->matcher_builds(), 1u);
 }
 
+// Disabling and enabling a rule changes matching: each rebuilds the matcher.
+TEST_F(RuleRegistryTest, DisablingAndEnablingRebuildTheMatcher) {
+  Put("r", "s");
+  EXPECT_THAT(Matching("s"), ElementsAre("r"));
+  ASSERT_THAT(rules_->SetRuleState("default", "r", false), IsOk());
+  EXPECT_TRUE(Matching("s").empty());
+  ASSERT_THAT(rules_->SetRuleState("default", "r", true), IsOk());
+  EXPECT_THAT(Matching("s"), ElementsAre("r"));
+  EXPECT_EQ(rules_->matcher_builds(), 3u);
+}
+
 // A restart reads every stored rule back and indexes each bus once.
 TEST_F(RuleRegistryTest, RestartIndexesOnce) {
   for (int i = 0; i < 100; ++i) Put(absl::StrCat("r", i), absl::StrCat("s", i));
