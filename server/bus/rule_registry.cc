@@ -195,9 +195,10 @@ void RuleRegistry::InstallLocked(BusState& state,
   if (options_.on_rule_change) options_.on_rule_change(*record.rule, false);
 }
 
-void RuleRegistry::RebuildLocked(BusState& state) {
+bool RuleRegistry::RebuildLocked(BusState& state) {
   auto snapshot = std::make_shared<BusRules>();
-  if (state.matcher_stale || state.snapshot == nullptr) {
+  const bool build = state.matcher_stale || state.snapshot == nullptr;
+  if (build) {
     snapshot->matcher = state.builder.Build();
     ++matcher_builds_;
   } else {
@@ -210,6 +211,7 @@ void RuleRegistry::RebuildLocked(BusState& state) {
   state.snapshot = std::move(snapshot);
   state.stale = false;
   state.matcher_stale = false;
+  return build;
 }
 
 const RuleRegistry::RuleRecord* RuleRegistry::FindLocked(
@@ -559,11 +561,7 @@ std::shared_ptr<const BusRules> RuleRegistry::Snapshot(const std::string& bus) {
     absl::MutexLock lock(&mu_);
     auto b = buses_.find(bus);
     if (b == buses_.end()) return empty_;
-    if (b->second.stale) {
-      const uint64_t before = matcher_builds_;
-      RebuildLocked(b->second);
-      built = matcher_builds_ != before;
-    }
+    if (b->second.stale) built = RebuildLocked(b->second);
     fresh = b->second.snapshot == nullptr ? empty_ : b->second.snapshot;
   }
   // Outside the lock: the kernel copies the pages (~1 ms per MB), and other

@@ -174,7 +174,8 @@ class RuleRegistry final : public delivery::TargetDirectory {
                      std::shared_ptr<const evbus::v1::Rule> rule,
                      std::optional<pattern::Pattern> pattern)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void RebuildLocked(BusState& state) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Rebuilds the snapshot; true when that built a new matcher.
+  bool RebuildLocked(BusState& state) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   const RuleRecord* FindLocked(const std::string& bus,
                                const std::string& name) const
       ABSL_SHARED_LOCKS_REQUIRED(mu_);

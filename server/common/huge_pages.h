@@ -42,8 +42,8 @@ class HugePageTally {
   size_t total() const { return total_; }
   size_t regions() const { return bytes_.size(); }
 
-  // Advises and collapses each region holding at least `min_region_bytes`
-  // counted bytes. Returns how many regions were collapsed.
+  // Collapses each region holding at least `min_region_bytes` counted bytes
+  // into a huge page. Returns how many regions were collapsed.
   size_t Apply(size_t min_region_bytes) const;
 
  private:

@@ -22,7 +22,7 @@ TEST(HugePageTallyTest, CountsBytesPerRegion) {
   EXPECT_EQ(tally.regions(), 3u);
 }
 
-// Apply only advises and collapses: contents stay as they were, and a region
+// Apply only collapses: contents stay as they were, and a region
 // below the threshold is not touched. (Whether the kernel collapses depends
 // on its version and THP settings, so only the count's bound is checked.)
 TEST(HugePageTallyTest, ApplyKeepsTheContents) {

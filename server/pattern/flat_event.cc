@@ -1434,8 +1434,7 @@ class FlatEventParser::Impl {
         return;
       case Kind::kNumber: {
         FlatEvent::Leaf& leaf = AddLeaf(ValueKind::kNumber, node);
-        bool finite = false;
-        leaf.number = internal::JsonNumberValue(v.text, &finite);
+        leaf.number = internal::JsonNumberValue(v.text);
         SetText(&leaf, v.text);
         return;
       }

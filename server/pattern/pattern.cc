@@ -1,7 +1,6 @@
 #include "server/pattern/pattern.h"
 
 #include <algorithm>
-#include <charconv>
 #include <cmath>
 #include <limits>
 #include <optional>
@@ -283,9 +282,8 @@ bool IsReservedInOr(std::string_view name) {
 // Double.parseDouble): false, with *value +-inf, when it is too large for a
 // double; a magnitude too small for one is 0.
 bool ParseNumber(std::string_view text, double* value) {
-  bool finite = false;
-  *value = internal::JsonNumberValue(text, &finite);
-  return finite;
+  *value = internal::JsonNumberValue(text);
+  return std::isfinite(*value);
 }
 
 struct Item;

@@ -691,9 +691,9 @@ struct RuleMatcher::Index {
     return verdict;
   }
   // Backs the 2 MB regions that mostly hold this index and its compiled
-  // patterns with huge pages, when they total at least `min_bytes` (see
-  // common/huge_pages.h).
-  void AdviseHugePages(size_t min_bytes) const;
+  // patterns with huge pages, when they total at least
+  // huge_pages_min_bytes (see common/huge_pages.h).
+  void AdviseHugePages() const;
   size_t huge_pages_min_bytes = 0;  // Builder::set_huge_pages_min_bytes
 
   // Evaluates sub-rule `sid` directly, with its fields' leaves found from
@@ -1178,11 +1178,8 @@ RuleMatcher::~RuleMatcher() = default;
 
 const PathFilter& RuleMatcher::path_filter() const { return index_->filter; }
 
-void RuleMatcher::AdviseHugePages() const {
-  if (index_->huge_pages_min_bytes != 0) {
-    index_->AdviseHugePages(index_->huge_pages_min_bytes);
-  }
-}
+void RuleMatcher::AdviseHugePages() const { index_->AdviseHugePages(); }
+
 bool RuleMatcher::MayMatch(std::string_view valid_json) const {
   return index_->prefilter.MayMatch(valid_json);
 }
@@ -1335,10 +1332,6 @@ std::string ScopedKey(uint32_t partition, std::string key) {
   return key;
 }
 
-}  // namespace
-
-namespace {
-
 // Counts the memory of a built matcher (its index and the compiled patterns
 // it reads) into `t`, container by container; elements of hash maps are
 // counted where they sit, which covers their slot arrays. Not exact (hash
@@ -1433,7 +1426,8 @@ class MatcherMemory {
 
 }  // namespace
 
-void RuleMatcher::Index::AdviseHugePages(size_t min_bytes) const {
+void RuleMatcher::Index::AdviseHugePages() const {
+  if (huge_pages_min_bytes == 0) return;
   common::HugePageTally tally;
   MatcherMemory m(&tally);
   m.Vec(partitions);
@@ -1463,7 +1457,7 @@ void RuleMatcher::Index::AdviseHugePages(size_t min_bytes) const {
   }
   m.Vec(patterns);
   for (const auto& p : patterns) m.Pattern(*p);
-  if (tally.total() < min_bytes) return;
+  if (tally.total() < huge_pages_min_bytes) return;
   // A region is taken when an eighth of it is the matcher's: the rest is
   // mostly populated heap too, so collapsing it adds little memory.
   tally.Apply(common::HugePageTally::kRegion / 8);

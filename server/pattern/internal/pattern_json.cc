@@ -1,7 +1,6 @@
 #include "server/pattern/internal/pattern_json.h"
 
 #include <charconv>
-#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <optional>
@@ -417,14 +416,11 @@ absl::StatusOr<PatternJson> ParsePatternJson(std::string_view text,
   return reader.ParseDocument();
 }
 
-double JsonNumberValue(std::string_view token, bool* finite) {
+double JsonNumberValue(std::string_view token) {
   double d = 0;
   const std::from_chars_result r =
       std::from_chars(token.data(), token.data() + token.size(), d);
-  if (r.ec == std::errc()) {
-    *finite = std::isfinite(d);
-    return d;
-  }
+  if (r.ec == std::errc()) return d;
   // Out of range: rounds to 0 or to infinity, by the decimal exponent of
   // the first significant digit (the token has one, or it would be 0).
   const bool negative = !token.empty() && token.front() == '-';
@@ -459,9 +455,7 @@ double JsonNumberValue(std::string_view token, bool* finite) {
     }
     exponent += negative_exponent ? -e : e;
   }
-  const bool tiny = exponent < 0;
-  *finite = tiny;
-  if (tiny) return negative ? -0.0 : 0.0;
+  if (exponent < 0) return negative ? -0.0 : 0.0;
   return negative ? -std::numeric_limits<double>::infinity()
                   : std::numeric_limits<double>::infinity();
 }

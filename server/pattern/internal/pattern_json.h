@@ -65,7 +65,7 @@ absl::StatusOr<PatternJson> ParsePatternJson(std::string_view text,
 // The double a valid JSON number token rounds to, as Java's
 // Double.parseDouble (which event-ruler's JSON reader uses) gives it:
 // correctly rounded, +-0 for magnitudes too small for a double and +-inf for
-// those too large. Sets *finite to whether the result is finite.
-double JsonNumberValue(std::string_view token, bool* finite);
+// those too large.
+double JsonNumberValue(std::string_view token);
 
 }  // namespace evbus::pattern::internal
