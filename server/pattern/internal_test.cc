@@ -7,7 +7,9 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "server/pattern/internal/bigrams.h"
 #include "server/pattern/internal/case_fold.h"
 #include "server/pattern/internal/ip.h"
 #include "server/pattern/internal/pattern_json.h"
@@ -177,6 +179,43 @@ TEST(GlobTest, ComplexityMatchesEventRulerObservations) {
   EXPECT_GE(Complexity({"*a*a*a*a*a*a*"}), 11);
   EXPECT_EQ(Complexity({"*"}), 1);
   EXPECT_EQ(Complexity({"abc"}), 1);
+}
+
+// Every substring's byte pairs are among the string's (the filter never
+// rules out a real match), and differing pairs mostly show: region names
+// inside ARNs, which differ in a few characters, tell each other apart.
+TEST(BigramMaskTest, SubstringsAreCoveredAndOthersMostlyNot) {
+  std::mt19937 rng(7);
+  std::uniform_int_distribution<int> byte(0, 255);
+  for (int round = 0; round < 200; ++round) {
+    std::string s(static_cast<size_t>(round % 70), '\0');
+    for (char& c : s) c = static_cast<char>(byte(rng));
+    const uint64_t mask = BigramMask(s);
+    for (size_t i = 0; i <= s.size(); ++i) {
+      for (size_t n = 0; i + n <= s.size(); n += 3) {
+        EXPECT_TRUE(Covers(mask, BigramMask(s.substr(i, n)))) << round;
+      }
+    }
+  }
+  EXPECT_EQ(BigramMask(""), 0u);
+  EXPECT_EQ(BigramMask("a"), 0u);
+  EXPECT_NE(BigramMask("ab"), BigramMask("ba"));
+  const char* regions[] = {"us-east-1", "us-east-2",      "us-west-1",
+                           "us-west-2", "eu-west-1",      "eu-central-1",
+                           "sa-east-1", "ap-northeast-1", "ap-south-1"};
+  for (const char* in : regions) {
+    const uint64_t value =
+        BigramMask(absl::StrCat("arn:aws:ec2:", in, ":123456789012:i-0abc"));
+    for (const char* other : regions) {
+      const bool covered =
+          Covers(value, BigramMask(absl::StrCat(":", other, ":")));
+      if (std::string_view(in) == other) {
+        EXPECT_TRUE(covered) << in;
+      } else {
+        EXPECT_FALSE(covered) << in << " " << other;
+      }
+    }
+  }
 }
 
 // Every key length from 0 to 40 (the word layouts for 0, 1-3, 4-7, 8-16

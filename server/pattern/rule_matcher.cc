@@ -13,6 +13,7 @@
 #include "absl/container/inlined_vector.h"
 #include "absl/synchronization/mutex.h"
 #include "server/common/huge_pages.h"
+#include "server/pattern/internal/bigrams.h"
 #include "server/pattern/internal/case_fold.h"
 #include "server/pattern/internal/compiled.h"
 #include "server/pattern/internal/ip.h"
@@ -90,6 +91,61 @@ struct MatcherGroup {
   // Wildcard groups: a copy of the matcher's glob, so that evaluating it
   // does not chase the pointers into the compiled pattern (cold in cache).
   std::optional<internal::Glob> glob;
+};
+
+// What a value needs for a group's matcher to accept it, tested before the
+// matcher: for a wildcard, at least `min_size` bytes and every byte pair of
+// its literal segments (internal/bigrams.h); nothing for other matchers.
+// With many wildcards sharing a literal prefix ("arn:aws:*:us-west-2:*" and
+// its siblings for other regions), this rules out most of them for a few
+// instructions each, without reading their globs.
+struct GroupFilter {
+  uint64_t pairs = 0;
+  uint32_t min_size = 0;
+
+  static GroupFilter For(const MatcherGroup& g) {
+    GroupFilter f;
+    if (!g.glob.has_value()) return f;
+    size_t size = 0;
+    for (const std::string& seg : g.glob->segments()) {
+      f.pairs |= internal::BigramMask(seg);
+      size += seg.size();
+    }
+    f.min_size = static_cast<uint32_t>(std::min<size_t>(size, UINT32_MAX));
+    return f;
+  }
+  bool MayAccept(std::string_view value, uint64_t value_pairs) const {
+    return value.size() >= min_size && internal::Covers(value_pairs, pairs);
+  }
+};
+
+// A list of groups, with their filters side by side so that ruling a group
+// out reads 16 bytes, not the group.
+struct MatcherGroups {
+  std::vector<MatcherGroup> groups;
+  std::vector<GroupFilter> filters;  // by position in groups (Seal)
+
+  bool empty() const { return groups.empty(); }
+  // Fills `filters`, once the groups are complete.
+  void Seal() {
+    filters.clear();
+    for (const MatcherGroup& g : groups) filters.push_back(GroupFilter::For(g));
+  }
+  // Calls fn(group) for each wildcard group whose glob matches string
+  // `value`; `*value_pairs` is BigramMask(value), or 0 until computed.
+  template <typename Fn>
+  void ForGlobMatches(std::string_view value, uint64_t* value_pairs,
+                      Fn&& fn) const {
+    // Bit 0 marks the mask as computed (an extra bit only lets more
+    // groups through to their glob).
+    if (*value_pairs == 0) *value_pairs = internal::BigramMask(value) | 1;
+    for (size_t i = 0; i < groups.size(); ++i) {
+      const MatcherGroup& g = groups[i];
+      if (!g.glob.has_value()) continue;
+      if (!filters[i].MayAccept(value, *value_pairs)) continue;
+      if (g.glob->Matches(value)) fn(g);
+    }
+  }
 };
 
 // Identifies a matcher of the kinds kept in MatcherGroups (equal signatures
@@ -195,11 +251,11 @@ struct PathIndex {
   AffixIndex prefix;
   // Wildcards with a non-empty literal prefix, keyed by that prefix.
   std::vector<size_t> wildcard_prefix_lengths;
-  internal::StringMap<std::vector<MatcherGroup>> wildcard_by_prefix;
+  internal::StringMap<MatcherGroups> wildcard_by_prefix;
   std::vector<NumericEntry> numeric;  // sorted by lo
   AnythingButIndex anything_but;      // anything-but strings
   // Evaluated for every leaf: other anything-but forms, unprefixed wildcards.
-  std::vector<MatcherGroup> scan;
+  MatcherGroups scan;
   PredList exists_preds;
   AffixIndex suffix;
   absl::flat_hash_map<internal::IpAddress, PredList> exact_ip;
@@ -249,8 +305,9 @@ struct PathIndex {
   // wildcard literal prefix): a key that, unlike the vector's address,
   // stays valid when the map holding the vector rehashes (an address could
   // be reused by another key's vector after a rehash).
-  void AddToGroup(std::vector<MatcherGroup>* groups, std::string_view list,
+  void AddToGroup(MatcherGroups* list_groups, std::string_view list,
                   const Matcher& m, const Pred& pred) {
+    std::vector<MatcherGroup>* groups = &list_groups->groups;
     std::string sig = MatcherSignature(m);
     const auto n = static_cast<uint32_t>(list.size());
     sig.append(reinterpret_cast<const char*>(&n), sizeof(n));
@@ -1060,13 +1117,13 @@ struct RuleMatcher::Index {
       if (has & Has::kPrefix) idx.prefix.ForPrefixes(s, emit);
       if (has & Has::kSuffix) idx.suffix.ForSuffixes(s, emit);
       if (has & Has::kWildcardPrefix) {
+        uint64_t pairs = 0;
         for (size_t len : idx.wildcard_prefix_lengths) {
           if (len > s.size()) break;
           auto it = idx.wildcard_by_prefix.find(s.substr(0, len));
           if (it == idx.wildcard_by_prefix.end()) continue;
-          for (const MatcherGroup& g : it->second) {
-            if (g.glob->Matches(s)) emit(g.preds);
-          }
+          it->second.ForGlobMatches(
+              s, &pairs, [&](const MatcherGroup& g) { emit(g.preds); });
         }
       }
     } else if (leaf.kind == ValueKind::kNumber && (has & Has::kNumeric) &&
@@ -1165,7 +1222,13 @@ struct RuleMatcher::Index {
                        sc);
     }
     if (has & Has::kScan) {
-      for (const MatcherGroup& g : idx.scan) {
+      uint64_t pairs = 0;
+      if (leaf.kind == ValueKind::kString) {
+        idx.scan.ForGlobMatches(v.text, &pairs,
+                                [&](const MatcherGroup& g) { emit(g.preds); });
+      }
+      for (const MatcherGroup& g : idx.scan.groups) {
+        if (g.glob.has_value()) continue;  // wildcards: above
         if (internal::MatcherAccepts(*g.matcher, v, &folded)) emit(g.preds);
       }
     }
@@ -1326,6 +1389,19 @@ struct Placement {
   const internal::Field* partition_field;  // null in partition 0
 };
 
+// How a placed sub-rule is indexed.
+struct IndexPlan {
+  enum Kind {
+    kIndexed,      // under `indexed` (one key for both when `pair`)
+    kAlways,       // a candidate whenever its partition is probed
+    kAlwaysCheck,  // no required field: checked for every event
+  };
+  Kind kind = kIndexed;
+  std::vector<const internal::Field*> indexed;  // one or two fields
+  bool pair = false;
+  std::string cluster;  // index key of indexed[0]; orders ids
+};
+
 // Anchor keys are counted per partition.
 std::string ScopedKey(uint32_t partition, std::string key) {
   key.insert(0, reinterpret_cast<const char*>(&partition), sizeof(partition));
@@ -1355,9 +1431,10 @@ class MatcherMemory {
       Vec(kv.second);
     }
   }
-  void Groups(const std::vector<MatcherGroup>& groups) {
-    Vec(groups);
-    for (const MatcherGroup& g : groups) {
+  void Groups(const MatcherGroups& list) {
+    Vec(list.groups);
+    Vec(list.filters);
+    for (const MatcherGroup& g : list.groups) {
       Vec(g.preds);
       if (g.glob.has_value()) Glob(*g.glob);
     }
@@ -1551,12 +1628,6 @@ std::shared_ptr<const RuleMatcher> RuleMatcher::Builder::Build() const {
       }
     }
   }
-  // Sub-rules of one partition get consecutive ids, so that the sub-rule,
-  // check and scratch entries an event touches sit close together in memory.
-  std::stable_sort(placements.begin(), placements.end(),
-                   [](const Placement& a, const Placement& b) {
-                     return a.partition < b.partition;
-                   });
   // Pass 1: how many fields share each index key, per partition.
   absl::flat_hash_map<std::string, uint32_t> freq;
   for (const Placement& pl : placements) {
@@ -1568,24 +1639,19 @@ std::shared_ptr<const RuleMatcher> RuleMatcher::Builder::Build() const {
       }
     }
   }
-  // Pass 2: index each placed sub-rule under its most selective required
-  // field(s) within its partition.
-  for (const Placement& pl : placements) {
+  // Pass 2: choose, for each placed sub-rule, the required field(s) it is
+  // indexed under within its partition.
+  std::vector<IndexPlan> plans(placements.size());
+  for (size_t i = 0; i < placements.size(); ++i) {
+    const Placement& pl = placements[i];
     const internal::SubRule& sub = *pl.sub;
-    Index::Partition& part = index->partitions[pl.partition];
-    const auto sid = static_cast<uint32_t>(index->subrules.size());
-    const bool has_absent = sub.required != sub.fields.size();
+    IndexPlan& plan = plans[i];
     if (sub.required == 0) {
-      index->subrules.push_back({&sub, pl.rule, 0, false, true, 0, 0});
-      index->always_check.push_back(sid);
+      plan.kind = IndexPlan::kAlwaysCheck;
       continue;
     }
     if (pl.partition_field != nullptr && sub.required == 1) {
-      // The partition field was the only required one: a candidate as soon
-      // as the partition is probed (a match outright without exists:false).
-      index->subrules.push_back(
-          {&sub, pl.rule, 0, !has_absent, has_absent, 0, 0});
-      part.always.push_back(sid);
+      plan.kind = IndexPlan::kAlways;
       continue;
     }
     auto cost = [&](const internal::Field& f) {
@@ -1636,7 +1702,7 @@ std::shared_ptr<const RuleMatcher> RuleMatcher::Builder::Build() const {
     std::stable_sort(
         ranked.begin(), ranked.end(),
         [](const auto& x, const auto& y) { return x.first < y.first; });
-    std::vector<const internal::Field*> indexed;
+    std::vector<const internal::Field*>& indexed = plan.indexed;
     for (size_t r = 0; r < ranked.size() && r < keep; ++r) {
       indexed.push_back(ranked[r].second);
     }
@@ -1654,12 +1720,70 @@ std::shared_ptr<const RuleMatcher> RuleMatcher::Builder::Build() const {
         exact.push_back(f);
       }
     }
-    const internal::Field* pair[2] = {nullptr, nullptr};
     if (exact_cost >= pair_min_sharers_ && exact.size() >= 2 &&
         exact[0]->matchers.size() * exact[1]->matchers.size() <= 64) {
-      pair[0] = exact[0];
-      pair[1] = exact[1];
-      indexed.assign(pair, pair + 2);
+      indexed.assign({exact[0], exact[1]});
+      plan.pair = true;
+    }
+    // The key a probe finds the sub-rule under for its most selective
+    // field (the order of ids, below).
+    if (!indexed.empty() && !indexed.front()->matchers.empty()) {
+      plan.cluster =
+          AnchorKey(*indexed.front(), indexed.front()->matchers.front());
+    }
+  }
+  // Pass 3: ids. Sub-rules of one partition get consecutive ids, so that the
+  // sub-rule, check and scratch entries an event touches sit close together
+  // in memory; within a partition, those indexed under the same key for
+  // their most selective field are adjacent, so that the preds of one index
+  // list, and the candidates among them, share cache lines (measured +3.5 %
+  // on the 10k benchmark).
+  {
+    std::vector<size_t> order(placements.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+      if (placements[a].partition != placements[b].partition) {
+        return placements[a].partition < placements[b].partition;
+      }
+      return plans[a].cluster < plans[b].cluster;
+    });
+    std::vector<Placement> placed;
+    std::vector<IndexPlan> planned;
+    placed.reserve(order.size());
+    planned.reserve(order.size());
+    for (size_t i : order) {
+      placed.push_back(placements[i]);
+      planned.push_back(std::move(plans[i]));
+    }
+    placements = std::move(placed);
+    plans = std::move(planned);
+  }
+  // Pass 4: index each placed sub-rule under its chosen field(s).
+  for (size_t i = 0; i < placements.size(); ++i) {
+    const Placement& pl = placements[i];
+    const IndexPlan& plan = plans[i];
+    const internal::SubRule& sub = *pl.sub;
+    Index::Partition& part = index->partitions[pl.partition];
+    const auto sid = static_cast<uint32_t>(index->subrules.size());
+    const bool has_absent = sub.required != sub.fields.size();
+    if (plan.kind == IndexPlan::kAlwaysCheck) {
+      index->subrules.push_back({&sub, pl.rule, 0, false, true, 0, 0});
+      index->always_check.push_back(sid);
+      continue;
+    }
+    if (plan.kind == IndexPlan::kAlways) {
+      // The partition field was the only required one: a candidate as soon
+      // as the partition is probed (a match outright without exists:false).
+      index->subrules.push_back(
+          {&sub, pl.rule, 0, !has_absent, has_absent, 0, 0});
+      part.always.push_back(sid);
+      continue;
+    }
+    const std::vector<const internal::Field*>& indexed = plan.indexed;
+    const internal::Field* pair[2] = {nullptr, nullptr};
+    if (plan.pair) {
+      pair[0] = indexed[0];
+      pair[1] = indexed[1];
     }
     const auto need = static_cast<uint8_t>(
         pair[0] != nullptr ? 1 : (1u << indexed.size()) - 1);
@@ -1765,6 +1889,8 @@ std::shared_ptr<const RuleMatcher> RuleMatcher::Builder::Build() const {
     part.pair_ids = {};
     for (auto& [path_id, idx] : part.paths) {
       idx.group_pos = {};
+      idx.scan.Seal();
+      for (auto& [prefix, groups] : idx.wildcard_by_prefix) groups.Seal();
       idx.has = idx.Presence();
       if (path_id < index->dicts.size()) {
         idx.LayOutExact(index->dicts[path_id].size());

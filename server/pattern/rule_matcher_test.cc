@@ -490,6 +490,66 @@ TEST(RuleMatcherTest, EqualWildcardsSharedByManyRules) {
   EXPECT_THAT(MatchWith(*m, R"({"r":"arn:aws:s3:ap-east-1:x"})"), IsEmpty());
 }
 
+// Wildcards sharing a literal prefix are tried only when the value is long
+// enough and holds every byte pair of their segments: the results are
+// exactly Pattern::Matches', including values that pass that test and fail
+// the glob (pairs present out of order, segments overlapping) and values
+// too short for it.
+TEST(RuleMatcherTest, WildcardsSharingAPrefixAgreeWithTheirGlobs) {
+  const std::vector<std::string> globs = {
+      "arn:aws:*:us-west-2:*",
+      "arn:aws:*:us-west-1:*",
+      "arn:aws:*:eu-west-1:*",
+      "arn:*bc*cd",
+      "arn:*abab",
+      "arn:*x*y*z",
+      "arn:*",
+      "*:us-west-2:*",
+      "*bc*cd",
+  };
+  RuleMatcher::Builder b;
+  std::vector<Pattern> patterns;
+  for (uint32_t i = 0; i < globs.size(); ++i) {
+    patterns.push_back(
+        P(absl::StrCat(R"({"r":[{"wildcard":")", globs[i], R"("}]})")));
+    b.Add(i, patterns.back());
+  }
+  auto m = b.Build();
+  const std::vector<std::string> values = {
+      "arn:aws:ec2:us-west-2:1:i-1",
+      "arn:aws:ec2:us-west-1:1:i-1",
+      "arn:aws:ec2:us-west-3:1:i-1",
+      "arn:aws::us-west-2:",
+      "arn:aws:us-west-2:",
+      "arn:bcd",
+      "arn:bccd",
+      "arn:cdbc",
+      "arn:abab",
+      "arn:aba",
+      "arn:ababab",
+      "arn:zyx",
+      "arn:xyz",
+      "arn:",
+      "ar",
+      "bccd",
+      ":us-west-2:",
+      "",
+  };
+  FlatEventParser parser;
+  for (const std::string& v : values) {
+    const std::string event = absl::StrCat(R"({"r":")", v, R"("})");
+    FlatEvent ev;
+    ASSERT_TRUE(parser.Parse(event, nullptr, &ev).ok());
+    std::vector<uint32_t> want;
+    for (uint32_t i = 0; i < patterns.size(); ++i) {
+      if (patterns[i].Matches(ev)) want.push_back(i);
+    }
+    EXPECT_EQ(MatchWith(*m, event), want) << v;
+  }
+  EXPECT_THAT(MatchWith(*m, R"({"r":"arn:bccd"})"), ElementsAre(3, 6, 8));
+  EXPECT_THAT(MatchWith(*m, R"({"r":"arn:aba"})"), ElementsAre(6));
+}
+
 // Per-call state is stamped with a 16-bit generation that wraps every 65,535
 // calls. Sub-rules half-satisfied in the first call and untouched until
 // their stamp comes round again must not count that old hit (a stale stamp
