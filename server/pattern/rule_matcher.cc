@@ -1990,6 +1990,21 @@ void RuleMatcher::Match(const FlatEvent& event,
       sc->partition_in_array = 0;
     }
   }
+  // Each candidate reads its info, then its first check: two dependent
+  // loads that mostly miss the cache (the partition's entries are cold when
+  // the previous event had another source). Requesting every candidate's
+  // info, then every first check, before the pass lets those misses
+  // overlap instead of queueing behind each other (measured +2.3 % on the
+  // 10k benchmark; also prefetching the checks' strings cost 3.6 %).
+  for (size_t c = 0; c < sc->candidate_count; ++c) {
+    __builtin_prefetch(&ix.subrules[sc->candidate_buf[c]]);
+  }
+  for (size_t c = 0; c < sc->candidate_count; ++c) {
+    // (One past the last check when the sub-rule has none: a valid
+    // address, never read.)
+    __builtin_prefetch(ix.checks.data() +
+                       ix.subrules[sc->candidate_buf[c]].check_begin);
+  }
   for (size_t c = 0; c < sc->candidate_count; ++c) {
     const uint32_t sid = sc->candidate_buf[c];
     const Index::SubRuleInfo& info = ix.subrules[sid];
