@@ -93,19 +93,20 @@ struct MatcherGroup {
   std::optional<internal::Glob> glob;
 };
 
-// What a value needs for a group's matcher to accept it, tested before the
-// matcher: for a wildcard, at least `min_size` bytes and every byte pair of
-// its literal segments (internal/bigrams.h); nothing for other matchers.
-// With many wildcards sharing a literal prefix ("arn:aws:*:us-west-2:*" and
-// its siblings for other regions), this rules out most of them for a few
-// instructions each, without reading their globs.
+// What a string needs for a wildcard group's glob to match it: at least
+// `min_size` bytes and every byte pair of the glob's literal segments
+// (internal/bigrams.h). With many wildcards sharing a literal prefix
+// ("arn:aws:*:us-west-2:*" and its siblings for other regions), this rules
+// out most of them for a few instructions each, without reading their globs.
 struct GroupFilter {
   uint64_t pairs = 0;
   uint32_t min_size = 0;
+  bool glob = false;  // false for the groups of other matchers
 
   static GroupFilter For(const MatcherGroup& g) {
     GroupFilter f;
     if (!g.glob.has_value()) return f;
+    f.glob = true;
     size_t size = 0;
     for (const std::string& seg : g.glob->segments()) {
       f.pairs |= internal::BigramMask(seg);
@@ -114,36 +115,48 @@ struct GroupFilter {
     f.min_size = static_cast<uint32_t>(std::min<size_t>(size, UINT32_MAX));
     return f;
   }
-  bool MayAccept(std::string_view value, uint64_t value_pairs) const {
-    return value.size() >= min_size && internal::Covers(value_pairs, pairs);
-  }
 };
 
 // A list of groups, with their filters side by side so that ruling a group
 // out reads 16 bytes, not the group.
 struct MatcherGroups {
+  // From this many wildcard groups in a list, a value's pair mask is
+  // computed and tested: it costs about one glob evaluation, so for a lone
+  // glob it costs more than it saves (the 5-wildcard benchmark set, one
+  // glob per list, ran 6 % slower with it).
+  static constexpr uint32_t kPairFilterMinGlobs = 2;
+
   std::vector<MatcherGroup> groups;
   std::vector<GroupFilter> filters;  // by position in groups (Seal)
+  uint32_t globs = 0;                // wildcard groups (Seal)
 
   bool empty() const { return groups.empty(); }
-  // Fills `filters`, once the groups are complete.
+  // Fills `filters` and `globs`, once the groups are complete.
   void Seal() {
     filters.clear();
-    for (const MatcherGroup& g : groups) filters.push_back(GroupFilter::For(g));
+    globs = 0;
+    for (const MatcherGroup& g : groups) {
+      filters.push_back(GroupFilter::For(g));
+      globs += filters.back().glob ? 1 : 0;
+    }
   }
   // Calls fn(group) for each wildcard group whose glob matches string
   // `value`; `*value_pairs` is BigramMask(value), or 0 until computed.
   template <typename Fn>
   void ForGlobMatches(std::string_view value, uint64_t* value_pairs,
                       Fn&& fn) const {
+    if (globs == 0) return;
+    const bool by_pairs = globs >= kPairFilterMinGlobs;
     // Bit 0 marks the mask as computed (an extra bit only lets more
     // groups through to their glob).
-    if (*value_pairs == 0) *value_pairs = internal::BigramMask(value) | 1;
-    for (size_t i = 0; i < groups.size(); ++i) {
-      const MatcherGroup& g = groups[i];
-      if (!g.glob.has_value()) continue;
-      if (!filters[i].MayAccept(value, *value_pairs)) continue;
-      if (g.glob->Matches(value)) fn(g);
+    if (by_pairs && *value_pairs == 0) {
+      *value_pairs = internal::BigramMask(value) | 1;
+    }
+    for (size_t i = 0; i < filters.size(); ++i) {
+      const GroupFilter& f = filters[i];
+      if (!f.glob || value.size() < f.min_size) continue;
+      if (by_pairs && !internal::Covers(*value_pairs, f.pairs)) continue;
+      if (groups[i].glob->Matches(value)) fn(groups[i]);
     }
   }
 };
@@ -1227,9 +1240,11 @@ struct RuleMatcher::Index {
         idx.scan.ForGlobMatches(v.text, &pairs,
                                 [&](const MatcherGroup& g) { emit(g.preds); });
       }
-      for (const MatcherGroup& g : idx.scan.groups) {
-        if (g.glob.has_value()) continue;  // wildcards: above
-        if (internal::MatcherAccepts(*g.matcher, v, &folded)) emit(g.preds);
+      if (idx.scan.globs < idx.scan.groups.size()) {
+        for (const MatcherGroup& g : idx.scan.groups) {
+          if (g.glob.has_value()) continue;  // wildcards: above
+          if (internal::MatcherAccepts(*g.matcher, v, &folded)) emit(g.preds);
+        }
       }
     }
   }
