@@ -482,8 +482,9 @@ bool ExactStrings(const internal::Field& f) {
 }  // namespace
 
 struct RuleMatcher::Index {
+  // 16 bytes: each candidate reads one (its compiled sub-rule, needed only
+  // by the direct evaluation, is in Index::subrule_patterns).
   struct SubRuleInfo {
-    const internal::SubRule* sub;
     uint32_t rule;    // position of the rule's id in Index::rule_ids
     uint8_t need;     // bits of the indexed fields (all must be hit)
     bool single;      // exactly one field, without exists:false
@@ -508,7 +509,9 @@ struct RuleMatcher::Index {
       kAnythingBut,        // not one of n strings (other leaf types pass)
       kAnythingButPrefix,  // starts with none of n strings (ditto)
       kWildcard,           // Index::check_globs[text_off] matches
-      kAnyLeaf,            // exists: true
+      // Anything else: the compiled matchers of
+      // Index::check_fields[text_off].
+      kAnyLeaf,  // exists: true
     };
     static constexpr size_t kMaxInlineStrings = 4;
     Kind kind = kGeneric;
@@ -519,14 +522,25 @@ struct RuleMatcher::Index {
     uint32_t text_off = 0;
     double lo = 0;
     double hi = 0;
-    const internal::Field* field = nullptr;
 
+    // 32 bytes, so that the first checks of consecutive candidates share
+    // cache lines.
     static CheckField For(uint32_t path_id, const internal::Field& f,
-                          std::string* text,
-                          std::vector<internal::Glob>* globs) {
+                          std::string* text, std::vector<internal::Glob>* globs,
+                          std::vector<const internal::Field*>* fields) {
+      CheckField c = Inline(path_id, f, text, globs);
+      if (c.kind == kGeneric) {
+        c.text_off = static_cast<uint32_t>(fields->size());
+        fields->push_back(&f);
+      }
+      return c;
+    }
+    // The check, inline where its form allows (else kGeneric).
+    static CheckField Inline(uint32_t path_id, const internal::Field& f,
+                             std::string* text,
+                             std::vector<internal::Glob>* globs) {
       CheckField c;
       c.path_id = path_id;
-      c.field = &f;
       const Matcher& m = f.matchers.front();
       auto inline_strings = [&](const std::vector<std::string_view>& strs,
                                 Kind kind) {
@@ -614,7 +628,8 @@ struct RuleMatcher::Index {
     }
 
     bool Accepts(const FlatEvent& event, const FlatEvent::Leaf& leaf,
-                 const char* text, const internal::Glob* globs) const {
+                 const char* text, const internal::Glob* globs,
+                 const internal::Field* const* fields) const {
       const bool is_string = leaf.kind == ValueKind::kString;
       switch (kind) {
         case kNumeric: {
@@ -655,12 +670,14 @@ struct RuleMatcher::Index {
       }
       const internal::LeafValue v{leaf.kind, event.text(leaf), leaf.number};
       std::optional<std::string> folded;
-      for (const Matcher& m : field->matchers) {
+      for (const Matcher& m : fields[text_off]->matchers) {
         if (internal::MatcherAccepts(m, v, &folded)) return true;
       }
       return false;
     }
   };
+  static_assert(sizeof(SubRuleInfo) == 16);
+  static_assert(sizeof(CheckField) == 32);
   // Sub-rules indexed under a pair of exact-string fields: one hash probe per
   // pair of event values (e.g. source x detail-type) instead of one hit per
   // sub-rule sharing either value.
@@ -720,7 +737,10 @@ struct RuleMatcher::Index {
   std::vector<CheckField> checks;
   std::string check_text;                   // CheckField inline strings
   std::vector<internal::Glob> check_globs;  // CheckField kWildcard globs
-  std::vector<uint32_t> always_check;       // subrules with no required field
+  std::vector<const internal::Field*> check_fields;  // CheckField kGeneric
+  // By sub-rule id: its compiled form.
+  std::vector<const internal::SubRule*> subrule_patterns;
+  std::vector<uint32_t> always_check;  // subrules with no required field
   // For the direct evaluation of a sub-rule: the path id of each of its
   // fields, at field_paths[field_paths_begin[sid]] on.
   std::vector<uint32_t> field_paths_begin;
@@ -769,7 +789,7 @@ struct RuleMatcher::Index {
   // Evaluates sub-rule `sid` directly, with its fields' leaves found from
   // the per-path ranges instead of searching the event by path text.
   bool Evaluate(uint32_t sid, const FlatEvent& event, const Scratch& sc) const {
-    const internal::SubRule& sub = *subrules[sid].sub;
+    const internal::SubRule& sub = *subrule_patterns[sid];
     absl::InlinedVector<internal::LeafRange, 16> ranges;
     const uint32_t* path = field_paths.data() + field_paths_begin[sid];
     for (size_t i = 0; i < sub.fields.size(); ++i) {
@@ -888,7 +908,8 @@ struct RuleMatcher::Index {
       bool found = false;
       for (uint32_t i = begin; i < end; ++i) {
         const FlatEvent::Leaf& leaf = event.leaf(i);
-        if (cf.Accepts(event, leaf, check_text.data(), check_globs.data())) {
+        if (cf.Accepts(event, leaf, check_text.data(), check_globs.data(),
+                       check_fields.data())) {
           found = true;
           *array_fields += leaf.pos_size != 0 ? 1 : 0;
           break;
@@ -1536,6 +1557,8 @@ void RuleMatcher::Index::AdviseHugePages() const {
   m.Vec(checks);
   m.Str(check_text);
   m.Vec(check_globs);
+  m.Vec(check_fields);
+  m.Vec(subrule_patterns);
   for (const internal::Glob& g : check_globs) m.Glob(g);
   m.Vec(rule_ids);
   m.Vec(always_check);
@@ -1782,15 +1805,16 @@ std::shared_ptr<const RuleMatcher> RuleMatcher::Builder::Build() const {
     const auto sid = static_cast<uint32_t>(index->subrules.size());
     const bool has_absent = sub.required != sub.fields.size();
     if (plan.kind == IndexPlan::kAlwaysCheck) {
-      index->subrules.push_back({&sub, pl.rule, 0, false, true, 0, 0});
+      index->subrules.push_back({pl.rule, 0, false, true, 0, 0});
+      index->subrule_patterns.push_back(&sub);
       index->always_check.push_back(sid);
       continue;
     }
     if (plan.kind == IndexPlan::kAlways) {
       // The partition field was the only required one: a candidate as soon
       // as the partition is probed (a match outright without exists:false).
-      index->subrules.push_back(
-          {&sub, pl.rule, 0, !has_absent, has_absent, 0, 0});
+      index->subrules.push_back({pl.rule, 0, !has_absent, has_absent, 0, 0});
+      index->subrule_patterns.push_back(&sub);
       part.always.push_back(sid);
       continue;
     }
@@ -1808,8 +1832,9 @@ std::shared_ptr<const RuleMatcher> RuleMatcher::Builder::Build() const {
           std::find(indexed.begin(), indexed.end(), &f) != indexed.end()) {
         continue;
       }
-      index->checks.push_back(Index::CheckField::For(
-          index->PathId(f.path), f, &index->check_text, &index->check_globs));
+      index->checks.push_back(
+          Index::CheckField::For(index->PathId(f.path), f, &index->check_text,
+                                 &index->check_globs, &index->check_fields));
     }
     // Cheapest checks first: inline comparisons, then globs, then the
     // compiled matchers.
@@ -1825,9 +1850,9 @@ std::shared_ptr<const RuleMatcher> RuleMatcher::Builder::Build() const {
         });
     const bool single = pl.partition_field == nullptr &&
                         sub.fields.size() == 1 && sub.required == 1;
-    index->subrules.push_back({&sub, pl.rule, need, single, has_absent,
-                               check_begin,
+    index->subrules.push_back({pl.rule, need, single, has_absent, check_begin,
                                static_cast<uint32_t>(index->checks.size())});
+    index->subrule_patterns.push_back(&sub);
     if (pair[0] != nullptr) {
       uint32_t a = index->PathId(pair[0]->path);
       uint32_t b = index->PathId(pair[1]->path);
@@ -1875,12 +1900,12 @@ std::shared_ptr<const RuleMatcher> RuleMatcher::Builder::Build() const {
       }
     }
   }
-  for (const Index::SubRuleInfo& info : index->subrules) {
+  for (const internal::SubRule* sub : index->subrule_patterns) {
     index->field_paths_begin.push_back(
         static_cast<uint32_t>(index->field_paths.size()));
     index->absent_fields_begin.push_back(
         static_cast<uint32_t>(index->absent_fields.size()));
-    for (const internal::Field& f : info.sub->fields) {
+    for (const internal::Field& f : sub->fields) {
       index->field_paths.push_back(index->PathId(f.path));
       if (f.has_absent) {
         index->absent_fields.push_back(
