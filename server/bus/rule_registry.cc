@@ -189,29 +189,46 @@ void RuleRegistry::InstallLocked(BusState& state,
     if (record.pattern.has_value() && record.rule->state() != "DISABLED") {
       state.builder.Add(record.id, *record.pattern);
     }
-    state.matcher_stale = true;
   }
-  state.stale = true;
+  ChangedLocked(state, !same_matching);
   if (options_.on_rule_change) options_.on_rule_change(*record.rule, false);
 }
 
-bool RuleRegistry::RebuildLocked(BusState& state) {
-  auto snapshot = std::make_shared<BusRules>();
-  const bool build = state.matcher_stale || state.snapshot == nullptr;
-  if (build) {
-    snapshot->matcher = state.builder.Build();
-    ++matcher_builds_;
+void RuleRegistry::ChangedLocked(BusState& state, bool matching) {
+  state.stale = true;
+  state.matcher_stale = state.matcher_stale || matching;
+  // Registry-wide, so that a bus deleted and created again during a build
+  // cannot show the count the build started from.
+  state.changes = ++changes_;
+}
+
+RuleRegistry::BuildInput RuleRegistry::BuildInputLocked(const BusState& state) {
+  BuildInput in;
+  if (state.matcher_stale || state.snapshot == nullptr) {
+    in.builder = state.builder;  // the compiled patterns are shared
   } else {
-    snapshot->matcher = state.snapshot->matcher;
+    in.matcher = state.snapshot->matcher;
   }
-  snapshot->by_id.resize(state.next_id);
+  in.by_id.resize(state.next_id);
   for (const auto& [name, record] : state.rules) {
-    snapshot->by_id[record.id] = record.rule;
+    in.by_id[record.id] = record.rule;
   }
-  state.snapshot = std::move(snapshot);
-  state.stale = false;
-  state.matcher_stale = false;
-  return build;
+  in.changes = state.changes;
+  return in;
+}
+
+std::shared_ptr<const BusRules> RuleRegistry::BuildSnapshot(BuildInput in) {
+  auto snapshot = std::make_shared<BusRules>();
+  if (in.builder.has_value()) {
+    snapshot->matcher = in.builder->Build();
+    // The kernel copies the pages (~1 ms per MB): before the snapshot is
+    // shared, with no lock held.
+    snapshot->matcher->AdviseHugePages();
+  } else {
+    snapshot->matcher = std::move(in.matcher);
+  }
+  snapshot->by_id = std::move(in.by_id);
+  return snapshot;
 }
 
 const RuleRegistry::RuleRecord* RuleRegistry::FindLocked(
@@ -332,8 +349,7 @@ absl::Status RuleRegistry::DeleteRule(const std::string& bus,
   evbus::v1::Rule gone = *record->rule;
   state.builder.Remove(record->id);
   state.rules.erase(name);
-  state.stale = true;
-  state.matcher_stale = true;
+  ChangedLocked(state, /*matching=*/true);
   if (options_.on_rule_change) options_.on_rule_change(gone, true);
   return absl::OkStatus();
 }
@@ -553,21 +569,50 @@ std::shared_ptr<const BusRules> RuleRegistry::Snapshot(const std::string& bus) {
       return b->second.snapshot == nullptr ? empty_ : b->second.snapshot;
     }
   }
-  // Stale: the first reader after a change rebuilds, the others wait for
-  // it (as they waited for the rebuild inside the change before).
-  std::shared_ptr<const BusRules> fresh;
-  bool built = false;
-  {
-    absl::MutexLock lock(&mu_);
-    auto b = buses_.find(bus);
-    if (b == buses_.end()) return empty_;
-    if (b->second.stale) built = RebuildLocked(b->second);
-    fresh = b->second.snapshot == nullptr ? empty_ : b->second.snapshot;
+  // Stale: the first reader after a change builds the snapshot, outside
+  // the lock (a 10,000-rule matcher takes ~0.1 s), so that rule changes and
+  // other buses' routing go on meanwhile; the bus's other readers wait for
+  // it, as they need the change. A change made during the build leaves the
+  // bus stale: the builder's caller still routes with what it built (the
+  // rules as they were when it asked), and the next reader builds again.
+  const BusIdle idle{this, &bus};
+  mu_.Lock();
+  mu_.Await(absl::Condition(&idle, &BusIdle::Check));
+  auto b = buses_.find(bus);
+  if (b == buses_.end() || !b->second.stale) {
+    std::shared_ptr<const BusRules> current =
+        b == buses_.end() || b->second.snapshot == nullptr ? empty_
+                                                           : b->second.snapshot;
+    mu_.Unlock();
+    return current;
   }
-  // Outside the lock: the kernel copies the pages (~1 ms per MB), and other
-  // buses' routing need not wait for it.
-  if (built) fresh->matcher->AdviseHugePages();
+  BuildInput in = BuildInputLocked(b->second);
+  const uint64_t changes = in.changes;
+  const bool builds_matcher = in.builder.has_value();
+  b->second.building = true;
+  mu_.Unlock();
+  if (builds_matcher && options_.before_matcher_build) {
+    options_.before_matcher_build(bus);
+  }
+  std::shared_ptr<const BusRules> fresh = BuildSnapshot(std::move(in));
+  mu_.Lock();
+  if (builds_matcher) ++matcher_builds_;
+  b = buses_.find(bus);  // deleted meanwhile (ForgetBus)?
+  if (b != buses_.end()) {
+    b->second.building = false;
+    if (b->second.changes == changes) {
+      b->second.snapshot = fresh;
+      b->second.stale = false;
+      b->second.matcher_stale = false;
+    }
+  }
+  mu_.Unlock();
   return fresh;
+}
+
+bool RuleRegistry::BusIdle::Check() const {
+  auto b = registry->buses_.find(*bus);
+  return b == registry->buses_.end() || !b->second.building;
 }
 
 std::optional<delivery::ResolvedTarget> RuleRegistry::FindTarget(

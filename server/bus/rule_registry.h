@@ -74,6 +74,9 @@ struct RuleRegistryOptions {
   // deletion (deleted = true); the scheduler follows rule schedules with it.
   // Runs under the registry's lock: it must not call back into the registry.
   std::function<void(const evbus::v1::Rule&, bool deleted)> on_rule_change;
+  // Called by Snapshot() just before it builds a bus's matcher, with no
+  // lock held (tests hold a build open with it).
+  std::function<void(const std::string& bus)> before_matcher_build;
 };
 
 struct ListRulesResult {
@@ -162,6 +165,20 @@ class RuleRegistry final : public delivery::TargetDirectory {
     // and an enabled pattern (the matcher is rebuilt too).
     bool stale = false;
     bool matcher_stale = false;
+    // The registry's change count at this bus's last change, so that a
+    // snapshot built outside the lock is installed only if nothing changed
+    // meanwhile.
+    uint64_t changes = 0;
+    // A Snapshot() call is building this bus's snapshot outside the lock;
+    // other readers of the bus wait for it.
+    bool building = false;
+  };
+  // What a snapshot is built from, copied under the lock.
+  struct BuildInput {
+    std::optional<pattern::RuleMatcher::Builder> builder;  // null: reuse
+    std::shared_ptr<const pattern::RuleMatcher> matcher;   // when reused
+    std::vector<std::shared_ptr<const evbus::v1::Rule>> by_id;
+    uint64_t changes = 0;
   };
 
   absl::Status ValidateRule(const evbus::v1::Rule& rule,
@@ -174,8 +191,20 @@ class RuleRegistry final : public delivery::TargetDirectory {
                      std::shared_ptr<const evbus::v1::Rule> rule,
                      std::optional<pattern::Pattern> pattern)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Rebuilds the snapshot; true when that built a new matcher.
-  bool RebuildLocked(BusState& state) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Marks the bus's snapshot stale after a change (and its matcher, when
+  // `matching` changed).
+  void ChangedLocked(BusState& state, bool matching)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  static BuildInput BuildInputLocked(const BusState& state);
+  // Builds a snapshot (the matcher when `in` says so): no lock held.
+  static std::shared_ptr<const BusRules> BuildSnapshot(BuildInput in);
+  // The condition Snapshot() waits for: `bus` is gone, or no other call is
+  // building its snapshot. Check() runs with mu_ held (Mutex::Await).
+  struct BusIdle {
+    const RuleRegistry* registry;
+    const std::string* bus;
+    bool Check() const ABSL_NO_THREAD_SAFETY_ANALYSIS;
+  };
   const RuleRecord* FindLocked(const std::string& bus,
                                const std::string& name) const
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
@@ -188,6 +217,7 @@ class RuleRegistry final : public delivery::TargetDirectory {
   mutable absl::Mutex mu_;
   std::map<std::string, BusState> buses_ ABSL_GUARDED_BY(mu_);
   uint64_t matcher_builds_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t changes_ ABSL_GUARDED_BY(mu_) = 0;  // BusState::changes
 };
 
 // "Rule <n> does not exist on EventBus <bus>." (ResourceNotFoundException).

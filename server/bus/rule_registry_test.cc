@@ -1,10 +1,15 @@
 #include "server/bus/rule_registry.h"
 
+#include <atomic>
+#include <future>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/common/clock.h"
@@ -30,10 +35,11 @@ class RuleRegistryTest : public ::testing::Test {
         *store_, clock_, RuleRegistryOptions{.max_rules_per_bus = 1000});
     ASSERT_THAT(rules_->Load(), IsOk());
   }
-  void Put(const std::string& name, const std::string& source) {
+  void Put(const std::string& name, const std::string& source,
+           const std::string& bus = "default") {
     evbus::v1::Rule rule;
     rule.set_name(name);
-    rule.set_event_bus_name("default");
+    rule.set_event_bus_name(bus);
     rule.set_event_pattern(absl::StrCat(R"({"source":[")", source, R"("]})"));
     ASSERT_TRUE(rules_->PutRule(rule).ok());
   }
@@ -108,6 +114,64 @@ TEST_F(RuleRegistryTest, RestartIndexesOnce) {
   EXPECT_THAT(Matching("s42"), ElementsAre("r42"));
   EXPECT_EQ(rules_->matcher_builds(), 1u);
   EXPECT_EQ(rules_->Snapshot("default")->matcher->rule_count(), 100u);
+}
+
+// A bus's matcher is built outside the registry's lock: while one reader
+// builds it, rule changes and other buses' reads go on, and the bus's other
+// readers wait for the build. A change made during the build is not lost:
+// the builder's caller gets the rules as they were when it asked, and the
+// next reader builds again.
+TEST_F(RuleRegistryTest, MatcherIsBuiltOutsideTheLock) {
+  absl::Notification entered;
+  absl::Notification release;
+  std::atomic<int> builds_of_a{0};
+  RuleRegistryOptions options{.max_rules_per_bus = 1000};
+  options.before_matcher_build = [&](const std::string& bus) {
+    if (bus != "a" || builds_of_a.fetch_add(1) != 0) return;
+    entered.Notify();  // the first build of "a" waits to be released
+    release.WaitForNotificationWithTimeout(absl::Seconds(30));
+  };
+  rules_.reset();
+  rules_ = std::make_unique<RuleRegistry>(*store_, clock_, options);
+  ASSERT_THAT(rules_->Load(), IsOk());
+  Put("other", "s", "b");
+  Put("first", "s", "a");
+
+  std::future<std::shared_ptr<const BusRules>> building =
+      std::async(std::launch::async, [&] { return rules_->Snapshot("a"); });
+  ASSERT_TRUE(entered.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  // Another bus is read and a rule is changed while "a" is being built.
+  std::future<size_t> other = std::async(std::launch::async, [&] {
+    return rules_->Snapshot("b")->matcher->rule_count();
+  });
+  ASSERT_EQ(other.wait_for(std::chrono::seconds(10)),
+            std::future_status::ready);
+  EXPECT_EQ(other.get(), 1u);
+  std::future<bool> change = std::async(std::launch::async, [&] {
+    evbus::v1::Rule rule;
+    rule.set_name("second");
+    rule.set_event_bus_name("a");
+    rule.set_event_pattern(R"({"source":["s"]})");
+    return rules_->PutRule(rule).ok();
+  });
+  ASSERT_EQ(change.wait_for(std::chrono::seconds(10)),
+            std::future_status::ready);
+  EXPECT_TRUE(change.get());
+  // A second reader of "a" waits for the build in progress.
+  std::future<size_t> waiting = std::async(std::launch::async, [&] {
+    return rules_->Snapshot("a")->matcher->rule_count();
+  });
+  EXPECT_EQ(waiting.wait_for(std::chrono::milliseconds(200)),
+            std::future_status::timeout);
+  release.Notify();
+  ASSERT_EQ(building.wait_for(std::chrono::seconds(10)),
+            std::future_status::ready);
+  EXPECT_EQ(building.get()->matcher->rule_count(), 1u);  // as when it asked
+  ASSERT_EQ(waiting.wait_for(std::chrono::seconds(10)),
+            std::future_status::ready);
+  EXPECT_EQ(waiting.get(), 2u);  // built again, with the change
+  EXPECT_EQ(rules_->Snapshot("a")->matcher->rule_count(), 2u);
+  EXPECT_EQ(builds_of_a.load(), 2);
 }
 
 }  // namespace
