@@ -176,7 +176,14 @@ void RuleRegistry::InstallLocked(BusState& state,
                                  std::optional<pattern::Pattern> pattern) {
   auto [it, inserted] = state.rules.try_emplace(rule->name());
   RuleRecord& record = it->second;
-  if (inserted) record.id = state.next_id++;
+  if (inserted) {
+    if (state.free_ids.empty()) {
+      record.id = state.next_id++;
+    } else {
+      record.id = state.free_ids.back();
+      state.free_ids.pop_back();
+    }
+  }
   // Only targets changed (PutTargets, RemoveTargets): the matcher stays.
   const bool same_matching =
       !inserted && record.pattern.has_value() == pattern.has_value() &&
@@ -348,6 +355,7 @@ absl::Status RuleRegistry::DeleteRule(const std::string& bus,
   BusState& state = buses_[bus];
   evbus::v1::Rule gone = *record->rule;
   state.builder.Remove(record->id);
+  state.free_ids.push_back(record->id);
   state.rules.erase(name);
   ChangedLocked(state, /*matching=*/true);
   if (options_.on_rule_change) options_.on_rule_change(gone, true);

@@ -160,6 +160,11 @@ class RuleRegistry final : public delivery::TargetDirectory {
     pattern::RuleMatcher::Builder builder;
     std::map<std::string, RuleRecord> rules;  // by name
     uint32_t next_id = 0;
+    // Ids of deleted rules, given to the next new ones: ids index the
+    // snapshot's by_id, which would otherwise grow with every rule ever
+    // created. (A snapshot maps ids with its own matcher, so a reused id
+    // never reaches an older snapshot's rule.)
+    std::vector<uint32_t> free_ids;
     std::shared_ptr<const BusRules> snapshot;
     // Changed since `snapshot` was built: some rule (by_id is rebuilt),
     // and an enabled pattern (the matcher is rebuilt too).

@@ -116,6 +116,36 @@ TEST_F(RuleRegistryTest, RestartIndexesOnce) {
   EXPECT_EQ(rules_->Snapshot("default")->matcher->rule_count(), 100u);
 }
 
+// Ids of deleted rules are given to new ones, so the snapshot's by_id
+// follows the number of rules, not how many were ever created; each
+// snapshot still maps its matcher's ids to its own rules.
+TEST_F(RuleRegistryTest, DeletedRuleIdsAreReused) {
+  Put("keep", "k");
+  for (int i = 0; i < 500; ++i) {
+    Put(absl::StrCat("churn", i), "c");
+    ASSERT_THAT(Matching("c"), ElementsAre(absl::StrCat("churn", i)));
+    ASSERT_THAT(rules_->DeleteRule("default", absl::StrCat("churn", i), false),
+                IsOk());
+  }
+  EXPECT_LE(rules_->Snapshot("default")->by_id.size(), 2u);
+  Put("old", "x");
+  std::shared_ptr<const BusRules> before = rules_->Snapshot("default");
+  ASSERT_THAT(rules_->DeleteRule("default", "old", false), IsOk());
+  Put("new", "x");  // takes the id "old" had
+  EXPECT_THAT(Matching("x"), ElementsAre("new"));
+  EXPECT_THAT(Matching("k"), ElementsAre("keep"));
+  // The earlier snapshot still names the rule it matched with.
+  pattern::FlatEventParser parser;
+  pattern::FlatEvent event;
+  ASSERT_TRUE(
+      parser.Parse(R"({"source":"x"})", &before->matcher->path_filter(), &event)
+          .ok());
+  std::vector<uint32_t> ids;
+  before->matcher->Match(event, &ids);
+  ASSERT_EQ(ids.size(), 1u);
+  EXPECT_EQ(before->by_id[ids[0]]->name(), "old");
+}
+
 // A bus's matcher is built outside the registry's lock: while one reader
 // builds it, rule changes and other buses' reads go on, and the bus's other
 // readers wait for the build. A change made during the build is not lost:
