@@ -572,9 +572,8 @@ std::shared_ptr<const BusRules> RuleRegistry::Snapshot(const std::string& bus) {
   {
     absl::ReaderMutexLock lock(&mu_);
     auto b = buses_.find(bus);
-    if (b == buses_.end()) return empty_;
-    if (!b->second.stale) {
-      return b->second.snapshot == nullptr ? empty_ : b->second.snapshot;
+    if (b == buses_.end() || !b->second.stale) {
+      return InstalledLocked(b == buses_.end() ? nullptr : &b->second);
     }
   }
   // Stale: the first reader after a change builds the snapshot, outside
@@ -589,8 +588,7 @@ std::shared_ptr<const BusRules> RuleRegistry::Snapshot(const std::string& bus) {
   auto b = buses_.find(bus);
   if (b == buses_.end() || !b->second.stale) {
     std::shared_ptr<const BusRules> current =
-        b == buses_.end() || b->second.snapshot == nullptr ? empty_
-                                                           : b->second.snapshot;
+        InstalledLocked(b == buses_.end() ? nullptr : &b->second);
     mu_.Unlock();
     return current;
   }
@@ -616,6 +614,12 @@ std::shared_ptr<const BusRules> RuleRegistry::Snapshot(const std::string& bus) {
   }
   mu_.Unlock();
   return fresh;
+}
+
+std::shared_ptr<const BusRules> RuleRegistry::InstalledLocked(
+    const BusState* state) const {
+  return state == nullptr || state->snapshot == nullptr ? empty_
+                                                        : state->snapshot;
 }
 
 bool RuleRegistry::BusIdle::Check() const {

@@ -6,10 +6,11 @@
 // (shared_ptr<const BusRules>) that PutEvents matches against without
 // taking a lock for longer than a pointer copy. A rule change marks the
 // bus's snapshot stale; the next Snapshot() rebuilds it (the matcher from
-// the already compiled patterns, only when an enabled pattern changed) and
-// swaps it in. A burst of changes (a stack of thousands of rules, a restart
-// reading them back) is so indexed once rather than once per rule, and
-// every PutEvents after a change still sees it.
+// the already compiled patterns, only when an enabled pattern changed),
+// outside the lock, and swaps it in. A burst of changes (a stack of
+// thousands of rules, a restart reading them back) is so indexed once
+// rather than once per rule, and every PutEvents after a change still sees
+// it.
 //
 // Also the delivery::TargetDirectory: the dispatcher reads a target's
 // current configuration at delivery time.
@@ -200,7 +201,13 @@ class RuleRegistry final : public delivery::TargetDirectory {
   // `matching` changed).
   void ChangedLocked(BusState& state, bool matching)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Copies what a snapshot is built from (the builder is a map of shared
+  // compiled patterns: ~1 ms at 10,000 rules, the only part of a rebuild
+  // done under the lock).
   static BuildInput BuildInputLocked(const BusState& state);
+  // The bus's installed snapshot, or the empty one.
+  std::shared_ptr<const BusRules> InstalledLocked(const BusState* state) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
   // Builds a snapshot (the matcher when `in` says so): no lock held.
   static std::shared_ptr<const BusRules> BuildSnapshot(BuildInput in);
   // The condition Snapshot() waits for: `bus` is gone, or no other call is
