@@ -660,5 +660,66 @@ TEST(RuleMatcherTest, SeveralAnythingButAlternativesInOneField) {
   }
 }
 
+// Rules decided by one hit (one indexed field or pair beside the partition
+// field, nothing else to check) are marked matched from the index, without
+// their sub-rule's state; the rest go through the candidate pass. Both
+// kinds share index lists (an anything-but's exclusions among them), ids
+// of both kinds overlap as numbers, and leaves inside arrays send the
+// direct ones to a full evaluation. Each event's result is compared with
+// the patterns evaluated one by one, with rule ids counted from a base
+// (computed, not looked up) and with gaps.
+TEST(RuleMatcherTest, RulesDecidedByOneHitAgreeWithTheirPatterns) {
+  const std::vector<std::string> rules = {
+      R"({"e":{"s":["a"],"x":["1"]}})",
+      R"({"e":{"s":["a"],"x":["1"],"y":["2"]}})",
+      R"({"e":{"s":["a"],"x":[{"prefix":"1"}]}})",
+      R"({"e":{"s":["a"],"n":[{"numeric":[">",3]}]}})",
+      R"({"e":{"s":["a"],"n":[{"numeric":[">",3,"<",9]}],"x":["1"]}})",
+      R"({"e":{"s":["a"],"x":[{"anything-but":["1","3"]}]}})",
+      R"({"e":{"s":["a"],"x":[{"anything-but":["2"]}],"y":["2"]}})",
+      R"({"e":{"s":["a"],"x":[{"wildcard":"1*9"}]}})",
+      R"({"e":{"s":["b"],"x":["1"],"y":["2"]}})",
+      R"({"e":{"s":["a","b"],"y":["2"]}})",
+      R"({"e":{"s":["a"],"x":["1"],"m":[{"exists":false}]}})",
+  };
+  const std::vector<std::string> events = {
+      R"({"e":{"s":"a","x":"1","y":"2","n":5}})",
+      R"({"e":{"s":"a","x":"3","y":"2","n":2}})",
+      R"({"e":{"s":"a","x":"129","n":10,"m":0}})",
+      R"({"e":{"s":"b","x":"1","y":"2"}})",
+      R"({"e":[{"s":"a","x":"2"},{"s":"b","x":"1","y":"2","n":4}]})",
+      R"({"e":[{"s":"a","x":"1"},{"s":"b","y":"2","n":4}]})",
+      R"({"e":[{"s":"b","x":"1","n":5},{"s":"a","x":["3","1"],"y":"2"}]})",
+      R"({"e":{"s":["a","b"],"x":["2","19"],"y":"2","n":[1,7]}})",
+      R"({"e":{"s":"c","x":"1","y":"2"}})",
+  };
+  for (const uint32_t base : {0u, 100u}) {
+    for (const uint32_t stride : {1u, 3u}) {
+      for (const size_t pair_min : {size_t{1}, size_t{64}}) {
+        RuleMatcher::Builder b;
+        b.set_partition_min_subrules(1).set_pair_min_sharers(pair_min);
+        for (size_t r = 0; r < rules.size(); ++r) {
+          b.Add(base + static_cast<uint32_t>(r) * stride, P(rules[r]));
+        }
+        auto m = b.Build();
+        for (const std::string& ev : events) {
+          FlatEventParser parser;
+          FlatEvent e;
+          ASSERT_TRUE(parser.Parse(ev, nullptr, &e).ok()) << ev;
+          std::vector<uint32_t> want;
+          for (size_t r = 0; r < rules.size(); ++r) {
+            if (P(rules[r]).Matches(e)) {
+              want.push_back(base + static_cast<uint32_t>(r) * stride);
+            }
+          }
+          EXPECT_EQ(MatchWith(*m, ev), want)
+              << ev << " base " << base << " stride " << stride << " pairs "
+              << pair_min;
+        }
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace evbus::pattern
