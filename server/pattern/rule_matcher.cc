@@ -31,20 +31,11 @@ namespace {
 // What a hit on a pred (one indexed field of one sub-rule) records. Index
 // lists hold these by value, so that a hit reads the list and the
 // sub-rule's state only.
-//
-// A pred is `direct` when a hit on it alone decides its sub-rule: the
-// sub-rule's one indexed field (or indexed pair), with nothing left to check
-// and no exists:false field. Its hit then marks the rule matched at once
-// (`target` is the rule's position, not a sub-rule id), without reading or
-// writing the sub-rule's state and info. In the 10k benchmark 16 of an
-// event's 35 candidates were such sub-rules.
 struct Pred {
-  uint32_t target;  // sub-rule id; rule position when `direct`
-  uint8_t bit;      // the field's bit in SubRuleInfo::need
-  uint8_t need;     // SubRuleInfo::need of the sub-rule (read with the bit)
-  bool direct = false;
+  uint32_t subrule;
+  uint8_t bit;   // the field's bit among the sub-rule's indexed fields
+  uint8_t need;  // the bits of all of them (each must be hit)
 };
-static_assert(sizeof(Pred) == 8);
 
 using PredList = std::vector<Pred>;
 
@@ -379,9 +370,6 @@ struct Scratch {
   // 157 words).
   std::vector<uint64_t> matched;
   std::vector<uint64_t> matched_words;
-  // Rules of direct preds hit with two fields satisfied inside arrays (the
-  // array-consistency rule could fail): evaluated in full after probing.
-  std::vector<uint32_t> recheck;
   void Matched(uint32_t rule) {
     const size_t w = rule >> 6;
     matched[w] |= uint64_t{1} << (rule & 63);
@@ -428,14 +416,13 @@ struct Scratch {
       std::fill(leaf_value_stamp.begin(), leaf_value_stamp.end(), 0);
     }
     std::fill(present.begin(), present.end(), 0);
-    if (excluded_stamp.size() != subrules + rules) {
-      excluded_stamp.assign(subrules + rules, 0);
+    if (excluded_stamp.size() != subrules) {
+      excluded_stamp.assign(subrules, 0);
       probe = 0;
     }
     if (candidate_buf.size() != subrules + 1)
       candidate_buf.assign(subrules + 1, 0);
     candidate_count = 0;
-    recheck.clear();
     partition_in_array = 0;
   }
   // Sizes the per-leaf state for an event of `leaves` leaves (after Begin).
@@ -497,8 +484,8 @@ bool ExactStrings(const internal::Field& f) {
 struct RuleMatcher::Index {
   // 8 bytes: each candidate reads one (its compiled sub-rule, needed only
   // by the direct evaluation, is in Index::subrule_patterns). The infos of
-  // all partitions are read at random, so their size is what decides how
-  // many stay in cache.
+  // all partitions are read at random, so their size decides how many stay
+  // in cache.
   struct SubRuleInfo {
     static constexpr uint32_t kSingle = 1u << 31;  // one field, no exists:false
     static constexpr uint32_t kHasAbsent = 1u << 30;  // a field allows it
@@ -763,8 +750,8 @@ struct RuleMatcher::Index {
   std::vector<uint32_t> rule_ids;  // ascending
   // rule_ids[i] == rule_ids[0] + i for every i (evbusd numbers a bus's rules
   // from 0 and reuses deleted ids): a matched rule's id is then computed
-  // instead of read from rule_ids, where ~21 matches per event of the 10k
-  // benchmark mostly missed the cache.
+  // instead of read from rule_ids, where the 10k benchmark's ~21 matches per
+  // event mostly missed the cache.
   bool consecutive_ids = false;
   std::vector<SubRuleInfo> subrules;  // one per (sub-rule, partition)
   std::vector<CheckField> checks;
@@ -1066,15 +1053,7 @@ struct RuleMatcher::Index {
   // Branch-free: whether a hit is the sub-rule's first this event, and
   // whether it completes it, are data-dependent and mostly unpredictable.
   void HitPred(const Pred& pr, uint8_t array_bits, Scratch* sc) const {
-    if (pr.direct) {
-      if (ArrayFields(array_bits | sc->partition_in_array) < 2) {
-        sc->Matched(pr.target);
-      } else {
-        sc->recheck.push_back(pr.target);
-      }
-      return;
-    }
-    Scratch::SubState& st = sc->subs[pr.target];
+    Scratch::SubState& st = sc->subs[pr.subrule];
     const auto stamp = static_cast<uint16_t>(sc->generation);
     const bool seen = st.stamp == stamp;
     const uint8_t fields = (seen ? st.fields : 0) | pr.bit;
@@ -1085,7 +1064,7 @@ struct RuleMatcher::Index {
     st.stamp = stamp;
     st.fields = fields | (now ? Scratch::kCandidate : 0);
     st.array_bits = arr;
-    sc->candidate_buf[sc->candidate_count] = pr.target;
+    sc->candidate_buf[sc->candidate_count] = pr.subrule;
     sc->candidate_count += now ? 1 : 0;
   }
   // Makes sub-rule `sid` a candidate without setting any field bit.
@@ -1150,23 +1129,15 @@ struct RuleMatcher::Index {
     for (uint32_t sid : part.always) Touch(sid, sc);
   }
 
-  // A pred's entry in Scratch::excluded_stamp: sub-rule ids first, then
-  // rule positions (direct preds).
-  uint32_t StampSlot(const Pred& p) const {
-    return p.direct ? static_cast<uint32_t>(subrules.size()) + p.target
-                    : p.target;
-  }
-
   void ProbeAnythingBut(const AnythingButIndex& ab, const std::string_view* s,
                         const FlatEvent::Leaf& leaf, Scratch* sc) const {
     if (s != nullptr) {
       auto it = ab.excluded.find(*s);
       if (it != ab.excluded.end()) {
         const uint32_t stamp = sc->NextProbe();
-        for (const Pred& p : it->second)
-          sc->excluded_stamp[StampSlot(p)] = stamp;
+        for (const Pred& p : it->second) sc->excluded_stamp[p.subrule] = stamp;
         for (const Pred& p : ab.all) {
-          if (sc->excluded_stamp[StampSlot(p)] != stamp) Hit(p, leaf, sc);
+          if (sc->excluded_stamp[p.subrule] != stamp) Hit(p, leaf, sc);
         }
         return;
       }
@@ -1891,9 +1862,6 @@ std::shared_ptr<const RuleMatcher> RuleMatcher::Builder::Build() const {
         });
     const bool single = pl.partition_field == nullptr &&
                         sub.fields.size() == 1 && sub.required == 1;
-    // One indexed field (or pair), nothing to check: a hit decides it.
-    const bool direct =
-        need == 1 && !has_absent && check_begin == index->checks.size();
     index->subrules.push_back(
         Index::SubRuleInfo::For(pl.rule, single, has_absent, check_begin));
     index->subrule_patterns.push_back(&sub);
@@ -1909,8 +1877,7 @@ std::shared_ptr<const RuleMatcher> RuleMatcher::Builder::Build() const {
           static_cast<uint32_t>(part.pair_indexes.size()));
       if (fresh) part.pair_indexes.push_back({a, b, {}});
       Index::PairIndex& pi = part.pair_indexes[pit->second];
-      // Bit 1 stands for both fields.
-      const Pred pred = direct ? Pred{pl.rule, 1, 1, true} : Pred{sid, 1, 1};
+      const Pred pred{sid, 1, 1};  // bit 1 stands for both fields
       for (const Matcher& ma : pair[0]->matchers) {
         for (const Matcher& mb : pair[1]->matchers) {
           pi.by_key[PairKey(index->Intern(a, ma.str), index->Intern(b, mb.str))]
@@ -1922,8 +1889,7 @@ std::shared_ptr<const RuleMatcher> RuleMatcher::Builder::Build() const {
     for (size_t b = 0; b < indexed.size(); ++b) {
       const internal::Field& f = *indexed[b];
       PathIndex& idx = part.For(index->PathId(f.path));
-      const Pred pred = direct ? Pred{pl.rule, 1, 1, true}
-                               : Pred{sid, static_cast<uint8_t>(1u << b), need};
+      const Pred pred{sid, static_cast<uint8_t>(1u << b), need};
       // The inverted anything-but indexes hold one entry per pred: one
       // exclusion drops it. A field listing several anything-but
       // alternatives of one kind is satisfied when any of them accepts, so
@@ -2118,15 +2084,6 @@ void RuleMatcher::Match(const FlatEvent& event,
     if ((array_fields < 2 && absence == Index::Absence::kHold) ||
         ix.Evaluate(sid, event, *sc)) {
       sc->Matched(info.rule());
-    }
-  }
-  for (uint32_t rule : sc->recheck) {
-    if ((sc->matched[rule >> 6] >> (rule & 63) & 1) != 0) continue;
-    for (const internal::SubRule& sub : ix.patterns[rule]->subrules) {
-      if (internal::EvaluateSubRule(event, sub)) {
-        sc->Matched(rule);
-        break;
-      }
     }
   }
   for (uint32_t sid : ix.always_check) {

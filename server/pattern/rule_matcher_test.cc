@@ -660,15 +660,12 @@ TEST(RuleMatcherTest, SeveralAnythingButAlternativesInOneField) {
   }
 }
 
-// Rules decided by one hit (one indexed field or pair beside the partition
-// field, nothing else to check) are marked matched from the index, without
-// their sub-rule's state; the rest go through the candidate pass. Both
-// kinds share index lists (an anything-but's exclusions among them), ids
-// of both kinds overlap as numbers, and leaves inside arrays send the
-// direct ones to a full evaluation. Each event's result is compared with
-// the patterns evaluated one by one, with rule ids counted from a base
-// (computed, not looked up) and with gaps.
-TEST(RuleMatcherTest, RulesDecidedByOneHitAgreeWithTheirPatterns) {
+// Rules with one field beside the partition field, and rules with more,
+// share index lists (an anything-but's exclusions among them); leaves
+// inside arrays need the array-consistency rule. Each event's result is
+// compared with the patterns evaluated one by one, with rule ids counted
+// from a base (the matcher computes them) and with gaps (it looks them up).
+TEST(RuleMatcherTest, OneFieldRulesAgreeWithTheirPatterns) {
   const std::vector<std::string> rules = {
       R"({"e":{"s":["a"],"x":["1"]}})",
       R"({"e":{"s":["a"],"x":["1"],"y":["2"]}})",
