@@ -1,6 +1,7 @@
 #include "server/bus/rule_registry.h"
 
 #include <algorithm>
+#include <atomic>
 #include <set>
 #include <utility>
 
@@ -222,6 +223,11 @@ RuleRegistry::BuildInput RuleRegistry::BuildInputLocked(const BusState& state) {
   }
   in.changes = state.changes;
   return in;
+}
+
+uint64_t RuleRegistry::NextIncarnation() {
+  static std::atomic<uint64_t> next{0};
+  return next.fetch_add(1, std::memory_order_relaxed) + 1;
 }
 
 std::shared_ptr<const BusRules> RuleRegistry::BuildSnapshot(BuildInput in) {
@@ -576,17 +582,22 @@ std::shared_ptr<const BusRules> RuleRegistry::Snapshot(const std::string& bus) {
       return InstalledLocked(b == buses_.end() ? nullptr : &b->second);
     }
   }
-  // Stale: the first reader after a change builds the snapshot, outside
-  // the lock (a 10,000-rule matcher takes ~0.1 s), so that rule changes and
-  // other buses' routing go on meanwhile; the bus's other readers wait for
-  // it, as they need the change. A change made during the build leaves the
-  // bus stale: the builder's caller still routes with what it built (the
-  // rules as they were when it asked), and the next reader builds again.
+  // Stale: a reader needs the changes made before it asked. The first such
+  // reader builds the snapshot, outside the lock (a 10,000-rule matcher
+  // takes ~0.1 s), so that rule changes and other buses' routing go on
+  // meanwhile; the bus's other readers wait for it. A build is installed
+  // when it ends, even if the bus changed meanwhile: every reader that
+  // asked before the build started uses it, and one of those that asked
+  // later builds again, for all of them. (Under constant rule changes, a
+  // build per reader would serialise the bus's routing behind builds.)
   const BusIdle idle{this, &bus};
   mu_.Lock();
-  mu_.Await(absl::Condition(&idle, &BusIdle::Check));
   auto b = buses_.find(bus);
-  if (b == buses_.end() || !b->second.stale) {
+  const uint64_t wanted = b == buses_.end() ? 0 : b->second.changes;
+  mu_.Await(absl::Condition(&idle, &BusIdle::Check));
+  b = buses_.find(bus);
+  if (b == buses_.end() ||
+      (b->second.snapshot != nullptr && b->second.snapshot_changes >= wanted)) {
     std::shared_ptr<const BusRules> current =
         InstalledLocked(b == buses_.end() ? nullptr : &b->second);
     mu_.Unlock();
@@ -594,8 +605,12 @@ std::shared_ptr<const BusRules> RuleRegistry::Snapshot(const std::string& bus) {
   }
   BuildInput in = BuildInputLocked(b->second);
   const uint64_t changes = in.changes;
+  const uint64_t incarnation = b->second.incarnation;
   const bool builds_matcher = in.builder.has_value();
   b->second.building = true;
+  // The build covers the matching changes made so far; later ones set this
+  // again.
+  b->second.matcher_stale = false;
   mu_.Unlock();
   if (builds_matcher && options_.before_matcher_build) {
     options_.before_matcher_build(bus);
@@ -603,14 +618,12 @@ std::shared_ptr<const BusRules> RuleRegistry::Snapshot(const std::string& bus) {
   std::shared_ptr<const BusRules> fresh = BuildSnapshot(std::move(in));
   mu_.Lock();
   if (builds_matcher) ++matcher_builds_;
-  b = buses_.find(bus);  // deleted meanwhile (ForgetBus)?
-  if (b != buses_.end()) {
+  b = buses_.find(bus);  // deleted (and created again?) meanwhile
+  if (b != buses_.end() && b->second.incarnation == incarnation) {
     b->second.building = false;
-    if (b->second.changes == changes) {
-      b->second.snapshot = fresh;
-      b->second.stale = false;
-      b->second.matcher_stale = false;
-    }
+    b->second.snapshot = fresh;
+    b->second.snapshot_changes = changes;
+    b->second.stale = b->second.changes != changes;
   }
   mu_.Unlock();
   return fresh;

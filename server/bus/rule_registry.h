@@ -7,7 +7,9 @@
 // taking a lock for longer than a pointer copy. A rule change marks the
 // bus's snapshot stale; the next Snapshot() rebuilds it (the matcher from
 // the already compiled patterns, only when an enabled pattern changed),
-// outside the lock, and swaps it in. A burst of changes (a stack of
+// outside the lock, and swaps it in (even if rules changed during the
+// build: the readers that asked before it started share it, and the next
+// build covers the rest for every reader waiting). A burst of changes (a stack of
 // thousands of rules, a restart reading them back) is so indexed once
 // rather than once per rule, and every PutEvents after a change still sees
 // it.
@@ -171,14 +173,19 @@ class RuleRegistry final : public delivery::TargetDirectory {
     // and an enabled pattern (the matcher is rebuilt too).
     bool stale = false;
     bool matcher_stale = false;
-    // The registry's change count at this bus's last change, so that a
-    // snapshot built outside the lock is installed only if nothing changed
-    // meanwhile.
+    // The registry's change count at this bus's last change, and at the
+    // last change `snapshot` includes: a reader needs a snapshot that
+    // includes every change made before it asked.
     uint64_t changes = 0;
+    uint64_t snapshot_changes = 0;
+    // Tells this bus's state from that of a bus of the same name deleted and
+    // created again while a snapshot was being built.
+    uint64_t incarnation = NextIncarnation();
     // A Snapshot() call is building this bus's snapshot outside the lock;
     // other readers of the bus wait for it.
     bool building = false;
   };
+  static uint64_t NextIncarnation();
   // What a snapshot is built from, copied under the lock.
   struct BuildInput {
     std::optional<pattern::RuleMatcher::Builder> builder;  // null: reuse

@@ -204,5 +204,63 @@ TEST_F(RuleRegistryTest, MatcherIsBuiltOutsideTheLock) {
   EXPECT_EQ(builds_of_a.load(), 2);
 }
 
+// Rules keep changing while the bus is being built: each build is
+// installed when it ends, and the readers that asked before it started use
+// it instead of building again one by one (which would queue a bus's
+// routing behind one build per reader).
+TEST_F(RuleRegistryTest, ReadersThatAskedBeforeABuildShareIt) {
+  absl::Notification entered[2];
+  absl::Notification release[2];
+  std::atomic<int> builds_of_a{0};
+  RuleRegistryOptions options{.max_rules_per_bus = 1000};
+  options.before_matcher_build = [&](const std::string& bus) {
+    if (bus != "a") return;
+    const int build = builds_of_a.fetch_add(1);
+    if (build >= 2) return;
+    entered[build].Notify();  // the first two builds wait to be released
+    release[build].WaitForNotificationWithTimeout(absl::Seconds(30));
+  };
+  rules_.reset();
+  rules_ = std::make_unique<RuleRegistry>(*store_, clock_, options);
+  ASSERT_THAT(rules_->Load(), IsOk());
+  auto put = [&](const std::string& name) {
+    evbus::v1::Rule rule;
+    rule.set_name(name);
+    rule.set_event_bus_name("a");
+    rule.set_event_pattern(R"({"source":["s"]})");
+    return rules_->PutRule(rule).ok();
+  };
+  auto rule_count = [&] {
+    return rules_->Snapshot("a")->matcher->rule_count();
+  };
+  ASSERT_TRUE(put("first"));
+  std::future<size_t> first = std::async(std::launch::async, rule_count);
+  ASSERT_TRUE(entered[0].WaitForNotificationWithTimeout(absl::Seconds(10)));
+  ASSERT_TRUE(put("second"));
+  std::vector<std::future<size_t>> readers;
+  for (int i = 0; i < 3; ++i) {
+    readers.push_back(std::async(std::launch::async, rule_count));
+  }
+  release[0].Notify();
+  ASSERT_EQ(first.wait_for(std::chrono::seconds(10)),
+            std::future_status::ready);
+  EXPECT_EQ(first.get(), 1u);
+  // One of the three builds again; a rule changes during that build too.
+  ASSERT_TRUE(entered[1].WaitForNotificationWithTimeout(absl::Seconds(10)));
+  ASSERT_TRUE(put("third"));
+  release[1].Notify();
+  for (std::future<size_t>& reader : readers) {
+    ASSERT_EQ(reader.wait_for(std::chrono::seconds(10)),
+              std::future_status::ready);
+    EXPECT_EQ(reader.get(), 2u);  // the rules when they asked
+  }
+  EXPECT_EQ(builds_of_a.load(), 2);
+  // A reader that asks after the third rule gets it.
+  EXPECT_EQ(rule_count(), 3u);
+  EXPECT_EQ(builds_of_a.load(), 3);
+  EXPECT_EQ(rule_count(), 3u);
+  EXPECT_EQ(builds_of_a.load(), 3);
+}
+
 }  // namespace
 }  // namespace evbus::bus
