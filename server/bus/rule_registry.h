@@ -9,10 +9,9 @@
 // the already compiled patterns, only when an enabled pattern changed),
 // outside the lock, and swaps it in (even if rules changed during the
 // build: the readers that asked before it started share it, and the next
-// build covers the rest for every reader waiting). A burst of changes (a stack of
-// thousands of rules, a restart reading them back) is so indexed once
-// rather than once per rule, and every PutEvents after a change still sees
-// it.
+// build covers the rest for every reader waiting). A burst of changes (a stack
+// of thousands of rules, a restart reading them back) is so indexed once rather
+// than once per rule, and every PutEvents after a change still sees it.
 //
 // Also the delivery::TargetDirectory: the dispatcher reads a target's
 // current configuration at delivery time.
