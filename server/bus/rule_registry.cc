@@ -203,7 +203,6 @@ void RuleRegistry::InstallLocked(BusState& state,
 }
 
 void RuleRegistry::ChangedLocked(BusState& state, bool matching) {
-  state.stale = true;
   state.matcher_stale = state.matcher_stale || matching;
   // Registry-wide, so that a bus deleted and created again during a build
   // cannot show the count the build started from.
@@ -578,7 +577,7 @@ std::shared_ptr<const BusRules> RuleRegistry::Snapshot(const std::string& bus) {
   {
     absl::ReaderMutexLock lock(&mu_);
     auto b = buses_.find(bus);
-    if (b == buses_.end() || !b->second.stale) {
+    if (b == buses_.end() || !b->second.stale()) {
       return InstalledLocked(b == buses_.end() ? nullptr : &b->second);
     }
   }
@@ -623,7 +622,6 @@ std::shared_ptr<const BusRules> RuleRegistry::Snapshot(const std::string& bus) {
     b->second.building = false;
     b->second.snapshot = fresh;
     b->second.snapshot_changes = changes;
-    b->second.stale = b->second.changes != changes;
   }
   mu_.Unlock();
   return fresh;

@@ -168,15 +168,16 @@ class RuleRegistry final : public delivery::TargetDirectory {
     // never reaches an older snapshot's rule.)
     std::vector<uint32_t> free_ids;
     std::shared_ptr<const BusRules> snapshot;
-    // Changed since `snapshot` was built: some rule (by_id is rebuilt),
-    // and an enabled pattern (the matcher is rebuilt too).
-    bool stale = false;
+    // An enabled pattern changed since the last build began (the matcher
+    // is rebuilt, not reused).
     bool matcher_stale = false;
     // The registry's change count at this bus's last change, and at the
     // last change `snapshot` includes: a reader needs a snapshot that
-    // includes every change made before it asked.
+    // includes every change made before it asked. They differ while the
+    // snapshot is stale.
     uint64_t changes = 0;
     uint64_t snapshot_changes = 0;
+    bool stale() const { return changes != snapshot_changes; }
     // Tells this bus's state from that of a bus of the same name deleted and
     // created again while a snapshot was being built.
     uint64_t incarnation = NextIncarnation();
