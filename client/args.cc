@@ -12,22 +12,27 @@ namespace evbus::cli {
 absl::StatusOr<Args> Args::Parse(const std::vector<std::string>& argv,
                                  const std::set<std::string>& switches) {
   Args args;
+  std::string last_flag;  // the flag whose value came last
   for (size_t i = 0; i < argv.size(); ++i) {
     const std::string& a = argv[i];
     if (!absl::StartsWith(a, "--") || a == "--") {
       args.positional_.push_back(a);
+      args.positional_after_.push_back(last_flag);
       continue;
     }
     std::string name = a.substr(2);
     size_t eq = name.find('=');
     if (eq != std::string::npos) {
-      args.flags_[name.substr(0, eq)] = name.substr(eq + 1);
+      last_flag = name.substr(0, eq);
+      args.flags_[last_flag] = name.substr(eq + 1);
       continue;
     }
     if (switches.count(name) > 0) {
       args.flags_[name] = "true";
+      last_flag.clear();
       continue;
     }
+    last_flag = name;
     if (i + 1 >= argv.size()) {
       return absl::InvalidArgumentError(
           absl::StrCat("argument --", name, ": expected one argument"));
@@ -35,6 +40,14 @@ absl::StatusOr<Args> Args::Parse(const std::vector<std::string>& argv,
     args.flags_[name] = argv[++i];
   }
   return args;
+}
+
+std::vector<std::string> Args::WordsAfter(const std::string& flag) const {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < positional_.size(); ++i) {
+    if (positional_after_[i] == flag) out.push_back(positional_[i]);
+  }
+  return out;
 }
 
 std::optional<std::string> Args::Get(const std::string& flag) const {

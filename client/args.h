@@ -27,6 +27,10 @@ class Args {
   std::optional<std::string> Get(const std::string& flag) const;
   bool Has(const std::string& flag) const { return flags_.count(flag) > 0; }
   const std::vector<std::string>& positional() const { return positional_; }
+  // The positional words that came right after `flag`'s value (before the
+  // next flag): the further items of a list flag given aws-CLI style,
+  // `--extended-statistics p99 p50`.
+  std::vector<std::string> WordsAfter(const std::string& flag) const;
 
   // InvalidArgument("Unknown options: --x") when a flag outside `known` was
   // given.
@@ -37,6 +41,8 @@ class Args {
  private:
   std::map<std::string, std::string> flags_;
   std::vector<std::string> positional_;
+  // By position in positional_: the flag the word followed ("" for none).
+  std::vector<std::string> positional_after_;
 };
 
 // Reads a value that may be "file://path". NotFound when the file is missing.

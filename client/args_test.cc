@@ -21,6 +21,20 @@ TEST(ArgsTest, FlagsSwitchesAndPositionals) {
               ::testing::HasSubstr("Unknown options: --force, --limit"));
 }
 
+TEST(ArgsTest, WordsBelongToTheFlagTheyFollow) {
+  auto a =
+      Args::Parse({"--statistics", "Sum", "Average", "--extended-statistics",
+                   "p99", "p50", "--force", "loose", "--x=1", "y"},
+                  {"force"});
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_THAT(a->WordsAfter("statistics"), ::testing::ElementsAre("Average"));
+  EXPECT_THAT(a->WordsAfter("extended-statistics"),
+              ::testing::ElementsAre("p50"));
+  EXPECT_THAT(a->WordsAfter("force"), ::testing::IsEmpty());  // a switch
+  EXPECT_THAT(a->WordsAfter(""), ::testing::ElementsAre("loose"));
+  EXPECT_THAT(a->WordsAfter("x"), ::testing::ElementsAre("y"));
+}
+
 TEST(ArgsTest, MissingValueAndRequired) {
   EXPECT_FALSE(Args::Parse({"--name"}, {}).ok());
   auto a = Args::Parse({}, {});

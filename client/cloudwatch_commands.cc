@@ -26,7 +26,12 @@ std::vector<std::string> ListOf(const Args& args, const std::string& flag) {
        absl::StrSplit(*v, absl::ByAnyChar(", "), absl::SkipEmpty())) {
     out.emplace_back(w);
   }
-  for (const std::string& p : args.positional()) out.push_back(p);
+  for (const std::string& p : args.WordsAfter(flag)) {
+    for (absl::string_view w :
+         absl::StrSplit(p, absl::ByAnyChar(", "), absl::SkipEmpty())) {
+      out.emplace_back(w);
+    }
+  }
   return out;
 }
 
@@ -57,7 +62,9 @@ absl::Status DimensionsOf(
     return r.status();
   }
   std::vector<std::string> words = {*raw};
-  for (const std::string& p : args.positional()) words.push_back(p);
+  for (const std::string& p : args.WordsAfter("dimensions")) {
+    words.push_back(p);
+  }
   for (const std::string& w : words) {
     evbus::v1::Dimension* dim = out->Add();
     for (absl::string_view kv : absl::StrSplit(w, ',', absl::SkipEmpty())) {
@@ -197,23 +204,11 @@ absl::StatusOr<Json> GetMetricStatistics(const Args& args, Context& ctx) {
   absl::StatusOr<int> period = ParseIntArg(args, "period", 0, 1, 86400 * 455);
   if (!period.ok()) return period.status();
   request.set_period(*period);
-  // With --dimensions given as words, the words are dimensions; statistics
-  // then come from --statistics only.
-  bool dims_words = args.Has("dimensions");
-  auto list = [&](const char* flag) {
-    std::vector<std::string> out;
-    if (auto v = args.Get(flag)) {
-      for (absl::string_view w :
-           absl::StrSplit(*v, absl::ByAnyChar(", "), absl::SkipEmpty())) {
-        out.emplace_back(w);
-      }
-    }
-    return out;
-  };
-  std::vector<std::string> stats =
-      dims_words ? list("statistics") : ListOf(args, "statistics");
-  for (const std::string& st : stats) request.add_statistics(st);
-  for (const std::string& st : list("extended-statistics")) {
+  // Each list takes the words that follow its own flag.
+  for (const std::string& st : ListOf(args, "statistics")) {
+    request.add_statistics(st);
+  }
+  for (const std::string& st : ListOf(args, "extended-statistics")) {
     request.add_extended_statistics(st);
   }
   request.set_unit(args.Get("unit").value_or(""));
@@ -395,6 +390,35 @@ absl::StatusOr<Json> PutMetricAlarm(const Args& args, Context& ctx) {
   return Json();
 }
 
+absl::StatusOr<Json> PutCompositeAlarm(const Args& args, Context& ctx) {
+  evbus::v1::PutCompositeAlarmRequest request;
+  evbus::v1::MetricAlarm* a = request.mutable_alarm();
+  a->set_alarm_name(args.Get("alarm-name").value_or(""));
+  a->set_alarm_description(args.Get("alarm-description").value_or(""));
+  if (args.Has("alarm-rule")) {
+    absl::StatusOr<std::string> rule = ReadValue(*args.Get("alarm-rule"));
+    if (!rule.ok()) return rule.status();
+    a->set_alarm_rule(*rule);
+  }
+  if (args.Has("actions-enabled") || args.Has("no-actions-enabled")) {
+    a->set_actions_enabled(args.Has("actions-enabled"));
+    request.add_present("actions_enabled");
+  }
+  for (const std::string& x : ListOf(args, "alarm-actions")) {
+    a->add_alarm_actions(x);
+  }
+  for (const std::string& x : ListOf(args, "ok-actions")) a->add_ok_actions(x);
+  for (const std::string& x : ListOf(args, "insufficient-data-actions")) {
+    a->add_insufficient_data_actions(x);
+  }
+  evbus::v1::PutCompositeAlarmResponse response;
+  auto c = NewContext(ctx);
+  grpc::Status rpc =
+      CloudWatch(ctx)->PutCompositeAlarm(c.get(), request, &response);
+  if (!rpc.ok()) return RpcError(rpc, "PutCompositeAlarm", ctx.endpoint);
+  return Json();
+}
+
 absl::StatusOr<Json> DescribeAlarms(const Args& args, Context& ctx) {
   evbus::v1::DescribeAlarmsRequest request;
   for (const std::string& n : ListOf(args, "alarm-names")) {
@@ -403,20 +427,33 @@ absl::StatusOr<Json> DescribeAlarms(const Args& args, Context& ctx) {
   request.set_alarm_name_prefix(args.Get("alarm-name-prefix").value_or(""));
   request.set_state_value(args.Get("state-value").value_or(""));
   request.set_action_prefix(args.Get("action-prefix").value_or(""));
+  for (const std::string& t : ListOf(args, "alarm-types")) {
+    request.add_alarm_types(t);
+  }
+  request.set_children_of_alarm_name(
+      args.Get("children-of-alarm-name").value_or(""));
+  request.set_parents_of_alarm_name(
+      args.Get("parents-of-alarm-name").value_or(""));
   Json alarms = Json::array();
+  Json composites = Json::array();
   for (int page = 0; page < 10000; ++page) {
     evbus::v1::DescribeAlarmsResponse response;
     auto c = NewContext(ctx);
     grpc::Status rpc =
         CloudWatch(ctx)->DescribeAlarms(c.get(), request, &response);
     if (!rpc.ok()) return RpcError(rpc, "DescribeAlarms", ctx.endpoint);
-    for (const auto& a : response.metric_alarms())
+    for (const auto& a : response.metric_alarms()) {
       alarms.push_back(
           api::shapes::MetricAlarmToJson(a, api::shapes::TimeStyle::kIso));
+    }
+    for (const auto& a : response.composite_alarms()) {
+      composites.push_back(
+          api::shapes::CompositeAlarmToJson(a, api::shapes::TimeStyle::kIso));
+    }
     if (response.next_token().empty()) break;
     request.set_next_token(response.next_token());
   }
-  return Json{{"MetricAlarms", alarms}, {"CompositeAlarms", Json::array()}};
+  return Json{{"MetricAlarms", alarms}, {"CompositeAlarms", composites}};
 }
 
 absl::StatusOr<Json> DescribeAlarmHistory(const Args& args, Context& ctx) {
@@ -424,6 +461,9 @@ absl::StatusOr<Json> DescribeAlarmHistory(const Args& args, Context& ctx) {
   request.set_alarm_name(args.Get("alarm-name").value_or(""));
   request.set_history_item_type(args.Get("history-item-type").value_or(""));
   request.set_scan_by(args.Get("scan-by").value_or(""));
+  for (const std::string& t : ListOf(args, "alarm-types")) {
+    request.add_alarm_types(t);
+  }
   if (args.Has("start-date")) {
     absl::StatusOr<int64_t> t = TimeFlag(args, "start-date");
     if (!t.ok()) return t.status();
@@ -556,17 +596,30 @@ std::vector<Command> CloudWatchCommands() {
         "no-actions-enabled"},
        {"actions-enabled", "no-actions-enabled"},
        PutMetricAlarm},
+      {"put-composite-alarm",
+       "--alarm-name N --alarm-rule RULE|file://F [--alarm-description D] "
+       "[--alarm-actions ARN ...] [--ok-actions ARN ...] "
+       "[--insufficient-data-actions ARN ...] [--no-actions-enabled]   "
+       "ALARM while RULE holds, e.g. 'ALARM(errors) AND NOT ALARM(deploying)'",
+       {"alarm-name", "alarm-rule", "alarm-description", "alarm-actions",
+        "ok-actions", "insufficient-data-actions", "actions-enabled",
+        "no-actions-enabled"},
+       {"actions-enabled", "no-actions-enabled"},
+       PutCompositeAlarm},
       {"describe-alarms",
        "[--alarm-names N ...] [--alarm-name-prefix P] [--state-value S] "
-       "[--action-prefix P]",
-       {"alarm-names", "alarm-name-prefix", "state-value", "action-prefix"},
+       "[--action-prefix P] [--alarm-types MetricAlarm CompositeAlarm] "
+       "[--children-of-alarm-name N | --parents-of-alarm-name N]",
+       {"alarm-names", "alarm-name-prefix", "state-value", "action-prefix",
+        "alarm-types", "children-of-alarm-name", "parents-of-alarm-name"},
        {},
        DescribeAlarms},
       {"describe-alarm-history",
        "[--alarm-name N] [--history-item-type T] [--start-date T] "
-       "[--end-date T] [--max-records N]",
+       "[--end-date T] [--max-records N] [--alarm-types MetricAlarm "
+       "CompositeAlarm]",
        {"alarm-name", "history-item-type", "start-date", "end-date",
-        "max-records", "scan-by"},
+        "max-records", "scan-by", "alarm-types"},
        {},
        DescribeAlarmHistory},
       {"set-alarm-state",

@@ -366,4 +366,31 @@ absl::StatusOr<MetricAlarmConfig> ValidatePutMetricAlarm(
   return c;
 }
 
+absl::StatusOr<AlarmRule> ValidatePutCompositeAlarm(
+    const PutCompositeAlarmRequest& r) {
+  Violations v;
+  if (!r.alarm_name.has_value()) {
+    v.Null("alarmName");
+  } else {
+    v.Length(*r.alarm_name, "alarmName", 1, kMaxAlarmNameLength);
+  }
+  if (r.alarm_description.has_value()) {
+    v.Length(*r.alarm_description, "alarmDescription", 0,
+             kMaxAlarmDescriptionLength);
+  }
+  if (!r.alarm_rule.has_value()) {
+    v.Null("alarmRule");
+  } else {
+    v.Length(*r.alarm_rule, "alarmRule", 1, AlarmRule::kMaxLength);
+  }
+  CheckActions(r.ok_actions, "oKActions", v);
+  CheckActions(r.alarm_actions, "alarmActions", v);
+  CheckActions(r.insufficient_data_actions, "insufficientDataActions", v);
+  if (absl::Status s = v.ToStatus(); !s.ok()) return s;
+  if (HasControlCharacter(*r.alarm_name)) {
+    return Invalid("AlarmName must not contain ASCII control characters.");
+  }
+  return AlarmRule::Parse(*r.alarm_rule);
+}
+
 }  // namespace evbus::alarms

@@ -35,6 +35,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "server/alarms/alarm_rule.h"
 #include "server/alarms/evaluation.h"
 
 namespace evbus::alarms {
@@ -145,5 +146,24 @@ struct MetricAlarmConfig {
 //     EvaluateLowSampleCountPercentile value, anomaly-band operators.
 absl::StatusOr<MetricAlarmConfig> ValidatePutMetricAlarm(
     const PutMetricAlarmRequest& request);
+
+// PutCompositeAlarm input as received (nullopt: absent).
+struct PutCompositeAlarmRequest {
+  std::optional<std::string> alarm_name;
+  std::optional<std::string> alarm_description;
+  std::optional<std::string> alarm_rule;
+  std::vector<std::string> ok_actions;
+  std::vector<std::string> alarm_actions;
+  std::vector<std::string> insufficient_data_actions;
+};
+
+// Validates a PutCompositeAlarm request and parses its rule. Errors, all
+// InvalidArgument: the model constraints together (alarmName required,
+// 1..255; alarmDescription <= 1024; alarmRule required, 1..10240; the
+// action lists as for PutMetricAlarm), then AlarmName control characters,
+// then the rule's syntax ("Error in AlarmRule [...]"). Whether the alarms
+// the rule names exist is the service's to check.
+absl::StatusOr<AlarmRule> ValidatePutCompositeAlarm(
+    const PutCompositeAlarmRequest& request);
 
 }  // namespace evbus::alarms

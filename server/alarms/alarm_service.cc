@@ -1,6 +1,7 @@
 #include "server/alarms/alarm_service.h"
 
 #include <algorithm>
+#include <iterator>
 #include <optional>
 #include <set>
 #include <tuple>
@@ -14,6 +15,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "server/alarms/alarm_config.h"
+#include "server/alarms/format.h"
 #include "server/common/aws_error.h"
 #include "server/common/json.h"
 #include "server/common/logging.h"
@@ -24,6 +26,7 @@ namespace {
 
 constexpr char kAlarmKind[] = "alarm";
 constexpr char kAlarmType[] = "MetricAlarm";
+constexpr char kCompositeType[] = "CompositeAlarm";
 constexpr char kConfigurationUpdate[] = "ConfigurationUpdate";
 constexpr char kStateUpdate[] = "StateUpdate";
 constexpr char kAction[] = "Action";
@@ -38,6 +41,15 @@ constexpr size_t kMaxStateReasonLength = 1023;
 constexpr size_t kMaxStateReasonDataLength = 4000;
 
 int64_t Ms(absl::Time t) { return absl::ToUnixMillis(t); }
+
+bool IsComposite(const evbus::v1::MetricAlarm& a) {
+  return !a.alarm_rule().empty();
+}
+
+absl::Status Validation(absl::string_view message) {
+  return common::AwsError(absl::StatusCode::kInvalidArgument, "ValidationError",
+                          message);
+}
 
 absl::Time FloorMinute(absl::Time t) {
   int64_t s = absl::ToUnixSeconds(t);
@@ -231,6 +243,10 @@ common::Json ConfigJson(const evbus::v1::MetricAlarm& a) {
   j["okActions"] = list(a.ok_actions());
   j["alarmActions"] = list(a.alarm_actions());
   j["insufficientDataActions"] = list(a.insufficient_data_actions());
+  if (IsComposite(a)) {
+    j["alarmRule"] = a.alarm_rule();
+    return j;
+  }
   j["namespace"] = a.namespace_();
   j["metricName"] = a.metric_name();
   common::Json dims = common::Json::array();
@@ -424,11 +440,23 @@ absl::Status AlarmService::Load() {
   if (!s.ok()) return s;
   std::map<std::string, Entry> loaded;
   for (evbus::v1::MetricAlarm& a : stored) {
-    absl::StatusOr<MetricAlarmConfig> config =
-        ValidatePutMetricAlarm(ToRequest(a, nullptr));
     Entry e;
-    absl::Status d = config.ok() ? Derive(*config, &e.evaluation, &e.statistic)
-                                 : config.status();
+    absl::Status d;
+    if (IsComposite(a)) {
+      absl::StatusOr<AlarmRule> rule = AlarmRule::Parse(a.alarm_rule());
+      d = rule.status();
+      if (rule.ok()) {
+        for (const std::string& c : rule->children()) {
+          e.children.push_back(ChildName(c));
+        }
+        e.rule = *std::move(rule);
+      }
+    } else {
+      absl::StatusOr<MetricAlarmConfig> config =
+          ValidatePutMetricAlarm(ToRequest(a, nullptr));
+      d = config.ok() ? Derive(*config, &e.evaluation, &e.statistic)
+                      : config.status();
+    }
     if (d.ok()) d = CurrentState(a).status();
     if (!d.ok()) {
       EVBUS_LOG(WARNING) << "alarm " << a.alarm_name() << " skipped: " << d;
@@ -548,6 +576,7 @@ void AlarmService::EvaluateMinute(absl::Time minute_end, bool all) {
   {
     absl::ReaderMutexLock lock(&mu_);
     for (const auto& [name, e] : alarms_) {
+      if (e.rule.has_value()) continue;  // composites: PropagateLocked
       if (!all && minute_end < e.not_before) continue;
       work.push_back({name, e.generation, e.alarm, e.evaluation, e.statistic});
     }
@@ -657,6 +686,15 @@ void AlarmService::EvaluateMinute(absl::Time minute_end, bool all) {
     }
     for (auto& [name, a] : updated) CommitLocked(alarms_[name], std::move(a));
     pending = std::move(candidates);
+    std::vector<std::string> changed;
+    for (const PendingActions& p : pending) {
+      changed.push_back(p.alarm.alarm_name());
+    }
+    if (!changed.empty()) {
+      std::vector<PendingActions> above =
+          PropagateLocked(std::move(changed), {}, Ms(query_time));
+      std::move(above.begin(), above.end(), std::back_inserter(pending));
+    }
   }
   RunActions(std::move(pending));
 }
@@ -673,7 +711,7 @@ AlarmService::PendingActions AlarmService::TransitionLocked(
   alarm.set_state_updated_ms(ms);
   alarm.set_state_transitioned_ms(ms);
   AddHistoryLocked(
-      batch, alarm.alarm_name(), ms, kStateUpdate,
+      batch, alarm, ms, kStateUpdate,
       absl::StrCat("Alarm updated from ", old_state, " to ", new_state),
       StateUpdateData(old_state, old_reason, new_state, reason, reason_data));
   PendingActions p;
@@ -697,18 +735,19 @@ void AlarmService::CommitLocked(Entry& entry, evbus::v1::MetricAlarm alarm) {
 }
 
 void AlarmService::AddHistoryLocked(storage::WriteBatch& batch,
-                                    const std::string& alarm, int64_t ms,
-                                    const std::string& type,
+                                    const evbus::v1::MetricAlarm& alarm,
+                                    int64_t ms, const std::string& type,
                                     const std::string& summary,
                                     const std::string& data) {
   evbus::v1::AlarmHistoryItem item;
-  item.set_alarm_name(alarm);
-  item.set_alarm_type(kAlarmType);
+  item.set_alarm_name(alarm.alarm_name());
+  item.set_alarm_type(IsComposite(alarm) ? kCompositeType : kAlarmType);
   item.set_timestamp_ms(ms);
   item.set_history_item_type(type);
   item.set_history_summary(summary);
   item.set_history_data(data);
-  batch.Put(storage::Family::kMetrics, HistoryKey(alarm, ms, history_seq_++),
+  batch.Put(storage::Family::kMetrics,
+            HistoryKey(alarm.alarm_name(), ms, history_seq_++),
             item.SerializeAsString());
 }
 
@@ -739,7 +778,7 @@ void AlarmService::RunActions(std::vector<PendingActions> pending) {
         data["error"] = error;
       }
       if (!exists) continue;  // deleted meanwhile: its history is gone
-      AddHistoryLocked(batch, p.alarm.alarm_name(), p.ms, kAction,
+      AddHistoryLocked(batch, p.alarm, p.ms, kAction,
                        error.empty()
                            ? absl::StrCat("Successfully executed action ", arn)
                            : absl::StrCat("Failed to execute action ", arn,
@@ -791,6 +830,11 @@ absl::Status AlarmService::PutMetricAlarm(
 
   absl::MutexLock lock(&mu_);
   auto it = alarms_.find(name);
+  if (it != alarms_.end() && it->second.rule.has_value()) {
+    return Validation(absl::StrCat(
+        "Alarm ", name,
+        " is a composite alarm; PutMetricAlarm cannot replace it."));
+  }
   storage::WriteBatch batch;
   if (it == alarms_.end()) {
     a.set_state_value(
@@ -798,7 +842,7 @@ absl::Status AlarmService::PutMetricAlarm(
     a.set_state_reason(kCreationReason);
     a.set_state_updated_ms(ms);
     a.set_state_transitioned_ms(ms);
-    AddHistoryLocked(batch, name, ms, kConfigurationUpdate,
+    AddHistoryLocked(batch, a, ms, kConfigurationUpdate,
                      absl::StrCat("Alarm \"", name, "\" created"),
                      CreatedData(a));
   } else {
@@ -809,7 +853,7 @@ absl::Status AlarmService::PutMetricAlarm(
     a.set_state_updated_ms(old.state_updated_ms());
     a.set_state_transitioned_ms(old.state_transitioned_ms());
     a.set_last_evaluated_ms(old.last_evaluated_ms());
-    AddHistoryLocked(batch, name, ms, kConfigurationUpdate,
+    AddHistoryLocked(batch, a, ms, kConfigurationUpdate,
                      absl::StrCat("Alarm \"", name, "\" updated"),
                      UpdatedData(old, a));
   }
@@ -830,6 +874,282 @@ absl::Status AlarmService::PutMetricAlarm(
   return absl::OkStatus();
 }
 
+std::string AlarmService::ChildName(const std::string& child) const {
+  const std::string prefix = AlarmArn("");
+  if (absl::StartsWith(child, prefix) && child.size() > prefix.size()) {
+    return child.substr(prefix.size());
+  }
+  return child;
+}
+
+absl::Status AlarmService::PutCompositeAlarm(
+    const evbus::v1::PutCompositeAlarmRequest& request) {
+  const evbus::v1::MetricAlarm& in = request.alarm();
+  PutCompositeAlarmRequest r;
+  if (!in.alarm_name().empty()) r.alarm_name = in.alarm_name();
+  if (!in.alarm_description().empty()) {
+    r.alarm_description = in.alarm_description();
+  }
+  if (!in.alarm_rule().empty()) r.alarm_rule = in.alarm_rule();
+  r.ok_actions = ToVector(in.ok_actions());
+  r.alarm_actions = ToVector(in.alarm_actions());
+  r.insufficient_data_actions = ToVector(in.insufficient_data_actions());
+  absl::StatusOr<AlarmRule> rule = ValidatePutCompositeAlarm(r);
+  if (!rule.ok()) return Validation(rule.status().message());
+  if (!in.namespace_().empty() || !in.metric_name().empty() ||
+      in.dimensions_size() > 0 || !in.statistic().empty() ||
+      !in.extended_statistic().empty() || in.period() != 0 ||
+      !in.unit().empty() || in.evaluation_periods() != 0 ||
+      in.datapoints_to_alarm() != 0 || in.threshold() != 0 ||
+      !in.comparison_operator().empty() || !in.treat_missing_data().empty() ||
+      !in.evaluate_low_sample_count_percentile().empty()) {
+    return common::AwsError(
+        absl::StatusCode::kInvalidArgument, "InvalidParameterCombination",
+        "A composite alarm takes no metric fields (Namespace, MetricName, "
+        "Dimensions, Statistic, Period, Threshold, ...); its AlarmRule "
+        "decides its state.");
+  }
+  const std::string& name = in.alarm_name();
+  std::vector<std::string> children;
+  for (const std::string& c : rule->children()) {
+    children.push_back(ChildName(c));
+  }
+  const int64_t ms = Ms(clock_.Now());
+  evbus::v1::MetricAlarm a;
+  a.set_alarm_name(name);
+  a.set_alarm_arn(AlarmArn(name));
+  a.set_alarm_description(in.alarm_description());
+  a.set_actions_enabled(std::find(request.present().begin(),
+                                  request.present().end(), "actions_enabled") ==
+                            request.present().end() ||
+                        in.actions_enabled());
+  *a.mutable_ok_actions() = in.ok_actions();
+  *a.mutable_alarm_actions() = in.alarm_actions();
+  *a.mutable_insufficient_data_actions() = in.insufficient_data_actions();
+  a.set_alarm_rule(in.alarm_rule());
+  a.set_configuration_updated_ms(ms);
+
+  std::vector<PendingActions> pending;
+  {
+    absl::MutexLock lock(&mu_);
+    std::vector<std::string> missing;
+    for (size_t i = 0; i < children.size(); ++i) {
+      if (alarms_.count(children[i]) == 0) {
+        missing.push_back(rule->children()[i]);
+      }
+    }
+    if (!missing.empty()) {
+      return Validation(absl::StrCat(
+          "Could not save the composite alarm as alarms [",
+          absl::StrJoin(missing, ", "), "] in the alarm rule do not exist"));
+    }
+    auto it = alarms_.find(name);
+    if (it != alarms_.end() && !it->second.rule.has_value()) {
+      return Validation(absl::StrCat(
+          "Alarm ", name,
+          " is a metric alarm; PutCompositeAlarm cannot replace it."));
+    }
+    storage::WriteBatch batch;
+    if (it == alarms_.end()) {
+      a.set_state_value(
+          std::string(AlarmStateName(AlarmState::kInsufficientData)));
+      a.set_state_reason(kCreationReason);
+      a.set_state_updated_ms(ms);
+      a.set_state_transitioned_ms(ms);
+      AddHistoryLocked(batch, a, ms, kConfigurationUpdate,
+                       absl::StrCat("Alarm \"", name, "\" created"),
+                       CreatedData(a));
+    } else {
+      const evbus::v1::MetricAlarm& old = it->second.alarm;
+      a.set_state_value(old.state_value());
+      a.set_state_reason(old.state_reason());
+      a.set_state_reason_data(old.state_reason_data());
+      a.set_state_updated_ms(old.state_updated_ms());
+      a.set_state_transitioned_ms(old.state_transitioned_ms());
+      AddHistoryLocked(batch, a, ms, kConfigurationUpdate,
+                       absl::StrCat("Alarm \"", name, "\" updated"),
+                       UpdatedData(old, a));
+    }
+    batch.Put(storage::Family::kCatalog,
+              storage::keys::CatalogKey(kAlarmKind, name),
+              a.SerializeAsString());
+    absl::Status w = store_.Write(batch, /*sync=*/true);
+    if (!w.ok()) return w;
+    Entry fresh;
+    fresh.generation = next_generation_++;
+    fresh.alarm = std::move(a);
+    fresh.rule = *std::move(rule);
+    fresh.children = std::move(children);
+    if (it == alarms_.end()) {
+      SetStateGauges(name, fresh.alarm.state_value());
+      alarms_.emplace(name, std::move(fresh));
+    } else {
+      it->second = std::move(fresh);
+    }
+    pending = PropagateLocked({}, {name}, ms);
+  }
+  RunActions(std::move(pending));
+  return absl::OkStatus();
+}
+
+std::vector<AlarmService::PendingActions> AlarmService::PropagateLocked(
+    std::vector<std::string> changed, std::vector<std::string> evaluate,
+    int64_t ms) {
+  // The composite alarms naming each alarm.
+  std::map<std::string, std::vector<std::string>> parents;
+  for (const auto& [name, e] : alarms_) {
+    if (!e.rule.has_value()) continue;
+    for (const std::string& c : e.children) parents[c].push_back(name);
+  }
+  // What to evaluate: `evaluate`, and every composite alarm above it or
+  // above a changed alarm.
+  std::set<std::string> affected;
+  std::vector<std::string> stack = evaluate;
+  for (const std::string& c : changed) {
+    auto p = parents.find(c);
+    if (p != parents.end()) {
+      stack.insert(stack.end(), p->second.begin(), p->second.end());
+    }
+  }
+  while (!stack.empty()) {
+    std::string n = std::move(stack.back());
+    stack.pop_back();
+    if (alarms_.count(n) == 0 || !affected.insert(n).second) continue;
+    auto p = parents.find(n);
+    if (p != parents.end()) {
+      stack.insert(stack.end(), p->second.begin(), p->second.end());
+    }
+  }
+  if (affected.empty()) return {};
+  // The composite children of a composite alarm.
+  auto composite_children = [this](const std::string& n) {
+    std::vector<std::string> out;
+    for (const std::string& c : alarms_.at(n).children) {
+      auto it = alarms_.find(c);
+      if (it != alarms_.end() && it->second.rule.has_value()) out.push_back(c);
+    }
+    return out;
+  };
+  // CloudWatch stops evaluating composite alarms on a cycle: those that can
+  // reach themselves through their rules.
+  std::set<std::string> cyclic;
+  for (const std::string& n : affected) {
+    std::set<std::string> seen;
+    std::vector<std::string> todo = composite_children(n);
+    while (!todo.empty()) {
+      std::string c = std::move(todo.back());
+      todo.pop_back();
+      if (c == n) {
+        cyclic.insert(n);
+        break;
+      }
+      if (!seen.insert(c).second) continue;
+      std::vector<std::string> below = composite_children(c);
+      todo.insert(todo.end(), below.begin(), below.end());
+    }
+  }
+  // Children before parents (the rest has no cycle), each once.
+  std::vector<std::string> order;
+  std::set<std::string> placed;
+  std::vector<std::pair<std::string, bool>> walk;  // (name, children done)
+  for (const std::string& n : affected) walk.emplace_back(n, false);
+  while (!walk.empty()) {
+    auto [n, done] = walk.back();
+    walk.pop_back();
+    if (cyclic.count(n) > 0 || placed.count(n) > 0) continue;
+    if (done) {
+      placed.insert(n);
+      if (affected.count(n) > 0) order.push_back(n);
+      continue;
+    }
+    walk.emplace_back(n, true);
+    for (const std::string& c : composite_children(n)) {
+      if (placed.count(c) == 0) walk.emplace_back(c, false);
+    }
+  }
+
+  std::map<std::string, evbus::v1::MetricAlarm> updated;
+  auto current = [&](const std::string& n) -> const evbus::v1::MetricAlarm* {
+    auto u = updated.find(n);
+    if (u != updated.end()) return &u->second;
+    auto it = alarms_.find(n);
+    return it == alarms_.end() ? nullptr : &it->second.alarm;
+  };
+  auto state_of = [&](absl::string_view child) {
+    const evbus::v1::MetricAlarm* a = current(ChildName(std::string(child)));
+    if (a == nullptr) return AlarmState::kInsufficientData;
+    absl::StatusOr<AlarmState> s = ParseAlarmState(a->state_value());
+    return s.ok() ? *s : AlarmState::kInsufficientData;
+  };
+  std::vector<std::string> changes = std::move(changed);  // in order
+  storage::WriteBatch batch;
+  std::vector<PendingActions> pending;
+  for (const std::string& n : order) {
+    const Entry& e = alarms_.at(n);
+    const bool holds = e.rule->Evaluate(state_of);
+    const AlarmState target = holds ? AlarmState::kAlarm : AlarmState::kOk;
+    evbus::v1::MetricAlarm a = *current(n);
+    if (a.state_value() == AlarmStateName(target)) continue;
+    // The triggering child: the last of its children to change here, else
+    // the one whose state changed last.
+    const evbus::v1::MetricAlarm* trigger = nullptr;
+    for (auto c = changes.rbegin(); c != changes.rend() && trigger == nullptr;
+         ++c) {
+      if (std::find(e.children.begin(), e.children.end(), *c) !=
+          e.children.end()) {
+        trigger = current(*c);
+      }
+    }
+    if (trigger == nullptr) {
+      for (const std::string& c : e.children) {
+        const evbus::v1::MetricAlarm* x = current(c);
+        if (x != nullptr &&
+            (trigger == nullptr ||
+             x->state_updated_ms() > trigger->state_updated_ms())) {
+          trigger = x;
+        }
+      }
+    }
+    std::string reason;
+    common::Json triggering = common::Json::array();
+    if (trigger != nullptr) {
+      const absl::Time at = absl::FromUnixMillis(trigger->state_updated_ms());
+      reason = absl::StrCat(trigger->alarm_arn(), " transitioned to ",
+                            trigger->state_value(), " at ",
+                            absl::FormatTime("%A %d %B, %Y %H:%M:%S UTC", at,
+                                             absl::UTCTimeZone()));
+      common::Json state = common::Json::object();
+      state["value"] = trigger->state_value();
+      state["timestamp"] = FormatAwsTimestamp(at);
+      common::Json t = common::Json::object();
+      t["arn"] = trigger->alarm_arn();
+      t["state"] = std::move(state);
+      triggering.push_back(std::move(t));
+    } else {
+      reason = absl::StrCat("The alarm rule evaluated to ",
+                            holds ? "TRUE" : "FALSE");
+    }
+    common::Json data = common::Json::object();
+    data["triggeringAlarms"] = std::move(triggering);
+    pending.push_back(
+        TransitionLocked(a, target, reason, common::DumpJson(data), ms, batch));
+    pending.back().generation = e.generation;
+    batch.Put(storage::Family::kCatalog,
+              storage::keys::CatalogKey(kAlarmKind, n), a.SerializeAsString());
+    updated[n] = std::move(a);
+    changes.push_back(n);
+  }
+  if (batch.Empty()) return {};
+  absl::Status w = store_.Write(batch, /*sync=*/true);
+  if (!w.ok()) {
+    // Memory is unchanged; the next change of a child decides again.
+    EVBUS_LOG(ERROR) << "composite alarm transitions not recorded: " << w;
+    return {};
+  }
+  for (auto& [n, a] : updated) CommitLocked(alarms_[n], std::move(a));
+  return pending;
+}
+
 absl::StatusOr<evbus::v1::DescribeAlarmsResponse> AlarmService::DescribeAlarms(
     const evbus::v1::DescribeAlarmsRequest& request) const {
   std::vector<std::string> clauses;
@@ -842,23 +1162,70 @@ absl::StatusOr<evbus::v1::DescribeAlarmsResponse> AlarmService::DescribeAlarms(
         request.state_value(), "stateValue",
         "satisfy enum value set: [INSUFFICIENT_DATA, ALARM, OK]"));
   }
+  bool metric = request.alarm_types().empty();
+  bool composite = false;
+  for (const std::string& t : request.alarm_types()) {
+    if (t == kAlarmType) {
+      metric = true;
+    } else if (t == kCompositeType) {
+      composite = true;
+    } else {
+      clauses.push_back(common::ConstraintClause(
+          t, "alarmTypes",
+          "satisfy enum value set: [CompositeAlarm, MetricAlarm]"));
+    }
+  }
   if (!clauses.empty()) return ConstraintError(clauses);
   if (!names.empty() && !request.alarm_name_prefix().empty()) {
     return common::AwsError(
         absl::StatusCode::kInvalidArgument, "InvalidParameterCombination",
         "AlarmNames and AlarmNamePrefix cannot be specified together.");
   }
+  const std::string& children_of = request.children_of_alarm_name();
+  const std::string& parents_of = request.parents_of_alarm_name();
+  if ((!children_of.empty() || !parents_of.empty()) &&
+      (!names.empty() || !request.alarm_name_prefix().empty() ||
+       !request.state_value().empty() || !request.action_prefix().empty() ||
+       (!children_of.empty() && !parents_of.empty()))) {
+    return common::AwsError(
+        absl::StatusCode::kInvalidArgument, "InvalidParameterCombination",
+        "ChildrenOfAlarmName and ParentsOfAlarmName take no other filter "
+        "(only MaxRecords and NextToken).");
+  }
   const size_t limit = static_cast<size_t>(request.max_records() == 0
                                                ? kDefaultDescribeAlarmsRecords
                                                : request.max_records());
-  const std::set<std::string> wanted(names.begin(), names.end());
+  std::set<std::string> wanted(names.begin(), names.end());
   evbus::v1::DescribeAlarmsResponse response;
   absl::ReaderMutexLock lock(&mu_);
+  if (!children_of.empty() || !parents_of.empty()) {
+    // Both kinds, whatever AlarmTypes says: the relation is the filter.
+    metric = composite = true;
+    wanted.clear();
+    if (!children_of.empty()) {
+      auto c = alarms_.find(children_of);
+      if (c != alarms_.end()) {
+        wanted.insert(c->second.children.begin(), c->second.children.end());
+      }
+    } else {
+      for (const auto& [name, e] : alarms_) {
+        if (std::find(e.children.begin(), e.children.end(), parents_of) !=
+            e.children.end()) {
+          wanted.insert(name);
+        }
+      }
+    }
+    if (wanted.empty()) return response;
+  }
   auto it = request.next_token().empty()
                 ? alarms_.begin()
                 : alarms_.upper_bound(request.next_token());
+  size_t listed = 0;
+  std::string last_listed;
   for (; it != alarms_.end(); ++it) {
     const evbus::v1::MetricAlarm& a = it->second.alarm;
+    const bool is_composite = it->second.rule.has_value();
+    if (is_composite ? !composite : !metric) continue;
     if (!wanted.empty() && wanted.count(it->first) == 0) continue;
     if (!absl::StartsWith(it->first, request.alarm_name_prefix())) continue;
     if (!request.state_value().empty() &&
@@ -869,13 +1236,14 @@ absl::StatusOr<evbus::v1::DescribeAlarmsResponse> AlarmService::DescribeAlarms(
         !HasActionWithPrefix(a, request.action_prefix())) {
       continue;
     }
-    if (static_cast<size_t>(response.metric_alarms_size()) == limit) {
-      response.set_next_token(
-          response.metric_alarms(response.metric_alarms_size() - 1)
-              .alarm_name());
+    if (listed == limit) {
+      response.set_next_token(last_listed);
       break;
     }
-    *response.add_metric_alarms() = a;
+    ++listed;
+    last_listed = it->first;
+    *(is_composite ? response.add_composite_alarms()
+                   : response.add_metric_alarms()) = a;
   }
   return response;
 }
@@ -898,6 +1266,19 @@ AlarmService::DescribeAlarmHistory(
         "satisfy enum value set: [ConfigurationUpdate, StateUpdate, Action]"));
   }
   CheckMaxRecords(request.max_records(), clauses);
+  bool metric_items = request.alarm_types().empty();
+  bool composite_items = false;
+  for (const std::string& t : request.alarm_types()) {
+    if (t == kAlarmType) {
+      metric_items = true;
+    } else if (t == kCompositeType) {
+      composite_items = true;
+    } else {
+      clauses.push_back(common::ConstraintClause(
+          t, "alarmTypes",
+          "satisfy enum value set: [CompositeAlarm, MetricAlarm]"));
+    }
+  }
   const std::string& scan_by = request.scan_by();
   if (!scan_by.empty() && scan_by != "TimestampDescending" &&
       scan_by != "TimestampAscending") {
@@ -960,6 +1341,10 @@ AlarmService::DescribeAlarmHistory(
           return true;
         }
         if (!type.empty() && item.history_item_type() != type) return true;
+        if (item.alarm_type() == kCompositeType ? !composite_items
+                                                : !metric_items) {
+          return true;
+        }
         items.emplace_back(p, std::move(item));
         return true;
       });
@@ -1042,6 +1427,11 @@ absl::Status AlarmService::SetAlarmState(
     absl::Status w = store_.Write(batch, /*sync=*/true);
     if (!w.ok()) return w;
     CommitLocked(it->second, std::move(a));
+    // The composite alarms above it follow (a composite alarm set here keeps
+    // the forced state until one of its own children changes).
+    std::vector<PendingActions> above =
+        PropagateLocked({name}, {}, pending.back().ms);
+    std::move(above.begin(), above.end(), std::back_inserter(pending));
   }
   RunActions(std::move(pending));
   return absl::OkStatus();
@@ -1067,6 +1457,27 @@ absl::Status AlarmService::DeleteAlarms(const std::vector<std::string>& names) {
                       storage::keys::PrefixEnd(prefix));
   }
   if (batch.Empty()) return absl::OkStatus();
+  // An alarm a remaining composite alarm names stays (CloudWatch refuses
+  // it too): the composite alarm must go first, or in the same call.
+  std::set<std::string> named;
+  std::set<std::string> namers;
+  const std::set<std::string> going(doomed.begin(), doomed.end());
+  for (const auto& [composite, e] : alarms_) {
+    if (!e.rule.has_value() || going.count(composite) > 0) continue;
+    for (const std::string& child : e.children) {
+      if (going.count(child) > 0) {
+        named.insert(child);
+        namers.insert(composite);
+      }
+    }
+  }
+  if (!named.empty()) {
+    return Validation(absl::StrCat(
+        "Could not delete alarms [", absl::StrJoin(named, ", "),
+        "]: the alarm rules of composite alarms [", absl::StrJoin(namers, ", "),
+        "] name them. Delete those composite alarms first, or in the same "
+        "call, or change their rules."));
+  }
   absl::Status w = store_.Write(batch, /*sync=*/true);
   if (!w.ok()) return w;
   for (const std::string& name : doomed) {
@@ -1093,7 +1504,7 @@ absl::Status AlarmService::SetActionsEnabled(
     evbus::v1::MetricAlarm a = old;
     a.set_actions_enabled(enabled);
     a.set_configuration_updated_ms(ms);
-    AddHistoryLocked(batch, name, ms, kConfigurationUpdate,
+    AddHistoryLocked(batch, a, ms, kConfigurationUpdate,
                      absl::StrCat("Alarm \"", name, "\" updated"),
                      UpdatedData(old, a));
     batch.Put(storage::Family::kCatalog,

@@ -1,12 +1,13 @@
 // File: server/alarms/alarm_service.h
 //
-// AlarmService: CloudWatch metric alarms with state (shared/spec/
-// lambda-cloudwatch-sns.md §4): the PutMetricAlarm / DescribeAlarms /
-// DescribeAlarmHistory / SetAlarmState / DeleteAlarms / Enable- and
-// DisableAlarmActions calls, the once-a-minute evaluation loop, alarm
-// history, and the Prometheus alarm-state series. The decision itself is the
-// pure Evaluate() of evaluation.h; metric data comes from a MetricSource and
-// actions run through an AlarmNotifier, both supplied by the daemon.
+// AlarmService: CloudWatch metric and composite alarms with state
+// (shared/spec/lambda-cloudwatch-sns.md §4): the PutMetricAlarm /
+// PutCompositeAlarm / DescribeAlarms / DescribeAlarmHistory / SetAlarmState /
+// DeleteAlarms / Enable- and DisableAlarmActions calls, the once-a-minute
+// evaluation loop, alarm history, and the Prometheus alarm-state series. The
+// decision itself is the pure Evaluate() of evaluation.h; metric data comes
+// from a MetricSource and actions run through an AlarmNotifier, both supplied
+// by the daemon.
 //
 // Evaluation. One thread evaluates every alarm at every minute boundary of
 // the injected Clock: at minute M (clock time floored to the minute) the
@@ -26,6 +27,18 @@
 // Nothing fires while the state holds. SetAlarmState forces a state the same
 // way; the next evaluation decides afresh.
 //
+// Composite alarms (alarm_rule set; alarm_rule.h) are not evaluated by the
+// minute loop but whenever an alarm their rule names changes state (an
+// evaluation, SetAlarmState, or a composite below them), and when created
+// or updated: ALARM while the rule holds, else OK, with CloudWatch's reason
+// ("<child ARN> transitioned to ALARM at Friday 22 July, 2022 15:57:45 UTC")
+// and reason data ({"triggeringAlarms":[...]}). Changes propagate upwards
+// through composites of composites in the same call. As in CloudWatch, a
+// composite alarm on a cycle of composites is not evaluated; an alarm a
+// composite alarm names cannot be deleted (unless that composite alarm is
+// deleted in the same call), nor can a composite alarm be created naming
+// alarms that do not exist.
+//
 // Storage (the key layout is documented in README.md):
 //   catalog: CatalogKey("alarm", name) → evbus.v1.MetricAlarm (synced)
 //   metrics: "h" 0x00 name 0x00 BE64(ms) BE64(seq) → evbus.v1.AlarmHistoryItem
@@ -41,6 +54,10 @@
 //   InvalidArgument "InvalidParameterCombination: ..." — Statistic vs
 //     ExtendedStatistic, metric math / anomaly detection inputs;
 //   InvalidArgument "InvalidNextToken: ..." — a malformed history NextToken;
+//   InvalidArgument "ValidationError: Error in AlarmRule [...]" / "Could not
+//     save the composite alarm as alarms [x] in the alarm rule do not exist"
+//     — PutCompositeAlarm; "... is referenced by composite alarm(s) [y]" —
+//     DeleteAlarms; a name taken by the other kind of alarm;
 //   NotFound "ResourceNotFound: Alarm x not found" — SetAlarmState;
 //   Unavailable / DataLoss — the store failed (nothing was changed).
 //
@@ -66,6 +83,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <thread>
 #include <utility>
@@ -77,6 +95,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "evbus/v1/cloudwatch.pb.h"
+#include "server/alarms/alarm_rule.h"
 #include "server/alarms/evaluation.h"
 #include "server/common/clock.h"
 #include "server/metrics/registry.h"
@@ -158,14 +177,22 @@ class AlarmService final {
   // `present` names the optional fields given; other fields count as absent
   // when 0 / empty.
   absl::Status PutMetricAlarm(const evbus::v1::PutMetricAlarmRequest& request);
+  // Creates (INSUFFICIENT_DATA, then evaluated at once) or replaces (state
+  // kept, then re-evaluated) a composite alarm.
+  absl::Status PutCompositeAlarm(
+      const evbus::v1::PutCompositeAlarmRequest& request);
   // Alarms sorted by name, filtered by names (<= 100), name prefix (not with
-  // names), state value and action prefix (any of the three lists). Pages of
-  // MaxRecords (1..100, 0: 50); NextToken is the last name returned.
+  // names), state value and action prefix (any of the three lists), and
+  // type (metric alarms only unless AlarmTypes says otherwise); or the
+  // children of a composite alarm, or the composite alarms naming an alarm.
+  // Pages of MaxRecords (1..100, 0: 50) over both kinds, by name; NextToken
+  // is the last name returned.
   absl::StatusOr<evbus::v1::DescribeAlarmsResponse> DescribeAlarms(
       const evbus::v1::DescribeAlarmsRequest& request) const;
   // History items of one alarm (or all), newest first unless ScanBy is
-  // TimestampAscending, filtered by type and [StartDate, EndDate]; pages of
-  // MaxRecords (1..100, 0: 100).
+  // TimestampAscending, filtered by item type, alarm type (metric alarms
+  // only unless AlarmTypes says otherwise) and [StartDate, EndDate]; pages
+  // of MaxRecords (1..100, 0: 100).
   absl::StatusOr<evbus::v1::DescribeAlarmHistoryResponse> DescribeAlarmHistory(
       const evbus::v1::DescribeAlarmHistoryRequest& request) const;
   // Forces a state with the caller's reason (and StateReasonData, which must
@@ -187,6 +214,10 @@ class AlarmService final {
  private:
   struct Entry {
     evbus::v1::MetricAlarm alarm;
+    // Composite alarms: the parsed rule, and the names of the alarms it
+    // names (ARNs of this region and account resolved to names).
+    std::optional<AlarmRule> rule;
+    std::vector<std::string> children;
     EvaluationConfig evaluation;
     metricstore::StatisticSpec statistic;
     // Changes when the configuration is replaced (drops stale evaluations).
@@ -217,11 +248,23 @@ class AlarmService final {
   // Commits `alarm` into its entry after a successful write.
   void CommitLocked(Entry& entry, evbus::v1::MetricAlarm alarm)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Evaluates the composite alarms in `evaluate` and then, transitively,
+  // every composite alarm naming an alarm in `changed` or one that changes
+  // here; writes their transitions (synced) and commits them. Returns their
+  // actions. `ms` stamps the transitions.
+  std::vector<PendingActions> PropagateLocked(std::vector<std::string> changed,
+                                              std::vector<std::string> evaluate,
+                                              int64_t ms)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The name an AlarmRule's child refers to (an ARN of this region and
+  // account → its name; other ARNs stay as they are and match nothing).
+  std::string ChildName(const std::string& child) const;
   // Notifies and records the Action history items.
   void RunActions(std::vector<PendingActions> pending);
-  void AddHistoryLocked(storage::WriteBatch& batch, const std::string& alarm,
-                        int64_t ms, const std::string& type,
-                        const std::string& summary, const std::string& data)
+  void AddHistoryLocked(storage::WriteBatch& batch,
+                        const evbus::v1::MetricAlarm& alarm, int64_t ms,
+                        const std::string& type, const std::string& summary,
+                        const std::string& data)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void SetStateGauges(const std::string& alarm, const std::string& state);
   void TrimHistory(absl::Time now);

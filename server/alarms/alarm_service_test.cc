@@ -197,6 +197,8 @@ class AlarmServiceTest : public ::testing::Test {
     evbus::v1::DescribeAlarmHistoryRequest r;
     r.set_alarm_name(name);
     r.set_history_item_type(type);
+    r.add_alarm_types("MetricAlarm");
+    r.add_alarm_types("CompositeAlarm");
     absl::StatusOr<evbus::v1::DescribeAlarmHistoryResponse> out =
         service_->DescribeAlarmHistory(r);
     EXPECT_TRUE(out.ok()) << out.status();
@@ -939,6 +941,287 @@ TEST_F(AlarmServiceTest, LoopTrimsHistoryPastRetention) {
   // 120 minutes were evaluated (no data: no transition).
   EXPECT_EQ(source_.queries().size(), 120u);
   service_->Stop();
+}
+
+// Composite alarms (PutCompositeAlarm).
+
+evbus::v1::PutCompositeAlarmRequest Composite(const std::string& name,
+                                              const std::string& rule) {
+  evbus::v1::PutCompositeAlarmRequest r;
+  r.mutable_alarm()->set_alarm_name(name);
+  r.mutable_alarm()->set_alarm_rule(rule);
+  r.mutable_alarm()->add_alarm_actions(kAlarmTopic);
+  r.mutable_alarm()->add_ok_actions(kOkTopic);
+  return r;
+}
+
+evbus::v1::SetAlarmStateRequest SetState(const std::string& name,
+                                         const std::string& state) {
+  evbus::v1::SetAlarmStateRequest r;
+  r.set_alarm_name(name);
+  r.set_state_value(state);
+  r.set_state_reason("test");
+  return r;
+}
+
+class CompositeAlarmTest : public AlarmServiceTest {
+ protected:
+  evbus::v1::MetricAlarm DescribeComposite(const std::string& name) {
+    evbus::v1::DescribeAlarmsRequest r;
+    r.add_alarm_names(name);
+    r.add_alarm_types("CompositeAlarm");
+    absl::StatusOr<evbus::v1::DescribeAlarmsResponse> out =
+        service_->DescribeAlarms(r);
+    EXPECT_TRUE(out.ok()) << out.status();
+    if (!out.ok() || out->composite_alarms_size() != 1) {
+      ADD_FAILURE() << "composite alarm " << name << " not found";
+      return {};
+    }
+    return out->composite_alarms(0);
+  }
+  std::vector<std::string> CallsFor(const std::string& alarm) {
+    std::vector<std::string> out;
+    for (const RecordingNotifier::Call& c : notifier_.calls()) {
+      if (c.alarm == alarm) out.push_back(c.old_state + "->" + c.new_state);
+    }
+    return out;
+  }
+};
+
+TEST_F(CompositeAlarmTest, FollowsItsRuleOnEveryChildChange) {
+  ASSERT_THAT(service_->PutMetricAlarm(ErrorsAlarm("errors")), IsOk());
+  evbus::v1::PutMetricAlarmRequest deploying = ErrorsAlarm("deploying");
+  deploying.mutable_alarm()->mutable_dimensions(0)->set_value("g");  // no data
+  ASSERT_THAT(service_->PutMetricAlarm(deploying), IsOk());
+  ASSERT_THAT(service_->PutCompositeAlarm(Composite(
+                  "page", "ALARM(errors) AND NOT ALARM(\"deploying\")")),
+              IsOk());
+  // Evaluated at once: both children are INSUFFICIENT_DATA, so the rule
+  // does not hold.
+  evbus::v1::MetricAlarm page = DescribeComposite("page");
+  EXPECT_EQ(page.state_value(), "OK");
+  EXPECT_EQ(page.alarm_arn(),
+            "arn:aws:cloudwatch:us-east-1:000000000000:alarm:page");
+  EXPECT_TRUE(page.actions_enabled());
+  // A metric alarm breaching turns it to ALARM, in the same evaluation.
+  source_.Add(Minute(0), 1);
+  Evaluate(1);
+  EXPECT_EQ(Describe("errors").state_value(), "ALARM");
+  page = DescribeComposite("page");
+  EXPECT_EQ(page.state_value(), "ALARM");
+  const evbus::v1::MetricAlarm errors = Describe("errors");
+  EXPECT_EQ(page.state_reason(),
+            absl::StrCat(errors.alarm_arn(), " transitioned to ALARM at ",
+                         absl::FormatTime(
+                             "%A %d %B, %Y %H:%M:%S UTC",
+                             absl::FromUnixMillis(errors.state_updated_ms()),
+                             absl::UTCTimeZone())));
+  absl::StatusOr<common::Json> data =
+      common::ParseJson(page.state_reason_data(), "data");
+  ASSERT_TRUE(data.ok()) << data.status();
+  EXPECT_EQ((*data)["triggeringAlarms"][0]["arn"], errors.alarm_arn());
+  EXPECT_EQ((*data)["triggeringAlarms"][0]["state"]["value"], "ALARM");
+  // The other child in ALARM suppresses it (SetAlarmState counts too).
+  ASSERT_THAT(service_->SetAlarmState(SetState("deploying", "ALARM")), IsOk());
+  EXPECT_EQ(DescribeComposite("page").state_value(), "OK");
+  EXPECT_THAT(CallsFor("page"),
+              ElementsAre("INSUFFICIENT_DATA->OK", "OK->ALARM", "ALARM->OK"));
+  // Its actions are its own lists.
+  std::vector<RecordingNotifier::Call> calls = notifier_.calls();
+  ASSERT_FALSE(calls.empty());
+  EXPECT_EQ(calls.back().alarm, "page");
+  EXPECT_THAT(calls.back().actions, ElementsAre(kOkTopic));
+  // History is typed.
+  std::vector<evbus::v1::AlarmHistoryItem> history = History("page");
+  ASSERT_FALSE(history.empty());
+  for (const evbus::v1::AlarmHistoryItem& h : history) {
+    EXPECT_EQ(h.alarm_type(), "CompositeAlarm");
+  }
+  EXPECT_EQ(StateGauge("page", "OK"), 1);
+}
+
+TEST_F(CompositeAlarmTest, CompositesOfCompositesUpdateInOneCall) {
+  ASSERT_THAT(service_->PutMetricAlarm(ErrorsAlarm("a")), IsOk());
+  ASSERT_THAT(service_->PutMetricAlarm(ErrorsAlarm("b")), IsOk());
+  ASSERT_THAT(
+      service_->PutCompositeAlarm(Composite("any", "ALARM(a) OR ALARM(b)")),
+      IsOk());
+  // Named by ARN.
+  ASSERT_THAT(
+      service_->PutCompositeAlarm(Composite(
+          "top",
+          "ALARM(\"arn:aws:cloudwatch:us-east-1:000000000000:alarm:any\")")),
+      IsOk());
+  EXPECT_EQ(DescribeComposite("top").state_value(), "OK");
+  ASSERT_THAT(service_->SetAlarmState(SetState("b", "ALARM")), IsOk());
+  EXPECT_EQ(DescribeComposite("any").state_value(), "ALARM");
+  EXPECT_EQ(DescribeComposite("top").state_value(), "ALARM");
+  EXPECT_THAT(DescribeComposite("top").state_reason(),
+              HasSubstr(":alarm:any transitioned to ALARM at "));
+  // A composite alarm set by hand keeps that state until a child changes;
+  // the ones above it follow at once.
+  ASSERT_THAT(service_->SetAlarmState(SetState("any", "OK")), IsOk());
+  EXPECT_EQ(DescribeComposite("any").state_value(), "OK");
+  EXPECT_EQ(DescribeComposite("top").state_value(), "OK");
+  ASSERT_THAT(service_->SetAlarmState(SetState("a", "ALARM")), IsOk());
+  EXPECT_EQ(DescribeComposite("any").state_value(), "ALARM");
+  EXPECT_EQ(DescribeComposite("top").state_value(), "ALARM");
+}
+
+TEST_F(CompositeAlarmTest, CyclesAreNotEvaluated) {
+  ASSERT_THAT(service_->PutMetricAlarm(ErrorsAlarm("m")), IsOk());
+  ASSERT_THAT(service_->PutCompositeAlarm(Composite("x", "ALARM(m)")), IsOk());
+  ASSERT_THAT(service_->PutCompositeAlarm(Composite("y", "ALARM(x)")), IsOk());
+  ASSERT_THAT(service_->PutCompositeAlarm(Composite("z", "OK(y)")), IsOk());
+  // x now names y: x and y form a cycle; z, above it, is still evaluated.
+  ASSERT_THAT(
+      service_->PutCompositeAlarm(Composite("x", "ALARM(m) OR ALARM(y)")),
+      IsOk());
+  EXPECT_EQ(DescribeComposite("x").state_value(), "OK");
+  ASSERT_THAT(service_->SetAlarmState(SetState("m", "ALARM")), IsOk());
+  EXPECT_EQ(DescribeComposite("x").state_value(), "OK");  // not evaluated
+  EXPECT_EQ(DescribeComposite("y").state_value(), "OK");
+  EXPECT_EQ(DescribeComposite("z").state_value(), "ALARM");  // OK(y) holds
+  ASSERT_THAT(service_->SetAlarmState(SetState("y", "ALARM")), IsOk());
+  EXPECT_EQ(DescribeComposite("z").state_value(), "OK");  // and no longer
+  EXPECT_EQ(DescribeComposite("x").state_value(), "OK");
+  // Breaking the cycle lets it be evaluated again.
+  ASSERT_THAT(service_->PutCompositeAlarm(Composite("x", "ALARM(m)")), IsOk());
+  EXPECT_EQ(DescribeComposite("x").state_value(), "ALARM");
+}
+
+TEST_F(CompositeAlarmTest, RulesNamingMissingAlarmsAndBadRulesAreRefused) {
+  ASSERT_THAT(service_->PutMetricAlarm(ErrorsAlarm("a")), IsOk());
+  EXPECT_THAT(
+      service_->PutCompositeAlarm(
+          Composite("c", "ALARM(a) OR ALARM(nope) OR OK(\"also nope\")")),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               "ValidationError: Could not save the composite alarm as alarms "
+               "[nope, also nope] in the alarm rule do not exist"));
+  EXPECT_THAT(service_->PutCompositeAlarm(Composite("c", "ALARM(a) XOR")),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "ValidationError: Error in AlarmRule [Unsupported "
+                       "token 'XOR' at char 9]"));
+  EXPECT_THAT(service_->PutCompositeAlarm(Composite("c", "")),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "ValidationError: 1 validation error detected: Value "
+                       "null at 'alarmRule' failed to satisfy constraint: "
+                       "Member must not be null"));
+  evbus::v1::PutCompositeAlarmRequest with_metric = Composite("c", "ALARM(a)");
+  with_metric.mutable_alarm()->set_metric_name("Errors");
+  EXPECT_THAT(service_->PutCompositeAlarm(with_metric),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("InvalidParameterCombination: A composite "
+                                 "alarm takes no metric fields")));
+  // One name space for both kinds.
+  EXPECT_THAT(service_->PutCompositeAlarm(Composite("a", "TRUE")),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("is a metric alarm")));
+  ASSERT_THAT(service_->PutCompositeAlarm(Composite("c", "TRUE")), IsOk());
+  EXPECT_THAT(service_->PutMetricAlarm(ErrorsAlarm("c")),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("is a composite alarm")));
+  EXPECT_EQ(DescribeComposite("c").state_value(), "ALARM");
+  EXPECT_EQ(DescribeComposite("c").state_reason(),
+            "The alarm rule evaluated to TRUE");
+}
+
+TEST_F(CompositeAlarmTest, NamedAlarmsCannotBeDeletedAlone) {
+  ASSERT_THAT(service_->PutMetricAlarm(ErrorsAlarm("a")), IsOk());
+  ASSERT_THAT(service_->PutCompositeAlarm(Composite("c", "ALARM(a)")), IsOk());
+  EXPECT_THAT(service_->DeleteAlarms({"a"}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("Could not delete alarms [a]: the alarm rules "
+                                 "of composite alarms [c] name them")));
+  EXPECT_EQ(Describe("a").alarm_name(), "a");
+  ASSERT_THAT(service_->DeleteAlarms({"a", "c"}), IsOk());
+  evbus::v1::DescribeAlarmsRequest all;
+  all.add_alarm_types("MetricAlarm");
+  all.add_alarm_types("CompositeAlarm");
+  absl::StatusOr<evbus::v1::DescribeAlarmsResponse> out =
+      service_->DescribeAlarms(all);
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ(out->metric_alarms_size() + out->composite_alarms_size(), 0);
+  EXPECT_THAT(History("c"), IsEmpty());
+}
+
+TEST_F(CompositeAlarmTest, DescribeAlarmsByTypeChildrenAndParents) {
+  ASSERT_THAT(service_->PutMetricAlarm(ErrorsAlarm("a")), IsOk());
+  ASSERT_THAT(service_->PutMetricAlarm(ErrorsAlarm("b")), IsOk());
+  ASSERT_THAT(service_->PutCompositeAlarm(Composite("c1", "ALARM(a)")), IsOk());
+  ASSERT_THAT(service_->PutCompositeAlarm(
+                  Composite("c2", "ALARM(a) AND ALARM(c1) OR OK(b)")),
+              IsOk());
+  auto names = [this](evbus::v1::DescribeAlarmsRequest r) {
+    std::vector<std::string> out;
+    absl::StatusOr<evbus::v1::DescribeAlarmsResponse> got =
+        service_->DescribeAlarms(r);
+    EXPECT_TRUE(got.ok()) << got.status();
+    if (!got.ok()) return out;
+    for (const auto& a : got->metric_alarms()) out.push_back(a.alarm_name());
+    for (const auto& a : got->composite_alarms()) {
+      out.push_back("composite:" + a.alarm_name());
+    }
+    if (!got->next_token().empty()) out.push_back("next:" + got->next_token());
+    return out;
+  };
+  evbus::v1::DescribeAlarmsRequest r;
+  EXPECT_THAT(names(r), ElementsAre("a", "b"));  // metric alarms only
+  r.add_alarm_types("CompositeAlarm");
+  EXPECT_THAT(names(r), ElementsAre("composite:c1", "composite:c2"));
+  r.add_alarm_types("MetricAlarm");
+  r.set_max_records(3);
+  EXPECT_THAT(names(r), ElementsAre("a", "b", "composite:c1", "next:c1"));
+  r.set_next_token("c1");
+  EXPECT_THAT(names(r), ElementsAre("composite:c2"));
+
+  evbus::v1::DescribeAlarmsRequest children;
+  children.set_children_of_alarm_name("c2");
+  EXPECT_THAT(names(children), ElementsAre("a", "b", "composite:c1"));
+  evbus::v1::DescribeAlarmsRequest parents;
+  parents.set_parents_of_alarm_name("a");
+  EXPECT_THAT(names(parents), ElementsAre("composite:c1", "composite:c2"));
+  parents.set_state_value("OK");
+  EXPECT_THAT(service_->DescribeAlarms(parents),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("InvalidParameterCombination")));
+  evbus::v1::DescribeAlarmsRequest bad;
+  bad.add_alarm_types("Composite");
+  EXPECT_THAT(service_->DescribeAlarms(bad),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("Value 'Composite' at 'alarmTypes'")));
+}
+
+TEST_F(CompositeAlarmTest, SurvivesReopenAndUpdateKeepsState) {
+  ASSERT_THAT(service_->PutMetricAlarm(ErrorsAlarm("a")), IsOk());
+  ASSERT_THAT(service_->PutCompositeAlarm(Composite("c", "ALARM(a)")), IsOk());
+  ASSERT_THAT(service_->SetAlarmState(SetState("a", "ALARM")), IsOk());
+  ASSERT_EQ(DescribeComposite("c").state_value(), "ALARM");
+  Close();
+  Open();
+  evbus::v1::MetricAlarm c = DescribeComposite("c");
+  EXPECT_EQ(c.state_value(), "ALARM");
+  EXPECT_EQ(c.alarm_rule(), "ALARM(a)");
+  // Still wired to its child after the reopen.
+  ASSERT_THAT(service_->SetAlarmState(SetState("a", "OK")), IsOk());
+  EXPECT_EQ(DescribeComposite("c").state_value(), "OK");
+  // An update keeps the state, then evaluates the new rule.
+  evbus::v1::PutCompositeAlarmRequest update = Composite("c", "OK(a)");
+  update.mutable_alarm()->set_alarm_description("now inverted");
+  update.mutable_alarm()->set_actions_enabled(false);
+  update.add_present("actions_enabled");
+  ASSERT_THAT(service_->PutCompositeAlarm(update), IsOk());
+  c = DescribeComposite("c");
+  EXPECT_EQ(c.state_value(), "ALARM");
+  EXPECT_FALSE(c.actions_enabled());
+  EXPECT_EQ(c.alarm_description(), "now inverted");
+  std::vector<evbus::v1::AlarmHistoryItem> updates =
+      History("c", "ConfigurationUpdate");
+  ASSERT_EQ(updates.size(), 2u);
+  EXPECT_EQ(updates[0].history_summary(), "Alarm \"c\" updated");
+  EXPECT_THAT(updates[0].history_data(), HasSubstr("\"alarmRule\":\"OK(a)\""));
+  // Actions disabled: the state changed, nothing ran.
+  EXPECT_TRUE(notifier_.calls().back().actions.empty());
 }
 
 }  // namespace

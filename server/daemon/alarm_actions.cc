@@ -35,6 +35,10 @@ topics::AlarmStateChange ChangeOf(const evbus::v1::MetricAlarm& a,
   c.alarm_actions = {a.alarm_actions().begin(), a.alarm_actions().end()};
   c.insufficient_data_actions = {a.insufficient_data_actions().begin(),
                                  a.insufficient_data_actions().end()};
+  if (!a.alarm_rule().empty()) {
+    c.alarm_rule = a.alarm_rule();
+    return c;
+  }
   c.trigger.metric_name = a.metric_name();
   c.trigger.metric_namespace = a.namespace_();
   c.trigger.statistic = a.statistic();
@@ -65,6 +69,15 @@ Json StateJson(const std::string& value, const std::string& reason,
 }
 
 Json ConfigurationJson(const evbus::v1::MetricAlarm& a) {
+  if (!a.alarm_rule().empty()) {
+    // A composite alarm's configuration, as CloudWatch's event has it.
+    Json c = Json::object();
+    c["alarmRule"] = a.alarm_rule();
+    if (!a.alarm_description().empty()) {
+      c["description"] = a.alarm_description();
+    }
+    return c;
+  }
   Json dims = Json::object();
   for (const auto& d : a.dimensions()) dims[d.name()] = d.value();
   Json metric = Json::object();

@@ -684,6 +684,26 @@ std::string AlarmNotificationJson(const AlarmStateChange& c) {
   absl::StrAppend(&out, ",\"AlarmActions\":", JsonStringArray(c.alarm_actions));
   absl::StrAppend(&out, ",\"InsufficientDataActions\":",
                   JsonStringArray(c.insufficient_data_actions));
+  if (c.alarm_rule.has_value()) {
+    absl::StrAppend(&out, ",\"AlarmRule\":", Quote(*c.alarm_rule));
+    std::vector<std::string> children;
+    absl::StatusOr<common::Json> data =
+        common::ParseJson(c.new_state_reason_data, "StateReasonData");
+    if (data.ok() && data->is_object() && data->contains("triggeringAlarms") &&
+        (*data)["triggeringAlarms"].is_array()) {
+      for (const common::Json& child : (*data)["triggeringAlarms"]) {
+        if (!child.is_object()) continue;
+        const common::Json state = child.value("state", common::Json::object());
+        children.push_back(absl::StrCat(
+            "{\"Arn\":", Quote(child.value("arn", "")),
+            ",\"State\":{\"Value\":", Quote(state.value("value", "")),
+            ",\"Timestamp\":", Quote(state.value("timestamp", "")), "}}"));
+      }
+    }
+    absl::StrAppend(&out, ",\"TriggeringChildren\":[",
+                    absl::StrJoin(children, ","), "]}");
+    return out;
+  }
   absl::StrAppend(&out, ",\"Trigger\":{\"MetricName\":", Quote(t.metric_name));
   absl::StrAppend(&out, ",\"Namespace\":", Quote(t.metric_namespace));
   if (!t.extended_statistic.empty()) {
@@ -722,8 +742,43 @@ std::string AlarmEmailSubject(const AlarmStateChange& c) {
                             kMaxSubjectChars);
 }
 
+namespace {
+
+// The Threshold and Monitored Metric blocks of a metric alarm's email.
+void AppendMetricBlocks(const AlarmTrigger& t, std::string* out) {
+  absl::StrAppend(out, "Threshold:\n- The alarm is in the ALARM state when ",
+                  "the metric is ", t.comparison_operator, " ",
+                  JavaDouble(t.threshold), " for at least ",
+                  t.datapoints_to_alarm, " of the last ", t.evaluation_periods,
+                  " period(s) of ", t.period_seconds, " seconds.\n\n");
+
+  constexpr size_t kMetric = 39;
+  std::vector<std::string> dims;
+  dims.reserve(t.dimensions.size());
+  for (const auto& d : t.dimensions) {
+    dims.push_back(absl::StrCat(d.name, " = ", d.value));
+  }
+  absl::StrAppend(out, "Monitored Metric:\n");
+  absl::StrAppend(out, Padded("- MetricNamespace:", kMetric),
+                  t.metric_namespace, "\n");
+  absl::StrAppend(out, Padded("- MetricName:", kMetric), t.metric_name, "\n");
+  absl::StrAppend(out, Padded("- Dimensions:", kMetric), Bracketed(dims), "\n");
+  absl::StrAppend(out, Padded("- Period:", kMetric), t.period_seconds,
+                  " seconds\n");
+  absl::StrAppend(
+      out, Padded("- Statistic:", kMetric),
+      t.extended_statistic.empty() ? t.statistic : t.extended_statistic, "\n");
+  absl::StrAppend(out, Padded("- Unit:", kMetric),
+                  t.unit.value_or("not specified"), "\n");
+  absl::StrAppend(
+      out, Padded("- TreatMissingData:", kMetric),
+      t.treat_missing_data.empty() ? "missing" : t.treat_missing_data,
+      "\n\n\n");
+}
+
+}  // namespace
+
 std::string AlarmEmailBody(const AlarmStateChange& c) {
-  const AlarmTrigger& t = c.trigger;
   const std::string region = RegionLongName(c.region);
   const std::string when = EmailTimestamp(c.state_change_time);
   std::string out = absl::StrCat(
@@ -736,8 +791,10 @@ std::string AlarmEmailBody(const AlarmStateChange& c) {
     absl::StrAppend(&out, "has entered the ", c.new_state, " state, because \"",
                     c.new_state_reason, "\" at \"", when, "\".\n\n");
   }
-  absl::StrAppend(&out, "View this alarm with:\nevbus describe-alarms ",
-                  "--alarm-names ", ShellWord(c.alarm_name), "\n\n");
+  absl::StrAppend(
+      &out, "View this alarm with:\nevbus describe-alarms ", "--alarm-names ",
+      ShellWord(c.alarm_name),
+      c.alarm_rule.has_value() ? " --alarm-types CompositeAlarm" : "", "\n\n");
 
   constexpr size_t kDetails = 30;
   absl::StrAppend(&out, "Alarm Details:\n");
@@ -755,35 +812,12 @@ std::string AlarmEmailBody(const AlarmStateChange& c) {
   absl::StrAppend(&out, Padded("- AWS Account:", kDetails), c.account_id, "\n");
   absl::StrAppend(&out, Padded("- Alarm Arn:", kDetails), c.alarm_arn, "\n\n");
 
-  absl::StrAppend(&out, "Threshold:\n- The alarm is in the ALARM state when ",
-                  "the metric is ", t.comparison_operator, " ",
-                  JavaDouble(t.threshold), " for at least ",
-                  t.datapoints_to_alarm, " of the last ", t.evaluation_periods,
-                  " period(s) of ", t.period_seconds, " seconds.\n\n");
-
-  constexpr size_t kMetric = 39;
-  std::vector<std::string> dims;
-  dims.reserve(t.dimensions.size());
-  for (const auto& d : t.dimensions) {
-    dims.push_back(absl::StrCat(d.name, " = ", d.value));
+  if (c.alarm_rule.has_value()) {
+    absl::StrAppend(&out, "Alarm Rule:\n- The alarm is in the ALARM state ",
+                    "while this rule holds: ", *c.alarm_rule, "\n\n\n");
+  } else {
+    AppendMetricBlocks(c.trigger, &out);
   }
-  absl::StrAppend(&out, "Monitored Metric:\n");
-  absl::StrAppend(&out, Padded("- MetricNamespace:", kMetric),
-                  t.metric_namespace, "\n");
-  absl::StrAppend(&out, Padded("- MetricName:", kMetric), t.metric_name, "\n");
-  absl::StrAppend(&out, Padded("- Dimensions:", kMetric), Bracketed(dims),
-                  "\n");
-  absl::StrAppend(&out, Padded("- Period:", kMetric), t.period_seconds,
-                  " seconds\n");
-  absl::StrAppend(
-      &out, Padded("- Statistic:", kMetric),
-      t.extended_statistic.empty() ? t.statistic : t.extended_statistic, "\n");
-  absl::StrAppend(&out, Padded("- Unit:", kMetric),
-                  t.unit.value_or("not specified"), "\n");
-  absl::StrAppend(
-      &out, Padded("- TreatMissingData:", kMetric),
-      t.treat_missing_data.empty() ? "missing" : t.treat_missing_data,
-      "\n\n\n");
 
   absl::StrAppend(&out, "State Change Actions:\n");
   absl::StrAppend(&out, "- OK: ", Bracketed(c.ok_actions), "\n");

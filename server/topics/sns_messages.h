@@ -231,7 +231,11 @@ struct AlarmStateChange {
   std::vector<std::string> ok_actions;
   std::vector<std::string> alarm_actions;
   std::vector<std::string> insufficient_data_actions;
-  AlarmTrigger trigger;
+  AlarmTrigger trigger;  // metric alarms
+  // Composite alarms: the AlarmRule (then `trigger` is unused, and the
+  // triggering children are read from new_state_reason_data's
+  // "triggeringAlarms").
+  std::optional<std::string> alarm_rule;
 };
 
 // The long name CloudWatch uses for a region ("us-east-1" → "US East (N.
@@ -249,7 +253,10 @@ std::string FormatCloudWatchTimestamp(absl::Time t);
 // CloudWatch's order, with its quirks: upper-case Statistic (SUM, AVERAGE,
 // MAXIMUM, MINIMUM, SAMPLE_COUNT) or StatisticType "ExtendedStatistic",
 // dimension objects {"value":..,"name":..}, "Unit":null when unset,
-// Java-style doubles and +0000 timestamps, Region as the long name.
+// Java-style doubles and +0000 timestamps, Region as the long name. For a
+// composite alarm, "AlarmRule" and "TriggeringChildren"
+// ([{"Arn":..,"State":{"Value":..,"Timestamp":..}}]) take the place of
+// "Trigger".
 std::string AlarmNotificationJson(const AlarmStateChange& change);
 
 // `ALARM: "<name>" in <Region long name>` (or OK: / INSUFFICIENT_DATA:),
@@ -259,7 +266,8 @@ std::string AlarmEmailSubject(const AlarmStateChange& change);
 // The text email subscribers receive: the "You are receiving this email
 // because ..." sentence, a pointer to `evbus describe-alarms` where AWS
 // links its console, then the Alarm Details, Threshold, Monitored Metric and
-// State Change Actions blocks with CloudWatch's column padding.
+// State Change Actions blocks with CloudWatch's column padding (a composite
+// alarm: an Alarm Rule block instead of Threshold and Monitored Metric).
 std::string AlarmEmailBody(const AlarmStateChange& change);
 
 // What an alarm action publishes with MessageStructure=json, as CloudWatch

@@ -10,6 +10,7 @@
 #include "absl/time/civil_time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "server/common/json.h"
 #include "tests/testing/status_matchers.h"
 
 namespace evbus::topics {
@@ -435,6 +436,35 @@ TEST(AlarmNotificationJsonTest, SpecExampleByteForByte) {
       R"js("Dimensions":[{"value":"lambda-canary","name":"FunctionName"}],)js"
       R"js("Period":60,"EvaluationPeriods":1,"DatapointsToAlarm":1,"ComparisonOperator":"GreaterThanOrEqualToThreshold",)js"
       R"js("Threshold":1.0,"TreatMissingData":"missing","EvaluateLowSampleCountPercentile":""}})js");
+}
+
+TEST(AlarmNotificationJsonTest, CompositeAlarmHasRuleAndTriggeringChildren) {
+  AlarmStateChange c = CanaryAlarm();
+  c.alarm_name = "page";
+  c.alarm_arn = "arn:aws:cloudwatch:us-east-1:123456789012:alarm:page";
+  c.alarm_rule = R"(ALARM("errors") AND NOT ALARM("deploying"))";
+  c.new_state_reason =
+      "arn:aws:cloudwatch:us-east-1:123456789012:alarm:errors transitioned to "
+      "ALARM at Monday 18 September, 2023 12:26:21 UTC";
+  c.new_state_reason_data =
+      R"({"triggeringAlarms":[{"arn":"arn:aws:cloudwatch:us-east-1:123456789012:alarm:errors","state":{"value":"ALARM","timestamp":"2023-09-18T12:26:21.408+0000"}}]})";
+  const std::string json = AlarmNotificationJson(c);
+  EXPECT_THAT(
+      json,
+      ::testing::HasSubstr(
+          R"js("InsufficientDataActions":[],"AlarmRule":"ALARM(\"errors\") AND NOT ALARM(\"deploying\")",)js"
+          R"js("TriggeringChildren":[{"Arn":"arn:aws:cloudwatch:us-east-1:123456789012:alarm:errors",)js"
+          R"js("State":{"Value":"ALARM","Timestamp":"2023-09-18T12:26:21.408+0000"}}]})js"));
+  EXPECT_THAT(json, ::testing::Not(::testing::HasSubstr("Trigger\":")));
+  ASSERT_TRUE(common::ParseJson(json, "message").ok());
+  const std::string email = AlarmEmailBody(c);
+  EXPECT_THAT(email, ::testing::HasSubstr(
+                         "Alarm Rule:\n- The alarm is in the ALARM state while "
+                         "this rule holds: ALARM(\"errors\") AND NOT "
+                         "ALARM(\"deploying\")\n"));
+  EXPECT_THAT(email, ::testing::HasSubstr(
+                         "--alarm-names page --alarm-types CompositeAlarm"));
+  EXPECT_THAT(email, ::testing::Not(::testing::HasSubstr("Monitored Metric")));
 }
 
 // A message recorded from CloudWatch (ap-northeast-2, 2022): several

@@ -12,6 +12,7 @@ import {
   GetMetricDataCommand,
   GetMetricStatisticsCommand,
   ListMetricsCommand,
+  PutCompositeAlarmCommand,
   PutMetricAlarmCommand,
   PutMetricDataCommand,
   ResourceNotFound,
@@ -325,4 +326,74 @@ test("PutMetricAlarm with an invalid Period → 400 error", T, async () => {
   assert.ok(err, "Period 45 must be rejected");
   assert.equal(err.$metadata?.httpStatusCode, 400, `${err.name}: ${err.message}`);
   assert.match(err.message, /Period/);
+});
+
+test("PutCompositeAlarm: evaluated over its children, listed by AlarmTypes, typed history", T, async () => {
+  for (const name of ["cmp-errors", "cmp-deploying"]) {
+    await cw.send(
+      new PutMetricAlarmCommand({
+        AlarmName: name,
+        Namespace: "Custom/Test",
+        MetricName: name,
+        Statistic: "Sum",
+        Period: 60,
+        EvaluationPeriods: 1,
+        Threshold: 0,
+        ComparisonOperator: "GreaterThanThreshold",
+      }),
+    );
+  }
+  await cw.send(
+    new PutCompositeAlarmCommand({
+      AlarmName: "cmp-page",
+      AlarmRule: `ALARM("cmp-errors") AND NOT ALARM("arn:aws:cloudwatch:${REGION}:${ACCOUNT}:alarm:cmp-deploying")`,
+      AlarmDescription: "errors unless deploying",
+      Tags: [{ Key: "team", Value: "ops" }],
+    }),
+  );
+  const composite = async () => {
+    const r = await cw.send(new DescribeAlarmsCommand({ AlarmNames: ["cmp-page"], AlarmTypes: ["CompositeAlarm"] }));
+    assert.equal(r.MetricAlarms.length, 0);
+    assert.equal(r.CompositeAlarms.length, 1);
+    return r.CompositeAlarms[0];
+  };
+  let c = await composite();
+  assert.equal(c.StateValue, "OK");
+  assert.equal(c.AlarmArn, `arn:aws:cloudwatch:${REGION}:${ACCOUNT}:alarm:cmp-page`);
+  assert.ok(c.StateUpdatedTimestamp instanceof Date);
+  // Without AlarmTypes, only metric alarms (as CloudWatch).
+  const plain = await cw.send(new DescribeAlarmsCommand({ AlarmNames: ["cmp-page"] }));
+  assert.deepEqual(plain.CompositeAlarms, []);
+
+  await cw.send(new SetAlarmStateCommand({ AlarmName: "cmp-errors", StateValue: "ALARM", StateReason: "test" }));
+  c = await composite();
+  assert.equal(c.StateValue, "ALARM");
+  assert.match(c.StateReason, /:alarm:cmp-errors transitioned to ALARM at \w+day \d\d \w+, \d{4} \d\d:\d\d:\d\d UTC$/);
+  assert.equal(JSON.parse(c.StateReasonData).triggeringAlarms[0].state.value, "ALARM");
+
+  const children = await cw.send(new DescribeAlarmsCommand({ ChildrenOfAlarmName: "cmp-page" }));
+  assert.deepEqual(children.MetricAlarms.map((a) => a.AlarmName).sort(), ["cmp-deploying", "cmp-errors"]);
+  const history = await cw.send(
+    new DescribeAlarmHistoryCommand({ AlarmName: "cmp-page", AlarmTypes: ["CompositeAlarm"], HistoryItemType: "StateUpdate" }),
+  );
+  assert.equal(history.AlarmHistoryItems.length, 2);
+  assert.equal(history.AlarmHistoryItems[0].AlarmType, "CompositeAlarm");
+
+  // Refusals: 400, CloudWatch's texts (the SDK names these query-compatible
+  // errors itself).
+  const refused = async (rule) => {
+    try {
+      await cw.send(new PutCompositeAlarmCommand({ AlarmName: "cmp-bad", AlarmRule: rule }));
+    } catch (e) {
+      assert.equal(e.$metadata?.httpStatusCode, 400, `${e.name}: ${e.message}`);
+      return e.message;
+    }
+    assert.fail(`rule ${rule} must be refused`);
+  };
+  assert.match(await refused("ALARM(nope)"), /alarms \[nope\] in the alarm rule do not exist/);
+  assert.match(await refused("ALARM(cmp-errors) XOR TRUE"), /Error in AlarmRule \[Unsupported token 'XOR' at char 18\]/);
+
+  await cw.send(new DeleteAlarmsCommand({ AlarmNames: ["cmp-page", "cmp-errors", "cmp-deploying"] }));
+  const left = await cw.send(new DescribeAlarmsCommand({ AlarmTypes: ["CompositeAlarm"] }));
+  assert.deepEqual(left.CompositeAlarms, []);
 });

@@ -333,6 +333,123 @@ class AlarmsTopicsTest(unittest.TestCase):
                                     "orders-low")["MetricAlarms"], [])
 
 
+class CompositeAlarmTest(unittest.TestCase):
+    """A composite alarm (PutCompositeAlarm) follows its rule over two metric
+    alarms and emails through the real SMTP server on each transition."""
+
+    def test_composite_alarm_follows_its_rule_and_emails(self):
+        smtp = SmtpSink()
+        d = Daemon(extra_args=[
+            "--clock", "manual", "--clock-start", START,
+            "--smtp-url", "smtp://127.0.0.1:%d?starttls=off" % smtp.port,
+            "--smtp-from", "alarms@evbus.test"]).start()
+        try:
+            topic = d.cli_json("create-topic", "--name", "page")["TopicArn"]
+            d.cli_json("subscribe", "--topic-arn", topic, "--protocol",
+                       "email", "--notification-endpoint", "oncall@example.test")
+            for name in ("errors", "deploying"):
+                d.cli("put-metric-alarm", "--alarm-name", name,
+                      "--namespace", "Custom/App", "--metric-name", name,
+                      "--statistic", "Sum", "--period", "60",
+                      "--evaluation-periods", "1", "--threshold", "0",
+                      "--comparison-operator", "GreaterThanThreshold")
+            d.cli("put-composite-alarm", "--alarm-name", "page",
+                  "--alarm-rule", 'ALARM("errors") AND NOT ALARM(deploying)',
+                  "--alarm-description", "errors, unless deploying",
+                  "--alarm-actions", topic, "--ok-actions", topic)
+
+            def composite():
+                out = d.cli_json("describe-alarms", "--alarm-names", "page",
+                                 "--alarm-types", "CompositeAlarm")
+                self.assertEqual(out["MetricAlarms"], [])
+                return out["CompositeAlarms"][0]
+
+            def wait_composite(state):
+                deadline = time.monotonic() + 20
+                while time.monotonic() < deadline:
+                    c = composite()
+                    if c["StateValue"] == state:
+                        return c
+                    time.sleep(0.1)
+                self.fail("composite alarm is %s, not %s" % (c, state))
+
+            # Evaluated at once: neither child is in ALARM.
+            c = wait_composite("OK")
+            self.assertEqual(c["AlarmRule"],
+                             'ALARM("errors") AND NOT ALARM(deploying)')
+            mails = smtp.wait(1)
+            self.assertEqual(mails[0]["Subject"],
+                             'OK: "page" in US East (N. Virginia)')
+            # Without --alarm-types: metric alarms only, as the aws CLI.
+            self.assertEqual(d.cli_json("describe-alarms", "--alarm-names",
+                                        "page")["CompositeAlarms"], [])
+
+            # The errors metric breaches: errors → ALARM, and page with it.
+            d.cli("put-metric-data", "--namespace", "Custom/App",
+                  "--metric-name", "errors", "--value", "3")
+            d.cli("clock", "advance", "1m")
+            c = wait_composite("ALARM")
+            self.assertIn(":alarm:errors transitioned to ALARM at ",
+                          c["StateReason"])
+            data = json.loads(c["StateReasonData"])
+            self.assertTrue(data["triggeringAlarms"][0]["arn"].endswith(
+                ":alarm:errors"))
+            mails = smtp.wait(2)
+            self.assertEqual(len(mails), 2)
+            self.assertEqual(mails[1]["Subject"],
+                             'ALARM: "page" in US East (N. Virginia)')
+            body = mails[1].get_content()
+            self.assertIn("transitioned to ALARM at", body)
+            self.assertIn("Alarm Rule:", body)
+            self.assertNotIn("Monitored Metric", body)
+
+            # A deployment starts: page goes back to OK at once.
+            d.cli("set-alarm-state", "--alarm-name", "deploying",
+                  "--state-value", "ALARM", "--state-reason", "deploy 42")
+            c = wait_composite("OK")
+            self.assertIn(":alarm:deploying transitioned to ALARM at ",
+                          c["StateReason"])
+            mails = smtp.wait(3)
+            self.assertEqual(len(mails), 3)
+            self.assertTrue(mails[2]["Subject"].startswith('OK: "page"'))
+
+            parents = d.cli_json("describe-alarms", "--parents-of-alarm-name",
+                                 "errors")
+            self.assertEqual([a["AlarmName"] for a in
+                              parents["CompositeAlarms"]], ["page"])
+            history = d.cli_json("describe-alarm-history", "--alarm-name",
+                                 "page", "--alarm-types", "CompositeAlarm",
+                                 "--history-item-type", "StateUpdate")
+            self.assertEqual(len(history["AlarmHistoryItems"]), 3)
+            self.assertEqual(history["AlarmHistoryItems"][0]["AlarmType"],
+                             "CompositeAlarm")
+            # The state changes reached the default bus with the rule.
+            events = [e["Event"] for e in d.cli_json("list-events")["Events"]
+                      if e["Event"]["resources"] == [c["AlarmArn"]]]
+            self.assertEqual(len(events), 3)
+            self.assertEqual(events[0]["detail"]["configuration"]["alarmRule"],
+                             c["AlarmRule"])
+
+            # A named alarm cannot go alone; with its parent it can.
+            r = d.cli("delete-alarms", "--alarm-names", "errors", check=False)
+            self.assertEqual(r.returncode, 1)
+            self.assertIn("composite alarms [page] name them", r.stderr)
+            r = d.cli("put-composite-alarm", "--alarm-name", "bad",
+                      "--alarm-rule", "ALARM(nope)", check=False)
+            self.assertEqual(r.returncode, 1)
+            self.assertIn("Could not save the composite alarm as alarms [nope]"
+                          " in the alarm rule do not exist", r.stderr)
+            d.cli("delete-alarms", "--alarm-names", "errors", "page")
+            left = d.cli_json("describe-alarms", "--alarm-types",
+                              "MetricAlarm", "CompositeAlarm")
+            self.assertEqual([a["AlarmName"] for a in left["MetricAlarms"]],
+                             ["deploying"])
+            self.assertEqual(left["CompositeAlarms"], [])
+        finally:
+            d.cleanup()
+            smtp.close()
+
+
 class EmailDurabilityTest(unittest.TestCase):
     """A down SMTP relay does not lose the message: the delivery stays in
     the durable queue and is retried until the relay is back."""

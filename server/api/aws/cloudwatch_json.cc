@@ -270,24 +270,6 @@ Json AlarmJson(const evbus::v1::MetricAlarm& a) {
   return shapes::MetricAlarmToJson(a, shapes::TimeStyle::kEpochSeconds);
 }
 
-// Whether AlarmTypes (when given) asks for metric alarms. evbus has no
-// composite alarms, so a request for those only returns nothing.
-bool WantsMetricAlarms(JsonReader& in) {
-  if (!in.Has("AlarmTypes")) return true;
-  std::vector<std::string> types = in.StringList("AlarmTypes");
-  bool metric = false;
-  for (const std::string& t : types) {
-    if (t == "MetricAlarm") {
-      metric = true;
-    } else if (t != "CompositeAlarm") {
-      in.Invalid("AlarmTypes",
-                 absl::StrCat("has an invalid value ", t,
-                              " (expected MetricAlarm or CompositeAlarm)."));
-    }
-  }
-  return metric;
-}
-
 // ---- Operations ------------------------------------------------------------
 
 absl::StatusOr<Json> PutMetricAlarm(JsonReader& in,
@@ -344,6 +326,36 @@ absl::StatusOr<Json> PutMetricAlarm(JsonReader& in,
   return Json::object();
 }
 
+absl::StatusOr<Json> PutCompositeAlarm(JsonReader& in,
+                                       api::CloudWatchServiceImpl& cw) {
+  evbus::v1::PutCompositeAlarmRequest request;
+  evbus::v1::MetricAlarm* a = request.mutable_alarm();
+  a->set_alarm_name(in.String("AlarmName").value_or(""));
+  a->set_alarm_description(in.String("AlarmDescription").value_or(""));
+  a->set_alarm_rule(in.String("AlarmRule").value_or(""));
+  if (std::optional<bool> enabled = in.Bool("ActionsEnabled")) {
+    a->set_actions_enabled(*enabled);
+    request.add_present("actions_enabled");
+  }
+  for (std::string& s : in.StringList("OKActions")) a->add_ok_actions(s);
+  for (std::string& s : in.StringList("AlarmActions")) a->add_alarm_actions(s);
+  for (std::string& s : in.StringList("InsufficientDataActions")) {
+    a->add_insufficient_data_actions(s);
+  }
+  // Action suppression is not implemented; refuse it rather than store an
+  // alarm that would notify when asked not to.
+  if (in.String("ActionsSuppressor").has_value()) {
+    in.Invalid("ActionsSuppressor",
+               "is not supported: evbus has no action suppression.");
+  }
+  EVBUS_RETURN_IF_ERROR(in.status());  // Tags are accepted and ignored.
+  grpc::ServerContext ctx;
+  evbus::v1::PutCompositeAlarmResponse response;
+  EVBUS_RETURN_IF_ERROR(
+      FromGrpc(cw.PutCompositeAlarm(&ctx, &request, &response)));
+  return Json::object();
+}
+
 absl::StatusOr<Json> DescribeAlarms(JsonReader& in,
                                     api::CloudWatchServiceImpl& cw) {
   evbus::v1::DescribeAlarmsRequest request;
@@ -353,27 +365,32 @@ absl::StatusOr<Json> DescribeAlarms(JsonReader& in,
   request.set_action_prefix(in.String("ActionPrefix").value_or(""));
   request.set_max_records(in.Int32("MaxRecords").value_or(0));
   request.set_next_token(in.String("NextToken").value_or(""));
-  bool metric = WantsMetricAlarms(in);
-  // Children/parents are relations of composite alarms, which evbus lacks.
-  bool composite_relation = in.String("ChildrenOfAlarmName").has_value() ||
-                            in.String("ParentsOfAlarmName").has_value();
-  EVBUS_RETURN_IF_ERROR(in.status());
-  Json out = Json::object();
-  Json alarms = Json::array();
-  if (metric && !composite_relation) {
-    grpc::ServerContext ctx;
-    evbus::v1::DescribeAlarmsResponse response;
-    EVBUS_RETURN_IF_ERROR(
-        FromGrpc(cw.DescribeAlarms(&ctx, &request, &response)));
-    for (const evbus::v1::MetricAlarm& a : response.metric_alarms()) {
-      alarms.push_back(AlarmJson(a));
-    }
-    if (!response.next_token().empty()) {
-      out["NextToken"] = response.next_token();
-    }
+  for (std::string& t : in.StringList("AlarmTypes")) {
+    request.add_alarm_types(t);
   }
-  out["MetricAlarms"] = std::move(alarms);
-  out["CompositeAlarms"] = Json::array();
+  request.set_children_of_alarm_name(
+      in.String("ChildrenOfAlarmName").value_or(""));
+  request.set_parents_of_alarm_name(
+      in.String("ParentsOfAlarmName").value_or(""));
+  EVBUS_RETURN_IF_ERROR(in.status());
+  grpc::ServerContext ctx;
+  evbus::v1::DescribeAlarmsResponse response;
+  EVBUS_RETURN_IF_ERROR(FromGrpc(cw.DescribeAlarms(&ctx, &request, &response)));
+  Json out = Json::object();
+  Json metric = Json::array();
+  for (const evbus::v1::MetricAlarm& a : response.metric_alarms()) {
+    metric.push_back(AlarmJson(a));
+  }
+  Json composite = Json::array();
+  for (const evbus::v1::MetricAlarm& a : response.composite_alarms()) {
+    composite.push_back(
+        shapes::CompositeAlarmToJson(a, shapes::TimeStyle::kEpochSeconds));
+  }
+  if (!response.next_token().empty()) {
+    out["NextToken"] = response.next_token();
+  }
+  out["MetricAlarms"] = std::move(metric);
+  out["CompositeAlarms"] = std::move(composite);
   return out;
 }
 
@@ -387,11 +404,13 @@ absl::StatusOr<Json> DescribeAlarmHistory(JsonReader& in,
   request.set_max_records(in.Int32("MaxRecords").value_or(0));
   request.set_next_token(in.String("NextToken").value_or(""));
   request.set_scan_by(in.String("ScanBy").value_or(""));
-  bool metric = WantsMetricAlarms(in);
+  for (std::string& t : in.StringList("AlarmTypes")) {
+    request.add_alarm_types(t);
+  }
   EVBUS_RETURN_IF_ERROR(in.status());
   Json out = Json::object();
   Json items = Json::array();
-  if (metric) {
+  {
     grpc::ServerContext ctx;
     evbus::v1::DescribeAlarmHistoryResponse response;
     EVBUS_RETURN_IF_ERROR(
@@ -624,6 +643,7 @@ using Operation = absl::StatusOr<Json> (*)(JsonReader&,
 // The operation named `op`, or nullptr.
 Operation FindOperation(absl::string_view op) {
   if (op == "PutMetricAlarm") return PutMetricAlarm;
+  if (op == "PutCompositeAlarm") return PutCompositeAlarm;
   if (op == "DescribeAlarms") return DescribeAlarms;
   if (op == "DescribeAlarmHistory") return DescribeAlarmHistory;
   if (op == "SetAlarmState") return SetAlarmState;

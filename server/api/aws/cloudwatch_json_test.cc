@@ -177,9 +177,10 @@ TEST_F(CloudWatchJsonTest, PutMetricAlarmThenDescribeAlarms) {
   EXPECT_EQ(a["TreatMissingData"], "notBreaching");
   EXPECT_FALSE(a.contains("ExtendedStatistic"));
 
-  // Composite alarms only: none.
+  // Composite alarms only: none (and no metric alarms).
   out = Ok("DescribeAlarms", Json{{"AlarmTypes", {"CompositeAlarm"}}});
   EXPECT_EQ(out["MetricAlarms"], Json::array());
+  EXPECT_EQ(out["CompositeAlarms"], Json::array());
   // An empty body is an empty input.
   AwsHttpResponse r = Call("DescribeAlarms", "");
   EXPECT_EQ(r.status, 200) << r.body;
@@ -392,6 +393,61 @@ TEST_F(CloudWatchJsonTest, ServiceValidationErrorsPassThrough) {
   EXPECT_EQ(Header(r, "x-amzn-query-error"),
             "InvalidParameterCombination;Sender");
   EXPECT_THAT(r.headers, Contains(Pair("x-amzn-RequestId", ::testing::_)));
+}
+
+TEST_F(CloudWatchJsonTest, PutCompositeAlarmThenDescribeAlarms) {
+  Ok("PutMetricAlarm", ErrorsAlarm("errors"));
+  EXPECT_EQ(Ok("PutCompositeAlarm", Parse(R"j({
+      "AlarmName": "page",
+      "AlarmDescription": "errors, unless deploying",
+      "AlarmRule": "ALARM(\"errors\") AND NOT ALARM(\"arn:aws:cloudwatch:us-east-1:000000000000:alarm:errors\")",
+      "AlarmActions": ["arn:aws:sns:us-east-1:000000000000:page"],
+      "Tags": [{"Key": "team", "Value": "a"}]})j")),
+            Json::object());
+  Json out = Ok("DescribeAlarms", Json{{"AlarmTypes", {"CompositeAlarm"}}});
+  EXPECT_EQ(out["MetricAlarms"], Json::array());
+  ASSERT_EQ(out["CompositeAlarms"].size(), 1u) << out;
+  const Json& c = out["CompositeAlarms"][0];
+  EXPECT_EQ(c["AlarmName"], "page");
+  EXPECT_EQ(c["AlarmArn"],
+            "arn:aws:cloudwatch:us-east-1:000000000000:alarm:page");
+  EXPECT_EQ(c["AlarmDescription"], "errors, unless deploying");
+  EXPECT_EQ(c["ActionsEnabled"], true);
+  EXPECT_EQ(c["AlarmActions"],
+            Json::array({"arn:aws:sns:us-east-1:000000000000:page"}));
+  EXPECT_THAT(c["AlarmRule"].get<std::string>(), HasSubstr("NOT ALARM"));
+  EXPECT_EQ(c["StateValue"], "OK");  // evaluated at once
+  EXPECT_TRUE(c["StateUpdatedTimestamp"].is_number()) << c;
+  EXPECT_FALSE(c.contains("MetricName"));
+  // Without AlarmTypes: metric alarms only, as CloudWatch.
+  out = Ok("DescribeAlarms", Json::object());
+  EXPECT_EQ(out["MetricAlarms"].size(), 1u);
+  EXPECT_EQ(out["CompositeAlarms"], Json::array());
+  out = Ok("DescribeAlarms", Json{{"ParentsOfAlarmName", "errors"}});
+  ASSERT_EQ(out["CompositeAlarms"].size(), 1u) << out;
+  out = Ok("DescribeAlarms", Json{{"ChildrenOfAlarmName", "page"}});
+  ASSERT_EQ(out["MetricAlarms"].size(), 1u) << out;
+  // History items are typed.
+  out = Ok("DescribeAlarmHistory", Json{{"AlarmName", "page"}});
+  EXPECT_EQ(out["AlarmHistoryItems"], Json::array());  // metric alarms only
+  out = Ok("DescribeAlarmHistory",
+           Json{{"AlarmName", "page"}, {"AlarmTypes", {"CompositeAlarm"}}});
+  ASSERT_FALSE(out["AlarmHistoryItems"].empty()) << out;
+  EXPECT_EQ(out["AlarmHistoryItems"][0]["AlarmType"], "CompositeAlarm");
+
+  AwsHttpResponse r = Call("PutCompositeAlarm",
+                           R"j({"AlarmName":"c","AlarmRule":"ALARM(nope)"})j");
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_EQ(Header(r, "x-amzn-query-error"), "ValidationError;Sender");
+  EXPECT_THAT(r.body, HasSubstr("Could not save the composite alarm as alarms "
+                                "[nope] in the alarm rule do not exist"));
+  r = Call("PutCompositeAlarm",
+           R"({"AlarmName":"c","AlarmRule":"TRUE","ActionsSuppressor":"x"})");
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_THAT(r.body, HasSubstr("ActionsSuppressor"));
+  r = Call("DeleteAlarms", R"({"AlarmNames":["errors"]})");
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_THAT(r.body, HasSubstr("composite alarms [page] name them"));
 }
 
 }  // namespace

@@ -68,6 +68,12 @@ grpc::Status CloudWatchServiceImpl::PutMetricAlarm(
   return ToGrpcStatus(alarms_.PutMetricAlarm(*request));
 }
 
+grpc::Status CloudWatchServiceImpl::PutCompositeAlarm(
+    grpc::ServerContext*, const evbus::v1::PutCompositeAlarmRequest* request,
+    evbus::v1::PutCompositeAlarmResponse*) {
+  return ToGrpcStatus(alarms_.PutCompositeAlarm(*request));
+}
+
 grpc::Status CloudWatchServiceImpl::DescribeAlarms(
     grpc::ServerContext*, const evbus::v1::DescribeAlarmsRequest* request,
     evbus::v1::DescribeAlarmsResponse* response) {

@@ -36,6 +36,9 @@ class CloudWatchServiceImpl final
   grpc::Status PutMetricAlarm(grpc::ServerContext*,
                               const evbus::v1::PutMetricAlarmRequest* request,
                               evbus::v1::PutMetricAlarmResponse*) override;
+  grpc::Status PutCompositeAlarm(
+      grpc::ServerContext*, const evbus::v1::PutCompositeAlarmRequest* request,
+      evbus::v1::PutCompositeAlarmResponse*) override;
   grpc::Status DescribeAlarms(
       grpc::ServerContext*, const evbus::v1::DescribeAlarmsRequest* request,
       evbus::v1::DescribeAlarmsResponse* response) override;

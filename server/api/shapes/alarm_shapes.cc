@@ -65,4 +65,32 @@ Json MetricAlarmToJson(const evbus::v1::MetricAlarm& a, TimeStyle style) {
   return j;
 }
 
+Json CompositeAlarmToJson(const evbus::v1::MetricAlarm& a, TimeStyle style) {
+  Json j = Json::object();
+  j["AlarmName"] = a.alarm_name();
+  j["AlarmArn"] = a.alarm_arn();
+  if (!a.alarm_description().empty()) {
+    j["AlarmDescription"] = a.alarm_description();
+  }
+  j["AlarmConfigurationUpdatedTimestamp"] =
+      TimeValue(a.configuration_updated_ms(), style);
+  j["ActionsEnabled"] = a.actions_enabled();
+  j["OKActions"] = Json(
+      std::vector<std::string>(a.ok_actions().begin(), a.ok_actions().end()));
+  j["AlarmActions"] = Json(std::vector<std::string>(a.alarm_actions().begin(),
+                                                    a.alarm_actions().end()));
+  j["InsufficientDataActions"] =
+      Json(std::vector<std::string>(a.insufficient_data_actions().begin(),
+                                    a.insufficient_data_actions().end()));
+  j["AlarmRule"] = a.alarm_rule();
+  j["StateValue"] = a.state_value();
+  j["StateReason"] = a.state_reason();
+  if (!a.state_reason_data().empty()) {
+    j["StateReasonData"] = a.state_reason_data();
+  }
+  j["StateUpdatedTimestamp"] = TimeValue(a.state_updated_ms(), style);
+  j["StateTransitionedTimestamp"] = TimeValue(a.state_transitioned_ms(), style);
+  return j;
+}
+
 }  // namespace evbus::api::shapes

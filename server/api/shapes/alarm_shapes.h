@@ -1,7 +1,8 @@
 // File: server/api/shapes/alarm_shapes.h
 //
-// CloudWatch's MetricAlarm JSON shape (AWS member names), shared by the CLI
-// and the AWS-compatible endpoint. Pure; thread-safe.
+// CloudWatch's MetricAlarm and CompositeAlarm JSON shapes (AWS member
+// names), shared by the CLI and the AWS-compatible endpoint. Pure;
+// thread-safe.
 #pragma once
 
 #include "evbus/v1/cloudwatch.pb.h"
@@ -17,5 +18,10 @@ common::Json DimensionsToJson(
 // A MetricAlarm as DescribeAlarms returns it.
 common::Json MetricAlarmToJson(const evbus::v1::MetricAlarm& a,
                                TimeStyle style);
+
+// A composite alarm (alarm_rule set) as DescribeAlarms returns it in
+// CompositeAlarms.
+common::Json CompositeAlarmToJson(const evbus::v1::MetricAlarm& a,
+                                  TimeStyle style);
 
 }  // namespace evbus::api::shapes
