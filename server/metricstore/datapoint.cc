@@ -266,7 +266,9 @@ std::optional<double> QuantileSketch::Quantile(double q) const {
 }
 
 double QuantileSketch::BucketQuantile(double q) const {
-  const double rank = q * (count() - 1);
+  // 0-based nearest rank: the first bucket whose running count exceeds it.
+  // (The tiny slack keeps q × count = an integer from rounding up a rank.)
+  const double rank = std::max(0.0, std::ceil(q * count() - 1e-9) - 1);
   double seen = 0;
   // Ascending value order: most negative first.
   for (auto it = negative_.rbegin(); it != negative_.rend(); ++it) {

@@ -74,7 +74,9 @@ class QuantileSketch {
   // Number of non-empty buckets (zero bucket included).
   size_t bin_count() const;
 
-  // A value whose rank is floor(q × (count − 1)) in sorted order, within
+  // The nearest-rank percentile: the value of 1-based rank ceil(q × count)
+  // in sorted order (the smallest value with at least q of the samples at or
+  // below it: p99 of {12, 30} is 30, p50 is 12), within
   // kSketchRelativeAccuracy relative error (exact for q = 0 and q = 1, which
   // are the minimum and maximum). `q` is clamped to [0, 1]. nullopt when the
   // sketch is empty.

@@ -30,11 +30,13 @@ MATCHER_P(IsOkAndHolds, expected,
   return *arg == expected;
 }
 
-// The value of rank floor(q (n - 1)) — the rank the sketch targets.
+// The nearest-rank percentile (1-based rank ceil(q n)) — what the sketch
+// targets.
 double ExactQuantile(std::vector<double> values, double q) {
   std::sort(values.begin(), values.end());
-  auto rank = static_cast<size_t>(std::floor(q * (values.size() - 1)));
-  return values[rank];
+  auto rank = static_cast<size_t>(
+      std::max(0.0, std::ceil(q * values.size() - 1e-9) - 1));
+  return values[std::min(rank, values.size() - 1)];
 }
 
 void ExpectWithinRelative(double actual, double expected, double rel) {
@@ -119,6 +121,20 @@ TEST(AggregateTest, SingleValuePercentilesAreExact) {
   EXPECT_THAT(Statistic(a, "p0"), IsOkAndHolds(1141.0));
   EXPECT_THAT(Statistic(a, "p50"), IsOkAndHolds(1141.0));
   EXPECT_THAT(Statistic(a, "p100"), IsOkAndHolds(1141.0));
+}
+
+TEST(AggregateTest, SmallSamplesUseTheNearestRank) {
+  // p99 of two values is the larger one (99 % of the samples are at or
+  // below it), p50 the smaller; the sketch is within 1 %.
+  Aggregate two = FromValues({12, 30});
+  ExpectWithinRelative(*Statistic(two, "p99"), 30, kSketchRelativeAccuracy);
+  ExpectWithinRelative(*Statistic(two, "p50"), 12, kSketchRelativeAccuracy);
+  std::vector<double> twenty;
+  for (int i = 1; i <= 20; ++i) twenty.push_back(i);
+  Aggregate a = FromValues(twenty);
+  ExpectWithinRelative(*Statistic(a, "p99"), 20, kSketchRelativeAccuracy);
+  ExpectWithinRelative(*Statistic(a, "p95"), 19, kSketchRelativeAccuracy);
+  ExpectWithinRelative(*Statistic(a, "p50"), 10, kSketchRelativeAccuracy);
 }
 
 TEST(AggregateTest, ExtremePercentilesAreMinAndMax) {
