@@ -358,6 +358,10 @@ absl::StatusOr<Json> PutMetricAlarm(const Args& args, Context& ctx) {
   absl::StatusOr<int> n = ParseIntArg(args, "evaluation-periods", 0, 0, 100000);
   if (!n.ok()) return n.status();
   a->set_evaluation_periods(*n);
+  // Given as "" or 0: present, and refused for its value.
+  if (args.Has("alarm-name")) request.add_present("alarm_name");
+  if (args.Has("period")) request.add_present("period");
+  if (args.Has("evaluation-periods")) request.add_present("evaluation_periods");
   if (args.Has("datapoints-to-alarm")) {
     absl::StatusOr<int> m =
         ParseIntArg(args, "datapoints-to-alarm", 0, 0, 100000);

@@ -154,7 +154,9 @@ PutMetricAlarmRequest ToRequest(const evbus::v1::MetricAlarm& a,
     return put == nullptr || IsPresent(*put, field);
   };
   PutMetricAlarmRequest r;
-  if (!a.alarm_name().empty()) r.alarm_name = a.alarm_name();
+  if (given("alarm_name") || !a.alarm_name().empty()) {
+    r.alarm_name = a.alarm_name();
+  }
   if (!a.alarm_description().empty()) {
     r.alarm_description = a.alarm_description();
   }
@@ -171,10 +173,11 @@ PutMetricAlarmRequest ToRequest(const evbus::v1::MetricAlarm& a,
   if (!a.extended_statistic().empty()) {
     r.extended_statistic = a.extended_statistic();
   }
-  if (a.period() != 0) r.period = a.period();
+  if (given("period") || a.period() != 0) r.period = a.period();
   if (!a.unit().empty()) r.unit = a.unit();
-  if (a.evaluation_periods() != 0)
+  if (given("evaluation_periods") || a.evaluation_periods() != 0) {
     r.evaluation_periods = a.evaluation_periods();
+  }
   if (given("datapoints_to_alarm") || a.datapoints_to_alarm() != 0) {
     r.datapoints_to_alarm = a.datapoints_to_alarm();
   }

@@ -276,7 +276,12 @@ absl::StatusOr<Json> PutMetricAlarm(JsonReader& in,
                                     api::CloudWatchServiceImpl& cw) {
   evbus::v1::PutMetricAlarmRequest request;
   evbus::v1::MetricAlarm* a = request.mutable_alarm();
-  a->set_alarm_name(in.String("AlarmName").value_or(""));
+  // Members sent as "" or 0 are present (and refused with the model's
+  // constraint on the value), not missing.
+  if (std::optional<std::string> name = in.String("AlarmName")) {
+    a->set_alarm_name(*name);
+    request.add_present("alarm_name");
+  }
   a->set_alarm_description(in.String("AlarmDescription").value_or(""));
   if (std::optional<bool> enabled = in.Bool("ActionsEnabled")) {
     a->set_actions_enabled(*enabled);
@@ -292,9 +297,15 @@ absl::StatusOr<Json> PutMetricAlarm(JsonReader& in,
   a->set_statistic(in.String("Statistic").value_or(""));
   a->set_extended_statistic(in.String("ExtendedStatistic").value_or(""));
   ReadDimensions(in, "Dimensions", a->mutable_dimensions());
-  a->set_period(in.Int32("Period").value_or(0));
+  if (std::optional<int32_t> period = in.Int32("Period")) {
+    a->set_period(*period);
+    request.add_present("period");
+  }
   a->set_unit(in.String("Unit").value_or(""));
-  a->set_evaluation_periods(in.Int32("EvaluationPeriods").value_or(0));
+  if (std::optional<int32_t> n = in.Int32("EvaluationPeriods")) {
+    a->set_evaluation_periods(*n);
+    request.add_present("evaluation_periods");
+  }
   if (std::optional<int32_t> m = in.Int32("DatapointsToAlarm")) {
     a->set_datapoints_to_alarm(*m);
     request.add_present("datapoints_to_alarm");

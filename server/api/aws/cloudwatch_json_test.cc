@@ -450,5 +450,32 @@ TEST_F(CloudWatchJsonTest, PutCompositeAlarmThenDescribeAlarms) {
   EXPECT_THAT(r.body, HasSubstr("composite alarms [page] name them"));
 }
 
+TEST_F(CloudWatchJsonTest, ZeroAndEmptyMembersArePresentNotMissing) {
+  Json alarm = ErrorsAlarm("zeros");
+  alarm["EvaluationPeriods"] = 0;
+  AwsHttpResponse r = Call("PutMetricAlarm", alarm.dump());
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_THAT(r.body, HasSubstr("Value '0' at 'evaluationPeriods' failed to "
+                                "satisfy constraint: Member must have value "
+                                "greater than or equal to 1"));
+  alarm = ErrorsAlarm("");
+  r = Call("PutMetricAlarm", alarm.dump());
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_THAT(r.body, HasSubstr("Value '' at 'alarmName' failed to satisfy "
+                                "constraint: Member must have length greater "
+                                "than or equal to 1"));
+  alarm = ErrorsAlarm("zeros");
+  alarm["Period"] = 0;
+  r = Call("PutMetricAlarm", alarm.dump());
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_THAT(r.body, HasSubstr("Value '0' at 'period' failed to satisfy "
+                                "constraint: Member must have value greater "
+                                "than or equal to 1"));
+  alarm.erase("Period");
+  r = Call("PutMetricAlarm", alarm.dump());
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_THAT(r.body, HasSubstr("Period"));
+}
+
 }  // namespace
 }  // namespace evbus::api::aws
