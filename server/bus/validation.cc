@@ -191,7 +191,10 @@ std::optional<EntryError> ValidateEntry(const EventEntry& entry,
                                     .require_object = true,
                                     .integers_fit_int64 = true},
                                    detail_json)) {
-    absl::StatusOr<common::Json> parsed = common::ParseJson(*entry.detail);
+    // A Detail nested deeper than the limit is refused before a document is
+    // built (walking one 100,000 levels deep would overflow the stack).
+    absl::StatusOr<common::Json> parsed =
+        common::ParseJson(*entry.detail, "Detail", limits.max_detail_depth);
     if (!parsed.ok() || !parsed->is_object() ||
         !IntegersFitInt64(*entry.detail) ||
         common::JsonDepth(*parsed) > limits.max_detail_depth) {

@@ -112,6 +112,37 @@ TEST(ValidateEntryTest, DetailDepthLimit) {
   EXPECT_FALSE(Check(e, limits).has_value());
 }
 
+// EventBridge processes Detail to 1000 levels (spec §1.3). A Detail 100,000
+// levels deep (200 KB, under the size limit) is MalformedDetail, refused
+// before anything walks it: it used to overflow the stack.
+TEST(ValidateEntryTest, DetailFarTooDeepIsMalformedNotACrash) {
+  constexpr int kLevels = 100000;
+  EventEntry e = Good();
+  e.detail =
+      "{\"a\":" + std::string(kLevels, '[') + std::string(kLevels, ']') + "}";
+  std::optional<EntryError> error = Check(e);
+  ASSERT_TRUE(error.has_value());
+  EXPECT_EQ(error->code, "MalformedDetail");
+  EXPECT_EQ(error->message, "Detail is malformed.");
+  // Objects too.
+  std::string objects;
+  for (int i = 0; i < kLevels; ++i) objects += "{\"a\":";
+  objects += "1" + std::string(kLevels, '}');
+  e.detail = objects;
+  ASSERT_TRUE(Check(e).has_value());
+  EXPECT_EQ(Check(e)->code, "MalformedDetail");
+}
+
+TEST(ValidateEntryTest, DetailOfExactlyTheDepthLimitIsAccepted) {
+  // {"a":[[...]]}: the object is level 1, each array one more.
+  EventEntry e = Good();
+  e.detail = "{\"a\":" + std::string(999, '[') + std::string(999, ']') + "}";
+  EXPECT_FALSE(Check(e).has_value());
+  e.detail = "{\"a\":" + std::string(1000, '[') + std::string(1000, ']') + "}";
+  ASSERT_TRUE(Check(e).has_value());
+  EXPECT_EQ(Check(e)->code, "MalformedDetail");
+}
+
 TEST(ValidateEntryTest, ReservedSource) {
   EventEntry e = Good();
   e.source = "aws.ec2";

@@ -41,5 +41,43 @@ TEST(JsonTest, Depth) {
   EXPECT_EQ(JsonDepth(*ParseJson(R"({"a":{"b":[1]}})")), 4);
 }
 
+TEST(JsonTest, DeepNestingIsRefusedBeforeParsing) {
+  // 100,000 levels: walking such a document would overflow the stack.
+  constexpr int kLevels = 100000;
+  std::string deep = std::string(kLevels, '[') + std::string(kLevels, ']');
+  absl::StatusOr<Json> doc = ParseJson(deep, "Detail");
+  ASSERT_FALSE(doc.ok());
+  EXPECT_EQ(doc.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(doc.status().message(), "Detail: nesting deeper than 2000 levels");
+  std::string objects;
+  for (int i = 0; i < kLevels; ++i) objects += "{\"a\":";
+  objects += "1" + std::string(kLevels, '}');
+  EXPECT_FALSE(ParseJson(objects).ok());
+}
+
+TEST(JsonTest, NestingLimitCountsContainersOutsideStrings) {
+  EXPECT_TRUE(ParseJson("[[1]]", "x", 2).ok());
+  EXPECT_THAT(std::string(ParseJson("[[[1]]]", "x", 2).status().message()),
+              ::testing::HasSubstr("nesting deeper than 2 levels"));
+  EXPECT_TRUE(ParseJson(R"({"a":"[[[{{{\"[["})", "x", 1).ok());
+  EXPECT_TRUE(ParseJson(std::string(kMaxJsonNesting, '[') +
+                        std::string(kMaxJsonNesting, ']'))
+                  .ok());
+  EXPECT_FALSE(ParseJson(std::string(kMaxJsonNesting + 1, '[') +
+                         std::string(kMaxJsonNesting + 1, ']'))
+                   .ok());
+  // An unbalanced closer does not hide later nesting from the count.
+  EXPECT_FALSE(JsonNestingWithin("]]]][[[", 2));
+}
+
+TEST(JsonTest, JsonDepthOfADeepDocumentDoesNotRecurse) {
+  absl::StatusOr<Json> doc = ParseJson(std::string(kMaxJsonNesting, '[') +
+                                       std::string(kMaxJsonNesting, ']'));
+  ASSERT_TRUE(doc.ok());
+  EXPECT_EQ(JsonDepth(*doc), kMaxJsonNesting);
+  EXPECT_EQ(JsonDepth(*ParseJson("{}")), 1);
+  EXPECT_EQ(JsonDepth(*ParseJson("[[]]")), 2);
+}
+
 }  // namespace
 }  // namespace evbus::common

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -605,6 +606,9 @@ int Run(const config::DaemonConfig& config) {
   aws_options.account = config.account;
   aws_options.region = config.region;
   aws_options.signing_cert_pem = [&signer] { return signer.certificate_pem(); };
+  // PutEvents bodies: the entries' size limit, with room for JSON escaping.
+  aws_options.max_json_body_bytes = std::max<size_t>(
+      size_t{1} << 20, 4 * static_cast<size_t>(config.max_request_bytes));
   if (!config.aws_credentials.empty()) {
     absl::StatusOr<std::map<std::string, std::string>> keys =
         api::aws::LoadCredentialsFile(config.aws_credentials);

@@ -2,9 +2,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "server/common/aws_error.h"
 #include "server/common/logging.h"
 #include "server/common/status_macros.h"
@@ -45,6 +50,63 @@ int64_t MinuteOf(absl::Time t) {
 absl::Status InvalidValue(absl::string_view message) {
   return common::AwsError(absl::StatusCode::kInvalidArgument,
                           "InvalidParameterValue", message);
+}
+
+// A value PutMetricData accepts: finite and within ±2^360.
+absl::Status CheckValue(double value, absl::string_view parameter) {
+  if (std::isfinite(value) && std::fabs(value) <= kMaxMetricValue) {
+    return absl::OkStatus();
+  }
+  return InvalidValue(absl::StrCat("The value ", value, " for parameter ",
+                                   parameter, " is invalid."));
+}
+
+absl::Status CheckValues(const evbus::v1::MetricDatum& d,
+                         absl::string_view at) {
+  if (d.has_value()) {
+    EVBUS_RETURN_IF_ERROR(CheckValue(d.value(), absl::StrCat(at, ".Value")));
+  }
+  for (int j = 0; j < d.values_size(); ++j) {
+    EVBUS_RETURN_IF_ERROR(
+        CheckValue(d.values(j), absl::StrCat(at, ".Values.member.", j + 1)));
+  }
+  if (d.has_statistic_values()) {
+    const evbus::v1::StatisticSet& s = d.statistic_values();
+    for (const auto& [value, name] :
+         {std::pair<double, absl::string_view>{s.sample_count(), "SampleCount"},
+          {s.sum(), "Sum"},
+          {s.minimum(), "Minimum"},
+          {s.maximum(), "Maximum"}}) {
+      EVBUS_RETURN_IF_ERROR(
+          CheckValue(value, absl::StrCat(at, ".StatisticValues.", name)));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// The model's constraint on every datum's Unit (StandardUnit), reported as
+// CloudWatch's ValidationError before anything else is looked at.
+absl::Status CheckUnits(const evbus::v1::PutMetricDataRequest& request) {
+  std::vector<std::string> clauses;
+  for (int i = 0; i < request.metric_data_size(); ++i) {
+    const std::string& unit = request.metric_data(i).unit();
+    if (unit.empty() ||
+        std::find(std::begin(kStandardUnits), std::end(kStandardUnits), unit) !=
+            std::end(kStandardUnits)) {
+      continue;
+    }
+    clauses.push_back(common::ConstraintClause(
+        unit, absl::StrCat("metricData.", i + 1, ".member.unit"),
+        absl::StrCat("satisfy enum value set: [",
+                     absl::StrJoin(kStandardUnits, ", "), "]")));
+  }
+  if (clauses.empty()) return absl::OkStatus();
+  return common::AwsError(
+      absl::StatusCode::kInvalidArgument, "ValidationError",
+      clauses.size() == 1
+          ? absl::StrCat("1 validation error detected: ", clauses[0])
+          : absl::StrCat(clauses.size(), " validation errors detected: ",
+                         absl::StrJoin(clauses, "; ")));
 }
 
 bool HasControl(absl::string_view s) {
@@ -140,6 +202,7 @@ absl::Status MetricStore::PutMetricData(
     return InvalidValue(
         "The collection MetricData must not have a size greater than 1000.");
   }
+  EVBUS_RETURN_IF_ERROR(CheckUnits(request));
   absl::Time now = clock_.Now();
   std::vector<std::pair<int64_t, Aggregate>> staged;
   std::vector<std::string> ids;
@@ -195,6 +258,7 @@ absl::Status MetricStore::PutMetricData(
           ".Timestamp must specify a time no more than two weeks in the past "
           "and no more than two hours in the future."));
     }
+    EVBUS_RETURN_IF_ERROR(CheckValues(d, at));
     Aggregate a;
     absl::Status added;
     if (d.has_value()) {

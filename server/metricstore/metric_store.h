@@ -26,6 +26,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "evbus/v1/cloudwatch.pb.h"
@@ -48,6 +49,38 @@ struct MinutePoint {
   Aggregate aggregate;
 };
 
+// CloudWatch's StandardUnit, in the API model's order.
+inline constexpr absl::string_view kStandardUnits[] = {"Seconds",
+                                                       "Microseconds",
+                                                       "Milliseconds",
+                                                       "Bytes",
+                                                       "Kilobytes",
+                                                       "Megabytes",
+                                                       "Gigabytes",
+                                                       "Terabytes",
+                                                       "Bits",
+                                                       "Kilobits",
+                                                       "Megabits",
+                                                       "Gigabits",
+                                                       "Terabits",
+                                                       "Percent",
+                                                       "Count",
+                                                       "Bytes/Second",
+                                                       "Kilobytes/Second",
+                                                       "Megabytes/Second",
+                                                       "Gigabytes/Second",
+                                                       "Terabytes/Second",
+                                                       "Bits/Second",
+                                                       "Kilobits/Second",
+                                                       "Megabits/Second",
+                                                       "Gigabits/Second",
+                                                       "Terabits/Second",
+                                                       "Count/Second",
+                                                       "None"};
+
+// The largest magnitude PutMetricData accepts: 2^360.
+inline constexpr double kMaxMetricValue = 0x1p360;
+
 class MetricStore : public common::MetricSink {
  public:
   MetricStore(storage::Store& store, common::Clock& clock,
@@ -63,6 +96,11 @@ class MetricStore : public common::MetricSink {
 
   // PutMetricData: validates the whole request (CloudWatch's limits and
   // texts), then adds every datum. `allow_aws` lets tests write AWS/*.
+  // Values (Value, Values, and a StatisticValues' SampleCount, Sum, Minimum
+  // and Maximum) must lie within ±2^360 (InvalidParameterValue: "The value
+  // 1e+300 for parameter MetricData.member.1.Value is invalid."); Unit must
+  // be one of kStandardUnits (ValidationError with the model's enum
+  // constraint at 'metricData.N.member.unit').
   absl::Status PutMetricData(const evbus::v1::PutMetricDataRequest& request,
                              bool allow_aws = false);
 

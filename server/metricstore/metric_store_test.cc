@@ -1,5 +1,8 @@
 #include "server/metricstore/metric_store.h"
 
+#include <cmath>
+#include <string>
+
 #include "gtest/gtest.h"
 #include "server/common/clock.h"
 #include "server/metricstore/metric_queries.h"
@@ -136,6 +139,87 @@ TEST_F(MetricStoreTest, PutMetricDataValidatesAndGetMetricStatisticsReads) {
             std::string::npos);
   get.set_period(90);
   EXPECT_FALSE(GetMetricStatistics(*metrics_, get).ok());
+}
+
+// CloudWatch rejects values beyond ±2^360 (spec §4.6) in every form a datum
+// can carry them, and nothing of the request is stored.
+TEST_F(MetricStoreTest, PutMetricDataRejectsValuesBeyond2To360) {
+  auto request = [](auto fill) {
+    evbus::v1::PutMetricDataRequest put;
+    put.set_namespace_("QA");
+    evbus::v1::MetricDatum* d = put.add_metric_data();
+    d->set_metric_name("m");
+    fill(d);
+    return put;
+  };
+  auto invalid = [&](const evbus::v1::PutMetricDataRequest& put) {
+    return std::string(metrics_->PutMetricData(put).message());
+  };
+  EXPECT_EQ(invalid(request([](auto* d) { d->set_value(1e300); })),
+            "InvalidParameterValue: The value 1e+300 for parameter "
+            "MetricData.member.1.Value is invalid.");
+  EXPECT_EQ(invalid(request([](auto* d) { d->set_value(-1e300); })),
+            "InvalidParameterValue: The value -1e+300 for parameter "
+            "MetricData.member.1.Value is invalid.");
+  EXPECT_EQ(invalid(request([](auto* d) {
+              d->add_values(1);
+              d->add_values(1e300);
+              d->add_counts(1);
+              d->add_counts(1);
+            })),
+            "InvalidParameterValue: The value 1e+300 for parameter "
+            "MetricData.member.1.Values.member.2 is invalid.");
+  EXPECT_EQ(invalid(request([](auto* d) {
+              evbus::v1::StatisticSet* s = d->mutable_statistic_values();
+              s->set_sample_count(1);
+              s->set_sum(1e300);
+              s->set_minimum(1e300);
+              s->set_maximum(1e300);
+            })),
+            "InvalidParameterValue: The value 1e+300 for parameter "
+            "MetricData.member.1.StatisticValues.Sum is invalid.");
+  // The bounds themselves are accepted.
+  EXPECT_TRUE(metrics_
+                  ->PutMetricData(
+                      request([](auto* d) { d->set_value(kMaxMetricValue); }))
+                  .ok());
+  EXPECT_TRUE(metrics_
+                  ->PutMetricData(
+                      request([](auto* d) { d->set_value(-kMaxMetricValue); }))
+                  .ok());
+  EXPECT_FALSE(metrics_
+                   ->PutMetricData(request([](auto* d) {
+                     d->set_value(std::nextafter(kMaxMetricValue, 1e308));
+                   }))
+                   .ok());
+}
+
+// Unit is the model's StandardUnit enum: PutMetricData answers as
+// PutMetricAlarm does, with the constraint text.
+TEST_F(MetricStoreTest, PutMetricDataRejectsAUnitOutsideTheEnum) {
+  evbus::v1::PutMetricDataRequest put;
+  put.set_namespace_("QA");
+  evbus::v1::MetricDatum* d = put.add_metric_data();
+  d->set_metric_name("m");
+  d->set_value(1);
+  d->set_unit("Count");
+  EXPECT_TRUE(metrics_->PutMetricData(put).ok());
+  d = put.add_metric_data();
+  d->set_metric_name("m");
+  d->set_value(1);
+  d->set_unit("Bogus");
+  absl::Status s = metrics_->PutMetricData(put);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(s.message(),
+            "ValidationError: 1 validation error detected: Value 'Bogus' at "
+            "'metricData.2.member.unit' failed to satisfy constraint: Member "
+            "must satisfy enum value set: [Seconds, Microseconds, "
+            "Milliseconds, Bytes, Kilobytes, Megabytes, Gigabytes, Terabytes, "
+            "Bits, Kilobits, Megabits, Gigabits, Terabits, Percent, Count, "
+            "Bytes/Second, Kilobytes/Second, Megabytes/Second, "
+            "Gigabytes/Second, Terabytes/Second, Bits/Second, "
+            "Kilobits/Second, Megabits/Second, Gigabits/Second, "
+            "Terabits/Second, Count/Second, None]");
 }
 
 TEST_F(MetricStoreTest, TrimDropsMinutesPastRetention) {

@@ -10,6 +10,7 @@
 #include "server/common/ids.h"
 #include "server/common/json.h"
 #include "server/common/logging.h"
+#include "server/common/status_macros.h"
 #include "server/storage/keys.h"
 #include "server/targets/target_arn.h"
 
@@ -28,15 +29,27 @@ std::string ScheduleId(const std::string& group, const std::string& name) {
                                    storage::keys::RuleName(group, name));
 }
 
-bool ValidName(absl::string_view s) {
-  if (s.empty() || s.size() > 64) return false;
-  for (char c : s) {
-    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '-' &&
-        c != '_' && c != '.') {
-      return false;
+// Schedule and group names: 1–64 characters of ^[0-9a-zA-Z-_.]+$. As AWS's
+// model validation does, the length is checked before the pattern.
+absl::Status CheckName(absl::string_view name) {
+  absl::string_view rule;
+  if (name.empty()) {
+    rule = "have length greater than or equal to 1";
+  } else if (name.size() > 64) {
+    rule = "have length less than or equal to 64";
+  } else {
+    for (char c : name) {
+      if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '-' &&
+          c != '_' && c != '.') {
+        rule = "satisfy regular expression pattern: ^[0-9a-zA-Z-_.]+$";
+        break;
+      }
     }
   }
-  return true;
+  if (rule.empty()) return absl::OkStatus();
+  return common::ValidationError(
+      absl::StrCat("1 validation error detected: ",
+                   common::ConstraintClause(name, "name", rule)));
 }
 
 absl::Status Conflict(absl::string_view message) {
@@ -478,12 +491,7 @@ void Scheduler::FireDue(const std::vector<std::string>& ids) {
 absl::Status Scheduler::Validate(
     const evbus::v1::Schedule& s,
     std::optional<ScheduleExpression>* expression) const {
-  if (!ValidName(s.name())) {
-    return common::ValidationError(absl::StrCat(
-        "1 validation error detected: Value '", s.name(),
-        "' at 'name' failed to satisfy constraint: Member must satisfy "
-        "regular expression pattern: ^[0-9a-zA-Z-_.]+$"));
-  }
+  EVBUS_RETURN_IF_ERROR(CheckName(s.name()));
   if (s.description().size() > 512) {
     return common::ValidationError(
         "1 validation error detected: Value at 'description' failed to "
@@ -696,12 +704,7 @@ std::vector<evbus::v1::Schedule> Scheduler::ListSchedules(
 
 absl::StatusOr<evbus::v1::ScheduleGroup> Scheduler::CreateScheduleGroup(
     const std::string& name) {
-  if (!ValidName(name)) {
-    return common::ValidationError(absl::StrCat(
-        "1 validation error detected: Value '", name,
-        "' at 'name' failed to satisfy constraint: Member must satisfy "
-        "regular expression pattern: ^[0-9a-zA-Z-_.]+$"));
-  }
+  EVBUS_RETURN_IF_ERROR(CheckName(name));
   absl::MutexLock lock(&mu_);
   if (groups_.count(name) > 0) {
     return Conflict(absl::StrCat("Schedule group ", name, " already exists."));

@@ -341,5 +341,41 @@ TEST_F(SchedulerTest, EndDateStopsFiringAndValidation) {
               StatusIs(absl::StatusCode::kNotFound));
 }
 
+// Names are 1–64 characters of ^[0-9a-zA-Z-_.]+$; a name too long is
+// reported as too long (AWS checks the length before the pattern).
+TEST_F(SchedulerTest, NameLengthIsCheckedBeforeThePattern) {
+  ASSERT_THAT(scheduler_->Start(), IsOk());
+  evbus::v1::Schedule s;
+  s.set_schedule_expression("rate(10 minutes)");
+  s.mutable_flexible_time_window()->set_mode("OFF");
+  s.mutable_target()->set_arn("log:named");
+  s.set_name(std::string(64, 'a'));
+  EXPECT_THAT(scheduler_->CreateSchedule(s), IsOk());
+  s.set_name(std::string(65, 'a'));
+  EXPECT_THAT(
+      scheduler_->CreateSchedule(s),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               absl::StrCat("ValidationException: 1 validation error "
+                            "detected: Value '",
+                            std::string(65, 'a'),
+                            "' at 'name' failed to satisfy constraint: Member "
+                            "must have length less than or equal to 64")));
+  s.set_name(std::string(65, '!'));  // both wrong: the length is reported
+  EXPECT_THAT(scheduler_->CreateSchedule(s),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       ::testing::HasSubstr("Member must have length less "
+                                            "than or equal to 64")));
+  s.set_name("a b");
+  EXPECT_THAT(scheduler_->CreateSchedule(s),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       ::testing::HasSubstr("Member must satisfy regular "
+                                            "expression pattern: "
+                                            "^[0-9a-zA-Z-_.]+$")));
+  EXPECT_THAT(scheduler_->CreateScheduleGroup(std::string(65, 'g')).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       ::testing::HasSubstr("Member must have length less "
+                                            "than or equal to 64")));
+}
+
 }  // namespace
 }  // namespace evbus::scheduler

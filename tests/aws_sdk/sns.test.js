@@ -149,6 +149,26 @@ test("Publish with an invalid parameter → InvalidParameterException", T, async
   assert.equal(err.$metadata.httpStatusCode, 400);
 });
 
+test("Publish takes messages up to 256 KB; a longer one → InvalidParameterException, Message too long", T, async () => {
+  const topic = await sns.send(new CreateTopicCommand({ Name: "big-messages" }));
+  // JSON messages: URL encoding makes their form bodies far larger than the
+  // 8 KiB that used to get an empty 413.
+  for (const n of [10000, 100000, 262144]) {
+    const message = JSON.stringify({ data: "x".repeat(n - 11) });
+    assert.equal(Buffer.byteLength(message), n);
+    const out = await sns.send(new PublishCommand({ TopicArn: topic.TopicArn, Message: message }));
+    assert.ok(out.MessageId, `a MessageId for ${n} bytes`);
+  }
+  for (const message of ["x".repeat(262145), "{".repeat(400000)]) {
+    const err = await expectAwsError(
+      sns.send(new PublishCommand({ TopicArn: topic.TopicArn, Message: message })),
+      "InvalidParameterException",
+    );
+    assert.equal(err.$metadata.httpStatusCode, 400);
+    assert.match(err.message, /Message too long/);
+  }
+});
+
 test("DeleteTopic", T, async () => {
   const topic = await sns.send(new CreateTopicCommand({ Name: "doomed" }));
   await sns.send(new DeleteTopicCommand({ TopicArn: topic.TopicArn }));

@@ -2,8 +2,12 @@
 
 #include <zlib.h>
 
+#include <cstdint>
+#include <utility>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "httplib.h"
 #include "server/api/aws/cloudwatch_json.h"
@@ -39,7 +43,9 @@ AwsHttpResponse ErrorFor(Protocol p, int status, absl::string_view code,
   return RestJsonError(status, code, message);
 }
 
-absl::StatusOr<std::string> Gunzip(absl::string_view in) {
+// Inflates a gzip body, stopping with ResourceExhausted once more than
+// `limit` bytes came out.
+absl::StatusOr<std::string> Gunzip(absl::string_view in, size_t limit) {
   std::string out;
   z_stream z{};
   if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK) {
@@ -54,7 +60,10 @@ absl::StatusOr<std::string> Gunzip(absl::string_view in) {
     z.avail_out = sizeof(buf);
     rc = inflate(&z, Z_NO_FLUSH);
     out.append(buf, sizeof(buf) - z.avail_out);
-    if (out.size() > (64u << 20)) break;
+    if (out.size() > limit) {
+      inflateEnd(&z);
+      return absl::ResourceExhaustedError("the inflated body is too large");
+    }
   }
   inflateEnd(&z);
   if (rc != Z_STREAM_END) {
@@ -65,7 +74,122 @@ absl::StatusOr<std::string> Gunzip(absl::string_view in) {
 
 std::string NewRequestId() { return common::NewUuidV4(); }
 
+// The protocol a request speaks, from its method, path and headers.
+Protocol ProtocolOf(const AwsHttpRequest& request) {
+  std::string target = request.Header("x-amz-target");
+  if (absl::StartsWith(target, kEventsPrefix)) return Protocol::kJson11;
+  if (absl::StartsWith(target, kCloudWatchPrefix)) return Protocol::kJson10;
+  if (IsLambdaPath(request.path) || IsSchedulerPath(request.path)) {
+    return Protocol::kRestJson;
+  }
+  if ((request.method == "POST" &&
+       absl::StartsWith(request.Header("content-type"),
+                        "application/x-www-form-urlencoded")) ||
+      (request.method == "GET" && !request.Query("Action").empty())) {
+    // GET with ?Action=...: SNS's SubscribeURL (ConfirmSubscription).
+    return Protocol::kQuery;
+  }
+  return Protocol::kUnknown;
+}
+
+// The request as Handle sees it, without its body.
+AwsHttpRequest RequestHead(const httplib::Request& req) {
+  AwsHttpRequest r;
+  r.method = req.method;
+  r.path = req.path;
+  for (const auto& [k, v] : req.params) r.query.emplace_back(k, v);
+  for (const auto& [k, v] : req.headers) {
+    r.headers[absl::AsciiStrToLower(k)] = v;
+  }
+  return r;
+}
+
+void WriteResponse(AwsHttpResponse out, httplib::Response& res) {
+  // Every answer carries a request id (the SDKs' $metadata.requestId).
+  bool has_id = false;
+  for (const auto& [k, v] : out.headers) {
+    if (absl::EqualsIgnoreCase(k, "x-amzn-RequestId") && !v.empty()) {
+      has_id = true;
+    }
+  }
+  if (!has_id) out.headers.emplace_back("x-amzn-RequestId", NewRequestId());
+  res.status = out.status;
+  for (const auto& [k, v] : out.headers) res.set_header(k, v);
+  if (out.status == 204) return;
+  res.set_content(out.body, out.content_type);
+}
+
+enum class BodyRead { kOk, kTooLarge, kUnsupportedEncoding, kMalformed };
+
+// Reads the body through cpp-httplib's content reader, which undoes
+// Content-Encoding as it goes, keeping at most `limit` bytes: reading stops
+// at the first chunk that would pass it. A request with neither
+// Content-Length nor chunked Transfer-Encoding has no body (RFC 9112 §6.3).
+BodyRead ReadBody(const httplib::Request& req,
+                  const httplib::ContentReader& reader, size_t limit,
+                  const httplib::Response& res, std::string* body) {
+  const bool chunked = absl::EqualsIgnoreCase(
+      req.get_header_value("Transfer-Encoding"), "chunked");
+  if (!chunked) {
+    if (!req.has_header("Content-Length")) return BodyRead::kOk;
+    uint64_t length = 0;
+    if (!absl::SimpleAtoi(req.get_header_value("Content-Length"), &length)) {
+      return BodyRead::kMalformed;
+    }
+    if (length > limit) return BodyRead::kTooLarge;
+    if (length == 0) return BodyRead::kOk;
+  }
+  bool too_large = false;
+  const bool read = reader([&](const char* data, size_t n) {
+    if (n > limit - body->size()) {
+      too_large = true;
+      return false;
+    }
+    body->append(data, n);
+    return true;
+  });
+  if (too_large) return BodyRead::kTooLarge;
+  if (read) return BodyRead::kOk;
+  // cpp-httplib answers an unknown Content-Encoding with 415.
+  return res.status == 415 ? BodyRead::kUnsupportedEncoding
+                           : BodyRead::kMalformed;
+}
+
 }  // namespace
+
+size_t AwsEndpoint::BodyLimit(const AwsHttpRequest& request) const {
+  switch (ProtocolOf(request)) {
+    case Protocol::kJson10:
+      return options_.max_cloudwatch_body_bytes;
+    case Protocol::kQuery:
+      return options_.max_query_body_bytes;
+    case Protocol::kRestJson:
+      if (IsLambdaPath(request.path)) return options_.max_lambda_body_bytes;
+      return options_.max_json_body_bytes;
+    case Protocol::kJson11:
+    case Protocol::kUnknown:
+      break;
+  }
+  return options_.max_json_body_bytes;
+}
+
+AwsHttpResponse AwsEndpoint::BodyTooLarge(const AwsHttpRequest& request) const {
+  const size_t limit = BodyLimit(request);
+  Protocol protocol = ProtocolOf(request);
+  if (protocol == Protocol::kQuery) {
+    // What SNS answers for a message over 256 KB.
+    return QueryError(400, "InvalidParameter",
+                      "Invalid parameter: Message too long");
+  }
+  if (protocol == Protocol::kRestJson && IsLambdaPath(request.path)) {
+    return RestJsonError(
+        413, "RequestTooLargeException",
+        absl::StrCat("Request must be smaller than ", limit, " bytes."));
+  }
+  return ErrorFor(
+      protocol, 413, "RequestEntityTooLargeException",
+      absl::StrCat("The request body is larger than ", limit, " bytes."));
+}
 
 AwsHttpResponse AwsEndpoint::Handle(const AwsHttpRequest& original,
                                     const std::string& raw_target) const {
@@ -82,21 +206,7 @@ AwsHttpResponse AwsEndpoint::Handle(const AwsHttpRequest& original,
     }
   }
   std::string target = request.Header("x-amz-target");
-  std::string content_type = request.Header("content-type");
-  Protocol protocol = Protocol::kUnknown;
-  if (absl::StartsWith(target, kEventsPrefix)) {
-    protocol = Protocol::kJson11;
-  } else if (absl::StartsWith(target, kCloudWatchPrefix)) {
-    protocol = Protocol::kJson10;
-  } else if (IsLambdaPath(request.path) || IsSchedulerPath(request.path)) {
-    protocol = Protocol::kRestJson;
-  } else if ((request.method == "POST" &&
-              absl::StartsWith(content_type,
-                               "application/x-www-form-urlencoded")) ||
-             (request.method == "GET" && !request.Query("Action").empty())) {
-    // GET with ?Action=...: SNS's SubscribeURL (ConfirmSubscription).
-    protocol = Protocol::kQuery;
-  }
+  const Protocol protocol = ProtocolOf(request);
 
   // Signatures (only when access keys are configured).
   AwsCaller caller{"", options_.region, options_.account};
@@ -137,7 +247,8 @@ AwsHttpResponse AwsEndpoint::Handle(const AwsHttpRequest& original,
   if (absl::AsciiStrToLower(request.Header("content-encoding")) == "gzip" &&
       request.body.size() >= 2 && request.body[0] == '\x1f' &&
       request.body[1] == '\x8b') {
-    absl::StatusOr<std::string> body = Gunzip(request.body);
+    absl::StatusOr<std::string> body = Gunzip(request.body, BodyLimit(request));
+    if (absl::IsResourceExhausted(body.status())) return BodyTooLarge(request);
     if (!body.ok()) {
       return ErrorFor(protocol, 400, "SerializationException",
                       body.status().message());
@@ -206,33 +317,84 @@ AwsHttpResponse AwsEndpoint::Handle(const AwsHttpRequest& original,
 }
 
 void AwsEndpoint::Register(httplib::Server& server) const {
-  auto handler = [this](const httplib::Request& req, httplib::Response& res) {
-    AwsHttpRequest r;
-    r.method = req.method;
-    r.path = req.path;
-    for (const auto& [k, v] : req.params) r.query.emplace_back(k, v);
-    for (const auto& [k, v] : req.headers) {
-      r.headers[absl::AsciiStrToLower(k)] = v;
-    }
-    r.body = req.body;
-    AwsHttpResponse out = Handle(r, req.target.empty() ? req.path : req.target);
-    // Every answer carries a request id (the SDKs' $metadata.requestId).
-    bool has_id = false;
-    for (const auto& [k, v] : out.headers) {
-      if (absl::EqualsIgnoreCase(k, "x-amzn-RequestId") && !v.empty()) {
-        has_id = true;
-      }
-    }
-    if (!has_id) out.headers.emplace_back("x-amzn-RequestId", NewRequestId());
-    res.status = out.status;
-    for (const auto& [k, v] : out.headers) res.set_header(k, v);
-    if (out.status == 204) return;
-    res.set_content(out.body, out.content_type);
+  auto target_of = [](const httplib::Request& req) {
+    return req.target.empty() ? req.path : req.target;
   };
-  server.Post(R"(/.*)", handler);
-  server.Put(R"(/.*)", handler);
-  server.Delete(R"(/.*)", handler);
+  auto handler = [this, target_of](const httplib::Request& req,
+                                   httplib::Response& res) {
+    WriteResponse(Handle(RequestHead(req), target_of(req)), res);
+  };
+  // Bodies are read here rather than by cpp-httplib, which would read and
+  // inflate any size (and caps form bodies at 8 KiB).
+  auto body_handler = [this, target_of](const httplib::Request& req,
+                                        httplib::Response& res,
+                                        const httplib::ContentReader& reader) {
+    AwsHttpRequest r = RequestHead(req);
+    switch (ReadBody(req, reader, BodyLimit(r), res, &r.body)) {
+      case BodyRead::kOk:
+        WriteResponse(Handle(r, target_of(req)), res);
+        return;
+      case BodyRead::kTooLarge:
+        WriteResponse(BodyTooLarge(r), res);
+        break;
+      case BodyRead::kUnsupportedEncoding:
+        WriteResponse(
+            ErrorFor(ProtocolOf(r), 415, "UnsupportedMediaTypeException",
+                     absl::StrCat("Content-Encoding ",
+                                  req.get_header_value("Content-Encoding"),
+                                  " is not supported (gzip, deflate, br)")),
+            res);
+        break;
+      case BodyRead::kMalformed:
+        WriteResponse(ErrorFor(ProtocolOf(r), 400, "SerializationException",
+                               "The request body could not be read"),
+                      res);
+        break;
+    }
+    // The rest of the body was not read: the connection cannot carry
+    // another request.
+    res.set_header("Connection", "close");
+  };
+  server.Post(R"(/.*)",
+              httplib::Server::HandlerWithContentReader(body_handler));
+  server.Put(R"(/.*)", httplib::Server::HandlerWithContentReader(body_handler));
+  server.Delete(R"(/.*)",
+                httplib::Server::HandlerWithContentReader(body_handler));
   server.Get(R"(/.*)", handler);
+  // Errors cpp-httplib answers itself (400 for a malformed request, 414, 415,
+  // a method without a route) come with an empty body; give them the
+  // protocol's error shape.
+  server.set_error_handler(httplib::Server::HandlerWithResponse(
+      [this](const httplib::Request& req, httplib::Response& res) {
+        if (!res.body.empty()) {
+          return httplib::Server::HandlerResponse::Unhandled;
+        }
+        AwsHttpRequest r = RequestHead(req);
+        switch (res.status) {
+          case 413:
+            WriteResponse(BodyTooLarge(r), res);
+            break;
+          case 414:
+            WriteResponse(ErrorFor(ProtocolOf(r), 414, "RequestUriTooLong",
+                                   "The request URI is longer than 8192 bytes"),
+                          res);
+            break;
+          case 415:
+            WriteResponse(
+                ErrorFor(ProtocolOf(r), 415, "UnsupportedMediaTypeException",
+                         "The request's Content-Encoding is not "
+                         "supported (gzip, deflate, br)"),
+                res);
+            break;
+          default:
+            WriteResponse(
+                ErrorFor(ProtocolOf(r), res.status, "BadRequestException",
+                         absl::StrCat("The HTTP request could not be served (",
+                                      res.status, ")")),
+                res);
+        }
+        return httplib::Server::HandlerResponse::Handled;
+      }));
 }
 
 }  // namespace evbus::api::aws

@@ -14,11 +14,16 @@
 // hang or an empty 500. SigV4: accepted without verification by default
 // (test-double mode); with access keys configured, the signature is
 // verified (InvalidSignatureException / UnrecognizedClientException).
-// Gzip bodies (Content-Encoding: gzip) are inflated first.
+// Gzip bodies (Content-Encoding: gzip) are inflated first, never beyond the
+// protocol's body limit (AwsEndpointOptions); an over-limit request gets the
+// protocol's error (413, or SNS's InvalidParameter "Message too long"), and
+// a POST without Content-Length or chunked encoding has an empty body
+// (RFC 9112 §6.3) instead of being read until the client gives up.
 //
 // Thread safety: thread-safe.
 #pragma once
 
+#include <cstddef>
 #include <functional>
 #include <map>
 #include <string>
@@ -53,6 +58,24 @@ struct AwsEndpointOptions {
   // /SimpleNotificationService-evbus.pem (the messages' SigningCertURL).
   // Called per request; null or empty: not served.
   std::function<std::string()> signing_cert_pem;
+
+  // Largest request body each protocol takes, counted after cpp-httplib
+  // undoes Content-Encoding (gzip, deflate, br). A body announced larger
+  // (Content-Length) is answered without being read; one that grows larger
+  // while it is read or inflated is answered as soon as it passes the limit,
+  // so a small gzip body never inflates to more than the limit.
+  // EventBridge (JSON 1.1), Scheduler and anything unrecognised. Default:
+  // 1 MiB (evbusd: 4 × --max-request-bytes, at least 1 MiB, since escaping
+  // in the request JSON can double the entries' size).
+  size_t max_json_body_bytes = 1 << 20;
+  // CloudWatch (JSON 1.0): PutMetricData's limit of 1 MB. Default: 1 MiB.
+  size_t max_cloudwatch_body_bytes = 1 << 20;
+  // SNS (query, form-encoded): a 256 KB message and its attributes, URL
+  // encoding tripling a byte at most. Default: 1 MiB.
+  size_t max_query_body_bytes = 1 << 20;
+  // Lambda (REST-JSON): CreateFunction with a 50 MB .zip in base64, AWS's
+  // own request limit. Default: 69,905,067.
+  size_t max_lambda_body_bytes = 69905067;
 };
 
 class AwsEndpoint {
@@ -63,8 +86,17 @@ class AwsEndpoint {
   AwsHttpResponse Handle(const AwsHttpRequest& request,
                          const std::string& raw_target) const;
 
-  // Adds catch-all routes (after the server's own) that call Handle.
+  // Adds catch-all routes (after the server's own) that call Handle; POST,
+  // PUT and DELETE bodies are read by the route, within the body limit. Also
+  // sets the server's error handler, so that errors cpp-httplib answers
+  // itself (a malformed request line, a URI over 8 KiB, an unknown
+  // Content-Encoding) carry the protocol's error body.
   void Register(httplib::Server& server) const;
+
+  // The body limit and the answer for a body over it, by the protocol the
+  // request's method, path and headers select (its body is not looked at).
+  size_t BodyLimit(const AwsHttpRequest& request) const;
+  AwsHttpResponse BodyTooLarge(const AwsHttpRequest& request) const;
 
  private:
   AwsBackends backends_;

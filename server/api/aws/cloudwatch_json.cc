@@ -503,8 +503,17 @@ absl::StatusOr<Json> PutMetricData(JsonReader& in,
       set->set_maximum(s->Double("Maximum").value_or(0));
     }
     d->set_unit(m.String("Unit").value_or(""));
-    // Stored at one-minute resolution whatever StorageResolution says.
-    (void)m.Int32("StorageResolution");
+    // Stored at one-minute resolution whatever StorageResolution says, but
+    // only 1 and 60 are StorageResolutions.
+    std::optional<int32_t> resolution = m.Int32("StorageResolution");
+    if (resolution.has_value() && *resolution != 1 && *resolution != 60) {
+      return common::AwsError(
+          absl::StatusCode::kInvalidArgument, "InvalidParameterValue",
+          absl::StrCat("The value ", *resolution, " for parameter MetricData.",
+                       "member.", request.metric_data_size(),
+                       ".StorageResolution is invalid. Valid values are 1 "
+                       "and 60."));
+    }
   }
   EVBUS_RETURN_IF_ERROR(in.status());
   grpc::ServerContext ctx;

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "httplib.h"
+#include "server/api/http/connection_threads.h"
 #include "server/api/http/listen_backlog.h"
 
 namespace evbus::api {
@@ -12,6 +13,17 @@ HttpServer::HttpServer(HttpOptions options, HttpProbes probes)
     : options_(std::move(options)),
       probes_(std::move(probes)),
       server_(std::make_unique<httplib::Server>()) {
+  // cpp-httplib's own pool has a fixed number of threads, each held by a
+  // connection for as long as it is open (idle ones too): 8 idle sockets
+  // stalled the listener. cpp-httplib takes ownership of the queue (the one
+  // raw `new` its API requires).
+  const size_t max_threads = options_.max_connection_threads;
+  server_->new_task_queue = [max_threads] {
+    return new ConnectionThreads(
+        {.min_threads = 4, .max_threads = max_threads});
+  };
+  server_->set_keep_alive_timeout(options_.keep_alive_timeout_seconds);
+  server_->set_read_timeout(options_.read_timeout_seconds);
   server_->Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
     res.set_content("ok\n", "text/plain");
   });

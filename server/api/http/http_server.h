@@ -1,8 +1,10 @@
 // File: server/api/http/http_server.h
 //
-// HttpServer: evbusd's HTTP listener (cpp-httplib, a thread per connection
-// from its pool). Serves /healthz, /readyz and /metrics; later issues
-// register the AWS-compatible endpoint and the Lambda Runtime API on it.
+// HttpServer: evbusd's HTTP listener (cpp-httplib, a thread per connection).
+// Serves /healthz, /readyz and /metrics; the AWS-compatible endpoint
+// registers its routes on it. Connections get threads as they arrive (up to
+// HttpOptions::max_connection_threads, ConnectionThreads), so idle or slow
+// connections cannot hold up /healthz or other clients.
 //
 // Thread safety: Start/Stop from one thread; handlers run concurrently.
 //
@@ -14,6 +16,7 @@
 //   http.Stop();
 #pragma once
 
+#include <cstddef>
 #include <functional>
 #include <memory>
 #include <string>
@@ -32,6 +35,14 @@ struct HttpOptions {
   std::string host = "127.0.0.1";
   // Port; 0 picks a free one. Default: 0.
   int port = 0;
+  // Most connections served at once, each on its own thread; beyond that
+  // new connections wait for one to close. Default: 256.
+  size_t max_connection_threads = 256;
+  // How long an open connection may wait, idle, for its next request
+  // (the first one included) before it is closed. Default: 5 s.
+  int keep_alive_timeout_seconds = 5;
+  // Timeout of each read of a request (line, headers, body). Default: 5 s.
+  int read_timeout_seconds = 5;
 };
 
 // What the health endpoints ask.

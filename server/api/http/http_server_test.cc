@@ -1,0 +1,61 @@
+// HttpServer over real loopback sockets: idle connections do not stall it.
+#include "server/api/http/http_server.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <vector>
+
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "gtest/gtest.h"
+#include "httplib.h"
+
+namespace evbus::api {
+namespace {
+
+int ConnectLoopback(int port) {
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return -1;
+  if (::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) !=
+      0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// 64 connections that send nothing (cpp-httplib's fixed pool had 8 threads,
+// each held by such a connection for its 5 s keep-alive wait) must not keep
+// /healthz from answering at once.
+TEST(HttpServerTest, IdleConnectionsDoNotStallHealthz) {
+  HttpServer server({.host = "127.0.0.1", .port = 0}, HttpProbes{});
+  ASSERT_TRUE(server.Start().ok());
+  std::vector<int> idle;
+  for (int i = 0; i < 64; ++i) {
+    int fd = ConnectLoopback(server.port());
+    ASSERT_GE(fd, 0);
+    idle.push_back(fd);
+  }
+  httplib::Client client("127.0.0.1", server.port());
+  client.set_connection_timeout(2);
+  client.set_read_timeout(2);
+  const absl::Time start = absl::Now();
+  httplib::Result res = client.Get("/healthz");
+  const absl::Duration took = absl::Now() - start;
+  ASSERT_TRUE(res) << httplib::to_string(res.error());
+  EXPECT_EQ(res->status, 200);
+  EXPECT_EQ(res->body, "ok\n");
+  EXPECT_LT(took, absl::Seconds(1));
+  for (int fd : idle) ::close(fd);
+  server.Stop();
+}
+
+}  // namespace
+}  // namespace evbus::api
