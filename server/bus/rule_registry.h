@@ -196,8 +196,6 @@ class RuleRegistry final : public delivery::TargetDirectory {
 
   absl::Status ValidateRule(const evbus::v1::Rule& rule,
                             std::optional<pattern::Pattern>* compiled) const;
-  absl::Status ValidateTarget(const evbus::v1::Target& target, size_t index,
-                              std::vector<std::string>* clauses) const;
   absl::Status Persist(const evbus::v1::Rule& rule);
   // Installs `rule` in the in-memory state and marks the snapshot stale.
   void InstallLocked(BusState& state,

@@ -134,6 +134,16 @@ grpc::Status EventBusServiceImpl::ListEventBuses(
   return grpc::Status::OK;
 }
 
+grpc::Status EventBusServiceImpl::UpdateEventBus(
+    grpc::ServerContext*, const evbus::v1::UpdateEventBusRequest* request,
+    evbus::v1::EventBus* response) {
+  absl::StatusOr<evbus::v1::EventBus> bus =
+      buses_.UpdateEventBus(request->name(), request->description());
+  if (!bus.ok()) return ToGrpcStatus(bus.status());
+  *response = *std::move(bus);
+  return grpc::Status::OK;
+}
+
 grpc::Status EventBusServiceImpl::DeleteEventBus(
     grpc::ServerContext*, const evbus::v1::DeleteEventBusRequest* request,
     evbus::v1::DeleteEventBusResponse*) {
