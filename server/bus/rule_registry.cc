@@ -281,6 +281,11 @@ absl::Status RuleRegistry::DeleteRule(const std::string& bus,
   batch.Delete(
       storage::Family::kCatalog,
       storage::keys::CatalogKey(kRuleKind, storage::keys::RuleName(bus, name)));
+  // Its dead letters go with it (a new rule of the same name must not list
+  // or redrive them).
+  std::string dead_letters = storage::keys::DeadLetterRulePrefix(bus, name);
+  batch.DeleteRange(storage::Family::kDlq, dead_letters,
+                    storage::keys::PrefixEnd(dead_letters));
   absl::Status s = store_.Write(batch, /*sync=*/true);
   if (!s.ok()) return s;
   BusState& state = buses_[bus];
@@ -366,6 +371,23 @@ absl::StatusOr<std::vector<evbus::v1::Target>> RuleRegistry::ListTargetsByRule(
                                         record->rule->targets().end());
 }
 
+bool RuleRegistry::NamesLogGroup(const std::string& group) const {
+  auto names = [&group](const std::string& arn) {
+    absl::StatusOr<targets::TargetRef> ref = targets::ParseTargetArn(arn, "");
+    return ref.ok() && ref->kind == targets::TargetKind::kLog &&
+           ref->name == group;
+  };
+  absl::ReaderMutexLock lock(&mu_);
+  for (const auto& [bus, state] : buses_) {
+    for (const auto& [name, record] : state.rules) {
+      for (const evbus::v1::Target& t : record.rule->targets()) {
+        if (names(t.arn()) || names(t.dead_letter_config().arn())) return true;
+      }
+    }
+  }
+  return false;
+}
+
 absl::StatusOr<std::vector<std::string>> RuleRegistry::ListRuleNamesByTarget(
     const std::string& bus, const std::string& target_arn) const {
   std::vector<std::string> names;
@@ -385,6 +407,11 @@ absl::StatusOr<std::vector<std::string>> RuleRegistry::ListRuleNamesByTarget(
 
 void RuleRegistry::DeleteBusRulesTo(storage::WriteBatch& batch,
                                     const std::string& bus) {
+  // Every dead letter of the bus, also those of rules deleted before dead
+  // letters went with their rule.
+  std::string dead_letters = storage::keys::DeadLetterBusPrefix(bus);
+  batch.DeleteRange(storage::Family::kDlq, dead_letters,
+                    storage::keys::PrefixEnd(dead_letters));
   absl::ReaderMutexLock lock(&mu_);
   auto b = buses_.find(bus);
   if (b == buses_.end()) return;

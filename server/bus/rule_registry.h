@@ -128,7 +128,11 @@ class RuleRegistry final : public delivery::TargetDirectory {
       const std::string& bus, const std::string& rule) const;
   absl::StatusOr<std::vector<std::string>> ListRuleNamesByTarget(
       const std::string& bus, const std::string& target_arn) const;
-  // Deletes every rule of a bus into `batch` and forgets them once
+  // Whether a target or dead-letter config of any rule names the log group
+  // (log:NAME or its ARN).
+  bool NamesLogGroup(const std::string& group) const;
+  // Deletes every rule of a bus and every dead letter of its rules into
+  // `batch` and forgets them once
   // ForgetBus is called (after the batch commits).
   void DeleteBusRulesTo(storage::WriteBatch& batch, const std::string& bus);
   void ForgetBus(const std::string& bus);

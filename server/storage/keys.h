@@ -76,6 +76,8 @@ absl::string_view QueueKeyTargetKey(absl::string_view key);
 // dlq family: bus 0x00 rule 0x00 target 0x00 BE64(ms) task_id.
 std::string DeadLetterPrefix(absl::string_view bus, absl::string_view rule,
                              absl::string_view target_id);
+// Prefix of every dead letter of a bus (all its rules).
+std::string DeadLetterBusPrefix(absl::string_view bus);
 // Prefix of every dead letter of a rule (all its targets).
 std::string DeadLetterRulePrefix(absl::string_view bus, absl::string_view rule);
 std::string DeadLetterKey(absl::string_view bus, absl::string_view rule,

@@ -109,6 +109,13 @@ class DaemonCliTest(unittest.TestCase):
         rest = self.d.cli_json("list-events", "--event-bus-name", "orders",
                                "--starting-token", one["NextToken"])
         self.assertEqual([e["EventId"] for e in rest["Events"]], ids[1:])
+        # --next-token takes the NextToken it printed (--starting-token is
+        # the aws-CLI-style alias), and both verbs' help say so.
+        rest = self.d.cli_json("list-events", "--event-bus-name", "orders",
+                               "--next-token", one["NextToken"])
+        self.assertEqual([e["EventId"] for e in rest["Events"]], ids[1:])
+        for verb in ("list-events", "list-dead-letters"):
+            self.assertIn("--next-token T", self.d.cli(verb, "--help").stdout)
 
     def test_entries_from_file(self):
         path = os.path.join(self.d.data_dir + ".entries.json")

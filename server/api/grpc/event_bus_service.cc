@@ -367,6 +367,16 @@ grpc::Status EventBusServiceImpl::ReadLog(
   if (!page.ok()) {
     return ToGrpcStatus(common::ValidationError(page.status().message()));
   }
+  if (page->records.empty() && request->next_token().empty()) {
+    // As CloudWatch Logs: a group nothing was ever written to (and no rule
+    // delivers to) does not exist, so a misspelt name is not silence.
+    absl::StatusOr<bool> has = logs_.HasRecords(request->log_group_name());
+    if (!has.ok()) return ToGrpcStatus(has.status());
+    if (!*has && !rules_.NamesLogGroup(request->log_group_name())) {
+      return ToGrpcStatus(
+          common::ResourceNotFound("The specified log group does not exist."));
+    }
+  }
   for (auto& r : page->records) {
     evbus::v1::LogRecord* out = response->add_records();
     out->set_time_ms(r.time_ms);
