@@ -25,6 +25,9 @@ uint64_t ReadBigEndian64(absl::string_view in);
 
 // meta family.
 inline constexpr absl::string_view kFormatKey = "format";
+// --clock manual: the time the clock last moved to (decimal ms since the
+// epoch), so that a restart resumes from it.
+inline constexpr absl::string_view kManualClockKey = "manual_clock";
 
 // catalog family: kind 0x00 name.
 std::string CatalogKey(absl::string_view kind, absl::string_view name);
