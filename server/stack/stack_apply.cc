@@ -616,9 +616,8 @@ class Applier {
         if (*exists) continue;
         std::string at = i < r.target_arn_at.size()
                              ? r.target_arn_at[i]
-                             : absl::StrCat(spec.file, ": rule ",
-                                            r.rule.name(), " target ",
-                                            r.targets[i].id());
+                             : absl::StrCat(spec.file, ": rule ", r.rule.name(),
+                                            " target ", r.targets[i].id());
         return absl::InvalidArgumentError(absl::StrCat(
             at, ": ", targets::TargetKindName(ref->kind), " ", ref->name,
             " does not exist and the stack does not declare it"));
