@@ -2,6 +2,7 @@
 
 #include <fstream>
 
+#include "client/command_support.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -48,6 +49,24 @@ TEST(ArgsTest, FileValues) {
   EXPECT_EQ(*ReadValue("file://" + path), "[1]");
   EXPECT_EQ(*ReadValue("[2]"), "[2]");
   EXPECT_FALSE(ReadValue("file:///no/such/file").ok());
+}
+
+TEST(ParseSinceArgTest, DurationsCountBackFromNow) {
+  absl::Time now = absl::FromUnixSeconds(1800000000);
+  EXPECT_EQ(*ParseSinceArg("since", "30s", now), 1799999970000);
+  EXPECT_EQ(*ParseSinceArg("since", "10m", now), 1799999400000);
+  EXPECT_EQ(*ParseSinceArg("since", "2h", now), 1799992800000);
+  EXPECT_EQ(*ParseSinceArg("since", "1d", now), 1799913600000);
+  EXPECT_EQ(*ParseSinceArg("since", "1w", now), 1799395200000);
+  // Times as every other time argument takes them.
+  EXPECT_EQ(*ParseSinceArg("since", "1700000000", now), 1700000000000);
+  EXPECT_EQ(*ParseSinceArg("since", "2026-03-01T12:00:00Z", now),
+            1772366400000);
+  EXPECT_THAT(
+      std::string(ParseSinceArg("since", "10x", now).status().message()),
+      ::testing::HasSubstr("is not a duration (30s, 10m"));
+  EXPECT_FALSE(ParseSinceArg("since", "-5m", now).ok());
+  EXPECT_FALSE(ParseSinceArg("since", "m", now).ok());
 }
 
 }  // namespace

@@ -75,6 +75,32 @@ absl::StatusOr<int64_t> ParseTimeArg(const std::string& flag,
                    "\" is not an RFC 3339 time or epoch seconds"));
 }
 
+absl::StatusOr<int64_t> ParseSinceArg(const std::string& flag,
+                                      const std::string& value,
+                                      absl::Time now) {
+  static const std::pair<char, absl::Duration> kUnits[] = {
+      {'s', absl::Seconds(1)},
+      {'m', absl::Minutes(1)},
+      {'h', absl::Hours(1)},
+      {'d', absl::Hours(24)},
+      {'w', absl::Hours(24 * 7)}};
+  int64_t n = 0;
+  if (value.size() >= 2 &&
+      absl::SimpleAtoi(absl::string_view(value).substr(0, value.size() - 1),
+                       &n) &&
+      n >= 0 && value[0] != '+' && value[0] != '-') {
+    for (const auto& [unit, length] : kUnits) {
+      if (value.back() == unit) return absl::ToUnixMillis(now - n * length);
+    }
+  }
+  absl::StatusOr<int64_t> ms = ParseTimeArg(flag, value);
+  if (ms.ok()) return ms;
+  return absl::InvalidArgumentError(absl::StrCat(
+      "argument --", flag, ": \"", value,
+      "\" is not a duration (30s, 10m, 2h, 1d, 1w), an RFC 3339 time or "
+      "epoch seconds"));
+}
+
 absl::StatusOr<int> ParseIntArg(const Args& args, const std::string& flag,
                                 int def, int lo, int hi) {
   std::optional<std::string> v = args.Get(flag);

@@ -33,6 +33,11 @@ absl::StatusOr<common::Json> ParseJsonArg(const Args& args,
 // RFC 3339 or epoch seconds → ms.
 absl::StatusOr<int64_t> ParseTimeArg(const std::string& flag,
                                      const std::string& value);
+// `logs tail --since`: a duration before `now` as `aws logs tail` takes it
+// (a positive integer and one of s, m, h, d, w: "30s", "10m", "2h", "1d"),
+// or a time as ParseTimeArg takes it → ms since the epoch.
+absl::StatusOr<int64_t> ParseSinceArg(const std::string& flag,
+                                      const std::string& value, absl::Time now);
 // --flag as an integer in [lo, hi]; `def` when absent.
 absl::StatusOr<int> ParseIntArg(const Args& args, const std::string& flag,
                                 int def, int lo, int hi);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -136,6 +137,13 @@ absl::StatusOr<Json> PutEvents(const Args& args, Context& ctx) {
   return api::shapes::PutEventsResponseToJson(response);
 }
 
+// The page token of list-events and list-dead-letters: --next-token (the
+// NextToken those verbs print), or its aws-CLI-style alias --starting-token.
+std::string PageToken(const Args& args) {
+  if (auto t = args.Get("next-token")) return *t;
+  return args.Get("starting-token").value_or("");
+}
+
 absl::StatusOr<Json> ListEvents(const Args& args, Context& ctx) {
   evbus::v1::ListEventsRequest request;
   request.set_event_bus_name(args.Get("event-bus-name").value_or(""));
@@ -152,7 +160,7 @@ absl::StatusOr<Json> ListEvents(const Args& args, Context& ctx) {
   absl::StatusOr<int> max_items =
       ParseIntArg(args, "max-items", 1000000, 1, 1000000);
   if (!max_items.ok()) return max_items.status();
-  if (auto t = args.Get("starting-token")) request.set_next_token(*t);
+  request.set_next_token(PageToken(args));
 
   Json out = Json::object();
   out["Events"] = Json::array();
@@ -433,7 +441,7 @@ absl::StatusOr<Json> ListDeadLetters(const Args& args, Context& ctx) {
   request.set_event_bus_name(args.Get("event-bus-name").value_or(""));
   request.set_target_id(args.Get("target-id").value_or(""));
   request.set_max_items(*max_items);
-  request.set_next_token(args.Get("starting-token").value_or(""));
+  request.set_next_token(PageToken(args));
   evbus::v1::ListDeadLettersResponse response;
   auto c = NewContext(ctx);
   grpc::Status s = Client(ctx)->ListDeadLetters(c.get(), request, &response);
@@ -486,7 +494,9 @@ absl::StatusOr<Json> LogsTail(const Args& args, Context& ctx) {
   }
   evbus::v1::ReadLogRequest request;
   request.set_log_group_name(pos[1]);
-  // A function's name means its log group (/aws/lambda/NAME).
+  // A function's name means its log group (/aws/lambda/NAME), which exists
+  // (empty) before the function's first invocation writes to it.
+  bool function = false;
   if (pos[1].find('/') == std::string::npos) {
     evbus::v1::GetFunctionRequest get;
     get.set_function_name(pos[1]);
@@ -496,10 +506,30 @@ absl::StatusOr<Json> LogsTail(const Args& args, Context& ctx) {
             ->GetFunction(c.get(), get, &fn)
             .ok()) {
       request.set_log_group_name("/aws/lambda/" + pos[1]);
+      function = true;
     }
   }
+  auto read_log = [&ctx, function](const evbus::v1::ReadLogRequest& req,
+                                   evbus::v1::ReadLogResponse* response) {
+    auto c = NewContext(ctx);
+    grpc::Status s = Client(ctx)->ReadLog(c.get(), req, response);
+    if (function && s.error_code() == grpc::StatusCode::NOT_FOUND) {
+      response->set_next_token(req.next_token());
+      return grpc::Status::OK;
+    }
+    return s;
+  };
   if (auto since = args.Get("since")) {
-    absl::StatusOr<int64_t> ms = ParseTimeArg("since", *since);
+    // Durations count back from the daemon's clock (a manual clock's time
+    // stamps the records).
+    absl::Time now = absl::Now();
+    evbus::v1::Empty empty;
+    evbus::v1::ClockResponse clock;
+    auto c = NewContext(ctx);
+    if (Client(ctx)->GetClock(c.get(), empty, &clock).ok()) {
+      now = absl::FromUnixMillis(clock.time_ms());
+    }
+    absl::StatusOr<int64_t> ms = ParseSinceArg("since", *since, now);
     if (!ms.ok()) return ms.status();
     request.set_start_time_ms(*ms);
   }
@@ -507,7 +537,31 @@ absl::StatusOr<Json> LogsTail(const Args& args, Context& ctx) {
       ParseIntArg(args, "max-items", 10000, 1, 10000);
   if (!max_items.ok()) return max_items.status();
   bool follow = args.Has("follow");
-  // --follow polls once a second until interrupted (or --follow-seconds).
+  auto print = [](const evbus::v1::LogRecord& r) {
+    std::printf("%s %s\n", IsoMillis(r.time_ms()).c_str(), r.message().c_str());
+  };
+  if (!follow) {
+    // The last --max-items records: read to the end, keeping that many.
+    std::deque<evbus::v1::LogRecord> last;
+    // Bounded: each page moves the token forward; an empty page ends it.
+    while (true) {
+      request.set_limit(1000);
+      evbus::v1::ReadLogResponse response;
+      grpc::Status s = read_log(request, &response);
+      if (!s.ok()) return RpcError(s, "ReadLog", ctx.endpoint);
+      for (auto& r : *response.mutable_records()) {
+        last.push_back(std::move(r));
+        if (last.size() > static_cast<size_t>(*max_items)) last.pop_front();
+      }
+      if (response.records_size() == 0) break;
+      request.set_next_token(response.next_token());
+    }
+    for (const auto& r : last) print(r);
+    std::fflush(stdout);
+    return Json();
+  }
+  // --follow polls once a second until interrupted (or --follow-seconds),
+  // printing from the start (or --since) up to --max-items records.
   absl::StatusOr<int> follow_seconds =
       ParseIntArg(args, "follow-seconds", 86400 * 365, 1, 86400 * 365);
   if (!follow_seconds.ok()) return follow_seconds.status();
@@ -516,19 +570,17 @@ absl::StatusOr<Json> LogsTail(const Args& args, Context& ctx) {
   while (true) {
     request.set_limit(std::min(1000, *max_items - printed));
     evbus::v1::ReadLogResponse response;
-    auto c = NewContext(ctx);
-    grpc::Status s = Client(ctx)->ReadLog(c.get(), request, &response);
+    grpc::Status s = read_log(request, &response);
     if (!s.ok()) return RpcError(s, "ReadLog", ctx.endpoint);
     for (const auto& r : response.records()) {
-      std::printf("%s %s\n", IsoMillis(r.time_ms()).c_str(),
-                  r.message().c_str());
+      print(r);
       ++printed;
     }
     std::fflush(stdout);
     request.set_next_token(response.next_token());
     if (printed >= *max_items) break;
     if (response.records_size() > 0) continue;
-    if (!follow || absl::Now() >= stop) break;
+    if (absl::Now() >= stop) break;
     absl::SleepFor(absl::Seconds(1));
   }
   return Json();
@@ -1259,6 +1311,44 @@ std::shared_ptr<grpc::Channel> Context::Channel() {
   return channel;
 }
 
+const std::map<std::string, std::string>& VerbDetails() {
+  static const auto* details = new std::map<std::string, std::string>{
+      {"list-events",
+       "--next-token T: the NextToken of the previous page (--starting-token "
+       "T is an alias, as in the aws CLI)."},
+      {"list-dead-letters",
+       "--next-token T: the NextToken of the previous page (--starting-token "
+       "T is an alias, as in the aws CLI)."},
+      {"delete-rule",
+       "The rule's dead letters are deleted with it, in the same write: a "
+       "new rule of the same name starts with none."},
+      {"delete-event-bus",
+       "Deletes the bus's rules, their dead letters and its event log with "
+       "it."},
+      {"logs",
+       "NAME is a log group (log:NAME targets) or a function (its "
+       "/aws/lambda/NAME group, empty until the first invocation).\n"
+       "Prints the last --max-items records (default 10000); with --follow, "
+       "the first --max-items, then new records as they arrive.\n"
+       "--since T: a duration back from the daemon's clock (30s, 10m, 2h, "
+       "1d, 1w), an RFC 3339 time or epoch seconds.\n"
+       "A group nothing was written to (and no rule delivers to) is "
+       "ResourceNotFoundException: The specified log group does not exist."},
+      {"patterns",
+       "check FILE.jsonl (- for stdin): one JSON object per line,\n"
+       "  {\"id\": ANY, \"pattern\": \"<pattern JSON as a string>\", "
+       "\"event\": {event} or \"<event JSON>\"}\n"
+       "  (the event needs id, account, source, time, region and "
+       "detail-type, as TestEventPattern); one line out per line in:\n"
+       "  {\"id\": ..., \"match\": true|false} or {\"id\": ..., \"error\": "
+       "\"InvalidEventPatternException: ...\"} (also ValidationException, "
+       "InvalidLine).\n"
+       "lint FILE...: one pattern JSON per file; prints FILE: OK or FILE: "
+       "InvalidEventPatternException: ...; exit 1 if any is invalid."},
+  };
+  return *details;
+}
+
 const std::vector<Command>& Commands() {
   static std::vector<Command>* commands = new std::vector<Command>{
       {"put-events",
@@ -1267,9 +1357,9 @@ const std::vector<Command>& Commands() {
        {},
        PutEvents},
       {"list-events",
-       "[--event-bus-name B] [--start-time T] [--end-time T] [--max-items N]"
-       "   events that reached a bus (evbus extension)",
-       {"event-bus-name", "start-time", "end-time", "max-items",
+       "[--event-bus-name B] [--start-time T] [--end-time T] [--max-items N] "
+       "[--next-token T]   events that reached a bus (evbus extension)",
+       {"event-bus-name", "start-time", "end-time", "max-items", "next-token",
         "starting-token"},
        {},
        ListEvents},
@@ -1338,8 +1428,10 @@ const std::vector<Command>& Commands() {
        {},
        ListRuleNamesByTarget},
       {"list-dead-letters",
-       "--rule R [--event-bus-name B] [--target-id ID] [--max-items N]",
-       {"rule", "event-bus-name", "target-id", "max-items", "starting-token"},
+       "--rule R [--event-bus-name B] [--target-id ID] [--max-items N] "
+       "[--next-token T]",
+       {"rule", "event-bus-name", "target-id", "max-items", "next-token",
+        "starting-token"},
        {},
        ListDeadLetters},
       {"redrive-dead-letters",

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <ostream>
 #include <set>
@@ -47,5 +48,9 @@ struct Command {
 
 // Every verb, in help order.
 const std::vector<Command>& Commands();
+
+// More help for some verbs, by name: lines printed under the synopsis by
+// `evbus --help` and `evbus VERB --help`.
+const std::map<std::string, std::string>& VerbDetails();
 
 }  // namespace evbus::cli

@@ -3,6 +3,7 @@
 //
 // Exit codes: 0 success; 1 the service returned an error or could not be
 // reached; 2 usage error (unknown verb or flag, bad argument).
+#include <algorithm>
 #include <cstdlib>
 #include <exception>
 #include <iostream>
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "client/args.h"
 #include "client/commands.h"
 #include "client/output.h"
@@ -20,6 +22,16 @@ constexpr int kExitOk = 0;
 constexpr int kExitServiceError = 1;
 constexpr int kExitUsage = 2;
 
+// The verb's longer help, each line after `indent`.
+void PrintDetails(const std::string& verb, const std::string& indent,
+                  std::ostream& out) {
+  auto it = evbus::cli::VerbDetails().find(verb);
+  if (it == evbus::cli::VerbDetails().end()) return;
+  for (absl::string_view line : absl::StrSplit(it->second, '\n')) {
+    out << indent << line << "\n";
+  }
+}
+
 void PrintHelp(std::ostream& out) {
   out << "usage: evbus [--endpoint HOST:PORT] [--output json|table] "
          "[--cli-read-timeout S] VERB [options]\n\n"
@@ -28,6 +40,7 @@ void PrintHelp(std::ostream& out) {
          "verbs:\n";
   for (const evbus::cli::Command& c : evbus::cli::Commands()) {
     out << "  " << c.name << " " << c.synopsis << "\n";
+    PrintDetails(c.name, "      ", out);
   }
 }
 
@@ -126,8 +139,11 @@ int main(int argc, char** argv) {
   }
   for (const evbus::cli::Command& c : evbus::cli::Commands()) {
     if (c.name != verb) continue;
-    if (!rest.empty() && (rest[0] == "--help" || rest[0] == "help")) {
+    // `evbus VERB --help`, also after a sub-verb (`patterns check --help`).
+    if ((!rest.empty() && rest[0] == "help") ||
+        std::find(rest.begin(), rest.end(), "--help") != rest.end()) {
       std::cout << "usage: evbus " << c.name << " " << c.synopsis << "\n";
+      PrintDetails(c.name, "  ", std::cout);
       return kExitOk;
     }
     absl::StatusOr<evbus::cli::Args> args =

@@ -632,6 +632,34 @@ absl::StatusOr<evbus::v1::EventBus> BusService::CreateEventBus(
   return bus;
 }
 
+absl::StatusOr<evbus::v1::EventBus> BusService::UpdateEventBus(
+    const std::string& name_or_arn, const std::string& description) {
+  if (description.size() > 512) {
+    return common::ConstraintViolation({common::ConstraintClause(
+        description, "description", "have length less than or equal to 512")});
+  }
+  std::string name =
+      name_or_arn.empty()
+          ? std::string(kDefaultBus)
+          : BusNameFromNameOrArn(name_or_arn).value_or(name_or_arn);
+  absl::MutexLock lock(&mu_);
+  auto it = buses_.find(name);
+  if (it == buses_.end()) {
+    return common::ResourceNotFound(
+        absl::StrCat("Event bus ", name, " does not exist."));
+  }
+  evbus::v1::EventBus bus = it->second.bus;
+  bus.set_description(description);
+  bus.set_last_modified_time_ms(ToMillis(clock_.Now()));
+  storage::WriteBatch batch;
+  batch.Put(storage::Family::kCatalog,
+            storage::keys::CatalogKey(kBusKind, name), bus.SerializeAsString());
+  absl::Status w = store_.Write(batch, /*sync=*/true);
+  if (!w.ok()) return w;
+  it->second.bus = bus;
+  return bus;
+}
+
 absl::StatusOr<evbus::v1::EventBus> BusService::DescribeEventBus(
     const std::string& name_or_arn) const {
   std::string name =

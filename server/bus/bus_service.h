@@ -144,6 +144,10 @@ class BusService final : public common::EventSink,
   // `name_or_arn` empty means "default". ResourceNotFoundException.
   absl::StatusOr<evbus::v1::EventBus> DescribeEventBus(
       const std::string& name_or_arn) const;
+  // Sets the description (ValidationException beyond 512 characters;
+  // ResourceNotFoundException). `name_or_arn` empty means "default".
+  absl::StatusOr<evbus::v1::EventBus> UpdateEventBus(
+      const std::string& name_or_arn, const std::string& description);
   // Buses in name order. Limit 1..100 (0: 100).
   absl::StatusOr<ListBusesResult> ListEventBuses(
       const std::string& prefix, int limit, const std::string& token) const;

@@ -289,6 +289,19 @@ absl::Status ConnectionRegistry::ValidateDestination(
   }
   std::string connection = NameFromArn(d.connection_arn(), "connection");
   auto it = connections_.find(connection);
+  // EventBridge's ConnectionArn pattern requires the id after the name
+  // (".../connection/NAME/ID"): a name-only ARN is refused, with the ARN
+  // that would do.
+  if (it != connections_.end() &&
+      absl::StartsWith(d.connection_arn(), "arn:") &&
+      d.connection_arn() != it->second.connection_arn() &&
+      absl::EndsWith(d.connection_arn(),
+                     absl::StrCat(":connection/", connection))) {
+    return common::ValidationError(absl::StrCat(
+        "Parameter ConnectionArn is not valid: '", d.connection_arn(),
+        "' lacks the connection's id; the ARN of connection ", connection,
+        " is ", it->second.connection_arn(), "."));
+  }
   if (it == connections_.end() ||
       (absl::StartsWith(d.connection_arn(), "arn:") &&
        it->second.connection_arn() != d.connection_arn())) {

@@ -5,50 +5,18 @@
 #include <set>
 #include <utility>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "server/bus/rule_validation.h"
 #include "server/common/aws_error.h"
 #include "server/common/logging.h"
-#include "server/scheduler/schedule_expression.h"
 #include "server/storage/keys.h"
-#include "server/targets/input_shaping.h"
 
 namespace evbus::bus {
 namespace {
 
 constexpr char kRuleKind[] = "rule";
-constexpr absl::string_view kNamePattern = "[\\.\\-_A-Za-z0-9]+";
-
-bool IsNameChar(char c) {
-  return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '.' ||
-         c == '-' || c == '_';
-}
-
-// EventBridge's rule name / target id constraint, as a clause or "".
-std::string NameClause(absl::string_view value, absl::string_view path,
-                       size_t max) {
-  if (value.empty()) {
-    return common::ConstraintClause(value, path,
-                                    "have length greater than or equal to 1");
-  }
-  if (value.size() > max) {
-    return common::ConstraintClause(
-        value, path, absl::StrCat("have length less than or equal to ", max));
-  }
-  if (!std::all_of(value.begin(), value.end(), IsNameChar)) {
-    return common::ConstraintClause(
-        value, path,
-        absl::StrCat("satisfy regular expression pattern: ", kNamePattern));
-  }
-  return "";
-}
-
-absl::Status InvalidPattern(absl::string_view reason_message) {
-  return common::AwsError(absl::StatusCode::kInvalidArgument,
-                          "InvalidEventPatternException", reason_message);
-}
 
 }  // namespace
 
@@ -117,49 +85,7 @@ absl::Status RuleRegistry::Load() {
 absl::Status RuleRegistry::ValidateRule(
     const evbus::v1::Rule& rule,
     std::optional<pattern::Pattern>* compiled) const {
-  std::vector<std::string> clauses;
-  std::string c = NameClause(rule.name(), "name", 64);
-  if (!c.empty()) clauses.push_back(c);
-  if (rule.description().size() > 512) {
-    clauses.push_back(
-        common::ConstraintClause(rule.description(), "description",
-                                 "have length less than or equal to 512"));
-  }
-  if (rule.schedule_expression().size() > 256) {
-    clauses.push_back(common::ConstraintClause(
-        rule.schedule_expression(), "scheduleExpression",
-        "have length less than or equal to 256"));
-  }
-  const std::string& state = rule.state();
-  if (state != "ENABLED" && state != "DISABLED" &&
-      state != "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS") {
-    clauses.push_back(common::ConstraintClause(
-        state, "state",
-        "satisfy enum value set: [ENABLED, DISABLED, "
-        "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS]"));
-  }
-  if (!clauses.empty()) return common::ConstraintViolation(clauses);
-  if (rule.event_pattern().empty() && rule.schedule_expression().empty()) {
-    return common::ValidationError(
-        "Parameter(s) EventPattern or ScheduleExpression must be specified.");
-  }
-  if (!rule.schedule_expression().empty()) {
-    if (rule.event_bus_name() != "default") {
-      return common::ValidationError(
-          "ScheduleExpression is supported only on the default event bus.");
-    }
-    absl::StatusOr<scheduler::ScheduleExpression> e =
-        scheduler::ScheduleExpression::Parse(rule.schedule_expression(),
-                                             scheduler::Dialect::kRule);
-    if (!e.ok()) return e.status();
-  }
-  if (!rule.event_pattern().empty()) {
-    absl::StatusOr<pattern::Pattern> p = pattern::Pattern::Compile(
-        rule.event_pattern(), options_.pattern_limits);
-    if (!p.ok()) return InvalidPattern(p.status().message());
-    *compiled = *std::move(p);
-  }
-  return absl::OkStatus();
+  return ValidateRuleDefinition(rule, options_.pattern_limits, compiled);
 }
 
 absl::Status RuleRegistry::Persist(const evbus::v1::Rule& rule) {
@@ -355,6 +281,11 @@ absl::Status RuleRegistry::DeleteRule(const std::string& bus,
   batch.Delete(
       storage::Family::kCatalog,
       storage::keys::CatalogKey(kRuleKind, storage::keys::RuleName(bus, name)));
+  // Its dead letters go with it (a new rule of the same name must not list
+  // or redrive them).
+  std::string dead_letters = storage::keys::DeadLetterRulePrefix(bus, name);
+  batch.DeleteRange(storage::Family::kDlq, dead_letters,
+                    storage::keys::PrefixEnd(dead_letters));
   absl::Status s = store_.Write(batch, /*sync=*/true);
   if (!s.ok()) return s;
   BusState& state = buses_[bus];
@@ -367,93 +298,11 @@ absl::Status RuleRegistry::DeleteRule(const std::string& bus,
   return absl::OkStatus();
 }
 
-absl::Status RuleRegistry::ValidateTarget(
-    const evbus::v1::Target& t, size_t index,
-    std::vector<std::string>* clauses) const {
-  std::string path = absl::StrCat("targets.", index + 1, ".member.");
-  std::string c = NameClause(t.id(), path + "id", 64);
-  if (!c.empty()) clauses->push_back(c);
-  if (t.arn().empty() || t.arn().size() > 1600) {
-    clauses->push_back(common::ConstraintClause(
-        t.arn(), path + "arn",
-        t.arn().empty() ? "have length greater than or equal to 1"
-                        : "have length less than or equal to 1600"));
-  }
-  if (t.has_retry_policy()) {
-    const auto& p = t.retry_policy();
-    if (p.has_maximum_retry_attempts() &&
-        (p.maximum_retry_attempts() < 0 || p.maximum_retry_attempts() > 185)) {
-      clauses->push_back(common::ConstraintClause(
-          absl::StrCat(p.maximum_retry_attempts()),
-          path + "retryPolicy.maximumRetryAttempts",
-          p.maximum_retry_attempts() < 0
-              ? "have value greater than or equal to 0"
-              : "have value less than or equal to 185"));
-    }
-    if (p.has_maximum_event_age_in_seconds() &&
-        (p.maximum_event_age_in_seconds() < 60 ||
-         p.maximum_event_age_in_seconds() > 86400)) {
-      clauses->push_back(common::ConstraintClause(
-          absl::StrCat(p.maximum_event_age_in_seconds()),
-          path + "retryPolicy.maximumEventAgeInSeconds",
-          p.maximum_event_age_in_seconds() < 60
-              ? "have value greater than or equal to 60"
-              : "have value less than or equal to 86400"));
-    }
-  }
-  if (t.max_concurrency() < 0 || t.invocation_rate_limit_per_second() < 0) {
-    clauses->push_back(common::ConstraintClause(
-        absl::StrCat(std::min(t.max_concurrency(),
-                              t.invocation_rate_limit_per_second())),
-        path + "maxConcurrency", "have value greater than or equal to 0"));
-  }
-  return absl::OkStatus();
-}
-
 absl::StatusOr<PutTargetsResult> RuleRegistry::PutTargets(
     const std::string& bus, const std::string& rule_name,
     std::vector<evbus::v1::Target> targets) {
-  if (targets.empty() || targets.size() > 100) {
-    return common::ConstraintViolation({common::ConstraintClause(
-        absl::StrCat("[", targets.size(), " targets]"), "targets",
-        targets.empty() ? "have length greater than or equal to 1"
-                        : "have length less than or equal to 100")});
-  }
-  std::vector<std::string> clauses;
-  for (size_t i = 0; i < targets.size(); ++i) {
-    absl::Status s = ValidateTarget(targets[i], i, &clauses);
-    if (!s.ok()) return s;
-  }
-  if (!clauses.empty()) return common::ConstraintViolation(clauses);
-  for (const evbus::v1::Target& t : targets) {
-    int kinds = (t.input().empty() ? 0 : 1) + (t.input_path().empty() ? 0 : 1) +
-                (t.has_input_transformer() ? 1 : 0);
-    if (kinds > 1) {
-      return common::ValidationError(absl::StrCat(
-          "Only one of Input, InputPath, or InputTransformer must be provided "
-          "for target ",
-          t.id(), "."));
-    }
-    absl::Status in =
-        targets::ValidateTargetInput(delivery::TargetInputOf(t), t.id());
-    if (!in.ok()) return in;
-    absl::StatusOr<targets::TargetRef> ref =
-        targets::ParseTargetArn(t.arn(), t.id());
-    if (!ref.ok()) return ref.status();
-    if (options_.check_target) {
-      absl::Status exists = options_.check_target(*ref);
-      if (!exists.ok()) return exists;
-    }
-    if (!t.dead_letter_config().arn().empty()) {
-      absl::StatusOr<targets::TargetRef> dlq =
-          targets::ParseTargetArn(t.dead_letter_config().arn(), t.id());
-      if (!dlq.ok()) {
-        return common::ValidationError(absl::StrCat(
-            "Parameter DeadLetterConfig.Arn of target ", t.id(),
-            " is not valid: ", common::SplitAwsError(dlq.status()).message));
-      }
-    }
-  }
+  absl::Status valid = ValidateTargets(targets, options_.check_target);
+  if (!valid.ok()) return valid;
   absl::MutexLock lock(&mu_);
   const RuleRecord* record = FindLocked(bus, rule_name);
   if (record == nullptr) return RuleNotFound(bus, rule_name);
@@ -522,6 +371,23 @@ absl::StatusOr<std::vector<evbus::v1::Target>> RuleRegistry::ListTargetsByRule(
                                         record->rule->targets().end());
 }
 
+bool RuleRegistry::NamesLogGroup(const std::string& group) const {
+  auto names = [&group](const std::string& arn) {
+    absl::StatusOr<targets::TargetRef> ref = targets::ParseTargetArn(arn, "");
+    return ref.ok() && ref->kind == targets::TargetKind::kLog &&
+           ref->name == group;
+  };
+  absl::ReaderMutexLock lock(&mu_);
+  for (const auto& [bus, state] : buses_) {
+    for (const auto& [name, record] : state.rules) {
+      for (const evbus::v1::Target& t : record.rule->targets()) {
+        if (names(t.arn()) || names(t.dead_letter_config().arn())) return true;
+      }
+    }
+  }
+  return false;
+}
+
 absl::StatusOr<std::vector<std::string>> RuleRegistry::ListRuleNamesByTarget(
     const std::string& bus, const std::string& target_arn) const {
   std::vector<std::string> names;
@@ -541,6 +407,11 @@ absl::StatusOr<std::vector<std::string>> RuleRegistry::ListRuleNamesByTarget(
 
 void RuleRegistry::DeleteBusRulesTo(storage::WriteBatch& batch,
                                     const std::string& bus) {
+  // Every dead letter of the bus, also those of rules deleted before dead
+  // letters went with their rule.
+  std::string dead_letters = storage::keys::DeadLetterBusPrefix(bus);
+  batch.DeleteRange(storage::Family::kDlq, dead_letters,
+                    storage::keys::PrefixEnd(dead_letters));
   absl::ReaderMutexLock lock(&mu_);
   auto b = buses_.find(bus);
   if (b == buses_.end()) return;

@@ -128,7 +128,11 @@ class RuleRegistry final : public delivery::TargetDirectory {
       const std::string& bus, const std::string& rule) const;
   absl::StatusOr<std::vector<std::string>> ListRuleNamesByTarget(
       const std::string& bus, const std::string& target_arn) const;
-  // Deletes every rule of a bus into `batch` and forgets them once
+  // Whether a target or dead-letter config of any rule names the log group
+  // (log:NAME or its ARN).
+  bool NamesLogGroup(const std::string& group) const;
+  // Deletes every rule of a bus and every dead letter of its rules into
+  // `batch` and forgets them once
   // ForgetBus is called (after the batch commits).
   void DeleteBusRulesTo(storage::WriteBatch& batch, const std::string& bus);
   void ForgetBus(const std::string& bus);
@@ -196,8 +200,6 @@ class RuleRegistry final : public delivery::TargetDirectory {
 
   absl::Status ValidateRule(const evbus::v1::Rule& rule,
                             std::optional<pattern::Pattern>* compiled) const;
-  absl::Status ValidateTarget(const evbus::v1::Target& target, size_t index,
-                              std::vector<std::string>* clauses) const;
   absl::Status Persist(const evbus::v1::Rule& rule);
   // Installs `rule` in the in-memory state and marks the snapshot stale.
   void InstallLocked(BusState& state,

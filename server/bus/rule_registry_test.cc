@@ -14,6 +14,7 @@
 #include "gtest/gtest.h"
 #include "server/common/clock.h"
 #include "server/pattern/flat_event.h"
+#include "server/storage/keys.h"
 #include "server/storage/store.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
@@ -144,6 +145,46 @@ TEST_F(RuleRegistryTest, DeletedRuleIdsAreReused) {
   before->matcher->Match(event, &ids);
   ASSERT_EQ(ids.size(), 1u);
   EXPECT_EQ(before->by_id[ids[0]]->name(), "old");
+}
+
+// Deleting a rule deletes its dead letters in the same write, and deleting
+// a bus's rules deletes every dead letter of the bus: a new rule of the same
+// name starts with none.
+TEST_F(RuleRegistryTest, DeletingARuleOrBusDeletesItsDeadLetters) {
+  auto count = [this](const std::string& prefix) {
+    int n = 0;
+    EXPECT_THAT(store_->Scan(storage::Family::kDlq, prefix,
+                             storage::keys::PrefixEnd(prefix),
+                             [&n](absl::string_view, absl::string_view) {
+                               ++n;
+                               return true;
+                             }),
+                IsOk());
+    return n;
+  };
+  Put("r", "a", "b1");
+  Put("other", "a", "b1");
+  Put("r", "a", "b2");
+  storage::WriteBatch batch;
+  for (const char* bus : {"b1", "b2"}) {
+    for (const char* rule : {"r", "other", "gone-earlier"}) {
+      batch.Put(storage::Family::kDlq,
+                storage::keys::DeadLetterKey(bus, rule, "t", 1, "task"), "x");
+    }
+  }
+  ASSERT_THAT(store_->Write(batch, /*sync=*/true), IsOk());
+
+  ASSERT_THAT(rules_->DeleteRule("b1", "r", false), IsOk());
+  EXPECT_EQ(count(storage::keys::DeadLetterRulePrefix("b1", "r")), 0);
+  EXPECT_EQ(count(storage::keys::DeadLetterRulePrefix("b1", "other")), 1);
+  EXPECT_EQ(count(storage::keys::DeadLetterRulePrefix("b2", "r")), 1);
+
+  storage::WriteBatch drop;
+  rules_->DeleteBusRulesTo(drop, "b1");
+  ASSERT_THAT(store_->Write(drop, /*sync=*/true), IsOk());
+  rules_->ForgetBus("b1");
+  EXPECT_EQ(count(storage::keys::DeadLetterBusPrefix("b1")), 0);
+  EXPECT_EQ(count(storage::keys::DeadLetterBusPrefix("b2")), 3);
 }
 
 // A bus's matcher is built outside the registry's lock: while one reader

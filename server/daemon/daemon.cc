@@ -14,7 +14,9 @@
 #include <system_error>
 #include <thread>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
@@ -218,6 +220,22 @@ int Run(const config::DaemonConfig& config) {
   }
 
   storage::Store& store_ref = **store;
+  if (manual_clock != nullptr) {
+    // A manual clock resumes where it was: never before the time it had
+    // reached (events, logs and schedule state already carry that time).
+    absl::StatusOr<std::optional<std::string>> stored =
+        store_ref.Get(storage::Family::kMeta, storage::keys::kManualClockKey);
+    int64_t stored_ms = 0;
+    if (stored.ok() && stored->has_value() &&
+        absl::SimpleAtoi(**stored, &stored_ms) &&
+        absl::FromUnixMillis(stored_ms) > manual_clock->Now()) {
+      EVBUS_LOG(INFO) << "manual clock resumes at "
+                      << absl::FormatTime(absl::FromUnixMillis(stored_ms))
+                      << ", the time it had reached (not "
+                      << absl::FormatTime(manual_clock->Now()) << ")";
+      manual_clock->Set(absl::FromUnixMillis(stored_ms));
+    }
+  }
   // Functions' paths are absolute: environments run in their own working
   // directories (a relative --data-dir would not resolve there).
   std::error_code abs_ec;
@@ -473,11 +491,23 @@ int Run(const config::DaemonConfig& config) {
     EVBUS_LOG(ERROR) << "cannot load archives: " << archives_loaded;
     return 1;
   }
+  absl::Mutex clock_store_mu;  // orders the manual clock's stored times
   api::EventBusServiceImpl event_bus_service(**buses, rules, dispatcher, logs,
                                              archives, connections);
   event_bus_service.SetScheduler(
       &schedules, &clock, manual_clock,
-      [&schedules, &dispatcher, &metric_store, &alarm_service] {
+      [&schedules, &dispatcher, &metric_store, &alarm_service, &store_ref,
+       &clock_store_mu, manual_clock] {
+        if (manual_clock != nullptr) {
+          // Stores where the clock moved (read under the lock, so the last
+          // write is the latest time).
+          absl::MutexLock lock(&clock_store_mu);
+          storage::WriteBatch batch;
+          batch.Put(storage::Family::kMeta, storage::keys::kManualClockKey,
+                    absl::StrCat(absl::ToUnixMillis(manual_clock->Now())));
+          absl::Status s = store_ref.Write(batch, /*sync=*/true);
+          if (!s.ok()) EVBUS_LOG(WARNING) << "cannot store the clock: " << s;
+        }
         schedules.Poke();
         dispatcher.Poke();
         (void)metric_store.Flush();
@@ -578,6 +608,15 @@ int Run(const config::DaemonConfig& config) {
   if (grpc_server == nullptr || grpc_port == 0) {
     EVBUS_LOG(ERROR) << "cannot listen for gRPC on " << config.grpc_listen;
     return 1;
+  }
+  // grpc.health.v1 answers for "" and for each service by its full name;
+  // SetServingStatus(bool) below moves them all together.
+  for (const char* service :
+       {evbus::v1::EventBusService::service_full_name(),
+        evbus::v1::FunctionService::service_full_name(),
+        evbus::v1::TopicService::service_full_name(),
+        evbus::v1::CloudWatchService::service_full_name()}) {
+    grpc_server->GetHealthCheckService()->SetServingStatus(service, true);
   }
 
   // HTTP.

@@ -2,11 +2,14 @@
 // happens in daemon::Run.
 #include <signal.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/flags/reflection.h"
 #include "absl/flags/usage.h"
 #include "absl/flags/usage_config.h"
 #include "absl/synchronization/mutex.h"
@@ -37,7 +40,9 @@ ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error");
 ABSL_FLAG(std::string, clock, "real",
           "real, or manual: time moves only through `evbus clock`");
 ABSL_FLAG(std::string, clock_start, "",
-          "with --clock manual: the time it starts at (RFC 3339; default now)");
+          "with --clock manual: the time it starts at (RFC 3339; default "
+          "now); a restart resumes from the time the clock had reached when "
+          "that is later");
 ABSL_FLAG(std::string, missed_ticks, "latest",
           "schedule ticks missed while down: none, latest or all");
 ABSL_FLAG(std::string, function_user, "",
@@ -91,6 +96,29 @@ bool IsSet(const absl::Flag<std::string>& flag, const char* name, int argc,
   return false;
 }
 
+// `evbusd --help`: the usage and every flag defined in this file (abseil's
+// own --help matches flags by the program's file name, which finds none),
+// with its help text and default, as --data-dir-style names.
+void PrintHelp() {
+  std::printf("%s\n\nflags (--helpfull also lists abseil's own):\n",
+              std::string(absl::ProgramUsageMessage()).c_str());
+  std::vector<const absl::CommandLineFlag*> flags;
+  for (const auto& [name, flag] : absl::GetAllFlags()) {
+    if (absl::string_view(flag->Filename()).find("server/daemon/main.cc") !=
+        absl::string_view::npos) {
+      flags.push_back(flag);
+    }
+  }
+  std::sort(flags.begin(), flags.end(),
+            [](const auto* a, const auto* b) { return a->Name() < b->Name(); });
+  for (const absl::CommandLineFlag* flag : flags) {
+    std::string name(flag->Name());
+    std::replace(name.begin(), name.end(), '_', '-');
+    std::printf("  --%s  %s (default: \"%s\")\n", name.c_str(),
+                flag->Help().c_str(), flag->DefaultValue().c_str());
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -127,6 +155,13 @@ int main(int argc, char** argv) {
   std::vector<char*> args;
   for (std::string& a : normalized) args.push_back(a.data());
   argv = args.data();
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--help" || a == "-help" || a == "-h") {
+      PrintHelp();
+      return 0;
+    }
+  }
   absl::ParseCommandLine(argc, argv);
 
   evbus::config::DaemonConfig config;

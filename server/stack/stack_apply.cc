@@ -14,6 +14,7 @@
 #include "grpcpp/grpcpp.h"
 #include "server/common/json.h"
 #include "server/functions/code_package.h"
+#include "server/targets/target_arn.h"
 
 namespace evbus::stack {
 namespace {
@@ -51,7 +52,18 @@ class Applier {
     get.set_name(bus.name());
     evbus::v1::EventBus existing;
     grpc::Status s = events_->DescribeEventBus(Ctx().get(), get, &existing);
-    if (s.ok()) return Note("bus", bus.name(), "unchanged");
+    if (s.ok()) {
+      if (existing.description() == bus.description()) {
+        return Note("bus", bus.name(), "unchanged");
+      }
+      Note("bus", bus.name(), "update").IgnoreError();
+      if (dry_run_) return absl::OkStatus();
+      evbus::v1::UpdateEventBusRequest update;
+      update.set_name(bus.name());
+      update.set_description(bus.description());
+      s = events_->UpdateEventBus(Ctx().get(), update, &existing);
+      return s.ok() ? absl::OkStatus() : Failed(s, "bus", bus.name());
+    }
     if (s.error_code() != grpc::StatusCode::NOT_FOUND) {
       return Failed(s, "bus", bus.name());
     }
@@ -206,16 +218,35 @@ class Applier {
     evbus::v1::ListTopicsResponse topics;
     grpc::Status s = topics_->ListTopics(Ctx().get(), list, &topics);
     if (!s.ok()) return Failed(s, "topic", t.topic.name());
-    bool exists = false;
-    for (const auto& x : topics.topics()) exists |= x.name() == t.topic.name();
-    Note("topic", t.topic.name(), exists ? "unchanged" : "create")
+    const evbus::v1::Topic* existing = nullptr;
+    for (const auto& x : topics.topics()) {
+      if (x.name() == t.topic.name()) existing = &x;
+    }
+    auto display = t.topic.attributes().find("DisplayName");
+    std::string want_display =
+        display == t.topic.attributes().end() ? "" : display->second;
+    bool exists = existing != nullptr;
+    bool changed = exists && existing->display_name() != want_display;
+    Note("topic", t.topic.name(),
+         !exists   ? "create"
+         : changed ? "update"
+                   : "unchanged")
         .IgnoreError();
     if (!exists && !dry_run_) {
       evbus::v1::Topic out;
       s = topics_->CreateTopic(Ctx().get(), t.topic, &out);
       if (!s.ok()) return Failed(s, "topic", t.topic.name());
     }
-    std::set<std::pair<std::string, std::string>> have;
+    if (changed && !dry_run_) {
+      evbus::v1::SetTopicAttributesRequest set;
+      set.set_topic_arn(t.topic.name());
+      set.set_attribute_name("DisplayName");
+      set.set_attribute_value(want_display);
+      evbus::v1::Topic out;
+      s = topics_->SetTopicAttributes(Ctx().get(), set, &out);
+      if (!s.ok()) return Failed(s, "topic", t.topic.name());
+    }
+    std::map<std::pair<std::string, std::string>, evbus::v1::Subscription> have;
     if (exists) {
       evbus::v1::ListSubscriptionsByTopicRequest req;
       req.set_topic_arn(t.topic.name());
@@ -223,7 +254,7 @@ class Applier {
       s = topics_->ListSubscriptionsByTopic(Ctx().get(), req, &subs);
       if (!s.ok()) return Failed(s, "topic", t.topic.name());
       for (const auto& x : subs.subscriptions()) {
-        have.insert({x.protocol(), x.endpoint()});
+        have[{x.protocol(), x.endpoint()}] = x;
       }
     }
     for (const auto& sub : t.subscriptions) {
@@ -231,14 +262,50 @@ class Applier {
           sub.protocol() == "function" ? "lambda" : sub.protocol();
       std::string name =
           absl::StrCat(t.topic.name(), " ", protocol, ":", sub.endpoint());
-      bool found = have.count({protocol, sub.endpoint()}) > 0;
-      Note("subscription", name, found ? "unchanged" : "create").IgnoreError();
-      if (found || dry_run_) continue;
+      auto found = have.find({protocol, sub.endpoint()});
+      // SNS has no update of a subscription's filter here: one whose
+      // attributes changed is replaced (unsubscribed, subscribed again).
+      bool sub_changed =
+          found != have.end() && !SameSubscription(sub, found->second);
+      Note("subscription", name,
+           found == have.end() ? "create"
+           : sub_changed       ? "update"
+                               : "unchanged")
+          .IgnoreError();
+      if ((found != have.end() && !sub_changed) || dry_run_) continue;
+      if (sub_changed) {
+        evbus::v1::UnsubscribeRequest u;
+        u.set_subscription_arn(found->second.subscription_arn());
+        evbus::v1::TopicEmpty gone;
+        s = topics_->Unsubscribe(Ctx().get(), u, &gone);
+        if (!s.ok()) return Failed(s, "subscription", name);
+      }
       evbus::v1::Subscription out;
       s = topics_->Subscribe(Ctx().get(), sub, &out);
       if (!s.ok()) return Failed(s, "subscription", name);
     }
     return absl::OkStatus();
+  }
+
+  // Whether a subscription has the attributes `want` declares (defaults as
+  // the daemon fills them).
+  static bool SameSubscription(const evbus::v1::SubscribeRequest& want,
+                               const evbus::v1::Subscription& have) {
+    auto attribute = [&want](const char* key, const char* fallback) {
+      auto it = want.attributes().find(key);
+      return it == want.attributes().end() ? std::string(fallback) : it->second;
+    };
+    std::string policy = attribute("FilterPolicy", "");
+    return (policy.empty() ? "" : NormalJson(policy)) ==
+               (have.filter_policy().empty()
+                    ? ""
+                    : NormalJson(have.filter_policy())) &&
+           attribute("FilterPolicyScope", "MessageAttributes") ==
+               (have.filter_policy_scope().empty()
+                    ? "MessageAttributes"
+                    : have.filter_policy_scope()) &&
+           (attribute("RawMessageDelivery", "false") == "true") ==
+               have.raw_message_delivery();
   }
 
   absl::Status Rule(const RuleSpec& r) {
@@ -535,6 +602,30 @@ class Applier {
     return s.ok() ? absl::OkStatus() : Failed(s, "stack", stack);
   }
 
+  // Before anything changes: every resource a rule target names (function,
+  // topic, bus, API destination) is declared by the stack or exists, as
+  // PutTargets will require.
+  absl::Status CheckTargets(const StackSpec& spec) {
+    for (const RuleSpec& r : spec.rules) {
+      for (size_t i = 0; i < r.targets.size(); ++i) {
+        absl::StatusOr<targets::TargetRef> ref =
+            targets::ParseTargetArn(r.targets[i].arn(), r.targets[i].id());
+        if (!ref.ok()) continue;  // the parser refused those
+        absl::StatusOr<bool> exists = Exists(spec, *ref);
+        if (!exists.ok()) return exists.status();
+        if (*exists) continue;
+        std::string at = i < r.target_arn_at.size()
+                             ? r.target_arn_at[i]
+                             : absl::StrCat(spec.file, ": rule ", r.rule.name(),
+                                            " target ", r.targets[i].id());
+        return absl::InvalidArgumentError(absl::StrCat(
+            at, ": ", targets::TargetKindName(ref->kind), " ", ref->name,
+            " does not exist and the stack does not declare it"));
+      }
+    }
+    return absl::OkStatus();
+  }
+
   absl::Status Note(std::string kind, std::string name, std::string action) {
     plan_.push_back({std::move(kind), std::move(name), std::move(action)});
     return absl::OkStatus();
@@ -543,6 +634,62 @@ class Applier {
   std::vector<PlanItem>& plan() { return plan_; }
 
  private:
+  // Whether the resource `ref` names is declared by `spec` or exists.
+  absl::StatusOr<bool> Exists(const StackSpec& spec,
+                              const targets::TargetRef& ref) {
+    grpc::Status s;
+    switch (ref.kind) {
+      case targets::TargetKind::kFunction: {
+        for (const auto& f : spec.functions) {
+          if (f.function().function_name() == ref.name) return true;
+        }
+        evbus::v1::GetFunctionRequest get;
+        get.set_function_name(ref.name);
+        evbus::v1::Function out;
+        s = functions_->GetFunction(Ctx().get(), get, &out);
+        break;
+      }
+      case targets::TargetKind::kTopic: {
+        for (const auto& t : spec.topics) {
+          if (t.topic.name() == ref.name) return true;
+        }
+        evbus::v1::ListTopicsRequest list;
+        evbus::v1::ListTopicsResponse topics;
+        s = topics_->ListTopics(Ctx().get(), list, &topics);
+        if (!s.ok()) return Failed(s, "topic", ref.name);
+        for (const auto& t : topics.topics()) {
+          if (t.name() == ref.name) return true;
+        }
+        return false;
+      }
+      case targets::TargetKind::kBus: {
+        for (const auto& b : spec.buses) {
+          if (b.name() == ref.name) return true;
+        }
+        evbus::v1::DescribeEventBusRequest get;
+        get.set_name(ref.name);
+        evbus::v1::EventBus out;
+        s = events_->DescribeEventBus(Ctx().get(), get, &out);
+        break;
+      }
+      case targets::TargetKind::kApiDestination: {
+        for (const auto& d : spec.api_destinations) {
+          if (d.destination.name() == ref.name) return true;
+        }
+        evbus::v1::NameRef get;
+        get.set_name(ref.name);
+        evbus::v1::ApiDestination out;
+        s = events_->DescribeApiDestination(Ctx().get(), get, &out);
+        break;
+      }
+      default:
+        return true;
+    }
+    if (s.ok()) return true;
+    if (s.error_code() == grpc::StatusCode::NOT_FOUND) return false;
+    return Failed(s, targets::TargetKindName(ref.kind), ref.name);
+  }
+
   std::unique_ptr<evbus::v1::EventBusService::Stub> events_;
   std::unique_ptr<evbus::v1::FunctionService::Stub> functions_;
   std::unique_ptr<evbus::v1::TopicService::Stub> topics_;
@@ -557,6 +704,8 @@ absl::StatusOr<std::vector<PlanItem>> ApplyStack(
     const StackSpec& spec, const std::shared_ptr<grpc::Channel>& channel,
     bool dry_run, bool prune) {
   Applier a(channel, dry_run);
+  absl::Status referred = a.CheckTargets(spec);
+  if (!referred.ok()) return referred;
   for (const std::string& s : spec.skipped) {
     a.Note("skipped", s, "skip").IgnoreError();
   }

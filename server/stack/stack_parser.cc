@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -13,6 +14,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "server/api/shapes/eventbridge_shapes.h"
+#include "server/bus/rule_validation.h"
+#include "server/common/aws_error.h"
 #include "server/common/json.h"
 #include "server/functions/code_package.h"
 #include "server/stack/sam_template.h"
@@ -30,12 +33,17 @@ class Walker {
   Walker(std::string file, std::string dir)
       : file_(std::move(file)), dir_(std::move(dir)) {}
 
+  // "<file>:<line>: <path>" (without the line when `n` has none).
+  std::string Where(const YAML::Node& n, const std::string& path) const {
+    int line = n.IsDefined() ? n.Mark().line + 1 : 0;
+    return line > 0 ? absl::StrCat(file_, ":", line, ": ", path)
+                    : absl::StrCat(file_, ": ", path);
+  }
+
   absl::Status Error(const YAML::Node& n, const std::string& path,
                      absl::string_view problem) const {
-    int line = n.IsDefined() ? n.Mark().line + 1 : 0;
     return absl::InvalidArgumentError(
-        line > 0 ? absl::StrCat(file_, ":", line, ": ", path, ": ", problem)
-                 : absl::StrCat(file_, ": ", path, ": ", problem));
+        absl::StrCat(Where(n, path), ": ", problem));
   }
 
   absl::Status CheckKeys(const YAML::Node& n, const std::string& path,
@@ -219,6 +227,85 @@ absl::Status ParseTarget(const Walker& w, const YAML::Node& t,
         w.Int(t["rate_limit_per_second"], at + ".rate_limit_per_second");
     if (!n.ok()) return n.status();
     out->set_invocation_rate_limit_per_second(*n);
+  }
+  return absl::OkStatus();
+}
+
+// Which declared field of a target a PutTargets error is about (the first
+// marker the message contains), or "" for the target itself.
+std::string TargetField(absl::string_view message, const YAML::Node& t) {
+  if (absl::StrContains(message, "Only one of Input")) {
+    return t["input_transformer"] ? "input_transformer" : "input_path";
+  }
+  static const std::pair<const char*, const char*> kMarkers[] = {
+      {"DeadLetterConfig", "dead_letter_arn"},
+      {"Parameter Arn", "arn"},
+      {"member.arn'", "arn"},
+      {"member.id'", "id"},
+      {"retryPolicy", "retry_policy"},
+      {"maxConcurrency", "max_concurrency"},
+      {"InputTemplate", "input_transformer"},
+      {"inputTransformer", "input_transformer"},
+      {"InputPath", "input_path"},
+      {"member.inputPath'", "input_path"},
+      {"in input for target", "input"},
+      {"member.input'", "input"},
+  };
+  for (const auto& [marker, field] : kMarkers) {
+    if (absl::StrContains(message, marker)) return field;
+  }
+  return "";
+}
+
+// Which declared field of a rule a PutRule error is about, or "".
+std::string RuleField(const common::AwsErrorParts& e) {
+  if (e.exception == "InvalidEventPatternException") return "pattern";
+  if (absl::StrContains(e.message, "ScheduleExpression") ||
+      absl::StrContains(e.message, "scheduleExpression") ||
+      absl::StrContains(e.message, "schedule expressions")) {
+    return "schedule";
+  }
+  for (const char* field : {"name", "description", "state"}) {
+    if (absl::StrContains(e.message, absl::StrCat("at '", field, "'"))) {
+      return field;
+    }
+  }
+  return "";
+}
+
+// The daemon's own PutRule and PutTargets checks
+// (server/bus/rule_validation.h), run while parsing so that a rule the
+// daemon would refuse stops the stack before anything changes (and fails
+// --dry-run), with the file, line and field.
+absl::Status CheckRule(const Walker& w, const YAML::Node& r,
+                       const std::string& at, const RuleSpec& spec) {
+  evbus::v1::Rule rule;
+  rule.set_name(spec.rule.name());
+  rule.set_event_bus_name(spec.rule.event_bus_name());
+  rule.set_event_pattern(spec.rule.event_pattern());
+  rule.set_schedule_expression(spec.rule.schedule_expression());
+  rule.set_state(spec.rule.state());
+  rule.set_description(spec.rule.description());
+  std::optional<pattern::Pattern> compiled;
+  absl::Status s = bus::ValidateRuleDefinition(rule, {}, &compiled);
+  if (!s.ok()) {
+    common::AwsErrorParts e = common::SplitAwsError(s);
+    std::string field = RuleField(e);
+    if (field.empty()) return w.Error(r, at, e.message);
+    return w.Error(r[field] ? r[field] : r, at + "." + field,
+                   e.exception == "ValidationException"
+                       ? e.message
+                       : absl::StrCat(e.exception, ": ", e.message));
+  }
+  for (size_t j = 0; j < spec.targets.size(); ++j) {
+    s = bus::ValidateTargets({spec.targets[j]}, nullptr);
+    if (s.ok()) continue;
+    const YAML::Node& t = r["targets"][j];
+    std::string message = common::SplitAwsError(s).message;
+    std::string field = TargetField(message, t);
+    std::string path = absl::StrCat(at, ".targets[", j, "]");
+    if (field.empty() || !t[field]) return w.Error(t, path, message);
+    return w.Error(t[field], path + "." + field, message);
   }
   return absl::OkStatus();
 }
@@ -669,8 +756,12 @@ absl::StatusOr<StackSpec> ParseRoot(const Walker& w, const YAML::Node& root) {
             w, r["targets"][j], absl::StrCat(at, ".targets[", j, "]"), &t);
         if (!ts.ok()) return ts;
         rule.targets.push_back(std::move(t));
+        rule.target_arn_at.push_back(w.Where(
+            r["targets"][j]["arn"], absl::StrCat(at, ".targets[", j, "].arn")));
       }
     }
+    absl::Status valid = CheckRule(w, r, at, rule);
+    if (!valid.ok()) return valid;
     spec.rules.push_back(std::move(rule));
   }
 

@@ -123,5 +123,41 @@ rules:
   EXPECT_NE(spec.status().message().find("not valid YAML"), std::string::npos);
 }
 
+// What PutRule and PutTargets would refuse stops the stack while it is
+// parsed (before anything is applied, and in --dry-run), naming the field.
+TEST_F(StackParserTest, RulesTheDaemonWouldRefuseAreErrors) {
+  struct Case {
+    std::string rules;
+    std::string want;
+  } cases[] = {
+      {"  - name: r\n    pattern: {source: [qa]}\n    targets:\n"
+       "      - {id: a, arn: \"log:x\"}\n      - {id: b, arn: \"htp://x\"}\n",
+       "stack.yaml:7: rules[0].targets[1].arn: Parameter Arn of target b is "
+       "not valid: 'htp://x'"},
+      {"  - name: r\n    pattern: {\"source\": \"notarray\"}\n",
+       "stack.yaml:4: rules[0].pattern: InvalidEventPatternException: "},
+      {"  - name: r\n    bus: orders\n    schedule: rate(5 minutes)\n",
+       "stack.yaml:5: rules[0].schedule: ScheduleExpression is supported only "
+       "on the default event bus."},
+      {"  - name: r\n    schedule: rate(5 minutes)\n    targets:\n"
+       "      - id: fn\n        arn: function:f\n        input: '{\"k\": 1}'\n"
+       "        input_transformer:\n          input_paths_map: {id: $.id}\n"
+       "          input_template: '{\"event\": <id>}'\n",
+       "stack.yaml:10: rules[0].targets[0].input_transformer: Only one of "
+       "Input, InputPath, or InputTransformer must be provided for target "
+       "fn."},
+      {"  - name: r\n    schedule: rate(5 minutes)\n    targets:\n"
+       "      - {id: a, arn: \"log:x\", dead_letter_arn: \"nope\"}\n",
+       "stack.yaml:6: rules[0].targets[0].dead_letter_arn: Parameter "
+       "DeadLetterConfig.Arn of target a is not valid"},
+  };
+  for (const Case& c : cases) {
+    absl::StatusOr<StackSpec> spec = Parse("stack: demo\nrules:\n" + c.rules);
+    ASSERT_FALSE(spec.ok()) << c.rules;
+    EXPECT_NE(spec.status().message().find(c.want), std::string::npos)
+        << spec.status() << "\nwant: " << c.want;
+  }
+}
+
 }  // namespace
 }  // namespace evbus::stack

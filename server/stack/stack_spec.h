@@ -26,6 +26,9 @@ struct TopicSpec {
 struct RuleSpec {
   evbus::v1::PutRuleRequest rule;
   std::vector<evbus::v1::Target> targets;
+  // Where each target's arn is declared ("file:line: rules[0].targets[1].arn"),
+  // for the messages of checks made at apply.
+  std::vector<std::string> target_arn_at;
 };
 
 struct ApiDestinationSpec {

@@ -116,6 +116,10 @@ absl::string_view QueueKeyTargetKey(absl::string_view key) {
   return key.substr(8 + kTaskIdSize);
 }
 
+std::string DeadLetterBusPrefix(absl::string_view bus) {
+  return absl::StrCat(bus, absl::string_view(&kSeparator, 1));
+}
+
 std::string DeadLetterRulePrefix(absl::string_view bus,
                                  absl::string_view rule) {
   std::string key = RuleName(bus, rule);

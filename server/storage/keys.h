@@ -25,6 +25,9 @@ uint64_t ReadBigEndian64(absl::string_view in);
 
 // meta family.
 inline constexpr absl::string_view kFormatKey = "format";
+// --clock manual: the time the clock last moved to (decimal ms since the
+// epoch), so that a restart resumes from it.
+inline constexpr absl::string_view kManualClockKey = "manual_clock";
 
 // catalog family: kind 0x00 name.
 std::string CatalogKey(absl::string_view kind, absl::string_view name);
@@ -76,6 +79,8 @@ absl::string_view QueueKeyTargetKey(absl::string_view key);
 // dlq family: bus 0x00 rule 0x00 target 0x00 BE64(ms) task_id.
 std::string DeadLetterPrefix(absl::string_view bus, absl::string_view rule,
                              absl::string_view target_id);
+// Prefix of every dead letter of a bus (all its rules).
+std::string DeadLetterBusPrefix(absl::string_view bus);
 // Prefix of every dead letter of a rule (all its targets).
 std::string DeadLetterRulePrefix(absl::string_view bus, absl::string_view rule);
 std::string DeadLetterKey(absl::string_view bus, absl::string_view rule,

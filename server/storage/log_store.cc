@@ -60,6 +60,18 @@ absl::StatusOr<LogStore::Page> LogStore::Read(absl::string_view group,
   return page;
 }
 
+absl::StatusOr<bool> LogStore::HasRecords(absl::string_view group) const {
+  std::string prefix = keys::LogGroupPrefix(group);
+  bool found = false;
+  absl::Status s = store_.Scan(Family::kLogs, prefix, keys::PrefixEnd(prefix),
+                               [&](absl::string_view, absl::string_view) {
+                                 found = true;
+                                 return false;
+                               });
+  if (!s.ok()) return s;
+  return found;
+}
+
 absl::Status LogStore::TrimBefore(int64_t cutoff_ms) {
   // Log groups are found by scanning for their prefixes: jump from one group
   // to the next with PrefixEnd, deleting each group's old range.

@@ -41,6 +41,10 @@ class LogStore {
   absl::StatusOr<Page> Read(absl::string_view group, int64_t start_ms,
                             size_t limit, const std::string& token) const;
 
+  // Whether `group` holds any record (a group exists once written to, until
+  // retention trims its last record).
+  absl::StatusOr<bool> HasRecords(absl::string_view group) const;
+
   // Deletes records of every group older than `cutoff_ms`.
   absl::Status TrimBefore(int64_t cutoff_ms);
 

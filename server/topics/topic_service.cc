@@ -188,6 +188,35 @@ absl::StatusOr<evbus::v1::Topic> TopicService::CreateTopic(
   return topic;
 }
 
+absl::StatusOr<evbus::v1::Topic> TopicService::SetTopicAttributes(
+    const std::string& topic_arn_or_name, const std::string& name,
+    const std::string& value) {
+  EVBUS_ASSIGN_OR_RETURN(std::string topic_name,
+                         TopicNameOf(topic_arn_or_name));
+  if (name.empty()) return InvalidParameter("AttributeName");
+  if (name == "DisplayName" && value.size() > 100) {
+    return InvalidParameter("DisplayName");
+  }
+  absl::MutexLock lock(&mu_);
+  auto it = topics_.find(topic_name);
+  if (it == topics_.end()) return TopicNotFound();
+  evbus::v1::Topic topic = it->second.topic;
+  if (name == "DisplayName") {
+    topic.set_display_name(value);
+  } else if (value.empty()) {
+    topic.mutable_attributes()->erase(name);
+  } else {
+    (*topic.mutable_attributes())[name] = value;
+  }
+  storage::WriteBatch batch;
+  batch.Put(storage::Family::kCatalog,
+            storage::keys::CatalogKey(kTopicKind, topic.name()),
+            topic.SerializeAsString());
+  EVBUS_RETURN_IF_ERROR(store_.Write(batch, /*sync=*/true));
+  it->second.topic = topic;
+  return topic;
+}
+
 std::vector<evbus::v1::Topic> TopicService::ListTopics() const {
   absl::MutexLock lock(&mu_);
   std::vector<evbus::v1::Topic> out;

@@ -66,6 +66,12 @@ class TopicService {
 
   absl::StatusOr<evbus::v1::Topic> CreateTopic(
       const evbus::v1::CreateTopicRequest& request);
+  // SNS SetTopicAttributes: DisplayName (up to 100 characters) or any
+  // other attribute, kept verbatim (an empty value removes it). NotFound,
+  // InvalidParameter.
+  absl::StatusOr<evbus::v1::Topic> SetTopicAttributes(
+      const std::string& topic_arn_or_name, const std::string& name,
+      const std::string& value);
   std::vector<evbus::v1::Topic> ListTopics() const;
   absl::Status DeleteTopic(const std::string& topic_arn_or_name);
   absl::StatusOr<evbus::v1::Subscription> Subscribe(

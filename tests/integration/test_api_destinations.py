@@ -173,6 +173,22 @@ class ApiDestinationTest(unittest.TestCase):
                        "--invocation-endpoint", "https://x.test", "--http-method",
                        "POST", check=False)
         self.assertIn("Connection 'none' does not exist.", r.stderr)
+        # An ARN without the connection's id (EventBridge requires it) names
+        # the ARN that would do.
+        full = self.d.cli_json("create-connection", "--name", "short-arn",
+                               "--authorization-type", "API_KEY",
+                               "--auth-parameters", json.dumps({
+                                   "ApiKeyAuthParameters": {
+                                       "ApiKeyName": "k", "ApiKeyValue": "v"}})
+                               )["ConnectionArn"]
+        r = self.d.cli("create-api-destination", "--name", "x", "--connection-arn",
+                       "arn:aws:events:us-east-1:000000000000:connection/short-arn",
+                       "--invocation-endpoint", "https://x.test", "--http-method",
+                       "POST", check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("(ValidationException)", r.stderr)
+        self.assertIn("lacks the connection's id; the ARN of connection "
+                      "short-arn is %s." % full, r.stderr)
         r = self.d.cli("describe-api-destination", "--name", "nope", check=False)
         self.assertIn("An api-destination 'nope' does not exist.", r.stderr)
         self.d.cli("put-rule", "--name", "api-missing", "--event-pattern",

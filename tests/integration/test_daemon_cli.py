@@ -2,10 +2,11 @@
 log, health endpoints, bad input, and shutdown."""
 import json
 import os
+import subprocess
 import time
 import unittest
 
-from evbus_harness import Daemon, cli, entry
+from evbus_harness import EVBUSD, Daemon, cli, entry
 
 
 class DaemonCliTest(unittest.TestCase):
@@ -38,6 +39,12 @@ class DaemonCliTest(unittest.TestCase):
         self.assertIn('evbus_events_ingested_total{bus="default"}', text)
         self.assertIn("evbus_store_healthy 1", text)
         self.assertEqual(self.d.cli_json("health"), {"Status": "SERVING"})
+        for service in ("evbus.v1.EventBusService", "evbus.v1.FunctionService",
+                        "evbus.v1.TopicService", "evbus.v1.CloudWatchService"):
+            self.assertEqual(self.d.cli_json("health", "--service", service),
+                             {"Status": "SERVING"}, service)
+        r = self.d.cli("health", "--service", "evbus.v1.Nope", check=False)
+        self.assertEqual(r.returncode, 1)
 
     def test_default_bus(self):
         bus = self.d.cli_json("describe-event-bus")
@@ -109,6 +116,13 @@ class DaemonCliTest(unittest.TestCase):
         rest = self.d.cli_json("list-events", "--event-bus-name", "orders",
                                "--starting-token", one["NextToken"])
         self.assertEqual([e["EventId"] for e in rest["Events"]], ids[1:])
+        # --next-token takes the NextToken it printed (--starting-token is
+        # the aws-CLI-style alias), and both verbs' help say so.
+        rest = self.d.cli_json("list-events", "--event-bus-name", "orders",
+                               "--next-token", one["NextToken"])
+        self.assertEqual([e["EventId"] for e in rest["Events"]], ids[1:])
+        for verb in ("list-events", "list-dead-letters"):
+            self.assertIn("--next-token T", self.d.cli(verb, "--help").stdout)
 
     def test_entries_from_file(self):
         path = os.path.join(self.d.data_dir + ".entries.json")
@@ -281,6 +295,41 @@ class RuleQuotaTest(unittest.TestCase):
 
 
 class LifecycleTest(unittest.TestCase):
+
+    def test_help_lists_every_flag_and_exits_zero(self):
+        r = subprocess.run([EVBUSD, "--help"], capture_output=True, text=True,
+                           timeout=30)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertNotIn("No flags matched", r.stdout + r.stderr)
+        self.assertIn("evbusd --data-dir DIR", r.stdout)
+        for flag in ("--data-dir", "--stack", "--aws-credentials", "--python",
+                     "--node", "--max-rules-per-bus", "--clock-start",
+                     "--release-startup-pages"):
+            self.assertIn("  %s  " % flag, r.stdout)
+        self.assertIn("rules per event bus (EventBridge's default quota) "
+                      "(default: \"300\")", r.stdout)
+        full = subprocess.run([EVBUSD, "--helpfull"], capture_output=True,
+                              text=True, timeout=30)
+        self.assertIn("max_rules_per_bus", full.stdout + full.stderr)
+
+    def test_manual_clock_resumes_where_it_was(self):
+        d = Daemon(extra_args=["--clock", "manual", "--clock-start",
+                               "2026-03-01T12:00:00Z"]).start()
+        try:
+            d.cli("clock", "advance", "2h")
+            self.assertEqual(d.stop(), 0)
+            d.start()
+            self.assertTrue(d.cli_json("clock", "get")["Time"].startswith(
+                "2026-03-01T14:00:00"))
+            self.assertIn("manual clock resumes at 2026-03-01T14:00:00", d.log())
+            self.assertEqual(d.stop(), 0)
+            # A later --clock-start wins over the stored time.
+            d.extra_args[-1] = "2026-03-02T00:00:00Z"
+            d.start()
+            self.assertTrue(d.cli_json("clock", "get")["Time"].startswith(
+                "2026-03-02T00:00:00"))
+        finally:
+            d.cleanup()
 
     def test_sigterm_exits_zero_quickly_and_data_survives(self):
         d = Daemon().start()

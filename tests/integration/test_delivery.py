@@ -227,6 +227,65 @@ class DeliveryTest(unittest.TestCase):
         self.assertIn(ids[0], out)
         self.assertRegex(out.splitlines()[0], r"^\d{4}-\d\d-\d\dT[\d:.]+Z \{")
 
+    def test_logs_tail_prints_the_last_lines_and_knows_its_groups(self):
+        self.put_rule("lines", {"detail-type": ["Line"]})
+        self.put_targets("lines", [{"Id": "log", "Arn": "log:lines"}])
+        ids = []
+        for i in range(4):  # one at a time: log records keep arrival order
+            ids += self.put([entry(detail_type="Line", detail={"n": i})])
+            deadline = time.monotonic() + 10
+            while (time.monotonic() < deadline and ids[-1] not in
+                   self.d.cli("logs", "tail", "lines").stdout):
+                time.sleep(0.05)
+        out = self.d.cli("logs", "tail", "lines", "--max-items", "2").stdout
+        lines = out.splitlines()
+        self.assertEqual(len(lines), 2, out)
+        self.assertIn(ids[2], lines[0])
+        self.assertIn(ids[3], lines[1])
+        self.assertEqual(len(self.d.cli("logs", "tail", "lines", "--since",
+                                         "1h").stdout.splitlines()), 4)
+        self.assertEqual(self.d.cli("logs", "tail", "lines", "--since",
+                                    "1700000000").returncode, 0)
+        r = self.d.cli("logs", "tail", "no-such-group", check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("ResourceNotFoundException", r.stderr)
+        self.assertIn("The specified log group does not exist.", r.stderr)
+        # A group a rule delivers to exists before its first record.
+        self.put_rule("quiet", {"detail-type": ["Never"]})
+        self.put_targets("quiet", [{"Id": "log", "Arn": "log:quiet-group"}])
+        self.assertEqual(self.d.cli("logs", "tail", "quiet-group").stdout, "")
+
+    def test_dead_letters_go_with_their_rule_and_bus(self):
+        self.d.cli("create-event-bus", "--name", "dl-bus")
+        for bus in ("default", "dl-bus"):
+            self.put_rule("dl-rule", {"source": ["dl.test"]}, bus=bus)
+            self.put_targets("dl-rule", [{
+                "Id": "t", "Arn": "http://127.0.0.1:1/x",
+                "RetryPolicy": {"MaximumRetryAttempts": 0}}], bus=bus)
+        self.put([entry(source="dl.test"),
+                  entry(source="dl.test", EventBusName="dl-bus")])
+
+        def letters(bus):
+            return self.d.cli_json("list-dead-letters", "--rule", "dl-rule",
+                                   "--event-bus-name", bus)["DeadLetters"]
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not (letters("default") and
+                                                   letters("dl-bus")):
+            time.sleep(0.1)
+        self.assertEqual(len(letters("default")), 1)
+        self.assertEqual(len(letters("dl-bus")), 1)
+        for bus in ("default", "dl-bus"):
+            self.d.cli("remove-targets", "--rule", "dl-rule",
+                       "--event-bus-name", bus, "--ids", "t")
+        self.d.cli("delete-rule", "--name", "dl-rule")
+        self.d.cli("delete-event-bus", "--name", "dl-bus")
+        self.d.cli("create-event-bus", "--name", "dl-bus")
+        for bus in ("default", "dl-bus"):
+            self.put_rule("dl-rule", {"source": ["other"]}, bus=bus)
+            self.assertEqual(letters(bus), [], bus)
+        self.assertIn("dead letters are deleted with it",
+                      self.d.cli("delete-rule", "--help").stdout)
+
     def test_bus_target_forwards_the_event(self):
         self.d.cli("create-event-bus", "--name", "downstream")
         self.put_rule("forward", {"source": ["forward.test"]})

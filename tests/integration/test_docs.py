@@ -61,6 +61,42 @@ class DocsTest(unittest.TestCase):
                              "docs/cli-reference.md is stale: run "
                              "scripts/gen-cli-reference.sh > docs/cli-reference.md")
 
+    def test_daemon_synopses_name_every_flag(self):
+        out = subprocess.run([os.path.join(BIN_DIR, "evbusd"), "--help"],
+                             capture_output=True, text=True, timeout=30,
+                             check=True).stdout
+        flags = re.findall(r"^  (--[a-z-]+)  ", out, re.M)
+        self.assertGreater(len(flags), 20)
+        for doc in ("README.md", os.path.join("docs", "operations.md")):
+            with open(os.path.join(SOURCE, doc)) as f:
+                synopsis = re.search(r"```(?:text)?\n(evbusd --data-dir.*?)```",
+                                     f.read(), re.S).group(1)
+            for flag in flags:
+                self.assertRegex(synopsis, re.escape(flag) + r"\b",
+                                 "%s: the evbusd synopsis lacks %s" % (doc, flag))
+
+    def test_stack_reference_format_example_applies(self):
+        with open(os.path.join(SOURCE, "docs", "stack-reference.md")) as f:
+            blocks = [b for b in re.findall(r"```yaml\n(.*?)```", f.read(),
+                                            re.S) if b.startswith("stack:")]
+        self.assertEqual(len(blocks), 1)
+        work = tempfile.mkdtemp(prefix="evbus-docs-stack-")
+        os.chmod(work, 0o755)
+        shutil.copytree(os.path.join(SOURCE, "examples",
+                                     "website-health-check", "function"),
+                        os.path.join(work, "function"))
+        path = os.path.join(work, "stack.yaml")
+        with open(path, "w") as f:
+            f.write(blocks[0])
+        d = Daemon().start()
+        try:
+            for args in (["--dry-run"], []):
+                r = d.cli("apply", "-f", path, *args, check=False)
+                self.assertEqual(r.returncode, 0, r.stderr)
+        finally:
+            d.cleanup()
+            shutil.rmtree(work, ignore_errors=True)
+
     def test_every_sh_block_runs(self):
         page = Page()
         os.environ["SITE_URL"] = page.url

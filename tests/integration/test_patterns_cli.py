@@ -71,6 +71,15 @@ class PatternsCliTest(unittest.TestCase):
                           "not valid. Reason: Bad numeric range operator: >", r.stdout)
             self.assertEqual(cli("patterns", "lint", good).returncode, 0)
 
+    def test_help_of_the_sub_verbs_shows_the_line_format(self):
+        for sub in ("check", "lint"):
+            r = cli("patterns", sub, "--help")
+            self.assertEqual(r.returncode, 0)
+            self.assertIn("usage: evbus patterns check FILE.jsonl", r.stdout)
+            self.assertIn('{"id": ANY, "pattern": "<pattern JSON as a string>"',
+                          r.stdout)
+            self.assertIn('{"id": ..., "match": true|false}', r.stdout)
+
     def test_tail_events_streams_matching_events(self):
         proc = subprocess.Popen(
             [EVBUS, "--endpoint", self.d.grpc, "tail-events", "--event-pattern",

@@ -134,6 +134,75 @@ class StackApplyTest(unittest.TestCase):
                  self.d.cli_json("list-event-buses")["EventBuses"]]
         self.assertEqual(buses, ["default"])
 
+    def test_what_the_daemon_would_refuse_changes_nothing(self):
+        head = ("stack: qa\nbuses:\n  - name: qa-bus\nrules:\n"
+                "  - name: r\n    bus: qa-bus\n")
+        cases = [
+            (head + "    pattern: {source: [qa]}\n    targets:\n"
+             "      - {id: a, arn: \"log:x\"}\n      - {id: b, arn: \"htp://x\"}\n",
+             "stack.yaml:10: rules[0].targets[1].arn: Parameter Arn of "
+             "target b is not valid: 'htp://x'"),
+            (head + "    pattern: {\"source\": \"notarray\"}\n",
+             "stack.yaml:7: rules[0].pattern: InvalidEventPatternException"),
+            (head + "    schedule: rate(5 minutes)\n",
+             "stack.yaml:7: rules[0].schedule: ScheduleExpression is supported "
+             "only on the default event bus."),
+            (head + "    pattern: {source: [qa]}\n    targets:\n"
+             "      - id: a\n        arn: log:x\n        input: '{\"k\": 1}'\n"
+             "        input_transformer: {input_template: '\"x\"'}\n",
+             "stack.yaml:12: rules[0].targets[0].input_transformer: Only one "
+             "of Input, InputPath, or InputTransformer"),
+            (head + "    pattern: {source: [qa]}\n    targets:\n"
+             "      - {id: a, arn: \"function:missing\"}\n",
+             "stack.yaml:9: rules[0].targets[0].arn: function missing does not "
+             "exist and the stack does not declare it"),
+        ]
+        for text, want in cases:
+            path = self.write(text)
+            for args in (["--dry-run"], []):
+                r = self.d.cli("apply", "-f", path, *args, check=False)
+                self.assertEqual(r.returncode, 1, (args, r.stdout))
+                self.assertIn(want, r.stderr)
+            buses = [b["Name"] for b in
+                     self.d.cli_json("list-event-buses")["EventBuses"]]
+            self.assertEqual(buses, ["default"], want)
+
+    def test_updates_of_buses_topics_and_subscriptions_are_applied(self):
+        text = """stack: upd
+buses:
+  - name: b3
+    description: First
+topics:
+  - name: t3
+    display_name: Ops
+    subscriptions:
+      - protocol: http
+        endpoint: http://127.0.0.1:9/t3
+        filter_policy: {sev: [high]}
+"""
+        path = self.write(text)
+        self.plan("-f", path)
+        path = self.write(text.replace("First", "Second")
+                          .replace("Ops", "Oncall").replace("high", "low"))
+        dry = self.plan("-f", path, "--dry-run")
+        sub = ("subscription", "t3 http:http://127.0.0.1:9/t3")
+        self.assertEqual(dry[("bus", "b3")], "update")
+        self.assertEqual(dry[("topic", "t3")], "update")
+        self.assertEqual(dry[sub], "update")
+        self.assertEqual(self.d.cli_json("describe-event-bus", "--name",
+                                         "b3")["Description"], "First")
+        done = self.plan("-f", path)
+        self.assertEqual((done[("bus", "b3")], done[("topic", "t3")], done[sub]),
+                         ("update", "update", "update"))
+        self.assertEqual(self.d.cli_json("describe-event-bus", "--name",
+                                         "b3")["Description"], "Second")
+        subs = self.d.cli_json("list-subscriptions-by-topic", "--topic-arn",
+                               "t3")["Subscriptions"]
+        self.assertEqual(len(subs), 1)  # replaced, not added
+        # The plan compares with what the daemon holds: it now has the
+        # declared display name and filter policy.
+        self.assertEqual(set(self.plan("-f", path).values()), {"unchanged"})
+
 
 if __name__ == "__main__":
     unittest.main()

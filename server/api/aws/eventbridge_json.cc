@@ -577,13 +577,20 @@ absl::StatusOr<Json> ListEventBusesOp(const Members& in, Env& env) {
   return out;
 }
 
-// evbus has no bus settings to update (KMS keys, dead-letter and log
-// configuration do not exist here, and the service has no update for the
-// description): the bus is returned as it is.
+// The description is the one bus setting evbus has (KMS keys, dead-letter
+// and log configuration do not exist here): it is set when given.
 absl::StatusOr<Json> UpdateEventBusOp(const Members& in, Env& env) {
   EVBUS_ASSIGN_OR_RETURN(std::string name, in.String("Name"));
-  EVBUS_RETURN_IF_ERROR(in.String("Description").status());
+  EVBUS_ASSIGN_OR_RETURN(std::optional<std::string> description,
+                         in.OptionalString("Description"));
   EVBUS_ASSIGN_OR_RETURN(evbus::v1::EventBus bus, DescribeBus(env, name));
+  if (description.has_value()) {
+    evbus::v1::UpdateEventBusRequest request;
+    request.set_name(bus.name());
+    request.set_description(*description);
+    EVBUS_RETURN_IF_ERROR(
+        Call(env, &EventBusServiceImpl::UpdateEventBus, request, &bus));
+  }
   Json out = Json::object();
   out["Arn"] = bus.arn();
   out["Name"] = bus.name();

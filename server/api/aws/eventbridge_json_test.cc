@@ -579,7 +579,11 @@ TEST_F(EventBridgeJsonTest, EventBusLifecycle) {
   EXPECT_EQ(updated, Json({{"Arn",
                             "arn:aws:events:us-east-1:000000000000:event-bus/"
                             "b1"},
-                           {"Name", "b1"}}));
+                           {"Name", "b1"},
+                           {"Description", "x"}}));
+  EXPECT_EQ(Ok("DescribeEventBus", {{"Name", "b1"}})["Description"], "x");
+  // Without Description the bus is left as it is.
+  EXPECT_EQ(Ok("UpdateEventBus", {{"Name", "b1"}})["Description"], "x");
   Json page = Ok("ListEventBuses", {{"Limit", 1}});
   ASSERT_EQ(page["EventBuses"].size(), 1u);
   ASSERT_TRUE(page.contains("NextToken"));

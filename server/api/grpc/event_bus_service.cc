@@ -134,6 +134,16 @@ grpc::Status EventBusServiceImpl::ListEventBuses(
   return grpc::Status::OK;
 }
 
+grpc::Status EventBusServiceImpl::UpdateEventBus(
+    grpc::ServerContext*, const evbus::v1::UpdateEventBusRequest* request,
+    evbus::v1::EventBus* response) {
+  absl::StatusOr<evbus::v1::EventBus> bus =
+      buses_.UpdateEventBus(request->name(), request->description());
+  if (!bus.ok()) return ToGrpcStatus(bus.status());
+  *response = *std::move(bus);
+  return grpc::Status::OK;
+}
+
 grpc::Status EventBusServiceImpl::DeleteEventBus(
     grpc::ServerContext*, const evbus::v1::DeleteEventBusRequest* request,
     evbus::v1::DeleteEventBusResponse*) {
@@ -356,6 +366,16 @@ grpc::Status EventBusServiceImpl::ReadLog(
       request->next_token());
   if (!page.ok()) {
     return ToGrpcStatus(common::ValidationError(page.status().message()));
+  }
+  if (page->records.empty() && request->next_token().empty()) {
+    // As CloudWatch Logs: a group nothing was ever written to (and no rule
+    // delivers to) does not exist, so a misspelt name is not silence.
+    absl::StatusOr<bool> has = logs_.HasRecords(request->log_group_name());
+    if (!has.ok()) return ToGrpcStatus(has.status());
+    if (!*has && !rules_.NamesLogGroup(request->log_group_name())) {
+      return ToGrpcStatus(
+          common::ResourceNotFound("The specified log group does not exist."));
+    }
   }
   for (auto& r : page->records) {
     evbus::v1::LogRecord* out = response->add_records();

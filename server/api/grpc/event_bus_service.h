@@ -83,6 +83,9 @@ class EventBusServiceImpl final
       grpc::ServerContext* context,
       const evbus::v1::ListEventBusesRequest* request,
       evbus::v1::ListEventBusesResponse* response) override;
+  grpc::Status UpdateEventBus(grpc::ServerContext* context,
+                              const evbus::v1::UpdateEventBusRequest* request,
+                              evbus::v1::EventBus* response) override;
   grpc::Status DeleteEventBus(
       grpc::ServerContext* context,
       const evbus::v1::DeleteEventBusRequest* request,

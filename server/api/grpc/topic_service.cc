@@ -13,6 +13,17 @@ grpc::Status TopicServiceImpl::CreateTopic(
   return grpc::Status::OK;
 }
 
+grpc::Status TopicServiceImpl::SetTopicAttributes(
+    grpc::ServerContext*, const evbus::v1::SetTopicAttributesRequest* request,
+    evbus::v1::Topic* response) {
+  absl::StatusOr<evbus::v1::Topic> t = topics_.SetTopicAttributes(
+      request->topic_arn(), request->attribute_name(),
+      request->attribute_value());
+  if (!t.ok()) return ToGrpcStatus(t.status());
+  *response = *std::move(t);
+  return grpc::Status::OK;
+}
+
 grpc::Status TopicServiceImpl::ListTopics(
     grpc::ServerContext*, const evbus::v1::ListTopicsRequest* request,
     evbus::v1::ListTopicsResponse* response) {

@@ -18,6 +18,9 @@ class TopicServiceImpl final : public evbus::v1::TopicService::Service {
   grpc::Status CreateTopic(grpc::ServerContext*,
                            const evbus::v1::CreateTopicRequest* request,
                            evbus::v1::Topic* response) override;
+  grpc::Status SetTopicAttributes(
+      grpc::ServerContext*, const evbus::v1::SetTopicAttributesRequest* request,
+      evbus::v1::Topic* response) override;
   grpc::Status ListTopics(grpc::ServerContext*,
                           const evbus::v1::ListTopicsRequest* request,
                           evbus::v1::ListTopicsResponse* response) override;
