@@ -444,6 +444,11 @@ uint64_t RuleRegistry::matcher_builds() const {
   return matcher_builds_;
 }
 
+size_t RuleRegistry::snapshot_waiters() const {
+  absl::ReaderMutexLock lock(&mu_);
+  return snapshot_waiters_;
+}
+
 std::shared_ptr<const BusRules> RuleRegistry::Snapshot(const std::string& bus) {
   {
     absl::ReaderMutexLock lock(&mu_);
@@ -464,7 +469,9 @@ std::shared_ptr<const BusRules> RuleRegistry::Snapshot(const std::string& bus) {
   mu_.Lock();
   auto b = buses_.find(bus);
   const uint64_t wanted = b == buses_.end() ? 0 : b->second.changes;
+  ++snapshot_waiters_;
   mu_.Await(absl::Condition(&idle, &BusIdle::Check));
+  --snapshot_waiters_;
   b = buses_.find(bus);
   if (b == buses_.end() ||
       (b->second.snapshot != nullptr && b->second.snapshot_changes >= wanted)) {

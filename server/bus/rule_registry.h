@@ -148,6 +148,9 @@ class RuleRegistry final : public delivery::TargetDirectory {
 
   // How many matchers Snapshot() has built, all buses together.
   uint64_t matcher_builds() const;
+  // How many Snapshot() calls are waiting for another caller's build, all
+  // buses together (tests use it to know that readers have asked).
+  size_t snapshot_waiters() const;
 
   // delivery::TargetDirectory
   std::optional<delivery::ResolvedTarget> FindTarget(
@@ -238,6 +241,7 @@ class RuleRegistry final : public delivery::TargetDirectory {
   mutable absl::Mutex mu_;
   std::map<std::string, BusState> buses_ ABSL_GUARDED_BY(mu_);
   uint64_t matcher_builds_ ABSL_GUARDED_BY(mu_) = 0;
+  size_t snapshot_waiters_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t changes_ ABSL_GUARDED_BY(mu_) = 0;  // BusState::changes
 };
 

@@ -282,6 +282,14 @@ TEST_F(RuleRegistryTest, ReadersThatAskedBeforeABuildShareIt) {
   for (int i = 0; i < 3; ++i) {
     readers.push_back(std::async(std::launch::async, rule_count));
   }
+  // The three have asked (they wait for the first build) before it ends and
+  // before the third rule comes: on a loaded machine a reader's thread can
+  // start late, and would then rightly want the third rule.
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (rules_->snapshot_waiters() < 3 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  ASSERT_EQ(rules_->snapshot_waiters(), 3u);
   release[0].Notify();
   ASSERT_EQ(first.wait_for(std::chrono::seconds(10)),
             std::future_status::ready);
