@@ -145,6 +145,7 @@ Kind KindOf(absl::string_view type) {
   if (type == "AWS::SNS::Topic") return Kind::kTopic;
   if (type == "AWS::SNS::Subscription") return Kind::kSubscription;
   if (type == "AWS::CloudWatch::Alarm") return Kind::kAlarm;
+  if (type == "AWS::CloudWatch::CompositeAlarm") return Kind::kAlarm;
   if (type == "AWS::Scheduler::Schedule") return Kind::kSchedule;
   return Kind::kOther;
 }
@@ -1306,6 +1307,31 @@ absl::Status Converter::ConvertSubscription(const Resource& r) {
 
 absl::Status Converter::ConvertAlarm(const Resource& r) {
   const YAML::Node& props = r.properties;
+  if (r.type == "AWS::CloudWatch::CompositeAlarm") {
+    if (Present(Member(props, "ActionsSuppressor"))) {
+      return Invalid(Field(r.id, "ActionsSuppressor"),
+                     "action suppression is not supported");
+    }
+    if (!Present(Member(props, "AlarmRule"))) {
+      return Invalid(Field(r.id, "AlarmRule"), "required");
+    }
+    YAML::Node alarm(YAML::NodeType::Map);
+    EVBUS_ASSIGN_OR_RETURN(std::string name, NameOf(r));
+    alarm["name"] = Str(name);
+    EVBUS_RETURN_IF_ERROR(CopyString(props, "AlarmRule", r.id, alarm, "rule"));
+    EVBUS_RETURN_IF_ERROR(
+        CopyBool(props, "ActionsEnabled", r.id, alarm, "actions_enabled"));
+    EVBUS_RETURN_IF_ERROR(
+        CopyArnList(props, "AlarmActions", r.id, alarm, "alarm_actions"));
+    EVBUS_RETURN_IF_ERROR(
+        CopyArnList(props, "OKActions", r.id, alarm, "ok_actions"));
+    EVBUS_RETURN_IF_ERROR(CopyArnList(props, "InsufficientDataActions", r.id,
+                                      alarm, "insufficient_data_actions"));
+    EVBUS_RETURN_IF_ERROR(
+        CopyString(props, "AlarmDescription", r.id, alarm, "description"));
+    alarms_.push_back(alarm);
+    return absl::OkStatus();
+  }
   for (absl::string_view key : {"Metrics", "ThresholdMetricId"}) {
     if (Present(Member(props, key))) {
       return Invalid(Field(r.id, key),

@@ -307,6 +307,49 @@ Resources:
   EXPECT_EQ(S((*stack)["buses"][0]["name"]), "orders");
 }
 
+TEST(SamTemplateTest, CompositeAlarmConverts) {
+  YAML::Node root = YAML::Load(R"y(
+AWSTemplateFormatVersion: "2010-09-09"
+Resources:
+  Errors:
+    Type: AWS::CloudWatch::Alarm
+    Properties:
+      AlarmName: errors
+      Namespace: App
+      MetricName: Errors
+      Statistic: Sum
+      Period: 60
+      EvaluationPeriods: 1
+      Threshold: 0
+      ComparisonOperator: GreaterThanThreshold
+  Page:
+    Type: AWS::CloudWatch::CompositeAlarm
+    Properties:
+      AlarmName: page
+      AlarmRule: !Sub "ALARM(${Errors}) AND NOT ALARM(deploying)"
+      AlarmDescription: errors unless deploying
+      AlarmActions: [arn:aws:sns:us-east-1:000000000000:ops]
+)y");
+  absl::StatusOr<YAML::Node> stack =
+      ConvertSamTemplate(root, Options("shop"), nullptr);
+  ASSERT_TRUE(stack.ok()) << stack.status();
+  ASSERT_EQ((*stack)["alarms"].size(), 2u);
+  const YAML::Node page = (*stack)["alarms"][1];
+  EXPECT_EQ(S(page["name"]), "page");
+  EXPECT_EQ(S(page["rule"]), "ALARM(errors) AND NOT ALARM(deploying)");
+  EXPECT_EQ(S(page["description"]), "errors unless deploying");
+  EXPECT_THAT(Strings(page["alarm_actions"]),
+              ElementsAre("arn:aws:sns:us-east-1:000000000000:ops"));
+  EXPECT_FALSE(page["namespace"].IsDefined());
+
+  root["Resources"]["Page"]["Properties"]["ActionsSuppressor"] = "errors";
+  stack = ConvertSamTemplate(root, Options("shop"), nullptr);
+  ASSERT_FALSE(stack.ok());
+  EXPECT_NE(stack.status().message().find("ActionsSuppressor"),
+            std::string::npos)
+      << stack.status();
+}
+
 TEST(SamTemplateTest, GlobalsAreDefaultsAndEnvironmentsMerge) {
   YAML::Node root = YAML::Load(R"(
 Transform: AWS::Serverless-2016-10-31

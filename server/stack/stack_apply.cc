@@ -1,5 +1,6 @@
 #include "server/stack/stack_apply.h"
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <set>
@@ -422,8 +423,51 @@ class Applier {
     return s.ok() ? absl::OkStatus() : Failed(s, "schedule", name);
   }
 
+  // A composite alarm (alarm_rule set).
+  absl::Status CompositeAlarm(const evbus::v1::PutMetricAlarmRequest& want) {
+    const evbus::v1::MetricAlarm& w = want.alarm();
+    evbus::v1::DescribeAlarmsRequest get;
+    get.add_alarm_names(w.alarm_name());
+    get.add_alarm_types("CompositeAlarm");
+    evbus::v1::DescribeAlarmsResponse have;
+    grpc::Status s = cloudwatch_->DescribeAlarms(Ctx().get(), get, &have);
+    if (!s.ok()) return Failed(s, "alarm", w.alarm_name());
+    const bool exists = have.composite_alarms_size() > 0;
+    bool changed = !exists;
+    if (exists) {
+      const evbus::v1::MetricAlarm& h = have.composite_alarms(0);
+      auto list = [](const auto& r) {
+        return std::vector<std::string>(r.begin(), r.end());
+      };
+      const bool enabled =
+          std::find(want.present().begin(), want.present().end(),
+                    "actions_enabled") == want.present().end() ||
+          w.actions_enabled();
+      changed = w.alarm_rule() != h.alarm_rule() ||
+                w.alarm_description() != h.alarm_description() ||
+                enabled != h.actions_enabled() ||
+                list(w.alarm_actions()) != list(h.alarm_actions()) ||
+                list(w.ok_actions()) != list(h.ok_actions()) ||
+                list(w.insufficient_data_actions()) !=
+                    list(h.insufficient_data_actions());
+    }
+    Note("alarm", w.alarm_name(),
+         !exists   ? "create"
+         : changed ? "update"
+                   : "unchanged")
+        .IgnoreError();
+    if (!changed || dry_run_) return absl::OkStatus();
+    evbus::v1::PutCompositeAlarmRequest put;
+    *put.mutable_alarm() = w;
+    *put.mutable_present() = want.present();
+    evbus::v1::PutCompositeAlarmResponse out;
+    s = cloudwatch_->PutCompositeAlarm(Ctx().get(), put, &out);
+    return s.ok() ? absl::OkStatus() : Failed(s, "alarm", w.alarm_name());
+  }
+
   absl::Status Alarm(const evbus::v1::PutMetricAlarmRequest& want) {
     const evbus::v1::MetricAlarm& w = want.alarm();
+    if (!w.alarm_rule().empty()) return CompositeAlarm(want);
     evbus::v1::DescribeAlarmsRequest get;
     get.add_alarm_names(w.alarm_name());
     evbus::v1::DescribeAlarmsResponse have;
@@ -462,6 +506,20 @@ class Applier {
     evbus::v1::PutMetricAlarmResponse out;
     s = cloudwatch_->PutMetricAlarm(Ctx().get(), want, &out);
     return s.ok() ? absl::OkStatus() : Failed(s, "alarm", w.alarm_name());
+  }
+
+  // Deletes alarms an earlier apply created, in one call.
+  absl::Status DeleteAlarms(const std::vector<std::string>& names) {
+    if (names.empty()) return absl::OkStatus();
+    for (const std::string& name : names) {
+      Note("alarm", name, "delete").IgnoreError();
+    }
+    if (dry_run_) return absl::OkStatus();
+    evbus::v1::AlarmNamesRequest req;
+    for (const std::string& name : names) req.add_alarm_names(name);
+    evbus::v1::AlarmNamesResponse out;
+    grpc::Status s = cloudwatch_->DeleteAlarms(Ctx().get(), req, &out);
+    return s.ok() ? absl::OkStatus() : Failed(s, "alarm", names.front());
   }
 
   // Deletes one resource an earlier apply created.
@@ -577,9 +635,22 @@ class Applier {
       return Failed(s, "stack", stack);
     }
     std::set<std::pair<std::string, std::string>> owned = now;
+    if (prune) {
+      // Alarms go in one call: a composite alarm and the alarms its rule
+      // names can only be deleted together.
+      std::vector<std::string> alarms;
+      for (const auto& r : old.resources()) {
+        if (r.kind() == "alarm" && now.count({r.kind(), r.name()}) == 0) {
+          alarms.push_back(r.name());
+        }
+      }
+      absl::Status d = DeleteAlarms(alarms);
+      if (!d.ok()) return d;
+    }
     for (const char* k : kOrder) {
       for (const auto& r : old.resources()) {
         if (r.kind() != k || now.count({r.kind(), r.name()}) > 0) continue;
+        if (prune && r.kind() == "alarm") continue;  // done above
         if (prune) {
           absl::Status d = Delete(r.kind(), r.name());
           if (!d.ok()) return d;
@@ -737,9 +808,14 @@ absl::StatusOr<std::vector<PlanItem>> ApplyStack(
     absl::Status s = a.Schedule(x);
     if (!s.ok()) return s;
   }
-  for (const auto& x : spec.alarms) {
-    absl::Status s = a.Alarm(x);
-    if (!s.ok()) return s;
+  // Metric alarms first, then composite alarms in the order declared (the
+  // alarms a rule names must exist).
+  for (bool composite : {false, true}) {
+    for (const auto& x : spec.alarms) {
+      if (x.alarm().alarm_rule().empty() == composite) continue;
+      absl::Status s = a.Alarm(x);
+      if (!s.ok()) return s;
+    }
   }
   absl::Status owned = a.Own(spec.name, prune);
   if (!owned.ok()) return owned;

@@ -13,6 +13,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "server/alarms/alarm_rule.h"
 #include "server/api/shapes/eventbridge_shapes.h"
 #include "server/bus/rule_validation.h"
 #include "server/common/aws_error.h"
@@ -419,9 +420,30 @@ absl::Status ParseAlarm(const Walker& w, const YAML::Node& a,
        "extended_statistic", "period", "evaluation_periods",
        "datapoints_to_alarm", "threshold", "comparison", "treat_missing_data",
        "alarm_actions", "ok_actions", "insufficient_data_actions",
-       "actions_enabled", "description", "unit"});
+       "actions_enabled", "description", "unit", "rule"});
   if (!keys.ok()) return keys;
   evbus::v1::MetricAlarm* m = out->mutable_alarm();
+  if (a["rule"]) {
+    // A composite alarm: its rule decides its state; no metric fields.
+    for (const char* metric_key :
+         {"namespace", "metric", "dimensions", "statistic",
+          "extended_statistic", "period", "evaluation_periods",
+          "datapoints_to_alarm", "threshold", "comparison",
+          "treat_missing_data", "unit"}) {
+      if (a[metric_key]) {
+        return w.Error(a[metric_key], at + "." + metric_key,
+                       "a composite alarm (with a rule) takes no metric "
+                       "fields");
+      }
+    }
+    absl::StatusOr<std::string> rule = w.Str(a["rule"], at + ".rule");
+    if (!rule.ok()) return rule.status();
+    absl::StatusOr<alarms::AlarmRule> parsed = alarms::AlarmRule::Parse(*rule);
+    if (!parsed.ok()) {
+      return w.Error(a["rule"], at + ".rule", parsed.status().message());
+    }
+    m->set_alarm_rule(*rule);
+  }
   struct StrField {
     const char* key;
     void (*set)(evbus::v1::MetricAlarm*, const std::string&);

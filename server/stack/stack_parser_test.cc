@@ -123,6 +123,42 @@ rules:
   EXPECT_NE(spec.status().message().find("not valid YAML"), std::string::npos);
 }
 
+TEST_F(StackParserTest, CompositeAlarmsTakeARuleAndNoMetric) {
+  absl::StatusOr<StackSpec> spec = Parse(R"(stack: demo
+alarms:
+  - name: page
+    rule: ALARM(errors) AND NOT ALARM("deploying")
+    description: errors unless deploying
+    actions_enabled: false
+    alarm_actions: ["topic:ops"]
+)");
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  ASSERT_EQ(spec->alarms.size(), 1u);
+  EXPECT_EQ(spec->alarms[0].alarm().alarm_rule(),
+            R"(ALARM(errors) AND NOT ALARM("deploying"))");
+  EXPECT_EQ(spec->alarms[0].alarm().alarm_description(),
+            "errors unless deploying");
+  EXPECT_FALSE(spec->alarms[0].alarm().actions_enabled());
+
+  spec = Parse(
+      "stack: demo\nalarms:\n  - name: page\n    rule: ALARM(a)\n"
+      "    threshold: 1\n");
+  ASSERT_FALSE(spec.ok());
+  EXPECT_NE(spec.status().message().find(
+                "stack.yaml:5: alarms[0].threshold: a composite alarm (with a "
+                "rule) takes no metric fields"),
+            std::string::npos)
+      << spec.status();
+  spec =
+      Parse("stack: demo\nalarms:\n  - name: page\n    rule: ALARM(a) XOR\n");
+  ASSERT_FALSE(spec.ok());
+  EXPECT_NE(spec.status().message().find(
+                "stack.yaml:4: alarms[0].rule: Error in AlarmRule "
+                "[Unsupported token 'XOR' at char 9]"),
+            std::string::npos)
+      << spec.status();
+}
+
 // What PutRule and PutTargets would refuse stops the stack while it is
 // parsed (before anything is applied, and in --dry-run), naming the field.
 TEST_F(StackParserTest, RulesTheDaemonWouldRefuseAreErrors) {

@@ -123,6 +123,59 @@ class StackApplyTest(unittest.TestCase):
         # Pruning again finds nothing more to delete.
         self.assertNotIn("delete", self.plan("-f", path, "--prune").values())
 
+    def test_composite_alarms_apply_update_and_prune(self):
+        stack = """stack: pager
+alarms:
+  - name: page
+    rule: ALARM(errors) AND NOT ALARM(deploying)
+    description: errors unless deploying
+  - name: errors
+    namespace: App
+    metric: Errors
+    statistic: Sum
+    period: 60
+    evaluation_periods: 1
+    threshold: 0
+    comparison: GreaterThanThreshold
+  - name: deploying
+    namespace: App
+    metric: Deploying
+    statistic: Sum
+    period: 60
+    evaluation_periods: 1
+    threshold: 0
+    comparison: GreaterThanThreshold
+"""
+        # Declared before its children: metric alarms are applied first.
+        path = self.write(stack)
+        first = self.plan("-f", path)
+        self.assertEqual(first[("alarm", "page")], "create")
+        page = self.d.cli_json("describe-alarms", "--alarm-names", "page",
+                               "--alarm-types", "CompositeAlarm")
+        self.assertEqual(page["CompositeAlarms"][0]["StateValue"], "OK")
+        self.assertEqual(set(self.plan("-f", path).values()), {"unchanged"})
+        path = self.write(stack.replace("AND NOT ALARM(deploying)", ""))
+        second = self.plan("-f", path)
+        self.assertEqual(second[("alarm", "page")], "update")
+        self.assertEqual(second[("alarm", "errors")], "unchanged")
+        page = self.d.cli_json("describe-alarms", "--alarm-names", "page",
+                               "--alarm-types", "CompositeAlarm")
+        self.assertEqual(page["CompositeAlarms"][0]["AlarmRule"],
+                         "ALARM(errors)")
+        # A rule that does not parse stops the stack before any change.
+        path = self.write(stack.replace("AND NOT", "AND AND"))
+        r = self.d.cli("apply", "-f", path, check=False)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("alarms[0].rule: Error in AlarmRule", r.stderr)
+        # Pruning deletes the composite alarm and its children together.
+        path = self.write("stack: pager\n")
+        pruned = self.plan("-f", path, "--prune")
+        self.assertEqual(pruned[("alarm", "page")], "delete")
+        self.assertEqual(pruned[("alarm", "errors")], "delete")
+        left = self.d.cli_json("describe-alarms", "--alarm-types",
+                               "MetricAlarm", "CompositeAlarm")
+        self.assertEqual(left["MetricAlarms"] + left["CompositeAlarms"], [])
+
     def test_invalid_file_changes_nothing(self):
         path = self.write(FULL.replace("threshold: 1", "threshold: lots"))
         r = self.d.cli("apply", "-f", path, check=False)
