@@ -815,6 +815,17 @@ void AlarmService::TrimHistory(absl::Time now) {
   if (!w.ok()) EVBUS_LOG(ERROR) << "alarm history trim failed: " << w;
 }
 
+absl::Status AlarmService::CheckPutMetricAlarm(
+    const evbus::v1::PutMetricAlarmRequest& request) {
+  absl::StatusOr<MetricAlarmConfig> config =
+      ValidatePutMetricAlarm(ToRequest(request.alarm(), &request));
+  if (!config.ok()) return PutAlarmError(config.status());
+  EvaluationConfig evaluation;
+  metricstore::StatisticSpec statistic;
+  absl::Status d = Derive(*config, &evaluation, &statistic);
+  return d.ok() ? absl::OkStatus() : PutAlarmError(d);
+}
+
 absl::Status AlarmService::PutMetricAlarm(
     const evbus::v1::PutMetricAlarmRequest& request) {
   absl::StatusOr<MetricAlarmConfig> config =

@@ -177,6 +177,11 @@ class AlarmService final {
   // `present` names the optional fields given; other fields count as absent
   // when 0 / empty.
   absl::Status PutMetricAlarm(const evbus::v1::PutMetricAlarmRequest& request);
+  // Checks a PutMetricAlarm request as PutMetricAlarm would, without
+  // storing it (the same errors). For stack files, so that a bad alarm stops
+  // the stack before any change.
+  static absl::Status CheckPutMetricAlarm(
+      const evbus::v1::PutMetricAlarmRequest& request);
   // Creates (INSUFFICIENT_DATA, then evaluated at once) or replaces (state
   // kept, then re-evaluated) a composite alarm.
   absl::Status PutCompositeAlarm(

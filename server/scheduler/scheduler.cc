@@ -488,9 +488,19 @@ void Scheduler::FireDue(const std::vector<std::string>& ids) {
   if (dispatcher_ != nullptr) dispatcher_->Enqueued(std::move(entries));
 }
 
+absl::Status Scheduler::CheckSchedule(evbus::v1::Schedule s) {
+  if (s.group_name().empty()) s.set_group_name(kDefaultGroup);
+  if (s.state().empty()) s.set_state("ENABLED");
+  if (s.action_after_completion().empty()) {
+    s.set_action_after_completion("NONE");
+  }
+  std::optional<ScheduleExpression> expression;
+  return Validate(s, &expression);
+}
+
 absl::Status Scheduler::Validate(
     const evbus::v1::Schedule& s,
-    std::optional<ScheduleExpression>* expression) const {
+    std::optional<ScheduleExpression>* expression) {
   EVBUS_RETURN_IF_ERROR(CheckName(s.name()));
   if (s.description().size() > 512) {
     return common::ValidationError(

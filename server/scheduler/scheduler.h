@@ -72,6 +72,11 @@ struct SchedulerOptions {
 
 class Scheduler final {
  public:
+  // Checks a schedule as CreateSchedule / UpdateSchedule would (defaults
+  // applied first: group "default", state ENABLED, ActionAfterCompletion
+  // NONE), without storing it: the same ValidationException texts. For
+  // stack files, so that a bad schedule stops the stack before any change.
+  static absl::Status CheckSchedule(evbus::v1::Schedule s);
   Scheduler(storage::Store& store, common::Clock& clock,
             metrics::Registry& registry, RuleTickSink& rule_ticks,
             delivery::Dispatcher* dispatcher, SchedulerOptions options);
@@ -136,8 +141,8 @@ class Scheduler final {
   void UnindexLocked(const Entry& e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void CatchUpLocked(Entry& e, int64_t now_ms)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::Status Validate(const evbus::v1::Schedule& s,
-                        std::optional<ScheduleExpression>* expression) const;
+  static absl::Status Validate(const evbus::v1::Schedule& s,
+                               std::optional<ScheduleExpression>* expression);
   absl::Status PersistSchedule(const evbus::v1::Schedule& s);
   std::string ScheduleArn(const std::string& group,
                           const std::string& name) const;

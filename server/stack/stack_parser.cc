@@ -14,11 +14,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "server/alarms/alarm_rule.h"
+#include "server/alarms/alarm_service.h"
 #include "server/api/shapes/eventbridge_shapes.h"
 #include "server/bus/rule_validation.h"
 #include "server/common/aws_error.h"
 #include "server/common/json.h"
 #include "server/functions/code_package.h"
+#include "server/scheduler/scheduler.h"
 #include "server/stack/sam_template.h"
 #include "yaml-cpp/yaml.h"
 
@@ -537,6 +539,15 @@ absl::Status ParseAlarm(const Walker& w, const YAML::Node& a,
       }
     }
   }
+  if (m->alarm_rule().empty()) {
+    // What PutMetricAlarm would refuse stops the stack here, before any
+    // change.
+    absl::Status valid = alarms::AlarmService::CheckPutMetricAlarm(*out);
+    if (!valid.ok()) {
+      common::AwsErrorParts e = common::SplitAwsError(valid);
+      return w.Error(a, at, absl::StrCat(e.exception, ": ", e.message));
+    }
+  }
   return absl::OkStatus();
 }
 
@@ -854,6 +865,12 @@ absl::StatusOr<StackSpec> ParseRoot(const Walker& w, const YAML::Node& root) {
       v = w.JsonText(t["input"], at + ".target.input");
       if (!v.ok()) return v.status();
       s.mutable_target()->set_input(*v);
+    }
+    // What CreateSchedule would refuse stops the stack here, before any
+    // change.
+    absl::Status valid = scheduler::Scheduler::CheckSchedule(s);
+    if (!valid.ok()) {
+      return w.Error(n, at, common::SplitAwsError(valid).message);
     }
     spec.schedules.push_back(std::move(s));
   }

@@ -159,6 +159,39 @@ alarms:
       << spec.status();
 }
 
+// What PutMetricAlarm and CreateSchedule would refuse stops the stack while
+// it is parsed, with the file and line.
+TEST_F(StackParserTest, AlarmsAndSchedulesTheDaemonWouldRefuseAreErrors) {
+  absl::StatusOr<StackSpec> spec = Parse(R"(stack: demo
+alarms:
+  - name: odd-period
+    namespace: App
+    metric: Errors
+    statistic: Sum
+    period: 45
+    evaluation_periods: 1
+    threshold: 0
+    comparison: GreaterThanThreshold
+)");
+  ASSERT_FALSE(spec.ok());
+  EXPECT_NE(spec.status().message().find("stack.yaml:3: alarms[0]: "),
+            std::string::npos)
+      << spec.status();
+  EXPECT_NE(spec.status().message().find("Period"), std::string::npos)
+      << spec.status();
+
+  spec = Parse(R"(stack: demo
+schedules:
+  - name: nightly
+    expression: cron(0 3 * * *)
+    target: {arn: "function:f"}
+)");
+  ASSERT_FALSE(spec.ok());
+  EXPECT_NE(spec.status().message().find("stack.yaml:3: schedules[0]: "),
+            std::string::npos)
+      << spec.status();
+}
+
 // What PutRule and PutTargets would refuse stops the stack while it is
 // parsed (before anything is applied, and in --dry-run), naming the field.
 TEST_F(StackParserTest, RulesTheDaemonWouldRefuseAreErrors) {
