@@ -6,6 +6,7 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "evbus/v1/cloudwatch.grpc.pb.h"
 #include "evbus/v1/event_bus_service.grpc.pb.h"
@@ -13,6 +14,7 @@
 #include "evbus/v1/topic.grpc.pb.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "grpcpp/grpcpp.h"
+#include "server/alarms/alarm_rule.h"
 #include "server/common/json.h"
 #include "server/functions/code_package.h"
 #include "server/targets/target_arn.h"
@@ -697,6 +699,45 @@ class Applier {
     return absl::OkStatus();
   }
 
+  // Before anything changes: every alarm a composite alarm's rule names is
+  // declared by the stack or exists, as PutCompositeAlarm will require.
+  absl::Status CheckCompositeAlarms(const StackSpec& spec) {
+    std::set<std::string> declared;
+    for (const auto& x : spec.alarms) declared.insert(x.alarm().alarm_name());
+    for (const auto& x : spec.alarms) {
+      const evbus::v1::MetricAlarm& c = x.alarm();
+      if (c.alarm_rule().empty()) continue;
+      absl::StatusOr<alarms::AlarmRule> rule =
+          alarms::AlarmRule::Parse(c.alarm_rule());
+      if (!rule.ok()) continue;  // the parser refused those
+      std::vector<std::string> missing;
+      for (const std::string& child : rule->children()) {
+        // A name, or an ARN ending in ":alarm:<name>".
+        const size_t at = child.rfind(":alarm:");
+        const std::string name =
+            at == std::string::npos ? child : child.substr(at + 7);
+        if (declared.count(name) > 0) continue;
+        evbus::v1::DescribeAlarmsRequest get;
+        get.add_alarm_names(name);
+        get.add_alarm_types("MetricAlarm");
+        get.add_alarm_types("CompositeAlarm");
+        evbus::v1::DescribeAlarmsResponse have;
+        grpc::Status s = cloudwatch_->DescribeAlarms(Ctx().get(), get, &have);
+        if (!s.ok()) return Failed(s, "alarm", c.alarm_name());
+        if (have.metric_alarms_size() + have.composite_alarms_size() == 0) {
+          missing.push_back(child);
+        }
+      }
+      if (!missing.empty()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            spec.file, ": alarm ", c.alarm_name(), ": its rule names alarms [",
+            absl::StrJoin(missing, ", "),
+            "] that do not exist and the stack does not declare"));
+      }
+    }
+    return absl::OkStatus();
+  }
+
   absl::Status Note(std::string kind, std::string name, std::string action) {
     plan_.push_back({std::move(kind), std::move(name), std::move(action)});
     return absl::OkStatus();
@@ -776,6 +817,8 @@ absl::StatusOr<std::vector<PlanItem>> ApplyStack(
     bool dry_run, bool prune) {
   Applier a(channel, dry_run);
   absl::Status referred = a.CheckTargets(spec);
+  if (!referred.ok()) return referred;
+  referred = a.CheckCompositeAlarms(spec);
   if (!referred.ok()) return referred;
   for (const std::string& s : spec.skipped) {
     a.Note("skipped", s, "skip").IgnoreError();

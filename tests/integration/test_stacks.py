@@ -167,6 +167,15 @@ alarms:
         r = self.d.cli("apply", "-f", path, check=False)
         self.assertEqual(r.returncode, 1, r.stderr)
         self.assertIn("alarms[0].rule: Error in AlarmRule", r.stderr)
+        # Naming an alarm nobody has stops the stack before any change.
+        path = self.write(stack.replace("NOT ALARM(deploying)",
+                                        "NOT ALARM(nobody)").replace(
+                                            "name: errors", "name: errors2"))
+        r = self.d.cli("apply", "-f", path, check=False)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("alarm page: its rule names alarms [nobody]", r.stderr)
+        self.assertEqual(self.d.cli_json("describe-alarms", "--alarm-names",
+                                         "errors2")["MetricAlarms"], [])
         # Pruning deletes the composite alarm and its children together.
         path = self.write("stack: pager\n")
         pruned = self.plan("-f", path, "--prune")
