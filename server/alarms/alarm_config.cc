@@ -34,35 +34,6 @@ constexpr absl::string_view kComparisonOperators[] = {
     "LessThanLowerThreshold",
     "GreaterThanUpperThreshold"};
 
-// StandardUnit, in the API model's order.
-constexpr absl::string_view kUnits[] = {"Seconds",
-                                        "Microseconds",
-                                        "Milliseconds",
-                                        "Bytes",
-                                        "Kilobytes",
-                                        "Megabytes",
-                                        "Gigabytes",
-                                        "Terabytes",
-                                        "Bits",
-                                        "Kilobits",
-                                        "Megabits",
-                                        "Gigabits",
-                                        "Terabits",
-                                        "Percent",
-                                        "Count",
-                                        "Bytes/Second",
-                                        "Kilobytes/Second",
-                                        "Megabytes/Second",
-                                        "Gigabytes/Second",
-                                        "Terabytes/Second",
-                                        "Bits/Second",
-                                        "Kilobits/Second",
-                                        "Megabits/Second",
-                                        "Gigabits/Second",
-                                        "Terabits/Second",
-                                        "Count/Second",
-                                        "None"};
-
 // Unicode code points in a UTF-8 string (continuation bytes not counted).
 size_t CodePoints(absl::string_view s) {
   size_t n = 0;
@@ -193,9 +164,10 @@ absl::Status CheckModel(const PutMetricAlarmRequest& r) {
              kMaxDimensionValueLength);
   }
   if (r.period.has_value()) v.Min(*r.period, "period", 1);
-  if (r.unit.has_value() && !IsOneOf(*r.unit, kUnits)) {
+  if (r.unit.has_value() && !IsOneOf(*r.unit, metricstore::kStandardUnits)) {
     v.Enum(*r.unit, "unit",
-           absl::StrCat("[", absl::StrJoin(kUnits, ", "), "]"));
+           absl::StrCat("[", absl::StrJoin(metricstore::kStandardUnits, ", "),
+                        "]"));
   }
   if (!r.evaluation_periods.has_value()) {
     v.Null("evaluationPeriods");

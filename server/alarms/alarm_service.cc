@@ -815,6 +815,32 @@ void AlarmService::TrimHistory(absl::Time now) {
   if (!w.ok()) EVBUS_LOG(ERROR) << "alarm history trim failed: " << w;
 }
 
+void AlarmService::ConfigureLocked(evbus::v1::MetricAlarm& a,
+                                   const evbus::v1::MetricAlarm* old,
+                                   int64_t ms, storage::WriteBatch& batch) {
+  const std::string& name = a.alarm_name();
+  if (old == nullptr) {
+    a.set_state_value(
+        std::string(AlarmStateName(AlarmState::kInsufficientData)));
+    a.set_state_reason(kCreationReason);
+    a.set_state_updated_ms(ms);
+    a.set_state_transitioned_ms(ms);
+    AddHistoryLocked(batch, a, ms, kConfigurationUpdate,
+                     absl::StrCat("Alarm \"", name, "\" created"),
+                     CreatedData(a));
+    return;
+  }
+  a.set_state_value(old->state_value());
+  a.set_state_reason(old->state_reason());
+  a.set_state_reason_data(old->state_reason_data());
+  a.set_state_updated_ms(old->state_updated_ms());
+  a.set_state_transitioned_ms(old->state_transitioned_ms());
+  a.set_last_evaluated_ms(old->last_evaluated_ms());
+  AddHistoryLocked(batch, a, ms, kConfigurationUpdate,
+                   absl::StrCat("Alarm \"", name, "\" updated"),
+                   UpdatedData(*old, a));
+}
+
 absl::Status AlarmService::CheckPutMetricAlarm(
     const evbus::v1::PutMetricAlarmRequest& request) {
   absl::StatusOr<MetricAlarmConfig> config =
@@ -850,27 +876,8 @@ absl::Status AlarmService::PutMetricAlarm(
         " is a composite alarm; PutMetricAlarm cannot replace it."));
   }
   storage::WriteBatch batch;
-  if (it == alarms_.end()) {
-    a.set_state_value(
-        std::string(AlarmStateName(AlarmState::kInsufficientData)));
-    a.set_state_reason(kCreationReason);
-    a.set_state_updated_ms(ms);
-    a.set_state_transitioned_ms(ms);
-    AddHistoryLocked(batch, a, ms, kConfigurationUpdate,
-                     absl::StrCat("Alarm \"", name, "\" created"),
-                     CreatedData(a));
-  } else {
-    const evbus::v1::MetricAlarm& old = it->second.alarm;
-    a.set_state_value(old.state_value());
-    a.set_state_reason(old.state_reason());
-    a.set_state_reason_data(old.state_reason_data());
-    a.set_state_updated_ms(old.state_updated_ms());
-    a.set_state_transitioned_ms(old.state_transitioned_ms());
-    a.set_last_evaluated_ms(old.last_evaluated_ms());
-    AddHistoryLocked(batch, a, ms, kConfigurationUpdate,
-                     absl::StrCat("Alarm \"", name, "\" updated"),
-                     UpdatedData(old, a));
-  }
+  ConfigureLocked(a, it == alarms_.end() ? nullptr : &it->second.alarm, ms,
+                  batch);
   batch.Put(storage::Family::kCatalog,
             storage::keys::CatalogKey(kAlarmKind, name), a.SerializeAsString());
   absl::Status w = store_.Write(batch, /*sync=*/true);
@@ -964,26 +971,8 @@ absl::Status AlarmService::PutCompositeAlarm(
           " is a metric alarm; PutCompositeAlarm cannot replace it."));
     }
     storage::WriteBatch batch;
-    if (it == alarms_.end()) {
-      a.set_state_value(
-          std::string(AlarmStateName(AlarmState::kInsufficientData)));
-      a.set_state_reason(kCreationReason);
-      a.set_state_updated_ms(ms);
-      a.set_state_transitioned_ms(ms);
-      AddHistoryLocked(batch, a, ms, kConfigurationUpdate,
-                       absl::StrCat("Alarm \"", name, "\" created"),
-                       CreatedData(a));
-    } else {
-      const evbus::v1::MetricAlarm& old = it->second.alarm;
-      a.set_state_value(old.state_value());
-      a.set_state_reason(old.state_reason());
-      a.set_state_reason_data(old.state_reason_data());
-      a.set_state_updated_ms(old.state_updated_ms());
-      a.set_state_transitioned_ms(old.state_transitioned_ms());
-      AddHistoryLocked(batch, a, ms, kConfigurationUpdate,
-                       absl::StrCat("Alarm \"", name, "\" updated"),
-                       UpdatedData(old, a));
-    }
+    ConfigureLocked(a, it == alarms_.end() ? nullptr : &it->second.alarm, ms,
+                    batch);
     batch.Put(storage::Family::kCatalog,
               storage::keys::CatalogKey(kAlarmKind, name),
               a.SerializeAsString());

@@ -250,6 +250,13 @@ class AlarmService final {
                                   const std::string& reason_data, int64_t ms,
                                   storage::WriteBatch& batch)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A new or replaced configuration `a`: a new alarm (`old` null) starts
+  // INSUFFICIENT_DATA, a replaced one keeps `old`'s state; adds the
+  // ConfigurationUpdate history item to `batch`.
+  void ConfigureLocked(evbus::v1::MetricAlarm& a,
+                       const evbus::v1::MetricAlarm* old, int64_t ms,
+                       storage::WriteBatch& batch)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Commits `alarm` into its entry after a successful write.
   void CommitLocked(Entry& entry, evbus::v1::MetricAlarm alarm)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -45,6 +45,36 @@
 
 namespace evbus::metricstore {
 
+// CloudWatch's StandardUnit, in the API model's order (PutMetricData and
+// PutMetricAlarm accept these and no other).
+inline constexpr absl::string_view kStandardUnits[] = {"Seconds",
+                                                       "Microseconds",
+                                                       "Milliseconds",
+                                                       "Bytes",
+                                                       "Kilobytes",
+                                                       "Megabytes",
+                                                       "Gigabytes",
+                                                       "Terabytes",
+                                                       "Bits",
+                                                       "Kilobits",
+                                                       "Megabits",
+                                                       "Gigabits",
+                                                       "Terabits",
+                                                       "Percent",
+                                                       "Count",
+                                                       "Bytes/Second",
+                                                       "Kilobytes/Second",
+                                                       "Megabytes/Second",
+                                                       "Gigabytes/Second",
+                                                       "Terabytes/Second",
+                                                       "Bits/Second",
+                                                       "Kilobits/Second",
+                                                       "Megabits/Second",
+                                                       "Gigabits/Second",
+                                                       "Terabits/Second",
+                                                       "Count/Second",
+                                                       "None"};
+
 // Relative accuracy of QuantileSketch::Quantile (a in the header comment).
 inline constexpr double kSketchRelativeAccuracy = 0.01;
 // Buckets kept per sign (positive values, negative values).

@@ -49,35 +49,6 @@ struct MinutePoint {
   Aggregate aggregate;
 };
 
-// CloudWatch's StandardUnit, in the API model's order.
-inline constexpr absl::string_view kStandardUnits[] = {"Seconds",
-                                                       "Microseconds",
-                                                       "Milliseconds",
-                                                       "Bytes",
-                                                       "Kilobytes",
-                                                       "Megabytes",
-                                                       "Gigabytes",
-                                                       "Terabytes",
-                                                       "Bits",
-                                                       "Kilobits",
-                                                       "Megabits",
-                                                       "Gigabits",
-                                                       "Terabits",
-                                                       "Percent",
-                                                       "Count",
-                                                       "Bytes/Second",
-                                                       "Kilobytes/Second",
-                                                       "Megabytes/Second",
-                                                       "Gigabytes/Second",
-                                                       "Terabytes/Second",
-                                                       "Bits/Second",
-                                                       "Kilobits/Second",
-                                                       "Megabits/Second",
-                                                       "Gigabits/Second",
-                                                       "Terabits/Second",
-                                                       "Count/Second",
-                                                       "None"};
-
 // The largest magnitude PutMetricData accepts: 2^360.
 inline constexpr double kMaxMetricValue = 0x1p360;
 

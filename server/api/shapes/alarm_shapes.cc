@@ -16,7 +16,10 @@ Json DimensionsToJson(
   return out;
 }
 
-Json MetricAlarmToJson(const evbus::v1::MetricAlarm& a, TimeStyle style) {
+namespace {
+
+// The members both kinds of alarm start with.
+Json AlarmHeadToJson(const evbus::v1::MetricAlarm& a, TimeStyle style) {
   Json j = Json::object();
   j["AlarmName"] = a.alarm_name();
   j["AlarmArn"] = a.alarm_arn();
@@ -33,6 +36,13 @@ Json MetricAlarmToJson(const evbus::v1::MetricAlarm& a, TimeStyle style) {
   j["InsufficientDataActions"] =
       Json(std::vector<std::string>(a.insufficient_data_actions().begin(),
                                     a.insufficient_data_actions().end()));
+  return j;
+}
+
+}  // namespace
+
+Json MetricAlarmToJson(const evbus::v1::MetricAlarm& a, TimeStyle style) {
+  Json j = AlarmHeadToJson(a, style);
   j["StateValue"] = a.state_value();
   j["StateReason"] = a.state_reason();
   if (!a.state_reason_data().empty()) {
@@ -66,22 +76,7 @@ Json MetricAlarmToJson(const evbus::v1::MetricAlarm& a, TimeStyle style) {
 }
 
 Json CompositeAlarmToJson(const evbus::v1::MetricAlarm& a, TimeStyle style) {
-  Json j = Json::object();
-  j["AlarmName"] = a.alarm_name();
-  j["AlarmArn"] = a.alarm_arn();
-  if (!a.alarm_description().empty()) {
-    j["AlarmDescription"] = a.alarm_description();
-  }
-  j["AlarmConfigurationUpdatedTimestamp"] =
-      TimeValue(a.configuration_updated_ms(), style);
-  j["ActionsEnabled"] = a.actions_enabled();
-  j["OKActions"] = Json(
-      std::vector<std::string>(a.ok_actions().begin(), a.ok_actions().end()));
-  j["AlarmActions"] = Json(std::vector<std::string>(a.alarm_actions().begin(),
-                                                    a.alarm_actions().end()));
-  j["InsufficientDataActions"] =
-      Json(std::vector<std::string>(a.insufficient_data_actions().begin(),
-                                    a.insufficient_data_actions().end()));
+  Json j = AlarmHeadToJson(a, style);
   j["AlarmRule"] = a.alarm_rule();
   j["StateValue"] = a.state_value();
   j["StateReason"] = a.state_reason();
