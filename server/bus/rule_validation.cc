@@ -85,10 +85,9 @@ void AddTargetClauses(const evbus::v1::Target& t, size_t index,
   }
 }
 
-// The target's one input kind (the caller checked there is at most one).
-// The same conversion as delivery::TargetInputOf, which this library cannot
-// depend on (delivery needs the store).
-targets::TargetInput InputOf(const evbus::v1::Target& target) {
+}  // namespace
+
+targets::TargetInput TargetInputOf(const evbus::v1::Target& target) {
   targets::TargetInput in;
   if (!target.input().empty()) {
     in.kind = targets::TargetInput::Kind::kInput;
@@ -106,8 +105,6 @@ targets::TargetInput InputOf(const evbus::v1::Target& target) {
   }
   return in;
 }
-
-}  // namespace
 
 absl::Status ValidateRuleDefinition(const evbus::v1::Rule& rule,
                                     const pattern::PatternLimits& limits,
@@ -181,7 +178,7 @@ absl::Status ValidateTargets(
           "for target ",
           t.id(), "."));
     }
-    absl::Status in = targets::ValidateTargetInput(InputOf(t), t.id());
+    absl::Status in = targets::ValidateTargetInput(TargetInputOf(t), t.id());
     if (!in.ok()) return in;
     absl::StatusOr<targets::TargetRef> ref =
         targets::ParseTargetArn(t.arn(), t.id());

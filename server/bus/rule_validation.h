@@ -23,9 +23,16 @@
 #include "absl/status/status.h"
 #include "evbus/v1/rule.pb.h"
 #include "server/pattern/pattern.h"
+#include "server/targets/input_shaping.h"
 #include "server/targets/target_arn.h"
 
 namespace evbus::bus {
+
+// The input a target asks for, from its Input / InputPath /
+// InputTransformer members (the first one set; the input paths sorted, as
+// proto maps keep no order). Shared with the dispatcher, which shapes what
+// each delivery sends.
+targets::TargetInput TargetInputOf(const evbus::v1::Target& target);
 
 // PutRule's checks, in EventBridge's order: model constraints (name,
 // description, schedule expression length, state) → ValidationException;

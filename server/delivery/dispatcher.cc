@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "evbus/v1/event.pb.h"
+#include "server/bus/rule_validation.h"
 #include "server/common/ids.h"
 #include "server/common/logging.h"
 #include "server/storage/keys.h"
@@ -37,26 +38,6 @@ RetryLimits LimitsOf(const evbus::v1::Target& target) {
 }
 
 }  // namespace
-
-targets::TargetInput TargetInputOf(const evbus::v1::Target& target) {
-  targets::TargetInput in;
-  if (!target.input().empty()) {
-    in.kind = targets::TargetInput::Kind::kInput;
-    in.input = target.input();
-  } else if (!target.input_path().empty()) {
-    in.kind = targets::TargetInput::Kind::kInputPath;
-    in.input_path = target.input_path();
-  } else if (target.has_input_transformer()) {
-    in.kind = targets::TargetInput::Kind::kInputTransformer;
-    // Map order is not preserved by proto maps; sort for determinism.
-    std::map<std::string, std::string> sorted(
-        target.input_transformer().input_paths_map().begin(),
-        target.input_transformer().input_paths_map().end());
-    in.input_paths_map.assign(sorted.begin(), sorted.end());
-    in.input_template = target.input_transformer().input_template();
-  }
-  return in;
-}
 
 namespace {
 
@@ -474,7 +455,7 @@ void Dispatcher::Dispatch(const QueueEntry& entry) {
   context.rule_name = task.rule_name();
   context.ingestion_time = absl::FromUnixMillis(task.ingest_time_ms());
   absl::StatusOr<std::optional<std::string>> payload = targets::ShapeInput(
-      TargetInputOf(shared_target->target), task.envelope_json(), context);
+      bus::TargetInputOf(shared_target->target), task.envelope_json(), context);
   if (!payload.ok() || !payload->has_value()) {
     Complete(entry, std::move(task), shared_target.get(),
              targets::DeliveryResult::Failure(

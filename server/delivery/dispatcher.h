@@ -164,10 +164,6 @@ struct DispatcherOptions {
   size_t task_cache_bytes = size_t{64} << 20;
 };
 
-// The input a target asks for, from its Input / InputPath /
-// InputTransformer members (the first one set).
-targets::TargetInput TargetInputOf(const evbus::v1::Target& target);
-
 // An index entry: what Enqueued needs to know about a committed task.
 struct QueueEntry {
   uint64_t due_ms = 0;
