@@ -503,10 +503,9 @@ absl::Status Scheduler::Validate(
     std::optional<ScheduleExpression>* expression) {
   EVBUS_RETURN_IF_ERROR(CheckName(s.name()));
   if (s.description().size() > 512) {
-    return common::ValidationError(
-        "1 validation error detected: Value at 'description' failed to "
-        "satisfy constraint: Member must have length less than or equal to "
-        "512");
+    return common::ConstraintViolation({common::ConstraintClause(
+        s.description(), "description",
+        "have length less than or equal to 512")});
   }
   absl::StatusOr<ScheduleExpression> expr =
       ScheduleExpression::Parse(s.schedule_expression(), Dialect::kScheduler,
@@ -516,10 +515,9 @@ absl::Status Scheduler::Validate(
   if (!expr.ok()) return expr.status();
   const std::string& mode = s.flexible_time_window().mode();
   if (mode != "OFF" && mode != "FLEXIBLE") {
-    return common::ValidationError(
-        "1 validation error detected: Value at 'flexibleTimeWindow.mode' "
-        "failed to satisfy constraint: Member must satisfy enum value set: "
-        "[OFF, FLEXIBLE]");
+    return common::ConstraintViolation({common::ConstraintClause(
+        mode, "flexibleTimeWindow.mode",
+        "satisfy enum value set: [OFF, FLEXIBLE]")});
   }
   int window = s.flexible_time_window().maximum_window_in_minutes();
   if (mode == "FLEXIBLE" && (window < 1 || window > 1440)) {
@@ -528,16 +526,14 @@ absl::Status Scheduler::Validate(
         "FLEXIBLE.");
   }
   if (s.state() != "ENABLED" && s.state() != "DISABLED") {
-    return common::ValidationError(
-        "1 validation error detected: Value at 'state' failed to satisfy "
-        "constraint: Member must satisfy enum value set: [ENABLED, DISABLED]");
+    return common::ConstraintViolation({common::ConstraintClause(
+        s.state(), "state", "satisfy enum value set: [ENABLED, DISABLED]")});
   }
   if (s.action_after_completion() != "NONE" &&
       s.action_after_completion() != "DELETE") {
-    return common::ValidationError(
-        "1 validation error detected: Value at 'actionAfterCompletion' "
-        "failed to satisfy constraint: Member must satisfy enum value set: "
-        "[NONE, DELETE]");
+    return common::ConstraintViolation({common::ConstraintClause(
+        s.action_after_completion(), "actionAfterCompletion",
+        "satisfy enum value set: [NONE, DELETE]")});
   }
   if (s.start_date_ms() > 0 && s.end_date_ms() > 0 &&
       s.end_date_ms() <= s.start_date_ms()) {

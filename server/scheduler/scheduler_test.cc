@@ -343,6 +343,32 @@ TEST_F(SchedulerTest, EndDateStopsFiringAndValidation) {
 
 // Names are 1–64 characters of ^[0-9a-zA-Z-_.]+$; a name too long is
 // reported as too long (AWS checks the length before the pattern).
+// Model constraints name the value they refuse (the Coral form).
+TEST_F(SchedulerTest, EnumErrorsNameTheRefusedValue) {
+  evbus::v1::Schedule s;
+  s.set_name("enums");
+  s.set_schedule_expression("rate(10 minutes)");
+  s.mutable_flexible_time_window()->set_mode("off");
+  s.mutable_target()->set_arn("log:enums");
+  EXPECT_THAT(scheduler_->CreateSchedule(s),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "ValidationException: 1 validation error detected: "
+                       "Value 'off' at 'flexibleTimeWindow.mode' failed to "
+                       "satisfy constraint: Member must satisfy enum value "
+                       "set: [OFF, FLEXIBLE]"));
+  s.mutable_flexible_time_window()->set_mode("OFF");
+  s.set_state("bogus");
+  EXPECT_THAT(scheduler_->CreateSchedule(s),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       ::testing::HasSubstr("Value 'bogus' at 'state'")));
+  s.set_state("ENABLED");
+  s.set_action_after_completion("delete");
+  EXPECT_THAT(scheduler_->CreateSchedule(s),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       ::testing::HasSubstr(
+                           "Value 'delete' at 'actionAfterCompletion'")));
+}
+
 TEST_F(SchedulerTest, NameLengthIsCheckedBeforeThePattern) {
   ASSERT_THAT(scheduler_->Start(), IsOk());
   evbus::v1::Schedule s;
