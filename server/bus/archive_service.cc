@@ -469,12 +469,22 @@ void ArchiveService::RunReplay(const std::string& name) {
       &cursor, static_cast<uint64_t>(std::max<int64_t>(0, resume_from)));
   std::string final_state = "COMPLETED";
   std::string reason;
+  // An archive deleted during the replay ends it FAILED, whatever was put
+  // back by then (its events are gone, so COMPLETED would claim too much).
+  auto archive_gone = [&] {
+    absl::ReaderMutexLock lock(&mu_);
+    return archives_.count(archive) == 0;
+  };
   for (int round = 0; round < 10000000 && !bus.empty(); ++round) {
     {
       absl::ReaderMutexLock lock(&mu_);
       if (stopping_) return;  // progress saved; resumes at next start
       if (replays_[name]->cancel) {
         final_state = "CANCELLED";
+        break;
+      }
+      if (archives_.count(archive) == 0) {
+        bus.clear();  // FAILED below
         break;
       }
     }
@@ -498,7 +508,10 @@ void ArchiveService::RunReplay(const std::string& name) {
       reason = std::string(s.message());
       break;
     }
-    if (batch.empty()) break;
+    if (batch.empty()) {
+      if (archive_gone()) bus.clear();  // its events went with it: FAILED
+      break;
+    }
     s = buses_.PutReplayed(bus, batch, only_rules);
     if (!s.ok()) {
       final_state = "FAILED";
@@ -507,13 +520,17 @@ void ArchiveService::RunReplay(const std::string& name) {
     }
     cursor = last_key;
     cursor.push_back('\0');
-    absl::MutexLock lock(&mu_);
+    absl::ReleasableMutexLock lock(&mu_);
     evbus::v1::Replay& r = replays_[name]->replay;
     r.set_event_last_replayed_time_ms(batch.back().event_time_ms);
     r.set_events_replayed(r.events_replayed() +
                           static_cast<int64_t>(batch.size()));
     absl::Status p = PersistReplay(r);
     if (!p.ok()) EVBUS_LOG(WARNING) << "replay progress: " << p;
+    if (options_.after_replay_batch) {
+      lock.Release();
+      options_.after_replay_batch(name);
+    }
   }
   if (bus.empty()) {
     final_state = "FAILED";

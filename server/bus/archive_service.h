@@ -17,6 +17,7 @@
 //   EVBUS_ASSIGN_OR_RETURN(evbus::v1::Replay r, archives.StartReplay(req2));
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -40,6 +41,9 @@ struct ArchiveOptions {
   size_t max_active_replays = 10;
   // Events put back per batch. Default: 100.
   size_t replay_batch = 100;
+  // Tests only: called by a replay's thread after each batch was put back,
+  // with no lock held.
+  std::function<void(const std::string& replay)> after_replay_batch;
 };
 
 class ArchiveService {

@@ -503,9 +503,9 @@ absl::Status Scheduler::Validate(
     std::optional<ScheduleExpression>* expression) {
   EVBUS_RETURN_IF_ERROR(CheckName(s.name()));
   if (s.description().size() > 512) {
-    return common::ConstraintViolation({common::ConstraintClause(
-        s.description(), "description",
-        "have length less than or equal to 512")});
+    return common::ConstraintViolation(
+        {common::ConstraintClause(s.description(), "description",
+                                  "have length less than or equal to 512")});
   }
   absl::StatusOr<ScheduleExpression> expr =
       ScheduleExpression::Parse(s.schedule_expression(), Dialect::kScheduler,
@@ -515,9 +515,9 @@ absl::Status Scheduler::Validate(
   if (!expr.ok()) return expr.status();
   const std::string& mode = s.flexible_time_window().mode();
   if (mode != "OFF" && mode != "FLEXIBLE") {
-    return common::ConstraintViolation({common::ConstraintClause(
-        mode, "flexibleTimeWindow.mode",
-        "satisfy enum value set: [OFF, FLEXIBLE]")});
+    return common::ConstraintViolation(
+        {common::ConstraintClause(mode, "flexibleTimeWindow.mode",
+                                  "satisfy enum value set: [OFF, FLEXIBLE]")});
   }
   int window = s.flexible_time_window().maximum_window_in_minutes();
   if (mode == "FLEXIBLE" && (window < 1 || window > 1440)) {

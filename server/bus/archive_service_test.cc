@@ -1,0 +1,86 @@
+#include "server/bus/archive_service.h"
+
+#include <memory>
+#include <string>
+
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "gtest/gtest.h"
+#include "server/bus/bus_service.h"
+#include "server/bus/rule_registry.h"
+#include "tests/testing/status_matchers.h"
+#include "tests/testing/temp_dir.h"
+
+namespace evbus::bus {
+namespace {
+
+using ::evbus::testing::IsOk;
+
+constexpr char kBusArn[] =
+    "arn:aws:events:us-east-1:000000000000:event-bus/default";
+constexpr char kArchiveArn[] =
+    "arn:aws:events:us-east-1:000000000000:archive/keep";
+
+// An archive deleted while a replay of it runs: the replay ends FAILED,
+// not COMPLETED with part of the window put back.
+TEST(ArchiveServiceTest, DeletingTheArchiveFailsItsRunningReplay) {
+  evbus::testing::TempDir dir;
+  common::ManualClock clock{absl::FromUnixSeconds(1767323045)};
+  metrics::Registry registry;
+  auto store = storage::Store::Open({.path = dir.path()});
+  ASSERT_TRUE(store.ok()) << store.status();
+  RuleRegistry rules(**store, clock, RuleRegistryOptions{});
+  ASSERT_THAT(rules.Load(), IsOk());
+  auto buses = BusService::Create(**store, clock, registry, {}, &rules,
+                                  /*dispatcher=*/nullptr);
+  ASSERT_TRUE(buses.ok()) << buses.status();
+  absl::Notification first_batch;
+  absl::Notification deleted;
+  ArchiveOptions options;
+  options.replay_batch = 1;
+  options.after_replay_batch = [&](const std::string&) {
+    if (first_batch.HasBeenNotified()) return;
+    first_batch.Notify();
+    deleted.WaitForNotificationWithTimeout(absl::Seconds(30));
+  };
+  ArchiveService archives(**store, clock, rules, **buses, options);
+  ASSERT_THAT(archives.Load(), IsOk());
+  evbus::v1::CreateArchiveRequest create;
+  create.set_archive_name("keep");
+  create.set_event_source_arn(kBusArn);
+  ASSERT_TRUE(archives.CreateArchive(create).ok());
+  for (int i = 0; i < 3; ++i) {
+    common::EventEntry e;
+    e.source = "com.example";
+    e.detail_type = "Thing";
+    e.detail = R"({"n":1})";
+    ASSERT_TRUE((*buses)->PutEvents({e}).ok());
+  }
+  evbus::v1::StartReplayRequest start;
+  start.set_replay_name("again");
+  start.set_event_source_arn(kArchiveArn);
+  start.set_event_start_time_ms(absl::ToUnixMillis(clock.Now()) - 60000);
+  start.set_event_end_time_ms(absl::ToUnixMillis(clock.Now()) + 60000);
+  start.mutable_destination()->set_arn(kBusArn);
+  ASSERT_TRUE(archives.StartReplay(start).ok());
+  ASSERT_TRUE(first_batch.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  ASSERT_THAT(archives.DeleteArchive("keep"), IsOk());
+  deleted.Notify();
+
+  evbus::v1::Replay replay;
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (absl::Now() < deadline) {
+    absl::StatusOr<evbus::v1::Replay> r = archives.DescribeReplay("again");
+    ASSERT_TRUE(r.ok()) << r.status();
+    replay = *r;
+    if (replay.state() != "STARTING" && replay.state() != "RUNNING") break;
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  EXPECT_EQ(replay.state(), "FAILED");
+  EXPECT_EQ(replay.state_reason(), "The archive no longer exists.");
+  EXPECT_EQ(replay.events_replayed(), 1);
+  archives.Stop();
+}
+
+}  // namespace
+}  // namespace evbus::bus
