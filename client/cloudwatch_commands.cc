@@ -331,6 +331,23 @@ absl::StatusOr<Json> ListMetrics(const Args& args, Context& ctx) {
   return Json{{"Metrics", metrics}};
 }
 
+// --actions-enabled / --no-actions-enabled and the three action lists, of
+// either kind of alarm.
+void ActionsOf(const Args& args, evbus::v1::MetricAlarm* a,
+               google::protobuf::RepeatedPtrField<std::string>* present) {
+  if (args.Has("actions-enabled") || args.Has("no-actions-enabled")) {
+    a->set_actions_enabled(args.Has("actions-enabled"));
+    present->Add("actions_enabled");
+  }
+  for (const std::string& x : ListOf(args, "alarm-actions")) {
+    a->add_alarm_actions(x);
+  }
+  for (const std::string& x : ListOf(args, "ok-actions")) a->add_ok_actions(x);
+  for (const std::string& x : ListOf(args, "insufficient-data-actions")) {
+    a->add_insufficient_data_actions(x);
+  }
+}
+
 absl::StatusOr<Json> PutMetricAlarm(const Args& args, Context& ctx) {
   evbus::v1::PutMetricAlarmRequest request;
   evbus::v1::MetricAlarm* a = request.mutable_alarm();
@@ -375,17 +392,7 @@ absl::StatusOr<Json> PutMetricAlarm(const Args& args, Context& ctx) {
     a->set_threshold(*t);
     request.add_present("threshold");
   }
-  if (args.Has("actions-enabled") || args.Has("no-actions-enabled")) {
-    a->set_actions_enabled(args.Has("actions-enabled"));
-    request.add_present("actions_enabled");
-  }
-  for (const std::string& x : ListOf(args, "alarm-actions")) {
-    a->add_alarm_actions(x);
-  }
-  for (const std::string& x : ListOf(args, "ok-actions")) a->add_ok_actions(x);
-  for (const std::string& x : ListOf(args, "insufficient-data-actions")) {
-    a->add_insufficient_data_actions(x);
-  }
+  ActionsOf(args, a, request.mutable_present());
   evbus::v1::PutMetricAlarmResponse response;
   auto c = NewContext(ctx);
   grpc::Status rpc =
@@ -404,17 +411,7 @@ absl::StatusOr<Json> PutCompositeAlarm(const Args& args, Context& ctx) {
     if (!rule.ok()) return rule.status();
     a->set_alarm_rule(*rule);
   }
-  if (args.Has("actions-enabled") || args.Has("no-actions-enabled")) {
-    a->set_actions_enabled(args.Has("actions-enabled"));
-    request.add_present("actions_enabled");
-  }
-  for (const std::string& x : ListOf(args, "alarm-actions")) {
-    a->add_alarm_actions(x);
-  }
-  for (const std::string& x : ListOf(args, "ok-actions")) a->add_ok_actions(x);
-  for (const std::string& x : ListOf(args, "insufficient-data-actions")) {
-    a->add_insufficient_data_actions(x);
-  }
+  ActionsOf(args, a, request.mutable_present());
   evbus::v1::PutCompositeAlarmResponse response;
   auto c = NewContext(ctx);
   grpc::Status rpc =

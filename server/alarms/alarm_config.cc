@@ -119,21 +119,34 @@ void CheckActions(const std::vector<std::string>& actions,
   }
 }
 
-// Model constraints (phase 1), all collected.
-absl::Status CheckModel(const PutMetricAlarmRequest& r) {
-  Violations v;
-  if (!r.alarm_name.has_value()) {
+// The members both kinds of alarm have: AlarmName (required, 1..255) and
+// AlarmDescription (<= 1024).
+void CheckNameAndDescription(const std::optional<std::string>& name,
+                             const std::optional<std::string>& description,
+                             Violations& v) {
+  if (!name.has_value()) {
     v.Null("alarmName");
   } else {
-    v.Length(*r.alarm_name, "alarmName", 1, kMaxAlarmNameLength);
+    v.Length(*name, "alarmName", 1, kMaxAlarmNameLength);
   }
-  if (r.alarm_description.has_value()) {
-    v.Length(*r.alarm_description, "alarmDescription", 0,
-             kMaxAlarmDescriptionLength);
+  if (description.has_value()) {
+    v.Length(*description, "alarmDescription", 0, kMaxAlarmDescriptionLength);
   }
+}
+
+// The three action lists of either kind of request.
+template <typename Request>
+void CheckActionLists(const Request& r, Violations& v) {
   CheckActions(r.ok_actions, "oKActions", v);
   CheckActions(r.alarm_actions, "alarmActions", v);
   CheckActions(r.insufficient_data_actions, "insufficientDataActions", v);
+}
+
+// Model constraints (phase 1), all collected.
+absl::Status CheckModel(const PutMetricAlarmRequest& r) {
+  Violations v;
+  CheckNameAndDescription(r.alarm_name, r.alarm_description, v);
+  CheckActionLists(r, v);
   if (r.metric_name.has_value()) {
     v.Length(*r.metric_name, "metricName", 1, kMaxMetricNameLength);
   }
@@ -341,23 +354,13 @@ absl::StatusOr<MetricAlarmConfig> ValidatePutMetricAlarm(
 absl::StatusOr<AlarmRule> ValidatePutCompositeAlarm(
     const PutCompositeAlarmRequest& r) {
   Violations v;
-  if (!r.alarm_name.has_value()) {
-    v.Null("alarmName");
-  } else {
-    v.Length(*r.alarm_name, "alarmName", 1, kMaxAlarmNameLength);
-  }
-  if (r.alarm_description.has_value()) {
-    v.Length(*r.alarm_description, "alarmDescription", 0,
-             kMaxAlarmDescriptionLength);
-  }
+  CheckNameAndDescription(r.alarm_name, r.alarm_description, v);
   if (!r.alarm_rule.has_value()) {
     v.Null("alarmRule");
   } else {
     v.Length(*r.alarm_rule, "alarmRule", 1, AlarmRule::kMaxLength);
   }
-  CheckActions(r.ok_actions, "oKActions", v);
-  CheckActions(r.alarm_actions, "alarmActions", v);
-  CheckActions(r.insufficient_data_actions, "insufficientDataActions", v);
+  CheckActionLists(r, v);
   if (absl::Status s = v.ToStatus(); !s.ok()) return s;
   if (HasControlCharacter(*r.alarm_name)) {
     return Invalid("AlarmName must not contain ASCII control characters.");

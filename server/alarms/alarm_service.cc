@@ -1038,17 +1038,17 @@ std::vector<AlarmService::PendingActions> AlarmService::PropagateLocked(
   std::set<std::string> cyclic;
   for (const std::string& n : affected) {
     std::set<std::string> seen;
-    std::vector<std::string> todo = composite_children(n);
-    while (!todo.empty()) {
-      std::string c = std::move(todo.back());
-      todo.pop_back();
+    std::vector<std::string> to_visit = composite_children(n);
+    while (!to_visit.empty()) {
+      std::string c = std::move(to_visit.back());
+      to_visit.pop_back();
       if (c == n) {
         cyclic.insert(n);
         break;
       }
       if (!seen.insert(c).second) continue;
       std::vector<std::string> below = composite_children(c);
-      todo.insert(todo.end(), below.begin(), below.end());
+      to_visit.insert(to_visit.end(), below.begin(), below.end());
     }
   }
   // Children before parents (the rest has no cycle), each once.

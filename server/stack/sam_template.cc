@@ -270,6 +270,9 @@ class Converter {
   absl::Status CopyArn(const YAML::Node& src, absl::string_view key,
                        const std::string& path, YAML::Node& dst,
                        absl::string_view out_key);
+  // ActionsEnabled, the three action lists and AlarmDescription of either
+  // kind of alarm.
+  absl::Status CopyAlarmActions(const Resource& r, YAML::Node& alarm);
   absl::Status CopyArnList(const YAML::Node& src, absl::string_view key,
                            const std::string& path, YAML::Node& dst,
                            absl::string_view out_key);
@@ -1305,6 +1308,21 @@ absl::Status Converter::ConvertSubscription(const Resource& r) {
   return AddSubscription(topic_arn, Field(r.id, "TopicArn"), sub);
 }
 
+absl::Status Converter::CopyAlarmActions(const Resource& r, YAML::Node& alarm) {
+  const YAML::Node& props = r.properties;
+  EVBUS_RETURN_IF_ERROR(
+      CopyBool(props, "ActionsEnabled", r.id, alarm, "actions_enabled"));
+  EVBUS_RETURN_IF_ERROR(
+      CopyArnList(props, "AlarmActions", r.id, alarm, "alarm_actions"));
+  EVBUS_RETURN_IF_ERROR(
+      CopyArnList(props, "OKActions", r.id, alarm, "ok_actions"));
+  EVBUS_RETURN_IF_ERROR(CopyArnList(props, "InsufficientDataActions", r.id,
+                                    alarm, "insufficient_data_actions"));
+  EVBUS_RETURN_IF_ERROR(
+      CopyString(props, "AlarmDescription", r.id, alarm, "description"));
+  return absl::OkStatus();
+}
+
 absl::Status Converter::ConvertAlarm(const Resource& r) {
   const YAML::Node& props = r.properties;
   if (r.type == "AWS::CloudWatch::CompositeAlarm") {
@@ -1319,16 +1337,7 @@ absl::Status Converter::ConvertAlarm(const Resource& r) {
     EVBUS_ASSIGN_OR_RETURN(std::string name, NameOf(r));
     alarm["name"] = Str(name);
     EVBUS_RETURN_IF_ERROR(CopyString(props, "AlarmRule", r.id, alarm, "rule"));
-    EVBUS_RETURN_IF_ERROR(
-        CopyBool(props, "ActionsEnabled", r.id, alarm, "actions_enabled"));
-    EVBUS_RETURN_IF_ERROR(
-        CopyArnList(props, "AlarmActions", r.id, alarm, "alarm_actions"));
-    EVBUS_RETURN_IF_ERROR(
-        CopyArnList(props, "OKActions", r.id, alarm, "ok_actions"));
-    EVBUS_RETURN_IF_ERROR(CopyArnList(props, "InsufficientDataActions", r.id,
-                                      alarm, "insufficient_data_actions"));
-    EVBUS_RETURN_IF_ERROR(
-        CopyString(props, "AlarmDescription", r.id, alarm, "description"));
+    EVBUS_RETURN_IF_ERROR(CopyAlarmActions(r, alarm));
     alarms_.push_back(alarm);
     return absl::OkStatus();
   }
@@ -1395,16 +1404,7 @@ absl::Status Converter::ConvertAlarm(const Resource& r) {
   EVBUS_RETURN_IF_ERROR(
       CopyString(props, "TreatMissingData", r.id, alarm, "treat_missing_data"));
   EVBUS_RETURN_IF_ERROR(CopyString(props, "Unit", r.id, alarm, "unit"));
-  EVBUS_RETURN_IF_ERROR(
-      CopyBool(props, "ActionsEnabled", r.id, alarm, "actions_enabled"));
-  EVBUS_RETURN_IF_ERROR(
-      CopyArnList(props, "AlarmActions", r.id, alarm, "alarm_actions"));
-  EVBUS_RETURN_IF_ERROR(
-      CopyArnList(props, "OKActions", r.id, alarm, "ok_actions"));
-  EVBUS_RETURN_IF_ERROR(CopyArnList(props, "InsufficientDataActions", r.id,
-                                    alarm, "insufficient_data_actions"));
-  EVBUS_RETURN_IF_ERROR(
-      CopyString(props, "AlarmDescription", r.id, alarm, "description"));
+  EVBUS_RETURN_IF_ERROR(CopyAlarmActions(r, alarm));
   alarms_.push_back(alarm);
   return absl::OkStatus();
 }

@@ -270,6 +270,20 @@ Json AlarmJson(const evbus::v1::MetricAlarm& a) {
   return shapes::MetricAlarmToJson(a, shapes::TimeStyle::kEpochSeconds);
 }
 
+// ActionsEnabled and the three action lists, of either kind of alarm.
+void ReadActions(JsonReader& in, evbus::v1::MetricAlarm* a,
+                 google::protobuf::RepeatedPtrField<std::string>* present) {
+  if (std::optional<bool> enabled = in.Bool("ActionsEnabled")) {
+    a->set_actions_enabled(*enabled);
+    present->Add("actions_enabled");
+  }
+  for (std::string& s : in.StringList("OKActions")) a->add_ok_actions(s);
+  for (std::string& s : in.StringList("AlarmActions")) a->add_alarm_actions(s);
+  for (std::string& s : in.StringList("InsufficientDataActions")) {
+    a->add_insufficient_data_actions(s);
+  }
+}
+
 // ---- Operations ------------------------------------------------------------
 
 absl::StatusOr<Json> PutMetricAlarm(JsonReader& in,
@@ -283,15 +297,7 @@ absl::StatusOr<Json> PutMetricAlarm(JsonReader& in,
     request.add_present("alarm_name");
   }
   a->set_alarm_description(in.String("AlarmDescription").value_or(""));
-  if (std::optional<bool> enabled = in.Bool("ActionsEnabled")) {
-    a->set_actions_enabled(*enabled);
-    request.add_present("actions_enabled");
-  }
-  for (std::string& s : in.StringList("OKActions")) a->add_ok_actions(s);
-  for (std::string& s : in.StringList("AlarmActions")) a->add_alarm_actions(s);
-  for (std::string& s : in.StringList("InsufficientDataActions")) {
-    a->add_insufficient_data_actions(s);
-  }
+  ReadActions(in, a, request.mutable_present());
   a->set_metric_name(in.String("MetricName").value_or(""));
   a->set_namespace_(in.String("Namespace").value_or(""));
   a->set_statistic(in.String("Statistic").value_or(""));
@@ -344,15 +350,7 @@ absl::StatusOr<Json> PutCompositeAlarm(JsonReader& in,
   a->set_alarm_name(in.String("AlarmName").value_or(""));
   a->set_alarm_description(in.String("AlarmDescription").value_or(""));
   a->set_alarm_rule(in.String("AlarmRule").value_or(""));
-  if (std::optional<bool> enabled = in.Bool("ActionsEnabled")) {
-    a->set_actions_enabled(*enabled);
-    request.add_present("actions_enabled");
-  }
-  for (std::string& s : in.StringList("OKActions")) a->add_ok_actions(s);
-  for (std::string& s : in.StringList("AlarmActions")) a->add_alarm_actions(s);
-  for (std::string& s : in.StringList("InsufficientDataActions")) {
-    a->add_insufficient_data_actions(s);
-  }
+  ReadActions(in, a, request.mutable_present());
   // Action suppression is not implemented; refuse it rather than store an
   // alarm that would notify when asked not to.
   if (in.String("ActionsSuppressor").has_value()) {
