@@ -1,5 +1,7 @@
 #include "client/cloudwatch_commands.h"
 
+#include <cstdint>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -412,6 +414,22 @@ absl::StatusOr<Json> PutCompositeAlarm(const Args& args, Context& ctx) {
     a->set_alarm_rule(*rule);
   }
   ActionsOf(args, a, request.mutable_present());
+  a->set_actions_suppressor(args.Get("actions-suppressor").value_or(""));
+  // Range checks are the server's (it names the refused value).
+  if (args.Has("actions-suppressor-wait-period")) {
+    absl::StatusOr<int> wait = ParseIntArg(
+        args, "actions-suppressor-wait-period", 0, INT32_MIN, INT32_MAX);
+    if (!wait.ok()) return wait.status();
+    a->set_actions_suppressor_wait_period(*wait);
+    request.add_present("actions_suppressor_wait_period");
+  }
+  if (args.Has("actions-suppressor-extension-period")) {
+    absl::StatusOr<int> extension = ParseIntArg(
+        args, "actions-suppressor-extension-period", 0, INT32_MIN, INT32_MAX);
+    if (!extension.ok()) return extension.status();
+    a->set_actions_suppressor_extension_period(*extension);
+    request.add_present("actions_suppressor_extension_period");
+  }
   evbus::v1::PutCompositeAlarmResponse response;
   auto c = NewContext(ctx);
   grpc::Status rpc =
@@ -600,11 +618,16 @@ std::vector<Command> CloudWatchCommands() {
       {"put-composite-alarm",
        "--alarm-name N --alarm-rule RULE|file://F [--alarm-description D] "
        "[--alarm-actions ARN ...] [--ok-actions ARN ...] "
-       "[--insufficient-data-actions ARN ...] [--no-actions-enabled]   "
-       "ALARM while RULE holds, e.g. 'ALARM(errors) AND NOT ALARM(deploying)'",
+       "[--insufficient-data-actions ARN ...] [--no-actions-enabled] "
+       "[--actions-suppressor A --actions-suppressor-wait-period S "
+       "--actions-suppressor-extension-period S]   "
+       "ALARM while RULE holds, e.g. 'ALARM(errors) AND NOT ALARM(deploying)'; "
+       "no actions while alarm A is in ALARM",
        {"alarm-name", "alarm-rule", "alarm-description", "alarm-actions",
         "ok-actions", "insufficient-data-actions", "actions-enabled",
-        "no-actions-enabled"},
+        "no-actions-enabled", "actions-suppressor",
+        "actions-suppressor-wait-period",
+        "actions-suppressor-extension-period"},
        {"actions-enabled", "no-actions-enabled"},
        PutCompositeAlarm},
       {"describe-alarms",

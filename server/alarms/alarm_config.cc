@@ -361,9 +361,34 @@ absl::StatusOr<AlarmRule> ValidatePutCompositeAlarm(
     v.Length(*r.alarm_rule, "alarmRule", 1, AlarmRule::kMaxLength);
   }
   CheckActionLists(r, v);
+  if (r.actions_suppressor.has_value()) {
+    v.Length(*r.actions_suppressor, "actionsSuppressor", 1,
+             kMaxActionsSuppressorLength);
+  }
+  if (r.actions_suppressor_wait_period.has_value()) {
+    v.Min(*r.actions_suppressor_wait_period, "actionsSuppressorWaitPeriod", 0);
+  }
+  if (r.actions_suppressor_extension_period.has_value()) {
+    v.Min(*r.actions_suppressor_extension_period,
+          "actionsSuppressorExtensionPeriod", 0);
+  }
   if (absl::Status s = v.ToStatus(); !s.ok()) return s;
   if (HasControlCharacter(*r.alarm_name)) {
     return Invalid("AlarmName must not contain ASCII control characters.");
+  }
+  // The two periods go with a suppressor, and it needs both.
+  const bool wait = r.actions_suppressor_wait_period.has_value();
+  const bool extension = r.actions_suppressor_extension_period.has_value();
+  if (r.actions_suppressor.has_value() && (!wait || !extension)) {
+    return Invalid(
+        absl::StrCat(!wait ? "ActionsSuppressorWaitPeriod"
+                           : "ActionsSuppressorExtensionPeriod",
+                     " is required when ActionsSuppressor is specified."));
+  }
+  if (!r.actions_suppressor.has_value() && (wait || extension)) {
+    return Invalid(absl::StrCat(wait ? "ActionsSuppressorWaitPeriod"
+                                     : "ActionsSuppressorExtensionPeriod",
+                                " is only valid with ActionsSuppressor."));
   }
   return AlarmRule::Parse(*r.alarm_rule);
 }

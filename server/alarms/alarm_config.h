@@ -43,6 +43,7 @@ namespace evbus::alarms {
 // Limits (the API model and §4.1).
 inline constexpr size_t kMaxAlarmNameLength = 255;
 inline constexpr size_t kMaxAlarmDescriptionLength = 1024;
+inline constexpr size_t kMaxActionsSuppressorLength = 1600;
 inline constexpr size_t kMaxActionsPerList = 5;
 inline constexpr size_t kMaxActionArnLength = 1024;
 inline constexpr size_t kMaxDimensions = 30;
@@ -155,14 +156,19 @@ struct PutCompositeAlarmRequest {
   std::vector<std::string> ok_actions;
   std::vector<std::string> alarm_actions;
   std::vector<std::string> insufficient_data_actions;
+  std::optional<std::string> actions_suppressor;
+  std::optional<int64_t> actions_suppressor_wait_period;
+  std::optional<int64_t> actions_suppressor_extension_period;
 };
 
 // Validates a PutCompositeAlarm request and parses its rule. Errors, all
 // InvalidArgument: the model constraints together (alarmName required,
 // 1..255; alarmDescription <= 1024; alarmRule required, 1..10240; the
-// action lists as for PutMetricAlarm), then AlarmName control characters,
-// then the rule's syntax ("Error in AlarmRule [...]"). Whether the alarms
-// the rule names exist is the service's to check.
+// action lists as for PutMetricAlarm; actionsSuppressor 1..1600 and both
+// periods >= 0), then AlarmName control characters, then a suppressor
+// without both periods or periods without a suppressor, then the rule's
+// syntax ("Error in AlarmRule [...]"). Whether the alarms the rule and the
+// suppressor name exist is the service's to check.
 absl::StatusOr<AlarmRule> ValidatePutCompositeAlarm(
     const PutCompositeAlarmRequest& request);
 

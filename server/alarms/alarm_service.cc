@@ -46,6 +46,21 @@ bool IsComposite(const evbus::v1::MetricAlarm& a) {
   return !a.alarm_rule().empty();
 }
 
+// ActionsSuppressedBy values.
+constexpr char kSuppressedByWait[] = "WaitPeriod";
+constexpr char kSuppressedByExtension[] = "ExtensionPeriod";
+constexpr char kSuppressedByAlarm[] = "Alarm";
+
+// Sets what suppresses `a`'s actions ("" = nothing) and until when (ms; 0
+// for the suppressor's ALARM state, which has no set end).
+void SetSuppression(evbus::v1::MetricAlarm& a, absl::string_view by,
+                    int64_t until_ms) {
+  a.set_actions_suppressed_by(std::string(by));
+  a.set_actions_suppressed_reason(
+      by.empty() ? "" : absl::StrCat("Actions suppressed by ", by));
+  a.set_actions_suppressed_until_ms(until_ms);
+}
+
 absl::Status Validation(absl::string_view message) {
   return common::AwsError(absl::StatusCode::kInvalidArgument, "ValidationError",
                           message);
@@ -548,10 +563,17 @@ void AlarmService::Loop() {
       TrimHistory(now);
       next_trim = now + absl::Hours(1);
     }
-    // Wake at the next minute boundary (a real clock), on Poke or Stop, or
-    // after idle_poll at the latest.
+    ExpireSuppressions(clock_.Now());
+    // Wake at the next minute boundary or the end of a suppression period
+    // (a real clock), on Poke or Stop, or after idle_poll at the latest.
+    absl::Time next_end;
+    {
+      absl::MutexLock lock(&mu_);
+      next_end = NextSuppressionEndLocked();
+    }
     absl::Duration wait =
-        std::min(options_.idle_poll, minute + absl::Minutes(1) - clock_.Now());
+        std::min({options_.idle_poll, minute + absl::Minutes(1) - clock_.Now(),
+                  next_end - clock_.Now()});
     wait = std::max(wait, absl::Milliseconds(1));
     absl::MutexLock lock(&mu_);
     auto woken = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -895,6 +917,77 @@ absl::Status AlarmService::PutMetricAlarm(
   return absl::OkStatus();
 }
 
+bool AlarmService::SuppressTransition(evbus::v1::MetricAlarm& a,
+                                      AlarmState target,
+                                      bool suppressor_in_alarm, int64_t ms) {
+  if (a.actions_suppressor().empty()) return false;
+  if (suppressor_in_alarm) {
+    SetSuppression(a, kSuppressedByAlarm, 0);
+    return true;
+  }
+  if (target == AlarmState::kAlarm && a.actions_suppressor_wait_period() > 0) {
+    SetSuppression(a, kSuppressedByWait,
+                   ms + int64_t{a.actions_suppressor_wait_period()} * 1000);
+    return true;
+  }
+  SetSuppression(a, "", 0);
+  return false;
+}
+
+absl::Time AlarmService::NextSuppressionEndLocked() const {
+  int64_t next = 0;
+  for (const auto& [name, e] : alarms_) {
+    const int64_t until = e.alarm.actions_suppressed_until_ms();
+    if (until != 0 && (next == 0 || until < next)) next = until;
+  }
+  return next == 0 ? absl::InfiniteFuture() : absl::FromUnixMillis(next);
+}
+
+void AlarmService::ExpireSuppressionsForTesting() {
+  ExpireSuppressions(clock_.Now());
+}
+
+void AlarmService::ExpireSuppressions(absl::Time now) {
+  const int64_t ms = Ms(now);
+  std::vector<PendingActions> pending;
+  {
+    absl::MutexLock lock(&mu_);
+    storage::WriteBatch batch;
+    std::map<std::string, evbus::v1::MetricAlarm> updated;
+    for (const auto& [name, e] : alarms_) {
+      const int64_t until = e.alarm.actions_suppressed_until_ms();
+      if (until == 0 || until > ms) continue;
+      evbus::v1::MetricAlarm a = e.alarm;
+      SetSuppression(a, "", 0);
+      if (a.state_value() == AlarmStateName(AlarmState::kAlarm)) {
+        // The period ran out with the alarm still in ALARM: its actions run,
+        // with a state-change event stamped now (as CloudWatch sends one
+        // when a WaitPeriod ends).
+        a.set_state_updated_ms(ms);
+        PendingActions p;
+        p.alarm = a;
+        p.old_state = a.state_value();
+        if (a.actions_enabled()) p.actions = ActionsOf(a, AlarmState::kAlarm);
+        p.ms = ms;
+        p.generation = e.generation;
+        pending.push_back(std::move(p));
+      }
+      batch.Put(storage::Family::kCatalog,
+                storage::keys::CatalogKey(kAlarmKind, name),
+                a.SerializeAsString());
+      updated[name] = std::move(a);
+    }
+    if (batch.Empty()) return;
+    absl::Status w = store_.Write(batch, /*sync=*/true);
+    if (!w.ok()) {
+      EVBUS_LOG(ERROR) << "alarm suppression ends not recorded: " << w;
+      return;
+    }
+    for (auto& [name, a] : updated) CommitLocked(alarms_[name], std::move(a));
+  }
+  RunActions(std::move(pending));
+}
+
 std::string AlarmService::ChildName(const std::string& child) const {
   const std::string prefix = AlarmArn("");
   if (absl::StartsWith(child, prefix) && child.size() > prefix.size()) {
@@ -915,6 +1008,20 @@ absl::Status AlarmService::PutCompositeAlarm(
   r.ok_actions = ToVector(in.ok_actions());
   r.alarm_actions = ToVector(in.alarm_actions());
   r.insufficient_data_actions = ToVector(in.insufficient_data_actions());
+  auto present = [&request](absl::string_view field) {
+    return std::find(request.present().begin(), request.present().end(),
+                     field) != request.present().end();
+  };
+  if (!in.actions_suppressor().empty()) {
+    r.actions_suppressor = in.actions_suppressor();
+  }
+  if (present("actions_suppressor_wait_period")) {
+    r.actions_suppressor_wait_period = in.actions_suppressor_wait_period();
+  }
+  if (present("actions_suppressor_extension_period")) {
+    r.actions_suppressor_extension_period =
+        in.actions_suppressor_extension_period();
+  }
   absl::StatusOr<AlarmRule> rule = ValidatePutCompositeAlarm(r);
   if (!rule.ok()) return Validation(rule.status().message());
   if (!in.namespace_().empty() || !in.metric_name().empty() ||
@@ -940,15 +1047,17 @@ absl::Status AlarmService::PutCompositeAlarm(
   a.set_alarm_name(name);
   a.set_alarm_arn(AlarmArn(name));
   a.set_alarm_description(in.alarm_description());
-  a.set_actions_enabled(std::find(request.present().begin(),
-                                  request.present().end(), "actions_enabled") ==
-                            request.present().end() ||
-                        in.actions_enabled());
+  a.set_actions_enabled(!present("actions_enabled") || in.actions_enabled());
   *a.mutable_ok_actions() = in.ok_actions();
   *a.mutable_alarm_actions() = in.alarm_actions();
   *a.mutable_insufficient_data_actions() = in.insufficient_data_actions();
   a.set_alarm_rule(in.alarm_rule());
+  a.set_actions_suppressor(in.actions_suppressor());
+  a.set_actions_suppressor_wait_period(in.actions_suppressor_wait_period());
+  a.set_actions_suppressor_extension_period(
+      in.actions_suppressor_extension_period());
   a.set_configuration_updated_ms(ms);
+  const std::string suppressor = ChildName(in.actions_suppressor());
 
   std::vector<PendingActions> pending;
   {
@@ -964,6 +1073,15 @@ absl::Status AlarmService::PutCompositeAlarm(
           "Could not save the composite alarm as alarms [",
           absl::StrJoin(missing, ", "), "] in the alarm rule do not exist"));
     }
+    if (!suppressor.empty() && alarms_.count(suppressor) == 0) {
+      return Validation(absl::StrCat(
+          "Could not save the composite alarm as the actions suppressor [",
+          in.actions_suppressor(), "] does not exist"));
+    }
+    if (suppressor == name) {
+      return Validation(
+          "A composite alarm cannot be its own actions suppressor.");
+    }
     auto it = alarms_.find(name);
     if (it != alarms_.end() && !it->second.rule.has_value()) {
       return Validation(absl::StrCat(
@@ -973,6 +1091,15 @@ absl::Status AlarmService::PutCompositeAlarm(
     storage::WriteBatch batch;
     ConfigureLocked(a, it == alarms_.end() ? nullptr : &it->second.alarm, ms,
                     batch);
+    // A running suppression goes on under the same suppressor; another
+    // suppressor (or none) ends it.
+    if (it != alarms_.end() &&
+        ChildName(it->second.alarm.actions_suppressor()) == suppressor) {
+      const evbus::v1::MetricAlarm& old = it->second.alarm;
+      a.set_actions_suppressed_by(old.actions_suppressed_by());
+      a.set_actions_suppressed_reason(old.actions_suppressed_reason());
+      a.set_actions_suppressed_until_ms(old.actions_suppressed_until_ms());
+    }
     batch.Put(storage::Family::kCatalog,
               storage::keys::CatalogKey(kAlarmKind, name),
               a.SerializeAsString());
@@ -998,11 +1125,16 @@ absl::Status AlarmService::PutCompositeAlarm(
 std::vector<AlarmService::PendingActions> AlarmService::PropagateLocked(
     std::vector<std::string> changed, std::vector<std::string> evaluate,
     int64_t ms) {
-  // The composite alarms naming each alarm.
+  // The composite alarms naming each alarm (in their rules, or as their
+  // actions suppressor: a change of the suppressor's state may end or start
+  // a suppression).
   std::map<std::string, std::vector<std::string>> parents;
   for (const auto& [name, e] : alarms_) {
     if (!e.rule.has_value()) continue;
     for (const std::string& c : e.children) parents[c].push_back(name);
+    if (!e.alarm.actions_suppressor().empty()) {
+      parents[ChildName(e.alarm.actions_suppressor())].push_back(name);
+    }
   }
   // What to evaluate: `evaluate`, and every composite alarm above it or
   // above a changed alarm.
@@ -1087,6 +1219,7 @@ std::vector<AlarmService::PendingActions> AlarmService::PropagateLocked(
   std::vector<std::string> changes = std::move(changed);  // in order
   storage::WriteBatch batch;
   std::vector<PendingActions> pending;
+  std::set<std::string> transitioned;
   for (const std::string& n : order) {
     const Entry& e = alarms_.at(n);
     const bool holds = e.rule->Evaluate(state_of);
@@ -1134,13 +1267,67 @@ std::vector<AlarmService::PendingActions> AlarmService::PropagateLocked(
     }
     common::Json data = common::Json::object();
     data["triggeringAlarms"] = std::move(triggering);
+    const bool suppressed = SuppressTransition(
+        a, target,
+        !a.actions_suppressor().empty() &&
+            state_of(a.actions_suppressor()) == AlarmState::kAlarm,
+        ms);
     pending.push_back(
         TransitionLocked(a, target, reason, common::DumpJson(data), ms, batch));
     pending.back().generation = e.generation;
+    if (suppressed) pending.back().actions.clear();
+    transitioned.insert(n);
     batch.Put(storage::Family::kCatalog,
               storage::keys::CatalogKey(kAlarmKind, n), a.SerializeAsString());
     updated[n] = std::move(a);
     changes.push_back(n);
+  }
+  // Composite alarms whose suppressor changed state (and that did not
+  // change state themselves here): a suppressor going into ALARM turns a
+  // running WaitPeriod or ExtensionPeriod into suppression by the alarm; one
+  // leaving ALARM starts the ExtensionPeriod of actions it held back (or
+  // runs them, with no ExtensionPeriod).
+  for (const auto& [n, e] : alarms_) {
+    if (!e.rule.has_value() || transitioned.count(n) > 0) continue;
+    const evbus::v1::MetricAlarm* cur = current(n);
+    if (cur->actions_suppressor().empty()) continue;
+    const std::string sup = ChildName(cur->actions_suppressor());
+    if (std::find(changes.begin(), changes.end(), sup) == changes.end()) {
+      continue;
+    }
+    evbus::v1::MetricAlarm a = *cur;
+    const bool in_alarm = a.state_value() == AlarmStateName(AlarmState::kAlarm);
+    const std::string by = a.actions_suppressed_by();
+    if (state_of(sup) == AlarmState::kAlarm) {
+      if (!in_alarm ||
+          (by != kSuppressedByWait && by != kSuppressedByExtension)) {
+        continue;
+      }
+      SetSuppression(a, kSuppressedByAlarm, 0);
+    } else {
+      if (by != kSuppressedByAlarm) continue;
+      if (in_alarm && a.actions_suppressor_extension_period() > 0) {
+        SetSuppression(
+            a, kSuppressedByExtension,
+            ms + int64_t{a.actions_suppressor_extension_period()} * 1000);
+      } else {
+        SetSuppression(a, "", 0);
+        if (in_alarm) {
+          // The ALARM actions held back run now.
+          a.set_state_updated_ms(ms);
+          PendingActions p;
+          p.alarm = a;
+          p.old_state = a.state_value();
+          if (a.actions_enabled()) p.actions = ActionsOf(a, AlarmState::kAlarm);
+          p.ms = ms;
+          p.generation = e.generation;
+          pending.push_back(std::move(p));
+        }
+      }
+    }
+    batch.Put(storage::Family::kCatalog,
+              storage::keys::CatalogKey(kAlarmKind, n), a.SerializeAsString());
+    updated[n] = std::move(a);
   }
   if (batch.Empty()) return {};
   absl::Status w = store_.Write(batch, /*sync=*/true);
@@ -1420,10 +1607,20 @@ absl::Status AlarmService::SetAlarmState(
     }
     evbus::v1::MetricAlarm a = it->second.alarm;
     storage::WriteBatch batch;
+    const int64_t ms = Ms(clock_.Now());
+    bool suppressed = false;
+    if (!a.actions_suppressor().empty()) {
+      auto sup = alarms_.find(ChildName(a.actions_suppressor()));
+      suppressed = SuppressTransition(
+          a, *state,
+          sup != alarms_.end() && sup->second.alarm.state_value() ==
+                                      AlarmStateName(AlarmState::kAlarm),
+          ms);
+    }
     pending.push_back(TransitionLocked(a, *state, request.state_reason(),
-                                       request.state_reason_data(),
-                                       Ms(clock_.Now()), batch));
+                                       request.state_reason_data(), ms, batch));
     pending.back().generation = it->second.generation;
+    if (suppressed) pending.back().actions.clear();
     batch.Put(storage::Family::kCatalog,
               storage::keys::CatalogKey(kAlarmKind, name),
               a.SerializeAsString());
@@ -1460,14 +1657,17 @@ absl::Status AlarmService::DeleteAlarms(const std::vector<std::string>& names) {
                       storage::keys::PrefixEnd(prefix));
   }
   if (batch.Empty()) return absl::OkStatus();
-  // An alarm a remaining composite alarm names stays (CloudWatch refuses
-  // it too): the composite alarm must go first, or in the same call.
+  // An alarm a remaining composite alarm names, in its rule or as its
+  // actions suppressor, stays (CloudWatch refuses it too): the composite
+  // alarm must go first, or in the same call.
   std::set<std::string> named;
   std::set<std::string> namers;
   const std::set<std::string> going(doomed.begin(), doomed.end());
   for (const auto& [composite, e] : alarms_) {
     if (!e.rule.has_value() || going.count(composite) > 0) continue;
-    for (const std::string& child : e.children) {
+    std::vector<std::string> names_of = e.children;
+    names_of.push_back(ChildName(e.alarm.actions_suppressor()));
+    for (const std::string& child : names_of) {
       if (going.count(child) > 0) {
         named.insert(child);
         namers.insert(composite);
@@ -1477,7 +1677,8 @@ absl::Status AlarmService::DeleteAlarms(const std::vector<std::string>& names) {
   if (!named.empty()) {
     return Validation(absl::StrCat(
         "Could not delete alarms [", absl::StrJoin(named, ", "),
-        "]: the alarm rules of composite alarms [", absl::StrJoin(namers, ", "),
+        "]: the alarm rules or actions suppressors of composite alarms [",
+        absl::StrJoin(namers, ", "),
         "] name them. Delete those composite alarms first, or in the same "
         "call, or change their rules."));
   }

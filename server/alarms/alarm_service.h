@@ -215,6 +215,11 @@ class AlarmService final {
   // at `minute_end` floored to the minute, as the loop does. For tests that
   // do not Start() the thread.
   void EvaluateForTesting(absl::Time minute_end);
+  // Ends the action suppression periods (WaitPeriod, ExtensionPeriod) that
+  // are over at the clock's time, as the loop does: a composite alarm still
+  // in ALARM then runs its ALARM actions. For tests that do not Start() the
+  // thread.
+  void ExpireSuppressionsForTesting();
 
  private:
   struct Entry {
@@ -267,6 +272,19 @@ class AlarmService final {
   std::vector<PendingActions> PropagateLocked(std::vector<std::string> changed,
                                               std::vector<std::string> evaluate,
                                               int64_t ms)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Decides whether composite alarm `a`, about to go to `target` at `ms`,
+  // runs that state's actions: sets its actions_suppressed_* fields (the
+  // suppressor in ALARM, or a WaitPeriod starting as it goes into ALARM)
+  // and returns true when they are suppressed. `suppressor_in_alarm` is
+  // its suppressor's state.
+  static bool SuppressTransition(evbus::v1::MetricAlarm& a, AlarmState target,
+                                 bool suppressor_in_alarm, int64_t ms);
+  // Ends the suppression periods over at `now`; runs the actions owed.
+  void ExpireSuppressions(absl::Time now);
+  // The earliest end of a running suppression period (InfiniteFuture if
+  // none).
+  absl::Time NextSuppressionEndLocked() const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The name an AlarmRule's child refers to (an ARN of this region and
   // account → its name; other ARNs stay as they are and match nothing).

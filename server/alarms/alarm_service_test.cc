@@ -1132,7 +1132,8 @@ TEST_F(CompositeAlarmTest, NamedAlarmsCannotBeDeletedAlone) {
   EXPECT_THAT(service_->DeleteAlarms({"a"}),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("Could not delete alarms [a]: the alarm rules "
-                                 "of composite alarms [c] name them")));
+                                 "or actions suppressors of composite alarms "
+                                 "[c] name them")));
   EXPECT_EQ(Describe("a").alarm_name(), "a");
   ASSERT_THAT(service_->DeleteAlarms({"a", "c"}), IsOk());
   evbus::v1::DescribeAlarmsRequest all;
@@ -1222,6 +1223,140 @@ TEST_F(CompositeAlarmTest, SurvivesReopenAndUpdateKeepsState) {
   EXPECT_THAT(updates[0].history_data(), HasSubstr("\"alarmRule\":\"OK(a)\""));
   // Actions disabled: the state changed, nothing ran.
   EXPECT_TRUE(notifier_.calls().back().actions.empty());
+}
+
+// The suppressed composite alarm `page` over metric alarm `errors`, with
+// suppressor `maintenance` (both start INSUFFICIENT_DATA).
+evbus::v1::PutCompositeAlarmRequest SuppressedComposite(int wait_seconds,
+                                                        int extension_seconds) {
+  evbus::v1::PutCompositeAlarmRequest r = Composite("page", "ALARM(errors)");
+  r.mutable_alarm()->set_actions_suppressor("maintenance");
+  r.mutable_alarm()->set_actions_suppressor_wait_period(wait_seconds);
+  r.mutable_alarm()->set_actions_suppressor_extension_period(extension_seconds);
+  r.add_present("actions_suppressor_wait_period");
+  r.add_present("actions_suppressor_extension_period");
+  return r;
+}
+
+TEST_F(CompositeAlarmTest, SuppressorInAlarmHoldsActionsUntilExtensionEnds) {
+  ASSERT_THAT(service_->PutMetricAlarm(ErrorsAlarm("errors")), IsOk());
+  ASSERT_THAT(service_->PutMetricAlarm(ErrorsAlarm("maintenance")), IsOk());
+  ASSERT_THAT(service_->PutCompositeAlarm(SuppressedComposite(60, 120)),
+              IsOk());
+  ASSERT_THAT(service_->SetAlarmState(SetState("maintenance", "ALARM")),
+              IsOk());
+  ASSERT_THAT(service_->SetAlarmState(SetState("errors", "ALARM")), IsOk());
+  evbus::v1::MetricAlarm page = DescribeComposite("page");
+  EXPECT_EQ(page.state_value(), "ALARM");
+  EXPECT_EQ(page.actions_suppressed_by(), "Alarm");
+  EXPECT_EQ(page.actions_suppressed_reason(), "Actions suppressed by Alarm");
+  // The state change is still announced, without its actions.
+  ASSERT_FALSE(notifier_.calls().empty());
+  EXPECT_EQ(notifier_.calls().back().alarm, "page");
+  EXPECT_TRUE(notifier_.calls().back().actions.empty());
+  // The suppressor leaves ALARM: the extension period starts.
+  const absl::Time left = clock_.Now();
+  ASSERT_THAT(service_->SetAlarmState(SetState("maintenance", "OK")), IsOk());
+  page = DescribeComposite("page");
+  EXPECT_EQ(page.actions_suppressed_by(), "ExtensionPeriod");
+  EXPECT_EQ(page.actions_suppressed_until_ms(),
+            absl::ToUnixMillis(left + absl::Seconds(120)));
+  const size_t calls = notifier_.calls().size();
+  clock_.Set(left + absl::Seconds(119));
+  service_->ExpireSuppressionsForTesting();
+  EXPECT_EQ(notifier_.calls().size(), calls);
+  // It ends with the alarm still in ALARM: the ALARM actions run.
+  clock_.Set(left + absl::Seconds(120));
+  service_->ExpireSuppressionsForTesting();
+  ASSERT_EQ(notifier_.calls().size(), calls + 1);
+  EXPECT_EQ(notifier_.calls().back().alarm, "page");
+  EXPECT_EQ(notifier_.calls().back().old_state, "ALARM");
+  EXPECT_THAT(notifier_.calls().back().actions, ElementsAre(kAlarmTopic));
+  page = DescribeComposite("page");
+  EXPECT_EQ(page.actions_suppressed_by(), "");
+  EXPECT_EQ(page.actions_suppressed_until_ms(), 0);
+  // (The first: the OK action at creation.)
+  EXPECT_EQ(History("page", "Action").size(), 2u);
+}
+
+TEST_F(CompositeAlarmTest, WaitPeriodEndsInActionsOrInSuppression) {
+  ASSERT_THAT(service_->PutMetricAlarm(ErrorsAlarm("errors")), IsOk());
+  ASSERT_THAT(service_->PutMetricAlarm(ErrorsAlarm("maintenance")), IsOk());
+  ASSERT_THAT(service_->PutCompositeAlarm(SuppressedComposite(60, 0)), IsOk());
+  // Into ALARM with the suppressor not in ALARM: the wait period starts.
+  const absl::Time start = clock_.Now();
+  ASSERT_THAT(service_->SetAlarmState(SetState("errors", "ALARM")), IsOk());
+  evbus::v1::MetricAlarm page = DescribeComposite("page");
+  EXPECT_EQ(page.actions_suppressed_by(), "WaitPeriod");
+  EXPECT_EQ(page.actions_suppressed_until_ms(),
+            absl::ToUnixMillis(start + absl::Seconds(60)));
+  EXPECT_TRUE(notifier_.calls().back().actions.empty());
+  // The suppressor goes into ALARM within it: suppressed by the alarm.
+  clock_.Set(start + absl::Seconds(30));
+  ASSERT_THAT(service_->SetAlarmState(SetState("maintenance", "ALARM")),
+              IsOk());
+  EXPECT_EQ(DescribeComposite("page").actions_suppressed_by(), "Alarm");
+  clock_.Set(start + absl::Seconds(90));
+  service_->ExpireSuppressionsForTesting();
+  // (The one action so far: OK at creation.)
+  EXPECT_EQ(History("page", "Action").size(), 1u);
+  // It leaves ALARM with no extension period: the actions run at once.
+  ASSERT_THAT(service_->SetAlarmState(SetState("maintenance", "OK")), IsOk());
+  EXPECT_EQ(DescribeComposite("page").actions_suppressed_by(), "");
+  EXPECT_EQ(History("page", "Action").size(), 2u);
+  EXPECT_THAT(notifier_.calls().back().actions, ElementsAre(kAlarmTopic));
+
+  // Back to OK (actions run: the suppressor is not in ALARM), then into
+  // ALARM again, and the wait period runs out: the actions run then.
+  ASSERT_THAT(service_->SetAlarmState(SetState("errors", "OK")), IsOk());
+  EXPECT_THAT(notifier_.calls().back().actions, ElementsAre(kOkTopic));
+  const absl::Time again = start + absl::Seconds(200);
+  clock_.Set(again);
+  ASSERT_THAT(service_->SetAlarmState(SetState("errors", "ALARM")), IsOk());
+  EXPECT_EQ(DescribeComposite("page").actions_suppressed_by(), "WaitPeriod");
+  // Survives a restart.
+  Close();
+  Open();
+  EXPECT_EQ(DescribeComposite("page").actions_suppressed_by(), "WaitPeriod");
+  clock_.Set(again + absl::Seconds(60));
+  service_->ExpireSuppressionsForTesting();
+  EXPECT_EQ(DescribeComposite("page").actions_suppressed_by(), "");
+  EXPECT_THAT(notifier_.calls().back().actions, ElementsAre(kAlarmTopic));
+}
+
+TEST_F(CompositeAlarmTest, SuppressorsAreCheckedAndKeptFromDeletion) {
+  ASSERT_THAT(service_->PutMetricAlarm(ErrorsAlarm("errors")), IsOk());
+  // The suppressor must exist.
+  absl::Status missing = service_->PutCompositeAlarm(SuppressedComposite(1, 1));
+  EXPECT_THAT(missing.message(),
+              HasSubstr("actions suppressor [maintenance] does not exist"));
+  ASSERT_THAT(service_->PutMetricAlarm(ErrorsAlarm("maintenance")), IsOk());
+  // Both periods go with it.
+  evbus::v1::PutCompositeAlarmRequest no_wait = SuppressedComposite(1, 1);
+  no_wait.clear_present();
+  no_wait.add_present("actions_suppressor_extension_period");
+  EXPECT_THAT(service_->PutCompositeAlarm(no_wait).message(),
+              HasSubstr("ActionsSuppressorWaitPeriod is required when "
+                        "ActionsSuppressor is specified."));
+  EXPECT_THAT(service_->PutCompositeAlarm(SuppressedComposite(-1, 1)).message(),
+              HasSubstr("Value '-1' at 'actionsSuppressorWaitPeriod' failed to "
+                        "satisfy constraint: Member must have value greater "
+                        "than or equal to 0"));
+  evbus::v1::PutCompositeAlarmRequest self = SuppressedComposite(1, 1);
+  self.mutable_alarm()->set_actions_suppressor("page");
+  ASSERT_THAT(service_->PutCompositeAlarm(Composite("page", "ALARM(errors)")),
+              IsOk());
+  EXPECT_THAT(service_->PutCompositeAlarm(self).message(),
+              HasSubstr("cannot be its own actions suppressor"));
+  // By ARN, then kept from deletion while the composite alarm names it.
+  evbus::v1::PutCompositeAlarmRequest by_arn = SuppressedComposite(1, 1);
+  by_arn.mutable_alarm()->set_actions_suppressor(
+      "arn:aws:cloudwatch:us-east-1:000000000000:alarm:maintenance");
+  ASSERT_THAT(service_->PutCompositeAlarm(by_arn), IsOk());
+  EXPECT_EQ(DescribeComposite("page").actions_suppressor_wait_period(), 1);
+  EXPECT_THAT(service_->DeleteAlarms({"maintenance"}).message(),
+              HasSubstr("Could not delete alarms [maintenance]"));
+  EXPECT_THAT(service_->DeleteAlarms({"maintenance", "page"}), IsOk());
 }
 
 }  // namespace

@@ -73,6 +73,12 @@ Json ConfigurationJson(const evbus::v1::MetricAlarm& a) {
     // A composite alarm's configuration, as CloudWatch's event has it.
     Json c = Json::object();
     c["alarmRule"] = a.alarm_rule();
+    if (!a.actions_suppressor().empty()) {
+      c["actionsSuppressor"] = a.actions_suppressor();
+      c["actionsSuppressorWaitPeriod"] = a.actions_suppressor_wait_period();
+      c["actionsSuppressorExtensionPeriod"] =
+          a.actions_suppressor_extension_period();
+    }
     if (!a.alarm_description().empty()) {
       c["description"] = a.alarm_description();
     }
@@ -110,6 +116,11 @@ std::vector<std::string> AlarmActions::StateChanged(
   detail["state"] =
       StateJson(alarm.state_value(), alarm.state_reason(),
                 alarm.state_reason_data(), alarm.state_updated_ms());
+  if (!alarm.actions_suppressed_by().empty()) {
+    detail["state"]["actionsSuppressedBy"] = alarm.actions_suppressed_by();
+    detail["state"]["actionsSuppressedReason"] =
+        alarm.actions_suppressed_reason();
+  }
   Json previous = Json::object();
   previous["value"] = old_state;
   detail["previousState"] = previous;

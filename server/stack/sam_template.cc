@@ -1326,10 +1326,6 @@ absl::Status Converter::CopyAlarmActions(const Resource& r, YAML::Node& alarm) {
 absl::Status Converter::ConvertAlarm(const Resource& r) {
   const YAML::Node& props = r.properties;
   if (r.type == "AWS::CloudWatch::CompositeAlarm") {
-    if (Present(Member(props, "ActionsSuppressor"))) {
-      return Invalid(Field(r.id, "ActionsSuppressor"),
-                     "action suppression is not supported");
-    }
     if (!Present(Member(props, "AlarmRule"))) {
       return Invalid(Field(r.id, "AlarmRule"), "required");
     }
@@ -1337,6 +1333,13 @@ absl::Status Converter::ConvertAlarm(const Resource& r) {
     EVBUS_ASSIGN_OR_RETURN(std::string name, NameOf(r));
     alarm["name"] = Str(name);
     EVBUS_RETURN_IF_ERROR(CopyString(props, "AlarmRule", r.id, alarm, "rule"));
+    EVBUS_RETURN_IF_ERROR(CopyString(props, "ActionsSuppressor", r.id, alarm,
+                                     "actions_suppressor"));
+    EVBUS_RETURN_IF_ERROR(CopyInt(props, "ActionsSuppressorWaitPeriod", r.id,
+                                  alarm, "actions_suppressor_wait_period"));
+    EVBUS_RETURN_IF_ERROR(CopyInt(props, "ActionsSuppressorExtensionPeriod",
+                                  r.id, alarm,
+                                  "actions_suppressor_extension_period"));
     EVBUS_RETURN_IF_ERROR(CopyAlarmActions(r, alarm));
     alarms_.push_back(alarm);
     return absl::OkStatus();

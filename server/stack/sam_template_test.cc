@@ -342,12 +342,16 @@ Resources:
               ElementsAre("arn:aws:sns:us-east-1:000000000000:ops"));
   EXPECT_FALSE(page["namespace"].IsDefined());
 
-  root["Resources"]["Page"]["Properties"]["ActionsSuppressor"] = "errors";
+  root["Resources"]["Page"]["Properties"]["ActionsSuppressor"] = "deploying";
+  root["Resources"]["Page"]["Properties"]["ActionsSuppressorWaitPeriod"] = 60;
+  root["Resources"]["Page"]["Properties"]["ActionsSuppressorExtensionPeriod"] =
+      "120";
   stack = ConvertSamTemplate(root, Options("shop"), nullptr);
-  ASSERT_FALSE(stack.ok());
-  EXPECT_NE(stack.status().message().find("ActionsSuppressor"),
-            std::string::npos)
-      << stack.status();
+  ASSERT_TRUE(stack.ok()) << stack.status();
+  const YAML::Node suppressed = (*stack)["alarms"][1];
+  EXPECT_EQ(S(suppressed["actions_suppressor"]), "deploying");
+  EXPECT_EQ(S(suppressed["actions_suppressor_wait_period"]), "60");
+  EXPECT_EQ(S(suppressed["actions_suppressor_extension_period"]), "120");
 }
 
 TEST(SamTemplateTest, GlobalsAreDefaultsAndEnvironmentsMerge) {

@@ -451,7 +451,12 @@ class Applier {
                 list(w.alarm_actions()) != list(h.alarm_actions()) ||
                 list(w.ok_actions()) != list(h.ok_actions()) ||
                 list(w.insufficient_data_actions()) !=
-                    list(h.insufficient_data_actions());
+                    list(h.insufficient_data_actions()) ||
+                w.actions_suppressor() != h.actions_suppressor() ||
+                w.actions_suppressor_wait_period() !=
+                    h.actions_suppressor_wait_period() ||
+                w.actions_suppressor_extension_period() !=
+                    h.actions_suppressor_extension_period();
     }
     Note("alarm", w.alarm_name(),
          !exists   ? "create"
@@ -711,7 +716,11 @@ class Applier {
           alarms::AlarmRule::Parse(c.alarm_rule());
       if (!rule.ok()) continue;  // the parser refused those
       std::vector<std::string> missing;
-      for (const std::string& child : rule->children()) {
+      std::vector<std::string> named = rule->children();
+      if (!c.actions_suppressor().empty()) {
+        named.push_back(c.actions_suppressor());
+      }
+      for (const std::string& child : named) {
         // A name, or an ARN ending in ":alarm:<name>".
         const size_t at = child.rfind(":alarm:");
         const std::string name =
@@ -729,10 +738,11 @@ class Applier {
         }
       }
       if (!missing.empty()) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            spec.file, ": alarm ", c.alarm_name(), ": its rule names alarms [",
-            absl::StrJoin(missing, ", "),
-            "] that do not exist and the stack does not declare"));
+        return absl::InvalidArgumentError(
+            absl::StrCat(spec.file, ": alarm ", c.alarm_name(),
+                         ": its rule or actions suppressor names alarms [",
+                         absl::StrJoin(missing, ", "),
+                         "] that do not exist and the stack does not declare"));
       }
     }
     return absl::OkStatus();

@@ -13,6 +13,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "server/alarms/alarm_config.h"
 #include "server/alarms/alarm_rule.h"
 #include "server/alarms/alarm_service.h"
 #include "server/api/shapes/eventbridge_shapes.h"
@@ -416,15 +417,41 @@ absl::Status ParseFunction(const Walker& w, const YAML::Node& f,
 absl::Status ParseAlarm(const Walker& w, const YAML::Node& a,
                         const std::string& at,
                         evbus::v1::PutMetricAlarmRequest* out) {
-  absl::Status keys = w.CheckKeys(
-      a, at,
-      {"name", "namespace", "metric", "dimensions", "statistic",
-       "extended_statistic", "period", "evaluation_periods",
-       "datapoints_to_alarm", "threshold", "comparison", "treat_missing_data",
-       "alarm_actions", "ok_actions", "insufficient_data_actions",
-       "actions_enabled", "description", "unit", "rule"});
+  absl::Status keys = w.CheckKeys(a, at,
+                                  {"name",
+                                   "namespace",
+                                   "metric",
+                                   "dimensions",
+                                   "statistic",
+                                   "extended_statistic",
+                                   "period",
+                                   "evaluation_periods",
+                                   "datapoints_to_alarm",
+                                   "threshold",
+                                   "comparison",
+                                   "treat_missing_data",
+                                   "alarm_actions",
+                                   "ok_actions",
+                                   "insufficient_data_actions",
+                                   "actions_enabled",
+                                   "description",
+                                   "unit",
+                                   "rule",
+                                   "actions_suppressor",
+                                   "actions_suppressor_wait_period",
+                                   "actions_suppressor_extension_period"});
   if (!keys.ok()) return keys;
   evbus::v1::MetricAlarm* m = out->mutable_alarm();
+  if (!a["rule"]) {
+    for (const char* composite_key :
+         {"actions_suppressor", "actions_suppressor_wait_period",
+          "actions_suppressor_extension_period"}) {
+      if (a[composite_key]) {
+        return w.Error(a[composite_key], at + "." + composite_key,
+                       "only a composite alarm (with a rule) takes it");
+      }
+    }
+  }
   if (a["rule"]) {
     // A composite alarm: its rule decides its state; no metric fields.
     for (const char* metric_key :
@@ -445,6 +472,46 @@ absl::Status ParseAlarm(const Walker& w, const YAML::Node& a,
       return w.Error(a["rule"], at + ".rule", parsed.status().message());
     }
     m->set_alarm_rule(*rule);
+    if (a["actions_suppressor"]) {
+      absl::StatusOr<std::string> sup =
+          w.Str(a["actions_suppressor"], at + ".actions_suppressor");
+      if (!sup.ok()) return sup.status();
+      m->set_actions_suppressor(*sup);
+    }
+    if (a["actions_suppressor_wait_period"]) {
+      absl::StatusOr<int> n = w.Int(a["actions_suppressor_wait_period"],
+                                    at + ".actions_suppressor_wait_period");
+      if (!n.ok()) return n.status();
+      m->set_actions_suppressor_wait_period(*n);
+      out->add_present("actions_suppressor_wait_period");
+    }
+    if (a["actions_suppressor_extension_period"]) {
+      absl::StatusOr<int> n =
+          w.Int(a["actions_suppressor_extension_period"],
+                at + ".actions_suppressor_extension_period");
+      if (!n.ok()) return n.status();
+      m->set_actions_suppressor_extension_period(*n);
+      out->add_present("actions_suppressor_extension_period");
+    }
+    // A suppressor needs both periods, and the periods a suppressor.
+    alarms::PutCompositeAlarmRequest check;
+    check.alarm_name = "a";
+    check.alarm_rule = *rule;
+    if (a["actions_suppressor"]) {
+      check.actions_suppressor = m->actions_suppressor();
+    }
+    if (a["actions_suppressor_wait_period"]) {
+      check.actions_suppressor_wait_period =
+          m->actions_suppressor_wait_period();
+    }
+    if (a["actions_suppressor_extension_period"]) {
+      check.actions_suppressor_extension_period =
+          m->actions_suppressor_extension_period();
+    }
+    if (absl::Status valid = alarms::ValidatePutCompositeAlarm(check).status();
+        !valid.ok()) {
+      return w.Error(a, at, valid.message());
+    }
   }
   struct StrField {
     const char* key;

@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/temp_dir.h"
 
@@ -147,6 +148,39 @@ alarms:
   EXPECT_NE(spec.status().message().find(
                 "stack.yaml:5: alarms[0].threshold: a composite alarm (with a "
                 "rule) takes no metric fields"),
+            std::string::npos)
+      << spec.status();
+  // Action suppression: a suppressor with both periods; not on metric
+  // alarms; not without both periods.
+  spec = Parse(R"(stack: demo
+alarms:
+  - name: page
+    rule: ALARM(errors)
+    actions_suppressor: maintenance
+    actions_suppressor_wait_period: 60
+    actions_suppressor_extension_period: 0
+)");
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  EXPECT_EQ(spec->alarms[0].alarm().actions_suppressor(), "maintenance");
+  EXPECT_EQ(spec->alarms[0].alarm().actions_suppressor_wait_period(), 60);
+  EXPECT_THAT(spec->alarms[0].present(),
+              ::testing::Contains("actions_suppressor_extension_period"));
+  spec = Parse(
+      "stack: demo\nalarms:\n  - name: page\n    rule: ALARM(a)\n"
+      "    actions_suppressor: m\n    actions_suppressor_wait_period: 5\n");
+  ASSERT_FALSE(spec.ok());
+  EXPECT_NE(spec.status().message().find(
+                "ActionsSuppressorExtensionPeriod is required when "
+                "ActionsSuppressor is specified."),
+            std::string::npos)
+      << spec.status();
+  spec = Parse(
+      "stack: demo\nalarms:\n  - name: errors\n    namespace: App\n"
+      "    actions_suppressor: m\n");
+  ASSERT_FALSE(spec.ok());
+  EXPECT_NE(spec.status().message().find(
+                "alarms[0].actions_suppressor: only a composite alarm (with a "
+                "rule) takes it"),
             std::string::npos)
       << spec.status();
   spec =

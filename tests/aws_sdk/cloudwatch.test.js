@@ -393,7 +393,27 @@ test("PutCompositeAlarm: evaluated over its children, listed by AlarmTypes, type
   assert.match(await refused("ALARM(nope)"), /alarms \[nope\] in the alarm rule do not exist/);
   assert.match(await refused("ALARM(cmp-errors) XOR TRUE"), /Error in AlarmRule \[Unsupported token 'XOR' at char 18\]/);
 
-  await cw.send(new DeleteAlarmsCommand({ AlarmNames: ["cmp-page", "cmp-errors", "cmp-deploying"] }));
+  // Action suppression: cmp-deploying in ALARM holds back the actions of
+  // a composite that goes into ALARM; DescribeAlarms says why.
+  await cw.send(new SetAlarmStateCommand({ AlarmName: "cmp-deploying", StateValue: "ALARM", StateReason: "deploy" }));
+  await cw.send(
+    new PutCompositeAlarmCommand({
+      AlarmName: "cmp-quiet",
+      AlarmRule: "ALARM(cmp-errors)",
+      ActionsSuppressor: "cmp-deploying",
+      ActionsSuppressorWaitPeriod: 60,
+      ActionsSuppressorExtensionPeriod: 120,
+    }),
+  );
+  const quiet = await cw.send(new DescribeAlarmsCommand({ AlarmNames: ["cmp-quiet"], AlarmTypes: ["CompositeAlarm"] }));
+  assert.equal(quiet.CompositeAlarms[0].StateValue, "ALARM");
+  assert.equal(quiet.CompositeAlarms[0].ActionsSuppressor, "cmp-deploying");
+  assert.equal(quiet.CompositeAlarms[0].ActionsSuppressorWaitPeriod, 60);
+  assert.equal(quiet.CompositeAlarms[0].ActionsSuppressorExtensionPeriod, 120);
+  assert.equal(quiet.CompositeAlarms[0].ActionsSuppressedBy, "Alarm");
+  assert.equal(quiet.CompositeAlarms[0].ActionsSuppressedReason, "Actions suppressed by Alarm");
+
+  await cw.send(new DeleteAlarmsCommand({ AlarmNames: ["cmp-quiet", "cmp-page", "cmp-errors", "cmp-deploying"] }));
   const left = await cw.send(new DescribeAlarmsCommand({ AlarmTypes: ["CompositeAlarm"] }));
   assert.deepEqual(left.CompositeAlarms, []);
 });

@@ -449,6 +449,89 @@ class CompositeAlarmTest(unittest.TestCase):
             d.cleanup()
             smtp.close()
 
+    def test_suppressed_actions_wait_for_the_suppressor(self):
+        """ActionsSuppressor: the ALARM email waits out the WaitPeriod on the
+        daemon's clock; with the suppressor in ALARM, nothing is sent."""
+        smtp = SmtpSink()
+        d = Daemon(extra_args=[
+            "--clock", "manual", "--clock-start", START,
+            "--smtp-url", "smtp://127.0.0.1:%d?starttls=off" % smtp.port,
+            "--smtp-from", "alarms@evbus.test"]).start()
+        try:
+            topic = d.cli_json("create-topic", "--name", "page")["TopicArn"]
+            d.cli_json("subscribe", "--topic-arn", topic, "--protocol",
+                       "email", "--notification-endpoint", "oncall@example.test")
+            # errors breaches on missing data: ALARM at its first minute.
+            d.cli("put-metric-alarm", "--alarm-name", "errors",
+                  "--namespace", "Custom/App", "--metric-name", "errors",
+                  "--statistic", "Sum", "--period", "60",
+                  "--evaluation-periods", "1", "--threshold", "0",
+                  "--comparison-operator", "GreaterThanThreshold",
+                  "--treat-missing-data", "breaching")
+            d.cli("put-metric-alarm", "--alarm-name", "maintenance",
+                  "--namespace", "Custom/App", "--metric-name", "maintenance",
+                  "--statistic", "Sum", "--period", "60",
+                  "--evaluation-periods", "1", "--threshold", "0",
+                  "--comparison-operator", "GreaterThanThreshold")
+            d.cli("put-composite-alarm", "--alarm-name", "quiet",
+                  "--alarm-rule", "ALARM(errors)",
+                  "--actions-suppressor", "maintenance",
+                  "--actions-suppressor-wait-period", "120",
+                  "--actions-suppressor-extension-period", "60",
+                  "--alarm-actions", topic)
+
+            def composite():
+                return d.cli_json("describe-alarms", "--alarm-names", "quiet",
+                                  "--alarm-types",
+                                  "CompositeAlarm")["CompositeAlarms"][0]
+
+            def wait_for(check, what):
+                deadline = time.monotonic() + 20
+                while time.monotonic() < deadline:
+                    c = composite()
+                    if check(c):
+                        return c
+                    time.sleep(0.1)
+                self.fail("composite alarm %s: not %s" % (c, what))
+
+            # errors → ALARM, quiet with it: its actions wait for the
+            # suppressor (120 s), and no email goes out yet.
+            d.cli("clock", "advance", "1m")
+            c = wait_for(lambda c: c["StateValue"] == "ALARM", "ALARM")
+            self.assertEqual(c["ActionsSuppressedBy"], "WaitPeriod")
+            self.assertEqual(c["ActionsSuppressor"], "maintenance")
+            self.assertEqual(c["ActionsSuppressorWaitPeriod"], 120)
+            time.sleep(0.5)
+            self.assertEqual(len(smtp.messages()), 0)
+            # The suppressor stays out of ALARM: once the period is over,
+            # the ALARM action runs.
+            d.cli("clock", "advance", "2m")
+            mails = smtp.wait(1)
+            self.assertEqual(mails[0]["Subject"],
+                             'ALARM: "quiet" in US East (N. Virginia)')
+            c = wait_for(lambda c: "ActionsSuppressedBy" not in c,
+                         "free of suppression")
+            self.assertEqual(c["StateValue"], "ALARM")
+            # The state-change events on the default bus: the transition
+            # (suppressed) and the end of the wait.
+            events = [e["Event"] for e in d.cli_json("list-events")["Events"]
+                      if e["Event"]["resources"] == [c["AlarmArn"]]]
+            self.assertEqual(
+                [e["detail"]["state"].get("actionsSuppressedBy")
+                 for e in events if e["detail"]["state"]["value"] == "ALARM"],
+                ["WaitPeriod", None])
+            self.assertEqual(
+                events[-1]["detail"]["configuration"]["actionsSuppressor"],
+                "maintenance")
+            # The suppressor is kept while the composite alarm names it.
+            r = d.cli("delete-alarms", "--alarm-names", "maintenance",
+                      check=False)
+            self.assertEqual(r.returncode, 1)
+            self.assertIn("name them", r.stderr)
+        finally:
+            d.cleanup()
+            smtp.close()
+
 
 class EmailDurabilityTest(unittest.TestCase):
     """A down SMTP relay does not lose the message: the delivery stays in

@@ -173,7 +173,7 @@ alarms:
                                             "name: errors", "name: errors2"))
         r = self.d.cli("apply", "-f", path, check=False)
         self.assertEqual(r.returncode, 1, r.stderr)
-        self.assertIn("alarm page: its rule names alarms [nobody]", r.stderr)
+        self.assertIn("alarm page: its rule or actions suppressor names alarms [nobody]", r.stderr)
         self.assertEqual(self.d.cli_json("describe-alarms", "--alarm-names",
                                          "errors2")["MetricAlarms"], [])
         # Pruning deletes the composite alarm and its children together.

@@ -351,11 +351,15 @@ absl::StatusOr<Json> PutCompositeAlarm(JsonReader& in,
   a->set_alarm_description(in.String("AlarmDescription").value_or(""));
   a->set_alarm_rule(in.String("AlarmRule").value_or(""));
   ReadActions(in, a, request.mutable_present());
-  // Action suppression is not implemented; refuse it rather than store an
-  // alarm that would notify when asked not to.
-  if (in.String("ActionsSuppressor").has_value()) {
-    in.Invalid("ActionsSuppressor",
-               "is not supported: evbus has no action suppression.");
+  a->set_actions_suppressor(in.String("ActionsSuppressor").value_or(""));
+  if (std::optional<int32_t> wait = in.Int32("ActionsSuppressorWaitPeriod")) {
+    a->set_actions_suppressor_wait_period(*wait);
+    request.add_present("actions_suppressor_wait_period");
+  }
+  if (std::optional<int32_t> extension =
+          in.Int32("ActionsSuppressorExtensionPeriod")) {
+    a->set_actions_suppressor_extension_period(*extension);
+    request.add_present("actions_suppressor_extension_period");
   }
   EVBUS_RETURN_IF_ERROR(in.status());  // Tags are accepted and ignored.
   grpc::ServerContext ctx;

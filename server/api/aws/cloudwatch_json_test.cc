@@ -441,10 +441,37 @@ TEST_F(CloudWatchJsonTest, PutCompositeAlarmThenDescribeAlarms) {
   EXPECT_EQ(Header(r, "x-amzn-query-error"), "ValidationError;Sender");
   EXPECT_THAT(r.body, HasSubstr("Could not save the composite alarm as alarms "
                                 "[nope] in the alarm rule do not exist"));
+  // Action suppression: the suppressor must exist and needs both periods.
   r = Call("PutCompositeAlarm",
-           R"({"AlarmName":"c","AlarmRule":"TRUE","ActionsSuppressor":"x"})");
+           R"({"AlarmName":"c","AlarmRule":"TRUE","ActionsSuppressor":"x",
+               "ActionsSuppressorWaitPeriod":60,
+               "ActionsSuppressorExtensionPeriod":60})");
   EXPECT_EQ(r.status, 400) << r.body;
-  EXPECT_THAT(r.body, HasSubstr("ActionsSuppressor"));
+  EXPECT_THAT(r.body, HasSubstr("actions suppressor [x] does not exist"));
+  r = Call("PutCompositeAlarm",
+           R"({"AlarmName":"c","AlarmRule":"TRUE",
+               "ActionsSuppressor":"errors"})");
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_THAT(r.body, HasSubstr("ActionsSuppressorWaitPeriod is required when "
+                                "ActionsSuppressor is specified."));
+  Ok("PutCompositeAlarm", Json{{"AlarmName", "c"},
+                               {"AlarmRule", "TRUE"},
+                               {"ActionsSuppressor", "errors"},
+                               {"ActionsSuppressorWaitPeriod", 60},
+                               {"ActionsSuppressorExtensionPeriod", 0}});
+  out = Ok("DescribeAlarms",
+           Json{{"AlarmNames", {"c"}}, {"AlarmTypes", {"CompositeAlarm"}}});
+  ASSERT_EQ(out["CompositeAlarms"].size(), 1u) << out;
+  const Json& suppressed = out["CompositeAlarms"][0];
+  EXPECT_EQ(suppressed["ActionsSuppressor"], "errors");
+  EXPECT_EQ(suppressed["ActionsSuppressorWaitPeriod"], 60);
+  EXPECT_EQ(suppressed["ActionsSuppressorExtensionPeriod"], 0);
+  // TRUE holds at once: ALARM, its actions waiting for the suppressor.
+  EXPECT_EQ(suppressed["StateValue"], "ALARM");
+  EXPECT_EQ(suppressed["ActionsSuppressedBy"], "WaitPeriod");
+  EXPECT_EQ(suppressed["ActionsSuppressedReason"],
+            "Actions suppressed by WaitPeriod");
+  Ok("DeleteAlarms", Json{{"AlarmNames", {"c"}}});
   r = Call("DeleteAlarms", R"({"AlarmNames":["errors"]})");
   EXPECT_EQ(r.status, 400) << r.body;
   EXPECT_THAT(r.body, HasSubstr("composite alarms [page] name them"));

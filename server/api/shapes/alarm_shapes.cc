@@ -78,6 +78,16 @@ Json MetricAlarmToJson(const evbus::v1::MetricAlarm& a, TimeStyle style) {
 Json CompositeAlarmToJson(const evbus::v1::MetricAlarm& a, TimeStyle style) {
   Json j = AlarmHeadToJson(a, style);
   j["AlarmRule"] = a.alarm_rule();
+  if (!a.actions_suppressor().empty()) {
+    j["ActionsSuppressor"] = a.actions_suppressor();
+    j["ActionsSuppressorWaitPeriod"] = a.actions_suppressor_wait_period();
+    j["ActionsSuppressorExtensionPeriod"] =
+        a.actions_suppressor_extension_period();
+  }
+  if (!a.actions_suppressed_by().empty()) {
+    j["ActionsSuppressedBy"] = a.actions_suppressed_by();
+    j["ActionsSuppressedReason"] = a.actions_suppressed_reason();
+  }
   j["StateValue"] = a.state_value();
   j["StateReason"] = a.state_reason();
   if (!a.state_reason_data().empty()) {
