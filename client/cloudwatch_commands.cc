@@ -461,13 +461,16 @@ absl::StatusOr<Json> DescribeAlarms(const Args& args, Context& ctx) {
     grpc::Status rpc =
         CloudWatch(ctx)->DescribeAlarms(c.get(), request, &response);
     if (!rpc.ok()) return RpcError(rpc, "DescribeAlarms", ctx.endpoint);
+    constexpr api::shapes::TimeStyle kIso = api::shapes::TimeStyle::kIso;
     for (const auto& a : response.metric_alarms()) {
-      alarms.push_back(
-          api::shapes::MetricAlarmToJson(a, api::shapes::TimeStyle::kIso));
+      alarms.push_back(response.summaries()
+                           ? api::shapes::AlarmSummaryToJson(a, kIso)
+                           : api::shapes::MetricAlarmToJson(a, kIso));
     }
     for (const auto& a : response.composite_alarms()) {
-      composites.push_back(
-          api::shapes::CompositeAlarmToJson(a, api::shapes::TimeStyle::kIso));
+      composites.push_back(response.summaries()
+                               ? api::shapes::AlarmSummaryToJson(a, kIso)
+                               : api::shapes::CompositeAlarmToJson(a, kIso));
     }
     if (response.next_token().empty()) break;
     request.set_next_token(response.next_token());

@@ -1405,6 +1405,7 @@ absl::StatusOr<evbus::v1::DescribeAlarmsResponse> AlarmService::DescribeAlarms(
         }
       }
     }
+    response.set_summaries(true);
     if (wanted.empty()) return response;
   }
   auto it = request.next_token().empty()
@@ -1432,8 +1433,16 @@ absl::StatusOr<evbus::v1::DescribeAlarmsResponse> AlarmService::DescribeAlarms(
     }
     ++listed;
     last_listed = it->first;
-    *(is_composite ? response.add_composite_alarms()
-                   : response.add_metric_alarms()) = a;
+    evbus::v1::MetricAlarm* out = is_composite ? response.add_composite_alarms()
+                                               : response.add_metric_alarms();
+    if (response.summaries()) {
+      out->set_alarm_name(a.alarm_name());
+      out->set_alarm_arn(a.alarm_arn());
+      out->set_state_value(a.state_value());
+      out->set_state_updated_ms(a.state_updated_ms());
+    } else {
+      *out = a;
+    }
   }
   return response;
 }

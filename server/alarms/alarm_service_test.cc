@@ -1182,6 +1182,19 @@ TEST_F(CompositeAlarmTest, DescribeAlarmsByTypeChildrenAndParents) {
   evbus::v1::DescribeAlarmsRequest parents;
   parents.set_parents_of_alarm_name("a");
   EXPECT_THAT(names(parents), ElementsAre("composite:c1", "composite:c2"));
+  // Only the name, ARN, state and its time, as CloudWatch returns them.
+  absl::StatusOr<evbus::v1::DescribeAlarmsResponse> summaries =
+      service_->DescribeAlarms(parents);
+  ASSERT_TRUE(summaries.ok()) << summaries.status();
+  EXPECT_TRUE(summaries->summaries());
+  const evbus::v1::MetricAlarm& c1 = summaries->composite_alarms(0);
+  EXPECT_EQ(c1.alarm_arn(),
+            "arn:aws:cloudwatch:us-east-1:000000000000:alarm:c1");
+  EXPECT_FALSE(c1.state_value().empty());
+  EXPECT_NE(c1.state_updated_ms(), 0);
+  EXPECT_TRUE(c1.alarm_rule().empty());
+  EXPECT_EQ(c1.alarm_actions_size(), 0);
+  EXPECT_FALSE(service_->DescribeAlarms(r)->summaries());
   parents.set_state_value("OK");
   EXPECT_THAT(service_->DescribeAlarms(parents),
               StatusIs(absl::StatusCode::kInvalidArgument,

@@ -391,13 +391,17 @@ absl::StatusOr<Json> DescribeAlarms(JsonReader& in,
   EVBUS_RETURN_IF_ERROR(FromGrpc(cw.DescribeAlarms(&ctx, &request, &response)));
   Json out = Json::object();
   Json metric = Json::array();
+  constexpr shapes::TimeStyle kStyle = shapes::TimeStyle::kEpochSeconds;
   for (const evbus::v1::MetricAlarm& a : response.metric_alarms()) {
-    metric.push_back(AlarmJson(a));
+    metric.push_back(response.summaries()
+                         ? shapes::AlarmSummaryToJson(a, kStyle)
+                         : AlarmJson(a));
   }
   Json composite = Json::array();
   for (const evbus::v1::MetricAlarm& a : response.composite_alarms()) {
-    composite.push_back(
-        shapes::CompositeAlarmToJson(a, shapes::TimeStyle::kEpochSeconds));
+    composite.push_back(response.summaries()
+                            ? shapes::AlarmSummaryToJson(a, kStyle)
+                            : shapes::CompositeAlarmToJson(a, kStyle));
   }
   if (!response.next_token().empty()) {
     out["NextToken"] = response.next_token();

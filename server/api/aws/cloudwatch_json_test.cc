@@ -427,6 +427,10 @@ TEST_F(CloudWatchJsonTest, PutCompositeAlarmThenDescribeAlarms) {
   ASSERT_EQ(out["CompositeAlarms"].size(), 1u) << out;
   out = Ok("DescribeAlarms", Json{{"ChildrenOfAlarmName", "page"}});
   ASSERT_EQ(out["MetricAlarms"].size(), 1u) << out;
+  // Four members only, as CloudWatch returns them for this parameter.
+  EXPECT_EQ(out["MetricAlarms"][0].size(), 4u) << out;
+  EXPECT_EQ(out["MetricAlarms"][0]["AlarmName"], "errors");
+  EXPECT_TRUE(out["MetricAlarms"][0].contains("StateUpdatedTimestamp"));
   // History items are typed.
   out = Ok("DescribeAlarmHistory", Json{{"AlarmName", "page"}});
   EXPECT_EQ(out["AlarmHistoryItems"], Json::array());  // metric alarms only

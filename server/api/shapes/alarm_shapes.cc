@@ -98,4 +98,13 @@ Json CompositeAlarmToJson(const evbus::v1::MetricAlarm& a, TimeStyle style) {
   return j;
 }
 
+Json AlarmSummaryToJson(const evbus::v1::MetricAlarm& a, TimeStyle style) {
+  Json j = Json::object();
+  j["AlarmName"] = a.alarm_name();
+  j["AlarmArn"] = a.alarm_arn();
+  j["StateValue"] = a.state_value();
+  j["StateUpdatedTimestamp"] = TimeValue(a.state_updated_ms(), style);
+  return j;
+}
+
 }  // namespace evbus::api::shapes

@@ -24,4 +24,10 @@ common::Json MetricAlarmToJson(const evbus::v1::MetricAlarm& a,
 common::Json CompositeAlarmToJson(const evbus::v1::MetricAlarm& a,
                                   TimeStyle style);
 
+// Either kind as DescribeAlarms returns it for ChildrenOfAlarmName and
+// ParentsOfAlarmName (DescribeAlarmsResponse.summaries): AlarmName,
+// AlarmArn, StateValue and StateUpdatedTimestamp.
+common::Json AlarmSummaryToJson(const evbus::v1::MetricAlarm& a,
+                                TimeStyle style);
+
 }  // namespace evbus::api::shapes
