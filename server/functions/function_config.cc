@@ -248,6 +248,20 @@ absl::Status NormalizeFunction(evbus::v1::Function& fn) {
         "String measured: ",
         bytes, " bytes"));
   }
+  // A process environment cannot hold a NUL byte: the value would be cut
+  // there without a word. (Ours: Lambda's text for this is not known.)
+  std::vector<std::string> nul_values;
+  for (const auto& [key, value] : fn.environment()) {
+    if (value.find('\0') != std::string::npos) nul_values.push_back(key);
+  }
+  if (!nul_values.empty()) {
+    std::sort(nul_values.begin(), nul_values.end());
+    return InvalidParameter(absl::StrCat(
+        "Lambda was unable to configure your environment variables because "
+        "the values of these variables contain a NUL character, which a "
+        "process environment cannot hold: ",
+        absl::StrJoin(nul_values, ", ")));
+  }
   return absl::OkStatus();
 }
 

@@ -77,6 +77,17 @@ TEST(FunctionConfig, RejectsReservedAndOversizedEnvironment) {
   (*fn.mutable_environment())["1bad"] = "x";
   s = NormalizeFunction(fn);
   EXPECT_NE(s.message().find("environment.variables"), std::string::npos) << s;
+
+  // A NUL would cut the value in the process environment.
+  fn = Valid();
+  (*fn.mutable_environment())["CUT"] = std::string("ab\0cd", 5);
+  s = NormalizeFunction(fn);
+  EXPECT_NE(s.message().find("InvalidParameterValueException"),
+            std::string::npos)
+      << s;
+  EXPECT_NE(s.message().find("contain a NUL character"), std::string::npos)
+      << s;
+  EXPECT_NE(s.message().find(": CUT"), std::string::npos) << s;
 }
 
 TEST(FunctionConfig, NamesFromArns) {

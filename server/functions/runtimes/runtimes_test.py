@@ -411,7 +411,7 @@ class NodeRuntimeTest(RuntimeTestCase):
         self.assertEqual(post["headers"].get("Lambda-Runtime-Function-Error-Type"), "Unhandled")
         body = post["body"]
         self.assertEqual((body["errorType"], body["errorMessage"]), ("ValidationError", "Validation failed"))
-        self.assertEqual(body["trace"], body["stackTrace"])
+        self.assertNotIn("stackTrace", body)  # Node's key is "trace"
         self.assertEqual(body["trace"][0], "ValidationError: Validation failed")
         self.assertIn("index.js", body["trace"][1])
         self.wait_output(r"^%s\t%s\tERROR\tInvoke Error" % (TS, re.escape(post["request_id"])))
@@ -425,7 +425,7 @@ class NodeRuntimeTest(RuntimeTestCase):
     def test_handler_not_found(self):
         self.start("nodejs", "index.nope", {"index.js": "exports.handler = async () => 1;\n"})
         body = self.assert_init_error("Runtime.HandlerNotFound", r"^index\.nope is undefined or not exported$")
-        self.assertIsInstance(body["stackTrace"], list)
+        self.assertIsInstance(body["trace"], list)
 
     def test_handler_not_a_function(self):
         self.start("nodejs", "index.value", {"index.js": "exports.value = 3;\n"})

@@ -8,7 +8,7 @@
 //    AWS_LAMBDA_LOG_GROUP_NAME/_LOG_STREAM_NAME, AWS_REGION, plus the user's variables;
 //  * init: load the module (extensionless, .js as CJS or ESM per package.json "type",
 //    .mjs, .cjs, then require.resolve); on failure POST /2018-06-01/runtime/init/error
-//    {"errorType","errorMessage","trace","stackTrace"}, log it and exit(1);
+//    {"errorType","errorMessage","trace"}, log it and exit(1);
 //  * loop: GET /runtime/invocation/next (keep-alive, no timeout), run the handler
 //    (promise or callback, first wins), POST /invocation/<id>/response (JSON) or
 //    /invocation/<id>/error with header Lambda-Runtime-Function-Error-Type: Unhandled;
@@ -70,12 +70,12 @@ function errorBody(err) {
   try {
     if (err instanceof Error || (err && typeof err.stack === 'string' && 'message' in err)) {
       const lines = String(err.stack || `${err.name}: ${err.message}`).split('\n');
-      return { errorType: err.name, errorMessage: err.message, trace: lines, stackTrace: lines };
+      return { errorType: err.name, errorMessage: err.message, trace: lines };
     }
-    return { errorType: typeof err, errorMessage: String(err), trace: [], stackTrace: [] };
+    return { errorType: typeof err, errorMessage: String(err), trace: [] };
   } catch (_) {
     return { errorType: 'handled', errorMessage: 'error value could not be formatted',
-      trace: [], stackTrace: [] };
+      trace: [] };
   }
 }
 
