@@ -934,6 +934,20 @@ bool AlarmService::SuppressTransition(evbus::v1::MetricAlarm& a,
   return false;
 }
 
+AlarmService::PendingActions AlarmService::HeldBackActions(
+    evbus::v1::MetricAlarm& a, uint64_t generation, int64_t ms) {
+  // With a state-change event ALARM -> ALARM stamped now, as CloudWatch
+  // sends one when a WaitPeriod ends.
+  a.set_state_updated_ms(ms);
+  PendingActions p;
+  p.alarm = a;
+  p.old_state = a.state_value();
+  if (a.actions_enabled()) p.actions = ActionsOf(a, AlarmState::kAlarm);
+  p.ms = ms;
+  p.generation = generation;
+  return p;
+}
+
 absl::Time AlarmService::NextSuppressionEndLocked() const {
   int64_t next = 0;
   for (const auto& [name, e] : alarms_) {
@@ -959,18 +973,9 @@ void AlarmService::ExpireSuppressions(absl::Time now) {
       if (until == 0 || until > ms) continue;
       evbus::v1::MetricAlarm a = e.alarm;
       SetSuppression(a, "", 0);
+      // The period ran out with the alarm still in ALARM: its actions run.
       if (a.state_value() == AlarmStateName(AlarmState::kAlarm)) {
-        // The period ran out with the alarm still in ALARM: its actions run,
-        // with a state-change event stamped now (as CloudWatch sends one
-        // when a WaitPeriod ends).
-        a.set_state_updated_ms(ms);
-        PendingActions p;
-        p.alarm = a;
-        p.old_state = a.state_value();
-        if (a.actions_enabled()) p.actions = ActionsOf(a, AlarmState::kAlarm);
-        p.ms = ms;
-        p.generation = e.generation;
-        pending.push_back(std::move(p));
+        pending.push_back(HeldBackActions(a, e.generation, ms));
       }
       batch.Put(storage::Family::kCatalog,
                 storage::keys::CatalogKey(kAlarmKind, name),
@@ -1312,17 +1317,7 @@ std::vector<AlarmService::PendingActions> AlarmService::PropagateLocked(
             ms + int64_t{a.actions_suppressor_extension_period()} * 1000);
       } else {
         SetSuppression(a, "", 0);
-        if (in_alarm) {
-          // The ALARM actions held back run now.
-          a.set_state_updated_ms(ms);
-          PendingActions p;
-          p.alarm = a;
-          p.old_state = a.state_value();
-          if (a.actions_enabled()) p.actions = ActionsOf(a, AlarmState::kAlarm);
-          p.ms = ms;
-          p.generation = e.generation;
-          pending.push_back(std::move(p));
-        }
+        if (in_alarm) pending.push_back(HeldBackActions(a, e.generation, ms));
       }
     }
     batch.Put(storage::Family::kCatalog,

@@ -280,6 +280,10 @@ class AlarmService final {
   // its suppressor's state.
   static bool SuppressTransition(evbus::v1::MetricAlarm& a, AlarmState target,
                                  bool suppressor_in_alarm, int64_t ms);
+  // The ALARM actions a suppression held back, to run now (`a` in ALARM,
+  // its suppression already cleared; stamps its state time with `ms`).
+  static PendingActions HeldBackActions(evbus::v1::MetricAlarm& a,
+                                        uint64_t generation, int64_t ms);
   // Ends the suppression periods over at `now`; runs the actions owed.
   void ExpireSuppressions(absl::Time now);
   // The earliest end of a running suppression period (InfiniteFuture if
