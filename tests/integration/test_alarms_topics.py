@@ -337,200 +337,194 @@ class CompositeAlarmTest(unittest.TestCase):
     """A composite alarm (PutCompositeAlarm) follows its rule over two metric
     alarms and emails through the real SMTP server on each transition."""
 
+    def setUp(self):
+        # A daemon on a manual clock, emailing the "page" topic's subscriber
+        # through a real SMTP server.
+        self.smtp = SmtpSink()
+        self.addCleanup(self.smtp.close)
+        self.d = Daemon(extra_args=[
+            "--clock", "manual", "--clock-start", START,
+            "--smtp-url", "smtp://127.0.0.1:%d?starttls=off" % self.smtp.port,
+            "--smtp-from", "alarms@evbus.test"]).start()
+        self.addCleanup(self.d.cleanup)
+        self.topic = self.d.cli_json("create-topic",
+                                     "--name", "page")["TopicArn"]
+        self.d.cli_json("subscribe", "--topic-arn", self.topic, "--protocol",
+                        "email", "--notification-endpoint",
+                        "oncall@example.test")
+
     def test_composite_alarm_follows_its_rule_and_emails(self):
-        smtp = SmtpSink()
-        d = Daemon(extra_args=[
-            "--clock", "manual", "--clock-start", START,
-            "--smtp-url", "smtp://127.0.0.1:%d?starttls=off" % smtp.port,
-            "--smtp-from", "alarms@evbus.test"]).start()
-        try:
-            topic = d.cli_json("create-topic", "--name", "page")["TopicArn"]
-            d.cli_json("subscribe", "--topic-arn", topic, "--protocol",
-                       "email", "--notification-endpoint", "oncall@example.test")
-            for name in ("errors", "deploying"):
-                d.cli("put-metric-alarm", "--alarm-name", name,
-                      "--namespace", "Custom/App", "--metric-name", name,
-                      "--statistic", "Sum", "--period", "60",
-                      "--evaluation-periods", "1", "--threshold", "0",
-                      "--comparison-operator", "GreaterThanThreshold")
-            d.cli("put-composite-alarm", "--alarm-name", "page",
-                  "--alarm-rule", 'ALARM("errors") AND NOT ALARM(deploying)',
-                  "--alarm-description", "errors, unless deploying",
-                  "--alarm-actions", topic, "--ok-actions", topic)
-
-            def composite():
-                out = d.cli_json("describe-alarms", "--alarm-names", "page",
-                                 "--alarm-types", "CompositeAlarm")
-                self.assertEqual(out["MetricAlarms"], [])
-                return out["CompositeAlarms"][0]
-
-            def wait_composite(state):
-                deadline = time.monotonic() + 20
-                while time.monotonic() < deadline:
-                    c = composite()
-                    if c["StateValue"] == state:
-                        return c
-                    time.sleep(0.1)
-                self.fail("composite alarm is %s, not %s" % (c, state))
-
-            # Evaluated at once: neither child is in ALARM.
-            c = wait_composite("OK")
-            self.assertEqual(c["AlarmRule"],
-                             'ALARM("errors") AND NOT ALARM(deploying)')
-            mails = smtp.wait(1)
-            self.assertEqual(mails[0]["Subject"],
-                             'OK: "page" in US East (N. Virginia)')
-            # Without --alarm-types: metric alarms only, as the aws CLI.
-            self.assertEqual(d.cli_json("describe-alarms", "--alarm-names",
-                                        "page")["CompositeAlarms"], [])
-
-            # The errors metric breaches: errors → ALARM, and page with it.
-            d.cli("put-metric-data", "--namespace", "Custom/App",
-                  "--metric-name", "errors", "--value", "3")
-            d.cli("clock", "advance", "1m")
-            c = wait_composite("ALARM")
-            self.assertIn(":alarm:errors transitioned to ALARM at ",
-                          c["StateReason"])
-            data = json.loads(c["StateReasonData"])
-            self.assertTrue(data["triggeringAlarms"][0]["arn"].endswith(
-                ":alarm:errors"))
-            mails = smtp.wait(2)
-            self.assertEqual(len(mails), 2)
-            self.assertEqual(mails[1]["Subject"],
-                             'ALARM: "page" in US East (N. Virginia)')
-            body = mails[1].get_content()
-            self.assertIn("transitioned to ALARM at", body)
-            self.assertIn("Alarm Rule:", body)
-            self.assertNotIn("Monitored Metric", body)
-
-            # A deployment starts: page goes back to OK at once.
-            d.cli("set-alarm-state", "--alarm-name", "deploying",
-                  "--state-value", "ALARM", "--state-reason", "deploy 42")
-            c = wait_composite("OK")
-            self.assertIn(":alarm:deploying transitioned to ALARM at ",
-                          c["StateReason"])
-            mails = smtp.wait(3)
-            self.assertEqual(len(mails), 3)
-            self.assertTrue(mails[2]["Subject"].startswith('OK: "page"'))
-
-            parents = d.cli_json("describe-alarms", "--parents-of-alarm-name",
-                                 "errors")
-            self.assertEqual([a["AlarmName"] for a in
-                              parents["CompositeAlarms"]], ["page"])
-            history = d.cli_json("describe-alarm-history", "--alarm-name",
-                                 "page", "--alarm-types", "CompositeAlarm",
-                                 "--history-item-type", "StateUpdate")
-            self.assertEqual(len(history["AlarmHistoryItems"]), 3)
-            self.assertEqual(history["AlarmHistoryItems"][0]["AlarmType"],
-                             "CompositeAlarm")
-            # The state changes reached the default bus with the rule.
-            events = [e["Event"] for e in d.cli_json("list-events")["Events"]
-                      if e["Event"]["resources"] == [c["AlarmArn"]]]
-            self.assertEqual(len(events), 3)
-            self.assertEqual(events[0]["detail"]["configuration"]["alarmRule"],
-                             c["AlarmRule"])
-
-            # A named alarm cannot go alone; with its parent it can.
-            r = d.cli("delete-alarms", "--alarm-names", "errors", check=False)
-            self.assertEqual(r.returncode, 1)
-            self.assertIn("composite alarms [page] name them", r.stderr)
-            r = d.cli("put-composite-alarm", "--alarm-name", "bad",
-                      "--alarm-rule", "ALARM(nope)", check=False)
-            self.assertEqual(r.returncode, 1)
-            self.assertIn("Could not save the composite alarm as alarms [nope]"
-                          " in the alarm rule do not exist", r.stderr)
-            d.cli("delete-alarms", "--alarm-names", "errors", "page")
-            left = d.cli_json("describe-alarms", "--alarm-types",
-                              "MetricAlarm", "CompositeAlarm")
-            self.assertEqual([a["AlarmName"] for a in left["MetricAlarms"]],
-                             ["deploying"])
-            self.assertEqual(left["CompositeAlarms"], [])
-        finally:
-            d.cleanup()
-            smtp.close()
-
-    def test_suppressed_actions_wait_for_the_suppressor(self):
-        """ActionsSuppressor: the ALARM email waits out the WaitPeriod on the
-        daemon's clock; with the suppressor in ALARM, nothing is sent."""
-        smtp = SmtpSink()
-        d = Daemon(extra_args=[
-            "--clock", "manual", "--clock-start", START,
-            "--smtp-url", "smtp://127.0.0.1:%d?starttls=off" % smtp.port,
-            "--smtp-from", "alarms@evbus.test"]).start()
-        try:
-            topic = d.cli_json("create-topic", "--name", "page")["TopicArn"]
-            d.cli_json("subscribe", "--topic-arn", topic, "--protocol",
-                       "email", "--notification-endpoint", "oncall@example.test")
-            # errors breaches on missing data: ALARM at its first minute.
-            d.cli("put-metric-alarm", "--alarm-name", "errors",
-                  "--namespace", "Custom/App", "--metric-name", "errors",
-                  "--statistic", "Sum", "--period", "60",
-                  "--evaluation-periods", "1", "--threshold", "0",
-                  "--comparison-operator", "GreaterThanThreshold",
-                  "--treat-missing-data", "breaching")
-            d.cli("put-metric-alarm", "--alarm-name", "maintenance",
-                  "--namespace", "Custom/App", "--metric-name", "maintenance",
+        d, smtp, topic = self.d, self.smtp, self.topic
+        for name in ("errors", "deploying"):
+            d.cli("put-metric-alarm", "--alarm-name", name,
+                  "--namespace", "Custom/App", "--metric-name", name,
                   "--statistic", "Sum", "--period", "60",
                   "--evaluation-periods", "1", "--threshold", "0",
                   "--comparison-operator", "GreaterThanThreshold")
-            d.cli("put-composite-alarm", "--alarm-name", "quiet",
-                  "--alarm-rule", "ALARM(errors)",
-                  "--actions-suppressor", "maintenance",
-                  "--actions-suppressor-wait-period", "120",
-                  "--actions-suppressor-extension-period", "60",
-                  "--alarm-actions", topic)
+        d.cli("put-composite-alarm", "--alarm-name", "page",
+              "--alarm-rule", 'ALARM("errors") AND NOT ALARM(deploying)',
+              "--alarm-description", "errors, unless deploying",
+              "--alarm-actions", topic, "--ok-actions", topic)
 
-            def composite():
-                return d.cli_json("describe-alarms", "--alarm-names", "quiet",
-                                  "--alarm-types",
-                                  "CompositeAlarm")["CompositeAlarms"][0]
+        def composite():
+            out = d.cli_json("describe-alarms", "--alarm-names", "page",
+                             "--alarm-types", "CompositeAlarm")
+            self.assertEqual(out["MetricAlarms"], [])
+            return out["CompositeAlarms"][0]
 
-            def wait_for(check, what):
-                deadline = time.monotonic() + 20
-                while time.monotonic() < deadline:
-                    c = composite()
-                    if check(c):
-                        return c
-                    time.sleep(0.1)
-                self.fail("composite alarm %s: not %s" % (c, what))
+        def wait_composite(state):
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:
+                c = composite()
+                if c["StateValue"] == state:
+                    return c
+                time.sleep(0.1)
+            self.fail("composite alarm is %s, not %s" % (c, state))
 
-            # errors → ALARM, quiet with it: its actions wait for the
-            # suppressor (120 s), and no email goes out yet.
-            d.cli("clock", "advance", "1m")
-            c = wait_for(lambda c: c["StateValue"] == "ALARM", "ALARM")
-            self.assertEqual(c["ActionsSuppressedBy"], "WaitPeriod")
-            self.assertEqual(c["ActionsSuppressor"], "maintenance")
-            self.assertEqual(c["ActionsSuppressorWaitPeriod"], 120)
-            time.sleep(0.5)
-            self.assertEqual(len(smtp.messages()), 0)
-            # The suppressor stays out of ALARM: once the period is over,
-            # the ALARM action runs.
-            d.cli("clock", "advance", "2m")
-            mails = smtp.wait(1)
-            self.assertEqual(mails[0]["Subject"],
-                             'ALARM: "quiet" in US East (N. Virginia)')
-            c = wait_for(lambda c: "ActionsSuppressedBy" not in c,
-                         "free of suppression")
-            self.assertEqual(c["StateValue"], "ALARM")
-            # The state-change events on the default bus: the transition
-            # (suppressed) and the end of the wait.
-            events = [e["Event"] for e in d.cli_json("list-events")["Events"]
-                      if e["Event"]["resources"] == [c["AlarmArn"]]]
-            self.assertEqual(
-                [e["detail"]["state"].get("actionsSuppressedBy")
-                 for e in events if e["detail"]["state"]["value"] == "ALARM"],
-                ["WaitPeriod", None])
-            self.assertEqual(
-                events[-1]["detail"]["configuration"]["actionsSuppressor"],
-                "maintenance")
-            # The suppressor is kept while the composite alarm names it.
-            r = d.cli("delete-alarms", "--alarm-names", "maintenance",
-                      check=False)
-            self.assertEqual(r.returncode, 1)
-            self.assertIn("name them", r.stderr)
-        finally:
-            d.cleanup()
-            smtp.close()
+        # Evaluated at once: neither child is in ALARM.
+        c = wait_composite("OK")
+        self.assertEqual(c["AlarmRule"],
+                         'ALARM("errors") AND NOT ALARM(deploying)')
+        mails = smtp.wait(1)
+        self.assertEqual(mails[0]["Subject"],
+                         'OK: "page" in US East (N. Virginia)')
+        # Without --alarm-types: metric alarms only, as the aws CLI.
+        self.assertEqual(d.cli_json("describe-alarms", "--alarm-names",
+                                    "page")["CompositeAlarms"], [])
+
+        # The errors metric breaches: errors → ALARM, and page with it.
+        d.cli("put-metric-data", "--namespace", "Custom/App",
+              "--metric-name", "errors", "--value", "3")
+        d.cli("clock", "advance", "1m")
+        c = wait_composite("ALARM")
+        self.assertIn(":alarm:errors transitioned to ALARM at ",
+                      c["StateReason"])
+        data = json.loads(c["StateReasonData"])
+        self.assertTrue(data["triggeringAlarms"][0]["arn"].endswith(
+            ":alarm:errors"))
+        mails = smtp.wait(2)
+        self.assertEqual(len(mails), 2)
+        self.assertEqual(mails[1]["Subject"],
+                         'ALARM: "page" in US East (N. Virginia)')
+        body = mails[1].get_content()
+        self.assertIn("transitioned to ALARM at", body)
+        self.assertIn("Alarm Rule:", body)
+        self.assertNotIn("Monitored Metric", body)
+
+        # A deployment starts: page goes back to OK at once.
+        d.cli("set-alarm-state", "--alarm-name", "deploying",
+              "--state-value", "ALARM", "--state-reason", "deploy 42")
+        c = wait_composite("OK")
+        self.assertIn(":alarm:deploying transitioned to ALARM at ",
+                      c["StateReason"])
+        mails = smtp.wait(3)
+        self.assertEqual(len(mails), 3)
+        self.assertTrue(mails[2]["Subject"].startswith('OK: "page"'))
+
+        parents = d.cli_json("describe-alarms", "--parents-of-alarm-name",
+                             "errors")
+        self.assertEqual([a["AlarmName"] for a in
+                          parents["CompositeAlarms"]], ["page"])
+        history = d.cli_json("describe-alarm-history", "--alarm-name",
+                             "page", "--alarm-types", "CompositeAlarm",
+                             "--history-item-type", "StateUpdate")
+        self.assertEqual(len(history["AlarmHistoryItems"]), 3)
+        self.assertEqual(history["AlarmHistoryItems"][0]["AlarmType"],
+                         "CompositeAlarm")
+        # The state changes reached the default bus with the rule.
+        events = [e["Event"] for e in d.cli_json("list-events")["Events"]
+                  if e["Event"]["resources"] == [c["AlarmArn"]]]
+        self.assertEqual(len(events), 3)
+        self.assertEqual(events[0]["detail"]["configuration"]["alarmRule"],
+                         c["AlarmRule"])
+
+        # A named alarm cannot go alone; with its parent it can.
+        r = d.cli("delete-alarms", "--alarm-names", "errors", check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("composite alarms [page] name them", r.stderr)
+        r = d.cli("put-composite-alarm", "--alarm-name", "bad",
+                  "--alarm-rule", "ALARM(nope)", check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("Could not save the composite alarm as alarms [nope]"
+                      " in the alarm rule do not exist", r.stderr)
+        d.cli("delete-alarms", "--alarm-names", "errors", "page")
+        left = d.cli_json("describe-alarms", "--alarm-types",
+                          "MetricAlarm", "CompositeAlarm")
+        self.assertEqual([a["AlarmName"] for a in left["MetricAlarms"]],
+                         ["deploying"])
+        self.assertEqual(left["CompositeAlarms"], [])
+
+    def test_suppressed_actions_wait_for_the_suppressor(self):
+        """ActionsSuppressor: the ALARM email waits out the WaitPeriod on the
+        daemon's clock, then goes out."""
+        d, smtp, topic = self.d, self.smtp, self.topic
+        # errors breaches on missing data: ALARM at its first minute.
+        d.cli("put-metric-alarm", "--alarm-name", "errors",
+              "--namespace", "Custom/App", "--metric-name", "errors",
+              "--statistic", "Sum", "--period", "60",
+              "--evaluation-periods", "1", "--threshold", "0",
+              "--comparison-operator", "GreaterThanThreshold",
+              "--treat-missing-data", "breaching")
+        d.cli("put-metric-alarm", "--alarm-name", "maintenance",
+              "--namespace", "Custom/App", "--metric-name", "maintenance",
+              "--statistic", "Sum", "--period", "60",
+              "--evaluation-periods", "1", "--threshold", "0",
+              "--comparison-operator", "GreaterThanThreshold")
+        d.cli("put-composite-alarm", "--alarm-name", "quiet",
+              "--alarm-rule", "ALARM(errors)",
+              "--actions-suppressor", "maintenance",
+              "--actions-suppressor-wait-period", "120",
+              "--actions-suppressor-extension-period", "60",
+              "--alarm-actions", topic)
+
+        def composite():
+            return d.cli_json("describe-alarms", "--alarm-names", "quiet",
+                              "--alarm-types",
+                              "CompositeAlarm")["CompositeAlarms"][0]
+
+        def wait_for(check, what):
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:
+                c = composite()
+                if check(c):
+                    return c
+                time.sleep(0.1)
+            self.fail("composite alarm %s: not %s" % (c, what))
+
+        # errors → ALARM, quiet with it: its actions wait for the
+        # suppressor (120 s), and no email goes out yet.
+        d.cli("clock", "advance", "1m")
+        c = wait_for(lambda c: c["StateValue"] == "ALARM", "ALARM")
+        self.assertEqual(c["ActionsSuppressedBy"], "WaitPeriod")
+        self.assertEqual(c["ActionsSuppressor"], "maintenance")
+        self.assertEqual(c["ActionsSuppressorWaitPeriod"], 120)
+        time.sleep(0.5)
+        self.assertEqual(len(smtp.messages()), 0)
+        # The suppressor stays out of ALARM: once the period is over,
+        # the ALARM action runs.
+        d.cli("clock", "advance", "2m")
+        mails = smtp.wait(1)
+        self.assertEqual(mails[0]["Subject"],
+                         'ALARM: "quiet" in US East (N. Virginia)')
+        c = wait_for(lambda c: "ActionsSuppressedBy" not in c,
+                     "free of suppression")
+        self.assertEqual(c["StateValue"], "ALARM")
+        # The state-change events on the default bus: the transition
+        # (suppressed) and the end of the wait.
+        events = [e["Event"] for e in d.cli_json("list-events")["Events"]
+                  if e["Event"]["resources"] == [c["AlarmArn"]]]
+        self.assertEqual(
+            [e["detail"]["state"].get("actionsSuppressedBy")
+             for e in events if e["detail"]["state"]["value"] == "ALARM"],
+            ["WaitPeriod", None])
+        self.assertEqual(
+            events[-1]["detail"]["configuration"]["actionsSuppressor"],
+            "maintenance")
+        # The suppressor is kept while the composite alarm names it.
+        r = d.cli("delete-alarms", "--alarm-names", "maintenance",
+                  check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("name them", r.stderr)
 
 
 class EmailDurabilityTest(unittest.TestCase):
