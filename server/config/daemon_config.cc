@@ -77,6 +77,8 @@ absl::StatusOr<DaemonConfig> LoadConfigFile(const std::string& path,
       s = str(&c.clock_start);
     } else if (key == "missed_ticks") {
       s = str(&c.missed_ticks);
+    } else if (key == "wal_recovery") {
+      s = str(&c.wal_recovery);
     } else if (key == "function_user") {
       s = str(&c.function_user);
     } else if (key == "aws_credentials") {
@@ -215,6 +217,10 @@ absl::Status Validate(const DaemonConfig& c) {
       c.missed_ticks != "all") {
     return absl::InvalidArgumentError(
         "missed_ticks: must be none, latest or all");
+  }
+  if (c.wal_recovery != "strict" && c.wal_recovery != "point-in-time") {
+    return absl::InvalidArgumentError(
+        "wal_recovery: must be strict or point-in-time");
   }
   return absl::OkStatus();
 }

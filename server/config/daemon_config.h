@@ -57,6 +57,11 @@ struct DaemonConfig {
   // Ticks missed while evbusd was down: none, latest (the most recent one
   // per schedule) or all (up to 1,000 per schedule). Default: latest.
   std::string missed_ticks = "latest";
+  // What opening the store does with a write-ahead log damaged before its
+  // end: "strict" refuses to start (only an incomplete last record, a write
+  // that was never acknowledged, is dropped); "point-in-time" starts with
+  // what precedes the damage and drops the rest. Default: strict.
+  std::string wal_recovery = "strict";
   // Functions run as this user when evbusd runs as root ("" with root:
   // "nobody"; "root" keeps root). Ignored when not root.
   std::string function_user;

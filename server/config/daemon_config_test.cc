@@ -76,6 +76,12 @@ TEST(DaemonConfigTest, ValidateNamesTheField) {
   c = {};
   c.log_level = "loud";
   EXPECT_THAT(std::string(Validate(c).message()), HasSubstr("log_level"));
+  c = {};
+  c.wal_recovery = "lenient";
+  EXPECT_THAT(std::string(Validate(c).message()),
+              HasSubstr("wal_recovery: must be strict or point-in-time"));
+  c.wal_recovery = "point-in-time";
+  EXPECT_TRUE(Validate(c).ok());
 }
 
 TEST(DaemonConfigTest, SplitHostPort) {

@@ -212,6 +212,7 @@ int Run(const config::DaemonConfig& config) {
   storage::StoreOptions store_options;
   store_options.path = config.data_dir;
   store_options.created_by = "evbusd " EVBUS_VERSION;
+  store_options.accept_wal_loss = config.wal_recovery == "point-in-time";
   absl::StatusOr<std::unique_ptr<storage::Store>> store =
       storage::Store::Open(store_options);
   if (!store.ok()) {

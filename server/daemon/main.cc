@@ -45,6 +45,10 @@ ABSL_FLAG(std::string, clock_start, "",
           "that is later");
 ABSL_FLAG(std::string, missed_ticks, "latest",
           "schedule ticks missed while down: none, latest or all");
+ABSL_FLAG(std::string, wal_recovery, "strict",
+          "a write-ahead log damaged before its end: strict refuses to "
+          "start; point-in-time starts with what precedes the damage and "
+          "drops the rest");
 ABSL_FLAG(std::string, function_user, "",
           "when root: run functions as this user (default nobody; root "
           "keeps root)");
@@ -193,6 +197,7 @@ int main(int argc, char** argv) {
   take(FLAGS_clock, "clock", &config.clock);
   take(FLAGS_clock_start, "clock_start", &config.clock_start);
   take(FLAGS_missed_ticks, "missed_ticks", &config.missed_ticks);
+  take(FLAGS_wal_recovery, "wal_recovery", &config.wal_recovery);
   take(FLAGS_function_user, "function_user", &config.function_user);
   take(FLAGS_python, "python", &config.python);
   take(FLAGS_smtp_url, "smtp_url", &config.smtp_url);

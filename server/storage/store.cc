@@ -1,10 +1,15 @@
 #include "server/storage/store.h"
 
+#include <algorithm>
 #include <filesystem>
+#include <set>
 #include <system_error>
 #include <utility>
+#include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "evbus/v1/storage.pb.h"
 #include "rocksdb/cache.h"
 #include "rocksdb/db.h"
@@ -103,6 +108,80 @@ void WriteBatch::DeleteRange(Family family, absl::string_view begin,
       Op{OpKind::kDeleteRange, family, std::string(begin), std::string(end)});
 }
 
+namespace {
+
+// Refuses, before anything is written, what Open must not turn into an
+// evbus store: RocksDB files without the CURRENT file that names their
+// MANIFEST (opening would create a new, empty database, and RocksDB would
+// then delete the old files as obsolete), and a RocksDB database evbusd did
+// not create (other column families, or data in the default one). OK for a
+// missing or empty directory and for evbus's own stores.
+absl::Status CheckExistingDatabase(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(path, ec)) return absl::OkStatus();
+  std::vector<std::string> rocksdb_files;
+  bool has_current = false;
+  for (const auto& entry : std::filesystem::directory_iterator(path, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name == "CURRENT") has_current = true;
+    if (absl::StartsWith(name, "MANIFEST-") || absl::EndsWith(name, ".sst") ||
+        absl::EndsWith(name, ".log") || absl::StartsWith(name, "OPTIONS-")) {
+      rocksdb_files.push_back(name);
+    }
+  }
+  if (!has_current) {
+    if (rocksdb_files.empty()) return absl::OkStatus();
+    std::sort(rocksdb_files.begin(), rocksdb_files.end());
+    if (rocksdb_files.size() > 4) {
+      rocksdb_files.resize(4);
+      rocksdb_files.push_back("...");
+    }
+    return absl::DataLossError(absl::StrCat(
+        "store at ", path, " has RocksDB files (",
+        absl::StrJoin(rocksdb_files, ", "),
+        ") but no CURRENT file, which names the MANIFEST to read; refusing "
+        "to create a new store over them (restore the whole directory from "
+        "a backup, or write the MANIFEST's name into CURRENT)"));
+  }
+  std::vector<std::string> families;
+  rocksdb::Status listed =
+      rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), path, &families);
+  if (!listed.ok()) {
+    return FromRocksDb(listed, absl::StrCat("reading store at ", path));
+  }
+  std::set<std::string> ours = {rocksdb::kDefaultColumnFamilyName};
+  for (const char* name : kFamilyNames) ours.insert(name);
+  for (const std::string& f : families) {
+    if (ours.count(f) == 0) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "store at ", path, " has column family \"", f,
+          "\", which evbus does not use; it is not an evbus store"));
+    }
+  }
+  // Data in the default family (evbus writes none), read without opening
+  // for writes.
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Options read_options;
+  rocksdb::Status s = rocksdb::DB::OpenForReadOnly(read_options, path, &raw);
+  if (!s.ok()) return absl::OkStatus();  // left to the real open to report
+  std::unique_ptr<rocksdb::DB> db(raw);
+  std::unique_ptr<rocksdb::Iterator> it(
+      db->NewIterator(rocksdb::ReadOptions()));
+  it->SeekToFirst();
+  const bool has_data = it->Valid();
+  it.reset();
+  db->Close().PermitUncheckedError();
+  if (has_data) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "store at ", path,
+        " has data in RocksDB's default column family, where evbus writes "
+        "nothing; it is not an evbus store"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<Store>> Store::Open(
     const StoreOptions& options) {
   if (options.path.empty()) {
@@ -117,12 +196,18 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
     }
   }
 
+  absl::Status foreign = CheckExistingDatabase(options.path);
+  if (!foreign.ok()) return foreign;
+
   std::unique_ptr<Store> store(new Store());
   rocksdb::DBOptions db_options;
   db_options.create_if_missing = options.create_if_missing;
   db_options.create_missing_column_families = true;
   db_options.paranoid_checks = true;
-  db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
+  db_options.wal_recovery_mode =
+      options.accept_wal_loss
+          ? rocksdb::WALRecoveryMode::kPointInTimeRecovery
+          : rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
   db_options.max_background_jobs = 2;
   db_options.keep_log_file_num = 5;
   db_options.max_total_wal_size = 64 << 20;
@@ -166,7 +251,17 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
                                         &store->handles_, &raw);
   store->db_.reset(raw);
   if (!s.ok()) {
-    return FromRocksDb(s, absl::StrCat("opening store at ", options.path));
+    absl::Status opened =
+        FromRocksDb(s, absl::StrCat("opening store at ", options.path));
+    if (s.IsCorruption() && !options.accept_wal_loss) {
+      return absl::DataLossError(absl::StrCat(
+          opened.message(),
+          ". The store is damaged; when the damage is in the write-ahead "
+          "log, starting with --wal-recovery=point-in-time keeps what "
+          "precedes it and drops the rest (back up the data directory "
+          "first)"));
+    }
+    return opened;
   }
   absl::Status format = store->CheckFormat(options);
   if (!format.ok()) return format;
@@ -215,8 +310,9 @@ absl::Status Store::CheckFormat(const StoreOptions& options) {
     format_version_ = format.version();
     return absl::OkStatus();
   }
-  // No format record: a brand-new store, or not ours.
-  for (int f = 1; f < kNumFamilies; ++f) {
+  // No format record: a brand-new store, or not ours (the meta family
+  // included: a foreign store may hold other keys there).
+  for (int f = 0; f < kNumFamilies; ++f) {
     bool has_data = false;
     absl::Status scan = Scan(static_cast<Family>(f), "", "",
                              [&](absl::string_view, absl::string_view) {

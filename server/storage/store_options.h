@@ -25,6 +25,13 @@ struct StoreOptions {
   // Default: 16 MiB.
   size_t write_buffer_bytes = 16 << 20;
 
+  // Open a store whose write-ahead log is damaged before its end, keeping
+  // what precedes the damage and dropping the rest (RocksDB's
+  // kPointInTimeRecovery). Default false: such a store is refused with
+  // DataLoss, and only an incomplete last record (a write cut by a crash,
+  // so never acknowledged) is dropped (kTolerateCorruptedTailRecords).
+  bool accept_wal_loss = false;
+
   // Version string stored in a new store's format record.
   // Default: "evbusd".
   std::string created_by = "evbusd";

@@ -1,11 +1,18 @@
 #include "server/storage/store.h"
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
+#include <string>
+#include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "evbus/v1/storage.pb.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "rocksdb/db.h"
 #include "server/storage/keys.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
@@ -152,6 +159,140 @@ TEST(StoreTest, DirectoryWithForeignDataIsRefused) {
   evbus::testing::TempDir dir;
   std::ofstream(dir.Join("CURRENT")) << "garbage\n";
   EXPECT_FALSE(Store::Open({.path = dir.path()}).ok());
+}
+
+// Writes `count` synced keys in a child process that then exits without
+// closing the store, so that they are only in the write-ahead log (as after
+// kill -9). Returns the WAL file's path.
+std::string WriteAndCrash(const std::string& path, int count) {
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    absl::StatusOr<std::unique_ptr<Store>> store = Store::Open({.path = path});
+    if (!store.ok()) ::_exit(2);
+    for (int i = 0; i < count; ++i) {
+      WriteBatch batch;
+      batch.Put(Family::kEvents, absl::StrCat("k", 1000 + i),
+                std::string(200, 'v'));
+      if (!(*store)->Write(batch, /*sync=*/true).ok()) ::_exit(3);
+    }
+    (void)store->release();  // no close, no flush: a crash
+    ::_exit(0);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  std::string wal;
+  for (const auto& e : std::filesystem::directory_iterator(path)) {
+    if (e.path().extension() == ".log" &&
+        std::filesystem::file_size(e.path()) > 0) {
+      wal = e.path().string();
+    }
+  }
+  return wal;
+}
+
+int CountKeys(Store& store) {
+  int n = 0;
+  EXPECT_THAT(store.Scan(Family::kEvents, "", "",
+                         [&](absl::string_view, absl::string_view) {
+                           ++n;
+                           return true;
+                         }),
+              IsOk());
+  return n;
+}
+
+TEST(StoreTest, WalDamagedBeforeItsEndIsRefusedUnlessLossIsAccepted) {
+  evbus::testing::TempDir dir;
+  const std::string wal = WriteAndCrash(dir.path(), 200);
+  ASSERT_FALSE(wal.empty());
+  {
+    // Intact: every acknowledged write is back.
+    EVBUS_ASSERT_OK_AND_ASSIGN(auto store, Store::Open({.path = dir.path()}));
+    EXPECT_EQ(CountKeys(*store), 200);
+  }
+  const std::string crashed = WriteAndCrash(dir.path(), 200);
+  ASSERT_FALSE(crashed.empty());
+  {
+    std::fstream f(crashed, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(
+        static_cast<std::streamoff>(std::filesystem::file_size(crashed) / 2));
+    f << "XXXXXXXXXXXXXXXX";
+  }
+  // Refused, with the way out named; nothing is dropped.
+  EXPECT_THAT(Store::Open({.path = dir.path()}),
+              StatusIs(absl::StatusCode::kDataLoss,
+                       HasSubstr("--wal-recovery=point-in-time")));
+  EXPECT_TRUE(std::filesystem::exists(crashed));
+  // Accepted: what precedes the damage (the first 200 keys at least).
+  EVBUS_ASSERT_OK_AND_ASSIGN(
+      auto store, Store::Open({.path = dir.path(), .accept_wal_loss = true}));
+  const int kept = CountKeys(*store);
+  EXPECT_GE(kept, 200);
+  EXPECT_LT(kept, 400);
+}
+
+TEST(StoreTest, FilesWithoutCurrentAreRefusedAndKept) {
+  evbus::testing::TempDir dir;
+  {
+    EVBUS_ASSERT_OK_AND_ASSIGN(auto store, Store::Open({.path = dir.path()}));
+    WriteBatch batch;
+    batch.Put(Family::kEvents, "k", "v");
+    ASSERT_THAT(store->Write(batch, true), IsOk());
+  }
+  std::filesystem::remove(dir.Join("CURRENT"));
+  std::vector<std::string> before;
+  for (const auto& e : std::filesystem::directory_iterator(dir.path())) {
+    before.push_back(e.path().filename().string());
+  }
+  EXPECT_THAT(
+      Store::Open({.path = dir.path()}),
+      StatusIs(absl::StatusCode::kDataLoss, HasSubstr("but no CURRENT file")));
+  std::vector<std::string> after;
+  for (const auto& e : std::filesystem::directory_iterator(dir.path())) {
+    after.push_back(e.path().filename().string());
+  }
+  EXPECT_THAT(after, ::testing::UnorderedElementsAreArray(before));
+}
+
+TEST(StoreTest, ForeignRocksDbIsRefusedAndLeftAsItWas) {
+  evbus::testing::TempDir dir;
+  {
+    rocksdb::Options options;
+    options.create_if_missing = true;
+    rocksdb::DB* raw = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(options, dir.path(), &raw).ok());
+    std::unique_ptr<rocksdb::DB> db(raw);
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), "a", "b").ok());
+    ASSERT_TRUE(db->Close().ok());
+  }
+  EXPECT_THAT(Store::Open({.path = dir.path()}),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("not an evbus store")));
+  std::vector<std::string> families;
+  ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), dir.path(),
+                                              &families)
+                  .ok());
+  EXPECT_THAT(families, ::testing::ElementsAre("default"));
+
+  // Other column families than evbus's.
+  evbus::testing::TempDir other;
+  {
+    rocksdb::Options options;
+    options.create_if_missing = true;
+    rocksdb::DB* raw = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(options, other.path(), &raw).ok());
+    std::unique_ptr<rocksdb::DB> db(raw);
+    rocksdb::ColumnFamilyHandle* h = nullptr;
+    ASSERT_TRUE(
+        db->CreateColumnFamily(rocksdb::ColumnFamilyOptions(), "users", &h)
+            .ok());
+    ASSERT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
+    ASSERT_TRUE(db->Close().ok());
+  }
+  EXPECT_THAT(Store::Open({.path = other.path()}),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("column family \"users\"")));
 }
 
 TEST(StoreTest, EmptyPathIsInvalid) {
