@@ -462,11 +462,22 @@ void ArchiveService::RunReplay(const std::string& name) {
   std::string end = prefix;
   storage::keys::AppendBigEndian64(
       &end, static_cast<uint64_t>(replay.event_end_time_ms()));
-  int64_t resume_from = std::max(replay.event_start_time_ms(),
-                                 replay.event_last_replayed_time_ms() + 1);
+  // Resume right after the last event put back (its archive key), or at
+  // the window's start.
   std::string cursor = prefix;
-  storage::keys::AppendBigEndian64(
-      &cursor, static_cast<uint64_t>(std::max<int64_t>(0, resume_from)));
+  if (replay.event_last_replayed_time_ms() > 0) {
+    storage::keys::AppendBigEndian64(
+        &cursor, static_cast<uint64_t>(replay.event_last_replayed_time_ms()));
+    if (!replay.last_replayed_event_id().empty()) {
+      cursor += replay.last_replayed_event_id();
+      cursor.push_back('\0');
+    }
+  } else {
+    storage::keys::AppendBigEndian64(
+        &cursor, static_cast<uint64_t>(
+                     std::max<int64_t>(0, replay.event_start_time_ms())));
+  }
+  int batches = 0;
   std::string final_state = "COMPLETED";
   std::string reason;
   // An archive deleted during the replay ends it FAILED, whatever was put
@@ -523,10 +534,12 @@ void ArchiveService::RunReplay(const std::string& name) {
     absl::ReleasableMutexLock lock(&mu_);
     evbus::v1::Replay& r = replays_[name]->replay;
     r.set_event_last_replayed_time_ms(batch.back().event_time_ms);
+    r.set_last_replayed_event_id(batch.back().event_id);
     r.set_events_replayed(r.events_replayed() +
                           static_cast<int64_t>(batch.size()));
     absl::Status p = PersistReplay(r);
     if (!p.ok()) EVBUS_LOG(WARNING) << "replay progress: " << p;
+    if (++batches == options_.stop_after_batches_for_testing) return;
     if (options_.after_replay_batch) {
       lock.Release();
       options_.after_replay_batch(name);

@@ -44,6 +44,10 @@ struct ArchiveOptions {
   // Tests only: called by a replay's thread after each batch was put back,
   // with no lock held.
   std::function<void(const std::string& replay)> after_replay_batch;
+  // Tests only: a replay's thread returns after this many batches, as it
+  // does at shutdown (its progress saved, its state still RUNNING). 0:
+  // never.
+  int stop_after_batches_for_testing = 0;
 };
 
 class ArchiveService {

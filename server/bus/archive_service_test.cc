@@ -1,13 +1,16 @@
 #include "server/bus/archive_service.h"
 
 #include <memory>
+#include <set>
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "server/bus/bus_service.h"
 #include "server/bus/rule_registry.h"
+#include "server/storage/keys.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
 
@@ -79,6 +82,95 @@ TEST(ArchiveServiceTest, DeletingTheArchiveFailsItsRunningReplay) {
   EXPECT_EQ(replay.state(), "FAILED");
   EXPECT_EQ(replay.state_reason(), "The archive no longer exists.");
   EXPECT_EQ(replay.events_replayed(), 1);
+  archives.Stop();
+}
+
+// Waits (bounded) until replay `name` has left STARTING and RUNNING.
+evbus::v1::Replay WaitForReplayEnd(ArchiveService& archives,
+                                   const std::string& name) {
+  evbus::v1::Replay replay;
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (absl::Now() < deadline) {
+    absl::StatusOr<evbus::v1::Replay> r = archives.DescribeReplay(name);
+    EXPECT_TRUE(r.ok()) << r.status();
+    if (!r.ok()) break;
+    replay = *r;
+    if (replay.state() != "STARTING" && replay.state() != "RUNNING") break;
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  return replay;
+}
+
+// A replay stopped between batches (a restart) resumes after the last event
+// it put back, also when the events share its millisecond: every event of
+// the window comes back once.
+TEST(ArchiveServiceTest, AStoppedReplayResumesAfterItsLastEvent) {
+  evbus::testing::TempDir dir;
+  // The clock does not move: the seven events share one millisecond.
+  common::ManualClock clock{absl::FromUnixSeconds(1767323045)};
+  metrics::Registry registry;
+  auto store = storage::Store::Open({.path = dir.path()});
+  ASSERT_TRUE(store.ok()) << store.status();
+  RuleRegistry rules(**store, clock, RuleRegistryOptions{});
+  ASSERT_THAT(rules.Load(), IsOk());
+  auto buses = BusService::Create(**store, clock, registry, {}, &rules,
+                                  /*dispatcher=*/nullptr);
+  ASSERT_TRUE(buses.ok()) << buses.status();
+  ArchiveOptions options;
+  options.replay_batch = 2;
+  options.stop_after_batches_for_testing = 1;
+  {
+    ArchiveService archives(**store, clock, rules, **buses, options);
+    ASSERT_THAT(archives.Load(), IsOk());
+    evbus::v1::CreateArchiveRequest create;
+    create.set_archive_name("keep");
+    create.set_event_source_arn(kBusArn);
+    ASSERT_TRUE(archives.CreateArchive(create).ok());
+    // What the replay puts back lands here (keyed by event id).
+    evbus::v1::CreateArchiveRequest copies;
+    copies.set_archive_name("copies");
+    copies.set_event_source_arn(kBusArn);
+    copies.set_event_pattern(R"({"replay-name":["again"]})");
+    ASSERT_TRUE(archives.CreateArchive(copies).ok());
+    for (int i = 0; i < 7; ++i) {
+      common::EventEntry e;
+      e.source = "com.example";
+      e.detail_type = "Thing";
+      e.detail = absl::StrCat(R"({"n":)", i, "}");
+      ASSERT_TRUE((*buses)->PutEvents({e}).ok());
+    }
+    evbus::v1::StartReplayRequest start;
+    start.set_replay_name("again");
+    start.set_event_source_arn(kArchiveArn);
+    start.set_event_start_time_ms(absl::ToUnixMillis(clock.Now()) - 60000);
+    start.set_event_end_time_ms(absl::ToUnixMillis(clock.Now()) + 60000);
+    start.mutable_destination()->set_arn(kBusArn);
+    ASSERT_TRUE(archives.StartReplay(start).ok());
+    // One batch, then the thread returns as at shutdown.
+    const absl::Time deadline = absl::Now() + absl::Seconds(10);
+    while (absl::Now() < deadline &&
+           archives.DescribeReplay("again")->events_replayed() < 2) {
+      absl::SleepFor(absl::Milliseconds(5));
+    }
+    archives.Stop();
+    EXPECT_EQ(archives.DescribeReplay("again")->events_replayed(), 2);
+  }
+  options.stop_after_batches_for_testing = 0;
+  ArchiveService archives(**store, clock, rules, **buses, options);
+  ASSERT_THAT(archives.Load(), IsOk());  // resumes the RUNNING replay
+  evbus::v1::Replay replay = WaitForReplayEnd(archives, "again");
+  EXPECT_EQ(replay.state(), "COMPLETED");
+  EXPECT_EQ(replay.events_replayed(), 7);
+  std::set<std::string> replayed;
+  const std::string prefix = storage::keys::ArchivePrefix("copies");
+  ASSERT_THAT((*store)->Scan(storage::Family::kArchive, prefix,
+                             storage::keys::PrefixEnd(prefix),
+                             [&](absl::string_view key, absl::string_view) {
+                               replayed.insert(std::string(key));
+                               return true;
+                             }),
+              IsOk());
+  EXPECT_EQ(replayed.size(), 7u);
   archives.Stop();
 }
 
