@@ -189,6 +189,24 @@ int WaitForSignal() {
 
 int Run(const config::DaemonConfig& config) {
   common::SetMinLogSeverity(ParseSeverity(config.log_level));
+  if (::geteuid() == 0) {
+    // As root, functions run as another user (--function-user) and must
+    // not read the store (connection secrets are in its WAL): files evbusd
+    // creates are its own alone; what functions need is opened up
+    // explicitly (their code and runtimes 0755, the data directory 0711).
+    // Store files written before are narrowed the same way.
+    ::umask(077);
+    std::error_code ec;
+    for (const auto& entry :
+         std::filesystem::directory_iterator(config.data_dir, ec)) {
+      if (entry.is_regular_file(ec)) {
+        std::filesystem::permissions(entry.path(),
+                                     std::filesystem::perms::group_all |
+                                         std::filesystem::perms::others_all,
+                                     std::filesystem::perm_options::remove, ec);
+      }
+    }
+  }
   absl::Time started = absl::Now();
   // --clock manual: time moves only through the clock RPCs (tests, demos).
   std::unique_ptr<common::Clock> clock_holder;
@@ -372,7 +390,11 @@ int Run(const config::DaemonConfig& config) {
   if (pool_options.uid.has_value()) {
     std::error_code ec;
     std::filesystem::create_directories(functions_dir, ec);
-    ::chmod(config.data_dir.c_str(), 0755);
+    // The functions' user passes through the data directory (no listing)
+    // to reach functions/; the store's files are evbusd's alone (umask 077,
+    // set at start when running as root), so a function cannot read
+    // connection secrets from the WAL.
+    ::chmod(config.data_dir.c_str(), 0711);
     ::chmod(functions_dir.c_str(), 0755);
     WarnIfNotSearchable(functions_dir);
   }

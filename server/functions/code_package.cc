@@ -262,6 +262,15 @@ absl::Status WriteCode(const std::vector<evbus::v1::CodeFile>& files,
     }
     ::chmod(target.c_str(), f.executable() ? 0755 : 0644);
   }
+  // Readable by the function's user whatever evbusd's umask (077 as root):
+  // the code directory, its parent (one per function) and every directory
+  // inside.
+  ::chmod(dir.c_str(), 0755);
+  ::chmod(fs::path(dir).parent_path().c_str(), 0755);
+  for (fs::recursive_directory_iterator it(dir, ec), end; !ec && it != end;
+       it.increment(ec)) {
+    if (it->is_directory(ec)) ::chmod(it->path().c_str(), 0755);
+  }
   return absl::OkStatus();
 }
 

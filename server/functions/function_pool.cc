@@ -1,6 +1,7 @@
 #include "server/functions/function_pool.h"
 
 #include <poll.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -144,6 +145,9 @@ absl::Status FunctionPool::Start() {
     return absl::UnavailableError(
         absl::StrCat("cannot create ", options_.work_root, ": ", ec.message()));
   }
+  // Each environment's directory below is its user's; the function's user
+  // only needs to pass through this one.
+  ::chmod(options_.work_root.c_str(), 0711);
   if (options_.use_cgroups) cgroups_ = MemoryCgroups::Detect("evbus-functions");
   EVBUS_LOG(INFO) << "functions: memory limits "
                   << (cgroups_ ? "enforced with " + cgroups_->kind()

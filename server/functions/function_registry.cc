@@ -1,5 +1,7 @@
 #include "server/functions/function_registry.h"
 
+#include <sys/stat.h>
+
 #include <filesystem>
 #include <set>
 #include <system_error>
@@ -65,6 +67,7 @@ absl::Status FunctionRegistry::Load() {
   // revisions).
   std::error_code ec;
   fs::create_directories(options_.code_root, ec);
+  ::chmod(options_.code_root.c_str(), 0755);  // functions read their code
   for (fs::directory_iterator fit(options_.code_root, ec), end;
        !ec && fit != end; fit.increment(ec)) {
     std::string name = fit->path().filename().string();

@@ -13,8 +13,12 @@ namespace {
 
 absl::Status WriteFile(const std::string& path, const char* content) {
   std::error_code ec;
-  std::filesystem::create_directories(std::filesystem::path(path).parent_path(),
-                                      ec);
+  const std::filesystem::path dir = std::filesystem::path(path).parent_path();
+  std::filesystem::create_directories(dir, ec);
+  // Readable by the functions' user whatever evbusd's umask: the runtime's
+  // directory and the root of all runtimes.
+  ::chmod(dir.c_str(), 0755);
+  ::chmod(dir.parent_path().c_str(), 0755);
   std::string tmp = path + ".tmp";
   {
     std::ofstream out(tmp, std::ios::trunc | std::ios::binary);

@@ -303,6 +303,8 @@ absl::StatusOr<std::unique_ptr<Process>> Process::Spawn(
       _exit(126);
     }
     ::syscall(SYS_close_range, 3U, ~0U, 0U);
+    // Lambda's umask (evbusd's own may be 077, see daemon.cc).
+    ::umask(022);
     ::execve(argv[0], argv.data(), envp.data());
     const char msg[] = "evbus: cannot execute the runtime: ";
     (void)::write(2, msg, sizeof(msg) - 1);

@@ -115,6 +115,47 @@ class FunctionsTest(unittest.TestCase):
         self.assertIn("Init Duration", logs)
         self.assertIn('event {"n": 1}', logs)
 
+    @unittest.skipUnless(os.geteuid() == 0,
+                         "functions run as evbusd's own user unless root")
+    def test_functions_cannot_read_the_store(self):
+        """A connection's secret is in the store's WAL; a function (another
+        user) can pass through the data directory but not list it or read
+        the store's files."""
+        self.d.cli_json("create-connection", "--name", "vault",
+                        "--authorization-type", "API_KEY", "--auth-parameters",
+                        '{"ApiKeyAuthParameters":{"ApiKeyName":"x-api-key",'
+                        '"ApiKeyValue":"SUPERSECRET-7f3a"}}')
+        peek = os.path.join(self.work, "peek")
+        os.makedirs(peek)
+        with open(os.path.join(peek, "app.py"), "w") as f:
+            f.write(
+                "import os\n"
+                "def handler(event, context):\n"
+                "    d = event['dir']\n"
+                "    try:\n"
+                "        names = os.listdir(d)\n"
+                "        listed = True\n"
+                "    except PermissionError:\n"
+                "        names, listed = event['names'], False\n"
+                "    hits, denied = [], 0\n"
+                "    for n in names:\n"
+                "        try:\n"
+                "            with open(os.path.join(d, n), 'rb') as f:\n"
+                "                if b'SUPERSECRET-7f3a' in f.read():\n"
+                "                    hits.append(n)\n"
+                "        except PermissionError:\n"
+                "            denied += 1\n"
+                "    return {'listed': listed, 'hits': hits, 'denied': denied}\n")
+        self.create("peek", code=peek, handler="app.handler")
+        names = [n for n in os.listdir(self.d.data_dir)
+                 if os.path.isfile(os.path.join(self.d.data_dir, n))]
+        meta, out = self.invoke("peek", {"dir": self.d.data_dir,
+                                         "names": names})
+        self.assertNotIn("FunctionError", meta, out)
+        self.assertFalse(out["listed"])
+        self.assertEqual(out["hits"], [])
+        self.assertEqual(out["denied"], len(names))
+
     def test_node_handler(self):
         self.create("js", code=self.node_code, runtime="nodejs20.x",
                     handler="index.handler")
