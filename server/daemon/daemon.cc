@@ -795,8 +795,20 @@ int Run(const config::DaemonConfig& config) {
   // Stop accepting, let in-flight calls finish (bounded), then flush.
   event_bus_service.StopStreams();
   archives.Stop();
+  // A synchronous Invoke waits for its function, and Shutdown for the call:
+  // once the grace period is over, stopping the pool ends those calls
+  // ("evbusd is stopping") instead of letting the stop last as long as
+  // the function's timeout.
+  absl::Notification grpc_stopped;
+  std::thread pool_stopper([&] {
+    if (!grpc_stopped.WaitForNotificationWithTimeout(absl::Seconds(4))) {
+      function_pool.Stop();
+    }
+  });
   grpc_server->Shutdown(std::chrono::system_clock::now() +
                         std::chrono::seconds(4));
+  grpc_stopped.Notify();
+  pool_stopper.join();
   http.Stop();
   scheduler_ptr = nullptr;
   schedules.Stop();

@@ -548,6 +548,26 @@ void Dispatcher::Complete(const QueueEntry& entry, evbus::v1::DeliveryTask task,
   PendingOutcome outcome;
   outcome.entry = entry;
   absl::Time now = clock_.Now();
+  if (result.interrupted) {
+    // Cut short by the shutdown: not an attempt, neither counted nor
+    // dead-lettered. Once the dispatcher stops, nothing is recorded: the
+    // task stays in the store as it was and is delivered after the restart
+    // (as after kill -9). Before that (the function pool stops first), it
+    // is put back as it was, due in a second, so that the loop does not
+    // spin on an executor that is stopping too.
+    {
+      absl::MutexLock lock(&mu_);
+      --QueueForLocked(entry.target_key).in_flight;
+      wake_ = true;
+      if (stopping_) return;
+    }
+    task.set_due_ms(absl::ToUnixMillis(now + absl::Seconds(1)));
+    outcome.requeued = EntryOf(task);
+    outcome.requeued_value = task.SerializeAsString();
+    absl::MutexLock lock(&mu_);
+    if (!stopping_) outcomes_.push_back(std::move(outcome));
+    return;
+  }
   task.set_attempts(task.attempts() + 1);
 
   metrics::Counter invocations, failed, retries, dead_letters;

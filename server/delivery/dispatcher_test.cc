@@ -199,6 +199,29 @@ TEST_F(DispatcherTest, RetriesWithBackoffThenSucceeds) {
                   "rule=\"r1\",target=\"t1\"} 2"));
 }
 
+// Calls cut short by evbusd stopping (the function pool stops before the
+// dispatcher) are not attempts: with 2 retries allowed, three interrupted
+// calls and two failures still leave a third, successful attempt.
+TEST_F(DispatcherTest, InterruptedCallsAreNotAttempts) {
+  auto cut = targets::DeliveryResult::Interrupted("evbusd is stopping");
+  auto fail = targets::DeliveryResult::Failure(targets::Outcome::kRetryable,
+                                               "ERROR_FROM_TARGET", "500");
+  executor_.Script({cut, cut, cut, fail, fail});
+  Enqueue(1);
+  ASSERT_TRUE(DrainAdvancing(absl::Seconds(1), 40));
+  EXPECT_EQ(executor_.requests().size(), 6u);
+  EXPECT_TRUE(dispatcher_->ListDeadLetters("default", "r1", "", 10, "")
+                  ->dead_letters.empty());
+  const std::string metrics = registry_.Serialize();
+  EXPECT_THAT(metrics,
+              ::testing::HasSubstr(
+                  "evbus_retry_invocation_attempts_total{bus=\"default\","
+                  "rule=\"r1\",target=\"t1\"} 2"));
+  EXPECT_THAT(metrics,
+              ::testing::HasSubstr("evbus_invocations_total{bus=\"default\","
+                                   "rule=\"r1\",target=\"t1\"} 1"));
+}
+
 TEST_F(DispatcherTest, ExhaustedRetriesGoToTheDeadLetterStoreAndRedrive) {
   auto fail = targets::DeliveryResult::Failure(targets::Outcome::kRetryable,
                                                "TIMEOUT", "slow");

@@ -123,6 +123,11 @@ void RunExecutor::Deliver(targets::DeliveryRequest request,
                          "THROTTLING", std::string(r.status.message())));
                      return;
                    case InvokeResult::Kind::kFailed:
+                     if (r.interrupted) {
+                       std::move(done)(targets::DeliveryResult::Interrupted(
+                           std::string(r.status.message())));
+                       return;
+                     }
                      std::move(done)(targets::DeliveryResult::Failure(
                          r.status.code() == absl::StatusCode::kNotFound
                              ? targets::Outcome::kPermanent

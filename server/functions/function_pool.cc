@@ -201,6 +201,7 @@ void FunctionPool::Stop() {
         InvokeResult r;
         r.kind = InvokeResult::Kind::kFailed;
         r.status = absl::UnavailableError("evbusd is stopping");
+        r.interrupted = true;
         completions.push_back(FinishLocked(env.get(), std::move(r), "error"));
       }
       env->state = Environment::State::kDead;
@@ -255,6 +256,7 @@ void FunctionPool::Invoke(const std::string& name, std::string payload,
       c.done = std::move(inv->done);
       c.result.kind = InvokeResult::Kind::kFailed;
       c.result.status = absl::UnavailableError("evbusd is stopping");
+      c.result.interrupted = true;
       immediate.push_back(std::move(c));
     } else if (reserved_cap || busy_ >= options_.max_concurrency) {
       Completion c;

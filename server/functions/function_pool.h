@@ -112,6 +112,9 @@ struct InvokeResult {
   std::string request_id;
   std::string log_tail;  // this invocation's log lines (last 4 KB)
   absl::Status status;   // for kThrottled and kFailed
+  // kFailed because evbusd is stopping (the call never ran, or was cut
+  // short): not an attempt for a queued invocation.
+  bool interrupted = false;
 };
 using InvokeCallback = absl::AnyInvocable<void(InvokeResult) &&>;
 

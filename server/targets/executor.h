@@ -41,8 +41,18 @@ struct DeliveryResult {
   std::optional<absl::Duration> retry_after;
   // A negative Retry-After asks the sender to stop retrying.
   bool stop_retrying = false;
+  // The call was cut short by evbusd stopping: it is not an attempt. The
+  // task stays in the store as it was and is delivered after the restart,
+  // as after kill -9.
+  bool interrupted = false;
 
   static DeliveryResult Success() { return {}; }
+  static DeliveryResult Interrupted(std::string message) {
+    DeliveryResult r =
+        Failure(Outcome::kRetryable, "INTERNAL_ERROR", std::move(message));
+    r.interrupted = true;
+    return r;
+  }
   static DeliveryResult Failure(Outcome outcome, std::string code,
                                 std::string message) {
     DeliveryResult r;

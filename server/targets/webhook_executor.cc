@@ -185,10 +185,12 @@ void WebhookExecutor::Deliver(DeliveryRequest request, DeliveryCallback done) {
     }
   }
   if (t != nullptr) {  // not queued: shutting down, or no libcurl
-    std::move(t->done)(DeliveryResult::Failure(
-        Outcome::kRetryable, "INTERNAL_ERROR",
-        shutting_down ? "evbusd is shutting down"
-                      : "libcurl.so.4 could not be loaded (see evbusd's log)"));
+    std::move(t->done)(
+        shutting_down
+            ? DeliveryResult::Interrupted("evbusd is shutting down")
+            : DeliveryResult::Failure(
+                  Outcome::kRetryable, "INTERNAL_ERROR",
+                  "libcurl.so.4 could not be loaded (see evbusd's log)"));
   }
 }
 
@@ -205,8 +207,8 @@ void WebhookExecutor::Loop(void* multi_handle) {
     }
     if (stopping) {
       auto fail = [](Transfer& t) {
-        std::move(t.done)(DeliveryResult::Failure(
-            Outcome::kRetryable, "INTERNAL_ERROR", "evbusd is shutting down"));
+        std::move(t.done)(
+            DeliveryResult::Interrupted("evbusd is shutting down"));
       };
       for (auto& t : fresh) fail(*t);
       for (auto& [easy, t] : active) {

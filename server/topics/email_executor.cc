@@ -34,8 +34,8 @@ void EmailExecutor::Stop() {
     left.swap(jobs_);
   }
   for (Job& job : left) {
-    std::move(job.done)(targets::DeliveryResult::Failure(
-        targets::Outcome::kRetryable, "INTERNAL_ERROR", "evbusd is stopping"));
+    std::move(job.done)(
+        targets::DeliveryResult::Interrupted("evbusd is stopping"));
   }
 }
 
@@ -48,8 +48,7 @@ void EmailExecutor::Deliver(targets::DeliveryRequest request,
       return;
     }
   }
-  std::move(done)(targets::DeliveryResult::Failure(
-      targets::Outcome::kRetryable, "INTERNAL_ERROR", "evbusd is stopping"));
+  std::move(done)(targets::DeliveryResult::Interrupted("evbusd is stopping"));
 }
 
 void EmailExecutor::Work() {
