@@ -79,6 +79,8 @@ absl::StatusOr<DaemonConfig> LoadConfigFile(const std::string& path,
       s = str(&c.missed_ticks);
     } else if (key == "wal_recovery") {
       s = str(&c.wal_recovery);
+    } else if (key == "min_free_disk_mb") {
+      s = integer(&c.min_free_disk_mb);
     } else if (key == "function_user") {
       s = str(&c.function_user);
     } else if (key == "aws_credentials") {
@@ -217,6 +219,10 @@ absl::Status Validate(const DaemonConfig& c) {
       c.missed_ticks != "all") {
     return absl::InvalidArgumentError(
         "missed_ticks: must be none, latest or all");
+  }
+  if (c.min_free_disk_mb < 0 || c.min_free_disk_mb > (int64_t{1} << 30)) {
+    return absl::InvalidArgumentError(
+        "min_free_disk_mb: must be between 0 and 1073741824");
   }
   if (c.wal_recovery != "strict" && c.wal_recovery != "point-in-time") {
     return absl::InvalidArgumentError(

@@ -62,6 +62,10 @@ struct DaemonConfig {
   // that was never acknowledged, is dropped); "point-in-time" starts with
   // what precedes the damage and drops the rest. Default: strict.
   std::string wal_recovery = "strict";
+  // Free space (MB) the data directory's file system must keep: below it
+  // evbusd refuses to start, or latches the store (/readyz 503, writes
+  // refused) before the disk fills. 0 turns the check off. Default 256.
+  int64_t min_free_disk_mb = 256;
   // Functions run as this user when evbusd runs as root ("" with root:
   // "nobody"; "root" keeps root). Ignored when not root.
   std::string function_user;

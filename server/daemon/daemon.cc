@@ -231,6 +231,9 @@ int Run(const config::DaemonConfig& config) {
   store_options.path = config.data_dir;
   store_options.created_by = "evbusd " EVBUS_VERSION;
   store_options.accept_wal_loss = config.wal_recovery == "point-in-time";
+  const uint64_t min_free_bytes = static_cast<uint64_t>(config.min_free_disk_mb)
+                                  << 20;
+  store_options.min_free_bytes = min_free_bytes;
   absl::StatusOr<std::unique_ptr<storage::Store>> store =
       storage::Store::Open(store_options);
   if (!store.ok()) {
@@ -759,6 +762,14 @@ int Run(const config::DaemonConfig& config) {
   // gRPC health follows the store: NOT_SERVING once a failed write latched
   // it (checked once a second; /readyz asks the store directly).
   absl::Notification stop_health;
+  // The free space under the store, five times a second: it latches the
+  // store before the disk fills (see Store::CheckFreeSpace).
+  std::thread disk_watch([&] {
+    while (min_free_bytes > 0 && !stop_health.WaitForNotificationWithTimeout(
+                                     absl::Milliseconds(200))) {
+      (void)store_ref.CheckFreeSpace(min_free_bytes);
+    }
+  });
   std::thread health_watch([&] {
     bool serving = true;
     for (int tick = 1;
@@ -791,6 +802,7 @@ int Run(const config::DaemonConfig& config) {
   int sig = WaitForSignal();
   stop_health.Notify();
   health_watch.join();
+  disk_watch.join();
   EVBUS_LOG(INFO) << "signal " << sig << ": shutting down";
   // Stop accepting, let in-flight calls finish (bounded), then flush.
   event_bus_service.StopStreams();

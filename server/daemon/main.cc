@@ -52,6 +52,10 @@ ABSL_FLAG(std::string, wal_recovery, "strict",
 ABSL_FLAG(std::string, function_user, "",
           "when root: run functions as this user (default nobody; root "
           "keeps root)");
+ABSL_FLAG(int64_t, min_free_disk_mb, 256,
+          "free space (MB) the data directory's file system must keep: below "
+          "it evbusd refuses to start, or stops taking writes (/readyz 503) "
+          "before the disk fills; 0: off");
 ABSL_FLAG(int64_t, function_idle_seconds, 300,
           "stop execution environments idle for this long");
 ABSL_FLAG(int64_t, function_init_backoff_ms, 100,
@@ -223,6 +227,9 @@ int main(int argc, char** argv) {
   }
   if (explicit_flag("metric_retention_days")) {
     config.metric_retention_days = absl::GetFlag(FLAGS_metric_retention_days);
+  }
+  if (explicit_flag("min_free_disk_mb")) {
+    config.min_free_disk_mb = absl::GetFlag(FLAGS_min_free_disk_mb);
   }
   if (explicit_flag("function_idle_seconds")) {
     config.function_idle_seconds = absl::GetFlag(FLAGS_function_idle_seconds);

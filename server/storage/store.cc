@@ -1,5 +1,7 @@
 #include "server/storage/store.h"
 
+#include <sys/statvfs.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <set>
@@ -110,6 +112,22 @@ void WriteBatch::DeleteRange(Family family, absl::string_view begin,
 
 namespace {
 
+// ResourceExhausted when the file system under `path` has less than
+// `min_free_bytes` available to evbusd; OK otherwise (and when it cannot
+// be measured: the writes themselves will say what is wrong).
+absl::Status FreeSpaceError(const std::string& path, uint64_t min_free_bytes) {
+  if (min_free_bytes == 0) return absl::OkStatus();
+  struct statvfs fs;
+  if (::statvfs(path.c_str(), &fs) != 0) return absl::OkStatus();
+  const uint64_t free_bytes = uint64_t{fs.f_bavail} * fs.f_frsize;
+  if (free_bytes >= min_free_bytes) return absl::OkStatus();
+  return absl::ResourceExhaustedError(absl::StrCat(
+      "only ", free_bytes >> 20, " MB free on the file system of ", path,
+      "; evbusd keeps at least ", min_free_bytes >> 20,
+      " MB free (--min-free-disk-mb) so that a full disk cannot cut a write "
+      "in half: free some space, then restart evbusd"));
+}
+
 // Refuses, before anything is written, what Open must not turn into an
 // evbus store: RocksDB files without the CURRENT file that names their
 // MANIFEST (opening would create a new, empty database, and RocksDB would
@@ -195,11 +213,14 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
           "cannot create data directory ", options.path, ": ", ec.message()));
     }
   }
+  absl::Status space = FreeSpaceError(options.path, options.min_free_bytes);
+  if (!space.ok()) return space;
 
   absl::Status foreign = CheckExistingDatabase(options.path);
   if (!foreign.ok()) return foreign;
 
   std::unique_ptr<Store> store(new Store());
+  store->path_ = options.path;
   rocksdb::DBOptions db_options;
   db_options.create_if_missing = options.create_if_missing;
   db_options.create_missing_column_families = true;
@@ -349,6 +370,14 @@ absl::Status Store::Latch(absl::Status error) {
     latched_.store(true, std::memory_order_release);
   }
   return latch_error_;
+}
+
+absl::Status Store::CheckFreeSpace(uint64_t min_free_bytes) {
+  if (latched_.load(std::memory_order_acquire)) return Health();
+  absl::Status space = FreeSpaceError(path_, min_free_bytes);
+  if (space.ok()) return space;
+  EVBUS_LOG(ERROR) << space;
+  return Latch(space);
 }
 
 absl::Status Store::Health() const {

@@ -125,6 +125,13 @@ class Store {
   // OK, or the error that latched the store.
   absl::Status Health() const;
 
+  // Latches the store (ResourceExhausted naming the free space) when the
+  // file system under it has less than `min_free_bytes` available, so that
+  // writes stop before RocksDB meets a full disk (Debian's librocksdb
+  // answers a failed WAL write on a full disk with an assertion failure,
+  // not an error). Returns the latch error, or OK. 0 checks nothing.
+  absl::Status CheckFreeSpace(uint64_t min_free_bytes);
+
   // How many synced writes were made (each one fsync of the WAL, unless
   // RocksDB grouped concurrent ones).
   uint64_t synced_writes() const {
@@ -153,6 +160,7 @@ class Store {
   absl::Status Latch(absl::Status error);
   absl::Status CheckFormat(const StoreOptions& options);
 
+  std::string path_;  // the data directory
   std::shared_ptr<FaultInjectingFileSystem> fault_fs_;
   std::unique_ptr<rocksdb::Env> env_;
   std::shared_ptr<rocksdb::Cache> cache_;

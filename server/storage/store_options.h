@@ -32,6 +32,11 @@ struct StoreOptions {
   // so never acknowledged) is dropped (kTolerateCorruptedTailRecords).
   bool accept_wal_loss = false;
 
+  // Free space the file system under the store must have for Open to
+  // proceed (see Store::CheckFreeSpace, which the daemon then runs every
+  // 200 ms). Default 0: not checked (evbusd passes --min-free-disk-mb).
+  uint64_t min_free_bytes = 0;
+
   // Version string stored in a new store's format record.
   // Default: "evbusd".
   std::string created_by = "evbusd";

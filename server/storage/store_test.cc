@@ -295,6 +295,24 @@ TEST(StoreTest, ForeignRocksDbIsRefusedAndLeftAsItWas) {
                        HasSubstr("column family \"users\"")));
 }
 
+TEST(StoreTest, TooLittleFreeSpaceRefusesOrLatches) {
+  evbus::testing::TempDir dir;
+  constexpr uint64_t kExabyte = uint64_t{1} << 60;
+  EXPECT_THAT(Store::Open({.path = dir.path(), .min_free_bytes = kExabyte}),
+              StatusIs(absl::StatusCode::kResourceExhausted,
+                       HasSubstr("--min-free-disk-mb")));
+  EVBUS_ASSERT_OK_AND_ASSIGN(auto store, Store::Open({.path = dir.path()}));
+  EXPECT_THAT(store->CheckFreeSpace(1 << 20), IsOk());  // a megabyte is there
+  EXPECT_THAT(store->CheckFreeSpace(kExabyte),
+              StatusIs(absl::StatusCode::kUnavailable, HasSubstr("MB free")));
+  EXPECT_FALSE(store->Health().ok());
+  WriteBatch batch;
+  batch.Put(Family::kEvents, "k", "v");
+  EXPECT_THAT(
+      store->Write(batch, true),
+      StatusIs(absl::StatusCode::kUnavailable, HasSubstr("store is latched")));
+}
+
 TEST(StoreTest, EmptyPathIsInvalid) {
   EXPECT_THAT(Store::Open({}), StatusIs(absl::StatusCode::kInvalidArgument));
 }

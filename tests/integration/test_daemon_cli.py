@@ -361,6 +361,16 @@ class LifecycleTest(unittest.TestCase):
             self.assertIn("account", str(ctx.exception))
         finally:
             d.cleanup()
+        # More free space asked for than the disk has: refused at start,
+        # naming the flag, before anything is written.
+        d = Daemon(extra_args=["--min-free-disk-mb", "1073741824"])
+        try:
+            with self.assertRaises(RuntimeError) as ctx:
+                d.start(timeout=10)
+            self.assertIn("--min-free-disk-mb", str(ctx.exception) + d.log())
+            self.assertEqual(os.listdir(d.data_dir), [])
+        finally:
+            d.cleanup()
 
     def test_config_file(self):
         d = Daemon()
