@@ -290,7 +290,7 @@ absl::Status MetricStore::PutMetricData(
     ids.push_back(SeriesId(ns, d.metric_name(), DimensionsOf(d.dimensions())));
     staged.emplace_back(MinuteOf(t), std::move(a));
   }
-  absl::MutexLock lock(&mu_);
+  absl::ReleasableMutexLock lock(&mu_);
   for (size_t i = 0; i < staged.size(); ++i) {
     const evbus::v1::MetricDatum& d = request.metric_data(static_cast<int>(i));
     if (series_.count(ids[i]) == 0) {
@@ -300,10 +300,15 @@ absl::Status MetricStore::PutMetricData(
     }
     pending_[{ids[i], staged[i].first}].Merge(staged[i].second);
   }
-  return absl::OkStatus();
+  lock.Release();
+  // Acknowledged data survives a crash, as every acknowledged write does
+  // (evbus's own metrics wait for the next flush, once a second).
+  return Write(/*sync=*/true);
 }
 
-absl::Status MetricStore::Flush() {
+absl::Status MetricStore::Flush() { return Write(/*sync=*/false); }
+
+absl::Status MetricStore::Write(bool sync) {
   absl::MutexLock flush_lock(&flush_mu_);
   std::map<std::pair<std::string, int64_t>, Aggregate> pending;
   std::vector<std::pair<std::string, evbus::v1::Metric>> new_series;
@@ -340,7 +345,7 @@ absl::Status MetricStore::Flush() {
     }
     batch.Put(storage::Family::kMetrics, k, aggregate.Serialize());
   }
-  return store_.Write(batch, /*sync=*/false);
+  return store_.Write(batch, sync);
 }
 
 absl::StatusOr<std::vector<MinutePoint>> MetricStore::Query(

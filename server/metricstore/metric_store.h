@@ -75,7 +75,8 @@ class MetricStore : public common::MetricSink {
   absl::Status PutMetricData(const evbus::v1::PutMetricDataRequest& request,
                              bool allow_aws = false);
 
-  // Writes what was recorded since the last flush.
+  // Writes what was recorded since the last flush (not synced: evbus's own
+  // metrics; PutMetricData writes synced before it answers).
   absl::Status Flush();
 
   // Minutes of the series with data in [start, end), oldest first.
@@ -103,6 +104,8 @@ class MetricStore : public common::MetricSink {
       const google::protobuf::RepeatedPtrField<evbus::v1::Dimension>& dims);
 
  private:
+  // Flush, synced or not.
+  absl::Status Write(bool sync);
   struct Series {
     std::string ns, name;
     Dimensions dimensions;  // sorted by name

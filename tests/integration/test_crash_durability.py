@@ -89,6 +89,29 @@ class CrashDurabilityTest(unittest.TestCase):
         finally:
             d.cleanup()
 
+    def test_acknowledged_metric_data_survives_kill9(self):
+        """PutMetricData answers after a synced write: kill -9 right after
+        the acknowledgement loses nothing."""
+        d = Daemon(extra_args=["--clock", "manual", "--clock-start",
+                               "2026-03-01T12:00:30Z"]).start()
+        try:
+            for value in ("3", "4"):
+                d.cli("put-metric-data", "--namespace", "Custom/Crash",
+                      "--metric-name", "Jobs", "--value", value)
+            d.kill9()
+            d.start()
+            stats = d.cli_json("get-metric-statistics", "--namespace",
+                               "Custom/Crash", "--metric-name", "Jobs",
+                               "--start-time", "2026-03-01T12:00:00Z",
+                               "--end-time", "2026-03-01T12:01:00Z",
+                               "--period", "60", "--statistics", "Sum",
+                               "SampleCount")
+            self.assertEqual(len(stats["Datapoints"]), 1, stats)
+            self.assertEqual(stats["Datapoints"][0]["Sum"], 7)
+            self.assertEqual(stats["Datapoints"][0]["SampleCount"], 2)
+        finally:
+            d.cleanup()
+
 
 if __name__ == "__main__":
     unittest.main()
