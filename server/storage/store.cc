@@ -1,8 +1,11 @@
 #include "server/storage/store.h"
 
+#include <fcntl.h>
 #include <sys/statvfs.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cstdarg>
 #include <filesystem>
 #include <set>
 #include <system_error>
@@ -112,6 +115,13 @@ void WriteBatch::DeleteRange(Family family, absl::string_view begin,
 
 namespace {
 
+// An info log that keeps nothing (for the read-only look at a store).
+class DiscardLogger final : public rocksdb::Logger {
+ public:
+  using rocksdb::Logger::Logv;
+  void Logv(const char* /*format*/, va_list /*ap*/) override {}
+};
+
 // ResourceExhausted when the file system under `path` has less than
 // `min_free_bytes` available to evbusd; OK otherwise (and when it cannot
 // be measured: the writes themselves will say what is wrong).
@@ -161,6 +171,23 @@ absl::Status CheckExistingDatabase(const std::string& path) {
         "to create a new store over them (restore the whole directory from "
         "a backup, or write the MANIFEST's name into CURRENT)"));
   }
+  // Another process holding RocksDB's lock: said plainly, and before any
+  // open (even a refused one renames the running daemon's info log).
+  const std::string lock_file = path + "/LOCK";
+  const int fd = ::open(lock_file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    struct flock probe = {};
+    probe.l_type = F_WRLCK;
+    probe.l_whence = SEEK_SET;
+    const bool held =
+        ::fcntl(fd, F_GETLK, &probe) == 0 && probe.l_type != F_UNLCK;
+    ::close(fd);
+    if (held) {
+      return absl::UnavailableError(
+          absl::StrCat("another process (pid ", probe.l_pid,
+                       ", another evbusd?) is using the store at ", path));
+    }
+  }
   std::vector<std::string> families;
   rocksdb::Status listed =
       rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), path, &families);
@@ -176,10 +203,14 @@ absl::Status CheckExistingDatabase(const std::string& path) {
           "\", which evbus does not use; it is not an evbus store"));
     }
   }
-  // Data in the default family (evbus writes none), read without opening
-  // for writes.
+  // evbus creates its families at once: a store that has them is ours.
+  if (families.size() > 1) return absl::OkStatus();
+  // Only the default family: data there (evbus writes none) means a foreign
+  // database. Read without opening for writes, and without an info log of
+  // its own (it would rename the LOG file).
   rocksdb::DB* raw = nullptr;
   rocksdb::Options read_options;
+  read_options.info_log = std::make_shared<DiscardLogger>();
   rocksdb::Status s = rocksdb::DB::OpenForReadOnly(read_options, path, &raw);
   if (!s.ok()) return absl::OkStatus();  // left to the real open to report
   std::unique_ptr<rocksdb::DB> db(raw);

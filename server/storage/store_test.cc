@@ -3,6 +3,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -311,6 +312,40 @@ TEST(StoreTest, TooLittleFreeSpaceRefusesOrLatches) {
   EXPECT_THAT(
       store->Write(batch, true),
       StatusIs(absl::StatusCode::kUnavailable, HasSubstr("store is latched")));
+}
+
+TEST(StoreTest, AStoreInUseIsRefusedWithoutTouchingIt) {
+  evbus::testing::TempDir dir;
+  { EVBUS_ASSERT_OK_AND_ASSIGN(auto store, Store::Open({.path = dir.path()})); }
+  int ready[2];
+  ASSERT_EQ(::pipe(ready), 0);
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    absl::StatusOr<std::unique_ptr<Store>> store =
+        Store::Open({.path = dir.path()});
+    (void)::write(ready[1], store.ok() ? "y" : "n", 1);
+    ::sleep(30);  // killed by the parent
+    ::_exit(0);
+  }
+  char answer = 0;
+  ASSERT_EQ(::read(ready[0], &answer, 1), 1);
+  ASSERT_EQ(answer, 'y');
+  auto logs = [&] {
+    int n = 0;
+    for (const auto& e : std::filesystem::directory_iterator(dir.path())) {
+      n += e.path().filename().string().rfind("LOG", 0) == 0 ? 1 : 0;
+    }
+    return n;
+  };
+  const int before = logs();
+  EXPECT_THAT(Store::Open({.path = dir.path()}),
+              StatusIs(absl::StatusCode::kUnavailable,
+                       HasSubstr(absl::StrCat("another process (pid ", pid))));
+  EXPECT_EQ(logs(), before);  // the running one's info log is not rotated
+  ::kill(pid, SIGKILL);
+  ::waitpid(pid, nullptr, 0);
+  ::close(ready[0]);
+  ::close(ready[1]);
 }
 
 TEST(StoreTest, EmptyPathIsInvalid) {
