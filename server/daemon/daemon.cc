@@ -524,9 +524,21 @@ int Run(const config::DaemonConfig& config) {
       &schedules, &clock, manual_clock,
       [&schedules, &dispatcher, &metric_store, &alarm_service, &store_ref,
        &clock_store_mu, manual_clock] {
+        schedules.Poke();
+        dispatcher.Poke();
+        (void)metric_store.Flush();
+        alarm_service.Poke();
         if (manual_clock != nullptr) {
-          // Stores where the clock moved (read under the lock, so the last
-          // write is the latest time).
+          // The move is answered, and stored, once the ticks it made due
+          // are written (bounded): a stop right after an acknowledged
+          // `clock advance` does not turn them into ticks missed while
+          // down. Stored under the lock, read inside it, so that the last
+          // write is the latest time.
+          const absl::Time moved_to = manual_clock->Now();
+          if (!schedules.WaitCaughtUp(moved_to, absl::Seconds(60))) {
+            EVBUS_LOG(WARNING) << "schedules not caught up with the clock "
+                                  "after 60 s; storing its time anyway";
+          }
           absl::MutexLock lock(&clock_store_mu);
           storage::WriteBatch batch;
           batch.Put(storage::Family::kMeta, storage::keys::kManualClockKey,
@@ -534,10 +546,6 @@ int Run(const config::DaemonConfig& config) {
           absl::Status s = store_ref.Write(batch, /*sync=*/true);
           if (!s.ok()) EVBUS_LOG(WARNING) << "cannot store the clock: " << s;
         }
-        schedules.Poke();
-        dispatcher.Poke();
-        (void)metric_store.Flush();
-        alarm_service.Poke();
       });
   event_bus_service.SetBackup([&store_ref,
                                &functions_dir](const std::string& dir)

@@ -330,6 +330,16 @@ void Scheduler::SyncRule(const evbus::v1::Rule& rule, bool deleted) {
   wake_ = true;
 }
 
+bool Scheduler::WaitCaughtUp(absl::Time until, absl::Duration timeout) {
+  const int64_t until_ms = Ms(until);
+  absl::MutexLock lock(&mu_);
+  auto caught_up = [this, until_ms]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return stopping_ || due_.empty() || due_.begin()->first > until_ms;
+  };
+  return mu_.AwaitWithTimeout(absl::Condition(&caught_up), timeout) &&
+         !stopping_;
+}
+
 void Scheduler::Loop() {
   while (true) {
     std::vector<std::string> ready;

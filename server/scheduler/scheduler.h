@@ -88,6 +88,11 @@ class Scheduler final {
   void Stop();
   // Re-evaluates due ticks now (after a manual clock moved).
   void Poke();
+  // Waits until every tick due at or before `until` has fired (its
+  // delivery written), or `timeout` passed, or the scheduler stops. True
+  // when caught up. For a manual clock's moves: the move is stored, and
+  // answered, once its ticks are.
+  bool WaitCaughtUp(absl::Time until, absl::Duration timeout);
 
   // Registers, updates or removes a rule's schedule (rules without a
   // schedule expression, disabled or deleted ones are removed).

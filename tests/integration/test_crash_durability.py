@@ -112,6 +112,32 @@ class CrashDurabilityTest(unittest.TestCase):
         finally:
             d.cleanup()
 
+    def test_acknowledged_clock_advance_fires_every_tick_despite_kill9(self):
+        """`clock advance` answers once the ticks it made due are written:
+        a kill -9 right after it does not turn them into ticks missed while
+        down (--missed-ticks latest would keep one)."""
+        d = Daemon(extra_args=["--clock", "manual", "--clock-start",
+                               "2026-03-01T00:00:00Z"]).start()
+        try:
+            d.cli("put-rule", "--name", "tick", "--schedule-expression",
+                  "rate(1 minute)")
+            d.cli("put-targets", "--rule", "tick", "--targets",
+                  json.dumps([{"Id": "log", "Arn": "log:ticks"}]))
+            d.cli("clock", "advance", "2000m")
+            d.kill9()
+            d.start()
+            ids = set()
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and len(ids) < 2000:
+                out = d.cli("logs", "tail", "ticks", "--max-items",
+                            "10000").stdout
+                ids = {json.loads(line.split(" ", 1)[1])["id"]
+                       for line in out.splitlines() if " {" in line}
+                time.sleep(0.2)
+            self.assertEqual(len(ids), 2000)
+        finally:
+            d.cleanup()
+
 
 if __name__ == "__main__":
     unittest.main()
