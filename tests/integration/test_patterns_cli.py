@@ -107,6 +107,31 @@ class PatternsCliTest(unittest.TestCase):
             self.assertTrue(event["detail"]["keep"])
             self.assertIn(event["id"], ids)
 
+    def test_tail_events_says_when_the_daemon_stops(self):
+        d = Daemon().start()
+        try:
+            proc = subprocess.Popen(
+                [EVBUS, "--endpoint", d.grpc, "tail-events", "--duration",
+                 "30"],
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            try:
+                # Subscribed once an event comes through (bounded).
+                deadline = time.monotonic() + 20
+                got = ""
+                while time.monotonic() < deadline and not got:
+                    d.cli_json("put-events", "--entries", json.dumps([entry()]))
+                    got = proc.stdout.readline() if proc.poll() is None else ""
+                self.assertTrue(got)
+                self.assertEqual(d.stop(), 0)
+                out, err = proc.communicate(timeout=30)
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+            self.assertEqual(proc.returncode, 1, err)
+            self.assertIn("evbusd is shutting down", err)
+        finally:
+            d.cleanup()
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -624,6 +624,12 @@ grpc::Status EventBusServiceImpl::TailEvents(
     if (!writer->Write(out)) break;
   }
   buses_.tail().Unsubscribe(sub);
+  if (result.ok() && streams_stopped_.load() && !context->IsCancelled()) {
+    // The reader is told the stream ended because evbusd is stopping, not
+    // because it reached its end.
+    result = grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                          "ServiceUnavailable: evbusd is shutting down");
+  }
   return result;
 }
 
