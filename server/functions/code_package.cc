@@ -262,16 +262,26 @@ absl::Status WriteCode(const std::vector<evbus::v1::CodeFile>& files,
     }
     ::chmod(target.c_str(), f.executable() ? 0755 : 0644);
   }
-  // Readable by the function's user whatever evbusd's umask (077 as root):
-  // the code directory, its parent (one per function) and every directory
-  // inside.
+  OpenToFunctions(dir);
+  ::chmod(fs::path(dir).parent_path().c_str(), 0755);  // one per function
+  return absl::OkStatus();
+}
+
+void OpenToFunctions(const std::string& dir) {
+  std::error_code ec;
   ::chmod(dir.c_str(), 0755);
-  ::chmod(fs::path(dir).parent_path().c_str(), 0755);
   for (fs::recursive_directory_iterator it(dir, ec), end; !ec && it != end;
        it.increment(ec)) {
-    if (it->is_directory(ec)) ::chmod(it->path().c_str(), 0755);
+    std::error_code mode_ec;
+    if (it->is_directory(mode_ec)) {
+      ::chmod(it->path().c_str(), 0755);
+    } else if (it->is_regular_file(mode_ec)) {
+      fs::permissions(it->path(),
+                      fs::perms::owner_read | fs::perms::group_read |
+                          fs::perms::others_read,
+                      fs::perm_options::add, mode_ec);
+    }
   }
-  return absl::OkStatus();
 }
 
 }  // namespace evbus::functions

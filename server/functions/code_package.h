@@ -53,8 +53,15 @@ CodeDigest DigestOf(const std::vector<evbus::v1::CodeFile>& files);
 CodeDigest DigestOfCode(const evbus::v1::FunctionCode& code,
                         const std::vector<evbus::v1::CodeFile>& files);
 
-// Writes `files` under `dir` (created; must not exist yet).
+// Writes `files` under `dir` (created; must not exist yet), readable by
+// the functions' user (OpenToFunctions; also `dir`'s parent).
 absl::Status WriteCode(const std::vector<evbus::v1::CodeFile>& files,
                        const std::string& dir);
+
+// Makes `dir` and everything under it readable by the functions' user
+// (directories 0755, files readable by all), whatever created it: evbusd's
+// umask is 077 when it runs as root (daemon.cc), and a restored backup
+// keeps the backup's modes.
+void OpenToFunctions(const std::string& dir);
 
 }  // namespace evbus::functions

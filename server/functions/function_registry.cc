@@ -67,7 +67,9 @@ absl::Status FunctionRegistry::Load() {
   // revisions).
   std::error_code ec;
   fs::create_directories(options_.code_root, ec);
-  ::chmod(options_.code_root.c_str(), 0755);  // functions read their code
+  // Functions read their code, whatever wrote it (a restored backup keeps
+  // the backup's modes).
+  OpenToFunctions(options_.code_root);
   for (fs::directory_iterator fit(options_.code_root, ec), end;
        !ec && fit != end; fit.increment(ec)) {
     std::string name = fit->path().filename().string();
@@ -210,6 +212,7 @@ absl::StatusOr<evbus::v1::Function> FunctionRegistry::UpdateConfiguration(
       return absl::UnavailableError(absl::StrCat(
           "cannot copy the code of ", fn.function_name(), ": ", ec.message()));
     }
+    OpenToFunctions(CodeDir(fn));
     EVBUS_RETURN_IF_ERROR(Commit(fn));
     absl::MutexLock lock(&mu_);
     functions_[fn.function_name()] = fn;
