@@ -115,12 +115,23 @@ class PatternsCliTest(unittest.TestCase):
                  "30"],
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             try:
-                # Subscribed once an event comes through (bounded).
-                deadline = time.monotonic() + 20
-                got = ""
-                while time.monotonic() < deadline and not got:
-                    d.cli_json("put-events", "--entries", json.dumps([entry()]))
-                    got = proc.stdout.readline() if proc.poll() is None else ""
+                # Subscribed once an event comes through: events are put
+                # from another thread until one arrives (bounded), since
+                # the stream may subscribe after the first ones.
+                arrived = threading.Event()
+
+                def put_until_one_arrives():
+                    deadline = time.monotonic() + 20
+                    while not arrived.is_set() and time.monotonic() < deadline:
+                        d.cli_json("put-events", "--entries",
+                                   json.dumps([entry()]))
+                        time.sleep(0.1)
+
+                putter = threading.Thread(target=put_until_one_arrives)
+                putter.start()
+                got = proc.stdout.readline()
+                arrived.set()
+                putter.join()
                 self.assertTrue(got)
                 self.assertEqual(d.stop(), 0)
                 out, err = proc.communicate(timeout=30)
