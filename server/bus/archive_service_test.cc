@@ -24,66 +24,64 @@ constexpr char kBusArn[] =
 constexpr char kArchiveArn[] =
     "arn:aws:events:us-east-1:000000000000:archive/keep";
 
-// An archive deleted while a replay of it runs: the replay ends FAILED,
-// not COMPLETED with part of the window put back.
-TEST(ArchiveServiceTest, DeletingTheArchiveFailsItsRunningReplay) {
-  evbus::testing::TempDir dir;
-  common::ManualClock clock{absl::FromUnixSeconds(1767323045)};
-  metrics::Registry registry;
-  auto store = storage::Store::Open({.path = dir.path()});
-  ASSERT_TRUE(store.ok()) << store.status();
-  RuleRegistry rules(**store, clock, RuleRegistryOptions{});
-  ASSERT_THAT(rules.Load(), IsOk());
-  auto buses = BusService::Create(**store, clock, registry, {}, &rules,
-                                  /*dispatcher=*/nullptr);
-  ASSERT_TRUE(buses.ok()) << buses.status();
-  absl::Notification first_batch;
-  absl::Notification deleted;
-  ArchiveOptions options;
-  options.replay_batch = 1;
-  options.after_replay_batch = [&](const std::string&) {
-    if (first_batch.HasBeenNotified()) return;
-    first_batch.Notify();
-    deleted.WaitForNotificationWithTimeout(absl::Seconds(30));
-  };
-  ArchiveService archives(**store, clock, rules, **buses, options);
-  ASSERT_THAT(archives.Load(), IsOk());
-  evbus::v1::CreateArchiveRequest create;
-  create.set_archive_name("keep");
-  create.set_event_source_arn(kBusArn);
-  ASSERT_TRUE(archives.CreateArchive(create).ok());
-  for (int i = 0; i < 3; ++i) {
-    common::EventEntry e;
-    e.source = "com.example";
-    e.detail_type = "Thing";
-    e.detail = R"({"n":1})";
-    ASSERT_TRUE((*buses)->PutEvents({e}).ok());
+// A store with the default bus (its clock does not move: events put share
+// one millisecond), and what every test below does with it.
+class ArchiveServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto store = storage::Store::Open({.path = dir_.path()});
+    ASSERT_TRUE(store.ok()) << store.status();
+    store_ = *std::move(store);
+    rules_ =
+        std::make_unique<RuleRegistry>(*store_, clock_, RuleRegistryOptions{});
+    ASSERT_THAT(rules_->Load(), IsOk());
+    auto buses = BusService::Create(*store_, clock_, registry_, {},
+                                    rules_.get(), /*dispatcher=*/nullptr);
+    ASSERT_TRUE(buses.ok()) << buses.status();
+    buses_ = *std::move(buses);
   }
-  evbus::v1::StartReplayRequest start;
-  start.set_replay_name("again");
-  start.set_event_source_arn(kArchiveArn);
-  start.set_event_start_time_ms(absl::ToUnixMillis(clock.Now()) - 60000);
-  start.set_event_end_time_ms(absl::ToUnixMillis(clock.Now()) + 60000);
-  start.mutable_destination()->set_arn(kBusArn);
-  ASSERT_TRUE(archives.StartReplay(start).ok());
-  ASSERT_TRUE(first_batch.WaitForNotificationWithTimeout(absl::Seconds(10)));
-  ASSERT_THAT(archives.DeleteArchive("keep"), IsOk());
-  deleted.Notify();
 
-  evbus::v1::Replay replay;
-  const absl::Time deadline = absl::Now() + absl::Seconds(10);
-  while (absl::Now() < deadline) {
-    absl::StatusOr<evbus::v1::Replay> r = archives.DescribeReplay("again");
-    ASSERT_TRUE(r.ok()) << r.status();
-    replay = *r;
-    if (replay.state() != "STARTING" && replay.state() != "RUNNING") break;
-    absl::SleepFor(absl::Milliseconds(5));
+  std::unique_ptr<ArchiveService> Service(const ArchiveOptions& options) {
+    auto archives = std::make_unique<ArchiveService>(*store_, clock_, *rules_,
+                                                     *buses_, options);
+    EXPECT_THAT(archives->Load(), IsOk());
+    return archives;
   }
-  EXPECT_EQ(replay.state(), "FAILED");
-  EXPECT_EQ(replay.state_reason(), "The archive no longer exists.");
-  EXPECT_EQ(replay.events_replayed(), 1);
-  archives.Stop();
-}
+
+  // Archive "keep" of the default bus, then `events` events on it.
+  void ArchiveEvents(ArchiveService& archives, int events) {
+    evbus::v1::CreateArchiveRequest create;
+    create.set_archive_name("keep");
+    create.set_event_source_arn(kBusArn);
+    ASSERT_TRUE(archives.CreateArchive(create).ok());
+    for (int i = 0; i < events; ++i) {
+      common::EventEntry e;
+      e.source = "com.example";
+      e.detail_type = "Thing";
+      e.detail = absl::StrCat(R"({"n":)", i, "}");
+      ASSERT_TRUE(buses_->PutEvents({e}).ok());
+    }
+  }
+
+  // Replay "again" of archive "keep" onto the default bus, a minute either
+  // side of now.
+  void StartReplay(ArchiveService& archives) {
+    evbus::v1::StartReplayRequest start;
+    start.set_replay_name("again");
+    start.set_event_source_arn(kArchiveArn);
+    start.set_event_start_time_ms(absl::ToUnixMillis(clock_.Now()) - 60000);
+    start.set_event_end_time_ms(absl::ToUnixMillis(clock_.Now()) + 60000);
+    start.mutable_destination()->set_arn(kBusArn);
+    ASSERT_TRUE(archives.StartReplay(start).ok());
+  }
+
+  evbus::testing::TempDir dir_;
+  common::ManualClock clock_{absl::FromUnixSeconds(1767323045)};
+  metrics::Registry registry_;
+  std::unique_ptr<storage::Store> store_;
+  std::unique_ptr<RuleRegistry> rules_;
+  std::unique_ptr<BusService> buses_;
+};
 
 // Waits (bounded) until replay `name` has left STARTING and RUNNING.
 evbus::v1::Replay WaitForReplayEnd(ArchiveService& archives,
@@ -101,77 +99,74 @@ evbus::v1::Replay WaitForReplayEnd(ArchiveService& archives,
   return replay;
 }
 
+// An archive deleted while a replay of it runs: the replay ends FAILED,
+// not COMPLETED with part of the window put back.
+TEST_F(ArchiveServiceTest, DeletingTheArchiveFailsItsRunningReplay) {
+  absl::Notification first_batch;
+  absl::Notification deleted;
+  ArchiveOptions options;
+  options.replay_batch = 1;
+  options.after_replay_batch = [&](const std::string&) {
+    if (first_batch.HasBeenNotified()) return;
+    first_batch.Notify();
+    deleted.WaitForNotificationWithTimeout(absl::Seconds(30));
+  };
+  std::unique_ptr<ArchiveService> archives = Service(options);
+  ArchiveEvents(*archives, 3);
+  StartReplay(*archives);
+  ASSERT_TRUE(first_batch.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  ASSERT_THAT(archives->DeleteArchive("keep"), IsOk());
+  deleted.Notify();
+
+  evbus::v1::Replay replay = WaitForReplayEnd(*archives, "again");
+  EXPECT_EQ(replay.state(), "FAILED");
+  EXPECT_EQ(replay.state_reason(), "The archive no longer exists.");
+  EXPECT_EQ(replay.events_replayed(), 1);
+  archives->Stop();
+}
+
 // A replay stopped between batches (a restart) resumes after the last event
 // it put back, also when the events share its millisecond: every event of
 // the window comes back once.
-TEST(ArchiveServiceTest, AStoppedReplayResumesAfterItsLastEvent) {
-  evbus::testing::TempDir dir;
-  // The clock does not move: the seven events share one millisecond.
-  common::ManualClock clock{absl::FromUnixSeconds(1767323045)};
-  metrics::Registry registry;
-  auto store = storage::Store::Open({.path = dir.path()});
-  ASSERT_TRUE(store.ok()) << store.status();
-  RuleRegistry rules(**store, clock, RuleRegistryOptions{});
-  ASSERT_THAT(rules.Load(), IsOk());
-  auto buses = BusService::Create(**store, clock, registry, {}, &rules,
-                                  /*dispatcher=*/nullptr);
-  ASSERT_TRUE(buses.ok()) << buses.status();
+TEST_F(ArchiveServiceTest, AStoppedReplayResumesAfterItsLastEvent) {
   ArchiveOptions options;
   options.replay_batch = 2;
   options.stop_after_batches_for_testing = 1;
   {
-    ArchiveService archives(**store, clock, rules, **buses, options);
-    ASSERT_THAT(archives.Load(), IsOk());
-    evbus::v1::CreateArchiveRequest create;
-    create.set_archive_name("keep");
-    create.set_event_source_arn(kBusArn);
-    ASSERT_TRUE(archives.CreateArchive(create).ok());
+    std::unique_ptr<ArchiveService> archives = Service(options);
     // What the replay puts back lands here (keyed by event id).
     evbus::v1::CreateArchiveRequest copies;
     copies.set_archive_name("copies");
     copies.set_event_source_arn(kBusArn);
     copies.set_event_pattern(R"({"replay-name":["again"]})");
-    ASSERT_TRUE(archives.CreateArchive(copies).ok());
-    for (int i = 0; i < 7; ++i) {
-      common::EventEntry e;
-      e.source = "com.example";
-      e.detail_type = "Thing";
-      e.detail = absl::StrCat(R"({"n":)", i, "}");
-      ASSERT_TRUE((*buses)->PutEvents({e}).ok());
-    }
-    evbus::v1::StartReplayRequest start;
-    start.set_replay_name("again");
-    start.set_event_source_arn(kArchiveArn);
-    start.set_event_start_time_ms(absl::ToUnixMillis(clock.Now()) - 60000);
-    start.set_event_end_time_ms(absl::ToUnixMillis(clock.Now()) + 60000);
-    start.mutable_destination()->set_arn(kBusArn);
-    ASSERT_TRUE(archives.StartReplay(start).ok());
+    ASSERT_TRUE(archives->CreateArchive(copies).ok());
+    ArchiveEvents(*archives, 7);  // in one millisecond
+    StartReplay(*archives);
     // One batch, then the thread returns as at shutdown.
     const absl::Time deadline = absl::Now() + absl::Seconds(10);
     while (absl::Now() < deadline &&
-           archives.DescribeReplay("again")->events_replayed() < 2) {
+           archives->DescribeReplay("again")->events_replayed() < 2) {
       absl::SleepFor(absl::Milliseconds(5));
     }
-    archives.Stop();
-    EXPECT_EQ(archives.DescribeReplay("again")->events_replayed(), 2);
+    archives->Stop();
+    EXPECT_EQ(archives->DescribeReplay("again")->events_replayed(), 2);
   }
   options.stop_after_batches_for_testing = 0;
-  ArchiveService archives(**store, clock, rules, **buses, options);
-  ASSERT_THAT(archives.Load(), IsOk());  // resumes the RUNNING replay
-  evbus::v1::Replay replay = WaitForReplayEnd(archives, "again");
+  std::unique_ptr<ArchiveService> archives = Service(options);  // resumes it
+  evbus::v1::Replay replay = WaitForReplayEnd(*archives, "again");
   EXPECT_EQ(replay.state(), "COMPLETED");
   EXPECT_EQ(replay.events_replayed(), 7);
   std::set<std::string> replayed;
   const std::string prefix = storage::keys::ArchivePrefix("copies");
-  ASSERT_THAT((*store)->Scan(storage::Family::kArchive, prefix,
-                             storage::keys::PrefixEnd(prefix),
-                             [&](absl::string_view key, absl::string_view) {
-                               replayed.insert(std::string(key));
-                               return true;
-                             }),
+  ASSERT_THAT(store_->Scan(storage::Family::kArchive, prefix,
+                           storage::keys::PrefixEnd(prefix),
+                           [&](absl::string_view key, absl::string_view) {
+                             replayed.insert(std::string(key));
+                             return true;
+                           }),
               IsOk());
   EXPECT_EQ(replayed.size(), 7u);
-  archives.Stop();
+  archives->Stop();
 }
 
 }  // namespace
