@@ -152,8 +152,15 @@ absl::Status CheckExistingDatabase(const std::string& path) {
   for (const auto& entry : std::filesystem::directory_iterator(path, ec)) {
     const std::string name = entry.path().filename().string();
     if (name == "CURRENT") has_current = true;
-    if (absl::StartsWith(name, "MANIFEST-") || absl::EndsWith(name, ".sst") ||
-        absl::EndsWith(name, ".log") || absl::StartsWith(name, "OPTIONS-")) {
+    // RocksDB's own names: NNNNNN.sst, NNNNNN.log, MANIFEST-NNNNNN,
+    // OPTIONS-NNNNNN (not, say, an evbusd.log someone keeps there).
+    const size_t dot = name.find('.');
+    const bool numbered_file =
+        dot != std::string::npos && dot > 0 &&
+        (name.substr(dot) == ".sst" || name.substr(dot) == ".log") &&
+        name.find_first_not_of("0123456789") == dot;
+    if (numbered_file || absl::StartsWith(name, "MANIFEST-") ||
+        absl::StartsWith(name, "OPTIONS-")) {
       rocksdb_files.push_back(name);
     }
   }
