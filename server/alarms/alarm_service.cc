@@ -727,6 +727,8 @@ void AlarmService::EvaluateMinute(absl::Time minute_end, bool all) {
 AlarmService::PendingActions AlarmService::TransitionLocked(
     evbus::v1::MetricAlarm& alarm, AlarmState state, const std::string& reason,
     const std::string& reason_data, int64_t ms, storage::WriteBatch& batch) {
+  PendingActions p;
+  p.before = alarm;
   const std::string old_state = alarm.state_value();
   const std::string old_reason = alarm.state_reason();
   const std::string new_state(AlarmStateName(state));
@@ -739,9 +741,7 @@ AlarmService::PendingActions AlarmService::TransitionLocked(
       batch, alarm, ms, kStateUpdate,
       absl::StrCat("Alarm updated from ", old_state, " to ", new_state),
       StateUpdateData(old_state, old_reason, new_state, reason, reason_data));
-  PendingActions p;
   p.alarm = alarm;
-  p.old_state = old_state;
   if (alarm.actions_enabled()) p.actions = ActionsOf(alarm, state);
   p.ms = ms;
   return p;
@@ -779,7 +779,7 @@ void AlarmService::AddHistoryLocked(storage::WriteBatch& batch,
 void AlarmService::RunActions(std::vector<PendingActions> pending) {
   for (PendingActions& p : pending) {
     std::vector<std::string> results =
-        notifier_.StateChanged(p.alarm, p.old_state, p.actions);
+        notifier_.StateChanged(p.alarm, p.before, p.actions);
     if (p.actions.empty()) continue;
     absl::MutexLock lock(&mu_);
     auto it = alarms_.find(p.alarm.alarm_name());
@@ -935,13 +935,15 @@ bool AlarmService::SuppressTransition(evbus::v1::MetricAlarm& a,
 }
 
 AlarmService::PendingActions AlarmService::HeldBackActions(
-    evbus::v1::MetricAlarm& a, uint64_t generation, int64_t ms) {
+    const evbus::v1::MetricAlarm& before, evbus::v1::MetricAlarm& a,
+    uint64_t generation, int64_t ms) {
   // With a state-change event ALARM -> ALARM stamped now, as CloudWatch
-  // sends one when a WaitPeriod ends.
+  // sends one when a WaitPeriod ends (its previous state says what held
+  // the actions back).
   a.set_state_updated_ms(ms);
   PendingActions p;
+  p.before = before;
   p.alarm = a;
-  p.old_state = a.state_value();
   if (a.actions_enabled()) p.actions = ActionsOf(a, AlarmState::kAlarm);
   p.ms = ms;
   p.generation = generation;
@@ -975,7 +977,7 @@ void AlarmService::ExpireSuppressions(absl::Time now) {
       SetSuppression(a, "", 0);
       // The period ran out with the alarm still in ALARM: its actions run.
       if (a.state_value() == AlarmStateName(AlarmState::kAlarm)) {
-        pending.push_back(HeldBackActions(a, e.generation, ms));
+        pending.push_back(HeldBackActions(e.alarm, a, e.generation, ms));
       }
       batch.Put(storage::Family::kCatalog,
                 storage::keys::CatalogKey(kAlarmKind, name),
@@ -1272,15 +1274,17 @@ std::vector<AlarmService::PendingActions> AlarmService::PropagateLocked(
     }
     common::Json data = common::Json::object();
     data["triggeringAlarms"] = std::move(triggering);
-    const bool suppressed = SuppressTransition(
-        a, target,
-        !a.actions_suppressor().empty() &&
-            state_of(a.actions_suppressor()) == AlarmState::kAlarm,
-        ms);
     pending.push_back(
         TransitionLocked(a, target, reason, common::DumpJson(data), ms, batch));
     pending.back().generation = e.generation;
-    if (suppressed) pending.back().actions.clear();
+    if (SuppressTransition(
+            a, target,
+            !a.actions_suppressor().empty() &&
+                state_of(a.actions_suppressor()) == AlarmState::kAlarm,
+            ms)) {
+      pending.back().actions.clear();
+    }
+    pending.back().alarm = a;  // with what suppresses its actions
     transitioned.insert(n);
     batch.Put(storage::Family::kCatalog,
               storage::keys::CatalogKey(kAlarmKind, n), a.SerializeAsString());
@@ -1317,7 +1321,9 @@ std::vector<AlarmService::PendingActions> AlarmService::PropagateLocked(
             ms + int64_t{a.actions_suppressor_extension_period()} * 1000);
       } else {
         SetSuppression(a, "", 0);
-        if (in_alarm) pending.push_back(HeldBackActions(a, e.generation, ms));
+        if (in_alarm) {
+          pending.push_back(HeldBackActions(*cur, a, e.generation, ms));
+        }
       }
     }
     batch.Put(storage::Family::kCatalog,
@@ -1612,19 +1618,20 @@ absl::Status AlarmService::SetAlarmState(
     evbus::v1::MetricAlarm a = it->second.alarm;
     storage::WriteBatch batch;
     const int64_t ms = Ms(clock_.Now());
-    bool suppressed = false;
-    if (!a.actions_suppressor().empty()) {
-      auto sup = alarms_.find(ChildName(a.actions_suppressor()));
-      suppressed = SuppressTransition(
-          a, *state,
-          sup != alarms_.end() && sup->second.alarm.state_value() ==
-                                      AlarmStateName(AlarmState::kAlarm),
-          ms);
-    }
     pending.push_back(TransitionLocked(a, *state, request.state_reason(),
                                        request.state_reason_data(), ms, batch));
     pending.back().generation = it->second.generation;
-    if (suppressed) pending.back().actions.clear();
+    if (!a.actions_suppressor().empty()) {
+      auto sup = alarms_.find(ChildName(a.actions_suppressor()));
+      if (SuppressTransition(
+              a, *state,
+              sup != alarms_.end() && sup->second.alarm.state_value() ==
+                                          AlarmStateName(AlarmState::kAlarm),
+              ms)) {
+        pending.back().actions.clear();
+      }
+      pending.back().alarm = a;
+    }
     batch.Put(storage::Family::kCatalog,
               storage::keys::CatalogKey(kAlarmKind, name),
               a.SerializeAsString());

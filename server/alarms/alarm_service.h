@@ -128,11 +128,13 @@ class AlarmNotifier {
  public:
   virtual ~AlarmNotifier() = default;
   // `alarm` is the alarm after the transition (new state, reason and
-  // timestamps); `old_state` the state before it. `actions` = the ARNs of the
-  // new state's action list (empty when ActionsEnabled is false). Returns one
-  // message per action for history ("" = ok); missing entries count as ok.
+  // timestamps); `before` the alarm before it (its state, reason and
+  // timestamps, and for a composite alarm what suppressed its actions).
+  // `actions` = the ARNs of the new state's action list (empty when
+  // ActionsEnabled is false, or suppressed). Returns one message per action
+  // for history ("" = ok); missing entries count as ok.
   virtual std::vector<std::string> StateChanged(
-      const evbus::v1::MetricAlarm& alarm, const std::string& old_state,
+      const evbus::v1::MetricAlarm& alarm, const evbus::v1::MetricAlarm& before,
       const std::vector<std::string>& actions) = 0;
 };
 
@@ -239,7 +241,7 @@ class AlarmService final {
   struct PendingActions {
     evbus::v1::MetricAlarm alarm;  // after the transition
     uint64_t generation = 0;
-    std::string old_state;
+    evbus::v1::MetricAlarm before;  // before the transition
     std::vector<std::string> actions;
     int64_t ms = 0;
   };
@@ -282,7 +284,8 @@ class AlarmService final {
                                  bool suppressor_in_alarm, int64_t ms);
   // The ALARM actions a suppression held back, to run now (`a` in ALARM,
   // its suppression already cleared; stamps its state time with `ms`).
-  static PendingActions HeldBackActions(evbus::v1::MetricAlarm& a,
+  static PendingActions HeldBackActions(const evbus::v1::MetricAlarm& before,
+                                        evbus::v1::MetricAlarm& a,
                                         uint64_t generation, int64_t ms);
   // Ends the suppression periods over at `now`; runs the actions owed.
   void ExpireSuppressions(absl::Time now);

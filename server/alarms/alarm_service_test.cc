@@ -99,6 +99,7 @@ class RecordingNotifier final : public AlarmNotifier {
     std::string new_state;
     std::string reason;
     std::vector<std::string> actions;
+    std::string old_suppressed_by;  // what held the actions back before
   };
 
   // Actions with this ARN fail with `message`.
@@ -112,11 +113,12 @@ class RecordingNotifier final : public AlarmNotifier {
   }
 
   std::vector<std::string> StateChanged(
-      const evbus::v1::MetricAlarm& alarm, const std::string& old_state,
+      const evbus::v1::MetricAlarm& alarm, const evbus::v1::MetricAlarm& before,
       const std::vector<std::string>& actions) override {
     absl::MutexLock lock(&mu_);
-    calls_.push_back({alarm.alarm_name(), old_state, alarm.state_value(),
-                      alarm.state_reason(), actions});
+    calls_.push_back({alarm.alarm_name(), before.state_value(),
+                      alarm.state_value(), alarm.state_reason(), actions,
+                      before.actions_suppressed_by()});
     std::vector<std::string> results;
     for (const std::string& arn : actions) {
       auto it = failures_.find(arn);
@@ -1284,6 +1286,7 @@ TEST_F(CompositeAlarmTest, SuppressorInAlarmHoldsActionsUntilExtensionEnds) {
   ASSERT_EQ(notifier_.calls().size(), calls + 1);
   EXPECT_EQ(notifier_.calls().back().alarm, "page");
   EXPECT_EQ(notifier_.calls().back().old_state, "ALARM");
+  EXPECT_EQ(notifier_.calls().back().old_suppressed_by, "ExtensionPeriod");
   EXPECT_THAT(notifier_.calls().back().actions, ElementsAre(kAlarmTopic));
   page = DescribeComposite("page");
   EXPECT_EQ(page.actions_suppressed_by(), "");

@@ -107,10 +107,10 @@ Json ConfigurationJson(const evbus::v1::MetricAlarm& a) {
 }  // namespace
 
 std::vector<std::string> AlarmActions::StateChanged(
-    const evbus::v1::MetricAlarm& alarm, const std::string& old_state,
+    const evbus::v1::MetricAlarm& alarm, const evbus::v1::MetricAlarm& before,
     const std::vector<std::string>& actions) {
   topics::AlarmStateChange change =
-      ChangeOf(alarm, old_state, account_, region_);
+      ChangeOf(alarm, before.state_value(), account_, region_);
   Json detail = Json::object();
   detail["alarmName"] = alarm.alarm_name();
   detail["state"] =
@@ -121,8 +121,13 @@ std::vector<std::string> AlarmActions::StateChanged(
     detail["state"]["actionsSuppressedReason"] =
         alarm.actions_suppressed_reason();
   }
-  Json previous = Json::object();
-  previous["value"] = old_state;
+  Json previous =
+      StateJson(before.state_value(), before.state_reason(),
+                before.state_reason_data(), before.state_updated_ms());
+  if (!before.actions_suppressed_by().empty()) {
+    previous["actionsSuppressedBy"] = before.actions_suppressed_by();
+    previous["actionsSuppressedReason"] = before.actions_suppressed_reason();
+  }
   detail["previousState"] = previous;
   detail["configuration"] = ConfigurationJson(alarm);
 

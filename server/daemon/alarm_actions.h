@@ -35,7 +35,7 @@ class AlarmActions final : public alarms::AlarmNotifier {
         region_(std::move(region)) {}
 
   std::vector<std::string> StateChanged(
-      const evbus::v1::MetricAlarm& alarm, const std::string& old_state,
+      const evbus::v1::MetricAlarm& alarm, const evbus::v1::MetricAlarm& before,
       const std::vector<std::string>& actions) override;
 
  private:

@@ -517,6 +517,13 @@ class CompositeAlarmTest(unittest.TestCase):
             [e["detail"]["state"].get("actionsSuppressedBy")
              for e in events if e["detail"]["state"]["value"] == "ALARM"],
             ["WaitPeriod", None])
+        # The one at the end of the wait says what held the actions back.
+        self.assertEqual(events[-1]["detail"]["previousState"]["value"],
+                         "ALARM")
+        self.assertEqual(
+            events[-1]["detail"]["previousState"]["actionsSuppressedBy"],
+            "WaitPeriod")
+        self.assertIn("reason", events[-1]["detail"]["previousState"])
         self.assertEqual(
             events[-1]["detail"]["configuration"]["actionsSuppressor"],
             "maintenance")

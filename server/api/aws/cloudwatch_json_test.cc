@@ -54,7 +54,7 @@ class NoMetrics final : public alarms::MetricSource {
 class NoActions final : public alarms::AlarmNotifier {
  public:
   std::vector<std::string> StateChanged(
-      const evbus::v1::MetricAlarm&, const std::string&,
+      const evbus::v1::MetricAlarm&, const evbus::v1::MetricAlarm&,
       const std::vector<std::string>&) override {
     return {};
   }
