@@ -606,6 +606,15 @@ void Dispatcher::Complete(const QueueEntry& entry, evbus::v1::DeliveryTask task,
       task.set_due_ms(absl::ToUnixMillis(plan.due));
       outcome.requeued = EntryOf(task);
       outcome.requeued_value = task.SerializeAsString();
+    } else if (!task.has_inline_target() &&
+               !directory_
+                    .FindTarget(task.event_bus_name(), task.rule_name(),
+                                task.target_id())
+                    .has_value()) {
+      // Its rule or target was removed while the call ran: dropped, as a
+      // queued task of a removed target is, not dead-lettered under a rule
+      // that no longer exists (DeleteRule also deletes its dead letters).
+      dropped_.Increment();
     } else {
       failed.Increment();
       dead_letters.Increment();

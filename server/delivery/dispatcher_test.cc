@@ -3,6 +3,7 @@
 // real webhooks are exercised by the integration tests).
 #include "server/delivery/dispatcher.h"
 
+#include <atomic>
 #include <deque>
 #include <limits>
 #include <utility>
@@ -84,7 +85,7 @@ class OneTarget final : public TargetDirectory {
                           "arn:aws:events:us-east-1:000000000000:rule/r1"};
   }
   evbus::v1::Target target;
-  bool removed = false;
+  std::atomic<bool> removed{false};
 };
 
 class DispatcherTest : public ::testing::Test {
@@ -258,6 +259,27 @@ TEST_F(DispatcherTest, PermanentFailureDeadLettersAtOnce) {
   ASSERT_EQ(page->dead_letters.size(), 1u);
   EXPECT_EQ(page->dead_letters[0].exhausted_retry_condition(), "");
   EXPECT_EQ(page->dead_letters[0].retry_attempts(), 0);
+}
+
+// A target removed while a call to it ran: its failure is dropped, not
+// dead-lettered under a rule that no longer exists.
+TEST_F(DispatcherTest, TargetRemovedDuringTheCallIsNotDeadLettered) {
+  executor_.Script({targets::DeliveryResult::Failure(
+      targets::Outcome::kPermanent, "ERROR_FROM_TARGET", "HTTP 400")});
+  executor_.Hold();
+  Enqueue(1);
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (executor_.requests().empty() && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  ASSERT_EQ(executor_.requests().size(), 1u);
+  directory_.removed = true;
+  executor_.Release();
+  ASSERT_TRUE(dispatcher_->WaitIdleForTesting(absl::Seconds(10)));
+  EXPECT_TRUE(dispatcher_->ListDeadLetters("default", "r1", "", 10, "")
+                  ->dead_letters.empty());
+  EXPECT_THAT(registry_.Serialize(),
+              ::testing::HasSubstr("evbus_deliveries_dropped_total 1"));
 }
 
 TEST_F(DispatcherTest, RemovedTargetDropsItsTasks) {
