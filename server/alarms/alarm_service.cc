@@ -150,8 +150,9 @@ absl::Status PutAlarmError(const absl::Status& s) {
   return common::AwsError(absl::StatusCode::kInvalidArgument, exception, m);
 }
 
-bool IsPresent(const evbus::v1::PutMetricAlarmRequest& request,
-               absl::string_view field) {
+// Whether a Put*AlarmRequest names `field` among the optional fields given.
+template <typename Request>
+bool IsPresent(const Request& request, absl::string_view field) {
   return std::find(request.present().begin(), request.present().end(), field) !=
          request.present().end();
 }
@@ -1003,7 +1004,7 @@ std::string AlarmService::ChildName(const std::string& child) const {
   return child;
 }
 
-absl::Status AlarmService::PutCompositeAlarm(
+absl::StatusOr<AlarmRule> AlarmService::CheckPutCompositeAlarm(
     const evbus::v1::PutCompositeAlarmRequest& request) {
   const evbus::v1::MetricAlarm& in = request.alarm();
   PutCompositeAlarmRequest r;
@@ -1015,17 +1016,13 @@ absl::Status AlarmService::PutCompositeAlarm(
   r.ok_actions = ToVector(in.ok_actions());
   r.alarm_actions = ToVector(in.alarm_actions());
   r.insufficient_data_actions = ToVector(in.insufficient_data_actions());
-  auto present = [&request](absl::string_view field) {
-    return std::find(request.present().begin(), request.present().end(),
-                     field) != request.present().end();
-  };
   if (!in.actions_suppressor().empty()) {
     r.actions_suppressor = in.actions_suppressor();
   }
-  if (present("actions_suppressor_wait_period")) {
+  if (IsPresent(request, "actions_suppressor_wait_period")) {
     r.actions_suppressor_wait_period = in.actions_suppressor_wait_period();
   }
-  if (present("actions_suppressor_extension_period")) {
+  if (IsPresent(request, "actions_suppressor_extension_period")) {
     r.actions_suppressor_extension_period =
         in.actions_suppressor_extension_period();
   }
@@ -1044,6 +1041,14 @@ absl::Status AlarmService::PutCompositeAlarm(
         "Dimensions, Statistic, Period, Threshold, ...); its AlarmRule "
         "decides its state.");
   }
+  return rule;
+}
+
+absl::Status AlarmService::PutCompositeAlarm(
+    const evbus::v1::PutCompositeAlarmRequest& request) {
+  absl::StatusOr<AlarmRule> rule = CheckPutCompositeAlarm(request);
+  if (!rule.ok()) return rule.status();
+  const evbus::v1::MetricAlarm& in = request.alarm();
   const std::string& name = in.alarm_name();
   std::vector<std::string> children;
   for (const std::string& c : rule->children()) {
@@ -1054,7 +1059,8 @@ absl::Status AlarmService::PutCompositeAlarm(
   a.set_alarm_name(name);
   a.set_alarm_arn(AlarmArn(name));
   a.set_alarm_description(in.alarm_description());
-  a.set_actions_enabled(!present("actions_enabled") || in.actions_enabled());
+  a.set_actions_enabled(!IsPresent(request, "actions_enabled") ||
+                        in.actions_enabled());
   *a.mutable_ok_actions() = in.ok_actions();
   *a.mutable_alarm_actions() = in.alarm_actions();
   *a.mutable_insufficient_data_actions() = in.insufficient_data_actions();

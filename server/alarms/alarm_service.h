@@ -184,6 +184,11 @@ class AlarmService final {
   // the stack before any change.
   static absl::Status CheckPutMetricAlarm(
       const evbus::v1::PutMetricAlarmRequest& request);
+  // Checks a PutCompositeAlarm request's own members as PutCompositeAlarm
+  // would (not whether the alarms it names exist), the same errors; returns
+  // its parsed rule. For stack files too.
+  static absl::StatusOr<AlarmRule> CheckPutCompositeAlarm(
+      const evbus::v1::PutCompositeAlarmRequest& request);
   // Creates (INSUFFICIENT_DATA, then evaluated at once) or replaces (state
   // kept, then re-evaluated) a composite alarm.
   absl::Status PutCompositeAlarm(

@@ -13,7 +13,6 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "server/alarms/alarm_config.h"
 #include "server/alarms/alarm_rule.h"
 #include "server/alarms/alarm_service.h"
 #include "server/api/shapes/eventbridge_shapes.h"
@@ -493,25 +492,6 @@ absl::Status ParseAlarm(const Walker& w, const YAML::Node& a,
       m->set_actions_suppressor_extension_period(*n);
       out->add_present("actions_suppressor_extension_period");
     }
-    // A suppressor needs both periods, and the periods a suppressor.
-    alarms::PutCompositeAlarmRequest check;
-    check.alarm_name = "a";
-    check.alarm_rule = *rule;
-    if (a["actions_suppressor"]) {
-      check.actions_suppressor = m->actions_suppressor();
-    }
-    if (a["actions_suppressor_wait_period"]) {
-      check.actions_suppressor_wait_period =
-          m->actions_suppressor_wait_period();
-    }
-    if (a["actions_suppressor_extension_period"]) {
-      check.actions_suppressor_extension_period =
-          m->actions_suppressor_extension_period();
-    }
-    if (absl::Status valid = alarms::ValidatePutCompositeAlarm(check).status();
-        !valid.ok()) {
-      return w.Error(a, at, valid.message());
-    }
   }
   struct StrField {
     const char* key;
@@ -606,14 +586,20 @@ absl::Status ParseAlarm(const Walker& w, const YAML::Node& a,
       }
     }
   }
+  // What PutMetricAlarm or PutCompositeAlarm would refuse stops the stack
+  // here, before any change.
+  absl::Status valid;
   if (m->alarm_rule().empty()) {
-    // What PutMetricAlarm would refuse stops the stack here, before any
-    // change.
-    absl::Status valid = alarms::AlarmService::CheckPutMetricAlarm(*out);
-    if (!valid.ok()) {
-      common::AwsErrorParts e = common::SplitAwsError(valid);
-      return w.Error(a, at, absl::StrCat(e.exception, ": ", e.message));
-    }
+    valid = alarms::AlarmService::CheckPutMetricAlarm(*out);
+  } else {
+    evbus::v1::PutCompositeAlarmRequest composite;
+    *composite.mutable_alarm() = *m;
+    *composite.mutable_present() = out->present();
+    valid = alarms::AlarmService::CheckPutCompositeAlarm(composite).status();
+  }
+  if (!valid.ok()) {
+    common::AwsErrorParts e = common::SplitAwsError(valid);
+    return w.Error(a, at, absl::StrCat(e.exception, ": ", e.message));
   }
   return absl::OkStatus();
 }

@@ -400,11 +400,11 @@ rocksdb::ColumnFamilyHandle* Store::Handle(Family family) const {
   return handles_[static_cast<size_t>(family) + 1];
 }
 
-absl::Status Store::Latch(absl::Status error) {
+absl::Status Store::Latch(absl::Status error, absl::string_view why) {
   absl::MutexLock lock(&mu_);
   if (latch_error_.ok()) {
-    latch_error_ = absl::UnavailableError(absl::StrCat(
-        "store is latched after a failed write: ", error.message()));
+    latch_error_ = absl::UnavailableError(
+        absl::StrCat("store is latched ", why, ": ", error.message()));
     latched_.store(true, std::memory_order_release);
   }
   return latch_error_;
@@ -415,7 +415,7 @@ absl::Status Store::CheckFreeSpace(uint64_t min_free_bytes) {
   absl::Status space = FreeSpaceError(path_, min_free_bytes);
   if (space.ok()) return space;
   EVBUS_LOG(ERROR) << space;
-  return Latch(space);
+  return Latch(space, "for lack of disk space");
 }
 
 absl::Status Store::Health() const {

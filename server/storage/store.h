@@ -157,7 +157,10 @@ class Store {
   class FaultInjectingFileSystem;
   Store() = default;
   rocksdb::ColumnFamilyHandle* Handle(Family family) const;
-  absl::Status Latch(absl::Status error);
+  // Latches the store with `error`: every later write returns Unavailable
+  // "store is latched <why>: <error>".
+  absl::Status Latch(absl::Status error,
+                     absl::string_view why = "after a failed write");
   absl::Status CheckFormat(const StoreOptions& options);
 
   std::string path_;  // the data directory
