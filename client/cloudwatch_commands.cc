@@ -239,25 +239,31 @@ absl::StatusOr<Json> GetMetricStatistics(const Args& args, Context& ctx) {
   return Json{{"Label", response.label()}, {"Datapoints", points}};
 }
 
-absl::StatusOr<Json> GetMetricData(const Args& args, Context& ctx) {
-  evbus::v1::GetMetricDataRequest request;
-  absl::StatusOr<Json> doc = ParseJsonArg(args, "metric-data-queries");
+// Reads a JSON array of MetricDataQuery objects (AWS member names) from
+// the flag `flag` (--metric-data-queries, --metrics) into `out`.
+absl::Status ReadMetricDataQueries(
+    const Args& args, const std::string& flag,
+    google::protobuf::RepeatedPtrField<evbus::v1::MetricDataQuery>* out) {
+  absl::StatusOr<Json> doc = ParseJsonArg(args, flag);
   if (!doc.ok()) return doc.status();
   if (!doc->is_array()) {
-    return absl::InvalidArgumentError(
-        "Error parsing parameter '--metric-data-queries': expected a JSON "
-        "array");
+    return absl::InvalidArgumentError(absl::StrCat(
+        "Error parsing parameter '--", flag, "': expected a JSON array"));
   }
-  MemberReader r("--metric-data-queries");
+  MemberReader r("--" + flag);
   for (const Json& q : *doc) {
     if (!q.is_object()) continue;
-    evbus::v1::MetricDataQuery* out = request.add_metric_data_queries();
-    out->set_id(r.Str(q, "Id"));
-    out->set_label(r.Str(q, "Label"));
-    if (q.contains("ReturnData")) out->set_return_data(r.Bool(q, "ReturnData"));
+    evbus::v1::MetricDataQuery* query = out->Add();
+    query->set_id(r.Str(q, "Id"));
+    query->set_label(r.Str(q, "Label"));
+    query->set_expression(r.Str(q, "Expression"));
+    if (q.contains("Period")) query->set_period(r.Int(q, "Period"));
+    if (q.contains("ReturnData")) {
+      query->set_return_data(r.Bool(q, "ReturnData"));
+    }
     if (q.contains("MetricStat") && q["MetricStat"].is_object()) {
       const Json& ms = q["MetricStat"];
-      evbus::v1::MetricStat* stat = out->mutable_metric_stat();
+      evbus::v1::MetricStat* stat = query->mutable_metric_stat();
       stat->set_period(r.Int(ms, "Period"));
       stat->set_stat(r.Str(ms, "Stat"));
       stat->set_unit(r.Str(ms, "Unit"));
@@ -276,7 +282,14 @@ absl::StatusOr<Json> GetMetricData(const Args& args, Context& ctx) {
       }
     }
   }
-  if (!r.status().ok()) return r.status();
+  return r.status();
+}
+
+absl::StatusOr<Json> GetMetricData(const Args& args, Context& ctx) {
+  evbus::v1::GetMetricDataRequest request;
+  absl::Status queries = ReadMetricDataQueries(
+      args, "metric-data-queries", request.mutable_metric_data_queries());
+  if (!queries.ok()) return queries;
   absl::StatusOr<int64_t> start = TimeFlag(args, "start-time");
   if (!start.ok()) return start.status();
   absl::StatusOr<int64_t> end = TimeFlag(args, "end-time");
@@ -395,6 +408,11 @@ absl::StatusOr<Json> PutMetricAlarm(const Args& args, Context& ctx) {
     request.add_present("threshold");
   }
   ActionsOf(args, a, request.mutable_present());
+  if (args.Has("metrics")) {
+    absl::Status m =
+        ReadMetricDataQueries(args, "metrics", a->mutable_metrics());
+    if (!m.ok()) return m;
+  }
   evbus::v1::PutMetricAlarmResponse response;
   auto c = NewContext(ctx);
   grpc::Status rpc =
@@ -591,9 +609,10 @@ std::vector<Command> CloudWatchCommands() {
        {},
        ListMetrics},
       {"put-metric-alarm",
-       "--alarm-name N --namespace NS --metric-name M [--dimensions ...] "
-       "--statistic S|--extended-statistic pNN --period S "
-       "--evaluation-periods N [--datapoints-to-alarm M] --threshold T "
+       "--alarm-name N (--namespace NS --metric-name M [--dimensions ...] "
+       "--statistic S|--extended-statistic pNN --period S | --metrics "
+       "JSON|file://F) --evaluation-periods N [--datapoints-to-alarm M] "
+       "--threshold T "
        "--comparison-operator OP [--treat-missing-data T] [--alarm-actions "
        "ARN ...] [--ok-actions ARN ...] [--insufficient-data-actions ARN]",
        {"alarm-name",
@@ -615,7 +634,8 @@ std::vector<Command> CloudWatchCommands() {
         "ok-actions",
         "insufficient-data-actions",
         "actions-enabled",
-        "no-actions-enabled"},
+        "no-actions-enabled",
+        "metrics"},
        {"actions-enabled", "no-actions-enabled"},
        PutMetricAlarm},
       {"put-composite-alarm",

@@ -11,6 +11,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 #include "server/common/aws_error.h"
+#include "server/metricmath/evaluate.h"
 #include "server/metricstore/datapoint.h"
 
 namespace evbus::alarms {
@@ -223,6 +224,127 @@ absl::Status Invalid(absl::string_view message) {
   return absl::InvalidArgumentError(message);
 }
 
+// Metric math: the checks that replace the single metric's (see the
+// header). On success, `*period` is the MetricStat queries' period and
+// every query's return_data is set.
+absl::Status CheckMetrics(const PutMetricAlarmRequest& r,
+                          std::vector<MetricQuery>* queries, int64_t* period) {
+  const std::pair<bool, const char*> single[] = {
+      {r.statistic.has_value(), "Statistic"},
+      {r.extended_statistic.has_value(), "ExtendedStatistic"},
+      {r.metric_name.has_value(), "MetricName"},
+      {r.metric_namespace.has_value(), "Namespace"},
+      {!r.dimensions.empty(), "Dimensions"},
+      {r.period.has_value(), "Period"},
+      {r.unit.has_value(), "Unit"}};
+  for (const auto& [given, member] : single) {
+    if (given) {
+      return Invalid(absl::StrCat(
+          member, " should not be set if list of Metrics is set."));
+    }
+  }
+  if (r.metrics.size() > kMaxMetricQueries) {
+    return Invalid(absl::StrCat("The list of Metrics has ", r.metrics.size(),
+                                " elements; the limit is ", kMaxMetricQueries,
+                                "."));
+  }
+  *queries = r.metrics;
+  std::vector<metricmath::QueryInput> inputs;
+  int returned = 0;
+  *period = 0;
+  for (size_t i = 0; i < queries->size(); ++i) {
+    MetricQuery& q = (*queries)[i];
+    const std::string where =
+        absl::StrCat("Metrics.member.", i + 1, q.id.empty() ? "" : " (", q.id,
+                     q.id.empty() ? "" : ")");
+    if (q.id.empty()) {
+      return Invalid(absl::StrCat("The parameter ", where, ".Id is required."));
+    }
+    if (q.has_metric_stat == !q.expression.empty()) {
+      return Invalid(absl::StrCat(
+          where, " must have exactly one of MetricStat and Expression."));
+    }
+    if (!q.return_data.has_value()) q.return_data = true;
+    if (*q.return_data) ++returned;
+    metricmath::QueryInput in;
+    in.id = q.id;
+    in.label = q.label;
+    if (q.has_metric_stat) {
+      if (q.metric_name.empty() || q.metric_namespace.empty()) {
+        return Invalid(absl::StrCat("Invalid metrics list: ", where,
+                                    " needs a Metric with a MetricName and a "
+                                    "Namespace."));
+      }
+      if (!q.period.has_value() || !IsValidPeriod(*q.period)) {
+        return Invalid(
+            absl::StrCat("Invalid metrics list: the Period of ", where,
+                         " must be 10, 20, 30 or a multiple of 60."));
+      }
+      absl::StatusOr<metricstore::StatisticSpec> spec =
+          metricstore::ParseStatisticName(q.stat);
+      if (!spec.ok()) {
+        return Invalid(absl::StrCat("Invalid metrics list: the Stat '", q.stat,
+                                    "' of ", where, " is not a statistic."));
+      }
+      if (!q.unit.empty() && !IsOneOf(q.unit, metricstore::kStandardUnits)) {
+        return Invalid(absl::StrCat("Invalid metrics list: the Unit '", q.unit,
+                                    "' of ", where, " is not a unit."));
+      }
+      if (*period == 0) {
+        *period = *q.period;
+      } else if (*q.period != *period) {
+        return Invalid(
+            "Invalid metrics list: every MetricStat of an alarm must have "
+            "the same Period.");
+      }
+      in.series.emplace();
+    } else {
+      if (q.period.has_value()) {
+        return Invalid(
+            absl::StrCat("Period should not be set on the expression ", where,
+                         " of an alarm's Metrics."));
+      }
+      absl::StatusOr<metricmath::Expression> e =
+          metricmath::Expression::Parse(q.expression);
+      if (!e.ok()) {
+        return Invalid(absl::StrCat("Error in the expression of ", where, ": ",
+                                    e.status().message()));
+      }
+      in.expression = *std::move(e);
+    }
+    inputs.push_back(std::move(in));
+  }
+  if (returned != 1) {
+    return Invalid(
+        "Exactly one element of the metrics list should return "
+        "data.");
+  }
+  if (*period == 0) {
+    return Invalid(
+        "Invalid metrics list: an alarm's Metrics need at least one "
+        "MetricStat.");
+  }
+  // Evaluating over a grid without datapoints finds the kinds of values:
+  // the returned query must give one time series (or a scalar).
+  metricmath::Grid grid{
+      .start = absl::UnixEpoch(), .period = absl::Seconds(*period), .count = 1};
+  for (metricmath::QueryInput& in : inputs) {
+    if (in.series.has_value()) in.series->assign(1, std::nullopt);
+  }
+  absl::StatusOr<std::vector<metricmath::Value>> values =
+      metricmath::EvaluateQueries(grid, inputs);
+  if (!values.ok()) return Invalid(values.status().message());
+  for (size_t i = 0; i < queries->size(); ++i) {
+    if (*(*queries)[i].return_data &&
+        (*values)[i].kind == metricmath::Value::Kind::kArray) {
+      return Invalid(
+          absl::StrCat("The expression of ", (*queries)[i].id,
+                       " gives an array of time series; an alarm needs one."));
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 EvaluationConfig MetricAlarmConfig::ToEvaluationConfig() const {
@@ -248,11 +370,17 @@ absl::StatusOr<MetricAlarmConfig> ValidatePutMetricAlarm(
   }
   const bool has_statistic = r.statistic.has_value();
   const bool has_extended = r.extended_statistic.has_value();
-  if (has_statistic == has_extended) {
+  std::vector<MetricQuery> metrics;
+  int64_t math_period = 0;
+  if (!r.metrics.empty()) {
+    if (absl::Status m = CheckMetrics(r, &metrics, &math_period); !m.ok()) {
+      return m;
+    }
+  } else if (has_statistic == has_extended) {
     return Invalid(
         "Exactly one of Statistic or ExtendedStatistic must be specified.");
   }
-  if (has_extended) {
+  if (has_extended && metrics.empty()) {
     absl::StatusOr<metricstore::StatisticSpec> spec =
         metricstore::ParseStatisticName(*r.extended_statistic);
     if (!spec.ok() || !spec->is_percentile()) {
@@ -267,15 +395,16 @@ absl::StatusOr<MetricAlarmConfig> ValidatePutMetricAlarm(
                                   "supported."));
     }
   }
-  if (!r.metric_name.has_value() || !r.metric_namespace.has_value()) {
+  if (metrics.empty() &&
+      (!r.metric_name.has_value() || !r.metric_namespace.has_value())) {
     return Invalid(
-        "The parameters MetricName and Namespace must be specified: metric "
-        "math alarms (Metrics) are not supported.");
+        "The parameters MetricName and Namespace must be specified, or "
+        "Metrics.");
   }
-  if (!r.period.has_value()) {
+  if (metrics.empty() && !r.period.has_value()) {
     return Invalid("The parameter Period must be specified.");
   }
-  const int64_t period = *r.period;
+  const int64_t period = metrics.empty() ? *r.period : math_period;
   if (!IsValidPeriod(period)) {
     return Invalid("Period must be 10, 20, 30 or a multiple of 60");
   }
@@ -334,8 +463,9 @@ absl::StatusOr<MetricAlarmConfig> ValidatePutMetricAlarm(
   c.ok_actions = r.ok_actions;
   c.alarm_actions = r.alarm_actions;
   c.insufficient_data_actions = r.insufficient_data_actions;
-  c.metric_namespace = *r.metric_namespace;
-  c.metric_name = *r.metric_name;
+  c.metric_namespace = r.metric_namespace.value_or("");
+  c.metric_name = r.metric_name.value_or("");
+  c.metrics = std::move(metrics);
   c.dimensions = r.dimensions;
   c.statistic = r.statistic.value_or("");
   c.extended_statistic = r.extended_statistic.value_or("");

@@ -7,8 +7,10 @@
 // layer maps that status to a ValidationError / InvalidParameterValue reply;
 // the daemon maps the plain structs to and from protobuf.
 //
-// Only single-metric threshold alarms are modelled: metric math (`Metrics`)
-// and anomaly detection (`ThresholdMetricId`) are not supported.
+// Single-metric threshold alarms and metric math alarms (`Metrics`: up to
+// ten queries, MetricStat or Expression, exactly one returning the series
+// the threshold applies to) are modelled; anomaly detection
+// (`ThresholdMetricId`) is not supported.
 //
 // Thread safety: plain structs and pure functions; thread-safe.
 //
@@ -62,6 +64,27 @@ struct Dimension {
   bool operator==(const Dimension& other) const = default;
 };
 
+// Metric math alarms: at most this many queries in Metrics.
+inline constexpr size_t kMaxMetricQueries = 10;
+
+// One element of PutMetricAlarm's Metrics: a MetricStat (metric_name set)
+// or an Expression over the other elements' ids.
+struct MetricQuery {
+  std::string id;
+  std::string label;                // empty when not given
+  std::optional<bool> return_data;  // validated: always set
+  std::string expression;           // empty for a MetricStat
+  bool has_metric_stat = false;
+  std::string metric_namespace;
+  std::string metric_name;
+  std::vector<Dimension> dimensions;
+  std::optional<int64_t> period;
+  std::string stat;  // Sum, Average, ..., pNN
+  std::string unit;  // empty when not given
+
+  bool operator==(const MetricQuery& other) const = default;
+};
+
 // PutMetricAlarm input as received; nullopt / empty means the member was
 // absent. Lengths are counted in Unicode code points of the UTF-8 strings.
 struct PutMetricAlarmRequest {
@@ -84,6 +107,7 @@ struct PutMetricAlarmRequest {
   std::optional<std::string> comparison_operator;
   std::optional<std::string> treat_missing_data;
   std::optional<std::string> evaluate_low_sample_count_percentile;
+  std::vector<MetricQuery> metrics;  // metric math; empty: a single metric
 };
 
 // A validated metric alarm: every field is set and consistent.
@@ -111,6 +135,11 @@ struct MetricAlarmConfig {
       TreatMissingData::kMissing;  // Default: missing
   // "", "evaluate" or "ignore" (percentile alarms only; empty when not given).
   std::string evaluate_low_sample_count_percentile;
+  // Metric math alarms: the queries (each return_data set, exactly one
+  // true); then metric_namespace, metric_name, dimensions, statistic,
+  // extended_statistic and unit are empty, and `period` is the queries'
+  // common period.
+  std::vector<MetricQuery> metrics;
 
   // The statistic as a name: `statistic` or else `extended_statistic`.
   const std::string& statistic_name() const {
@@ -145,6 +174,15 @@ struct MetricAlarmConfig {
 //     <= EvaluationPeriods, EvaluationPeriods × Period <= 86,400 (Period <
 //     3,600) or 604,800, TreatMissingData value,
 //     EvaluateLowSampleCountPercentile value, anomaly-band operators.
+//  With Metrics (metric math), step 2 checks instead of the single metric:
+//  "<Member> should not be set if list of Metrics is set." for Statistic,
+//  ExtendedStatistic, MetricName, Namespace, Dimensions, Period and Unit;
+//  at most ten queries; each query an Id and exactly one of MetricStat and
+//  Expression; a MetricStat's metric, period and stat ("Invalid metrics
+//  list: ..."); one period for every MetricStat; "Exactly one element of
+//  the metrics list should return data."; expressions that parse, name
+//  existing ids without a cycle, and give the returned query one time
+//  series.
 absl::StatusOr<MetricAlarmConfig> ValidatePutMetricAlarm(
     const PutMetricAlarmRequest& request);
 

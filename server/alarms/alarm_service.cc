@@ -162,6 +162,47 @@ std::vector<std::string> ToVector(
   return {list.begin(), list.end()};
 }
 
+MetricQuery QueryFromProto(const evbus::v1::MetricDataQuery& q) {
+  MetricQuery out;
+  out.id = q.id();
+  out.label = q.label();
+  if (q.has_return_data()) out.return_data = q.return_data();
+  out.expression = q.expression();
+  if (q.period() != 0) out.period = q.period();
+  if (q.has_metric_stat()) {
+    const evbus::v1::MetricStat& m = q.metric_stat();
+    out.has_metric_stat = true;
+    out.metric_namespace = m.metric().namespace_();
+    out.metric_name = m.metric().metric_name();
+    for (const evbus::v1::Dimension& d : m.metric().dimensions()) {
+      out.dimensions.push_back({d.name(), d.value()});
+    }
+    if (m.period() != 0) out.period = m.period();
+    out.stat = m.stat();
+    out.unit = m.unit();
+  }
+  return out;
+}
+
+void QueryToProto(const MetricQuery& q, evbus::v1::MetricDataQuery* out) {
+  out->set_id(q.id);
+  out->set_label(q.label);
+  if (q.return_data.has_value()) out->set_return_data(*q.return_data);
+  out->set_expression(q.expression);
+  if (!q.has_metric_stat) return;
+  evbus::v1::MetricStat* m = out->mutable_metric_stat();
+  m->mutable_metric()->set_namespace_(q.metric_namespace);
+  m->mutable_metric()->set_metric_name(q.metric_name);
+  for (const Dimension& d : q.dimensions) {
+    evbus::v1::Dimension* dim = m->mutable_metric()->add_dimensions();
+    dim->set_name(d.name);
+    dim->set_value(d.value);
+  }
+  m->set_period(static_cast<int32_t>(q.period.value_or(0)));
+  m->set_stat(q.stat);
+  m->set_unit(q.unit);
+}
+
 // The proto as a validation request. With `all_present` (a stored alarm)
 // every optional field counts as given.
 PutMetricAlarmRequest ToRequest(const evbus::v1::MetricAlarm& a,
@@ -189,7 +230,12 @@ PutMetricAlarmRequest ToRequest(const evbus::v1::MetricAlarm& a,
   if (!a.extended_statistic().empty()) {
     r.extended_statistic = a.extended_statistic();
   }
-  if (given("period") || a.period() != 0) r.period = a.period();
+  // A metric math alarm keeps no period of its own (its queries have it).
+  const bool math = a.metrics_size() > 0;
+  if ((given("period") && !math) || a.period() != 0) r.period = a.period();
+  for (const evbus::v1::MetricDataQuery& q : a.metrics()) {
+    r.metrics.push_back(QueryFromProto(q));
+  }
   if (!a.unit().empty()) r.unit = a.unit();
   if (given("evaluation_periods") || a.evaluation_periods() != 0) {
     r.evaluation_periods = a.evaluation_periods();
@@ -231,7 +277,8 @@ evbus::v1::MetricAlarm ToProto(const MetricAlarmConfig& c) {
   }
   a.set_statistic(c.statistic);
   a.set_extended_statistic(c.extended_statistic);
-  a.set_period(c.period);
+  if (c.metrics.empty()) a.set_period(c.period);
+  for (const MetricQuery& q : c.metrics) QueryToProto(q, a.add_metrics());
   a.set_unit(c.unit);
   a.set_evaluation_periods(c.evaluation_periods);
   a.set_datapoints_to_alarm(c.datapoints_to_alarm);
@@ -266,20 +313,48 @@ common::Json ConfigJson(const evbus::v1::MetricAlarm& a) {
     j["alarmRule"] = a.alarm_rule();
     return j;
   }
-  j["namespace"] = a.namespace_();
-  j["metricName"] = a.metric_name();
-  common::Json dims = common::Json::array();
-  for (const evbus::v1::Dimension& d : a.dimensions()) {
-    dims.push_back({{"name", d.name()}, {"value", d.value()}});
-  }
-  j["dimensions"] = std::move(dims);
-  if (!a.statistic().empty()) {
-    j["statistic"] = a.statistic();
+  auto dimensions = [](const auto& given) {
+    common::Json dims = common::Json::array();
+    for (const evbus::v1::Dimension& d : given) {
+      dims.push_back({{"name", d.name()}, {"value", d.value()}});
+    }
+    return dims;
+  };
+  if (a.metrics_size() > 0) {
+    common::Json metrics = common::Json::array();
+    for (const evbus::v1::MetricDataQuery& q : a.metrics()) {
+      common::Json m = common::Json::object();
+      m["id"] = q.id();
+      if (!q.expression().empty()) {
+        m["expression"] = q.expression();
+      } else {
+        const evbus::v1::MetricStat& stat = q.metric_stat();
+        m["metricStat"] = {
+            {"metric",
+             {{"namespace", stat.metric().namespace_()},
+              {"metricName", stat.metric().metric_name()},
+              {"dimensions", dimensions(stat.metric().dimensions())}}},
+            {"period", stat.period()},
+            {"stat", stat.stat()}};
+        if (!stat.unit().empty()) m["metricStat"]["unit"] = stat.unit();
+      }
+      if (!q.label().empty()) m["label"] = q.label();
+      m["returnData"] = !q.has_return_data() || q.return_data();
+      metrics.push_back(std::move(m));
+    }
+    j["metrics"] = std::move(metrics);
   } else {
-    j["extendedStatistic"] = a.extended_statistic();
+    j["namespace"] = a.namespace_();
+    j["metricName"] = a.metric_name();
+    j["dimensions"] = dimensions(a.dimensions());
+    if (!a.statistic().empty()) {
+      j["statistic"] = a.statistic();
+    } else {
+      j["extendedStatistic"] = a.extended_statistic();
+    }
+    j["period"] = a.period();
+    if (!a.unit().empty()) j["unit"] = a.unit();
   }
-  j["period"] = a.period();
-  if (!a.unit().empty()) j["unit"] = a.unit();
   j["evaluationPeriods"] = a.evaluation_periods();
   j["datapointsToAlarm"] = a.datapoints_to_alarm();
   j["threshold"] = a.threshold();
@@ -371,12 +446,43 @@ absl::StatusOr<AlarmState> CurrentState(const evbus::v1::MetricAlarm& a) {
 // Validates a stored or requested configuration into evaluation inputs.
 absl::Status Derive(const MetricAlarmConfig& config,
                     EvaluationConfig* evaluation,
-                    metricstore::StatisticSpec* statistic) {
-  absl::StatusOr<metricstore::StatisticSpec> spec =
-      metricstore::ParseStatisticName(config.statistic_name());
-  if (!spec.ok()) return spec.status();
-  *statistic = *std::move(spec);
+                    metricstore::StatisticSpec* statistic,
+                    std::vector<AlarmService::MathQuery>* math) {
   *evaluation = config.ToEvaluationConfig();
+  math->clear();
+  if (config.metrics.empty()) {
+    absl::StatusOr<metricstore::StatisticSpec> spec =
+        metricstore::ParseStatisticName(config.statistic_name());
+    if (!spec.ok()) return spec.status();
+    *statistic = *std::move(spec);
+    return absl::OkStatus();
+  }
+  for (const MetricQuery& q : config.metrics) {
+    AlarmService::MathQuery m;
+    m.input.id = q.id;
+    m.input.label = q.label;
+    m.return_data = q.return_data.value_or(true);
+    if (q.has_metric_stat) {
+      absl::StatusOr<metricstore::StatisticSpec> spec =
+          metricstore::ParseStatisticName(q.stat);
+      if (!spec.ok()) return spec.status();
+      m.statistic = *std::move(spec);
+      m.input.series.emplace();
+      m.metric_namespace = q.metric_namespace;
+      m.metric_name = q.metric_name;
+      for (const Dimension& d : q.dimensions) {
+        evbus::v1::Dimension& dim = m.dimensions.emplace_back();
+        dim.set_name(d.name);
+        dim.set_value(d.value);
+      }
+    } else {
+      absl::StatusOr<metricmath::Expression> e =
+          metricmath::Expression::Parse(q.expression);
+      if (!e.ok()) return e.status();
+      m.input.expression = *std::move(e);
+    }
+    math->push_back(std::move(m));
+  }
   return absl::OkStatus();
 }
 
@@ -473,7 +579,7 @@ absl::Status AlarmService::Load() {
     } else {
       absl::StatusOr<MetricAlarmConfig> config =
           ValidatePutMetricAlarm(ToRequest(a, nullptr));
-      d = config.ok() ? Derive(*config, &e.evaluation, &e.statistic)
+      d = config.ok() ? Derive(*config, &e.evaluation, &e.statistic, &e.math)
                       : config.status();
     }
     if (d.ok()) d = CurrentState(a).status();
@@ -590,6 +696,83 @@ void AlarmService::EvaluateForTesting(absl::Time minute_end) {
   EvaluateMinute(FloorMinute(minute_end), /*all=*/true);
 }
 
+absl::StatusOr<std::vector<Bucket>> AlarmService::MetricBuckets(
+    const std::string& ns, const std::string& name,
+    const std::vector<evbus::v1::Dimension>& dims,
+    const metricstore::StatisticSpec& statistic, absl::Time minute_end,
+    absl::Duration width, int range) {
+  const absl::Time start = minute_end - width * range;
+  absl::StatusOr<std::vector<std::pair<absl::Time, metricstore::Aggregate>>>
+      minutes = source_.Query(ns, name, dims, start, minute_end);
+  if (!minutes.ok()) return minutes.status();
+  std::vector<std::optional<metricstore::Aggregate>> merged(
+      static_cast<size_t>(range));
+  for (const auto& [t, aggregate] : *minutes) {
+    if (t < start || t >= minute_end) continue;
+    // Bucket k covers [M-(k+1)·P, M-k·P).
+    const int64_t k = (minute_end - t - absl::Nanoseconds(1)) / width;
+    if (k < 0 || k >= range) continue;
+    std::optional<metricstore::Aggregate>& slot =
+        merged[static_cast<size_t>(k)];
+    if (!slot.has_value()) {
+      slot = aggregate;
+    } else {
+      slot->Merge(aggregate);
+    }
+  }
+  std::vector<Bucket> buckets(static_cast<size_t>(range));
+  for (int k = 0; k < range; ++k) {
+    Bucket& b = buckets[static_cast<size_t>(k)];
+    b.start = minute_end - width * (k + 1);
+    const std::optional<metricstore::Aggregate>& a =
+        merged[static_cast<size_t>(k)];
+    if (!a.has_value() || a->empty()) continue;
+    b.value = metricstore::StatisticValue(*a, statistic);
+    if (b.value.has_value()) b.sample_count = a->sample_count;
+  }
+  return buckets;
+}
+
+absl::StatusOr<std::vector<Bucket>> AlarmService::MathBuckets(
+    const std::vector<MathQuery>& math, absl::Time minute_end,
+    absl::Duration width, int range) {
+  // The grid runs oldest first; buckets are newest first.
+  metricmath::Grid grid{
+      .start = minute_end - width * range, .period = width, .count = range};
+  std::vector<metricmath::QueryInput> inputs;
+  size_t returned = 0;
+  for (size_t i = 0; i < math.size(); ++i) {
+    const MathQuery& q = math[i];
+    metricmath::QueryInput in = q.input;
+    if (q.return_data) returned = i;
+    if (in.series.has_value()) {
+      absl::StatusOr<std::vector<Bucket>> b =
+          MetricBuckets(q.metric_namespace, q.metric_name, q.dimensions,
+                        q.statistic, minute_end, width, range);
+      if (!b.ok()) return b.status();
+      in.series->assign(static_cast<size_t>(range), std::nullopt);
+      for (int k = 0; k < range; ++k) {
+        (*in.series)[static_cast<size_t>(range - 1 - k)] =
+            (*b)[static_cast<size_t>(k)].value;
+      }
+    }
+    inputs.push_back(std::move(in));
+  }
+  absl::StatusOr<std::vector<metricmath::Value>> values =
+      metricmath::EvaluateQueries(grid, inputs);
+  if (!values.ok()) return values.status();
+  absl::StatusOr<metricmath::Series> series =
+      (*values)[returned].AsSeries(grid);
+  if (!series.ok()) return series.status();
+  std::vector<Bucket> buckets(static_cast<size_t>(range));
+  for (int k = 0; k < range; ++k) {
+    Bucket& b = buckets[static_cast<size_t>(k)];
+    b.start = minute_end - width * (k + 1);
+    b.value = (*series)[static_cast<size_t>(range - 1 - k)];
+  }
+  return buckets;
+}
+
 void AlarmService::EvaluateMinute(absl::Time minute_end, bool all) {
   struct Work {
     std::string name;
@@ -597,6 +780,7 @@ void AlarmService::EvaluateMinute(absl::Time minute_end, bool all) {
     evbus::v1::MetricAlarm alarm;
     EvaluationConfig evaluation;
     metricstore::StatisticSpec statistic;
+    std::vector<MathQuery> math;
   };
   std::vector<Work> work;
   {
@@ -604,7 +788,8 @@ void AlarmService::EvaluateMinute(absl::Time minute_end, bool all) {
     for (const auto& [name, e] : alarms_) {
       if (e.rule.has_value()) continue;  // composites: PropagateLocked
       if (!all && minute_end < e.not_before) continue;
-      work.push_back({name, e.generation, e.alarm, e.evaluation, e.statistic});
+      work.push_back(
+          {name, e.generation, e.alarm, e.evaluation, e.statistic, e.math});
     }
   }
   if (work.empty()) return;
@@ -626,45 +811,21 @@ void AlarmService::EvaluateMinute(absl::Time minute_end, bool all) {
     // Buckets are at least a minute wide: the metric store keeps minutes.
     const absl::Duration width =
         absl::Seconds(std::max(w.evaluation.period_seconds, 60));
-    const absl::Time start = minute_end - width * range;
-    std::vector<evbus::v1::Dimension> dims(w.alarm.dimensions().begin(),
-                                           w.alarm.dimensions().end());
-    absl::StatusOr<std::vector<std::pair<absl::Time, metricstore::Aggregate>>>
-        minutes = source_.Query(w.alarm.namespace_(), w.alarm.metric_name(),
-                                dims, start, minute_end);
-    if (!minutes.ok()) {
+    absl::StatusOr<std::vector<Bucket>> buckets =
+        w.math.empty()
+            ? MetricBuckets(
+                  w.alarm.namespace_(), w.alarm.metric_name(),
+                  {w.alarm.dimensions().begin(), w.alarm.dimensions().end()},
+                  w.statistic, minute_end, width, range)
+            : MathBuckets(w.math, minute_end, width, range);
+    if (!buckets.ok()) {
       EVBUS_LOG(WARNING) << "alarm " << w.name
-                         << ": metric query failed: " << minutes.status();
+                         << ": metric query failed: " << buckets.status();
       continue;
-    }
-    std::vector<std::optional<metricstore::Aggregate>> merged(
-        static_cast<size_t>(range));
-    for (const auto& [t, aggregate] : *minutes) {
-      if (t < start || t >= minute_end) continue;
-      // Bucket k covers [M-(k+1)·P, M-k·P).
-      const int64_t k = (minute_end - t - absl::Nanoseconds(1)) / width;
-      if (k < 0 || k >= range) continue;
-      std::optional<metricstore::Aggregate>& slot =
-          merged[static_cast<size_t>(k)];
-      if (!slot.has_value()) {
-        slot = aggregate;
-      } else {
-        slot->Merge(aggregate);
-      }
-    }
-    std::vector<Bucket> buckets(static_cast<size_t>(range));
-    for (int k = 0; k < range; ++k) {
-      Bucket& b = buckets[static_cast<size_t>(k)];
-      b.start = minute_end - width * (k + 1);
-      const std::optional<metricstore::Aggregate>& a =
-          merged[static_cast<size_t>(k)];
-      if (!a.has_value() || a->empty()) continue;
-      b.value = metricstore::StatisticValue(*a, w.statistic);
-      if (b.value.has_value()) b.sample_count = a->sample_count;
     }
     absl::StatusOr<AlarmState> current = CurrentState(w.alarm);
     absl::StatusOr<Decision> decision = Evaluate(
-        w.evaluation, buckets,
+        w.evaluation, *buckets,
         current.ok() ? *current : AlarmState::kInsufficientData, query_time);
     if (!decision.ok()) {
       EVBUS_LOG(WARNING) << "alarm " << w.name
@@ -871,7 +1032,8 @@ absl::Status AlarmService::CheckPutMetricAlarm(
   if (!config.ok()) return PutAlarmError(config.status());
   EvaluationConfig evaluation;
   metricstore::StatisticSpec statistic;
-  absl::Status d = Derive(*config, &evaluation, &statistic);
+  std::vector<MathQuery> math;
+  absl::Status d = Derive(*config, &evaluation, &statistic, &math);
   return d.ok() ? absl::OkStatus() : PutAlarmError(d);
 }
 
@@ -881,7 +1043,8 @@ absl::Status AlarmService::PutMetricAlarm(
       ValidatePutMetricAlarm(ToRequest(request.alarm(), &request));
   if (!config.ok()) return PutAlarmError(config.status());
   Entry fresh;
-  absl::Status d = Derive(*config, &fresh.evaluation, &fresh.statistic);
+  absl::Status d =
+      Derive(*config, &fresh.evaluation, &fresh.statistic, &fresh.math);
   if (!d.ok()) return PutAlarmError(d);
 
   const absl::Time now = clock_.Now();

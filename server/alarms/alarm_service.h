@@ -98,6 +98,7 @@
 #include "server/alarms/alarm_rule.h"
 #include "server/alarms/evaluation.h"
 #include "server/common/clock.h"
+#include "server/metricmath/evaluate.h"
 #include "server/metrics/registry.h"
 #include "server/metricstore/datapoint.h"
 #include "server/storage/store.h"
@@ -228,6 +229,18 @@ class AlarmService final {
   // thread.
   void ExpireSuppressionsForTesting();
 
+  // One query of a metric math alarm, ready to evaluate: a metric to read
+  // (input.series set) or a parsed expression. (Public only so that the
+  // implementation's helpers can build it.)
+  struct MathQuery {
+    metricmath::QueryInput input;
+    bool return_data = false;
+    std::string metric_namespace;
+    std::string metric_name;
+    std::vector<evbus::v1::Dimension> dimensions;
+    metricstore::StatisticSpec statistic;
+  };
+
  private:
   struct Entry {
     evbus::v1::MetricAlarm alarm;
@@ -237,6 +250,7 @@ class AlarmService final {
     std::vector<std::string> children;
     EvaluationConfig evaluation;
     metricstore::StatisticSpec statistic;
+    std::vector<MathQuery> math;  // metric math alarms: the queries
     // Changes when the configuration is replaced (drops stale evaluations).
     uint64_t generation = 0;
     // The first minute end the loop evaluates this alarm at.
@@ -255,6 +269,18 @@ class AlarmService final {
   // Evaluates every alarm (loop: those with not_before <= minute_end) for
   // `minute_end`, applies transitions and runs their actions.
   void EvaluateMinute(absl::Time minute_end, bool all);
+  // The evaluation range ending at `minute_end`: `range` buckets `width`
+  // wide, newest first, of one metric's statistic, or of a metric math
+  // alarm's returned query (its metrics read, its expressions evaluated).
+  // Errors: the metric source's, or the evaluation's.
+  absl::StatusOr<std::vector<Bucket>> MetricBuckets(
+      const std::string& ns, const std::string& name,
+      const std::vector<evbus::v1::Dimension>& dims,
+      const metricstore::StatisticSpec& statistic, absl::Time minute_end,
+      absl::Duration width, int range);
+  absl::StatusOr<std::vector<Bucket>> MathBuckets(
+      const std::vector<MathQuery>& math, absl::Time minute_end,
+      absl::Duration width, int range);
   // Applies a state change to `alarm` (a copy of the entry's) and adds the
   // StateUpdate history item to `batch`; returns the pending actions.
   PendingActions TransitionLocked(evbus::v1::MetricAlarm& alarm,

@@ -29,6 +29,7 @@ using ::evbus::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
+using ::testing::Not;
 
 constexpr char kAlarmTopic[] = "arn:aws:sns:us-east-1:000000000000:alarm";
 constexpr char kOkTopic[] = "arn:aws:sns:us-east-1:000000000000:ok";
@@ -39,8 +40,9 @@ absl::Time Minute(int minutes) {
   return absl::FromUnixSeconds(1721134800) + absl::Minutes(minutes);
 }
 
-// Per-minute data of the series AWS/Lambda Errors {FunctionName=f}; other
-// series have none. Records every query.
+// Per-minute data of the series AWS/Lambda Errors {FunctionName=f} (and of
+// other AWS/Lambda metrics of f, for metric math); other series have none.
+// Records every query.
 class FakeMetricSource final : public MetricSource {
  public:
   struct Recorded {
@@ -49,8 +51,12 @@ class FakeMetricSource final : public MetricSource {
   };
 
   void Add(absl::Time minute, double value, double count = 1) {
+    AddTo("Errors", minute, value, count);
+  }
+  void AddTo(const std::string& metric, absl::Time minute, double value,
+             double count = 1) {
     absl::MutexLock lock(&mu_);
-    ASSERT_THAT(data_[minute].Add(value, count), IsOk());
+    ASSERT_THAT(data_[metric][minute].Add(value, count), IsOk());
   }
   void Clear() {
     absl::MutexLock lock(&mu_);
@@ -73,12 +79,13 @@ class FakeMetricSource final : public MetricSource {
     queries_.push_back({start, end});
     if (fail_) return absl::UnavailableError("metric store down");
     std::vector<std::pair<absl::Time, metricstore::Aggregate>> out;
-    if (ns != "AWS/Lambda" || metric != "Errors" || dims.size() != 1 ||
+    if (ns != "AWS/Lambda" || dims.size() != 1 ||
         dims[0].name() != "FunctionName" || dims[0].value() != "f") {
       return out;
     }
+    const std::map<absl::Time, metricstore::Aggregate>& series = data_[metric];
     // Newest first, as GetMetricData's default order.
-    for (auto it = data_.rbegin(); it != data_.rend(); ++it) {
+    for (auto it = series.rbegin(); it != series.rend(); ++it) {
       if (it->first >= start && it->first < end) out.push_back(*it);
     }
     return out;
@@ -86,7 +93,8 @@ class FakeMetricSource final : public MetricSource {
 
  private:
   mutable absl::Mutex mu_;
-  std::map<absl::Time, metricstore::Aggregate> data_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, std::map<absl::Time, metricstore::Aggregate>> data_
+      ABSL_GUARDED_BY(mu_);
   std::vector<Recorded> queries_ ABSL_GUARDED_BY(mu_);
   bool fail_ ABSL_GUARDED_BY(mu_) = false;
 };
@@ -776,6 +784,168 @@ TEST_F(AlarmServiceTest, AlarmsAndHistorySurviveReopen) {
   Evaluate(2);
   EXPECT_EQ(Describe("errors").state_value(), "ALARM");
   EXPECT_EQ(notifier_.calls().size(), 1u);
+}
+
+// 100 * Errors / Invocations of AWS/Lambda {FunctionName=f}, each a Sum
+// over 60 s, > 10 (percent) over one period.
+evbus::v1::PutMetricAlarmRequest ErrorRateAlarm(const std::string& name) {
+  evbus::v1::PutMetricAlarmRequest r;
+  evbus::v1::MetricAlarm* a = r.mutable_alarm();
+  a->set_alarm_name(name);
+  auto metric = [a](const char* id, const char* metric_name) {
+    evbus::v1::MetricDataQuery* q = a->add_metrics();
+    q->set_id(id);
+    q->set_return_data(false);
+    evbus::v1::MetricStat* stat = q->mutable_metric_stat();
+    stat->mutable_metric()->set_namespace_("AWS/Lambda");
+    stat->mutable_metric()->set_metric_name(metric_name);
+    evbus::v1::Dimension* d = stat->mutable_metric()->add_dimensions();
+    d->set_name("FunctionName");
+    d->set_value("f");
+    stat->set_period(60);
+    stat->set_stat("Sum");
+  };
+  metric("e", "Errors");
+  metric("i", "Invocations");
+  evbus::v1::MetricDataQuery* rate = a->add_metrics();
+  rate->set_id("rate");
+  rate->set_expression("100*e/i");
+  rate->set_label("Error rate");
+  rate->set_return_data(true);
+  a->set_evaluation_periods(1);
+  a->set_threshold(10);
+  r.add_present("threshold");
+  a->set_comparison_operator("GreaterThanThreshold");
+  a->add_alarm_actions(kAlarmTopic);
+  return r;
+}
+
+TEST_F(AlarmServiceTest, MetricMathAlarmComparesItsExpression) {
+  ASSERT_THAT(service_->PutMetricAlarm(ErrorRateAlarm("rate")), IsOk());
+  evbus::v1::MetricAlarm a = Describe("rate");
+  ASSERT_EQ(a.metrics_size(), 3);
+  EXPECT_EQ(a.metrics(2).expression(), "100*e/i");
+  EXPECT_EQ(a.period(), 0);  // the queries carry it
+  EXPECT_EQ(a.metric_name(), "");
+  // 1 error in 20 calls: 5 %, not above 10.
+  source_.AddTo("Errors", Minute(0), 1);
+  source_.AddTo("Invocations", Minute(0), 1, 20);
+  Evaluate(1);
+  a = Describe("rate");
+  EXPECT_EQ(a.state_value(), "OK");
+  // 5 errors in 20 calls: 25 %.
+  source_.AddTo("Errors", Minute(1), 1, 5);
+  source_.AddTo("Invocations", Minute(1), 1, 20);
+  Evaluate(2);
+  a = Describe("rate");
+  EXPECT_EQ(a.state_value(), "ALARM");
+  EXPECT_EQ(a.state_reason(),
+            "Threshold Crossed: 1 out of the last 1 datapoints [25.0 "
+            "(16/07/24 13:01:00)] was greater than the threshold (10.0) "
+            "(minimum 1 datapoint for OK -> ALARM transition).");
+  EXPECT_THAT(a.state_reason_data(), Not(HasSubstr("statistic")));
+  std::vector<RecordingNotifier::Call> calls = notifier_.calls();
+  ASSERT_EQ(calls.size(), 2u);
+  EXPECT_THAT(calls[1].actions, ElementsAre(kAlarmTopic));
+  // Errors but no invocations: no datapoint for the rate (missing), so
+  // once minute 1 leaves the range (minutes 2..4) nothing is left.
+  source_.AddTo("Errors", Minute(2), 1, 5);
+  source_.Add(Minute(3), 1);
+  Evaluate(5);
+  EXPECT_EQ(Describe("rate").state_value(), "INSUFFICIENT_DATA");
+
+  std::vector<evbus::v1::AlarmHistoryItem> h =
+      History("rate", "ConfigurationUpdate");
+  ASSERT_EQ(h.size(), 1u);
+  absl::StatusOr<common::Json> data = common::ParseJson(h[0].history_data());
+  ASSERT_TRUE(data.ok());
+  const common::Json& created = (*data)["createdAlarm"];
+  EXPECT_FALSE(created.contains("metricName"));
+  ASSERT_EQ(created["metrics"].size(), 3u);
+  EXPECT_EQ(created["metrics"][2]["expression"], "100*e/i");
+  EXPECT_EQ(created["metrics"][0]["metricStat"]["metric"]["metricName"],
+            "Errors");
+
+  // Survives a restart, and is still evaluated.
+  Close();
+  Open();
+  EXPECT_EQ(Describe("rate").metrics_size(), 3);
+  source_.AddTo("Errors", Minute(5), 1, 9);
+  source_.AddTo("Invocations", Minute(5), 1, 10);
+  Evaluate(6);
+  EXPECT_EQ(Describe("rate").state_value(), "ALARM");
+}
+
+TEST_F(AlarmServiceTest, MetricMathAlarmValidation) {
+  auto refused = [this](const evbus::v1::PutMetricAlarmRequest& r) {
+    absl::Status s = service_->PutMetricAlarm(r);
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+    return std::string(s.message());
+  };
+  evbus::v1::PutMetricAlarmRequest r = ErrorRateAlarm("bad");
+  r.mutable_alarm()->set_statistic("Sum");
+  EXPECT_EQ(refused(r),
+            "ValidationError: Statistic should not be set if list of Metrics "
+            "is set.");
+  r = ErrorRateAlarm("bad");
+  r.mutable_alarm()->set_period(60);
+  r.add_present("period");
+  EXPECT_EQ(refused(r),
+            "ValidationError: Period should not be set if list of Metrics is "
+            "set.");
+  r = ErrorRateAlarm("bad");
+  r.mutable_alarm()->mutable_metrics(0)->set_return_data(true);
+  EXPECT_EQ(refused(r),
+            "ValidationError: Exactly one element of the metrics list should "
+            "return data.");
+  r = ErrorRateAlarm("bad");
+  r.mutable_alarm()->mutable_metrics(2)->set_return_data(false);
+  EXPECT_EQ(refused(r),
+            "ValidationError: Exactly one element of the metrics list should "
+            "return data.");
+  r = ErrorRateAlarm("bad");
+  r.mutable_alarm()->mutable_metrics(2)->set_expression("100*e/calls");
+  EXPECT_THAT(refused(r), HasSubstr("refers to unknown id 'calls'"));
+  r = ErrorRateAlarm("bad");
+  r.mutable_alarm()->mutable_metrics(2)->set_expression("100*e/");
+  EXPECT_THAT(refused(r), HasSubstr("Error in the expression of "
+                                    "Metrics.member.3 (rate): Syntax error"));
+  r = ErrorRateAlarm("bad");
+  r.mutable_alarm()->mutable_metrics(2)->set_expression("METRICS()");
+  EXPECT_THAT(refused(r), HasSubstr("gives an array of time series"));
+  r = ErrorRateAlarm("bad");
+  r.mutable_alarm()->mutable_metrics(1)->mutable_metric_stat()->set_period(300);
+  EXPECT_THAT(refused(r), HasSubstr("the same Period"));
+  r = ErrorRateAlarm("bad");
+  r.mutable_alarm()->mutable_metrics(1)->mutable_metric_stat()->set_stat(
+      "Total");
+  EXPECT_THAT(refused(r), HasSubstr("Invalid metrics list: the Stat 'Total' "
+                                    "of Metrics.member.2 (i)"));
+  r = ErrorRateAlarm("bad");
+  r.mutable_alarm()->mutable_metrics(1)->set_expression("e");
+  EXPECT_THAT(refused(r), HasSubstr("exactly one of MetricStat and "
+                                    "Expression"));
+  r = ErrorRateAlarm("bad");
+  r.mutable_alarm()->mutable_metrics(1)->set_id("I");
+  EXPECT_THAT(refused(r), HasSubstr("Invalid id 'I'"));
+  r = ErrorRateAlarm("bad");
+  r.mutable_alarm()->mutable_metrics(0)->set_id("rate");
+  EXPECT_THAT(refused(r), HasSubstr("Duplicate id 'rate'"));
+  r = ErrorRateAlarm("bad");
+  r.mutable_alarm()->mutable_metrics(2)->set_expression("rate + 1");
+  EXPECT_THAT(refused(r), HasSubstr("Circular dependency"));
+  r = ErrorRateAlarm("bad");
+  for (int i = 0; i < 8; ++i) {
+    *r.mutable_alarm()->add_metrics() = r.alarm().metrics(0);
+    r.mutable_alarm()->mutable_metrics(3 + i)->set_id(absl::StrCat("x", i));
+  }
+  EXPECT_THAT(refused(r), HasSubstr("the limit is 10"));
+  // Nothing was stored.
+  evbus::v1::DescribeAlarmsRequest req;
+  absl::StatusOr<evbus::v1::DescribeAlarmsResponse> resp =
+      service_->DescribeAlarms(req);
+  ASSERT_TRUE(resp.ok());
+  EXPECT_EQ(resp->metric_alarms_size(), 0);
 }
 
 TEST_F(AlarmServiceTest, PutMetricAlarmValidationErrors) {

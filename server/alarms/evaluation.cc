@@ -108,7 +108,8 @@ Evaluated MakeEvaluated(std::vector<size_t> real, size_t n,
 }
 
 // StateReasonData (§4.3): version, queryDate, startDate (oldest evaluated
-// real datapoint; omitted when there is none), statistic, unit (when set),
+// real datapoint; omitted when there is none), statistic (not for metric
+// math alarms), unit (when set),
 // period, recentDatapoints (evaluated real values, oldest first), threshold,
 // evaluatedDatapoints (the evaluated slots, newest first; a missing slot has
 // only its timestamp).
@@ -121,8 +122,10 @@ std::string ReasonData(const EvaluationConfig& config,
     out += ",\"startDate\":";
     AppendJsonString(&out, FormatAwsTimestamp(buckets[e.real.back()].start));
   }
-  out += ",\"statistic\":";
-  AppendJsonString(&out, config.statistic);
+  if (!config.statistic.empty()) {  // metric math alarms have none
+    out += ",\"statistic\":";
+    AppendJsonString(&out, config.statistic);
+  }
   if (!config.unit.empty()) {
     out += ",\"unit\":";
     AppendJsonString(&out, config.unit);

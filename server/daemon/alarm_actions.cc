@@ -39,6 +39,22 @@ topics::AlarmStateChange ChangeOf(const evbus::v1::MetricAlarm& a,
     c.alarm_rule = a.alarm_rule();
     return c;
   }
+  for (const evbus::v1::MetricDataQuery& q : a.metrics()) {
+    topics::AlarmMetricQuery m;
+    m.id = q.id();
+    m.label = q.label();
+    m.return_data = !q.has_return_data() || q.return_data();
+    m.expression = q.expression();
+    m.metric_namespace = q.metric_stat().metric().namespace_();
+    m.metric_name = q.metric_stat().metric().metric_name();
+    for (const auto& d : q.metric_stat().metric().dimensions()) {
+      m.dimensions.push_back({d.name(), d.value()});
+    }
+    m.period_seconds = q.metric_stat().period();
+    m.stat = q.metric_stat().stat();
+    if (m.expression.empty()) c.trigger.period_seconds = m.period_seconds;
+    c.trigger.metrics.push_back(std::move(m));
+  }
   c.trigger.metric_name = a.metric_name();
   c.trigger.metric_namespace = a.namespace_();
   c.trigger.statistic = a.statistic();
@@ -47,7 +63,7 @@ topics::AlarmStateChange ChangeOf(const evbus::v1::MetricAlarm& a,
   for (const auto& d : a.dimensions()) {
     c.trigger.dimensions.push_back({d.name(), d.value()});
   }
-  c.trigger.period_seconds = a.period();
+  if (a.metrics_size() == 0) c.trigger.period_seconds = a.period();
   c.trigger.evaluation_periods = a.evaluation_periods();
   c.trigger.datapoints_to_alarm = a.datapoints_to_alarm();
   c.trigger.comparison_operator = a.comparison_operator();
@@ -84,23 +100,50 @@ Json ConfigurationJson(const evbus::v1::MetricAlarm& a) {
     }
     return c;
   }
-  Json dims = Json::object();
-  for (const auto& d : a.dimensions()) dims[d.name()] = d.value();
-  Json metric = Json::object();
-  metric["namespace"] = a.namespace_();
-  metric["name"] = a.metric_name();
-  metric["dimensions"] = dims;
-  Json stat = Json::object();
-  stat["metric"] = metric;
-  stat["period"] = a.period();
-  stat["stat"] = a.statistic().empty() ? a.extended_statistic() : a.statistic();
-  Json m = Json::object();
-  m["id"] = "m1";
-  m["metricStat"] = stat;
-  m["returnData"] = true;
+  // {"metric": {...}, "period", "stat"}, as the event's metricStat has it.
+  auto metric_stat = [](const std::string& ns, const std::string& name,
+                        const auto& dimensions, int period,
+                        const std::string& statistic) {
+    Json dims = Json::object();
+    for (const auto& d : dimensions) dims[d.name()] = d.value();
+    Json metric = Json::object();
+    metric["namespace"] = ns;
+    metric["name"] = name;
+    metric["dimensions"] = dims;
+    Json stat = Json::object();
+    stat["metric"] = metric;
+    stat["period"] = period;
+    stat["stat"] = statistic;
+    return stat;
+  };
+  Json metrics = Json::array();
+  if (a.metrics_size() == 0) {
+    Json m = Json::object();
+    m["id"] = "m1";
+    m["metricStat"] = metric_stat(
+        a.namespace_(), a.metric_name(), a.dimensions(), a.period(),
+        a.statistic().empty() ? a.extended_statistic() : a.statistic());
+    m["returnData"] = true;
+    metrics.push_back(std::move(m));
+  }
+  for (const evbus::v1::MetricDataQuery& q : a.metrics()) {
+    Json m = Json::object();
+    m["id"] = q.id();
+    if (!q.expression().empty()) {
+      m["expression"] = q.expression();
+    } else {
+      const evbus::v1::MetricStat& s = q.metric_stat();
+      m["metricStat"] =
+          metric_stat(s.metric().namespace_(), s.metric().metric_name(),
+                      s.metric().dimensions(), s.period(), s.stat());
+    }
+    if (!q.label().empty()) m["label"] = q.label();
+    m["returnData"] = !q.has_return_data() || q.return_data();
+    metrics.push_back(std::move(m));
+  }
   Json c = Json::object();
   if (!a.alarm_description().empty()) c["description"] = a.alarm_description();
-  c["metrics"] = Json::array({m});
+  c["metrics"] = std::move(metrics);
   return c;
 }
 

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "server/common/aws_error.h"
+#include "server/metricmath/evaluate.h"
 
 namespace evbus::metricstore {
 namespace {
@@ -11,6 +12,16 @@ namespace {
 absl::Status InvalidValue(absl::string_view message) {
   return common::AwsError(absl::StatusCode::kInvalidArgument,
                           "InvalidParameterValue", message);
+}
+
+// With metric math, the most periods one request may span (GetMetricData's
+// datapoint limit).
+constexpr int64_t kMaxMathBuckets = 100800;
+
+// Metric math errors (bad expressions, ids, kinds of values).
+absl::Status MathError(absl::string_view message) {
+  return common::AwsError(absl::StatusCode::kInvalidArgument, "ValidationError",
+                          message);
 }
 
 absl::Status Missing(absl::string_view parameter) {
@@ -178,15 +189,34 @@ absl::StatusOr<evbus::v1::GetMetricDataResponse> GetMetricData(
         "' at 'scanBy' failed to satisfy constraint: Member must satisfy "
         "enum value set: [TimestampDescending, TimestampAscending]"));
   }
-  evbus::v1::GetMetricDataResponse response;
+  // Every query is checked, and the MetricStat queries' period found,
+  // before anything is read.
+  std::vector<metricmath::QueryInput> inputs;
+  std::vector<StatisticSpec> specs(request.metric_data_queries_size());
+  int stat_period = 0;  // of the MetricStat queries, when expressions exist
+  bool has_expression = false;
   for (int i = 0; i < request.metric_data_queries_size(); ++i) {
     const evbus::v1::MetricDataQuery& q = request.metric_data_queries(i);
     if (q.id().empty()) return Missing("MetricDataQueries.member.N.Id");
-    if (!q.has_metric_stat()) {
+    metricmath::QueryInput in;
+    in.id = q.id();
+    in.label = q.label();
+    if (q.has_metric_stat() == !q.expression().empty()) {
       return InvalidValue(
           absl::StrCat("The query ", q.id(),
-                       " has no MetricStat; evbus does not support metric math "
-                       "expressions yet."));
+                       " must have exactly one of MetricStat and Expression."));
+    }
+    if (!q.expression().empty()) {
+      has_expression = true;
+      absl::StatusOr<metricmath::Expression> e =
+          metricmath::Expression::Parse(q.expression());
+      if (!e.ok()) {
+        return MathError(absl::StrCat("Error in the expression of query '",
+                                      q.id(), "': ", e.status().message()));
+      }
+      in.expression = *std::move(e);
+      inputs.push_back(std::move(in));
+      continue;
     }
     const evbus::v1::MetricStat& stat = q.metric_stat();
     absl::Status window =
@@ -199,30 +229,137 @@ absl::StatusOr<evbus::v1::GetMetricDataResponse> GetMetricData(
                                        " for parameter MetricStat.Stat is "
                                        "invalid."));
     }
-    absl::StatusOr<std::vector<std::pair<absl::Time, Aggregate>>> periods =
-        Periods(store, stat.metric().namespace_(), stat.metric().metric_name(),
-                MetricStore::DimensionsOf(stat.metric().dimensions()),
-                absl::FromUnixMillis(request.start_time_ms()),
-                absl::FromUnixMillis(request.end_time_ms()),
-                absl::Seconds(stat.period()));
-    if (!periods.ok()) return periods.status();
-    if (q.has_return_data() && !q.return_data()) continue;
-    evbus::v1::MetricDataResult* r = response.add_metric_data_results();
-    r->set_id(q.id());
-    r->set_label(q.label().empty() ? stat.metric().metric_name() : q.label());
-    r->set_status_code("Complete");
-    std::vector<std::pair<absl::Time, double>> values;
-    for (const auto& [time, aggregate] : *periods) {
-      std::optional<double> v = StatisticValue(aggregate, *spec);
-      if (v.has_value()) values.emplace_back(time, *v);
+    specs[i] = *spec;
+    if (in.label.empty()) in.label = stat.metric().metric_name();
+    in.series.emplace();  // read below
+    inputs.push_back(std::move(in));
+  }
+  absl::Status ids = metricmath::CheckQueries(inputs);
+  if (!ids.ok()) return MathError(ids.message());
+  // With metric math every series shares one grid: one period for all.
+  if (has_expression) {
+    std::string first_id;
+    for (int i = 0; i < request.metric_data_queries_size(); ++i) {
+      const evbus::v1::MetricDataQuery& q = request.metric_data_queries(i);
+      const int period =
+          q.has_metric_stat() ? q.metric_stat().period() : q.period();
+      if (period == 0) continue;
+      if (stat_period == 0) {
+        stat_period = period;
+        first_id = q.id();
+      } else if (period != stat_period) {
+        return MathError(
+            absl::StrCat("evbus evaluates metric math on one period: query ",
+                         q.id(), " has period ", period, " and query ",
+                         first_id, " ", stat_period, "."));
+      }
     }
+    if (stat_period == 0) stat_period = 60;
+    absl::Status window = CheckWindow(
+        request.start_time_ms(), request.end_time_ms(), stat_period, "Period");
+    if (!window.ok()) return window;
+  }
+
+  // Results are made per query, then listed in the order of the queries.
+  std::vector<std::vector<evbus::v1::MetricDataResult>> results(
+      static_cast<size_t>(request.metric_data_queries_size()));
+  const size_t limit = request.max_datapoints() > 0
+                           ? static_cast<size_t>(request.max_datapoints())
+                           : 100800;
+  auto add_result = [&](int query, const std::string& label,
+                        std::vector<std::pair<absl::Time, double>> values) {
+    evbus::v1::MetricDataResult* r =
+        &results[static_cast<size_t>(query)].emplace_back();
+    r->set_id(request.metric_data_queries(query).id());
+    r->set_label(label);
+    r->set_status_code("Complete");
     if (!ascending) std::reverse(values.begin(), values.end());
-    size_t limit = request.max_datapoints() > 0
-                       ? static_cast<size_t>(request.max_datapoints())
-                       : 100800;
     for (size_t k = 0; k < values.size() && k < limit; ++k) {
       r->add_timestamps_ms(absl::ToUnixMillis(values[k].first));
       r->add_values(values[k].second);
+    }
+  };
+  const absl::Time start = absl::FromUnixMillis(request.start_time_ms());
+  const absl::Time end = absl::FromUnixMillis(request.end_time_ms());
+  const absl::Time aligned = absl::FromUnixMillis(
+      request.start_time_ms() - request.start_time_ms() % 60000);
+  metricmath::Grid grid;
+  if (has_expression) {
+    grid.start = aligned;
+    grid.period = absl::Seconds(stat_period);
+    const int64_t buckets =
+        (end - aligned + grid.period - absl::Nanoseconds(1)) / grid.period;
+    // Every series of the request is held on the grid: bound it as
+    // GetMetricData bounds the datapoints it returns.
+    if (buckets > kMaxMathBuckets) {
+      return MathError(absl::StrCat(
+          "The metric math of this request spans ", buckets, " periods of ",
+          stat_period, " s; the limit is ", kMaxMathBuckets,
+          ". Reduce the time range or increase the period."));
+    }
+    grid.count = static_cast<int>(buckets);
+  }
+  for (int i = 0; i < request.metric_data_queries_size(); ++i) {
+    const evbus::v1::MetricDataQuery& q = request.metric_data_queries(i);
+    if (!q.has_metric_stat()) continue;
+    const evbus::v1::MetricStat& stat = q.metric_stat();
+    absl::StatusOr<std::vector<std::pair<absl::Time, Aggregate>>> periods =
+        Periods(store, stat.metric().namespace_(), stat.metric().metric_name(),
+                MetricStore::DimensionsOf(stat.metric().dimensions()), start,
+                end, absl::Seconds(stat.period()));
+    if (!periods.ok()) return periods.status();
+    std::vector<std::pair<absl::Time, double>> values;
+    for (const auto& [time, aggregate] : *periods) {
+      std::optional<double> v = StatisticValue(aggregate, specs[i]);
+      if (v.has_value()) values.emplace_back(time, *v);
+    }
+    if (has_expression) {
+      metricmath::Series& series = *inputs[i].series;
+      series.assign(static_cast<size_t>(grid.count), std::nullopt);
+      for (const auto& [time, v] : values) {
+        const int64_t k = (time - grid.start) / grid.period;
+        if (k >= 0 && k < grid.count) series[static_cast<size_t>(k)] = v;
+      }
+    }
+    if (q.has_return_data() && !q.return_data()) continue;
+    add_result(i, inputs[i].label, std::move(values));
+  }
+
+  absl::StatusOr<std::vector<metricmath::Value>> values =
+      has_expression ? metricmath::EvaluateQueries(grid, inputs)
+                     : std::vector<metricmath::Value>();
+  if (!values.ok()) return MathError(values.status().message());
+  auto points = [&grid](const metricmath::Series& s) {
+    std::vector<std::pair<absl::Time, double>> out;
+    for (int k = 0; k < grid.count; ++k) {
+      const std::optional<double>& v = s[static_cast<size_t>(k)];
+      if (v.has_value()) out.emplace_back(grid.BucketStart(k), *v);
+    }
+    return out;
+  };
+  for (int i = 0; i < request.metric_data_queries_size(); ++i) {
+    const evbus::v1::MetricDataQuery& q = request.metric_data_queries(i);
+    if (!has_expression || q.has_metric_stat()) continue;
+    if (q.has_return_data() && !q.return_data()) continue;
+    const metricmath::Value& v = (*values)[static_cast<size_t>(i)];
+    const std::string label = q.label().empty() ? q.id() : q.label();
+    if (v.kind == metricmath::Value::Kind::kArray) {
+      for (size_t m = 0; m < v.array.size(); ++m) {
+        add_result(
+            i,
+            v.labels[m].empty() ? label : absl::StrCat(label, " ", v.labels[m]),
+            points(v.array[m]));
+      }
+      continue;
+    }
+    absl::StatusOr<metricmath::Series> s = v.AsSeries(grid);
+    if (!s.ok()) return MathError(s.status().message());
+    add_result(i, label, points(*s));
+  }
+  evbus::v1::GetMetricDataResponse response;
+  for (std::vector<evbus::v1::MetricDataResult>& list : results) {
+    for (evbus::v1::MetricDataResult& r : list) {
+      *response.add_metric_data_results() = std::move(r);
     }
   }
   return response;

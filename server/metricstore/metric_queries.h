@@ -1,8 +1,12 @@
 // File: server/metricstore/metric_queries.h
 //
 // CloudWatch's read APIs over a MetricStore: GetMetricStatistics (every
-// statistic of one metric per period) and GetMetricData (MetricStat
-// queries; metric math is not supported). Periods are aligned to the start
+// statistic of one metric per period) and GetMetricData (MetricStat queries
+// and metric math expressions over them, evaluated by server/metricmath;
+// with expressions, every query is on one period and the request spans at
+// most 100,800 periods). Results come in the order of the queries; an
+// expression whose value is an array gives one result per member. Metric
+// math errors are ValidationError. Periods are aligned to the start
 // time (floored to the minute); periods without data are omitted, as
 // CloudWatch does. Validation errors carry CloudWatch's exception names.
 //

@@ -141,6 +141,94 @@ TEST_F(MetricStoreTest, PutMetricDataValidatesAndGetMetricStatisticsReads) {
   EXPECT_FALSE(GetMetricStatistics(*metrics_, get).ok());
 }
 
+// GetMetricData with metric math: an error rate over two metrics, results
+// in the order of the queries, buckets missing in either metric left out.
+TEST_F(MetricStoreTest, GetMetricDataEvaluatesExpressions) {
+  Dimensions fn = {{"FunctionName", "hc"}};
+  // Minutes 12:00..12:03: errors 1, -, 3, 0; invocations 10, 5, 6, -.
+  const char* minutes[] = {"2026-03-01T12:00:10Z", "2026-03-01T12:01:10Z",
+                           "2026-03-01T12:02:10Z", "2026-03-01T12:03:10Z"};
+  const double errors[] = {1, -1, 3, 0};
+  const double calls[] = {10, 5, 6, -1};
+  for (int i = 0; i < 4; ++i) {
+    if (errors[i] >= 0) {
+      metrics_->Record("AWS/Lambda", "Errors", fn, T(minutes[i]), errors[i]);
+    }
+    if (calls[i] >= 0) {
+      metrics_->Record("AWS/Lambda", "Invocations", fn, T(minutes[i]),
+                       calls[i]);
+    }
+  }
+  ASSERT_TRUE(metrics_->Flush().ok());
+  evbus::v1::GetMetricDataRequest data;
+  auto stat = [&](const char* id, const char* name) {
+    evbus::v1::MetricDataQuery* q = data.add_metric_data_queries();
+    q->set_id(id);
+    q->set_return_data(false);
+    evbus::v1::MetricStat* s = q->mutable_metric_stat();
+    s->mutable_metric()->set_namespace_("AWS/Lambda");
+    s->mutable_metric()->set_metric_name(name);
+    evbus::v1::Dimension* d = s->mutable_metric()->add_dimensions();
+    d->set_name("FunctionName");
+    d->set_value("hc");
+    s->set_period(60);
+    s->set_stat("Sum");
+  };
+  evbus::v1::MetricDataQuery* rate = data.add_metric_data_queries();
+  rate->set_id("rate");
+  rate->set_expression("100*e/i");
+  rate->set_label("Error rate");
+  stat("e", "Errors");
+  stat("i", "Invocations");
+  evbus::v1::MetricDataQuery* all = data.add_metric_data_queries();
+  all->set_id("all");
+  all->set_expression("SUM(METRICS())");
+  data.set_start_time_ms(absl::ToUnixMillis(T("2026-03-01T12:00:00Z")));
+  data.set_end_time_ms(absl::ToUnixMillis(T("2026-03-01T12:05:00Z")));
+  data.set_scan_by("TimestampAscending");
+  absl::StatusOr<evbus::v1::GetMetricDataResponse> d =
+      GetMetricData(*metrics_, data);
+  ASSERT_TRUE(d.ok()) << d.status();
+  ASSERT_EQ(d->metric_data_results_size(), 2);
+  const evbus::v1::MetricDataResult& r = d->metric_data_results(0);
+  EXPECT_EQ(r.id(), "rate");
+  EXPECT_EQ(r.label(), "Error rate");
+  ASSERT_EQ(r.values_size(), 2);
+  EXPECT_EQ(r.timestamps_ms(0), absl::ToUnixMillis(T("2026-03-01T12:00:00Z")));
+  EXPECT_DOUBLE_EQ(r.values(0), 10);
+  EXPECT_EQ(r.timestamps_ms(1), absl::ToUnixMillis(T("2026-03-01T12:02:00Z")));
+  EXPECT_DOUBLE_EQ(r.values(1), 50);
+  const evbus::v1::MetricDataResult& sum = d->metric_data_results(1);
+  EXPECT_EQ(sum.id(), "all");
+  EXPECT_EQ(sum.label(), "all");
+  ASSERT_EQ(sum.values_size(), 4);
+  EXPECT_DOUBLE_EQ(sum.values(0), 11);
+  EXPECT_DOUBLE_EQ(sum.values(1), 5);
+  EXPECT_DOUBLE_EQ(sum.values(2), 9);
+  EXPECT_DOUBLE_EQ(sum.values(3), 0);
+
+  // Bad expressions are refused, naming the query.
+  evbus::v1::GetMetricDataRequest bad = data;
+  bad.mutable_metric_data_queries(0)->set_expression("100*e/x");
+  absl::Status s = GetMetricData(*metrics_, bad).status();
+  EXPECT_NE(s.message().find("ValidationError"), std::string::npos) << s;
+  EXPECT_NE(s.message().find("unknown id 'x'"), std::string::npos) << s;
+  bad = data;
+  bad.mutable_metric_data_queries(0)->set_expression("100*e/");
+  s = GetMetricData(*metrics_, bad).status();
+  EXPECT_NE(s.message().find("query 'rate'"), std::string::npos) << s;
+  bad = data;
+  bad.mutable_metric_data_queries(1)->mutable_metric_stat()->set_period(120);
+  s = GetMetricData(*metrics_, bad).status();
+  EXPECT_NE(s.message().find("one period"), std::string::npos) << s;
+  bad = data;
+  bad.mutable_metric_data_queries(1)->set_expression("1");
+  s = GetMetricData(*metrics_, bad).status();
+  EXPECT_NE(s.message().find("exactly one of MetricStat and Expression"),
+            std::string::npos)
+      << s;
+}
+
 // CloudWatch rejects values beyond ±2^360 (spec §4.6) in every form a datum
 // can carry them, and nothing of the request is stored.
 TEST_F(MetricStoreTest, PutMetricDataRejectsValuesBeyond2To360) {

@@ -704,6 +704,50 @@ std::string AlarmNotificationJson(const AlarmStateChange& c) {
                     absl::StrJoin(children, ","), "]}");
     return out;
   }
+  auto dimensions_json = [](const std::vector<AlarmDimension>& list) {
+    std::vector<std::string> dims;
+    dims.reserve(list.size());
+    for (const auto& d : list) {
+      dims.push_back(absl::StrCat("{\"value\":", Quote(d.value),
+                                  ",\"name\":", Quote(d.name), "}"));
+    }
+    return absl::StrCat("[", absl::StrJoin(dims, ","), "]");
+  };
+  if (!t.metrics.empty()) {
+    std::vector<std::string> queries;
+    for (const AlarmMetricQuery& q : t.metrics) {
+      std::string one = "{";
+      if (!q.expression.empty()) {
+        absl::StrAppend(&one, "\"Expression\":", Quote(q.expression), ",");
+      }
+      absl::StrAppend(&one, "\"Id\":", Quote(q.id));
+      if (!q.label.empty())
+        absl::StrAppend(&one, ",\"Label\":", Quote(q.label));
+      if (q.expression.empty()) {
+        absl::StrAppend(&one, ",\"MetricStat\":{\"Metric\":{\"Dimensions\":",
+                        dimensions_json(q.dimensions),
+                        ",\"MetricName\":", Quote(q.metric_name),
+                        ",\"Namespace\":", Quote(q.metric_namespace),
+                        "},\"Period\":", q.period_seconds,
+                        ",\"Stat\":", Quote(q.stat), "}");
+      }
+      absl::StrAppend(
+          &one, ",\"ReturnData\":", q.return_data ? "true" : "false", "}");
+      queries.push_back(std::move(one));
+    }
+    absl::StrAppend(&out, ",\"Trigger\":{\"Period\":", t.period_seconds);
+    absl::StrAppend(&out, ",\"EvaluationPeriods\":", t.evaluation_periods);
+    absl::StrAppend(&out, ",\"DatapointsToAlarm\":", t.datapoints_to_alarm);
+    absl::StrAppend(&out,
+                    ",\"ComparisonOperator\":", Quote(t.comparison_operator));
+    absl::StrAppend(&out, ",\"Threshold\":", JavaDouble(t.threshold));
+    absl::StrAppend(&out,
+                    ",\"TreatMissingData\":", Quote(t.treat_missing_data));
+    absl::StrAppend(&out, ",\"EvaluateLowSampleCountPercentile\":",
+                    Quote(t.evaluate_low_sample_count_percentile));
+    absl::StrAppend(&out, ",\"Metrics\":[", absl::StrJoin(queries, ","), "]}}");
+    return out;
+  }
   absl::StrAppend(&out, ",\"Trigger\":{\"MetricName\":", Quote(t.metric_name));
   absl::StrAppend(&out, ",\"Namespace\":", Quote(t.metric_namespace));
   if (!t.extended_statistic.empty()) {
@@ -717,13 +761,7 @@ std::string AlarmNotificationJson(const AlarmStateChange& c) {
   }
   absl::StrAppend(&out,
                   ",\"Unit\":", t.unit.has_value() ? Quote(*t.unit) : "null");
-  std::vector<std::string> dims;
-  dims.reserve(t.dimensions.size());
-  for (const auto& d : t.dimensions) {
-    dims.push_back(absl::StrCat("{\"value\":", Quote(d.value),
-                                ",\"name\":", Quote(d.name), "}"));
-  }
-  absl::StrAppend(&out, ",\"Dimensions\":[", absl::StrJoin(dims, ","), "]");
+  absl::StrAppend(&out, ",\"Dimensions\":", dimensions_json(t.dimensions));
   absl::StrAppend(&out, ",\"Period\":", t.period_seconds);
   absl::StrAppend(&out, ",\"EvaluationPeriods\":", t.evaluation_periods);
   absl::StrAppend(&out, ",\"DatapointsToAlarm\":", t.datapoints_to_alarm);
@@ -753,6 +791,31 @@ void AppendMetricBlocks(const AlarmTrigger& t, std::string* out) {
                   " period(s) of ", t.period_seconds, " seconds.\n\n");
 
   constexpr size_t kMetric = 39;
+  if (!t.metrics.empty()) {
+    // Ours: CloudWatch's text for metric math alarms is not in the spec.
+    absl::StrAppend(out, "Monitored Metrics:\n");
+    for (const AlarmMetricQuery& q : t.metrics) {
+      std::string what;
+      if (!q.expression.empty()) {
+        what = q.expression;
+      } else {
+        std::vector<std::string> dims;
+        for (const auto& d : q.dimensions) {
+          dims.push_back(absl::StrCat(d.name, " = ", d.value));
+        }
+        what = absl::StrCat(q.metric_namespace, " ", q.metric_name, " ",
+                            Bracketed(dims), " ", q.stat, ", ",
+                            q.period_seconds, " seconds");
+      }
+      absl::StrAppend(out, Padded(absl::StrCat("- ", q.id, ":"), kMetric), what,
+                      q.return_data ? "  (the alarm's series)" : "", "\n");
+    }
+    absl::StrAppend(
+        out, Padded("- TreatMissingData:", kMetric),
+        t.treat_missing_data.empty() ? "missing" : t.treat_missing_data,
+        "\n\n\n");
+    return;
+  }
   std::vector<std::string> dims;
   dims.reserve(t.dimensions.size());
   for (const auto& d : t.dimensions) {

@@ -194,7 +194,24 @@ struct AlarmDimension {
   std::string value;
 };
 
+// One query of a metric math alarm: an expression, or a metric with its
+// period and stat.
+struct AlarmMetricQuery {
+  std::string id;
+  std::string label;  // "" when not given
+  bool return_data = false;
+  std::string expression;  // "" for a metric
+  std::string metric_namespace;
+  std::string metric_name;
+  std::vector<AlarmDimension> dimensions;
+  int64_t period_seconds = 0;
+  std::string stat;
+};
+
 struct AlarmTrigger {
+  // Metric math alarms: the queries; then the single-metric fields below
+  // (metric_name through dimensions) are unused.
+  std::vector<AlarmMetricQuery> metrics;
   std::string metric_name;
   std::string metric_namespace;  // e.g. "AWS/Lambda"
   // Exactly one of the two is set: a statistic ("SampleCount", "Average",
@@ -256,7 +273,10 @@ std::string FormatCloudWatchTimestamp(absl::Time t);
 // Java-style doubles and +0000 timestamps, Region as the long name. For a
 // composite alarm, "AlarmRule" and "TriggeringChildren"
 // ([{"Arn":..,"State":{"Value":..,"Timestamp":..}}]) take the place of
-// "Trigger".
+// "Trigger". A metric math alarm's Trigger has "Metrics" ([{"Expression",
+// "Id", "Label", "ReturnData"} or {"Id", "MetricStat": {"Metric":
+// {"Dimensions", "MetricName", "Namespace"}, "Period", "Stat"},
+// "ReturnData"}]) in place of MetricName through Dimensions.
 std::string AlarmNotificationJson(const AlarmStateChange& change);
 
 // `ALARM: "<name>" in <Region long name>` (or OK: / INSUFFICIENT_DATA:),

@@ -438,6 +438,44 @@ TEST(AlarmNotificationJsonTest, SpecExampleByteForByte) {
       R"js("Threshold":1.0,"TreatMissingData":"missing","EvaluateLowSampleCountPercentile":""}})js");
 }
 
+TEST(AlarmNotificationJsonTest, MetricMathAlarmHasMetricsInItsTrigger) {
+  AlarmStateChange c = CanaryAlarm();
+  c.trigger.metric_name.clear();
+  c.trigger.metric_namespace.clear();
+  c.trigger.statistic.clear();
+  c.trigger.dimensions.clear();
+  AlarmMetricQuery e;
+  e.id = "e";
+  e.metric_namespace = "AWS/Lambda";
+  e.metric_name = "Errors";
+  e.dimensions = {{"FunctionName", "lambda-canary"}};
+  e.period_seconds = 60;
+  e.stat = "Sum";
+  AlarmMetricQuery rate;
+  rate.id = "rate";
+  rate.label = "Error rate";
+  rate.expression = "100*e";
+  rate.return_data = true;
+  c.trigger.metrics = {e, rate};
+  const std::string json = AlarmNotificationJson(c);
+  EXPECT_THAT(
+      json,
+      HasSubstr(
+          R"js("Trigger":{"Period":60,"EvaluationPeriods":1,"DatapointsToAlarm":1,)js"
+          R"js("ComparisonOperator":"GreaterThanOrEqualToThreshold","Threshold":1.0,)js"
+          R"js("TreatMissingData":"missing","EvaluateLowSampleCountPercentile":"",)js"
+          R"js("Metrics":[{"Id":"e","MetricStat":{"Metric":{"Dimensions":[{"value":"lambda-canary","name":"FunctionName"}],)js"
+          R"js("MetricName":"Errors","Namespace":"AWS/Lambda"},"Period":60,"Stat":"Sum"},"ReturnData":false},)js"
+          R"js({"Expression":"100*e","Id":"rate","Label":"Error rate","ReturnData":true}]}})js"));
+  EXPECT_THAT(json, Not(HasSubstr("\"MetricName\":\"\"")));
+  const std::string body = AlarmEmailBody(c);
+  EXPECT_THAT(body, HasSubstr("Monitored Metrics:\n"));
+  EXPECT_THAT(body, HasSubstr("AWS/Lambda Errors [FunctionName = "
+                              "lambda-canary] Sum, 60 seconds\n"));
+  EXPECT_THAT(body, HasSubstr("100*e  (the alarm's series)\n"));
+  EXPECT_THAT(body, Not(HasSubstr("Monitored Metric:\n")));
+}
+
 TEST(AlarmNotificationJsonTest, CompositeAlarmHasRuleAndTriggeringChildren) {
   AlarmStateChange c = CanaryAlarm();
   c.alarm_name = "page";

@@ -305,6 +305,93 @@ test("SetAlarmState: a valid state sticks; a bad value and a missing alarm are e
   await cw.send(new DeleteAlarmsCommand({ AlarmNames: ["manual"] }));
 });
 
+test("metric math: GetMetricData Expression, and a PutMetricAlarm with Metrics (error rate) goes to ALARM", T, async () => {
+  const dims = [{ Name: "Service", Value: "checkout" }];
+  // Data in the daemon's current minute (no Timestamp: its clock).
+  await cw.send(
+    new PutMetricDataCommand({
+      Namespace: "Custom/Math",
+      MetricData: [
+        { MetricName: "Failures", Value: 3, Dimensions: dims },
+        { MetricName: "Requests", Value: 4, Dimensions: dims },
+        { MetricName: "Requests", Value: 6, Dimensions: dims },
+      ],
+    }),
+  );
+  const stat = (name) => ({
+    Metric: { Namespace: "Custom/Math", MetricName: name, Dimensions: dims },
+    Period: 60,
+    Stat: "Sum",
+  });
+  const metrics = [
+    { Id: "f", MetricStat: stat("Failures"), ReturnData: false },
+    { Id: "r", MetricStat: stat("Requests"), ReturnData: false },
+    { Id: "rate", Expression: "100*f/r", Label: "Failure rate", ReturnData: true },
+  ];
+  const data = await cw.send(
+    new GetMetricDataCommand({
+      ...WINDOW,
+      MetricDataQueries: [
+        { Id: "f", MetricStat: stat("Failures"), ReturnData: false },
+        { Id: "r", MetricStat: stat("Requests"), ReturnData: false },
+        { Id: "rate", Expression: "100*f/r", Label: "Failure rate", Period: 3600 * 24 },
+      ],
+    }),
+  ).catch((e) => e);
+  // One period for every query of a metric math request. (CloudWatch's
+  // ValidationError is modelled as ValidationException in the SDK.)
+  assert.equal(data.name, "ValidationException", String(data));
+  assert.match(data.message, /one period/);
+  // The window spans the minutes the other tests moved the clock through.
+  const ok = await cw.send(
+    new GetMetricDataCommand({
+      StartTime: new Date("2026-03-01T11:00:00Z"),
+      EndTime: new Date("2026-03-02T11:00:00Z"),
+      MetricDataQueries: metrics,
+    }),
+  );
+  assert.equal(ok.MetricDataResults.length, 1, JSON.stringify(ok));
+  assert.equal(ok.MetricDataResults[0].Id, "rate");
+  assert.equal(ok.MetricDataResults[0].Label, "Failure rate");
+  assert.deepEqual(ok.MetricDataResults[0].Values, [30]);
+  assert.ok(ok.MetricDataResults[0].Timestamps[0] instanceof Date);
+
+  await cw.send(
+    new PutMetricAlarmCommand({
+      AlarmName: "checkout-failure-rate",
+      Metrics: metrics,
+      EvaluationPeriods: 1,
+      Threshold: 20,
+      ComparisonOperator: "GreaterThanThreshold",
+    }),
+  );
+  const a0 = await describeOne("checkout-failure-rate");
+  assert.equal(a0.MetricName, undefined);
+  assert.equal(a0.Period, undefined);
+  assert.equal(a0.Metrics.length, 3);
+  assert.equal(a0.Metrics[2].Expression, "100*f/r");
+  assert.equal(a0.Metrics[2].ReturnData, true);
+  assert.equal(a0.Metrics[0].MetricStat.Metric.MetricName, "Failures");
+  assert.equal(a0.Metrics[0].MetricStat.Period, 60);
+  await env.daemon.advance("1m");
+  const a1 = await waitState("checkout-failure-rate", "ALARM");
+  assert.match(a1.StateReason, /\[30\.0 \(/);
+
+  await expectAwsError(
+    cw.send(
+      new PutMetricAlarmCommand({
+        AlarmName: "two-returns",
+        Metrics: metrics.map((m) => ({ ...m, ReturnData: true })),
+        EvaluationPeriods: 1,
+        Threshold: 20,
+        ComparisonOperator: "GreaterThanThreshold",
+      }),
+    ),
+    "ValidationException",
+  ).then((err) => assert.equal(err.message, "Exactly one element of the metrics list should return data."));
+  await cw.send(new DeleteAlarmsCommand({ AlarmNames: ["checkout-failure-rate"] }));
+});
+
 test("PutMetricAlarm with an invalid Period → 400 error", T, async () => {
   let err;
   try {

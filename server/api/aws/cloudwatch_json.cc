@@ -266,6 +266,25 @@ void ReadMetric(JsonReader& in, evbus::v1::Metric* out) {
   ReadDimensions(in, "Dimensions", out->mutable_dimensions());
 }
 
+// MetricDataQuery: {Id, MetricStat{Metric, Period, Stat, Unit} |
+// Expression, Label, ReturnData, Period}.
+void ReadMetricDataQuery(JsonReader& q, evbus::v1::MetricDataQuery* out) {
+  out->set_id(q.String("Id").value_or(""));
+  out->set_label(q.String("Label").value_or(""));
+  if (std::optional<bool> r = q.Bool("ReturnData")) out->set_return_data(*r);
+  out->set_expression(q.String("Expression").value_or(""));
+  out->set_period(q.Int32("Period").value_or(0));
+  if (std::optional<JsonReader> ms = q.Object("MetricStat")) {
+    evbus::v1::MetricStat* stat = out->mutable_metric_stat();
+    if (std::optional<JsonReader> m = ms->Object("Metric")) {
+      ReadMetric(*m, stat->mutable_metric());
+    }
+    stat->set_period(ms->Int32("Period").value_or(0));
+    stat->set_stat(ms->String("Stat").value_or(""));
+    stat->set_unit(ms->String("Unit").value_or(""));
+  }
+}
+
 Json AlarmJson(const evbus::v1::MetricAlarm& a) {
   return shapes::MetricAlarmToJson(a, shapes::TimeStyle::kEpochSeconds);
 }
@@ -327,11 +346,11 @@ absl::StatusOr<Json> PutMetricAlarm(JsonReader& in,
   }
   a->set_evaluate_low_sample_count_percentile(
       in.String("EvaluateLowSampleCountPercentile").value_or(""));
-  // Metric math and anomaly-detection alarms are not implemented; refuse
-  // them rather than store a different alarm than asked for.
-  if (!in.ObjectList("Metrics").empty()) {
-    in.Invalid("Metrics", "is not supported: evbus has no metric math alarms.");
+  for (JsonReader& q : in.ObjectList("Metrics")) {
+    ReadMetricDataQuery(q, a->add_metrics());
   }
+  // Anomaly-detection alarms are not implemented; refuse them rather than
+  // store a different alarm than asked for.
   if (in.String("ThresholdMetricId").has_value()) {
     in.Invalid("ThresholdMetricId",
                "is not supported: evbus has no anomaly detection alarms.");
@@ -532,22 +551,7 @@ absl::StatusOr<Json> GetMetricData(JsonReader& in,
                                    api::CloudWatchServiceImpl& cw) {
   evbus::v1::GetMetricDataRequest request;
   for (JsonReader& q : in.ObjectList("MetricDataQueries")) {
-    evbus::v1::MetricDataQuery* out = request.add_metric_data_queries();
-    out->set_id(q.String("Id").value_or(""));
-    out->set_label(q.String("Label").value_or(""));
-    if (std::optional<bool> r = q.Bool("ReturnData")) out->set_return_data(*r);
-    // A query with an Expression has no MetricStat: the service refuses it
-    // (no metric math).
-    (void)q.String("Expression");
-    if (std::optional<JsonReader> ms = q.Object("MetricStat")) {
-      evbus::v1::MetricStat* stat = out->mutable_metric_stat();
-      if (std::optional<JsonReader> m = ms->Object("Metric")) {
-        ReadMetric(*m, stat->mutable_metric());
-      }
-      stat->set_period(ms->Int32("Period").value_or(0));
-      stat->set_stat(ms->String("Stat").value_or(""));
-      stat->set_unit(ms->String("Unit").value_or(""));
-    }
+    ReadMetricDataQuery(q, request.add_metric_data_queries());
   }
   request.set_start_time_ms(in.TimestampMs("StartTime").value_or(0));
   request.set_end_time_ms(in.TimestampMs("EndTime").value_or(0));

@@ -279,11 +279,61 @@ TEST_F(CloudWatchJsonTest, TypeErrorsNameTheMember) {
   EXPECT_EQ(r.status, 400);
   EXPECT_THAT(r.body, HasSubstr("StartTime must be a timestamp"));
 
+  // Metrics with the single metric's members: refused, naming the member.
   Json math = ErrorsAlarm("math");
   math["Metrics"] = Parse(R"([{"Id":"e","Expression":"1"}])");
   r = Call("PutMetricAlarm", common::DumpJson(math));
   EXPECT_EQ(r.status, 400);
-  EXPECT_THAT(r.body, HasSubstr("Metrics is not supported"));
+  EXPECT_EQ(Parse(r.body)["message"],
+            "Statistic should not be set if list of Metrics is set.");
+  r = Call("PutMetricAlarm", R"({"AlarmName":"x","Metrics":[{"Id":7}]})");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_THAT(r.body, HasSubstr("Metrics.member.1.Id must be a string"));
+}
+
+TEST_F(CloudWatchJsonTest, MetricMathAlarmRoundTrips) {
+  Json alarm = Parse(R"({
+      "AlarmName": "error-rate",
+      "AlarmActions": ["arn:aws:sns:us-east-1:000000000000:alarm"],
+      "EvaluationPeriods": 2,
+      "Threshold": 5,
+      "ComparisonOperator": "GreaterThanThreshold",
+      "Metrics": [
+        {"Id": "e",
+         "MetricStat": {"Metric": {"Namespace": "AWS/Lambda",
+                                   "MetricName": "Errors",
+                                   "Dimensions": [{"Name": "FunctionName",
+                                                   "Value": "f"}]},
+                        "Period": 300, "Stat": "Sum"},
+         "ReturnData": false},
+        {"Id": "i",
+         "MetricStat": {"Metric": {"Namespace": "AWS/Lambda",
+                                   "MetricName": "Invocations",
+                                   "Dimensions": []},
+                        "Period": 300, "Stat": "Sum"},
+         "ReturnData": false},
+        {"Id": "rate", "Expression": "100*e/i", "Label": "Error rate",
+         "ReturnData": true}]
+    })");
+  Ok("PutMetricAlarm", alarm);
+  Json described = Ok("DescribeAlarms",
+                      Json{{"AlarmNames", {"error-rate"}}})["MetricAlarms"];
+  ASSERT_EQ(described.size(), 1u);
+  const Json& a = described[0];
+  EXPECT_FALSE(a.contains("MetricName"));
+  EXPECT_FALSE(a.contains("Period"));
+  EXPECT_FALSE(a.contains("Statistic"));
+  EXPECT_EQ(a["Metrics"], alarm["Metrics"]);
+  EXPECT_EQ(a["EvaluationPeriods"], 2);
+
+  // Two queries returning data: CloudWatch's text.
+  Json bad = alarm;
+  bad["Metrics"][0]["ReturnData"] = true;
+  AwsHttpResponse r = Call("PutMetricAlarm", common::DumpJson(bad));
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(Parse(r.body)["__type"], "ValidationError");
+  EXPECT_EQ(Parse(r.body)["message"],
+            "Exactly one element of the metrics list should return data.");
 }
 
 TEST_F(CloudWatchJsonTest, MalformedBodiesAndUnknownOperations) {

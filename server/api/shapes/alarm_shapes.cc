@@ -16,6 +16,28 @@ Json DimensionsToJson(
   return out;
 }
 
+Json MetricDataQueryToJson(const evbus::v1::MetricDataQuery& q) {
+  Json j = Json::object();
+  j["Id"] = q.id();
+  if (q.has_metric_stat()) {
+    const evbus::v1::MetricStat& s = q.metric_stat();
+    Json stat = Json::object();
+    stat["Metric"] =
+        Json{{"Namespace", s.metric().namespace_()},
+             {"MetricName", s.metric().metric_name()},
+             {"Dimensions", DimensionsToJson(s.metric().dimensions())}};
+    stat["Period"] = s.period();
+    stat["Stat"] = s.stat();
+    if (!s.unit().empty()) stat["Unit"] = s.unit();
+    j["MetricStat"] = std::move(stat);
+  }
+  if (!q.expression().empty()) j["Expression"] = q.expression();
+  if (!q.label().empty()) j["Label"] = q.label();
+  j["ReturnData"] = !q.has_return_data() || q.return_data();
+  if (q.period() != 0) j["Period"] = q.period();
+  return j;
+}
+
 namespace {
 
 // The members both kinds of alarm start with.
@@ -49,15 +71,24 @@ Json MetricAlarmToJson(const evbus::v1::MetricAlarm& a, TimeStyle style) {
     j["StateReasonData"] = a.state_reason_data();
   }
   j["StateUpdatedTimestamp"] = TimeValue(a.state_updated_ms(), style);
-  j["MetricName"] = a.metric_name();
-  j["Namespace"] = a.namespace_();
-  if (!a.statistic().empty()) j["Statistic"] = a.statistic();
-  if (!a.extended_statistic().empty()) {
-    j["ExtendedStatistic"] = a.extended_statistic();
+  if (a.metrics_size() > 0) {
+    // A metric math alarm: Metrics in place of the single metric.
+    Json metrics = Json::array();
+    for (const evbus::v1::MetricDataQuery& q : a.metrics()) {
+      metrics.push_back(MetricDataQueryToJson(q));
+    }
+    j["Metrics"] = std::move(metrics);
+  } else {
+    j["MetricName"] = a.metric_name();
+    j["Namespace"] = a.namespace_();
+    if (!a.statistic().empty()) j["Statistic"] = a.statistic();
+    if (!a.extended_statistic().empty()) {
+      j["ExtendedStatistic"] = a.extended_statistic();
+    }
+    j["Dimensions"] = DimensionsToJson(a.dimensions());
+    j["Period"] = a.period();
+    if (!a.unit().empty()) j["Unit"] = a.unit();
   }
-  j["Dimensions"] = DimensionsToJson(a.dimensions());
-  j["Period"] = a.period();
-  if (!a.unit().empty()) j["Unit"] = a.unit();
   j["EvaluationPeriods"] = a.evaluation_periods();
   if (a.datapoints_to_alarm() > 0) {
     j["DatapointsToAlarm"] = a.datapoints_to_alarm();

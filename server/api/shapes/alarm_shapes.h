@@ -15,7 +15,13 @@ namespace evbus::api::shapes {
 common::Json DimensionsToJson(
     const google::protobuf::RepeatedPtrField<evbus::v1::Dimension>& dims);
 
-// A MetricAlarm as DescribeAlarms returns it.
+// A MetricDataQuery: {"Id", "MetricStat": {"Metric", "Period", "Stat",
+// "Unit"?}?, "Expression"?, "Label"?, "ReturnData", "Period"?}.
+common::Json MetricDataQueryToJson(const evbus::v1::MetricDataQuery& q);
+
+// A MetricAlarm as DescribeAlarms returns it (a metric math alarm with
+// "Metrics" in place of MetricName, Namespace, Statistic, Dimensions,
+// Period and Unit).
 common::Json MetricAlarmToJson(const evbus::v1::MetricAlarm& a,
                                TimeStyle style);
 
