@@ -159,7 +159,9 @@ absl::Status NormalizeFunction(evbus::v1::Function& fn) {
         fn.handler(), "handler", "have length less than or equal to 128"));
   } else if (fn.handler().empty() &&
              RuntimeKindOf(fn.runtime()) != RuntimeKind::kProvided) {
-    clauses.push_back(common::ConstraintClause("", "handler", "not be null"));
+    clauses.push_back(
+        "Value null at 'handler' failed to satisfy constraint: Member must "
+        "not be null");
   }
   if (fn.timeout() == 0) fn.set_timeout(kDefaultTimeout);
   if (fn.memory_size() == 0) fn.set_memory_size(kDefaultMemory);

@@ -190,7 +190,12 @@ absl::StatusOr<evbus::v1::Function> FunctionRegistry::UpdateConfiguration(
           fn.clear_reserved_concurrent_executions();
         }
       } else if (field == "event_invoke_config") {
-        *fn.mutable_event_invoke_config() = changes.event_invoke_config();
+        // Absent in `changes`: the configuration is removed (defaults).
+        if (changes.has_event_invoke_config()) {
+          *fn.mutable_event_invoke_config() = changes.event_invoke_config();
+        } else {
+          fn.clear_event_invoke_config();
+        }
       } else if (field == "role") {
         fn.set_role(changes.role());
       } else if (field == "dead_letter_target_arn") {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "server/common/aws_error.h"
 #include "server/metricmath/evaluate.h"
@@ -14,9 +15,12 @@ absl::Status InvalidValue(absl::string_view message) {
                           "InvalidParameterValue", message);
 }
 
-// With metric math, the most periods one request may span (GetMetricData's
-// datapoint limit).
-constexpr int64_t kMaxMathBuckets = 100800;
+// The most datapoints one GetMetricData page returns (and MaxDatapoints'
+// default).
+constexpr int64_t kMaxDatapoints = 100800;
+// With metric math, the most periods one request may span (the same
+// limit).
+constexpr int64_t kMaxMathBuckets = kMaxDatapoints;
 
 // Metric math errors (bad expressions, ids, kinds of values).
 absl::Status MathError(absl::string_view message) {
@@ -263,9 +267,6 @@ absl::StatusOr<evbus::v1::GetMetricDataResponse> GetMetricData(
   // Results are made per query, then listed in the order of the queries.
   std::vector<std::vector<evbus::v1::MetricDataResult>> results(
       static_cast<size_t>(request.metric_data_queries_size()));
-  const size_t limit = request.max_datapoints() > 0
-                           ? static_cast<size_t>(request.max_datapoints())
-                           : 100800;
   auto add_result = [&](int query, const std::string& label,
                         std::vector<std::pair<absl::Time, double>> values) {
     evbus::v1::MetricDataResult* r =
@@ -274,7 +275,7 @@ absl::StatusOr<evbus::v1::GetMetricDataResponse> GetMetricData(
     r->set_label(label);
     r->set_status_code("Complete");
     if (!ascending) std::reverse(values.begin(), values.end());
-    for (size_t k = 0; k < values.size() && k < limit; ++k) {
+    for (size_t k = 0; k < values.size(); ++k) {
       r->add_timestamps_ms(absl::ToUnixMillis(values[k].first));
       r->add_values(values[k].second);
     }
@@ -356,10 +357,47 @@ absl::StatusOr<evbus::v1::GetMetricDataResponse> GetMetricData(
     if (!s.ok()) return MathError(s.status().message());
     add_result(i, label, points(*s));
   }
+  // Pages of at most MaxDatapoints datapoints in all: the results' points
+  // in order, from the offset the NextToken holds. A result cut short is
+  // PartialData, and the NextToken says where the next page starts.
+  const int64_t limit =
+      request.max_datapoints() > 0 ? request.max_datapoints() : kMaxDatapoints;
+  int64_t offset = 0;
+  if (!request.next_token().empty() &&
+      (!absl::SimpleAtoi(request.next_token(), &offset) || offset < 0)) {
+    return common::AwsError(absl::StatusCode::kInvalidArgument,
+                            "InvalidNextToken",
+                            "The service couldn't process the NextToken.");
+  }
   evbus::v1::GetMetricDataResponse response;
+  int64_t position = 0;  // datapoints before the current result
+  int64_t returned = 0;
   for (std::vector<evbus::v1::MetricDataResult>& list : results) {
     for (evbus::v1::MetricDataResult& r : list) {
-      *response.add_metric_data_results() = std::move(r);
+      const int64_t size = r.values_size();
+      const int64_t first = std::max<int64_t>(0, offset - position);
+      position += size;
+      // Results already returned whole on earlier pages are left out; an
+      // empty result is listed on the first page.
+      if (first >= size && (size > 0 || offset > 0)) continue;
+      if (returned == limit) {  // this result starts the next page
+        response.set_next_token(absl::StrCat(offset + returned));
+        return response;
+      }
+      const int64_t take = std::min(size - first, limit - returned);
+      evbus::v1::MetricDataResult* out = response.add_metric_data_results();
+      out->set_id(r.id());
+      out->set_label(r.label());
+      out->set_status_code(first + take < size ? "PartialData" : "Complete");
+      for (int64_t k = first; k < first + take; ++k) {
+        out->add_timestamps_ms(r.timestamps_ms(static_cast<int>(k)));
+        out->add_values(r.values(static_cast<int>(k)));
+      }
+      returned += take;
+      if (first + take < size) {
+        response.set_next_token(absl::StrCat(offset + returned));
+        return response;
+      }
     }
   }
   return response;

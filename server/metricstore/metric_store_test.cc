@@ -3,6 +3,8 @@
 #include <cmath>
 #include <string>
 
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/common/clock.h"
 #include "server/metricstore/metric_queries.h"
@@ -139,6 +141,66 @@ TEST_F(MetricStoreTest, PutMetricDataValidatesAndGetMetricStatisticsReads) {
             std::string::npos);
   get.set_period(90);
   EXPECT_FALSE(GetMetricStatistics(*metrics_, get).ok());
+}
+
+// MaxDatapoints bounds the datapoints of a page across all results; a
+// result cut short is PartialData and NextToken fetches the rest.
+TEST_F(MetricStoreTest, GetMetricDataPagesByMaxDatapoints) {
+  for (int i = 0; i < 5; ++i) {
+    const absl::Time t = T("2026-03-01T12:00:10Z") + absl::Minutes(i);
+    metrics_->Record("App", "a", {}, t, i + 1);
+    metrics_->Record("App", "b", {}, t, 10 * (i + 1));
+  }
+  ASSERT_TRUE(metrics_->Flush().ok());
+  evbus::v1::GetMetricDataRequest data;
+  for (const char* name : {"a", "b"}) {
+    evbus::v1::MetricDataQuery* q = data.add_metric_data_queries();
+    q->set_id(name);
+    q->mutable_metric_stat()->mutable_metric()->set_namespace_("App");
+    q->mutable_metric_stat()->mutable_metric()->set_metric_name(name);
+    q->mutable_metric_stat()->set_period(60);
+    q->mutable_metric_stat()->set_stat("Sum");
+  }
+  data.set_start_time_ms(absl::ToUnixMillis(T("2026-03-01T12:00:00Z")));
+  data.set_end_time_ms(absl::ToUnixMillis(T("2026-03-01T12:10:00Z")));
+  data.set_scan_by("TimestampAscending");
+  data.set_max_datapoints(4);
+  std::vector<std::string> pages;
+  for (int page = 0; page < 5; ++page) {
+    absl::StatusOr<evbus::v1::GetMetricDataResponse> d =
+        GetMetricData(*metrics_, data);
+    ASSERT_TRUE(d.ok()) << d.status();
+    std::string text;
+    for (const evbus::v1::MetricDataResult& r : d->metric_data_results()) {
+      absl::StrAppend(&text, r.id(), "(", r.status_code(), "):");
+      for (double v : r.values()) absl::StrAppend(&text, " ", v);
+      text += "; ";
+    }
+    pages.push_back(text);
+    if (d->next_token().empty()) break;
+    data.set_next_token(d->next_token());
+  }
+  EXPECT_THAT(pages, ::testing::ElementsAre(
+                         "a(PartialData): 1 2 3 4; ",
+                         "a(Complete): 5; b(PartialData): 10 20 30; ",
+                         "b(Complete): 40 50; "));
+  // Ids are checked with or without expressions (lower-case first, unique).
+  evbus::v1::GetMetricDataRequest bad = data;
+  bad.clear_next_token();
+  bad.mutable_metric_data_queries(0)->set_id("A");
+  EXPECT_NE(
+      GetMetricData(*metrics_, bad).status().message().find("Invalid id 'A'"),
+      std::string::npos);
+  bad.mutable_metric_data_queries(0)->set_id("b");
+  EXPECT_NE(
+      GetMetricData(*metrics_, bad).status().message().find("Duplicate id 'b'"),
+      std::string::npos);
+  data.set_next_token("not-a-token");
+  EXPECT_NE(GetMetricData(*metrics_, data)
+                .status()
+                .message()
+                .find("InvalidNextToken"),
+            std::string::npos);
 }
 
 // GetMetricData with metric math: an error rate over two metrics, results

@@ -6,6 +6,10 @@ import { after, before, test } from "node:test";
 import {
   CreateFunctionCommand,
   DeleteFunctionCommand,
+  DeleteFunctionEventInvokeConfigCommand,
+  GetFunctionEventInvokeConfigCommand,
+  PutFunctionEventInvokeConfigCommand,
+  UpdateFunctionEventInvokeConfigCommand,
   GetFunctionCommand,
   GetFunctionConfigurationCommand,
   InvokeCommand,
@@ -125,6 +129,56 @@ test("UpdateFunctionCode (ZipFile) and UpdateFunctionConfiguration take effect o
   const r = await lambda.send(new InvokeCommand({ FunctionName: "updated", Payload: jsonBytes({}) }));
   assert.equal(r.FunctionError, undefined, new TextDecoder().decode(r.Payload));
   assert.deepEqual(bytesJson(r.Payload), { version: 2, color: "blue" });
+});
+
+test("UpdateFunctionCode with DryRun changes nothing; Timeout or MemorySize 0 is refused, not the default", T, async () => {
+  await lambda.send(
+    new CreateFunctionCommand({ FunctionName: "dry", Runtime: "python3.12", Role: ROLE, Handler: "app.handler", Code: { ZipFile: zip }, Timeout: 30 }),
+  );
+  const before = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: "dry" }));
+  const v2 = pythonZip('def handler(event, context):\n    return "v2"\n');
+  const dry = await lambda.send(new UpdateFunctionCodeCommand({ FunctionName: "dry", ZipFile: v2, DryRun: true }));
+  assert.equal(dry.CodeSha256, before.CodeSha256);
+  const r = await lambda.send(new InvokeCommand({ FunctionName: "dry", Payload: jsonBytes({ x: 1 }) }));
+  assert.notEqual(bytesJson(r.Payload), "v2");
+  await expectAwsError(lambda.send(new UpdateFunctionCodeCommand({ FunctionName: "nope", ZipFile: v2, DryRun: true })), "ResourceNotFoundException");
+
+  for (const [member, path, min] of [["Timeout", "timeout", 1], ["MemorySize", "memorySize", 128]]) {
+    const err = await expectAwsError(
+      lambda.send(new UpdateFunctionConfigurationCommand({ FunctionName: "dry", [member]: 0 })),
+      "ValidationException",
+    );
+    assert.equal(
+      err.message,
+      `1 validation error detected: Value '0' at '${path}' failed to satisfy constraint: Member must have value greater than or equal to ${min}`,
+    );
+  }
+  const after = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: "dry" }));
+  assert.equal(after.Timeout, 30);
+});
+
+test("function event invoke config: Put replaces, Update merges, Get/Update/Delete of none → 404", T, async () => {
+  await lambda.send(
+    new CreateFunctionCommand({ FunctionName: "eic", Runtime: "python3.12", Role: ROLE, Handler: "app.handler", Code: { ZipFile: zip } }),
+  );
+  await expectAwsError(lambda.send(new GetFunctionEventInvokeConfigCommand({ FunctionName: "eic" })), "ResourceNotFoundException");
+  await expectAwsError(
+    lambda.send(new UpdateFunctionEventInvokeConfigCommand({ FunctionName: "eic", MaximumRetryAttempts: 0 })),
+    "ResourceNotFoundException",
+  );
+  await lambda.send(
+    new PutFunctionEventInvokeConfigCommand({ FunctionName: "eic", MaximumRetryAttempts: 1, MaximumEventAgeInSeconds: 120 }),
+  );
+  const updated = await lambda.send(new UpdateFunctionEventInvokeConfigCommand({ FunctionName: "eic", MaximumRetryAttempts: 0 }));
+  assert.equal(updated.MaximumRetryAttempts, 0);
+  assert.equal(updated.MaximumEventAgeInSeconds, 120);
+  const got = await lambda.send(new GetFunctionEventInvokeConfigCommand({ FunctionName: "eic" }));
+  assert.equal(got.MaximumEventAgeInSeconds, 120);
+  // Put without a member resets it.
+  const put = await lambda.send(new PutFunctionEventInvokeConfigCommand({ FunctionName: "eic", MaximumRetryAttempts: 2 }));
+  assert.equal(put.MaximumEventAgeInSeconds, 21600);
+  await lambda.send(new DeleteFunctionEventInvokeConfigCommand({ FunctionName: "eic" }));
+  await expectAwsError(lambda.send(new GetFunctionEventInvokeConfigCommand({ FunctionName: "eic" })), "ResourceNotFoundException");
 });
 
 test("GetFunction, GetFunctionConfiguration, ListFunctions", T, async () => {

@@ -231,3 +231,45 @@ test("UpdateSchedule replaces the schedule; DeleteScheduleGroup removes the grou
   );
   await expectAwsError(sched.send(new DeleteScheduleGroupCommand({ Name: "default" })), "ValidationException");
 });
+
+test("ListSchedules and ListScheduleGroups page by MaxResults with NextToken; MaxResults beyond 1..100 → ValidationException", T, async () => {
+  for (const g of ["page-a", "page-b", "page-c"]) {
+    await sched.send(new CreateScheduleGroupCommand({ Name: g }));
+  }
+  for (const n of ["lp-1", "lp-2", "lp-3"]) {
+    await sched.send(
+      new CreateScheduleCommand({
+        Name: n,
+        ScheduleExpression: "rate(1 day)",
+        FlexibleTimeWindow: { Mode: "OFF" },
+        State: "DISABLED",
+        Target: { Arn: env.receiver.url("/never"), RoleArn: ROLE_ARN },
+      }),
+    );
+  }
+  const names = [];
+  let token;
+  for (let i = 0; i < 10; i++) {
+    const page = await sched.send(new ListSchedulesCommand({ NamePrefix: "lp-", MaxResults: 2, NextToken: token }));
+    assert.ok(page.Schedules.length <= 2);
+    names.push(...page.Schedules.map((s) => s.Name));
+    token = page.NextToken;
+    if (!token) break;
+  }
+  assert.deepEqual(names, ["lp-1", "lp-2", "lp-3"]);
+
+  const groups = [];
+  token = undefined;
+  for (let i = 0; i < 10; i++) {
+    const page = await sched.send(new ListScheduleGroupsCommand({ NamePrefix: "page-", MaxResults: 1, NextToken: token }));
+    assert.equal(page.ScheduleGroups.length, 1);
+    groups.push(page.ScheduleGroups[0].Name);
+    token = page.NextToken;
+    if (!token) break;
+  }
+  assert.deepEqual(groups, ["page-a", "page-b", "page-c"]);
+
+  const err = await expectAwsError(sched.send(new ListSchedulesCommand({ MaxResults: 101 })), "ValidationException");
+  assert.match(err.message, /Value '101' at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to 100/);
+  for (const n of ["lp-1", "lp-2", "lp-3"]) await sched.send(new DeleteScheduleCommand({ Name: n }));
+});

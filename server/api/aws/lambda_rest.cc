@@ -74,6 +74,14 @@ absl::Status ConfigFromJson(const Json& j, evbus::v1::Function& fn,
       if (!v.is_number_integer()) return TypeError(k, "an integer");
       int64_t n = v.get<int64_t>();
       if (n < INT32_MIN || n > INT32_MAX) return TypeError(k, "an int32");
+      // Given as 0 it is out of range, not absent (the service reads 0 as
+      // "use the default").
+      if (n == 0) {
+        return common::ConstraintViolation({common::ConstraintClause(
+            "0", k == "Timeout" ? "timeout" : "memorySize",
+            k == "Timeout" ? "have value greater than or equal to 1"
+                           : "have value greater than or equal to 128")});
+      }
       if (k == "Timeout") {
         fn.set_timeout(static_cast<int32_t>(n));
         mask.push_back("timeout");
@@ -323,11 +331,18 @@ AwsHttpResponse HandleLambda(const AwsHttpRequest& request,
     if (!body.ok()) return Error(body.status());
     absl::StatusOr<evbus::v1::FunctionCode> code = CodeFromJson(*body);
     if (!code.ok()) return Error(code.status());
+    if (body->contains("DryRun") && !(*body)["DryRun"].is_boolean()) {
+      return Error(TypeError("DryRun", "a boolean"));
+    }
     evbus::v1::UpdateFunctionCodeRequest req;
     req.set_function_name(name);
     *req.mutable_code() = *std::move(code);
     evbus::v1::Function fn;
-    grpc::Status s = functions.UpdateFunctionCode(&ctx, &req, &fn);
+    // DryRun: the request is checked, and the function must exist, but its
+    // code is not changed.
+    grpc::Status s = body->value("DryRun", false)
+                         ? get(&fn)
+                         : functions.UpdateFunctionCode(&ctx, &req, &fn);
     if (!s.ok()) return Error(FromGrpc(s));
     return Ok(shapes::FunctionConfigurationToJson(fn));
   }
@@ -372,12 +387,30 @@ AwsHttpResponse HandleLambda(const AwsHttpRequest& request,
   }
   if (version == "2019-09-25" && sub == "event-invoke-config") {
     evbus::v1::Function fn;
-    grpc::Status s;
+    grpc::Status s = get(&fn);
+    if (!s.ok()) return Error(FromGrpc(s));
+    // Get, Update and Delete need a configuration put before.
+    if (m != "PUT" && !fn.has_event_invoke_config()) {
+      return Error(common::AwsError(
+          absl::StatusCode::kNotFound, "ResourceNotFoundException",
+          absl::StrCat("The function ", fn.function_arn(),
+                       ":$LATEST doesn't have an EventInvokeConfig")));
+    }
+    if (m == "DELETE") {
+      s = update(evbus::v1::Function(), {"event_invoke_config"}, &fn);
+      if (!s.ok()) return Error(FromGrpc(s));
+      AwsHttpResponse r;
+      r.status = 204;
+      return r;
+    }
     if (m == "PUT" || m == "POST") {
       absl::StatusOr<Json> body = Body(request);
       if (!body.ok()) return Error(body.status());
       evbus::v1::Function changes;
       auto* cfg = changes.mutable_event_invoke_config();
+      // Put replaces the whole configuration (what is left out goes back to
+      // its default); Update (POST) changes only the members given.
+      if (m == "POST") *cfg = fn.event_invoke_config();
       if (body->contains("MaximumRetryAttempts")) {
         if (!(*body)["MaximumRetryAttempts"].is_number_integer()) {
           return Error(TypeError("MaximumRetryAttempts", "an integer"));
@@ -402,14 +435,16 @@ AwsHttpResponse HandleLambda(const AwsHttpRequest& request,
                      ? x["Destination"].get<std::string>()
                      : "";
         };
-        cfg->set_on_failure_destination(dest("OnFailure"));
-        cfg->set_on_success_destination(dest("OnSuccess"));
+        if (m == "PUT" || d.contains("OnFailure")) {
+          cfg->set_on_failure_destination(dest("OnFailure"));
+        }
+        if (m == "PUT" || d.contains("OnSuccess")) {
+          cfg->set_on_success_destination(dest("OnSuccess"));
+        }
       }
       s = update(changes, {"event_invoke_config"}, &fn);
-    } else {
-      s = get(&fn);
+      if (!s.ok()) return Error(FromGrpc(s));
     }
-    if (!s.ok()) return Error(FromGrpc(s));
     Json out = shapes::EventInvokeConfigToJson(fn);
     return Ok(out);
   }

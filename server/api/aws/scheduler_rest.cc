@@ -1,6 +1,12 @@
 #include "server/api/aws/scheduler_rest.h"
 
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "server/api/shapes/schedule_shapes.h"
@@ -41,6 +47,49 @@ absl::StatusOr<Json> Body(const AwsHttpRequest& request) {
     return common::ValidationError("The request body is not a JSON object.");
   }
   return j;
+}
+
+// One page of a List call: the items whose keys sort after the NextToken's
+// (the last key of the previous page, base64), at most MaxResults (1..100;
+// absent: all of them). Sets *next_token when more items follow.
+template <typename T, typename KeyFn>
+absl::StatusOr<std::vector<const T*>> Page(
+    const AwsHttpRequest& request,
+    const google::protobuf::RepeatedPtrField<T>& all, KeyFn key,
+    std::string* next_token) {
+  size_t max = all.size();
+  const std::string max_text = request.Query("MaxResults");
+  if (!max_text.empty()) {
+    int n = 0;
+    if (!absl::SimpleAtoi(max_text, &n) || n < 1 || n > 100) {
+      return common::ConstraintViolation({common::ConstraintClause(
+          max_text, "maxResults",
+          n < 1 ? "have value greater than or equal to 1"
+                : "have value less than or equal to 100")});
+    }
+    max = static_cast<size_t>(n);
+  }
+  std::string after;
+  const std::string token = request.Query("NextToken");
+  if (!token.empty() && !absl::WebSafeBase64Unescape(token, &after)) {
+    return common::AwsError(absl::StatusCode::kInvalidArgument,
+                            "ValidationException",
+                            "The NextToken is not valid.");
+  }
+  std::vector<const T*> sorted;
+  for (const T& item : all) sorted.push_back(&item);
+  std::sort(sorted.begin(), sorted.end(),
+            [&key](const T* a, const T* b) { return key(*a) < key(*b); });
+  std::vector<const T*> page;
+  for (const T* item : sorted) {
+    if (!token.empty() && key(*item) <= after) continue;
+    if (page.size() == max) {
+      *next_token = absl::WebSafeBase64Escape(key(*page.back()));
+      break;
+    }
+    page.push_back(item);
+  }
+  return page;
 }
 
 }  // namespace
@@ -86,12 +135,19 @@ AwsHttpResponse HandleScheduler(const AwsHttpRequest& request,
       evbus::v1::ListScheduleGroupsResponse resp;
       grpc::Status s = events.ListScheduleGroups(&ctx, &req, &resp);
       if (!s.ok()) return Error(FromGrpc(s));
+      std::string next;
+      absl::StatusOr<std::vector<const evbus::v1::ScheduleGroup*>> page = Page(
+          request, resp.schedule_groups(),
+          [](const evbus::v1::ScheduleGroup& g) { return g.name(); }, &next);
+      if (!page.ok()) return Error(page.status());
       Json list = Json::array();
-      for (const auto& g : resp.schedule_groups()) {
+      for (const evbus::v1::ScheduleGroup* g : *page) {
         list.push_back(
-            shapes::ScheduleGroupToJson(g, TimeStyle::kEpochSeconds));
+            shapes::ScheduleGroupToJson(*g, TimeStyle::kEpochSeconds));
       }
-      return Ok(Json{{"ScheduleGroups", list}});
+      Json out = Json{{"ScheduleGroups", list}};
+      if (!next.empty()) out["NextToken"] = next;
+      return Ok(out);
     }
     evbus::v1::ListSchedulesRequest req;
     req.set_group_name(request.Query("ScheduleGroup"));
@@ -100,12 +156,22 @@ AwsHttpResponse HandleScheduler(const AwsHttpRequest& request,
     evbus::v1::ListSchedulesResponse resp;
     grpc::Status s = events.ListSchedules(&ctx, &req, &resp);
     if (!s.ok()) return Error(FromGrpc(s));
+    std::string next;
+    absl::StatusOr<std::vector<const evbus::v1::Schedule*>> page = Page(
+        request, resp.schedules(),
+        [](const evbus::v1::Schedule& x) {
+          return absl::StrCat(x.group_name(), "/", x.name());
+        },
+        &next);
+    if (!page.ok()) return Error(page.status());
     Json list = Json::array();
-    for (const auto& x : resp.schedules()) {
+    for (const evbus::v1::Schedule* x : *page) {
       list.push_back(
-          shapes::ScheduleSummaryToJson(x, TimeStyle::kEpochSeconds));
+          shapes::ScheduleSummaryToJson(*x, TimeStyle::kEpochSeconds));
     }
-    return Ok(Json{{"Schedules", list}});
+    Json out = Json{{"Schedules", list}};
+    if (!next.empty()) out["NextToken"] = next;
+    return Ok(out);
   }
   if (parts.size() != 2) {
     return RestJsonError(
