@@ -98,22 +98,53 @@ absl::Status FunctionNotFound(absl::string_view arn) {
 }
 
 absl::StatusOr<std::string> FunctionNameOf(absl::string_view name_or_arn) {
-  absl::string_view name = name_or_arn;
-  if (absl::StartsWith(name, "arn:")) {
-    std::vector<absl::string_view> parts = absl::StrSplit(name, ':');
+  // The forms Lambda documents, each with an optional ":qualifier":
+  // name, 123456789012:function:name, arn:aws:lambda:region:account:
+  // function:name; also evbus's "function:name".
+  std::vector<absl::string_view> parts = absl::StrSplit(name_or_arn, ':');
+  absl::string_view name;
+  absl::string_view qualifier;
+  auto all_digits = [](absl::string_view s) {
+    return s.size() == 12 && std::all_of(s.begin(), s.end(), [](char c) {
+             return absl::ascii_isdigit(static_cast<unsigned char>(c));
+           });
+  };
+  if (absl::StartsWith(name_or_arn, "arn:")) {
     // arn:aws:lambda:region:account:function:name[:qualifier]
-    if (parts.size() >= 7 && parts[2] == "lambda" && parts[5] == "function") {
+    if ((parts.size() == 7 || parts.size() == 8) && parts[2] == "lambda" &&
+        parts[5] == "function") {
       name = parts[6];
-    } else {
-      name = "";
+      if (parts.size() == 8) qualifier = parts[7];
     }
-  } else if (absl::StartsWith(name, "function:")) {
-    name.remove_prefix(9);
+  } else if (parts.size() == 1) {
+    name = parts[0];
+  } else if (parts.size() == 2) {
+    if (parts[0] == "function") {
+      name = parts[1];
+    } else {
+      name = parts[0];
+      qualifier = parts[1];
+    }
+  } else if ((parts.size() == 3 || parts.size() == 4) &&
+             parts[1] == "function" && all_digits(parts[0])) {
+    name = parts[2];
+    if (parts.size() == 4) qualifier = parts[3];
   }
-  if (!ValidName(name)) {
+  const bool qualifier_ok =
+      qualifier.empty() || qualifier == "$LATEST" ||
+      std::all_of(qualifier.begin(), qualifier.end(), [](char c) {
+        return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-' ||
+               c == '_';
+      });
+  if (!ValidName(name) || !qualifier_ok ||
+      (parts.size() > 1 && qualifier.empty() && parts.back().empty())) {
     return common::ConstraintViolation({common::ConstraintClause(
         name_or_arn, "functionName",
         absl::StrCat("satisfy regular expression pattern: ", kNamePattern))});
+  }
+  // evbus keeps $LATEST only: another version or alias does not exist.
+  if (!qualifier.empty() && qualifier != "$LATEST") {
+    return FunctionNotFound(name_or_arn);
   }
   return std::string(name);
 }

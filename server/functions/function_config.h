@@ -31,8 +31,12 @@ RuntimeKind RuntimeKindOf(absl::string_view runtime);
 // Errors: InvalidParameterValueException / ValidationException texts.
 absl::Status NormalizeFunction(evbus::v1::Function& fn);
 
-// Checks a name (or a function ARN, whose last part is the name) and
-// returns the bare name.
+// Checks a function name in any form Lambda documents (name,
+// 123456789012:function:name, the full ARN, or evbus's function:name; each
+// optionally with ":$LATEST" or another qualifier) and returns the bare
+// name. Errors: ValidationException (the functionName pattern) for what is
+// no name; ResourceNotFoundException for a qualifier other than $LATEST
+// (evbus keeps no versions or aliases).
 absl::StatusOr<std::string> FunctionNameOf(absl::string_view name_or_arn);
 
 std::string FunctionArn(absl::string_view region, absl::string_view account,

@@ -166,7 +166,24 @@ absl::StatusOr<evbus::v1::Topic> TopicService::CreateTopic(
   }
   absl::MutexLock lock(&mu_);
   auto it = topics_.find(request.name());
-  if (it != topics_.end()) return it->second.topic;  // idempotent, as SNS
+  if (it != topics_.end()) {
+    // Idempotent, as SNS, when every attribute given has the value the
+    // topic has; a different one is refused rather than silently kept.
+    const evbus::v1::Topic& have = it->second.topic;
+    for (const auto& [k, v] : request.attributes()) {
+      auto stored = have.attributes().find(k);
+      const std::string current = k == "DisplayName" ? have.display_name()
+                                  : stored != have.attributes().end()
+                                      ? stored->second
+                                      : "";
+      if (current != v) {
+        return InvalidParameter(
+            "Attributes Reason: Topic already exists with different "
+            "attributes");
+      }
+    }
+    return have;
+  }
   evbus::v1::Topic topic;
   topic.set_name(request.name());
   topic.set_topic_arn(TopicArn(request.name()));

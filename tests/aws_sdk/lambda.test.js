@@ -292,3 +292,27 @@ test("Invoke with a Qualifier that names no version or alias → ResourceNotFoun
   );
   assert.equal(err.$metadata.httpStatusCode, 404);
 });
+
+test("CreateFunction without Role → ValidationException naming 'role' (required by the model)", T, async () => {
+  const err = await expectAwsError(
+    lambda.send(new CreateFunctionCommand({ FunctionName: "no-role", Runtime: "python3.12", Handler: "app.handler", Code: { ZipFile: zip } })),
+    "ValidationException",
+  );
+  assert.equal(err.message, "1 validation error detected: Value null at 'role' failed to satisfy constraint: Member must not be null");
+  await expectAwsError(lambda.send(new GetFunctionCommand({ FunctionName: "no-role" })), "ResourceNotFoundException");
+});
+
+test("function names in every documented form: name:$LATEST, partial ARN, full ARN; another qualifier → 404", T, async () => {
+  for (const name of ["echo:$LATEST", `${ACCOUNT}:function:echo`, `${ACCOUNT}:function:echo:$LATEST`,
+                      `arn:aws:lambda:${REGION}:${ACCOUNT}:function:echo`]) {
+    const got = await lambda.send(new GetFunctionCommand({ FunctionName: name }));
+    assert.equal(got.Configuration.FunctionName, "echo", name);
+    const r = await lambda.send(new InvokeCommand({ FunctionName: name, Payload: jsonBytes({ form: name }) }));
+    assert.equal(r.StatusCode, 200, name);
+    assert.equal(r.FunctionError, undefined, name);
+  }
+  await expectAwsError(lambda.send(new GetFunctionCommand({ FunctionName: "echo", Qualifier: "1" })), "ResourceNotFoundException");
+  await expectAwsError(lambda.send(new GetFunctionCommand({ FunctionName: "echo:live" })), "ResourceNotFoundException");
+  await expectAwsError(lambda.send(new InvokeCommand({ FunctionName: "echo:live" })), "ResourceNotFoundException");
+  await expectAwsError(lambda.send(new GetFunctionCommand({ FunctionName: "echo:" })), "ValidationException");
+});

@@ -273,3 +273,18 @@ test("ListSchedules and ListScheduleGroups page by MaxResults with NextToken; Ma
   assert.match(err.message, /Value '101' at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to 100/);
   for (const n of ["lp-1", "lp-2", "lp-3"]) await sched.send(new DeleteScheduleCommand({ Name: n }));
 });
+
+test("CreateSchedule without Target.RoleArn → ValidationException naming 'target.roleArn'", T, async () => {
+  const err = await expectAwsError(
+    sched.send(
+      new CreateScheduleCommand({
+        Name: "no-role",
+        ScheduleExpression: "rate(1 day)",
+        FlexibleTimeWindow: { Mode: "OFF" },
+        Target: { Arn: env.receiver.url("/never") },
+      }),
+    ),
+    "ValidationException",
+  );
+  assert.equal(err.message, "1 validation error detected: Value null at 'target.roleArn' failed to satisfy constraint: Member must not be null");
+});

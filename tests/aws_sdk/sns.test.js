@@ -43,6 +43,12 @@ test("CreateTopic, Subscribe http, Publish with Subject and MessageAttributes â†
   // Idempotent for the same name and attributes.
   const again = await sns.send(new CreateTopicCommand({ Name: "sdk-topic", Attributes: { DisplayName: "SDK" } }));
   assert.equal(again.TopicArn, topic.TopicArn);
+  // With a different attribute: refused, and the topic keeps its own.
+  const err = await expectAwsError(
+    sns.send(new CreateTopicCommand({ Name: "sdk-topic", Attributes: { DisplayName: "Other" } })),
+    "InvalidParameterException",
+  );
+  assert.equal(err.message, "Invalid parameter: Attributes Reason: Topic already exists with different attributes");
 
   const attrs = await sns.send(new GetTopicAttributesCommand({ TopicArn: topic.TopicArn }));
   assert.equal(attrs.Attributes.TopicArn, topic.TopicArn);

@@ -224,6 +224,13 @@ AwsHttpResponse HandleLambda(const AwsHttpRequest& request,
       std::vector<std::string> mask;
       absl::Status c = ConfigFromJson(*body, *req.mutable_function(), mask);
       if (!c.ok()) return Error(c);
+      // Required by the model, though evbus runs functions without a role
+      // (the CLI and stack files may leave it out).
+      if (!body->contains("Role")) {
+        return Error(common::ValidationError(
+            "1 validation error detected: Value null at 'role' failed to "
+            "satisfy constraint: Member must not be null"));
+      }
       if (!body->contains("Code")) {
         return Error(common::AwsError(absl::StatusCode::kInvalidArgument,
                                       "InvalidParameterValueException",
@@ -269,6 +276,12 @@ AwsHttpResponse HandleLambda(const AwsHttpRequest& request,
   auto get = [&](evbus::v1::Function* fn) {
     evbus::v1::GetFunctionRequest req;
     req.set_function_name(name);
+    // Only $LATEST exists (GetFunction and the configuration calls take a
+    // Qualifier; Invoke handles its own).
+    const std::string qualifier = request.Query("Qualifier");
+    if (!qualifier.empty() && qualifier != "$LATEST") {
+      req.set_function_name(absl::StrCat(name, ":", qualifier));
+    }
     return functions.GetFunction(&ctx, &req, fn);
   };
   auto update = [&](const evbus::v1::Function& changes,

@@ -208,6 +208,14 @@ AwsHttpResponse HandleScheduler(const AwsHttpRequest& request,
     absl::StatusOr<evbus::v1::Schedule> schedule =
         shapes::ScheduleFromJson(*body);
     if (!schedule.ok()) return Error(schedule.status());
+    // Required by the model, though evbus needs no role to deliver (the CLI
+    // and stack files may leave it out).
+    if (schedule->has_target() && schedule->target().role_arn().empty() &&
+        !(*body)["Target"].contains("RoleArn")) {
+      return Error(common::ValidationError(
+          "1 validation error detected: Value null at 'target.roleArn' "
+          "failed to satisfy constraint: Member must not be null"));
+    }
     schedule->set_name(name);
     evbus::v1::Schedule out;
     grpc::Status s = m == "POST"
