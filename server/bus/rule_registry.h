@@ -65,8 +65,8 @@ struct RuleRegistryOptions {
   // Targets per rule. Default: 5.
   size_t max_targets_per_rule = 5;
   pattern::PatternLimits pattern_limits;
-  // Checks that the resource a target names exists (buses, functions,
-  // topics); OK when unset.
+  // Checks the resource a target names (evbusd: that an API destination
+  // exists); OK when unset.
   std::function<absl::Status(const targets::TargetRef&)> check_target;
   // Resolves an API destination by name for the dispatcher; unset or
   // nullopt when it does not exist.

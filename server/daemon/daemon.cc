@@ -331,21 +331,16 @@ int Run(const config::DaemonConfig& config) {
   rule_options.resolve_api_destination = [&connections](const std::string& n) {
     return connections.Resolve(n);
   };
+  // As EventBridge, PutTargets does not check that a function, topic or
+  // bus target exists (stacks and scripts often create the rule first); a
+  // delivery to one that does not exist is dead-lettered with NO_RESOURCE.
+  // An API destination is resolved at PutTargets.
   rule_options.check_target =
-      [&buses_ptr, &connections, &function_registry,
-       &topic_service](const targets::TargetRef& ref) -> absl::Status {
-    switch (ref.kind) {
-      case targets::TargetKind::kBus:
-        return buses_ptr->ResolveBus(ref.name).status();
-      case targets::TargetKind::kApiDestination:
-        return connections.CheckApiDestination(ref.name);
-      case targets::TargetKind::kFunction:
-        return function_registry.Get(ref.name).status();
-      case targets::TargetKind::kTopic:
-        return topic_service.CheckTopic(ref.name);
-      default:
-        return absl::OkStatus();
+      [&connections](const targets::TargetRef& ref) -> absl::Status {
+    if (ref.kind == targets::TargetKind::kApiDestination) {
+      return connections.CheckApiDestination(ref.name);
     }
+    return absl::OkStatus();
   };
   scheduler::Scheduler* scheduler_ptr = nullptr;
   rule_options.on_rule_change = [&scheduler_ptr](const evbus::v1::Rule& rule,

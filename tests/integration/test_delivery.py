@@ -115,6 +115,29 @@ class DeliveryTest(unittest.TestCase):
         a = self.r.received("/throttle")
         self.assertGreaterEqual(a[1]["time"] - a[0]["time"], 2.9)
 
+    def test_missing_target_resources_dead_letter(self):
+        # PutTargets accepts a function, topic or bus that does not exist
+        # (EventBridge does not check); each delivery is dead-lettered with
+        # NO_RESOURCE, not retried.
+        self.put_rule("ghosts", {"source": ["ghost.test"]})
+        self.put_targets("ghosts", [
+            {"Id": "fn", "Arn": "arn:aws:lambda:us-east-1:000000000000:function:ghost-fn"},
+            {"Id": "topic", "Arn": "arn:aws:sns:us-east-1:000000000000:ghost-topic"},
+            {"Id": "bus", "Arn": "arn:aws:events:us-east-1:000000000000:event-bus/ghost-bus"}])
+        ids = self.put([entry(source="ghost.test")])
+        deadline = time.monotonic() + 20
+        dls = []
+        while time.monotonic() < deadline:
+            dls = self.d.cli_json("list-dead-letters", "--rule", "ghosts")["DeadLetters"]
+            if len(dls) == 3:
+                break
+            time.sleep(0.1)
+        self.assertEqual(len(dls), 3, dls)
+        for d in dls:
+            self.assertEqual(d["EventId"], ids[0])
+            self.assertEqual(d["ERROR_CODE"], "NO_RESOURCE", d)
+            self.assertEqual(d["RETRY_ATTEMPTS"], 0, d)
+
     def test_permanent_failure_dead_letters_then_redrive(self):
         self.r.script("/broken", [], default=(400, {}, 0))
         self.put_rule("broken", {"source": ["broken.test"]})
@@ -336,9 +359,10 @@ class DeliveryTest(unittest.TestCase):
         self.assertIn("Parameter Arn of target t is not valid", err(
             "put-targets", "--rule", "errs", "--targets",
             json.dumps([{"Id": "t", "Arn": "sqs:whatever"}])))
-        self.assertIn("Event bus missing does not exist.", err(
-            "put-targets", "--rule", "errs", "--targets",
-            json.dumps([{"Id": "t", "Arn": "bus:missing"}])))
+        # As EventBridge: a target resource that does not exist yet is
+        # accepted (see test_missing_target_resources_dead_letter).
+        self.put_targets("errs", [{"Id": "t", "Arn": "bus:missing"}])
+        self.d.cli("remove-targets", "--rule", "errs", "--ids", "t")
         self.put_targets("errs", [{"Id": "t%d" % i, "Arn": self.r.url("/x")}
                                   for i in range(5)])
         self.assertIn("(LimitExceededException)", err(
