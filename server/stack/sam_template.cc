@@ -270,6 +270,12 @@ class Converter {
   absl::Status CopyArn(const YAML::Node& src, absl::string_view key,
                        const std::string& path, YAML::Node& dst,
                        absl::string_view out_key);
+  // Dimensions [{Name, Value}] → "dimensions" {name: value}.
+  absl::Status CopyDimensions(const YAML::Node& src, const std::string& path,
+                              YAML::Node& dst);
+  // An alarm's Metrics (metric math) → "metrics" (the stack file's form).
+  absl::Status CopyAlarmMetrics(const YAML::Node& props,
+                                const std::string& path, YAML::Node& alarm);
   // ActionsEnabled, the three action lists and AlarmDescription of either
   // kind of alarm.
   absl::Status CopyAlarmActions(const Resource& r, YAML::Node& alarm);
@@ -732,6 +738,77 @@ absl::Status Converter::CopyDouble(const YAML::Node& src, absl::string_view key,
   absl::string_view text = absl::StripAsciiWhitespace(s);
   dst[std::string(out_key)] =
       Plain(IsJsonNumber(text) ? std::string(text) : absl::StrCat(d));
+  return absl::OkStatus();
+}
+
+absl::Status Converter::CopyDimensions(const YAML::Node& src,
+                                       const std::string& path,
+                                       YAML::Node& dst) {
+  YAML::Node dimensions = Member(src, "Dimensions");
+  if (!Present(dimensions)) return absl::OkStatus();
+  std::string where = Field(path, "Dimensions");
+  if (!dimensions.IsSequence()) {
+    return Invalid(where, "must be a list of {Name, Value}");
+  }
+  YAML::Node map(YAML::NodeType::Map);
+  for (size_t i = 0; i < dimensions.size(); ++i) {
+    std::string item = Index(where, i);
+    YAML::Node d = dimensions[i];
+    for (absl::string_view key : {"Name", "Value"}) {
+      if (!Present(Member(d, key)))
+        return Invalid(Field(item, key), "required");
+    }
+    EVBUS_ASSIGN_OR_RETURN(
+        std::string dim, ResolveString(Member(d, "Name"), Field(item, "Name")));
+    EVBUS_ASSIGN_OR_RETURN(
+        std::string value,
+        ResolveString(Member(d, "Value"), Field(item, "Value")));
+    map[dim] = Str(value);
+  }
+  dst["dimensions"] = map;
+  return absl::OkStatus();
+}
+
+absl::Status Converter::CopyAlarmMetrics(const YAML::Node& props,
+                                         const std::string& path,
+                                         YAML::Node& alarm) {
+  YAML::Node metrics = Member(props, "Metrics");
+  std::string where = Field(path, "Metrics");
+  if (!metrics.IsSequence()) {
+    return Invalid(where, "must be a list of MetricDataQuery");
+  }
+  YAML::Node out(YAML::NodeType::Sequence);
+  for (size_t i = 0; i < metrics.size(); ++i) {
+    std::string item = Index(where, i);
+    YAML::Node q = metrics[i];
+    YAML::Node query(YAML::NodeType::Map);
+    EVBUS_RETURN_IF_ERROR(CopyString(q, "Id", item, query, "id"));
+    EVBUS_RETURN_IF_ERROR(CopyString(q, "Label", item, query, "label"));
+    EVBUS_RETURN_IF_ERROR(
+        CopyString(q, "Expression", item, query, "expression"));
+    // CloudFormation reads an omitted ReturnData as true, as the API does.
+    query["return_data"] = Plain("true");
+    EVBUS_RETURN_IF_ERROR(
+        CopyBool(q, "ReturnData", item, query, "return_data"));
+    LeaveOut(q, {"AccountId"}, item);
+    YAML::Node stat = Member(q, "MetricStat");
+    if (Present(stat)) {
+      std::string at = Field(item, "MetricStat");
+      YAML::Node metric = Member(stat, "Metric");
+      if (!Present(metric)) return Invalid(Field(at, "Metric"), "required");
+      std::string metric_at = Field(at, "Metric");
+      EVBUS_RETURN_IF_ERROR(
+          CopyString(metric, "Namespace", metric_at, query, "namespace"));
+      EVBUS_RETURN_IF_ERROR(
+          CopyString(metric, "MetricName", metric_at, query, "metric"));
+      EVBUS_RETURN_IF_ERROR(CopyDimensions(metric, metric_at, query));
+      EVBUS_RETURN_IF_ERROR(CopyInt(stat, "Period", at, query, "period"));
+      EVBUS_RETURN_IF_ERROR(CopyString(stat, "Stat", at, query, "stat"));
+      EVBUS_RETURN_IF_ERROR(CopyString(stat, "Unit", at, query, "unit"));
+    }
+    out.push_back(query);
+  }
+  alarm["metrics"] = out;
   return absl::OkStatus();
 }
 
@@ -1344,51 +1421,33 @@ absl::Status Converter::ConvertAlarm(const Resource& r) {
     alarms_.push_back(alarm);
     return absl::OkStatus();
   }
-  for (absl::string_view key : {"Metrics", "ThresholdMetricId"}) {
-    if (Present(Member(props, key))) {
-      return Invalid(Field(r.id, key),
-                     "metric math alarms are not supported (use Namespace, "
-                     "MetricName and Dimensions)");
-    }
+  if (Present(Member(props, "ThresholdMetricId"))) {
+    return Invalid(Field(r.id, "ThresholdMetricId"),
+                   "anomaly detection alarms are not supported");
   }
-  for (absl::string_view key :
-       {"Namespace", "MetricName", "EvaluationPeriods", "ComparisonOperator"}) {
+  const bool math = Present(Member(props, "Metrics"));
+  for (absl::string_view key : {"EvaluationPeriods", "ComparisonOperator"}) {
     if (!Present(Member(props, key)))
       return Invalid(Field(r.id, key), "required");
   }
   YAML::Node alarm(YAML::NodeType::Map);
   EVBUS_ASSIGN_OR_RETURN(std::string name, NameOf(r));
   alarm["name"] = Str(name);
+  if (math) {
+    EVBUS_RETURN_IF_ERROR(CopyAlarmMetrics(props, r.id, alarm));
+  } else {
+    for (absl::string_view key : {"Namespace", "MetricName"}) {
+      if (!Present(Member(props, key)))
+        return Invalid(Field(r.id, key), "required");
+    }
+  }
   EVBUS_RETURN_IF_ERROR(
       CopyString(props, "Namespace", r.id, alarm, "namespace"));
   EVBUS_RETURN_IF_ERROR(CopyString(props, "MetricName", r.id, alarm, "metric"));
-  YAML::Node dimensions = Member(props, "Dimensions");
-  if (Present(dimensions)) {
-    std::string where = Field(r.id, "Dimensions");
-    if (!dimensions.IsSequence()) {
-      return Invalid(where, "must be a list of {Name, Value}");
-    }
-    YAML::Node map(YAML::NodeType::Map);
-    for (size_t i = 0; i < dimensions.size(); ++i) {
-      std::string item = Index(where, i);
-      YAML::Node d = dimensions[i];
-      for (absl::string_view key : {"Name", "Value"}) {
-        if (!Present(Member(d, key)))
-          return Invalid(Field(item, key), "required");
-      }
-      EVBUS_ASSIGN_OR_RETURN(
-          std::string dim,
-          ResolveString(Member(d, "Name"), Field(item, "Name")));
-      EVBUS_ASSIGN_OR_RETURN(
-          std::string value,
-          ResolveString(Member(d, "Value"), Field(item, "Value")));
-      map[dim] = Str(value);
-    }
-    alarm["dimensions"] = map;
-  }
+  EVBUS_RETURN_IF_ERROR(CopyDimensions(props, r.id, alarm));
   bool statistic = Present(Member(props, "Statistic"));
   bool extended = Present(Member(props, "ExtendedStatistic"));
-  if (statistic == extended) {
+  if (!math && statistic == extended) {
     return Invalid(r.id, "needs one of Statistic or ExtendedStatistic");
   }
   EVBUS_RETURN_IF_ERROR(

@@ -354,6 +354,59 @@ Resources:
   EXPECT_EQ(S(suppressed["actions_suppressor_extension_period"]), "120");
 }
 
+TEST(SamTemplateTest, MetricMathAlarmConverts) {
+  YAML::Node root = YAML::Load(R"y(
+AWSTemplateFormatVersion: "2010-09-09"
+Resources:
+  Rate:
+    Type: AWS::CloudWatch::Alarm
+    Properties:
+      AlarmName: error-rate
+      EvaluationPeriods: 1
+      Threshold: 5
+      ComparisonOperator: GreaterThanThreshold
+      Metrics:
+        - Id: e
+          ReturnData: false
+          MetricStat:
+            Metric:
+              Namespace: AWS/Lambda
+              MetricName: Errors
+              Dimensions: [{Name: FunctionName, Value: f}]
+            Period: 60
+            Stat: Sum
+        - Id: rate
+          Expression: 100*e
+          Label: Error rate
+)y");
+  absl::StatusOr<YAML::Node> stack =
+      ConvertSamTemplate(root, Options("shop"), nullptr);
+  ASSERT_TRUE(stack.ok()) << stack.status();
+  const YAML::Node alarm = (*stack)["alarms"][0];
+  EXPECT_FALSE(alarm["namespace"].IsDefined());
+  ASSERT_EQ(alarm["metrics"].size(), 2u);
+  const YAML::Node e = alarm["metrics"][0];
+  EXPECT_EQ(S(e["id"]), "e");
+  EXPECT_EQ(S(e["return_data"]), "false");
+  EXPECT_EQ(S(e["namespace"]), "AWS/Lambda");
+  EXPECT_EQ(S(e["metric"]), "Errors");
+  EXPECT_EQ(S(e["dimensions"]["FunctionName"]), "f");
+  EXPECT_EQ(S(e["period"]), "60");
+  EXPECT_EQ(S(e["stat"]), "Sum");
+  const YAML::Node rate = alarm["metrics"][1];
+  EXPECT_EQ(S(rate["expression"]), "100*e");
+  EXPECT_EQ(S(rate["label"]), "Error rate");
+  // ReturnData omitted: true, as CloudFormation reads it.
+  EXPECT_EQ(S(rate["return_data"]), "true");
+
+  root["Resources"]["Rate"]["Properties"]["ThresholdMetricId"] = "ad";
+  stack = ConvertSamTemplate(root, Options("shop"), nullptr);
+  ASSERT_FALSE(stack.ok());
+  EXPECT_NE(stack.status().message().find("Rate.ThresholdMetricId"),
+            std::string::npos)
+      << stack.status();
+}
+
 TEST(SamTemplateTest, GlobalsAreDefaultsAndEnvironmentsMerge) {
   YAML::Node root = YAML::Load(R"(
 Transform: AWS::Serverless-2016-10-31

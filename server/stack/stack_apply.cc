@@ -502,7 +502,12 @@ class Applier {
                 list(w.ok_actions()) != list(h.ok_actions()) ||
                 list(w.insufficient_data_actions()) !=
                     list(h.insufficient_data_actions()) ||
-                w.dimensions_size() != h.dimensions_size();
+                w.dimensions_size() != h.dimensions_size() ||
+                w.metrics_size() != h.metrics_size();
+      for (int i = 0; !changed && i < w.metrics_size(); ++i) {
+        changed = !google::protobuf::util::MessageDifferencer::Equals(
+            w.metrics(i), h.metrics(i));
+      }
     }
     Note("alarm", w.alarm_name(),
          !exists   ? "create"

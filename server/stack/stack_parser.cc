@@ -413,6 +413,87 @@ absl::Status ParseFunction(const Walker& w, const YAML::Node& f,
   return absl::OkStatus();
 }
 
+// A metric math alarm's queries: a list of {id, label?, return_data?,
+// expression} or {id, label?, return_data?, namespace, metric, dimensions?,
+// period, stat, unit?}. When no query says return_data, the last one is the
+// alarm's series (PutMetricAlarm itself reads an omitted ReturnData as
+// true).
+absl::Status ParseAlarmMetrics(const Walker& w, const YAML::Node& list,
+                               const std::string& at,
+                               evbus::v1::MetricAlarm* m) {
+  if (!list.IsSequence() || list.size() == 0) {
+    return w.Error(list, at, "must be a non-empty list of queries");
+  }
+  bool any_return_data = false;
+  for (size_t i = 0; i < list.size(); ++i) {
+    const YAML::Node& q = list[i];
+    const std::string where = absl::StrCat(at, "[", i, "]");
+    absl::Status keys =
+        w.CheckKeys(q, where,
+                    {"id", "label", "return_data", "expression", "namespace",
+                     "metric", "dimensions", "period", "stat", "unit"});
+    if (!keys.ok()) return keys;
+    evbus::v1::MetricDataQuery* out = m->add_metrics();
+    for (const char* key : {"id", "label", "expression"}) {
+      if (!q[key]) continue;
+      absl::StatusOr<std::string> v = w.Str(q[key], where + "." + key);
+      if (!v.ok()) return v.status();
+      if (std::string(key) == "id") out->set_id(*v);
+      if (std::string(key) == "label") out->set_label(*v);
+      if (std::string(key) == "expression") out->set_expression(*v);
+    }
+    if (q["return_data"]) {
+      absl::StatusOr<bool> b = w.Bool(q["return_data"], where + ".return_data");
+      if (!b.ok()) return b.status();
+      out->set_return_data(*b);
+      any_return_data = true;
+    }
+    if (!q["namespace"] && !q["metric"] && !q["stat"] && !q["period"] &&
+        !q["dimensions"] && !q["unit"]) {
+      continue;  // an expression
+    }
+    evbus::v1::MetricStat* stat = out->mutable_metric_stat();
+    for (const char* key : {"namespace", "metric", "stat", "unit"}) {
+      if (!q[key]) continue;
+      absl::StatusOr<std::string> v = w.Str(q[key], where + "." + key);
+      if (!v.ok()) return v.status();
+      if (std::string(key) == "namespace") {
+        stat->mutable_metric()->set_namespace_(*v);
+      }
+      if (std::string(key) == "metric") {
+        stat->mutable_metric()->set_metric_name(*v);
+      }
+      if (std::string(key) == "stat") stat->set_stat(*v);
+      if (std::string(key) == "unit") stat->set_unit(*v);
+    }
+    if (q["period"]) {
+      absl::StatusOr<int> n = w.Int(q["period"], where + ".period");
+      if (!n.ok()) return n.status();
+      stat->set_period(*n);
+    }
+    if (q["dimensions"]) {
+      if (!q["dimensions"].IsMap()) {
+        return w.Error(q["dimensions"], where + ".dimensions",
+                       "must be a mapping of names to values");
+      }
+      for (const auto& kv : q["dimensions"]) {
+        evbus::v1::Dimension* d = stat->mutable_metric()->add_dimensions();
+        d->set_name(kv.first.as<std::string>());
+        d->set_value(kv.second.as<std::string>());
+      }
+    }
+  }
+  for (int i = 0; i < m->metrics_size(); ++i) {
+    evbus::v1::MetricDataQuery* q = m->mutable_metrics(i);
+    if (!any_return_data) {
+      q->set_return_data(i + 1 == m->metrics_size());
+    } else if (!q->has_return_data()) {
+      q->set_return_data(true);  // as PutMetricAlarm reads it
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ParseAlarm(const Walker& w, const YAML::Node& a,
                         const std::string& at,
                         evbus::v1::PutMetricAlarmRequest* out) {
@@ -438,9 +519,15 @@ absl::Status ParseAlarm(const Walker& w, const YAML::Node& a,
                                    "rule",
                                    "actions_suppressor",
                                    "actions_suppressor_wait_period",
-                                   "actions_suppressor_extension_period"});
+                                   "actions_suppressor_extension_period",
+                                   "metrics"});
   if (!keys.ok()) return keys;
   evbus::v1::MetricAlarm* m = out->mutable_alarm();
+  if (a["metrics"]) {
+    absl::Status metrics =
+        ParseAlarmMetrics(w, a["metrics"], at + ".metrics", m);
+    if (!metrics.ok()) return metrics;
+  }
   if (!a["rule"]) {
     for (const char* composite_key :
          {"actions_suppressor", "actions_suppressor_wait_period",
@@ -457,7 +544,7 @@ absl::Status ParseAlarm(const Walker& w, const YAML::Node& a,
          {"namespace", "metric", "dimensions", "statistic",
           "extended_statistic", "period", "evaluation_periods",
           "datapoints_to_alarm", "threshold", "comparison",
-          "treat_missing_data", "unit"}) {
+          "treat_missing_data", "unit", "metrics"}) {
       if (a[metric_key]) {
         return w.Error(a[metric_key], at + "." + metric_key,
                        "a composite alarm (with a rule) takes no metric "

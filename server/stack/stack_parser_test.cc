@@ -195,6 +195,76 @@ alarms:
 
 // What PutMetricAlarm and CreateSchedule would refuse stops the stack while
 // it is parsed, with the file and line.
+TEST_F(StackParserTest, MetricMathAlarmsTakeMetrics) {
+  absl::StatusOr<StackSpec> spec = Parse(R"(stack: demo
+alarms:
+  - name: error-rate
+    metrics:
+      - id: e
+        namespace: AWS/Lambda
+        metric: Errors
+        dimensions: {FunctionName: f}
+        period: 60
+        stat: Sum
+      - id: i
+        namespace: AWS/Lambda
+        metric: Invocations
+        dimensions: {FunctionName: f}
+        period: 60
+        stat: Sum
+      - id: rate
+        expression: 100*e/i
+        label: Error rate
+    evaluation_periods: 1
+    threshold: 5
+    comparison: GreaterThanThreshold
+)");
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  ASSERT_EQ(spec->alarms.size(), 1u);
+  const evbus::v1::MetricAlarm& a = spec->alarms[0].alarm();
+  ASSERT_EQ(a.metrics_size(), 3);
+  EXPECT_EQ(a.metrics(0).metric_stat().metric().metric_name(), "Errors");
+  EXPECT_EQ(a.metrics(0).metric_stat().metric().dimensions(0).value(), "f");
+  EXPECT_EQ(a.metrics(0).metric_stat().period(), 60);
+  EXPECT_EQ(a.metrics(2).expression(), "100*e/i");
+  EXPECT_EQ(a.metrics(2).label(), "Error rate");
+  // Without return_data anywhere, the last query is the alarm's series.
+  EXPECT_FALSE(a.metrics(0).return_data());
+  EXPECT_FALSE(a.metrics(1).return_data());
+  EXPECT_TRUE(a.metrics(2).return_data());
+
+  // What PutMetricAlarm would refuse is an error naming the alarm.
+  spec = Parse(R"(stack: demo
+alarms:
+  - name: bad-rate
+    metrics:
+      - {id: e, namespace: App, metric: Errors, period: 60, stat: Sum}
+      - {id: rate, expression: 100*e/calls}
+    evaluation_periods: 1
+    threshold: 5
+    comparison: GreaterThanThreshold
+)");
+  ASSERT_FALSE(spec.ok());
+  EXPECT_NE(spec.status().message().find("alarms[0]"), std::string::npos)
+      << spec.status();
+  EXPECT_NE(spec.status().message().find("unknown id 'calls'"),
+            std::string::npos)
+      << spec.status();
+  spec = Parse(R"(stack: demo
+alarms:
+  - name: bad-rate
+    metrics:
+      - {id: e, namespace: App, metric: Errors, period: 60, stat: Sum,
+         colour: red}
+    evaluation_periods: 1
+    threshold: 5
+    comparison: GreaterThanThreshold
+)");
+  ASSERT_FALSE(spec.ok());
+  EXPECT_NE(spec.status().message().find("colour"), std::string::npos)
+      << spec.status();
+}
+
 TEST_F(StackParserTest, AlarmsAndSchedulesTheDaemonWouldRefuseAreErrors) {
   absl::StatusOr<StackSpec> spec = Parse(R"(stack: demo
 alarms:

@@ -185,6 +185,33 @@ alarms:
                                "MetricAlarm", "CompositeAlarm")
         self.assertEqual(left["MetricAlarms"] + left["CompositeAlarms"], [])
 
+    def test_metric_math_alarms_apply_and_update(self):
+        stack = """stack: rates
+alarms:
+  - name: error-rate
+    metrics:
+      - {id: e, namespace: App, metric: Errors, period: 60, stat: Sum}
+      - {id: r, namespace: App, metric: Requests, period: 60, stat: Sum}
+      - {id: rate, expression: 100*e/r, label: Error rate}
+    evaluation_periods: 1
+    threshold: 5
+    comparison: GreaterThanThreshold
+"""
+        path = self.write(stack)
+        self.assertEqual(self.plan("-f", path)[("alarm", "error-rate")],
+                         "create")
+        alarm = self.d.cli_json("describe-alarms", "--alarm-names",
+                                "error-rate")["MetricAlarms"][0]
+        self.assertEqual([m["Id"] for m in alarm["Metrics"]], ["e", "r", "rate"])
+        self.assertEqual(alarm["Metrics"][2]["Expression"], "100*e/r")
+        self.assertEqual(set(self.plan("-f", path).values()), {"unchanged"})
+        path = self.write(stack.replace("100*e/r", "1000*e/r"))
+        self.assertEqual(self.plan("-f", path)[("alarm", "error-rate")],
+                         "update")
+        alarm = self.d.cli_json("describe-alarms", "--alarm-names",
+                                "error-rate")["MetricAlarms"][0]
+        self.assertEqual(alarm["Metrics"][2]["Expression"], "1000*e/r")
+
     def test_invalid_file_changes_nothing(self):
         path = self.write(FULL.replace("threshold: 1", "threshold: lots"))
         r = self.d.cli("apply", "-f", path, check=False)
