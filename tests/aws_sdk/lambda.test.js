@@ -316,3 +316,40 @@ test("function names in every documented form: name:$LATEST, partial ARN, full A
   await expectAwsError(lambda.send(new InvokeCommand({ FunctionName: "echo:live" })), "ResourceNotFoundException");
   await expectAwsError(lambda.send(new GetFunctionCommand({ FunctionName: "echo:" })), "ValidationException");
 });
+
+test("RevisionId: returned, changes with every update, a stale one → 412 PreconditionFailedException; Publish → refused", T, async () => {
+  const created = await lambda.send(
+    new CreateFunctionCommand({ FunctionName: "rev", Runtime: "python3.12", Role: ROLE, Handler: "app.handler", Code: { ZipFile: zip } }),
+  );
+  assert.match(created.RevisionId, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  const got = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: "rev" }));
+  assert.equal(got.RevisionId, created.RevisionId);
+  const updated = await lambda.send(
+    new UpdateFunctionConfigurationCommand({ FunctionName: "rev", Timeout: 9, RevisionId: created.RevisionId }),
+  );
+  assert.notEqual(updated.RevisionId, created.RevisionId);
+  const err = await expectAwsError(
+    lambda.send(new UpdateFunctionConfigurationCommand({ FunctionName: "rev", Timeout: 11, RevisionId: created.RevisionId })),
+    "PreconditionFailedException",
+  );
+  assert.equal(err.$metadata.httpStatusCode, 412);
+  await expectAwsError(
+    lambda.send(new UpdateFunctionCodeCommand({ FunctionName: "rev", ZipFile: zip, RevisionId: created.RevisionId })),
+    "PreconditionFailedException",
+  );
+  const code = await lambda.send(new UpdateFunctionCodeCommand({ FunctionName: "rev", ZipFile: zip, RevisionId: updated.RevisionId }));
+  assert.notEqual(code.RevisionId, updated.RevisionId);
+  assert.equal((await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: "rev" }))).Timeout, 9);
+
+  const publish = await expectAwsError(
+    lambda.send(new UpdateFunctionCodeCommand({ FunctionName: "rev", ZipFile: zip, Publish: true })),
+    "InvalidParameterValueException",
+  );
+  assert.match(publish.message, /Publish is not supported/);
+  await expectAwsError(
+    lambda.send(
+      new CreateFunctionCommand({ FunctionName: "rev2", Runtime: "python3.12", Role: ROLE, Handler: "app.handler", Code: { ZipFile: zip }, Publish: true }),
+    ),
+    "InvalidParameterValueException",
+  );
+});

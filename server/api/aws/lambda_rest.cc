@@ -26,6 +26,7 @@ AwsHttpResponse Error(const absl::Status& status) {
   if (info.code == "TooManyRequestsException") http = 429;
   if (info.code == "RequestTooLargeException") http = 413;
   if (info.code == "ServiceException") http = 500;
+  if (info.code == "PreconditionFailedException") http = 412;
   AwsHttpResponse r = RestJsonError(http, info.code, info.message);
   if (http == 429) {
     r.headers.emplace_back("Retry-After", "1");
@@ -120,6 +121,31 @@ absl::Status ConfigFromJson(const Json& j, evbus::v1::Function& fn,
     // EphemeralStorage, PackageType, Publish, ...) are accepted and ignored.
   }
   return absl::OkStatus();
+}
+
+// Publish: evbus keeps $LATEST only, so a request to publish a version is
+// refused rather than answered with "$LATEST".
+absl::Status CheckPublish(const Json& body) {
+  if (!body.contains("Publish")) return absl::OkStatus();
+  if (!body["Publish"].is_boolean()) return TypeError("Publish", "a boolean");
+  if (!body["Publish"].get<bool>()) return absl::OkStatus();
+  return common::AwsError(
+      absl::StatusCode::kInvalidArgument, "InvalidParameterValueException",
+      "Publish is not supported: evbus keeps $LATEST only (no versions).");
+}
+
+// RevisionId given: it must be the function's current one.
+absl::Status CheckRevision(const Json& body, const evbus::v1::Function& fn) {
+  if (!body.contains("RevisionId")) return absl::OkStatus();
+  if (!body["RevisionId"].is_string())
+    return TypeError("RevisionId", "a string");
+  if (body["RevisionId"].get<std::string>() == shapes::RevisionIdOf(fn)) {
+    return absl::OkStatus();
+  }
+  return common::AwsError(
+      absl::StatusCode::kFailedPrecondition, "PreconditionFailedException",
+      "The Revision Id provided does not match the latest Revision Id. Call "
+      "the GetFunction/GetAlias API to retrieve the latest Revision Id");
 }
 
 absl::StatusOr<evbus::v1::FunctionCode> CodeFromJson(const Json& code) {
@@ -224,6 +250,8 @@ AwsHttpResponse HandleLambda(const AwsHttpRequest& request,
       std::vector<std::string> mask;
       absl::Status c = ConfigFromJson(*body, *req.mutable_function(), mask);
       if (!c.ok()) return Error(c);
+      absl::Status publish = CheckPublish(*body);
+      if (!publish.ok()) return Error(publish);
       // Required by the model, though evbus runs functions without a role
       // (the CLI and stack files may leave it out).
       if (!body->contains("Role")) {
@@ -334,7 +362,11 @@ AwsHttpResponse HandleLambda(const AwsHttpRequest& request,
       absl::Status c = ConfigFromJson(*body, changes, mask);
       if (!c.ok()) return Error(c);
       evbus::v1::Function fn;
-      grpc::Status s = mask.empty() ? get(&fn) : update(changes, mask, &fn);
+      grpc::Status s = get(&fn);
+      if (!s.ok()) return Error(FromGrpc(s));
+      absl::Status revision = CheckRevision(*body, fn);
+      if (!revision.ok()) return Error(revision);
+      if (!mask.empty()) s = update(changes, mask, &fn);
       if (!s.ok()) return Error(FromGrpc(s));
       return Ok(shapes::FunctionConfigurationToJson(fn));
     }
@@ -346,6 +378,15 @@ AwsHttpResponse HandleLambda(const AwsHttpRequest& request,
     if (!code.ok()) return Error(code.status());
     if (body->contains("DryRun") && !(*body)["DryRun"].is_boolean()) {
       return Error(TypeError("DryRun", "a boolean"));
+    }
+    absl::Status publish = CheckPublish(*body);
+    if (!publish.ok()) return Error(publish);
+    if (body->contains("RevisionId")) {
+      evbus::v1::Function current;
+      grpc::Status got = get(&current);
+      if (!got.ok()) return Error(FromGrpc(got));
+      absl::Status revision = CheckRevision(*body, current);
+      if (!revision.ok()) return Error(revision);
     }
     evbus::v1::UpdateFunctionCodeRequest req;
     req.set_function_name(name);

@@ -1,8 +1,34 @@
 #include "server/api/shapes/function_shapes.h"
 
+#include <cstdint>
+#include <cstdio>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+
 namespace evbus::api::shapes {
 
 using common::Json;
+
+std::string RevisionIdOf(const evbus::v1::Function& fn) {
+  // Two 64-bit FNV-1a hashes (different offsets) of the ARN and revision,
+  // printed as a UUID: stable across restarts, new with every change.
+  const std::string key = absl::StrCat(fn.function_arn(), "#", fn.revision());
+  uint64_t a = 14695981039346656037ull;
+  uint64_t b = 1099511628211ull * 31;
+  for (unsigned char c : key) {
+    a = (a ^ c) * 1099511628211ull;
+    b = (b ^ c) * 1099511628211ull + 0x9e3779b97f4a7c15ull;
+  }
+  char out[40];
+  std::snprintf(out, sizeof(out), "%08x-%04x-4%03x-%04x-%012llx",
+                static_cast<unsigned>(a >> 32),
+                static_cast<unsigned>((a >> 16) & 0xffff),
+                static_cast<unsigned>(a & 0x0fff),
+                static_cast<unsigned>(((b >> 48) & 0x3fff) | 0x8000),
+                static_cast<unsigned long long>(b & 0xffffffffffffull));
+  return out;
+}
 
 Json FunctionConfigurationToJson(const evbus::v1::Function& fn) {
   Json out = Json::object();
@@ -21,6 +47,7 @@ Json FunctionConfigurationToJson(const evbus::v1::Function& fn) {
   out["LastModified"] = fn.last_modified();
   out["CodeSha256"] = fn.code_sha256();
   out["Version"] = "$LATEST";
+  out["RevisionId"] = RevisionIdOf(fn);
   Json vars = Json::object();
   for (const auto& [k, v] : fn.environment()) vars[k] = v;
   out["Environment"] = Json{{"Variables", vars}};
