@@ -9,6 +9,7 @@ import {
   DeleteAlarmsCommand,
   DescribeAlarmHistoryCommand,
   DescribeAlarmsCommand,
+  DescribeAlarmsForMetricCommand,
   GetMetricDataCommand,
   GetMetricStatisticsCommand,
   ListMetricsCommand,
@@ -261,6 +262,16 @@ test("PutMetricAlarm on AWS/Lambda Errors with a topic action: INSUFFICIENT_DATA
     all.AlarmHistoryItems.some((h) => h.HistoryItemType === "ConfigurationUpdate"),
     JSON.stringify(all.AlarmHistoryItems.map((h) => h.HistoryItemType)),
   );
+
+  // The same alarm, found by its metric.
+  const forMetric = await cw.send(
+    new DescribeAlarmsForMetricCommand({
+      Namespace: "AWS/Lambda",
+      MetricName: "Errors",
+      Dimensions: [{ Name: "FunctionName", Value: "cw-fail" }],
+    }),
+  );
+  assert.deepEqual(forMetric.MetricAlarms.map((x) => x.AlarmName), ["cw-fn-errors"]);
 
   await cw.send(new DeleteAlarmsCommand({ AlarmNames: ["cw-fn-errors"] }));
   const gone = await cw.send(new DescribeAlarmsCommand({ AlarmNames: ["cw-fn-errors"] }));

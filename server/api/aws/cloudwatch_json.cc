@@ -5,6 +5,7 @@
 #include <limits>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -13,6 +14,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "evbus/v1/cloudwatch.pb.h"
 #include "grpcpp/server_context.h"
@@ -430,6 +432,77 @@ absl::StatusOr<Json> DescribeAlarms(JsonReader& in,
   return out;
 }
 
+// The metric alarms on one metric: MetricName and Namespace (required),
+// and, when given, Statistic or ExtendedStatistic, the exact Dimensions,
+// Period and Unit. Metric math alarms are not listed. Not paged, as in
+// CloudWatch.
+absl::StatusOr<Json> DescribeAlarmsForMetric(JsonReader& in,
+                                             api::CloudWatchServiceImpl& cw) {
+  std::optional<std::string> metric_name = in.String("MetricName");
+  std::optional<std::string> ns = in.String("Namespace");
+  std::optional<std::string> statistic = in.String("Statistic");
+  std::optional<std::string> extended = in.String("ExtendedStatistic");
+  std::optional<int32_t> period = in.Int32("Period");
+  std::optional<std::string> unit = in.String("Unit");
+  const bool filter_dimensions = in.Has("Dimensions");
+  google::protobuf::RepeatedPtrField<evbus::v1::Dimension> dimensions;
+  ReadDimensions(in, "Dimensions", &dimensions);
+  EVBUS_RETURN_IF_ERROR(in.status());
+  std::vector<std::string> missing;
+  if (!metric_name.has_value()) missing.push_back("metricName");
+  if (!ns.has_value()) missing.push_back("namespace");
+  if (!missing.empty()) {
+    std::vector<std::string> clauses;
+    for (const std::string& m : missing) {
+      clauses.push_back(absl::StrCat(
+          "Value null at '", m,
+          "' failed to satisfy constraint: Member must not be null"));
+    }
+    return common::AwsError(
+        absl::StatusCode::kInvalidArgument, "ValidationError",
+        absl::StrCat(clauses.size(), " validation error",
+                     clauses.size() == 1 ? "" : "s",
+                     " detected: ", absl::StrJoin(clauses, "; ")));
+  }
+  using DimensionSet = std::set<std::pair<std::string, std::string>>;
+  auto set_of = [](const auto& dims) {
+    DimensionSet out;
+    for (const evbus::v1::Dimension& d : dims) {
+      out.emplace(d.name(), d.value());
+    }
+    return out;
+  };
+  const DimensionSet wanted = set_of(dimensions);
+  Json alarms = Json::array();
+  std::string token;
+  // Every page of DescribeAlarms (each at most 100 alarms).
+  for (int page = 0; page < 1000000; ++page) {
+    evbus::v1::DescribeAlarmsRequest request;
+    request.set_max_records(100);
+    request.set_next_token(token);
+    grpc::ServerContext ctx;
+    evbus::v1::DescribeAlarmsResponse response;
+    EVBUS_RETURN_IF_ERROR(
+        FromGrpc(cw.DescribeAlarms(&ctx, &request, &response)));
+    for (const evbus::v1::MetricAlarm& a : response.metric_alarms()) {
+      if (a.metric_name() != *metric_name || a.namespace_() != *ns) continue;
+      if (statistic.has_value() && a.statistic() != *statistic) continue;
+      if (extended.has_value() && a.extended_statistic() != *extended) {
+        continue;
+      }
+      if (period.has_value() && a.period() != *period) continue;
+      if (unit.has_value() && a.unit() != *unit) continue;
+      if (filter_dimensions && set_of(a.dimensions()) != wanted) continue;
+      alarms.push_back(AlarmJson(a));
+    }
+    token = response.next_token();
+    if (token.empty()) break;
+  }
+  Json out = Json::object();
+  out["MetricAlarms"] = std::move(alarms);
+  return out;
+}
+
 absl::StatusOr<Json> DescribeAlarmHistory(JsonReader& in,
                                           api::CloudWatchServiceImpl& cw) {
   evbus::v1::DescribeAlarmHistoryRequest request;
@@ -675,6 +748,7 @@ Operation FindOperation(absl::string_view op) {
   if (op == "PutMetricAlarm") return PutMetricAlarm;
   if (op == "PutCompositeAlarm") return PutCompositeAlarm;
   if (op == "DescribeAlarms") return DescribeAlarms;
+  if (op == "DescribeAlarmsForMetric") return DescribeAlarmsForMetric;
   if (op == "DescribeAlarmHistory") return DescribeAlarmHistory;
   if (op == "SetAlarmState") return SetAlarmState;
   if (op == "DeleteAlarms") return DeleteAlarms;

@@ -24,6 +24,7 @@ namespace {
 using common::Json;
 using ::evbus::testing::IsOk;
 using ::testing::Contains;
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Pair;
 
@@ -289,6 +290,42 @@ TEST_F(CloudWatchJsonTest, TypeErrorsNameTheMember) {
   r = Call("PutMetricAlarm", R"({"AlarmName":"x","Metrics":[{"Id":7}]})");
   EXPECT_EQ(r.status, 400);
   EXPECT_THAT(r.body, HasSubstr("Metrics.member.1.Id must be a string"));
+}
+
+TEST_F(CloudWatchJsonTest, DescribeAlarmsForMetricFiltersByMetric) {
+  Ok("PutMetricAlarm", ErrorsAlarm("a-sum"));
+  Json p90 = ErrorsAlarm("b-p90");
+  p90.erase("Statistic");
+  p90["ExtendedStatistic"] = "p90";
+  Ok("PutMetricAlarm", p90);
+  Json other = ErrorsAlarm("c-other-fn");
+  other["Dimensions"] = Parse(R"([{"Name": "FunctionName", "Value": "g"}])");
+  Ok("PutMetricAlarm", other);
+  auto names = [this](const Json& request) {
+    std::vector<std::string> out;
+    const Json response = Ok("DescribeAlarmsForMetric", request);
+    for (const Json& a : response["MetricAlarms"]) {
+      out.push_back(a["AlarmName"].get<std::string>());
+    }
+    return out;
+  };
+  EXPECT_THAT(names(Parse(R"({"Namespace": "AWS/Lambda",
+                              "MetricName": "Errors"})")),
+              ElementsAre("a-sum", "b-p90", "c-other-fn"));
+  EXPECT_THAT(names(Parse(R"({"Namespace": "AWS/Lambda", "MetricName": "Errors",
+      "Dimensions": [{"Name": "FunctionName", "Value": "f"}]})")),
+              ElementsAre("a-sum", "b-p90"));
+  EXPECT_THAT(names(Parse(R"({"Namespace": "AWS/Lambda", "MetricName": "Errors",
+      "ExtendedStatistic": "p90", "Period": 60})")),
+              ElementsAre("b-p90"));
+  EXPECT_THAT(names(Parse(R"({"Namespace": "AWS/Lambda",
+                              "MetricName": "Throttles"})")),
+              ElementsAre());
+  AwsHttpResponse r = Call("DescribeAlarmsForMetric", R"({"Namespace":"x"})");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(Parse(r.body)["message"],
+            "1 validation error detected: Value null at 'metricName' failed "
+            "to satisfy constraint: Member must not be null");
 }
 
 TEST_F(CloudWatchJsonTest, MetricMathAlarmRoundTrips) {
