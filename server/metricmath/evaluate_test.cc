@@ -1,6 +1,9 @@
 #include "server/metricmath/evaluate.h"
 
+#include <cmath>
+#include <functional>
 #include <optional>
+#include <random>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -200,6 +203,135 @@ TEST(EvaluateTest, RefusesValuesOfTheWrongKind) {
   EXPECT_THAT(Eval("FILL(m1, m2)", kErrors, kCalls),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("FILL's second argument")));
+}
+
+}  // namespace
+}  // namespace evbus::metricmath
+
+namespace evbus::metricmath {
+namespace {
+
+// Random texts and random well-formed expressions over random series: Parse
+// and EvaluateQueries answer (a value or InvalidArgument), never crash, and
+// every value is finite or missing. Deterministic (fixed seed), bounded.
+TEST(EvaluateTest, RandomExpressionsNeverCrashAndStayFinite) {
+  std::mt19937 rng(20261129);
+  auto pick = [&rng](std::initializer_list<const char*> list) {
+    std::uniform_int_distribution<size_t> d(0, list.size() - 1);
+    return std::string(*(list.begin() + d(rng)));
+  };
+  // A random expression of depth <= `depth`.
+  std::function<std::string(int)> gen = [&](int depth) -> std::string {
+    std::uniform_int_distribution<int> kind(0, depth <= 0 ? 1 : 6);
+    switch (kind(rng)) {
+      case 0:
+        return pick({"m1", "m2", "m3"});
+      case 1:
+        return pick({"0", "1", "-2.5", "1e300", "3", "0.001"});
+      case 2:
+        return "(" + gen(depth - 1) + " " +
+               pick({"+", "-", "*", "/", "^", "==", "!=", "<", "<=", ">",
+                     ">=", "AND", "OR", "&&", "||"}) +
+               " " + gen(depth - 1) + ")";
+      case 3:
+        return pick({"ABS",
+                     "CEIL",
+                     "FLOOR",
+                     "LOG",
+                     "LOG10",
+                     "AVG",
+                     "MAX",
+                     "MIN",
+                     "SUM",
+                     "STDDEV",
+                     "DATAPOINT_COUNT",
+                     "DIFF",
+                     "DIFF_TIME",
+                     "RATE",
+                     "RUNNING_SUM",
+                     "PERIOD",
+                     "TIME_SERIES",
+                     "REMOVE_EMPTY",
+                     "FIRST",
+                     "LAST"}) +
+               "(" + gen(depth - 1) + ")";
+      case 4:
+        return "FILL(" + gen(depth - 1) + ", " +
+               pick({"0", "REPEAT", "LINEAR", "m1"}) + ")";
+      case 5:
+        return "IF(" + gen(depth - 1) + ", " + gen(depth - 1) +
+               (rng() % 2 == 0 ? ", " + gen(depth - 1) : std::string()) + ")";
+      default:
+        return "[" + gen(depth - 1) + ", " + gen(depth - 1) + "]" +
+               (rng() % 2 == 0 ? std::string() : " * 2");
+    }
+  };
+  auto random_series = [&rng]() {
+    Series s(6);
+    std::uniform_int_distribution<int> coin(0, 3);
+    std::uniform_real_distribution<double> v(-1e6, 1e6);
+    for (std::optional<double>& x : s) {
+      if (coin(rng) != 0) x = v(rng);
+    }
+    return s;
+  };
+  const Grid grid{.start = absl::FromUnixSeconds(1700000000),
+                  .period = absl::Minutes(1),
+                  .count = 6};
+  int evaluated = 0;
+  for (int i = 0; i < 3000; ++i) {
+    std::string text = gen(4);
+    if (i % 3 == 0) {
+      // Damage it: drop, duplicate or replace a random byte.
+      std::uniform_int_distribution<size_t> at(0, text.size() - 1);
+      const size_t k = at(rng);
+      switch (rng() % 3) {
+        case 0:
+          text.erase(k, 1);
+          break;
+        case 1:
+          text.insert(k, 1, text[k]);
+          break;
+        default:
+          text[k] = static_cast<char>(rng() % 256);
+      }
+    }
+    absl::StatusOr<Expression> e = Expression::Parse(text);
+    if (!e.ok()) {
+      EXPECT_EQ(e.status().code(), absl::StatusCode::kInvalidArgument) << text;
+      continue;
+    }
+    std::vector<QueryInput> q = {Metric("m1", random_series()),
+                                 Metric("m2", random_series()),
+                                 Metric("m3", random_series())};
+    QueryInput expr;
+    expr.id = "e";
+    expr.expression = *std::move(e);
+    q.push_back(std::move(expr));
+    absl::StatusOr<std::vector<Value>> v = EvaluateQueries(grid, q);
+    if (!v.ok()) {
+      EXPECT_EQ(v.status().code(), absl::StatusCode::kInvalidArgument) << text;
+      continue;
+    }
+    ++evaluated;
+    const Value& out = v->back();
+    auto finite = [](const std::optional<double>& x) {
+      return !x.has_value() || std::isfinite(*x);
+    };
+    EXPECT_TRUE(finite(out.scalar)) << text;
+    for (const std::optional<double>& x : out.series) {
+      EXPECT_TRUE(finite(x)) << text;
+    }
+    for (const Series& s : out.array) {
+      EXPECT_EQ(s.size(), 6u) << text;
+      for (const std::optional<double>& x : s) EXPECT_TRUE(finite(x)) << text;
+    }
+    if (out.kind == Value::Kind::kSeries) {
+      EXPECT_EQ(out.series.size(), 6u);
+    }
+  }
+  // Most generated expressions are well-formed and evaluate.
+  EXPECT_GT(evaluated, 1000);
 }
 
 }  // namespace
