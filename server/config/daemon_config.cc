@@ -81,6 +81,12 @@ absl::StatusOr<DaemonConfig> LoadConfigFile(const std::string& path,
       s = str(&c.wal_recovery);
     } else if (key == "min_free_disk_mb") {
       s = integer(&c.min_free_disk_mb);
+    } else if (key == "http_max_connections") {
+      s = integer(&c.http_max_connections);
+    } else if (key == "http_keep_alive_seconds") {
+      s = integer(&c.http_keep_alive_seconds);
+    } else if (key == "http_read_timeout_seconds") {
+      s = integer(&c.http_read_timeout_seconds);
     } else if (key == "function_user") {
       s = str(&c.function_user);
     } else if (key == "aws_credentials") {
@@ -223,6 +229,18 @@ absl::Status Validate(const DaemonConfig& c) {
   if (c.min_free_disk_mb < 0 || c.min_free_disk_mb > (int64_t{1} << 30)) {
     return absl::InvalidArgumentError(
         "min_free_disk_mb: must be between 0 and 1073741824");
+  }
+  if (c.http_max_connections < 1 || c.http_max_connections > 65536) {
+    return absl::InvalidArgumentError(
+        "http_max_connections: must be between 1 and 65536");
+  }
+  if (c.http_keep_alive_seconds < 1 || c.http_keep_alive_seconds > 3600) {
+    return absl::InvalidArgumentError(
+        "http_keep_alive_seconds: must be between 1 and 3600");
+  }
+  if (c.http_read_timeout_seconds < 1 || c.http_read_timeout_seconds > 3600) {
+    return absl::InvalidArgumentError(
+        "http_read_timeout_seconds: must be between 1 and 3600");
   }
   if (c.wal_recovery != "strict" && c.wal_recovery != "point-in-time") {
     return absl::InvalidArgumentError(

@@ -66,6 +66,14 @@ struct DaemonConfig {
   // evbusd refuses to start, or latches the store (/readyz 503, writes
   // refused) before the disk fills. 0 turns the check off. Default 256.
   int64_t min_free_disk_mb = 256;
+  // The HTTP listener (AWS endpoint, webhooks' confirmation links, /metrics,
+  // /healthz): connections served at once, each on its own thread (beyond
+  // it new ones wait), 1..65,536, default 256; how long an open connection
+  // may stay idle, 1..3,600 s, default 5; how long each read of a request
+  // may take, 1..3,600 s, default 5.
+  int64_t http_max_connections = 256;
+  int64_t http_keep_alive_seconds = 5;
+  int64_t http_read_timeout_seconds = 5;
   // Functions run as this user when evbusd runs as root ("" with root:
   // "nobody"; "root" keeps root). Ignored when not root.
   std::string function_user;

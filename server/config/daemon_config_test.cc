@@ -18,13 +18,16 @@ TEST(DaemonConfigTest, DefaultsAreValid) {
 TEST(DaemonConfigTest, LoadsFileOverBase) {
   evbus::testing::TempDir dir;
   std::ofstream(dir.Join("c.json"))
-      << R"({"data_dir": "/x", "event_retention_seconds": 0, "allow_reserved_sources": true, "max_rules_per_bus": 10000})";
+      << R"({"data_dir": "/x", "event_retention_seconds": 0, "allow_reserved_sources": true, "max_rules_per_bus": 10000, "http_max_connections": 1024, "http_keep_alive_seconds": 60})";
   auto c = LoadConfigFile(dir.Join("c.json"), {});
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(c->data_dir, "/x");
   EXPECT_EQ(c->event_retention_seconds, 0);
   EXPECT_TRUE(c->allow_reserved_sources);
   EXPECT_EQ(c->max_rules_per_bus, 10000);
+  EXPECT_EQ(c->http_max_connections, 1024);
+  EXPECT_EQ(c->http_keep_alive_seconds, 60);
+  EXPECT_EQ(c->http_read_timeout_seconds, 5);
   EXPECT_EQ(c->grpc_listen, "127.0.0.1:4010");
 }
 
@@ -82,6 +85,18 @@ TEST(DaemonConfigTest, ValidateNamesTheField) {
               HasSubstr("wal_recovery: must be strict or point-in-time"));
   c.wal_recovery = "point-in-time";
   EXPECT_TRUE(Validate(c).ok());
+  c = {};
+  c.http_max_connections = 0;
+  EXPECT_THAT(std::string(Validate(c).message()),
+              HasSubstr("http_max_connections: must be between 1 and 65536"));
+  c = {};
+  c.http_keep_alive_seconds = 3601;
+  EXPECT_THAT(std::string(Validate(c).message()),
+              HasSubstr("http_keep_alive_seconds"));
+  c = {};
+  c.http_read_timeout_seconds = 0;
+  EXPECT_THAT(std::string(Validate(c).message()),
+              HasSubstr("http_read_timeout_seconds"));
 }
 
 TEST(DaemonConfigTest, SplitHostPort) {

@@ -662,6 +662,12 @@ int Run(const config::DaemonConfig& config) {
     EVBUS_LOG(ERROR) << split;
     return 1;
   }
+  http_options.max_connection_threads =
+      static_cast<size_t>(config.http_max_connections);
+  http_options.keep_alive_timeout_seconds =
+      static_cast<int>(config.http_keep_alive_seconds);
+  http_options.read_timeout_seconds =
+      static_cast<int>(config.http_read_timeout_seconds);
   api::HttpProbes probes;
   probes.ready = [&store_ref] { return store_ref.Health(); };
   probes.metrics = [&registry, &store_ref, store_healthy] {

@@ -56,6 +56,13 @@ ABSL_FLAG(int64_t, min_free_disk_mb, 256,
           "free space (MB) the data directory's file system must keep: below "
           "it evbusd refuses to start, or stops taking writes (/readyz 503) "
           "before the disk fills; 0: off");
+ABSL_FLAG(int64_t, http_max_connections, 256,
+          "HTTP connections served at once, each on its own thread; beyond "
+          "it new connections wait for one to close (1-65536)");
+ABSL_FLAG(int64_t, http_keep_alive_seconds, 5,
+          "close an HTTP connection idle this long (1-3600)");
+ABSL_FLAG(int64_t, http_read_timeout_seconds, 5,
+          "time allowed for each read of an HTTP request (1-3600)");
 ABSL_FLAG(int64_t, function_idle_seconds, 300,
           "stop execution environments idle for this long");
 ABSL_FLAG(int64_t, function_init_backoff_ms, 100,
@@ -230,6 +237,17 @@ int main(int argc, char** argv) {
   }
   if (explicit_flag("min_free_disk_mb")) {
     config.min_free_disk_mb = absl::GetFlag(FLAGS_min_free_disk_mb);
+  }
+  if (explicit_flag("http_max_connections")) {
+    config.http_max_connections = absl::GetFlag(FLAGS_http_max_connections);
+  }
+  if (explicit_flag("http_keep_alive_seconds")) {
+    config.http_keep_alive_seconds =
+        absl::GetFlag(FLAGS_http_keep_alive_seconds);
+  }
+  if (explicit_flag("http_read_timeout_seconds")) {
+    config.http_read_timeout_seconds =
+        absl::GetFlag(FLAGS_http_read_timeout_seconds);
   }
   if (explicit_flag("function_idle_seconds")) {
     config.function_idle_seconds = absl::GetFlag(FLAGS_function_idle_seconds);

@@ -2,6 +2,7 @@
 log, health endpoints, bad input, and shutdown."""
 import json
 import os
+import socket
 import subprocess
 import time
 import unittest
@@ -369,6 +370,38 @@ class LifecycleTest(unittest.TestCase):
                 d.start(timeout=10)
             self.assertIn("--min-free-disk-mb", str(ctx.exception) + d.log())
             self.assertEqual(os.listdir(d.data_dir), [])
+        finally:
+            d.cleanup()
+
+    def test_http_connection_limits_are_flags(self):
+        # An idle connection is closed after --http-keep-alive-seconds (the
+        # default is 5 s).
+        def idle_close_seconds(d):
+            host, port = d.http.rsplit(":", 1)
+            with socket.create_connection((host, int(port)), timeout=30) as s:
+                start = time.monotonic()
+                self.assertEqual(s.recv(1), b"")  # closed by evbusd
+                return time.monotonic() - start
+        d = Daemon(extra_args=["--http-keep-alive-seconds", "1",
+                               "--http-read-timeout-seconds", "1"]).start()
+        try:
+            self.assertLess(idle_close_seconds(d), 3.5)
+        finally:
+            d.cleanup()
+        d = Daemon(extra_args=["--http-max-connections", "1"]).start()
+        try:
+            # One connection at a time still serves one client after
+            # another.
+            status, body = d.http_get("/healthz")
+            self.assertEqual((status, body.strip()), (200, "ok"))
+        finally:
+            d.cleanup()
+        d = Daemon(extra_args=["--http-max-connections", "0"])
+        try:
+            with self.assertRaises(RuntimeError) as ctx:
+                d.start(timeout=10)
+            self.assertIn("http_max_connections: must be between 1 and 65536",
+                          str(ctx.exception) + d.log())
         finally:
             d.cleanup()
 

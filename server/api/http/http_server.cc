@@ -1,5 +1,6 @@
 #include "server/api/http/http_server.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -20,7 +21,8 @@ HttpServer::HttpServer(HttpOptions options, HttpProbes probes)
   const size_t max_threads = options_.max_connection_threads;
   server_->new_task_queue = [max_threads] {
     return new ConnectionThreads(
-        {.min_threads = 4, .max_threads = max_threads});
+        {.min_threads = std::min<size_t>(4, max_threads),
+         .max_threads = max_threads});
   };
   server_->set_keep_alive_timeout(options_.keep_alive_timeout_seconds);
   server_->set_read_timeout(options_.read_timeout_seconds);
