@@ -20,6 +20,7 @@
 #include "server/common/aws_error.h"
 #include "server/common/json.h"
 #include "server/functions/code_package.h"
+#include "server/functions/function_config.h"
 #include "server/scheduler/scheduler.h"
 #include "server/stack/sam_template.h"
 #include "yaml-cpp/yaml.h"
@@ -409,6 +410,21 @@ absl::Status ParseFunction(const Walker& w, const YAML::Node& f,
   } else {
     return w.Error(f["code"], at + ".code",
                    absl::StrCat(code.string(), " does not exist"));
+  }
+  // What CreateFunction would refuse stops the stack here, before any
+  // change: the settings, and a ZIP that does not unpack.
+  evbus::v1::Function normalized = *fn;
+  absl::Status settings = functions::NormalizeFunction(normalized);
+  if (!settings.ok()) {
+    return w.Error(f, at, common::SplitAwsError(settings).message);
+  }
+  if (!out->code().zip_file().empty()) {
+    absl::StatusOr<std::vector<evbus::v1::CodeFile>> unpacked =
+        functions::UnpackZip(out->code().zip_file());
+    if (!unpacked.ok()) {
+      return w.Error(f["code"], at + ".code",
+                     common::SplitAwsError(unpacked.status()).message);
+    }
   }
   return absl::OkStatus();
 }

@@ -195,6 +195,49 @@ alarms:
 
 // What PutMetricAlarm and CreateSchedule would refuse stops the stack while
 // it is parsed, with the file and line.
+// What CreateFunction would refuse stops the stack while it is parsed
+// (before anything is applied), naming the function.
+TEST_F(StackParserTest, FunctionsTheDaemonWouldRefuseAreErrors) {
+  absl::StatusOr<StackSpec> spec = Parse(R"(stack: demo
+functions:
+  - name: slow
+    runtime: python3.12
+    handler: app.h
+    code: fn
+    timeout: 901
+)");
+  ASSERT_FALSE(spec.ok());
+  EXPECT_NE(spec.status().message().find("stack.yaml:3: functions[0]"),
+            std::string::npos)
+      << spec.status();
+  EXPECT_NE(spec.status().message().find("Value '901' at 'timeout'"),
+            std::string::npos)
+      << spec.status();
+  spec = Parse(R"(stack: demo
+functions:
+  - name: j
+    runtime: java21
+    handler: a.B
+    code: fn
+)");
+  ASSERT_FALSE(spec.ok());
+  EXPECT_NE(spec.status().message().find("'java21' at 'runtime'"),
+            std::string::npos)
+      << spec.status();
+  std::ofstream(dir_.Join("broken.zip")) << "PK\x03\x04 not a zip";
+  spec = Parse(R"(stack: demo
+functions:
+  - name: z
+    runtime: python3.12
+    handler: app.h
+    code: broken.zip
+)");
+  ASSERT_FALSE(spec.ok());
+  EXPECT_NE(spec.status().message().find("functions[0].code"),
+            std::string::npos)
+      << spec.status();
+}
+
 TEST_F(StackParserTest, MetricMathAlarmsTakeMetrics) {
   absl::StatusOr<StackSpec> spec = Parse(R"(stack: demo
 alarms:
