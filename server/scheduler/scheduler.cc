@@ -524,6 +524,13 @@ absl::Status Scheduler::Validate(
                                     : s.schedule_expression_timezone());
   if (!expr.ok()) return expr.status();
   const std::string& mode = s.flexible_time_window().mode();
+  if (mode.empty()) {  // required: absent, not an empty enum value
+    return common::ValidationError(absl::StrCat(
+        "1 validation error detected: Value null at '",
+        s.has_flexible_time_window() ? "flexibleTimeWindow.mode"
+                                     : "flexibleTimeWindow",
+        "' failed to satisfy constraint: Member must not be null"));
+  }
   if (mode != "OFF" && mode != "FLEXIBLE") {
     return common::ConstraintViolation(
         {common::ConstraintClause(mode, "flexibleTimeWindow.mode",

@@ -348,8 +348,19 @@ TEST_F(SchedulerTest, EnumErrorsNameTheRefusedValue) {
   evbus::v1::Schedule s;
   s.set_name("enums");
   s.set_schedule_expression("rate(10 minutes)");
-  s.mutable_flexible_time_window()->set_mode("off");
   s.mutable_target()->set_arn("log:enums");
+  // Absent: "Value null", as the model's required member.
+  EXPECT_THAT(scheduler_->CreateSchedule(s),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "ValidationException: 1 validation error detected: "
+                       "Value null at 'flexibleTimeWindow' failed to satisfy "
+                       "constraint: Member must not be null"));
+  s.mutable_flexible_time_window();
+  EXPECT_THAT(scheduler_->CreateSchedule(s),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       ::testing::HasSubstr(
+                           "Value null at 'flexibleTimeWindow.mode'")));
+  s.mutable_flexible_time_window()->set_mode("off");
   EXPECT_THAT(scheduler_->CreateSchedule(s),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        "ValidationException: 1 validation error detected: "
