@@ -228,7 +228,8 @@ absl::Status Invalid(absl::string_view message) {
 // header). On success, `*period` is the MetricStat queries' period and
 // every query's return_data is set.
 absl::Status CheckMetrics(const PutMetricAlarmRequest& r,
-                          std::vector<MetricQuery>* queries, int64_t* period) {
+                          std::vector<MetricQuery>* queries, int64_t* period,
+                          std::vector<metricmath::QueryInput>* inputs) {
   const std::pair<bool, const char*> single[] = {
       {r.statistic.has_value(), "Statistic"},
       {r.extended_statistic.has_value(), "ExtendedStatistic"},
@@ -243,13 +244,28 @@ absl::Status CheckMetrics(const PutMetricAlarmRequest& r,
           member, " should not be set if list of Metrics is set."));
     }
   }
-  if (r.metrics.size() > kMaxMetricQueries) {
-    return Invalid(absl::StrCat("The list of Metrics has ", r.metrics.size(),
-                                " elements; the limit is ", kMaxMetricQueries,
-                                "."));
+  size_t stats = 0;
+  for (const MetricQuery& q : r.metrics) stats += q.has_metric_stat ? 1 : 0;
+  const size_t expressions = r.metrics.size() - stats;
+  if (stats > kMaxMetricQueries || expressions > kMaxMetricQueries) {
+    return Invalid(absl::StrCat(
+        "The list of Metrics may hold at most ", kMaxMetricQueries,
+        " MetricStat and ", kMaxMetricQueries, " Expression elements; it has ",
+        stats, " and ", expressions, "."));
   }
   *queries = r.metrics;
-  std::vector<metricmath::QueryInput> inputs;
+  // Ids first: a bad id is named as such, not as a syntax error in an
+  // expression that refers to it.
+  for (size_t i = 0; i < queries->size(); ++i) {
+    const std::string& id = (*queries)[i].id;
+    if (!id.empty() && !metricmath::IsValidId(id)) {
+      return Invalid(absl::StrCat(
+          "Invalid id '", id, "' of Metrics.member.", i + 1,
+          ": ids are 1 to 255 characters, start with a lower-case letter "
+          "and hold only letters, digits and '_'."));
+    }
+  }
+  inputs->clear();
   int returned = 0;
   *period = 0;
   for (size_t i = 0; i < queries->size(); ++i) {
@@ -280,8 +296,19 @@ absl::Status CheckMetrics(const PutMetricAlarmRequest& r,
             absl::StrCat("Invalid metrics list: the Period of ", where,
                          " must be 10, 20, 30 or a multiple of 60."));
       }
+      if (q.stat.empty()) {
+        return Invalid(
+            absl::StrCat("Invalid metrics list: ", where, " needs a Stat."));
+      }
       absl::StatusOr<metricstore::StatisticSpec> spec =
           metricstore::ParseStatisticName(q.stat);
+      if (!spec.ok() &&
+          spec.status().code() == absl::StatusCode::kUnimplemented) {
+        return Invalid(absl::StrCat(
+            "Invalid metrics list: the Stat '", q.stat, "' of ", where,
+            " is not supported by evbus: only SampleCount, Average, Sum, "
+            "Minimum, Maximum and percentiles p0 to p100 are implemented."));
+      }
       if (!spec.ok()) {
         return Invalid(absl::StrCat("Invalid metrics list: the Stat '", q.stat,
                                     "' of ", where, " is not a statistic."));
@@ -312,7 +339,7 @@ absl::Status CheckMetrics(const PutMetricAlarmRequest& r,
       }
       in.expression = *std::move(e);
     }
-    inputs.push_back(std::move(in));
+    inputs->push_back(std::move(in));
   }
   if (returned != 1) {
     return Invalid(
@@ -324,21 +351,35 @@ absl::Status CheckMetrics(const PutMetricAlarmRequest& r,
         "Invalid metrics list: an alarm's Metrics need at least one "
         "MetricStat.");
   }
-  // Evaluating over a grid without datapoints finds the kinds of values:
-  // the returned query must give one time series (or a scalar).
-  metricmath::Grid grid{
-      .start = absl::UnixEpoch(), .period = absl::Seconds(*period), .count = 1};
+  absl::Status ids = metricmath::CheckQueries(*inputs);
+  return ids.ok() ? absl::OkStatus() : Invalid(ids.message());
+}
+
+// Evaluates the queries over the alarm's evaluation range without
+// datapoints: finds the kinds of values (the returned query must give one
+// time series or a scalar) and what an evaluation costs (within
+// metricmath's budget), so that nothing accepted here can fail or blow up
+// when it is evaluated.
+absl::Status CheckMetricsEvaluate(const std::vector<MetricQuery>& queries,
+                                  std::vector<metricmath::QueryInput> inputs,
+                                  int64_t period, int evaluation_periods) {
+  const int range = EvaluationRange(evaluation_periods);
+  metricmath::Grid grid{.start = absl::UnixEpoch(),
+                        .period = absl::Seconds(period),
+                        .count = range};
   for (metricmath::QueryInput& in : inputs) {
-    if (in.series.has_value()) in.series->assign(1, std::nullopt);
+    if (in.series.has_value()) {
+      in.series->assign(static_cast<size_t>(range), std::nullopt);
+    }
   }
   absl::StatusOr<std::vector<metricmath::Value>> values =
       metricmath::EvaluateQueries(grid, inputs);
   if (!values.ok()) return Invalid(values.status().message());
-  for (size_t i = 0; i < queries->size(); ++i) {
-    if (*(*queries)[i].return_data &&
+  for (size_t i = 0; i < queries.size(); ++i) {
+    if (*queries[i].return_data &&
         (*values)[i].kind == metricmath::Value::Kind::kArray) {
       return Invalid(
-          absl::StrCat("The expression of ", (*queries)[i].id,
+          absl::StrCat("The expression of ", queries[i].id,
                        " gives an array of time series; an alarm needs one."));
     }
   }
@@ -371,9 +412,11 @@ absl::StatusOr<MetricAlarmConfig> ValidatePutMetricAlarm(
   const bool has_statistic = r.statistic.has_value();
   const bool has_extended = r.extended_statistic.has_value();
   std::vector<MetricQuery> metrics;
+  std::vector<metricmath::QueryInput> math_inputs;
   int64_t math_period = 0;
   if (!r.metrics.empty()) {
-    if (absl::Status m = CheckMetrics(r, &metrics, &math_period); !m.ok()) {
+    if (absl::Status m = CheckMetrics(r, &metrics, &math_period, &math_inputs);
+        !m.ok()) {
       return m;
     }
   } else if (has_statistic == has_extended) {
@@ -436,6 +479,11 @@ absl::StatusOr<MetricAlarmConfig> ValidatePutMetricAlarm(
     return Invalid(
         "Metrics cannot be checked across more than a week (EvaluationPeriods "
         "* Period must be <= 604800) for alarms using period >= 3600");
+  }
+  if (!metrics.empty()) {
+    absl::Status evaluated = CheckMetricsEvaluate(
+        metrics, std::move(math_inputs), period, static_cast<int>(n));
+    if (!evaluated.ok()) return evaluated;
   }
   TreatMissingData treatment = TreatMissingData::kMissing;
   if (r.treat_missing_data.has_value()) {

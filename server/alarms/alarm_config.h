@@ -8,7 +8,7 @@
 // the daemon maps the plain structs to and from protobuf.
 //
 // Single-metric threshold alarms and metric math alarms (`Metrics`: up to
-// ten queries, MetricStat or Expression, exactly one returning the series
+// ten MetricStat and ten Expression queries, exactly one returning the series
 // the threshold applies to) are modelled; anomaly detection
 // (`ThresholdMetricId`) is not supported.
 //
@@ -64,7 +64,8 @@ struct Dimension {
   bool operator==(const Dimension& other) const = default;
 };
 
-// Metric math alarms: at most this many queries in Metrics.
+// Metric math alarms: at most this many MetricStat queries, and as many
+// Expression queries, in Metrics (the SDK model: 20 in all).
 inline constexpr size_t kMaxMetricQueries = 10;
 
 // One element of PutMetricAlarm's Metrics: a MetricStat (metric_name set)
@@ -177,12 +178,12 @@ struct MetricAlarmConfig {
 //  With Metrics (metric math), step 2 checks instead of the single metric:
 //  "<Member> should not be set if list of Metrics is set." for Statistic,
 //  ExtendedStatistic, MetricName, Namespace, Dimensions, Period and Unit;
-//  at most ten queries; each query an Id and exactly one of MetricStat and
-//  Expression; a MetricStat's metric, period and stat ("Invalid metrics
-//  list: ..."); one period for every MetricStat; "Exactly one element of
-//  the metrics list should return data."; expressions that parse, name
-//  existing ids without a cycle, and give the returned query one time
-//  series.
+//  at most ten MetricStat and ten Expression queries; each query an Id and
+//  exactly one of MetricStat and Expression; a MetricStat's metric, period and
+//  stat ("Invalid metrics list: ..."); one period for every MetricStat;
+//  "Exactly one element of the metrics list should return data."; expressions
+//  that parse, name existing ids without a cycle, and give the returned query
+//  one time series.
 absl::StatusOr<MetricAlarmConfig> ValidatePutMetricAlarm(
     const PutMetricAlarmRequest& request);
 

@@ -934,12 +934,40 @@ TEST_F(AlarmServiceTest, MetricMathAlarmValidation) {
   r = ErrorRateAlarm("bad");
   r.mutable_alarm()->mutable_metrics(2)->set_expression("rate + 1");
   EXPECT_THAT(refused(r), HasSubstr("Circular dependency"));
+  // At most 10 MetricStat and 10 Expression queries (the SDK model).
   r = ErrorRateAlarm("bad");
-  for (int i = 0; i < 8; ++i) {
+  for (int i = 0; i < 9; ++i) {
     *r.mutable_alarm()->add_metrics() = r.alarm().metrics(0);
     r.mutable_alarm()->mutable_metrics(3 + i)->set_id(absl::StrCat("x", i));
   }
-  EXPECT_THAT(refused(r), HasSubstr("the limit is 10"));
+  EXPECT_EQ(refused(r),
+            "ValidationError: The list of Metrics may hold at most 10 "
+            "MetricStat and 10 Expression elements; it has 11 and 1.");
+  r = ErrorRateAlarm("bad");
+  r.mutable_alarm()->mutable_metrics(1)->set_id("E");
+  EXPECT_THAT(refused(r), HasSubstr("Invalid id 'E' of Metrics.member.2"));
+  r = ErrorRateAlarm("bad");
+  r.mutable_alarm()->mutable_metrics(1)->mutable_metric_stat()->set_stat("IQM");
+  EXPECT_THAT(refused(r), HasSubstr("is not supported by evbus"));
+  r = ErrorRateAlarm("bad");
+  r.mutable_alarm()->mutable_metrics(1)->mutable_metric_stat()->clear_stat();
+  EXPECT_THAT(refused(r), HasSubstr("Metrics.member.2 (i) needs a Stat"));
+  // QA pass F: nested arrays (100^3 series) over 1,440 periods were
+  // accepted, then killed evbusd at every evaluation. Refused at put time.
+  r = ErrorRateAlarm("bad");
+  r.mutable_alarm()->set_evaluation_periods(1440);
+  std::string hundred = "[e";
+  for (int i = 1; i < 100; ++i) hundred += ",e";
+  hundred += "]";
+  r.mutable_alarm()->mutable_metrics(2)->set_expression(
+      absl::StrCat("SUM(", hundred, ")"));
+  r.mutable_alarm()->mutable_metrics(2)->set_return_data(false);
+  evbus::v1::MetricDataQuery* wide = r.mutable_alarm()->add_metrics();
+  wide->set_id("wide");
+  wide->set_expression(absl::StrCat("SUM(", hundred, ") + SUM(", hundred,
+                                    ") + SUM(", hundred, ")"));
+  wide->set_return_data(true);
+  EXPECT_THAT(refused(r), HasSubstr("values (time series x periods)"));
   // Nothing was stored.
   evbus::v1::DescribeAlarmsRequest req;
   absl::StatusOr<evbus::v1::DescribeAlarmsResponse> resp =

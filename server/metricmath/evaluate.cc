@@ -78,14 +78,68 @@ std::vector<double> Present(const Series& s) {
   return out;
 }
 
+// The values (buckets of series) an evaluation may still produce.
+class Budget {
+ public:
+  explicit Budget(int64_t values) : left_(values) {}
+  absl::Status Charge(int64_t values) {
+    left_ -= values;
+    if (left_ >= 0) return absl::OkStatus();
+    return absl::InvalidArgumentError(absl::StrCat(
+        "The metric math needs more than ", kMaxValues,
+        " values (time series x periods) in all; reduce the time range, the "
+        "number of series or the number of queries, or use a longer "
+        "period."));
+  }
+
+ private:
+  int64_t left_;
+};
+
+int64_t CellsOf(const Value& v) {
+  int64_t n = static_cast<int64_t>(v.series.size()) + 1;
+  for (const Series& s : v.array) n += static_cast<int64_t>(s.size()) + 1;
+  return n;
+}
+
 class Evaluator {
  public:
   Evaluator(const Grid& grid, const std::vector<QueryInput>& queries,
             const std::map<std::string, size_t>& index,
-            const std::vector<std::optional<Value>>& done)
-      : grid_(grid), queries_(queries), index_(index), done_(done) {}
+            const std::vector<std::optional<Value>>& done, Budget& budget)
+      : grid_(grid),
+        queries_(queries),
+        index_(index),
+        done_(done),
+        budget_(budget) {}
 
+  // Evaluates `n`, charging what its value holds to the budget (and what
+  // an array holds as it grows), so that no expression can take more
+  // memory or time than the budget allows.
   absl::StatusOr<Value> Eval(const Node& n) {
+    absl::StatusOr<Value> v = EvalNode(n);
+    if (!v.ok()) return v;
+    absl::Status charged = budget_.Charge(CellsOf(*v));
+    if (!charged.ok()) return charged;
+    return v;
+  }
+
+ private:
+  // Adds a member to array `out`, within the member limit and the budget.
+  absl::Status AddMember(const Node& at, Value& out, Series s,
+                         std::string label) {
+    if (out.array.size() >= kMaxSeriesPerValue) {
+      return Error(at, absl::StrCat("an expression may give at most ",
+                                    kMaxSeriesPerValue, " time series"));
+    }
+    absl::Status charged = budget_.Charge(static_cast<int64_t>(s.size()) + 1);
+    if (!charged.ok()) return charged;
+    out.array.push_back(std::move(s));
+    out.labels.push_back(std::move(label));
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<Value> EvalNode(const Node& n) {
     switch (n.kind) {
       case Node::Kind::kNumber:
         return Scalar(Finite(n.number));
@@ -110,16 +164,22 @@ class Evaluator {
           if (!v.ok()) return v;
           if (v->kind == Kind::kArray) {
             for (size_t i = 0; i < v->array.size(); ++i) {
-              out.array.push_back(v->array[i]);
-              out.labels.push_back(v->labels[i]);
+              absl::Status added = AddMember(n, out, v->array[i], v->labels[i]);
+              if (!added.ok()) return added;
             }
             continue;
           }
           absl::StatusOr<Series> s = v->AsSeries(grid_);
           if (!s.ok()) return s.status();
-          out.array.push_back(*std::move(s));
-          out.labels.push_back(member.kind == Node::Kind::kId ? member.text
-                                                              : "");
+          // A query's member is labelled as METRICS() labels it: by the
+          // query's label, else its id.
+          std::string label;
+          if (member.kind == Node::Kind::kId) {
+            const QueryInput& q = queries_[index_.at(member.text)];
+            label = q.label.empty() ? q.id : q.label;
+          }
+          absl::Status added = AddMember(n, out, *std::move(s), label);
+          if (!added.ok()) return added;
         }
         return out;
       }
@@ -130,7 +190,6 @@ class Evaluator {
     return Error(n, "a string or keyword is not a value");
   }
 
- private:
   absl::Status Error(const Node& n, absl::string_view what) const {
     return absl::InvalidArgumentError(
         absl::StrCat("At position ", n.position + 1, ": ", what, "."));
@@ -289,8 +348,9 @@ class Evaluator {
             !absl::StrContains(q.label, filter)) {
           continue;
         }
-        out.array.push_back(*q.series);
-        out.labels.push_back(q.label.empty() ? q.id : q.label);
+        absl::Status added =
+            AddMember(n, out, *q.series, q.label.empty() ? q.id : q.label);
+        if (!added.ok()) return added;
       }
       return out;
     }
@@ -446,6 +506,7 @@ class Evaluator {
   const std::vector<QueryInput>& queries_;
   const std::map<std::string, size_t>& index_;
   const std::vector<std::optional<Value>>& done_;
+  Budget& budget_;
 };
 
 // The ids a query needs computed first (METRICS() needs every MetricStat
@@ -533,9 +594,12 @@ absl::StatusOr<std::vector<Value>> EvaluateQueries(
   if (!checked.ok()) return checked;
   std::map<std::string, size_t> index;
   for (size_t i = 0; i < queries.size(); ++i) index[queries[i].id] = i;
+  Budget budget(kMaxValues);
   std::vector<std::optional<Value>> done(queries.size());
   for (size_t i = 0; i < queries.size(); ++i) {
     if (!queries[i].series.has_value()) continue;
+    absl::Status charged = budget.Charge(grid.count + 1);
+    if (!charged.ok()) return charged;
     Series s = *queries[i].series;
     s.resize(static_cast<size_t>(grid.count));
     done[i] = OfSeries(std::move(s));
@@ -557,7 +621,7 @@ absl::StatusOr<std::vector<Value>> EvaluateQueries(
           })) {
         continue;
       }
-      Evaluator evaluator(grid, queries, index, done);
+      Evaluator evaluator(grid, queries, index, done, budget);
       absl::StatusOr<Value> v = evaluator.Eval(q.expression->root());
       if (!v.ok()) {
         return absl::InvalidArgumentError(

@@ -17,6 +17,7 @@
 //   // (*values)[2].series: the error rate per bucket.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -26,6 +27,13 @@
 #include "server/metricmath/expression.h"
 
 namespace evbus::metricmath {
+
+// The most values (one per bucket of a series, the fetched series
+// included) one EvaluateQueries may hold or produce in all, and the most
+// time series one value may hold (CloudWatch: an expression returns at
+// most 500). They bound the memory and time of any request.
+inline constexpr int64_t kMaxValues = 2'000'000;
+inline constexpr size_t kMaxSeriesPerValue = 500;
 
 // Buckets start, start + period, ..., start + (count - 1) * period.
 struct Grid {
@@ -72,7 +80,9 @@ absl::Status CheckQueries(const std::vector<QueryInput>& queries);
 // Evaluates every query (CheckQueries first). Returns one Value per query,
 // in the order given. InvalidArgument for what only evaluation finds, e.g.
 // two arrays combined or a function given the wrong kind of value, naming
-// the query and the position in its expression.
+// the query and the position in its expression; and when the evaluation
+// would exceed kMaxValues or an array kMaxSeriesPerValue (it stops there:
+// the memory it takes is bounded by the budget).
 absl::StatusOr<std::vector<Value>> EvaluateQueries(
     const Grid& grid, const std::vector<QueryInput>& queries);
 

@@ -158,6 +158,42 @@ TEST(EvaluateTest, IfComparisonsAndLogic) {
   EXPECT_THAT(ts.series, ElementsAre(3.0, 3.0, 3.0, 3.0, 3.0));
 }
 
+// QA pass F: nested array literals (100^3 series) and wide requests used
+// to allocate until evbusd died. A budget of values and a member limit
+// stop them with a clear error, whatever the expression.
+TEST(EvaluateTest, MemoryAndTimeAreBoundedByABudget) {
+  std::string hundred = "[m1";
+  for (int i = 1; i < 100; ++i) hundred += ",m1";
+  hundred += "]";
+  std::vector<QueryInput> q = {Metric("m1", kErrors), Expr("l1", hundred)};
+  std::string l2 = "[l1";
+  for (int i = 1; i < 100; ++i) l2 += ",l1";
+  l2 += "]";
+  q.push_back(Expr("l2", l2));
+  EXPECT_THAT(EvaluateQueries(FiveMinutes(), q),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("at most 500 time series")));
+  // Few series over a long grid: the budget of values.
+  Grid wide{
+      .start = absl::UnixEpoch(), .period = absl::Minutes(1), .count = 100800};
+  std::vector<QueryInput> big = {Metric("m1", Series(100800, 1.0))};
+  for (int i = 0; i < 30; ++i) {
+    big.push_back(Expr(absl::StrCat("e", i), "m1 * 2"));
+  }
+  EXPECT_THAT(EvaluateQueries(wide, big),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("more than 2000000 values")));
+  // Within the budget: fine.
+  big.resize(5);
+  EXPECT_THAT(EvaluateQueries(wide, big), IsOk());
+  // Labels of array members: the query's label, else its id.
+  std::vector<QueryInput> labelled = {Metric("a", kErrors, "Errors"),
+                                      Metric("b", kCalls), Expr("z", "[a, b]")};
+  EVBUS_ASSERT_OK_AND_ASSIGN(std::vector<Value> v,
+                             EvaluateQueries(FiveMinutes(), labelled));
+  EXPECT_THAT(v[2].labels, ElementsAre("Errors", "b"));
+}
+
 TEST(EvaluateTest, ExpressionsMayUseOtherExpressionsInAnyOrder) {
   std::vector<QueryInput> q = {Expr("pct", "rate * 100"),
                                Expr("rate", "m1 / m2"), Metric("m1", kErrors),

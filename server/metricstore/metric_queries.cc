@@ -58,18 +58,19 @@ absl::StatusOr<std::vector<std::pair<absl::Time, Aggregate>>> Periods(
 }
 
 absl::Status CheckWindow(int64_t start_ms, int64_t end_ms, int period,
-                         const char* period_name) {
+                         absl::string_view period_name) {
   if (start_ms == 0) return Missing("StartTime");
   if (end_ms == 0) return Missing("EndTime");
   if (start_ms >= end_ms) {
     return InvalidValue(
         "The parameter StartTime must be less than the parameter EndTime.");
   }
-  if (period <= 0) return Missing(period_name);
-  if (period % 60 != 0) {
+  if (period == 0) return Missing(period_name);
+  if (period < 0 || period % 60 != 0) {
     return InvalidValue(absl::StrCat(
-        "The parameter ", period_name,
-        " must be a multiple of 60 (evbus keeps one-minute resolution)."));
+        "The parameter ", period_name, " (", period,
+        ") must be a positive multiple of 60 (evbus keeps one-minute "
+        "resolution)."));
   }
   return absl::OkStatus();
 }
@@ -201,7 +202,8 @@ absl::StatusOr<evbus::v1::GetMetricDataResponse> GetMetricData(
   bool has_expression = false;
   for (int i = 0; i < request.metric_data_queries_size(); ++i) {
     const evbus::v1::MetricDataQuery& q = request.metric_data_queries(i);
-    if (q.id().empty()) return Missing("MetricDataQueries.member.N.Id");
+    const std::string member = absl::StrCat("MetricDataQueries.member.", i + 1);
+    if (q.id().empty()) return Missing(absl::StrCat(member, ".Id"));
     metricmath::QueryInput in;
     in.id = q.id();
     in.label = q.label();
@@ -223,15 +225,15 @@ absl::StatusOr<evbus::v1::GetMetricDataResponse> GetMetricData(
       continue;
     }
     const evbus::v1::MetricStat& stat = q.metric_stat();
-    absl::Status window =
-        CheckWindow(request.start_time_ms(), request.end_time_ms(),
-                    stat.period(), "MetricStat.Period");
+    absl::Status window = CheckWindow(
+        request.start_time_ms(), request.end_time_ms(), stat.period(),
+        absl::StrCat(member, ".MetricStat.Period (query ", q.id(), ")"));
     if (!window.ok()) return window;
     absl::StatusOr<StatisticSpec> spec = ParseStatisticName(stat.stat());
     if (!spec.ok()) {
       return InvalidValue(absl::StrCat("The value ", stat.stat(),
-                                       " for parameter MetricStat.Stat is "
-                                       "invalid."));
+                                       " for parameter ", member,
+                                       ".MetricStat.Stat is invalid."));
     }
     specs[i] = *spec;
     if (in.label.empty()) in.label = stat.metric().metric_name();
@@ -248,6 +250,13 @@ absl::StatusOr<evbus::v1::GetMetricDataResponse> GetMetricData(
       const int period =
           q.has_metric_stat() ? q.metric_stat().period() : q.period();
       if (period == 0) continue;
+      if (period < 0 || period % 60 != 0) {
+        return InvalidValue(
+            absl::StrCat("The parameter MetricDataQueries.member.", i + 1,
+                         ".Period (query ", q.id(),
+                         ") must be a positive multiple of 60 "
+                         "(evbus keeps one-minute resolution)."));
+      }
       if (stat_period == 0) {
         stat_period = period;
         first_id = q.id();
@@ -299,6 +308,18 @@ absl::StatusOr<evbus::v1::GetMetricDataResponse> GetMetricData(
           ". Reduce the time range or increase the period."));
     }
     grid.count = static_cast<int>(buckets);
+    // The fetched series alone must fit the budget, before any is read.
+    int64_t stat_queries = 0;
+    for (const metricmath::QueryInput& in : inputs) {
+      stat_queries += in.series.has_value() ? 1 : 0;
+    }
+    if (stat_queries * (buckets + 1) > metricmath::kMaxValues) {
+      return MathError(absl::StrCat(
+          "The metric math of this request needs ", stat_queries, " series of ",
+          buckets, " periods, more than ", metricmath::kMaxValues,
+          " values in all; reduce the time range or the number of queries, "
+          "or use a longer period."));
+    }
   }
   for (int i = 0; i < request.metric_data_queries_size(); ++i) {
     const evbus::v1::MetricDataQuery& q = request.metric_data_queries(i);

@@ -464,9 +464,15 @@ absl::Status ParseAlarmMetrics(const Walker& w, const YAML::Node& list,
       out->set_return_data(*b);
       any_return_data = true;
     }
-    if (!q["namespace"] && !q["metric"] && !q["stat"] && !q["period"] &&
-        !q["dimensions"] && !q["unit"]) {
-      continue;  // an expression
+    if (q["expression"]) {
+      for (const char* key :
+           {"namespace", "metric", "stat", "period", "dimensions", "unit"}) {
+        if (q[key]) {
+          return w.Error(q[key], where + "." + key,
+                         "an expression query takes no metric fields");
+        }
+      }
+      continue;
     }
     evbus::v1::MetricStat* stat = out->mutable_metric_stat();
     for (const char* key : {"namespace", "metric", "stat", "unit"}) {

@@ -306,6 +306,22 @@ alarms:
   ASSERT_FALSE(spec.ok());
   EXPECT_NE(spec.status().message().find("colour"), std::string::npos)
       << spec.status();
+  spec = Parse(R"(stack: demo
+alarms:
+  - name: bad-rate
+    metrics:
+      - {id: e, namespace: App, metric: Errors, period: 60, stat: Sum}
+      - {id: rate, expression: 100*e, period: 60}
+    evaluation_periods: 1
+    threshold: 5
+    comparison: GreaterThanThreshold
+)");
+  ASSERT_FALSE(spec.ok());
+  EXPECT_NE(spec.status().message().find(
+                "alarms[0].metrics[1].period: an expression query takes no "
+                "metric fields"),
+            std::string::npos)
+      << spec.status();
 }
 
 TEST_F(StackParserTest, AlarmsAndSchedulesTheDaemonWouldRefuseAreErrors) {

@@ -276,6 +276,13 @@ void ReadMetricDataQuery(JsonReader& q, evbus::v1::MetricDataQuery* out) {
   if (std::optional<bool> r = q.Bool("ReturnData")) out->set_return_data(*r);
   out->set_expression(q.String("Expression").value_or(""));
   out->set_period(q.Int32("Period").value_or(0));
+  // Cross-account queries would read another account's metrics; evbus has
+  // one account, so it refuses them rather than answer from its own.
+  if (q.String("AccountId").has_value()) {
+    q.Invalid("AccountId",
+              "is not supported: evbus keeps one account's metrics (no "
+              "cross-account metric math).");
+  }
   if (std::optional<JsonReader> ms = q.Object("MetricStat")) {
     evbus::v1::MetricStat* stat = out->mutable_metric_stat();
     if (std::optional<JsonReader> m = ms->Object("Metric")) {

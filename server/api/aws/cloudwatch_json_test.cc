@@ -287,6 +287,11 @@ TEST_F(CloudWatchJsonTest, TypeErrorsNameTheMember) {
   EXPECT_EQ(r.status, 400);
   EXPECT_EQ(Parse(r.body)["message"],
             "Statistic should not be set if list of Metrics is set.");
+  r = Call("GetMetricData", R"({"StartTime":1,"EndTime":2,
+      "MetricDataQueries":[{"Id":"e","Expression":"1","AccountId":"111111111111"}]})");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_THAT(r.body, HasSubstr("MetricDataQueries.member.1.AccountId is not "
+                                "supported"));
   r = Call("PutMetricAlarm", R"({"AlarmName":"x","Metrics":[{"Id":7}]})");
   EXPECT_EQ(r.status, 400);
   EXPECT_THAT(r.body, HasSubstr("Metrics.member.1.Id must be a string"));
