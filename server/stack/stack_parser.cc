@@ -429,6 +429,23 @@ absl::Status ParseFunction(const Walker& w, const YAML::Node& f,
   return absl::OkStatus();
 }
 
+// An alarm's or a query's `dimensions`: a mapping of names to values
+// (nothing when absent).
+absl::Status ParseDimensions(
+    const Walker& w, const YAML::Node& node, const std::string& at,
+    google::protobuf::RepeatedPtrField<evbus::v1::Dimension>* out) {
+  if (!node) return absl::OkStatus();
+  if (!node.IsMap()) {
+    return w.Error(node, at, "must be a mapping of names to values");
+  }
+  for (const auto& kv : node) {
+    evbus::v1::Dimension* d = out->Add();
+    d->set_name(kv.first.as<std::string>());
+    d->set_value(kv.second.as<std::string>());
+  }
+  return absl::OkStatus();
+}
+
 // A metric math alarm's queries: a list of {id, label?, return_data?,
 // expression} or {id, label?, return_data?, namespace, metric, dimensions?,
 // period, stat, unit?}. When no query says return_data, the last one is the
@@ -493,17 +510,10 @@ absl::Status ParseAlarmMetrics(const Walker& w, const YAML::Node& list,
       if (!n.ok()) return n.status();
       stat->set_period(*n);
     }
-    if (q["dimensions"]) {
-      if (!q["dimensions"].IsMap()) {
-        return w.Error(q["dimensions"], where + ".dimensions",
-                       "must be a mapping of names to values");
-      }
-      for (const auto& kv : q["dimensions"]) {
-        evbus::v1::Dimension* d = stat->mutable_metric()->add_dimensions();
-        d->set_name(kv.first.as<std::string>());
-        d->set_value(kv.second.as<std::string>());
-      }
-    }
+    absl::Status dimensions =
+        ParseDimensions(w, q["dimensions"], where + ".dimensions",
+                        stat->mutable_metric()->mutable_dimensions());
+    if (!dimensions.ok()) return dimensions;
   }
   for (int i = 0; i < m->metrics_size(); ++i) {
     evbus::v1::MetricDataQuery* q = m->mutable_metrics(i);
@@ -669,17 +679,9 @@ absl::Status ParseAlarm(const Walker& w, const YAML::Node& a,
     m->set_actions_enabled(*b);
     out->add_present("actions_enabled");
   }
-  if (a["dimensions"]) {
-    if (!a["dimensions"].IsMap()) {
-      return w.Error(a["dimensions"], at + ".dimensions",
-                     "must be a mapping of names to values");
-    }
-    for (const auto& kv : a["dimensions"]) {
-      evbus::v1::Dimension* d = m->add_dimensions();
-      d->set_name(kv.first.as<std::string>());
-      d->set_value(kv.second.as<std::string>());
-    }
-  }
+  absl::Status dimensions = ParseDimensions(
+      w, a["dimensions"], at + ".dimensions", m->mutable_dimensions());
+  if (!dimensions.ok()) return dimensions;
   for (const char* list :
        {"alarm_actions", "ok_actions", "insufficient_data_actions"}) {
     if (!a[list]) continue;

@@ -713,6 +713,15 @@ std::string AlarmNotificationJson(const AlarmStateChange& c) {
     }
     return absl::StrCat("[", absl::StrJoin(dims, ","), "]");
   };
+  // The members both kinds of Trigger end with.
+  const std::string evaluation =
+      absl::StrCat(",\"EvaluationPeriods\":", t.evaluation_periods,
+                   ",\"DatapointsToAlarm\":", t.datapoints_to_alarm,
+                   ",\"ComparisonOperator\":", Quote(t.comparison_operator),
+                   ",\"Threshold\":", JavaDouble(t.threshold),
+                   ",\"TreatMissingData\":", Quote(t.treat_missing_data),
+                   ",\"EvaluateLowSampleCountPercentile\":",
+                   Quote(t.evaluate_low_sample_count_percentile));
   if (!t.metrics.empty()) {
     std::vector<std::string> queries;
     for (const AlarmMetricQuery& q : t.metrics) {
@@ -735,17 +744,9 @@ std::string AlarmNotificationJson(const AlarmStateChange& c) {
           &one, ",\"ReturnData\":", q.return_data ? "true" : "false", "}");
       queries.push_back(std::move(one));
     }
-    absl::StrAppend(&out, ",\"Trigger\":{\"Period\":", t.period_seconds);
-    absl::StrAppend(&out, ",\"EvaluationPeriods\":", t.evaluation_periods);
-    absl::StrAppend(&out, ",\"DatapointsToAlarm\":", t.datapoints_to_alarm);
-    absl::StrAppend(&out,
-                    ",\"ComparisonOperator\":", Quote(t.comparison_operator));
-    absl::StrAppend(&out, ",\"Threshold\":", JavaDouble(t.threshold));
-    absl::StrAppend(&out,
-                    ",\"TreatMissingData\":", Quote(t.treat_missing_data));
-    absl::StrAppend(&out, ",\"EvaluateLowSampleCountPercentile\":",
-                    Quote(t.evaluate_low_sample_count_percentile));
-    absl::StrAppend(&out, ",\"Metrics\":[", absl::StrJoin(queries, ","), "]}}");
+    absl::StrAppend(&out, ",\"Trigger\":{\"Period\":", t.period_seconds,
+                    evaluation, ",\"Metrics\":[", absl::StrJoin(queries, ","),
+                    "]}}");
     return out;
   }
   absl::StrAppend(&out, ",\"Trigger\":{\"MetricName\":", Quote(t.metric_name));
@@ -762,15 +763,7 @@ std::string AlarmNotificationJson(const AlarmStateChange& c) {
   absl::StrAppend(&out,
                   ",\"Unit\":", t.unit.has_value() ? Quote(*t.unit) : "null");
   absl::StrAppend(&out, ",\"Dimensions\":", dimensions_json(t.dimensions));
-  absl::StrAppend(&out, ",\"Period\":", t.period_seconds);
-  absl::StrAppend(&out, ",\"EvaluationPeriods\":", t.evaluation_periods);
-  absl::StrAppend(&out, ",\"DatapointsToAlarm\":", t.datapoints_to_alarm);
-  absl::StrAppend(&out,
-                  ",\"ComparisonOperator\":", Quote(t.comparison_operator));
-  absl::StrAppend(&out, ",\"Threshold\":", JavaDouble(t.threshold));
-  absl::StrAppend(&out, ",\"TreatMissingData\":", Quote(t.treat_missing_data));
-  absl::StrAppend(&out, ",\"EvaluateLowSampleCountPercentile\":",
-                  Quote(t.evaluate_low_sample_count_percentile), "}}");
+  absl::StrAppend(&out, ",\"Period\":", t.period_seconds, evaluation, "}}");
   return out;
 }
 

@@ -348,30 +348,25 @@ class LifecycleTest(unittest.TestCase):
         finally:
             d.cleanup()
 
-    def test_bad_flags_and_config(self):
-        d = Daemon(extra_args=["--no-such-flag"])
-        try:
-            with self.assertRaises(RuntimeError):
-                d.start(timeout=10)
-        finally:
-            d.cleanup()
-        d = Daemon(extra_args=["--account", "12"])
+    def refused_start(self, *args):
+        """(message and log, data dir listing) of an evbusd that must refuse
+        to start with `args`."""
+        d = Daemon(extra_args=list(args))
         try:
             with self.assertRaises(RuntimeError) as ctx:
                 d.start(timeout=10)
-            self.assertIn("account", str(ctx.exception))
+            return str(ctx.exception) + d.log(), os.listdir(d.data_dir)
         finally:
             d.cleanup()
+
+    def test_bad_flags_and_config(self):
+        self.refused_start("--no-such-flag")
+        self.assertIn("account", self.refused_start("--account", "12")[0])
         # More free space asked for than the disk has: refused at start,
         # naming the flag, before anything is written.
-        d = Daemon(extra_args=["--min-free-disk-mb", "1073741824"])
-        try:
-            with self.assertRaises(RuntimeError) as ctx:
-                d.start(timeout=10)
-            self.assertIn("--min-free-disk-mb", str(ctx.exception) + d.log())
-            self.assertEqual(os.listdir(d.data_dir), [])
-        finally:
-            d.cleanup()
+        message, files = self.refused_start("--min-free-disk-mb", "1073741824")
+        self.assertIn("--min-free-disk-mb", message)
+        self.assertEqual(files, [])
 
     def test_http_connection_limits_are_flags(self):
         # An idle connection is closed after --http-keep-alive-seconds (the
@@ -396,14 +391,8 @@ class LifecycleTest(unittest.TestCase):
             self.assertEqual((status, body.strip()), (200, "ok"))
         finally:
             d.cleanup()
-        d = Daemon(extra_args=["--http-max-connections", "0"])
-        try:
-            with self.assertRaises(RuntimeError) as ctx:
-                d.start(timeout=10)
-            self.assertIn("http_max_connections: must be between 1 and 65536",
-                          str(ctx.exception) + d.log())
-        finally:
-            d.cleanup()
+        self.assertIn("http_max_connections: must be between 1 and 65536",
+                      self.refused_start("--http-max-connections", "0")[0])
 
     def test_config_file(self):
         d = Daemon()
