@@ -710,7 +710,40 @@ absl::Status ParseAlarm(const Walker& w, const YAML::Node& a,
   }
   if (!valid.ok()) {
     common::AwsErrorParts e = common::SplitAwsError(valid);
-    return w.Error(a, at, absl::StrCat(e.exception, ": ", e.message));
+    // A metric math error names its query the API's way
+    // ("Metrics.member.3"): point at that query in the file instead.
+    size_t index = 0;
+    const size_t found = e.message.find("Metrics.member.");
+    if (found != std::string::npos && a["metrics"] &&
+        a["metrics"].IsSequence()) {
+      for (size_t k = found + 15;
+           k < e.message.size() && absl::ascii_isdigit(e.message[k]); ++k) {
+        index = index * 10 + static_cast<size_t>(e.message[k] - '0');
+      }
+      if (index > a["metrics"].size()) index = 0;
+    }
+    // Or by its id ("query 'rate'").
+    const size_t quoted = e.message.find("query '");
+    if (index == 0 && quoted != std::string::npos && a["metrics"] &&
+        a["metrics"].IsSequence()) {
+      const size_t begin = quoted + 7;
+      const size_t end = e.message.find('\'', begin);
+      const std::string id = e.message.substr(begin, end - begin);
+      for (size_t k = 0; k < a["metrics"].size(); ++k) {
+        const YAML::Node q = a["metrics"][k];
+        if (q.IsMap() && q["id"] && q["id"].IsScalar() &&
+            q["id"].Scalar() == id) {
+          index = k + 1;
+          break;
+        }
+      }
+    }
+    // (Constructed, never assigned: assigning a YAML::Node writes into the
+    // document.)
+    const YAML::Node node = index == 0 ? a : a["metrics"][index - 1];
+    const std::string where =
+        index == 0 ? at : absl::StrCat(at, ".metrics[", index - 1, "]");
+    return w.Error(node, where, absl::StrCat(e.exception, ": ", e.message));
   }
   return absl::OkStatus();
 }

@@ -293,6 +293,10 @@ alarms:
   EXPECT_NE(spec.status().message().find("unknown id 'calls'"),
             std::string::npos)
       << spec.status();
+  // The error points at the query's line and path.
+  EXPECT_NE(spec.status().message().find("stack.yaml:6: alarms[0].metrics[1]"),
+            std::string::npos)
+      << spec.status();
   spec = Parse(R"(stack: demo
 alarms:
   - name: bad-rate
