@@ -1,6 +1,9 @@
 #include "server/api/http/connection_threads.h"
 
+#include <system_error>
 #include <utility>
+
+#include "server/common/logging.h"
 
 namespace evbus::api {
 
@@ -22,7 +25,16 @@ void ConnectionThreads::enqueue(std::function<void()> fn) {
   jobs_.push_back(std::move(fn));
   // Every queued job beyond the idle threads gets a thread of its own.
   if (jobs_.size() > idle_ && threads_.size() < options_.max_threads) {
-    threads_.emplace_back([this] { Work(); });
+    // A thread that cannot be started (memory, a pid limit) leaves the
+    // connection waiting for a running thread instead of ending evbusd.
+    try {
+      threads_.emplace_back([this] { Work(); });
+    } catch (const std::system_error& e) {
+      EVBUS_LOG(WARNING) << "HTTP listener: cannot start a connection thread ("
+                         << e.what() << "); " << threads_.size()
+                         << " threads serve " << jobs_.size()
+                         << " waiting connections";
+    }
   }
 }
 

@@ -24,6 +24,9 @@ HttpServer::HttpServer(HttpOptions options, HttpProbes probes)
         {.min_threads = std::min<size_t>(4, max_threads),
          .max_threads = max_threads});
   };
+  // Answers go out at once: without TCP_NODELAY every keep-alive request
+  // after the first waited ~40 ms for Nagle and delayed ACKs.
+  server_->set_tcp_nodelay(true);
   server_->set_keep_alive_timeout(options_.keep_alive_timeout_seconds);
   server_->set_read_timeout(options_.read_timeout_seconds);
   server_->Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
