@@ -89,9 +89,29 @@ std::optional<absl::Duration> ParseRetryAfter(absl::string_view value,
   return std::nullopt;
 }
 
+namespace {
+
+// "scheme://host:port" of a URL (lower case; the port as written, if any):
+// the unit libcurl's per-host connection limit counts.
+std::string HostKeyOf(absl::string_view url) {
+  const size_t scheme_end = url.find("://");
+  if (scheme_end == absl::string_view::npos) return std::string(url);
+  const size_t authority = scheme_end + 3;
+  size_t end = url.find_first_of("/?#", authority);
+  if (end == absl::string_view::npos) end = url.size();
+  absl::string_view host = url.substr(authority, end - authority);
+  const size_t at = host.rfind('@');  // credentials are not the host
+  if (at != absl::string_view::npos) host.remove_prefix(at + 1);
+  return absl::AsciiStrToLower(
+      absl::StrCat(url.substr(0, scheme_end), "://", host));
+}
+
+}  // namespace
+
 struct WebhookExecutor::Transfer {
   DeliveryRequest request;
   DeliveryCallback done;
+  std::string host;  // HostKeyOf(request.url)
   CURL* easy = nullptr;
   curl_slist* headers = nullptr;
   std::string body;
@@ -197,6 +217,14 @@ void WebhookExecutor::Deliver(DeliveryRequest request, DeliveryCallback done) {
 void WebhookExecutor::Loop(void* multi_handle) {
   CURLM* multi = static_cast<CURLM*>(multi_handle);
   std::map<CURL*, std::unique_ptr<Transfer>> active;
+  // Transfers are handed to libcurl only while their host has a free
+  // connection (max_host_connections); the rest wait here, in arrival
+  // order per host. libcurl's own queue would start each request's timeout
+  // while it waits for a connection: with many targets on one host, queued
+  // requests timed out before they were sent, were retried into the same
+  // queue, and nothing was delivered at all.
+  std::map<std::string, long> host_active;
+  std::map<std::string, std::deque<std::unique_ptr<Transfer>>> waiting;
   while (true) {
     std::deque<std::unique_ptr<Transfer>> fresh;
     bool stopping = false;
@@ -211,19 +239,23 @@ void WebhookExecutor::Loop(void* multi_handle) {
             DeliveryResult::Interrupted("evbusd is shutting down"));
       };
       for (auto& t : fresh) fail(*t);
+      for (auto& [host, queue] : waiting) {
+        for (auto& t : queue) fail(*t);
+      }
       for (auto& [easy, t] : active) {
         curl_multi_remove_handle(multi, easy);
         fail(*t);
       }
       return;
     }
-    for (auto& t : fresh) {
+    auto start = [&](std::unique_ptr<Transfer> t) {
       CURL* easy = curl_easy_init();
       if (easy == nullptr) {
         std::move(t->done)(DeliveryResult::Failure(
             Outcome::kRetryable, "INTERNAL_ERROR", "curl_easy_init failed"));
-        continue;
+        return;
       }
+      ++host_active[t->host];
       t->easy = easy;
       const DeliveryRequest& r = t->request;
       bool has_content_type =
@@ -266,6 +298,14 @@ void WebhookExecutor::Loop(void* multi_handle) {
       curl_easy_setopt(easy, CURLOPT_TCP_NODELAY, 1L);
       curl_multi_add_handle(multi, easy);
       active.emplace(easy, std::move(t));
+    };
+    for (auto& t : fresh) {
+      t->host = HostKeyOf(t->request.url);
+      if (host_active[t->host] < options_.max_host_connections) {
+        start(std::move(t));
+      } else {
+        waiting[t->host].push_back(std::move(t));
+      }
     }
     int running = 0;
     curl_multi_perform(multi, &running);
@@ -279,6 +319,17 @@ void WebhookExecutor::Loop(void* multi_handle) {
       if (it == active.end()) continue;
       std::unique_ptr<Transfer> t = std::move(it->second);
       active.erase(it);
+      // Its connection is free: the host's next waiting transfer starts.
+      auto queue = waiting.find(t->host);
+      if (queue != waiting.end() && !queue->second.empty()) {
+        std::unique_ptr<Transfer> next = std::move(queue->second.front());
+        queue->second.pop_front();
+        if (queue->second.empty()) waiting.erase(queue);
+        --host_active[t->host];
+        start(std::move(next));
+      } else if (--host_active[t->host] <= 0) {
+        host_active.erase(t->host);
+      }
       long status = 0;
       curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
       DeliveryResult result = Classify(code, status, t->errbuf, t->body);

@@ -36,6 +36,11 @@ class Receiver {
                    }
                    res.set_content("nope", "text/plain");
                  });
+    server_.Post("/slow400",
+                 [](const httplib::Request&, httplib::Response& res) {
+                   std::this_thread::sleep_for(std::chrono::milliseconds(400));
+                   res.status = 200;
+                 });
     server_.Post("/slow", [](const httplib::Request&, httplib::Response& res) {
       std::this_thread::sleep_for(std::chrono::milliseconds(1500));
       res.status = 200;
@@ -175,6 +180,46 @@ TEST(WebhookExecutorConcurrencyTest,
     EXPECT_EQ(ok, 200) << first_error;
   }
   webhooks.Stop();  // before the callbacks' captures go out of scope
+}
+
+// QA pass G: with more deliveries to one host than it has connections,
+// libcurl queued the rest and counted their wait against their timeout, so
+// they timed out unsent (and with hundreds of targets on one host nothing
+// was delivered). Now a delivery's timeout starts when it gets a
+// connection: 8 deliveries of 400 ms over 2 connections, each allowed 1 s,
+// all succeed (the last pair waits 1.2 s before it is sent).
+TEST(WebhookExecutorConcurrencyTest, WaitingForAConnectionIsNotATimeout) {
+  Receiver receiver;
+  WebhookOptions options;
+  options.max_host_connections = 2;
+  WebhookExecutor webhooks(options);
+  ASSERT_TRUE(webhooks.Start().ok());
+  absl::Mutex mu;
+  int done = 0;
+  int ok = 0;
+  std::string first_error;
+  for (int i = 0; i < 8; ++i) {
+    DeliveryRequest r;
+    r.url = receiver.Url("/slow400");
+    r.payload = "{}";
+    r.timeout = absl::Seconds(1);
+    webhooks.Deliver(std::move(r), [&](DeliveryResult res) {
+      absl::MutexLock l(&mu);
+      if (res.outcome == Outcome::kSuccess) {
+        ++ok;
+      } else if (first_error.empty()) {
+        first_error = res.error_code + ": " + res.error_message;
+      }
+      ++done;
+    });
+  }
+  {
+    absl::MutexLock l(&mu);
+    auto all = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return done == 8; };
+    EXPECT_TRUE(mu.AwaitWithTimeout(absl::Condition(&all), absl::Seconds(30)));
+    EXPECT_EQ(ok, 8) << first_error;
+  }
+  webhooks.Stop();
 }
 
 TEST_F(WebhookExecutorTest, StopFailsPendingAsRetryable) {
