@@ -68,9 +68,15 @@ absl::StatusOr<EventLog::Page> EventLog::List(
 
 absl::Status EventLog::TrimBefore(const std::string& bus, uint64_t cutoff_ms) {
   WriteBatch batch;
-  batch.DeleteRange(Family::kEvents, keys::EventKeyLowerBound(bus, 0),
-                    keys::EventKeyLowerBound(bus, cutoff_ms));
-  return store_.Write(batch, /*sync=*/false);
+  const std::string begin = keys::EventKeyLowerBound(bus, 0);
+  const std::string end = keys::EventKeyLowerBound(bus, cutoff_ms);
+  batch.DeleteRange(Family::kEvents, begin, end);
+  absl::Status s = store_.Write(batch, /*sync=*/false);
+  if (!s.ok()) return s;
+  // Give the space back now: left to itself, compaction reaches the files
+  // of old events only when their levels fill, and the data dir of a busy
+  // bus kept almost everything ever written.
+  return store_.CompactRange(Family::kEvents, begin, end);
 }
 
 void EventLog::DeleteBusTo(WriteBatch& batch, const std::string& bus) {

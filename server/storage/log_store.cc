@@ -97,7 +97,10 @@ absl::Status LogStore::TrimBefore(int64_t cutoff_ms) {
     cursor = keys::PrefixEnd(group_prefix);
   }
   if (batch.Empty()) return absl::OkStatus();
-  return store_.Write(batch, /*sync=*/false);
+  absl::Status written = store_.Write(batch, /*sync=*/false);
+  if (!written.ok()) return written;
+  // Give the space back now (as EventLog::TrimBefore does).
+  return store_.CompactRange(Family::kLogs, "", "");
 }
 
 }  // namespace evbus::storage

@@ -418,6 +418,22 @@ absl::Status Store::CheckFreeSpace(uint64_t min_free_bytes) {
   return Latch(space, "for lack of disk space");
 }
 
+absl::Status Store::CompactRange(Family family, absl::string_view begin,
+                                 absl::string_view end) {
+  if (latched_.load(std::memory_order_acquire)) return Health();
+  const rocksdb::Slice from(begin.data(), begin.size());
+  const rocksdb::Slice to(end.data(), end.size());
+  rocksdb::CompactRangeOptions options;
+  // Files the range deletion covers are rewritten (to nothing) whatever
+  // their level.
+  options.bottommost_level_compaction =
+      rocksdb::BottommostLevelCompaction::kForceOptimized;
+  rocksdb::Status s = db_->CompactRange(options, Handle(family), &from,
+                                        end.empty() ? nullptr : &to);
+  if (!s.ok()) return FromRocksDb(s, "compacting the store");
+  return absl::OkStatus();
+}
+
 absl::Status Store::Health() const {
   if (!latched_.load(std::memory_order_acquire)) return absl::OkStatus();
   absl::MutexLock lock(&mu_);

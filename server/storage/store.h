@@ -122,6 +122,13 @@ class Store {
       Family family, absl::string_view begin, absl::string_view end,
       absl::FunctionRef<bool(absl::string_view, absl::string_view)> fn) const;
 
+  // Compacts the keys of `family` in [begin, end) (empty end: no bound), so
+  // that the space of what was deleted there (range deletions included) is
+  // given back now rather than whenever compaction reaches those files.
+  // Blocks while it runs; call it off the write path. Errors: Unavailable.
+  absl::Status CompactRange(Family family, absl::string_view begin,
+                            absl::string_view end);
+
   // OK, or the error that latched the store.
   absl::Status Health() const;
 
