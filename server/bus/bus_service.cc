@@ -223,6 +223,13 @@ absl::Status BusService::TrimEventLog() {
   }
   const int64_t cutoff = ToMillis(clock_.Now() - options_.event_retention);
   if (cutoff <= 0) return absl::OkStatus();
+  // Once an hour (real time) the trimmed ranges are also compacted, so that
+  // the disk keeps at most the retention plus an hour of events; every
+  // minute would rewrite the table files that straddle the cutoff each
+  // time.
+  const bool compact =
+      absl::Now() - absl::FromUnixMillis(last_compaction_ms_.load()) >=
+      kCompactionInterval;
   std::vector<std::string> names;
   {
     absl::MutexLock lock(&mu_);
@@ -237,9 +244,10 @@ absl::Status BusService::TrimEventLog() {
       bus_cutoff = std::min(bus_cutoff, dispatcher_->OldestDueMs(name));
     }
     if (bus_cutoff == 0) continue;
-    absl::Status s = event_log_.TrimBefore(name, bus_cutoff);
+    absl::Status s = event_log_.TrimBefore(name, bus_cutoff, compact);
     if (!s.ok()) return s;
   }
+  if (compact) last_compaction_ms_.store(absl::ToUnixMillis(absl::Now()));
   return absl::OkStatus();
 }
 

@@ -277,6 +277,10 @@ class BusService final : public common::EventSink,
   absl::Mutex stop_mu_;
   bool stopping_ ABSL_GUARDED_BY(stop_mu_) = false;
   std::thread trimmer_;
+  // When TrimEventLog last compacted the trimmed ranges (real time, ms;
+  // 0: never): it does so at most every kCompactionInterval.
+  static constexpr absl::Duration kCompactionInterval = absl::Hours(1);
+  std::atomic<int64_t> last_compaction_ms_{0};
 
   absl::Mutex triggered_mu_;
   std::map<std::string, metrics::Counter> triggered_

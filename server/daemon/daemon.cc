@@ -795,8 +795,11 @@ int Run(const config::DaemonConfig& config) {
         if (!trimmed.ok()) EVBUS_LOG(WARNING) << "archive trim: " << trimmed;
       }
       if (tick % 60 == 0 && config.event_retention_seconds > 0) {
-        absl::Status trimmed = logs.TrimBefore(absl::ToUnixMillis(
-            clock.Now() - absl::Seconds(config.event_retention_seconds)));
+        // Compacted hourly, as the event log is.
+        absl::Status trimmed = logs.TrimBefore(
+            absl::ToUnixMillis(clock.Now() -
+                               absl::Seconds(config.event_retention_seconds)),
+            /*compact=*/tick % 3600 == 0);
         if (!trimmed.ok()) EVBUS_LOG(WARNING) << "log trim: " << trimmed;
       }
       bool healthy = store_ref.Health().ok();

@@ -66,13 +66,14 @@ absl::StatusOr<EventLog::Page> EventLog::List(
   return page;
 }
 
-absl::Status EventLog::TrimBefore(const std::string& bus, uint64_t cutoff_ms) {
+absl::Status EventLog::TrimBefore(const std::string& bus, uint64_t cutoff_ms,
+                                  bool compact) {
   WriteBatch batch;
   const std::string begin = keys::EventKeyLowerBound(bus, 0);
   const std::string end = keys::EventKeyLowerBound(bus, cutoff_ms);
   batch.DeleteRange(Family::kEvents, begin, end);
   absl::Status s = store_.Write(batch, /*sync=*/false);
-  if (!s.ok()) return s;
+  if (!s.ok() || !compact) return s;
   // Give the space back now: left to itself, compaction reaches the files
   // of old events only when their levels fill, and the data dir of a busy
   // bus kept almost everything ever written.

@@ -51,10 +51,12 @@ class EventLog {
   // InvalidArgument for a malformed page token; DataLoss for a corrupt record.
   absl::StatusOr<Page> List(const ListOptions& options) const;
 
-  // Deletes events of `bus` received before `cutoff_ms`, then compacts
-  // that key range so that the space is given back at once (blocks while
-  // it runs; the hourly trim calls it, off the write path).
-  absl::Status TrimBefore(const std::string& bus, uint64_t cutoff_ms);
+  // Deletes events of `bus` received before `cutoff_ms`. With `compact`,
+  // then compacts that key range so that the space is given back at once
+  // (blocks while it runs, and rewrites the table files the range touches:
+  // call it off the write path, and not often).
+  absl::Status TrimBefore(const std::string& bus, uint64_t cutoff_ms,
+                          bool compact = false);
 
   // Deletes every event of `bus` (used when the bus is deleted).
   static void DeleteBusTo(WriteBatch& batch, const std::string& bus);

@@ -110,7 +110,7 @@ TEST_F(EventLogTest, TrimGivesTheSpaceBack) {
   ASSERT_THAT(store_->CompactRange(Family::kEvents, "", ""), IsOk());
   const uint64_t before = TableBytes(dir_.path());
   ASSERT_GT(before, 8u << 20);
-  ASSERT_THAT(log_->TrimBefore("big", 100000), IsOk());
+  ASSERT_THAT(log_->TrimBefore("big", 100000, /*compact=*/true), IsOk());
   const uint64_t after = TableBytes(dir_.path());
   EXPECT_LT(after, before / 10) << before << " -> " << after;
   EXPECT_TRUE(log_->List({.bus = "big"})->events.empty());

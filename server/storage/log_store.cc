@@ -72,7 +72,7 @@ absl::StatusOr<bool> LogStore::HasRecords(absl::string_view group) const {
   return found;
 }
 
-absl::Status LogStore::TrimBefore(int64_t cutoff_ms) {
+absl::Status LogStore::TrimBefore(int64_t cutoff_ms, bool compact) {
   // Log groups are found by scanning for their prefixes: jump from one group
   // to the next with PrefixEnd, deleting each group's old range.
   WriteBatch batch;
@@ -98,8 +98,8 @@ absl::Status LogStore::TrimBefore(int64_t cutoff_ms) {
   }
   if (batch.Empty()) return absl::OkStatus();
   absl::Status written = store_.Write(batch, /*sync=*/false);
-  if (!written.ok()) return written;
-  // Give the space back now (as EventLog::TrimBefore does).
+  if (!written.ok() || !compact) return written;
+  // Give the space back now (as the event log's hourly compaction does).
   return store_.CompactRange(Family::kLogs, "", "");
 }
 

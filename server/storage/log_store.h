@@ -45,8 +45,10 @@ class LogStore {
   // retention trims its last record).
   absl::StatusOr<bool> HasRecords(absl::string_view group) const;
 
-  // Deletes records of every group older than `cutoff_ms`.
-  absl::Status TrimBefore(int64_t cutoff_ms);
+  // Deletes records of every group older than `cutoff_ms`; with `compact`,
+  // then compacts the family so the space is given back at once (blocks;
+  // not often).
+  absl::Status TrimBefore(int64_t cutoff_ms, bool compact = false);
 
  private:
   Store& store_;
