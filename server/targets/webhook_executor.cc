@@ -223,8 +223,35 @@ void WebhookExecutor::Loop(void* multi_handle) {
   // while it waits for a connection: with many targets on one host, queued
   // requests timed out before they were sent, were retried into the same
   // queue, and nothing was delivered at all.
+  // A host's waiting transfers, by URL (one target's deliveries), taken in
+  // turn: a target whose requests hang holds its connections, but cannot
+  // also keep every other target on the host waiting behind its queue.
+  struct HostQueue {
+    std::map<std::string, std::deque<std::unique_ptr<Transfer>>> by_url;
+    std::deque<std::string> turns;  // URLs with waiting transfers, in turn
+
+    void Push(std::unique_ptr<Transfer> t) {
+      std::deque<std::unique_ptr<Transfer>>& q = by_url[t->request.url];
+      if (q.empty()) turns.push_back(t->request.url);
+      q.push_back(std::move(t));
+    }
+    std::unique_ptr<Transfer> Pop() {
+      const std::string url = std::move(turns.front());
+      turns.pop_front();
+      auto it = by_url.find(url);
+      std::unique_ptr<Transfer> t = std::move(it->second.front());
+      it->second.pop_front();
+      if (it->second.empty()) {
+        by_url.erase(it);
+      } else {
+        turns.push_back(url);
+      }
+      return t;
+    }
+    bool empty() const { return turns.empty(); }
+  };
   std::map<std::string, long> host_active;
-  std::map<std::string, std::deque<std::unique_ptr<Transfer>>> waiting;
+  std::map<std::string, HostQueue> waiting;
   while (true) {
     std::deque<std::unique_ptr<Transfer>> fresh;
     bool stopping = false;
@@ -240,7 +267,7 @@ void WebhookExecutor::Loop(void* multi_handle) {
       };
       for (auto& t : fresh) fail(*t);
       for (auto& [host, queue] : waiting) {
-        for (auto& t : queue) fail(*t);
+        while (!queue.empty()) fail(*queue.Pop());
       }
       for (auto& [easy, t] : active) {
         curl_multi_remove_handle(multi, easy);
@@ -304,7 +331,8 @@ void WebhookExecutor::Loop(void* multi_handle) {
       if (host_active[t->host] < options_.max_host_connections) {
         start(std::move(t));
       } else {
-        waiting[t->host].push_back(std::move(t));
+        std::string host = t->host;
+        waiting[host].Push(std::move(t));
       }
     }
     int running = 0;
@@ -322,8 +350,7 @@ void WebhookExecutor::Loop(void* multi_handle) {
       // Its connection is free: the host's next waiting transfer starts.
       auto queue = waiting.find(t->host);
       if (queue != waiting.end() && !queue->second.empty()) {
-        std::unique_ptr<Transfer> next = std::move(queue->second.front());
-        queue->second.pop_front();
+        std::unique_ptr<Transfer> next = queue->second.Pop();
         if (queue->second.empty()) waiting.erase(queue);
         --host_active[t->host];
         start(std::move(next));

@@ -1,8 +1,10 @@
 // WebhookExecutor against a real HTTP server on 127.0.0.1 (cpp-httplib).
 #include "server/targets/webhook_executor.h"
 
+#include <algorithm>
 #include <atomic>
 #include <thread>
+#include <vector>
 
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
@@ -218,6 +220,46 @@ TEST(WebhookExecutorConcurrencyTest, WaitingForAConnectionIsNotATimeout) {
     auto all = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return done == 8; };
     EXPECT_TRUE(mu.AwaitWithTimeout(absl::Condition(&all), absl::Seconds(30)));
     EXPECT_EQ(ok, 8) << first_error;
+  }
+  webhooks.Stop();
+}
+
+// QA pass G: a target whose requests hang kept a healthy target on the
+// same host waiting behind its whole queue. Waiting deliveries are taken
+// in turn per URL: with 2 connections busy on slow requests and 4 more
+// slow ones waiting, a delivery to another path is sent at the first free
+// connection, so it finishes before most of the slow ones.
+TEST(WebhookExecutorConcurrencyTest, TargetsOnOneHostTakeTurns) {
+  Receiver receiver;
+  WebhookOptions options;
+  options.max_host_connections = 2;
+  WebhookExecutor webhooks(options);
+  ASSERT_TRUE(webhooks.Start().ok());
+  absl::Mutex mu;
+  std::vector<std::string> order;  // paths, in order of completion
+  auto deliver = [&](const std::string& path) {
+    DeliveryRequest r;
+    r.url = receiver.Url(path);
+    r.payload = "{}";
+    r.timeout = absl::Seconds(10);
+    webhooks.Deliver(std::move(r), [&, path](DeliveryResult res) {
+      EXPECT_EQ(res.outcome, Outcome::kSuccess) << res.error_message;
+      absl::MutexLock l(&mu);
+      order.push_back(path);
+    });
+  };
+  for (int i = 0; i < 6; ++i) deliver("/slow400");
+  deliver("/ok");
+  {
+    absl::MutexLock l(&mu);
+    auto all = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+      return order.size() == 7;
+    };
+    EXPECT_TRUE(mu.AwaitWithTimeout(absl::Condition(&all), absl::Seconds(30)));
+    const size_t ok_at =
+        std::find(order.begin(), order.end(), "/ok") - order.begin();
+    // First come first served would finish it last (index 6).
+    EXPECT_LE(ok_at, 3u);
   }
   webhooks.Stop();
 }
