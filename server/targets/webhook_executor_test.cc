@@ -148,24 +148,18 @@ TEST_F(WebhookExecutorTest, RefusedConnectionIsRetryable) {
   EXPECT_EQ(res.error_code, "CONNECTION_FAILURE");
 }
 
-TEST(WebhookExecutorConcurrencyTest,
-     ManyConcurrentDeliveriesOverFewConnections) {
-  // The test receiver serves 8 connections at once (cpp-httplib's pool), so
-  // the executor is limited to 8 per host: 200 deliveries reuse them.
-  Receiver receiver;
-  WebhookOptions options;
-  options.max_host_connections = 8;
-  WebhookExecutor webhooks(options);
-  ASSERT_TRUE(webhooks.Start().ok());
+// Delivers `count` copies of `request` at once over `webhooks`, waits (at
+// most 30 s) for every answer, and returns how many succeeded and the first
+// error.
+std::pair<int, std::string> DeliverAll(WebhookExecutor& webhooks,
+                                       const DeliveryRequest& request,
+                                       int count) {
   absl::Mutex mu;
   int done = 0;
   int ok = 0;
   std::string first_error;
-  for (int i = 0; i < 200; ++i) {
-    DeliveryRequest r;
-    r.url = receiver.Url("/ok");
-    r.payload = "{}";
-    webhooks.Deliver(std::move(r), [&](DeliveryResult res) {
+  for (int i = 0; i < count; ++i) {
+    webhooks.Deliver(request, [&](DeliveryResult res) {
       absl::MutexLock l(&mu);
       if (res.outcome == Outcome::kSuccess) {
         ++ok;
@@ -175,13 +169,27 @@ TEST(WebhookExecutorConcurrencyTest,
       ++done;
     });
   }
-  {
-    absl::MutexLock l(&mu);
-    auto all = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return done == 200; };
-    EXPECT_TRUE(mu.AwaitWithTimeout(absl::Condition(&all), absl::Seconds(30)));
-    EXPECT_EQ(ok, 200) << first_error;
-  }
-  webhooks.Stop();  // before the callbacks' captures go out of scope
+  absl::MutexLock l(&mu);
+  auto all = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return done == count; };
+  EXPECT_TRUE(mu.AwaitWithTimeout(absl::Condition(&all), absl::Seconds(30)));
+  return {ok, first_error};
+}
+
+TEST(WebhookExecutorConcurrencyTest,
+     ManyConcurrentDeliveriesOverFewConnections) {
+  // The test receiver serves 8 connections at once (cpp-httplib's pool), so
+  // the executor is limited to 8 per host: 200 deliveries reuse them.
+  Receiver receiver;
+  WebhookOptions options;
+  options.max_host_connections = 8;
+  WebhookExecutor webhooks(options);
+  ASSERT_TRUE(webhooks.Start().ok());
+  DeliveryRequest r;
+  r.url = receiver.Url("/ok");
+  r.payload = "{}";
+  auto [ok, first_error] = DeliverAll(webhooks, r, 200);
+  EXPECT_EQ(ok, 200) << first_error;
+  webhooks.Stop();
 }
 
 // QA pass G: with more deliveries to one host than it has connections,
@@ -196,31 +204,12 @@ TEST(WebhookExecutorConcurrencyTest, WaitingForAConnectionIsNotATimeout) {
   options.max_host_connections = 2;
   WebhookExecutor webhooks(options);
   ASSERT_TRUE(webhooks.Start().ok());
-  absl::Mutex mu;
-  int done = 0;
-  int ok = 0;
-  std::string first_error;
-  for (int i = 0; i < 8; ++i) {
-    DeliveryRequest r;
-    r.url = receiver.Url("/slow400");
-    r.payload = "{}";
-    r.timeout = absl::Seconds(1);
-    webhooks.Deliver(std::move(r), [&](DeliveryResult res) {
-      absl::MutexLock l(&mu);
-      if (res.outcome == Outcome::kSuccess) {
-        ++ok;
-      } else if (first_error.empty()) {
-        first_error = res.error_code + ": " + res.error_message;
-      }
-      ++done;
-    });
-  }
-  {
-    absl::MutexLock l(&mu);
-    auto all = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return done == 8; };
-    EXPECT_TRUE(mu.AwaitWithTimeout(absl::Condition(&all), absl::Seconds(30)));
-    EXPECT_EQ(ok, 8) << first_error;
-  }
+  DeliveryRequest r;
+  r.url = receiver.Url("/slow400");
+  r.payload = "{}";
+  r.timeout = absl::Seconds(1);
+  auto [ok, first_error] = DeliverAll(webhooks, r, 8);
+  EXPECT_EQ(ok, 8) << first_error;
   webhooks.Stop();
 }
 
