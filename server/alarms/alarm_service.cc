@@ -1832,6 +1832,8 @@ absl::Status AlarmService::DeleteAlarms(const std::vector<std::string>& names) {
     doomed.push_back(name);
     batch.Delete(storage::Family::kCatalog,
                  storage::keys::CatalogKey(kAlarmKind, name));
+    batch.Delete(storage::Family::kCatalog,
+                 storage::keys::TagKey(AlarmArn(name)));
     std::string prefix = HistoryPrefix(name);
     batch.DeleteRange(storage::Family::kMetrics, prefix,
                       storage::keys::PrefixEnd(prefix));

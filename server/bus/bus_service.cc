@@ -723,6 +723,8 @@ absl::Status BusService::DeleteEventBus(const std::string& name_or_arn) {
   storage::WriteBatch batch;
   batch.Delete(storage::Family::kCatalog,
                storage::keys::CatalogKey(kBusKind, name));
+  batch.Delete(storage::Family::kCatalog,
+               storage::keys::TagKey(buses_.at(name).bus.arn()));
   storage::EventLog::DeleteBusTo(batch, name);
   if (rules_ != nullptr) rules_->DeleteBusRulesTo(batch, name);
   absl::Status w = store_.Write(batch, /*sync=*/true);

@@ -281,6 +281,8 @@ absl::Status RuleRegistry::DeleteRule(const std::string& bus,
   batch.Delete(
       storage::Family::kCatalog,
       storage::keys::CatalogKey(kRuleKind, storage::keys::RuleName(bus, name)));
+  batch.Delete(storage::Family::kCatalog,
+               storage::keys::TagKey(record->rule->arn()));
   // Its dead letters go with it (a new rule of the same name must not list
   // or redrive them).
   std::string dead_letters = storage::keys::DeadLetterRulePrefix(bus, name);
@@ -419,6 +421,8 @@ void RuleRegistry::DeleteBusRulesTo(storage::WriteBatch& batch,
     batch.Delete(storage::Family::kCatalog,
                  storage::keys::CatalogKey(kRuleKind,
                                            storage::keys::RuleName(bus, name)));
+    batch.Delete(storage::Family::kCatalog,
+                 storage::keys::TagKey(record.rule->arn()));
   }
 }
 

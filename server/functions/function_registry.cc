@@ -254,6 +254,8 @@ absl::Status FunctionRegistry::Delete(const std::string& name_or_arn) {
     storage::WriteBatch batch;
     batch.Delete(storage::Family::kCatalog,
                  storage::keys::CatalogKey(kKind, name));
+    batch.Delete(storage::Family::kCatalog,
+                 storage::keys::TagKey(fn.function_arn()));
     EVBUS_RETURN_IF_ERROR(store_.Write(batch, /*sync=*/true));
     absl::MutexLock lock(&mu_);
     functions_.erase(name);

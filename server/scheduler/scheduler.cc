@@ -790,6 +790,8 @@ absl::Status Scheduler::DeleteScheduleGroup(const std::string& name) {
   storage::WriteBatch batch;
   batch.Delete(storage::Family::kCatalog,
                storage::keys::CatalogKey(kGroupKind, name));
+  batch.Delete(storage::Family::kCatalog,
+               storage::keys::TagKey(it->second.arn()));
   std::vector<std::string> doomed;
   for (const auto& [id, e] : entries_) {
     if (!e.is_rule && e.schedule.group_name() == name) {

@@ -28,6 +28,8 @@ std::string CatalogKey(absl::string_view kind, absl::string_view name) {
   return key;
 }
 
+std::string TagKey(absl::string_view arn) { return CatalogKey("tag", arn); }
+
 std::string CatalogPrefix(absl::string_view kind) {
   std::string key(kind);
   key.push_back(kSeparator);

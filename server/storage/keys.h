@@ -31,6 +31,10 @@ inline constexpr absl::string_view kManualClockKey = "manual_clock";
 
 // catalog family: kind 0x00 name.
 std::string CatalogKey(absl::string_view kind, absl::string_view name);
+// The catalog key of the tags of the resource `arn` (kind "tag"). Each
+// resource's delete removes it in the same batch, so that a new resource of
+// the same ARN starts without the old one's tags.
+std::string TagKey(absl::string_view arn);
 // Prefix of all catalog keys of `kind` (kind 0x00).
 std::string CatalogPrefix(absl::string_view kind);
 // The name part of a catalog key of `kind`; InvalidArgument when the key is

@@ -256,6 +256,8 @@ absl::Status TopicService::DeleteTopic(const std::string& arn_or_name) {
   storage::WriteBatch batch;
   batch.Delete(storage::Family::kCatalog,
                storage::keys::CatalogKey(kTopicKind, name));
+  batch.Delete(storage::Family::kCatalog,
+               storage::keys::TagKey(TopicArn(name)));
   for (const auto& [id, s] : it->second.subscriptions) {
     batch.Delete(storage::Family::kCatalog, SubscriptionKey(name, id));
   }

@@ -60,20 +60,28 @@ export class Daemon {
     this.exited = null; // {code, signal} once the process is gone
   }
 
-  // Starts evbusd and waits (bounded) for its ready file.
-  async start({ timeoutMs = 20000 } = {}) {
-    this.dir = fs.mkdtempSync(path.join(os.tmpdir(), "evbus-sdk-"));
-    // Functions run as `nobody` when evbusd runs as root: they must be able
-    // to reach their code below the data directory.
-    fs.chmodSync(this.dir, 0o755);
-    const dataDir = path.join(this.dir, "data");
-    fs.mkdirSync(dataDir, { mode: 0o755 });
-    fs.chmodSync(dataDir, 0o755);
+  // Starts evbusd and waits (bounded) for its ready file. `dir`: the
+  // directory of an earlier run to start on again (see restart()).
+  async start({ timeoutMs = 20000, dir = null } = {}) {
+    if (dir) {
+      this.dir = dir;
+      fs.rmSync(path.join(dir, "ready"), { force: true });
+    } else {
+      this.dir = fs.mkdtempSync(path.join(os.tmpdir(), "evbus-sdk-"));
+      // Functions run as `nobody` when evbusd runs as root: they must be able
+      // to reach their code below the data directory.
+      fs.chmodSync(this.dir, 0o755);
+    }
+    const data = path.join(this.dir, "data");
+    if (!dir) {
+      fs.mkdirSync(data, { mode: 0o755 });
+      fs.chmodSync(data, 0o755);
+    }
     const ready = path.join(this.dir, "ready");
     this.logPath = path.join(this.dir, "evbusd.log");
     const log = fs.openSync(this.logPath, "a");
     const args = [
-      "--data-dir", dataDir,
+      "--data-dir", data,
       "--grpc-listen", "127.0.0.1:0",
       "--http-listen", "127.0.0.1:0",
       "--ready-file", ready,
@@ -131,7 +139,16 @@ export class Daemon {
   }
 
   // SIGTERM, then SIGKILL after `graceMs`; removes the temporary dir.
-  async stop({ graceMs = 6000 } = {}) {
+  // Stops evbusd with SIGTERM and starts it again on the same data
+  // directory (new ports: clients must be made again from clientConfig()).
+  async restart({ timeoutMs = 20000 } = {}) {
+    const dir = this.dir;
+    await this.stop({ keepData: true });
+    this.exited = null;
+    return this.start({ timeoutMs, dir });
+  }
+
+  async stop({ graceMs = 6000, keepData = false } = {}) {
     if (this.proc && !this.exited) {
       const gone = new Promise((r) => this.proc.once("exit", r));
       this.proc.kill("SIGTERM");
@@ -143,7 +160,7 @@ export class Daemon {
       clearTimeout(kill);
       clearTimeout(giveUp);
     }
-    if (this.dir && !process.env.EVBUS_KEEP_DATA) {
+    if (this.dir && !keepData && !process.env.EVBUS_KEEP_DATA) {
       fs.rmSync(this.dir, { recursive: true, force: true });
     }
   }

@@ -263,16 +263,18 @@ AwsHttpResponse AwsEndpoint::Handle(const AwsHttpRequest& original,
           absl::string_view(target).substr(sizeof(kEventsPrefix) - 1), request,
           caller, *backends_.events, *backends_.tags);
     case Protocol::kJson10:
-      if (backends_.cloudwatch == nullptr) break;
+      if (backends_.cloudwatch == nullptr || backends_.tags == nullptr) break;
       return HandleCloudWatchJson(
           absl::string_view(target).substr(sizeof(kCloudWatchPrefix) - 1),
-          request, caller, *backends_.cloudwatch);
+          request, caller, *backends_.cloudwatch, *backends_.tags);
     case Protocol::kRestJson:
-      if (IsLambdaPath(request.path) && backends_.functions != nullptr) {
-        return HandleLambda(request, *backends_.functions);
+      if (IsLambdaPath(request.path) && backends_.functions != nullptr &&
+          backends_.tags != nullptr) {
+        return HandleLambda(request, *backends_.functions, *backends_.tags);
       }
-      if (IsSchedulerPath(request.path) && backends_.events != nullptr) {
-        return HandleScheduler(request, *backends_.events);
+      if (IsSchedulerPath(request.path) && backends_.events != nullptr &&
+          backends_.tags != nullptr) {
+        return HandleScheduler(request, *backends_.events, *backends_.tags);
       }
       break;
     case Protocol::kQuery: {
@@ -285,8 +287,9 @@ AwsHttpResponse AwsEndpoint::Handle(const AwsHttpRequest& original,
         if (k == "Version") version = v;
       }
       if (version == "2010-03-31" || version.empty()) {
-        if (backends_.topics == nullptr) break;
-        return HandleSnsQuery(params, caller, *backends_.topics);
+        if (backends_.topics == nullptr || backends_.tags == nullptr) break;
+        return HandleSnsQuery(params, caller, *backends_.topics,
+                              *backends_.tags);
       }
       return QueryError(
           400, "InvalidAction",

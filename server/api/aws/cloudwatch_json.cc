@@ -15,6 +15,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "evbus/v1/cloudwatch.pb.h"
 #include "grpcpp/server_context.h"
@@ -197,6 +198,9 @@ class JsonReader {
     return out;
   }
 
+  // The member as JSON, or nullptr when absent, null, or after an error.
+  const Json* Raw(absl::string_view key) const { return Get(key); }
+
   // Records an error about this object's member `key` (first one wins).
   void Invalid(absl::string_view key, absl::string_view message) {
     if (error_->ok()) {
@@ -364,7 +368,7 @@ absl::StatusOr<Json> PutMetricAlarm(JsonReader& in,
     in.Invalid("ThresholdMetricId",
                "is not supported: evbus has no anomaly detection alarms.");
   }
-  EVBUS_RETURN_IF_ERROR(in.status());  // Tags are accepted and ignored.
+  EVBUS_RETURN_IF_ERROR(in.status());  // Tags: see AlarmTags.
   grpc::ServerContext ctx;
   evbus::v1::PutMetricAlarmResponse response;
   EVBUS_RETURN_IF_ERROR(FromGrpc(cw.PutMetricAlarm(&ctx, &request, &response)));
@@ -389,7 +393,7 @@ absl::StatusOr<Json> PutCompositeAlarm(JsonReader& in,
     a->set_actions_suppressor_extension_period(*extension);
     request.add_present("actions_suppressor_extension_period");
   }
-  EVBUS_RETURN_IF_ERROR(in.status());  // Tags are accepted and ignored.
+  EVBUS_RETURN_IF_ERROR(in.status());  // Tags: see AlarmTags.
   grpc::ServerContext ctx;
   evbus::v1::PutCompositeAlarmResponse response;
   EVBUS_RETURN_IF_ERROR(
@@ -768,6 +772,117 @@ Operation FindOperation(absl::string_view op) {
   return nullptr;
 }
 
+// The alarm an ARN names (arn:aws:cloudwatch:<region>:<account>:alarm:<name>),
+// if it exists: its ARN as evbus writes it. ResourceNotFoundException
+// otherwise (Contributor Insights rules, the other taggable CloudWatch
+// resource, do not exist in evbus).
+absl::StatusOr<std::string> TaggableAlarm(api::CloudWatchServiceImpl& cw,
+                                          const std::string& arn) {
+  std::vector<std::string> parts = absl::StrSplit(arn, absl::MaxSplits(':', 6));
+  if (parts.size() != 7 || parts[0] != "arn" || parts[2] != "cloudwatch" ||
+      parts[5] != "alarm" || parts[6].empty()) {
+    return common::AwsError(
+        absl::StatusCode::kInvalidArgument, "InvalidParameterValue",
+        absl::StrCat("The value ", arn,
+                     " for parameter ResourceARN is not an alarm ARN."));
+  }
+  evbus::v1::DescribeAlarmsRequest request;
+  request.add_alarm_names(parts[6]);
+  request.add_alarm_types("MetricAlarm");
+  request.add_alarm_types("CompositeAlarm");
+  grpc::ServerContext ctx;
+  evbus::v1::DescribeAlarmsResponse response;
+  EVBUS_RETURN_IF_ERROR(FromGrpc(cw.DescribeAlarms(&ctx, &request, &response)));
+  for (const auto* list :
+       {&response.metric_alarms(), &response.composite_alarms()}) {
+    for (const evbus::v1::MetricAlarm& a : *list) return a.alarm_arn();
+  }
+  return common::AwsError(absl::StatusCode::kNotFound,
+                          "ResourceNotFoundException",
+                          absl::StrCat("Alarm ", parts[6], " does not exist."));
+}
+
+// TagResource, UntagResource and ListTagsForResource (alarms only).
+absl::StatusOr<Json> TagsCall(absl::string_view op, JsonReader& in,
+                              api::CloudWatchServiceImpl& cw, TagStore& tags) {
+  const std::optional<std::string> arn = in.String("ResourceARN");
+  if (!arn.has_value()) in.Invalid("ResourceARN", "is required.");
+  EVBUS_RETURN_IF_ERROR(in.status());
+  EVBUS_ASSIGN_OR_RETURN(std::string resource, TaggableAlarm(cw, *arn));
+  if (op == "ListTagsForResource") {
+    EVBUS_ASSIGN_OR_RETURN(auto current, tags.List(resource));
+    return Json{{"Tags", TagStore::ToJsonList(current)}};
+  }
+  if (op == "TagResource") {
+    if (!in.Has("Tags")) in.Invalid("Tags", "is required.");
+    EVBUS_RETURN_IF_ERROR(in.status());
+    EVBUS_ASSIGN_OR_RETURN(auto added,
+                           TagStore::FromJsonList(*in.Raw("Tags"), "Tags"));
+    EVBUS_RETURN_IF_ERROR(tags.Tag(resource, added));
+    return Json::object();
+  }
+  std::vector<std::string> keys = in.StringList("TagKeys");
+  if (!in.Has("TagKeys")) in.Invalid("TagKeys", "is required.");
+  EVBUS_RETURN_IF_ERROR(in.status());
+  EVBUS_RETURN_IF_ERROR(tags.Untag(resource, keys));
+  return Json::object();
+}
+
+// PutMetricAlarm and PutCompositeAlarm with Tags: the tags of an alarm the
+// call creates. As CloudWatch, Tags given when the call updates an existing
+// alarm are ignored (TagResource changes those).
+class AlarmTags {
+ public:
+  // Reads and checks Tags, and whether the alarm exists, before the call.
+  static absl::StatusOr<AlarmTags> Before(JsonReader& in,
+                                          api::CloudWatchServiceImpl& cw) {
+    AlarmTags t;
+    if (in.Has("Tags")) {
+      EVBUS_ASSIGN_OR_RETURN(t.tags_,
+                             TagStore::FromJsonList(*in.Raw("Tags"), "Tags"));
+      EVBUS_RETURN_IF_ERROR(TagStore::Validate(t.tags_));
+    }
+    const std::optional<std::string> name = in.String("AlarmName");
+    if (!name.has_value() || name->empty()) return t;  // the call refuses it
+    evbus::v1::DescribeAlarmsRequest request;
+    request.add_alarm_names(*name);
+    request.add_alarm_types("MetricAlarm");
+    request.add_alarm_types("CompositeAlarm");
+    grpc::ServerContext ctx;
+    evbus::v1::DescribeAlarmsResponse response;
+    EVBUS_RETURN_IF_ERROR(
+        FromGrpc(cw.DescribeAlarms(&ctx, &request, &response)));
+    t.existed_ =
+        response.metric_alarms_size() + response.composite_alarms_size() > 0;
+    t.name_ = *name;
+    return t;
+  }
+  // After a successful call: a new alarm gets exactly the tags given.
+  absl::Status After(api::CloudWatchServiceImpl& cw, TagStore& tags) const {
+    if (existed_ || name_.empty()) return absl::OkStatus();
+    evbus::v1::DescribeAlarmsRequest request;
+    request.add_alarm_names(name_);
+    request.add_alarm_types("MetricAlarm");
+    request.add_alarm_types("CompositeAlarm");
+    grpc::ServerContext ctx;
+    evbus::v1::DescribeAlarmsResponse response;
+    EVBUS_RETURN_IF_ERROR(
+        FromGrpc(cw.DescribeAlarms(&ctx, &request, &response)));
+    for (const auto* list :
+         {&response.metric_alarms(), &response.composite_alarms()}) {
+      for (const evbus::v1::MetricAlarm& a : *list) {
+        return tags.Reset(a.alarm_arn(), tags_);
+      }
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  std::map<std::string, std::string> tags_;
+  std::string name_;
+  bool existed_ = false;
+};
+
 // A service error as CloudWatch's JSON error. Errors that carry an exception
 // name keep it; others get CloudWatch's code for their kind.
 AwsHttpResponse CloudWatchError(const absl::Status& status) {
@@ -796,9 +911,12 @@ AwsHttpResponse CloudWatchError(const absl::Status& status) {
 AwsHttpResponse HandleCloudWatchJson(absl::string_view op,
                                      const AwsHttpRequest& request,
                                      const AwsCaller& /*caller*/,
-                                     api::CloudWatchServiceImpl& cw) {
+                                     api::CloudWatchServiceImpl& cw,
+                                     TagStore& tags) {
+  const bool tags_op = op == "TagResource" || op == "UntagResource" ||
+                       op == "ListTagsForResource";
   Operation operation = FindOperation(op);
-  if (operation == nullptr) {
+  if (operation == nullptr && !tags_op) {
     return JsonError(400, "UnknownOperationException",
                      absl::StrCat("The operation ", op,
                                   " is not supported by evbus's CloudWatch "
@@ -823,7 +941,20 @@ AwsHttpResponse HandleCloudWatchJson(absl::string_view op,
   }
   absl::Status error;
   JsonReader in(&body, "", &error);
-  absl::StatusOr<Json> out = operation(in, cw);
+  absl::StatusOr<Json> out;
+  if (tags_op) {
+    out = TagsCall(op, in, cw, tags);
+  } else if (op == "PutMetricAlarm" || op == "PutCompositeAlarm") {
+    absl::StatusOr<AlarmTags> alarm_tags = AlarmTags::Before(in, cw);
+    if (!alarm_tags.ok()) return CloudWatchError(alarm_tags.status());
+    out = operation(in, cw);
+    if (out.ok()) {
+      absl::Status tagged = alarm_tags->After(cw, tags);
+      if (!tagged.ok()) out = tagged;
+    }
+  } else {
+    out = operation(in, cw);
+  }
   if (!out.ok()) return CloudWatchError(out.status());
   AwsHttpResponse r;
   r.status = 200;

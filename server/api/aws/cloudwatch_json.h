@@ -8,9 +8,13 @@
 // both directions. Each operation converts the JSON to the evbus.v1 request,
 // calls api::CloudWatchServiceImpl in-process, and converts the reply.
 //
-// Operations: PutMetricAlarm, DescribeAlarms, DeleteAlarms, SetAlarmState,
+// Operations: PutMetricAlarm, PutCompositeAlarm, DescribeAlarms,
+// DescribeAlarmsForMetric, DeleteAlarms, SetAlarmState,
 // DescribeAlarmHistory, EnableAlarmActions, DisableAlarmActions,
-// PutMetricData, GetMetricData, GetMetricStatistics, ListMetrics.
+// PutMetricData, GetMetricData, GetMetricStatistics, ListMetrics, and the
+// tags of alarms (TagResource, UntagResource, ListTagsForResource; the Tags
+// of a Put*Alarm call that creates the alarm; as CloudWatch, ignored when it
+// updates one) kept in `tags`.
 //
 // Responses:
 //   200, Content-Type application/x-amz-json-1.0, the output shape ({} for
@@ -26,7 +30,8 @@
 //     400 UnknownOperationException — an operation not listed above;
 //     the service's own codes otherwise (ValidationError,
 //     InvalidParameterValue, InvalidParameterCombination, MissingParameter,
-//     InvalidFormat, InvalidNextToken: 400; ResourceNotFound: 404;
+//     InvalidFormat, InvalidNextToken: 400; ResourceNotFound and, for the
+//     tag calls, ResourceNotFoundException: 404;
 //     InternalServiceError: 500).
 //
 // The body arrives already gunzipped (the router decodes
@@ -38,11 +43,12 @@
 //
 // Example:
 //   AwsHttpResponse r = HandleCloudWatchJson(
-//       "DescribeAlarms", request, caller, cloudwatch_service);
+//       "DescribeAlarms", request, caller, cloudwatch_service, tags);
 #pragma once
 
 #include "absl/strings/string_view.h"
 #include "server/api/aws/aws_http.h"
+#include "server/api/aws/tag_store.h"
 #include "server/api/grpc/cloudwatch_service.h"
 
 namespace evbus::api::aws {
@@ -57,6 +63,7 @@ inline constexpr char kCloudWatchTargetPrefix[] =
 AwsHttpResponse HandleCloudWatchJson(absl::string_view op,
                                      const AwsHttpRequest& request,
                                      const AwsCaller& caller,
-                                     api::CloudWatchServiceImpl& cw);
+                                     api::CloudWatchServiceImpl& cw,
+                                     TagStore& tags);
 
 }  // namespace evbus::api::aws

@@ -76,6 +76,7 @@ class CloudWatchJsonTest : public ::testing::Test {
         alarms::AlarmServiceOptions{});
     EXPECT_THAT(alarms_->Load(), IsOk());
     cw_ = std::make_unique<api::CloudWatchServiceImpl>(*metrics_, *alarms_);
+    tags_ = std::make_unique<TagStore>(*store_);
   }
 
   AwsHttpResponse Call(absl::string_view op, const std::string& body) {
@@ -85,7 +86,7 @@ class CloudWatchJsonTest : public ::testing::Test {
     request.headers["content-type"] = "application/x-amz-json-1.0";
     request.headers["x-amz-target"] = absl::StrCat(kCloudWatchTargetPrefix, op);
     request.body = body;
-    return HandleCloudWatchJson(op, request, caller_, *cw_);
+    return HandleCloudWatchJson(op, request, caller_, *cw_, *tags_);
   }
 
   // Calls and parses a successful answer.
@@ -139,6 +140,7 @@ class CloudWatchJsonTest : public ::testing::Test {
   std::unique_ptr<metricstore::MetricStore> metrics_;
   std::unique_ptr<alarms::AlarmService> alarms_;
   std::unique_ptr<api::CloudWatchServiceImpl> cw_;
+  std::unique_ptr<TagStore> tags_;
 };
 
 TEST_F(CloudWatchJsonTest, PutMetricAlarmThenDescribeAlarms) {

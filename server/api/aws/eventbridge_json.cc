@@ -439,14 +439,6 @@ absl::StatusOr<evbus::v1::Rule> DescribeRuleOf(Env& env,
   return rule;
 }
 
-// Gives a new resource exactly `tags` (dropping any left over from an
-// earlier resource of the same ARN).
-absl::Status TagNew(Env& env, const std::string& arn, const Tags& tags) {
-  EVBUS_RETURN_IF_ERROR(env.tags.Remove(arn));
-  if (tags.empty()) return absl::OkStatus();
-  return env.tags.Tag(arn, tags);
-}
-
 // The ARN evbus knows a taggable resource by (an event bus or a rule), after
 // checking that it exists. Errors: ValidationException for an ARN that is
 // neither; ResourceNotFoundException when the resource does not exist.
@@ -545,7 +537,7 @@ absl::StatusOr<Json> CreateEventBusOp(const Members& in, Env& env) {
   evbus::v1::CreateEventBusResponse response;
   EVBUS_RETURN_IF_ERROR(
       Call(env, &EventBusServiceImpl::CreateEventBus, request, &response));
-  EVBUS_RETURN_IF_ERROR(TagNew(env, response.event_bus_arn(), tags));
+  EVBUS_RETURN_IF_ERROR(env.tags.Reset(response.event_bus_arn(), tags));
   Json out = Json::object();
   out["EventBusArn"] = response.event_bus_arn();
   PutIfSet(out, "Description", response.description());
@@ -602,11 +594,10 @@ absl::StatusOr<Json> DeleteEventBusOp(const Members& in, Env& env) {
   EVBUS_RETURN_IF_ERROR(in.Require({"Name"}));
   evbus::v1::DeleteEventBusRequest request;
   EVBUS_ASSIGN_OR_RETURN(*request.mutable_name(), in.String("Name"));
-  absl::StatusOr<evbus::v1::EventBus> bus = DescribeBus(env, request.name());
   evbus::v1::DeleteEventBusResponse response;
+  // The bus's tags, and its rules', go in the same batch.
   EVBUS_RETURN_IF_ERROR(
       Call(env, &EventBusServiceImpl::DeleteEventBus, request, &response));
-  if (bus.ok()) EVBUS_RETURN_IF_ERROR(env.tags.Remove(bus->arn()));
   return Json::object();
 }
 
@@ -635,7 +626,7 @@ absl::StatusOr<Json> PutRuleOp(const Members& in, Env& env) {
   evbus::v1::PutRuleResponse response;
   EVBUS_RETURN_IF_ERROR(
       Call(env, &EventBusServiceImpl::PutRule, request, &response));
-  if (!exists) EVBUS_RETURN_IF_ERROR(TagNew(env, response.rule_arn(), tags));
+  if (!exists) EVBUS_RETURN_IF_ERROR(env.tags.Reset(response.rule_arn(), tags));
   return Json{{"RuleArn", response.rule_arn()}};
 }
 
@@ -700,12 +691,10 @@ absl::StatusOr<Json> DeleteRuleOp(const Members& in, Env& env) {
   // Force lets a managed rule (an archive's) be deleted, as in AWS.
   EVBUS_ASSIGN_OR_RETURN(bool force, in.Bool("Force"));
   request.set_force(force);
-  absl::StatusOr<evbus::v1::Rule> rule =
-      DescribeRuleOf(env, request.name(), request.event_bus_name());
   evbus::v1::Empty response;
+  // The rule's tags go in the same batch.
   EVBUS_RETURN_IF_ERROR(
       Call(env, &EventBusServiceImpl::DeleteRule, request, &response));
-  if (rule.ok()) EVBUS_RETURN_IF_ERROR(env.tags.Remove(rule->arn()));
   return Json::object();
 }
 

@@ -117,8 +117,9 @@ absl::Status ConfigFromJson(const Json& j, evbus::v1::Function& fn,
       fn.set_dead_letter_target_arn(arn);
       mask.push_back("dead_letter_target_arn");
     }
-    // Other members (Tags, VpcConfig, Layers, TracingConfig, Architectures,
-    // EphemeralStorage, PackageType, Publish, ...) are accepted and ignored.
+    // Tags are read by CreateFunction. Other members (VpcConfig, Layers,
+    // TracingConfig, Architectures, EphemeralStorage, PackageType, Publish,
+    // ...) are accepted and ignored.
   }
   return absl::OkStatus();
 }
@@ -220,9 +221,80 @@ AwsHttpResponse Invoke(const AwsHttpRequest& request, const std::string& name,
   return r;
 }
 
+constexpr absl::string_view kTagsPath = "/2017-03-31/tags/";
+
+AwsHttpResponse NoContent() {
+  AwsHttpResponse r;
+  r.status = 204;
+  return r;
+}
+
+// TagResource, UntagResource and ListTags on /2017-03-31/tags/{ARN}: the
+// resource is a function by ARN (evbus has no versions or aliases, and no
+// other taggable Lambda resources).
+AwsHttpResponse HandleTags(const AwsHttpRequest& request,
+                           api::FunctionServiceImpl& functions,
+                           TagStore& tags) {
+  const std::string arn = request.path.substr(kTagsPath.size());
+  if (!absl::StartsWith(arn, "arn:") || !absl::StrContains(arn, ":function:")) {
+    return Error(common::ValidationError(absl::StrCat(
+        "1 validation error detected: Value '", arn,
+        "' at 'resource' failed to satisfy constraint: Member must satisfy "
+        "regular expression pattern: arn:(aws[a-zA-Z-]*):lambda:[a-z]{2}"
+        "((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1}:\\d{12}:function:"
+        "[a-zA-Z0-9-_]+(:(\\$LATEST|[a-zA-Z0-9-_]+))?")));
+  }
+  evbus::v1::GetFunctionRequest get;
+  get.set_function_name(arn);
+  evbus::v1::Function fn;
+  grpc::ServerContext ctx;
+  grpc::Status s = functions.GetFunction(&ctx, &get, &fn);
+  if (!s.ok()) return Error(FromGrpc(s));
+  const std::string& resource = fn.function_arn();
+  if (request.method == "GET") {
+    absl::StatusOr<std::map<std::string, std::string>> current =
+        tags.List(resource);
+    if (!current.ok()) return Error(current.status());
+    Json map = Json::object();
+    for (const auto& [k, v] : *current) map[k] = v;
+    return Ok(Json{{"Tags", map}});
+  }
+  if (request.method == "POST") {
+    absl::StatusOr<Json> body = Body(request);
+    if (!body.ok()) return Error(body.status());
+    if (!body->contains("Tags")) {
+      return Error(common::ValidationError(
+          "1 validation error detected: Value null at 'tags' failed to "
+          "satisfy constraint: Member must not be null"));
+    }
+    absl::StatusOr<std::map<std::string, std::string>> added =
+        TagStore::FromJsonMap((*body)["Tags"], "Tags");
+    if (!added.ok()) return Error(added.status());
+    absl::Status t = tags.Tag(resource, *added);
+    if (!t.ok()) return Error(t);
+    return NoContent();
+  }
+  if (request.method == "DELETE") {
+    std::vector<std::string> keys;
+    for (const auto& [k, v] : request.query) {
+      if (k == "tagKeys") keys.push_back(v);
+    }
+    if (keys.empty()) {
+      return Error(common::ValidationError(
+          "1 validation error detected: Value null at 'tagKeys' failed to "
+          "satisfy constraint: Member must not be null"));
+    }
+    absl::Status u = tags.Untag(resource, keys);
+    if (!u.ok()) return Error(u);
+    return NoContent();
+  }
+  return RestJsonError(405, "UnknownOperationException", "Method not allowed");
+}
+
 }  // namespace
 
 bool IsLambdaPath(absl::string_view path) {
+  if (absl::StartsWith(path, kTagsPath)) return true;
   for (const char* prefix : {"/2015-03-31/functions", "/2017-10-31/functions",
                              "/2019-09-25/functions", "/2019-09-30/functions",
                              "/2014-11-13/functions"}) {
@@ -232,7 +304,11 @@ bool IsLambdaPath(absl::string_view path) {
 }
 
 AwsHttpResponse HandleLambda(const AwsHttpRequest& request,
-                             api::FunctionServiceImpl& functions) {
+                             api::FunctionServiceImpl& functions,
+                             TagStore& tags) {
+  if (absl::StartsWith(request.path, kTagsPath)) {
+    return HandleTags(request, functions, tags);
+  }
   std::vector<std::string> parts =
       absl::StrSplit(request.path.substr(1), '/', absl::SkipEmpty());
   // parts: version, "functions", [name, [sub]]
@@ -268,9 +344,20 @@ AwsHttpResponse HandleLambda(const AwsHttpRequest& request,
           CodeFromJson((*body)["Code"]);
       if (!code.ok()) return Error(code.status());
       *req.mutable_code() = *std::move(code);
+      std::map<std::string, std::string> new_tags;
+      if (body->contains("Tags")) {
+        absl::StatusOr<std::map<std::string, std::string>> given =
+            TagStore::FromJsonMap((*body)["Tags"], "Tags");
+        if (!given.ok()) return Error(given.status());
+        absl::Status valid = TagStore::Validate(*given);
+        if (!valid.ok()) return Error(valid);
+        new_tags = *std::move(given);
+      }
       evbus::v1::Function fn;
       grpc::Status s = functions.CreateFunction(&ctx, &req, &fn);
       if (!s.ok()) return Error(FromGrpc(s));
+      absl::Status tagged = tags.Reset(fn.function_arn(), new_tags);
+      if (!tagged.ok()) return Error(tagged);
       return Ok(shapes::FunctionConfigurationToJson(fn), 201);
     }
     if (m == "GET") {  // ListFunctions
@@ -333,6 +420,14 @@ AwsHttpResponse HandleLambda(const AwsHttpRequest& request,
       if (fn.has_reserved_concurrent_executions()) {
         out["Concurrency"] = Json{{"ReservedConcurrentExecutions",
                                    fn.reserved_concurrent_executions()}};
+      }
+      absl::StatusOr<std::map<std::string, std::string>> current =
+          tags.List(fn.function_arn());
+      if (!current.ok()) return Error(current.status());
+      if (!current->empty()) {
+        Json map = Json::object();
+        for (const auto& [k, v] : *current) map[k] = v;
+        out["Tags"] = map;
       }
       return Ok(out);
     }

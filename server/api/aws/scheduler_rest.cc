@@ -92,11 +92,70 @@ absl::StatusOr<std::vector<const T*>> Page(
   return page;
 }
 
+constexpr absl::string_view kTagsPath = "/tags/";
+
+// The tags calls on /tags/{ResourceArn}: the resource is a schedule group
+// (arn:aws:scheduler:<region>:<account>:schedule-group/<name>) that exists.
+AwsHttpResponse HandleTags(const AwsHttpRequest& request,
+                           api::EventBusServiceImpl& events, TagStore& tags) {
+  const std::string arn = request.path.substr(kTagsPath.size());
+  const size_t at = arn.find(":schedule-group/");
+  if (!absl::StartsWith(arn, "arn:") || at == std::string::npos) {
+    return Error(common::ValidationError(absl::StrCat(
+        "1 validation error detected: Value '", arn,
+        "' at 'resourceArn' failed to satisfy constraint: Member must satisfy "
+        "regular expression pattern: arn:aws(-[a-z]+)?:scheduler:"
+        "[a-z0-9\\-]+:\\d{12}:schedule-group\\/[0-9a-zA-Z-_.]+")));
+  }
+  grpc::ServerContext ctx;
+  evbus::v1::ScheduleGroup req;
+  req.set_name(arn.substr(at + sizeof(":schedule-group/") - 1));
+  evbus::v1::ScheduleGroup group;
+  grpc::Status s = events.GetScheduleGroup(&ctx, &req, &group);
+  if (!s.ok()) return Error(FromGrpc(s));
+  if (request.method == "GET") {
+    absl::StatusOr<std::map<std::string, std::string>> current =
+        tags.List(group.arn());
+    if (!current.ok()) return Error(current.status());
+    return Ok(Json{{"Tags", TagStore::ToJsonList(*current)}});
+  }
+  if (request.method == "POST") {
+    absl::StatusOr<Json> body = Body(request);
+    if (!body.ok()) return Error(body.status());
+    if (!body->contains("Tags")) {
+      return Error(common::ValidationError(
+          "1 validation error detected: Value null at 'tags' failed to "
+          "satisfy constraint: Member must not be null"));
+    }
+    absl::StatusOr<std::map<std::string, std::string>> added =
+        TagStore::FromJsonList((*body)["Tags"], "Tags");
+    if (!added.ok()) return Error(added.status());
+    absl::Status t = tags.Tag(group.arn(), *added);
+    if (!t.ok()) return Error(t);
+    return Ok(Json::object());
+  }
+  if (request.method == "DELETE") {
+    std::vector<std::string> keys;
+    for (const auto& [k, v] : request.query) {
+      if (k == "TagKeys") keys.push_back(v);
+    }
+    if (keys.empty()) {
+      return Error(common::ValidationError(
+          "1 validation error detected: Value null at 'tagKeys' failed to "
+          "satisfy constraint: Member must not be null"));
+    }
+    absl::Status u = tags.Untag(group.arn(), keys);
+    if (!u.ok()) return Error(u);
+    return Ok(Json::object());
+  }
+  return RestJsonError(405, "UnknownOperationException", "Method not allowed");
+}
+
 }  // namespace
 
 bool IsSchedulerPath(absl::string_view path) {
-  return path == "/schedules" || absl::StartsWith(path, "/schedules/") ||
-         path == "/schedule-groups" ||
+  return absl::StartsWith(path, kTagsPath) || path == "/schedules" ||
+         absl::StartsWith(path, "/schedules/") || path == "/schedule-groups" ||
          absl::StartsWith(path, "/schedule-groups/");
 }
 
@@ -122,7 +181,11 @@ int RestStatusOf(const absl::Status& status) {
 }
 
 AwsHttpResponse HandleScheduler(const AwsHttpRequest& request,
-                                api::EventBusServiceImpl& events) {
+                                api::EventBusServiceImpl& events,
+                                TagStore& tags) {
+  if (absl::StartsWith(request.path, kTagsPath)) {
+    return HandleTags(request, events, tags);
+  }
   std::vector<std::string> parts =
       absl::StrSplit(request.path.substr(1), '/', absl::SkipEmpty());
   grpc::ServerContext ctx;
@@ -185,8 +248,23 @@ AwsHttpResponse HandleScheduler(const AwsHttpRequest& request,
     evbus::v1::ScheduleGroup group;
     grpc::Status s;
     if (m == "POST") {
+      absl::StatusOr<Json> body = Body(request);
+      if (!body.ok()) return Error(body.status());
+      std::map<std::string, std::string> new_tags;
+      if (body->contains("Tags")) {
+        absl::StatusOr<std::map<std::string, std::string>> given =
+            TagStore::FromJsonList((*body)["Tags"], "Tags");
+        if (!given.ok()) return Error(given.status());
+        absl::Status valid = TagStore::Validate(*given);
+        if (!valid.ok()) return Error(valid);
+        new_tags = *std::move(given);
+      }
       s = events.CreateScheduleGroup(&ctx, &req, &group);
-      if (s.ok()) return Ok(Json{{"ScheduleGroupArn", group.arn()}});
+      if (s.ok()) {
+        absl::Status tagged = tags.Reset(group.arn(), new_tags);
+        if (!tagged.ok()) return Error(tagged);
+        return Ok(Json{{"ScheduleGroupArn", group.arn()}});
+      }
     } else if (m == "GET") {
       s = events.GetScheduleGroup(&ctx, &req, &group);
       if (s.ok()) {

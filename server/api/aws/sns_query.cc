@@ -172,19 +172,120 @@ struct Call {
   const Params& params;
   const AwsCaller& caller;
   api::TopicServiceImpl& topics;
+  TagStore& tags;
 };
+
+// The topic `arn_or_name` names exists (NotFound otherwise).
+absl::Status TopicExists(const Call& c, const std::string& arn_or_name) {
+  evbus::v1::ListSubscriptionsByTopicRequest request;
+  request.set_topic_arn(arn_or_name);
+  grpc::ServerContext ctx;
+  evbus::v1::ListSubscriptionsResponse response;
+  return FromGrpc(c.topics.ListSubscriptionsByTopic(&ctx, &request, &response));
+}
+
+// Tags.member.N.Key / .Value; a tag without a key is refused.
+absl::StatusOr<std::map<std::string, std::string>> TagsParam(const Call& c) {
+  std::map<std::string, std::string> tags;
+  for (const auto& [n, fields] : c.params.Entries("Tags.member.")) {
+    auto key = fields.find("Key");
+    if (key == fields.end()) {
+      return InvalidParameter(absl::StrCat("Tags.member.", n, ".Key"));
+    }
+    auto value = fields.find("Value");
+    tags[key->second] = value == fields.end() ? "" : value->second;
+  }
+  absl::Status valid = TagStore::Validate(tags);
+  if (!valid.ok()) {
+    return InvalidParameter(absl::StrCat("Tags Reason: ", valid.message()));
+  }
+  return tags;
+}
 
 Result CreateTopic(const Call& c) {
   evbus::v1::CreateTopicRequest request;
   request.set_name(c.params.Value("Name"));
   EVBUS_ASSIGN_OR_RETURN(auto attributes, c.params.Map("Attributes"));
   for (auto& [k, v] : attributes) (*request.mutable_attributes())[k] = v;
-  // Tags.member.N.Key/Value and DataProtectionPolicy are accepted and
-  // ignored.
+  EVBUS_ASSIGN_OR_RETURN(auto tags, TagsParam(c));
+  // DataProtectionPolicy is accepted and ignored.
+  const bool existed =
+      !request.name().empty() && TopicExists(c, request.name()).ok();
   grpc::ServerContext ctx;
   evbus::v1::Topic topic;
   EVBUS_RETURN_IF_ERROR(FromGrpc(c.topics.CreateTopic(&ctx, &request, &topic)));
+  if (!existed) {
+    EVBUS_RETURN_IF_ERROR(c.tags.Reset(topic.topic_arn(), tags));
+  } else if (!tags.empty()) {
+    // CreateTopic of an existing topic is idempotent only with tags it
+    // already has.
+    EVBUS_ASSIGN_OR_RETURN(auto current, c.tags.List(topic.topic_arn()));
+    for (const auto& [k, v] : tags) {
+      auto it = current.find(k);
+      if (it == current.end() || it->second != v) {
+        return InvalidParameter(
+            "Tags Reason: Topic already exists with different tags");
+      }
+    }
+  }
   return Element("TopicArn", topic.topic_arn());
+}
+
+// The topic a tag call names by ResourceArn, as SNS reports a missing one.
+absl::StatusOr<std::string> TaggableTopic(const Call& c) {
+  std::optional<std::string> arn = c.params.Get("ResourceArn");
+  if (!arn.has_value() || arn->empty()) return InvalidParameter("ResourceArn");
+  absl::Status exists = TopicExists(c, *arn);
+  if (absl::IsNotFound(exists) ||
+      (!exists.ok() && !absl::StartsWith(*arn, "arn:"))) {
+    return common::AwsError(absl::StatusCode::kNotFound, "ResourceNotFound",
+                            "Resource does not exist");
+  }
+  EVBUS_RETURN_IF_ERROR(exists);
+  return *arn;
+}
+
+Result TagResource(const Call& c) {
+  EVBUS_ASSIGN_OR_RETURN(std::string arn, TaggableTopic(c));
+  EVBUS_ASSIGN_OR_RETURN(auto added, TagsParam(c));
+  if (added.empty()) return InvalidParameter("Tags");
+  EVBUS_ASSIGN_OR_RETURN(auto current, c.tags.List(arn));
+  for (const auto& [k, v] : added) current[k] = v;
+  if (current.size() > TagStore::kMaxTagsPerResource) {
+    return common::AwsError(
+        absl::StatusCode::kInvalidArgument, "TagLimitExceeded",
+        "Could not complete request: tag quota of per resource exceeded");
+  }
+  EVBUS_RETURN_IF_ERROR(c.tags.Tag(arn, added));
+  return std::string();
+}
+
+Result UntagResource(const Call& c) {
+  EVBUS_ASSIGN_OR_RETURN(std::string arn, TaggableTopic(c));
+  std::vector<std::string> keys;
+  for (const auto& [n, fields] : c.params.Entries("TagKeys.member.")) {
+    auto key = fields.find("");
+    if (key != fields.end()) keys.push_back(key->second);
+  }
+  if (keys.empty()) return InvalidParameter("TagKeys");
+  absl::Status u = c.tags.Untag(arn, keys);
+  if (absl::IsInvalidArgument(u)) {
+    return InvalidParameter(absl::StrCat("TagKeys Reason: ", u.message()));
+  }
+  EVBUS_RETURN_IF_ERROR(u);
+  return std::string();
+}
+
+Result ListTagsForResource(const Call& c) {
+  EVBUS_ASSIGN_OR_RETURN(std::string arn, TaggableTopic(c));
+  EVBUS_ASSIGN_OR_RETURN(auto current, c.tags.List(arn));
+  std::string out = "<Tags>";
+  for (const auto& [k, v] : current) {
+    absl::StrAppend(&out, "<member>", Element("Key", k), Element("Value", v),
+                    "</member>");
+  }
+  absl::StrAppend(&out, "</Tags>");
+  return out;
 }
 
 Result ListTopics(const Call& c) {
@@ -451,6 +552,9 @@ Action FindAction(absl::string_view name) {
   if (name == "ListSubscriptionsByTopic") return ListSubscriptionsByTopic;
   if (name == "GetSubscriptionAttributes") return GetSubscriptionAttributes;
   if (name == "Publish") return Publish;
+  if (name == "TagResource") return TagResource;
+  if (name == "UntagResource") return UntagResource;
+  if (name == "ListTagsForResource") return ListTagsForResource;
   return nullptr;
 }
 
@@ -495,7 +599,7 @@ std::vector<std::pair<std::string, std::string>> ParseFormEncoded(
 }
 
 AwsHttpResponse HandleSnsQuery(const Form& params, const AwsCaller& caller,
-                               api::TopicServiceImpl& topics) {
+                               api::TopicServiceImpl& topics, TagStore& tags) {
   Params p(params);
   std::optional<std::string> name = p.Get("Action");
   if (!name.has_value() || name->empty()) {
@@ -507,7 +611,7 @@ AwsHttpResponse HandleSnsQuery(const Form& params, const AwsCaller& caller,
         400, "InvalidAction",
         absl::StrCat("The action ", *name, " is not valid for this endpoint."));
   }
-  Result result = action(Call{p, caller, topics});
+  Result result = action(Call{p, caller, topics, tags});
   if (!result.ok()) return SnsError(result.status());
   std::string request_id = common::NewUuidV4();
   AwsHttpResponse r;

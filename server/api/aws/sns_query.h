@@ -17,7 +17,10 @@
 //
 // Actions: CreateTopic, ListTopics, DeleteTopic, GetTopicAttributes,
 // Subscribe, Unsubscribe, ListSubscriptions, ListSubscriptionsByTopic,
-// GetSubscriptionAttributes, Publish.
+// GetSubscriptionAttributes, Publish, and the tags of topics (TagResource,
+// UntagResource, ListTagsForResource; CreateTopic's Tags, which for an
+// existing topic must be tags it has: "Topic already exists with different
+// tags") kept in a TagStore.
 //
 // Errors are awsQuery <ErrorResponse> documents (aws_http.h QueryError):
 //   400 InvalidParameter      — a bad or missing parameter (the service's
@@ -25,6 +28,8 @@
 //   400 InvalidParameterValue — a MessageAttributes BinaryValue that is not
 //                               base64;
 //   404 NotFound              — unknown topic or subscription;
+//   404 ResourceNotFound      — the tag calls' unknown topic;
+//   400 TagLimitExceeded      — more than 50 tags on a topic;
 //   400 InvalidAction         — "The action X is not valid for this
 //                               endpoint.";
 //   400 MissingAction         — no Action parameter;
@@ -35,7 +40,7 @@
 // Example:
 //   std::vector<std::pair<std::string, std::string>> params =
 //       ParseFormEncoded(request.body);
-//   AwsHttpResponse r = HandleSnsQuery(params, caller, topic_service);
+//   AwsHttpResponse r = HandleSnsQuery(params, caller, topic_service, tags);
 #pragma once
 
 #include <string>
@@ -44,6 +49,7 @@
 
 #include "absl/strings/string_view.h"
 #include "server/api/aws/aws_http.h"
+#include "server/api/aws/tag_store.h"
 #include "server/api/grpc/topic_service.h"
 
 namespace evbus::api::aws {
@@ -61,6 +67,6 @@ std::vector<std::pair<std::string, std::string>> ParseFormEncoded(
 // ARN does not name an account.
 AwsHttpResponse HandleSnsQuery(
     const std::vector<std::pair<std::string, std::string>>& params,
-    const AwsCaller& caller, api::TopicServiceImpl& topics);
+    const AwsCaller& caller, api::TopicServiceImpl& topics, TagStore& tags);
 
 }  // namespace evbus::api::aws

@@ -98,10 +98,11 @@ class SnsQueryTest : public ::testing::Test {
         *store_, clock_, registry_, topics::TopicServiceOptions{});
     EXPECT_THAT(service_->Load(), IsOk());
     topics_ = std::make_unique<api::TopicServiceImpl>(*service_);
+    tags_ = std::make_unique<TagStore>(*store_);
   }
 
   AwsHttpResponse Call(const std::string& body) {
-    return HandleSnsQuery(ParseFormEncoded(body), caller_, *topics_);
+    return HandleSnsQuery(ParseFormEncoded(body), caller_, *topics_, *tags_);
   }
 
   // Calls, expects 200 text/xml, and returns the body without RequestId.
@@ -130,6 +131,7 @@ class SnsQueryTest : public ::testing::Test {
   std::unique_ptr<storage::Store> store_;
   std::unique_ptr<topics::TopicService> service_;
   std::unique_ptr<api::TopicServiceImpl> topics_;
+  std::unique_ptr<TagStore> tags_;
 };
 
 TEST_F(SnsQueryTest, CreateTopicSubscribeAndListSubscriptionsByTopic) {

@@ -12,11 +12,7 @@
 namespace evbus::api::aws {
 namespace {
 
-constexpr char kTagKind[] = "tag";
-
-std::string Key(absl::string_view arn) {
-  return storage::keys::CatalogKey(kTagKind, arn);
-}
+std::string Key(absl::string_view arn) { return storage::keys::TagKey(arn); }
 
 }  // namespace
 
@@ -123,6 +119,64 @@ absl::Status TagStore::Remove(absl::string_view arn) {
                          store_.Get(storage::Family::kCatalog, Key(arn)));
   if (!value.has_value()) return absl::OkStatus();  // no write, no fsync
   return WriteLocked(arn, {});
+}
+
+absl::Status TagStore::Reset(absl::string_view arn,
+                             const std::map<std::string, std::string>& tags) {
+  EVBUS_RETURN_IF_ERROR(Validate(tags));
+  absl::MutexLock lock(&mu_);
+  return WriteLocked(arn, tags);
+}
+
+absl::StatusOr<std::map<std::string, std::string>> TagStore::FromJsonList(
+    const common::Json& list, absl::string_view member) {
+  std::map<std::string, std::string> tags;
+  if (!list.is_array()) {
+    return common::ValidationError(
+        absl::StrCat(member, " must be a list of {Key, Value}."));
+  }
+  for (size_t i = 0; i < list.size(); ++i) {
+    const common::Json& tag = list[i];
+    const std::string at = absl::StrCat(member, "[", i, "]");
+    if (!tag.is_object()) {
+      return common::ValidationError(absl::StrCat(at, " must be an object."));
+    }
+    for (const char* field : {"Key", "Value"}) {
+      auto it = tag.find(field);
+      if (it == tag.end() || !it->is_string()) {
+        return common::ValidationError(
+            absl::StrCat(at, ".", field, " must be a string."));
+      }
+    }
+    tags[tag["Key"].get<std::string>()] = tag["Value"].get<std::string>();
+  }
+  return tags;
+}
+
+absl::StatusOr<std::map<std::string, std::string>> TagStore::FromJsonMap(
+    const common::Json& map, absl::string_view member) {
+  std::map<std::string, std::string> tags;
+  if (!map.is_object()) {
+    return common::ValidationError(
+        absl::StrCat(member, " must be a map of strings."));
+  }
+  for (const auto& [key, value] : map.items()) {
+    if (!value.is_string()) {
+      return common::ValidationError(
+          absl::StrCat(member, ".", key, " must be a string."));
+    }
+    tags[key] = value.get<std::string>();
+  }
+  return tags;
+}
+
+common::Json TagStore::ToJsonList(
+    const std::map<std::string, std::string>& tags) {
+  common::Json out = common::Json::array();
+  for (const auto& [key, value] : tags) {
+    out.push_back({{"Key", key}, {"Value", value}});
+  }
+  return out;
 }
 
 absl::Status TagStore::WriteLocked(

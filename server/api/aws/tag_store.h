@@ -1,13 +1,17 @@
 // File: server/api/aws/tag_store.h
 //
-// TagStore: the tags of EventBridge resources (event buses and rules), keyed
-// by the resource's ARN, for TagResource / UntagResource /
-// ListTagsForResource and the Tags member of CreateEventBus / PutRule.
+// TagStore: the tags of the resources the AWS endpoint can tag, keyed by the
+// resource's ARN: event buses and rules (EventBridge), functions (Lambda),
+// alarms (CloudWatch), topics (SNS) and schedule groups (Scheduler). Each
+// service's TagResource / UntagResource / ListTagsForResource (Lambda:
+// ListTags) and the Tags member of its create call use it.
 //
 // Storage: one record per tagged resource in the catalog family,
-//   key   storage::keys::CatalogKey("tag", <resource ARN>)
+//   key   storage::keys::TagKey(<resource ARN>)
 //   value a compact JSON object {"<key>":"<value>",...}, keys sorted;
-// written with synced writes; a resource without tags has no record.
+// written with synced writes; a resource without tags has no record. The
+// services delete a resource's record in the batch that deletes the
+// resource, whichever front end (AWS endpoint, gRPC, CLI, stack) deletes it.
 // TagStore does not know whether the resource exists; its caller checks.
 //
 // Limits (AWS's): at most 50 tags per resource; keys 1..128 characters,
@@ -33,6 +37,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
+#include "server/common/json.h"
 #include "server/storage/store.h"
 
 namespace evbus::api::aws {
@@ -67,6 +72,24 @@ class TagStore {
   // Forgets every tag of `arn` (its resource was deleted or created anew).
   // Errors: Unavailable.
   absl::Status Remove(absl::string_view arn);
+
+  // Gives a new resource exactly `tags`, dropping any left from an earlier
+  // resource of the same ARN. Errors: as Tag.
+  absl::Status Reset(absl::string_view arn,
+                     const std::map<std::string, std::string>& tags);
+
+  // Tags as the JSON protocols carry them; `member` names the member in
+  // errors (ValidationException: wrong type, a missing Key or Value).
+  // A list of {"Key": k, "Value": v} (EventBridge, CloudWatch, Scheduler);
+  // later duplicates win.
+  static absl::StatusOr<std::map<std::string, std::string>> FromJsonList(
+      const common::Json& list, absl::string_view member);
+  // An object {"k": "v"} (Lambda).
+  static absl::StatusOr<std::map<std::string, std::string>> FromJsonMap(
+      const common::Json& map, absl::string_view member);
+  // [{"Key": k, "Value": v}, ...] in key order.
+  static common::Json ToJsonList(
+      const std::map<std::string, std::string>& tags);
 
   // The checks Tag applies to `tags` alone (bounds, and at most 50), so that
   // a caller can refuse a create request before creating anything.
