@@ -38,6 +38,7 @@ void AddTargetTasks(const evbus::v1::Rule& rule, const std::string& event_id,
     task.set_event_bus_name(rule.event_bus_name());
     task.set_rule_name(rule.name());
     task.set_rule_arn(rule.arn());
+    task.set_rule_incarnation(rule.incarnation());
     task.set_target_id(target.id());
     task.set_event_id(event_id);
     task.set_envelope_json(envelope);

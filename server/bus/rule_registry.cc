@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "server/bus/rule_validation.h"
 #include "server/common/aws_error.h"
+#include "server/common/ids.h"
 #include "server/common/logging.h"
 #include "server/storage/keys.h"
 
@@ -191,12 +192,14 @@ absl::StatusOr<std::string> RuleRegistry::PutRule(evbus::v1::Rule rule) {
     *rule.mutable_targets() = existing->second.rule->targets();
     rule.set_creation_time_ms(existing->second.rule->creation_time_ms());
     rule.set_managed_by(existing->second.rule->managed_by());
+    rule.set_incarnation(existing->second.rule->incarnation());
   } else {
     if (state.rules.size() >= options_.max_rules_per_bus) {
       return common::LimitExceeded(
           "The requested resource exceeds the maximum number allowed.");
     }
     rule.set_creation_time_ms(absl::ToUnixMillis(clock_.Now()));
+    rule.set_incarnation(common::NewUuidV4());
   }
   absl::Status s = Persist(rule);
   if (!s.ok()) return s;
@@ -530,7 +533,9 @@ std::optional<delivery::ResolvedTarget> RuleRegistry::FindTarget(
     if (record == nullptr) return std::nullopt;
     for (const auto& t : record->rule->targets()) {
       if (t.id() == target_id) {
-        found = delivery::ResolvedTarget{t, record->rule->arn(), std::nullopt};
+        found = delivery::ResolvedTarget{t, record->rule->arn(),
+                                         record->rule->incarnation(),
+                                         std::nullopt};
         break;
       }
     }

@@ -150,6 +150,21 @@ void Dispatcher::Stop() {
   if (thread_.joinable()) thread_.join();
 }
 
+namespace {}  // namespace
+
+std::optional<ResolvedTarget> Dispatcher::RuleTargetOf(
+    const evbus::v1::DeliveryTask& task) const {
+  std::optional<ResolvedTarget> target = directory_.FindTarget(
+      task.event_bus_name(), task.rule_name(), task.target_id());
+  // The rule was deleted and another took its name: not this task's target.
+  if (target.has_value() && !task.rule_incarnation().empty() &&
+      !target->rule_incarnation.empty() &&
+      target->rule_incarnation != task.rule_incarnation()) {
+    return std::nullopt;
+  }
+  return target;
+}
+
 namespace {
 
 // The index entry of `task` (task_id, target and due_ms set).
@@ -380,11 +395,10 @@ void Dispatcher::Dispatch(const QueueEntry& entry) {
   }
   std::optional<ResolvedTarget> target;
   if (task.has_inline_target()) {
-    target = ResolvedTarget{task.inline_target(), task.rule_arn(),
+    target = ResolvedTarget{task.inline_target(), task.rule_arn(), "",
                             directory_.ResolveHttp(task.inline_target())};
   } else {
-    target = directory_.FindTarget(task.event_bus_name(), task.rule_name(),
-                                   task.target_id());
+    target = RuleTargetOf(task);
   }
   if (!target.has_value()) {
     Unhold(entry);
@@ -606,11 +620,7 @@ void Dispatcher::Complete(const QueueEntry& entry, evbus::v1::DeliveryTask task,
       task.set_due_ms(absl::ToUnixMillis(plan.due));
       outcome.requeued = EntryOf(task);
       outcome.requeued_value = task.SerializeAsString();
-    } else if (!task.has_inline_target() &&
-               !directory_
-                    .FindTarget(task.event_bus_name(), task.rule_name(),
-                                task.target_id())
-                    .has_value()) {
+    } else if (!task.has_inline_target() && !RuleTargetOf(task).has_value()) {
       // Its rule or target was removed while the call ran: dropped, as a
       // queued task of a removed target is, not dead-lettered under a rule
       // that no longer exists (DeleteRule also deletes its dead letters).

@@ -83,6 +83,9 @@ struct HttpEndpoint {
 struct ResolvedTarget {
   evbus::v1::Target target;
   std::string rule_arn;
+  // The rule's Rule.incarnation (empty when unknown): a task made for
+  // another incarnation of the rule is not delivered to this target.
+  std::string rule_incarnation;
   // Set for API destination targets.
   std::optional<HttpEndpoint> http;
 };
@@ -287,6 +290,11 @@ class Dispatcher {
   // Fills task->envelope_json from the event log when the task refers to it
   // (event_key). Errors: NotFound when the event is gone; the store's errors.
   absl::Status ReadEnvelope(evbus::v1::DeliveryTask* task) const;
+  // The target of a rule's task (no inline target), or nullopt when the
+  // rule or target is gone, or the rule was deleted and created again since
+  // the task was made (DeliveryTask.rule_incarnation).
+  std::optional<ResolvedTarget> RuleTargetOf(
+      const evbus::v1::DeliveryTask& task) const;
   // The task taken for `entry` no longer refers to its event (gone, or
   // dropped; a delivered task once Record has written its outcome): forget
   // its due time in `held`.

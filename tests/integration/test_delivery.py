@@ -309,6 +309,31 @@ class DeliveryTest(unittest.TestCase):
         self.assertIn("dead letters are deleted with it",
                       self.d.cli("delete-rule", "--help").stdout)
 
+    def test_a_retry_of_a_deleted_rule_does_not_reach_the_new_rule_of_its_name(self):
+        # The first attempt is throttled (Retry-After: 3 s). Meanwhile the
+        # rule is deleted and another rule takes its name, with a target of
+        # the same id elsewhere: the retry belongs to the old rule and is
+        # dropped, not sent to the new rule's target.
+        self.r.script("/reborn-old", [(429, {"Retry-After": "3"}, 0)])
+        self.put_rule("reborn", {"source": ["reborn.test"]})
+        self.put_targets("reborn", [{"Id": "t", "Arn": self.r.url("/reborn-old")}])
+        old = self.put([entry(source="reborn.test")])
+        self.assertTrue(self.r.wait_for(
+            lambda reqs: any(x["path"] == "/reborn-old" for x in reqs)))
+        self.d.cli("remove-targets", "--rule", "reborn", "--ids", "t")
+        self.d.cli("delete-rule", "--name", "reborn")
+        self.put_rule("reborn", {"source": ["reborn.test"]})
+        self.put_targets("reborn", [{"Id": "t", "Arn": self.r.url("/reborn-new")}])
+        time.sleep(4)  # past the throttled task's due time
+        new = self.put([entry(source="reborn.test")])
+        self.assertTrue(self.r.wait_for(
+            lambda reqs: any(x["path"] == "/reborn-new" for x in reqs)))
+        time.sleep(0.3)
+        got = [json.loads(x["body"])["id"] for x in self.r.received("/reborn-new")]
+        self.assertEqual(got, new)
+        self.assertEqual(len(self.r.received("/reborn-old")), 1)
+        self.assertNotIn(old[0], got)
+
     def test_bus_target_forwards_the_event(self):
         self.d.cli("create-event-bus", "--name", "downstream")
         self.put_rule("forward", {"source": ["forward.test"]})
