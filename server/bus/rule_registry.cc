@@ -533,9 +533,8 @@ std::optional<delivery::ResolvedTarget> RuleRegistry::FindTarget(
     if (record == nullptr) return std::nullopt;
     for (const auto& t : record->rule->targets()) {
       if (t.id() == target_id) {
-        found = delivery::ResolvedTarget{t, record->rule->arn(),
-                                         record->rule->incarnation(),
-                                         std::nullopt};
+        found = delivery::ResolvedTarget{
+            t, record->rule->arn(), record->rule->incarnation(), std::nullopt};
         break;
       }
     }

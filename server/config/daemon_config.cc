@@ -87,6 +87,8 @@ absl::StatusOr<DaemonConfig> LoadConfigFile(const std::string& path,
       s = integer(&c.http_keep_alive_seconds);
     } else if (key == "http_read_timeout_seconds") {
       s = integer(&c.http_read_timeout_seconds);
+    } else if (key == "http_header_timeout_seconds") {
+      s = integer(&c.http_header_timeout_seconds);
     } else if (key == "function_user") {
       s = str(&c.function_user);
     } else if (key == "aws_credentials") {
@@ -241,6 +243,11 @@ absl::Status Validate(const DaemonConfig& c) {
   if (c.http_read_timeout_seconds < 1 || c.http_read_timeout_seconds > 3600) {
     return absl::InvalidArgumentError(
         "http_read_timeout_seconds: must be between 1 and 3600");
+  }
+  if (c.http_header_timeout_seconds < 0 ||
+      c.http_header_timeout_seconds > 3600) {
+    return absl::InvalidArgumentError(
+        "http_header_timeout_seconds: must be between 0 and 3600");
   }
   if (c.wal_recovery != "strict" && c.wal_recovery != "point-in-time") {
     return absl::InvalidArgumentError(

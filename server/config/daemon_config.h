@@ -70,10 +70,12 @@ struct DaemonConfig {
   // /healthz): connections served at once, each on its own thread (beyond
   // it new ones wait), 1..65,536, default 256; how long an open connection
   // may stay idle, 1..3,600 s, default 5; how long each read of a request
-  // may take, 1..3,600 s, default 5.
+  // may take, 1..3,600 s, default 5; how long a connection may go without a
+  // complete request head, 0..3,600 s (0: no limit), default 20.
   int64_t http_max_connections = 256;
   int64_t http_keep_alive_seconds = 5;
   int64_t http_read_timeout_seconds = 5;
+  int64_t http_header_timeout_seconds = 20;
   // Functions run as this user when evbusd runs as root ("" with root:
   // "nobody"; "root" keeps root). Ignored when not root.
   std::string function_user;

@@ -97,6 +97,12 @@ TEST(DaemonConfigTest, ValidateNamesTheField) {
   c.http_read_timeout_seconds = 0;
   EXPECT_THAT(std::string(Validate(c).message()),
               HasSubstr("http_read_timeout_seconds"));
+  c = {};
+  c.http_header_timeout_seconds = -1;
+  EXPECT_THAT(std::string(Validate(c).message()),
+              HasSubstr("http_header_timeout_seconds"));
+  c.http_header_timeout_seconds = 0;  // no limit
+  EXPECT_TRUE(Validate(c).ok());
 }
 
 TEST(DaemonConfigTest, SplitHostPort) {

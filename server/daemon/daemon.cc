@@ -668,6 +668,8 @@ int Run(const config::DaemonConfig& config) {
       static_cast<int>(config.http_keep_alive_seconds);
   http_options.read_timeout_seconds =
       static_cast<int>(config.http_read_timeout_seconds);
+  http_options.header_timeout_seconds =
+      static_cast<int>(config.http_header_timeout_seconds);
   api::HttpProbes probes;
   probes.ready = [&store_ref] { return store_ref.Health(); };
   probes.metrics = [&registry, &store_ref, store_healthy] {

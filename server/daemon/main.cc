@@ -63,6 +63,11 @@ ABSL_FLAG(int64_t, http_keep_alive_seconds, 5,
           "close an HTTP connection idle this long (1-3600)");
 ABSL_FLAG(int64_t, http_read_timeout_seconds, 5,
           "time allowed for each read of an HTTP request (1-3600)");
+ABSL_FLAG(int64_t, http_header_timeout_seconds, 20,
+          "close an HTTP connection that sends no complete request head "
+          "(line and headers) for this long, however slowly its bytes come: "
+          "its first request, or the next after a keep-alive answer (0: "
+          "never; 0-3600)");
 ABSL_FLAG(int64_t, function_idle_seconds, 300,
           "stop execution environments idle for this long");
 ABSL_FLAG(int64_t, function_init_backoff_ms, 100,
@@ -244,6 +249,10 @@ int main(int argc, char** argv) {
   if (explicit_flag("http_keep_alive_seconds")) {
     config.http_keep_alive_seconds =
         absl::GetFlag(FLAGS_http_keep_alive_seconds);
+  }
+  if (explicit_flag("http_header_timeout_seconds")) {
+    config.http_header_timeout_seconds =
+        absl::GetFlag(FLAGS_http_header_timeout_seconds);
   }
   if (explicit_flag("http_read_timeout_seconds")) {
     config.http_read_timeout_seconds =

@@ -394,6 +394,56 @@ class LifecycleTest(unittest.TestCase):
         self.assertIn("http_max_connections: must be between 1 and 65536",
                       self.refused_start("--http-max-connections", "0")[0])
 
+    def test_trickled_request_heads_do_not_stop_the_listener(self):
+        # A "slowloris": every connection thread held by a client that sends
+        # its request head a byte at a time, each byte within the read
+        # timeout. Those connections are closed after
+        # --http-header-timeout-seconds, and /healthz answers again.
+        d = Daemon(extra_args=["--http-max-connections", "4",
+                               "--http-header-timeout-seconds", "2"]).start()
+        host, port = d.http.rsplit(":", 1)
+        drippers = []
+        try:
+            for _ in range(6):
+                s = socket.create_connection((host, int(port)), timeout=10)
+                s.sendall(b"GET /healthz HTTP/1.1\r\n")
+                drippers.append(s)
+            closed = set()
+            start = time.monotonic()
+            answered = None
+            # Bounded: 40 rounds of 0.25 s.
+            for _ in range(40):
+                for i, s in enumerate(drippers):
+                    if i in closed:
+                        continue
+                    try:
+                        s.sendall(b"X")
+                    except OSError:
+                        closed.add(i)
+                if answered is None:
+                    try:
+                        with socket.create_connection((host, int(port)),
+                                                      timeout=0.25) as probe:
+                            probe.sendall(b"GET /healthz HTTP/1.1\r\n"
+                                          b"Host: x\r\nConnection: close\r\n\r\n")
+                            if probe.recv(64).startswith(b"HTTP/1.1 200"):
+                                answered = time.monotonic() - start
+                    except OSError:
+                        pass
+                if answered is not None and len(closed) == len(drippers):
+                    break
+                time.sleep(0.25)
+            self.assertIsNotNone(answered, "/healthz never answered")
+            self.assertLess(answered, 8)
+            self.assertEqual(len(closed), len(drippers))
+            self.assertIn("sent no complete request", d.log())
+        finally:
+            for s in drippers:
+                s.close()
+            d.cleanup()
+        self.assertIn("http_header_timeout_seconds: must be between 0 and 3600",
+                      self.refused_start("--http-header-timeout-seconds", "-1")[0])
+
     def test_config_file(self):
         d = Daemon()
         path = d.data_dir + ".config.json"

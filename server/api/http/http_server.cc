@@ -7,6 +7,7 @@
 #include "httplib.h"
 #include "server/api/http/connection_threads.h"
 #include "server/api/http/listen_backlog.h"
+#include "server/api/http/stalled_connections.h"
 
 namespace evbus::api {
 
@@ -29,6 +30,22 @@ HttpServer::HttpServer(HttpOptions options, HttpProbes probes)
   server_->set_tcp_nodelay(true);
   server_->set_keep_alive_timeout(options_.keep_alive_timeout_seconds);
   server_->set_read_timeout(options_.read_timeout_seconds);
+  if (options_.header_timeout_seconds > 0) {
+    stalled_ = std::make_unique<StalledConnections>(StalledConnectionsOptions{
+        .header_timeout = absl::Seconds(options_.header_timeout_seconds)});
+    auto peer = [](const httplib::Request& req) {
+      return absl::StrCat(req.remote_addr, ":", req.remote_port);
+    };
+    server_->set_pre_routing_handler(
+        [this, peer](const httplib::Request& req, httplib::Response&) {
+          stalled_->RequestBegan(peer(req));
+          return httplib::Server::HandlerResponse::Unhandled;
+        });
+    server_->set_post_routing_handler(
+        [this, peer](const httplib::Request& req, httplib::Response&) {
+          stalled_->RequestEnded(peer(req));
+        });
+  }
   server_->Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
     res.set_content("ok\n", "text/plain");
   });
@@ -59,10 +76,12 @@ absl::Status HttpServer::Start() {
         "cannot bind HTTP listener to ", options_.host, ":", options_.port));
   }
   thread_ = std::thread([this] { server_->listen_after_bind(); });
+  if (stalled_ != nullptr) stalled_->Start(port_);
   return absl::OkStatus();
 }
 
 void HttpServer::Stop() {
+  if (stalled_ != nullptr) stalled_->Stop();
   if (thread_.joinable()) {
     server_->stop();
     thread_.join();

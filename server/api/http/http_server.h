@@ -4,7 +4,9 @@
 // Serves /healthz, /readyz and /metrics; the AWS-compatible endpoint
 // registers its routes on it. Connections get threads as they arrive (up to
 // HttpOptions::max_connection_threads, ConnectionThreads), so idle or slow
-// connections cannot hold up /healthz or other clients.
+// connections cannot hold up /healthz or other clients, and connections
+// that trickle in a request head are closed after
+// HttpOptions::header_timeout_seconds (StalledConnections).
 //
 // Thread safety: Start/Stop from one thread; handlers run concurrently.
 //
@@ -30,6 +32,8 @@ class Server;
 
 namespace evbus::api {
 
+class StalledConnections;
+
 struct HttpOptions {
   // Address to bind. Default: 127.0.0.1.
   std::string host = "127.0.0.1";
@@ -43,6 +47,11 @@ struct HttpOptions {
   int keep_alive_timeout_seconds = 5;
   // Timeout of each read of a request (line, headers, body). Default: 5 s.
   int read_timeout_seconds = 5;
+  // The longest a connection may go without a complete request head (its
+  // first, or the next after a keep-alive answer) before it is closed,
+  // however slowly its bytes trickle in (StalledConnections). 0: never.
+  // Default: 20 s.
+  int header_timeout_seconds = 20;
 };
 
 // What the health endpoints ask.
@@ -77,6 +86,7 @@ class HttpServer {
   HttpOptions options_;
   HttpProbes probes_;
   std::unique_ptr<httplib::Server> server_;
+  std::unique_ptr<StalledConnections> stalled_;  // null: no header timeout
   std::thread thread_;
   int port_ = 0;
 };
