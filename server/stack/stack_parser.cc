@@ -13,6 +13,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "server/alarms/alarm_rule.h"
 #include "server/alarms/alarm_service.h"
 #include "server/api/shapes/eventbridge_shapes.h"
@@ -1131,6 +1132,77 @@ absl::StatusOr<std::string> ExpandEnvironment(const std::string& text,
 
 }  // namespace
 
+namespace {
+
+// Member `key` of `map` (undefined when absent or not a map), looked up
+// without operator[] on a non-const node, which would add the key to the
+// document.
+YAML::Node MemberOf(const YAML::Node& map, absl::string_view key) {
+  if (!map.IsDefined() || !map.IsMap())
+    return YAML::Node(YAML::NodeType::Undefined);
+  for (const auto& kv : map) {
+    if (kv.first.IsScalar() && kv.first.Scalar() == key) return kv.second;
+  }
+  return YAML::Node(YAML::NodeType::Undefined);
+}
+
+// The line (1-based) of what a SAM conversion error names: its message
+// starts with a dotted path, "<LogicalId>.Properties.X[2].Y" below
+// Resources, or "Parameters.<Name>.Default" / "Globals..." from the top.
+// The deepest node of `root` along that path gives the line; 0 when not
+// even the first segment is found.
+int SamErrorLine(const YAML::Node& root, absl::string_view message) {
+  const size_t colon = message.find(": ");
+  if (colon == absl::string_view::npos) return 0;
+  std::vector<std::string> segments;
+  for (absl::string_view part : absl::StrSplit(message.substr(0, colon), '.')) {
+    // "Events[1]" is the member Events, then item 1.
+    size_t bracket = part.find('[');
+    segments.emplace_back(part.substr(0, bracket));
+    while (bracket != absl::string_view::npos) {
+      const size_t close = part.find(']', bracket);
+      if (close == absl::string_view::npos) break;
+      segments.emplace_back(part.substr(bracket, close - bracket + 1));
+      bracket = part.find('[', close);
+    }
+  }
+  if (segments.empty()) return 0;
+  const bool top = segments[0] == "Parameters" || segments[0] == "Globals" ||
+                   segments[0] == "Resources" || segments[0] == "Outputs";
+  YAML::Node node = top ? YAML::Node(root) : MemberOf(root, "Resources");
+  int line = 0;
+  for (const std::string& seg : segments) {
+    // Copies share the document's nodes; assigning to a node that refers
+    // to one would write into the document, so nothing is assigned.
+    YAML::Node next(YAML::NodeType::Undefined);
+    if (seg.empty()) break;
+    if (seg.front() == '[') {
+      size_t index = 0;
+      if (!node.IsSequence() ||
+          !absl::SimpleAtoi(absl::string_view(seg).substr(1, seg.size() - 2),
+                            &index) ||
+          index >= node.size()) {
+        break;
+      }
+      const YAML::Node& items = node;
+      next.reset(items[index]);
+    } else {
+      // Paths leave out a resource's "Properties" ("F.Timeout" is
+      // Resources.F.Properties.Timeout): look there too.
+      next.reset(MemberOf(node, seg));
+      if (!next.IsDefined()) {
+        next.reset(MemberOf(MemberOf(node, "Properties"), seg));
+      }
+      if (!next.IsDefined()) break;
+    }
+    node.reset(next);
+    line = node.Mark().line + 1;
+  }
+  return line;
+}
+
+}  // namespace
+
 absl::StatusOr<StackSpec> ParseStackText(const std::string& text,
                                          const std::string& path,
                                          const ParseOptions& options) {
@@ -1156,8 +1228,10 @@ absl::StatusOr<StackSpec> ParseStackText(const std::string& text,
       absl::StatusOr<YAML::Node> converted =
           ConvertSamTemplate(root, sam, &skipped);
       if (!converted.ok()) {
+        const int line = SamErrorLine(root, converted.status().message());
         return absl::InvalidArgumentError(
-            absl::StrCat(path, ": ", converted.status().message()));
+            absl::StrCat(path, line > 0 ? absl::StrCat(":", line) : "", ": ",
+                         converted.status().message()));
       }
       root = *converted;
     }

@@ -361,6 +361,45 @@ schedules:
 
 // What PutRule and PutTargets would refuse stops the stack while it is
 // parsed (before anything is applied, and in --dry-run), naming the field.
+TEST_F(StackParserTest, SamTemplateErrorsNameTheLine) {
+  // The conversion's path (Properties left out, list indexes) is followed
+  // in the template to the line of the deepest node found.
+  const std::string head = R"(AWSTemplateFormatVersion: '2010-09-09'
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Ops:
+    Type: AWS::SNS::Topic
+  Checker:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: python3.12
+      Handler: app.h
+      CodeUri: ./fn
+)";
+  EXPECT_THAT(Parse(head + "      Timeout: soon\n").status().message(),
+              ::testing::HasSubstr("stack.yaml:12: Checker.Timeout: \"soon\" "
+                                   "is not an integer"));
+  // A reference to what the template does not define: its line.
+  EXPECT_THAT(Parse(head + "      Environment:\n        Variables:\n"
+                           "          TOPIC: !Ref Missing\n")
+                  .status()
+                  .message(),
+              ::testing::HasSubstr(
+                  "stack.yaml:14: Checker.Environment.Variables.TOPIC: "
+                  "Ref Missing"));
+  // A resource-level problem: the resource's line.
+  EXPECT_THAT(Parse(R"(AWSTemplateFormatVersion: '2010-09-09'
+Resources:
+  R:
+    Type: AWS::Events::Rule
+    Properties: {Targets: []}
+)")
+                  .status()
+                  .message(),
+              ::testing::HasSubstr("stack.yaml:4: R: needs EventPattern or "
+                                   "ScheduleExpression"));
+}
+
 TEST_F(StackParserTest, RulesTheDaemonWouldRefuseAreErrors) {
   struct Case {
     std::string rules;
