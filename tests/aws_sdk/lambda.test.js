@@ -302,6 +302,16 @@ test("CreateFunction without Role → ValidationException naming 'role' (require
   await expectAwsError(lambda.send(new GetFunctionCommand({ FunctionName: "no-role" })), "ResourceNotFoundException");
 });
 
+test("CreateFunction of a .zip without Runtime or Handler → InvalidParameterValueException", T, async () => {
+  for (const missing of ["Runtime", "Handler"]) {
+    const input = { FunctionName: "half-made", Role: ROLE, Runtime: "python3.12", Handler: "app.handler", Code: { ZipFile: zip } };
+    delete input[missing];
+    const err = await expectAwsError(lambda.send(new CreateFunctionCommand(input)), "InvalidParameterValueException");
+    assert.equal(err.message, "Runtime and Handler are mandatory parameters for functions created with deployment packages.");
+  }
+  await expectAwsError(lambda.send(new GetFunctionCommand({ FunctionName: "half-made" })), "ResourceNotFoundException");
+});
+
 test("function names in every documented form: name:$LATEST, partial ARN, full ARN; another qualifier → 404", T, async () => {
   for (const name of ["echo:$LATEST", `${ACCOUNT}:function:echo`, `${ACCOUNT}:function:echo:$LATEST`,
                       `arn:aws:lambda:${REGION}:${ACCOUNT}:function:echo`]) {

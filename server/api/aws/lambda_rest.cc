@@ -340,6 +340,15 @@ AwsHttpResponse HandleLambda(const AwsHttpRequest& request,
                                       "InvalidParameterValueException",
                                       "Code is required."));
       }
+      // Not required by the model (image functions have neither), but by
+      // the service for a .zip package, which is all evbus runs.
+      if (!body->contains("Runtime") || !body->contains("Handler")) {
+        return Error(common::AwsError(
+            absl::StatusCode::kInvalidArgument,
+            "InvalidParameterValueException",
+            "Runtime and Handler are mandatory parameters for functions "
+            "created with deployment packages."));
+      }
       absl::StatusOr<evbus::v1::FunctionCode> code =
           CodeFromJson((*body)["Code"]);
       if (!code.ok()) return Error(code.status());
