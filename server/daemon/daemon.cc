@@ -670,6 +670,10 @@ int Run(const config::DaemonConfig& config) {
       static_cast<int>(config.http_read_timeout_seconds);
   http_options.header_timeout_seconds =
       static_cast<int>(config.http_header_timeout_seconds);
+  http_options.stalled_closed = registry.GetCounter(
+      "evbus_http_stalled_connections_closed_total",
+      "HTTP connections closed for sending no complete request head in "
+      "--http-header-timeout-seconds");
   api::HttpProbes probes;
   probes.ready = [&store_ref] { return store_ref.Health(); };
   probes.metrics = [&registry, &store_ref, store_healthy] {

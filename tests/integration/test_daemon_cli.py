@@ -437,6 +437,11 @@ class LifecycleTest(unittest.TestCase):
             self.assertLess(answered, 8)
             self.assertEqual(len(closed), len(drippers))
             self.assertIn("sent no complete request", d.log())
+            _, metrics = d.http_get("/metrics")
+            closed = [float(line.split()[-1]) for line in metrics.splitlines()
+                      if line.startswith("evbus_http_stalled_connections_closed_total")]
+            self.assertEqual(len(closed), 1, metrics)
+            self.assertGreaterEqual(closed[0], len(drippers))
         finally:
             for s in drippers:
                 s.close()

@@ -32,7 +32,8 @@ HttpServer::HttpServer(HttpOptions options, HttpProbes probes)
   server_->set_read_timeout(options_.read_timeout_seconds);
   if (options_.header_timeout_seconds > 0) {
     stalled_ = std::make_unique<StalledConnections>(StalledConnectionsOptions{
-        .header_timeout = absl::Seconds(options_.header_timeout_seconds)});
+        .header_timeout = absl::Seconds(options_.header_timeout_seconds),
+        .closed_counter = options_.stalled_closed});
     auto peer = [](const httplib::Request& req) {
       return absl::StrCat(req.remote_addr, ":", req.remote_port);
     };

@@ -25,6 +25,7 @@
 #include <thread>
 
 #include "absl/status/status.h"
+#include "server/metrics/registry.h"
 
 namespace httplib {
 class Server;
@@ -52,6 +53,9 @@ struct HttpOptions {
   // however slowly its bytes trickle in (StalledConnections). 0: never.
   // Default: 20 s.
   int header_timeout_seconds = 20;
+  // Counts the connections closed for header_timeout_seconds (default:
+  // counts nowhere).
+  metrics::Counter stalled_closed;
 };
 
 // What the health endpoints ask.

@@ -166,6 +166,7 @@ int StalledConnections::ScanOnce(absl::Time now) {
   if (closed > 0) {
     absl::MutexLock lock(&mu_);
     closed_ += static_cast<uint64_t>(closed);
+    options_.closed_counter.Increment(closed);
   }
   if (closed > 0) {
     EVBUS_LOG(WARNING) << "HTTP listener: closed " << closed

@@ -43,6 +43,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "server/common/clock.h"
+#include "server/metrics/registry.h"
 
 namespace evbus::api {
 
@@ -55,6 +56,8 @@ struct StalledConnectionsOptions {
   // The time for `since` (tests use a ManualClock). Null: the real clock,
   // whatever clock evbusd gives events.
   const common::Clock* clock = nullptr;
+  // Counts the connections shut down (default: counts nowhere).
+  metrics::Counter closed_counter;
 };
 
 class StalledConnections {
