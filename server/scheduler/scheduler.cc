@@ -355,6 +355,8 @@ void Scheduler::Loop() {
           sleep = std::min(sleep, absl::Milliseconds(it->first - now));
           break;
         }
+        // Being updated or deleted: ReleaseWriteLocked wakes this loop.
+        if (writing_.count(it->second) > 0) continue;
         ready.push_back(it->second);
       }
     }
@@ -436,6 +438,8 @@ void Scheduler::FireDue(const std::vector<std::string>& ids) {
       if (it == entries_.end()) continue;
       Entry& e = it->second;
       if (e.next_due_ms == 0 || e.next_due_ms > now) continue;
+      // Being updated or deleted: fired, if still due, once that is done.
+      if (writing_.count(id) > 0) continue;
       Fired f;
       f.id = id;
       f.scheduled = e.next_scheduled_ms;
@@ -613,23 +617,23 @@ absl::StatusOr<evbus::v1::Schedule> Scheduler::CreateSchedule(
       return common::ResourceNotFound(
           absl::StrCat("Schedule group ", group, " does not exist."));
     }
-    if (entries_.count(id) > 0 || creating_.count(id) > 0) {
+    if (entries_.count(id) > 0 || writing_.count(id) > 0) {
       return Conflict(absl::StrCat("Schedule ", s.name(), " already exists."));
     }
     now = Ms(clock_.Now());
-    creating_.insert(id);
-    ++creating_in_group_[group];
+    writing_.insert(id);
+    ++writing_in_group_[group];
   }
   s.set_arn(ScheduleArn(group, s.name()));
   s.set_creation_date_ms(now);
   s.set_last_modification_date_ms(now);
   // Written outside mu_: concurrent creates share one fsync (RocksDB groups
   // concurrent synced writes), and firing is not held up meanwhile. The id
-  // stays reserved in creating_, and its group cannot be deleted under it.
+  // stays reserved in writing_, and its group cannot be deleted under it.
   absl::Status w = PersistSchedule(s);
   absl::MutexLock lock(&mu_);
-  creating_.erase(id);
-  if (--creating_in_group_[group] == 0) creating_in_group_.erase(group);
+  writing_.erase(id);
+  if (--writing_in_group_[group] == 0) writing_in_group_.erase(group);
   if (!w.ok()) return w;
   Entry e;
   e.id = id;
@@ -641,6 +645,29 @@ absl::StatusOr<evbus::v1::Schedule> Scheduler::CreateSchedule(
   ScheduleNextLocked(stored, now);
   wake_ = true;
   return s;
+}
+
+bool Scheduler::ReserveWriteLocked(const std::string& id,
+                                   const std::string& group) {
+  // Another write to the same schedule finishes first (a short wait: one
+  // fsync).
+  auto idle = [this, &id]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return writing_.count(id) == 0;
+  };
+  mu_.Await(absl::Condition(&idle));
+  if (entries_.count(id) == 0 || deleting_groups_.count(group) > 0) {
+    return false;
+  }
+  writing_.insert(id);
+  ++writing_in_group_[group];
+  return true;
+}
+
+void Scheduler::ReleaseWriteLocked(const std::string& id,
+                                   const std::string& group) {
+  writing_.erase(id);
+  if (--writing_in_group_[group] == 0) writing_in_group_.erase(group);
+  wake_ = true;  // a tick skipped while the id was being written
 }
 
 absl::StatusOr<evbus::v1::Schedule> Scheduler::GetSchedule(
@@ -664,19 +691,27 @@ absl::StatusOr<evbus::v1::Schedule> Scheduler::UpdateSchedule(
   std::optional<ScheduleExpression> expr;
   absl::Status valid = Validate(s, &expr);
   if (!valid.ok()) return valid;
+  const std::string id = ScheduleId(s.group_name(), s.name());
+  const std::string group = s.group_name();
   absl::MutexLock lock(&mu_);
-  auto it = entries_.find(ScheduleId(s.group_name(), s.name()));
-  if (it == entries_.end()) {
+  if (!ReserveWriteLocked(id, group)) {
     return common::ResourceNotFound(
         absl::StrCat("Schedule ", s.name(), " does not exist."));
   }
   int64_t now = Ms(clock_.Now());
-  s.set_arn(it->second.schedule.arn());
-  s.set_creation_date_ms(it->second.schedule.creation_date_ms());
+  {
+    const evbus::v1::Schedule& old = entries_.at(id).schedule;
+    s.set_arn(old.arn());
+    s.set_creation_date_ms(old.creation_date_ms());
+  }
   s.set_last_modification_date_ms(now);
+  // Written outside mu_ (see writing_); the id stays reserved meanwhile.
+  mu_.Unlock();
   absl::Status w = PersistSchedule(s);
+  mu_.Lock();
+  ReleaseWriteLocked(id, group);
   if (!w.ok()) return w;
-  Entry& e = it->second;
+  Entry& e = entries_.at(id);
   e.schedule = s;
   e.expression = std::move(expr);
   e.anchor = absl::FromUnixMillis(s.start_date_ms() > 0 ? s.start_date_ms()
@@ -689,10 +724,9 @@ absl::StatusOr<evbus::v1::Schedule> Scheduler::UpdateSchedule(
 absl::Status Scheduler::DeleteSchedule(const std::string& group,
                                        const std::string& name) {
   std::string g = group.empty() ? kDefaultGroup : group;
-  absl::MutexLock lock(&mu_);
   std::string id = ScheduleId(g, name);
-  auto it = entries_.find(id);
-  if (it == entries_.end()) {
+  absl::MutexLock lock(&mu_);
+  if (!ReserveWriteLocked(id, g)) {
     return common::ResourceNotFound(
         absl::StrCat("Schedule ", name, " does not exist."));
   }
@@ -701,10 +735,17 @@ absl::Status Scheduler::DeleteSchedule(const std::string& group,
                storage::keys::CatalogKey(kScheduleKind,
                                          storage::keys::RuleName(g, name)));
   batch.Delete(storage::Family::kSched, id);
+  // Written outside mu_ (see writing_); the id stays reserved meanwhile.
+  mu_.Unlock();
   absl::Status w = store_.Write(batch, /*sync=*/true);
+  mu_.Lock();
+  ReleaseWriteLocked(id, g);
   if (!w.ok()) return w;
-  UnindexLocked(it->second);
-  entries_.erase(it);
+  auto it = entries_.find(id);
+  if (it != entries_.end()) {
+    UnindexLocked(it->second);
+    entries_.erase(it);
+  }
   fire_state_.erase(id);
   return absl::OkStatus();
 }
@@ -782,7 +823,7 @@ absl::Status Scheduler::DeleteScheduleGroup(const std::string& name) {
   // are then deleted with it); no new one starts meanwhile.
   deleting_groups_.insert(name);
   auto no_creates = [this, &name]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return creating_in_group_.count(name) == 0;
+    return writing_in_group_.count(name) == 0;
   };
   mu_.Await(absl::Condition(&no_creates));
   deleting_groups_.erase(name);

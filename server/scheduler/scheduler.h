@@ -149,6 +149,14 @@ class Scheduler final {
   static absl::Status Validate(const evbus::v1::Schedule& s,
                                std::optional<ScheduleExpression>* expression);
   absl::Status PersistSchedule(const evbus::v1::Schedule& s);
+  // Reserves schedule `id` (of `group`) for an update or delete written
+  // outside mu_: waits for another write to it to finish, then false when
+  // it does not exist (or its group is being deleted). Release with
+  // ReleaseWriteLocked once the write is done.
+  bool ReserveWriteLocked(const std::string& id, const std::string& group)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ReleaseWriteLocked(const std::string& id, const std::string& group)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::string ScheduleArn(const std::string& group,
                           const std::string& name) const;
   std::string GroupArn(const std::string& group) const;
@@ -169,12 +177,14 @@ class Scheduler final {
   std::set<std::pair<int64_t, std::string>> due_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, evbus::v1::ScheduleGroup> groups_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, evbus::v1::FireState> fire_state_ ABSL_GUARDED_BY(mu_);
-  // Creates being written (CreateSchedule writes outside mu_, so that
-  // concurrent creates share one fsync): their ids, the count per group, and
-  // the groups a DeleteScheduleGroup is waiting to delete (no create starts
-  // in those).
-  std::set<std::string> creating_ ABSL_GUARDED_BY(mu_);
-  std::map<std::string, int> creating_in_group_ ABSL_GUARDED_BY(mu_);
+  // Schedules being written (CreateSchedule, UpdateSchedule and
+  // DeleteSchedule write outside mu_, so that concurrent calls share one
+  // fsync and firing is not held up): their ids (no other write to one
+  // starts, and it does not fire, until its write is done), the count per
+  // group, and the groups a DeleteScheduleGroup is waiting to delete (no
+  // write starts in those).
+  std::set<std::string> writing_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, int> writing_in_group_ ABSL_GUARDED_BY(mu_);
   std::set<std::string> deleting_groups_ ABSL_GUARDED_BY(mu_);
   bool started_ ABSL_GUARDED_BY(mu_) = false;
   bool wake_ ABSL_GUARDED_BY(mu_) = false;

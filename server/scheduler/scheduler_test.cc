@@ -3,6 +3,8 @@
 #include "server/scheduler/scheduler.h"
 
 #include <atomic>
+#include <map>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -289,6 +291,77 @@ TEST_F(SchedulerTest, DeletingAGroupDuringCreatesLeavesNothingBehind) {
                            }),
               IsOk());
   EXPECT_EQ(stored, 0u);
+}
+
+// Updates and deletes write outside the scheduler's lock too. Racing
+// updates, deletes and a group delete, with schedules firing meanwhile:
+// every call either takes effect or fails cleanly, the last acknowledged
+// update is what is kept, and a restart loads exactly what memory had (no
+// schedule written back into a deleted group).
+TEST_F(SchedulerTest, RacingUpdatesAndDeletesKeepMemoryAndStoreTheSame) {
+  ASSERT_THAT(scheduler_->Start(), IsOk());
+  ASSERT_THAT(scheduler_->CreateScheduleGroup("team").status(), IsOk());
+  constexpr int kNames = 24;
+  for (const char* group : {"default", "team"}) {
+    for (int i = 0; i < kNames; ++i) {
+      evbus::v1::Schedule s = DailySchedule(group, absl::StrCat("s-", i));
+      s.set_schedule_expression("rate(1 minute)");  // fires as time moves
+      ASSERT_THAT(scheduler_->CreateSchedule(s).status(), IsOk());
+    }
+  }
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int round = 0; round < 30 && !stop.load(); ++round) {
+        for (int i = t; i < kNames; i += 4) {
+          for (const char* group : {"default", "team"}) {
+            evbus::v1::Schedule s = DailySchedule(group, absl::StrCat("s-", i));
+            s.set_description(absl::StrCat("round ", round));
+            absl::StatusOr<evbus::v1::Schedule> r =
+                scheduler_->UpdateSchedule(s);
+            EXPECT_TRUE(r.ok() || absl::IsNotFound(r.status())) << r.status();
+          }
+        }
+      }
+    });
+  }
+  threads.emplace_back([&] {
+    for (int i = 0; i < kNames; i += 3) {
+      EXPECT_THAT(scheduler_->DeleteSchedule("default", absl::StrCat("s-", i)),
+                  IsOk());
+    }
+  });
+  threads.emplace_back([&] {
+    for (int i = 0; i < 20; ++i) {
+      clock_.Advance(absl::Minutes(1));
+      scheduler_->Poke();
+      absl::SleepFor(absl::Milliseconds(1));
+    }
+  });
+  absl::SleepFor(absl::Milliseconds(5));
+  EXPECT_THAT(scheduler_->DeleteScheduleGroup("team"), IsOk());
+  stop = true;
+  for (std::thread& t : threads) t.join();
+
+  auto snapshot = [&] {
+    std::map<std::string, std::string> out;
+    for (const evbus::v1::Schedule& s : scheduler_->ListSchedules("", "", "")) {
+      out[absl::StrCat(s.group_name(), "/", s.name())] = s.description();
+    }
+    return out;
+  };
+  const std::map<std::string, std::string> before = snapshot();
+  EXPECT_EQ(before.size(), static_cast<size_t>(kNames - (kNames + 2) / 3));
+  for (const auto& [id, description] : before) {
+    EXPECT_TRUE(absl::StartsWith(id, "default/")) << id;
+  }
+  scheduler_->Stop();
+  Open();
+  ASSERT_THAT(scheduler_->Start(), IsOk());
+  EXPECT_EQ(snapshot(), before);
+  EXPECT_THAT(scheduler_->GetScheduleGroup("team"),
+              StatusIs(absl::StatusCode::kNotFound));
 }
 
 TEST_F(SchedulerTest, FlexibleWindowLandsInsideTheWindow) {
