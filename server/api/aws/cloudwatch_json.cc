@@ -772,6 +772,23 @@ Operation FindOperation(absl::string_view op) {
   return nullptr;
 }
 
+// The metric or composite alarm named `name`, if there is one.
+absl::StatusOr<std::optional<evbus::v1::MetricAlarm>> AlarmNamed(
+    api::CloudWatchServiceImpl& cw, const std::string& name) {
+  evbus::v1::DescribeAlarmsRequest request;
+  request.add_alarm_names(name);
+  request.add_alarm_types("MetricAlarm");
+  request.add_alarm_types("CompositeAlarm");
+  grpc::ServerContext ctx;
+  evbus::v1::DescribeAlarmsResponse response;
+  EVBUS_RETURN_IF_ERROR(FromGrpc(cw.DescribeAlarms(&ctx, &request, &response)));
+  for (const auto* list :
+       {&response.metric_alarms(), &response.composite_alarms()}) {
+    for (const evbus::v1::MetricAlarm& a : *list) return a;
+  }
+  return std::nullopt;
+}
+
 // The alarm an ARN names (arn:aws:cloudwatch:<region>:<account>:alarm:<name>),
 // if it exists: its ARN as evbus writes it. ResourceNotFoundException
 // otherwise (Contributor Insights rules, the other taggable CloudWatch
@@ -786,17 +803,9 @@ absl::StatusOr<std::string> TaggableAlarm(api::CloudWatchServiceImpl& cw,
         absl::StrCat("The value ", arn,
                      " for parameter ResourceARN is not an alarm ARN."));
   }
-  evbus::v1::DescribeAlarmsRequest request;
-  request.add_alarm_names(parts[6]);
-  request.add_alarm_types("MetricAlarm");
-  request.add_alarm_types("CompositeAlarm");
-  grpc::ServerContext ctx;
-  evbus::v1::DescribeAlarmsResponse response;
-  EVBUS_RETURN_IF_ERROR(FromGrpc(cw.DescribeAlarms(&ctx, &request, &response)));
-  for (const auto* list :
-       {&response.metric_alarms(), &response.composite_alarms()}) {
-    for (const evbus::v1::MetricAlarm& a : *list) return a.alarm_arn();
-  }
+  EVBUS_ASSIGN_OR_RETURN(std::optional<evbus::v1::MetricAlarm> alarm,
+                         AlarmNamed(cw, parts[6]));
+  if (alarm.has_value()) return alarm->alarm_arn();
   return common::AwsError(absl::StatusCode::kNotFound,
                           "ResourceNotFoundException",
                           absl::StrCat("Alarm ", parts[6], " does not exist."));
@@ -844,36 +853,18 @@ class AlarmTags {
     }
     const std::optional<std::string> name = in.String("AlarmName");
     if (!name.has_value() || name->empty()) return t;  // the call refuses it
-    evbus::v1::DescribeAlarmsRequest request;
-    request.add_alarm_names(*name);
-    request.add_alarm_types("MetricAlarm");
-    request.add_alarm_types("CompositeAlarm");
-    grpc::ServerContext ctx;
-    evbus::v1::DescribeAlarmsResponse response;
-    EVBUS_RETURN_IF_ERROR(
-        FromGrpc(cw.DescribeAlarms(&ctx, &request, &response)));
-    t.existed_ =
-        response.metric_alarms_size() + response.composite_alarms_size() > 0;
+    EVBUS_ASSIGN_OR_RETURN(std::optional<evbus::v1::MetricAlarm> alarm,
+                           AlarmNamed(cw, *name));
+    t.existed_ = alarm.has_value();
     t.name_ = *name;
     return t;
   }
   // After a successful call: a new alarm gets exactly the tags given.
   absl::Status After(api::CloudWatchServiceImpl& cw, TagStore& tags) const {
     if (existed_ || name_.empty()) return absl::OkStatus();
-    evbus::v1::DescribeAlarmsRequest request;
-    request.add_alarm_names(name_);
-    request.add_alarm_types("MetricAlarm");
-    request.add_alarm_types("CompositeAlarm");
-    grpc::ServerContext ctx;
-    evbus::v1::DescribeAlarmsResponse response;
-    EVBUS_RETURN_IF_ERROR(
-        FromGrpc(cw.DescribeAlarms(&ctx, &request, &response)));
-    for (const auto* list :
-         {&response.metric_alarms(), &response.composite_alarms()}) {
-      for (const evbus::v1::MetricAlarm& a : *list) {
-        return tags.Reset(a.alarm_arn(), tags_);
-      }
-    }
+    EVBUS_ASSIGN_OR_RETURN(std::optional<evbus::v1::MetricAlarm> alarm,
+                           AlarmNamed(cw, name_));
+    if (alarm.has_value()) return tags.Reset(alarm->alarm_arn(), tags_);
     return absl::OkStatus();
   }
 

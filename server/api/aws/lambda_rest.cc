@@ -5,6 +5,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "server/api/aws/rest_tags.h"
 #include "server/api/aws/scheduler_rest.h"
 #include "server/api/shapes/function_shapes.h"
 #include "server/common/aws_error.h"
@@ -222,6 +223,8 @@ AwsHttpResponse Invoke(const AwsHttpRequest& request, const std::string& name,
 }
 
 constexpr absl::string_view kTagsPath = "/2017-03-31/tags/";
+constexpr RestTagsShape kLambdaTags = {.tags_as_map = true,
+                                       .keys_param = "tagKeys"};
 
 AwsHttpResponse NoContent() {
   AwsHttpResponse r;
@@ -250,45 +253,11 @@ AwsHttpResponse HandleTags(const AwsHttpRequest& request,
   grpc::ServerContext ctx;
   grpc::Status s = functions.GetFunction(&ctx, &get, &fn);
   if (!s.ok()) return Error(FromGrpc(s));
-  const std::string& resource = fn.function_arn();
-  if (request.method == "GET") {
-    absl::StatusOr<std::map<std::string, std::string>> current =
-        tags.List(resource);
-    if (!current.ok()) return Error(current.status());
-    Json map = Json::object();
-    for (const auto& [k, v] : *current) map[k] = v;
-    return Ok(Json{{"Tags", map}});
-  }
-  if (request.method == "POST") {
-    absl::StatusOr<Json> body = Body(request);
-    if (!body.ok()) return Error(body.status());
-    if (!body->contains("Tags")) {
-      return Error(common::ValidationError(
-          "1 validation error detected: Value null at 'tags' failed to "
-          "satisfy constraint: Member must not be null"));
-    }
-    absl::StatusOr<std::map<std::string, std::string>> added =
-        TagStore::FromJsonMap((*body)["Tags"], "Tags");
-    if (!added.ok()) return Error(added.status());
-    absl::Status t = tags.Tag(resource, *added);
-    if (!t.ok()) return Error(t);
-    return NoContent();
-  }
-  if (request.method == "DELETE") {
-    std::vector<std::string> keys;
-    for (const auto& [k, v] : request.query) {
-      if (k == "tagKeys") keys.push_back(v);
-    }
-    if (keys.empty()) {
-      return Error(common::ValidationError(
-          "1 validation error detected: Value null at 'tagKeys' failed to "
-          "satisfy constraint: Member must not be null"));
-    }
-    absl::Status u = tags.Untag(resource, keys);
-    if (!u.ok()) return Error(u);
-    return NoContent();
-  }
-  return RestJsonError(405, "UnknownOperationException", "Method not allowed");
+  absl::StatusOr<std::optional<Json>> out = HandleRestTags(
+      request, [&request] { return Body(request); }, fn.function_arn(), tags,
+      kLambdaTags);
+  if (!out.ok()) return Error(out.status());
+  return out->has_value() ? Ok(**out) : NoContent();
 }
 
 }  // namespace
@@ -353,19 +322,13 @@ AwsHttpResponse HandleLambda(const AwsHttpRequest& request,
           CodeFromJson((*body)["Code"]);
       if (!code.ok()) return Error(code.status());
       *req.mutable_code() = *std::move(code);
-      std::map<std::string, std::string> new_tags;
-      if (body->contains("Tags")) {
-        absl::StatusOr<std::map<std::string, std::string>> given =
-            TagStore::FromJsonMap((*body)["Tags"], "Tags");
-        if (!given.ok()) return Error(given.status());
-        absl::Status valid = TagStore::Validate(*given);
-        if (!valid.ok()) return Error(valid);
-        new_tags = *std::move(given);
-      }
+      absl::StatusOr<std::map<std::string, std::string>> new_tags =
+          CreateTags(*body, kLambdaTags);
+      if (!new_tags.ok()) return Error(new_tags.status());
       evbus::v1::Function fn;
       grpc::Status s = functions.CreateFunction(&ctx, &req, &fn);
       if (!s.ok()) return Error(FromGrpc(s));
-      absl::Status tagged = tags.Reset(fn.function_arn(), new_tags);
+      absl::Status tagged = tags.Reset(fn.function_arn(), *new_tags);
       if (!tagged.ok()) return Error(tagged);
       return Ok(shapes::FunctionConfigurationToJson(fn), 201);
     }

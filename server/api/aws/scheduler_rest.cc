@@ -9,6 +9,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "server/api/aws/rest_tags.h"
 #include "server/api/shapes/schedule_shapes.h"
 #include "server/common/aws_error.h"
 #include "server/common/json.h"
@@ -93,6 +94,8 @@ absl::StatusOr<std::vector<const T*>> Page(
 }
 
 constexpr absl::string_view kTagsPath = "/tags/";
+constexpr RestTagsShape kSchedulerTags = {.tags_as_map = false,
+                                          .keys_param = "TagKeys"};
 
 // The tags calls on /tags/{ResourceArn}: the resource is a schedule group
 // (arn:aws:scheduler:<region>:<account>:schedule-group/<name>) that exists.
@@ -113,42 +116,11 @@ AwsHttpResponse HandleTags(const AwsHttpRequest& request,
   evbus::v1::ScheduleGroup group;
   grpc::Status s = events.GetScheduleGroup(&ctx, &req, &group);
   if (!s.ok()) return Error(FromGrpc(s));
-  if (request.method == "GET") {
-    absl::StatusOr<std::map<std::string, std::string>> current =
-        tags.List(group.arn());
-    if (!current.ok()) return Error(current.status());
-    return Ok(Json{{"Tags", TagStore::ToJsonList(*current)}});
-  }
-  if (request.method == "POST") {
-    absl::StatusOr<Json> body = Body(request);
-    if (!body.ok()) return Error(body.status());
-    if (!body->contains("Tags")) {
-      return Error(common::ValidationError(
-          "1 validation error detected: Value null at 'tags' failed to "
-          "satisfy constraint: Member must not be null"));
-    }
-    absl::StatusOr<std::map<std::string, std::string>> added =
-        TagStore::FromJsonList((*body)["Tags"], "Tags");
-    if (!added.ok()) return Error(added.status());
-    absl::Status t = tags.Tag(group.arn(), *added);
-    if (!t.ok()) return Error(t);
-    return Ok(Json::object());
-  }
-  if (request.method == "DELETE") {
-    std::vector<std::string> keys;
-    for (const auto& [k, v] : request.query) {
-      if (k == "TagKeys") keys.push_back(v);
-    }
-    if (keys.empty()) {
-      return Error(common::ValidationError(
-          "1 validation error detected: Value null at 'tagKeys' failed to "
-          "satisfy constraint: Member must not be null"));
-    }
-    absl::Status u = tags.Untag(group.arn(), keys);
-    if (!u.ok()) return Error(u);
-    return Ok(Json::object());
-  }
-  return RestJsonError(405, "UnknownOperationException", "Method not allowed");
+  absl::StatusOr<std::optional<Json>> out = HandleRestTags(
+      request, [&request] { return Body(request); }, group.arn(), tags,
+      kSchedulerTags);
+  if (!out.ok()) return Error(out.status());
+  return Ok(out->value_or(Json::object()));
 }
 
 }  // namespace
@@ -250,18 +222,12 @@ AwsHttpResponse HandleScheduler(const AwsHttpRequest& request,
     if (m == "POST") {
       absl::StatusOr<Json> body = Body(request);
       if (!body.ok()) return Error(body.status());
-      std::map<std::string, std::string> new_tags;
-      if (body->contains("Tags")) {
-        absl::StatusOr<std::map<std::string, std::string>> given =
-            TagStore::FromJsonList((*body)["Tags"], "Tags");
-        if (!given.ok()) return Error(given.status());
-        absl::Status valid = TagStore::Validate(*given);
-        if (!valid.ok()) return Error(valid);
-        new_tags = *std::move(given);
-      }
+      absl::StatusOr<std::map<std::string, std::string>> new_tags =
+          CreateTags(*body, kSchedulerTags);
+      if (!new_tags.ok()) return Error(new_tags.status());
       s = events.CreateScheduleGroup(&ctx, &req, &group);
       if (s.ok()) {
-        absl::Status tagged = tags.Reset(group.arn(), new_tags);
+        absl::Status tagged = tags.Reset(group.arn(), *new_tags);
         if (!tagged.ok()) return Error(tagged);
         return Ok(Json{{"ScheduleGroupArn", group.arn()}});
       }
