@@ -633,10 +633,14 @@ class Applier {
     static const char* kOrder[] = {"alarm",           "schedule",   "rule",
                                    "subscription",    "topic",      "function",
                                    "api-destination", "connection", "bus"};
+    // What the file declares, and what this apply created.
     std::set<std::pair<std::string, std::string>> now;
+    std::set<std::pair<std::string, std::string>> created;
     for (const PlanItem& p : plan_) {
       for (const char* k : kOrder) {
-        if (p.kind == k) now.insert({p.kind, p.name});
+        if (p.kind != k) continue;
+        now.insert({p.kind, p.name});
+        if (p.action == "create") created.insert({p.kind, p.name});
       }
     }
     evbus::v1::StackRecordRef ref;
@@ -646,7 +650,14 @@ class Applier {
     if (!s.ok() && s.error_code() != grpc::StatusCode::NOT_FOUND) {
       return Failed(s, "stack", stack);
     }
-    std::set<std::pair<std::string, std::string>> owned = now;
+    // The stack owns what it created, now or in an earlier apply; a resource
+    // it declares that already existed (made by hand, or by another stack)
+    // is used, never owned, so --prune never deletes it.
+    std::set<std::pair<std::string, std::string>> owned = created;
+    for (const auto& r : old.resources()) {
+      if (now.count({r.kind(), r.name()}) > 0)
+        owned.insert({r.kind(), r.name()});
+    }
     if (prune) {
       // Alarms go in one call: a composite alarm and the alarms its rule
       // names can only be deleted together.

@@ -123,6 +123,32 @@ class StackApplyTest(unittest.TestCase):
         # Pruning again finds nothing more to delete.
         self.assertNotIn("delete", self.plan("-f", path, "--prune").values())
 
+    def test_prune_deletes_only_what_the_stack_created(self):
+        # A bus made by hand and a bus another stack created are used by this
+        # stack, not owned: removing them from the file and pruning leaves
+        # them (and the hand-made bus's rule) alone.
+        self.d.cli("create-event-bus", "--name", "handmade")
+        self.d.cli("put-rule", "--name", "keepme", "--event-bus-name", "handmade",
+                   "--event-pattern", json.dumps({"source": ["x"]}))
+        other = self.write("stack: other-owner\nbuses:\n  - name: shared-bus\n")
+        self.assertEqual(self.plan("-f", other)[("bus", "shared-bus")], "create")
+        mine = self.write("stack: user-of-others\nbuses:\n  - name: handmade\n"
+                          "  - name: shared-bus\n  - name: mine-only\n")
+        first = self.plan("-f", mine)
+        self.assertEqual(first[("bus", "handmade")], "unchanged")
+        self.assertEqual(first[("bus", "shared-bus")], "unchanged")
+        self.assertEqual(first[("bus", "mine-only")], "create")
+        pruned = self.plan("-f", self.write("stack: user-of-others\n"), "--prune")
+        self.assertEqual(pruned, {("bus", "mine-only"): "delete"})
+        buses = {b["Name"] for b in self.d.cli_json("list-event-buses")["EventBuses"]}
+        self.assertLessEqual({"handmade", "shared-bus"}, buses)
+        self.assertNotIn("mine-only", buses)
+        self.assertEqual([r["Name"] for r in self.d.cli_json(
+            "list-rules", "--event-bus-name", "handmade")["Rules"]], ["keepme"])
+        # The stack that created shared-bus still owns it.
+        gone = self.plan("-f", self.write("stack: other-owner\n"), "--prune")
+        self.assertEqual(gone, {("bus", "shared-bus"): "delete"})
+
     def test_composite_alarms_apply_update_and_prune(self):
         stack = """stack: pager
 alarms:
