@@ -540,45 +540,38 @@ absl::StatusOr<Json> LogsTail(const Args& args, Context& ctx) {
   auto print = [](const evbus::v1::LogRecord& r) {
     std::printf("%s %s\n", IsoMillis(r.time_ms()).c_str(), r.message().c_str());
   };
-  if (!follow) {
-    // The last --max-items records: read to the end, keeping that many.
-    std::deque<evbus::v1::LogRecord> last;
-    // Bounded: each page moves the token forward; an empty page ends it.
-    while (true) {
-      request.set_limit(1000);
-      evbus::v1::ReadLogResponse response;
-      grpc::Status s = read_log(request, &response);
-      if (!s.ok()) return RpcError(s, "ReadLog", ctx.endpoint);
-      for (auto& r : *response.mutable_records()) {
-        last.push_back(std::move(r));
-        if (last.size() > static_cast<size_t>(*max_items)) last.pop_front();
-      }
-      if (response.records_size() == 0) break;
-      request.set_next_token(response.next_token());
+  // The last --max-items records: read to the end, keeping that many.
+  std::deque<evbus::v1::LogRecord> last;
+  // Bounded: each page moves the token forward; an empty page ends it.
+  while (true) {
+    request.set_limit(1000);
+    evbus::v1::ReadLogResponse response;
+    grpc::Status s = read_log(request, &response);
+    if (!s.ok()) return RpcError(s, "ReadLog", ctx.endpoint);
+    for (auto& r : *response.mutable_records()) {
+      last.push_back(std::move(r));
+      if (last.size() > static_cast<size_t>(*max_items)) last.pop_front();
     }
-    for (const auto& r : last) print(r);
-    std::fflush(stdout);
-    return Json();
+    if (response.records_size() == 0) break;
+    request.set_next_token(response.next_token());
   }
-  // --follow polls once a second until interrupted (or --follow-seconds),
-  // printing from the start (or --since) up to --max-items records.
+  for (const auto& r : last) print(r);
+  std::fflush(stdout);
+  if (!follow) return Json();
+  // --follow: then every new record as it arrives, polling once a second
+  // until interrupted (or for --follow-seconds).
   absl::StatusOr<int> follow_seconds =
       ParseIntArg(args, "follow-seconds", 86400 * 365, 1, 86400 * 365);
   if (!follow_seconds.ok()) return follow_seconds.status();
   absl::Time stop = absl::Now() + absl::Seconds(*follow_seconds);
-  int printed = 0;
   while (true) {
-    request.set_limit(std::min(1000, *max_items - printed));
+    request.set_limit(1000);
     evbus::v1::ReadLogResponse response;
     grpc::Status s = read_log(request, &response);
     if (!s.ok()) return RpcError(s, "ReadLog", ctx.endpoint);
-    for (const auto& r : response.records()) {
-      print(r);
-      ++printed;
-    }
+    for (const auto& r : response.records()) print(r);
     std::fflush(stdout);
     request.set_next_token(response.next_token());
-    if (printed >= *max_items) break;
     if (response.records_size() > 0) continue;
     if (absl::Now() >= stop) break;
     absl::SleepFor(absl::Seconds(1));
@@ -1329,7 +1322,8 @@ const std::map<std::string, std::string>& VerbDetails() {
        "NAME is a log group (log:NAME targets) or a function (its "
        "/aws/lambda/NAME group, empty until the first invocation).\n"
        "Prints the last --max-items records (default 10000); with --follow, "
-       "the first --max-items, then new records as they arrive.\n"
+       "then every new record as it arrives (until interrupted, or for "
+       "--follow-seconds S).\n"
        "--since T: a duration back from the daemon's clock (30s, 10m, 2h, "
        "1d, 1w), an RFC 3339 time or epoch seconds.\n"
        "A group nothing was written to (and no rule delivers to) is "

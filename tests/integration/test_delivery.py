@@ -1,9 +1,10 @@
 """Rules, targets and durable delivery against real HTTP receivers."""
 import json
+import subprocess
 import time
 import unittest
 
-from evbus_harness import Daemon, entry
+from evbus_harness import EVBUS, Daemon, entry
 from receiver import Receiver
 
 
@@ -267,6 +268,20 @@ class DeliveryTest(unittest.TestCase):
         self.assertIn(ids[3], lines[1])
         self.assertEqual(len(self.d.cli("logs", "tail", "lines", "--since",
                                          "1h").stdout.splitlines()), 4)
+        # --follow prints the last --max-items, then keeps following: a
+        # record put meanwhile is printed too.
+        follow = subprocess.Popen(
+            [EVBUS, "--endpoint", self.d.grpc, "logs", "tail", "lines",
+             "--follow", "--max-items", "2", "--follow-seconds", "4"],
+            stdout=subprocess.PIPE, text=True)
+        time.sleep(1)
+        ids += self.put([entry(detail_type="Line", detail={"n": 4})])
+        out, _ = follow.communicate(timeout=20)
+        lines = out.splitlines()
+        self.assertEqual(len(lines), 3, out)
+        self.assertIn(ids[2], lines[0])
+        self.assertIn(ids[3], lines[1])
+        self.assertIn(ids[4], lines[2])
         self.assertEqual(self.d.cli("logs", "tail", "lines", "--since",
                                     "1700000000").returncode, 0)
         r = self.d.cli("logs", "tail", "no-such-group", check=False)
