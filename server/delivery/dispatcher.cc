@@ -92,7 +92,8 @@ Dispatcher::TargetQueue& Dispatcher::QueueForLocked(
         "Deliveries that succeeded (AWS/Events Invocations).", labels);
     q.failed = registry_.GetCounter(
         "evbus_failed_invocations_total",
-        "Deliveries that failed permanently (AWS/Events FailedInvocations).",
+        "Deliveries that failed permanently, other than those sent to the "
+        "target's DeadLetterConfig (AWS/Events FailedInvocations).",
         labels);
     q.retries =
         registry_.GetCounter("evbus_retry_invocation_attempts_total",
@@ -626,7 +627,11 @@ void Dispatcher::Complete(const QueueEntry& entry, evbus::v1::DeliveryTask task,
       // that no longer exists (DeleteRule also deletes its dead letters).
       dropped_.Increment();
     } else {
-      failed.Increment();
+      // As AWS/Events FailedInvocations (and the metric store, above): a
+      // failure handed to the target's DeadLetterConfig counts as
+      // InvocationsSentToDlq instead.
+      const bool forwards = ForwardsDeadLetter(task, *target);
+      if (!forwards) failed.Increment();
       dead_letters.Increment();
       evbus::v1::DeadLetter dl;
       dl.set_target_arn(target->target.arn());
@@ -640,7 +645,7 @@ void Dispatcher::Complete(const QueueEntry& entry, evbus::v1::DeliveryTask task,
           task.event_bus_name(), task.rule_name(), task.target_id(),
           static_cast<uint64_t>(dl.dead_lettered_ms()), task.task_id());
       outcome.dead_letter_value = dl.SerializeAsString();
-      if (ForwardsDeadLetter(task, *target)) {
+      if (forwards) {
         outcome.forward = std::move(dl);
         outcome.forward_target = *target;
       }

@@ -191,6 +191,12 @@ class DeliveryTest(unittest.TestCase):
         self.assertEqual(dlq["headers"]["X-Evbus-Exhausted-Retry-Condition"],
                          "MaximumRetryAttempts")
         self.assertEqual(dlq["headers"]["X-Evbus-Retry-Attempts"], "1")
+        # As AWS/Events: sent to the DeadLetterConfig, so not a
+        # FailedInvocation, in Prometheus as in the metric store.
+        series = '{bus="default",rule="exhaust",target="t"}'
+        _, metrics = self.d.http_get("/metrics")
+        self.assertIn("evbus_dead_letter_invocations_total%s 1" % series, metrics)
+        self.assertIn("evbus_failed_invocations_total%s 0" % series, metrics)
 
     def test_slow_target_does_not_delay_a_fast_one(self):
         self.r.script("/slow", [], default=(200, {}, 2.0))
