@@ -39,9 +39,10 @@ absl::StatusOr<Json> Apply(const Args& args, Context& ctx) {
           absl::StrCat("Could not connect to the endpoint ", ctx.endpoint, ": ",
                        plan.status().message()));
     }
-    return absl::AbortedError(absl::StrCat("An error occurred while applying ",
-                                           file, ": ",
-                                           plan.status().message()));
+    return absl::AbortedError(
+        absl::StrCat("An error occurred while ",
+                     args.Has("dry-run") ? "planning " : "applying ", file,
+                     ": ", plan.status().message()));
   }
   Json items = Json::array();
   for (const stack::PlanItem& p : *plan) {

@@ -725,8 +725,8 @@ class Applier {
   absl::Status CheckCompositeAlarms(const StackSpec& spec) {
     std::set<std::string> declared;
     for (const auto& x : spec.alarms) declared.insert(x.alarm().alarm_name());
-    for (const auto& x : spec.alarms) {
-      const evbus::v1::MetricAlarm& c = x.alarm();
+    for (size_t i = 0; i < spec.alarms.size(); ++i) {
+      const evbus::v1::MetricAlarm& c = spec.alarms[i].alarm();
       if (c.alarm_rule().empty()) continue;
       absl::StatusOr<alarms::AlarmRule> rule =
           alarms::AlarmRule::Parse(c.alarm_rule());
@@ -754,11 +754,14 @@ class Applier {
         }
       }
       if (!missing.empty()) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(spec.file, ": alarm ", c.alarm_name(),
-                         ": its rule or actions suppressor names alarms [",
-                         absl::StrJoin(missing, ", "),
-                         "] that do not exist and the stack does not declare"));
+        const std::string at =
+            i < spec.alarm_rule_at.size()
+                ? spec.alarm_rule_at[i]
+                : absl::StrCat(spec.file, ": alarm ", c.alarm_name());
+        return absl::InvalidArgumentError(absl::StrCat(
+            at, ": the rule or actions suppressor of alarm ", c.alarm_name(),
+            " names alarms that neither exist nor are declared by the stack: [",
+            absl::StrJoin(missing, ", "), "]"));
       }
     }
     return absl::OkStatus();

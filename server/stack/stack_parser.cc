@@ -409,8 +409,9 @@ absl::Status ParseFunction(const Walker& w, const YAML::Node& f,
     buf << in.rdbuf();
     out->mutable_code()->set_zip_file(buf.str());
   } else {
-    return w.Error(f["code"], at + ".code",
-                   absl::StrCat(code.string(), " does not exist"));
+    return w.Error(
+        f["code"], at + ".code",
+        absl::StrCat(code.lexically_normal().string(), " does not exist"));
   }
   // What CreateFunction would refuse stops the stack here, before any
   // change: the settings, and a ZIP that does not unpack.
@@ -1080,6 +1081,13 @@ absl::StatusOr<StackSpec> ParseRoot(const Walker& w, const YAML::Node& root) {
     absl::Status s = ParseAlarm(w, (*alarms)[i], Item("alarms", i), &req);
     if (!s.ok()) return s;
     spec.alarms.push_back(std::move(req));
+    // Read through a const node: operator[] on a non-const one adds the key.
+    const YAML::Node item = (*alarms)[i];
+    const YAML::Node& alarm = item;
+    spec.alarm_rule_at.push_back(
+        alarm["rule"].IsDefined()
+            ? w.Where(alarm["rule"], Item("alarms", i) + ".rule")
+            : w.Where(alarm, Item("alarms", i)));
   }
   return spec;
 }

@@ -47,6 +47,10 @@ struct StackSpec {
   std::vector<RuleSpec> rules;
   std::vector<evbus::v1::Schedule> schedules;
   std::vector<evbus::v1::PutMetricAlarmRequest> alarms;
+  // Where each alarm's rule is declared ("file:line: alarms[2].rule"; the
+  // alarm itself when it has none), for the messages of checks made at
+  // apply.
+  std::vector<std::string> alarm_rule_at;
   // Resource types a SAM / CloudFormation template declared that evbus
   // cannot run (reported, skipped).
   std::vector<std::string> skipped;

@@ -199,7 +199,12 @@ alarms:
                                             "name: errors", "name: errors2"))
         r = self.d.cli("apply", "-f", path, check=False)
         self.assertEqual(r.returncode, 1, r.stderr)
-        self.assertIn("alarm page: its rule or actions suppressor names alarms [nobody]", r.stderr)
+        self.assertIn("stack.yaml:4: alarms[0].rule: the rule or actions "
+                      "suppressor of alarm page names alarms that neither exist "
+                      "nor are declared by the stack: [nobody]", r.stderr)
+        self.assertIn("An error occurred while applying", r.stderr)
+        r = self.d.cli("apply", "-f", path, "--dry-run", check=False)
+        self.assertIn("An error occurred while planning", r.stderr)
         self.assertEqual(self.d.cli_json("describe-alarms", "--alarm-names",
                                          "errors2")["MetricAlarms"], [])
         # Pruning deletes the composite alarm and its children together.
