@@ -1104,6 +1104,16 @@ absl::StatusOr<std::string> ExpandEnvironment(const std::string& text,
     if (open == std::string::npos) break;
     size_t close = text.find('}', open);
     if (close == std::string::npos) break;
+    // A comment line (first non-blank character '#') is left as it is.
+    const size_t line_start = text.rfind('\n', open) == std::string::npos
+                                  ? 0
+                                  : text.rfind('\n', open) + 1;
+    const size_t first = text.find_first_not_of(" \t", line_start);
+    if (first < open && text[first] == '#') {
+      out.append(text, i, close + 1 - i);
+      i = close + 1;
+      continue;
+    }
     std::string inner = text.substr(open + 2, close - open - 2);
     std::string name = inner, fallback;
     bool has_default = false;

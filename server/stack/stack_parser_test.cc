@@ -1,5 +1,6 @@
 #include "server/stack/stack_parser.h"
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
@@ -398,6 +399,27 @@ Resources:
                   .message(),
               ::testing::HasSubstr("stack.yaml:4: R: needs EventPattern or "
                                    "ScheduleExpression"));
+}
+
+TEST_F(StackParserTest, VariablesComeFromTheEnvironment) {
+  setenv("EVBUS_TEST_BUS", "from-env", 1);
+  unsetenv("EVBUS_TEST_UNSET");
+  absl::StatusOr<StackSpec> spec = Parse(R"(stack: vars
+# ${EVBUS_TEST_UNSET} in a comment line is left alone
+buses:
+  - name: ${EVBUS_TEST_BUS}
+  - name: ${EVBUS_TEST_UNSET:-fallback}
+)");
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  ASSERT_EQ(spec->buses.size(), 2u);
+  EXPECT_EQ(spec->buses[0].name(), "from-env");
+  EXPECT_EQ(spec->buses[1].name(), "fallback");
+  EXPECT_THAT(Parse("stack: vars\nbuses:\n  - name: ${EVBUS_TEST_UNSET}\n")
+                  .status()
+                  .message(),
+              ::testing::HasSubstr("stack.yaml:3: ${EVBUS_TEST_UNSET} is not "
+                                   "set in the environment"));
+  unsetenv("EVBUS_TEST_BUS");
 }
 
 TEST_F(StackParserTest, RulesTheDaemonWouldRefuseAreErrors) {
