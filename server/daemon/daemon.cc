@@ -684,6 +684,8 @@ int Run(const config::DaemonConfig& config) {
   // The AWS-compatible endpoint shares the HTTP listener.
   api::aws::AwsEndpointOptions aws_options;
   aws_options.account = config.account;
+  // Request bodies get the head's timeout, extended by the transfer rate.
+  aws_options.body_timeout = absl::Seconds(config.http_header_timeout_seconds);
   aws_options.region = config.region;
   aws_options.signing_cert_pem = [&signer] { return signer.certificate_pem(); };
   // PutEvents bodies: the entries' size limit, with room for JSON escaping.

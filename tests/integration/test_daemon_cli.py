@@ -449,6 +449,62 @@ class LifecycleTest(unittest.TestCase):
         self.assertIn("http_header_timeout_seconds: must be between 0 and 3600",
                       self.refused_start("--http-header-timeout-seconds", "-1")[0])
 
+    def test_trickled_request_bodies_do_not_stop_the_listener(self):
+        # "Slow POST": complete heads, then a body byte every 0.25 s, on
+        # every connection thread. A body must arrive within the header
+        # timeout plus a second per 500 bytes: the trickles are answered
+        # 408 and closed, and /healthz, waiting meanwhile with its complete
+        # request, is answered (not closed as stalled while it waited).
+        d = Daemon(extra_args=["--http-max-connections", "4",
+                               "--http-header-timeout-seconds", "2"]).start()
+        host, port = d.http.rsplit(":", 1)
+        drippers = []
+        try:
+            for _ in range(4):
+                s = socket.create_connection((host, int(port)), timeout=10)
+                s.sendall(b"POST /2015-03-31/functions HTTP/1.1\r\nHost: x\r\n"
+                          b"Content-Length: 100000\r\n\r\n")
+                drippers.append(s)
+            time.sleep(0.5)
+            probe = socket.create_connection((host, int(port)), timeout=15)
+            probe.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n"
+                          b"Connection: close\r\n\r\n")
+            start = time.monotonic()
+            answers = {}
+            # Bounded: 60 rounds of 0.25 s.
+            for _ in range(60):
+                for i, s in enumerate(drippers):
+                    if i in answers:
+                        continue
+                    try:
+                        s.sendall(b"x")
+                        s.setblocking(False)
+                        try:
+                            got = s.recv(100)
+                            if got:
+                                answers[i] = got
+                        except BlockingIOError:
+                            pass
+                        finally:
+                            s.setblocking(True)
+                    except OSError:
+                        answers[i] = b"closed"
+                if len(answers) == len(drippers):
+                    break
+                time.sleep(0.25)
+            self.assertEqual(len(answers), len(drippers), answers)
+            self.assertTrue(all(a.startswith(b"HTTP/1.1 408") or a == b"closed"
+                                for a in answers.values()), answers)
+            reply = probe.recv(64)
+            waited = time.monotonic() - start
+            probe.close()
+            self.assertTrue(reply.startswith(b"HTTP/1.1 200"), reply)
+            self.assertLess(waited, 10)
+        finally:
+            for s in drippers:
+                s.close()
+            d.cleanup()
+
     def test_config_file(self):
         d = Daemon()
         path = d.data_dir + ".config.json"

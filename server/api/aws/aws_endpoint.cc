@@ -119,14 +119,25 @@ void WriteResponse(AwsHttpResponse out, httplib::Response& res) {
   res.set_content(out.body, out.content_type);
 }
 
-enum class BodyRead { kOk, kTooLarge, kUnsupportedEncoding, kMalformed };
+enum class BodyRead {
+  kOk,
+  kTooLarge,
+  kTooSlow,
+  kUnsupportedEncoding,
+  kMalformed
+};
 
 // Reads the body through cpp-httplib's content reader, which undoes
 // Content-Encoding as it goes, keeping at most `limit` bytes: reading stops
 // at the first chunk that would pass it. A request with neither
 // Content-Length nor chunked Transfer-Encoding has no body (RFC 9112 §6.3).
+// With `options.body_timeout`, reading also stops once the body is later
+// than that timeout plus a second per body_min_bytes_per_second bytes read
+// (checked as each chunk arrives; a read waits at most the listener's read
+// timeout).
 BodyRead ReadBody(const httplib::Request& req,
                   const httplib::ContentReader& reader, size_t limit,
+                  const AwsEndpointOptions& options,
                   const httplib::Response& res, std::string* body) {
   const bool chunked = absl::EqualsIgnoreCase(
       req.get_header_value("Transfer-Encoding"), "chunked");
@@ -140,15 +151,27 @@ BodyRead ReadBody(const httplib::Request& req,
     if (length == 0) return BodyRead::kOk;
   }
   bool too_large = false;
+  bool too_slow = false;
+  const absl::Time start = absl::Now();
+  const bool timed = options.body_timeout > absl::ZeroDuration() &&
+                     options.body_min_bytes_per_second > 0;
   const bool read = reader([&](const char* data, size_t n) {
     if (n > limit - body->size()) {
       too_large = true;
       return false;
     }
     body->append(data, n);
+    if (timed && absl::Now() - start >
+                     options.body_timeout +
+                         absl::Seconds(static_cast<double>(body->size()) /
+                                       options.body_min_bytes_per_second)) {
+      too_slow = true;
+      return false;
+    }
     return true;
   });
   if (too_large) return BodyRead::kTooLarge;
+  if (too_slow) return BodyRead::kTooSlow;
   if (read) return BodyRead::kOk;
   // cpp-httplib answers an unknown Content-Encoding with 415.
   return res.status == 415 ? BodyRead::kUnsupportedEncoding
@@ -333,12 +356,23 @@ void AwsEndpoint::Register(httplib::Server& server) const {
                                         httplib::Response& res,
                                         const httplib::ContentReader& reader) {
     AwsHttpRequest r = RequestHead(req);
-    switch (ReadBody(req, reader, BodyLimit(r), res, &r.body)) {
+    switch (ReadBody(req, reader, BodyLimit(r), options_, res, &r.body)) {
       case BodyRead::kOk:
         WriteResponse(Handle(r, target_of(req)), res);
         return;
       case BodyRead::kTooLarge:
         WriteResponse(BodyTooLarge(r), res);
+        break;
+      case BodyRead::kTooSlow:
+        WriteResponse(
+            ErrorFor(
+                ProtocolOf(r), 408, "RequestTimeoutException",
+                absl::StrCat("The request body arrived too slowly (",
+                             r.body.size(), " bytes in more than ",
+                             absl::FormatDuration(options_.body_timeout),
+                             " plus a second per ",
+                             options_.body_min_bytes_per_second, " bytes)")),
+            res);
         break;
       case BodyRead::kUnsupportedEncoding:
         WriteResponse(
@@ -363,6 +397,10 @@ void AwsEndpoint::Register(httplib::Server& server) const {
   server.Put(R"(/.*)", httplib::Server::HandlerWithContentReader(body_handler));
   server.Delete(R"(/.*)",
                 httplib::Server::HandlerWithContentReader(body_handler));
+  // No AWS protocol uses PATCH, but its body would otherwise be read by
+  // cpp-httplib without the limits above.
+  server.Patch(R"(/.*)",
+               httplib::Server::HandlerWithContentReader(body_handler));
   server.Get(R"(/.*)", handler);
   // Errors cpp-httplib answers itself (400 for a malformed request, 414, 415,
   // a method without a route) come with an empty body; give them the

@@ -28,6 +28,7 @@
 #include <map>
 #include <string>
 
+#include "absl/time/time.h"
 #include "server/api/aws/aws_http.h"
 #include "server/api/aws/tag_store.h"
 #include "server/api/grpc/cloudwatch_service.h"
@@ -76,6 +77,15 @@ struct AwsEndpointOptions {
   // Lambda (REST-JSON): CreateFunction with a 50 MB .zip in base64, AWS's
   // own request limit. Default: 69,905,067.
   size_t max_lambda_body_bytes = 69905067;
+  // A request body must arrive within `body_timeout`, extended by a second
+  // for every `body_min_bytes_per_second` bytes received (Apache
+  // mod_reqtimeout's body=20,MinRate=500): a client trickling its body holds
+  // its connection thread no longer ("slow POST"). A body beyond it is
+  // answered 408 RequestTimeoutException and the connection closed.
+  // Zero `body_timeout`: no limit. Defaults: 20 s, 500 bytes/s (a 50 MB
+  // upload may take up to ~28 hours; a 1 KB body, 22 s).
+  absl::Duration body_timeout = absl::Seconds(20);
+  double body_min_bytes_per_second = 500;
 };
 
 class AwsEndpoint {

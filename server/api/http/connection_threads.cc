@@ -51,6 +51,11 @@ void ConnectionThreads::shutdown() {
   for (std::thread& t : exited) t.join();
 }
 
+size_t ConnectionThreads::QueuedCount() {
+  absl::MutexLock lock(&mu_);
+  return jobs_.size();
+}
+
 size_t ConnectionThreads::ThreadCountForTesting() {
   absl::MutexLock lock(&mu_);
   return threads_.size();

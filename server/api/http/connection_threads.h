@@ -58,6 +58,9 @@ class ConnectionThreads : public httplib::TaskQueue {
   // Runs what is queued, then joins every thread. Idempotent.
   void shutdown() override;
 
+  // Connections waiting for a free thread.
+  size_t QueuedCount();
+
   // Threads currently started (for tests).
   size_t ThreadCountForTesting();
 

@@ -20,20 +20,34 @@ HttpServer::HttpServer(HttpOptions options, HttpProbes probes)
   // stalled the listener. cpp-httplib takes ownership of the queue (the one
   // raw `new` its API requires).
   const size_t max_threads = options_.max_connection_threads;
-  server_->new_task_queue = [max_threads] {
-    return new ConnectionThreads(
-        {.min_threads = std::min<size_t>(4, max_threads),
-         .max_threads = max_threads});
+  server_->new_task_queue = [this, max_threads] {
+    auto* threads =
+        new ConnectionThreads({.min_threads = std::min<size_t>(4, max_threads),
+                               .max_threads = max_threads});
+    threads_.store(threads);
+    return threads;
   };
   // Answers go out at once: without TCP_NODELAY every keep-alive request
   // after the first waited ~40 ms for Nagle and delayed ACKs.
   server_->set_tcp_nodelay(true);
-  server_->set_keep_alive_timeout(options_.keep_alive_timeout_seconds);
+  // Idle keep-alive connections are closed by the header timeout when it is
+  // shorter: advertise the shorter one (Keep-Alive: timeout=N).
+  server_->set_keep_alive_timeout(
+      options_.header_timeout_seconds > 0
+          ? std::min(options_.keep_alive_timeout_seconds,
+                     options_.header_timeout_seconds)
+          : options_.keep_alive_timeout_seconds);
   server_->set_read_timeout(options_.read_timeout_seconds);
   if (options_.header_timeout_seconds > 0) {
     stalled_ = std::make_unique<StalledConnections>(StalledConnectionsOptions{
         .header_timeout = absl::Seconds(options_.header_timeout_seconds),
-        .closed_counter = options_.stalled_closed});
+        .closed_counter = options_.stalled_closed,
+        // Read only by the scan thread, which Stop() joins before the
+        // listener (and with it the task queue) goes.
+        .queued_connections = [this]() -> size_t {
+          ConnectionThreads* threads = threads_.load();
+          return threads == nullptr ? 0 : threads->QueuedCount();
+        }});
     auto peer = [](const httplib::Request& req) {
       return absl::StrCat(req.remote_addr, ":", req.remote_port);
     };

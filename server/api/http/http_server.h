@@ -18,6 +18,7 @@
 //   http.Stop();
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <functional>
 #include <memory>
@@ -33,6 +34,7 @@ class Server;
 
 namespace evbus::api {
 
+class ConnectionThreads;
 class StalledConnections;
 
 struct HttpOptions {
@@ -91,6 +93,8 @@ class HttpServer {
   HttpProbes probes_;
   std::unique_ptr<httplib::Server> server_;
   std::unique_ptr<StalledConnections> stalled_;  // null: no header timeout
+  // The task queue cpp-httplib made (it owns it) while it listens.
+  std::atomic<ConnectionThreads*> threads_{nullptr};
   std::thread thread_;
   int port_ = 0;
 };

@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <utility>
 #include <vector>
@@ -100,7 +101,9 @@ void StalledConnections::Stop() {
 void StalledConnections::RequestBegan(const std::string& peer) {
   absl::MutexLock lock(&mu_);
   Peer& p = peers_[peer];
-  if (p.last_seen == absl::Time()) p.since = p.last_seen = Now();
+  if (p.last_seen == absl::Time()) {
+    p.since = p.last_seen = p.first_seen = Now();
+  }
   ++p.in_request;
 }
 
@@ -137,13 +140,28 @@ int StalledConnections::ScanOnce(absl::Time now) {
   }
   closedir(dir);
 
+  const size_t queued =
+      options_.queued_connections ? options_.queued_connections() : 0;
   std::vector<std::pair<int, std::string>> stalled;
   {
     absl::MutexLock lock(&mu_);
+    // Connections without a request, newest first: the first `queued` of
+    // them wait for a thread (the queue is first come, first served), and
+    // their clock starts only when they leave it.
+    std::vector<std::pair<std::pair<absl::Time, int>, Peer*>> idle;
     for (const auto& [fd, peer] : open) {
       Peer& p = peers_[peer];
-      if (p.last_seen == absl::Time()) p.since = now;
+      if (p.last_seen == absl::Time()) p.since = p.first_seen = now;
       p.last_seen = now;
+      if (p.in_request == 0) idle.push_back({{p.first_seen, fd}, &p});
+    }
+    std::sort(idle.begin(), idle.end(),
+              [](const auto& a, const auto& b) { return a.first > b.first; });
+    for (size_t i = 0; i < idle.size() && i < queued; ++i) {
+      idle[i].second->since = now;
+    }
+    for (const auto& [fd, peer] : open) {
+      Peer& p = peers_[peer];
       if (p.in_request == 0 && now - p.since >= options_.header_timeout) {
         stalled.emplace_back(fd, peer);
         p.since = now;  // once per timeout, should the shutdown not take

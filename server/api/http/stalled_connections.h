@@ -33,7 +33,9 @@
 //   stalled.Stop();
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <thread>
@@ -58,6 +60,11 @@ struct StalledConnectionsOptions {
   const common::Clock* clock = nullptr;
   // Counts the connections shut down (default: counts nowhere).
   metrics::Counter closed_counter;
+  // How many accepted connections wait for a connection thread
+  // (ConnectionThreads::QueuedCount). Those are the newest connections
+  // without a request: their timeout starts when they leave the queue, not
+  // when they were accepted. Null: none wait.
+  std::function<size_t()> queued_connections;
 };
 
 class StalledConnections {
@@ -90,6 +97,7 @@ class StalledConnections {
     int in_request = 0;    // requests being handled now
     absl::Time since;      // first seen open, or the last request's end
     absl::Time last_seen;  // by a scan (or RequestBegan)
+    absl::Time first_seen;
   };
   void Run();
   absl::Time Now() const;

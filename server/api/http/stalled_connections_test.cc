@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -81,7 +82,8 @@ class StalledConnectionsTest : public ::testing::Test {
       : clock_(absl::FromUnixSeconds(1'700'000'000)),
         stalled_({.header_timeout = absl::Seconds(10),
                   .scan_interval = absl::Hours(1),  // scans are the test's
-                  .clock = &clock_}) {
+                  .clock = &clock_,
+                  .queued_connections = [this] { return queued_.load(); }}) {
     stalled_.Start(loopback_.port());
   }
 
@@ -92,6 +94,7 @@ class StalledConnectionsTest : public ::testing::Test {
 
   Loopback loopback_;
   common::ManualClock clock_;
+  std::atomic<size_t> queued_{0};
   StalledConnections stalled_;
 };
 
@@ -154,6 +157,31 @@ TEST_F(StalledConnectionsTest, ARequestStartedBeforeTheScanSawTheSocketCounts) {
   // An unknown peer's end is ignored (no entry with a negative count).
   stalled_.RequestEnded("127.0.0.1:1");
   EXPECT_EQ(stalled_.closed_count(), 0u);
+}
+
+TEST_F(StalledConnectionsTest,
+       ConnectionsWaitingForAThreadStartTheirClockWhenTheyGetOne) {
+  int old_server = -1;
+  int new_server = -1;
+  std::string peer;
+  const int old_client = loopback_.Connect(&old_server, &peer);
+  EXPECT_EQ(stalled_.ScanOnce(At(0)), 0);
+  const int new_client = loopback_.Connect(&new_server, &peer);
+  queued_ = 1;  // the newest connection waits for a thread
+  EXPECT_EQ(stalled_.ScanOnce(At(5)), 0);
+  EXPECT_EQ(stalled_.ScanOnce(At(10)), 1);  // the older one, served, stalled
+  EXPECT_TRUE(WasShutDown(old_server, old_client));
+  ::close(old_client);  // as cpp-httplib closes what failed to read
+  ::close(old_server);
+  EXPECT_EQ(stalled_.ScanOnce(At(15)), 0);
+  EXPECT_TRUE(IsOpen(new_server));
+  queued_ = 0;  // it gets a thread after the scan at 15 s
+  EXPECT_EQ(stalled_.ScanOnce(At(24)), 0);
+  EXPECT_TRUE(IsOpen(new_server));
+  EXPECT_EQ(stalled_.ScanOnce(At(25)), 1);
+  EXPECT_TRUE(WasShutDown(new_server, new_client));
+  ::close(new_client);
+  ::close(new_server);
 }
 
 }  // namespace
