@@ -720,8 +720,15 @@ int Run(const config::DaemonConfig& config) {
   int ignored_port = 0;
   (void)config::SplitHostPort(config.grpc_listen, "grpc_listen", &grpc_host,
                               &ignored_port);
-  std::string grpc_addr = absl::StrCat(grpc_host, ":", grpc_port);
-  std::string http_addr = absl::StrCat(http_options.host, ":", http.port());
+  // host:port, with an IPv6 host in brackets ([::1]:4011), as URLs and
+  // --endpoint take it.
+  auto host_port = [](const std::string& host, int port) {
+    return host.find(':') != std::string::npos
+               ? absl::StrCat("[", host, "]:", port)
+               : absl::StrCat(host, ":", port);
+  };
+  std::string grpc_addr = host_port(grpc_host, grpc_port);
+  std::string http_addr = host_port(http_options.host, http.port());
   topic_service.SetPublicUrl("http://" + http_addr);
   EVBUS_LOG(INFO) << "evbusd " << EVBUS_VERSION << " serving ("
                   << (manual_clock != nullptr ? "manual clock" : "real clock")

@@ -206,6 +206,60 @@ test("Scheduler: CreateScheduleGroup Tags, TagResource, UntagResource, ListTagsF
   );
 });
 
+test("tag ARNs must name the resource exactly; lengths count characters; each service's own codes", T, async () => {
+  const fn = await createFunction("exact-fn");
+  // A qualified ARN: Lambda has no tags on versions or aliases.
+  for (const q of ["$LATEST", "1"]) {
+    const err = await expectAwsError(
+      lambda.send(new LambdaTag({ Resource: `${fn.FunctionArn}:${q}`, Tags: { a: "b" } })),
+      "InvalidParameterValueException",
+    );
+    assert.match(err.message, /aliases and versions are not supported/);
+  }
+  // Another account or region: not this function.
+  for (const other of [fn.FunctionArn.replace(ACCOUNT, "111111111111"), fn.FunctionArn.replace(REGION, "eu-west-1")]) {
+    await expectAwsError(lambda.send(new LambdaTag({ Resource: other, Tags: { a: "b" } })), "ResourceNotFoundException");
+  }
+  assert.deepEqual((await lambda.send(new ListTagsCommand({ Resource: fn.FunctionArn }))).Tags, {});
+  // 128 characters of two bytes each are 128 characters.
+  await lambda.send(new LambdaTag({ Resource: fn.FunctionArn, Tags: { ["é".repeat(128)]: "ü".repeat(256) } }));
+  await expectAwsError(lambda.send(new LambdaTag({ Resource: fn.FunctionArn, Tags: { ["é".repeat(129)]: "v" } })), "ValidationException");
+
+  // CloudWatch names a constraint ValidationError on the wire, as it does
+  // elsewhere (the SDK models it as ValidationException).
+  await cw.send(alarm("exact-alarm"));
+  const alarmArn = (await cw.send(new DescribeAlarmsCommand({ AlarmNames: ["exact-alarm"] }))).MetricAlarms[0].AlarmArn;
+  await expectAwsError(cw.send(new CwTag({ ResourceARN: alarmArn, Tags: [{ Key: "", Value: "v" }] })), "ValidationException");
+  const raw = await env.daemon.raw("/", {
+    headers: {
+      "Content-Type": "application/x-amz-json-1.0",
+      "X-Amz-Target": "GraniteServiceVersion20100801.TagResource",
+    },
+    body: JSON.stringify({ ResourceARN: alarmArn, Tags: [{ Key: "k".repeat(129), Value: "v" }] }),
+  });
+  assert.equal(raw.status, 400);
+  assert.equal(raw.headers.get("x-amzn-query-error"), "ValidationError;Sender");
+  await expectAwsError(
+    cw.send(new CwTag({ ResourceARN: alarmArn.replace(ACCOUNT, "111111111111"), Tags: [{ Key: "a", Value: "b" }] })),
+    "ResourceNotFoundException",
+  );
+
+  // Scheduler tag values are at least one character.
+  const group = await scheduler.send(new CreateScheduleGroupCommand({ Name: "exact-group" }));
+  await expectAwsError(
+    scheduler.send(new SchedulerTag({ ResourceArn: group.ScheduleGroupArn, Tags: [{ Key: "k", Value: "" }] })),
+    "ValidationException",
+  );
+  assert.deepEqual((await scheduler.send(new SchedulerListTags({ ResourceArn: group.ScheduleGroupArn }))).Tags, []);
+
+  // SNS: a subscription's or another service's ARN is an invalid ResourceArn.
+  const err = await expectAwsError(
+    sns.send(new SnsTag({ ResourceArn: fn.FunctionArn, Tags: [{ Key: "a", Value: "b" }] })),
+    "InvalidParameterException",
+  );
+  assert.match(err.message, /ResourceArn/);
+});
+
 test("tags survive a restart, and a deleted resource's tags do not come back with a new one of the same name", T, async () => {
   const fn = await createFunction("lifecycle-fn", { gen: "1" });
   await cw.send(alarm("lifecycle-alarm", [{ Key: "gen", Value: "1" }]));

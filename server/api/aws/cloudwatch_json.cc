@@ -805,10 +805,20 @@ absl::StatusOr<std::string> TaggableAlarm(api::CloudWatchServiceImpl& cw,
   }
   EVBUS_ASSIGN_OR_RETURN(std::optional<evbus::v1::MetricAlarm> alarm,
                          AlarmNamed(cw, parts[6]));
-  if (alarm.has_value()) return alarm->alarm_arn();
+  // Another account, region or partition names another alarm.
+  if (alarm.has_value() && alarm->alarm_arn() == arn) return alarm->alarm_arn();
   return common::AwsError(absl::StatusCode::kNotFound,
                           "ResourceNotFoundException",
                           absl::StrCat("Alarm ", parts[6], " does not exist."));
+}
+
+// A TagStore error as CloudWatch names it: its awsQuery code for a
+// constraint is ValidationError, not the JSON services' ValidationException.
+absl::Status CloudWatchTagError(const absl::Status& status) {
+  if (status.ok()) return status;
+  AwsErrorInfo info = ErrorInfoOf(status);
+  if (info.code != "ValidationException") return status;
+  return common::AwsError(status.code(), "ValidationError", info.message);
 }
 
 // TagResource, UntagResource and ListTagsForResource (alarms only).
@@ -825,15 +835,16 @@ absl::StatusOr<Json> TagsCall(absl::string_view op, JsonReader& in,
   if (op == "TagResource") {
     if (!in.Has("Tags")) in.Invalid("Tags", "is required.");
     EVBUS_RETURN_IF_ERROR(in.status());
-    EVBUS_ASSIGN_OR_RETURN(auto added,
-                           TagStore::FromJsonList(*in.Raw("Tags"), "Tags"));
-    EVBUS_RETURN_IF_ERROR(tags.Tag(resource, added));
+    absl::StatusOr<std::map<std::string, std::string>> added =
+        TagStore::FromJsonList(*in.Raw("Tags"), "Tags");
+    if (!added.ok()) return CloudWatchTagError(added.status());
+    EVBUS_RETURN_IF_ERROR(CloudWatchTagError(tags.Tag(resource, *added)));
     return Json::object();
   }
   std::vector<std::string> keys = in.StringList("TagKeys");
   if (!in.Has("TagKeys")) in.Invalid("TagKeys", "is required.");
   EVBUS_RETURN_IF_ERROR(in.status());
-  EVBUS_RETURN_IF_ERROR(tags.Untag(resource, keys));
+  EVBUS_RETURN_IF_ERROR(CloudWatchTagError(tags.Untag(resource, keys)));
   return Json::object();
 }
 
@@ -847,9 +858,11 @@ class AlarmTags {
                                           api::CloudWatchServiceImpl& cw) {
     AlarmTags t;
     if (in.Has("Tags")) {
-      EVBUS_ASSIGN_OR_RETURN(t.tags_,
-                             TagStore::FromJsonList(*in.Raw("Tags"), "Tags"));
-      EVBUS_RETURN_IF_ERROR(TagStore::Validate(t.tags_));
+      absl::StatusOr<std::map<std::string, std::string>> given =
+          TagStore::FromJsonList(*in.Raw("Tags"), "Tags");
+      if (!given.ok()) return CloudWatchTagError(given.status());
+      EVBUS_RETURN_IF_ERROR(CloudWatchTagError(TagStore::Validate(*given)));
+      t.tags_ = *std::move(given);
     }
     const std::optional<std::string> name = in.String("AlarmName");
     if (!name.has_value() || name->empty()) return t;  // the call refuses it

@@ -449,6 +449,11 @@ absl::StatusOr<std::string> TaggableArn(Env& env, const std::string& arn) {
     if (absl::ConsumePrefix(&resource, "event-bus/")) {
       EVBUS_ASSIGN_OR_RETURN(evbus::v1::EventBus bus,
                              DescribeBus(env, std::string(resource)));
+      // Another account, region or partition names another bus.
+      if (bus.arn() != arn) {
+        return common::ResourceNotFound(
+            absl::StrCat("Event bus ", resource, " does not exist."));
+      }
       return bus.arn();
     }
     if (absl::ConsumePrefix(&resource, "rule/")) {
@@ -463,6 +468,10 @@ absl::StatusOr<std::string> TaggableArn(Env& env, const std::string& arn) {
                                          : resource.substr(slash + 1));
       EVBUS_ASSIGN_OR_RETURN(evbus::v1::Rule rule,
                              DescribeRuleOf(env, name, bus));
+      if (rule.arn() != arn) {
+        return common::ResourceNotFound(absl::StrCat(
+            "Rule ", name, " does not exist on EventBus ", bus, "."));
+      }
       return rule.arn();
     }
   }

@@ -1,5 +1,8 @@
 #include "server/api/aws/lambda_rest.h"
 
+#include <algorithm>
+
+#include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -239,7 +242,16 @@ AwsHttpResponse HandleTags(const AwsHttpRequest& request,
                            api::FunctionServiceImpl& functions,
                            TagStore& tags) {
   const std::string arn = request.path.substr(kTagsPath.size());
-  if (!absl::StartsWith(arn, "arn:") || !absl::StrContains(arn, ":function:")) {
+  // arn:<partition>:lambda:<region>:<account>:function:<name>[:<qualifier>]
+  std::vector<std::string> parts = absl::StrSplit(arn, ':');
+  const bool name_ok =
+      parts.size() >= 7 && !parts[6].empty() &&
+      std::all_of(parts[6].begin(), parts[6].end(), [](char c) {
+        return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-' ||
+               c == '_';
+      });
+  if (parts.size() < 7 || parts.size() > 8 || parts[0] != "arn" ||
+      parts[2] != "lambda" || parts[5] != "function" || !name_ok) {
     return Error(common::ValidationError(absl::StrCat(
         "1 validation error detected: Value '", arn,
         "' at 'resource' failed to satisfy constraint: Member must satisfy "
@@ -247,11 +259,24 @@ AwsHttpResponse HandleTags(const AwsHttpRequest& request,
         "((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1}:\\d{12}:function:"
         "[a-zA-Z0-9-_]+(:(\\$LATEST|[a-zA-Z0-9-_]+))?")));
   }
+  if (parts.size() == 8) {
+    return Error(common::AwsError(
+        absl::StatusCode::kInvalidArgument, "InvalidParameterValueException",
+        "Tags on function aliases and versions are not supported. Please "
+        "specify a function ARN."));
+  }
   evbus::v1::GetFunctionRequest get;
-  get.set_function_name(arn);
+  get.set_function_name(parts[6]);
   evbus::v1::Function fn;
   grpc::ServerContext ctx;
   grpc::Status s = functions.GetFunction(&ctx, &get, &fn);
+  // Another account, region or partition names another function.
+  if (s.error_code() == grpc::StatusCode::NOT_FOUND ||
+      (s.ok() && fn.function_arn() != arn)) {
+    return Error(common::AwsError(absl::StatusCode::kNotFound,
+                                  "ResourceNotFoundException",
+                                  absl::StrCat("Function not found: ", arn)));
+  }
   if (!s.ok()) return Error(FromGrpc(s));
   absl::StatusOr<std::optional<Json>> out = HandleRestTags(
       request, [&request] { return Body(request); }, fn.function_arn(), tags,

@@ -31,7 +31,7 @@ absl::StatusOr<std::map<std::string, std::string>> CreateTags(
     const common::Json& body, const RestTagsShape& shape) {
   if (!body.contains("Tags")) return std::map<std::string, std::string>();
   EVBUS_ASSIGN_OR_RETURN(auto tags, TagsOf(body["Tags"], shape));
-  EVBUS_RETURN_IF_ERROR(TagStore::Validate(tags));
+  EVBUS_RETURN_IF_ERROR(TagStore::Validate(tags, shape.min_value_length));
   return tags;
 }
 
@@ -53,6 +53,7 @@ absl::StatusOr<std::optional<common::Json>> HandleRestTags(
     EVBUS_ASSIGN_OR_RETURN(common::Json in, body());
     if (!in.contains("Tags")) return NullMember("tags");
     EVBUS_ASSIGN_OR_RETURN(Tags added, TagsOf(in["Tags"], shape));
+    EVBUS_RETURN_IF_ERROR(TagStore::Validate(added, shape.min_value_length));
     EVBUS_RETURN_IF_ERROR(tags.Tag(resource, added));
     return std::nullopt;
   }

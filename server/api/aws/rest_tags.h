@@ -31,6 +31,8 @@ struct RestTagsShape {
   bool tags_as_map = false;
   // The query parameter naming the keys to remove.
   absl::string_view keys_param = "TagKeys";
+  // Shortest value (Scheduler's Tag.Value: 1; Lambda's: 0).
+  size_t min_value_length = 0;
 };
 
 // The answer's body (nullopt for TagResource and UntagResource, which

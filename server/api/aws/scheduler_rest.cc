@@ -94,8 +94,8 @@ absl::StatusOr<std::vector<const T*>> Page(
 }
 
 constexpr absl::string_view kTagsPath = "/tags/";
-constexpr RestTagsShape kSchedulerTags = {.tags_as_map = false,
-                                          .keys_param = "TagKeys"};
+constexpr RestTagsShape kSchedulerTags = {
+    .tags_as_map = false, .keys_param = "TagKeys", .min_value_length = 1};
 
 // The tags calls on /tags/{ResourceArn}: the resource is a schedule group
 // (arn:aws:scheduler:<region>:<account>:schedule-group/<name>) that exists.
@@ -115,6 +115,12 @@ AwsHttpResponse HandleTags(const AwsHttpRequest& request,
   req.set_name(arn.substr(at + sizeof(":schedule-group/") - 1));
   evbus::v1::ScheduleGroup group;
   grpc::Status s = events.GetScheduleGroup(&ctx, &req, &group);
+  // Another account, region or partition names another group.
+  if (s.ok() && group.arn() != arn) {
+    s = grpc::Status(
+        grpc::StatusCode::NOT_FOUND,
+        absl::StrCat("Schedule group ", req.name(), " does not exist."));
+  }
   if (!s.ok()) return Error(FromGrpc(s));
   absl::StatusOr<std::optional<Json>> out = HandleRestTags(
       request, [&request] { return Body(request); }, group.arn(), tags,

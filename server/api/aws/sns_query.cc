@@ -193,7 +193,10 @@ absl::StatusOr<std::map<std::string, std::string>> TagsParam(const Call& c) {
       return InvalidParameter(absl::StrCat("Tags.member.", n, ".Key"));
     }
     auto value = fields.find("Value");
-    tags[key->second] = value == fields.end() ? "" : value->second;
+    if (value == fields.end()) {
+      return InvalidParameter(absl::StrCat("Tags.member.", n, ".Value"));
+    }
+    tags[key->second] = value->second;
   }
   absl::Status valid = TagStore::Validate(tags);
   if (!valid.ok()) {
@@ -234,13 +237,16 @@ Result CreateTopic(const Call& c) {
 // The topic a tag call names by ResourceArn, as SNS reports a missing one.
 absl::StatusOr<std::string> TaggableTopic(const Call& c) {
   std::optional<std::string> arn = c.params.Get("ResourceArn");
-  if (!arn.has_value() || arn->empty()) return InvalidParameter("ResourceArn");
+  if (!arn.has_value() || !absl::StartsWith(*arn, "arn:")) {
+    return InvalidParameter("ResourceArn");
+  }
   absl::Status exists = TopicExists(c, *arn);
-  if (absl::IsNotFound(exists) ||
-      (!exists.ok() && !absl::StartsWith(*arn, "arn:"))) {
+  if (absl::IsNotFound(exists)) {
     return common::AwsError(absl::StatusCode::kNotFound, "ResourceNotFound",
                             "Resource does not exist");
   }
+  // Not a topic's ARN (a subscription's, another service's).
+  if (absl::IsInvalidArgument(exists)) return InvalidParameter("ResourceArn");
   EVBUS_RETURN_IF_ERROR(exists);
   return *arn;
 }

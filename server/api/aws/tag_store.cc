@@ -39,8 +39,14 @@ absl::StatusOr<std::map<std::string, std::string>> TagStore::List(
   return tags;
 }
 
-absl::Status TagStore::Validate(
-    const std::map<std::string, std::string>& tags) {
+size_t TagStore::Length(absl::string_view s) {
+  size_t n = 0;
+  for (char c : s) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  return n;
+}
+
+absl::Status TagStore::Validate(const std::map<std::string, std::string>& tags,
+                                size_t min_value_length) {
   std::vector<std::string> clauses;
   size_t i = 0;
   for (const auto& [key, value] : tags) {
@@ -49,12 +55,17 @@ absl::Status TagStore::Validate(
     if (key.empty()) {
       clauses.push_back(common::ConstraintClause(
           key, path + "key", "have length greater than or equal to 1"));
-    } else if (key.size() > kMaxKeyLength) {
+    } else if (Length(key) > kMaxKeyLength) {
       clauses.push_back(common::ConstraintClause(
           key, path + "key",
           absl::StrCat("have length less than or equal to ", kMaxKeyLength)));
     }
-    if (value.size() > kMaxValueLength) {
+    if (Length(value) < min_value_length) {
+      clauses.push_back(common::ConstraintClause(
+          value, path + "value",
+          absl::StrCat("have length greater than or equal to ",
+                       min_value_length)));
+    } else if (Length(value) > kMaxValueLength) {
       clauses.push_back(common::ConstraintClause(
           value, path + "value",
           absl::StrCat("have length less than or equal to ", kMaxValueLength)));
@@ -78,7 +89,7 @@ absl::Status TagStore::ValidateKeys(const std::vector<std::string>& keys,
     if (key.empty()) {
       clauses.push_back(common::ConstraintClause(
           key, at, "have length greater than or equal to 1"));
-    } else if (key.size() > kMaxKeyLength) {
+    } else if (Length(key) > kMaxKeyLength) {
       clauses.push_back(common::ConstraintClause(
           key, at,
           absl::StrCat("have length less than or equal to ", kMaxKeyLength)));

@@ -15,7 +15,8 @@
 // TagStore does not know whether the resource exists; its caller checks.
 //
 // Limits (AWS's): at most 50 tags per resource; keys 1..128 characters,
-// values 0..256 characters. Violations are ValidationException.
+// values 0..256 characters (counted as code points, not bytes). Violations
+// are ValidationException.
 //
 // Thread safety: thread-safe (writes are serialised, so concurrent Tag and
 // Untag calls on one resource do not lose each other's changes).
@@ -92,8 +93,14 @@ class TagStore {
       const std::map<std::string, std::string>& tags);
 
   // The checks Tag applies to `tags` alone (bounds, and at most 50), so that
-  // a caller can refuse a create request before creating anything.
-  static absl::Status Validate(const std::map<std::string, std::string>& tags);
+  // a caller can refuse a create request before creating anything. Lengths
+  // count characters (code points), as AWS's do. `min_value_length`: 1 for
+  // the services whose values may not be empty (Scheduler).
+  static absl::Status Validate(const std::map<std::string, std::string>& tags,
+                               size_t min_value_length = 0);
+
+  // Characters (code points) of UTF-8 text.
+  static size_t Length(absl::string_view s);
 
  private:
   static absl::Status ValidateKeys(const std::vector<std::string>& keys,
