@@ -43,5 +43,28 @@ class PortInUseTest(unittest.TestCase):
             shutil.rmtree(work, ignore_errors=True)
 
 
+class Ipv6ListenerTest(unittest.TestCase):
+
+    def test_ready_file_brackets_an_ipv6_host(self):
+        try:
+            with socket.socket(socket.AF_INET6) as s:
+                s.bind(("::1", 0))
+        except OSError:
+            self.skipTest("no IPv6 loopback here")
+        from evbus_harness import Daemon
+        d = Daemon(extra_args=["--http-listen", "[::1]:0",
+                               "--grpc-listen", "[::1]:0"])
+        try:
+            d.start()
+            self.assertTrue(d.http.startswith("[::1]:"), d.http)
+            self.assertTrue(d.grpc.startswith("[::1]:"), d.grpc)
+            status, body = d.http_get("/healthz")
+            self.assertEqual((status, body.strip()), (200, "ok"))
+            # The CLI takes the address as the ready file gives it.
+            self.assertEqual(d.cli_json("describe-event-bus")["Name"], "default")
+        finally:
+            d.cleanup()
+
+
 if __name__ == "__main__":
     unittest.main()
