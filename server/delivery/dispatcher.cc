@@ -511,6 +511,7 @@ void Dispatcher::Dispatch(const QueueEntry& entry) {
   request.timeout = options_.webhook_timeout;
   request.event_id = task.event_id();
   request.ingest_time = absl::FromUnixMillis(task.ingest_time_ms());
+  request.incarnation = task.rule_incarnation();
   auto task_ptr = std::make_shared<evbus::v1::DeliveryTask>(std::move(task));
   executor->Deliver(std::move(request), [this, entry, task_ptr, shared_target](
                                             targets::DeliveryResult r) {

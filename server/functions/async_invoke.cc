@@ -15,6 +15,7 @@ evbus::v1::DeliveryTask AsyncInvokeTask(const evbus::v1::Function& fn,
   task.set_event_bus_name(kFunctionQueueBus);
   task.set_rule_name(fn.function_name());
   task.set_rule_arn(fn.function_arn());
+  task.set_rule_incarnation(fn.incarnation());
   task.set_target_id(kFunctionQueueTarget);
   task.set_event_id(request_id);
   task.set_envelope_json(std::move(payload));
@@ -102,6 +103,7 @@ void RunExecutor::Deliver(targets::DeliveryRequest request,
   options.async = true;
   options.queued = request.ingest_time;
   options.request_id = request.event_id;
+  options.incarnation = request.incarnation;
   pool_.Invoke(request.url, std::move(request.payload), std::move(options),
                [done = std::move(done)](InvokeResult r) mutable {
                  switch (r.kind) {

@@ -227,6 +227,14 @@ void FunctionPool::Invoke(const std::string& name, std::string payload,
 
   std::vector<Completion> immediate;
   absl::StatusOr<evbus::v1::Function> fn = functions_.Get(name);
+  if (fn.ok() && !options.incarnation.empty() && !fn->incarnation().empty() &&
+      fn->incarnation() != options.incarnation) {
+    fn = common::AwsError(
+        absl::StatusCode::kNotFound, "ResourceNotFoundException",
+        absl::StrCat("Function not found: ", fn->function_arn(),
+                     " (deleted and created again since the event was "
+                     "queued)"));
+  }
   if (!fn.ok()) {
     Completion c;
     c.done = std::move(inv->done);

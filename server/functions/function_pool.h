@@ -124,6 +124,10 @@ struct InvokeOptions {
   std::optional<absl::Time> queued;
   // Used as the invocation's request id when set.
   std::string request_id;
+  // Set for a queued asynchronous event: the Function.incarnation it was
+  // queued for. A function created since under the same name does not run
+  // it (NotFound, as when the function is gone).
+  std::string incarnation;
 };
 
 class FunctionPool {

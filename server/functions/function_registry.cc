@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "server/common/aws_error.h"
+#include "server/common/ids.h"
 #include "server/common/logging.h"
 #include "server/common/status_macros.h"
 #include "server/functions/code_package.h"
@@ -133,6 +134,7 @@ absl::StatusOr<evbus::v1::Function> FunctionRegistry::Create(
   config.set_function_arn(
       FunctionArn(options_.region, options_.account, config.function_name()));
   config.set_revision(revision);
+  config.set_incarnation(common::NewUuidV4());
   config.set_last_modified(Rfc3339Millis(clock_.Now()));
   EVBUS_ASSIGN_OR_RETURN(evbus::v1::Function fn,
                          StoreCode(std::move(config), code));

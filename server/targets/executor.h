@@ -74,6 +74,10 @@ struct DeliveryRequest {
   std::string event_id;
   // When the event was received (queued).
   absl::Time ingest_time;
+  // The incarnation of the resource the task was made for
+  // (DeliveryTask.rule_incarnation; empty: any). A function-queue task is
+  // not run by a function of the same name created since.
+  std::string incarnation;
 };
 
 using DeliveryCallback = absl::AnyInvocable<void(DeliveryResult) &&>;

@@ -235,6 +235,36 @@ class FunctionsTest(unittest.TestCase):
         self.assertTrue(self.receiver.wait_for(
             lambda rs: any('"async": 7' in r["body"] for r in rs), timeout=30))
 
+    def test_queued_events_do_not_run_on_a_new_function_of_the_same_name(self):
+        # An asynchronous event whose first run failed waits for its retry.
+        # The function is deleted and created again: the retry belongs to
+        # the old function and is not run by the new one.
+        self.create("phoenix", "--environment", json.dumps(
+            {"Variables": {"report": self.receiver.url("/phoenix-old")}}))
+        self.d.cli_json("invoke", "--function-name", "phoenix",
+                        "--invocation-type", "Event", "--payload",
+                        '{"fail": true, "n": 1}', "/dev/null")
+        self.assertTrue(self.receiver.wait_for(
+            lambda rs: any(r["path"] == "/phoenix-old" for r in rs), timeout=30))
+        self.d.cli("delete-function", "--function-name", "phoenix")
+        self.create("phoenix", "--environment", json.dumps(
+            {"Variables": {"report": self.receiver.url("/phoenix-new")}}))
+        for _ in range(4):  # past both retries (about a minute apart)
+            self.d.cli("clock", "advance", "2m")
+            time.sleep(0.3)
+        self.d.cli_json("invoke", "--function-name", "phoenix",
+                        "--invocation-type", "Event", "--payload",
+                        '{"n": 2}', "/dev/null")
+        self.assertTrue(self.receiver.wait_for(
+            lambda rs: any(r["path"] == "/phoenix-new" for r in rs), timeout=30))
+        time.sleep(0.5)
+        new = [r["body"] for r in self.receiver.requests
+               if r["path"] == "/phoenix-new"]
+        self.assertEqual(len(new), 1, new)
+        self.assertIn('"n": 2', new[0])
+        self.assertEqual(len([r for r in self.receiver.requests
+                              if r["path"] == "/phoenix-old"]), 1)
+
 
 class FunctionRestartTest(unittest.TestCase):
 
