@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -287,7 +289,20 @@ int main(int argc, char** argv) {
   }
   absl::Status valid = evbus::config::Validate(config);
   if (!valid.ok()) {
-    std::fprintf(stderr, "evbusd: %s\n", std::string(valid.message()).c_str());
+    // "key: problem": name the config file when the key is in it and its
+    // flag was not given (a flag overrides the file).
+    std::string message(valid.message());
+    const std::string key = message.substr(0, message.find(':'));
+    const std::string file = absl::GetFlag(FLAGS_config);
+    if (!file.empty() && !explicit_flag(key.c_str())) {
+      std::ifstream in(file);
+      std::stringstream text;
+      text << in.rdbuf();
+      if (text.str().find("\"" + key + "\"") != std::string::npos) {
+        message = file + ": " + message;
+      }
+    }
+    std::fprintf(stderr, "evbusd: %s\n", message.c_str());
     return 2;
   }
   return evbus::daemon::Run(config);

@@ -2,8 +2,10 @@
 log, health endpoints, bad input, and shutdown."""
 import json
 import os
+import shutil
 import socket
 import subprocess
+import tempfile
 import time
 import unittest
 
@@ -367,6 +369,21 @@ class LifecycleTest(unittest.TestCase):
         message, files = self.refused_start("--min-free-disk-mb", "1073741824")
         self.assertIn("--min-free-disk-mb", message)
         self.assertEqual(files, [])
+        # A value out of range in the config file names the file; the same
+        # key given as a flag does not.
+        work = tempfile.mkdtemp(prefix="evbus-cfg-")
+        try:
+            path = os.path.join(work, "bad.json")
+            with open(path, "w") as f:
+                json.dump({"http_header_timeout_seconds": -5}, f)
+            message, _ = self.refused_start("--config", path)
+            self.assertIn("%s: http_header_timeout_seconds: must be between 0 "
+                          "and 3600" % path, message)
+            message, _ = self.refused_start(
+                "--config", path, "--http-header-timeout-seconds", "-1")
+            self.assertIn("evbusd: http_header_timeout_seconds: must be", message)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
 
     def test_http_connection_limits_are_flags(self):
         # An idle connection is closed after --http-keep-alive-seconds (the
