@@ -412,7 +412,11 @@ void BusService::RouteLocked(const std::string& bus, const BusState& state,
   // parsed before it got here), so the literal prefilter may rule it out
   // before it is flattened. (Were it not, the parse below would fail and
   // the event would go nowhere either way.)
-  if (!snapshot->matcher->MayMatch(envelope)) return;
+  if (!snapshot->matcher->MayMatch(envelope)) {
+    EVBUS_LOG(DEBUG) << "event " << event_id << " on bus " << bus
+                     << " matched no rule";
+    return;
+  }
   // One parser of each kind per thread: their buffers are reused from
   // event to event. An envelope built here from a PutEvents entry is
   // exactly what the trusted parse requires (valid JSON, its Detail's
@@ -434,7 +438,11 @@ void BusService::RouteLocked(const std::string& bus, const BusState& state,
   }
   std::vector<uint32_t> matched;
   snapshot->matcher->Match(flat, &matched);
-  if (matched.empty()) return;
+  if (matched.empty()) {
+    EVBUS_LOG(DEBUG) << "event " << event_id << " on bus " << bus
+                     << " matched no rule";
+    return;
+  }
   state.matched.Increment();
   absl::Time now = clock_.Now();
   if (options_.metric_sink != nullptr) {
@@ -455,6 +463,9 @@ void BusService::RouteLocked(const std::string& bus, const BusState& state,
       continue;
     }
     TriggeredCounter(bus, rule.name()).Increment();
+    EVBUS_LOG(DEBUG) << "event " << event_id << " on bus " << bus
+                     << " matched rule " << rule.name() << " ("
+                     << rule.targets_size() << " targets)";
     if (options_.metric_sink != nullptr) {
       options_.metric_sink->Record("AWS/Events", "TriggeredRules",
                                    common::RuleDimensions(bus, rule.name()),

@@ -612,6 +612,17 @@ void Dispatcher::Complete(const QueueEntry& entry, evbus::v1::DeliveryTask task,
 
   if (options_.metric_sink != nullptr)
     RecordMetrics(task, *target, result, plan, now);
+  EVBUS_LOG(DEBUG) << "delivery " << task.event_bus_name() << "/"
+                   << task.rule_name() << "/" << task.target_id() << " event "
+                   << task.event_id() << " attempt " << task.attempts() << ": "
+                   << (result.outcome == targets::Outcome::kSuccess
+                           ? std::string("ok")
+                           : absl::StrCat(result.error_code, " (",
+                                          result.error_message, ")"))
+                   << (result.outcome == targets::Outcome::kSuccess ? ""
+                       : plan.retry ? absl::StrCat("; retry at ",
+                                                   absl::FormatTime(plan.due))
+                                    : std::string("; no more retries"));
   if (result.outcome == targets::Outcome::kSuccess) {
     invocations.Increment();
   } else {

@@ -453,6 +453,11 @@ void Scheduler::FireDue(const std::vector<std::string>& ids) {
       } else {
         AddScheduleTickLocked(e, when, batch, entries);
       }
+      EVBUS_LOG(DEBUG) << (e.is_rule ? absl::StrCat("rule ", e.rule.name())
+                                     : absl::StrCat("schedule ",
+                                                    e.schedule.group_name(),
+                                                    "/", e.schedule.name()))
+                       << " fires for " << absl::FormatTime(when);
       e.last_fire_ms = f.scheduled;
       ScheduleNextLocked(e, f.scheduled);
       f.state.set_last_fire_ms(f.scheduled);

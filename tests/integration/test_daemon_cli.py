@@ -522,6 +522,36 @@ class LifecycleTest(unittest.TestCase):
                 s.close()
             d.cleanup()
 
+    def test_debug_log_level_traces_matching_and_delivery(self):
+        d = Daemon(extra_args=["--log-level", "debug"]).start()
+        try:
+            d.cli("put-rule", "--name", "traced", "--event-pattern",
+                  json.dumps({"source": ["trace.me"]}))
+            d.cli("put-targets", "--rule", "traced", "--targets",
+                  json.dumps([{"Id": "log", "Arn": "log:traced"}]))
+            out = d.cli_json("put-events", "--entries", json.dumps(
+                [entry(source="trace.me"), entry(source="not.me")]))
+            hit, miss = [e["EventId"] for e in out["Entries"]]
+            want = ["event %s on bus default matched rule traced (1 targets)" % hit,
+                    "event %s on bus default matched no rule" % miss,
+                    "delivery default/traced/log event %s attempt 1: ok" % hit]
+            deadline = time.monotonic() + 10
+            while (time.monotonic() < deadline and
+                   not all(w in d.log() for w in want)):
+                time.sleep(0.05)
+            for w in want:
+                self.assertIn(w, d.log())
+        finally:
+            d.cleanup()
+        # At the default level, none of it.
+        d = Daemon().start()
+        try:
+            d.cli_json("put-events", "--entries", json.dumps([entry()]))
+            time.sleep(0.2)
+            self.assertNotIn("matched no rule", d.log())
+        finally:
+            d.cleanup()
+
     def test_config_file(self):
         d = Daemon()
         path = d.data_dir + ".config.json"
