@@ -234,7 +234,26 @@ Result CreateTopic(const Call& c) {
   return Element("TopicArn", topic.topic_arn());
 }
 
-// The topic a tag call names by ResourceArn, as SNS reports a missing one.
+// The topic named `name`, if there is one (a walk over ListTopics' pages).
+absl::StatusOr<std::optional<evbus::v1::Topic>> FindTopic(
+    const Call& c, const std::string& name) {
+  evbus::v1::ListTopicsRequest request;
+  for (int page = 0; page < kMaxTopicPages; ++page) {
+    grpc::ServerContext ctx;
+    evbus::v1::ListTopicsResponse response;
+    EVBUS_RETURN_IF_ERROR(
+        FromGrpc(c.topics.ListTopics(&ctx, &request, &response)));
+    for (const evbus::v1::Topic& t : response.topics()) {
+      if (t.name() == name) return t;
+    }
+    if (response.next_token().empty()) break;
+    request.set_next_token(response.next_token());
+  }
+  return std::nullopt;
+}
+
+// The topic a tag call names by ResourceArn, as SNS reports a missing one:
+// its own ARN, exactly (another region or account names another topic).
 absl::StatusOr<std::string> TaggableTopic(const Call& c) {
   std::optional<std::string> arn = c.params.Get("ResourceArn");
   if (!arn.has_value() || !absl::StartsWith(*arn, "arn:")) {
@@ -248,7 +267,13 @@ absl::StatusOr<std::string> TaggableTopic(const Call& c) {
   // Not a topic's ARN (a subscription's, another service's).
   if (absl::IsInvalidArgument(exists)) return InvalidParameter("ResourceArn");
   EVBUS_RETURN_IF_ERROR(exists);
-  return *arn;
+  EVBUS_ASSIGN_OR_RETURN(std::optional<evbus::v1::Topic> topic,
+                         FindTopic(c, arn->substr(arn->rfind(':') + 1)));
+  if (!topic.has_value() || topic->topic_arn() != *arn) {
+    return common::AwsError(absl::StatusCode::kNotFound, "ResourceNotFound",
+                            "Resource does not exist");
+  }
+  return topic->topic_arn();
 }
 
 Result TagResource(const Call& c) {
@@ -475,19 +500,8 @@ Result GetTopicAttributes(const Call& c) {
   EVBUS_ASSIGN_OR_RETURN(std::vector<evbus::v1::Subscription> subs,
                          AllSubscriptions(c, arn));
   std::string name = arn.substr(arn.rfind(':') + 1);
-  std::optional<evbus::v1::Topic> topic;
-  evbus::v1::ListTopicsRequest request;
-  for (int page = 0; page < kMaxTopicPages && !topic.has_value(); ++page) {
-    grpc::ServerContext ctx;
-    evbus::v1::ListTopicsResponse response;
-    EVBUS_RETURN_IF_ERROR(
-        FromGrpc(c.topics.ListTopics(&ctx, &request, &response)));
-    for (const evbus::v1::Topic& t : response.topics()) {
-      if (t.name() == name) topic = t;
-    }
-    if (response.next_token().empty()) break;
-    request.set_next_token(response.next_token());
-  }
+  EVBUS_ASSIGN_OR_RETURN(std::optional<evbus::v1::Topic> topic,
+                         FindTopic(c, name));
   if (!topic.has_value()) {  // deleted meanwhile
     return common::AwsError(absl::StatusCode::kNotFound, "NotFound",
                             "Topic does not exist");

@@ -10,7 +10,10 @@ namespace evbus::api {
 ConnectionThreads::ConnectionThreads(ConnectionThreadsOptions options)
     : options_(options) {}
 
-ConnectionThreads::~ConnectionThreads() { shutdown(); }
+ConnectionThreads::~ConnectionThreads() {
+  if (options_.on_destroy) options_.on_destroy();
+  shutdown();
+}
 
 void ConnectionThreads::enqueue(std::function<void()> fn) {
   absl::ReleasableMutexLock lock(&mu_);

@@ -42,6 +42,10 @@ struct ConnectionThreadsOptions {
   size_t max_threads = 256;
   // An idle thread beyond min_threads exits after this long. Default: 10 s.
   absl::Duration idle_exit = absl::Seconds(10);
+  // Called first thing in the destructor (cpp-httplib deletes the queue
+  // when its accept loop ends, also on its own after an accept error), so
+  // that whoever holds a pointer to the queue can drop it. Optional.
+  std::function<void()> on_destroy;
 };
 
 class ConnectionThreads : public httplib::TaskQueue {

@@ -23,8 +23,13 @@ HttpServer::HttpServer(HttpOptions options, HttpProbes probes)
   server_->new_task_queue = [this, max_threads] {
     auto* threads =
         new ConnectionThreads({.min_threads = std::min<size_t>(4, max_threads),
-                               .max_threads = max_threads});
-    threads_.store(threads);
+                               .max_threads = max_threads,
+                               .on_destroy = [this] {
+                                 absl::MutexLock lock(&threads_mu_);
+                                 threads_ = nullptr;
+                               }});
+    absl::MutexLock lock(&threads_mu_);
+    threads_ = threads;
     return threads;
   };
   // Answers go out at once: without TCP_NODELAY every keep-alive request
@@ -42,11 +47,11 @@ HttpServer::HttpServer(HttpOptions options, HttpProbes probes)
     stalled_ = std::make_unique<StalledConnections>(StalledConnectionsOptions{
         .header_timeout = absl::Seconds(options_.header_timeout_seconds),
         .closed_counter = options_.stalled_closed,
-        // Read only by the scan thread, which Stop() joins before the
-        // listener (and with it the task queue) goes.
+        // Under threads_mu_, which the queue's destructor takes to clear
+        // the pointer: the queue cannot go while it is asked.
         .queued_connections = [this]() -> size_t {
-          ConnectionThreads* threads = threads_.load();
-          return threads == nullptr ? 0 : threads->QueuedCount();
+          absl::MutexLock lock(&threads_mu_);
+          return threads_ == nullptr ? 0 : threads_->QueuedCount();
         }});
     auto peer = [](const httplib::Request& req) {
       return absl::StrCat(req.remote_addr, ":", req.remote_port);
@@ -56,8 +61,12 @@ HttpServer::HttpServer(HttpOptions options, HttpProbes probes)
           stalled_->RequestBegan(peer(req));
           return httplib::Server::HandlerResponse::Unhandled;
         });
-    server_->set_post_routing_handler(
-        [this, peer](const httplib::Request& req, httplib::Response&) {
+    // The logger runs once the answer is written (the post-routing handler
+    // runs before): a large answer to a slow reader is still the request.
+    // (When even the headers cannot be written, nothing ends the request;
+    // the connection closes, and its entry is forgotten.)
+    server_->set_logger(
+        [this, peer](const httplib::Request& req, const httplib::Response&) {
           stalled_->RequestEnded(peer(req));
         });
   }

@@ -18,14 +18,15 @@
 //   http.Stop();
 #pragma once
 
-#include <atomic>
 #include <cstddef>
 #include <functional>
 #include <memory>
 #include <string>
 #include <thread>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
 #include "server/metrics/registry.h"
 
 namespace httplib {
@@ -93,8 +94,10 @@ class HttpServer {
   HttpProbes probes_;
   std::unique_ptr<httplib::Server> server_;
   std::unique_ptr<StalledConnections> stalled_;  // null: no header timeout
-  // The task queue cpp-httplib made (it owns it) while it listens.
-  std::atomic<ConnectionThreads*> threads_{nullptr};
+  // The task queue cpp-httplib made (it owns it and deletes it when its
+  // accept loop ends, which clears this first).
+  absl::Mutex threads_mu_;
+  ConnectionThreads* threads_ ABSL_GUARDED_BY(threads_mu_) = nullptr;
   std::thread thread_;
   int port_ = 0;
 };

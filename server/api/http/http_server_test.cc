@@ -82,5 +82,45 @@ TEST(HttpServerTest, KeepAliveRequestsAreNotDelayedByNagle) {
   server.Stop();
 }
 
+// The header timeout never cuts a request while its answer is written: an
+// 8 MB answer read slowly (over ~3 s, three times the timeout) arrives
+// whole. (The request ended, for the timeout, when its route returned; the
+// answer was then cut at the next scan.)
+TEST(HttpServerTest, ASlowReaderOfALargeAnswerIsNotCut) {
+  HttpServer server(
+      {.host = "127.0.0.1", .port = 0, .header_timeout_seconds = 1},
+      HttpProbes{});
+  const std::string big(8 << 20, 'x');
+  server.server().Get("/big",
+                      [&big](const httplib::Request&, httplib::Response& res) {
+                        res.set_content(big, "text/plain");
+                      });
+  ASSERT_TRUE(server.Start().ok());
+  const int fd = ConnectLoopback(server.port());
+  ASSERT_GE(fd, 0);
+  const int small = 16 << 10;
+  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+  const std::string request =
+      "GET /big HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  ASSERT_EQ(::send(fd, request.data(), request.size(), 0),
+            static_cast<ssize_t>(request.size()));
+  timeval tv{.tv_sec = 5, .tv_usec = 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  size_t received = 0;
+  std::vector<char> buf(64 << 10);
+  const absl::Time start = absl::Now();
+  // Bounded: at most 10,000 reads.
+  for (int i = 0; i < 10000; ++i) {
+    const ssize_t n = ::recv(fd, buf.data(), buf.size(), 0);
+    if (n <= 0) break;
+    received += static_cast<size_t>(n);
+    absl::SleepFor(absl::Milliseconds(25));
+  }
+  ::close(fd);
+  EXPECT_GT(absl::Now() - start, absl::Seconds(2));
+  EXPECT_GT(received, big.size());  // the body and its headers
+  server.Stop();
+}
+
 }  // namespace
 }  // namespace evbus::api

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -23,36 +24,42 @@ namespace {
 // seen for this long belongs to a closed connection.
 constexpr absl::Duration kForgetUnseen = absl::Minutes(2);
 
-// "address:port" of a socket address, as cpp-httplib writes remote_addr and
-// remote_port; empty when not IPv4 or IPv6.
-std::string AddressOf(const sockaddr_storage& a, int* port) {
-  char text[INET6_ADDRSTRLEN] = {};
+// The address of a socket address as cpp-httplib writes remote_addr
+// (getnameinfo, numeric: an IPv6 link-local one with its %scope), and its
+// port; empty when not IPv4 or IPv6.
+std::string AddressOf(const sockaddr_storage& a, socklen_t len, int* port) {
   if (a.ss_family == AF_INET) {
-    const auto& in = reinterpret_cast<const sockaddr_in&>(a);
-    inet_ntop(AF_INET, &in.sin_addr, text, sizeof(text));
-    *port = ntohs(in.sin_port);
+    *port = ntohs(reinterpret_cast<const sockaddr_in&>(a).sin_port);
   } else if (a.ss_family == AF_INET6) {
-    const auto& in6 = reinterpret_cast<const sockaddr_in6&>(a);
-    inet_ntop(AF_INET6, &in6.sin6_addr, text, sizeof(text));
-    *port = ntohs(in6.sin6_port);
+    *port = ntohs(reinterpret_cast<const sockaddr_in6&>(a).sin6_port);
   } else {
+    return "";
+  }
+  char text[NI_MAXHOST] = {};
+  if (getnameinfo(reinterpret_cast<const sockaddr*>(&a), len, text,
+                  sizeof(text), nullptr, 0, NI_NUMERICHOST) != 0) {
     return "";
   }
   return text;
 }
 
 // The peer of `fd` when it is a connection accepted on local port `port`
-// (not the listening socket itself); empty otherwise.
-std::string AcceptedPeer(int fd, int port) {
+// (not the listening socket itself); empty otherwise. `inode`, when given,
+// gets the socket's inode number, which grows with each socket made (so
+// orders connections by when they were accepted; fd numbers are reused).
+std::string AcceptedPeer(int fd, int port, ino_t* inode = nullptr) {
   struct stat st;
   if (fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode)) return "";
+  if (inode != nullptr) *inode = st.st_ino;
   sockaddr_storage local{};
   socklen_t len = sizeof(local);
   if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len) != 0) {
     return "";
   }
   int local_port = 0;
-  if (AddressOf(local, &local_port).empty() || local_port != port) return "";
+  if (AddressOf(local, len, &local_port).empty() || local_port != port) {
+    return "";
+  }
   int listening = 0;
   socklen_t opt_len = sizeof(listening);
   if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &opt_len) != 0 ||
@@ -65,7 +72,7 @@ std::string AcceptedPeer(int fd, int port) {
     return "";
   }
   int peer_port = 0;
-  std::string address = AddressOf(peer, &peer_port);
+  std::string address = AddressOf(peer, len, &peer_port);
   if (address.empty()) return "";
   return absl::StrCat(address, ":", peer_port);
 }
@@ -127,7 +134,12 @@ int StalledConnections::ScanOnce(absl::Time now) {
     port = port_;
   }
   if (port <= 0) return 0;
-  std::vector<std::pair<int, std::string>> open;
+  struct Open {
+    int fd;
+    ino_t inode;
+    std::string peer;
+  };
+  std::vector<Open> open;
   DIR* dir = opendir("/proc/self/fd");
   if (dir == nullptr) return 0;
   const int own = dirfd(dir);
@@ -135,8 +147,9 @@ int StalledConnections::ScanOnce(absl::Time now) {
   for (dirent* e = readdir(dir); e != nullptr; e = readdir(dir)) {
     int fd = -1;
     if (!absl::SimpleAtoi(e->d_name, &fd) || fd == own) continue;
-    std::string peer = AcceptedPeer(fd, port);
-    if (!peer.empty()) open.emplace_back(fd, std::move(peer));
+    ino_t inode = 0;
+    std::string peer = AcceptedPeer(fd, port, &inode);
+    if (!peer.empty()) open.push_back({fd, inode, std::move(peer)});
   }
   closedir(dir);
 
@@ -145,25 +158,26 @@ int StalledConnections::ScanOnce(absl::Time now) {
   std::vector<std::pair<int, std::string>> stalled;
   {
     absl::MutexLock lock(&mu_);
-    // Connections without a request, newest first: the first `queued` of
-    // them wait for a thread (the queue is first come, first served), and
-    // their clock starts only when they leave it.
-    std::vector<std::pair<std::pair<absl::Time, int>, Peer*>> idle;
-    for (const auto& [fd, peer] : open) {
-      Peer& p = peers_[peer];
+    // Connections without a request, newest first (by first sight, then by
+    // socket inode, which follows accept order): the first `queued` of them
+    // wait for a thread (the queue is first come, first served), and their
+    // clock starts only when they leave it.
+    std::vector<std::pair<std::pair<absl::Time, ino_t>, Peer*>> idle;
+    for (const Open& o : open) {
+      Peer& p = peers_[o.peer];
       if (p.last_seen == absl::Time()) p.since = p.first_seen = now;
       p.last_seen = now;
-      if (p.in_request == 0) idle.push_back({{p.first_seen, fd}, &p});
+      if (p.in_request == 0) idle.push_back({{p.first_seen, o.inode}, &p});
     }
     std::sort(idle.begin(), idle.end(),
               [](const auto& a, const auto& b) { return a.first > b.first; });
     for (size_t i = 0; i < idle.size() && i < queued; ++i) {
       idle[i].second->since = now;
     }
-    for (const auto& [fd, peer] : open) {
-      Peer& p = peers_[peer];
+    for (const Open& o : open) {
+      Peer& p = peers_[o.peer];
       if (p.in_request == 0 && now - p.since >= options_.header_timeout) {
-        stalled.emplace_back(fd, peer);
+        stalled.emplace_back(o.fd, o.peer);
         p.since = now;  // once per timeout, should the shutdown not take
       }
     }
@@ -177,7 +191,9 @@ int StalledConnections::ScanOnce(absl::Time now) {
   int closed = 0;
   for (const auto& [fd, peer] : stalled) {
     // The descriptor may have been closed and reused since the listing:
-    // shut it down only if it is still that connection.
+    // shut it down only if it is still that connection. (A reuse between
+    // this check and shutdown(2) would need the connection closed and
+    // another accepted with the same peer address and port in between.)
     if (AcceptedPeer(fd, port) != peer) continue;
     if (shutdown(fd, SHUT_RDWR) == 0) ++closed;
   }
