@@ -1066,6 +1066,11 @@ absl::Status AlarmService::PutMetricAlarm(
                   batch);
   batch.Put(storage::Family::kCatalog,
             storage::keys::CatalogKey(kAlarmKind, name), a.SerializeAsString());
+  // A new alarm starts without tags (see BusService::CreateEventBus).
+  if (it == alarms_.end()) {
+    batch.Delete(storage::Family::kCatalog,
+                 storage::keys::TagKey(a.alarm_arn()));
+  }
   absl::Status w = store_.Write(batch, /*sync=*/true);
   if (!w.ok()) return w;
   fresh.generation = next_generation_++;
@@ -1279,6 +1284,10 @@ absl::Status AlarmService::PutCompositeAlarm(
     batch.Put(storage::Family::kCatalog,
               storage::keys::CatalogKey(kAlarmKind, name),
               a.SerializeAsString());
+    if (it == alarms_.end()) {
+      batch.Delete(storage::Family::kCatalog,
+                   storage::keys::TagKey(a.alarm_arn()));
+    }
     absl::Status w = store_.Write(batch, /*sync=*/true);
     if (!w.ok()) return w;
     Entry fresh;

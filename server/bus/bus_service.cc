@@ -645,6 +645,9 @@ absl::StatusOr<evbus::v1::EventBus> BusService::CreateEventBus(
   storage::WriteBatch batch;
   batch.Put(storage::Family::kCatalog,
             storage::keys::CatalogKey(kBusKind, name), bus.SerializeAsString());
+  // A new resource starts without tags, whatever a tag call racing an
+  // earlier one's delete left (every create batch does this).
+  batch.Delete(storage::Family::kCatalog, storage::keys::TagKey(bus.arn()));
   absl::Status w = store_.Write(batch, /*sync=*/true);
   if (!w.ok()) return w;
   buses_.emplace(name, MakeState(bus));

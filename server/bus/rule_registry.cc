@@ -89,13 +89,17 @@ absl::Status RuleRegistry::ValidateRule(
   return ValidateRuleDefinition(rule, options_.pattern_limits, compiled);
 }
 
-absl::Status RuleRegistry::Persist(const evbus::v1::Rule& rule) {
+absl::Status RuleRegistry::Persist(const evbus::v1::Rule& rule, bool created) {
   storage::WriteBatch batch;
   batch.Put(storage::Family::kCatalog,
             storage::keys::CatalogKey(
                 kRuleKind,
                 storage::keys::RuleName(rule.event_bus_name(), rule.name())),
             rule.SerializeAsString());
+  // A new rule starts without tags (see BusService::CreateEventBus).
+  if (created) {
+    batch.Delete(storage::Family::kCatalog, storage::keys::TagKey(rule.arn()));
+  }
   return store_.Write(batch, /*sync=*/true);
 }
 
@@ -201,7 +205,7 @@ absl::StatusOr<std::string> RuleRegistry::PutRule(evbus::v1::Rule rule) {
     rule.set_creation_time_ms(absl::ToUnixMillis(clock_.Now()));
     rule.set_incarnation(common::NewUuidV4());
   }
-  absl::Status s = Persist(rule);
+  absl::Status s = Persist(rule, /*created=*/existing == state.rules.end());
   if (!s.ok()) return s;
   std::string arn = rule.arn();
   InstallLocked(state, std::make_shared<evbus::v1::Rule>(std::move(rule)),

@@ -203,7 +203,7 @@ class RuleRegistry final : public delivery::TargetDirectory {
 
   absl::Status ValidateRule(const evbus::v1::Rule& rule,
                             std::optional<pattern::Pattern>* compiled) const;
-  absl::Status Persist(const evbus::v1::Rule& rule);
+  absl::Status Persist(const evbus::v1::Rule& rule, bool created = false);
   // Installs `rule` in the in-memory state and marks the snapshot stale.
   void InstallLocked(BusState& state,
                      std::shared_ptr<const evbus::v1::Rule> rule,

@@ -93,11 +93,17 @@ absl::Status FunctionRegistry::Load() {
   return absl::OkStatus();
 }
 
-absl::Status FunctionRegistry::Commit(const evbus::v1::Function& fn) {
+absl::Status FunctionRegistry::Commit(const evbus::v1::Function& fn,
+                                      bool created) {
   storage::WriteBatch batch;
   batch.Put(storage::Family::kCatalog,
             storage::keys::CatalogKey(kKind, fn.function_name()),
             fn.SerializeAsString());
+  // A new function starts without tags (see BusService::CreateEventBus).
+  if (created) {
+    batch.Delete(storage::Family::kCatalog,
+                 storage::keys::TagKey(fn.function_arn()));
+  }
   return store_.Write(batch, /*sync=*/true);
 }
 
@@ -138,7 +144,7 @@ absl::StatusOr<evbus::v1::Function> FunctionRegistry::Create(
   config.set_last_modified(Rfc3339Millis(clock_.Now()));
   EVBUS_ASSIGN_OR_RETURN(evbus::v1::Function fn,
                          StoreCode(std::move(config), code));
-  EVBUS_RETURN_IF_ERROR(Commit(fn));
+  EVBUS_RETURN_IF_ERROR(Commit(fn, /*created=*/true));
   {
     absl::MutexLock lock(&mu_);
     functions_[fn.function_name()] = fn;

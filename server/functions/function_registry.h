@@ -66,7 +66,7 @@ class FunctionRegistry {
   const FunctionRegistryOptions& options() const { return options_; }
 
  private:
-  absl::Status Commit(const evbus::v1::Function& fn);
+  absl::Status Commit(const evbus::v1::Function& fn, bool created = false);
   absl::StatusOr<evbus::v1::Function> StoreCode(
       evbus::v1::Function fn, const evbus::v1::FunctionCode& code);
   void Changed(const std::string& name);

@@ -787,6 +787,8 @@ absl::StatusOr<evbus::v1::ScheduleGroup> Scheduler::CreateScheduleGroup(
   storage::WriteBatch batch;
   batch.Put(storage::Family::kCatalog,
             storage::keys::CatalogKey(kGroupKind, name), g.SerializeAsString());
+  // A new group starts without tags (see BusService::CreateEventBus).
+  batch.Delete(storage::Family::kCatalog, storage::keys::TagKey(g.arn()));
   absl::Status w = store_.Write(batch, /*sync=*/true);
   if (!w.ok()) return w;
   groups_[name] = g;

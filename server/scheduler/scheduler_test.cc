@@ -10,6 +10,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/common/ids.h"
@@ -310,6 +311,10 @@ TEST_F(SchedulerTest, RacingUpdatesAndDeletesKeepMemoryAndStoreTheSame) {
     }
   }
   std::atomic<bool> stop{false};
+  // Each name is updated by one thread: its last acknowledged update is the
+  // description that must be kept.
+  absl::Mutex acked_mu;
+  std::map<std::string, std::string> acked;
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&, t] {
@@ -321,6 +326,10 @@ TEST_F(SchedulerTest, RacingUpdatesAndDeletesKeepMemoryAndStoreTheSame) {
             absl::StatusOr<evbus::v1::Schedule> r =
                 scheduler_->UpdateSchedule(s);
             EXPECT_TRUE(r.ok() || absl::IsNotFound(r.status())) << r.status();
+            if (r.ok()) {
+              absl::MutexLock lock(&acked_mu);
+              acked[absl::StrCat(group, "/s-", i)] = s.description();
+            }
           }
         }
       }
@@ -355,6 +364,8 @@ TEST_F(SchedulerTest, RacingUpdatesAndDeletesKeepMemoryAndStoreTheSame) {
   EXPECT_EQ(before.size(), static_cast<size_t>(kNames - (kNames + 2) / 3));
   for (const auto& [id, description] : before) {
     EXPECT_TRUE(absl::StartsWith(id, "default/")) << id;
+    auto it = acked.find(id);
+    EXPECT_EQ(description, it == acked.end() ? "" : it->second) << id;
   }
   scheduler_->Stop();
   Open();

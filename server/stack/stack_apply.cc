@@ -41,6 +41,19 @@ std::string NormalJson(const std::string& text) {
   return j.ok() ? common::DumpJson(*j) : text;
 }
 
+// The kinds a stack record holds, in the order --prune deletes them
+// (dependents first).
+constexpr const char* kOwnedKinds[] = {
+    "alarm",    "schedule",        "rule",       "subscription", "topic",
+    "function", "api-destination", "connection", "bus"};
+
+bool Ownable(absl::string_view kind) {
+  for (const char* k : kOwnedKinds) {
+    if (kind == k) return true;
+  }
+  return false;
+}
+
 class Applier {
  public:
   Applier(const std::shared_ptr<grpc::Channel>& channel, bool dry_run)
@@ -627,12 +640,43 @@ class Applier {
     return absl::OkStatus();
   }
 
+  // After a failed apply: adds what this apply created to the stack's record
+  // (nothing is deleted), so that a later --prune can still delete it.
+  absl::Status KeepCreated(const std::string& stack) {
+    if (dry_run_) return absl::OkStatus();
+    evbus::v1::StackRecordRef ref;
+    ref.set_name(stack);
+    evbus::v1::StackRecord record;
+    grpc::Status s = events_->GetStackRecord(Ctx().get(), ref, &record);
+    if (!s.ok() && s.error_code() != grpc::StatusCode::NOT_FOUND) {
+      return Failed(s, "stack", stack);
+    }
+    std::set<std::pair<std::string, std::string>> owned;
+    for (const auto& r : record.resources()) owned.insert({r.kind(), r.name()});
+    bool added = false;
+    // The last item is the step that failed: noted, not created.
+    for (size_t i = 0; i + 1 < plan_.size(); ++i) {
+      const PlanItem& p = plan_[i];
+      if (p.action == "create" && Ownable(p.kind) &&
+          owned.insert({p.kind, p.name}).second) {
+        evbus::v1::StackResource* r = record.add_resources();
+        r->set_kind(p.kind);
+        r->set_name(p.name);
+        added = true;
+      }
+    }
+    if (!added) return absl::OkStatus();
+    record.set_name(stack);
+    record.set_applied_ms(absl::ToUnixMillis(absl::Now()));
+    evbus::v1::Empty out;
+    s = events_->PutStackRecord(Ctx().get(), record, &out);
+    return s.ok() ? absl::OkStatus() : Failed(s, "stack", stack);
+  }
+
   // Records what the stack owns; with `prune`, first deletes what it owned
   // and no longer declares.
   absl::Status Own(const std::string& stack, bool prune) {
-    static const char* kOrder[] = {"alarm",           "schedule",   "rule",
-                                   "subscription",    "topic",      "function",
-                                   "api-destination", "connection", "bus"};
+    const auto& kOrder = kOwnedKinds;
     // What the file declares, and what this apply created.
     std::set<std::pair<std::string, std::string>> now;
     std::set<std::pair<std::string, std::string>> created;
@@ -852,42 +896,52 @@ absl::StatusOr<std::vector<PlanItem>> ApplyStack(
   for (const std::string& s : spec.skipped) {
     a.Note("skipped", s, "skip").IgnoreError();
   }
-  for (const auto& b : spec.buses) {
-    absl::Status s = a.Bus(b);
-    if (!s.ok()) return s;
-  }
-  for (const auto& c : spec.connections) {
-    absl::Status s = a.Connection(c);
-    if (!s.ok()) return s;
-  }
-  for (const auto& d : spec.api_destinations) {
-    absl::Status s = a.ApiDestination(d);
-    if (!s.ok()) return s;
-  }
-  for (const auto& f : spec.functions) {
-    absl::Status s = a.Function(f);
-    if (!s.ok()) return s;
-  }
-  for (const auto& t : spec.topics) {
-    absl::Status s = a.Topic(t);
-    if (!s.ok()) return s;
-  }
-  for (const auto& r : spec.rules) {
-    absl::Status s = a.Rule(r);
-    if (!s.ok()) return s;
-  }
-  for (const auto& x : spec.schedules) {
-    absl::Status s = a.Schedule(x);
-    if (!s.ok()) return s;
-  }
-  // Metric alarms first, then composite alarms in the order declared (the
-  // alarms a rule names must exist).
-  for (bool composite : {false, true}) {
-    for (const auto& x : spec.alarms) {
-      if (x.alarm().alarm_rule().empty() == composite) continue;
-      absl::Status s = a.Alarm(x);
+  // Every change, in dependency order; on a failure part-way, what was
+  // created so far is still recorded as the stack's (so a later --prune can
+  // delete it), then the failure is returned.
+  auto apply = [&]() -> absl::Status {
+    for (const auto& b : spec.buses) {
+      absl::Status s = a.Bus(b);
       if (!s.ok()) return s;
     }
+    for (const auto& c : spec.connections) {
+      absl::Status s = a.Connection(c);
+      if (!s.ok()) return s;
+    }
+    for (const auto& d : spec.api_destinations) {
+      absl::Status s = a.ApiDestination(d);
+      if (!s.ok()) return s;
+    }
+    for (const auto& f : spec.functions) {
+      absl::Status s = a.Function(f);
+      if (!s.ok()) return s;
+    }
+    for (const auto& t : spec.topics) {
+      absl::Status s = a.Topic(t);
+      if (!s.ok()) return s;
+    }
+    for (const auto& r : spec.rules) {
+      absl::Status s = a.Rule(r);
+      if (!s.ok()) return s;
+    }
+    for (const auto& x : spec.schedules) {
+      absl::Status s = a.Schedule(x);
+      if (!s.ok()) return s;
+    }
+    // Metric alarms first, then composite alarms in the order declared (the
+    // alarms a rule names must exist).
+    for (bool composite : {false, true}) {
+      for (const auto& x : spec.alarms) {
+        if (x.alarm().alarm_rule().empty() == composite) continue;
+        absl::Status s = a.Alarm(x);
+        if (!s.ok()) return s;
+      }
+    }
+    return absl::OkStatus();
+  };
+  if (absl::Status applied = apply(); !applied.ok()) {
+    a.KeepCreated(spec.name).IgnoreError();
+    return applied;
   }
   absl::Status owned = a.Own(spec.name, prune);
   if (!owned.ok()) return owned;

@@ -1110,8 +1110,11 @@ absl::StatusOr<std::string> ExpandEnvironment(const std::string& text,
                                   : text.rfind('\n', open) + 1;
     const size_t first = text.find_first_not_of(" \t", line_start);
     if (first < open && text[first] == '#') {
-      out.append(text, i, close + 1 - i);
-      i = close + 1;
+      // Up to the end of the comment line only: a "${" without its "}"
+      // there must not swallow the lines after it.
+      const size_t line_end = std::min(text.find('\n', open), text.size());
+      out.append(text, i, line_end - i);
+      i = line_end;
       continue;
     }
     std::string inner = text.substr(open + 2, close - open - 2);

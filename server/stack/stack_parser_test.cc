@@ -406,6 +406,7 @@ TEST_F(StackParserTest, VariablesComeFromTheEnvironment) {
   unsetenv("EVBUS_TEST_UNSET");
   absl::StatusOr<StackSpec> spec = Parse(R"(stack: vars
 # ${EVBUS_TEST_UNSET} in a comment line is left alone
+# and so is a ${ without its brace
 buses:
   - name: ${EVBUS_TEST_BUS}
   - name: ${EVBUS_TEST_UNSET:-fallback}

@@ -200,6 +200,11 @@ absl::StatusOr<evbus::v1::Topic> TopicService::CreateTopic(
   batch.Put(storage::Family::kCatalog,
             storage::keys::CatalogKey(kTopicKind, topic.name()),
             topic.SerializeAsString());
+  // A new topic starts without tags (see BusService::CreateEventBus).
+  if (it == topics_.end()) {
+    batch.Delete(storage::Family::kCatalog,
+                 storage::keys::TagKey(topic.topic_arn()));
+  }
   EVBUS_RETURN_IF_ERROR(store_.Write(batch, /*sync=*/true));
   topics_[topic.name()].topic = topic;
   return topic;

@@ -258,6 +258,11 @@ test("tag ARNs must name the resource exactly; lengths count characters; each se
     "InvalidParameterException",
   );
   assert.match(err.message, /ResourceArn/);
+  const topic = await sns.send(new CreateTopicCommand({ Name: "exact-topic" }));
+  for (const other of [topic.TopicArn.replace(REGION, "eu-west-1"), topic.TopicArn.replace(ACCOUNT, "111111111111")]) {
+    await expectAwsError(sns.send(new SnsTag({ ResourceArn: other, Tags: [{ Key: "a", Value: "b" }] })), "ResourceNotFoundException");
+  }
+  assert.deepEqual((await sns.send(new SnsListTags({ ResourceArn: topic.TopicArn }))).Tags, []);
 });
 
 test("tags survive a restart, and a deleted resource's tags do not come back with a new one of the same name", T, async () => {

@@ -149,6 +149,24 @@ class StackApplyTest(unittest.TestCase):
         gone = self.plan("-f", self.write("stack: other-owner\n"), "--prune")
         self.assertEqual(gone, {("bus", "shared-bus"): "delete"})
 
+    def test_prune_deletes_what_a_failed_apply_created(self):
+        # The second rule is over the daemon's rule quota: the apply fails
+        # after creating the bus and the first rule. Those are still the
+        # stack's, so pruning them later deletes them.
+        self.d.cleanup()
+        self.d = Daemon(extra_args=["--max-rules-per-bus", "1"]).start()
+        text = ("stack: partial\nbuses:\n  - name: half\nrules:\n"
+                "  - name: one\n    bus: half\n    pattern: {source: [a]}\n"
+                "  - name: two\n    bus: half\n    pattern: {source: [b]}\n")
+        r = self.d.cli("apply", "-f", self.write(text), check=False)
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertIn("LimitExceeded", r.stderr)
+        pruned = self.plan("-f", self.write("stack: partial\n"), "--prune")
+        self.assertEqual(pruned, {("rule", "half/one"): "delete",
+                                  ("bus", "half"): "delete"})
+        buses = {b["Name"] for b in self.d.cli_json("list-event-buses")["EventBuses"]}
+        self.assertNotIn("half", buses)
+
     def test_composite_alarms_apply_update_and_prune(self):
         stack = """stack: pager
 alarms:

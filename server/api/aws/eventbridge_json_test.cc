@@ -373,6 +373,30 @@ TEST_F(EventBridgeJsonTest, TagsRoundTripAndPersist) {
         "ValidationException");
 }
 
+// A tag record left behind (a TagResource racing the resource's delete) is
+// not inherited by a resource created later under the same ARN through
+// another front end: every create batch deletes it.
+TEST_F(EventBridgeJsonTest, CreatesThroughAnyFrontEndStartWithoutTags) {
+  const std::string bus_arn =
+      "arn:aws:events:us-east-1:000000000000:event-bus/reborn";
+  const std::string rule_arn = "arn:aws:events:us-east-1:000000000000:rule/r2";
+  ASSERT_TRUE(tags_->Tag(bus_arn, {{"left", "over"}}).ok());
+  ASSERT_TRUE(tags_->Tag(rule_arn, {{"left", "over"}}).ok());
+  ASSERT_TRUE(buses_->CreateEventBus("reborn", "").ok());
+  evbus::v1::Rule rule;
+  rule.set_name("r2");
+  rule.set_event_bus_name("default");
+  rule.set_event_pattern(R"({"source":["x"]})");
+  ASSERT_TRUE(rules_->PutRule(rule).ok());
+  EXPECT_TRUE(tags_->List(bus_arn)->empty());
+  EXPECT_TRUE(tags_->List(rule_arn)->empty());
+  // An update of an existing rule keeps its tags.
+  ASSERT_TRUE(tags_->Tag(rule_arn, {{"team", "a"}}).ok());
+  rule.set_description("changed");
+  ASSERT_TRUE(rules_->PutRule(rule).ok());
+  EXPECT_EQ(tags_->List(rule_arn)->size(), 1u);
+}
+
 TEST_F(EventBridgeJsonTest, TagLimits) {
   std::map<std::string, std::string> fifty;
   for (int i = 0; i < 50; ++i) fifty[absl::StrCat("k", i)] = "v";

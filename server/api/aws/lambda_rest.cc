@@ -336,7 +336,10 @@ AwsHttpResponse HandleLambda(const AwsHttpRequest& request,
       }
       // Not required by the model (image functions have neither), but by
       // the service for a .zip package, which is all evbus runs.
-      if (!body->contains("Runtime") || !body->contains("Handler")) {
+      auto given = [&body](const char* member) {
+        return body->contains(member) && !(*body)[member].is_null();
+      };
+      if (!given("Runtime") || !given("Handler")) {
         return Error(common::AwsError(
             absl::StatusCode::kInvalidArgument,
             "InvalidParameterValueException",

@@ -122,6 +122,11 @@ void StalledConnections::RequestEnded(const std::string& peer) {
   it->second.since = Now();
 }
 
+size_t StalledConnections::PeerCountForTesting() const {
+  absl::MutexLock lock(&mu_);
+  return peers_.size();
+}
+
 uint64_t StalledConnections::closed_count() const {
   absl::MutexLock lock(&mu_);
   return closed_;

@@ -92,6 +92,9 @@ class StalledConnections {
   // Connections shut down so far.
   uint64_t closed_count() const;
 
+  // Connections (peers) it keeps state for (tests).
+  size_t PeerCountForTesting() const;
+
  private:
   struct Peer {
     int in_request = 0;    // requests being handled now

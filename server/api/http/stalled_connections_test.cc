@@ -149,13 +149,16 @@ TEST_F(StalledConnectionsTest, ARequestStartedBeforeTheScanSawTheSocketCounts) {
   stalled_.RequestBegan(peer);
   EXPECT_EQ(stalled_.ScanOnce(At(60)), 0);
   EXPECT_TRUE(IsOpen(server));
+  EXPECT_EQ(stalled_.PeerCountForTesting(), 1u);
   // Ends unmatched by a scan in between: forgotten once the socket is gone.
   stalled_.RequestEnded(peer);
   ::close(client);
   ::close(server);
   EXPECT_EQ(stalled_.ScanOnce(At(120)), 0);
-  // An unknown peer's end is ignored (no entry with a negative count).
+  EXPECT_EQ(stalled_.PeerCountForTesting(), 0u);
+  // An unknown peer's end is ignored: no entry is made for it.
   stalled_.RequestEnded("127.0.0.1:1");
+  EXPECT_EQ(stalled_.PeerCountForTesting(), 0u);
   EXPECT_EQ(stalled_.closed_count(), 0u);
 }
 
