@@ -698,22 +698,22 @@ absl::StatusOr<evbus::v1::Schedule> Scheduler::UpdateSchedule(
   if (!valid.ok()) return valid;
   const std::string id = ScheduleId(s.group_name(), s.name());
   const std::string group = s.group_name();
-  absl::MutexLock lock(&mu_);
-  if (!ReserveWriteLocked(id, group)) {
-    return common::ResourceNotFound(
-        absl::StrCat("Schedule ", s.name(), " does not exist."));
-  }
-  int64_t now = Ms(clock_.Now());
+  int64_t now = 0;
   {
+    absl::MutexLock lock(&mu_);
+    if (!ReserveWriteLocked(id, group)) {
+      return common::ResourceNotFound(
+          absl::StrCat("Schedule ", s.name(), " does not exist."));
+    }
+    now = Ms(clock_.Now());
     const evbus::v1::Schedule& old = entries_.at(id).schedule;
     s.set_arn(old.arn());
     s.set_creation_date_ms(old.creation_date_ms());
   }
   s.set_last_modification_date_ms(now);
   // Written outside mu_ (see writing_); the id stays reserved meanwhile.
-  mu_.Unlock();
   absl::Status w = PersistSchedule(s);
-  mu_.Lock();
+  absl::MutexLock lock(&mu_);
   ReleaseWriteLocked(id, group);
   if (!w.ok()) return w;
   Entry& e = entries_.at(id);
@@ -730,10 +730,12 @@ absl::Status Scheduler::DeleteSchedule(const std::string& group,
                                        const std::string& name) {
   std::string g = group.empty() ? kDefaultGroup : group;
   std::string id = ScheduleId(g, name);
-  absl::MutexLock lock(&mu_);
-  if (!ReserveWriteLocked(id, g)) {
-    return common::ResourceNotFound(
-        absl::StrCat("Schedule ", name, " does not exist."));
+  {
+    absl::MutexLock lock(&mu_);
+    if (!ReserveWriteLocked(id, g)) {
+      return common::ResourceNotFound(
+          absl::StrCat("Schedule ", name, " does not exist."));
+    }
   }
   storage::WriteBatch batch;
   batch.Delete(storage::Family::kCatalog,
@@ -741,9 +743,8 @@ absl::Status Scheduler::DeleteSchedule(const std::string& group,
                                          storage::keys::RuleName(g, name)));
   batch.Delete(storage::Family::kSched, id);
   // Written outside mu_ (see writing_); the id stays reserved meanwhile.
-  mu_.Unlock();
   absl::Status w = store_.Write(batch, /*sync=*/true);
-  mu_.Lock();
+  absl::MutexLock lock(&mu_);
   ReleaseWriteLocked(id, g);
   if (!w.ok()) return w;
   auto it = entries_.find(id);
