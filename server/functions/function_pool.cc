@@ -148,6 +148,17 @@ absl::Status FunctionPool::Start() {
   // Each environment's directory below is its user's; the function's user
   // only needs to pass through this one.
   ::chmod(options_.work_root.c_str(), 0711);
+  // A private /tmp would hide the function's own code and runtime when they
+  // live under /tmp: say so once, as functions then share the host's /tmp.
+  if (::geteuid() == 0 &&
+      (absl::StartsWith(fs::absolute(options_.work_root, ec).string(),
+                        "/tmp/") ||
+       absl::StartsWith(fs::absolute(options_.runtime_root, ec).string(),
+                        "/tmp/"))) {
+    EVBUS_LOG(WARNING) << "functions: the data directory is under /tmp, so "
+                          "functions get no private /tmp (they share the "
+                          "host's); put --data-dir elsewhere for one";
+  }
   if (options_.use_cgroups) cgroups_ = MemoryCgroups::Detect("evbus-functions");
   EVBUS_LOG(INFO) << "functions: memory limits "
                   << (cgroups_ ? "enforced with " + cgroups_->kind()

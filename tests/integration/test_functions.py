@@ -235,6 +235,13 @@ class FunctionsTest(unittest.TestCase):
         self.assertTrue(self.receiver.wait_for(
             lambda rs: any('"async": 7' in r["body"] for r in rs), timeout=30))
 
+    def test_a_data_dir_under_tmp_is_reported(self):
+        # As root, functions get a private /tmp unless the data directory is
+        # itself under /tmp (their code would vanish with it): evbusd says so.
+        if os.geteuid() != 0 or not self.d.data_dir.startswith("/tmp/"):
+            self.skipTest("needs root and a data dir under /tmp")
+        self.assertIn("functions get no private /tmp", self.d.log())
+
     def test_queued_events_do_not_run_on_a_new_function_of_the_same_name(self):
         # An asynchronous event whose first run failed waits for its retry.
         # The function is deleted and created again: the retry belongs to

@@ -2,6 +2,7 @@
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <utility>
 
@@ -9,6 +10,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "httplib.h"
 #include "server/api/aws/cloudwatch_json.h"
 #include "server/api/aws/eventbridge_json.h"
@@ -16,6 +19,7 @@
 #include "server/api/aws/scheduler_rest.h"
 #include "server/api/aws/sigv4.h"
 #include "server/api/aws/sns_query.h"
+#include "server/common/aws_error.h"
 #include "server/common/ids.h"
 
 namespace evbus::api::aws {
@@ -73,6 +77,111 @@ absl::StatusOr<std::string> Gunzip(absl::string_view in, size_t limit) {
 }
 
 std::string NewRequestId() { return common::NewUuidV4(); }
+
+// The service name a signature for `protocol` is scoped to.
+absl::string_view ServiceOf(const AwsHttpRequest& request, Protocol protocol) {
+  switch (protocol) {
+    case Protocol::kJson11:
+      return "events";
+    case Protocol::kJson10:
+      return "monitoring";
+    case Protocol::kQuery:
+      return "sns";
+    case Protocol::kRestJson:
+      return IsLambdaPath(request.path) ? "lambda" : "scheduler";
+    case Protocol::kUnknown:
+      break;
+  }
+  return "";
+}
+
+// What VerifySigV4 does not check (AWS does): the request was signed within
+// 15 minutes of now (real time, whatever clock evbusd gives events), on the
+// day its credential scope names, for the service it is sent to, and with
+// Host, X-Amz-Date and the X-Amz-* headers that steer it among the signed
+// headers (else an unsigned X-Amz-Target could switch the operation).
+absl::Status CheckSignatureScope(const AwsHttpRequest& request,
+                                 const SigV4Credential& cred,
+                                 Protocol protocol) {
+  const std::string amz_date = request.Header("x-amz-date");
+  for (absl::string_view required :
+       {"host", "x-amz-date", "x-amz-target", "x-amz-content-sha256",
+        "x-amz-security-token"}) {
+    if ((required == "host" || required == "x-amz-date" ||
+         !request.Header(required).empty()) &&
+        std::find(cred.signed_headers.begin(), cred.signed_headers.end(),
+                  required) == cred.signed_headers.end()) {
+      return common::AwsError(
+          absl::StatusCode::kInvalidArgument, "IncompleteSignatureException",
+          absl::StrCat("'", required,
+                       "' must be a 'SignedHeader' in the AWS Authorization."));
+    }
+  }
+  // YYYYMMDDTHHMMSSZ (absl's %Y would take all eight digits as the year).
+  absl::Time signed_at;
+  int f[6] = {};
+  bool parsed =
+      amz_date.size() == 16 && amz_date[8] == 'T' && amz_date[15] == 'Z';
+  for (int i = 0, at = 0; parsed && i < 6; ++i) {
+    const int width = i == 0 ? 4 : 2;
+    parsed =
+        absl::SimpleAtoi(absl::string_view(amz_date).substr(at, width), &f[i]);
+    at += width + (i == 2 ? 1 : 0);
+  }
+  if (parsed) {
+    signed_at =
+        absl::FromCivil(absl::CivilSecond(f[0], f[1], f[2], f[3], f[4], f[5]),
+                        absl::UTCTimeZone());
+  }
+  if (!parsed || amz_date.substr(0, 8) != cred.date) {
+    return common::AwsError(
+        absl::StatusCode::kInvalidArgument, "IncompleteSignatureException",
+        absl::StrCat("Date must be in ISO-8601 'basic format' (",
+                     "YYYYMMDD'T'HHMMSS'Z') and match the credential scope: '",
+                     amz_date, "'"));
+  }
+  const absl::Time now = absl::Now();
+  const absl::Duration skew = absl::Minutes(15);
+  auto basic = [](absl::Time t) {
+    return absl::FormatTime("%Y%m%dT%H%M%SZ", t, absl::UTCTimeZone());
+  };
+  if (signed_at < now - skew) {
+    return common::AwsError(
+        absl::StatusCode::kPermissionDenied, "InvalidSignatureException",
+        absl::StrCat("Signature expired: ", amz_date, " is now earlier than ",
+                     basic(now - skew), " (", basic(now), " - 15 min.)"));
+  }
+  if (signed_at > now + skew) {
+    return common::AwsError(
+        absl::StatusCode::kPermissionDenied, "InvalidSignatureException",
+        absl::StrCat("Signature not yet current: ", amz_date,
+                     " is still later than ", basic(now + skew), " (",
+                     basic(now), " + 15 min.)"));
+  }
+  const absl::string_view service = ServiceOf(request, protocol);
+  if (!service.empty() && cred.service != service) {
+    return common::AwsError(
+        absl::StatusCode::kPermissionDenied, "InvalidSignatureException",
+        absl::StrCat("Credential should be scoped to correct service: '",
+                     service, "'. "));
+  }
+  return absl::OkStatus();
+}
+
+// GET of an SNS SubscribeURL (Action=ConfirmSubscription alone): its Token
+// authorises it, as on AWS, so it needs no signature.
+bool IsSubscribeUrlConfirmation(const AwsHttpRequest& request,
+                                Protocol protocol) {
+  if (protocol != Protocol::kQuery || request.method != "GET") return false;
+  int actions = 0;
+  for (const auto& [k, v] : request.query) {
+    if (k == "Action") {
+      if (v != "ConfirmSubscription") return false;
+      ++actions;
+    }
+  }
+  return actions == 1;
+}
 
 // The protocol a request speaks, from its method, path and headers.
 Protocol ProtocolOf(const AwsHttpRequest& request) {
@@ -251,6 +360,13 @@ AwsHttpResponse AwsEndpoint::Handle(const AwsHttpRequest& original,
                         "The security token included in the request is "
                         "invalid.");
       }
+      if (absl::Status fresh = CheckSignatureScope(request, *cred, protocol);
+          !fresh.ok()) {
+        AwsErrorInfo info = ErrorInfoOf(fresh);
+        return ErrorFor(protocol,
+                        info.code == "IncompleteSignatureException" ? 400 : 403,
+                        info.code, info.message);
+      }
       SignedRequest signed_request{request.method, raw_target, request.headers,
                                    request.body};
       if (!VerifySigV4(signed_request, *cred, it->second)) {
@@ -260,7 +376,8 @@ AwsHttpResponse AwsEndpoint::Handle(const AwsHttpRequest& original,
                         "Access Key and signing method.");
       }
     }
-  } else if (!options_.credentials.empty()) {
+  } else if (!options_.credentials.empty() &&
+             !IsSubscribeUrlConfirmation(request, protocol)) {
     return ErrorFor(protocol, 400, "MissingAuthenticationTokenException",
                     "Missing Authentication Token");
   }

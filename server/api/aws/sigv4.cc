@@ -110,9 +110,10 @@ std::string CanonicalRequest(const SignedRequest& r, const SigV4Credential& c) {
     }
     absl::StrAppend(&headers, name, ":", collapsed, "\n");
   }
-  auto sha = r.headers.find("x-amz-content-sha256");
-  std::string payload =
-      sha != r.headers.end() ? sha->second : Sha256Hex(r.body);
+  // The body received, hashed here: an X-Amz-Content-Sha256 header is only
+  // the client's claim (and UNSIGNED-PAYLOAD is S3's alone), so a body
+  // swapped under a captured signature no longer matches it.
+  std::string payload = Sha256Hex(r.body);
   return absl::StrCat(r.method, "\n", canonical_path, "\n",
                       absl::StrJoin(query_parts, "&"), "\n", headers, "\n",
                       absl::StrJoin(c.signed_headers, ";"), "\n", payload);
