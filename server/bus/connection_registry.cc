@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "server/common/aws_error.h"
 #include "server/common/ids.h"
+#include "server/common/status_macros.h"
 #include "server/storage/keys.h"
 
 namespace evbus::bus {
@@ -118,8 +119,79 @@ absl::Status ConnectionRegistry::Persist(const char* kind,
   return store_.Write(batch, /*sync=*/true);
 }
 
+namespace {
+
+// The auth strings and HTTP parameters that go into requests: at most 512
+// characters and no control character but tab (a CR/LF in an API key
+// would add headers to every delivery). The value is not echoed: most of
+// these are secrets.
+absl::Status CheckRequestText(absl::string_view value, absl::string_view path) {
+  if (value.size() > 512) {
+    return common::ValidationError(absl::StrCat(
+        "1 validation error detected: Value at '", path,
+        "' failed to satisfy constraint: Member must have length less than or "
+        "equal to 512"));
+  }
+  for (char ch : value) {
+    const auto c = static_cast<unsigned char>(ch);
+    if ((c < 0x20 && c != '\t') || c == 0x7F) {
+      return common::ValidationError(absl::StrCat(
+          "1 validation error detected: Value at '", path,
+          "' failed to satisfy constraint: Member must not contain control "
+          "characters"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckHttpParameters(const evbus::v1::ConnectionHttpParameters& p,
+                                 absl::string_view path) {
+  const std::pair<const char*, const google::protobuf::RepeatedPtrField<
+                                   evbus::v1::ConnectionHttpParameter>*>
+      lists[] = {{"headerParameters", &p.header_parameters()},
+                 {"queryStringParameters", &p.query_string_parameters()},
+                 {"bodyParameters", &p.body_parameters()}};
+  for (const auto& [name, list] : lists) {
+    for (int i = 0; i < list->size(); ++i) {
+      const std::string at = absl::StrCat(path, ".", name, ".", i + 1);
+      EVBUS_RETURN_IF_ERROR(CheckRequestText((*list)[i].key(), at + ".key"));
+      EVBUS_RETURN_IF_ERROR(
+          CheckRequestText((*list)[i].value(), at + ".value"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::Status ConnectionRegistry::ValidateConnection(
     const evbus::v1::Connection& c) const {
+  {
+    const auto& a = c.auth_parameters();
+    const std::pair<const std::string*, const char*> texts[] = {
+        {&a.basic_auth_parameters().username(),
+         "authParameters.basicAuthParameters.username"},
+        {&a.basic_auth_parameters().password(),
+         "authParameters.basicAuthParameters.password"},
+        {&a.api_key_auth_parameters().api_key_name(),
+         "authParameters.apiKeyAuthParameters.apiKeyName"},
+        {&a.api_key_auth_parameters().api_key_value(),
+         "authParameters.apiKeyAuthParameters.apiKeyValue"},
+        {&a.oauth_parameters().client_id(),
+         "authParameters.oAuthParameters.clientParameters.clientID"},
+        {&a.oauth_parameters().client_secret(),
+         "authParameters.oAuthParameters.clientParameters.clientSecret"},
+    };
+    for (const auto& [text, path] : texts) {
+      EVBUS_RETURN_IF_ERROR(CheckRequestText(*text, path));
+    }
+    EVBUS_RETURN_IF_ERROR(
+        CheckHttpParameters(a.invocation_http_parameters(),
+                            "authParameters.invocationHttpParameters"));
+    EVBUS_RETURN_IF_ERROR(CheckHttpParameters(
+        a.oauth_parameters().oauth_http_parameters(),
+        "authParameters.oAuthParameters.oAuthHttpParameters"));
+  }
   if (!ValidName(c.name())) return NameError(c.name());
   if (c.description().size() > 512) {
     return common::ConstraintViolation(

@@ -191,6 +191,32 @@ class ApiDestinationTest(unittest.TestCase):
                       "short-arn is %s." % full, r.stderr)
         r = self.d.cli("describe-api-destination", "--name", "nope", check=False)
         self.assertIn("An api-destination 'nope' does not exist.", r.stderr)
+        # A CR/LF in an auth value would add headers to every delivery; an
+        # over-long value is refused too. Neither is echoed (secrets).
+        for params, where in (
+                ({"ApiKeyAuthParameters": {"ApiKeyName": "k",
+                                           "ApiKeyValue": "v\r\nX-Injected: yes"}},
+                 "apiKeyAuthParameters.apiKeyValue"),
+                ({"BasicAuthParameters": {"Username": "u", "Password": "p" * 513}},
+                 "basicAuthParameters.password"),
+                ({"ApiKeyAuthParameters": {"ApiKeyName": "k", "ApiKeyValue": "v"},
+                  "InvocationHttpParameters": {"HeaderParameters": [
+                      {"Key": "h", "Value": "a\nb", "IsValueSecret": True}]}},
+                 "invocationHttpParameters.headerParameters.1.value")):
+            kind = "BASIC" if "BasicAuthParameters" in params else "API_KEY"
+            r = self.d.cli("create-connection", "--name", "crlf",
+                           "--authorization-type", kind, "--auth-parameters",
+                           json.dumps(params), check=False)
+            self.assertEqual(r.returncode, 1, r.stdout)
+            self.assertIn("(ValidationException)", r.stderr)
+            self.assertIn(where, r.stderr)
+            self.assertNotIn("X-Injected", r.stderr)
+        r = self.d.cli("update-connection", "--name", "short-arn",
+                       "--authorization-type", "API_KEY", "--auth-parameters",
+                       json.dumps({"ApiKeyAuthParameters": {
+                           "ApiKeyName": "k", "ApiKeyValue": "v\r\nX: y"}}),
+                       check=False)
+        self.assertEqual(r.returncode, 1, r.stdout)
         self.d.cli("put-rule", "--name", "api-missing", "--event-pattern",
                    json.dumps({"source": ["x"]}))
         r = self.d.cli("put-targets", "--rule", "api-missing", "--targets", json.dumps([
