@@ -75,6 +75,11 @@ absl::StatusOr<std::vector<evbus::v1::CodeFile>> UnpackZip(
   }
   if (eocd == std::string::npos) return BadZip("no central directory");
   uint32_t entries = Le16(zip, eocd + 10);
+  // 0xFFFF: the real count is in a Zip64 record, which is not read; reading
+  // the first 65,535 files only would silently drop the rest.
+  if (entries == 0xFFFF) {
+    return BadZip("more than 65,534 files (Zip64 archives are not supported)");
+  }
   uint32_t cd_size = Le32(zip, eocd + 12);
   uint32_t cd_offset = Le32(zip, eocd + 16);
   if (static_cast<uint64_t>(cd_offset) + cd_size > zip.size()) {
@@ -251,7 +256,12 @@ absl::Status WriteCode(const std::vector<evbus::v1::CodeFile>& files,
           absl::StrCat("Invalid code file path: ", f.path()));
     }
     fs::path target = fs::path(dir) / f.path();
+    // "a" then "a/b" (or the reverse): one name both a file and a
+    // directory. The client's mistake, answered without the server's path.
     fs::create_directories(target.parent_path(), ec);
+    if (ec || fs::is_directory(target)) {
+      return BadZip(absl::StrCat(f.path(), " is both a file and a directory"));
+    }
     std::ofstream out(target, std::ios::binary | std::ios::trunc);
     out.write(f.content().data(),
               static_cast<std::streamsize>(f.content().size()));

@@ -4,6 +4,8 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <string>
+#include <vector>
 
 #include "gtest/gtest.h"
 #include "tests/testing/temp_dir.h"
@@ -55,6 +57,31 @@ TEST(CodePackage, UnpacksAZipMadeByPythonsZipfile) {
   ASSERT_TRUE(back.ok());
   EXPECT_EQ(DigestOf(*back).sha256_base64, DigestOf(*files).sha256_base64);
   EXPECT_EQ(DigestOf(*files).size, 1000 + 10 + 23);
+}
+
+// QA J F8: a name that is both a file and a directory ("a", then "a/b") is
+// the upload's fault: InvalidParameterValueException naming the entry, not a
+// 500 with the server's path.
+TEST(CodePackage, ANameThatIsBothAFileAndADirectoryIsRefused) {
+  testing::TempDir dir;
+  for (const auto& order : {std::vector<std::string>{"a", "a/b"},
+                            std::vector<std::string>{"a/b", "a"}}) {
+    std::vector<evbus::v1::CodeFile> files;
+    for (const std::string& path : order) {
+      evbus::v1::CodeFile f;
+      f.set_path(path);
+      f.set_content("x");
+      files.push_back(f);
+    }
+    absl::Status s =
+        WriteCode(files, dir.Join("out-" + order[0].substr(0, 1) +
+                                  std::to_string(order[0].size())));
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << s;
+    EXPECT_NE(s.message().find("both a file and a directory"),
+              absl::string_view::npos)
+        << s;
+    EXPECT_EQ(s.message().find(dir.path()), absl::string_view::npos) << s;
+  }
 }
 
 TEST(CodePackage, RefusesGarbageAndUnsafePaths) {

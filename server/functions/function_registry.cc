@@ -120,7 +120,10 @@ absl::StatusOr<evbus::v1::Function> FunctionRegistry::StoreCode(
   std::string dir = CodeDir(fn);
   std::error_code ec;
   fs::remove_all(dir, ec);
-  EVBUS_RETURN_IF_ERROR(WriteCode(files, dir));
+  if (absl::Status written = WriteCode(files, dir); !written.ok()) {
+    fs::remove_all(dir, ec);  // nothing half-written stays behind
+    return written;
+  }
   return fn;
 }
 

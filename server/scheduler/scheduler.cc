@@ -569,6 +569,24 @@ absl::Status Scheduler::Validate(
   absl::StatusOr<targets::TargetRef> ref =
       targets::ParseTargetArn(s.target().arn(), "schedule");
   if (!ref.ok()) return ref.status();
+  // Scheduler's Target.Input: 1..8192 characters; well-formed JSON for the
+  // targets that take an event (a function, a bus), as AWS requires.
+  const std::string& input = s.target().input();
+  if (input.size() > 8192) {
+    return common::ConstraintViolation(
+        {common::ConstraintClause(input.substr(0, 32) + "...", "target.input",
+                                  "have length less than or equal to 8192")});
+  }
+  if (!input.empty() && (ref->kind == targets::TargetKind::kFunction ||
+                         ref->kind == targets::TargetKind::kBus)) {
+    absl::StatusOr<common::Json> parsed =
+        common::ParseJson(input, "target.input");
+    if (!parsed.ok()) {
+      return common::ValidationError(absl::StrCat(
+          "Target.Input must be well-formed JSON for this target: ",
+          parsed.status().message()));
+    }
+  }
   if (s.target().has_eventbridge_parameters()) {
     const auto& p = s.target().eventbridge_parameters();
     if (p.detail_type().empty() || p.detail_type().size() > 128 ||

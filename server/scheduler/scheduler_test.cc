@@ -375,6 +375,27 @@ TEST_F(SchedulerTest, RacingUpdatesAndDeletesKeepMemoryAndStoreTheSame) {
               StatusIs(absl::StatusCode::kNotFound));
 }
 
+// QA J F9: Target.Input is 1..8192 characters, and well-formed JSON for a
+// function or bus target (text is fine for others).
+TEST_F(SchedulerTest, TargetInputIsBoundedAndJsonForFunctions) {
+  ASSERT_THAT(scheduler_->Start(), IsOk());
+  evbus::v1::Schedule s = DailySchedule("default", "in");
+  s.mutable_target()->set_input(std::string(8193, 'x'));
+  EXPECT_THAT(scheduler_->CreateSchedule(s),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       ::testing::HasSubstr("target.input")));
+  s.mutable_target()->set_arn("function:f");
+  s.mutable_target()->set_input("[[[");
+  EXPECT_THAT(scheduler_->CreateSchedule(s),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       ::testing::HasSubstr("well-formed JSON")));
+  s.mutable_target()->set_input(R"({"ok": true})");
+  EXPECT_THAT(scheduler_->CreateSchedule(s).status(), IsOk());
+  evbus::v1::Schedule text = DailySchedule("default", "text");
+  text.mutable_target()->set_input("plain text for a log");
+  EXPECT_THAT(scheduler_->CreateSchedule(text).status(), IsOk());
+}
+
 TEST_F(SchedulerTest, FlexibleWindowLandsInsideTheWindow) {
   ASSERT_THAT(scheduler_->Start(), IsOk());
   for (int i = 0; i < 20; ++i) {
