@@ -124,14 +124,6 @@ absl::Status TagStore::Untag(absl::string_view arn,
   return WriteLocked(arn, current);
 }
 
-absl::Status TagStore::Remove(absl::string_view arn) {
-  absl::MutexLock lock(&mu_);
-  EVBUS_ASSIGN_OR_RETURN(std::optional<std::string> value,
-                         store_.Get(storage::Family::kCatalog, Key(arn)));
-  if (!value.has_value()) return absl::OkStatus();  // no write, no fsync
-  return WriteLocked(arn, {});
-}
-
 absl::Status TagStore::Reset(absl::string_view arn,
                              const std::map<std::string, std::string>& tags) {
   EVBUS_RETURN_IF_ERROR(Validate(tags));

@@ -70,10 +70,6 @@ class TagStore {
   absl::Status Untag(absl::string_view arn,
                      const std::vector<std::string>& keys);
 
-  // Forgets every tag of `arn` (its resource was deleted or created anew).
-  // Errors: Unavailable.
-  absl::Status Remove(absl::string_view arn);
-
   // Gives a new resource exactly `tags`, dropping any left from an earlier
   // resource of the same ARN. Errors: as Tag.
   absl::Status Reset(absl::string_view arn,
