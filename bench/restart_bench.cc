@@ -32,6 +32,7 @@
 #include "server/api/http/listen_backlog.h"
 #include "server/common/json.h"
 #include "server/common/proc_status.h"
+#include "tests/testing/evbusd_process.h"
 
 namespace evbus::bench {
 namespace {
@@ -80,129 +81,15 @@ std::optional<int64_t> LoggedReadyMs(const std::string& log) {
   return ms;
 }
 
-// One evbusd process started by the bench. Not thread-safe.
-class Daemon {
- public:
-  Daemon(std::string binary, std::string dir)
-      : binary_(std::move(binary)), dir_(std::move(dir)) {}
-  ~Daemon() { Kill(SIGKILL); }
-  Daemon(const Daemon&) = delete;
-  Daemon& operator=(const Daemon&) = delete;
-
-  // Starts evbusd on `dir`/data with its stderr in `dir`/`log_name`.
-  bool Spawn(const std::string& log_name) {
-    log_ = absl::StrCat(dir_, "/", log_name);
-    ready_file_ = absl::StrCat(dir_, "/ready");
-    std::error_code ec;
-    std::filesystem::remove(ready_file_, ec);
-    std::vector<std::string> args = {
-        binary_,         "--data-dir",   absl::StrCat(dir_, "/data"),
-        "--grpc-listen", "127.0.0.1:0",  "--http-listen",
-        "127.0.0.1:0",   "--ready-file", ready_file_};
-    std::vector<char*> argv;
-    for (std::string& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 2, log_.c_str(),
-                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    spawned_ = Clock::now();
-    int rc = posix_spawn(&pid_, binary_.c_str(), &actions, nullptr, argv.data(),
-                         environ);
-    posix_spawn_file_actions_destroy(&actions);
-    if (rc != 0) {
-      std::fprintf(stderr, "restart: cannot start %s: %s\n", binary_.c_str(),
-                   std::strerror(rc));
-      pid_ = 0;
-      return false;
-    }
-    return true;
-  }
-
-  // Waits (at most `timeout`) for the ready file; fills grpc/http.
-  bool WaitReady(std::chrono::seconds timeout) {
-    const auto deadline = Clock::now() + timeout;
-    while (Clock::now() < deadline) {
-      struct stat st;
-      if (::stat(ready_file_.c_str(), &st) == 0 && st.st_size > 0) {
-        ready_ = Clock::now();
-        absl::StatusOr<common::Json> doc =
-            common::ParseJson(ReadFile(ready_file_), "ready file");
-        if (!doc.ok() || !doc->contains("grpc") || !doc->contains("http")) {
-          std::fprintf(stderr, "restart: bad ready file %s\n",
-                       ready_file_.c_str());
-          return false;
-        }
-        grpc_ = (*doc)["grpc"].get<std::string>();
-        http_ = (*doc)["http"].get<std::string>();
-        return true;
-      }
-      if (!Alive()) {
-        std::fprintf(stderr, "restart: evbusd exited before ready; see %s\n",
-                     log_.c_str());
-        return false;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(2));
-    }
-    std::fprintf(stderr, "restart: evbusd not ready after %lld s\n",
-                 static_cast<long long>(timeout.count()));
-    return false;
-  }
-
-  bool Alive() {
-    if (pid_ <= 0) return false;
-    int status = 0;
-    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = 0;
-      return false;
-    }
-    return true;
-  }
-
-  // Sends `sig` and reaps the process (SIGTERM: SIGKILL after 30 s).
-  void Kill(int sig) {
-    if (pid_ <= 0) return;
-    ::kill(pid_, sig);
-    const auto deadline = Clock::now() + std::chrono::seconds(30);
-    int status = 0;
-    while (::waitpid(pid_, &status, WNOHANG) == 0) {
-      if (Clock::now() > deadline) {
-        ::kill(pid_, SIGKILL);
-        ::waitpid(pid_, &status, 0);
-        break;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    pid_ = 0;
-  }
-
-  // The sum of a metric over its series from /metrics; -1 when unknown.
-  double Metric(const std::string& name) const {
-    httplib::Client http(absl::StrCat("http://", http_));
-    http.set_read_timeout(10, 0);
-    auto r = http.Get("/metrics");
-    if (!r || r->status != 200) return -1;
-    return SumMetric(r->body, name);
-  }
-
-  pid_t pid() const { return pid_; }
-  const std::string& grpc() const { return grpc_; }
-  const std::string& log() const { return log_; }
-  Clock::time_point spawned() const { return spawned_; }
-  Clock::time_point ready() const { return ready_; }
-
- private:
-  const std::string binary_;
-  const std::string dir_;
-  std::string log_;
-  std::string ready_file_;
-  pid_t pid_ = 0;
-  Clock::time_point spawned_;
-  Clock::time_point ready_;
-  std::string grpc_;
-  std::string http_;
-};
+// The sum of a metric over its series from `daemon`'s /metrics; -1 when
+// unknown.
+double Metric(const testing::EvbusdProcess& daemon, const std::string& name) {
+  httplib::Client http(absl::StrCat("http://", daemon.http()));
+  http.set_read_timeout(10, 0);
+  auto r = http.Get("/metrics");
+  if (!r || r->status != 200) return -1;
+  return SumMetric(r->body, name);
+}
 
 // A loopback TCP port that is bound but not listening: connections to it
 // are refused until Release().
@@ -345,7 +232,7 @@ int Measure(const RestartBenchOptions& o, const std::string& dir,
   const int port = refusing.port();
 
   // 1. A daemon whose only target refuses connections; N events queued.
-  Daemon first(o.evbusd, dir);
+  testing::EvbusdProcess first(o.evbusd, dir);
   if (!first.Spawn("evbusd-1.log") ||
       !first.WaitReady(std::chrono::seconds(60))) {
     return 1;
@@ -362,9 +249,9 @@ int Measure(const RestartBenchOptions& o, const std::string& dir,
   out["put_events_per_second"] =
       static_cast<double>(put.acknowledged) / put.seconds;
   // Refused attempts so far: those tasks are due later, with backoff.
-  out["queue_depth_before_kill"] = first.Metric("evbus_delivery_queue_depth");
+  out["queue_depth_before_kill"] = Metric(first, "evbus_delivery_queue_depth");
   out["refused_attempts_before_kill"] =
-      first.Metric("evbus_retry_invocation_attempts_total");
+      Metric(first, "evbus_retry_invocation_attempts_total");
   out["rss_kb_before_kill"] = common::ProcStatusKb(first.pid(), "VmRSS");
   first.Kill(SIGKILL);
 
@@ -398,7 +285,7 @@ int Measure(const RestartBenchOptions& o, const std::string& dir,
 
   // 3. Restart on the same data dir and watch the backlog drain.
   int rc = 1;
-  Daemon second(o.evbusd, dir);
+  testing::EvbusdProcess second(o.evbusd, dir);
   if (second.Spawn("evbusd-2.log") &&
       second.WaitReady(std::chrono::seconds(600))) {
     const Clock::time_point spawned = second.spawned();
@@ -407,7 +294,7 @@ int Measure(const RestartBenchOptions& o, const std::string& dir,
     if (logged.has_value()) out["daemon_ready_ms"] = *logged;
     out["rss_kb_after_ready"] = common::ProcStatusKb(second.pid(), "VmRSS");
     out["delivered_before_ready"] = received.load();
-    out["queue_depth_at_ready"] = second.Metric("evbus_delivery_queue_depth");
+    out["queue_depth_at_ready"] = Metric(second, "evbus_delivery_queue_depth");
 
     std::vector<double> samples;  // receipts in each second after ready
     int64_t peak_rss = 0;

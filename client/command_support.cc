@@ -42,6 +42,8 @@ std::unique_ptr<grpc::ClientContext> NewContext(const Context& ctx) {
   auto c = std::make_unique<grpc::ClientContext>();
   c->set_deadline(std::chrono::system_clock::now() +
                   std::chrono::seconds(ctx.timeout_seconds));
+  if (!ctx.token.empty())
+    c->AddMetadata("authorization", "Bearer " + ctx.token);
   return c;
 }
 

@@ -654,6 +654,7 @@ absl::StatusOr<Json> TailEvents(const Args& args, Context& ctx) {
       ParseIntArg(args, "duration", 0, 1, 86400 * 365);
   if (!duration.ok()) return duration.status();
   grpc::ClientContext c;
+  if (!ctx.token.empty()) c.AddMetadata("authorization", "Bearer " + ctx.token);
   if (*duration > 0) {
     c.set_deadline(std::chrono::system_clock::now() +
                    std::chrono::seconds(*duration));

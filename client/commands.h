@@ -34,6 +34,9 @@ struct Context {
   std::string endpoint;                    // HOST:PORT
   std::shared_ptr<grpc::Channel> channel;  // created lazily by Channel()
   int timeout_seconds = 30;
+  // Sent as "authorization: Bearer <token>" when not empty (evbusd started
+  // with --grpc-token-file).
+  std::string token;
   std::shared_ptr<grpc::Channel> Channel();
 };
 

@@ -15,6 +15,7 @@
 #include "client/args.h"
 #include "client/commands.h"
 #include "client/output.h"
+#include "server/common/token_file.h"
 
 namespace {
 
@@ -34,8 +35,10 @@ void PrintDetails(const std::string& verb, const std::string& indent,
 
 void PrintHelp(std::ostream& out) {
   out << "usage: evbus [--endpoint HOST:PORT] [--output json|table] "
-         "[--cli-read-timeout S] VERB [options]\n\n"
+         "[--cli-read-timeout S] [--token-file FILE] VERB [options]\n\n"
          "The endpoint defaults to $EVBUS_ENDPOINT, else 127.0.0.1:4010.\n"
+         "The token file (the one evbusd was given with --grpc-token-file) "
+         "defaults to $EVBUS_TOKEN_FILE; without one no token is sent.\n"
          "JSON-valued options take inline JSON or file://path.\n\n"
          "verbs:\n";
   for (const evbus::cli::Command& c : evbus::cli::Commands()) {
@@ -52,6 +55,8 @@ int main(int argc, char** argv) {
   const char* env = std::getenv("EVBUS_ENDPOINT");
   ctx.endpoint = env != nullptr && *env != '\0' ? env : "127.0.0.1:4010";
   std::string output = "json";
+  const char* token_env = std::getenv("EVBUS_TOKEN_FILE");
+  std::string token_file = token_env != nullptr ? token_env : "";
 
   // Global options come before the verb.
   size_t i = 0;
@@ -85,6 +90,8 @@ int main(int argc, char** argv) {
     } else if (w.rfind("--cli-read-timeout", 0) == 0) {
       ctx.timeout_seconds = std::atoi(value("--cli-read-timeout").c_str());
       if (ctx.timeout_seconds <= 0) ctx.timeout_seconds = 30;
+    } else if (w.rfind("--token-file", 0) == 0) {
+      token_file = value("--token-file");
     } else if (w.rfind("--", 0) == 0) {
       std::cerr << "evbus: unknown option " << w << "\n";
       return kExitUsage;
@@ -104,7 +111,7 @@ int main(int argc, char** argv) {
     std::string* target = nullptr;
     std::string name;
     for (const char* global :
-         {"--endpoint", "--output", "--cli-read-timeout"}) {
+         {"--endpoint", "--output", "--cli-read-timeout", "--token-file"}) {
       if (w == global || w.rfind(std::string(global) + "=", 0) == 0) {
         name = global;
       }
@@ -124,6 +131,8 @@ int main(int argc, char** argv) {
     }
     if (name == "--endpoint") {
       ctx.endpoint = value;
+    } else if (name == "--token-file") {
+      token_file = value;
     } else if (name == "--output") {
       target = &output;
       *target = value;
@@ -136,6 +145,15 @@ int main(int argc, char** argv) {
       ctx.timeout_seconds = std::atoi(value.c_str());
       if (ctx.timeout_seconds <= 0) ctx.timeout_seconds = 30;
     }
+  }
+  if (!token_file.empty()) {
+    absl::StatusOr<std::string> token =
+        evbus::common::LoadTokenFile(token_file, "--token-file");
+    if (!token.ok()) {
+      std::cerr << "evbus: " << token.status().message() << "\n";
+      return kExitUsage;
+    }
+    ctx.token = *std::move(token);
   }
   for (const evbus::cli::Command& c : evbus::cli::Commands()) {
     if (c.name != verb) continue;

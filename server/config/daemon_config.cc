@@ -93,6 +93,8 @@ absl::StatusOr<DaemonConfig> LoadConfigFile(const std::string& path,
       s = str(&c.function_user);
     } else if (key == "aws_credentials") {
       s = str(&c.aws_credentials);
+    } else if (key == "grpc_token_file") {
+      s = str(&c.grpc_token_file);
     } else if (key == "smtp_url") {
       s = str(&c.smtp_url);
     } else if (key == "smtp_from") {

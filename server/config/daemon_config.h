@@ -109,6 +109,10 @@ struct DaemonConfig {
   // when set, the AWS endpoint verifies SigV4 signatures. Empty: any
   // signature is accepted (test-double mode).
   std::string aws_credentials;
+  // File holding the gRPC listener's token (api::LoadGrpcToken): when set,
+  // every gRPC call must carry "authorization: Bearer <token>". Empty:
+  // every caller is accepted.
+  std::string grpc_token_file;
   // Days the metric store keeps per-minute aggregates. Default 15.
   int64_t metric_retention_days = 15;
   std::string node = "/usr/bin/node";

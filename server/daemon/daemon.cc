@@ -16,6 +16,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
@@ -27,6 +28,7 @@
 #include "server/api/aws/aws_endpoint.h"
 #include "server/api/aws/sigv4.h"
 #include "server/api/aws/tag_store.h"
+#include "server/api/grpc/call_authorizer.h"
 #include "server/api/grpc/cloudwatch_service.h"
 #include "server/api/grpc/event_bus_service.h"
 #include "server/api/grpc/function_service.h"
@@ -41,6 +43,7 @@
 #include "server/common/file_pages.h"
 #include "server/common/json.h"
 #include "server/common/logging.h"
+#include "server/common/token_file.h"
 #include "server/daemon/alarm_actions.h"
 #include "server/delivery/dispatcher.h"
 #include "server/delivery/oauth_tokens.h"
@@ -189,6 +192,26 @@ int WaitForSignal() {
 
 int Run(const config::DaemonConfig& config) {
   common::SetMinLogSeverity(ParseSeverity(config.log_level));
+  // Read before anything is written, so that a bad token file leaves the
+  // data directory untouched.
+  api::CallAuthorizer grpc_authorizer;
+  if (!config.grpc_token_file.empty()) {
+    absl::StatusOr<std::string> token =
+        common::LoadTokenFile(config.grpc_token_file, "grpc_token_file");
+    if (!token.ok()) {
+      EVBUS_LOG(ERROR) << token.status().message();
+      return 1;
+    }
+    grpc_authorizer = api::CallAuthorizer(*std::move(token));
+    struct stat st;
+    if (::stat(config.grpc_token_file.c_str(), &st) == 0 &&
+        (st.st_mode & 077) != 0) {
+      EVBUS_LOG(WARNING) << "grpc_token_file " << config.grpc_token_file
+                         << " can be read by other users (mode "
+                         << absl::StrFormat("%04o", st.st_mode & 07777)
+                         << "): make it 0600";
+    }
+  }
   if (::geteuid() == 0) {
     // As root, functions run as another user (--function-user) and must
     // not read the store (connection secrets are in its WAL): files evbusd
@@ -603,6 +626,7 @@ int Run(const config::DaemonConfig& config) {
                        r.SerializeAsString());
              return store_ref.Write(batch, /*sync=*/true);
            }});
+  event_bus_service.SetAuthorizer(&grpc_authorizer);
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
@@ -615,10 +639,13 @@ int Run(const config::DaemonConfig& config) {
   builder.RegisterService(&event_bus_service);
   api::FunctionServiceImpl function_service(function_registry, function_pool,
                                             async_invoker);
+  function_service.SetAuthorizer(&grpc_authorizer);
   builder.RegisterService(&function_service);
   api::TopicServiceImpl topic_grpc(topic_service);
+  topic_grpc.SetAuthorizer(&grpc_authorizer);
   builder.RegisterService(&topic_grpc);
   api::CloudWatchServiceImpl cloudwatch_grpc(metric_store, alarm_service);
+  cloudwatch_grpc.SetAuthorizer(&grpc_authorizer);
   builder.RegisterService(&cloudwatch_grpc);
   builder.SetMaxReceiveMessageSize(16 * 1024 * 1024);
   // The sync server starts a thread per busy request and lets threads exit

@@ -86,6 +86,10 @@ ABSL_FLAG(int64_t, max_rules_per_bus, 300,
 ABSL_FLAG(std::string, aws_credentials, "",
           "AWS credentials file; when set, the AWS endpoint verifies SigV4 "
           "signatures (default: accept any)");
+ABSL_FLAG(std::string, grpc_token_file, "",
+          "file holding a token (16-512 printable characters); when set, "
+          "every gRPC call must carry 'authorization: Bearer <token>' "
+          "(default: accept any caller)");
 ABSL_FLAG(bool, sns_confirm_subscriptions, false,
           "topic subscriptions (email, email-json, http, https) must be "
           "confirmed by their endpoint, as on SNS");
@@ -220,6 +224,7 @@ int main(int argc, char** argv) {
   take(FLAGS_python, "python", &config.python);
   take(FLAGS_smtp_url, "smtp_url", &config.smtp_url);
   take(FLAGS_aws_credentials, "aws_credentials", &config.aws_credentials);
+  take(FLAGS_grpc_token_file, "grpc_token_file", &config.grpc_token_file);
   take(FLAGS_smtp_from, "smtp_from", &config.smtp_from);
   take(FLAGS_node, "node", &config.node);
   auto explicit_flag = [&](const char* name) {

@@ -13,14 +13,21 @@ std::vector<std::string> Names(const evbus::v1::AlarmNamesRequest& request) {
 }  // namespace
 
 grpc::Status CloudWatchServiceImpl::PutMetricData(
-    grpc::ServerContext*, const evbus::v1::PutMetricDataRequest* request,
+    grpc::ServerContext* context,
+    const evbus::v1::PutMetricDataRequest* request,
     evbus::v1::PutMetricDataResponse*) {
+  if (grpc::Status denied = authorizer_->Check(context); !denied.ok()) {
+    return denied;
+  }
   return ToGrpcStatus(metrics_.PutMetricData(*request));
 }
 
 grpc::Status CloudWatchServiceImpl::ListMetrics(
-    grpc::ServerContext*, const evbus::v1::ListMetricsRequest* request,
+    grpc::ServerContext* context, const evbus::v1::ListMetricsRequest* request,
     evbus::v1::ListMetricsResponse* response) {
+  if (grpc::Status denied = authorizer_->Check(context); !denied.ok()) {
+    return denied;
+  }
   metricstore::Dimensions filter;
   for (const auto& d : request->dimensions()) {
     filter.emplace_back(d.name(), d.value());
@@ -43,8 +50,12 @@ grpc::Status CloudWatchServiceImpl::ListMetrics(
 }
 
 grpc::Status CloudWatchServiceImpl::GetMetricStatistics(
-    grpc::ServerContext*, const evbus::v1::GetMetricStatisticsRequest* request,
+    grpc::ServerContext* context,
+    const evbus::v1::GetMetricStatisticsRequest* request,
     evbus::v1::GetMetricStatisticsResponse* response) {
+  if (grpc::Status denied = authorizer_->Check(context); !denied.ok()) {
+    return denied;
+  }
   absl::StatusOr<evbus::v1::GetMetricStatisticsResponse> r =
       metricstore::GetMetricStatistics(metrics_, *request);
   if (!r.ok()) return ToGrpcStatus(r.status());
@@ -53,8 +64,12 @@ grpc::Status CloudWatchServiceImpl::GetMetricStatistics(
 }
 
 grpc::Status CloudWatchServiceImpl::GetMetricData(
-    grpc::ServerContext*, const evbus::v1::GetMetricDataRequest* request,
+    grpc::ServerContext* context,
+    const evbus::v1::GetMetricDataRequest* request,
     evbus::v1::GetMetricDataResponse* response) {
+  if (grpc::Status denied = authorizer_->Check(context); !denied.ok()) {
+    return denied;
+  }
   absl::StatusOr<evbus::v1::GetMetricDataResponse> r =
       metricstore::GetMetricData(metrics_, *request);
   if (!r.ok()) return ToGrpcStatus(r.status());
@@ -63,20 +78,32 @@ grpc::Status CloudWatchServiceImpl::GetMetricData(
 }
 
 grpc::Status CloudWatchServiceImpl::PutMetricAlarm(
-    grpc::ServerContext*, const evbus::v1::PutMetricAlarmRequest* request,
+    grpc::ServerContext* context,
+    const evbus::v1::PutMetricAlarmRequest* request,
     evbus::v1::PutMetricAlarmResponse*) {
+  if (grpc::Status denied = authorizer_->Check(context); !denied.ok()) {
+    return denied;
+  }
   return ToGrpcStatus(alarms_.PutMetricAlarm(*request));
 }
 
 grpc::Status CloudWatchServiceImpl::PutCompositeAlarm(
-    grpc::ServerContext*, const evbus::v1::PutCompositeAlarmRequest* request,
+    grpc::ServerContext* context,
+    const evbus::v1::PutCompositeAlarmRequest* request,
     evbus::v1::PutCompositeAlarmResponse*) {
+  if (grpc::Status denied = authorizer_->Check(context); !denied.ok()) {
+    return denied;
+  }
   return ToGrpcStatus(alarms_.PutCompositeAlarm(*request));
 }
 
 grpc::Status CloudWatchServiceImpl::DescribeAlarms(
-    grpc::ServerContext*, const evbus::v1::DescribeAlarmsRequest* request,
+    grpc::ServerContext* context,
+    const evbus::v1::DescribeAlarmsRequest* request,
     evbus::v1::DescribeAlarmsResponse* response) {
+  if (grpc::Status denied = authorizer_->Check(context); !denied.ok()) {
+    return denied;
+  }
   absl::StatusOr<evbus::v1::DescribeAlarmsResponse> r =
       alarms_.DescribeAlarms(*request);
   if (!r.ok()) return ToGrpcStatus(r.status());
@@ -85,8 +112,12 @@ grpc::Status CloudWatchServiceImpl::DescribeAlarms(
 }
 
 grpc::Status CloudWatchServiceImpl::DescribeAlarmHistory(
-    grpc::ServerContext*, const evbus::v1::DescribeAlarmHistoryRequest* request,
+    grpc::ServerContext* context,
+    const evbus::v1::DescribeAlarmHistoryRequest* request,
     evbus::v1::DescribeAlarmHistoryResponse* response) {
+  if (grpc::Status denied = authorizer_->Check(context); !denied.ok()) {
+    return denied;
+  }
   absl::StatusOr<evbus::v1::DescribeAlarmHistoryResponse> r =
       alarms_.DescribeAlarmHistory(*request);
   if (!r.ok()) return ToGrpcStatus(r.status());
@@ -95,26 +126,39 @@ grpc::Status CloudWatchServiceImpl::DescribeAlarmHistory(
 }
 
 grpc::Status CloudWatchServiceImpl::SetAlarmState(
-    grpc::ServerContext*, const evbus::v1::SetAlarmStateRequest* request,
+    grpc::ServerContext* context,
+    const evbus::v1::SetAlarmStateRequest* request,
     evbus::v1::SetAlarmStateResponse*) {
+  if (grpc::Status denied = authorizer_->Check(context); !denied.ok()) {
+    return denied;
+  }
   return ToGrpcStatus(alarms_.SetAlarmState(*request));
 }
 
 grpc::Status CloudWatchServiceImpl::DeleteAlarms(
-    grpc::ServerContext*, const evbus::v1::AlarmNamesRequest* request,
+    grpc::ServerContext* context, const evbus::v1::AlarmNamesRequest* request,
     evbus::v1::AlarmNamesResponse*) {
+  if (grpc::Status denied = authorizer_->Check(context); !denied.ok()) {
+    return denied;
+  }
   return ToGrpcStatus(alarms_.DeleteAlarms(Names(*request)));
 }
 
 grpc::Status CloudWatchServiceImpl::EnableAlarmActions(
-    grpc::ServerContext*, const evbus::v1::AlarmNamesRequest* request,
+    grpc::ServerContext* context, const evbus::v1::AlarmNamesRequest* request,
     evbus::v1::AlarmNamesResponse*) {
+  if (grpc::Status denied = authorizer_->Check(context); !denied.ok()) {
+    return denied;
+  }
   return ToGrpcStatus(alarms_.SetActionsEnabled(Names(*request), true));
 }
 
 grpc::Status CloudWatchServiceImpl::DisableAlarmActions(
-    grpc::ServerContext*, const evbus::v1::AlarmNamesRequest* request,
+    grpc::ServerContext* context, const evbus::v1::AlarmNamesRequest* request,
     evbus::v1::AlarmNamesResponse*) {
+  if (grpc::Status denied = authorizer_->Check(context); !denied.ok()) {
+    return denied;
+  }
   return ToGrpcStatus(alarms_.SetActionsEnabled(Names(*request), false));
 }
 

@@ -9,6 +9,7 @@
 
 #include "evbus/v1/cloudwatch.grpc.pb.h"
 #include "server/alarms/alarm_service.h"
+#include "server/api/grpc/call_authorizer.h"
 #include "server/metricstore/metric_store.h"
 
 namespace evbus::api {
@@ -59,7 +60,14 @@ class CloudWatchServiceImpl final
                                    const evbus::v1::AlarmNamesRequest* request,
                                    evbus::v1::AlarmNamesResponse*) override;
 
+  // Every call must pass `authorizer` (which must outlive this service);
+  // without one, every call is accepted.
+  void SetAuthorizer(const CallAuthorizer* authorizer) {
+    authorizer_ = authorizer;
+  }
+
  private:
+  const CallAuthorizer* authorizer_ = &CallAuthorizer::Open();
   metricstore::MetricStore& metrics_;
   alarms::AlarmService& alarms_;
 };

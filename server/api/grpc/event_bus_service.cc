@@ -55,6 +55,10 @@ grpc::ServerUnaryReactor* EventBusServiceImpl::PutEvents(
     const evbus::v1::PutEventsRequest* request,
     evbus::v1::PutEventsResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (grpc::Status denied = authorizer_->Check(context); !denied.ok()) {
+    reactor->Finish(denied);
+    return reactor;
+  }
   // `response` stays valid until Finish().
   buses_.PutEventsAsync(
       EntriesFromProto(*request),
@@ -71,8 +75,11 @@ grpc::Status EventBusServiceImpl::PutEventsBlocking(
 }
 
 grpc::Status EventBusServiceImpl::ListEvents(
-    grpc::ServerContext*, const evbus::v1::ListEventsRequest* request,
+    grpc::ServerContext* context, const evbus::v1::ListEventsRequest* request,
     evbus::v1::ListEventsResponse* response) {
+  if (grpc::Status denied = authorizer_->Check(context); !denied.ok()) {
+    return denied;
+  }
   if (request->max_items() < 0 || request->max_items() > 10000) {
     return ToGrpcStatus(common::ValidationError(
         "Parameter MaxItems is not valid. Reason: must be between 1 and "
@@ -101,8 +108,12 @@ grpc::Status EventBusServiceImpl::ListEvents(
 }
 
 grpc::Status EventBusServiceImpl::CreateEventBus(
-    grpc::ServerContext*, const evbus::v1::CreateEventBusRequest* request,
+    grpc::ServerContext* context,
+    const evbus::v1::CreateEventBusRequest* request,
     evbus::v1::CreateEventBusResponse* response) {
+  if (grpc::Status denied = authorizer_->Check(context); !denied.ok()) {
+    return denied;
+  }
   absl::StatusOr<evbus::v1::EventBus> bus =
       buses_.CreateEventBus(request->name(), request->description());
   if (!bus.ok()) return ToGrpcStatus(bus.status());
@@ -112,8 +123,12 @@ grpc::Status EventBusServiceImpl::CreateEventBus(
 }
 
 grpc::Status EventBusServiceImpl::DescribeEventBus(
-    grpc::ServerContext*, const evbus::v1::DescribeEventBusRequest* request,
+    grpc::ServerContext* context,
+    const evbus::v1::DescribeEventBusRequest* request,
     evbus::v1::EventBus* response) {
+  if (grpc::Status denied = authorizer_->Check(context); !denied.ok()) {
+    return denied;
+  }
   absl::StatusOr<evbus::v1::EventBus> bus =
       buses_.DescribeEventBus(request->name());
   if (!bus.ok()) return ToGrpcStatus(bus.status());
@@ -122,8 +137,12 @@ grpc::Status EventBusServiceImpl::DescribeEventBus(
 }
 
 grpc::Status EventBusServiceImpl::ListEventBuses(
-    grpc::ServerContext*, const evbus::v1::ListEventBusesRequest* request,
+    grpc::ServerContext* context,
+    const evbus::v1::ListEventBusesRequest* request,
     evbus::v1::ListEventBusesResponse* response) {
+  if (grpc::Status denied = authorizer_->Check(context); !denied.ok()) {
+    return denied;
+  }
   absl::StatusOr<bus::ListBusesResult> result = buses_.ListEventBuses(
       request->name_prefix(), request->limit(), request->next_token());
   if (!result.ok()) return ToGrpcStatus(result.status());
@@ -135,8 +154,12 @@ grpc::Status EventBusServiceImpl::ListEventBuses(
 }
 
 grpc::Status EventBusServiceImpl::UpdateEventBus(
-    grpc::ServerContext*, const evbus::v1::UpdateEventBusRequest* request,
+    grpc::ServerContext* context,
+    const evbus::v1::UpdateEventBusRequest* request,
     evbus::v1::EventBus* response) {
+  if (grpc::Status denied = authorizer_->Check(context); !denied.ok()) {
+    return denied;
+  }
   absl::StatusOr<evbus::v1::EventBus> bus =
       buses_.UpdateEventBus(request->name(), request->description());
   if (!bus.ok()) return ToGrpcStatus(bus.status());
@@ -145,14 +168,21 @@ grpc::Status EventBusServiceImpl::UpdateEventBus(
 }
 
 grpc::Status EventBusServiceImpl::DeleteEventBus(
-    grpc::ServerContext*, const evbus::v1::DeleteEventBusRequest* request,
+    grpc::ServerContext* context,
+    const evbus::v1::DeleteEventBusRequest* request,
     evbus::v1::DeleteEventBusResponse*) {
+  if (grpc::Status denied = authorizer_->Check(context); !denied.ok()) {
+    return denied;
+  }
   return ToGrpcStatus(buses_.DeleteEventBus(request->name()));
 }
 
 grpc::Status EventBusServiceImpl::PutRule(
-    grpc::ServerContext*, const evbus::v1::PutRuleRequest* request,
+    grpc::ServerContext* context, const evbus::v1::PutRuleRequest* request,
     evbus::v1::PutRuleResponse* response) {
+  if (grpc::Status denied = authorizer_->Check(context); !denied.ok()) {
+    return denied;
+  }
   absl::StatusOr<std::string> bus =
       buses_.ResolveBus(request->event_bus_name());
   if (!bus.ok()) return ToGrpcStatus(bus.status());
@@ -171,8 +201,11 @@ grpc::Status EventBusServiceImpl::PutRule(
 }
 
 grpc::Status EventBusServiceImpl::DescribeRule(
-    grpc::ServerContext*, const evbus::v1::RuleRef* request,
+    grpc::ServerContext* context, const evbus::v1::RuleRef* request,
     evbus::v1::Rule* response) {
+  if (grpc::Status denied = authorizer_->Check(context); !denied.ok()) {
+    return denied;
+  }
   absl::StatusOr<std::string> bus =
       buses_.ResolveBus(request->event_bus_name());
   if (!bus.ok()) return ToGrpcStatus(bus.status());
@@ -184,8 +217,11 @@ grpc::Status EventBusServiceImpl::DescribeRule(
 }
 
 grpc::Status EventBusServiceImpl::ListRules(
-    grpc::ServerContext*, const evbus::v1::ListRulesRequest* request,
+    grpc::ServerContext* context, const evbus::v1::ListRulesRequest* request,
     evbus::v1::ListRulesResponse* response) {
+  if (grpc::Status denied = authorizer_->Check(context); !denied.ok()) {
+    return denied;
+  }
   absl::StatusOr<std::string> bus =
       buses_.ResolveBus(request->event_bus_name());
   if (!bus.ok()) return ToGrpcStatus(bus.status());
@@ -198,18 +234,24 @@ grpc::Status EventBusServiceImpl::ListRules(
   return grpc::Status::OK;
 }
 
-grpc::Status EventBusServiceImpl::EnableRule(grpc::ServerContext*,
+grpc::Status EventBusServiceImpl::EnableRule(grpc::ServerContext* context,
                                              const evbus::v1::RuleRef* request,
                                              evbus::v1::Empty*) {
+  if (grpc::Status denied = authorizer_->Check(context); !denied.ok()) {
+    return denied;
+  }
   absl::StatusOr<std::string> bus =
       buses_.ResolveBus(request->event_bus_name());
   if (!bus.ok()) return ToGrpcStatus(bus.status());
   return ToGrpcStatus(rules_.SetRuleState(*bus, request->name(), true));
 }
 
-grpc::Status EventBusServiceImpl::DisableRule(grpc::ServerContext*,
+grpc::Status EventBusServiceImpl::DisableRule(grpc::ServerContext* context,
                                               const evbus::v1::RuleRef* request,
                                               evbus::v1::Empty*) {
+  if (grpc::Status denied = authorizer_->Check(context); !denied.ok()) {
+    return denied;
+  }
   absl::StatusOr<std::string> bus =
       buses_.ResolveBus(request->event_bus_name());
   if (!bus.ok()) return ToGrpcStatus(bus.status());
@@ -217,8 +259,11 @@ grpc::Status EventBusServiceImpl::DisableRule(grpc::ServerContext*,
 }
 
 grpc::Status EventBusServiceImpl::DeleteRule(
-    grpc::ServerContext*, const evbus::v1::DeleteRuleRequest* request,
+    grpc::ServerContext* context, const evbus::v1::DeleteRuleRequest* request,
     evbus::v1::Empty*) {
+  if (grpc::Status denied = authorizer_->Check(context); !denied.ok()) {
+    return denied;
+  }
   absl::StatusOr<std::string> bus =
       buses_.ResolveBus(request->event_bus_name());
   if (!bus.ok()) return ToGrpcStatus(bus.status());
@@ -227,8 +272,11 @@ grpc::Status EventBusServiceImpl::DeleteRule(
 }
 
 grpc::Status EventBusServiceImpl::PutTargets(
-    grpc::ServerContext*, const evbus::v1::PutTargetsRequest* request,
+    grpc::ServerContext* context, const evbus::v1::PutTargetsRequest* request,
     evbus::v1::PutTargetsResponse* response) {
+  if (grpc::Status denied = authorizer_->Check(context); !denied.ok()) {
+    return denied;
+  }
   absl::StatusOr<std::string> bus =
       buses_.ResolveBus(request->event_bus_name());
   if (!bus.ok()) return ToGrpcStatus(bus.status());
@@ -242,8 +290,12 @@ grpc::Status EventBusServiceImpl::PutTargets(
 }
 
 grpc::Status EventBusServiceImpl::RemoveTargets(
-    grpc::ServerContext*, const evbus::v1::RemoveTargetsRequest* request,
+    grpc::ServerContext* context,
+    const evbus::v1::RemoveTargetsRequest* request,
     evbus::v1::PutTargetsResponse* response) {
+  if (grpc::Status denied = authorizer_->Check(context); !denied.ok()) {
+    return denied;
+  }
   absl::StatusOr<std::string> bus =
       buses_.ResolveBus(request->event_bus_name());
   if (!bus.ok()) return ToGrpcStatus(bus.status());
@@ -256,8 +308,12 @@ grpc::Status EventBusServiceImpl::RemoveTargets(
 }
 
 grpc::Status EventBusServiceImpl::ListTargetsByRule(
-    grpc::ServerContext*, const evbus::v1::ListTargetsByRuleRequest* request,
+    grpc::ServerContext* context,
+    const evbus::v1::ListTargetsByRuleRequest* request,
     evbus::v1::ListTargetsByRuleResponse* response) {
+  if (grpc::Status denied = authorizer_->Check(context); !denied.ok()) {
+    return denied;
+  }
   absl::StatusOr<std::string> bus =
       buses_.ResolveBus(request->event_bus_name());
   if (!bus.ok()) return ToGrpcStatus(bus.status());
@@ -269,9 +325,12 @@ grpc::Status EventBusServiceImpl::ListTargetsByRule(
 }
 
 grpc::Status EventBusServiceImpl::ListRuleNamesByTarget(
-    grpc::ServerContext*,
+    grpc::ServerContext* context,
     const evbus::v1::ListRuleNamesByTargetRequest* request,
     evbus::v1::ListRuleNamesByTargetResponse* response) {
+  if (grpc::Status denied = authorizer_->Check(context); !denied.ok()) {
+    return denied;
+  }
   absl::StatusOr<std::string> bus =
       buses_.ResolveBus(request->event_bus_name());
   if (!bus.ok()) return ToGrpcStatus(bus.status());
@@ -291,8 +350,12 @@ bool IsReservedQueue(const std::string& bus) {
 }  // namespace
 
 grpc::Status EventBusServiceImpl::ListDeadLetters(
-    grpc::ServerContext*, const evbus::v1::ListDeadLettersRequest* request,
+    grpc::ServerContext* context,
+    const evbus::v1::ListDeadLettersRequest* request,
     evbus::v1::ListDeadLettersResponse* response) {
+  if (grpc::Status denied = authorizer_->Check(context); !denied.ok()) {
+    return denied;
+  }
   // The queues of functions ("aws.lambda", rule = the function) and of
   // Scheduler schedules ("aws.scheduler", rule = group/name) are not buses.
   bool reserved = IsReservedQueue(request->event_bus_name());
@@ -322,8 +385,12 @@ grpc::Status EventBusServiceImpl::ListDeadLetters(
 }
 
 grpc::Status EventBusServiceImpl::RedriveDeadLetters(
-    grpc::ServerContext*, const evbus::v1::RedriveDeadLettersRequest* request,
+    grpc::ServerContext* context,
+    const evbus::v1::RedriveDeadLettersRequest* request,
     evbus::v1::RedriveDeadLettersResponse* response) {
+  if (grpc::Status denied = authorizer_->Check(context); !denied.ok()) {
+    return denied;
+  }
   // The queues of functions ("aws.lambda", rule = the function) and of
   // Scheduler schedules ("aws.scheduler", rule = group/name) are not buses.
   bool reserved = IsReservedQueue(request->event_bus_name());
@@ -350,8 +417,11 @@ grpc::Status EventBusServiceImpl::RedriveDeadLetters(
 }
 
 grpc::Status EventBusServiceImpl::ReadLog(
-    grpc::ServerContext*, const evbus::v1::ReadLogRequest* request,
+    grpc::ServerContext* context, const evbus::v1::ReadLogRequest* request,
     evbus::v1::ReadLogResponse* response) {
+  if (grpc::Status denied = authorizer_->Check(context); !denied.ok()) {
+    return denied;
+  }
   if (request->log_group_name().empty()) {
     return ToGrpcStatus(common::ValidationError(
         "Parameter LogGroupName is not valid. Reason: required."));
@@ -387,8 +457,11 @@ grpc::Status EventBusServiceImpl::ReadLog(
 }
 
 grpc::Status EventBusServiceImpl::CreateBackup(
-    grpc::ServerContext*, const evbus::v1::CreateBackupRequest* request,
+    grpc::ServerContext* context, const evbus::v1::CreateBackupRequest* request,
     evbus::v1::CreateBackupResponse* response) {
+  if (grpc::Status denied = authorizer_->Check(context); !denied.ok()) {
+    return denied;
+  }
   const std::string& dir = request->directory();
   if (dir.empty() || dir[0] != '/') {
     return ToGrpcStatus(common::ValidationError(
@@ -406,8 +479,11 @@ grpc::Status EventBusServiceImpl::CreateBackup(
 }
 
 grpc::Status EventBusServiceImpl::GetStackRecord(
-    grpc::ServerContext*, const evbus::v1::StackRecordRef* request,
+    grpc::ServerContext* context, const evbus::v1::StackRecordRef* request,
     evbus::v1::StackRecord* response) {
+  if (grpc::Status denied = authorizer_->Check(context); !denied.ok()) {
+    return denied;
+  }
   if (!stack_records_.get) {
     return ToGrpcStatus(absl::UnimplementedError("stack records are off"));
   }
@@ -419,8 +495,11 @@ grpc::Status EventBusServiceImpl::GetStackRecord(
 }
 
 grpc::Status EventBusServiceImpl::PutStackRecord(
-    grpc::ServerContext*, const evbus::v1::StackRecord* request,
+    grpc::ServerContext* context, const evbus::v1::StackRecord* request,
     evbus::v1::Empty*) {
+  if (grpc::Status denied = authorizer_->Check(context); !denied.ok()) {
+    return denied;
+  }
   if (request->name().empty() || request->name().size() > 256) {
     return ToGrpcStatus(common::ValidationError(
         "Parameter Name is not valid. Reason: must be 1 to 256 characters."));
@@ -441,8 +520,11 @@ grpc::Status NoScheduler() {
 }  // namespace
 
 grpc::Status EventBusServiceImpl::CreateSchedule(
-    grpc::ServerContext*, const evbus::v1::Schedule* request,
+    grpc::ServerContext* context, const evbus::v1::Schedule* request,
     evbus::v1::Schedule* response) {
+  if (grpc::Status denied = authorizer_->Check(context); !denied.ok()) {
+    return denied;
+  }
   if (scheduler_ == nullptr) return NoScheduler();
   auto r = scheduler_->CreateSchedule(*request);
   if (!r.ok()) return ToGrpcStatus(r.status());
@@ -451,8 +533,11 @@ grpc::Status EventBusServiceImpl::CreateSchedule(
 }
 
 grpc::Status EventBusServiceImpl::GetSchedule(
-    grpc::ServerContext*, const evbus::v1::ScheduleRef* request,
+    grpc::ServerContext* context, const evbus::v1::ScheduleRef* request,
     evbus::v1::Schedule* response) {
+  if (grpc::Status denied = authorizer_->Check(context); !denied.ok()) {
+    return denied;
+  }
   if (scheduler_ == nullptr) return NoScheduler();
   auto r = scheduler_->GetSchedule(request->group_name(), request->name());
   if (!r.ok()) return ToGrpcStatus(r.status());
@@ -461,8 +546,11 @@ grpc::Status EventBusServiceImpl::GetSchedule(
 }
 
 grpc::Status EventBusServiceImpl::UpdateSchedule(
-    grpc::ServerContext*, const evbus::v1::Schedule* request,
+    grpc::ServerContext* context, const evbus::v1::Schedule* request,
     evbus::v1::Schedule* response) {
+  if (grpc::Status denied = authorizer_->Check(context); !denied.ok()) {
+    return denied;
+  }
   if (scheduler_ == nullptr) return NoScheduler();
   auto r = scheduler_->UpdateSchedule(*request);
   if (!r.ok()) return ToGrpcStatus(r.status());
@@ -471,16 +559,23 @@ grpc::Status EventBusServiceImpl::UpdateSchedule(
 }
 
 grpc::Status EventBusServiceImpl::DeleteSchedule(
-    grpc::ServerContext*, const evbus::v1::ScheduleRef* request,
+    grpc::ServerContext* context, const evbus::v1::ScheduleRef* request,
     evbus::v1::Empty*) {
+  if (grpc::Status denied = authorizer_->Check(context); !denied.ok()) {
+    return denied;
+  }
   if (scheduler_ == nullptr) return NoScheduler();
   return ToGrpcStatus(
       scheduler_->DeleteSchedule(request->group_name(), request->name()));
 }
 
 grpc::Status EventBusServiceImpl::ListSchedules(
-    grpc::ServerContext*, const evbus::v1::ListSchedulesRequest* request,
+    grpc::ServerContext* context,
+    const evbus::v1::ListSchedulesRequest* request,
     evbus::v1::ListSchedulesResponse* response) {
+  if (grpc::Status denied = authorizer_->Check(context); !denied.ok()) {
+    return denied;
+  }
   if (scheduler_ == nullptr) return NoScheduler();
   for (auto& s : scheduler_->ListSchedules(
            request->group_name(), request->name_prefix(), request->state())) {
@@ -490,8 +585,11 @@ grpc::Status EventBusServiceImpl::ListSchedules(
 }
 
 grpc::Status EventBusServiceImpl::CreateScheduleGroup(
-    grpc::ServerContext*, const evbus::v1::ScheduleGroup* request,
+    grpc::ServerContext* context, const evbus::v1::ScheduleGroup* request,
     evbus::v1::ScheduleGroup* response) {
+  if (grpc::Status denied = authorizer_->Check(context); !denied.ok()) {
+    return denied;
+  }
   if (scheduler_ == nullptr) return NoScheduler();
   auto r = scheduler_->CreateScheduleGroup(request->name());
   if (!r.ok()) return ToGrpcStatus(r.status());
@@ -500,8 +598,11 @@ grpc::Status EventBusServiceImpl::CreateScheduleGroup(
 }
 
 grpc::Status EventBusServiceImpl::GetScheduleGroup(
-    grpc::ServerContext*, const evbus::v1::ScheduleGroup* request,
+    grpc::ServerContext* context, const evbus::v1::ScheduleGroup* request,
     evbus::v1::ScheduleGroup* response) {
+  if (grpc::Status denied = authorizer_->Check(context); !denied.ok()) {
+    return denied;
+  }
   if (scheduler_ == nullptr) return NoScheduler();
   auto r = scheduler_->GetScheduleGroup(request->name());
   if (!r.ok()) return ToGrpcStatus(r.status());
@@ -510,8 +611,12 @@ grpc::Status EventBusServiceImpl::GetScheduleGroup(
 }
 
 grpc::Status EventBusServiceImpl::ListScheduleGroups(
-    grpc::ServerContext*, const evbus::v1::ListScheduleGroupsRequest* request,
+    grpc::ServerContext* context,
+    const evbus::v1::ListScheduleGroupsRequest* request,
     evbus::v1::ListScheduleGroupsResponse* response) {
+  if (grpc::Status denied = authorizer_->Check(context); !denied.ok()) {
+    return denied;
+  }
   if (scheduler_ == nullptr) return NoScheduler();
   for (auto& g : scheduler_->ListScheduleGroups(request->name_prefix())) {
     *response->add_schedule_groups() = std::move(g);
@@ -520,15 +625,21 @@ grpc::Status EventBusServiceImpl::ListScheduleGroups(
 }
 
 grpc::Status EventBusServiceImpl::DeleteScheduleGroup(
-    grpc::ServerContext*, const evbus::v1::ScheduleGroup* request,
+    grpc::ServerContext* context, const evbus::v1::ScheduleGroup* request,
     evbus::v1::Empty*) {
+  if (grpc::Status denied = authorizer_->Check(context); !denied.ok()) {
+    return denied;
+  }
   if (scheduler_ == nullptr) return NoScheduler();
   return ToGrpcStatus(scheduler_->DeleteScheduleGroup(request->name()));
 }
 
-grpc::Status EventBusServiceImpl::GetClock(grpc::ServerContext*,
+grpc::Status EventBusServiceImpl::GetClock(grpc::ServerContext* context,
                                            const evbus::v1::Empty*,
                                            evbus::v1::ClockResponse* response) {
+  if (grpc::Status denied = authorizer_->Check(context); !denied.ok()) {
+    return denied;
+  }
   if (clock_ == nullptr) return NoScheduler();
   response->set_time_ms(absl::ToUnixMillis(clock_->Now()));
   response->set_mode(manual_clock_ != nullptr ? "manual" : "real");
@@ -558,14 +669,20 @@ grpc::Status EventBusServiceImpl::MoveClock(
 }
 
 grpc::Status EventBusServiceImpl::SetClock(
-    grpc::ServerContext*, const evbus::v1::ClockRequest* request,
+    grpc::ServerContext* context, const evbus::v1::ClockRequest* request,
     evbus::v1::ClockResponse* response) {
+  if (grpc::Status denied = authorizer_->Check(context); !denied.ok()) {
+    return denied;
+  }
   return MoveClock(request->time_ms(), response);
 }
 
 grpc::Status EventBusServiceImpl::AdvanceClock(
-    grpc::ServerContext*, const evbus::v1::ClockRequest* request,
+    grpc::ServerContext* context, const evbus::v1::ClockRequest* request,
     evbus::v1::ClockResponse* response) {
+  if (grpc::Status denied = authorizer_->Check(context); !denied.ok()) {
+    return denied;
+  }
   if (request->time_ms() < 0) {
     return ToGrpcStatus(
         common::ValidationError("The clock never moves backwards."));
@@ -576,8 +693,12 @@ grpc::Status EventBusServiceImpl::AdvanceClock(
 }
 
 grpc::Status EventBusServiceImpl::TestEventPattern(
-    grpc::ServerContext*, const evbus::v1::TestEventPatternRequest* request,
+    grpc::ServerContext* context,
+    const evbus::v1::TestEventPatternRequest* request,
     evbus::v1::TestEventPatternResponse* response) {
+  if (grpc::Status denied = authorizer_->Check(context); !denied.ok()) {
+    return denied;
+  }
   absl::StatusOr<bool> r =
       bus::TestEventPattern(request->event_pattern(), request->event());
   if (!r.ok()) return ToGrpcStatus(r.status());
@@ -588,6 +709,9 @@ grpc::Status EventBusServiceImpl::TestEventPattern(
 grpc::Status EventBusServiceImpl::TailEvents(
     grpc::ServerContext* context, const evbus::v1::TailEventsRequest* request,
     grpc::ServerWriter<evbus::v1::TailedEvent>* writer) {
+  if (grpc::Status denied = authorizer_->Check(context); !denied.ok()) {
+    return denied;
+  }
   absl::StatusOr<std::string> bus =
       buses_.ResolveBus(request->event_bus_name());
   if (!bus.ok()) return ToGrpcStatus(bus.status());
@@ -634,8 +758,12 @@ grpc::Status EventBusServiceImpl::TailEvents(
 }
 
 grpc::Status EventBusServiceImpl::CreateArchive(
-    grpc::ServerContext*, const evbus::v1::CreateArchiveRequest* request,
+    grpc::ServerContext* context,
+    const evbus::v1::CreateArchiveRequest* request,
     evbus::v1::Archive* response) {
+  if (grpc::Status denied = authorizer_->Check(context); !denied.ok()) {
+    return denied;
+  }
   absl::StatusOr<evbus::v1::Archive> a = archives_.CreateArchive(*request);
   if (!a.ok()) return ToGrpcStatus(a.status());
   *response = *std::move(a);
@@ -643,8 +771,11 @@ grpc::Status EventBusServiceImpl::CreateArchive(
 }
 
 grpc::Status EventBusServiceImpl::DescribeArchive(
-    grpc::ServerContext*, const evbus::v1::ArchiveRef* request,
+    grpc::ServerContext* context, const evbus::v1::ArchiveRef* request,
     evbus::v1::Archive* response) {
+  if (grpc::Status denied = authorizer_->Check(context); !denied.ok()) {
+    return denied;
+  }
   absl::StatusOr<evbus::v1::Archive> a =
       archives_.DescribeArchive(request->archive_name());
   if (!a.ok()) return ToGrpcStatus(a.status());
@@ -653,8 +784,12 @@ grpc::Status EventBusServiceImpl::DescribeArchive(
 }
 
 grpc::Status EventBusServiceImpl::UpdateArchive(
-    grpc::ServerContext*, const evbus::v1::UpdateArchiveRequest* request,
+    grpc::ServerContext* context,
+    const evbus::v1::UpdateArchiveRequest* request,
     evbus::v1::Archive* response) {
+  if (grpc::Status denied = authorizer_->Check(context); !denied.ok()) {
+    return denied;
+  }
   absl::StatusOr<evbus::v1::Archive> a = archives_.UpdateArchive(*request);
   if (!a.ok()) return ToGrpcStatus(a.status());
   *response = *std::move(a);
@@ -662,8 +797,11 @@ grpc::Status EventBusServiceImpl::UpdateArchive(
 }
 
 grpc::Status EventBusServiceImpl::ListArchives(
-    grpc::ServerContext*, const evbus::v1::ListArchivesRequest* request,
+    grpc::ServerContext* context, const evbus::v1::ListArchivesRequest* request,
     evbus::v1::ListArchivesResponse* response) {
+  if (grpc::Status denied = authorizer_->Check(context); !denied.ok()) {
+    return denied;
+  }
   absl::StatusOr<evbus::v1::ListArchivesResponse> r =
       archives_.ListArchives(*request);
   if (!r.ok()) return ToGrpcStatus(r.status());
@@ -672,14 +810,20 @@ grpc::Status EventBusServiceImpl::ListArchives(
 }
 
 grpc::Status EventBusServiceImpl::DeleteArchive(
-    grpc::ServerContext*, const evbus::v1::ArchiveRef* request,
+    grpc::ServerContext* context, const evbus::v1::ArchiveRef* request,
     evbus::v1::Empty*) {
+  if (grpc::Status denied = authorizer_->Check(context); !denied.ok()) {
+    return denied;
+  }
   return ToGrpcStatus(archives_.DeleteArchive(request->archive_name()));
 }
 
 grpc::Status EventBusServiceImpl::StartReplay(
-    grpc::ServerContext*, const evbus::v1::StartReplayRequest* request,
+    grpc::ServerContext* context, const evbus::v1::StartReplayRequest* request,
     evbus::v1::Replay* response) {
+  if (grpc::Status denied = authorizer_->Check(context); !denied.ok()) {
+    return denied;
+  }
   absl::StatusOr<evbus::v1::Replay> r = archives_.StartReplay(*request);
   if (!r.ok()) return ToGrpcStatus(r.status());
   *response = *std::move(r);
@@ -687,8 +831,11 @@ grpc::Status EventBusServiceImpl::StartReplay(
 }
 
 grpc::Status EventBusServiceImpl::DescribeReplay(
-    grpc::ServerContext*, const evbus::v1::ReplayRef* request,
+    grpc::ServerContext* context, const evbus::v1::ReplayRef* request,
     evbus::v1::Replay* response) {
+  if (grpc::Status denied = authorizer_->Check(context); !denied.ok()) {
+    return denied;
+  }
   absl::StatusOr<evbus::v1::Replay> r =
       archives_.DescribeReplay(request->replay_name());
   if (!r.ok()) return ToGrpcStatus(r.status());
@@ -697,8 +844,11 @@ grpc::Status EventBusServiceImpl::DescribeReplay(
 }
 
 grpc::Status EventBusServiceImpl::ListReplays(
-    grpc::ServerContext*, const evbus::v1::ListReplaysRequest* request,
+    grpc::ServerContext* context, const evbus::v1::ListReplaysRequest* request,
     evbus::v1::ListReplaysResponse* response) {
+  if (grpc::Status denied = authorizer_->Check(context); !denied.ok()) {
+    return denied;
+  }
   absl::StatusOr<evbus::v1::ListReplaysResponse> r =
       archives_.ListReplays(*request);
   if (!r.ok()) return ToGrpcStatus(r.status());
@@ -707,8 +857,11 @@ grpc::Status EventBusServiceImpl::ListReplays(
 }
 
 grpc::Status EventBusServiceImpl::CancelReplay(
-    grpc::ServerContext*, const evbus::v1::ReplayRef* request,
+    grpc::ServerContext* context, const evbus::v1::ReplayRef* request,
     evbus::v1::Replay* response) {
+  if (grpc::Status denied = authorizer_->Check(context); !denied.ok()) {
+    return denied;
+  }
   absl::StatusOr<evbus::v1::Replay> r =
       archives_.CancelReplay(request->replay_name());
   if (!r.ok()) return ToGrpcStatus(r.status());
@@ -717,8 +870,11 @@ grpc::Status EventBusServiceImpl::CancelReplay(
 }
 
 grpc::Status EventBusServiceImpl::CreateConnection(
-    grpc::ServerContext*, const evbus::v1::Connection* request,
+    grpc::ServerContext* context, const evbus::v1::Connection* request,
     evbus::v1::Connection* response) {
+  if (grpc::Status denied = authorizer_->Check(context); !denied.ok()) {
+    return denied;
+  }
   auto r = connections_.CreateConnection(*request);
   if (!r.ok()) return ToGrpcStatus(r.status());
   *response = *std::move(r);
@@ -726,8 +882,11 @@ grpc::Status EventBusServiceImpl::CreateConnection(
 }
 
 grpc::Status EventBusServiceImpl::DescribeConnection(
-    grpc::ServerContext*, const evbus::v1::NameRef* request,
+    grpc::ServerContext* context, const evbus::v1::NameRef* request,
     evbus::v1::Connection* response) {
+  if (grpc::Status denied = authorizer_->Check(context); !denied.ok()) {
+    return denied;
+  }
   auto r = connections_.DescribeConnection(request->name());
   if (!r.ok()) return ToGrpcStatus(r.status());
   *response = *std::move(r);
@@ -735,8 +894,11 @@ grpc::Status EventBusServiceImpl::DescribeConnection(
 }
 
 grpc::Status EventBusServiceImpl::UpdateConnection(
-    grpc::ServerContext*, const evbus::v1::Connection* request,
+    grpc::ServerContext* context, const evbus::v1::Connection* request,
     evbus::v1::Connection* response) {
+  if (grpc::Status denied = authorizer_->Check(context); !denied.ok()) {
+    return denied;
+  }
   auto r = connections_.UpdateConnection(*request);
   if (!r.ok()) return ToGrpcStatus(r.status());
   *response = *std::move(r);
@@ -744,8 +906,11 @@ grpc::Status EventBusServiceImpl::UpdateConnection(
 }
 
 grpc::Status EventBusServiceImpl::DeleteConnection(
-    grpc::ServerContext*, const evbus::v1::NameRef* request,
+    grpc::ServerContext* context, const evbus::v1::NameRef* request,
     evbus::v1::Connection* response) {
+  if (grpc::Status denied = authorizer_->Check(context); !denied.ok()) {
+    return denied;
+  }
   auto r = connections_.DeleteConnection(request->name());
   if (!r.ok()) return ToGrpcStatus(r.status());
   *response = *std::move(r);
@@ -753,8 +918,11 @@ grpc::Status EventBusServiceImpl::DeleteConnection(
 }
 
 grpc::Status EventBusServiceImpl::CreateApiDestination(
-    grpc::ServerContext*, const evbus::v1::ApiDestination* request,
+    grpc::ServerContext* context, const evbus::v1::ApiDestination* request,
     evbus::v1::ApiDestination* response) {
+  if (grpc::Status denied = authorizer_->Check(context); !denied.ok()) {
+    return denied;
+  }
   auto r = connections_.CreateApiDestination(*request);
   if (!r.ok()) return ToGrpcStatus(r.status());
   *response = *std::move(r);
@@ -762,8 +930,11 @@ grpc::Status EventBusServiceImpl::CreateApiDestination(
 }
 
 grpc::Status EventBusServiceImpl::DescribeApiDestination(
-    grpc::ServerContext*, const evbus::v1::NameRef* request,
+    grpc::ServerContext* context, const evbus::v1::NameRef* request,
     evbus::v1::ApiDestination* response) {
+  if (grpc::Status denied = authorizer_->Check(context); !denied.ok()) {
+    return denied;
+  }
   auto r = connections_.DescribeApiDestination(request->name());
   if (!r.ok()) return ToGrpcStatus(r.status());
   *response = *std::move(r);
@@ -771,8 +942,11 @@ grpc::Status EventBusServiceImpl::DescribeApiDestination(
 }
 
 grpc::Status EventBusServiceImpl::UpdateApiDestination(
-    grpc::ServerContext*, const evbus::v1::ApiDestination* request,
+    grpc::ServerContext* context, const evbus::v1::ApiDestination* request,
     evbus::v1::ApiDestination* response) {
+  if (grpc::Status denied = authorizer_->Check(context); !denied.ok()) {
+    return denied;
+  }
   auto r = connections_.UpdateApiDestination(*request);
   if (!r.ok()) return ToGrpcStatus(r.status());
   *response = *std::move(r);
@@ -780,8 +954,12 @@ grpc::Status EventBusServiceImpl::UpdateApiDestination(
 }
 
 grpc::Status EventBusServiceImpl::ListConnections(
-    grpc::ServerContext*, const evbus::v1::ListConnectionsRequest* request,
+    grpc::ServerContext* context,
+    const evbus::v1::ListConnectionsRequest* request,
     evbus::v1::ListConnectionsResponse* response) {
+  if (grpc::Status denied = authorizer_->Check(context); !denied.ok()) {
+    return denied;
+  }
   for (auto& c : connections_.ListConnections(request->name_prefix())) {
     *response->add_connections() = std::move(c);
   }
@@ -789,8 +967,12 @@ grpc::Status EventBusServiceImpl::ListConnections(
 }
 
 grpc::Status EventBusServiceImpl::ListApiDestinations(
-    grpc::ServerContext*, const evbus::v1::ListApiDestinationsRequest* request,
+    grpc::ServerContext* context,
+    const evbus::v1::ListApiDestinationsRequest* request,
     evbus::v1::ListApiDestinationsResponse* response) {
+  if (grpc::Status denied = authorizer_->Check(context); !denied.ok()) {
+    return denied;
+  }
   for (auto& d : connections_.ListApiDestinations(request->name_prefix(),
                                                   request->connection_arn())) {
     *response->add_api_destinations() = std::move(d);
@@ -799,8 +981,11 @@ grpc::Status EventBusServiceImpl::ListApiDestinations(
 }
 
 grpc::Status EventBusServiceImpl::DeleteApiDestination(
-    grpc::ServerContext*, const evbus::v1::NameRef* request,
+    grpc::ServerContext* context, const evbus::v1::NameRef* request,
     evbus::v1::Empty*) {
+  if (grpc::Status denied = authorizer_->Check(context); !denied.ok()) {
+    return denied;
+  }
   return ToGrpcStatus(connections_.DeleteApiDestination(request->name()));
 }
 

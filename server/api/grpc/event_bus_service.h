@@ -14,6 +14,7 @@
 #include <functional>
 
 #include "evbus/v1/event_bus_service.grpc.pb.h"
+#include "server/api/grpc/call_authorizer.h"
 #include "server/bus/archive_service.h"
 #include "server/bus/bus_service.h"
 #include "server/bus/connection_registry.h"
@@ -263,7 +264,14 @@ class EventBusServiceImpl final
                             const evbus::v1::ClockRequest* request,
                             evbus::v1::ClockResponse* response) override;
 
+  // Every call must pass `authorizer` (which must outlive this service);
+  // without one, every call is accepted.
+  void SetAuthorizer(const CallAuthorizer* authorizer) {
+    authorizer_ = authorizer;
+  }
+
  private:
+  const CallAuthorizer* authorizer_ = &CallAuthorizer::Open();
   BackupFn backup_;
   StackRecordStore stack_records_;
   grpc::Status MoveClock(int64_t to_ms, evbus::v1::ClockResponse* response);

@@ -23,8 +23,12 @@ absl::Status RequestTooLarge(size_t size, size_t limit) {
 }  // namespace
 
 grpc::Status FunctionServiceImpl::CreateFunction(
-    grpc::ServerContext*, const evbus::v1::CreateFunctionRequest* request,
+    grpc::ServerContext* context,
+    const evbus::v1::CreateFunctionRequest* request,
     evbus::v1::Function* response) {
+  if (grpc::Status denied = authorizer_->Check(context); !denied.ok()) {
+    return denied;
+  }
   absl::StatusOr<evbus::v1::Function> fn =
       functions_.Create(request->function(), request->code());
   if (!fn.ok()) return ToGrpcStatus(fn.status());
@@ -33,8 +37,12 @@ grpc::Status FunctionServiceImpl::CreateFunction(
 }
 
 grpc::Status FunctionServiceImpl::UpdateFunctionCode(
-    grpc::ServerContext*, const evbus::v1::UpdateFunctionCodeRequest* request,
+    grpc::ServerContext* context,
+    const evbus::v1::UpdateFunctionCodeRequest* request,
     evbus::v1::Function* response) {
+  if (grpc::Status denied = authorizer_->Check(context); !denied.ok()) {
+    return denied;
+  }
   absl::StatusOr<evbus::v1::Function> fn =
       functions_.UpdateCode(request->function_name(), request->code());
   if (!fn.ok()) return ToGrpcStatus(fn.status());
@@ -43,9 +51,12 @@ grpc::Status FunctionServiceImpl::UpdateFunctionCode(
 }
 
 grpc::Status FunctionServiceImpl::UpdateFunctionConfiguration(
-    grpc::ServerContext*,
+    grpc::ServerContext* context,
     const evbus::v1::UpdateFunctionConfigurationRequest* request,
     evbus::v1::Function* response) {
+  if (grpc::Status denied = authorizer_->Check(context); !denied.ok()) {
+    return denied;
+  }
   std::vector<std::string> mask(request->update_mask().begin(),
                                 request->update_mask().end());
   absl::StatusOr<evbus::v1::Function> fn =
@@ -56,8 +67,11 @@ grpc::Status FunctionServiceImpl::UpdateFunctionConfiguration(
 }
 
 grpc::Status FunctionServiceImpl::GetFunction(
-    grpc::ServerContext*, const evbus::v1::GetFunctionRequest* request,
+    grpc::ServerContext* context, const evbus::v1::GetFunctionRequest* request,
     evbus::v1::Function* response) {
+  if (grpc::Status denied = authorizer_->Check(context); !denied.ok()) {
+    return denied;
+  }
   absl::StatusOr<evbus::v1::Function> fn =
       functions_.Get(request->function_name());
   if (!fn.ok()) return ToGrpcStatus(fn.status());
@@ -66,8 +80,12 @@ grpc::Status FunctionServiceImpl::GetFunction(
 }
 
 grpc::Status FunctionServiceImpl::ListFunctions(
-    grpc::ServerContext*, const evbus::v1::ListFunctionsRequest* request,
+    grpc::ServerContext* context,
+    const evbus::v1::ListFunctionsRequest* request,
     evbus::v1::ListFunctionsResponse* response) {
+  if (grpc::Status denied = authorizer_->Check(context); !denied.ok()) {
+    return denied;
+  }
   if (request->max_items() < 0 || request->max_items() > 10000) {
     return ToGrpcStatus(common::ConstraintViolation({common::ConstraintClause(
         absl::StrCat(request->max_items()), "maxItems",
@@ -95,16 +113,23 @@ grpc::Status FunctionServiceImpl::ListFunctions(
 }
 
 grpc::Status FunctionServiceImpl::DeleteFunction(
-    grpc::ServerContext*, const evbus::v1::DeleteFunctionRequest* request,
+    grpc::ServerContext* context,
+    const evbus::v1::DeleteFunctionRequest* request,
     evbus::v1::DeleteFunctionResponse*) {
+  if (grpc::Status denied = authorizer_->Check(context); !denied.ok()) {
+    return denied;
+  }
   absl::Status deleted = functions_.Delete(request->function_name());
   if (!deleted.ok()) return ToGrpcStatus(deleted);
   return grpc::Status::OK;
 }
 
 grpc::Status FunctionServiceImpl::Invoke(
-    grpc::ServerContext*, const evbus::v1::InvokeRequest* request,
+    grpc::ServerContext* context, const evbus::v1::InvokeRequest* request,
     evbus::v1::InvokeResponse* response) {
+  if (grpc::Status denied = authorizer_->Check(context); !denied.ok()) {
+    return denied;
+  }
   const std::string& type = request->invocation_type().empty()
                                 ? std::string("RequestResponse")
                                 : request->invocation_type();

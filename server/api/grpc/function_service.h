@@ -8,6 +8,7 @@
 #pragma once
 
 #include "evbus/v1/function.grpc.pb.h"
+#include "server/api/grpc/call_authorizer.h"
 #include "server/functions/async_invoke.h"
 #include "server/functions/function_pool.h"
 #include "server/functions/function_registry.h"
@@ -44,7 +45,14 @@ class FunctionServiceImpl final : public evbus::v1::FunctionService::Service {
                       const evbus::v1::InvokeRequest* request,
                       evbus::v1::InvokeResponse* response) override;
 
+  // Every call must pass `authorizer` (which must outlive this service);
+  // without one, every call is accepted.
+  void SetAuthorizer(const CallAuthorizer* authorizer) {
+    authorizer_ = authorizer;
+  }
+
  private:
+  const CallAuthorizer* authorizer_ = &CallAuthorizer::Open();
   functions::FunctionRegistry& functions_;
   functions::FunctionPool& pool_;
   functions::AsyncInvoker& async_;

@@ -5,8 +5,11 @@
 namespace evbus::api {
 
 grpc::Status TopicServiceImpl::CreateTopic(
-    grpc::ServerContext*, const evbus::v1::CreateTopicRequest* request,
+    grpc::ServerContext* context, const evbus::v1::CreateTopicRequest* request,
     evbus::v1::Topic* response) {
+  if (grpc::Status denied = authorizer_->Check(context); !denied.ok()) {
+    return denied;
+  }
   absl::StatusOr<evbus::v1::Topic> t = topics_.CreateTopic(*request);
   if (!t.ok()) return ToGrpcStatus(t.status());
   *response = *std::move(t);
@@ -14,8 +17,12 @@ grpc::Status TopicServiceImpl::CreateTopic(
 }
 
 grpc::Status TopicServiceImpl::SetTopicAttributes(
-    grpc::ServerContext*, const evbus::v1::SetTopicAttributesRequest* request,
+    grpc::ServerContext* context,
+    const evbus::v1::SetTopicAttributesRequest* request,
     evbus::v1::Topic* response) {
+  if (grpc::Status denied = authorizer_->Check(context); !denied.ok()) {
+    return denied;
+  }
   absl::StatusOr<evbus::v1::Topic> t = topics_.SetTopicAttributes(
       request->topic_arn(), request->attribute_name(),
       request->attribute_value());
@@ -25,8 +32,11 @@ grpc::Status TopicServiceImpl::SetTopicAttributes(
 }
 
 grpc::Status TopicServiceImpl::ListTopics(
-    grpc::ServerContext*, const evbus::v1::ListTopicsRequest* request,
+    grpc::ServerContext* context, const evbus::v1::ListTopicsRequest* request,
     evbus::v1::ListTopicsResponse* response) {
+  if (grpc::Status denied = authorizer_->Check(context); !denied.ok()) {
+    return denied;
+  }
   // Pages of 100, as SNS; the token is the last name returned.
   size_t n = 0;
   for (evbus::v1::Topic& t : topics_.ListTopics()) {
@@ -45,14 +55,20 @@ grpc::Status TopicServiceImpl::ListTopics(
 }
 
 grpc::Status TopicServiceImpl::DeleteTopic(
-    grpc::ServerContext*, const evbus::v1::DeleteTopicRequest* request,
+    grpc::ServerContext* context, const evbus::v1::DeleteTopicRequest* request,
     evbus::v1::TopicEmpty*) {
+  if (grpc::Status denied = authorizer_->Check(context); !denied.ok()) {
+    return denied;
+  }
   return ToGrpcStatus(topics_.DeleteTopic(request->topic_arn()));
 }
 
 grpc::Status TopicServiceImpl::Subscribe(
-    grpc::ServerContext*, const evbus::v1::SubscribeRequest* request,
+    grpc::ServerContext* context, const evbus::v1::SubscribeRequest* request,
     evbus::v1::Subscription* response) {
+  if (grpc::Status denied = authorizer_->Check(context); !denied.ok()) {
+    return denied;
+  }
   absl::StatusOr<evbus::v1::Subscription> s = topics_.Subscribe(*request);
   if (!s.ok()) return ToGrpcStatus(s.status());
   *response = *std::move(s);
@@ -60,15 +76,21 @@ grpc::Status TopicServiceImpl::Subscribe(
 }
 
 grpc::Status TopicServiceImpl::Unsubscribe(
-    grpc::ServerContext*, const evbus::v1::UnsubscribeRequest* request,
+    grpc::ServerContext* context, const evbus::v1::UnsubscribeRequest* request,
     evbus::v1::TopicEmpty*) {
+  if (grpc::Status denied = authorizer_->Check(context); !denied.ok()) {
+    return denied;
+  }
   return ToGrpcStatus(topics_.Unsubscribe(request->subscription_arn()));
 }
 
 grpc::Status TopicServiceImpl::ListSubscriptionsByTopic(
-    grpc::ServerContext*,
+    grpc::ServerContext* context,
     const evbus::v1::ListSubscriptionsByTopicRequest* request,
     evbus::v1::ListSubscriptionsResponse* response) {
+  if (grpc::Status denied = authorizer_->Check(context); !denied.ok()) {
+    return denied;
+  }
   absl::StatusOr<std::vector<evbus::v1::Subscription>> subs =
       topics_.ListSubscriptions(request->topic_arn());
   if (!subs.ok()) return ToGrpcStatus(subs.status());
@@ -76,9 +98,12 @@ grpc::Status TopicServiceImpl::ListSubscriptionsByTopic(
   return grpc::Status::OK;
 }
 
-grpc::Status TopicServiceImpl::Publish(grpc::ServerContext*,
+grpc::Status TopicServiceImpl::Publish(grpc::ServerContext* context,
                                        const evbus::v1::PublishRequest* request,
                                        evbus::v1::PublishResponse* response) {
+  if (grpc::Status denied = authorizer_->Check(context); !denied.ok()) {
+    return denied;
+  }
   absl::StatusOr<std::string> id = topics_.Publish(*request);
   if (!id.ok()) return ToGrpcStatus(id.status());
   response->set_message_id(*id);
@@ -86,8 +111,12 @@ grpc::Status TopicServiceImpl::Publish(grpc::ServerContext*,
 }
 
 grpc::Status TopicServiceImpl::ConfirmSubscription(
-    grpc::ServerContext*, const evbus::v1::ConfirmSubscriptionRequest* request,
+    grpc::ServerContext* context,
+    const evbus::v1::ConfirmSubscriptionRequest* request,
     evbus::v1::Subscription* response) {
+  if (grpc::Status denied = authorizer_->Check(context); !denied.ok()) {
+    return denied;
+  }
   absl::StatusOr<evbus::v1::Subscription> sub =
       topics_.ConfirmSubscription(request->topic_arn(), request->token());
   if (!sub.ok()) return ToGrpcStatus(sub.status());

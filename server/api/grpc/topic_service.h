@@ -7,6 +7,7 @@
 #pragma once
 
 #include "evbus/v1/topic.grpc.pb.h"
+#include "server/api/grpc/call_authorizer.h"
 #include "server/topics/topic_service.h"
 
 namespace evbus::api {
@@ -45,7 +46,14 @@ class TopicServiceImpl final : public evbus::v1::TopicService::Service {
       const evbus::v1::ConfirmSubscriptionRequest* request,
       evbus::v1::Subscription* response) override;
 
+  // Every call must pass `authorizer` (which must outlive this service);
+  // without one, every call is accepted.
+  void SetAuthorizer(const CallAuthorizer* authorizer) {
+    authorizer_ = authorizer;
+  }
+
  private:
+  const CallAuthorizer* authorizer_ = &CallAuthorizer::Open();
   topics::TopicService& topics_;
 };
 

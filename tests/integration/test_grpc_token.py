@@ -1,0 +1,161 @@
+"""The gRPC token (--grpc-token-file) as a user meets it through the CLI.
+
+Every method's refusal is checked by server/api/grpc/call_authorizer_test.cc;
+this covers the CLI's --token-file and $EVBUS_TOKEN_FILE, the errors a user
+sees, the config-file key, a bad token file at start, and the AWS endpoint
+(which authenticates with SigV4, not the token) still answering.
+"""
+import http.client
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import unittest
+
+from evbus_harness import EVBUS, Daemon, entry
+
+TOKEN = "tok-" + "0123456789abcdef" * 2
+
+
+class GrpcTokenTest(unittest.TestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        cls.work = tempfile.mkdtemp(prefix="evbus-token-")
+        cls.token_file = os.path.join(cls.work, "token")
+        with open(cls.token_file, "w") as f:
+            f.write(TOKEN + "\n")
+        os.chmod(cls.token_file, 0o600)
+        cls.d = Daemon(extra_args=["--grpc-token-file", cls.token_file]).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.d.cleanup()
+        shutil.rmtree(cls.work, ignore_errors=True)
+
+    def run_cli(self, *args, env_token_file=None):
+        env = dict(os.environ)
+        env.pop("EVBUS_TOKEN_FILE", None)
+        if env_token_file is not None:
+            env["EVBUS_TOKEN_FILE"] = env_token_file
+        return subprocess.run([EVBUS, "--endpoint", self.d.grpc] + list(args),
+                              capture_output=True, text=True, timeout=30,
+                              env=env)
+
+    def test_without_the_token_the_cli_is_refused(self):
+        r = self.run_cli("list-rules")
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("An error occurred (MissingAuthenticationTokenException) "
+                      "when calling the ListRules operation: Missing "
+                      "Authentication Token", r.stderr)
+        wrong = os.path.join(self.work, "wrong")
+        with open(wrong, "w") as f:
+            f.write("x" * 32)
+        r = self.run_cli("--token-file", wrong, "list-rules")
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("(UnrecognizedClientException) when calling the "
+                      "ListRules operation: The security token included in "
+                      "the request is invalid.", r.stderr)
+
+    def test_with_the_token_everything_works(self):
+        # --token-file before or after the verb, or $EVBUS_TOKEN_FILE.
+        r = self.run_cli("--token-file", self.token_file, "put-rule",
+                         "--name", "tok-rule", "--event-pattern",
+                         json.dumps({"source": ["com.example.test"]}))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = self.run_cli("put-events", "--entries", json.dumps([entry()]),
+                         "--token-file", self.token_file)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(json.loads(r.stdout)["FailedEntryCount"], 0)
+        r = self.run_cli("list-rules", env_token_file=self.token_file)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("tok-rule",
+                      [x["Name"] for x in json.loads(r.stdout)["Rules"]])
+        # The event was stored (tail and list go through the token too).
+        r = self.run_cli("list-events", env_token_file=self.token_file)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(len(json.loads(r.stdout)["Events"]), 1)
+
+    def test_a_bad_token_file_for_the_cli_names_it(self):
+        short = os.path.join(self.work, "short")
+        with open(short, "w") as f:
+            f.write("abc\n")
+        r = self.run_cli("--token-file", short, "list-rules")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("--token-file: %s: the token must be 16 to 512 "
+                      "characters long (it is 3)" % short, r.stderr)
+        r = self.run_cli("list-rules",
+                         env_token_file=os.path.join(self.work, "none"))
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("--token-file: cannot read", r.stderr)
+
+    def test_the_aws_endpoint_does_not_need_the_token(self):
+        host, port = self.d.http.rsplit(":", 1)
+        conn = http.client.HTTPConnection(host, int(port), timeout=10)
+        try:
+            conn.request("POST", "/", body=b"{}", headers={
+                "Content-Type": "application/x-amz-json-1.1",
+                "X-Amz-Target": "AWSEvents.ListEventBuses"})
+            r = conn.getresponse()
+            body = r.read()
+        finally:
+            conn.close()
+        self.assertEqual(r.status, 200, body)
+        self.assertIn(b'"Name":"default"', body.replace(b" ", b""))
+
+
+class GrpcTokenStartTest(unittest.TestCase):
+
+    def refused_start(self, *args):
+        d = Daemon(extra_args=list(args))
+        try:
+            with self.assertRaises(RuntimeError) as ctx:
+                d.start(timeout=10)
+            return str(ctx.exception) + d.log(), os.listdir(d.data_dir)
+        finally:
+            d.cleanup()
+
+    def test_bad_token_files_stop_evbusd_before_it_writes(self):
+        work = tempfile.mkdtemp(prefix="evbus-token-")
+        try:
+            short = os.path.join(work, "short")
+            with open(short, "w") as f:
+                f.write("0123456789\n")
+            message, files = self.refused_start("--grpc-token-file", short)
+            self.assertIn("grpc_token_file: %s: the token must be 16 to 512 "
+                          "characters long (it is 10)" % short, message)
+            self.assertEqual(files, [])
+            message, files = self.refused_start(
+                "--grpc-token-file", os.path.join(work, "missing"))
+            self.assertIn("grpc_token_file: cannot read", message)
+            self.assertEqual(files, [])
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
+    def test_config_file_key_and_a_warning_for_a_readable_file(self):
+        work = tempfile.mkdtemp(prefix="evbus-token-")
+        d = None
+        try:
+            token_file = os.path.join(work, "token")
+            with open(token_file, "w") as f:
+                f.write(TOKEN)
+            os.chmod(token_file, 0o644)
+            config = os.path.join(work, "evbusd.json")
+            with open(config, "w") as f:
+                json.dump({"grpc_token_file": token_file}, f)
+            d = Daemon(extra_args=["--config", config]).start()
+            self.assertIn("can be read by other users (mode 0644): make it "
+                          "0600", d.log())
+            r = d.cli("list-rules", check=False)
+            self.assertIn("MissingAuthenticationTokenException", r.stderr)
+            r = d.cli("--token-file", token_file, "list-rules")
+            self.assertEqual(json.loads(r.stdout)["Rules"], [])
+        finally:
+            if d is not None:
+                d.cleanup()
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    unittest.main()
