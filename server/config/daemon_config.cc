@@ -91,6 +91,8 @@ absl::StatusOr<DaemonConfig> LoadConfigFile(const std::string& path,
       s = integer(&c.http_header_timeout_seconds);
     } else if (key == "function_user") {
       s = str(&c.function_user);
+    } else if (key == "function_uids") {
+      s = str(&c.function_uids);
     } else if (key == "aws_credentials") {
       s = str(&c.aws_credentials);
     } else if (key == "grpc_token_file") {
@@ -255,7 +257,28 @@ absl::Status Validate(const DaemonConfig& c) {
     return absl::InvalidArgumentError(
         "wal_recovery: must be strict or point-in-time");
   }
+  absl::StatusOr<std::optional<std::pair<uint32_t, uint32_t>>> uids =
+      ParseUidRange(c.function_uids);
+  if (!uids.ok()) return uids.status();
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<std::pair<uint32_t, uint32_t>>> ParseUidRange(
+    const std::string& text) {
+  if (text == "none") return std::nullopt;
+  const size_t dash = text.find('-');
+  uint32_t first = 0;
+  uint32_t last = 0;
+  if (dash == std::string::npos ||
+      !absl::SimpleAtoi(text.substr(0, dash), &first) ||
+      !absl::SimpleAtoi(text.substr(dash + 1), &last) || first == 0 ||
+      first > last || last == UINT32_MAX) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "function_uids: must be FIRST-LAST (1 <= FIRST <= LAST < 4294967295) "
+        "or none, not '",
+        text, "'"));
+  }
+  return std::make_pair(first, last);
 }
 
 }  // namespace evbus::config

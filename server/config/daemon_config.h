@@ -13,7 +13,9 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <utility>
 
 #include "absl/status/statusor.h"
 
@@ -79,6 +81,11 @@ struct DaemonConfig {
   // Functions run as this user when evbusd runs as root ("" with root:
   // "nobody"; "root" keeps root). Ignored when not root.
   std::string function_user;
+  // When root: each function runs as a uid of its own from this range
+  // ("FIRST-LAST"), instead of `function_user`; "none" turns it off. The
+  // default lies above the subordinate ids Debian's useradd hands out
+  // (SUB_UID_MAX 600100000) and every range adduser and systemd use.
+  std::string function_uids = "700000000-700065535";
   // Idle execution environments are stopped after this long. Default 300.
   int64_t function_idle_seconds = 300;
   // After a failed init, a function's cold starts back off from this many
@@ -126,6 +133,11 @@ absl::StatusOr<DaemonConfig> LoadConfigFile(const std::string& path,
 
 // Checks ranges and formats; InvalidArgument naming the field.
 absl::Status Validate(const DaemonConfig& config);
+
+// The range of `function_uids` ("FIRST-LAST": 1 <= FIRST <= LAST <
+// 4294967295), or nullopt for "none". InvalidArgument naming the field.
+absl::StatusOr<std::optional<std::pair<uint32_t, uint32_t>>> ParseUidRange(
+    const std::string& text);
 
 // Splits "HOST:PORT" ("[::1]:80" for IPv6). InvalidArgument naming `field`.
 absl::Status SplitHostPort(const std::string& address, const std::string& field,

@@ -1,8 +1,10 @@
 #include "server/daemon/daemon.h"
 
+#include <grp.h>
 #include <pwd.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -110,6 +112,44 @@ absl::Status FunctionUser(const std::string& name,
   options.uid = pw->pw_uid;
   options.gid = pw->pw_gid;
   return absl::OkStatus();
+}
+
+// Whether this process (root) can switch to `uid` (and the group of the
+// same number): a child tries. False in a user namespace that does not map
+// it (a rootless container), for instance.
+bool CanRunAs(uid_t uid) {
+  const pid_t child = ::fork();
+  if (child < 0) return false;
+  if (child == 0) {
+    const bool ok = ::setgroups(0, nullptr) == 0 &&
+                    ::setgid(static_cast<gid_t>(uid)) == 0 &&
+                    ::setuid(uid) == 0;
+    ::_exit(ok ? 0 : 1);
+  }
+  int status = 0;
+  if (::waitpid(child, &status, 0) != child) return false;
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+// Per-function uids (--function-uids) when evbusd runs as root and the
+// range can be used; otherwise functions share FunctionUser's.
+void FunctionUids(const std::string& text,
+                  functions::FunctionPoolOptions& options) {
+  if (::geteuid() != 0) return;
+  // Validate() has checked the format.
+  absl::StatusOr<std::optional<std::pair<uint32_t, uint32_t>>> range =
+      config::ParseUidRange(text);
+  if (!range.ok() || !range->has_value()) return;
+  const auto [first, last] = **range;
+  if (!CanRunAs(first) || !CanRunAs(last)) {
+    EVBUS_LOG(WARNING) << "function_uids: cannot switch to uids " << first
+                       << "-" << last
+                       << " here; every function runs as the same user "
+                          "(--function-user)";
+    return;
+  }
+  options.function_uids =
+      std::make_pair(static_cast<uid_t>(first), static_cast<uid_t>(last));
 }
 
 // Warns when a user other than root cannot reach `dir` (every ancestor
@@ -408,7 +448,8 @@ int Run(const config::DaemonConfig& config) {
     EVBUS_LOG(ERROR) << user;
     return 1;
   }
-  if (pool_options.uid.has_value()) {
+  FunctionUids(config.function_uids, pool_options);
+  if (pool_options.uid.has_value() || pool_options.function_uids.has_value()) {
     std::error_code ec;
     std::filesystem::create_directories(functions_dir, ec);
     // The functions' user passes through the data directory (no listing)

@@ -52,8 +52,12 @@ ABSL_FLAG(std::string, wal_recovery, "strict",
           "start; point-in-time starts with what precedes the damage and "
           "drops the rest");
 ABSL_FLAG(std::string, function_user, "",
-          "when root: run functions as this user (default nobody; root "
-          "keeps root)");
+          "when root and --function-uids is none: run functions as this "
+          "user (default nobody; root keeps root)");
+ABSL_FLAG(std::string, function_uids, "700000000-700065535",
+          "when root: run each function as a uid of its own from FIRST-LAST "
+          "(its code, files and Runtime API its own); none: all as "
+          "--function-user");
 ABSL_FLAG(int64_t, min_free_disk_mb, 256,
           "free space (MB) the data directory's file system must keep: below "
           "it evbusd refuses to start, or stops taking writes (/readyz 503) "
@@ -221,6 +225,7 @@ int main(int argc, char** argv) {
   take(FLAGS_missed_ticks, "missed_ticks", &config.missed_ticks);
   take(FLAGS_wal_recovery, "wal_recovery", &config.wal_recovery);
   take(FLAGS_function_user, "function_user", &config.function_user);
+  take(FLAGS_function_uids, "function_uids", &config.function_uids);
   take(FLAGS_python, "python", &config.python);
   take(FLAGS_smtp_url, "smtp_url", &config.smtp_url);
   take(FLAGS_aws_credentials, "aws_credentials", &config.aws_credentials);

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <filesystem>
@@ -19,6 +20,7 @@
 #include "server/common/json.h"
 #include "server/common/logging.h"
 #include "server/functions/function_config.h"
+#include "server/functions/loopback_peer.h"
 #include "server/functions/runtime_clients.h"
 
 namespace evbus::functions {
@@ -106,6 +108,9 @@ struct FunctionPool::Environment {
   std::unique_ptr<httplib::Server> server;
   std::thread server_thread;
   int port = 0;
+  // The only uid whose connections the Runtime API answers (per-function
+  // uids); nullopt: any.
+  std::optional<uid_t> peer_uid;
   std::unique_ptr<Process> process;
   std::string cgroup_dir;
   std::string work_dir;
@@ -148,16 +153,21 @@ absl::Status FunctionPool::Start() {
   // Each environment's directory below is its user's; the function's user
   // only needs to pass through this one.
   ::chmod(options_.work_root.c_str(), 0711);
-  // A private /tmp would hide the function's own code and runtime when they
-  // live under /tmp: say so once, as functions then share the host's /tmp.
-  if (::geteuid() == 0 &&
-      (absl::StartsWith(fs::absolute(options_.work_root, ec).string(),
-                        "/tmp/") ||
-       absl::StartsWith(fs::absolute(options_.runtime_root, ec).string(),
-                        "/tmp/"))) {
-    EVBUS_LOG(WARNING) << "functions: the data directory is under /tmp, so "
-                          "functions get no private /tmp (they share the "
-                          "host's); put --data-dir elsewhere for one";
+  // A private /tmp (or /var/tmp) would hide the function's own code and
+  // runtime when they live there: say so once, as functions then share the
+  // host's.
+  if (::geteuid() == 0) {
+    const std::vector<std::string> covered =
+        PrivateDirsFor({options_.work_root, options_.runtime_root});
+    for (const char* shared : {"/tmp", "/var/tmp", "/dev/shm"}) {
+      if (std::find(covered.begin(), covered.end(), shared) != covered.end()) {
+        continue;
+      }
+      EVBUS_LOG(WARNING) << "functions: the data directory is under " << shared
+                         << ", so functions get no private " << shared
+                         << " (they share the host's); put --data-dir "
+                            "elsewhere for one";
+    }
   }
   if (options_.use_cgroups) cgroups_ = MemoryCgroups::Detect("evbus-functions");
   EVBUS_LOG(INFO) << "functions: memory limits "
@@ -376,9 +386,61 @@ void FunctionPool::Retire(const std::string& name) {
   }
 }
 
+absl::StatusOr<uid_t> FunctionPool::FunctionUidLocked(const std::string& name) {
+  auto it = function_uid_.find(name);
+  if (it != function_uid_.end()) return it->second;
+  const auto [first, last] = *options_.function_uids;
+  const uint64_t next = uint64_t{first} + function_uid_.size();
+  if (next > last) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("function_uids: all ", uint64_t{last} - first + 1,
+                     " uids are taken; no uid left for function ", name));
+  }
+  function_uid_.emplace(name, static_cast<uid_t>(next));
+  return static_cast<uid_t>(next);
+}
+
+namespace {
+
+// Makes `dir` and everything in it belong to `uid`:`uid`, the directory
+// itself 0700, unless it already belongs to `uid` (code directories are
+// handed over on a function's first start after evbusd starts).
+absl::Status OwnTree(const std::string& dir, uid_t uid) {
+  struct stat st;
+  if (::stat(dir.c_str(), &st) != 0) {
+    return absl::UnavailableError(absl::StrCat("cannot stat ", dir));
+  }
+  if (st.st_uid == uid && (st.st_mode & 077) == 0) return absl::OkStatus();
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(dir, ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (::lchown(it->path().c_str(), uid, uid) != 0) {
+      return absl::UnavailableError(
+          absl::StrCat("cannot give ", it->path().string(), " to uid ", uid));
+    }
+  }
+  if (ec || ::chown(dir.c_str(), uid, uid) != 0 ||
+      ::chmod(dir.c_str(), 0700) != 0) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot give ", dir, " to uid ", uid));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::Status FunctionPool::SpawnLocked(const evbus::v1::Function& fn,
                                        std::shared_ptr<Invocation> inv) {
+  std::optional<uid_t> uid = options_.uid;
+  std::optional<gid_t> gid = options_.gid;
+  if (options_.function_uids.has_value()) {
+    absl::StatusOr<uid_t> own = FunctionUidLocked(fn.function_name());
+    if (!own.ok()) return own.status();
+    uid = *own;
+    gid = static_cast<gid_t>(*own);
+  }
   auto env = std::make_unique<Environment>();
+  if (options_.function_uids.has_value()) env->peer_uid = uid;
   std::string uuid = common::NewUuidV4();
   env->id = absl::StrCat("env-", uuid.substr(0, 8), uuid.substr(9, 4));
   env->fn = fn;
@@ -391,13 +453,22 @@ absl::Status FunctionPool::SpawnLocked(const evbus::v1::Function& fn,
     return absl::UnavailableError(
         absl::StrCat("cannot create ", tmp_dir, ": ", ec.message()));
   }
-  if (options_.uid.has_value()) {
-    (void)::chown(env->work_dir.c_str(), *options_.uid,
-                  options_.gid.value_or(static_cast<gid_t>(-1)));
-    (void)::chown(tmp_dir.c_str(), *options_.uid,
-                  options_.gid.value_or(static_cast<gid_t>(-1)));
+  if (uid.has_value()) {
+    (void)::chown(env->work_dir.c_str(), *uid,
+                  gid.value_or(static_cast<gid_t>(-1)));
+    (void)::chown(tmp_dir.c_str(), *uid, gid.value_or(static_cast<gid_t>(-1)));
   }
   std::string code_dir = functions_.CodeDir(fn);
+  if (env->peer_uid.has_value()) {
+    // The function's own: no other function may read its code or enter its
+    // working directory.
+    ::chmod(env->work_dir.c_str(), 0700);
+    absl::Status owned = OwnTree(code_dir, *env->peer_uid);
+    if (!owned.ok()) {
+      fs::remove_all(env->work_dir, ec);
+      return owned;
+    }
+  }
   ProcessSpec spec;
   RuntimeKind kind = RuntimeKindOf(fn.runtime());
   std::string runtime_dir;
@@ -484,14 +555,11 @@ absl::Status FunctionPool::SpawnLocked(const evbus::v1::Function& fn,
   }
   spec.work_dir = env->work_dir;
   spec.tmp_dir = tmp_dir;
-  for (const std::string& path :
-       {code_dir, options_.runtime_root, env->work_dir, spec.argv.back()}) {
-    if (absl::StartsWith(fs::absolute(path, ec).string(), "/tmp/")) {
-      spec.hide_tmp_blocked = true;
-    }
-  }
-  spec.uid = options_.uid;
-  spec.gid = options_.gid;
+  spec.private_dirs =
+      PrivateDirsFor({code_dir, options_.runtime_root, env->work_dir,
+                      spec.argv.front(), spec.argv.back()});
+  spec.uid = uid;
+  spec.gid = gid;
   if (cgroups_ != nullptr) {
     absl::StatusOr<std::string> dir = cgroups_->Create(
         env->id, static_cast<int64_t>(fn.memory_size()) * 1024 * 1024);
@@ -533,6 +601,22 @@ absl::Status FunctionPool::SpawnLocked(const evbus::v1::Function& fn,
 
 void FunctionPool::RegisterRoutes(Environment* env) {
   httplib::Server& s = *env->server;
+  if (env->peer_uid.has_value()) {
+    // Only the environment's own processes may use its Runtime API.
+    // (env->port is set after this, before the server's thread starts.)
+    const uid_t uid = *env->peer_uid;
+    s.set_pre_routing_handler([uid, env](const httplib::Request& req,
+                                         httplib::Response& res) {
+      const std::optional<uid_t> peer =
+          LoopbackPeerUid(req.remote_addr, req.remote_port, env->port);
+      if (peer == uid) return httplib::Server::HandlerResponse::Unhandled;
+      res.status = 403;
+      res.set_content(
+          R"({"errorMessage":"This Runtime API belongs to another execution environment","errorType":"AccessDeniedException"})",
+          "application/json");
+      return httplib::Server::HandlerResponse::Handled;
+    });
+  }
   s.Get("/2018-06-01/runtime/invocation/next",
         [this, env](const httplib::Request&, httplib::Response& res) {
           std::string body;

@@ -78,6 +78,15 @@ struct FunctionPoolOptions {
   // Run environments as this user/group (set when evbusd runs as root).
   std::optional<uid_t> uid;
   std::optional<gid_t> gid;
+  // When set (evbusd as root, `--function-uids FIRST-LAST`): each function
+  // runs as a uid of its own from [first, last], its group the same number,
+  // instead of `uid`/`gid`. Its code and working directories become that
+  // uid's alone (0700), and its environments' Runtime API answers only
+  // connections whose socket that uid owns (LoopbackPeerUid), so functions
+  // can neither read, signal or trace each other nor take or answer each
+  // other's invocations. Uids are handed out in the order functions first
+  // start, for the life of the pool.
+  std::optional<std::pair<uid_t, uid_t>> function_uids;
   // Try to enforce memory with cgroups. Default: true.
   bool use_cgroups = true;
 };
@@ -183,6 +192,10 @@ class FunctionPool {
   };
 
   void Supervise();
+  // The uid of function `name` under options_.function_uids (assigned on
+  // first use); ResourceExhausted when the range is used up.
+  absl::StatusOr<uid_t> FunctionUidLocked(const std::string& name)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Starts an environment for `fn` and hands it `inv`.
   absl::Status SpawnLocked(const evbus::v1::Function& fn,
                            std::shared_ptr<Invocation> inv)
@@ -232,6 +245,7 @@ class FunctionPool {
       ABSL_GUARDED_BY(mu_);
   int busy_ ABSL_GUARDED_BY(mu_) = 0;
   std::map<std::string, InitFailures> init_failures_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, uid_t> function_uid_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   bool started_ = false;
   std::function<void(const InvocationRecord&)> observer_;

@@ -12,6 +12,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -245,8 +246,8 @@ absl::StatusOr<std::unique_ptr<Process>> Process::Spawn(
   const char* tmp_dir = spec.tmp_dir.empty() ? nullptr : spec.tmp_dir.c_str();
   // A private /tmp would hide the code and runtime when they live under
   // /tmp themselves (a data directory in /tmp); TMPDIR still applies.
-  bool private_tmp =
-      tmp_dir != nullptr && ::geteuid() == 0 && !spec.hide_tmp_blocked;
+  const bool private_tmp =
+      tmp_dir != nullptr && ::geteuid() == 0 && !spec.private_dirs.empty();
 
   pid_t pid = ::fork();
   if (pid < 0) {
@@ -288,7 +289,10 @@ absl::StatusOr<std::unique_ptr<Process>> Process::Spawn(
     }
     if (private_tmp && ::unshare(CLONE_NEWNS) == 0 &&
         ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0) {
-      (void)::mount(tmp_dir, "/tmp", nullptr, MS_BIND, nullptr);
+      // Nothing one environment leaves there reaches another.
+      for (const std::string& dir : spec.private_dirs) {
+        (void)::mount(tmp_dir, dir.c_str(), nullptr, MS_BIND, nullptr);
+      }
     }
     if (spec.gid.has_value()) {
       if (::setgroups(0, nullptr) != 0 || ::setgid(*spec.gid) != 0) {
@@ -370,6 +374,22 @@ std::string Process::DescribeStatus(int wait_status) {
 
 int64_t Process::PeakRssBytes() const {
   return common::ProcStatusKb(pid_, "VmHWM") * 1024;
+}
+
+std::vector<std::string> PrivateDirsFor(
+    const std::vector<std::string>& needed) {
+  std::vector<std::string> dirs;
+  for (const char* shared : {"/tmp", "/var/tmp", "/dev/shm"}) {
+    const std::string prefix = std::string(shared) + "/";
+    bool blocked = false;
+    for (const std::string& path : needed) {
+      std::error_code ec;
+      const std::string full = std::filesystem::absolute(path, ec).string();
+      if (full == shared || full.rfind(prefix, 0) == 0) blocked = true;
+    }
+    if (!blocked) dirs.push_back(shared);
+  }
+  return dirs;
 }
 
 }  // namespace evbus::functions

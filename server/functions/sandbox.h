@@ -70,11 +70,12 @@ struct ProcessSpec {
   std::vector<std::string> argv;  // argv[0] is an absolute path
   std::vector<std::string> env;   // "KEY=value", the whole environment
   std::string work_dir;
-  // Mounted over /tmp in a private mount namespace when that is allowed
-  // (root); TMPDIR points to it either way.
+  // Mounted over each of `private_dirs` in a private mount namespace when
+  // that is allowed (root); TMPDIR points to it either way.
   std::string tmp_dir;
-  // Set when something the child needs lives under /tmp: no private /tmp.
-  bool hide_tmp_blocked = false;
+  // Where tmp_dir is mounted: normally /tmp, /var/tmp and /dev/shm, less
+  // those that hold something the child needs (PrivateDirsFor).
+  std::vector<std::string> private_dirs;
   // The file to write the child's pid into (a cgroup's procs file); empty:
   // none.
   std::string cgroup_procs;
@@ -82,6 +83,11 @@ struct ProcessSpec {
   std::optional<uid_t> uid;
   std::optional<gid_t> gid;
 };
+
+// The shared temporary directories (/tmp, /var/tmp, /dev/shm) that none of
+// `needed` (absolute paths the child reads: its code, runtime, working
+// directory, interpreter) lies under: those a private copy may cover.
+std::vector<std::string> PrivateDirsFor(const std::vector<std::string>& needed);
 
 class Process {
  public:

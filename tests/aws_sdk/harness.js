@@ -68,8 +68,8 @@ export class Daemon {
       fs.rmSync(path.join(dir, "ready"), { force: true });
     } else {
       this.dir = fs.mkdtempSync(path.join(os.tmpdir(), "evbus-sdk-"));
-      // Functions run as `nobody` when evbusd runs as root: they must be able
-      // to reach their code below the data directory.
+      // Functions run as other users when evbusd runs as root: they must be
+      // able to reach their code below the data directory.
       fs.chmodSync(this.dir, 0o755);
     }
     const data = path.join(this.dir, "data");

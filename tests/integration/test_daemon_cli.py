@@ -364,6 +364,10 @@ class LifecycleTest(unittest.TestCase):
     def test_bad_flags_and_config(self):
         self.refused_start("--no-such-flag")
         self.assertIn("account", self.refused_start("--account", "12")[0])
+        for bad in ("5-1", "0-10", "700000000", "a-b", "1-4294967295"):
+            self.assertIn("function_uids: must be FIRST-LAST (1 <= FIRST <= "
+                          "LAST < 4294967295) or none, not '%s'" % bad,
+                          self.refused_start("--function-uids", bad)[0])
         # More free space asked for than the disk has: refused at start,
         # naming the flag, before anything is written.
         message, files = self.refused_start("--min-free-disk-mb", "1073741824")

@@ -1,5 +1,6 @@
 """Functions through the CLI against a real evbusd: Python and Node
-handlers run as child processes (as `nobody` when the test runs as root),
+handlers run as child processes (as uids of their own when the test runs as
+root),
 synchronously and asynchronously, warm reuse, errors, throttles, isolation,
 restart, a rule with a function target, retries and the dead letter."""
 import json
@@ -155,6 +156,90 @@ class FunctionsTest(unittest.TestCase):
         self.assertFalse(out["listed"])
         self.assertEqual(out["hits"], [])
         self.assertEqual(out["denied"], len(names))
+
+    @unittest.skipUnless(os.geteuid() == 0,
+                         "functions run as evbusd's own user unless root")
+    def test_functions_are_isolated_from_each_other(self):
+        """QA J F2: each function runs as a uid of its own, so another
+        function can neither read its environment, code or files, nor signal
+        it, nor take or answer its invocations through its Runtime API."""
+        victim = os.path.join(self.work, "victim")
+        os.makedirs(victim)
+        with open(os.path.join(victim, "app.py"), "w") as f:
+            f.write(
+                "import os\n"
+                "def handler(event, context):\n"
+                "    return {'uid': os.getuid(), 'gid': os.getgid(),\n"
+                "            'pid': os.getpid(), 'cwd': os.getcwd(),\n"
+                "            'root': os.environ['LAMBDA_TASK_ROOT'],\n"
+                "            'api': os.environ['AWS_LAMBDA_RUNTIME_API'],\n"
+                "            'secret': os.environ.get('VICTIM_SECRET')}\n")
+        probe = os.path.join(self.work, "probe")
+        os.makedirs(probe)
+        with open(os.path.join(probe, "app.py"), "w") as f:
+            f.write(
+                "import os, signal, urllib.request, urllib.error\n"
+                "def attempt(f):\n"
+                "    try:\n"
+                "        f()\n"
+                "        return 'allowed'\n"
+                "    except PermissionError:\n"
+                "        return 'denied'\n"
+                "    except OSError as e:\n"
+                "        return 'error %s' % e\n"
+                "def handler(event, context):\n"
+                "    v = event['victim']\n"
+                "    out = {'uid': os.getuid()}\n"
+                "    out['environ'] = attempt(lambda: open(\n"
+                "        '/proc/%d/environ' % v['pid'], 'rb').read())\n"
+                "    out['kill'] = attempt(lambda: os.kill(v['pid'], 0))\n"
+                "    out['code'] = attempt(lambda: open(\n"
+                "        os.path.join(v['root'], 'app.py')).read())\n"
+                "    out['list_code'] = attempt(lambda: os.listdir(v['root']))\n"
+                "    out['cwd'] = attempt(lambda: os.listdir(v['cwd']))\n"
+                "    url = 'http://%s/2018-06-01/runtime/invocation/next' % v['api']\n"
+                "    try:\n"
+                "        urllib.request.urlopen(url, timeout=3).read()\n"
+                "        out['runtime_api'] = 200\n"
+                "    except urllib.error.HTTPError as e:\n"
+                "        out['runtime_api'] = e.code\n"
+                "    except Exception as e:\n"
+                "        out['runtime_api'] = repr(e)\n"
+                "    return out\n")
+        self.create("victim", "--environment",
+                    '{"Variables":{"VICTIM_SECRET":"s3cr3t-F2"}}',
+                    code=victim, handler="app.handler")
+        self.create("probe", code=probe, handler="app.handler")
+        meta, v = self.invoke("victim", {})
+        self.assertNotIn("FunctionError", meta, v)
+        self.assertEqual(v["secret"], "s3cr3t-F2")
+        meta, p = self.invoke("probe", {"victim": v})
+        self.assertNotIn("FunctionError", meta, p)
+        # Uids of their own, from --function-uids (default 700000000-...).
+        self.assertGreaterEqual(v["uid"], 700000000)
+        self.assertGreaterEqual(p["uid"], 700000000)
+        self.assertNotEqual(v["uid"], p["uid"])
+        self.assertEqual(v["gid"], v["uid"])
+        self.assertEqual(p["environ"], "denied")
+        self.assertEqual(p["kill"], "denied")
+        self.assertEqual(p["code"], "denied")
+        self.assertEqual(p["list_code"], "denied")
+        self.assertEqual(p["cwd"], "denied")
+        self.assertEqual(p["runtime_api"], 403)
+        # The victim still gets its own invocations, in the same warm
+        # environment.
+        meta, again = self.invoke("victim", {})
+        self.assertNotIn("FunctionError", meta, again)
+        self.assertEqual(again["pid"], v["pid"])
+        # A process outside every environment (root, here) is refused too.
+        import urllib.error
+        import urllib.request
+        with self.assertRaises(urllib.error.HTTPError) as ctx:
+            urllib.request.urlopen(
+                "http://%s/2018-06-01/runtime/invocation/next" % v["api"],
+                timeout=5)
+        self.assertEqual(ctx.exception.code, 403)
+        self.assertIn(b"AccessDeniedException", ctx.exception.read())
 
     def test_node_handler(self):
         self.create("js", code=self.node_code, runtime="nodejs20.x",
