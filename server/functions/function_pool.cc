@@ -402,27 +402,31 @@ absl::StatusOr<uid_t> FunctionPool::FunctionUidLocked(const std::string& name) {
 
 namespace {
 
-// Makes `dir` and everything in it belong to `uid`:`uid`, the directory
-// itself 0700, unless it already belongs to `uid` (code directories are
-// handed over on a function's first start after evbusd starts).
-absl::Status OwnTree(const std::string& dir, uid_t uid) {
+// Makes `dir` and everything in it root's with group `gid`, the directory
+// itself 0750: the function's processes (that group) read its code and
+// cannot change it, as Lambda's /var/task is read-only; other functions
+// cannot enter it. Done once per group (code directories are handed over
+// on a function's first start after evbusd starts).
+absl::Status ShareTreeWithGroup(const std::string& dir, gid_t gid) {
   struct stat st;
   if (::stat(dir.c_str(), &st) != 0) {
     return absl::UnavailableError(absl::StrCat("cannot stat ", dir));
   }
-  if (st.st_uid == uid && (st.st_mode & 077) == 0) return absl::OkStatus();
+  if (st.st_uid == 0 && st.st_gid == gid && (st.st_mode & 07777) == 0750) {
+    return absl::OkStatus();
+  }
   std::error_code ec;
   for (auto it = fs::recursive_directory_iterator(dir, ec);
        !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-    if (::lchown(it->path().c_str(), uid, uid) != 0) {
+    if (::lchown(it->path().c_str(), 0, gid) != 0) {
       return absl::UnavailableError(
-          absl::StrCat("cannot give ", it->path().string(), " to uid ", uid));
+          absl::StrCat("cannot give ", it->path().string(), " to group ", gid));
     }
   }
-  if (ec || ::chown(dir.c_str(), uid, uid) != 0 ||
-      ::chmod(dir.c_str(), 0700) != 0) {
+  if (ec || ::chown(dir.c_str(), 0, gid) != 0 ||
+      ::chmod(dir.c_str(), 0750) != 0) {
     return absl::UnavailableError(
-        absl::StrCat("cannot give ", dir, " to uid ", uid));
+        absl::StrCat("cannot give ", dir, " to group ", gid));
   }
   return absl::OkStatus();
 }
@@ -463,7 +467,8 @@ absl::Status FunctionPool::SpawnLocked(const evbus::v1::Function& fn,
     // The function's own: no other function may read its code or enter its
     // working directory.
     ::chmod(env->work_dir.c_str(), 0700);
-    absl::Status owned = OwnTree(code_dir, *env->peer_uid);
+    absl::Status owned =
+        ShareTreeWithGroup(code_dir, static_cast<gid_t>(*env->peer_uid));
     if (!owned.ok()) {
       fs::remove_all(env->work_dir, ec);
       return owned;

@@ -80,12 +80,13 @@ struct FunctionPoolOptions {
   std::optional<gid_t> gid;
   // When set (evbusd as root, `--function-uids FIRST-LAST`): each function
   // runs as a uid of its own from [first, last], its group the same number,
-  // instead of `uid`/`gid`. Its code and working directories become that
-  // uid's alone (0700), and its environments' Runtime API answers only
-  // connections whose socket that uid owns (LoopbackPeerUid), so functions
-  // can neither read, signal or trace each other nor take or answer each
-  // other's invocations. Uids are handed out in the order functions first
-  // start, for the life of the pool.
+  // instead of `uid`/`gid`. Its code directory becomes readable by that
+  // group alone (root's, 0750: read-only to the function), its working
+  // directories that uid's alone (0700), and its environments' Runtime API
+  // answers only connections whose socket that uid owns (LoopbackPeerUid),
+  // so functions can neither read, signal or trace each other nor take or
+  // answer each other's invocations. Uids are handed out in the order functions
+  // first start, for the life of the pool.
   std::optional<std::pair<uid_t, uid_t>> function_uids;
   // Try to enforce memory with cgroups. Default: true.
   bool use_cgroups = true;

@@ -197,6 +197,9 @@ class FunctionsTest(unittest.TestCase):
                 "        os.path.join(v['root'], 'app.py')).read())\n"
                 "    out['list_code'] = attempt(lambda: os.listdir(v['root']))\n"
                 "    out['cwd'] = attempt(lambda: os.listdir(v['cwd']))\n"
+                "    own = os.path.join(os.environ['LAMBDA_TASK_ROOT'], 'app.py')\n"
+                "    out['own_code_write'] = attempt(lambda: open(own, 'a'))\n"
+                "    out['own_code_read'] = attempt(lambda: open(own).read())\n"
                 "    url = 'http://%s/2018-06-01/runtime/invocation/next' % v['api']\n"
                 "    try:\n"
                 "        urllib.request.urlopen(url, timeout=3).read()\n"
@@ -225,6 +228,10 @@ class FunctionsTest(unittest.TestCase):
         self.assertEqual(p["code"], "denied")
         self.assertEqual(p["list_code"], "denied")
         self.assertEqual(p["cwd"], "denied")
+        # Its own code it reads but cannot change (Lambda's /var/task is
+        # read-only).
+        self.assertEqual(p["own_code_read"], "allowed")
+        self.assertEqual(p["own_code_write"], "denied")
         self.assertEqual(p["runtime_api"], 403)
         # The victim still gets its own invocations, in the same warm
         # environment.
