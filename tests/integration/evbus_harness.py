@@ -121,6 +121,20 @@ class Daemon:
             return e.code, e.read().decode()
 
 
+def refused_start(*args):
+    """(message and log, data dir listing) of an evbusd started with `args`
+    that must refuse to start; raises AssertionError if it starts."""
+    d = Daemon(extra_args=list(args))
+    try:
+        try:
+            d.start(timeout=10)
+        except RuntimeError as e:
+            return str(e) + d.log(), os.listdir(d.data_dir)
+        raise AssertionError("evbusd started with %s" % (args,))
+    finally:
+        d.cleanup()
+
+
 class CliResult:
     def __init__(self, proc):
         self.returncode = proc.returncode

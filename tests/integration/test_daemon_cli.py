@@ -9,7 +9,7 @@ import tempfile
 import time
 import unittest
 
-from evbus_harness import EVBUSD, Daemon, cli, entry
+from evbus_harness import EVBUSD, Daemon, cli, entry, refused_start
 
 
 class DaemonCliTest(unittest.TestCase):
@@ -350,27 +350,16 @@ class LifecycleTest(unittest.TestCase):
         finally:
             d.cleanup()
 
-    def refused_start(self, *args):
-        """(message and log, data dir listing) of an evbusd that must refuse
-        to start with `args`."""
-        d = Daemon(extra_args=list(args))
-        try:
-            with self.assertRaises(RuntimeError) as ctx:
-                d.start(timeout=10)
-            return str(ctx.exception) + d.log(), os.listdir(d.data_dir)
-        finally:
-            d.cleanup()
-
     def test_bad_flags_and_config(self):
-        self.refused_start("--no-such-flag")
-        self.assertIn("account", self.refused_start("--account", "12")[0])
+        refused_start("--no-such-flag")
+        self.assertIn("account", refused_start("--account", "12")[0])
         for bad in ("5-1", "0-10", "700000000", "a-b", "1-4294967295"):
             self.assertIn("function_uids: must be FIRST-LAST (1 <= FIRST <= "
                           "LAST < 4294967295) or none, not '%s'" % bad,
-                          self.refused_start("--function-uids", bad)[0])
+                          refused_start("--function-uids", bad)[0])
         # More free space asked for than the disk has: refused at start,
         # naming the flag, before anything is written.
-        message, files = self.refused_start("--min-free-disk-mb", "1073741824")
+        message, files = refused_start("--min-free-disk-mb", "1073741824")
         self.assertIn("--min-free-disk-mb", message)
         self.assertEqual(files, [])
         # A value out of range in the config file names the file; the same
@@ -380,10 +369,10 @@ class LifecycleTest(unittest.TestCase):
             path = os.path.join(work, "bad.json")
             with open(path, "w") as f:
                 json.dump({"http_header_timeout_seconds": -5}, f)
-            message, _ = self.refused_start("--config", path)
+            message, _ = refused_start("--config", path)
             self.assertIn("%s: http_header_timeout_seconds: must be between 0 "
                           "and 3600" % path, message)
-            message, _ = self.refused_start(
+            message, _ = refused_start(
                 "--config", path, "--http-header-timeout-seconds", "-1")
             self.assertIn("evbusd: http_header_timeout_seconds: must be", message)
         finally:
@@ -413,7 +402,7 @@ class LifecycleTest(unittest.TestCase):
         finally:
             d.cleanup()
         self.assertIn("http_max_connections: must be between 1 and 65536",
-                      self.refused_start("--http-max-connections", "0")[0])
+                      refused_start("--http-max-connections", "0")[0])
 
     def test_trickled_request_heads_do_not_stop_the_listener(self):
         # A "slowloris": every connection thread held by a client that sends
@@ -468,7 +457,7 @@ class LifecycleTest(unittest.TestCase):
                 s.close()
             d.cleanup()
         self.assertIn("http_header_timeout_seconds: must be between 0 and 3600",
-                      self.refused_start("--http-header-timeout-seconds", "-1")[0])
+                      refused_start("--http-header-timeout-seconds", "-1")[0])
 
     def test_trickled_request_bodies_do_not_stop_the_listener(self):
         # "Slow POST": complete heads, then a body byte every 0.25 s, on

@@ -13,7 +13,7 @@ import subprocess
 import tempfile
 import unittest
 
-from evbus_harness import EVBUS, Daemon, entry
+from evbus_harness import EVBUS, Daemon, entry, refused_start
 
 TOKEN = "tok-" + "0123456789abcdef" * 2
 
@@ -107,26 +107,17 @@ class GrpcTokenTest(unittest.TestCase):
 
 class GrpcTokenStartTest(unittest.TestCase):
 
-    def refused_start(self, *args):
-        d = Daemon(extra_args=list(args))
-        try:
-            with self.assertRaises(RuntimeError) as ctx:
-                d.start(timeout=10)
-            return str(ctx.exception) + d.log(), os.listdir(d.data_dir)
-        finally:
-            d.cleanup()
-
     def test_bad_token_files_stop_evbusd_before_it_writes(self):
         work = tempfile.mkdtemp(prefix="evbus-token-")
         try:
             short = os.path.join(work, "short")
             with open(short, "w") as f:
                 f.write("0123456789\n")
-            message, files = self.refused_start("--grpc-token-file", short)
+            message, files = refused_start("--grpc-token-file", short)
             self.assertIn("grpc_token_file: %s: the token must be 16 to 512 "
                           "characters long (it is 10)" % short, message)
             self.assertEqual(files, [])
-            message, files = self.refused_start(
+            message, files = refused_start(
                 "--grpc-token-file", os.path.join(work, "missing"))
             self.assertIn("grpc_token_file: cannot read", message)
             self.assertEqual(files, [])
