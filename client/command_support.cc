@@ -33,9 +33,14 @@ absl::Status RpcError(const grpc::Status& status, absl::string_view op,
   common::AwsErrorParts parts = common::SplitAwsError(
       absl::Status(static_cast<absl::StatusCode>(status.error_code()),
                    status.error_message()));
+  // evbusd started with --grpc-token-file: say where the token goes.
+  const char* hint =
+      status.error_code() == grpc::StatusCode::UNAUTHENTICATED
+          ? " (evbusd needs its token: --token-file FILE or $EVBUS_TOKEN_FILE)"
+          : "";
   return absl::AbortedError(absl::StrCat("An error occurred (", parts.exception,
                                          ") when calling the ", op,
-                                         " operation: ", parts.message));
+                                         " operation: ", parts.message, hint));
 }
 
 std::unique_ptr<grpc::ClientContext> NewContext(const Context& ctx) {

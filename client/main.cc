@@ -33,6 +33,11 @@ void PrintDetails(const std::string& verb, const std::string& indent,
   }
 }
 
+// Whether `word` is global option `name`, alone or as name=value.
+bool IsOption(const std::string& word, const std::string& name) {
+  return word == name || word.rfind(name + "=", 0) == 0;
+}
+
 void PrintHelp(std::ostream& out) {
   out << "usage: evbus [--endpoint HOST:PORT] [--output json|table] "
          "[--cli-read-timeout S] [--token-file FILE] VERB [options]\n\n"
@@ -78,19 +83,19 @@ int main(int argc, char** argv) {
     } else if (w == "--version") {
       std::cout << "evbus " << EVBUS_VERSION << "\n";
       return kExitOk;
-    } else if (w.rfind("--endpoint", 0) == 0) {
+    } else if (IsOption(w, "--endpoint")) {
       ctx.endpoint = value("--endpoint");
-    } else if (w.rfind("--output", 0) == 0) {
+    } else if (IsOption(w, "--output")) {
       output = value("--output");
       if (output != "json" && output != "table") {
         std::cerr << "evbus: argument --output: invalid choice: '" << output
                   << "' (choose from 'json', 'table')\n";
         return kExitUsage;
       }
-    } else if (w.rfind("--cli-read-timeout", 0) == 0) {
+    } else if (IsOption(w, "--cli-read-timeout")) {
       ctx.timeout_seconds = std::atoi(value("--cli-read-timeout").c_str());
       if (ctx.timeout_seconds <= 0) ctx.timeout_seconds = 30;
-    } else if (w.rfind("--token-file", 0) == 0) {
+    } else if (IsOption(w, "--token-file")) {
       token_file = value("--token-file");
     } else if (w.rfind("--", 0) == 0) {
       std::cerr << "evbus: unknown option " << w << "\n";
@@ -146,15 +151,6 @@ int main(int argc, char** argv) {
       if (ctx.timeout_seconds <= 0) ctx.timeout_seconds = 30;
     }
   }
-  if (!token_file.empty()) {
-    absl::StatusOr<std::string> token =
-        evbus::common::LoadTokenFile(token_file, "--token-file");
-    if (!token.ok()) {
-      std::cerr << "evbus: " << token.status().message() << "\n";
-      return kExitUsage;
-    }
-    ctx.token = *std::move(token);
-  }
   for (const evbus::cli::Command& c : evbus::cli::Commands()) {
     if (c.name != verb) continue;
     // `evbus VERB --help`, also after a sub-verb (`patterns check --help`).
@@ -163,6 +159,15 @@ int main(int argc, char** argv) {
       std::cout << "usage: evbus " << c.name << " " << c.synopsis << "\n";
       PrintDetails(c.name, "  ", std::cout);
       return kExitOk;
+    }
+    if (!token_file.empty()) {
+      absl::StatusOr<std::string> token =
+          evbus::common::LoadTokenFile(token_file, "--token-file");
+      if (!token.ok()) {
+        std::cerr << "evbus: " << token.status().message() << "\n";
+        return kExitUsage;
+      }
+      ctx.token = *std::move(token);
     }
     absl::StatusOr<evbus::cli::Args> args =
         evbus::cli::Args::Parse(rest, c.switches);

@@ -32,7 +32,7 @@ absl::StatusOr<Json> Apply(const Args& args, Context& ctx) {
     return absl::AbortedError(spec.status().message());
   }
   absl::StatusOr<std::vector<stack::PlanItem>> plan = stack::ApplyStack(
-      *spec, ctx.Channel(), args.Has("dry-run"), args.Has("prune"));
+      *spec, ctx.Channel(), args.Has("dry-run"), args.Has("prune"), ctx.token);
   if (!plan.ok()) {
     if (plan.status().code() == absl::StatusCode::kUnavailable) {
       return absl::UnavailableError(

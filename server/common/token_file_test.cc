@@ -1,5 +1,7 @@
 #include "server/common/token_file.h"
 
+#include <sys/stat.h>
+
 #include <fstream>
 #include <string>
 
@@ -48,6 +50,21 @@ TEST_F(TokenFileTest, ErrorsNameTheFieldAndTheFile) {
                         "must be 16 to 512 characters long (it is 5)"));
 
   EXPECT_FALSE(LoadTokenFile(Write(std::string(513, 'a')), "f").ok());
+  absl::StatusOr<std::string> huge =
+      LoadTokenFile(Write(std::string(1 << 20, 'a')), "f");
+  ASSERT_FALSE(huge.ok());
+  EXPECT_THAT(huge.status().message(), HasSubstr("(it is longer)"));
+  // Not a regular file: refused without reading (a FIFO would block).
+  const std::string fifo = dir_.path() + "/fifo";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  absl::StatusOr<std::string> from_fifo = LoadTokenFile(fifo, "f");
+  ASSERT_FALSE(from_fifo.ok());
+  EXPECT_THAT(from_fifo.status().message(),
+              HasSubstr(fifo + " is not a regular file"));
+  EXPECT_THAT(LoadTokenFile(dir_.path(), "f").status().message(),
+              HasSubstr("is not a regular file"));
+  EXPECT_THAT(LoadTokenFile("/dev/zero", "f").status().message(),
+              HasSubstr("is not a regular file"));
   EXPECT_TRUE(LoadTokenFile(Write(std::string(512, 'a')), "f").ok());
   EXPECT_FALSE(LoadTokenFile(Write(""), "f").ok());
   for (const char* bad : {"0123456789 abcdef", "0123456789abcdef\n\n",

@@ -82,10 +82,12 @@ struct DaemonConfig {
   // "nobody"; "root" keeps root). Ignored when not root.
   std::string function_user;
   // When root: each function runs as a uid of its own from this range
-  // ("FIRST-LAST"), instead of `function_user`; "none" turns it off. The
-  // default lies above the subordinate ids Debian's useradd hands out
-  // (SUB_UID_MAX 600100000) and every range adduser and systemd use.
-  std::string function_uids = "700000000-700065535";
+  // ("FIRST-LAST"; evbusd takes a free block of 1000 of it,
+  // functions::FunctionUidBlock), instead of `function_user`; "none" turns
+  // it off. The default lies between systemd's dynamic users (61184-65519)
+  // and the subordinate ids useradd hands out (from 100000), outside
+  // adduser's ranges and systemd's container uids (from 524288).
+  std::string function_uids = "70000-99999";
   // Idle execution environments are stopped after this long. Default 300.
   int64_t function_idle_seconds = 300;
   // After a failed init, a function's cold starts back off from this many

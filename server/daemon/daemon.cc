@@ -52,6 +52,7 @@
 #include "server/functions/async_invoke.h"
 #include "server/functions/function_pool.h"
 #include "server/functions/function_registry.h"
+#include "server/functions/uid_block.h"
 #include "server/metrics/registry.h"
 #include "server/metricstore/metric_store.h"
 #include "server/scheduler/scheduler.h"
@@ -114,42 +115,35 @@ absl::Status FunctionUser(const std::string& name,
   return absl::OkStatus();
 }
 
-// Whether this process (root) can switch to `uid` (and the group of the
-// same number): a child tries. False in a user namespace that does not map
-// it (a rootless container), for instance.
-bool CanRunAs(uid_t uid) {
-  const pid_t child = ::fork();
-  if (child < 0) return false;
-  if (child == 0) {
-    const bool ok = ::setgroups(0, nullptr) == 0 &&
-                    ::setgid(static_cast<gid_t>(uid)) == 0 &&
-                    ::setuid(uid) == 0;
-    ::_exit(ok ? 0 : 1);
-  }
-  int status = 0;
-  if (::waitpid(child, &status, 0) != child) return false;
-  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
-}
-
-// Per-function uids (--function-uids) when evbusd runs as root and the
-// range can be used; otherwise functions share FunctionUser's.
-void FunctionUids(const std::string& text,
-                  functions::FunctionPoolOptions& options) {
-  if (::geteuid() != 0) return;
+// Per-function uids (--function-uids) when evbusd runs as root and a block
+// of the range can be claimed; null otherwise (functions then share
+// FunctionUser's, with a warning saying why).
+std::unique_ptr<functions::FunctionUidBlock> ClaimFunctionUids(
+    const std::string& text) {
+  if (::geteuid() != 0) return nullptr;
   // Validate() has checked the format.
   absl::StatusOr<std::optional<std::pair<uint32_t, uint32_t>>> range =
       config::ParseUidRange(text);
-  if (!range.ok() || !range->has_value()) return;
+  if (!range.ok() || !range->has_value()) return nullptr;
   const auto [first, last] = **range;
-  if (!CanRunAs(first) || !CanRunAs(last)) {
-    EVBUS_LOG(WARNING) << "function_uids: cannot switch to uids " << first
-                       << "-" << last
-                       << " here; every function runs as the same user "
-                          "(--function-user)";
-    return;
+  absl::StatusOr<std::unique_ptr<functions::FunctionUidBlock>> block =
+      functions::FunctionUidBlock::Claim(first, last);
+  if (!block.ok()) {
+    EVBUS_LOG(WARNING) << block.status().message()
+                       << "; every function runs as the same user "
+                          "(--function-user): functions are not isolated "
+                          "from each other";
+    return nullptr;
   }
-  options.function_uids =
-      std::make_pair(static_cast<uid_t>(first), static_cast<uid_t>(last));
+  if ((*block)->killed() > 0) {
+    EVBUS_LOG(WARNING) << "function_uids: killed " << (*block)->killed()
+                       << " process(es) an earlier evbusd's functions left "
+                          "running as uids "
+                       << (*block)->first() << "-" << (*block)->last();
+  }
+  EVBUS_LOG(INFO) << "functions run as uids " << (*block)->first() << "-"
+                  << (*block)->last() << ", one per function";
+  return *std::move(block);
 }
 
 // Warns when a user other than root cannot reach `dir` (every ancestor
@@ -376,11 +370,16 @@ int Run(const config::DaemonConfig& config) {
     return 1;
   }
   delivery::OAuthTokens oauth_tokens(clock);
+  // Claimed before the registry loads: with a uid per function, code
+  // directories are kept private until their function starts.
+  std::unique_ptr<functions::FunctionUidBlock> function_uids =
+      ClaimFunctionUids(config.function_uids);
   functions::FunctionRegistry function_registry(
       store_ref, clock,
       {.account = config.account,
        .region = config.region,
-       .code_root = functions_dir + "/code"});
+       .code_root = functions_dir + "/code",
+       .private_code = function_uids != nullptr});
   absl::Status functions_loaded = function_registry.Load();
   if (!functions_loaded.ok()) {
     EVBUS_LOG(ERROR) << "cannot load functions: " << functions_loaded;
@@ -448,7 +447,10 @@ int Run(const config::DaemonConfig& config) {
     EVBUS_LOG(ERROR) << user;
     return 1;
   }
-  FunctionUids(config.function_uids, pool_options);
+  if (function_uids != nullptr) {
+    pool_options.function_uids =
+        std::make_pair(function_uids->first(), function_uids->last());
+  }
   if (pool_options.uid.has_value() || pool_options.function_uids.has_value()) {
     std::error_code ec;
     std::filesystem::create_directories(functions_dir, ec);
@@ -628,8 +630,12 @@ int Run(const config::DaemonConfig& config) {
     std::string code = functions_dir + "/code";
     if (std::filesystem::exists(code, ec)) {
       std::filesystem::create_directories(dir + "/functions", ec);
+      // Symbolic links are copied as links, never followed: a link in a
+      // code directory must not put the file it names into the backup.
       std::filesystem::copy(code, dir + "/functions/code",
-                            std::filesystem::copy_options::recursive, ec);
+                            std::filesystem::copy_options::recursive |
+                                std::filesystem::copy_options::copy_symlinks,
+                            ec);
       if (ec) {
         return absl::UnavailableError(
             absl::StrCat("cannot copy function code: ", ec.message()));
@@ -669,7 +675,19 @@ int Run(const config::DaemonConfig& config) {
            }});
   event_bus_service.SetAuthorizer(&grpc_authorizer);
   grpc::EnableDefaultHealthCheckService(true);
-  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  if (grpc_authorizer.enabled()) {
+    // gRPC's reflection service cannot check the token, and each open
+    // reflection stream holds a server thread: off when callers must
+    // authenticate.
+    EVBUS_LOG(INFO) << "gRPC: every call needs the token of "
+                    << config.grpc_token_file << " (server reflection off)";
+    if (config.aws_credentials.empty()) {
+      EVBUS_LOG(WARNING) << "the AWS endpoint still accepts any caller: "
+                            "give --aws-credentials too";
+    }
+  } else {
+    grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  }
   grpc::ServerBuilder builder;
   int grpc_port = 0;
   // gRPC sets SO_REUSEPORT by default: a second evbusd on the same port
@@ -809,9 +827,10 @@ int Run(const config::DaemonConfig& config) {
     absl::StatusOr<stack::StackSpec> spec =
         stack::ParseStackFile(config.stack_file);
     absl::StatusOr<std::vector<stack::PlanItem>> plan =
-        spec.ok()
-            ? stack::ApplyStack(*spec, grpc_server->InProcessChannel({}), false)
-            : absl::StatusOr<std::vector<stack::PlanItem>>(spec.status());
+        spec.ok() ? stack::ApplyStack(*spec, grpc_server->InProcessChannel({}),
+                                      /*dry_run=*/false, /*prune=*/false,
+                                      grpc_authorizer.token())
+                  : absl::StatusOr<std::vector<stack::PlanItem>>(spec.status());
     if (!plan.ok()) {
       EVBUS_LOG(ERROR) << "stack: " << plan.status();
       http.Stop();

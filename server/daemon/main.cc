@@ -54,7 +54,7 @@ ABSL_FLAG(std::string, wal_recovery, "strict",
 ABSL_FLAG(std::string, function_user, "",
           "when root and --function-uids is none: run functions as this "
           "user (default nobody; root keeps root)");
-ABSL_FLAG(std::string, function_uids, "700000000-700065535",
+ABSL_FLAG(std::string, function_uids, "70000-99999",
           "when root: run each function as a uid of its own from FIRST-LAST "
           "(its code, files and Runtime API its own); none: all as "
           "--function-user");

@@ -159,7 +159,7 @@ absl::Status FunctionPool::Start() {
   if (::geteuid() == 0) {
     const std::vector<std::string> covered =
         PrivateDirsFor({options_.work_root, options_.runtime_root});
-    for (const char* shared : {"/tmp", "/var/tmp", "/dev/shm"}) {
+    for (const char* shared : kSharedWritableDirs) {
       if (std::find(covered.begin(), covered.end(), shared) != covered.end()) {
         continue;
       }

@@ -1,6 +1,7 @@
 #include "server/functions/function_registry.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <set>
@@ -40,6 +41,12 @@ void FunctionRegistry::SetChangeListener(
 
 void FunctionRegistry::Changed(const std::string& name) {
   if (listener_) listener_(name);
+}
+
+void FunctionRegistry::Seal(const std::string& dir) const {
+  if (!options_.private_code) return;
+  (void)::chown(dir.c_str(), 0, 0);
+  (void)::chmod(dir.c_str(), 0700);
 }
 
 std::string FunctionRegistry::CodeDir(const evbus::v1::Function& fn) const {
@@ -85,6 +92,10 @@ absl::Status FunctionRegistry::Load() {
       if (rit->path().filename().string() != keep) {
         std::error_code ignored;
         fs::remove_all(rit->path(), ignored);
+      } else {
+        // Uids are given out anew after a restart: no function reads this
+        // code until its own starts.
+        Seal(rit->path().string());
       }
     }
   }
@@ -124,6 +135,7 @@ absl::StatusOr<evbus::v1::Function> FunctionRegistry::StoreCode(
     fs::remove_all(dir, ec);  // nothing half-written stays behind
     return written;
   }
+  Seal(dir);
   return fn;
 }
 
@@ -229,6 +241,7 @@ absl::StatusOr<evbus::v1::Function> FunctionRegistry::UpdateConfiguration(
           "cannot copy the code of ", fn.function_name(), ": ", ec.message()));
     }
     OpenToFunctions(CodeDir(fn));
+    Seal(CodeDir(fn));
     EVBUS_RETURN_IF_ERROR(Commit(fn));
     absl::MutexLock lock(&mu_);
     functions_[fn.function_name()] = fn;

@@ -36,6 +36,12 @@ struct FunctionRegistryOptions {
   std::string region = "us-east-1";
   // Where code is kept: <data-dir>/functions/code.
   std::string code_root;
+  // Each code directory is root's alone (0700) when written, copied or
+  // loaded; the FunctionPool opens it to its function's group when the
+  // function starts (a uid per function: FunctionPoolOptions::
+  // function_uids). Otherwise code is readable by every user (functions
+  // run as one user). Needs root.
+  bool private_code = false;
 };
 
 class FunctionRegistry {
@@ -66,6 +72,8 @@ class FunctionRegistry {
   const FunctionRegistryOptions& options() const { return options_; }
 
  private:
+  // With options_.private_code: `dir` becomes root's alone (0700).
+  void Seal(const std::string& dir) const;
   absl::Status Commit(const evbus::v1::Function& fn, bool created = false);
   absl::StatusOr<evbus::v1::Function> StoreCode(
       evbus::v1::Function fn, const evbus::v1::FunctionCode& code);

@@ -287,6 +287,9 @@ absl::StatusOr<std::unique_ptr<Process>> Process::Spawn(
       (void)::write(2, msg, sizeof(msg) - 1);
       _exit(126);
     }
+    // System V IPC and POSIX message queues of its own: nothing the
+    // environment leaves there outlives it or reaches another.
+    if (::geteuid() == 0) (void)::unshare(CLONE_NEWIPC);
     if (private_tmp && ::unshare(CLONE_NEWNS) == 0 &&
         ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0) {
       // Nothing one environment leaves there reaches another.
@@ -379,7 +382,7 @@ int64_t Process::PeakRssBytes() const {
 std::vector<std::string> PrivateDirsFor(
     const std::vector<std::string>& needed) {
   std::vector<std::string> dirs;
-  for (const char* shared : {"/tmp", "/var/tmp", "/dev/shm"}) {
+  for (const char* shared : kSharedWritableDirs) {
     const std::string prefix = std::string(shared) + "/";
     bool blocked = false;
     for (const std::string& path : needed) {

@@ -73,7 +73,8 @@ struct ProcessSpec {
   // Mounted over each of `private_dirs` in a private mount namespace when
   // that is allowed (root); TMPDIR points to it either way.
   std::string tmp_dir;
-  // Where tmp_dir is mounted: normally /tmp, /var/tmp and /dev/shm, less
+  // Where tmp_dir is mounted: normally /tmp, /var/tmp, /dev/shm and
+  // /run/lock, less
   // those that hold something the child needs (PrivateDirsFor).
   std::vector<std::string> private_dirs;
   // The file to write the child's pid into (a cgroup's procs file); empty:
@@ -84,7 +85,11 @@ struct ProcessSpec {
   std::optional<gid_t> gid;
 };
 
-// The shared temporary directories (/tmp, /var/tmp, /dev/shm) that none of
+// The shared writable directories an environment gets a private copy of.
+inline constexpr const char* kSharedWritableDirs[] = {"/tmp", "/var/tmp",
+                                                      "/dev/shm", "/run/lock"};
+
+// Those of kSharedWritableDirs that none of
 // `needed` (absolute paths the child reads: its code, runtime, working
 // directory, interpreter) lies under: those a private copy may cover.
 std::vector<std::string> PrivateDirsFor(const std::vector<std::string>& needed);

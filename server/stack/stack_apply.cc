@@ -24,12 +24,6 @@ namespace {
 
 using google::protobuf::util::MessageDifferencer;
 
-std::unique_ptr<grpc::ClientContext> Ctx() {
-  auto c = std::make_unique<grpc::ClientContext>();
-  c->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
-  return c;
-}
-
 absl::Status Failed(const grpc::Status& s, absl::string_view kind,
                     absl::string_view name) {
   return absl::Status(static_cast<absl::StatusCode>(s.error_code()),
@@ -56,12 +50,23 @@ bool Ownable(absl::string_view kind) {
 
 class Applier {
  public:
-  Applier(const std::shared_ptr<grpc::Channel>& channel, bool dry_run)
+  Applier(const std::shared_ptr<grpc::Channel>& channel, bool dry_run,
+          std::string token)
       : events_(evbus::v1::EventBusService::NewStub(channel)),
         functions_(evbus::v1::FunctionService::NewStub(channel)),
         topics_(evbus::v1::TopicService::NewStub(channel)),
         cloudwatch_(evbus::v1::CloudWatchService::NewStub(channel)),
-        dry_run_(dry_run) {}
+        dry_run_(dry_run),
+        token_(std::move(token)) {}
+
+  // A call's context: a deadline, and the daemon's token when it has one.
+  std::unique_ptr<grpc::ClientContext> Ctx() const {
+    auto c = std::make_unique<grpc::ClientContext>();
+    c->set_deadline(std::chrono::system_clock::now() +
+                    std::chrono::seconds(60));
+    if (!token_.empty()) c->AddMetadata("authorization", "Bearer " + token_);
+    return c;
+  }
 
   absl::Status Bus(const evbus::v1::CreateEventBusRequest& bus) {
     evbus::v1::DescribeEventBusRequest get;
@@ -880,6 +885,7 @@ class Applier {
   std::unique_ptr<evbus::v1::TopicService::Stub> topics_;
   std::unique_ptr<evbus::v1::CloudWatchService::Stub> cloudwatch_;
   bool dry_run_;
+  const std::string token_;
   std::vector<PlanItem> plan_;
 };
 
@@ -887,8 +893,8 @@ class Applier {
 
 absl::StatusOr<std::vector<PlanItem>> ApplyStack(
     const StackSpec& spec, const std::shared_ptr<grpc::Channel>& channel,
-    bool dry_run, bool prune) {
-  Applier a(channel, dry_run);
+    bool dry_run, bool prune, const std::string& token) {
+  Applier a(channel, dry_run, token);
   absl::Status referred = a.CheckTargets(spec);
   if (!referred.ok()) return referred;
   referred = a.CheckCompositeAlarms(spec);

@@ -31,8 +31,10 @@ struct PlanItem {
 
 // With `prune`, resources an earlier apply of this stack created and `spec`
 // no longer declares are deleted (the daemon keeps each stack's record).
+// `token`: sent as "authorization: Bearer <token>" (evbusd started with
+// --grpc-token-file); empty: none.
 absl::StatusOr<std::vector<PlanItem>> ApplyStack(
     const StackSpec& spec, const std::shared_ptr<grpc::Channel>& channel,
-    bool dry_run, bool prune = false);
+    bool dry_run, bool prune = false, const std::string& token = "");
 
 }  // namespace evbus::stack

@@ -197,6 +197,8 @@ class FunctionsTest(unittest.TestCase):
                 "        os.path.join(v['root'], 'app.py')).read())\n"
                 "    out['list_code'] = attempt(lambda: os.listdir(v['root']))\n"
                 "    out['cwd'] = attempt(lambda: os.listdir(v['cwd']))\n"
+                "    out['unstarted'] = attempt(lambda: os.listdir(\n"
+                "        event['unstarted']))\n"
                 "    own = os.path.join(os.environ['LAMBDA_TASK_ROOT'], 'app.py')\n"
                 "    out['own_code_write'] = attempt(lambda: open(own, 'a'))\n"
                 "    out['own_code_read'] = attempt(lambda: open(own).read())\n"
@@ -213,14 +215,21 @@ class FunctionsTest(unittest.TestCase):
                     '{"Variables":{"VICTIM_SECRET":"s3cr3t-F2"}}',
                     code=victim, handler="app.handler")
         self.create("probe", code=probe, handler="app.handler")
+        # A function that has not started yet: its code is closed to all.
+        self.create("sleeper", code=victim, handler="app.handler")
+        sleeper_root = os.path.join(self.d.data_dir, "functions", "code",
+                                    "sleeper")
+        sleeper_code = os.path.join(sleeper_root, os.listdir(sleeper_root)[0])
         meta, v = self.invoke("victim", {})
         self.assertNotIn("FunctionError", meta, v)
         self.assertEqual(v["secret"], "s3cr3t-F2")
-        meta, p = self.invoke("probe", {"victim": v})
+        meta, p = self.invoke("probe", {"victim": v,
+                                        "unstarted": sleeper_code})
         self.assertNotIn("FunctionError", meta, p)
-        # Uids of their own, from --function-uids (default 700000000-...).
-        self.assertGreaterEqual(v["uid"], 700000000)
-        self.assertGreaterEqual(p["uid"], 700000000)
+        # Uids of their own, from --function-uids (default 70000-99999).
+        for uid in (v["uid"], p["uid"]):
+            self.assertGreaterEqual(uid, 70000)
+            self.assertLessEqual(uid, 99999)
         self.assertNotEqual(v["uid"], p["uid"])
         self.assertEqual(v["gid"], v["uid"])
         self.assertEqual(p["environ"], "denied")
@@ -228,6 +237,7 @@ class FunctionsTest(unittest.TestCase):
         self.assertEqual(p["code"], "denied")
         self.assertEqual(p["list_code"], "denied")
         self.assertEqual(p["cwd"], "denied")
+        self.assertEqual(p["unstarted"], "denied")
         # Its own code it reads but cannot change (Lambda's /var/task is
         # read-only).
         self.assertEqual(p["own_code_read"], "allowed")

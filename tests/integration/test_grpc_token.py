@@ -77,6 +77,41 @@ class GrpcTokenTest(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(len(json.loads(r.stdout)["Events"]), 1)
 
+    def test_stacks_apply_with_the_token(self):
+        # `evbus apply` sends the token; without it the plan is refused.
+        stack = os.path.join(self.work, "stack.yaml")
+        with open(stack, "w") as f:
+            f.write("stack: tok\nbuses:\n  - name: tokbus\n")
+        r = self.run_cli("apply", "-f", stack, "--dry-run")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("MissingAuthenticationTokenException", r.stderr)
+        r = self.run_cli("--token-file", self.token_file, "apply", "-f", stack)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = self.run_cli("describe-event-bus", "--name", "tokbus",
+                         env_token_file=self.token_file)
+        self.assertEqual(r.returncode, 0, r.stderr)
+
+    def test_cli_details(self):
+        # The error says where the token goes.
+        r = self.run_cli("list-rules")
+        self.assertIn("(evbusd needs its token: --token-file FILE or "
+                      "$EVBUS_TOKEN_FILE)", r.stderr)
+        # An option that only starts like --token-file is not it.
+        r = self.run_cli("--token-files", self.token_file, "list-rules")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("unknown option --token-files", r.stderr)
+        # VERB --help needs no token, even a broken one.
+        r = self.run_cli("list-rules", "--help",
+                         env_token_file=os.path.join(self.work, "none"))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("usage: evbus list-rules", r.stdout)
+        # The daemon says what it requires, and that the AWS endpoint is
+        # still open.
+        log = self.d.log()
+        self.assertIn("gRPC: every call needs the token of %s (server "
+                      "reflection off)" % self.token_file, log)
+        self.assertIn("the AWS endpoint still accepts any caller", log)
+
     def test_a_bad_token_file_for_the_cli_names_it(self):
         short = os.path.join(self.work, "short")
         with open(short, "w") as f:
@@ -122,6 +157,27 @@ class GrpcTokenStartTest(unittest.TestCase):
             self.assertIn("grpc_token_file: cannot read", message)
             self.assertEqual(files, [])
         finally:
+            shutil.rmtree(work, ignore_errors=True)
+
+    def test_a_stack_at_start_is_applied_with_the_token(self):
+        work = tempfile.mkdtemp(prefix="evbus-token-")
+        d = None
+        try:
+            token_file = os.path.join(work, "token")
+            with open(token_file, "w") as f:
+                f.write(TOKEN)
+            os.chmod(token_file, 0o600)
+            stack = os.path.join(work, "stack.yaml")
+            with open(stack, "w") as f:
+                f.write("stack: boot\nbuses:\n  - name: bootbus\n")
+            d = Daemon(extra_args=["--grpc-token-file", token_file,
+                                   "--stack", stack]).start()
+            r = d.cli("--token-file", token_file, "describe-event-bus",
+                      "--name", "bootbus")
+            self.assertEqual(json.loads(r.stdout)["Name"], "bootbus")
+        finally:
+            if d is not None:
+                d.cleanup()
             shutil.rmtree(work, ignore_errors=True)
 
     def test_config_file_key_and_a_warning_for_a_readable_file(self):

@@ -42,6 +42,8 @@ class CallAuthorizer {
   static const CallAuthorizer& Open();
 
   bool enabled() const { return !token_.empty(); }
+  // The token ("" when none): for evbusd's own in-process calls.
+  const std::string& token() const { return token_; }
 
   // OK, or UNAUTHENTICATED with the AWS exception name in the message.
   grpc::Status Check(grpc::ServerContextBase* context) const;
