@@ -142,66 +142,54 @@ class GrpcTokenTest(unittest.TestCase):
 
 class GrpcTokenStartTest(unittest.TestCase):
 
+    def setUp(self):
+        self.work = tempfile.mkdtemp(prefix="evbus-token-")
+        self.d = None
+
+    def tearDown(self):
+        if self.d is not None:
+            self.d.cleanup()
+        shutil.rmtree(self.work, ignore_errors=True)
+
+    def write(self, name, text, mode=0o600):
+        path = os.path.join(self.work, name)
+        with open(path, "w") as f:
+            f.write(text)
+        os.chmod(path, mode)
+        return path
+
     def test_bad_token_files_stop_evbusd_before_it_writes(self):
-        work = tempfile.mkdtemp(prefix="evbus-token-")
-        try:
-            short = os.path.join(work, "short")
-            with open(short, "w") as f:
-                f.write("0123456789\n")
-            message, files = refused_start("--grpc-token-file", short)
-            self.assertIn("grpc_token_file: %s: the token must be 16 to 512 "
-                          "characters long (it is 10)" % short, message)
-            self.assertEqual(files, [])
-            message, files = refused_start(
-                "--grpc-token-file", os.path.join(work, "missing"))
-            self.assertIn("grpc_token_file: cannot read", message)
-            self.assertEqual(files, [])
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
+        short = self.write("short", "0123456789\n")
+        message, files = refused_start("--grpc-token-file", short)
+        self.assertIn("grpc_token_file: %s: the token must be 16 to 512 "
+                      "characters long (it is 10)" % short, message)
+        self.assertEqual(files, [])
+        message, files = refused_start(
+            "--grpc-token-file", os.path.join(self.work, "missing"))
+        self.assertIn("grpc_token_file: cannot read", message)
+        self.assertEqual(files, [])
 
     def test_a_stack_at_start_is_applied_with_the_token(self):
-        work = tempfile.mkdtemp(prefix="evbus-token-")
-        d = None
-        try:
-            token_file = os.path.join(work, "token")
-            with open(token_file, "w") as f:
-                f.write(TOKEN)
-            os.chmod(token_file, 0o600)
-            stack = os.path.join(work, "stack.yaml")
-            with open(stack, "w") as f:
-                f.write("stack: boot\nbuses:\n  - name: bootbus\n")
-            d = Daemon(extra_args=["--grpc-token-file", token_file,
-                                   "--stack", stack]).start()
-            r = d.cli("--token-file", token_file, "describe-event-bus",
-                      "--name", "bootbus")
-            self.assertEqual(json.loads(r.stdout)["Name"], "bootbus")
-        finally:
-            if d is not None:
-                d.cleanup()
-            shutil.rmtree(work, ignore_errors=True)
+        token_file = self.write("token", TOKEN)
+        stack = self.write("stack.yaml",
+                           "stack: boot\nbuses:\n  - name: bootbus\n")
+        self.d = Daemon(extra_args=["--grpc-token-file", token_file,
+                                    "--stack", stack]).start()
+        r = self.d.cli("--token-file", token_file, "describe-event-bus",
+                       "--name", "bootbus")
+        self.assertEqual(json.loads(r.stdout)["Name"], "bootbus")
 
     def test_config_file_key_and_a_warning_for_a_readable_file(self):
-        work = tempfile.mkdtemp(prefix="evbus-token-")
-        d = None
-        try:
-            token_file = os.path.join(work, "token")
-            with open(token_file, "w") as f:
-                f.write(TOKEN)
-            os.chmod(token_file, 0o644)
-            config = os.path.join(work, "evbusd.json")
-            with open(config, "w") as f:
-                json.dump({"grpc_token_file": token_file}, f)
-            d = Daemon(extra_args=["--config", config]).start()
-            self.assertIn("can be read by other users (mode 0644): make it "
-                          "0600", d.log())
-            r = d.cli("list-rules", check=False)
-            self.assertIn("MissingAuthenticationTokenException", r.stderr)
-            r = d.cli("--token-file", token_file, "list-rules")
-            self.assertEqual(json.loads(r.stdout)["Rules"], [])
-        finally:
-            if d is not None:
-                d.cleanup()
-            shutil.rmtree(work, ignore_errors=True)
+        token_file = self.write("token", TOKEN, 0o644)
+        config = self.write("evbusd.json",
+                            json.dumps({"grpc_token_file": token_file}))
+        self.d = Daemon(extra_args=["--config", config]).start()
+        self.assertIn("can be read by other users (mode 0644): make it "
+                      "0600", self.d.log())
+        r = self.d.cli("list-rules", check=False)
+        self.assertIn("MissingAuthenticationTokenException", r.stderr)
+        r = self.d.cli("--token-file", token_file, "list-rules")
+        self.assertEqual(json.loads(r.stdout)["Rules"], [])
 
 
 if __name__ == "__main__":
