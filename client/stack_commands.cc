@@ -39,10 +39,15 @@ absl::StatusOr<Json> Apply(const Args& args, Context& ctx) {
           absl::StrCat("Could not connect to the endpoint ", ctx.endpoint, ": ",
                        plan.status().message()));
     }
+    const bool unauthenticated =
+        plan.status().code() == absl::StatusCode::kUnauthenticated;
     return absl::AbortedError(
         absl::StrCat("An error occurred while ",
                      args.Has("dry-run") ? "planning " : "applying ", file,
-                     ": ", plan.status().message()));
+                     ": ", plan.status().message(),
+                     unauthenticated ? " (evbusd needs its token: --token-file "
+                                       "FILE or $EVBUS_TOKEN_FILE)"
+                                     : ""));
   }
   Json items = Json::array();
   for (const stack::PlanItem& p : *plan) {

@@ -115,6 +115,24 @@ absl::Status FunctionUser(const std::string& name,
   return absl::OkStatus();
 }
 
+// Takes gRPC's server reflection plugin out of a ServerBuilder.
+class WithoutReflection : public grpc::ServerBuilderOption {
+ public:
+  void UpdateArguments(grpc::ChannelArguments*) override {}
+  void UpdatePlugins(std::vector<std::unique_ptr<grpc::ServerBuilderPlugin>>*
+                         plugins) override {
+    plugins->erase(
+        std::remove_if(
+            plugins->begin(), plugins->end(),
+            [](const std::unique_ptr<grpc::ServerBuilderPlugin>& p) {
+              return dynamic_cast<
+                         grpc::reflection::ProtoServerReflectionPlugin*>(
+                         p.get()) != nullptr;
+            }),
+        plugins->end());
+  }
+};
+
 // Per-function uids (--function-uids) when evbusd runs as root and a block
 // of the range can be claimed; null otherwise (functions then share
 // FunctionUser's, with a warning saying why).
@@ -675,24 +693,25 @@ int Run(const config::DaemonConfig& config) {
            }});
   event_bus_service.SetAuthorizer(&grpc_authorizer);
   grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  int grpc_port = 0;
+  // gRPC sets SO_REUSEPORT by default: a second evbusd on the same port
+  // would then share it silently. Refuse instead.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   if (grpc_authorizer.enabled()) {
     // gRPC's reflection service cannot check the token, and each open
     // reflection stream holds a server thread: off when callers must
-    // authenticate.
+    // authenticate. (The plugin registers itself when linked; this option
+    // takes it out of this server's list.)
+    builder.SetOption(std::make_unique<WithoutReflection>());
     EVBUS_LOG(INFO) << "gRPC: every call needs the token of "
                     << config.grpc_token_file << " (server reflection off)";
     if (config.aws_credentials.empty()) {
       EVBUS_LOG(WARNING) << "the AWS endpoint still accepts any caller: "
                             "give --aws-credentials too";
     }
-  } else {
-    grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   }
-  grpc::ServerBuilder builder;
-  int grpc_port = 0;
-  // gRPC sets SO_REUSEPORT by default: a second evbusd on the same port
-  // would then share it silently. Refuse instead.
-  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.AddListeningPort(config.grpc_listen,
                            grpc::InsecureServerCredentials(), &grpc_port);
   builder.RegisterService(&event_bus_service);

@@ -243,13 +243,14 @@ CodeDigest DigestOfCode(const evbus::v1::FunctionCode& code,
 }
 
 absl::Status WriteCode(const std::vector<evbus::v1::CodeFile>& files,
-                       const std::string& dir) {
+                       const std::string& dir, bool open_top) {
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) {
     return absl::UnavailableError(
         absl::StrCat("cannot create ", dir, ": ", ec.message()));
   }
+  if (!open_top) ::chmod(dir.c_str(), 0700);
   for (const evbus::v1::CodeFile& f : files) {
     if (!SafePath(f.path())) {
       return InvalidParameter(
@@ -272,17 +273,20 @@ absl::Status WriteCode(const std::vector<evbus::v1::CodeFile>& files,
     }
     ::chmod(target.c_str(), f.executable() ? 0755 : 0644);
   }
-  OpenToFunctions(dir);
+  OpenToFunctions(dir, open_top);
   ::chmod(fs::path(dir).parent_path().c_str(), 0755);  // one per function
   return absl::OkStatus();
 }
 
-void OpenToFunctions(const std::string& dir) {
+void OpenToFunctions(const std::string& dir, bool open_top) {
   std::error_code ec;
-  ::chmod(dir.c_str(), 0755);
+  if (open_top) ::chmod(dir.c_str(), 0755);
   for (fs::recursive_directory_iterator it(dir, ec), end; !ec && it != end;
        it.increment(ec)) {
     std::error_code mode_ec;
+    // A symbolic link is left alone: following it would open up the file
+    // it names, wherever that is.
+    if (it->is_symlink(mode_ec)) continue;
     if (it->is_directory(mode_ec)) {
       ::chmod(it->path().c_str(), 0755);
     } else if (it->is_regular_file(mode_ec)) {

@@ -54,14 +54,17 @@ CodeDigest DigestOfCode(const evbus::v1::FunctionCode& code,
                         const std::vector<evbus::v1::CodeFile>& files);
 
 // Writes `files` under `dir` (created; must not exist yet), readable by
-// the functions' user (OpenToFunctions; also `dir`'s parent).
+// the functions' user (OpenToFunctions; also `dir`'s parent). With
+// `open_top` false, `dir` itself stays 0700 from its creation on, so that
+// nothing is readable through it at any moment (a uid per function: the
+// FunctionPool opens it to its function when that starts).
 absl::Status WriteCode(const std::vector<evbus::v1::CodeFile>& files,
-                       const std::string& dir);
+                       const std::string& dir, bool open_top = true);
 
-// Makes `dir` and everything under it readable by the functions' user
+// Makes everything under `dir` readable by the functions' user
 // (directories 0755, files readable by all), whatever created it: evbusd's
 // umask is 077 when it runs as root (daemon.cc), and a restored backup
-// keeps the backup's modes.
-void OpenToFunctions(const std::string& dir);
+// keeps the backup's modes. `dir` itself too unless `open_top` is false.
+void OpenToFunctions(const std::string& dir, bool open_top = true);
 
 }  // namespace evbus::functions

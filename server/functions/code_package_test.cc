@@ -1,6 +1,7 @@
 #include "server/functions/code_package.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <fstream>
@@ -109,6 +110,44 @@ TEST(CodePackage, DigestIgnoresOrder) {
   EXPECT_EQ(DigestOf(a).sha256_base64, DigestOf(b).sha256_base64);
   b[0].set_content("3");
   EXPECT_NE(DigestOf(a).sha256_base64, DigestOf(b).sha256_base64);
+}
+
+TEST(CodePackageTest, OpenToFunctionsLeavesSymlinkTargetsAlone) {
+  testing::TempDir dir;
+  const std::string secret = dir.Join("secret");
+  std::ofstream(secret) << "s";
+  ASSERT_EQ(::chmod(secret.c_str(), 0600), 0);
+  const std::string code = dir.Join("code");
+  ASSERT_EQ(::mkdir(code.c_str(), 0700), 0);
+  std::ofstream(code + "/app.py") << "x";
+  ASSERT_EQ(::chmod((code + "/app.py").c_str(), 0600), 0);
+  ASSERT_EQ(::symlink(secret.c_str(), (code + "/link").c_str()), 0);
+  OpenToFunctions(code);
+  struct stat st;
+  ASSERT_EQ(::stat(secret.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);  // not followed
+  ASSERT_EQ(::stat((code + "/app.py").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0444, 0444u);
+  ASSERT_EQ(::stat(code.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0755u);
+}
+
+TEST(CodePackageTest, WriteCodeCanKeepTheDirectoryClosed) {
+  testing::TempDir dir;
+  evbus::v1::CodeFile f;
+  f.set_path("app.py");
+  f.set_content("x");
+  const std::string closed = dir.Join("closed");
+  ASSERT_TRUE(WriteCode({f}, closed, /*open_top=*/false).ok());
+  struct stat st;
+  ASSERT_EQ(::stat(closed.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
+  ASSERT_EQ(::stat((closed + "/app.py").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0644u);
+  const std::string open = dir.Join("open");
+  ASSERT_TRUE(WriteCode({f}, open).ok());
+  ASSERT_EQ(::stat(open.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0755u);
 }
 
 }  // namespace

@@ -22,6 +22,7 @@
 #include "server/functions/function_config.h"
 #include "server/functions/loopback_peer.h"
 #include "server/functions/runtime_clients.h"
+#include "server/functions/uid_block.h"
 
 namespace evbus::functions {
 namespace {
@@ -391,13 +392,31 @@ absl::StatusOr<uid_t> FunctionPool::FunctionUidLocked(const std::string& name) {
   if (it != function_uid_.end()) return it->second;
   const auto [first, last] = *options_.function_uids;
   const uint64_t next = uint64_t{first} + function_uid_.size();
-  if (next > last) {
-    return absl::ResourceExhaustedError(
-        absl::StrCat("function_uids: all ", uint64_t{last} - first + 1,
-                     " uids are taken; no uid left for function ", name));
+  if (next <= last) {
+    function_uid_.emplace(name, static_cast<uid_t>(next));
+    return static_cast<uid_t>(next);
   }
-  function_uid_.emplace(name, static_cast<uid_t>(next));
-  return static_cast<uid_t>(next);
+  // All given out: take back the uid of a function that no longer exists,
+  // after killing whatever still runs as it (an environment's process that
+  // escaped its process group and cgroup would otherwise share it).
+  for (auto old = function_uid_.begin(); old != function_uid_.end(); ++old) {
+    if (functions_.Get(old->first).ok()) continue;
+    const uid_t uid = old->second;
+    bool busy = false;
+    for (const auto& [id, env] : envs_) {
+      if (env->peer_uid == uid && env->state != Environment::State::kDead) {
+        busy = true;
+      }
+    }
+    if (busy) continue;
+    KillProcessesOfUids(uid, uid);
+    function_uid_.erase(old);
+    function_uid_.emplace(name, uid);
+    return uid;
+  }
+  return absl::ResourceExhaustedError(absl::StrCat(
+      "function_uids: all ", uint64_t{last} - first + 1,
+      " uids are taken by functions; no uid left for function ", name));
 }
 
 namespace {

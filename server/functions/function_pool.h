@@ -85,8 +85,9 @@ struct FunctionPoolOptions {
   // directories that uid's alone (0700), and its environments' Runtime API
   // answers only connections whose socket that uid owns (LoopbackPeerUid),
   // so functions can neither read, signal or trace each other nor take or
-  // answer each other's invocations. Uids are handed out in the order functions
-  // first start, for the life of the pool.
+  // answer each other's invocations. Uids are handed out in the order
+  // functions first start; once all are out, those of deleted functions are
+  // taken back.
   std::optional<std::pair<uid_t, uid_t>> function_uids;
   // Try to enforce memory with cgroups. Default: true.
   bool use_cgroups = true;

@@ -76,11 +76,17 @@ absl::Status FunctionRegistry::Load() {
   std::error_code ec;
   fs::create_directories(options_.code_root, ec);
   // Functions read their code, whatever wrote it (a restored backup keeps
-  // the backup's modes).
-  OpenToFunctions(options_.code_root);
+  // the backup's modes); with private code, each revision stays closed
+  // (below) and is opened to its function when that starts.
+  if (options_.private_code) {
+    ::chmod(options_.code_root.c_str(), 0755);
+  } else {
+    OpenToFunctions(options_.code_root);
+  }
   for (fs::directory_iterator fit(options_.code_root, ec), end;
        !ec && fit != end; fit.increment(ec)) {
     std::string name = fit->path().filename().string();
+    if (options_.private_code) ::chmod(fit->path().c_str(), 0755);
     auto found = loaded.find(name);
     if (found == loaded.end()) {
       fs::remove_all(fit->path(), ec);
@@ -92,10 +98,11 @@ absl::Status FunctionRegistry::Load() {
       if (rit->path().filename().string() != keep) {
         std::error_code ignored;
         fs::remove_all(rit->path(), ignored);
-      } else {
+      } else if (options_.private_code) {
         // Uids are given out anew after a restart: no function reads this
         // code until its own starts.
         Seal(rit->path().string());
+        OpenToFunctions(rit->path().string(), /*open_top=*/false);
       }
     }
   }
@@ -131,7 +138,8 @@ absl::StatusOr<evbus::v1::Function> FunctionRegistry::StoreCode(
   std::string dir = CodeDir(fn);
   std::error_code ec;
   fs::remove_all(dir, ec);
-  if (absl::Status written = WriteCode(files, dir); !written.ok()) {
+  if (absl::Status written = WriteCode(files, dir, !options_.private_code);
+      !written.ok()) {
     fs::remove_all(dir, ec);  // nothing half-written stays behind
     return written;
   }
@@ -240,8 +248,8 @@ absl::StatusOr<evbus::v1::Function> FunctionRegistry::UpdateConfiguration(
       return absl::UnavailableError(absl::StrCat(
           "cannot copy the code of ", fn.function_name(), ": ", ec.message()));
     }
-    OpenToFunctions(CodeDir(fn));
     Seal(CodeDir(fn));
+    OpenToFunctions(CodeDir(fn), !options_.private_code);
     EVBUS_RETURN_IF_ERROR(Commit(fn));
     absl::MutexLock lock(&mu_);
     functions_[fn.function_name()] = fn;

@@ -9,10 +9,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
+#include <map>
 #include <vector>
 
 #include "absl/strings/numbers.h"
@@ -64,32 +65,73 @@ std::string SystemIdIn(uid_t first, uid_t last) {
 
 }  // namespace
 
-int KillProcessesOfUids(uid_t first, uid_t last) {
-  int killed = 0;
+namespace {
+
+// The uids in [first, last] that some live (not zombie) process runs as
+// (real or effective), with how many processes.
+std::map<uid_t, int> LiveUidsIn(uid_t first, uid_t last) {
+  std::map<uid_t, int> found;
   std::error_code ec;
   for (std::filesystem::directory_iterator it("/proc", ec), end;
        !ec && it != end; it.increment(ec)) {
-    const std::string name = it->path().filename().string();
     pid_t pid = 0;
-    if (!absl::SimpleAtoi(name, &pid) || pid <= 1) continue;
+    if (!absl::SimpleAtoi(it->path().filename().string(), &pid) || pid <= 1) {
+      continue;
+    }
     std::ifstream in(it->path() / "status");
     std::string line;
+    bool zombie = false;
     while (std::getline(in, line)) {
+      if (line.rfind("State:", 0) == 0) {
+        zombie = line.find('Z') != std::string::npos;
+        continue;
+      }
       if (line.rfind("Uid:", 0) != 0) continue;
+      if (zombie) break;
       // Uid: real effective saved filesystem
       std::vector<std::string> ids = absl::StrSplit(
           line.substr(4), absl::ByAnyChar(" \t"), absl::SkipEmpty());
       for (size_t i = 0; i < ids.size() && i < 2; ++i) {
         uint32_t uid = 0;
         if (absl::SimpleAtoi(ids[i], &uid) && uid >= first && uid <= last) {
-          if (::kill(pid, SIGKILL) == 0) ++killed;
+          ++found[static_cast<uid_t>(uid)];
           break;
         }
       }
       break;
     }
   }
-  return killed;
+  return found;
+}
+
+}  // namespace
+
+int KillProcessesOfUids(uid_t first, uid_t last) {
+  int seen = 0;
+  for (const auto& [uid, n] : LiveUidsIn(first, last)) seen += n;
+  // One child takes each uid of the range in turn (real and effective, root
+  // kept as the saved uid to come back) and sends kill(-1, SIGKILL): every
+  // process of that uid at once, so that one forking in a loop cannot slip
+  // through as it could between /proc scans. Twice, for what the first
+  // round raced with.
+  for (int round = 0; round < 2; ++round) {
+    const pid_t child = ::fork();
+    if (child < 0) break;
+    if (child == 0) {
+      for (uint64_t uid = first; uid <= last; ++uid) {
+        if (::setresuid(static_cast<uid_t>(uid), static_cast<uid_t>(uid), 0) !=
+            0) {
+          continue;
+        }
+        (void)::kill(-1, SIGKILL);
+        if (::setresuid(0, 0, 0) != 0) ::_exit(1);
+      }
+      ::_exit(0);
+    }
+    int status = 0;
+    (void)::waitpid(child, &status, 0);
+  }
+  return seen;
 }
 
 absl::StatusOr<std::unique_ptr<FunctionUidBlock>> FunctionUidBlock::Claim(
@@ -104,25 +146,28 @@ absl::StatusOr<std::unique_ptr<FunctionUidBlock>> FunctionUidBlock::Claim(
     return absl::FailedPreconditionError(absl::StrCat(
         "function_uids: cannot switch to uids ", first, "-", last, " here"));
   }
-  std::error_code ec;
-  std::filesystem::create_directories(lock_dir, ec);
-  ::chmod(lock_dir.c_str(), 0700);
+  // The lock directory: created 0700, and used only if it is a real
+  // directory (not a symlink) of this user's that nobody else may write.
   struct stat st;
+  if (::lstat(lock_dir.c_str(), &st) != 0 && errno == ENOENT) {
+    (void)::mkdir(lock_dir.c_str(), 0700);
+  }
   if (::lstat(lock_dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) ||
-      st.st_uid != ::geteuid() || (st.st_mode & 077) != 0) {
+      st.st_uid != ::geteuid() || (st.st_mode & 022) != 0) {
     return absl::FailedPreconditionError(
         absl::StrCat("function_uids: ", lock_dir,
-                     " must be a directory of evbusd's "
-                     "alone (mode 0700)"));
+                     " must be a directory of evbusd's alone (mode 0700)"));
   }
-  const uint64_t size = uint64_t{last} - first + 1;
-  const uint64_t blocks = size < kBlockSize ? 1 : size / kBlockSize;
-  for (uint64_t b = 0; b < blocks; ++b) {
-    const uid_t block_first = static_cast<uid_t>(first + b * kBlockSize);
-    const uid_t block_last =
-        blocks == 1 ? last : static_cast<uid_t>(block_first + kBlockSize - 1);
+  if ((st.st_mode & 077) != 0) (void)::chmod(lock_dir.c_str(), 0700);
+  // Blocks are aligned on multiples of kBlockSize whatever the range, so
+  // that daemons given different ranges still lock the same files for the
+  // same uids. A block is locked and cleared whole; this daemon uses its
+  // part inside [first, last].
+  for (uint64_t k = first / kBlockSize; k <= last / kBlockSize; ++k) {
+    const uint64_t block_first = k * kBlockSize;
+    const uint64_t block_last = block_first + kBlockSize - 1;
     const std::string path =
-        absl::StrCat(lock_dir, "/uids-", block_first, "-", block_last, ".lock");
+        absl::StrCat(lock_dir, "/uids-", block_first, ".lock");
     const int fd =
         ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0) continue;
@@ -130,13 +175,15 @@ absl::StatusOr<std::unique_ptr<FunctionUidBlock>> FunctionUidBlock::Claim(
       ::close(fd);
       continue;
     }
-    const int killed = KillProcessesOfUids(block_first, block_last);
-    return std::unique_ptr<FunctionUidBlock>(
-        new FunctionUidBlock(fd, block_first, block_last, killed));
+    const int killed = KillProcessesOfUids(static_cast<uid_t>(block_first),
+                                           static_cast<uid_t>(block_last));
+    return std::unique_ptr<FunctionUidBlock>(new FunctionUidBlock(
+        fd, static_cast<uid_t>(std::max<uint64_t>(first, block_first)),
+        static_cast<uid_t>(std::min<uint64_t>(last, block_last)), killed));
   }
   return absl::FailedPreconditionError(
-      absl::StrCat("function_uids: all ", blocks, " blocks of ", first, "-",
-                   last, " are held by other evbusd processes"));
+      absl::StrCat("function_uids: every block of ", first, "-", last,
+                   " is held by another evbusd"));
 }
 
 FunctionUidBlock::~FunctionUidBlock() { ::close(lock_fd_); }

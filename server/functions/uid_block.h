@@ -3,13 +3,14 @@
 // FunctionUidBlock: the uids one evbusd gives its functions (one uid per
 // function; FunctionPoolOptions::function_uids). Several evbusd on one host
 // (as root) must not hand out the same uids, or their functions could read
-// and signal each other: the range given with --function-uids is cut into
-// blocks of kBlockSize, and each evbusd holds an flock on one block's lock
-// file (in a root-only directory, /run/evbus by default) for as long as it
-// runs. A crashed evbusd's lock goes with it; the next holder first kills
-// any process still running as a uid of the block (a function's process
-// that outlived its daemon would otherwise share a uid with another
-// function).
+// and signal each other: uids are cut into blocks of kBlockSize aligned on
+// its multiples (whatever range each daemon is given), and each evbusd
+// holds an flock on one block's lock file (in a root-only directory,
+// /run/evbus by default: daemons must share it) for as long as it runs, and
+// uses the block's part inside its range. A crashed evbusd's lock goes with
+// it; the next holder first kills any process still running as a uid of
+// the block (a function's process that outlived its daemon would otherwise
+// share a uid with another function).
 //
 // Thread safety: thread-compatible; immutable once claimed.
 #pragma once
@@ -27,10 +28,11 @@ class FunctionUidBlock {
  public:
   static constexpr uid_t kBlockSize = 1000;
 
-  // Claims the first free block of [first, last] (the whole range when it
-  // is smaller than a block), after checking that no user or group of the
-  // system has an id in [first, last] and that this process can switch to
-  // the range's ends. Then kills processes running as a uid of the block.
+  // Claims the first free block meeting [first, last] (first() and last()
+  // are its part inside the range), after checking that no user or group
+  // of the system has an id in [first, last] and that this process can
+  // switch to the range's ends. Then kills processes running as a uid of
+  // the whole block.
   // FailedPrecondition (saying why) when the range cannot be used.
   static absl::StatusOr<std::unique_ptr<FunctionUidBlock>> Claim(
       uid_t first, uid_t last, const std::string& lock_dir = "/run/evbus");
@@ -55,7 +57,8 @@ class FunctionUidBlock {
 };
 
 // Kills (SIGKILL) every process whose real or effective uid lies in
-// [first, last]; returns how many.
+// [first, last], each uid's at once (kill(-1) as that uid), in a few passes;
+// returns how many processes the first pass saw.
 int KillProcessesOfUids(uid_t first, uid_t last);
 
 }  // namespace evbus::functions

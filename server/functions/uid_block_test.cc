@@ -1,10 +1,14 @@
 #include "server/functions/uid_block.h"
 
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <string>
 #include <thread>
 
 #include "gmock/gmock.h"
@@ -19,6 +23,26 @@ using ::testing::HasSubstr;
 // A range no test machine gives users, of three blocks.
 constexpr uid_t kFirst = 91000;
 constexpr uid_t kLast = 93999;
+
+// Processes running (not zombies) with real uid `uid`, from /proc.
+int LiveProcessesOf(uid_t uid) {
+  int n = 0;
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it("/proc", ec), end;
+       !ec && it != end; it.increment(ec)) {
+    std::ifstream in(it->path() / "status");
+    std::string line;
+    bool zombie = false;
+    while (std::getline(in, line)) {
+      if (line.rfind("State:", 0) == 0) zombie = line.find('Z') != line.npos;
+      if (line.rfind("Uid:", 0) == 0) {
+        if (!zombie && std::stoul(line.substr(4)) == uid) ++n;
+        break;
+      }
+    }
+  }
+  return n;
+}
 
 class FunctionUidBlockTest : public ::testing::Test {
  protected:
@@ -44,17 +68,26 @@ TEST_F(FunctionUidBlockTest, EachClaimGetsABlockOfItsOwn) {
   auto d = FunctionUidBlock::Claim(kFirst, kLast, dir_.path());
   ASSERT_FALSE(d.ok());
   EXPECT_THAT(d.status().message(),
-              HasSubstr("all 3 blocks of 91000-93999 are held by other "
-                        "evbusd processes"));
+              HasSubstr("every block of 91000-93999 is held by another "
+                        "evbusd"));
+  // Blocks are aligned whatever the range: a range inside a held block
+  // (given to another daemon) cannot take any of its uids.
+  EXPECT_FALSE(FunctionUidBlock::Claim(91500, 91600, dir_.path()).ok());
   // A released block is taken again.
   b->reset();
   auto e = FunctionUidBlock::Claim(kFirst, kLast, dir_.path());
   ASSERT_TRUE(e.ok()) << e.status();
   EXPECT_EQ((*e)->first(), kFirst + 1000);
-  // A range smaller than a block is one block.
-  auto small = FunctionUidBlock::Claim(94000, 94009, dir_.path());
+  // A range smaller than a block uses its part of the block.
+  auto small = FunctionUidBlock::Claim(94005, 94009, dir_.path());
   ASSERT_TRUE(small.ok()) << small.status();
+  EXPECT_EQ((*small)->first(), 94005u);
   EXPECT_EQ((*small)->last(), 94009u);
+  // A range across blocks takes the first free block's part of it.
+  auto across = FunctionUidBlock::Claim(94500, 95999, dir_.path());
+  ASSERT_TRUE(across.ok()) << across.status();
+  EXPECT_EQ((*across)->first(), 95000u);
+  EXPECT_EQ((*across)->last(), 95999u);
 }
 
 TEST_F(FunctionUidBlockTest, RefusesRangesHoldingUsersOfTheSystem) {
@@ -68,6 +101,38 @@ TEST_F(FunctionUidBlockTest, RefusesRangesHoldingUsersOfTheSystem) {
   auto nobody = FunctionUidBlock::Claim(65530, 65540, dir_.path());
   ASSERT_FALSE(nobody.ok());
   EXPECT_THAT(nobody.status().message(), HasSubstr("(65534)"));
+}
+
+TEST_F(FunctionUidBlockTest, KillsAProcessForkingInALoop) {
+  // A process of a block's uid that keeps forking (each child exits at
+  // once) escapes a kill by pid found in /proc; kill(-1) as the uid does
+  // not let it.
+  const pid_t child = ::fork();
+  if (child == 0) {
+    if (::setgid(kFirst + 9) != 0 || ::setuid(kFirst + 9) != 0) ::_exit(1);
+    ::setsid();
+    for (int i = 0; i < 1000000; ++i) {  // bounded
+      const pid_t p = ::fork();
+      if (p > 0) ::_exit(0);  // the parent goes, the child carries on
+      if (p < 0) ::usleep(1000);
+    }
+    ::_exit(0);
+  }
+  int status = 0;
+  ::waitpid(child, &status, 0);  // the first parent exits at once
+  // The chain is alive (seen by some scan within 2 s)...
+  bool alive = false;
+  for (int i = 0; i < 200 && !alive; ++i) {
+    alive = LiveProcessesOf(kFirst + 9) > 0;
+    if (!alive) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_TRUE(alive);
+  KillProcessesOfUids(kFirst + 9, kFirst + 9);
+  // ...and gone after one call: no scan in the next 200 ms sees it.
+  for (int i = 0; i < 20; ++i) {
+    EXPECT_EQ(LiveProcessesOf(kFirst + 9), 0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
 }
 
 TEST_F(FunctionUidBlockTest, KillsWhatAnEarlierHolderLeftRunning) {
@@ -95,12 +160,23 @@ TEST_F(FunctionUidBlockTest, KillsWhatAnEarlierHolderLeftRunning) {
 }
 
 TEST_F(FunctionUidBlockTest, TheLockDirectoryMustBeEvbusdsAlone) {
+  // Claim creates it 0700, and narrows one of its own others may read...
+  const std::string fresh = dir_.Join("fresh");
+  EXPECT_TRUE(FunctionUidBlock::Claim(kFirst, kLast, fresh).ok());
+  struct stat st;
+  ASSERT_EQ(::stat(fresh.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
+  const std::string readable = dir_.Join("readable");
+  ASSERT_EQ(::mkdir(readable.c_str(), 0755), 0);
+  EXPECT_TRUE(FunctionUidBlock::Claim(kFirst, kLast, readable).ok());
+  // ...but not one others may write, a symlink, or one of someone else.
   const std::string open = dir_.Join("open");
   ASSERT_EQ(::mkdir(open.c_str(), 0777), 0);
   ASSERT_EQ(::chmod(open.c_str(), 0777), 0);
-  // Claim narrows a directory it may own...
-  EXPECT_TRUE(FunctionUidBlock::Claim(kFirst, kLast, open).ok());
-  // ...but not one that belongs to someone else.
+  EXPECT_FALSE(FunctionUidBlock::Claim(kFirst, kLast, open).ok());
+  const std::string link = dir_.Join("link");
+  ASSERT_EQ(::symlink(readable.c_str(), link.c_str()), 0);
+  EXPECT_FALSE(FunctionUidBlock::Claim(kFirst, kLast, link).ok());
   const std::string theirs = dir_.Join("theirs");
   ASSERT_EQ(::mkdir(theirs.c_str(), 0700), 0);
   ASSERT_EQ(::chown(theirs.c_str(), 65534, 65534), 0);

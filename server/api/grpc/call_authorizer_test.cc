@@ -182,8 +182,19 @@ TEST_F(GrpcTokenTest, TheRightTokenReachesTheMethods) {
   grpc::Status rule = Call("/evbus.v1.EventBusService/PutRule", bearer);
   EXPECT_EQ(rule.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
       << rule.error_message();
-  // gRPC's own health service needs no token.
+  // gRPC's own health service needs no token; server reflection (which
+  // cannot check one) is off.
   EXPECT_TRUE(Call("/grpc.health.v1.Health/Check", "").ok());
+  for (const char* reflection :
+       {"/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+        "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo"}) {
+    EXPECT_EQ(Call(reflection, "").error_code(),
+              grpc::StatusCode::UNIMPLEMENTED)
+        << reflection;
+    EXPECT_EQ(Call(reflection, bearer).error_code(),
+              grpc::StatusCode::UNIMPLEMENTED)
+        << reflection;
+  }
 }
 
 TEST(CallAuthorizerTest, WithoutATokenEveryCallIsAccepted) {
