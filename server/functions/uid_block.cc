@@ -161,7 +161,7 @@ absl::StatusOr<std::unique_ptr<FunctionUidBlock>> FunctionUidBlock::Claim(
   if ((st.st_mode & 077) != 0) (void)::chmod(lock_dir.c_str(), 0700);
   // Blocks are aligned on multiples of kBlockSize whatever the range, so
   // that daemons given different ranges still lock the same files for the
-  // same uids. A block is locked and cleared whole; this daemon uses its
+  // same uids. A block is locked whole; this daemon uses (and clears) its
   // part inside [first, last].
   for (uint64_t k = first / kBlockSize; k <= last / kBlockSize; ++k) {
     const uint64_t block_first = k * kBlockSize;
@@ -175,11 +175,15 @@ absl::StatusOr<std::unique_ptr<FunctionUidBlock>> FunctionUidBlock::Claim(
       ::close(fd);
       continue;
     }
-    const int killed = KillProcessesOfUids(static_cast<uid_t>(block_first),
-                                           static_cast<uid_t>(block_last));
-    return std::unique_ptr<FunctionUidBlock>(new FunctionUidBlock(
-        fd, static_cast<uid_t>(std::max<uint64_t>(first, block_first)),
-        static_cast<uid_t>(std::min<uint64_t>(last, block_last)), killed));
+    // Only the part this daemon uses is cleared: uids of the block outside
+    // the range were checked against nobody and may be people's.
+    const uid_t use_first =
+        static_cast<uid_t>(std::max<uint64_t>(first, block_first));
+    const uid_t use_last =
+        static_cast<uid_t>(std::min<uint64_t>(last, block_last));
+    const int killed = KillProcessesOfUids(use_first, use_last);
+    return std::unique_ptr<FunctionUidBlock>(
+        new FunctionUidBlock(fd, use_first, use_last, killed));
   }
   return absl::FailedPreconditionError(
       absl::StrCat("function_uids: every block of ", first, "-", last,

@@ -32,7 +32,7 @@ class FunctionUidBlock {
   // are its part inside the range), after checking that no user or group
   // of the system has an id in [first, last] and that this process can
   // switch to the range's ends. Then kills processes running as a uid of
-  // the whole block.
+  // that part.
   // FailedPrecondition (saying why) when the range cannot be used.
   static absl::StatusOr<std::unique_ptr<FunctionUidBlock>> Claim(
       uid_t first, uid_t last, const std::string& lock_dir = "/run/evbus");
