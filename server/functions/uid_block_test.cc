@@ -1,15 +1,12 @@
 #include "server/functions/uid_block.h"
 
+#include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <chrono>
-#include <filesystem>
-#include <fstream>
 #include <string>
-#include <thread>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -23,26 +20,6 @@ using ::testing::HasSubstr;
 // A range no test machine gives users, of three blocks.
 constexpr uid_t kFirst = 91000;
 constexpr uid_t kLast = 93999;
-
-// Processes running (not zombies) with real uid `uid`, from /proc.
-int LiveProcessesOf(uid_t uid) {
-  int n = 0;
-  std::error_code ec;
-  for (std::filesystem::directory_iterator it("/proc", ec), end;
-       !ec && it != end; it.increment(ec)) {
-    std::ifstream in(it->path() / "status");
-    std::string line;
-    bool zombie = false;
-    while (std::getline(in, line)) {
-      if (line.rfind("State:", 0) == 0) zombie = line.find('Z') != line.npos;
-      if (line.rfind("Uid:", 0) == 0) {
-        if (!zombie && std::stoul(line.substr(4)) == uid) ++n;
-        break;
-      }
-    }
-  }
-  return n;
-}
 
 class FunctionUidBlockTest : public ::testing::Test {
  protected:
@@ -103,12 +80,23 @@ TEST_F(FunctionUidBlockTest, RefusesRangesHoldingUsersOfTheSystem) {
   EXPECT_THAT(nobody.status().message(), HasSubstr("(65534)"));
 }
 
+// Whether every process holding the write end of `pipe_fds` is gone
+// (the read end sees a hang-up), waiting at most `ms`.
+bool WritersGone(int read_fd, int ms) {
+  pollfd p{read_fd, POLLIN, 0};
+  return ::poll(&p, 1, ms) > 0 && (p.revents & POLLHUP) != 0;
+}
+
 TEST_F(FunctionUidBlockTest, KillsAProcessForkingInALoop) {
   // A process of a block's uid that keeps forking (each child exits at
   // once) escapes a kill by pid found in /proc; kill(-1) as the uid does
-  // not let it.
+  // not let it. Every link of the chain holds the write end of a pipe, so
+  // the chain is alive exactly while the read end sees no hang-up.
+  int chain[2];
+  ASSERT_EQ(::pipe(chain), 0);
   const pid_t child = ::fork();
   if (child == 0) {
+    ::close(chain[0]);
     if (::setgid(kFirst + 9) != 0 || ::setuid(kFirst + 9) != 0) ::_exit(1);
     ::setsid();
     for (int i = 0; i < 1000000; ++i) {  // bounded
@@ -118,21 +106,13 @@ TEST_F(FunctionUidBlockTest, KillsAProcessForkingInALoop) {
     }
     ::_exit(0);
   }
+  ::close(chain[1]);
   int status = 0;
   ::waitpid(child, &status, 0);  // the first parent exits at once
-  // The chain is alive (seen by some scan within 2 s)...
-  bool alive = false;
-  for (int i = 0; i < 200 && !alive; ++i) {
-    alive = LiveProcessesOf(kFirst + 9) > 0;
-    if (!alive) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  ASSERT_TRUE(alive);
+  ASSERT_FALSE(WritersGone(chain[0], 200)) << "the chain did not start";
   KillProcessesOfUids(kFirst + 9, kFirst + 9);
-  // ...and gone after one call: no scan in the next 200 ms sees it.
-  for (int i = 0; i < 20; ++i) {
-    EXPECT_EQ(LiveProcessesOf(kFirst + 9), 0);
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  EXPECT_TRUE(WritersGone(chain[0], 2000)) << "the chain survived";
+  ::close(chain[0]);
 }
 
 TEST_F(FunctionUidBlockTest, KillsWhatAnEarlierHolderLeftRunning) {
