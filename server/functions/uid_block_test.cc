@@ -17,9 +17,15 @@ namespace {
 
 using ::testing::HasSubstr;
 
-// A range no test machine gives users, of three blocks.
+// A range no test machine gives users, of three blocks. ctest runs the
+// cases of this file as separate processes, two at once, and a claim kills
+// the processes of the uids it takes: the cases that start processes use
+// uids of their own, outside every other case's ranges.
 constexpr uid_t kFirst = 91000;
 constexpr uid_t kLast = 93999;
+constexpr uid_t kChainUid = 96009;   // KillsAProcessForkingInALoop
+constexpr uid_t kLeftFirst = 97000;  // KillsWhatAnEarlierHolderLeftRunning
+constexpr uid_t kLeftLast = 97999;
 
 class FunctionUidBlockTest : public ::testing::Test {
  protected:
@@ -97,7 +103,7 @@ TEST_F(FunctionUidBlockTest, KillsAProcessForkingInALoop) {
   const pid_t child = ::fork();
   if (child == 0) {
     ::close(chain[0]);
-    if (::setgid(kFirst + 9) != 0 || ::setuid(kFirst + 9) != 0) ::_exit(1);
+    if (::setgid(kChainUid) != 0 || ::setuid(kChainUid) != 0) ::_exit(1);
     ::setsid();
     for (int i = 0; i < 1000000; ++i) {  // bounded
       const pid_t p = ::fork();
@@ -110,7 +116,7 @@ TEST_F(FunctionUidBlockTest, KillsAProcessForkingInALoop) {
   int status = 0;
   ::waitpid(child, &status, 0);  // the first parent exits at once
   ASSERT_FALSE(WritersGone(chain[0], 200)) << "the chain did not start";
-  KillProcessesOfUids(kFirst + 9, kFirst + 9);
+  KillProcessesOfUids(kChainUid, kChainUid);
   EXPECT_TRUE(WritersGone(chain[0], 2000)) << "the chain survived";
   ::close(chain[0]);
 }
@@ -121,7 +127,9 @@ TEST_F(FunctionUidBlockTest, KillsWhatAnEarlierHolderLeftRunning) {
   const pid_t child = ::fork();
   if (child == 0) {
     ::close(ready[0]);
-    if (::setgid(kFirst + 7) != 0 || ::setuid(kFirst + 7) != 0) ::_exit(1);
+    if (::setgid(kLeftFirst + 7) != 0 || ::setuid(kLeftFirst + 7) != 0) {
+      ::_exit(1);
+    }
     (void)!::write(ready[1], "x", 1);
     for (int i = 0; i < 600; ++i) ::sleep(1);  // bounded: 10 minutes
     ::_exit(0);
@@ -130,7 +138,7 @@ TEST_F(FunctionUidBlockTest, KillsWhatAnEarlierHolderLeftRunning) {
   char c = 0;
   ASSERT_EQ(::read(ready[0], &c, 1), 1);
   ::close(ready[0]);
-  auto block = FunctionUidBlock::Claim(kFirst, kLast, dir_.path());
+  auto block = FunctionUidBlock::Claim(kLeftFirst, kLeftLast, dir_.path());
   ASSERT_TRUE(block.ok()) << block.status();
   EXPECT_EQ((*block)->killed(), 1);
   int status = 0;
