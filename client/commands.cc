@@ -1299,8 +1299,19 @@ std::shared_ptr<grpc::Channel> Context::Channel() {
   if (channel == nullptr) {
     grpc::ChannelArguments ch_args;
     ch_args.SetMaxReceiveMessageSize(64 * 1024 * 1024);
-    channel = grpc::CreateCustomChannel(
-        endpoint, grpc::InsecureChannelCredentials(), ch_args);
+    std::shared_ptr<grpc::ChannelCredentials> credentials =
+        grpc::InsecureChannelCredentials();
+    if (tls.has_value()) {
+      grpc::SslCredentialsOptions options;
+      options.pem_root_certs = tls->ca;
+      options.pem_cert_chain = tls->cert_chain;
+      options.pem_private_key = tls->private_key;
+      credentials = grpc::SslCredentials(options);
+      if (!tls->server_name.empty()) {
+        ch_args.SetSslTargetNameOverride(tls->server_name);
+      }
+    }
+    channel = grpc::CreateCustomChannel(endpoint, credentials, ch_args);
   }
   return channel;
 }

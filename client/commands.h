@@ -15,6 +15,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <ostream>
 #include <set>
 #include <string>
@@ -30,6 +31,15 @@ class Channel;
 
 namespace evbus::cli {
 
+// What the CLI connects to evbusd's TLS listener with (PEM text, read and
+// checked by common::LoadPemCertificates / LoadTlsKeyPair).
+struct TlsClientFiles {
+  std::string ca;           // empty: the system's CA certificates
+  std::string cert_chain;   // client certificate (mutual TLS), or empty
+  std::string private_key;  // its key
+  std::string server_name;  // checked instead of the endpoint's host
+};
+
 struct Context {
   std::string endpoint;                    // HOST:PORT
   std::shared_ptr<grpc::Channel> channel;  // created lazily by Channel()
@@ -37,6 +47,8 @@ struct Context {
   // Sent as "authorization: Bearer <token>" when not empty (evbusd started
   // with --grpc-token-file).
   std::string token;
+  // Set: connect with TLS (--tls, --tls-ca, ...). Unset: plaintext.
+  std::optional<TlsClientFiles> tls;
   std::shared_ptr<grpc::Channel> Channel();
 };
 

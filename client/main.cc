@@ -3,6 +3,8 @@
 //
 // Exit codes: 0 success; 1 the service returned an error or could not be
 // reached; 2 usage error (unknown verb or flag, bad argument).
+#include <grpc/support/log.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <exception>
@@ -10,11 +12,13 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "client/args.h"
 #include "client/commands.h"
 #include "client/output.h"
+#include "server/common/tls_files.h"
 #include "server/common/token_file.h"
 
 namespace {
@@ -40,10 +44,18 @@ bool IsOption(const std::string& word, const std::string& name) {
 
 void PrintHelp(std::ostream& out) {
   out << "usage: evbus [--endpoint HOST:PORT] [--output json|table] "
-         "[--cli-read-timeout S] [--token-file FILE] VERB [options]\n\n"
+         "[--cli-read-timeout S] [--token-file FILE] [--tls] [--tls-ca FILE] "
+         "[--tls-cert FILE --tls-key FILE] [--tls-server-name NAME] VERB "
+         "[options]\n\n"
          "The endpoint defaults to $EVBUS_ENDPOINT, else 127.0.0.1:4010.\n"
          "The token file (the one evbusd was given with --grpc-token-file) "
          "defaults to $EVBUS_TOKEN_FILE; without one no token is sent.\n"
+         "TLS (evbusd started with --grpc-tls-cert): --tls-ca FILE verifies "
+         "evbusd's certificate with these CA certificates ($EVBUS_TLS_CA), "
+         "--tls with the system's; --tls-cert and --tls-key present a client "
+         "certificate ($EVBUS_TLS_CERT, $EVBUS_TLS_KEY; for "
+         "--grpc-tls-client-ca); --tls-server-name NAME checks the "
+         "certificate for NAME instead of the endpoint's host.\n"
          "JSON-valued options take inline JSON or file://path.\n\n"
          "verbs:\n";
   for (const evbus::cli::Command& c : evbus::cli::Commands()) {
@@ -52,51 +64,174 @@ void PrintHelp(std::ostream& out) {
   }
 }
 
+// The global options' values, from the environment and the command line.
+struct GlobalOptions {
+  std::string output = "json";
+  std::string token_file;
+  std::string tls_ca;
+  std::string tls_cert;
+  std::string tls_key;
+  std::string tls_server_name;
+  bool tls = false;
+};
+
+// Global options that take a value, before or after the verb.
+constexpr const char* kValueOptions[] = {
+    "--endpoint", "--output",   "--cli-read-timeout", "--token-file",
+    "--tls-ca",   "--tls-cert", "--tls-key",          "--tls-server-name"};
+// The one that takes none: TLS with the system's CA certificates.
+constexpr const char* kTlsSwitch = "--tls";
+
+// Sets global option `name` to `value`; false (after saying why) when the
+// value is not one it takes.
+bool SetGlobal(const std::string& name, const std::string& value,
+               evbus::cli::Context& ctx, GlobalOptions& g) {
+  if (name == "--endpoint") {
+    ctx.endpoint = value;
+  } else if (name == "--output") {
+    if (value != "json" && value != "table") {
+      std::cerr << "evbus: argument --output: invalid choice: '" << value
+                << "' (choose from 'json', 'table')\n";
+      return false;
+    }
+    g.output = value;
+  } else if (name == "--cli-read-timeout") {
+    ctx.timeout_seconds = std::atoi(value.c_str());
+    if (ctx.timeout_seconds <= 0) ctx.timeout_seconds = 30;
+  } else if (name == "--token-file") {
+    g.token_file = value;
+  } else if (name == "--tls-ca") {
+    g.tls_ca = value;
+  } else if (name == "--tls-cert") {
+    g.tls_cert = value;
+  } else if (name == "--tls-key") {
+    g.tls_key = value;
+  } else if (name == "--tls-server-name") {
+    g.tls_server_name = value;
+  }
+  return true;
+}
+
+// Fills ctx's token and channel credentials from the global options; false
+// (after saying why) when a file is missing or wrong.
+bool LoadCredentials(const GlobalOptions& g, evbus::cli::Context& ctx) {
+  if (!g.token_file.empty()) {
+    absl::StatusOr<std::string> token =
+        evbus::common::LoadTokenFile(g.token_file, "--token-file");
+    if (!token.ok()) {
+      std::cerr << "evbus: " << token.status().message() << "\n";
+      return false;
+    }
+    ctx.token = *std::move(token);
+  }
+  const bool tls = g.tls || !g.tls_ca.empty() || !g.tls_cert.empty() ||
+                   !g.tls_key.empty() || !g.tls_server_name.empty();
+  if (!tls) return true;
+  evbus::cli::TlsClientFiles files;
+  files.server_name = g.tls_server_name;
+  if (!g.tls_ca.empty()) {
+    absl::StatusOr<std::string> ca =
+        evbus::common::LoadPemCertificates(g.tls_ca, "--tls-ca");
+    if (!ca.ok()) {
+      std::cerr << "evbus: " << ca.status().message() << "\n";
+      return false;
+    }
+    files.ca = *std::move(ca);
+  }
+  if (g.tls_cert.empty() != g.tls_key.empty()) {
+    std::cerr << "evbus: "
+              << (g.tls_cert.empty() ? "--tls-key needs --tls-cert"
+                                     : "--tls-cert needs --tls-key")
+              << "\n";
+    return false;
+  }
+  if (!g.tls_cert.empty()) {
+    absl::StatusOr<evbus::common::TlsKeyPair> pair =
+        evbus::common::LoadTlsKeyPair(g.tls_cert, "--tls-cert", g.tls_key,
+                                      "--tls-key");
+    if (!pair.ok()) {
+      std::cerr << "evbus: " << pair.status().message() << "\n";
+      return false;
+    }
+    files.cert_chain = std::move(pair->cert_chain);
+    files.private_key = std::move(pair->private_key);
+  }
+  ctx.tls = std::move(files);
+  return true;
+}
+
+// What to check when the endpoint could not be reached, by whether TLS was
+// asked for (a plaintext client meets a TLS listener as a closed socket).
+std::string ConnectHint(const evbus::cli::Context& ctx) {
+  if (!ctx.tls.has_value()) {
+    return " (if evbusd serves TLS, give --tls-ca FILE or $EVBUS_TLS_CA)";
+  }
+  return " (TLS: check that evbusd serves TLS, that --tls-ca holds the CA "
+         "of its certificate, that the certificate names the endpoint's host "
+         "or --tls-server-name, and --tls-cert/--tls-key if it asks for a "
+         "client certificate)";
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  // gRPC's own log lines (a failed TLS handshake, say) repeat what the
+  // error this prints says; GRPC_VERBOSITY brings them back.
+  if (std::getenv("GRPC_VERBOSITY") == nullptr) {
+    gpr_set_log_function([](gpr_log_func_args*) {});
+  }
   std::vector<std::string> words(argv + 1, argv + argc);
   evbus::cli::Context ctx;
   const char* env = std::getenv("EVBUS_ENDPOINT");
   ctx.endpoint = env != nullptr && *env != '\0' ? env : "127.0.0.1:4010";
-  std::string output = "json";
-  const char* token_env = std::getenv("EVBUS_TOKEN_FILE");
-  std::string token_file = token_env != nullptr ? token_env : "";
+  GlobalOptions g;
+  auto from_env = [](const char* name) {
+    const char* v = std::getenv(name);
+    return std::string(v != nullptr ? v : "");
+  };
+  g.token_file = from_env("EVBUS_TOKEN_FILE");
+  g.tls_ca = from_env("EVBUS_TLS_CA");
+  g.tls_cert = from_env("EVBUS_TLS_CERT");
+  g.tls_key = from_env("EVBUS_TLS_KEY");
+
+  // The global option `word` names ("" when none): exactly, or as
+  // name=value.
+  auto global_name = [](const std::string& word) -> std::string {
+    for (const char* name : kValueOptions) {
+      if (IsOption(word, name)) return name;
+    }
+    return "";
+  };
+  // Reads global option `name` from words[*j] (and the next word when the
+  // value is not after '='); false after an error.
+  auto take = [&](const std::string& name, size_t* j) {
+    const std::string& w = words[*j];
+    std::string value;
+    if (w.size() > name.size()) {
+      value = w.substr(name.size() + 1);
+    } else if (*j + 1 < words.size()) {
+      value = words[++*j];
+    } else {
+      std::cerr << "evbus: argument " << name << ": expected one argument\n";
+      return false;
+    }
+    return SetGlobal(name, value, ctx, g);
+  };
 
   // Global options come before the verb.
   size_t i = 0;
   for (; i < words.size(); ++i) {
     const std::string& w = words[i];
-    auto value = [&](const std::string& name) -> std::string {
-      if (w.size() > name.size() && w[name.size()] == '=') {
-        return w.substr(name.size() + 1);
-      }
-      if (i + 1 >= words.size()) {
-        std::cerr << "evbus: argument " << name << ": expected one argument\n";
-        std::exit(kExitUsage);
-      }
-      return words[++i];
-    };
     if (w == "--help" || w == "-h" || w == "help") {
       PrintHelp(std::cout);
       return kExitOk;
     } else if (w == "--version") {
       std::cout << "evbus " << EVBUS_VERSION << "\n";
       return kExitOk;
-    } else if (IsOption(w, "--endpoint")) {
-      ctx.endpoint = value("--endpoint");
-    } else if (IsOption(w, "--output")) {
-      output = value("--output");
-      if (output != "json" && output != "table") {
-        std::cerr << "evbus: argument --output: invalid choice: '" << output
-                  << "' (choose from 'json', 'table')\n";
-        return kExitUsage;
-      }
-    } else if (IsOption(w, "--cli-read-timeout")) {
-      ctx.timeout_seconds = std::atoi(value("--cli-read-timeout").c_str());
-      if (ctx.timeout_seconds <= 0) ctx.timeout_seconds = 30;
-    } else if (IsOption(w, "--token-file")) {
-      token_file = value("--token-file");
+    } else if (w == kTlsSwitch) {
+      g.tls = true;
+    } else if (const std::string name = global_name(w); !name.empty()) {
+      if (!take(name, &i)) return kExitUsage;
     } else if (w.rfind("--", 0) == 0) {
       std::cerr << "evbus: unknown option " << w << "\n";
       return kExitUsage;
@@ -113,44 +248,15 @@ int main(int argc, char** argv) {
   std::vector<std::string> rest;
   for (size_t j = i + 1; j < words.size(); ++j) {
     const std::string& w = words[j];
-    std::string* target = nullptr;
-    std::string name;
-    for (const char* global :
-         {"--endpoint", "--output", "--cli-read-timeout", "--token-file"}) {
-      if (w == global || w.rfind(std::string(global) + "=", 0) == 0) {
-        name = global;
-      }
-    }
-    if (name.empty()) {
+    if (w == kTlsSwitch) {
+      g.tls = true;
+    } else if (const std::string name = global_name(w); !name.empty()) {
+      if (!take(name, &j)) return kExitUsage;
+    } else {
       rest.push_back(w);
-      continue;
-    }
-    std::string value;
-    if (w.size() > name.size()) {
-      value = w.substr(name.size() + 1);
-    } else if (j + 1 < words.size()) {
-      value = words[++j];
-    } else {
-      std::cerr << "evbus: argument " << name << ": expected one argument\n";
-      return kExitUsage;
-    }
-    if (name == "--endpoint") {
-      ctx.endpoint = value;
-    } else if (name == "--token-file") {
-      token_file = value;
-    } else if (name == "--output") {
-      target = &output;
-      *target = value;
-      if (output != "json" && output != "table") {
-        std::cerr << "evbus: argument --output: invalid choice: '" << output
-                  << "' (choose from 'json', 'table')\n";
-        return kExitUsage;
-      }
-    } else {
-      ctx.timeout_seconds = std::atoi(value.c_str());
-      if (ctx.timeout_seconds <= 0) ctx.timeout_seconds = 30;
     }
   }
+  const std::string& output = g.output;
   for (const evbus::cli::Command& c : evbus::cli::Commands()) {
     if (c.name != verb) continue;
     // `evbus VERB --help`, also after a sub-verb (`patterns check --help`).
@@ -160,15 +266,7 @@ int main(int argc, char** argv) {
       PrintDetails(c.name, "  ", std::cout);
       return kExitOk;
     }
-    if (!token_file.empty()) {
-      absl::StatusOr<std::string> token =
-          evbus::common::LoadTokenFile(token_file, "--token-file");
-      if (!token.ok()) {
-        std::cerr << "evbus: " << token.status().message() << "\n";
-        return kExitUsage;
-      }
-      ctx.token = *std::move(token);
-    }
+    if (!LoadCredentials(g, ctx)) return kExitUsage;
     absl::StatusOr<evbus::cli::Args> args =
         evbus::cli::Args::Parse(rest, c.switches);
     if (!args.ok()) {
@@ -198,7 +296,13 @@ int main(int argc, char** argv) {
                                 absl::StatusCode::kUnavailable
                         ? ""
                         : absl::StrCat("evbus ", verb, ": "))
-                << result.status().message() << "\n";
+                << result.status().message()
+                << (result.status().code() == absl::StatusCode::kUnavailable &&
+                            absl::StartsWith(result.status().message(),
+                                             "Could not connect")
+                        ? ConnectHint(ctx)
+                        : "")
+                << "\n";
       return result.status().code() == absl::StatusCode::kAborted ||
                      result.status().code() == absl::StatusCode::kUnavailable
                  ? kExitServiceError

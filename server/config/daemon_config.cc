@@ -97,6 +97,12 @@ absl::StatusOr<DaemonConfig> LoadConfigFile(const std::string& path,
       s = str(&c.aws_credentials);
     } else if (key == "grpc_token_file") {
       s = str(&c.grpc_token_file);
+    } else if (key == "grpc_tls_cert") {
+      s = str(&c.grpc_tls_cert);
+    } else if (key == "grpc_tls_key") {
+      s = str(&c.grpc_tls_key);
+    } else if (key == "grpc_tls_client_ca") {
+      s = str(&c.grpc_tls_client_ca);
     } else if (key == "smtp_url") {
       s = str(&c.smtp_url);
     } else if (key == "smtp_from") {
@@ -199,6 +205,15 @@ absl::Status Validate(const DaemonConfig& c) {
       return absl::InvalidArgumentError(
           absl::StrCat("clock_start: not an RFC 3339 time: ", err));
     }
+  }
+  if (c.grpc_tls_cert.empty() != c.grpc_tls_key.empty()) {
+    return absl::InvalidArgumentError(
+        c.grpc_tls_cert.empty() ? "grpc_tls_cert: needed with grpc_tls_key"
+                                : "grpc_tls_key: needed with grpc_tls_cert");
+  }
+  if (!c.grpc_tls_client_ca.empty() && c.grpc_tls_cert.empty()) {
+    return absl::InvalidArgumentError(
+        "grpc_tls_client_ca: needs grpc_tls_cert and grpc_tls_key");
   }
   if (c.metric_retention_days < 1 || c.metric_retention_days > 455) {
     return absl::InvalidArgumentError(

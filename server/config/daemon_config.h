@@ -122,6 +122,13 @@ struct DaemonConfig {
   // every gRPC call must carry "authorization: Bearer <token>". Empty:
   // every caller is accepted.
   std::string grpc_token_file;
+  // PEM certificate chain and private key of the gRPC listener: when set
+  // (both or neither), it serves TLS only. Empty: plaintext.
+  std::string grpc_tls_cert;
+  std::string grpc_tls_key;
+  // PEM CA certificates: when set, every gRPC client must present a
+  // certificate they signed (mutual TLS). Needs grpc_tls_cert.
+  std::string grpc_tls_client_ca;
   // Days the metric store keeps per-minute aggregates. Default 15.
   int64_t metric_retention_days = 15;
   std::string node = "/usr/bin/node";

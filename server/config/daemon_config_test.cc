@@ -103,6 +103,19 @@ TEST(DaemonConfigTest, ValidateNamesTheField) {
               HasSubstr("http_header_timeout_seconds"));
   c.http_header_timeout_seconds = 0;  // no limit
   EXPECT_TRUE(Validate(c).ok());
+  c = {};
+  c.grpc_tls_cert = "/etc/evbus/tls.crt";
+  EXPECT_EQ(Validate(c).message(), "grpc_tls_key: needed with grpc_tls_cert");
+  c.grpc_tls_cert.clear();
+  c.grpc_tls_key = "/etc/evbus/tls.key";
+  EXPECT_EQ(Validate(c).message(), "grpc_tls_cert: needed with grpc_tls_key");
+  c.grpc_tls_key.clear();
+  c.grpc_tls_client_ca = "/etc/evbus/clients.crt";
+  EXPECT_EQ(Validate(c).message(),
+            "grpc_tls_client_ca: needs grpc_tls_cert and grpc_tls_key");
+  c.grpc_tls_cert = "/etc/evbus/tls.crt";
+  c.grpc_tls_key = "/etc/evbus/tls.key";
+  EXPECT_TRUE(Validate(c).ok());
 }
 
 TEST(DaemonConfigTest, SplitHostPort) {

@@ -45,6 +45,7 @@
 #include "server/common/file_pages.h"
 #include "server/common/json.h"
 #include "server/common/logging.h"
+#include "server/common/tls_files.h"
 #include "server/common/token_file.h"
 #include "server/daemon/alarm_actions.h"
 #include "server/delivery/dispatcher.h"
@@ -240,6 +241,56 @@ int WaitForSignal() {
   return sig;
 }
 
+// Warns when `path` (a secret) can be read by users other than its owner.
+void WarnIfReadableByOthers(const std::string& path, absl::string_view field) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
+    EVBUS_LOG(WARNING) << field << " " << path
+                       << " can be read by other users (mode "
+                       << absl::StrFormat("%04o", st.st_mode & 07777)
+                       << "): make it 0600";
+  }
+}
+
+// TLS credentials of the gRPC listener from config.grpc_tls_* (the cert
+// and key are set), after checking the files; InvalidArgument naming the
+// field of the file at fault.
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> GrpcTlsCredentials(
+    const config::DaemonConfig& config) {
+  absl::StatusOr<common::TlsKeyPair> pair =
+      common::LoadTlsKeyPair(config.grpc_tls_cert, "grpc_tls_cert",
+                             config.grpc_tls_key, "grpc_tls_key");
+  if (!pair.ok()) return pair.status();
+  WarnIfReadableByOthers(config.grpc_tls_key, "grpc_tls_key");
+  std::optional<absl::Time> not_after =
+      common::CertificateNotAfter(pair->cert_chain);
+  if (not_after.has_value() && *not_after < absl::Now()) {
+    EVBUS_LOG(WARNING) << "grpc_tls_cert " << config.grpc_tls_cert
+                       << " expired at "
+                       << absl::FormatTime(absl::RFC3339_sec, *not_after,
+                                           absl::UTCTimeZone())
+                       << ": clients will refuse it";
+  }
+  grpc::SslServerCredentialsOptions options(
+      config.grpc_tls_client_ca.empty()
+          ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
+          : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  if (!config.grpc_tls_client_ca.empty()) {
+    absl::StatusOr<std::string> ca = common::LoadPemCertificates(
+        config.grpc_tls_client_ca, "grpc_tls_client_ca");
+    if (!ca.ok()) return ca.status();
+    options.pem_root_certs = *std::move(ca);
+  }
+  options.pem_key_cert_pairs.push_back(
+      {std::move(pair->private_key), std::move(pair->cert_chain)});
+  EVBUS_LOG(INFO) << "gRPC: TLS with " << config.grpc_tls_cert
+                  << (config.grpc_tls_client_ca.empty()
+                          ? ""
+                          : absl::StrCat("; clients need a certificate of ",
+                                         config.grpc_tls_client_ca));
+  return grpc::SslServerCredentials(options);
+}
+
 }  // namespace
 
 int Run(const config::DaemonConfig& config) {
@@ -255,14 +306,19 @@ int Run(const config::DaemonConfig& config) {
       return 1;
     }
     grpc_authorizer = api::CallAuthorizer(*std::move(token));
-    struct stat st;
-    if (::stat(config.grpc_token_file.c_str(), &st) == 0 &&
-        (st.st_mode & 077) != 0) {
-      EVBUS_LOG(WARNING) << "grpc_token_file " << config.grpc_token_file
-                         << " can be read by other users (mode "
-                         << absl::StrFormat("%04o", st.st_mode & 07777)
-                         << "): make it 0600";
+    WarnIfReadableByOthers(config.grpc_token_file, "grpc_token_file");
+  }
+  // The gRPC listener's TLS files, checked now for the same reason.
+  std::shared_ptr<grpc::ServerCredentials> grpc_credentials =
+      grpc::InsecureServerCredentials();
+  if (!config.grpc_tls_cert.empty()) {
+    absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> tls =
+        GrpcTlsCredentials(config);
+    if (!tls.ok()) {
+      EVBUS_LOG(ERROR) << tls.status().message();
+      return 1;
     }
+    grpc_credentials = *std::move(tls);
   }
   if (::geteuid() == 0) {
     // As root, functions run as another user (--function-user) and must
@@ -712,8 +768,7 @@ int Run(const config::DaemonConfig& config) {
                             "give --aws-credentials too";
     }
   }
-  builder.AddListeningPort(config.grpc_listen,
-                           grpc::InsecureServerCredentials(), &grpc_port);
+  builder.AddListeningPort(config.grpc_listen, grpc_credentials, &grpc_port);
   builder.RegisterService(&event_bus_service);
   api::FunctionServiceImpl function_service(function_registry, function_pool,
                                             async_invoker);

@@ -94,6 +94,14 @@ ABSL_FLAG(std::string, grpc_token_file, "",
           "file holding a token (16-512 printable characters); when set, "
           "every gRPC call must carry 'authorization: Bearer <token>' "
           "(default: accept any caller)");
+ABSL_FLAG(std::string, grpc_tls_cert, "",
+          "PEM certificate chain of the gRPC listener; with --grpc-tls-key, "
+          "it serves TLS only (default: plaintext)");
+ABSL_FLAG(std::string, grpc_tls_key, "",
+          "PEM private key of --grpc-tls-cert (unencrypted; keep it 0600)");
+ABSL_FLAG(std::string, grpc_tls_client_ca, "",
+          "PEM CA certificates; when set, gRPC clients must present a "
+          "certificate they signed (mutual TLS)");
 ABSL_FLAG(bool, sns_confirm_subscriptions, false,
           "topic subscriptions (email, email-json, http, https) must be "
           "confirmed by their endpoint, as on SNS");
@@ -230,6 +238,10 @@ int main(int argc, char** argv) {
   take(FLAGS_smtp_url, "smtp_url", &config.smtp_url);
   take(FLAGS_aws_credentials, "aws_credentials", &config.aws_credentials);
   take(FLAGS_grpc_token_file, "grpc_token_file", &config.grpc_token_file);
+  take(FLAGS_grpc_tls_cert, "grpc_tls_cert", &config.grpc_tls_cert);
+  take(FLAGS_grpc_tls_key, "grpc_tls_key", &config.grpc_tls_key);
+  take(FLAGS_grpc_tls_client_ca, "grpc_tls_client_ca",
+       &config.grpc_tls_client_ca);
   take(FLAGS_smtp_from, "smtp_from", &config.smtp_from);
   take(FLAGS_node, "node", &config.node);
   auto explicit_flag = [&](const char* name) {

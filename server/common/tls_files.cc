@@ -1,0 +1,168 @@
+#include "server/common/tls_files.h"
+
+#include <openssl/asn1.h>
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+#include <memory>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+
+namespace evbus::common {
+namespace {
+
+struct BioFree {
+  void operator()(BIO* b) const { BIO_free(b); }
+};
+struct X509Free {
+  void operator()(X509* x) const { X509_free(x); }
+};
+struct PkeyFree {
+  void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
+};
+using Bio = std::unique_ptr<BIO, BioFree>;
+using Cert = std::unique_ptr<X509, X509Free>;
+using Pkey = std::unique_ptr<EVP_PKEY, PkeyFree>;
+
+Bio MemoryBio(absl::string_view text) {
+  return Bio(BIO_new_mem_buf(text.data(), static_cast<int>(text.size())));
+}
+
+// OpenSSL's reason for the last failure, and the thread's error queue
+// cleared.
+std::string OpenSslReason() {
+  const unsigned long e = ERR_peek_last_error();
+  ERR_clear_error();
+  if (e == 0) return "";
+  const char* reason = ERR_reason_error_string(e);
+  return reason != nullptr ? absl::StrCat(" (", reason, ")") : "";
+}
+
+// The whole of `path`: a regular file of at most kMaxPemFileBytes (a FIFO
+// would block start-up, a device never end).
+absl::StatusOr<std::string> ReadPemFile(const std::string& path,
+                                        absl::string_view field) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        field, ": cannot read ", path, ": ", std::strerror(errno)));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ": ", path, " is not a regular file"));
+  }
+  if (static_cast<uint64_t>(st.st_size) > kMaxPemFileBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ": ", path, " is larger than ", kMaxPemFileBytes,
+                     " bytes: not a PEM file"));
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ": cannot read ", path));
+  }
+  std::string text(kMaxPemFileBytes + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<size_t>(in.gcount()));
+  if (text.size() > kMaxPemFileBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ": ", path, " is larger than ", kMaxPemFileBytes,
+                     " bytes: not a PEM file"));
+  }
+  return text;
+}
+
+// The certificates of `pem`, in order; InvalidArgument naming `field` and
+// `path` when there is none or one does not parse.
+absl::StatusOr<std::vector<Cert>> ParseCertificates(absl::string_view pem,
+                                                    absl::string_view field,
+                                                    const std::string& path) {
+  constexpr absl::string_view kBegin = "-----BEGIN CERTIFICATE-----";
+  std::vector<Cert> certs;
+  size_t at = pem.find(kBegin);
+  while (at != absl::string_view::npos) {
+    Bio bio = MemoryBio(pem.substr(at));
+    Cert cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
+    if (cert == nullptr) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, ": ", path, ": certificate ", certs.size() + 1,
+                       " is not a valid PEM certificate", OpenSslReason()));
+    }
+    certs.push_back(std::move(cert));
+    at = pem.find(kBegin, at + kBegin.size());
+  }
+  if (certs.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        field, ": ", path,
+        ": holds no PEM certificate (-----BEGIN CERTIFICATE-----)"));
+  }
+  return certs;
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> LoadPemCertificates(const std::string& path,
+                                                absl::string_view field) {
+  absl::StatusOr<std::string> text = ReadPemFile(path, field);
+  if (!text.ok()) return text.status();
+  absl::StatusOr<std::vector<Cert>> certs =
+      ParseCertificates(*text, field, path);
+  if (!certs.ok()) return certs.status();
+  return text;
+}
+
+absl::StatusOr<TlsKeyPair> LoadTlsKeyPair(const std::string& cert_path,
+                                          absl::string_view cert_field,
+                                          const std::string& key_path,
+                                          absl::string_view key_field) {
+  absl::StatusOr<std::string> chain = ReadPemFile(cert_path, cert_field);
+  if (!chain.ok()) return chain.status();
+  absl::StatusOr<std::vector<Cert>> certs =
+      ParseCertificates(*chain, cert_field, cert_path);
+  if (!certs.ok()) return certs.status();
+  absl::StatusOr<std::string> key = ReadPemFile(key_path, key_field);
+  if (!key.ok()) return key.status();
+  Bio bio = MemoryBio(*key);
+  // A passphrase-protected key cannot be used unattended: the callback
+  // refuses to prompt.
+  Pkey pkey(PEM_read_bio_PrivateKey(
+      bio.get(), nullptr, [](char*, int, int, void*) { return -1; }, nullptr));
+  if (pkey == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        key_field, ": ", key_path, ": holds no unencrypted PEM private key",
+        OpenSslReason()));
+  }
+  if (X509_check_private_key(certs->front().get(), pkey.get()) != 1) {
+    ERR_clear_error();
+    return absl::InvalidArgumentError(
+        absl::StrCat(key_field, ": ", key_path,
+                     ": the key does not belong to the certificate of ",
+                     cert_field, " (", cert_path, ")"));
+  }
+  return TlsKeyPair{*std::move(chain), *std::move(key)};
+}
+
+std::optional<absl::Time> CertificateNotAfter(absl::string_view pem) {
+  Bio bio = MemoryBio(pem);
+  Cert cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
+  if (cert == nullptr) {
+    ERR_clear_error();
+    return std::nullopt;
+  }
+  struct tm t {};
+  if (ASN1_TIME_to_tm(X509_get0_notAfter(cert.get()), &t) != 1) {
+    return std::nullopt;
+  }
+  return absl::FromUnixSeconds(static_cast<int64_t>(timegm(&t)));
+}
+
+}  // namespace evbus::common
