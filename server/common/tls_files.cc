@@ -5,6 +5,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <sys/stat.h>
 
@@ -163,6 +164,36 @@ std::optional<absl::Time> CertificateNotAfter(absl::string_view pem) {
     return std::nullopt;
   }
   return absl::FromUnixSeconds(static_cast<int64_t>(timegm(&t)));
+}
+
+bool ConfigureServerContext(SSL_CTX* ctx, const TlsKeyPair& pair) {
+  if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1) return false;
+  SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION |
+                               SSL_OP_NO_SESSION_RESUMPTION_ON_RENEGOTIATION);
+  Bio chain = MemoryBio(pair.cert_chain);
+  Cert leaf(PEM_read_bio_X509(chain.get(), nullptr, nullptr, nullptr));
+  if (leaf == nullptr || SSL_CTX_use_certificate(ctx, leaf.get()) != 1) {
+    ERR_clear_error();
+    return false;
+  }
+  while (true) {
+    Cert next(PEM_read_bio_X509(chain.get(), nullptr, nullptr, nullptr));
+    if (next == nullptr) break;
+    if (SSL_CTX_add1_chain_cert(ctx, next.get()) != 1) {
+      ERR_clear_error();
+      return false;
+    }
+  }
+  ERR_clear_error();  // the end of the chain reads as an error
+  Bio key_bio = MemoryBio(pair.private_key);
+  Pkey key(PEM_read_bio_PrivateKey(
+      key_bio.get(), nullptr, [](char*, int, int, void*) { return -1; },
+      nullptr));
+  const bool ok = key != nullptr &&
+                  SSL_CTX_use_PrivateKey(ctx, key.get()) == 1 &&
+                  SSL_CTX_check_private_key(ctx) == 1;
+  ERR_clear_error();
+  return ok;
 }
 
 }  // namespace evbus::common

@@ -18,6 +18,8 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
+struct ssl_ctx_st;  // OpenSSL's SSL_CTX
+
 namespace evbus::common {
 
 // A certificate chain (the leaf first) and its private key, in PEM.
@@ -45,5 +47,10 @@ absl::StatusOr<TlsKeyPair> LoadTlsKeyPair(const std::string& cert_path,
 // When the first certificate of `pem` stops being valid; nullopt when it
 // holds none.
 std::optional<absl::Time> CertificateNotAfter(absl::string_view pem);
+
+// Sets up `ctx` (an OpenSSL SSL_CTX of a server) to present `pair` (its
+// chain: the leaf, then the intermediates) and to speak TLS 1.2 or later.
+// False when OpenSSL refuses any of it.
+bool ConfigureServerContext(ssl_ctx_st* ctx, const TlsKeyPair& pair);
 
 }  // namespace evbus::common

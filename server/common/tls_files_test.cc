@@ -3,6 +3,7 @@
 #include <openssl/bio.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/ssl.h>
 #include <openssl/x509.h>
 
 #include <fstream>
@@ -146,6 +147,23 @@ TEST_F(TlsFilesTest, NotAfterOfTheFirstCertificate) {
   ASSERT_TRUE(t.has_value());
   EXPECT_LT(absl::AbsDuration(*t - (now + absl::Hours(240))), absl::Minutes(5));
   EXPECT_FALSE(CertificateNotAfter("not a certificate").has_value());
+}
+
+TEST_F(TlsFilesTest, ServerContextPresentsThePair) {
+  const Generated a = SelfSigned("evbus-a", 30);
+  const Generated b = SelfSigned("evbus-b", 30);
+  SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
+  ASSERT_NE(ctx, nullptr);
+  EXPECT_TRUE(ConfigureServerContext(ctx, {a.cert, a.key}));
+  EXPECT_EQ(SSL_CTX_get_min_proto_version(ctx), TLS1_2_VERSION);
+  SSL_CTX_free(ctx);
+  // A key of another certificate, or no certificate at all.
+  ctx = SSL_CTX_new(TLS_server_method());
+  EXPECT_FALSE(ConfigureServerContext(ctx, {a.cert, b.key}));
+  SSL_CTX_free(ctx);
+  ctx = SSL_CTX_new(TLS_server_method());
+  EXPECT_FALSE(ConfigureServerContext(ctx, {"", a.key}));
+  SSL_CTX_free(ctx);
 }
 
 }  // namespace

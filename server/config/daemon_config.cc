@@ -103,6 +103,10 @@ absl::StatusOr<DaemonConfig> LoadConfigFile(const std::string& path,
       s = str(&c.grpc_tls_key);
     } else if (key == "grpc_tls_client_ca") {
       s = str(&c.grpc_tls_client_ca);
+    } else if (key == "http_tls_cert") {
+      s = str(&c.http_tls_cert);
+    } else if (key == "http_tls_key") {
+      s = str(&c.http_tls_key);
     } else if (key == "smtp_url") {
       s = str(&c.smtp_url);
     } else if (key == "smtp_from") {
@@ -214,6 +218,11 @@ absl::Status Validate(const DaemonConfig& c) {
   if (!c.grpc_tls_client_ca.empty() && c.grpc_tls_cert.empty()) {
     return absl::InvalidArgumentError(
         "grpc_tls_client_ca: needs grpc_tls_cert and grpc_tls_key");
+  }
+  if (c.http_tls_cert.empty() != c.http_tls_key.empty()) {
+    return absl::InvalidArgumentError(
+        c.http_tls_cert.empty() ? "http_tls_cert: needed with http_tls_key"
+                                : "http_tls_key: needed with http_tls_cert");
   }
   if (c.metric_retention_days < 1 || c.metric_retention_days > 455) {
     return absl::InvalidArgumentError(

@@ -129,6 +129,11 @@ struct DaemonConfig {
   // PEM CA certificates: when set, every gRPC client must present a
   // certificate they signed (mutual TLS). Needs grpc_tls_cert.
   std::string grpc_tls_client_ca;
+  // PEM certificate chain and private key of the HTTP listener (AWS
+  // endpoint, metrics, health): when set (both or neither), it serves HTTPS
+  // only. Empty: plain HTTP.
+  std::string http_tls_cert;
+  std::string http_tls_key;
   // Days the metric store keeps per-minute aggregates. Default 15.
   int64_t metric_retention_days = 15;
   std::string node = "/usr/bin/node";

@@ -116,6 +116,11 @@ TEST(DaemonConfigTest, ValidateNamesTheField) {
   c.grpc_tls_cert = "/etc/evbus/tls.crt";
   c.grpc_tls_key = "/etc/evbus/tls.key";
   EXPECT_TRUE(Validate(c).ok());
+  c = {};
+  c.http_tls_key = "/etc/evbus/tls.key";
+  EXPECT_EQ(Validate(c).message(), "http_tls_cert: needed with http_tls_key");
+  c.http_tls_cert = "/etc/evbus/tls.crt";
+  EXPECT_TRUE(Validate(c).ok());
 }
 
 TEST(DaemonConfigTest, SplitHostPort) {

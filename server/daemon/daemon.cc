@@ -252,25 +252,35 @@ void WarnIfReadableByOthers(const std::string& path, absl::string_view field) {
   }
 }
 
+// A listener's certificate chain and key, checked, with warnings for a key
+// others may read and a certificate past its end.
+absl::StatusOr<common::TlsKeyPair> LoadListenerKeyPair(
+    const std::string& cert_path, absl::string_view cert_field,
+    const std::string& key_path, absl::string_view key_field) {
+  absl::StatusOr<common::TlsKeyPair> pair =
+      common::LoadTlsKeyPair(cert_path, cert_field, key_path, key_field);
+  if (!pair.ok()) return pair.status();
+  WarnIfReadableByOthers(key_path, key_field);
+  std::optional<absl::Time> not_after =
+      common::CertificateNotAfter(pair->cert_chain);
+  if (not_after.has_value() && *not_after < absl::Now()) {
+    EVBUS_LOG(WARNING) << cert_field << " " << cert_path << " expired at "
+                       << absl::FormatTime(absl::RFC3339_sec, *not_after,
+                                           absl::UTCTimeZone())
+                       << ": clients will refuse it";
+  }
+  return pair;
+}
+
 // TLS credentials of the gRPC listener from config.grpc_tls_* (the cert
 // and key are set), after checking the files; InvalidArgument naming the
 // field of the file at fault.
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> GrpcTlsCredentials(
     const config::DaemonConfig& config) {
   absl::StatusOr<common::TlsKeyPair> pair =
-      common::LoadTlsKeyPair(config.grpc_tls_cert, "grpc_tls_cert",
-                             config.grpc_tls_key, "grpc_tls_key");
+      LoadListenerKeyPair(config.grpc_tls_cert, "grpc_tls_cert",
+                          config.grpc_tls_key, "grpc_tls_key");
   if (!pair.ok()) return pair.status();
-  WarnIfReadableByOthers(config.grpc_tls_key, "grpc_tls_key");
-  std::optional<absl::Time> not_after =
-      common::CertificateNotAfter(pair->cert_chain);
-  if (not_after.has_value() && *not_after < absl::Now()) {
-    EVBUS_LOG(WARNING) << "grpc_tls_cert " << config.grpc_tls_cert
-                       << " expired at "
-                       << absl::FormatTime(absl::RFC3339_sec, *not_after,
-                                           absl::UTCTimeZone())
-                       << ": clients will refuse it";
-  }
   grpc::SslServerCredentialsOptions options(
       config.grpc_tls_client_ca.empty()
           ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
@@ -319,6 +329,17 @@ int Run(const config::DaemonConfig& config) {
       return 1;
     }
     grpc_credentials = *std::move(tls);
+  }
+  std::optional<common::TlsKeyPair> http_tls;
+  if (!config.http_tls_cert.empty()) {
+    absl::StatusOr<common::TlsKeyPair> pair =
+        LoadListenerKeyPair(config.http_tls_cert, "http_tls_cert",
+                            config.http_tls_key, "http_tls_key");
+    if (!pair.ok()) {
+      EVBUS_LOG(ERROR) << pair.status().message();
+      return 1;
+    }
+    http_tls = *std::move(pair);
   }
   if (::geteuid() == 0) {
     // As root, functions run as another user (--function-user) and must
@@ -834,6 +855,7 @@ int Run(const config::DaemonConfig& config) {
       "evbus_http_stalled_connections_closed_total",
       "HTTP connections closed for sending no complete request head in "
       "--http-header-timeout-seconds");
+  http_options.tls = std::move(http_tls);
   api::HttpProbes probes;
   probes.ready = [&store_ref] { return store_ref.Health(); };
   probes.metrics = [&registry, &store_ref, store_healthy] {
@@ -889,7 +911,8 @@ int Run(const config::DaemonConfig& config) {
   };
   std::string grpc_addr = host_port(grpc_host, grpc_port);
   std::string http_addr = host_port(http_options.host, http.port());
-  topic_service.SetPublicUrl("http://" + http_addr);
+  topic_service.SetPublicUrl(absl::StrCat(
+      http_options.tls.has_value() ? "https://" : "http://", http_addr));
   EVBUS_LOG(INFO) << "evbusd " << EVBUS_VERSION << " serving ("
                   << (manual_clock != nullptr ? "manual clock" : "real clock")
                   << "): grpc " << grpc_addr << ", http " << http_addr

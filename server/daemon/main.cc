@@ -102,6 +102,12 @@ ABSL_FLAG(std::string, grpc_tls_key, "",
 ABSL_FLAG(std::string, grpc_tls_client_ca, "",
           "PEM CA certificates; when set, gRPC clients must present a "
           "certificate they signed (mutual TLS)");
+ABSL_FLAG(std::string, http_tls_cert, "",
+          "PEM certificate chain of the HTTP listener (AWS endpoint, "
+          "metrics, health); with --http-tls-key, it serves HTTPS only "
+          "(default: plain HTTP)");
+ABSL_FLAG(std::string, http_tls_key, "",
+          "PEM private key of --http-tls-cert (unencrypted; keep it 0600)");
 ABSL_FLAG(bool, sns_confirm_subscriptions, false,
           "topic subscriptions (email, email-json, http, https) must be "
           "confirmed by their endpoint, as on SNS");
@@ -242,6 +248,8 @@ int main(int argc, char** argv) {
   take(FLAGS_grpc_tls_key, "grpc_tls_key", &config.grpc_tls_key);
   take(FLAGS_grpc_tls_client_ca, "grpc_tls_client_ca",
        &config.grpc_tls_client_ca);
+  take(FLAGS_http_tls_cert, "http_tls_cert", &config.http_tls_cert);
+  take(FLAGS_http_tls_key, "http_tls_key", &config.http_tls_key);
   take(FLAGS_smtp_from, "smtp_from", &config.smtp_from);
   take(FLAGS_node, "node", &config.node);
   auto explicit_flag = [&](const char* name) {

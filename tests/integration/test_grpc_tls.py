@@ -12,40 +12,10 @@ import subprocess
 import tempfile
 import unittest
 
-from evbus_harness import EVBUS, Daemon, entry, refused_start
+from evbus_harness import (EVBUS, Daemon, entry, make_ca, make_cert,
+                            refused_start)
 
 TOKEN = "tok-" + "0123456789abcdef" * 2
-
-
-def openssl(*args):
-    subprocess.run(["openssl"] + list(args), check=True, timeout=60,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-def make_ca(work, name):
-    key, crt = os.path.join(work, name + ".key"), os.path.join(work, name + ".crt")
-    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt",
-            "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", crt,
-            "-days", "2", "-subj", "/CN=" + name)
-    return key, crt
-
-
-def make_cert(work, name, ca, alt_names=None):
-    """A key and a certificate signed by `ca` (key, cert paths)."""
-    key, crt = os.path.join(work, name + ".key"), os.path.join(work, name + ".crt")
-    csr = os.path.join(work, name + ".csr")
-    openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-            "-nodes", "-keyout", key, "-out", csr, "-subj", "/CN=" + name)
-    args = ["x509", "-req", "-in", csr, "-CA", ca[1], "-CAkey", ca[0],
-            "-CAcreateserial", "-out", crt, "-days", "2"]
-    if alt_names:
-        ext = os.path.join(work, name + ".ext")
-        with open(ext, "w") as f:
-            f.write("subjectAltName=%s\n" % alt_names)
-        args += ["-extfile", ext]
-    openssl(*args)
-    os.chmod(key, 0o600)
-    return key, crt
 
 
 class GrpcTlsTest(unittest.TestCase):

@@ -10,11 +10,24 @@
 #include "server/api/http/stalled_connections.h"
 
 namespace evbus::api {
+namespace {
+
+// A plain server, or one speaking TLS with `tls` (is_valid() false when
+// OpenSSL refuses it).
+std::unique_ptr<httplib::Server> NewServer(
+    const std::optional<common::TlsKeyPair>& tls) {
+  if (!tls.has_value()) return std::make_unique<httplib::Server>();
+  return std::make_unique<httplib::SSLServer>([&tls](SSL_CTX& ctx) {
+    return common::ConfigureServerContext(&ctx, *tls);
+  });
+}
+
+}  // namespace
 
 HttpServer::HttpServer(HttpOptions options, HttpProbes probes)
     : options_(std::move(options)),
       probes_(std::move(probes)),
-      server_(std::make_unique<httplib::Server>()) {
+      server_(NewServer(options_.tls)) {
   // cpp-httplib's own pool has a fixed number of threads, each held by a
   // connection for as long as it is open (idle ones too): 8 idle sockets
   // stalled the listener. cpp-httplib takes ownership of the queue (the one
@@ -94,6 +107,11 @@ HttpServer::HttpServer(HttpOptions options, HttpProbes probes)
 HttpServer::~HttpServer() { Stop(); }
 
 absl::Status HttpServer::Start() {
+  if (!server_->is_valid()) {
+    return absl::UnavailableError(
+        "cannot set up TLS for the HTTP listener with its certificate and "
+        "key");
+  }
   port_ = BindWithFullBacklog(*server_, options_.host, options_.port);
   if (port_ <= 0) {
     return absl::UnavailableError(absl::StrCat(

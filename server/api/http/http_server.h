@@ -1,12 +1,12 @@
 // File: server/api/http/http_server.h
 //
-// HttpServer: evbusd's HTTP listener (cpp-httplib, a thread per connection).
-// Serves /healthz, /readyz and /metrics; the AWS-compatible endpoint
-// registers its routes on it. Connections get threads as they arrive (up to
-// HttpOptions::max_connection_threads, ConnectionThreads), so idle or slow
-// connections cannot hold up /healthz or other clients, and connections
-// that trickle in a request head are closed after
-// HttpOptions::header_timeout_seconds (StalledConnections).
+// HttpServer: evbusd's HTTP listener (cpp-httplib, a thread per connection;
+// HTTPS when HttpOptions::tls is set). Serves /healthz, /readyz and /metrics;
+// the AWS-compatible endpoint registers its routes on it. Connections get
+// threads as they arrive (up to HttpOptions::max_connection_threads,
+// ConnectionThreads), so idle or slow connections cannot hold up /healthz or
+// other clients, and connections that trickle in a request head are closed
+// after HttpOptions::header_timeout_seconds (StalledConnections).
 //
 // Thread safety: Start/Stop from one thread; handlers run concurrently.
 //
@@ -21,12 +21,14 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
+#include "server/common/tls_files.h"
 #include "server/metrics/registry.h"
 
 namespace httplib {
@@ -59,6 +61,9 @@ struct HttpOptions {
   // Counts the connections closed for header_timeout_seconds (default:
   // counts nowhere).
   metrics::Counter stalled_closed;
+  // Set: serve HTTPS only, presenting this chain (TLS 1.2 or later).
+  // Default: plain HTTP.
+  std::optional<common::TlsKeyPair> tls;
 };
 
 // What the health endpoints ask.
@@ -78,7 +83,7 @@ class HttpServer {
   HttpServer& operator=(const HttpServer&) = delete;
 
   // Binds and starts serving on a background thread. Unavailable when the
-  // address cannot be bound.
+  // address cannot be bound, or OpenSSL refuses HttpOptions::tls.
   absl::Status Start();
   // Stops accepting and joins the listener thread. Idempotent.
   void Stop();
