@@ -59,6 +59,8 @@ struct Command {
   std::set<std::string> switches;
   // Returns the JSON to print, or null JSON to print nothing.
   std::function<absl::StatusOr<common::Json>(const Args&, Context&)> run;
+  // Never contacts evbusd: runs without reading the token or TLS files.
+  bool offline = false;
 };
 
 // Every verb, in help order.

@@ -64,13 +64,21 @@ void PrintHelp(std::ostream& out) {
   }
 }
 
+// A file-valued setting and where it came from (the option, or the
+// environment variable), which errors about the file name.
+struct FileSetting {
+  std::string path;
+  std::string origin;
+  bool empty() const { return path.empty(); }
+};
+
 // The global options' values, from the environment and the command line.
 struct GlobalOptions {
   std::string output = "json";
-  std::string token_file;
-  std::string tls_ca;
-  std::string tls_cert;
-  std::string tls_key;
+  FileSetting token_file;
+  FileSetting tls_ca;
+  FileSetting tls_cert;
+  FileSetting tls_key;
   std::string tls_server_name;
   bool tls = false;
 };
@@ -99,13 +107,13 @@ bool SetGlobal(const std::string& name, const std::string& value,
     ctx.timeout_seconds = std::atoi(value.c_str());
     if (ctx.timeout_seconds <= 0) ctx.timeout_seconds = 30;
   } else if (name == "--token-file") {
-    g.token_file = value;
+    g.token_file = {value, name};
   } else if (name == "--tls-ca") {
-    g.tls_ca = value;
+    g.tls_ca = {value, name};
   } else if (name == "--tls-cert") {
-    g.tls_cert = value;
+    g.tls_cert = {value, name};
   } else if (name == "--tls-key") {
-    g.tls_key = value;
+    g.tls_key = {value, name};
   } else if (name == "--tls-server-name") {
     g.tls_server_name = value;
   }
@@ -117,7 +125,7 @@ bool SetGlobal(const std::string& name, const std::string& value,
 bool LoadCredentials(const GlobalOptions& g, evbus::cli::Context& ctx) {
   if (!g.token_file.empty()) {
     absl::StatusOr<std::string> token =
-        evbus::common::LoadTokenFile(g.token_file, "--token-file");
+        evbus::common::LoadTokenFile(g.token_file.path, g.token_file.origin);
     if (!token.ok()) {
       std::cerr << "evbus: " << token.status().message() << "\n";
       return false;
@@ -131,7 +139,7 @@ bool LoadCredentials(const GlobalOptions& g, evbus::cli::Context& ctx) {
   files.server_name = g.tls_server_name;
   if (!g.tls_ca.empty()) {
     absl::StatusOr<std::string> ca =
-        evbus::common::LoadPemCertificates(g.tls_ca, "--tls-ca");
+        evbus::common::LoadPemCertificates(g.tls_ca.path, g.tls_ca.origin);
     if (!ca.ok()) {
       std::cerr << "evbus: " << ca.status().message() << "\n";
       return false;
@@ -140,15 +148,19 @@ bool LoadCredentials(const GlobalOptions& g, evbus::cli::Context& ctx) {
   }
   if (g.tls_cert.empty() != g.tls_key.empty()) {
     std::cerr << "evbus: "
-              << (g.tls_cert.empty() ? "--tls-key needs --tls-cert"
-                                     : "--tls-cert needs --tls-key")
+              << (g.tls_cert.empty()
+                      ? g.tls_key.origin +
+                            " needs a certificate: --tls-cert FILE or "
+                            "$EVBUS_TLS_CERT"
+                      : g.tls_cert.origin +
+                            " needs its key: --tls-key FILE or $EVBUS_TLS_KEY")
               << "\n";
     return false;
   }
   if (!g.tls_cert.empty()) {
     absl::StatusOr<evbus::common::TlsKeyPair> pair =
-        evbus::common::LoadTlsKeyPair(g.tls_cert, "--tls-cert", g.tls_key,
-                                      "--tls-key");
+        evbus::common::LoadTlsKeyPair(g.tls_cert.path, g.tls_cert.origin,
+                                      g.tls_key.path, g.tls_key.origin);
     if (!pair.ok()) {
       std::cerr << "evbus: " << pair.status().message() << "\n";
       return false;
@@ -189,10 +201,10 @@ int main(int argc, char** argv) {
     const char* v = std::getenv(name);
     return std::string(v != nullptr ? v : "");
   };
-  g.token_file = from_env("EVBUS_TOKEN_FILE");
-  g.tls_ca = from_env("EVBUS_TLS_CA");
-  g.tls_cert = from_env("EVBUS_TLS_CERT");
-  g.tls_key = from_env("EVBUS_TLS_KEY");
+  g.token_file = {from_env("EVBUS_TOKEN_FILE"), "$EVBUS_TOKEN_FILE"};
+  g.tls_ca = {from_env("EVBUS_TLS_CA"), "$EVBUS_TLS_CA"};
+  g.tls_cert = {from_env("EVBUS_TLS_CERT"), "$EVBUS_TLS_CERT"};
+  g.tls_key = {from_env("EVBUS_TLS_KEY"), "$EVBUS_TLS_KEY"};
 
   // The global option `word` names ("" when none): exactly, or as
   // name=value.
@@ -244,74 +256,90 @@ int main(int argc, char** argv) {
     return kExitUsage;
   }
   std::string verb = words[i];
-  // Global options may also follow the verb, as with the aws CLI.
+  const evbus::cli::Command* command = nullptr;
+  for (const evbus::cli::Command& c : evbus::cli::Commands()) {
+    if (c.name == verb) command = &c;
+  }
+  // Global options may also follow the verb, as with the aws CLI, but not
+  // where the verb's option before takes a value (`--description --tls`).
   std::vector<std::string> rest;
+  bool value_next = false;
   for (size_t j = i + 1; j < words.size(); ++j) {
     const std::string& w = words[j];
-    if (w == kTlsSwitch) {
+    if (value_next) {
+      rest.push_back(w);
+      value_next = false;
+    } else if (w == kTlsSwitch) {
       g.tls = true;
     } else if (const std::string name = global_name(w); !name.empty()) {
       if (!take(name, &j)) return kExitUsage;
     } else {
       rest.push_back(w);
+      if (command != nullptr && w.size() > 2 && w.rfind("--", 0) == 0 &&
+          w.find('=') == std::string::npos) {
+        const std::string flag = w.substr(2);
+        value_next = command->flags.count(flag) > 0 &&
+                     command->switches.count(flag) == 0;
+      }
     }
   }
-  const std::string& output = g.output;
-  for (const evbus::cli::Command& c : evbus::cli::Commands()) {
-    if (c.name != verb) continue;
-    // `evbus VERB --help`, also after a sub-verb (`patterns check --help`).
-    if ((!rest.empty() && rest[0] == "help") ||
-        std::find(rest.begin(), rest.end(), "--help") != rest.end()) {
-      std::cout << "usage: evbus " << c.name << " " << c.synopsis << "\n";
-      PrintDetails(c.name, "  ", std::cout);
-      return kExitOk;
-    }
-    if (!LoadCredentials(g, ctx)) return kExitUsage;
-    absl::StatusOr<evbus::cli::Args> args =
-        evbus::cli::Args::Parse(rest, c.switches);
-    if (!args.ok()) {
-      std::cerr << "evbus " << verb << ": " << args.status().message() << "\n";
-      return kExitUsage;
-    }
-    absl::Status known = args->CheckKnown(c.flags);
-    if (!known.ok()) {
-      std::cerr << "evbus " << verb << ": " << known.message() << "\n";
-      return kExitUsage;
-    }
-    absl::StatusOr<evbus::common::Json> result = absl::InternalError("not run");
-    // The verbs validate JSON members themselves; this is the last guard so
-    // that bad input is an error, never a crash.
-    try {
-      result = c.run(*args, ctx);
-    } catch (const std::exception& e) {
-      result = absl::InvalidArgumentError(
-          absl::StrCat("invalid option value: ", e.what()));
-    }
-    if (!result.ok() && result.status().message().empty()) {
-      return kExitServiceError;  // the verb already printed why
-    }
-    if (!result.ok()) {
-      std::cerr << (result.status().code() == absl::StatusCode::kAborted ||
-                            result.status().code() ==
-                                absl::StatusCode::kUnavailable
-                        ? ""
-                        : absl::StrCat("evbus ", verb, ": "))
-                << result.status().message()
-                << (result.status().code() == absl::StatusCode::kUnavailable &&
-                            absl::StartsWith(result.status().message(),
-                                             "Could not connect")
-                        ? ConnectHint(ctx)
-                        : "")
-                << "\n";
-      return result.status().code() == absl::StatusCode::kAborted ||
-                     result.status().code() == absl::StatusCode::kUnavailable
-                 ? kExitServiceError
-                 : kExitUsage;
-    }
-    evbus::cli::Render(*result, output, std::cout);
+  if (command == nullptr) {
+    std::cerr << "evbus: invalid choice: '" << verb
+              << "'; see 'evbus --help' for the verbs\n";
+    return kExitUsage;
+  }
+  const evbus::cli::Command& c = *command;
+  // `evbus VERB --help`, also after a sub-verb (`patterns check --help`).
+  if ((!rest.empty() && rest[0] == "help") ||
+      std::find(rest.begin(), rest.end(), "--help") != rest.end()) {
+    std::cout << "usage: evbus " << c.name << " " << c.synopsis << "\n";
+    PrintDetails(c.name, "  ", std::cout);
     return kExitOk;
   }
-  std::cerr << "evbus: invalid choice: '" << verb
-            << "'; see 'evbus --help' for the verbs\n";
-  return kExitUsage;
+  if (!c.offline && !LoadCredentials(g, ctx)) return kExitUsage;
+  absl::StatusOr<evbus::cli::Args> args =
+      evbus::cli::Args::Parse(rest, c.switches);
+  if (!args.ok()) {
+    std::cerr << "evbus " << verb << ": " << args.status().message() << "\n";
+    return kExitUsage;
+  }
+  absl::Status known = args->CheckKnown(c.flags);
+  if (!known.ok()) {
+    std::cerr << "evbus " << verb << ": " << known.message() << "\n";
+    return kExitUsage;
+  }
+  absl::StatusOr<evbus::common::Json> result = absl::InternalError("not run");
+  // The verbs validate JSON members themselves; this is the last guard so
+  // that bad input is an error, never a crash.
+  try {
+    result = c.run(*args, ctx);
+  } catch (const std::exception& e) {
+    result = absl::InvalidArgumentError(
+        absl::StrCat("invalid option value: ", e.what()));
+  }
+  if (!result.ok() && result.status().message().empty()) {
+    return kExitServiceError;  // the verb already printed why
+  }
+  if (!result.ok()) {
+    std::cerr << (result.status().code() == absl::StatusCode::kAborted ||
+                          result.status().code() ==
+                              absl::StatusCode::kUnavailable
+                      ? ""
+                      : absl::StrCat("evbus ", verb, ": "))
+              << result.status().message()
+              << (result.status().code() == absl::StatusCode::kUnavailable &&
+                          absl::StartsWith(result.status().message(),
+                                           "Could not connect") &&
+                          !absl::StrContains(result.status().message(),
+                                             "DNS resolution failed")
+                      ? ConnectHint(ctx)
+                      : "")
+              << "\n";
+    return result.status().code() == absl::StatusCode::kAborted ||
+                   result.status().code() == absl::StatusCode::kUnavailable
+               ? kExitServiceError
+               : kExitUsage;
+  }
+  evbus::cli::Render(*result, g.output, std::cout);
+  return kExitOk;
 }

@@ -144,6 +144,16 @@ absl::StatusOr<TlsKeyPair> LoadTlsKeyPair(const std::string& cert_path,
   }
   if (X509_check_private_key(certs->front().get(), pkey.get()) != 1) {
     ERR_clear_error();
+    for (size_t i = 1; i < certs->size(); ++i) {
+      if (X509_check_private_key((*certs)[i].get(), pkey.get()) == 1) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            cert_field, ": ", cert_path,
+            ": the chain must begin with the certificate of the key of ",
+            key_field, " (it is certificate ", i + 1, " of ", certs->size(),
+            ")"));
+      }
+    }
+    ERR_clear_error();
     return absl::InvalidArgumentError(
         absl::StrCat(key_field, ": ", key_path,
                      ": the key does not belong to the certificate of ",
@@ -152,36 +162,49 @@ absl::StatusOr<TlsKeyPair> LoadTlsKeyPair(const std::string& cert_path,
   return TlsKeyPair{*std::move(chain), *std::move(key)};
 }
 
-std::optional<absl::Time> CertificateNotAfter(absl::string_view pem) {
+std::vector<CertificateValidity> CertificateValidities(absl::string_view pem) {
+  std::vector<CertificateValidity> out;
   Bio bio = MemoryBio(pem);
-  Cert cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
-  if (cert == nullptr) {
-    ERR_clear_error();
-    return std::nullopt;
+  auto to_time = [](const ASN1_TIME* t) {
+    struct tm parts {};
+    if (ASN1_TIME_to_tm(t, &parts) != 1) return absl::InfinitePast();
+    return absl::FromUnixSeconds(static_cast<int64_t>(timegm(&parts)));
+  };
+  while (true) {
+    Cert cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
+    if (cert == nullptr) break;
+    out.push_back({to_time(X509_get0_notBefore(cert.get())),
+                   to_time(X509_get0_notAfter(cert.get()))});
   }
-  struct tm t {};
-  if (ASN1_TIME_to_tm(X509_get0_notAfter(cert.get()), &t) != 1) {
-    return std::nullopt;
-  }
-  return absl::FromUnixSeconds(static_cast<int64_t>(timegm(&t)));
+  ERR_clear_error();  // the end of the text reads as an error
+  return out;
 }
 
-bool ConfigureServerContext(SSL_CTX* ctx, const TlsKeyPair& pair) {
-  if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1) return false;
+absl::Status ConfigureServerContext(SSL_CTX* ctx, const TlsKeyPair& pair) {
+  auto refused = [](absl::string_view what) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("OpenSSL refuses ", what, OpenSslReason()));
+  };
+  if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1) {
+    return refused("TLS 1.2 as the least version");
+  }
   SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION |
-                               SSL_OP_NO_SESSION_RESUMPTION_ON_RENEGOTIATION);
+                               SSL_OP_NO_SESSION_RESUMPTION_ON_RENEGOTIATION |
+                               SSL_OP_CIPHER_SERVER_PREFERENCE);
+  if (SSL_CTX_set_cipher_list(ctx, "ECDHE+AESGCM:ECDHE+CHACHA20") != 1) {
+    return refused("the cipher suites");
+  }
   Bio chain = MemoryBio(pair.cert_chain);
   Cert leaf(PEM_read_bio_X509(chain.get(), nullptr, nullptr, nullptr));
-  if (leaf == nullptr || SSL_CTX_use_certificate(ctx, leaf.get()) != 1) {
-    ERR_clear_error();
-    return false;
+  if (leaf == nullptr) return refused("the certificate");
+  if (SSL_CTX_use_certificate(ctx, leaf.get()) != 1) {
+    return refused("the certificate");
   }
-  while (true) {
+  for (int n = 2;; ++n) {
     Cert next(PEM_read_bio_X509(chain.get(), nullptr, nullptr, nullptr));
     if (next == nullptr) break;
     if (SSL_CTX_add1_chain_cert(ctx, next.get()) != 1) {
-      ERR_clear_error();
-      return false;
+      return refused(absl::StrCat("certificate ", n, " of the chain"));
     }
   }
   ERR_clear_error();  // the end of the chain reads as an error
@@ -189,11 +212,37 @@ bool ConfigureServerContext(SSL_CTX* ctx, const TlsKeyPair& pair) {
   Pkey key(PEM_read_bio_PrivateKey(
       key_bio.get(), nullptr, [](char*, int, int, void*) { return -1; },
       nullptr));
-  const bool ok = key != nullptr &&
-                  SSL_CTX_use_PrivateKey(ctx, key.get()) == 1 &&
-                  SSL_CTX_check_private_key(ctx) == 1;
-  ERR_clear_error();
-  return ok;
+  if (key == nullptr) return refused("the private key");
+  if (EVP_PKEY_base_id(key.get()) == EVP_PKEY_EC) {
+    char curve[64] = {};
+    size_t size = 0;
+    if (EVP_PKEY_get_group_name(key.get(), curve, sizeof(curve), &size) != 1) {
+      return refused("the key's elliptic curve");
+    }
+    const absl::string_view name(curve, size);
+    if (name != "prime256v1" && name != "secp384r1" && name != "secp521r1") {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "the key is on elliptic curve ", name,
+          ", which TLS clients do not offer: use P-256, P-384 or P-521 "
+          "(or RSA)"));
+    }
+  }
+  if (SSL_CTX_use_PrivateKey(ctx, key.get()) != 1 ||
+      SSL_CTX_check_private_key(ctx) != 1) {
+    return refused("the private key");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckServerKeyPair(const TlsKeyPair& pair) {
+  SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
+  if (ctx == nullptr) {
+    return absl::InternalError(
+        absl::StrCat("OpenSSL cannot make a TLS context", OpenSslReason()));
+  }
+  absl::Status s = ConfigureServerContext(ctx, pair);
+  SSL_CTX_free(ctx);
+  return s;
 }
 
 }  // namespace evbus::common

@@ -11,9 +11,10 @@
 // Thread safety: the functions are thread-safe.
 #pragma once
 
-#include <optional>
 #include <string>
+#include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
@@ -44,13 +45,27 @@ absl::StatusOr<TlsKeyPair> LoadTlsKeyPair(const std::string& cert_path,
                                           const std::string& key_path,
                                           absl::string_view key_field);
 
-// When the first certificate of `pem` stops being valid; nullopt when it
-// holds none.
-std::optional<absl::Time> CertificateNotAfter(absl::string_view pem);
+// When each certificate of a PEM chain is valid, in the chain's order.
+struct CertificateValidity {
+  absl::Time not_before;
+  absl::Time not_after;
+};
+std::vector<CertificateValidity> CertificateValidities(absl::string_view pem);
 
 // Sets up `ctx` (an OpenSSL SSL_CTX of a server) to present `pair` (its
-// chain: the leaf, then the intermediates) and to speak TLS 1.2 or later.
-// False when OpenSSL refuses any of it.
-bool ConfigureServerContext(ssl_ctx_st* ctx, const TlsKeyPair& pair);
+// chain: the leaf, then the intermediates) with TLS 1.2 or later and, for
+// TLS 1.2, only forward-secret AEAD cipher suites (ECDHE with AES-GCM or
+// ChaCha20-Poly1305, the server's order), as gRPC's listener offers.
+// InvalidArgument with OpenSSL's reason when it refuses any of it (at its
+// default security level: RSA keys under 2048 bits, SHA-1 signatures), or
+// when the key is on an elliptic curve TLS clients do not offer (only
+// P-256, P-384 and P-521 are).
+absl::Status ConfigureServerContext(ssl_ctx_st* ctx, const TlsKeyPair& pair);
+
+// Whether a TLS server can present `pair`: ConfigureServerContext on a
+// context of its own. evbusd checks its listeners' pairs with it before it
+// writes anything, as gRPC and cpp-httplib refuse them only when they
+// start listening.
+absl::Status CheckServerKeyPair(const TlsKeyPair& pair);
 
 }  // namespace evbus::common

@@ -33,8 +33,10 @@ std::string BioText(BIO* bio) {
   return std::string(data, static_cast<size_t>(n));
 }
 
-Generated SelfSigned(const char* name, long days) {
-  EVP_PKEY* key = EVP_EC_gen("P-256");
+// A certificate for `key` (taken) signed by `issuer_key` (`key` when null)
+// with `issuer` as issuer name (its own subject when null).
+Generated Issue(EVP_PKEY* key, const char* name, long days,
+                EVP_PKEY* issuer_key = nullptr, const char* issuer = nullptr) {
   X509* cert = X509_new();
   X509_set_version(cert, 2);
   ASN1_INTEGER_set(X509_get_serialNumber(cert), 1);
@@ -45,8 +47,17 @@ Generated SelfSigned(const char* name, long days) {
   X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_ASC,
                              reinterpret_cast<const unsigned char*>(name), -1,
                              -1, 0);
-  X509_set_issuer_name(cert, subject);
-  X509_sign(cert, key, EVP_sha256());
+  if (issuer != nullptr) {
+    X509_NAME* by = X509_NAME_new();
+    X509_NAME_add_entry_by_txt(by, "CN", MBSTRING_ASC,
+                               reinterpret_cast<const unsigned char*>(issuer),
+                               -1, -1, 0);
+    X509_set_issuer_name(cert, by);
+    X509_NAME_free(by);
+  } else {
+    X509_set_issuer_name(cert, subject);
+  }
+  X509_sign(cert, issuer_key != nullptr ? issuer_key : key, EVP_sha256());
   Generated out;
   BIO* bio = BIO_new(BIO_s_mem());
   PEM_write_bio_X509(bio, cert);
@@ -59,6 +70,10 @@ Generated SelfSigned(const char* name, long days) {
   X509_free(cert);
   EVP_PKEY_free(key);
   return out;
+}
+
+Generated SelfSigned(const char* name, long days) {
+  return Issue(EVP_EC_gen("P-256"), name, days);
 }
 
 class TlsFilesTest : public ::testing::Test {
@@ -140,13 +155,43 @@ TEST_F(TlsFilesTest, ABundleOfCertificatesIsRead) {
   EXPECT_EQ(*read, bundle);
 }
 
-TEST_F(TlsFilesTest, NotAfterOfTheFirstCertificate) {
+TEST_F(TlsFilesTest, ValiditiesOfEachCertificate) {
   const absl::Time now = absl::Now();
-  std::optional<absl::Time> t =
-      CertificateNotAfter(SelfSigned("evbus-a", 10).cert);
-  ASSERT_TRUE(t.has_value());
-  EXPECT_LT(absl::AbsDuration(*t - (now + absl::Hours(240))), absl::Minutes(5));
-  EXPECT_FALSE(CertificateNotAfter("not a certificate").has_value());
+  const std::string chain =
+      SelfSigned("evbus-a", 10).cert + SelfSigned("evbus-b", 20).cert;
+  std::vector<CertificateValidity> v = CertificateValidities(chain);
+  ASSERT_EQ(v.size(), 2u);
+  EXPECT_LT(absl::AbsDuration(v[0].not_before - now), absl::Minutes(5));
+  EXPECT_LT(absl::AbsDuration(v[0].not_after - (now + absl::Hours(240))),
+            absl::Minutes(5));
+  EXPECT_LT(absl::AbsDuration(v[1].not_after - (now + absl::Hours(480))),
+            absl::Minutes(5));
+  EXPECT_TRUE(CertificateValidities("not a certificate").empty());
+}
+
+TEST_F(TlsFilesTest, AChainInTheWrongOrderIsNamed) {
+  EVP_PKEY* ca_key = EVP_EC_gen("P-256");
+  EVP_PKEY* leaf_key = EVP_EC_gen("P-256");
+  EVP_PKEY_up_ref(ca_key);
+  EVP_PKEY_up_ref(leaf_key);
+  const Generated ca = Issue(ca_key, "evbus-ca", 30);
+  const Generated leaf = Issue(leaf_key, "evbusd", 30, ca_key, "evbus-ca");
+  const std::string cert = Write("chain.crt", ca.cert + leaf.cert);
+  const std::string key = Write("leaf.key", leaf.key);
+  absl::StatusOr<TlsKeyPair> pair =
+      LoadTlsKeyPair(cert, "grpc_tls_cert", key, "grpc_tls_key");
+  ASSERT_FALSE(pair.ok());
+  EXPECT_EQ(pair.status().message(),
+            "grpc_tls_cert: " + cert +
+                ": the chain must begin with the certificate of the key of "
+                "grpc_tls_key (it is certificate 2 of 2)");
+  // The right order is taken, and presented whole.
+  pair = LoadTlsKeyPair(Write("ok.crt", leaf.cert + ca.cert), "grpc_tls_cert",
+                        key, "grpc_tls_key");
+  ASSERT_TRUE(pair.ok()) << pair.status();
+  EXPECT_TRUE(CheckServerKeyPair(*pair).ok());
+  EVP_PKEY_free(ca_key);
+  EVP_PKEY_free(leaf_key);
 }
 
 TEST_F(TlsFilesTest, ServerContextPresentsThePair) {
@@ -154,16 +199,41 @@ TEST_F(TlsFilesTest, ServerContextPresentsThePair) {
   const Generated b = SelfSigned("evbus-b", 30);
   SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
   ASSERT_NE(ctx, nullptr);
-  EXPECT_TRUE(ConfigureServerContext(ctx, {a.cert, a.key}));
+  absl::Status s = ConfigureServerContext(ctx, {a.cert, a.key});
+  EXPECT_TRUE(s.ok()) << s;
   EXPECT_EQ(SSL_CTX_get_min_proto_version(ctx), TLS1_2_VERSION);
+  // TLS 1.2 suites: forward-secret AEAD only (TLS 1.3's are all AEAD).
+  STACK_OF(SSL_CIPHER)* ciphers = SSL_CTX_get_ciphers(ctx);
+  ASSERT_GT(sk_SSL_CIPHER_num(ciphers), 0);
+  for (int i = 0; i < sk_SSL_CIPHER_num(ciphers); ++i) {
+    const SSL_CIPHER* c = sk_SSL_CIPHER_value(ciphers, i);
+    if (std::string(SSL_CIPHER_get_version(c)) == "TLSv1.3") continue;
+    EXPECT_EQ(SSL_CIPHER_get_kx_nid(c), NID_kx_ecdhe) << SSL_CIPHER_get_name(c);
+    EXPECT_TRUE(SSL_CIPHER_is_aead(c)) << SSL_CIPHER_get_name(c);
+  }
   SSL_CTX_free(ctx);
   // A key of another certificate, or no certificate at all.
-  ctx = SSL_CTX_new(TLS_server_method());
-  EXPECT_FALSE(ConfigureServerContext(ctx, {a.cert, b.key}));
-  SSL_CTX_free(ctx);
-  ctx = SSL_CTX_new(TLS_server_method());
-  EXPECT_FALSE(ConfigureServerContext(ctx, {"", a.key}));
-  SSL_CTX_free(ctx);
+  EXPECT_FALSE(CheckServerKeyPair({a.cert, b.key}).ok());
+  EXPECT_FALSE(CheckServerKeyPair({"", a.key}).ok());
+}
+
+TEST_F(TlsFilesTest, KeysClientsCannotUseAreRefusedWithTheReason) {
+  // RSA under 2048 bits: below OpenSSL's default security level.
+  const Generated weak = Issue(EVP_RSA_gen(1024), "evbus-weak", 30);
+  absl::Status s = CheckServerKeyPair({weak.cert, weak.key});
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.message(), HasSubstr("OpenSSL refuses the certificate (ee "
+                                     "key too small)"));
+  // A curve TLS does not negotiate.
+  const Generated k1 = Issue(EVP_EC_gen("secp256k1"), "evbus-k1", 30);
+  s = CheckServerKeyPair({k1.cert, k1.key});
+  EXPECT_EQ(s.message(),
+            "the key is on elliptic curve secp256k1, which TLS clients do "
+            "not offer: use P-256, P-384 or P-521 (or RSA)");
+  const Generated rsa = Issue(EVP_RSA_gen(2048), "evbus-rsa", 30);
+  EXPECT_TRUE(CheckServerKeyPair({rsa.cert, rsa.key}).ok());
+  const Generated p384 = Issue(EVP_EC_gen("P-384"), "evbus-384", 30);
+  EXPECT_TRUE(CheckServerKeyPair({p384.cert, p384.key}).ok());
 }
 
 }  // namespace

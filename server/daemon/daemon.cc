@@ -34,6 +34,7 @@
 #include "server/api/grpc/cloudwatch_service.h"
 #include "server/api/grpc/event_bus_service.h"
 #include "server/api/grpc/function_service.h"
+#include "server/api/grpc/grpc_log.h"
 #include "server/api/grpc/topic_service.h"
 #include "server/api/http/http_server.h"
 #include "server/bus/archive_service.h"
@@ -252,22 +253,48 @@ void WarnIfReadableByOthers(const std::string& path, absl::string_view field) {
   }
 }
 
-// A listener's certificate chain and key, checked, with warnings for a key
-// others may read and a certificate past its end.
+// A listener's certificate chain and key, checked as its TLS server will
+// (gRPC and cpp-httplib refuse a pair OpenSSL will not present only when
+// they start listening, after the store is open), with warnings for a key
+// others may read and for certificates that are not valid now or will not
+// be in 30 days (they are read once: replacing them needs a restart).
 absl::StatusOr<common::TlsKeyPair> LoadListenerKeyPair(
     const std::string& cert_path, absl::string_view cert_field,
     const std::string& key_path, absl::string_view key_field) {
   absl::StatusOr<common::TlsKeyPair> pair =
       common::LoadTlsKeyPair(cert_path, cert_field, key_path, key_field);
   if (!pair.ok()) return pair.status();
+  absl::Status usable = common::CheckServerKeyPair(*pair);
+  if (!usable.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(cert_field, ": ", cert_path, " with ", key_field, " ",
+                     key_path, ": ", usable.message()));
+  }
   WarnIfReadableByOthers(key_path, key_field);
-  std::optional<absl::Time> not_after =
-      common::CertificateNotAfter(pair->cert_chain);
-  if (not_after.has_value() && *not_after < absl::Now()) {
-    EVBUS_LOG(WARNING) << cert_field << " " << cert_path << " expired at "
-                       << absl::FormatTime(absl::RFC3339_sec, *not_after,
-                                           absl::UTCTimeZone())
-                       << ": clients will refuse it";
+  const absl::Time now = absl::Now();
+  auto format = [](absl::Time t) {
+    return absl::FormatTime(absl::RFC3339_sec, t, absl::UTCTimeZone());
+  };
+  const std::vector<common::CertificateValidity> validity =
+      common::CertificateValidities(pair->cert_chain);
+  for (size_t i = 0; i < validity.size(); ++i) {
+    const std::string which = i == 0
+                                  ? absl::StrCat(cert_field, " ", cert_path)
+                                  : absl::StrCat("certificate ", i + 1, " of ",
+                                                 cert_field, " ", cert_path);
+    if (validity[i].not_after < now) {
+      EVBUS_LOG(WARNING) << which << " expired at "
+                         << format(validity[i].not_after)
+                         << ": clients will refuse it";
+    } else if (validity[i].not_before > now) {
+      EVBUS_LOG(WARNING) << which << " is not valid before "
+                         << format(validity[i].not_before)
+                         << ": clients will refuse it until then";
+    } else if (validity[i].not_after < now + absl::Hours(30 * 24)) {
+      EVBUS_LOG(WARNING) << which << " expires at "
+                         << format(validity[i].not_after)
+                         << " (replace it and restart evbusd before then)";
+    }
   }
   return pair;
 }
@@ -305,6 +332,7 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> GrpcTlsCredentials(
 
 int Run(const config::DaemonConfig& config) {
   common::SetMinLogSeverity(ParseSeverity(config.log_level));
+  api::InstallGrpcLogSink();
   // Read before anything is written, so that a bad token file leaves the
   // data directory untouched.
   api::CallAuthorizer grpc_authorizer;
@@ -340,6 +368,7 @@ int Run(const config::DaemonConfig& config) {
       return 1;
     }
     http_tls = *std::move(pair);
+    EVBUS_LOG(INFO) << "HTTP: HTTPS only, with " << config.http_tls_cert;
   }
   if (::geteuid() == 0) {
     // As root, functions run as another user (--function-user) and must
@@ -915,8 +944,10 @@ int Run(const config::DaemonConfig& config) {
       http_options.tls.has_value() ? "https://" : "http://", http_addr));
   EVBUS_LOG(INFO) << "evbusd " << EVBUS_VERSION << " serving ("
                   << (manual_clock != nullptr ? "manual clock" : "real clock")
-                  << "): grpc " << grpc_addr << ", http " << http_addr
-                  << ", data " << config.data_dir << " (ready in "
+                  << "): grpc " << grpc_addr
+                  << (config.grpc_tls_cert.empty() ? "" : " (TLS)")
+                  << (http_options.tls.has_value() ? ", https " : ", http ")
+                  << http_addr << ", data " << config.data_dir << " (ready in "
                   << absl::ToInt64Milliseconds(absl::Now() - started) << " ms)";
   // --stack: make the daemon match the stack before it reports ready, over
   // the same gRPC API the CLI uses (in-process channel).
@@ -949,6 +980,10 @@ int Run(const config::DaemonConfig& config) {
     common::Json ready = common::Json::object();
     ready["grpc"] = grpc_addr;
     ready["http"] = http_addr;
+    // How to reach them: scripts need to know when TLS is on.
+    ready["grpc_tls"] = !config.grpc_tls_cert.empty();
+    ready["http_url"] = absl::StrCat(
+        http_options.tls.has_value() ? "https://" : "http://", http_addr);
     ready["pid"] = ::getpid();
     absl::Status w =
         WriteFileAtomically(config.ready_file, common::DumpJson(ready) + "\n");

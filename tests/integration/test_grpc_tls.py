@@ -7,13 +7,15 @@ client certificate, and a second CA nobody trusts.
 """
 import json
 import os
+import re
 import shutil
+import socket
 import subprocess
 import tempfile
 import unittest
 
 from evbus_harness import (EVBUS, Daemon, entry, make_ca, make_cert,
-                            refused_start)
+                            openssl, refused_start)
 
 TOKEN = "tok-" + "0123456789abcdef" * 2
 
@@ -72,6 +74,15 @@ class GrpcTlsTest(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(len(json.loads(r.stdout)["Events"]), 1)
         self.assertIn("gRPC: TLS with %s" % self.server[1], self.d.log())
+        with open(self.d.data_dir + ".ready") as f:
+            ready = json.load(f)
+        self.assertTrue(ready["grpc_tls"])
+        self.assertEqual(ready["http_url"], "http://" + self.d.http)
+        # The certificates of these tests last two days: evbusd says so.
+        self.assertIn("grpc_tls_cert %s expires at " % self.server[1],
+                      self.d.log())
+        self.assertIn("(replace it and restart evbusd before then)",
+                      self.d.log())
 
     def test_a_plaintext_client_is_refused_with_a_hint(self):
         r = self.run_cli("list-rules")
@@ -82,6 +93,25 @@ class GrpcTlsTest(unittest.TestCase):
                       "$EVBUS_TLS_CA)", r.stderr)
         # gRPC's own log lines are not repeated.
         self.assertNotIn("ssl_transport_security", r.stderr)
+
+    def test_failed_handshakes_do_not_flood_the_log(self):
+        # Anyone may connect and fail a handshake; gRPC logs each failure.
+        host, port = self.d.grpc.rsplit(":", 1)
+        before = self.d.log()
+        for _ in range(200):
+            with socket.create_connection((host, int(port)), timeout=5) as s:
+                s.sendall(b"GET / HTTP/1.1\r\n\r\n")
+                try:
+                    s.recv(16)
+                except OSError:
+                    pass
+        r = self.run_cli("--tls-ca", self.ca[1], "list-rules")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        added = self.d.log()[len(before):]
+        self.assertLessEqual(added.count("gRPC: "), 21, added[-2000:])
+        # gRPC's own format ("E1129 12:47:51.008 ...") no longer appears.
+        self.assertIsNone(re.search(r"^[EIWD]\d{4} ", added, re.M),
+                          added[-2000:])
 
     def test_an_untrusted_certificate_or_name_is_refused(self):
         r = self.run_cli("--tls-ca", self.other_ca[1], "list-rules")
@@ -120,7 +150,18 @@ class GrpcTlsTest(unittest.TestCase):
         r = self.run_cli("--tls-ca", self.ca[1], "--tls-cert", self.client[1],
                          "list-rules")
         self.assertEqual(r.returncode, 2)
-        self.assertIn("evbus: --tls-cert needs --tls-key", r.stderr)
+        self.assertIn("evbus: --tls-cert needs its key: --tls-key FILE or "
+                      "$EVBUS_TLS_KEY", r.stderr)
+        # Values from the environment are named as such.
+        r = self.run_cli("list-rules", env_extra={
+            "EVBUS_TLS_CA": os.path.join(self.work, "none")})
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("evbus: $EVBUS_TLS_CA: cannot read", r.stderr)
+        r = self.run_cli("list-rules", env_extra={
+            "EVBUS_TLS_CA": self.ca[1], "EVBUS_TLS_KEY": self.client[0]})
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("evbus: $EVBUS_TLS_KEY needs a certificate: --tls-cert "
+                      "FILE or $EVBUS_TLS_CERT", r.stderr)
         r = self.run_cli("--tls-ca", self.server[0], "list-rules")
         self.assertEqual(r.returncode, 2)
         self.assertIn("--tls-ca: %s: holds no PEM certificate" %
@@ -130,10 +171,31 @@ class GrpcTlsTest(unittest.TestCase):
         self.assertEqual(r.returncode, 2)
         self.assertIn("--tls-key: %s: the key does not belong to the "
                       "certificate of --tls-cert" % self.stranger[0], r.stderr)
-        # VERB --help needs none of them.
+        # VERB --help needs none of them, nor do the verbs that never call
+        # evbusd.
         r = self.run_cli("--tls-ca", os.path.join(self.work, "none"),
                          "list-rules", "--help")
         self.assertEqual(r.returncode, 0, r.stderr)
+        r = self.run_cli("describe-schedule-expression", "--expression",
+                         "rate(5 minutes)", "--count", "1", env_extra={
+                             "EVBUS_TLS_CA": os.path.join(self.work, "none"),
+                             "EVBUS_TLS_CERT": self.client[1]})
+        self.assertEqual(r.returncode, 0, r.stderr)
+        patterns = os.path.join(self.work, "patterns.json")
+        with open(patterns, "w") as f:
+            json.dump({"source": ["a"]}, f)
+        r = self.run_cli("patterns", "lint", patterns, env_extra={
+            "EVBUS_TLS_CA": os.path.join(self.work, "none")})
+        self.assertEqual(r.returncode, 0, r.stderr)
+
+    def test_a_verb_option_value_that_looks_global_stays_the_verb_s(self):
+        r = self.run_cli("--tls-ca", self.ca[1], "put-rule", "--name",
+                         "described", "--description", "--tls",
+                         "--event-pattern", json.dumps({"source": ["x"]}))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = self.run_cli("--tls-ca", self.ca[1], "describe-rule", "--name",
+                         "described")
+        self.assertEqual(json.loads(r.stdout)["Description"], "--tls")
 
 
 class GrpcTlsStartTest(unittest.TestCase):
@@ -167,6 +229,28 @@ class GrpcTlsStartTest(unittest.TestCase):
         message, files = refused_start("--grpc-tls-cert", missing,
                                        "--grpc-tls-key", key)
         self.assertIn("grpc_tls_cert: cannot read %s" % missing, message)
+        self.assertEqual(files, [])
+        # Pairs OpenSSL will not present: refused at start with its reason,
+        # not when gRPC starts listening after the store is open.
+        weak = os.path.join(self.work, "weak")
+        openssl("req", "-x509", "-newkey", "rsa:1024", "-nodes", "-keyout",
+                weak + ".key", "-out", weak + ".crt", "-days", "2", "-subj",
+                "/CN=weak", "-addext", "subjectAltName=IP:127.0.0.1")
+        message, files = refused_start("--grpc-tls-cert", weak + ".crt",
+                                       "--grpc-tls-key", weak + ".key")
+        self.assertIn("grpc_tls_cert: %s.crt with grpc_tls_key %s.key: "
+                      "OpenSSL refuses the certificate (ee key too small)" %
+                      (weak, weak), message)
+        self.assertEqual(files, [])
+        k1 = os.path.join(self.work, "k1")
+        openssl("req", "-x509", "-newkey", "ec", "-pkeyopt",
+                "ec_paramgen_curve:secp256k1", "-nodes", "-keyout",
+                k1 + ".key", "-out", k1 + ".crt", "-days", "2", "-subj",
+                "/CN=k1")
+        message, files = refused_start("--http-tls-cert", k1 + ".crt",
+                                       "--http-tls-key", k1 + ".key")
+        self.assertIn("the key is on elliptic curve secp256k1, which TLS "
+                      "clients do not offer", message)
         self.assertEqual(files, [])
         message, files = refused_start("--grpc-tls-cert", crt,
                                        "--grpc-tls-key", key,

@@ -123,7 +123,8 @@ class GrpcTokenTest(unittest.TestCase):
         r = self.run_cli("list-rules",
                          env_token_file=os.path.join(self.work, "none"))
         self.assertEqual(r.returncode, 2)
-        self.assertIn("--token-file: cannot read", r.stderr)
+        # Named as the user gave it: here, the environment variable.
+        self.assertIn("$EVBUS_TOKEN_FILE: cannot read", r.stderr)
 
     def test_the_aws_endpoint_does_not_need_the_token(self):
         host, port = self.d.http.rsplit(":", 1)

@@ -58,6 +58,14 @@ class HttpTlsTest(unittest.TestCase):
                      "X-Amz-Target": "AWSEvents.ListEventBuses"})
         self.assertEqual(status, 200, text)
         self.assertEqual(json.loads(text)["EventBuses"][0]["Name"], "default")
+        # The log and the ready file say HTTPS is on.
+        self.assertIn("HTTP: HTTPS only, with %s" % self.server[1],
+                      self.d.log())
+        self.assertIn(", https %s" % self.d.http, self.d.log())
+        with open(self.d.data_dir + ".ready") as f:
+            ready = json.load(f)
+        self.assertEqual(ready["http_url"], "https://" + self.d.http)
+        self.assertFalse(ready["grpc_tls"])
 
     def test_plain_and_untrusted_clients_are_refused(self):
         host, port = self.d.http.rsplit(":", 1)
@@ -70,6 +78,17 @@ class HttpTlsTest(unittest.TestCase):
         with self.assertRaises(ssl.SSLCertVerificationError):
             self.https("GET", "/healthz",
                        context=ssl.create_default_context())
+        # TLS 1.2 only with forward-secret AEAD suites: a client offering
+        # only CBC ones is refused.
+        cbc = ssl.create_default_context(cafile=self.ca[1])
+        cbc.maximum_version = ssl.TLSVersion.TLSv1_2
+        cbc.set_ciphers("ECDHE-ECDSA-AES128-SHA:ECDHE-ECDSA-AES256-SHA384")
+        with self.assertRaises(ssl.SSLError):
+            self.https("GET", "/healthz", context=cbc)
+        gcm = ssl.create_default_context(cafile=self.ca[1])
+        gcm.maximum_version = ssl.TLSVersion.TLSv1_2
+        self.assertEqual(self.https("GET", "/healthz", context=gcm),
+                         (200, "ok\n"))
         # The listener still serves after them.
         self.assertEqual(self.https("GET", "/healthz"), (200, "ok\n"))
 
@@ -91,6 +110,13 @@ class HttpTlsTest(unittest.TestCase):
             "GET", message["SigningCertURL"].split(d.http, 1)[1])
         self.assertEqual(status, 200)
         self.assertIn("BEGIN CERTIFICATE", pem)
+        # The UnsubscribeURL works over https.
+        status, text = self.https(
+            "GET", message["UnsubscribeURL"].split(d.http, 1)[1])
+        self.assertEqual(status, 200, text)
+        subs = d.cli_json("list-subscriptions-by-topic", "--topic-arn",
+                          topic)["Subscriptions"]
+        self.assertEqual(subs, [])
 
 
 class HttpTlsStartTest(unittest.TestCase):

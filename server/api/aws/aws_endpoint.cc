@@ -168,15 +168,17 @@ absl::Status CheckSignatureScope(const AwsHttpRequest& request,
   return absl::OkStatus();
 }
 
-// GET of an SNS SubscribeURL (Action=ConfirmSubscription alone): its Token
-// authorises it, as on AWS, so it needs no signature.
-bool IsSubscribeUrlConfirmation(const AwsHttpRequest& request,
-                                Protocol protocol) {
+// GET of an SNS SubscribeURL (Action=ConfirmSubscription alone) or
+// UnsubscribeURL (Action=Unsubscribe alone): the Token, or the
+// subscription ARN's random id, authorises it, as on AWS, so it needs no
+// signature. (SNS's AuthenticateOnUnsubscribe, which makes the second need
+// one, is not kept.)
+bool IsSubscriptionLink(const AwsHttpRequest& request, Protocol protocol) {
   if (protocol != Protocol::kQuery || request.method != "GET") return false;
   int actions = 0;
   for (const auto& [k, v] : request.query) {
     if (k == "Action") {
-      if (v != "ConfirmSubscription") return false;
+      if (v != "ConfirmSubscription" && v != "Unsubscribe") return false;
       ++actions;
     }
   }
@@ -337,6 +339,10 @@ AwsHttpResponse AwsEndpoint::Handle(const AwsHttpRequest& original,
       return pem;
     }
   }
+  if (request.method == "GET" && request.path == "/unsubscribe.html" &&
+      backends_.topics != nullptr) {
+    return HandleUnsubscribePage(request.query, *backends_.topics);
+  }
   std::string target = request.Header("x-amz-target");
   const Protocol protocol = ProtocolOf(request);
 
@@ -377,7 +383,7 @@ AwsHttpResponse AwsEndpoint::Handle(const AwsHttpRequest& original,
       }
     }
   } else if (!options_.credentials.empty() &&
-             !IsSubscribeUrlConfirmation(request, protocol)) {
+             !IsSubscriptionLink(request, protocol)) {
     return ErrorFor(protocol, 400, "MissingAuthenticationTokenException",
                     "Missing Authentication Token");
   }

@@ -649,4 +649,59 @@ AwsHttpResponse HandleSnsQuery(const Form& params, const AwsCaller& caller,
   return r;
 }
 
+AwsHttpResponse HandleUnsubscribePage(
+    const std::vector<std::pair<std::string, std::string>>& query,
+    api::TopicServiceImpl& topics) {
+  std::string arn, endpoint;
+  for (const auto& [k, v] : query) {
+    if (k == "SubscriptionArn") arn = v;
+    if (k == "Endpoint") endpoint = v;
+  }
+  auto page = [](int status, absl::string_view title, absl::string_view text) {
+    AwsHttpResponse r;
+    r.status = status;
+    r.content_type = "text/html; charset=UTF-8";
+    r.body = absl::StrCat(
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>",
+        XmlEscape(title), "</title></head><body><h1>", XmlEscape(title),
+        "</h1><p>", XmlEscape(text), "</p></body></html>\n");
+    return r;
+  };
+  if (arn.empty()) {
+    return page(400, "Invalid request",
+                "The link has no SubscriptionArn parameter.");
+  }
+  const size_t colon = arn.rfind(':');
+  evbus::v1::ListSubscriptionsByTopicRequest list;
+  list.set_topic_arn(colon == std::string::npos ? arn : arn.substr(0, colon));
+  grpc::ServerContext list_ctx;
+  evbus::v1::ListSubscriptionsResponse subs;
+  const evbus::v1::Subscription* found = nullptr;
+  if (topics.ListSubscriptionsByTopic(&list_ctx, &list, &subs).ok()) {
+    for (const evbus::v1::Subscription& s : subs.subscriptions()) {
+      if (s.subscription_arn() == arn &&
+          (endpoint.empty() || s.endpoint() == endpoint)) {
+        found = &s;
+      }
+    }
+  }
+  if (found == nullptr) {
+    return page(404, "Subscription not found",
+                "There is no such subscription: it may have been removed "
+                "already.");
+  }
+  evbus::v1::UnsubscribeRequest request;
+  request.set_subscription_arn(arn);
+  grpc::ServerContext ctx;
+  evbus::v1::TopicEmpty response;
+  grpc::Status removed = topics.Unsubscribe(&ctx, &request, &response);
+  if (!removed.ok()) {
+    return page(500, "Subscription not removed", removed.error_message());
+  }
+  return page(200, "Subscription removed!",
+              absl::StrCat(found->endpoint(),
+                           " will no longer receive messages from topic ",
+                           found->topic_arn(), "."));
+}
+
 }  // namespace evbus::api::aws

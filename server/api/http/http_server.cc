@@ -18,7 +18,7 @@ std::unique_ptr<httplib::Server> NewServer(
     const std::optional<common::TlsKeyPair>& tls) {
   if (!tls.has_value()) return std::make_unique<httplib::Server>();
   return std::make_unique<httplib::SSLServer>([&tls](SSL_CTX& ctx) {
-    return common::ConfigureServerContext(&ctx, *tls);
+    return common::ConfigureServerContext(&ctx, *tls).ok();
   });
 }
 

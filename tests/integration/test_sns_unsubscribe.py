@@ -1,0 +1,108 @@
+"""The unsubscribe links SNS messages carry, followed as a reader would:
+the UnsubscribeURL of an http notification and the unsubscribe page linked
+from an email (a real SMTP server, Debian's aiosmtpd), both unsigned while
+the AWS endpoint requires SigV4 (--aws-credentials), as on SNS."""
+import json
+import os
+import re
+import shutil
+import tempfile
+import unittest
+import urllib.error
+import urllib.parse
+import urllib.request
+
+import test_alarms_topics as alarms
+from evbus_harness import Daemon
+from receiver import Receiver
+
+
+def get(url):
+    """(status, body) of an unsigned GET."""
+    try:
+        with urllib.request.urlopen(url, timeout=10) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+class SnsUnsubscribeLinksTest(unittest.TestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        cls.work = tempfile.mkdtemp(prefix="evbus-unsub-")
+        creds = os.path.join(cls.work, "credentials")
+        with open(creds, "w") as f:
+            f.write("[default]\naws_access_key_id = AKIDUNSUB\n"
+                    "aws_secret_access_key = unsub-secret\n")
+        cls.smtp = alarms.SmtpSink()
+        cls.receiver = Receiver()
+        cls.d = Daemon(extra_args=[
+            "--aws-credentials", creds,
+            "--smtp-url", "smtp://127.0.0.1:%d?starttls=off" % cls.smtp.port,
+            "--smtp-from", "sns@evbus.test"]).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.d.cleanup()
+        cls.receiver.close()
+        cls.smtp.close()
+        shutil.rmtree(cls.work, ignore_errors=True)
+
+    def subscriptions(self, topic):
+        return [s["Endpoint"] for s in self.d.cli_json(
+            "list-subscriptions-by-topic", "--topic-arn",
+            topic)["Subscriptions"]]
+
+    def test_the_links_work_unsigned(self):
+        d = self.d
+        topic = d.cli_json("create-topic", "--name", "links")["TopicArn"]
+        d.cli_json("subscribe", "--topic-arn", topic, "--protocol", "email",
+                   "--notification-endpoint", "ops@example.test")
+        d.cli_json("subscribe", "--topic-arn", topic, "--protocol", "http",
+                   "--notification-endpoint", self.receiver.url("/links"))
+        d.cli_json("publish", "--topic-arn", topic, "--subject", "Hello",
+                   "--message", "first")
+
+        # The email's link: the page removes the subscription.
+        mails = self.smtp.wait(1)
+        self.assertEqual(len(mails), 1)
+        body = mails[0].get_content()
+        link = re.search(r"(http://\S+/unsubscribe\.html\?\S+)", body).group(1)
+        self.assertIn("Endpoint=ops@example.test", link)
+        # The wrong endpoint, or no subscription named: nothing removed.
+        wrong = link.replace("ops@example.test", "other@example.test")
+        self.assertEqual(get(wrong)[0], 404)
+        self.assertEqual(get(link.split("?")[0])[0], 400)
+        self.assertIn("ops@example.test", self.subscriptions(topic))
+        status, page = get(link)
+        self.assertEqual(status, 200, page)
+        self.assertIn("<h1>Subscription removed!</h1>", page)
+        self.assertIn("ops@example.test will no longer receive messages "
+                      "from topic %s." % topic, page)
+        self.assertNotIn("ops@example.test", self.subscriptions(topic))
+        self.assertEqual(get(link)[0], 404)  # once
+
+        # The http notification's UnsubscribeURL.
+        self.assertTrue(self.receiver.wait_for(
+            lambda rs: any(r["path"] == "/links" for r in rs)))
+        note = json.loads(self.receiver.received("/links")[0]["body"])
+        status, xml = get(note["UnsubscribeURL"])
+        self.assertEqual(status, 200, xml)
+        self.assertIn("<UnsubscribeResponse", xml)
+        self.assertEqual(self.subscriptions(topic), [])
+
+    def test_other_actions_still_need_a_signature(self):
+        query = urllib.parse.urlencode({"Action": "ListTopics"})
+        status, text = get("http://%s/?%s" % (self.d.http, query))
+        self.assertEqual(status, 400, text)
+        self.assertIn("MissingAuthenticationTokenException", text)
+        # Two actions in one link are not a link.
+        status, text = get("http://%s/?Action=Unsubscribe&Action=ListTopics"
+                           "&SubscriptionArn=x" % self.d.http)
+        self.assertEqual(status, 400, text)
+        self.assertIn("MissingAuthenticationTokenException", text)
+
+
+if __name__ == "__main__":
+    unittest.main()
