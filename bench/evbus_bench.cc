@@ -29,7 +29,7 @@ int Usage() {
       "usage: evbus-bench put-events [--endpoint HOST:PORT] "
       "[--concurrency C] [--batch B] [--payload-bytes N] "
       "[--duration S] [--channels K] [--event-bus-name B] [--rules K] "
-      "[--client-threads N]\n"
+      "[--client-threads N] [--tls-ca FILE]\n"
       "       evbus-bench e2e [--endpoint HOST:PORT] [--concurrency C] "
       "[--rate R] [--duration S] [--payload-bytes N] [--batch B]\n"
       "       evbus-bench match --rules FILE --events FILE.jsonl "
@@ -129,7 +129,8 @@ int PutEvents(int argc, char** argv) {
       .Double("--duration", &o.duration_seconds, 0, 3600)
       .Int("--channels", &o.channels, 1, 256)
       .Int("--client-threads", &o.client_threads, 0, 64)
-      .Int("--rules", &o.rules, 0, 100000);
+      .Int("--rules", &o.rules, 0, 100000)
+      .Str("--tls-ca", &o.tls_ca_file);
   if (!f.Parse(argc, argv)) return Usage();
   return evbus::bench::RunPutEventsLoad(o);
 }

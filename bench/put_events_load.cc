@@ -15,6 +15,7 @@
 #include "server/api/http/listen_backlog.h"
 #include "server/common/ids.h"
 #include "server/common/json.h"
+#include "server/common/tls_files.h"
 
 namespace evbus::bench {
 namespace {
@@ -117,6 +118,20 @@ class BenchRules {
 }  // namespace
 
 int RunPutEventsLoad(const PutEventsLoadOptions& o) {
+  std::shared_ptr<grpc::ChannelCredentials> credentials =
+      grpc::InsecureChannelCredentials();
+  if (!o.tls_ca_file.empty()) {
+    absl::StatusOr<std::string> ca =
+        common::LoadPemCertificates(o.tls_ca_file, "--tls-ca");
+    if (!ca.ok()) {
+      std::fprintf(stderr, "evbus-bench: %s\n",
+                   std::string(ca.status().message()).c_str());
+      return 2;
+    }
+    grpc::SslCredentialsOptions tls;
+    tls.pem_root_certs = *std::move(ca);
+    credentials = grpc::SslCredentials(tls);
+  }
   // With rules: a receiver that answers 200 and counts.
   std::atomic<int64_t> delivered{0};
   httplib::Server receiver;
@@ -139,7 +154,7 @@ int RunPutEventsLoad(const PutEventsLoadOptions& o) {
     const int port = api::BindWithFullBacklog(receiver, "127.0.0.1", 0);
     receiver_thread = std::thread([&] { receiver.listen_after_bind(); });
     control_stub = evbus::v1::EventBusService::NewStub(
-        grpc::CreateChannel(o.endpoint, grpc::InsecureChannelCredentials()));
+        grpc::CreateChannel(o.endpoint, credentials));
     rules = std::make_unique<BenchRules>(control_stub.get(), o.event_bus_name);
     if (!rules->Create(o.rules, source, port)) {
       rules.reset();
@@ -152,8 +167,7 @@ int RunPutEventsLoad(const PutEventsLoadOptions& o) {
   for (int i = 0; i < std::max(1, o.channels); ++i) {
     grpc::ChannelArguments args;
     args.SetInt("grpc.channel_id", i);  // distinct connections
-    channels.push_back(grpc::CreateCustomChannel(
-        o.endpoint, grpc::InsecureChannelCredentials(), args));
+    channels.push_back(grpc::CreateCustomChannel(o.endpoint, credentials, args));
   }
   evbus::v1::PutEventsRequest request;
   for (int i = 0; i < o.batch; ++i) {

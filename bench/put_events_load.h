@@ -25,6 +25,9 @@ struct PutEventsLoadOptions {
   // 0: one blocking thread per caller. N > 0: the `concurrency` calls are
   // kept in flight asynchronously by N threads (a lighter load generator).
   int client_threads = 0;
+  // Set: connect with TLS, trusting these PEM CA certificates (evbusd
+  // started with --grpc-tls-cert). Empty: plaintext.
+  std::string tls_ca_file;
 };
 
 // Runs the load and prints one JSON object: events_per_second,
