@@ -167,7 +167,8 @@ int RunPutEventsLoad(const PutEventsLoadOptions& o) {
   for (int i = 0; i < std::max(1, o.channels); ++i) {
     grpc::ChannelArguments args;
     args.SetInt("grpc.channel_id", i);  // distinct connections
-    channels.push_back(grpc::CreateCustomChannel(o.endpoint, credentials, args));
+    channels.push_back(
+        grpc::CreateCustomChannel(o.endpoint, credentials, args));
   }
   evbus::v1::PutEventsRequest request;
   for (int i = 0; i < o.batch; ++i) {
