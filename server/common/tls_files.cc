@@ -7,16 +7,13 @@
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
-#include <sys/stat.h>
 
-#include <cerrno>
-#include <cstring>
 #include <ctime>
-#include <fstream>
 #include <memory>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "server/common/regular_file.h"
 
 namespace evbus::common {
 namespace {
@@ -48,33 +45,13 @@ std::string OpenSslReason() {
   return reason != nullptr ? absl::StrCat(" (", reason, ")") : "";
 }
 
-// The whole of `path`: a regular file of at most kMaxPemFileBytes (a FIFO
-// would block start-up, a device never end).
+// The whole of `path`, a regular file of at most kMaxPemFileBytes.
 absl::StatusOr<std::string> ReadPemFile(const std::string& path,
                                         absl::string_view field) {
-  struct stat st;
-  if (::stat(path.c_str(), &st) != 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        field, ": cannot read ", path, ": ", std::strerror(errno)));
-  }
-  if (!S_ISREG(st.st_mode)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(field, ": ", path, " is not a regular file"));
-  }
-  if (static_cast<uint64_t>(st.st_size) > kMaxPemFileBytes) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(field, ": ", path, " is larger than ", kMaxPemFileBytes,
-                     " bytes: not a PEM file"));
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(field, ": cannot read ", path));
-  }
-  std::string text(kMaxPemFileBytes + 1, '\0');
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  text.resize(static_cast<size_t>(in.gcount()));
-  if (text.size() > kMaxPemFileBytes) {
+  absl::StatusOr<std::string> text =
+      ReadRegularFile(path, field, kMaxPemFileBytes + 1);
+  if (!text.ok()) return text.status();
+  if (text->size() > kMaxPemFileBytes) {
     return absl::InvalidArgumentError(
         absl::StrCat(field, ": ", path, " is larger than ", kMaxPemFileBytes,
                      " bytes: not a PEM file"));

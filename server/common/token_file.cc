@@ -1,36 +1,17 @@
 #include "server/common/token_file.h"
 
-#include <sys/stat.h>
-
-#include <cerrno>
-#include <cstring>
-#include <fstream>
-
 #include "absl/strings/str_cat.h"
+#include "server/common/regular_file.h"
 
 namespace evbus::common {
 
 absl::StatusOr<std::string> LoadTokenFile(const std::string& path,
                                           absl::string_view field) {
-  // A FIFO or a device would block or never end: regular files only, and
-  // no more than a token's length read.
-  struct stat st;
-  if (::stat(path.c_str(), &st) != 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        field, ": cannot read ", path, ": ", std::strerror(errno)));
-  }
-  if (!S_ISREG(st.st_mode)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(field, ": ", path, " is not a regular file"));
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(field, ": cannot read ", path));
-  }
-  std::string token(kMaxTokenLength + 3, '\0');
-  in.read(token.data(), static_cast<std::streamsize>(token.size()));
-  token.resize(static_cast<size_t>(in.gcount()));
+  // No more than a token's length is read.
+  absl::StatusOr<std::string> read =
+      ReadRegularFile(path, field, kMaxTokenLength + 3);
+  if (!read.ok()) return read.status();
+  std::string token = *std::move(read);
   if (!token.empty() && token.back() == '\n') token.pop_back();
   if (!token.empty() && token.back() == '\r') token.pop_back();
   for (char c : token) {
