@@ -1148,7 +1148,8 @@ struct RuleMatcher::Index {
       auto it = ab.excluded.find(*s);
       if (it != ab.excluded.end()) {
         const uint32_t stamp = sc->NextProbe();
-        for (const Pred& p : it->second) sc->excluded_stamp[p.subrule()] = stamp;
+        for (const Pred& p : it->second)
+          sc->excluded_stamp[p.subrule()] = stamp;
         for (const Pred& p : ab.all) {
           if (sc->excluded_stamp[p.subrule()] != stamp) Hit(p, leaf, sc);
         }
