@@ -55,7 +55,8 @@ void PrintHelp(std::ostream& out) {
          "--tls with the system's; --tls-cert and --tls-key present a client "
          "certificate ($EVBUS_TLS_CERT, $EVBUS_TLS_KEY; for "
          "--grpc-tls-client-ca); --tls-server-name NAME checks the "
-         "certificate for NAME instead of the endpoint's host.\n"
+         "certificate for NAME instead of the endpoint's host "
+         "($EVBUS_TLS_SERVER_NAME).\n"
          "JSON-valued options take inline JSON or file://path.\n\n"
          "verbs:\n";
   for (const evbus::cli::Command& c : evbus::cli::Commands()) {
@@ -205,6 +206,7 @@ int main(int argc, char** argv) {
   g.tls_ca = {from_env("EVBUS_TLS_CA"), "$EVBUS_TLS_CA"};
   g.tls_cert = {from_env("EVBUS_TLS_CERT"), "$EVBUS_TLS_CERT"};
   g.tls_key = {from_env("EVBUS_TLS_KEY"), "$EVBUS_TLS_KEY"};
+  g.tls_server_name = from_env("EVBUS_TLS_SERVER_NAME");
 
   // The global option `word` names ("" when none): exactly, or as
   // name=value.
@@ -264,6 +266,7 @@ int main(int argc, char** argv) {
   // where the verb's option before takes a value (`--description --tls`).
   std::vector<std::string> rest;
   bool value_next = false;
+  bool help = false;  // --help where it is not an option's value
   for (size_t j = i + 1; j < words.size(); ++j) {
     const std::string& w = words[j];
     if (value_next) {
@@ -275,6 +278,7 @@ int main(int argc, char** argv) {
       if (!take(name, &j)) return kExitUsage;
     } else {
       rest.push_back(w);
+      help = help || w == "--help";
       if (command != nullptr && w.size() > 2 && w.rfind("--", 0) == 0 &&
           w.find('=') == std::string::npos) {
         const std::string flag = w.substr(2);
@@ -290,8 +294,7 @@ int main(int argc, char** argv) {
   }
   const evbus::cli::Command& c = *command;
   // `evbus VERB --help`, also after a sub-verb (`patterns check --help`).
-  if ((!rest.empty() && rest[0] == "help") ||
-      std::find(rest.begin(), rest.end(), "--help") != rest.end()) {
+  if ((!rest.empty() && rest[0] == "help") || help) {
     std::cout << "usage: evbus " << c.name << " " << c.synopsis << "\n";
     PrintDetails(c.name, "  ", std::cout);
     return kExitOk;

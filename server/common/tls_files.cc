@@ -211,6 +211,25 @@ absl::Status ConfigureServerContext(SSL_CTX* ctx, const TlsKeyPair& pair) {
   return absl::OkStatus();
 }
 
+absl::Status CheckTrustedCertificates(absl::string_view pem) {
+  Bio bio = MemoryBio(pem);
+  for (int n = 1;; ++n) {
+    Cert cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
+    if (cert == nullptr) break;
+    EVP_PKEY* key = X509_get0_pubkey(cert.get());
+    const int bits = key == nullptr ? 0 : EVP_PKEY_get_security_bits(key);
+    if (bits < 112) {
+      ERR_clear_error();
+      return absl::InvalidArgumentError(absl::StrCat(
+          "certificate ", n, " has a key of ", bits,
+          " bits of security, and OpenSSL verifies nothing it signed (112 "
+          "or more: RSA of 2048 bits or more, or an elliptic curve)"));
+    }
+  }
+  ERR_clear_error();  // the end of the text reads as an error
+  return absl::OkStatus();
+}
+
 absl::Status CheckServerKeyPair(const TlsKeyPair& pair) {
   SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
   if (ctx == nullptr) {

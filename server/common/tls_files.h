@@ -62,6 +62,12 @@ std::vector<CertificateValidity> CertificateValidities(absl::string_view pem);
 // P-256, P-384 and P-521 are).
 absl::Status ConfigureServerContext(ssl_ctx_st* ctx, const TlsKeyPair& pair);
 
+// Whether OpenSSL, at its default security level, will verify chains that
+// end in the certificates of `pem` (CA certificates a server trusts for
+// client certificates): InvalidArgument naming the first whose key is too
+// weak (under 112 bits of security: RSA under 2048 bits).
+absl::Status CheckTrustedCertificates(absl::string_view pem);
+
 // Whether a TLS server can present `pair`: ConfigureServerContext on a
 // context of its own. evbusd checks its listeners' pairs with it before it
 // writes anything, as gRPC and cpp-httplib refuse them only when they

@@ -232,6 +232,11 @@ TEST_F(TlsFilesTest, KeysClientsCannotUseAreRefusedWithTheReason) {
             "not offer: use P-256, P-384 or P-521 (or RSA)");
   const Generated rsa = Issue(EVP_RSA_gen(2048), "evbus-rsa", 30);
   EXPECT_TRUE(CheckServerKeyPair({rsa.cert, rsa.key}).ok());
+  // As CA certificates for client certificates: the weak one is named.
+  EXPECT_TRUE(CheckTrustedCertificates(rsa.cert + k1.cert).ok());
+  s = CheckTrustedCertificates(rsa.cert + weak.cert);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.message(), HasSubstr("certificate 2 has a key of 80 bits"));
   const Generated p384 = Issue(EVP_EC_gen("P-384"), "evbus-384", 30);
   EXPECT_TRUE(CheckServerKeyPair({p384.cert, p384.key}).ok());
 }

@@ -316,6 +316,12 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> GrpcTlsCredentials(
     absl::StatusOr<std::string> ca = common::LoadPemCertificates(
         config.grpc_tls_client_ca, "grpc_tls_client_ca");
     if (!ca.ok()) return ca.status();
+    if (absl::Status usable = common::CheckTrustedCertificates(*ca);
+        !usable.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("grpc_tls_client_ca: ", config.grpc_tls_client_ca, ": ",
+                       usable.message()));
+    }
     options.pem_root_certs = *std::move(ca);
   }
   options.pem_key_cert_pairs.push_back(
@@ -472,6 +478,9 @@ int Run(const config::DaemonConfig& config) {
       std::filesystem::absolute(config.data_dir, abs_ec).string());
   topic_service.SetSigner(
       [&signer](const std::string& text) { return signer.Sign(text); });
+  topic_service.SetLinkTokens([&signer](absl::string_view subject) {
+    return signer.LinkToken(subject);
+  });
   std::optional<topics::SmtpOptions> smtp;
   if (!config.smtp_url.empty()) {
     absl::StatusOr<topics::SmtpOptions> parsed =
@@ -899,6 +908,9 @@ int Run(const config::DaemonConfig& config) {
   aws_options.body_timeout = absl::Seconds(config.http_header_timeout_seconds);
   aws_options.region = config.region;
   aws_options.signing_cert_pem = [&signer] { return signer.certificate_pem(); };
+  aws_options.link_token = [&signer](absl::string_view subject) {
+    return signer.LinkToken(subject);
+  };
   // PutEvents bodies: the entries' size limit, with room for JSON escaping.
   aws_options.max_json_body_bytes = std::max<size_t>(
       size_t{1} << 20, 4 * static_cast<size_t>(config.max_request_bytes));

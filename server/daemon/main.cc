@@ -26,7 +26,8 @@ ABSL_FLAG(std::string, http_listen, "127.0.0.1:4011",
           "HTTP listener HOST:PORT for /healthz, /readyz, /metrics");
 ABSL_FLAG(std::string, stack, "", "stack file to apply at start");
 ABSL_FLAG(std::string, ready_file, "",
-          "write {\"grpc\",\"http\",\"pid\"} JSON here once serving");
+          "write {\"grpc\",\"http\",\"pid\",\"grpc_tls\",\"http_url\"} "
+          "JSON here once serving");
 ABSL_FLAG(std::string, account, "000000000000", "account id in events/ARNs");
 ABSL_FLAG(std::string, region, "us-east-1", "region in events/ARNs");
 ABSL_FLAG(int64_t, event_retention, 86400,

@@ -1,8 +1,11 @@
 #include "server/topics/message_signer.h"
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
+#include <openssl/sha.h>
 #include <openssl/x509.h>
 #include <sys/stat.h>
 
@@ -34,6 +37,22 @@ std::string BioString(BIO* bio) {
 
 MessageSigner::~MessageSigner() { EVP_PKEY_free(static_cast<EVP_PKEY*>(key_)); }
 
+namespace {
+
+// SHA-256 of `key`'s private key in DER: the HMAC key of link tokens,
+// stable as long as the signing key is.
+std::string KeyDigest(EVP_PKEY* key) {
+  unsigned char* der = nullptr;
+  const int n = i2d_PrivateKey(key, &der);
+  if (n <= 0) return "";
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(der, static_cast<size_t>(n), digest);
+  OPENSSL_clear_free(der, static_cast<size_t>(n));
+  return std::string(reinterpret_cast<const char*>(digest), sizeof(digest));
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<MessageSigner>> MessageSigner::LoadOrCreate(
     const std::string& dir) {
   auto signer = std::unique_ptr<MessageSigner>(new MessageSigner());
@@ -52,11 +71,13 @@ absl::StatusOr<std::unique_ptr<MessageSigner>> MessageSigner::LoadOrCreate(
     }
     signer->key_ = key;
     signer->cert_pem_ = ReadFile(cert_path);
+    signer->link_key_ = KeyDigest(key);
     return signer;
   }
   EVP_PKEY* key = EVP_RSA_gen(2048);
   if (key == nullptr) return absl::InternalError("cannot create an RSA key");
   signer->key_ = key;
+  signer->link_key_ = KeyDigest(key);
   X509* cert = X509_new();
   ASN1_INTEGER_set(X509_get_serialNumber(cert), 1);
   X509_gmtime_adj(X509_getm_notBefore(cert), 0);
@@ -96,6 +117,20 @@ absl::StatusOr<std::unique_ptr<MessageSigner>> MessageSigner::LoadOrCreate(
   return signer;
 }
 
+std::string MessageSigner::LinkToken(absl::string_view subject) const {
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (link_key_.empty() ||
+      HMAC(EVP_sha256(), link_key_.data(), static_cast<int>(link_key_.size()),
+           reinterpret_cast<const unsigned char*>(subject.data()),
+           subject.size(), mac, &len) == nullptr) {
+    return "";
+  }
+  return absl::BytesToHexString(
+             absl::string_view(reinterpret_cast<const char*>(mac), len))
+      .substr(0, 32);
+}
+
 std::string MessageSigner::Sign(const std::string& string_to_sign) const {
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
   std::string sig;
@@ -133,6 +168,11 @@ const MessageSigner* LazyMessageSigner::Get() {
 std::string LazyMessageSigner::Sign(const std::string& string_to_sign) {
   const MessageSigner* signer = Get();
   return signer == nullptr ? std::string() : signer->Sign(string_to_sign);
+}
+
+std::string LazyMessageSigner::LinkToken(absl::string_view subject) {
+  const MessageSigner* signer = Get();
+  return signer == nullptr ? std::string() : signer->LinkToken(subject);
 }
 
 std::string LazyMessageSigner::certificate_pem() {

@@ -16,6 +16,7 @@
 
 #include "absl/base/call_once.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace evbus::topics {
 
@@ -29,6 +30,11 @@ class MessageSigner {
 
   // base64(SHA1withRSA(string_to_sign)).
   std::string Sign(const std::string& string_to_sign) const;
+  // A token only this key can make for `subject` (32 hex digits of
+  // HMAC-SHA256 keyed by a hash of the private key): the authority of the
+  // unsubscribe links in messages, which must work unsigned and must not
+  // follow from a subscription's ARN alone (that ARN shows in /metrics).
+  std::string LinkToken(absl::string_view subject) const;
   // The certificate, PEM.
   const std::string& certificate_pem() const { return cert_pem_; }
 
@@ -36,6 +42,7 @@ class MessageSigner {
   MessageSigner() = default;
   void* key_ = nullptr;  // EVP_PKEY*
   std::string cert_pem_;
+  std::string link_key_;  // SHA-256 of the private key (DER)
 };
 
 // A MessageSigner loaded (or created) on first use: OpenSSL's key handling
@@ -50,6 +57,8 @@ class LazyMessageSigner {
   std::string Sign(const std::string& string_to_sign);
   // The certificate, PEM; empty on the same failure.
   std::string certificate_pem();
+  // As MessageSigner::LinkToken; empty on the same failure.
+  std::string LinkToken(absl::string_view subject);
 
  private:
   const MessageSigner* Get();

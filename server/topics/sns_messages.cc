@@ -538,7 +538,10 @@ EmailMessage FormatEmail(const Notification& n, const EmailOptions& options) {
   std::string link =
       absl::StrCat(options.unsubscribe_base_url, separator,
                    "SubscriptionArn=", QueryEscape(options.subscription_arn),
-                   "&Endpoint=", QueryEscape(options.endpoint));
+                   "&Endpoint=", QueryEscape(options.endpoint),
+                   options.unsubscribe_token.empty()
+                       ? ""
+                       : absl::StrCat("&Token=", options.unsubscribe_token));
   mail.body = absl::StrCat(
       MessageForProtocol(n, "email"),
       "\n\n--\nIf you wish to stop receiving notifications from this topic, "

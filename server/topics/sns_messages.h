@@ -41,6 +41,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "server/common/json.h"
@@ -84,6 +85,11 @@ struct Notification {
 // Signs the string to sign; returns the base64 signature. The algorithm
 // follows Notification::signature_version.
 using Signer = std::function<std::string(const std::string& string_to_sign)>;
+
+// What the Token of a subscription's unsubscribe links authenticates.
+inline std::string UnsubscribeLinkSubject(absl::string_view subscription_arn) {
+  return absl::StrCat("unsubscribe\n", subscription_arn);
+}
 
 // "2012-05-02T00:54:06.655Z" (UTC, milliseconds): the envelope Timestamp.
 std::string FormatSnsTimestamp(absl::Time t);
@@ -144,8 +150,10 @@ struct EmailOptions {
   std::string endpoint;
   // Base of the unsubscribe link, e.g.
   // "http://127.0.0.1:8080/unsubscribe.html"; the link appends
-  // "?SubscriptionArn=<arn>&Endpoint=<address>".
+  // "?SubscriptionArn=<arn>&Endpoint=<address>", and "&Token=<token>" when
+  // `unsubscribe_token` is set.
   std::string unsubscribe_base_url;
+  std::string unsubscribe_token;
   // Where the footer's last sentence sends questions.
   // Default: SNS's "https://aws.amazon.com/support".
   std::string contact_url = "https://aws.amazon.com/support";

@@ -251,6 +251,16 @@ TEST(FormatEmailTest, DefaultsEmailKeyAndLinkEscaping) {
               HasSubstr("contact us at mailto:platform@example.com\n"));
 }
 
+TEST(FormatEmailTest, TheLinkCarriesItsToken) {
+  EmailOptions o = CanaryEmailOptions();
+  o.endpoint = "ops@example.com";
+  o.unsubscribe_token = "0123456789abcdef0123456789abcdef";
+  EmailMessage mail = FormatEmail(DocNotification(), o);
+  EXPECT_THAT(mail.body,
+              HasSubstr("&Endpoint=ops@example.com"
+                        "&Token=0123456789abcdef0123456789abcdef\n"));
+}
+
 TEST(FormatEmailJsonTest, BodyIsTheEnvelope) {
   Notification n = DocNotification();
   n.json_message_structure = true;

@@ -559,9 +559,14 @@ absl::StatusOr<std::string> TopicService::Publish(
   std::vector<delivery::QueueEntry> entries;
   int64_t now_ms = absl::ToUnixMillis(n.timestamp);
   for (const evbus::v1::Subscription& s : targets) {
+    const std::string token =
+        link_tokens_ == nullptr
+            ? ""
+            : link_tokens_(UnsubscribeLinkSubject(s.subscription_arn()));
     n.unsubscribe_url = absl::StrCat(
         public_url_,
-        "/?Action=Unsubscribe&SubscriptionArn=", s.subscription_arn());
+        "/?Action=Unsubscribe&SubscriptionArn=", s.subscription_arn(),
+        token.empty() ? "" : absl::StrCat("&Token=", token));
     evbus::v1::DeliveryTask task;
     task.set_task_id(common::NewUuidV4());
     task.set_event_bus_name(kTopicQueueBus);
@@ -585,6 +590,7 @@ absl::StatusOr<std::string> TopicService::Publish(
       o.subscription_arn = s.subscription_arn();
       o.endpoint = s.endpoint();
       o.unsubscribe_base_url = public_url_ + "/unsubscribe.html";
+      o.unsubscribe_token = token;
       EmailMessage email =
           s.protocol() == "email" ? FormatEmail(n, o) : FormatEmailJson(n, o);
       task.set_envelope_json(RenderRfc5322(

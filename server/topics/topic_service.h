@@ -61,6 +61,12 @@ class TopicService {
   void SetPublicUrl(std::string url) { public_url_ = std::move(url); }
   // Signs envelopes (SignatureVersion 1). REQUIRES: before serving.
   void SetSigner(Signer signer) { signer_ = std::move(signer); }
+  // Makes the Token of unsubscribe links (UnsubscribeLinkSubject of the
+  // subscription ARN; see MessageSigner::LinkToken). Unset: links carry
+  // none. REQUIRES: before serving.
+  void SetLinkTokens(std::function<std::string(absl::string_view)> tokens) {
+    link_tokens_ = std::move(tokens);
+  }
 
   absl::Status Load();
 
@@ -111,6 +117,7 @@ class TopicService {
   delivery::Dispatcher* dispatcher_ = nullptr;
   std::string public_url_;
   Signer signer_;
+  std::function<std::string(absl::string_view)> link_tokens_;
 
   mutable absl::Mutex mu_;
   std::map<std::string, TopicEntry> topics_ ABSL_GUARDED_BY(mu_);

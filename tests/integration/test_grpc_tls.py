@@ -47,7 +47,8 @@ class GrpcTlsTest(unittest.TestCase):
     def run_cli(self, *args, daemon=None, env_extra=None):
         env = dict(os.environ)
         for k in ("EVBUS_TLS_CA", "EVBUS_TLS_CERT", "EVBUS_TLS_KEY",
-                  "EVBUS_TOKEN_FILE", "GRPC_VERBOSITY"):
+                  "EVBUS_TLS_SERVER_NAME", "EVBUS_TOKEN_FILE",
+                  "GRPC_VERBOSITY"):
             env.pop(k, None)
         env.update(env_extra or {})
         d = daemon or self.d
@@ -128,6 +129,9 @@ class GrpcTlsTest(unittest.TestCase):
         r = self.run_cli("--tls-ca", self.ca[1], "--tls-server-name",
                          "evbus.test", "list-rules")
         self.assertEqual(r.returncode, 0, r.stderr)
+        r = self.run_cli("--tls-ca", self.ca[1], "list-rules", env_extra={
+            "EVBUS_TLS_SERVER_NAME": "evbus.test"})
+        self.assertEqual(r.returncode, 0, r.stderr)
 
     def test_mutual_tls_needs_a_client_certificate_of_its_ca(self):
         ca = ["--tls-ca", self.ca[1]]
@@ -196,6 +200,12 @@ class GrpcTlsTest(unittest.TestCase):
         r = self.run_cli("--tls-ca", self.ca[1], "describe-rule", "--name",
                          "described")
         self.assertEqual(json.loads(r.stdout)["Description"], "--tls")
+        # The same for --help.
+        r = self.run_cli("--tls-ca", self.ca[1], "put-rule", "--name",
+                         "helped", "--description", "--help",
+                         "--event-pattern", json.dumps({"source": ["x"]}))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertNotIn("usage:", r.stdout)
 
 
 class GrpcTlsStartTest(unittest.TestCase):
@@ -251,6 +261,12 @@ class GrpcTlsStartTest(unittest.TestCase):
                                        "--http-tls-key", k1 + ".key")
         self.assertIn("the key is on elliptic curve secp256k1, which TLS "
                       "clients do not offer", message)
+        self.assertEqual(files, [])
+        message, files = refused_start("--grpc-tls-cert", crt,
+                                       "--grpc-tls-key", key,
+                                       "--grpc-tls-client-ca", weak + ".crt")
+        self.assertIn("grpc_tls_client_ca: %s.crt: certificate 1 has a key "
+                      "of 80 bits of security" % weak, message)
         self.assertEqual(files, [])
         message, files = refused_start("--grpc-tls-cert", crt,
                                        "--grpc-tls-key", key,

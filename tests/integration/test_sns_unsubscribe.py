@@ -70,10 +70,18 @@ class SnsUnsubscribeLinksTest(unittest.TestCase):
         body = mails[0].get_content()
         link = re.search(r"(http://\S+/unsubscribe\.html\?\S+)", body).group(1)
         self.assertIn("Endpoint=ops@example.test", link)
-        # The wrong endpoint, or no subscription named: nothing removed.
+        self.assertRegex(link, r"&Token=[0-9a-f]{32}$")
+        # The wrong endpoint: nothing removed.
         wrong = link.replace("ops@example.test", "other@example.test")
         self.assertEqual(get(wrong)[0], 404)
-        self.assertEqual(get(link.split("?")[0])[0], 400)
+        # The subscription's ARN alone (it shows in /metrics), or with a
+        # made-up token, is not the link.
+        arn_only = link.split("&Token=")[0]
+        status, page = get(arn_only)
+        self.assertEqual(status, 403, page)
+        self.assertIn("This link is not valid", page)
+        self.assertEqual(get(arn_only + "&Token=" + "0" * 32)[0], 403)
+        self.assertEqual(get(link.split("?")[0])[0], 403)
         self.assertIn("ops@example.test", self.subscriptions(topic))
         status, page = get(link)
         self.assertEqual(status, 200, page)
@@ -87,10 +95,37 @@ class SnsUnsubscribeLinksTest(unittest.TestCase):
         self.assertTrue(self.receiver.wait_for(
             lambda rs: any(r["path"] == "/links" for r in rs)))
         note = json.loads(self.receiver.received("/links")[0]["body"])
-        status, xml = get(note["UnsubscribeURL"])
+        url = note["UnsubscribeURL"]
+        self.assertRegex(url, r"&Token=[0-9a-f]{32}$")
+        status, text = get(url.split("&Token=")[0])
+        self.assertEqual(status, 400, text)
+        self.assertIn("MissingAuthenticationTokenException", text)
+        status, xml = get(url)
         self.assertEqual(status, 200, xml)
         self.assertIn("<UnsubscribeResponse", xml)
         self.assertEqual(self.subscriptions(topic), [])
+
+    def test_what_metrics_show_does_not_unsubscribe(self):
+        # /metrics needs no signature and labels topic deliveries with the
+        # subscription's id: an ARN built from it is refused.
+        d = self.d
+        topic = d.cli_json("create-topic", "--name", "metered")["TopicArn"]
+        sub = d.cli_json("subscribe", "--topic-arn", topic, "--protocol",
+                         "http", "--notification-endpoint",
+                         self.receiver.url("/metered"))["SubscriptionArn"]
+        d.cli_json("publish", "--topic-arn", topic, "--message", "x")
+        self.assertTrue(self.receiver.wait_for(
+            lambda rs: any(r["path"] == "/metered" for r in rs)))
+        sub_id = sub.rsplit(":", 1)[1]
+        status, metrics = get("http://%s/metrics" % d.http)
+        self.assertIn('target="%s"' % sub_id, metrics)
+        query = urllib.parse.urlencode({"Action": "Unsubscribe",
+                                        "SubscriptionArn": sub})
+        self.assertEqual(get("http://%s/?%s" % (d.http, query))[0], 400)
+        query = urllib.parse.urlencode({"SubscriptionArn": sub})
+        self.assertEqual(
+            get("http://%s/unsubscribe.html?%s" % (d.http, query))[0], 403)
+        self.assertEqual(len(self.subscriptions(topic)), 1)
 
     def test_other_actions_still_need_a_signature(self):
         query = urllib.parse.urlencode({"Action": "ListTopics"})

@@ -1,5 +1,6 @@
 #include "server/api/aws/aws_endpoint.h"
 
+#include <openssl/crypto.h>
 #include <zlib.h>
 
 #include <algorithm>
@@ -21,6 +22,7 @@
 #include "server/api/aws/sns_query.h"
 #include "server/common/aws_error.h"
 #include "server/common/ids.h"
+#include "server/topics/sns_messages.h"
 
 namespace evbus::api::aws {
 namespace {
@@ -168,21 +170,41 @@ absl::Status CheckSignatureScope(const AwsHttpRequest& request,
   return absl::OkStatus();
 }
 
-// GET of an SNS SubscribeURL (Action=ConfirmSubscription alone) or
-// UnsubscribeURL (Action=Unsubscribe alone): the Token, or the
-// subscription ARN's random id, authorises it, as on AWS, so it needs no
-// signature. (SNS's AuthenticateOnUnsubscribe, which makes the second need
-// one, is not kept.)
-bool IsSubscriptionLink(const AwsHttpRequest& request, Protocol protocol) {
+// Whether `token` is the link token of unsubscribing `subscription_arn`
+// (constant time).
+bool ValidLinkToken(
+    const std::function<std::string(absl::string_view)>& link_token,
+    absl::string_view subscription_arn, absl::string_view token) {
+  if (link_token == nullptr || token.empty()) return false;
+  const std::string want =
+      link_token(topics::UnsubscribeLinkSubject(subscription_arn));
+  return !want.empty() && want.size() == token.size() &&
+         CRYPTO_memcmp(want.data(), token.data(), want.size()) == 0;
+}
+
+// GET of an SNS SubscribeURL (Action=ConfirmSubscription alone), whose
+// Token authorises it as on AWS, or of an UnsubscribeURL (Action=Unsubscribe
+// alone) carrying the link token evbusd put in it: it needs no signature.
+// (On AWS the subscription ARN alone authorises unsubscribing; here it
+// shows in /metrics, so the link carries a token. SNS's
+// AuthenticateOnUnsubscribe is not kept.)
+bool IsSubscriptionLink(
+    const AwsHttpRequest& request, Protocol protocol,
+    const std::function<std::string(absl::string_view)>& link_token) {
   if (protocol != Protocol::kQuery || request.method != "GET") return false;
   int actions = 0;
+  std::string action, arn, token;
   for (const auto& [k, v] : request.query) {
     if (k == "Action") {
-      if (v != "ConfirmSubscription" && v != "Unsubscribe") return false;
+      action = v;
       ++actions;
     }
+    if (k == "SubscriptionArn") arn = v;
+    if (k == "Token") token = v;
   }
-  return actions == 1;
+  if (actions != 1) return false;
+  if (action == "ConfirmSubscription") return true;
+  return action == "Unsubscribe" && ValidLinkToken(link_token, arn, token);
 }
 
 // The protocol a request speaks, from its method, path and headers.
@@ -341,6 +363,18 @@ AwsHttpResponse AwsEndpoint::Handle(const AwsHttpRequest& original,
   }
   if (request.method == "GET" && request.path == "/unsubscribe.html" &&
       backends_.topics != nullptr) {
+    if (!options_.credentials.empty()) {
+      std::string arn, token;
+      for (const auto& [k, v] : request.query) {
+        if (k == "SubscriptionArn") arn = v;
+        if (k == "Token") token = v;
+      }
+      if (!ValidLinkToken(options_.link_token, arn, token)) {
+        return UnsubscribePage(403, "This link is not valid",
+                               "Use the link from the message as it was "
+                               "sent.");
+      }
+    }
     return HandleUnsubscribePage(request.query, *backends_.topics);
   }
   std::string target = request.Header("x-amz-target");
@@ -383,7 +417,7 @@ AwsHttpResponse AwsEndpoint::Handle(const AwsHttpRequest& original,
       }
     }
   } else if (!options_.credentials.empty() &&
-             !IsSubscriptionLink(request, protocol)) {
+             !IsSubscriptionLink(request, protocol, options_.link_token)) {
     return ErrorFor(protocol, 400, "MissingAuthenticationTokenException",
                     "Missing Authentication Token");
   }

@@ -59,6 +59,11 @@ struct AwsEndpointOptions {
   // /SimpleNotificationService-evbus.pem (the messages' SigningCertURL).
   // Called per request; null or empty: not served.
   std::function<std::string()> signing_cert_pem;
+  // The Token unsubscribe links carry (topics::MessageSigner::LinkToken of
+  // topics::UnsubscribeLinkSubject(arn)). With `credentials`, an unsigned
+  // GET Action=Unsubscribe or /unsubscribe.html needs it: the subscription
+  // ARN alone shows in /metrics. Null: such GETs need a signature.
+  std::function<std::string(absl::string_view)> link_token;
 
   // Largest request body each protocol takes, counted after cpp-httplib
   // undoes Content-Encoding (gzip, deflate, br). A body announced larger

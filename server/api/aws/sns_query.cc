@@ -649,6 +649,20 @@ AwsHttpResponse HandleSnsQuery(const Form& params, const AwsCaller& caller,
   return r;
 }
 
+AwsHttpResponse UnsubscribePage(int status, absl::string_view title,
+                                absl::string_view text) {
+  AwsHttpResponse r;
+  r.status = status;
+  r.content_type = "text/html; charset=UTF-8";
+  r.headers = {{"Cache-Control", "no-store"},
+               {"X-Content-Type-Options", "nosniff"}};
+  r.body = absl::StrCat(
+      "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>",
+      XmlEscape(title), "</title></head><body><h1>", XmlEscape(title),
+      "</h1><p>", XmlEscape(text), "</p></body></html>\n");
+  return r;
+}
+
 AwsHttpResponse HandleUnsubscribePage(
     const std::vector<std::pair<std::string, std::string>>& query,
     api::TopicServiceImpl& topics) {
@@ -657,16 +671,7 @@ AwsHttpResponse HandleUnsubscribePage(
     if (k == "SubscriptionArn") arn = v;
     if (k == "Endpoint") endpoint = v;
   }
-  auto page = [](int status, absl::string_view title, absl::string_view text) {
-    AwsHttpResponse r;
-    r.status = status;
-    r.content_type = "text/html; charset=UTF-8";
-    r.body = absl::StrCat(
-        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>",
-        XmlEscape(title), "</title></head><body><h1>", XmlEscape(title),
-        "</h1><p>", XmlEscape(text), "</p></body></html>\n");
-    return r;
-  };
+  const auto page = UnsubscribePage;
   if (arn.empty()) {
     return page(400, "Invalid request",
                 "The link has no SubscriptionArn parameter.");

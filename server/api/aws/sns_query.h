@@ -69,11 +69,15 @@ AwsHttpResponse HandleSnsQuery(
     const std::vector<std::pair<std::string, std::string>>& params,
     const AwsCaller& caller, api::TopicServiceImpl& topics, TagStore& tags);
 
+// A small HTML page (title and one paragraph, escaped), not cached.
+AwsHttpResponse UnsubscribePage(int status, absl::string_view title,
+                                absl::string_view text);
+
 // The page behind the unsubscribe link of SNS email, GET
-// /unsubscribe.html?SubscriptionArn=A&Endpoint=E (no signature: the link,
-// with the subscription's random id, is the authority, as on SNS): removes
-// subscription A when its endpoint is E and says so in HTML (200); 404 when
-// there is no such subscription, 400 without SubscriptionArn.
+// /unsubscribe.html?SubscriptionArn=A&Endpoint=E[&Token=T] (no signature:
+// the caller checks T, the link token, when signatures are required):
+// removes subscription A when its endpoint is E and says so in HTML (200);
+// 404 when there is no such subscription, 400 without SubscriptionArn.
 AwsHttpResponse HandleUnsubscribePage(
     const std::vector<std::pair<std::string, std::string>>& query,
     api::TopicServiceImpl& topics);

@@ -2,6 +2,8 @@
 
 #include <grpc/support/log.h>
 
+#include <cstring>
+
 #include "absl/time/clock.h"
 #include "server/common/log_rate_limiter.h"
 #include "server/common/logging.h"
@@ -9,21 +11,27 @@
 namespace evbus::api {
 namespace {
 
-common::LogRateLimiter& Limiter() {
-  static auto* limiter =
+// Failed handshakes (anyone who can connect causes them) have a budget of
+// their own, so that a flood of them does not hide gRPC's other lines.
+common::LogRateLimiter& Limiter(bool handshake) {
+  static auto* handshakes =
       new common::LogRateLimiter(kGrpcLogLinesPerMinute, absl::Minutes(1));
-  return *limiter;
+  static auto* others =
+      new common::LogRateLimiter(kGrpcLogLinesPerMinute, absl::Minutes(1));
+  return handshake ? *handshakes : *others;
 }
 
 void Sink(gpr_log_func_args* args) {
+  const char* message = args->message != nullptr ? args->message : "";
+  const bool handshake = std::strstr(message, "Handshake failed") != nullptr;
   uint64_t dropped = 0;
-  if (!Limiter().Admit(absl::Now(), &dropped)) return;
+  if (!Limiter(handshake).Admit(absl::Now(), &dropped)) return;
   if (dropped > 0) {
     EVBUS_LOG(WARNING) << "gRPC: " << dropped
+                       << (handshake ? " failed-handshake" : "")
                        << " log lines dropped (more than "
                        << kGrpcLogLinesPerMinute << " a minute)";
   }
-  const char* message = args->message != nullptr ? args->message : "";
   const char* file = args->file != nullptr ? args->file : "?";
   switch (args->severity) {
     case GPR_LOG_SEVERITY_DEBUG:
@@ -35,8 +43,8 @@ void Sink(gpr_log_func_args* args) {
                       << args->line << ")";
       break;
     default:
-      EVBUS_LOG(WARNING) << "gRPC: " << message << " (" << file << ":"
-                         << args->line << ")";
+      EVBUS_LOG(ERROR) << "gRPC: " << message << " (" << file << ":"
+                       << args->line << ")";
       break;
   }
 }
