@@ -8,6 +8,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "server/common/aws_error.h"
 #include "server/common/json.h"
 #include "server/pattern/flat_event.h"
 
@@ -172,6 +173,16 @@ std::string CheckLine(std::string_view line,
   std::optional<std::string> pattern_text = StringOrRaw(*raw_pattern);
   if (!pattern_text.has_value()) {
     return ErrorLine(raw_id, "InvalidLine: bad \"pattern\" string");
+  }
+  if (pattern::PatternLength(*pattern_text) >
+      pattern::kEventPatternModelMaxChars) {
+    absl::Status model = common::ConstraintViolation({common::ConstraintClause(
+        *pattern_text, "eventPattern",
+        absl::StrCat("have length less than or equal to ",
+                     pattern::kEventPatternModelMaxChars))});
+    return ErrorLine(raw_id,
+                     absl::StrCat("ValidationException: ",
+                                  common::SplitAwsError(model).message));
   }
   absl::StatusOr<pattern::Pattern> compiled =
       pattern::Pattern::Compile(*pattern_text, limits);

@@ -78,6 +78,28 @@ TEST(PatternsCheckTest, HonoursLimits) {
   EXPECT_NE(out.str().find("too long"), std::string::npos);
 }
 
+TEST(PatternsCheckTest, APatternLongerThanTheApiModelTakes) {
+  // Over 4096 UTF-16 units: the API model's ValidationException, before the
+  // pattern is read (QA M-4).
+  const std::string source(4085, 'a');
+  const std::string pattern = R"({\"source\":[\")" + source + R"(\"]})";
+  std::istringstream in(std::string(R"({"id": 1, "pattern": ")") + pattern +
+                        R"(", "event": )" + kEnvelope + "}\n");
+  std::ostringstream out;
+  pattern::PatternLimits limits;
+  limits.max_pattern_chars = 4096;
+  EXPECT_EQ(RunPatternsCheck(in, out, limits), 0);
+  EXPECT_NE(out.str().find("\"error\": \"ValidationException: 1 validation "
+                           "error detected: Value '{\\\"source\\\":"),
+            std::string::npos)
+      << out.str().substr(0, 200);
+  EXPECT_NE(out.str().find("' at 'eventPattern' failed to satisfy "
+                           "constraint: Member must have length less than or "
+                           "equal to 4096\"}"),
+            std::string::npos)
+      << out.str().substr(out.str().size() - 200);
+}
+
 TEST(PatternsLintTest, ReportsEachFile) {
   const std::string dir = ::testing::TempDir();
   const std::string good = dir + "/good.json";

@@ -146,6 +146,13 @@ absl::Status ValidateRuleDefinition(const evbus::v1::Rule& rule,
     if (!e.ok()) return e.status();
   }
   if (!rule.event_pattern().empty()) {
+    if (pattern::PatternLength(rule.event_pattern()) >
+        pattern::kEventPatternModelMaxChars) {
+      return common::ConstraintViolation({common::ConstraintClause(
+          rule.event_pattern(), "eventPattern",
+          absl::StrCat("have length less than or equal to ",
+                       pattern::kEventPatternModelMaxChars))});
+    }
     absl::StatusOr<pattern::Pattern> p =
         pattern::Pattern::Compile(rule.event_pattern(), limits);
     if (!p.ok()) return InvalidPattern(p.status().message());

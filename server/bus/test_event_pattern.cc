@@ -1,5 +1,6 @@
 #include "server/bus/test_event_pattern.h"
 
+#include "absl/strings/str_cat.h"
 #include "server/common/aws_error.h"
 #include "server/common/json.h"
 #include "server/pattern/flat_event.h"
@@ -9,8 +10,14 @@ namespace evbus::bus {
 
 absl::StatusOr<bool> TestEventPattern(const std::string& pattern,
                                       const std::string& event) {
+  if (pattern::PatternLength(pattern) > pattern::kEventPatternModelMaxChars) {
+    return common::ConstraintViolation({common::ConstraintClause(
+        pattern, "eventPattern",
+        absl::StrCat("have length less than or equal to ",
+                     pattern::kEventPatternModelMaxChars))});
+  }
   pattern::PatternLimits limits;
-  limits.max_pattern_chars = 4096;
+  limits.max_pattern_chars = pattern::kEventPatternModelMaxChars;
   absl::StatusOr<pattern::Pattern> compiled =
       pattern::Pattern::Compile(pattern, limits);
   if (!compiled.ok()) {

@@ -308,8 +308,17 @@ class Compiler {
     if (!root.is_object()) return Invalid("Filter is not an object");
     Node node;
     EVBUS_RETURN_IF_ERROR(CompileObject(root, "", /*in_or=*/false, &node));
-    // Wildcard complexity, per field path.
+    // Wildcard complexity, per field path. A glob listed twice counts once:
+    // event-ruler adds a repeated value to the field's machine once.
     for (auto& [path, globs] : wildcards_) {
+      std::sort(globs.begin(), globs.end(), [](const Glob* a, const Glob* b) {
+        return a->segments() < b->segments();
+      });
+      globs.erase(std::unique(globs.begin(), globs.end(),
+                              [](const Glob* a, const Glob* b) {
+                                return a->segments() == b->segments();
+                              }),
+                  globs.end());
       if (internal::WildcardComplexity(globs, limits_.max_wildcard_complexity) >
           limits_.max_wildcard_complexity) {
         return Invalid(
@@ -548,6 +557,14 @@ class Compiler {
     if (name == "anything-but") {
       EVBUS_RETURN_IF_ERROR(CompileAnythingBut(value, m));
       if (obj.members.size() > 1) return TooManyElements();
+      if (m->kind == MatcherKind::kAnythingButWildcard) {
+        // Counted like `wildcard` (event-ruler's MachineComplexityEvaluator
+        // counts WILDCARD and ANYTHING_BUT_WILDCARD).
+        for (const Glob& g : m->globs) {
+          wildcard_globs_.push_back(std::make_unique<Glob>(g));
+          wildcards_[path].push_back(wildcard_globs_.back().get());
+        }
+      }
       return absl::OkStatus();
     }
     if (name == "exists") {
@@ -775,6 +792,10 @@ bool IsBlank(std::string_view s) {
 }
 
 }  // namespace
+
+size_t PatternLength(std::string_view json) {
+  return internal::Utf16Length(json);
+}
 
 absl::StatusOr<Pattern> Pattern::Compile(std::string_view json,
                                          const PatternLimits& limits) {

@@ -46,6 +46,16 @@ struct PatternLimits {
   int max_wildcard_complexity = 10;
 };
 
+// The length AWS measures an event pattern in: UTF-16 code units.
+size_t PatternLength(std::string_view json);
+
+// The longest EventPattern the EventBridge API model takes, in PutRule and
+// TestEventPattern alike: a longer one is refused as the model's
+// constraint (ValidationException: "... at 'eventPattern' failed to satisfy
+// constraint: Member must have length less than or equal to 4096") before
+// it is read.
+inline constexpr size_t kEventPatternModelMaxChars = 4096;
+
 // Prefix of every validation message.
 inline constexpr std::string_view kInvalidPatternPrefix =
     "Event pattern is not valid. Reason: ";

@@ -245,6 +245,31 @@ TEST(PatternValidationTest, WildcardComplexity) {
       Reason(R"({"s":[{"wildcard":"*:stack/A/*"},{"wildcard":"*:stack/B/*"},)"
              R"({"wildcard":"*:stack/C/*"},{"wildcard":"*:stack/D/*"}]})"),
       "OK");
+  // A value listed twice counts once, as in event-ruler's machine (QA M-2),
+  // also across $or branches on one path.
+  EXPECT_EQ(
+      Reason(R"({"s":[{"wildcard":"*:stack/A/*"},{"wildcard":"*:stack/A/*"},)"
+             R"({"wildcard":"*:stack/B/*"},{"wildcard":"*:stack/C/*"}]})"),
+      "OK");
+  EXPECT_EQ(Reason(R"({"f":[{"wildcard":"*a*a*"},{"wildcard":"*a*a*"},)"
+                   R"({"wildcard":"*a*a*"}]})"),
+            "OK");
+  EXPECT_EQ(Reason(R"({"$or":[{"s":[{"wildcard":"*:stack/A/*"},)"
+                   R"({"wildcard":"*:stack/B/*"}]},{"s":[{"wildcard":)"
+                   R"("*:stack/A/*"},{"wildcard":"*:stack/C/*"}]}]})"),
+            "OK");
+  // anything-but wildcards count as wildcards do (QA M-3), with them.
+  EXPECT_EQ(
+      Reason(
+          R"({"f":[{"anything-but":{"wildcard":"*:*:*:*:*:event-bus/*"}}]})"),
+      "Rule is too complex - try using fewer wildcard characters or fewer "
+      "repeating character sequences after a wildcard character");
+  EXPECT_NE(Reason(R"({"s":[{"anything-but":{"wildcard":["*:stack/A/*",)"
+                   R"("*:stack/B/*","*:stack/C/*","*:stack/D/*"]}}]})"),
+            "OK");
+  EXPECT_EQ(Reason(R"({"s":[{"anything-but":{"wildcard":["*:stack/A/*",)"
+                   R"("*:stack/B/*","*:stack/C/*"]}}]})"),
+            "OK");
 }
 
 TEST(PatternMatchTest, ExactValues) {

@@ -55,6 +55,18 @@ class PatternsCliTest(unittest.TestCase):
         self.assertEqual(r.returncode, 1)
         self.assertIn("(ValidationException)", r.stderr)
         self.assertIn("Parameter Event is not valid.", r.stderr)
+        # Longer than the API model takes (4096 UTF-16 units): the model's
+        # ValidationException, for TestEventPattern and PutRule alike.
+        long_pattern = json.dumps({"source": ["a" * 4085]})
+        self.assertEqual(len(long_pattern), 4101)
+        for verb in (["test-event-pattern", "--event",
+                      json.dumps(EVENT)], ["put-rule", "--name", "long"]):
+            r = self.d.cli(*verb, "--event-pattern", long_pattern, check=False)
+            self.assertEqual(r.returncode, 1, r.stderr)
+            self.assertIn("(ValidationException)", r.stderr)
+            self.assertIn("at 'eventPattern' failed to satisfy constraint: "
+                          "Member must have length less than or equal to "
+                          "4096", r.stderr)
 
     def test_lint_offline(self):
         with tempfile.TemporaryDirectory() as tmp:
