@@ -7,6 +7,8 @@
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "server/common/logging.h"
 
 namespace evbus::common {
 
@@ -31,6 +33,16 @@ absl::StatusOr<std::string> ReadRegularFile(const std::string& path,
   in.read(text.data(), static_cast<std::streamsize>(text.size()));
   text.resize(static_cast<size_t>(in.gcount()));
   return text;
+}
+
+void WarnIfReadableByOthers(const std::string& path, absl::string_view field) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
+    EVBUS_LOG(WARNING) << field << " " << path
+                       << " can be read by other users (mode "
+                       << absl::StrFormat("%04o", st.st_mode & 07777)
+                       << "): make it 0600";
+  }
 }
 
 }  // namespace evbus::common

@@ -2,7 +2,7 @@
 //
 // Reads a small file a setting names (a token, a certificate), refusing
 // anything but a regular file: a FIFO would block start-up, a device such
-// as /dev/zero never end.
+// as /dev/zero never end; and warns about secrets others can read.
 //
 // Thread safety: thread-safe.
 #pragma once
@@ -21,5 +21,9 @@ namespace evbus::common {
 absl::StatusOr<std::string> ReadRegularFile(const std::string& path,
                                             absl::string_view field,
                                             size_t max_bytes);
+
+// Logs a warning when `path` (a secret: a key, a token) can be read by
+// users other than its owner.
+void WarnIfReadableByOthers(const std::string& path, absl::string_view field);
 
 }  // namespace evbus::common

@@ -1,6 +1,7 @@
 #include "server/common/tls_files.h"
 
 #include <openssl/bio.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
@@ -13,68 +14,17 @@
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "server/common/server_certificate.h"
+#include "tests/testing/certificates.h"
 #include "tests/testing/temp_dir.h"
 
 namespace evbus::common {
 namespace {
 
+using ::evbus::testing::Generated;
+using ::evbus::testing::Issue;
+using ::evbus::testing::SelfSigned;
 using ::testing::HasSubstr;
-
-// A fresh P-256 key and a self-signed certificate for it, valid for
-// `days`, in PEM.
-struct Generated {
-  std::string cert;
-  std::string key;
-};
-
-std::string BioText(BIO* bio) {
-  char* data = nullptr;
-  const long n = BIO_get_mem_data(bio, &data);
-  return std::string(data, static_cast<size_t>(n));
-}
-
-// A certificate for `key` (taken) signed by `issuer_key` (`key` when null)
-// with `issuer` as issuer name (its own subject when null).
-Generated Issue(EVP_PKEY* key, const char* name, long days,
-                EVP_PKEY* issuer_key = nullptr, const char* issuer = nullptr) {
-  X509* cert = X509_new();
-  X509_set_version(cert, 2);
-  ASN1_INTEGER_set(X509_get_serialNumber(cert), 1);
-  X509_gmtime_adj(X509_getm_notBefore(cert), 0);
-  X509_gmtime_adj(X509_getm_notAfter(cert), days * 86400);
-  X509_set_pubkey(cert, key);
-  X509_NAME* subject = X509_get_subject_name(cert);
-  X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_ASC,
-                             reinterpret_cast<const unsigned char*>(name), -1,
-                             -1, 0);
-  if (issuer != nullptr) {
-    X509_NAME* by = X509_NAME_new();
-    X509_NAME_add_entry_by_txt(by, "CN", MBSTRING_ASC,
-                               reinterpret_cast<const unsigned char*>(issuer),
-                               -1, -1, 0);
-    X509_set_issuer_name(cert, by);
-    X509_NAME_free(by);
-  } else {
-    X509_set_issuer_name(cert, subject);
-  }
-  X509_sign(cert, issuer_key != nullptr ? issuer_key : key, EVP_sha256());
-  Generated out;
-  BIO* bio = BIO_new(BIO_s_mem());
-  PEM_write_bio_X509(bio, cert);
-  out.cert = BioText(bio);
-  BIO_free(bio);
-  bio = BIO_new(BIO_s_mem());
-  PEM_write_bio_PrivateKey(bio, key, nullptr, nullptr, 0, nullptr, nullptr);
-  out.key = BioText(bio);
-  BIO_free(bio);
-  X509_free(cert);
-  EVP_PKEY_free(key);
-  return out;
-}
-
-Generated SelfSigned(const char* name, long days) {
-  return Issue(EVP_EC_gen("P-256"), name, days);
-}
 
 class TlsFilesTest : public ::testing::Test {
  protected:
@@ -239,6 +189,82 @@ TEST_F(TlsFilesTest, KeysClientsCannotUseAreRefusedWithTheReason) {
   EXPECT_THAT(s.message(), HasSubstr("certificate 2 has a key of 80 bits"));
   const Generated p384 = Issue(EVP_EC_gen("P-384"), "evbus-384", 30);
   EXPECT_TRUE(CheckServerKeyPair({p384.cert, p384.key}).ok());
+}
+
+// The subject CN a client is shown when it connects to a server on
+// `server_ctx` (in memory, through a BIO pair); empty when the handshake
+// fails.
+std::string PresentedName(SSL_CTX* server_ctx) {
+  SSL_CTX* client_ctx = SSL_CTX_new(TLS_client_method());
+  SSL_CTX_set_verify(client_ctx, SSL_VERIFY_NONE, nullptr);
+  SSL* server = SSL_new(server_ctx);
+  SSL* client = SSL_new(client_ctx);
+  BIO* client_end = nullptr;
+  BIO* server_end = nullptr;
+  BIO_new_bio_pair(&client_end, 0, &server_end, 0);
+  SSL_set_bio(client, client_end, client_end);
+  SSL_set_bio(server, server_end, server_end);
+  SSL_set_connect_state(client);
+  SSL_set_accept_state(server);
+  auto step = [](SSL* ssl, bool* done) {
+    if (*done) return true;
+    const int r = SSL_do_handshake(ssl);
+    if (r == 1) *done = true;
+    const int e = SSL_get_error(ssl, r);
+    return r == 1 || e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE;
+  };
+  bool client_done = false;
+  bool server_done = false;
+  for (int i = 0; i < 50 && !(client_done && server_done); ++i) {
+    if (!step(client, &client_done) || !step(server, &server_done)) break;
+  }
+  std::string name;
+  if (client_done && server_done) {
+    X509* peer = SSL_get1_peer_certificate(client);
+    char cn[256] = {};
+    if (peer != nullptr &&
+        X509_NAME_get_text_by_NID(X509_get_subject_name(peer), NID_commonName,
+                                  cn, sizeof(cn)) > 0) {
+      name = cn;
+    }
+    X509_free(peer);
+  }
+  SSL_free(server);
+  SSL_free(client);
+  SSL_CTX_free(client_ctx);
+  ERR_clear_error();
+  return name;
+}
+
+TEST_F(TlsFilesTest, ServerCertificateIsReplacedForNewHandshakes) {
+  const Generated a = SelfSigned("evbus-a", 30);
+  const Generated b = SelfSigned("evbus-b", 30);
+  absl::StatusOr<std::unique_ptr<ServerCertificate>> certificate =
+      ServerCertificate::Create({a.cert, a.key});
+  ASSERT_TRUE(certificate.ok()) << certificate.status();
+  SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
+  ASSERT_TRUE((*certificate)->Serve(ctx).ok());
+  EXPECT_EQ(PresentedName(ctx), "evbus-a");
+  EXPECT_EQ(PresentedName(ctx), "evbus-a");
+
+  ASSERT_TRUE((*certificate)->Replace({b.cert, b.key}).ok());
+  EXPECT_EQ(PresentedName(ctx), "evbus-b");
+
+  // A pair OpenSSL refuses is not taken: the last good one stays.
+  absl::Status refused = (*certificate)->Replace({a.cert, b.key});
+  EXPECT_EQ(refused.code(), absl::StatusCode::kInvalidArgument);
+  const Generated weak = Issue(EVP_RSA_gen(1024), "evbus-weak", 30);
+  EXPECT_FALSE((*certificate)->Replace({weak.cert, weak.key}).ok());
+  EXPECT_EQ(PresentedName(ctx), "evbus-b");
+  SSL_CTX_free(ctx);
+
+  // A context set up after a replacement starts with the current pair.
+  ctx = SSL_CTX_new(TLS_server_method());
+  ASSERT_TRUE((*certificate)->Serve(ctx).ok());
+  EXPECT_EQ(PresentedName(ctx), "evbus-b");
+  SSL_CTX_free(ctx);
+
+  EXPECT_FALSE(ServerCertificate::Create({a.cert, b.key}).ok());
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <string>
 #include <system_error>
@@ -35,6 +36,7 @@
 #include "server/api/grpc/event_bus_service.h"
 #include "server/api/grpc/function_service.h"
 #include "server/api/grpc/grpc_log.h"
+#include "server/api/grpc/grpc_tls_identity.h"
 #include "server/api/grpc/topic_service.h"
 #include "server/api/http/http_server.h"
 #include "server/bus/archive_service.h"
@@ -46,9 +48,12 @@
 #include "server/common/file_pages.h"
 #include "server/common/json.h"
 #include "server/common/logging.h"
+#include "server/common/regular_file.h"
+#include "server/common/server_certificate.h"
 #include "server/common/tls_files.h"
 #include "server/common/token_file.h"
 #include "server/daemon/alarm_actions.h"
+#include "server/daemon/tls_reloader.h"
 #include "server/delivery/dispatcher.h"
 #include "server/delivery/oauth_tokens.h"
 #include "server/functions/async_invoke.h"
@@ -231,107 +236,107 @@ void RecordInvocation(metricstore::MetricStore& metrics,
   }
 }
 
-int WaitForSignal() {
+// Blocks until SIGINT or SIGTERM (returned); on each SIGHUP meanwhile,
+// runs `on_hangup`.
+int WaitForSignal(const std::function<void()>& on_hangup) {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
-  int sig = 0;
-  while (sigwait(&set, &sig) != 0) {
-  }
-  return sig;
-}
-
-// Warns when `path` (a secret) can be read by users other than its owner.
-void WarnIfReadableByOthers(const std::string& path, absl::string_view field) {
-  struct stat st;
-  if (::stat(path.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
-    EVBUS_LOG(WARNING) << field << " " << path
-                       << " can be read by other users (mode "
-                       << absl::StrFormat("%04o", st.st_mode & 07777)
-                       << "): make it 0600";
+  sigaddset(&set, SIGHUP);
+  for (;;) {
+    int sig = 0;
+    if (sigwait(&set, &sig) != 0) continue;
+    if (sig != SIGHUP) return sig;
+    on_hangup();
   }
 }
 
-// A listener's certificate chain and key, checked as its TLS server will
-// (gRPC and cpp-httplib refuse a pair OpenSSL will not present only when
-// they start listening, after the store is open), with warnings for a key
-// others may read and for certificates that are not valid now or will not
-// be in 30 days (they are read once: replacing them needs a restart).
-absl::StatusOr<common::TlsKeyPair> LoadListenerKeyPair(
-    const std::string& cert_path, absl::string_view cert_field,
-    const std::string& key_path, absl::string_view key_field) {
-  absl::StatusOr<common::TlsKeyPair> pair =
-      common::LoadTlsKeyPair(cert_path, cert_field, key_path, key_field);
-  if (!pair.ok()) return pair.status();
-  absl::Status usable = common::CheckServerKeyPair(*pair);
-  if (!usable.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(cert_field, ": ", cert_path, " with ", key_field, " ",
-                     key_path, ": ", usable.message()));
-  }
-  WarnIfReadableByOthers(key_path, key_field);
-  const absl::Time now = absl::Now();
-  auto format = [](absl::Time t) {
-    return absl::FormatTime(absl::RFC3339_sec, t, absl::UTCTimeZone());
-  };
-  const std::vector<common::CertificateValidity> validity =
-      common::CertificateValidities(pair->cert_chain);
-  for (size_t i = 0; i < validity.size(); ++i) {
-    const std::string which = i == 0
-                                  ? absl::StrCat(cert_field, " ", cert_path)
-                                  : absl::StrCat("certificate ", i + 1, " of ",
-                                                 cert_field, " ", cert_path);
-    if (validity[i].not_after < now) {
-      EVBUS_LOG(WARNING) << which << " expired at "
-                         << format(validity[i].not_after)
-                         << ": clients will refuse it";
-    } else if (validity[i].not_before > now) {
-      EVBUS_LOG(WARNING) << which << " is not valid before "
-                         << format(validity[i].not_before)
-                         << ": clients will refuse it until then";
-    } else if (validity[i].not_after < now + absl::Hours(30 * 24)) {
-      EVBUS_LOG(WARNING) << which << " expires at "
-                         << format(validity[i].not_after)
-                         << " (replace it and restart evbusd before then)";
-    }
-  }
-  return pair;
-}
+// The TLS files of both listeners, loaded and checked before anything is
+// written (the process exits on an error), and what serves them.
+struct ListenerTls {
+  common::TlsKeyPair grpc_pair;
+  std::unique_ptr<api::GrpcTlsIdentity> grpc;  // null: plaintext
+  common::TlsKeyPair http_pair;
+  std::shared_ptr<common::ServerCertificate> http;  // null: plain HTTP
+};
 
-// TLS credentials of the gRPC listener from config.grpc_tls_* (the cert
-// and key are set), after checking the files; InvalidArgument naming the
-// field of the file at fault.
-absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> GrpcTlsCredentials(
+absl::StatusOr<ListenerTls> LoadListenerTls(
     const config::DaemonConfig& config) {
-  absl::StatusOr<common::TlsKeyPair> pair =
-      LoadListenerKeyPair(config.grpc_tls_cert, "grpc_tls_cert",
-                          config.grpc_tls_key, "grpc_tls_key");
-  if (!pair.ok()) return pair.status();
-  grpc::SslServerCredentialsOptions options(
-      config.grpc_tls_client_ca.empty()
-          ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
-          : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
-  if (!config.grpc_tls_client_ca.empty()) {
-    absl::StatusOr<std::string> ca = common::LoadPemCertificates(
-        config.grpc_tls_client_ca, "grpc_tls_client_ca");
-    if (!ca.ok()) return ca.status();
-    if (absl::Status usable = common::CheckTrustedCertificates(*ca);
-        !usable.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("grpc_tls_client_ca: ", config.grpc_tls_client_ca, ": ",
-                       usable.message()));
+  ListenerTls tls;
+  if (!config.grpc_tls_cert.empty()) {
+    absl::StatusOr<common::TlsKeyPair> pair =
+        LoadListenerKeyPair(config.grpc_tls_cert, "grpc_tls_cert",
+                            config.grpc_tls_key, "grpc_tls_key");
+    if (!pair.ok()) return pair.status();
+    std::optional<std::string> ca;
+    if (!config.grpc_tls_client_ca.empty()) {
+      absl::StatusOr<std::string> loaded =
+          LoadClientCa(config.grpc_tls_client_ca, "grpc_tls_client_ca");
+      if (!loaded.ok()) return loaded.status();
+      ca = *std::move(loaded);
     }
-    options.pem_root_certs = *std::move(ca);
+    absl::StatusOr<std::unique_ptr<api::GrpcTlsIdentity>> identity =
+        api::GrpcTlsIdentity::Create(*pair, std::move(ca));
+    if (!identity.ok()) return identity.status();
+    tls.grpc_pair = *std::move(pair);
+    tls.grpc = *std::move(identity);
+    EVBUS_LOG(INFO) << "gRPC: TLS with " << config.grpc_tls_cert
+                    << (config.grpc_tls_client_ca.empty()
+                            ? ""
+                            : absl::StrCat("; clients need a certificate of ",
+                                           config.grpc_tls_client_ca));
   }
-  options.pem_key_cert_pairs.push_back(
-      {std::move(pair->private_key), std::move(pair->cert_chain)});
-  EVBUS_LOG(INFO) << "gRPC: TLS with " << config.grpc_tls_cert
-                  << (config.grpc_tls_client_ca.empty()
-                          ? ""
-                          : absl::StrCat("; clients need a certificate of ",
-                                         config.grpc_tls_client_ca));
-  return grpc::SslServerCredentials(options);
+  if (!config.http_tls_cert.empty()) {
+    absl::StatusOr<common::TlsKeyPair> pair =
+        LoadListenerKeyPair(config.http_tls_cert, "http_tls_cert",
+                            config.http_tls_key, "http_tls_key");
+    if (!pair.ok()) return pair.status();
+    absl::StatusOr<std::unique_ptr<common::ServerCertificate>> certificate =
+        common::ServerCertificate::Create(*pair);
+    if (!certificate.ok()) return certificate.status();
+    tls.http_pair = *std::move(pair);
+    tls.http = *std::move(certificate);
+    EVBUS_LOG(INFO) << "HTTP: HTTPS only, with " << config.http_tls_cert;
+  }
+  return tls;
+}
+
+// Has `reloader` watch the files of the listeners `tls` serves.
+void WatchListenerTls(const config::DaemonConfig& config, ListenerTls& tls,
+                      TlsReloader& reloader) {
+  if (tls.grpc != nullptr) {
+    api::GrpcTlsIdentity* identity = tls.grpc.get();
+    reloader.Add({.name = "grpc",
+                  .cert_path = config.grpc_tls_cert,
+                  .cert_field = "grpc_tls_cert",
+                  .key_path = config.grpc_tls_key,
+                  .key_field = "grpc_tls_key",
+                  .client_ca_path = config.grpc_tls_client_ca,
+                  .client_ca_field = "grpc_tls_client_ca",
+                  .set_key_pair =
+                      [identity](const common::TlsKeyPair& pair) {
+                        return identity->SetKeyPair(pair);
+                      },
+                  .set_client_ca =
+                      [identity](const std::string& ca) {
+                        return identity->SetClientCa(ca);
+                      }},
+                 tls.grpc_pair);
+  }
+  if (tls.http != nullptr) {
+    common::ServerCertificate* certificate = tls.http.get();
+    reloader.Add({.name = "http",
+                  .cert_path = config.http_tls_cert,
+                  .cert_field = "http_tls_cert",
+                  .key_path = config.http_tls_key,
+                  .key_field = "http_tls_key",
+                  .set_key_pair =
+                      [certificate](const common::TlsKeyPair& pair) {
+                        return certificate->Replace(pair);
+                      }},
+                 tls.http_pair);
+  }
 }
 
 }  // namespace
@@ -350,31 +355,13 @@ int Run(const config::DaemonConfig& config) {
       return 1;
     }
     grpc_authorizer = api::CallAuthorizer(*std::move(token));
-    WarnIfReadableByOthers(config.grpc_token_file, "grpc_token_file");
+    common::WarnIfReadableByOthers(config.grpc_token_file, "grpc_token_file");
   }
-  // The gRPC listener's TLS files, checked now for the same reason.
-  std::shared_ptr<grpc::ServerCredentials> grpc_credentials =
-      grpc::InsecureServerCredentials();
-  if (!config.grpc_tls_cert.empty()) {
-    absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> tls =
-        GrpcTlsCredentials(config);
-    if (!tls.ok()) {
-      EVBUS_LOG(ERROR) << tls.status().message();
-      return 1;
-    }
-    grpc_credentials = *std::move(tls);
-  }
-  std::optional<common::TlsKeyPair> http_tls;
-  if (!config.http_tls_cert.empty()) {
-    absl::StatusOr<common::TlsKeyPair> pair =
-        LoadListenerKeyPair(config.http_tls_cert, "http_tls_cert",
-                            config.http_tls_key, "http_tls_key");
-    if (!pair.ok()) {
-      EVBUS_LOG(ERROR) << pair.status().message();
-      return 1;
-    }
-    http_tls = *std::move(pair);
-    EVBUS_LOG(INFO) << "HTTP: HTTPS only, with " << config.http_tls_cert;
+  // The listeners' TLS files, checked now for the same reason.
+  absl::StatusOr<ListenerTls> listener_tls = LoadListenerTls(config);
+  if (!listener_tls.ok()) {
+    EVBUS_LOG(ERROR) << listener_tls.status().message();
+    return 1;
   }
   if (::geteuid() == 0) {
     // As root, functions run as another user (--function-user) and must
@@ -827,7 +814,11 @@ int Run(const config::DaemonConfig& config) {
                             "give --aws-credentials too";
     }
   }
-  builder.AddListeningPort(config.grpc_listen, grpc_credentials, &grpc_port);
+  builder.AddListeningPort(config.grpc_listen,
+                           listener_tls->grpc != nullptr
+                               ? listener_tls->grpc->credentials()
+                               : grpc::InsecureServerCredentials(),
+                           &grpc_port);
   builder.RegisterService(&event_bus_service);
   api::FunctionServiceImpl function_service(function_registry, function_pool,
                                             async_invoker);
@@ -893,7 +884,7 @@ int Run(const config::DaemonConfig& config) {
       "evbus_http_stalled_connections_closed_total",
       "HTTP connections closed for sending no complete request head in "
       "--http-header-timeout-seconds");
-  http_options.tls = std::move(http_tls);
+  http_options.tls = listener_tls->http;
   api::HttpProbes probes;
   probes.ready = [&store_ref] { return store_ref.Health(); };
   probes.metrics = [&registry, &store_ref, store_healthy] {
@@ -953,12 +944,12 @@ int Run(const config::DaemonConfig& config) {
   std::string grpc_addr = host_port(grpc_host, grpc_port);
   std::string http_addr = host_port(http_options.host, http.port());
   topic_service.SetPublicUrl(absl::StrCat(
-      http_options.tls.has_value() ? "https://" : "http://", http_addr));
+      http_options.tls != nullptr ? "https://" : "http://", http_addr));
   EVBUS_LOG(INFO) << "evbusd " << EVBUS_VERSION << " serving ("
                   << (manual_clock != nullptr ? "manual clock" : "real clock")
                   << "): grpc " << grpc_addr
                   << (config.grpc_tls_cert.empty() ? "" : " (TLS)")
-                  << (http_options.tls.has_value() ? ", https " : ", http ")
+                  << (http_options.tls != nullptr ? ", https " : ", http ")
                   << http_addr << ", data " << config.data_dir << " (ready in "
                   << absl::ToInt64Milliseconds(absl::Now() - started) << " ms)";
   // --stack: make the daemon match the stack before it reports ready, over
@@ -995,7 +986,7 @@ int Run(const config::DaemonConfig& config) {
     // How to reach them: scripts need to know when TLS is on.
     ready["grpc_tls"] = !config.grpc_tls_cert.empty();
     ready["http_url"] = absl::StrCat(
-        http_options.tls.has_value() ? "https://" : "http://", http_addr);
+        http_options.tls != nullptr ? "https://" : "http://", http_addr);
     ready["pid"] = ::getpid();
     absl::Status w =
         WriteFileAtomically(config.ready_file, common::DumpJson(ready) + "\n");
@@ -1017,6 +1008,10 @@ int Run(const config::DaemonConfig& config) {
   // gRPC health follows the store: NOT_SERVING once a failed write latched
   // it (checked once a second; /readyz asks the store directly).
   absl::Notification stop_health;
+  // Renewed TLS files, looked for each second and on SIGHUP.
+  absl::Mutex tls_reload_mu;
+  TlsReloader tls_reloader(registry);
+  WatchListenerTls(config, *listener_tls, tls_reloader);
   // The free space under the store, five times a second: it latches the
   // store before the disk fills (see Store::CheckFreeSpace).
   std::thread disk_watch([&] {
@@ -1032,6 +1027,10 @@ int Run(const config::DaemonConfig& config) {
          ++tick) {
       absl::Status flushed = metric_store.Flush();
       if (!flushed.ok()) EVBUS_LOG(WARNING) << "metrics flush: " << flushed;
+      {
+        absl::MutexLock lock(&tls_reload_mu);
+        tls_reloader.Check(/*force=*/false);
+      }
       if (tick % 3600 == 0) {
         absl::Status trimmed = metric_store.Trim();
         if (!trimmed.ok()) EVBUS_LOG(WARNING) << "metrics trim: " << trimmed;
@@ -1057,7 +1056,11 @@ int Run(const config::DaemonConfig& config) {
     }
   });
 
-  int sig = WaitForSignal();
+  int sig = WaitForSignal([&] {
+    EVBUS_LOG(INFO) << "SIGHUP: reading the TLS files again";
+    absl::MutexLock lock(&tls_reload_mu);
+    tls_reloader.Check(/*force=*/true);
+  });
   stop_health.Notify();
   health_watch.join();
   disk_watch.join();

@@ -97,7 +97,8 @@ ABSL_FLAG(std::string, grpc_token_file, "",
           "(default: accept any caller)");
 ABSL_FLAG(std::string, grpc_tls_cert, "",
           "PEM certificate chain of the gRPC listener; with --grpc-tls-key, "
-          "it serves TLS only (default: plaintext)");
+          "it serves TLS only (default: plaintext). Renewed files are "
+          "served without a restart (looked at each second and on SIGHUP)");
 ABSL_FLAG(std::string, grpc_tls_key, "",
           "PEM private key of --grpc-tls-cert (unencrypted; keep it 0600)");
 ABSL_FLAG(std::string, grpc_tls_client_ca, "",
@@ -173,6 +174,7 @@ int main(int argc, char** argv) {
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);  // re-reads the TLS files
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   signal(SIGPIPE, SIG_IGN);
   // Debian's abseil is built with lock-order (deadlock) checking on, which

@@ -82,7 +82,8 @@ class GrpcTlsTest(unittest.TestCase):
         # The certificates of these tests last two days: evbusd says so.
         self.assertIn("grpc_tls_cert %s expires at " % self.server[1],
                       self.d.log())
-        self.assertIn("(replace it and restart evbusd before then)",
+        self.assertIn("(replace the file before then: evbusd takes the new "
+                      "one as it serves)",
                       self.d.log())
 
     def test_a_plaintext_client_is_refused_with_a_hint(self):

@@ -15,11 +15,10 @@ namespace {
 // A plain server, or one speaking TLS with `tls` (is_valid() false when
 // OpenSSL refuses it).
 std::unique_ptr<httplib::Server> NewServer(
-    const std::optional<common::TlsKeyPair>& tls) {
-  if (!tls.has_value()) return std::make_unique<httplib::Server>();
-  return std::make_unique<httplib::SSLServer>([&tls](SSL_CTX& ctx) {
-    return common::ConfigureServerContext(&ctx, *tls).ok();
-  });
+    const std::shared_ptr<const common::ServerCertificate>& tls) {
+  if (tls == nullptr) return std::make_unique<httplib::Server>();
+  return std::make_unique<httplib::SSLServer>(
+      [&tls](SSL_CTX& ctx) { return tls->Serve(&ctx).ok(); });
 }
 
 }  // namespace

@@ -28,7 +28,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
-#include "server/common/tls_files.h"
+#include "server/common/server_certificate.h"
 #include "server/metrics/registry.h"
 
 namespace httplib {
@@ -61,9 +61,9 @@ struct HttpOptions {
   // Counts the connections closed for header_timeout_seconds (default:
   // counts nowhere).
   metrics::Counter stalled_closed;
-  // Set: serve HTTPS only, presenting this chain (TLS 1.2 or later).
-  // Default: plain HTTP.
-  std::optional<common::TlsKeyPair> tls;
+  // Set: serve HTTPS only, each new connection presenting the chain this
+  // holds at that moment (TLS 1.2 or later). Default: plain HTTP.
+  std::shared_ptr<const common::ServerCertificate> tls;
 };
 
 // What the health endpoints ask.
