@@ -6,8 +6,10 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "server/common/aws_error.h"
 #include "server/scheduler/schedule_expression.h"
+#include "server/targets/http_parameters.h"
 #include "server/targets/input_shaping.h"
 
 namespace evbus::bus {
@@ -42,6 +44,85 @@ std::string NameClause(absl::string_view value, absl::string_view path,
 absl::Status InvalidPattern(absl::string_view reason_message) {
   return common::AwsError(absl::StatusCode::kInvalidArgument,
                           "InvalidEventPatternException", reason_message);
+}
+
+// A map as Coral prints it in constraint messages: {k=v, k2=v2}.
+template <typename Map>
+std::string CoralMap(const Map& map) {
+  std::map<std::string, std::string> sorted(map.begin(), map.end());
+  std::string out = "{";
+  for (const auto& [k, v] : sorted) {
+    if (out.size() > 1) out += ", ";
+    absl::StrAppend(&out, k, "=", v);
+  }
+  return out + "}";
+}
+
+// The clause for a map whose keys (or values) break `rule`.
+std::string MapClause(const std::string& shown, absl::string_view path,
+                      bool keys, absl::string_view rule) {
+  return absl::StrCat("Value '", shown, "' at '", path,
+                      "' failed to satisfy constraint: ",
+                      keys ? "Map keys must" : "Map value must",
+                      " satisfy constraint: [Member must ", rule, "]");
+}
+
+// Target HttpParameters against the API model's patterns
+// (targets/http_parameters.h).
+void AddHttpParameterClauses(const evbus::v1::HttpParameters& p,
+                             const std::string& path,
+                             std::vector<std::string>* clauses) {
+  constexpr absl::string_view kLength = "have length less than or equal to 512";
+  struct MapRule {
+    const google::protobuf::Map<std::string, std::string>* map;
+    const char* name;
+    bool (*key_ok)(absl::string_view);
+    bool (*value_ok)(absl::string_view);
+    absl::string_view key_pattern;
+    absl::string_view value_pattern;
+  };
+  const MapRule maps[] = {
+      {&p.header_parameters(), "headerParameters", targets::IsHttpHeaderName,
+       targets::IsHttpHeaderValue, "^[!#$%&'*+-.^_`|~0-9a-zA-Z]+$",
+       "^[ \\t]*[\\x20-\\x7E]+([ \\t]+[\\x20-\\x7E]+)*[ \\t]*$"},
+      {&p.query_string_parameters(), "queryStringParameters",
+       targets::IsQueryStringKey, targets::IsQueryStringValue,
+       "[^\\x00-\\x1F\\x7F]+", "[^\\x00-\\x09\\x0B\\x0C\\x0E-\\x1F\\x7F]+"},
+  };
+  for (const MapRule& m : maps) {
+    const std::string at = absl::StrCat(path, m.name);
+    for (const auto& [k, v] : *m.map) {
+      if (!m.key_ok(k)) {
+        clauses->push_back(
+            MapClause(CoralMap(*m.map), at, /*keys=*/true,
+                      k.size() > targets::kMaxHttpParameterChars
+                          ? std::string(kLength)
+                          : absl::StrCat("satisfy regular expression pattern: ",
+                                         m.key_pattern)));
+        break;
+      }
+      if (!m.value_ok(v)) {
+        clauses->push_back(
+            MapClause(CoralMap(*m.map), at, /*keys=*/false,
+                      v.size() > targets::kMaxHttpParameterChars
+                          ? std::string(kLength)
+                          : absl::StrCat("satisfy regular expression pattern: ",
+                                         m.value_pattern)));
+        break;
+      }
+    }
+  }
+  for (const std::string& v : p.path_parameter_values()) {
+    if (!targets::IsPathParameterValue(v)) {
+      clauses->push_back(absl::StrCat(
+          "Value '[", absl::StrJoin(p.path_parameter_values(), ", "), "]' at '",
+          path,
+          "pathParameterValues' failed to satisfy constraint: Member must "
+          "satisfy constraint: [Member must satisfy regular expression "
+          "pattern: ^(?!\\s*$).+]"));
+      break;
+    }
+  }
 }
 
 void AddTargetClauses(const evbus::v1::Target& t, size_t index,
@@ -82,6 +163,10 @@ void AddTargetClauses(const evbus::v1::Target& t, size_t index,
         absl::StrCat(std::min(t.max_concurrency(),
                               t.invocation_rate_limit_per_second())),
         path + "maxConcurrency", "have value greater than or equal to 0"));
+  }
+  if (t.has_http_parameters()) {
+    AddHttpParameterClauses(t.http_parameters(), path + "httpParameters.",
+                            clauses);
   }
 }
 

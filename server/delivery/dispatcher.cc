@@ -11,6 +11,7 @@
 #include "absl/strings/str_split.h"
 #include "evbus/v1/event.pb.h"
 #include "server/bus/rule_validation.h"
+#include "server/common/aws_error.h"
 #include "server/common/ids.h"
 #include "server/common/logging.h"
 #include "server/storage/keys.h"
@@ -491,8 +492,9 @@ void Dispatcher::Dispatch(const QueueEntry& entry) {
                                 " or its connection does not exist")));
       return;
     }
-    absl::StatusOr<targets::DeliveryRequest> built = BuildHttpRequest(
-        *shared_target, **std::move(payload), clock_.Now(), executors_.tokens);
+    absl::StatusOr<targets::DeliveryRequest> built =
+        BuildHttpRequest(*shared_target, **std::move(payload), clock_.Now(),
+                         executors_.tokens, task.envelope_json());
     if (!built.ok()) {
       bool auth = built.status().code() != absl::StatusCode::kInvalidArgument;
       Complete(entry, std::move(task), shared_target.get(),
@@ -500,7 +502,7 @@ void Dispatcher::Dispatch(const QueueEntry& entry) {
                    auth ? targets::Outcome::kRetryable
                         : targets::Outcome::kPermanent,
                    auth ? "FAILED_TO_ASSUME_ROLE" : "INVALID_PARAMETER",
-                   std::string(built.status().message())));
+                   common::SplitAwsError(built.status()).message));
       return;
     }
     request = *std::move(built);

@@ -134,11 +134,15 @@ struct Executors {
 };
 
 // Builds the request for an HTTP target: URL with path wildcards and query
-// parameters, method, and headers (target HttpParameters, then the
-// connection's, then authorization and signature). Pure; thread-safe.
+// parameters, method, and headers (target HttpParameters, their `$.` values
+// read from `event_json`, the event's envelope; then the connection's; then
+// authorization and signature). InvalidArgument when a header it would send
+// is not a valid header (a name that is not a token, a value with a line
+// break: a dynamic value or a target stored before PutTargets checked
+// them). Pure; thread-safe.
 absl::StatusOr<targets::DeliveryRequest> BuildHttpRequest(
     const ResolvedTarget& target, std::string payload, absl::Time now,
-    TokenSource* tokens);
+    TokenSource* tokens, absl::string_view event_json);
 
 // "t=<unix seconds>,v1=<hex HMAC-SHA256(secret, t + "." + body)>".
 std::string SignatureHeader(const std::string& secret, absl::Time now,

@@ -2,13 +2,17 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include <algorithm>
 #include <cctype>
+#include <optional>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "server/common/aws_error.h"
+#include "server/common/json.h"
 #include "server/delivery/dispatcher.h"
+#include "server/targets/http_parameters.h"
 
 namespace evbus::delivery {
 namespace {
@@ -58,13 +62,42 @@ std::string SignatureHeader(const std::string& secret, absl::Time now,
 
 absl::StatusOr<targets::DeliveryRequest> BuildHttpRequest(
     const ResolvedTarget& target, std::string payload, absl::Time now,
-    TokenSource* tokens) {
+    TokenSource* tokens, absl::string_view event_json) {
   targets::DeliveryRequest r;
   const evbus::v1::HttpParameters& params = target.target.http_parameters();
-  std::vector<std::pair<std::string, std::string>> query(
-      params.query_string_parameters().begin(),
-      params.query_string_parameters().end());
-  for (const auto& [k, v] : params.header_parameters()) Upsert(r.headers, k, v);
+  // The target's parameters as sent for this event: `$.` values read from
+  // it (parsed only when there are some).
+  std::optional<common::Json> event;
+  auto resolve = [&](const std::string& value) -> absl::StatusOr<std::string> {
+    if (!targets::IsDynamicHttpParameter(value)) return value;
+    if (!event.has_value()) {
+      absl::StatusOr<common::Json> parsed =
+          common::ParseJson(event_json, "event");
+      if (!parsed.ok()) return parsed.status();
+      event = *std::move(parsed);
+    }
+    absl::StatusOr<std::string> v =
+        targets::ResolveHttpParameter(value, *event);
+    if (!v.ok()) {
+      return common::ValidationError(absl::StrCat("HttpParameters of target ",
+                                                  target.target.id(), ": ",
+                                                  v.status().message()));
+    }
+    return v;
+  };
+  std::vector<std::pair<std::string, std::string>> query;
+  for (const auto& [k, v] : params.query_string_parameters()) {
+    absl::StatusOr<std::string> value = resolve(v);
+    if (!value.ok()) return value.status();
+    query.emplace_back(k, *std::move(value));
+  }
+  // Sorted, so that requests do not depend on the map's order.
+  std::sort(query.begin(), query.end());
+  for (const auto& [k, v] : params.header_parameters()) {
+    absl::StatusOr<std::string> value = resolve(v);
+    if (!value.ok()) return value.status();
+    Upsert(r.headers, k, *value);
+  }
 
   std::string url =
       target.http.has_value() ? target.http->url : target.target.arn();
@@ -84,7 +117,10 @@ absl::StatusOr<targets::DeliveryRequest> BuildHttpRequest(
             "The API destination endpoint has more '*' wildcards than target ",
             target.target.id(), " has PathParameterValues."));
       }
-      filled += UrlEncode(params.path_parameter_values(next++));
+      absl::StatusOr<std::string> value =
+          resolve(params.path_parameter_values(next++));
+      if (!value.ok()) return value.status();
+      filled += UrlEncode(*value);
     }
     url = filled;
     for (const auto& [k, v] : http.query) Upsert(query, k, v);
@@ -100,6 +136,16 @@ absl::StatusOr<targets::DeliveryRequest> BuildHttpRequest(
     if (!http.signing_secret.empty()) {
       Upsert(r.headers, "X-Evbus-Signature",
              SignatureHeader(http.signing_secret, now, payload));
+    }
+  }
+  for (const auto& [name, value] : r.headers) {
+    if (!targets::IsHttpHeaderName(name) ||
+        !targets::IsHttpHeaderValue(value)) {
+      return common::ValidationError(absl::StrCat(
+          "Header ", targets::IsHttpHeaderName(name) ? name : "(a name)",
+          " of target ", target.target.id(),
+          " is not a valid HTTP header: a name must be a token, a value "
+          "printable ASCII without line breaks."));
     }
   }
   if (!query.empty()) {

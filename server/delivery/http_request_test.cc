@@ -6,6 +6,7 @@ namespace evbus::delivery {
 namespace {
 
 using ::testing::Contains;
+using ::testing::HasSubstr;
 using ::testing::Pair;
 
 class FixedTokens final : public TokenSource {
@@ -34,7 +35,7 @@ TEST(BuildHttpRequestTest, PlainWebhookKeepsUrlAndAddsTargetParameters) {
       "1";
   (*t.target.mutable_http_parameters()
         ->mutable_query_string_parameters())["q"] = "a b";
-  auto r = BuildHttpRequest(t, "{}", absl::FromUnixSeconds(0), nullptr);
+  auto r = BuildHttpRequest(t, "{}", absl::FromUnixSeconds(0), nullptr, "{}");
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->url, "http://127.0.0.1:9/hook?q=a%20b");
   EXPECT_EQ(r->method, "POST");
@@ -59,7 +60,7 @@ TEST(BuildHttpRequestTest, ApiDestinationWildcardsConnectionWinsAndSigns) {
   http.signing_secret = "shh";
   t.http = http;
   auto r = BuildHttpRequest(t, R"({"a":1})", absl::FromUnixSeconds(1700000000),
-                            nullptr);
+                            nullptr, "{}");
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->url, "https://api.test/orders/items/42%2Fx?k=v");
   EXPECT_EQ(r->method, "PUT");
@@ -78,7 +79,7 @@ TEST(BuildHttpRequestTest, MissingPathValueIsInvalid) {
   HttpEndpoint http;
   http.url = "https://api.test/*";
   t.http = http;
-  auto r = BuildHttpRequest(t, "{}", absl::FromUnixSeconds(0), nullptr);
+  auto r = BuildHttpRequest(t, "{}", absl::FromUnixSeconds(0), nullptr, "{}");
   EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
 }
 
@@ -90,12 +91,62 @@ TEST(BuildHttpRequestTest, OAuthBearerFromTokenSource) {
   http.oauth = OAuthClient{};
   t.http = http;
   FixedTokens tokens;
-  auto r = BuildHttpRequest(t, "{}", absl::FromUnixSeconds(0), &tokens);
+  auto r = BuildHttpRequest(t, "{}", absl::FromUnixSeconds(0), &tokens, "{}");
   ASSERT_TRUE(r.ok());
   EXPECT_THAT(r->headers, Contains(Pair("Authorization", "Bearer tok-1")));
   EXPECT_EQ(tokens.calls, 1);
   EXPECT_FALSE(
-      BuildHttpRequest(t, "{}", absl::FromUnixSeconds(0), nullptr).ok());
+      BuildHttpRequest(t, "{}", absl::FromUnixSeconds(0), nullptr, "{}").ok());
+}
+
+TEST(BuildHttpRequestTest, DynamicValuesAreReadFromTheEvent) {
+  ResolvedTarget t;
+  t.target.set_id("t");
+  auto* p = t.target.mutable_http_parameters();
+  p->add_path_parameter_values("$.detail.kind");
+  (*p->mutable_header_parameters())["X-Id"] = "$.detail.id";
+  (*p->mutable_header_parameters())["X-Static"] = "plain";
+  (*p->mutable_query_string_parameters())["n"] = "$.detail.n";
+  (*p->mutable_query_string_parameters())["q"] = "$.detail.q";
+  (*p->mutable_query_string_parameters())["gone"] = "$.detail.nothing";
+  HttpEndpoint http;
+  http.url = "https://api.test/*";
+  t.http = http;
+  const std::string event =
+      R"({"source":"s","detail":{"kind":"a b","id":"i-1","n":42,"q":"x&y"}})";
+  auto r = BuildHttpRequest(t, "{}", absl::FromUnixSeconds(0), nullptr, event);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->url, "https://api.test/a%20b?gone=&n=42&q=x%26y");
+  EXPECT_THAT(r->headers, Contains(Pair("X-Id", "i-1")));
+  EXPECT_THAT(r->headers, Contains(Pair("X-Static", "plain")));
+}
+
+TEST(BuildHttpRequestTest, HeadersThatWouldSplitTheRequestAreRefused) {
+  ResolvedTarget t;
+  t.target.set_id("t");
+  t.target.set_arn("http://127.0.0.1:9/hook");
+  // Stored before PutTargets checked them, or read from the event.
+  (*t.target.mutable_http_parameters()->mutable_header_parameters())["X-A"] =
+      "v\r\nX-Injected: yes";
+  auto r = BuildHttpRequest(t, "{}", absl::FromUnixSeconds(0), nullptr, "{}");
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(r.status().message(), HasSubstr("Header X-A of target t"));
+
+  t.target.mutable_http_parameters()->clear_header_parameters();
+  (*t.target.mutable_http_parameters()->mutable_header_parameters())["X A:"] =
+      "v";
+  EXPECT_FALSE(
+      BuildHttpRequest(t, "{}", absl::FromUnixSeconds(0), nullptr, "{}").ok());
+
+  t.target.mutable_http_parameters()->clear_header_parameters();
+  (*t.target.mutable_http_parameters()->mutable_header_parameters())["X-D"] =
+      "$.detail.v";
+  EXPECT_FALSE(BuildHttpRequest(t, "{}", absl::FromUnixSeconds(0), nullptr,
+                                R"({"detail":{"v":"a\nX-B: c"}})")
+                   .ok());
+  EXPECT_TRUE(BuildHttpRequest(t, "{}", absl::FromUnixSeconds(0), nullptr,
+                               R"({"detail":{"v":"a b"}})")
+                  .ok());
 }
 
 }  // namespace

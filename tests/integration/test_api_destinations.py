@@ -160,6 +160,66 @@ class ApiDestinationTest(unittest.TestCase):
         # 5 at once (the burst), then 5 more at 5/s: about a second.
         self.assertGreater(times[-1] - times[0], 0.7)
 
+    def test_target_http_parameters_dynamic_and_checked(self):
+        conn = self.connection("dyn", "API_KEY", {"ApiKeyAuthParameters": {
+            "ApiKeyName": "X-Api-Key", "ApiKeyValue": "k-dyn"}})
+        dest = self.destination("dyn-dest", conn, self.r.url("/dyn/*"))
+        # `$.` values are read from the event (spec §5, §9).
+        self.route("api-dyn", "api.dyn", {
+            "Id": "d", "Arn": dest,
+            "HttpParameters": {
+                "PathParameterValues": ["$.detail.tenant"],
+                "HeaderParameters": {"X-Order": "$.detail.order",
+                                     "X-Static": "s"},
+                "QueryStringParameters": {"n": "$.detail.n"}}})
+        self.d.cli("put-events", "--entries", json.dumps([entry(
+            source="api.dyn",
+            detail={"tenant": "t-9", "order": "o-1", "n": 7})]))
+        self.assertTrue(self.r.wait_for(
+            lambda reqs: any(x["path"] == "/dyn/t-9?n=7" for x in reqs)),
+            [x["path"] for x in self.r.received()])
+        req = self.r.received("/dyn/t-9?n=7")[0]
+        self.assertEqual(req["headers"]["X-Order"], "o-1")
+        self.assertEqual(req["headers"]["X-Static"], "s")
+        self.assertEqual(req["headers"]["X-Api-Key"], "k-dyn")
+        # Values that would split the request are refused at PutTargets,
+        # naming the member.
+        for params, where in (
+                ({"HeaderParameters": {"X-A": "v\r\nX-Injected: yes"}},
+                 "targets.1.member.httpParameters.headerParameters"),
+                ({"HeaderParameters": {"X A:": "v"}},
+                 "targets.1.member.httpParameters.headerParameters"),
+                ({"QueryStringParameters": {"q": "a\u0001b"}},
+                 "targets.1.member.httpParameters.queryStringParameters"),
+                ({"PathParameterValues": ["  "]},
+                 "targets.1.member.httpParameters.pathParameterValues")):
+            target = json.dumps([{"Id": "bad", "Arn": dest,
+                                  "HttpParameters": params}])
+            r = self.d.cli("put-targets", "--rule", "api-dyn", "--targets",
+                           target, check=False)
+            self.assertEqual(r.returncode, 1, (params, r.stdout))
+            self.assertIn("(ValidationException)", r.stderr)
+            self.assertIn("at '%s' failed to satisfy constraint" % where,
+                          r.stderr)
+        # A header value read from the event that holds a line break is not
+        # sent: the delivery fails for good, naming the header.
+        self.d.cli("put-events", "--entries", json.dumps([entry(
+            source="api.dyn",
+            detail={"tenant": "t-10", "order": "o\r\nX-Injected: yes",
+                    "n": 8})]))
+        deadline = time.monotonic() + 20
+        letters = []
+        while time.monotonic() < deadline and not letters:
+            letters = self.d.cli_json("list-dead-letters", "--rule",
+                                      "api-dyn").get("DeadLetters", [])
+            time.sleep(0.2)
+        self.assertEqual(len(letters), 1, letters)
+        self.assertIn("Header X-Order of target d is not a valid HTTP header",
+                      json.dumps(letters[0]))
+        self.assertNotIn("ValidationException:", json.dumps(letters[0]))
+        self.assertFalse(any("X-Injected" in x["headers"]
+                             for x in self.r.received()))
+
     def test_errors(self):
         r = self.d.cli("describe-connection", "--name", "nope", check=False)
         self.assertIn("Failed to describe the connection(s). Connection 'nope' "
