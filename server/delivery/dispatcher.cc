@@ -426,29 +426,78 @@ void Dispatcher::Dispatch(const QueueEntry& entry) {
                                               std::string(read.message())));
     return;
   }
+  bool deferred = false;
   {
     absl::MutexLock lock(&mu_);
     TargetQueue& q = QueueForLocked(entry.target_key);
+    // The first delivery of a queue is taken off it before its limits are
+    // known, without a token: it takes one below, or waits for one, so
+    // that the limit holds from the first request.
+    const bool first = !q.configured;
     q.configured = true;
     const evbus::v1::Target& t = target->target;
     q.limit = t.max_concurrency() > 0 ? t.max_concurrency()
                                       : options_.default_target_concurrency;
     double rate = t.invocation_rate_limit_per_second();
-    if (rate <= 0 && target->http.has_value()) {
+    std::string bucket_key;
+    if (rate <= 0 && target->http.has_value() &&
+        target->http->rate_per_second > 0) {
       rate = target->http->rate_per_second;
+      bucket_key = t.arn();
     }
-    if (rate != q.bucket_rate) {
-      q.bucket_rate = rate;
-      q.bucket = rate > 0 ? std::make_unique<TokenBucket>(clock_, rate,
-                                                          std::max(1.0, rate))
-                          : nullptr;
+    auto new_bucket = [&] {
+      return std::make_shared<TokenBucket>(clock_, rate, std::max(1.0, rate));
+    };
+    if (rate <= 0) {
+      q.bucket = nullptr;
+    } else if (!bucket_key.empty()) {
+      std::shared_ptr<TokenBucket>& shared =
+          api_destination_buckets_[bucket_key];
+      if (shared == nullptr || shared->rate() != rate) shared = new_bucket();
+      q.bucket = shared;
+    } else if (q.bucket == nullptr || !q.bucket_key.empty() ||
+               q.bucket->rate() != rate) {
+      q.bucket = new_bucket();
     }
-    if (task.attempts() == 0) {
+    q.bucket_key = std::move(bucket_key);
+    deferred = first && q.bucket != nullptr && !q.bucket->TryAcquire();
+    if (task.attempts() == 0 && !deferred) {
       q.latency.Observe(
           std::max<double>(
               0, static_cast<double>(NowMs(clock_) - task.ingest_time_ms())) /
           1000.0);
     }
+  }
+  if (deferred) {
+    // Back in the queue until the rate limit gives it a token.
+    Unhold(entry);
+    Finish(entry, entry);
+    return;
+  }
+  // An event older than the target's MaximumEventAgeInSeconds is not sent,
+  // whatever kept it waiting (spec §6: delivery stops at whichever limit
+  // hits first; §9: a backlog behind a low rate limit goes to the DLQ).
+  const absl::Duration max_age = LimitsOf(target->target).max_event_age;
+  if (clock_.Now() - absl::FromUnixMillis(task.ingest_time_ms()) > max_age) {
+    {
+      // The token taken for this delivery goes back: no call is made.
+      absl::MutexLock lock(&mu_);
+      TargetQueue& q = QueueForLocked(entry.target_key);
+      if (q.bucket != nullptr) q.bucket->GiveBack();
+    }
+    targets::DeliveryResult expired = targets::DeliveryResult::Failure(
+        targets::Outcome::kPermanent,
+        task.last_error_code().empty() ? "THROTTLING" : task.last_error_code(),
+        task.last_error_message().empty()
+            ? absl::StrCat(
+                  "The event was older than MaximumEventAgeInSeconds (",
+                  absl::ToInt64Seconds(max_age),
+                  " s) before it could be sent (it waited for the target's "
+                  "rate or concurrency limit).")
+            : task.last_error_message());
+    expired.expired = true;
+    Complete(entry, std::move(task), &*target, std::move(expired));
+    return;
   }
 
   auto shared_target = std::make_shared<ResolvedTarget>(*std::move(target));
@@ -586,7 +635,7 @@ void Dispatcher::Complete(const QueueEntry& entry, evbus::v1::DeliveryTask task,
     if (!stopping_) outcomes_.push_back(std::move(outcome));
     return;
   }
-  task.set_attempts(task.attempts() + 1);
+  if (!result.expired) task.set_attempts(task.attempts() + 1);
 
   metrics::Counter invocations, failed, retries, dead_letters;
   RetryPlan plan;
@@ -601,8 +650,10 @@ void Dispatcher::Complete(const QueueEntry& entry, evbus::v1::DeliveryTask task,
     failed = q.failed;
     retries = q.retries;
     dead_letters = q.dead_letters;
-    if (result.outcome == targets::Outcome::kRetryable &&
-        !result.stop_retrying) {
+    if (result.expired) {
+      plan.exhausted_condition = "MaximumEventAgeInSeconds";
+    } else if (result.outcome == targets::Outcome::kRetryable &&
+               !result.stop_retrying) {
       plan = PlanRetry(LimitsOf(target->target),
                        task.async_invoke() ? options_.async_invoke_backoff
                                            : options_.backoff,
@@ -652,7 +703,7 @@ void Dispatcher::Complete(const QueueEntry& entry, evbus::v1::DeliveryTask task,
       dl.set_error_code(result.error_code);
       dl.set_error_message(result.error_message);
       dl.set_exhausted_retry_condition(plan.exhausted_condition);
-      dl.set_retry_attempts(task.attempts() - 1);
+      dl.set_retry_attempts(std::max(0, task.attempts() - 1));
       dl.set_dead_lettered_ms(absl::ToUnixMillis(now));
       *dl.mutable_task() = task;
       outcome.dead_letter_key = storage::keys::DeadLetterKey(

@@ -263,8 +263,10 @@ class Dispatcher {
     absl::btree_multiset<uint64_t> held;
     int in_flight = 0;
     int limit = 0;
-    std::unique_ptr<TokenBucket> bucket;
-    double bucket_rate = 0;
+    // InvocationRateLimitPerSecond: the target's own, or its API
+    // destination's, shared by every target that sends to it.
+    std::shared_ptr<TokenBucket> bucket;
+    std::string bucket_key;  // the API destination's ARN, or "" (own)
     // False until a dispatch has read the target's limits; until then one
     // delivery at a time, so that a rate limit applies from the start.
     bool configured = false;
@@ -341,6 +343,11 @@ class Dispatcher {
 
   mutable absl::Mutex mu_;
   std::map<std::string, TargetQueue, std::less<>> queues_ ABSL_GUARDED_BY(mu_);
+  // One token bucket per API destination (by ARN), whatever the rules and
+  // targets that send to it: its InvocationRateLimitPerSecond bounds the
+  // endpoint, not each target.
+  std::map<std::string, std::shared_ptr<TokenBucket>, std::less<>>
+      api_destination_buckets_ ABSL_GUARDED_BY(mu_);
   // Serialized tasks by queue key (see DispatcherOptions::task_cache_bytes).
   absl::flat_hash_map<std::string, std::string> cached_tasks_
       ABSL_GUARDED_BY(mu_);

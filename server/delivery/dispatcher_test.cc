@@ -80,11 +80,15 @@ class OneTarget final : public TargetDirectory {
   std::optional<ResolvedTarget> FindTarget(
       const std::string&, const std::string& rule,
       const std::string& id) const override {
-    if (removed || rule != "r1" || id != "t1") return std::nullopt;
-    return ResolvedTarget{target,
-                          "arn:aws:events:us-east-1:000000000000:rule/r1"};
+    if (removed || (rule != "r1" && !(also_r2 && rule == "r2")) || id != "t1") {
+      return std::nullopt;
+    }
+    return ResolvedTarget{
+        target, "arn:aws:events:us-east-1:000000000000:rule/" + rule, "", http};
   }
   evbus::v1::Target target;
+  std::optional<HttpEndpoint> http;  // set: an API destination
+  bool also_r2 = false;              // rule r2 has the same target t1
   std::atomic<bool> removed{false};
 };
 
@@ -120,11 +124,13 @@ class DispatcherTest : public ::testing::Test {
     return task;
   }
 
-  void Enqueue(int n) {
+  void Enqueue(int n, const std::string& rule = "r1") {
     storage::WriteBatch batch;
     std::vector<QueueEntry> entries;
     for (int i = 0; i < n; ++i) {
-      entries.push_back(Dispatcher::AddTo(batch, Task(i)));
+      evbus::v1::DeliveryTask task = Task(i);
+      task.set_rule_name(rule);
+      entries.push_back(Dispatcher::AddTo(batch, task));
     }
     ASSERT_THAT(store_->Write(batch), IsOk());
     dispatcher_->Enqueued(entries);
@@ -247,6 +253,58 @@ TEST_F(DispatcherTest, ExhaustedRetriesGoToTheDeadLetterStoreAndRedrive) {
   EXPECT_EQ(executor_.requests().size(), 4u);
   EXPECT_TRUE(dispatcher_->ListDeadLetters("default", "r1", "", 10, "")
                   ->dead_letters.empty());
+}
+
+// Events that wait behind the rate limit longer than the target's
+// MaximumEventAgeInSeconds are dead-lettered unsent (spec §6, §9), and give
+// their tokens back to the ones behind them.
+TEST_F(DispatcherTest, EventsOlderThanTheirMaximumAgeAreNotSent) {
+  directory_.target.set_invocation_rate_limit_per_second(1);
+  directory_.target.mutable_retry_policy()->set_maximum_event_age_in_seconds(
+      60);
+  Enqueue(5);
+  ASSERT_FALSE(dispatcher_->WaitIdleForTesting(absl::Milliseconds(200)));
+  EXPECT_EQ(executor_.requests().size(), 1u);
+  clock_.Advance(absl::Seconds(61));
+  dispatcher_->Poke();
+  ASSERT_TRUE(dispatcher_->WaitIdleForTesting(absl::Seconds(10)));
+  EXPECT_EQ(executor_.requests().size(), 1u);
+  auto page = dispatcher_->ListDeadLetters("default", "r1", "t1", 10, "");
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->dead_letters.size(), 4u);
+  for (const evbus::v1::DeadLetter& dl : page->dead_letters) {
+    EXPECT_EQ(dl.exhausted_retry_condition(), "MaximumEventAgeInSeconds");
+    EXPECT_EQ(dl.error_code(), "THROTTLING");
+    EXPECT_EQ(dl.retry_attempts(), 0);
+  }
+  // A new event goes out at once: the expired ones took no token.
+  Enqueue(1);
+  ASSERT_TRUE(dispatcher_->WaitIdleForTesting(absl::Seconds(10)));
+  EXPECT_EQ(executor_.requests().size(), 2u);
+}
+
+// An API destination's InvocationRateLimitPerSecond bounds the endpoint,
+// whatever the rules that send to it, from the first request on.
+TEST_F(DispatcherTest, AnApiDestinationsRateLimitIsSharedByItsTargets) {
+  directory_.target.set_arn(
+      "arn:aws:events:us-east-1:000000000000:api-destination/d/1");
+  HttpEndpoint http;
+  http.url = "http://127.0.0.1:9/api";
+  http.rate_per_second = 1;
+  directory_.http = http;
+  directory_.also_r2 = true;
+  Enqueue(3, "r1");
+  Enqueue(3, "r2");
+  for (int second = 1; second <= 6; ++second) {
+    // One request a second (the last leaves the queue idle).
+    EXPECT_EQ(dispatcher_->WaitIdleForTesting(absl::Milliseconds(150)),
+              second == 6);
+    EXPECT_EQ(executor_.requests().size(), static_cast<size_t>(second));
+    clock_.Advance(absl::Seconds(1));
+    dispatcher_->Poke();
+  }
+  ASSERT_TRUE(dispatcher_->WaitIdleForTesting(absl::Seconds(10)));
+  EXPECT_EQ(executor_.requests().size(), 6u);
 }
 
 TEST_F(DispatcherTest, PermanentFailureDeadLettersAtOnce) {

@@ -27,6 +27,11 @@ bool TokenBucket::TryAcquire() {
   return true;
 }
 
+void TokenBucket::GiveBack() {
+  Refill();
+  tokens_ = std::min(burst_, tokens_ + 1.0);
+}
+
 absl::Time TokenBucket::NextToken() {
   Refill();
   if (tokens_ >= 1.0) return last_;

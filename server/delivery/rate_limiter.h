@@ -22,6 +22,8 @@ class TokenBucket {
 
   // Takes one token when available.
   bool TryAcquire();
+  // Gives back a token taken for a call that was not made.
+  void GiveBack();
   // When the next token will be available (now when one is).
   absl::Time NextToken();
   double rate() const { return rate_; }

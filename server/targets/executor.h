@@ -45,6 +45,11 @@ struct DeliveryResult {
   // task stays in the store as it was and is delivered after the restart,
   // as after kill -9.
   bool interrupted = false;
+  // The event was older than the target's MaximumEventAgeInSeconds before
+  // this try (it waited for the rate limit, a concurrency slot or a
+  // restart): no call was made, and it is dead-lettered with the
+  // MaximumEventAgeInSeconds condition.
+  bool expired = false;
 
   static DeliveryResult Success() { return {}; }
   static DeliveryResult Interrupted(std::string message) {
