@@ -219,6 +219,17 @@ class ApiDestinationTest(unittest.TestCase):
         self.assertNotIn("ValidationException:", json.dumps(letters[0]))
         self.assertFalse(any("X-Injected" in x["headers"]
                              for x in self.r.received()))
+        # An error that echoes a long value still reaches the CLI whole
+        # enough to name the member (it exceeded gRPC's metadata limit).
+        r = self.d.cli("put-targets", "--rule", "api-dyn", "--targets",
+                       json.dumps([{"Id": "big", "Arn": dest,
+                                    "Input": json.dumps("x" * 9000)}]),
+                       check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("(ValidationException)", r.stderr)
+        self.assertIn("at 'targets.1.member.input' failed to satisfy "
+                      "constraint: Member must have length less than or "
+                      "equal to 8192", r.stderr)
 
     def test_errors(self):
         r = self.d.cli("describe-connection", "--name", "nope", check=False)
