@@ -433,7 +433,14 @@ absl::StatusOr<Decision> Evaluate(const EvaluationConfig& config,
       } else {
         d.state = real_breach >= m ? AlarmState::kAlarm : AlarmState::kOk;
       }
-      d.reason = ThresholdReason(config, newest_first, e, d.state, last, 0, 0);
+      // OK while every real datapoint breaches (too few to alarm): the
+      // OK text would count "0 ... were not" beside a breaching value, so
+      // the reason counts the breaching ones against the alarm's minimum.
+      d.reason = ThresholdReason(
+          config, newest_first, e,
+          d.state == AlarmState::kOk && real_breach == last ? AlarmState::kAlarm
+                                                            : d.state,
+          last, 0, 0);
       break;
   }
   d.reason_data_json = ReasonData(config, newest_first, e, query_time);

@@ -312,6 +312,28 @@ TEST(StateReasonTest, PrematureAlarmCountsTheRealDatapoints) {
             "(minimum 2 datapoints for OK -> ALARM transition).");
 }
 
+TEST(StateReasonTest, TooFewBreachingDatapointsToAlarmAreCounted) {
+  // QA O: M = 3 of N = 5 with one datapoint, breaching: OK (too few to
+  // alarm), and the reason says so instead of "0 ... were not".
+  Decision d = MustEvaluate(
+      Config(ComparisonOperator::kGreaterThanOrEqualToThreshold, 1, 5, 3),
+      {B("2026-03-01T00:53:00Z", 5)}, AlarmState::kInsufficientData);
+  EXPECT_EQ(d.state, AlarmState::kOk);
+  EXPECT_EQ(d.reason,
+            "Threshold Crossed: 1 out of the last 1 datapoints [5.0 (01/03/26 "
+            "00:53:00)] was greater than or equal to the threshold (1.0) "
+            "(minimum 3 datapoints for OK -> ALARM transition).");
+  // With a non-breaching datapoint among them, the OK text as observed.
+  Decision mixed = MustEvaluate(
+      Config(ComparisonOperator::kGreaterThanOrEqualToThreshold, 1, 5, 3),
+      {B("2026-03-01T00:53:00Z", 5), B("2026-03-01T00:52:00Z", 0)},
+      AlarmState::kInsufficientData);
+  EXPECT_EQ(mixed.state, AlarmState::kOk);
+  EXPECT_THAT(mixed.reason,
+              HasSubstr("1 out of the last 2 datapoints [0.0 (01/03/26 "
+                        "00:52:00)] was not greater than or equal"));
+}
+
 TEST(StateReasonTest, FilledSlotsCountButAreNotListed) {
   // Row 8 (0 - X - -, M=2, N=3) with breaching: the real X plus one filled
   // slot make 2 breaching datapoints of the last 3.

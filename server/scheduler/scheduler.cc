@@ -209,9 +209,11 @@ void Scheduler::ScheduleNextLocked(Entry& e, int64_t after_ms) {
   }
   std::optional<absl::Time> next = e.expression->NextFireAfter(after, e.anchor);
   if (!next.has_value()) return;
+  // EndDate is "the date before which the schedule can invoke its target"
+  // (the API reference): a tick at EndDate itself does not run.
   if (!e.is_rule && e.schedule.end_date_ms() > 0 &&
       e.expression->kind() != ExpressionKind::kAt &&
-      Ms(*next) > e.schedule.end_date_ms()) {
+      Ms(*next) >= e.schedule.end_date_ms()) {
     return;
   }
   e.next_scheduled_ms = Ms(*next);
@@ -565,6 +567,11 @@ absl::Status Scheduler::Validate(
       s.end_date_ms() <= s.start_date_ms()) {
     return common::ValidationError(
         "The EndDate you specify must come after the StartDate.");
+  }
+  if (!s.has_target()) {  // required by the model
+    return common::ValidationError(
+        "1 validation error detected: Value null at 'target' failed to "
+        "satisfy constraint: Member must not be null");
   }
   absl::StatusOr<targets::TargetRef> ref =
       targets::ParseTargetArn(s.target().arn(), "schedule");

@@ -421,7 +421,8 @@ TEST_F(SchedulerTest, EndDateStopsFiringAndValidation) {
   evbus::v1::Schedule s;
   s.set_name("bounded");
   s.set_schedule_expression("rate(10 minutes)");
-  s.set_end_date_ms(absl::ToUnixMillis(clock_.Now() + absl::Minutes(25)));
+  // EndDate at a tick: the tick at EndDate does not run ("before which").
+  s.set_end_date_ms(absl::ToUnixMillis(clock_.Now() + absl::Minutes(30)));
   s.mutable_flexible_time_window()->set_mode("OFF");
   s.mutable_target()->set_arn("log:bounded");
   ASSERT_THAT(scheduler_->CreateSchedule(s), IsOk());
@@ -441,6 +442,13 @@ TEST_F(SchedulerTest, EndDateStopsFiringAndValidation) {
                        "ValidationException: Invalid Schedule Expression "
                        "rate(1 minutes)."));
   s.set_schedule_expression("rate(1 minute)");
+  evbus::v1::Schedule no_target = s;
+  no_target.clear_target();
+  EXPECT_THAT(scheduler_->CreateSchedule(no_target),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "ValidationException: 1 validation error detected: "
+                       "Value null at 'target' failed to satisfy constraint: "
+                       "Member must not be null"));
   s.set_group_name("nogroup");
   EXPECT_THAT(scheduler_->CreateSchedule(s),
               StatusIs(absl::StatusCode::kNotFound));
