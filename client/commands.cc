@@ -878,22 +878,7 @@ Json ConnectionToJson(const evbus::v1::Connection& c) {
   if (!c.description().empty()) out["Description"] = c.description();
   out["ConnectionState"] = c.connection_state();
   out["AuthorizationType"] = c.authorization_type();
-  const auto& a = c.auth_parameters();
-  Json auth = Json::object();
-  if (c.authorization_type() == "BASIC") {
-    auth["BasicAuthParameters"] = {
-        {"Username", a.basic_auth_parameters().username()}};
-  } else if (c.authorization_type() == "API_KEY") {
-    auth["ApiKeyAuthParameters"] = {
-        {"ApiKeyName", a.api_key_auth_parameters().api_key_name()}};
-  } else if (c.authorization_type() == "OAUTH_CLIENT_CREDENTIALS") {
-    auth["OAuthParameters"] = {
-        {"ClientParameters", {{"ClientID", a.oauth_parameters().client_id()}}},
-        {"AuthorizationEndpoint",
-         a.oauth_parameters().authorization_endpoint()},
-        {"HttpMethod", a.oauth_parameters().http_method()}};
-  }
-  out["AuthParameters"] = auth;
+  out["AuthParameters"] = api::shapes::ConnectionAuthToJson(c);
   out["CreationTime"] = IsoMillis(c.creation_time_ms());
   out["LastModifiedTime"] = IsoMillis(c.last_modified_time_ms());
   return out;

@@ -341,12 +341,7 @@ absl::StatusOr<PutTargetsResult> RuleRegistry::PutTargets(
 absl::StatusOr<PutTargetsResult> RuleRegistry::RemoveTargets(
     const std::string& bus, const std::string& rule_name,
     const std::vector<std::string>& ids, bool force) {
-  if (ids.empty() || ids.size() > 100) {
-    return common::ConstraintViolation({common::ConstraintClause(
-        absl::StrCat("[", ids.size(), " ids]"), "ids",
-        ids.empty() ? "have length greater than or equal to 1"
-                    : "have length less than or equal to 100")});
-  }
+  if (absl::Status valid = ValidateTargetIds(ids); !valid.ok()) return valid;
   absl::MutexLock lock(&mu_);
   const RuleRecord* record = FindLocked(bus, rule_name);
   if (record == nullptr) return RuleNotFound(bus, rule_name);

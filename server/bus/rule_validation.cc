@@ -246,13 +246,32 @@ absl::Status ValidateRuleDefinition(const evbus::v1::Rule& rule,
   return absl::OkStatus();
 }
 
+absl::Status ValidateTargetIds(const std::vector<std::string>& ids) {
+  if (ids.empty() || ids.size() > 100) {
+    return common::ConstraintViolation({common::ConstraintClause(
+        absl::StrCat("[", absl::StrJoin(ids, ", "), "]"), "ids",
+        ids.empty() ? "have length greater than or equal to 1"
+                    : "have length less than or equal to 100")});
+  }
+  std::vector<std::string> clauses;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    std::string c =
+        NameClause(ids[i], absl::StrCat("ids.", i + 1, ".member"), 64);
+    if (!c.empty()) clauses.push_back(std::move(c));
+  }
+  if (!clauses.empty()) return common::ConstraintViolation(clauses);
+  return absl::OkStatus();
+}
+
 absl::Status ValidateTargets(
     const std::vector<evbus::v1::Target>& targets,
     const std::function<absl::Status(const targets::TargetRef&)>&
         check_target) {
   if (targets.empty() || targets.size() > 100) {
     return common::ConstraintViolation({common::ConstraintClause(
-        absl::StrCat("[", targets.size(), " targets]"), "targets",
+        targets.empty() ? std::string("[]")
+                        : absl::StrCat("[", targets.size(), " targets]"),
+        "targets",
         targets.empty() ? "have length greater than or equal to 1"
                         : "have length less than or equal to 100")});
   }

@@ -45,6 +45,11 @@ absl::Status ValidateRuleDefinition(const evbus::v1::Rule& rule,
                                     const pattern::PatternLimits& limits,
                                     std::optional<pattern::Pattern>* compiled);
 
+// RemoveTargets' checks of its Ids: 1..100 of them, each 1..64 characters
+// of [\.\-_A-Za-z0-9] (the model's constraints, in one
+// ValidationException).
+absl::Status ValidateTargetIds(const std::vector<std::string>& ids);
+
 // PutTargets' checks, in EventBridge's order: 1..100 targets; model
 // constraints of every target (id, arn length, retry policy, concurrency)
 // in one ValidationException; then target by target: one input kind, the

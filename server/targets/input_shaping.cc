@@ -467,6 +467,12 @@ absl::Status ValidateTargetInput(const TargetInput& input,
     case TargetInput::Kind::kInput: {
       absl::StatusOr<Json> parsed = common::ParseJson(input.input, "Input");
       if (parsed.ok()) return absl::OkStatus();
+      if (!common::JsonNestingWithin(input.input, common::kMaxJsonNesting)) {
+        return common::ValidationError(
+            absl::StrCat("JSON syntax error in input for target ", target_id,
+                         ": arrays and objects nest deeper than ",
+                         common::kMaxJsonNesting, " levels."));
+      }
       return common::ValidationError(
           absl::StrCat("JSON syntax error in input for target ", target_id,
                        ": ", JacksonLocation(input.input, parsed.status())));

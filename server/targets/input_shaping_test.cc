@@ -675,6 +675,11 @@ INSTANTIATE_TEST_SUITE_P(
                        "target tgt-1: [Source: (String)\"{\"k\":\"" +
                            std::string(494, 'a') +
                            "\"[truncated 109 chars]; line: 1, column: 609]"},
+        ValidationCase{"InputNestedTooDeep",
+                       Input(std::string(3000, '[') + std::string(3000, ']')),
+                       "ValidationException: JSON syntax error in input for "
+                       "target tgt-1: arrays and objects nest deeper than "
+                       "2000 levels."},
         ValidationCase{"InputPathNotAPath", Path("detail.x"),
                        "ValidationException: InputPath for target tgt-1 is "
                        "not a valid JSON path."},

@@ -92,8 +92,10 @@ class ApiDestinationTest(unittest.TestCase):
                 {"Key": "X-Team", "Value": "ops", "IsValueSecret": False}]}},
             secret="s3cret")
         described = self.d.cli_json("describe-connection", "--name", "basic")
-        self.assertEqual(described["AuthParameters"],
-                         {"BasicAuthParameters": {"Username": "user"}})
+        self.assertEqual(described["AuthParameters"], {
+            "BasicAuthParameters": {"Username": "user"},
+            "InvocationHttpParameters": {"HeaderParameters": [
+                {"Key": "X-Team", "Value": "ops", "IsValueSecret": False}]}})
         self.assertNotIn("pa:ss", json.dumps(described))
         dest = self.destination("basic-dest", conn, self.r.url("/api/*/orders"))
         self.route("api-basic", "api.basic", {

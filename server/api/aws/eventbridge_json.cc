@@ -299,54 +299,6 @@ Json ReplayToJson(const evbus::v1::Replay& r, bool full) {
   return out;
 }
 
-Json ConnectionParamsToJson(const evbus::v1::ConnectionHttpParameters& p) {
-  Json out = Json::object();
-  auto list = [&out](const char* name, const auto& params) {
-    if (params.empty()) return;
-    Json items = Json::array();
-    for (const evbus::v1::ConnectionHttpParameter& kv : params) {
-      Json item = Json::object();
-      item["Key"] = kv.key();
-      // Secret values are never returned (the registry redacts them too).
-      if (!kv.is_value_secret()) item["Value"] = kv.value();
-      item["IsValueSecret"] = kv.is_value_secret();
-      items.push_back(std::move(item));
-    }
-    out[name] = std::move(items);
-  };
-  list("HeaderParameters", p.header_parameters());
-  list("QueryStringParameters", p.query_string_parameters());
-  list("BodyParameters", p.body_parameters());
-  return out;
-}
-
-// DescribeConnection's AuthParameters: no secrets.
-Json ConnectionAuthToJson(const evbus::v1::Connection& c) {
-  const evbus::v1::ConnectionAuthParameters& a = c.auth_parameters();
-  Json out = Json::object();
-  if (c.authorization_type() == "BASIC") {
-    out["BasicAuthParameters"] = {
-        {"Username", a.basic_auth_parameters().username()}};
-  } else if (c.authorization_type() == "API_KEY") {
-    out["ApiKeyAuthParameters"] = {
-        {"ApiKeyName", a.api_key_auth_parameters().api_key_name()}};
-  } else if (c.authorization_type() == "OAUTH_CLIENT_CREDENTIALS") {
-    const evbus::v1::OAuthParameters& o = a.oauth_parameters();
-    Json oauth = Json::object();
-    oauth["ClientParameters"] = {{"ClientID", o.client_id()}};
-    oauth["AuthorizationEndpoint"] = o.authorization_endpoint();
-    oauth["HttpMethod"] = o.http_method();
-    Json params = ConnectionParamsToJson(o.oauth_http_parameters());
-    if (!params.empty()) oauth["OAuthHttpParameters"] = std::move(params);
-    out["OAuthParameters"] = std::move(oauth);
-  }
-  Json invocation = ConnectionParamsToJson(a.invocation_http_parameters());
-  if (!invocation.empty()) {
-    out["InvocationHttpParameters"] = std::move(invocation);
-  }
-  return out;
-}
-
 Json ConnectionToJson(const evbus::v1::Connection& c, bool full) {
   Json out = Json::object();
   out["ConnectionArn"] = c.connection_arn();
@@ -354,7 +306,7 @@ Json ConnectionToJson(const evbus::v1::Connection& c, bool full) {
   if (full) PutIfSet(out, "Description", c.description());
   out["ConnectionState"] = c.connection_state();
   out["AuthorizationType"] = c.authorization_type();
-  if (full) out["AuthParameters"] = ConnectionAuthToJson(c);
+  if (full) out["AuthParameters"] = shapes::ConnectionAuthToJson(c);
   PutTime(out, "CreationTime", c.creation_time_ms());
   PutTime(out, "LastModifiedTime", c.last_modified_time_ms());
   return out;

@@ -437,4 +437,54 @@ common::Json PutTargetsResponseToJson(
   return out;
 }
 
+common::Json ConnectionHttpParametersToJson(
+    const evbus::v1::ConnectionHttpParameters& p) {
+  common::Json out = common::Json::object();
+  auto list = [&out](const char* name, const auto& params) {
+    if (params.empty()) return;
+    common::Json items = common::Json::array();
+    for (const evbus::v1::ConnectionHttpParameter& kv : params) {
+      common::Json item = common::Json::object();
+      item["Key"] = kv.key();
+      // Secret values are never returned (the registry redacts them too).
+      if (!kv.is_value_secret()) item["Value"] = kv.value();
+      item["IsValueSecret"] = kv.is_value_secret();
+      items.push_back(std::move(item));
+    }
+    out[name] = std::move(items);
+  };
+  list("HeaderParameters", p.header_parameters());
+  list("QueryStringParameters", p.query_string_parameters());
+  list("BodyParameters", p.body_parameters());
+  return out;
+}
+
+common::Json ConnectionAuthToJson(const evbus::v1::Connection& c) {
+  const evbus::v1::ConnectionAuthParameters& a = c.auth_parameters();
+  common::Json out = common::Json::object();
+  if (c.authorization_type() == "BASIC") {
+    out["BasicAuthParameters"] = {
+        {"Username", a.basic_auth_parameters().username()}};
+  } else if (c.authorization_type() == "API_KEY") {
+    out["ApiKeyAuthParameters"] = {
+        {"ApiKeyName", a.api_key_auth_parameters().api_key_name()}};
+  } else if (c.authorization_type() == "OAUTH_CLIENT_CREDENTIALS") {
+    const evbus::v1::OAuthParameters& o = a.oauth_parameters();
+    common::Json oauth = common::Json::object();
+    oauth["ClientParameters"] = {{"ClientID", o.client_id()}};
+    oauth["AuthorizationEndpoint"] = o.authorization_endpoint();
+    oauth["HttpMethod"] = o.http_method();
+    common::Json params =
+        ConnectionHttpParametersToJson(o.oauth_http_parameters());
+    if (!params.empty()) oauth["OAuthHttpParameters"] = std::move(params);
+    out["OAuthParameters"] = std::move(oauth);
+  }
+  common::Json invocation =
+      ConnectionHttpParametersToJson(a.invocation_http_parameters());
+  if (!invocation.empty()) {
+    out["InvocationHttpParameters"] = std::move(invocation);
+  }
+  return out;
+}
+
 }  // namespace evbus::api::shapes

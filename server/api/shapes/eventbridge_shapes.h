@@ -73,6 +73,15 @@ absl::Status ConnectionHttpParametersFromJson(
     const common::Json& json, absl::string_view where, UnknownMembers unknown,
     evbus::v1::ConnectionHttpParameters* out);
 
+// ConnectionHttpParameters as DescribeConnection shows them: secret values
+// left out.
+common::Json ConnectionHttpParametersToJson(
+    const evbus::v1::ConnectionHttpParameters& p);
+
+// DescribeConnection's AuthParameters: no secrets (user names, key names,
+// client ids, endpoints, and the non-secret HTTP parameters).
+common::Json ConnectionAuthToJson(const evbus::v1::Connection& c);
+
 // CreateConnection / UpdateConnection AuthParameters: BasicAuthParameters,
 // ApiKeyAuthParameters, OAuthParameters, InvocationHttpParameters. Merges
 // into `out` (members absent from `json` are left as they are).
