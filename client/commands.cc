@@ -877,6 +877,7 @@ Json ConnectionToJson(const evbus::v1::Connection& c) {
   out["ConnectionArn"] = c.connection_arn();
   if (!c.description().empty()) out["Description"] = c.description();
   out["ConnectionState"] = c.connection_state();
+  if (!c.state_reason().empty()) out["StateReason"] = c.state_reason();
   out["AuthorizationType"] = c.authorization_type();
   out["AuthParameters"] = api::shapes::ConnectionAuthToJson(c);
   out["CreationTime"] = IsoMillis(c.creation_time_ms());

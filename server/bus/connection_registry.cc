@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "server/common/aws_error.h"
 #include "server/common/ids.h"
+#include "server/common/logging.h"
 #include "server/common/status_macros.h"
 #include "server/storage/keys.h"
 
@@ -64,6 +65,36 @@ void AppendParams(const google::protobuf::RepeatedPtrField<
 
 }  // namespace
 
+namespace {
+
+constexpr absl::string_view kOAuth = "OAUTH_CLIENT_CREDENTIALS";
+
+// The token request an OAuth connection makes.
+delivery::OAuthClient OAuthClientOf(const evbus::v1::Connection& c) {
+  const auto& o = c.auth_parameters().oauth_parameters();
+  delivery::OAuthClient client;
+  client.connection_arn = c.connection_arn();
+  client.endpoint = o.authorization_endpoint();
+  client.method = o.http_method();
+  client.client_id = o.client_id();
+  client.client_secret = o.client_secret();
+  AppendParams(o.oauth_http_parameters().header_parameters(), &client.headers);
+  AppendParams(o.oauth_http_parameters().query_string_parameters(),
+               &client.query);
+  AppendParams(o.oauth_http_parameters().body_parameters(), &client.body);
+  return client;
+}
+
+// The state a connection starts in (again, after an update): OAuth
+// connections wait for a token.
+void SetInitialState(evbus::v1::Connection& c) {
+  c.set_connection_state(c.authorization_type() == kOAuth ? "AUTHORIZING"
+                                                          : "AUTHORIZED");
+  c.clear_state_reason();
+}
+
+}  // namespace
+
 evbus::v1::Connection Redacted(const evbus::v1::Connection& c) {
   evbus::v1::Connection out = c;
   auto* auth = out.mutable_auth_parameters();
@@ -106,6 +137,14 @@ absl::Status ConnectionRegistry::Load() {
           return true;
         });
     if (!s.ok()) return s;
+  }
+  if (options_.authorize) {
+    for (const auto& [name, c] : connections_) {
+      if (c.authorization_type() == kOAuth &&
+          c.connection_state() == "AUTHORIZING") {
+        options_.authorize(OAuthClientOf(c));
+      }
+    }
   }
   return absl::OkStatus();
 }
@@ -251,13 +290,16 @@ absl::StatusOr<evbus::v1::Connection> ConnectionRegistry::CreateConnection(
   c.set_connection_arn(absl::StrCat("arn:aws:events:", options_.region, ":",
                                     options_.account, ":connection/", c.name(),
                                     "/", common::NewUuidV4()));
-  c.set_connection_state("AUTHORIZED");
+  SetInitialState(c);
   int64_t now = absl::ToUnixMillis(clock_.Now());
   c.set_creation_time_ms(now);
   c.set_last_modified_time_ms(now);
   absl::Status s = Persist(kConnectionKind, c.name(), c.SerializeAsString());
   if (!s.ok()) return s;
   connections_[c.name()] = c;
+  if (c.authorization_type() == kOAuth && options_.authorize) {
+    options_.authorize(OAuthClientOf(c));
+  }
   return Redacted(c);
 }
 
@@ -295,10 +337,14 @@ absl::StatusOr<evbus::v1::Connection> ConnectionRegistry::UpdateConnection(
   }
   absl::Status valid = ValidateConnection(c);
   if (!valid.ok()) return valid;
+  SetInitialState(c);
   c.set_last_modified_time_ms(absl::ToUnixMillis(clock_.Now()));
   absl::Status s = Persist(kConnectionKind, c.name(), c.SerializeAsString());
   if (!s.ok()) return s;
   it->second = c;
+  if (c.authorization_type() == kOAuth && options_.authorize) {
+    options_.authorize(OAuthClientOf(c));
+  }
   return Redacted(c);
 }
 
@@ -527,21 +573,36 @@ std::optional<delivery::HttpEndpoint> ConnectionRegistry::Resolve(
   } else if (type == "API_KEY") {
     http.headers.emplace_back(auth.api_key_auth_parameters().api_key_name(),
                               auth.api_key_auth_parameters().api_key_value());
-  } else if (type == "OAUTH_CLIENT_CREDENTIALS") {
-    const auto& o = auth.oauth_parameters();
-    delivery::OAuthClient client;
-    client.endpoint = o.authorization_endpoint();
-    client.method = o.http_method();
-    client.client_id = o.client_id();
-    client.client_secret = o.client_secret();
-    AppendParams(o.oauth_http_parameters().header_parameters(),
-                 &client.headers);
-    AppendParams(o.oauth_http_parameters().query_string_parameters(),
-                 &client.query);
-    AppendParams(o.oauth_http_parameters().body_parameters(), &client.body);
-    http.oauth = std::move(client);
+  } else if (type == kOAuth) {
+    http.oauth = OAuthClientOf(c->second);
   }
   return http;
+}
+
+void ConnectionRegistry::RecordAuthorization(const std::string& connection_arn,
+                                             const absl::Status& result) {
+  absl::MutexLock lock(&mu_);
+  auto it = connections_.find(NameFromArn(connection_arn, "connection"));
+  // Deleted, or deleted and created again, since the request was made.
+  if (it == connections_.end() ||
+      it->second.connection_arn() != connection_arn ||
+      it->second.authorization_type() != kOAuth) {
+    return;
+  }
+  const std::string state = result.ok() ? "AUTHORIZED" : "DEAUTHORIZED";
+  const std::string reason = result.ok() ? "" : std::string(result.message());
+  if (it->second.connection_state() == state &&
+      it->second.state_reason() == reason) {
+    return;
+  }
+  it->second.set_connection_state(state);
+  it->second.set_state_reason(reason);
+  absl::Status s = Persist(kConnectionKind, it->second.name(),
+                           it->second.SerializeAsString());
+  if (!s.ok()) {
+    EVBUS_LOG(WARNING) << "connection " << it->second.name() << " is " << state
+                       << " (not stored: " << s << ")";
+  }
 }
 
 }  // namespace evbus::bus

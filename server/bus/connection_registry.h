@@ -4,11 +4,14 @@
 // eventbridge.md §9), persisted in the catalog. Secrets (passwords, API key
 // values, client secrets, secret parameters, signing secrets) are stored but
 // never returned by Describe/List. Resolve() turns an API destination into
-// the HTTP call the dispatcher makes.
+// the HTTP call the dispatcher makes. An OAuth connection is AUTHORIZING
+// until a token request answers (ConnectionOptions::authorize asks at once),
+// then AUTHORIZED or DEAUTHORIZED (RecordAuthorization).
 //
 // Thread safety: thread-safe.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -26,6 +29,10 @@ namespace evbus::bus {
 struct ConnectionOptions {
   std::string account = "000000000000";
   std::string region = "us-east-1";
+  // Asks for a token for an OAuth connection (delivery::ConnectionAuthorizer):
+  // called when one is created or updated, and at Load for those still
+  // AUTHORIZING. Unset: they stay AUTHORIZING until a delivery asks.
+  std::function<void(delivery::OAuthClient)> authorize;
 };
 
 class ConnectionRegistry {
@@ -62,6 +69,12 @@ class ConnectionRegistry {
 
   // NotFound unless the API destination exists (PutTargets check).
   absl::Status CheckApiDestination(const std::string& name) const;
+
+  // The outcome of a token request for the OAuth connection
+  // `connection_arn` (delivery::OAuthTokens' observer): AUTHORIZED, or
+  // DEAUTHORIZED with the error as StateReason. Stored when it changes.
+  void RecordAuthorization(const std::string& connection_arn,
+                           const absl::Status& result);
 
  private:
   absl::Status ValidateConnection(const evbus::v1::Connection& c) const;

@@ -54,6 +54,7 @@
 #include "server/common/token_file.h"
 #include "server/daemon/alarm_actions.h"
 #include "server/daemon/tls_reloader.h"
+#include "server/delivery/connection_authorizer.h"
 #include "server/delivery/dispatcher.h"
 #include "server/delivery/oauth_tokens.h"
 #include "server/functions/async_invoke.h"
@@ -482,14 +483,35 @@ int Run(const config::DaemonConfig& config) {
   // Rules, executors, the dispatcher and the bus service refer to each
   // other; `buses_ptr` closes the loop once the bus service exists.
   bus::BusService* buses_ptr = nullptr;
+  // OAuth connections: every token request (at creation, by the
+  // authorizer's thread; then by deliveries) sets the connection's state.
+  bus::ConnectionRegistry* connections_ptr = nullptr;
+  delivery::OAuthTokens oauth_tokens(
+      clock, [&connections_ptr](const delivery::OAuthClient& client,
+                                const absl::Status& result) {
+        if (connections_ptr != nullptr) {
+          connections_ptr->RecordAuthorization(client.connection_arn, result);
+        }
+      });
+  delivery::ConnectionAuthorizer* authorizer_ptr = nullptr;
   bus::ConnectionRegistry connections(
-      store_ref, clock, {.account = config.account, .region = config.region});
+      store_ref, clock,
+      {.account = config.account,
+       .region = config.region,
+       .authorize = [&authorizer_ptr](delivery::OAuthClient client) {
+         if (authorizer_ptr != nullptr) {
+           authorizer_ptr->Authorize(std::move(client));
+         }
+       }});
+  connections_ptr = &connections;
+  // Declared after the registry: stopped (joined) before it goes.
+  delivery::ConnectionAuthorizer authorizer(oauth_tokens);
+  authorizer_ptr = &authorizer;
   absl::Status connections_loaded = connections.Load();
   if (!connections_loaded.ok()) {
     EVBUS_LOG(ERROR) << "cannot load connections: " << connections_loaded;
     return 1;
   }
-  delivery::OAuthTokens oauth_tokens(clock);
   // Claimed before the registry loads: with a uid per function, code
   // directories are kept private until their function starts.
   std::unique_ptr<functions::FunctionUidBlock> function_uids =
@@ -1088,6 +1110,7 @@ int Run(const config::DaemonConfig& config) {
   alarm_service.Stop();
   function_pool.Stop();
   dispatcher.Stop();
+  authorizer.Stop();
   email_executor.Stop();
   (void)metric_store.Flush();
   webhooks.Stop();

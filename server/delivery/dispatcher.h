@@ -59,6 +59,8 @@ namespace evbus::delivery {
 
 // OAuth client-credentials settings of a connection.
 struct OAuthClient {
+  // The connection it authorizes (its state follows the token requests).
+  std::string connection_arn;
   std::string endpoint;
   std::string method = "POST";
   std::string client_id;

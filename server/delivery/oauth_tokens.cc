@@ -34,14 +34,20 @@ std::string Form(const std::vector<std::pair<std::string, std::string>>& kv,
 }  // namespace
 
 absl::StatusOr<std::string> OAuthTokens::Token(const OAuthClient& client) {
-  std::string key = CacheKey(client);
   {
     absl::MutexLock lock(&mu_);
-    auto it = cache_.find(key);
+    auto it = cache_.find(CacheKey(client));
     if (it != cache_.end() && it->second.expires > clock_.Now()) {
       return it->second.token;
     }
   }
+  absl::StatusOr<std::string> token = Request(client);
+  if (observer_ != nullptr) observer_(client, token.status());
+  return token;
+}
+
+absl::StatusOr<std::string> OAuthTokens::Request(const OAuthClient& client) {
+  const std::string key = CacheKey(client);
   CURL* curl = curl_easy_init();
   if (curl == nullptr) return absl::UnavailableError("curl_easy_init failed");
   std::vector<std::pair<std::string, std::string>> body = {

@@ -10,6 +10,7 @@
 // (timeout 5 s) on the caller's thread.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <string>
 
@@ -22,18 +23,26 @@ namespace evbus::delivery {
 
 class OAuthTokens final : public TokenSource {
  public:
-  explicit OAuthTokens(common::Clock& clock) : clock_(clock) {}
+  // Told the outcome of every token request made (not of cached answers).
+  using Observer =
+      std::function<void(const OAuthClient& client, const absl::Status&)>;
+
+  explicit OAuthTokens(common::Clock& clock, Observer observer = nullptr)
+      : clock_(clock), observer_(std::move(observer)) {}
   // Unavailable when the endpoint cannot be reached or answers without an
   // access_token.
   absl::StatusOr<std::string> Token(const OAuthClient& client) override;
   void Invalidate(const OAuthClient& client) override;
 
  private:
+  absl::StatusOr<std::string> Request(const OAuthClient& client);
+
   struct Cached {
     std::string token;
     absl::Time expires;
   };
   common::Clock& clock_;
+  const Observer observer_;
   absl::Mutex mu_;
   std::map<std::string, Cached> cache_ ABSL_GUARDED_BY(mu_);
 };

@@ -149,6 +149,49 @@ class ApiDestinationTest(unittest.TestCase):
         self.assertIn("grant_type=client_credentials", tok["body"])
         self.assertIn("scope=events", tok["body"])
 
+    def test_oauth_connection_state_follows_its_token_requests(self):
+        before = len(self.tokens.requests)
+        self.connection("oauth-state", "OAUTH_CLIENT_CREDENTIALS", {
+            "OAuthParameters": {
+                "ClientParameters": {"ClientID": "cid", "ClientSecret": "s"},
+                "AuthorizationEndpoint": "http://127.0.0.1:%d/token"
+                                         % self.tokens.port,
+                "HttpMethod": "POST"}})
+        # Authorized at once, before any event needs a token.
+        deadline = time.monotonic() + 20
+        state = None
+        while time.monotonic() < deadline:
+            state = self.d.cli_json("describe-connection", "--name",
+                                    "oauth-state")["ConnectionState"]
+            if state == "AUTHORIZED":
+                break
+            self.assertEqual(state, "AUTHORIZING")
+            time.sleep(0.1)
+        self.assertEqual(state, "AUTHORIZED")
+        self.assertEqual(len(self.tokens.requests), before + 1)
+        # An endpoint that cannot be reached: DEAUTHORIZED, and why.
+        self.d.cli("update-connection", "--name", "oauth-state",
+                   "--authorization-type", "OAUTH_CLIENT_CREDENTIALS",
+                   "--auth-parameters", json.dumps({"OAuthParameters": {
+                       "AuthorizationEndpoint": "http://127.0.0.1:1/token"}}))
+        deadline = time.monotonic() + 20
+        described = {}
+        while time.monotonic() < deadline:
+            described = self.d.cli_json("describe-connection", "--name",
+                                        "oauth-state")
+            if described["ConnectionState"] == "DEAUTHORIZED":
+                break
+            time.sleep(0.1)
+        self.assertEqual(described["ConnectionState"], "DEAUTHORIZED")
+        self.assertIn("OAuth token request to http://127.0.0.1:1/token "
+                      "failed", described["StateReason"])
+        # Kept across a restart.
+        self.d.stop()
+        self.d.start()
+        described = self.d.cli_json("describe-connection", "--name",
+                                    "oauth-state")
+        self.assertEqual(described["ConnectionState"], "DEAUTHORIZED")
+
     def test_rate_limit(self):
         conn = self.connection("rl", "API_KEY", {"ApiKeyAuthParameters": {
             "ApiKeyName": "k", "ApiKeyValue": "v"}})

@@ -305,6 +305,7 @@ Json ConnectionToJson(const evbus::v1::Connection& c, bool full) {
   out["Name"] = c.name();
   if (full) PutIfSet(out, "Description", c.description());
   out["ConnectionState"] = c.connection_state();
+  if (!c.state_reason().empty()) out["StateReason"] = c.state_reason();
   out["AuthorizationType"] = c.authorization_type();
   if (full) out["AuthParameters"] = shapes::ConnectionAuthToJson(c);
   PutTime(out, "CreationTime", c.creation_time_ms());
