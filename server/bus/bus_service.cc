@@ -12,6 +12,7 @@
 #include "server/common/ids.h"
 #include "server/common/logging.h"
 #include "server/storage/keys.h"
+#include "server/targets/target_arn.h"
 
 namespace evbus::bus {
 namespace {
@@ -28,11 +29,26 @@ int64_t ToMillis(absl::Time t) { return absl::ToUnixMillis(t); }
 // One delivery task per target of `rule`, due at `ingest_ms`, into `batch`.
 // With an `event_key` (the event log record written in the same batch) the
 // stored tasks refer to it instead of copying the envelope.
+//
+// With `second_hops` (the event came from another bus), bus targets are
+// left out and counted there.
 void AddTargetTasks(const evbus::v1::Rule& rule, const std::string& event_id,
                     const std::string& envelope, int64_t ingest_ms,
                     std::string_view event_key, storage::WriteBatch& batch,
-                    std::vector<delivery::QueueEntry>& entries) {
+                    std::vector<delivery::QueueEntry>& entries,
+                    metrics::Counter* second_hops = nullptr) {
   for (const evbus::v1::Target& target : rule.targets()) {
+    if (second_hops != nullptr) {
+      absl::StatusOr<targets::TargetRef> ref =
+          targets::ParseTargetArn(target.arn(), target.id());
+      if (ref.ok() && ref->kind == targets::TargetKind::kBus) {
+        second_hops->Increment();
+        EVBUS_LOG(DEBUG) << "event " << event_id << " came from another bus: "
+                         << "not forwarded to " << target.arn() << " by rule "
+                         << rule.name();
+        continue;
+      }
+    }
     evbus::v1::DeliveryTask task;
     task.set_task_id(common::NewUuidV4());
     task.set_event_bus_name(rule.event_bus_name());
@@ -73,6 +89,10 @@ BusService::BusService(storage::Store& store, common::Clock& clock,
       registry_.GetCounter(kRequests, kRequestsHelp, {{"outcome", "ok"}});
   requests_rejected_ =
       registry_.GetCounter(kRequests, kRequestsHelp, {{"outcome", "rejected"}});
+  second_hops_ = registry_.GetCounter(
+      "evbus_bus_second_hops_total",
+      "Bus targets left out for events that came from another bus (an event "
+      "crosses at most one bus hop, as on EventBridge).");
   requests_failed_ =
       registry_.GetCounter(kRequests, kRequestsHelp, {{"outcome", "failed"}});
   entries_ok_ = registry_.GetCounter(
@@ -402,7 +422,7 @@ void BusService::RouteLocked(const std::string& bus, const BusState& state,
                              storage::WriteBatch& batch,
                              std::vector<delivery::QueueEntry>& entries,
                              const std::set<std::string>* only_rules,
-                             bool built_here) {
+                             bool built_here, bool from_bus) {
   if (rules_ == nullptr) return;
   std::shared_ptr<const BusRules> snapshot = rules_->Snapshot(bus);
   if (snapshot->matcher == nullptr || snapshot->matcher->rule_count() == 0) {
@@ -482,7 +502,7 @@ void BusService::RouteLocked(const std::string& bus, const BusState& state,
     }
     if (dispatcher_ == nullptr) continue;
     AddTargetTasks(rule, event_id, envelope, ingest_ms, event_key, batch,
-                   entries);
+                   entries, from_bus ? &second_hops_ : nullptr);
   }
 }
 
@@ -518,7 +538,8 @@ absl::StatusOr<std::string> BusService::ResolveBus(
 }
 
 absl::Status BusService::PublishEnvelope(const std::string& bus,
-                                         const std::string& envelope_json) {
+                                         const std::string& envelope_json,
+                                         bool from_bus) {
   absl::StatusOr<common::Json> doc = common::ParseJson(envelope_json);
   if (!doc.ok() || !doc->is_object() || !doc->contains("id")) {
     return absl::InvalidArgumentError("not an event envelope");
@@ -545,7 +566,8 @@ absl::Status BusService::PublishEnvelope(const std::string& bus,
       if (t.has_value()) event_time_ms = ToMillis(*t);
     }
     RouteLocked(bus, it->second, event_id, envelope_json, now, event_time_ms,
-                slot.key, batch, queued);
+                slot.key, batch, queued, /*only_rules=*/nullptr,
+                /*built_here=*/false, from_bus);
     it->second.ingested.Increment();
   }
   AddToEventLog(batch, std::move(slot), envelope_json);

@@ -170,10 +170,13 @@ class BusService final : public common::EventSink,
   // ResourceNotFoundException otherwise.
   absl::StatusOr<std::string> ResolveBus(const std::string& name_or_arn) const;
 
-  // common::EventSink: delivers an envelope as it is (bus targets). NotFound
-  // when the bus does not exist.
+  // Delivers an envelope as it is. NotFound when the bus does not exist.
+  // `from_bus`: it comes from another bus's rule (a bus target). As on
+  // EventBridge, an event crosses at most one bus hop: the rules of `bus`
+  // deliver it to their other targets, not to buses (a rule that targets its
+  // own bus, or buses that target each other, would forward it forever).
   absl::Status PublishEnvelope(const std::string& bus,
-                               const std::string& envelope_json);
+                               const std::string& envelope_json, bool from_bus);
 
   // Puts replayed envelopes (already carrying "replay-name") on `bus`,
   // routed to `only_rules` when not empty, in one synced batch. They are not
@@ -209,14 +212,16 @@ class BusService final : public common::EventSink,
   // in the same batch: the tasks then refer to it instead of carrying the
   // envelope (Dispatcher::AddReferringTo). `built_here`: the envelope was
   // built by Put from a checked entry, and is flattened with the trusted
-  // parse (FlatEventParser::Options::trusted).
+  // parse (FlatEventParser::Options::trusted). `from_bus`: it came from
+  // another bus's rule; bus targets are left out (PublishEnvelope).
   void RouteLocked(const std::string& bus, const BusState& state,
                    const std::string& event_id, const std::string& envelope,
                    int64_t ingest_ms, int64_t event_time_ms,
                    std::string_view event_key, storage::WriteBatch& batch,
                    std::vector<delivery::QueueEntry>& entries,
                    const std::set<std::string>* only_rules = nullptr,
-                   bool built_here = false) ABSL_SHARED_LOCKS_REQUIRED(mu_);
+                   bool built_here = false, bool from_bus = false)
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
   // Writes `batch` synced, then tells the dispatcher about `queued`.
   absl::Status CommitRouted(const storage::WriteBatch& batch,
                             std::vector<delivery::QueueEntry> queued);
@@ -289,6 +294,8 @@ class BusService final : public common::EventSink,
   // Metric handles.
   metrics::Counter requests_ok_;
   metrics::Counter requests_rejected_;
+  // Bus targets left out for events that came from another bus.
+  metrics::Counter second_hops_;
   metrics::Counter requests_failed_;
   metrics::Counter entries_ok_;
   metrics::Counter unknown_bus_;

@@ -222,7 +222,8 @@ std::vector<std::string> AlarmActions::StateChanged(
   envelope["resources"] = Json::array({alarm.alarm_arn()});
   envelope["detail"] = detail;
   absl::Status put =
-      buses_.PublishEnvelope("default", common::DumpJson(envelope));
+      buses_.PublishEnvelope("default", common::DumpJson(envelope),
+                             /*from_bus=*/false);
   if (!put.ok()) EVBUS_LOG(WARNING) << "alarm state change event: " << put;
   return results;
 }

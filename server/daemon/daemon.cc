@@ -570,7 +570,8 @@ int Run(const config::DaemonConfig& config) {
       });
   targets::SyncExecutor bus_executor(
       [&buses_ptr](const targets::DeliveryRequest& r) {
-        return buses_ptr->PublishEnvelope(r.url, r.payload);
+        return buses_ptr->PublishEnvelope(r.url, r.payload,
+                                          /*from_bus=*/true);
       });
   functions::FunctionPoolOptions pool_options;
   pool_options.account = config.account;

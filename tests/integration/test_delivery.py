@@ -368,6 +368,39 @@ class DeliveryTest(unittest.TestCase):
         self.assertEqual(json.loads(self.r.received("/downstream")[0]["body"])["id"],
                          ids[0])
 
+    def test_an_event_crosses_at_most_one_bus_hop(self):
+        # A rule that sends its bus's events to the bus itself, and a chain
+        # hop1 -> hop2 -> hop3: each event is forwarded once, never again.
+        for bus in ("loop", "hop1", "hop2", "hop3"):
+            self.d.cli("create-event-bus", "--name", bus)
+        self.put_rule("self", {"source": ["loop.test"]}, bus="loop")
+        self.put_targets("self", [{"Id": "again", "Arn": "bus:loop"},
+                                  {"Id": "h", "Arn": self.r.url("/loop")}],
+                         bus="loop")
+        for src, dst in (("hop1", "hop2"), ("hop2", "hop3")):
+            self.put_rule("fwd", {"source": ["hop.test"]}, bus=src)
+            self.put_targets("fwd", [{"Id": "b", "Arn": "bus:" + dst},
+                                     {"Id": "h", "Arn": self.r.url("/" + src)}],
+                             bus=src)
+        self.put_rule("end", {"source": ["hop.test"]}, bus="hop3")
+        self.put_targets("end", [{"Id": "h", "Arn": self.r.url("/hop3")}],
+                         bus="hop3")
+        self.put([entry(source="loop.test", EventBusName="loop")])
+        self.put([entry(source="hop.test", EventBusName="hop1")])
+        self.assertTrue(self.r.wait_for(
+            lambda reqs: len([x for x in reqs if x["path"] == "/loop"]) >= 2
+            and any(x["path"] == "/hop2" for x in reqs)))
+        time.sleep(1.0)
+        # The original and its one forwarded copy, with the same id.
+        loop = [json.loads(x["body"])["id"] for x in self.r.received("/loop")]
+        self.assertEqual(len(loop), 2, loop)
+        self.assertEqual(loop[0], loop[1])
+        self.assertEqual(len(self.r.received("/hop1")), 1)
+        self.assertEqual(len(self.r.received("/hop2")), 1)
+        self.assertEqual(self.r.received("/hop3"), [])
+        status, text = self.d.http_get("/metrics")
+        self.assertIn("evbus_bus_second_hops_total 2", text)
+
     def test_rule_and_target_errors(self):
         def err(*args):
             r = self.d.cli(*args, check=False)
