@@ -644,6 +644,13 @@ int Run(const config::DaemonConfig& config) {
   executors.tokens = &oauth_tokens;
   delivery::DispatcherOptions dispatcher_options;
   dispatcher_options.metric_sink = &metric_store;
+  // A topic's queued messages go only to subscriptions that still exist.
+  dispatcher_options.inline_target_live =
+      [&topic_service](const evbus::v1::DeliveryTask& task) {
+        return task.event_bus_name() != topics::kTopicQueueBus ||
+               topic_service.HasSubscription(task.rule_name(),
+                                             task.target_id());
+      };
   delivery::Dispatcher dispatcher(store_ref, clock, registry, rules, executors,
                                   dispatcher_options);
   async_invoker.SetDispatcher(&dispatcher);

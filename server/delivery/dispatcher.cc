@@ -397,8 +397,10 @@ void Dispatcher::Dispatch(const QueueEntry& entry) {
   }
   std::optional<ResolvedTarget> target;
   if (task.has_inline_target()) {
-    target = ResolvedTarget{task.inline_target(), task.rule_arn(), "",
-                            directory_.ResolveHttp(task.inline_target())};
+    if (InlineTargetLive(task)) {
+      target = ResolvedTarget{task.inline_target(), task.rule_arn(), "",
+                              directory_.ResolveHttp(task.inline_target())};
+    }
   } else {
     target = RuleTargetOf(task);
   }
@@ -686,7 +688,8 @@ void Dispatcher::Complete(const QueueEntry& entry, evbus::v1::DeliveryTask task,
       task.set_due_ms(absl::ToUnixMillis(plan.due));
       outcome.requeued = EntryOf(task);
       outcome.requeued_value = task.SerializeAsString();
-    } else if (!task.has_inline_target() && !RuleTargetOf(task).has_value()) {
+    } else if (task.has_inline_target() ? !InlineTargetLive(task)
+                                        : !RuleTargetOf(task).has_value()) {
       // Its rule or target was removed while the call ran: dropped, as a
       // queued task of a removed target is, not dead-lettered under a rule
       // that no longer exists (DeleteRule also deletes its dead letters).
@@ -774,6 +777,10 @@ void Dispatcher::Record(std::vector<PendingOutcome> outcomes) {
   }
   depth_gauge_.Set(static_cast<double>(depth_));
   wake_ = true;
+}
+
+bool Dispatcher::InlineTargetLive(const evbus::v1::DeliveryTask& task) const {
+  return !options_.inline_target_live || options_.inline_target_live(task);
 }
 
 void Dispatcher::Finish(const QueueEntry& entry,

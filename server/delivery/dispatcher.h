@@ -28,6 +28,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -171,6 +172,11 @@ struct DispatcherOptions {
   // delivery does not read its task back from RocksDB; past this many bytes
   // (a backlog) tasks are read from the store. Default: 64 MiB.
   size_t task_cache_bytes = size_t{64} << 20;
+  // Whether a task that carries its target (DeliveryTask.inline_target) may
+  // still be delivered. False drops it unsent, as a task of a removed rule
+  // target is: a topic's message to a subscription that was removed, or
+  // whose topic was. Unset: always.
+  std::function<bool(const evbus::v1::DeliveryTask&)> inline_target_live;
 };
 
 // An index entry: what Enqueued needs to know about a committed task.
@@ -301,6 +307,8 @@ class Dispatcher {
   // The target of a rule's task (no inline target), or nullopt when the
   // rule or target is gone, or the rule was deleted and created again since
   // the task was made (DeliveryTask.rule_incarnation).
+  // DispatcherOptions::inline_target_live, or true.
+  bool InlineTargetLive(const evbus::v1::DeliveryTask& task) const;
   std::optional<ResolvedTarget> RuleTargetOf(
       const evbus::v1::DeliveryTask& task) const;
   // The task taken for `entry` no longer refers to its event (gone, or

@@ -651,4 +651,12 @@ absl::StatusOr<std::string> TopicService::Publish(
   return n.message_id;
 }
 
+bool TopicService::HasSubscription(const std::string& topic_name,
+                                   const std::string& subscription_id) const {
+  absl::ReaderMutexLock lock(&mu_);
+  auto it = topics_.find(topic_name);
+  return it != topics_.end() &&
+         it->second.subscriptions.count(subscription_id) > 0;
+}
+
 }  // namespace evbus::topics

@@ -96,6 +96,13 @@ class TopicService {
   // Checks a target naming a topic (topic:NAME or an SNS ARN).
   absl::Status CheckTopic(const std::string& topic_arn_or_name) const;
 
+  // Whether subscription `subscription_id` (the last part of its ARN) of
+  // topic `topic_name` still exists, pending or confirmed: the dispatcher
+  // drops queued messages and retries for one that was removed, or whose
+  // topic was (DispatcherOptions::inline_target_live).
+  bool HasSubscription(const std::string& topic_name,
+                       const std::string& subscription_id) const;
+
  private:
   struct TopicEntry {
     evbus::v1::Topic topic;

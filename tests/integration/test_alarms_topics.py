@@ -250,6 +250,33 @@ class AlarmsTopicsTest(unittest.TestCase):
         first = self.receiver.received("/sns", 500)[0]
         self.assertEqual(json.loads(first["body"])["MessageId"], msg_id)
 
+    def test_retries_stop_when_the_subscription_or_topic_goes(self):
+        d = self.d
+        topic = d.cli_json("create-topic", "--name", "going")["TopicArn"]
+        subs = {}
+        for path in ("/gone-sub", "/gone-topic"):
+            self.receiver.script(path, [], default=(500, {}, 0))
+            subs[path] = d.cli_json(
+                "subscribe", "--topic-arn", topic, "--protocol", "http",
+                "--notification-endpoint",
+                self.receiver.url(path))["SubscriptionArn"]
+        d.cli_json("publish", "--topic-arn", topic, "--message", "m")
+        self.assertTrue(self.receiver.wait_for(
+            lambda rs: {r["path"] for r in rs} >= {"/gone-sub", "/gone-topic"}))
+        d.cli("unsubscribe", "--subscription-arn", subs["/gone-sub"])
+        self.advance("30s")
+        # The topic's other subscription still retries until the topic goes.
+        self.assertTrue(self.receiver.wait_for(
+            lambda rs: len([r for r in rs if r["path"] == "/gone-topic"]) >= 2))
+        d.cli("delete-topic", "--topic-arn", topic)
+        seen = {p: len(self.receiver.received(p)) for p in subs}
+        for _ in range(6):
+            self.advance("30s")
+            time.sleep(0.2)
+        self.assertEqual(len(self.receiver.received("/gone-sub")), 1)
+        self.assertEqual(
+            {p: len(self.receiver.received(p)) for p in subs}, seen)
+
     def test_filter_policy_and_errors(self):
         d = self.d
         topic = d.cli_json("create-topic", "--name", "filtered")["TopicArn"]
