@@ -19,6 +19,15 @@ namespace {
 
 constexpr char kRuleKind[] = "rule";
 
+// A change only the rule's manager may make (PutRule, PutTargets,
+// EnableRule, DisableRule on an archive's rule).
+absl::Status ManagedRule(const std::string& name, const std::string& manager) {
+  return common::AwsError(absl::StatusCode::kFailedPrecondition,
+                          "ManagedRuleException",
+                          absl::StrCat("Rule ", name, " is managed by ",
+                                       manager, " and cannot be changed."));
+}
+
 }  // namespace
 
 absl::Status RuleNotFound(const std::string& bus, const std::string& name) {
@@ -192,6 +201,16 @@ absl::StatusOr<std::string> RuleRegistry::PutRule(evbus::v1::Rule rule) {
   BusState& state = buses_[rule.event_bus_name()];
   auto existing = state.rules.find(rule.name());
   if (existing != state.rules.end()) {
+    const std::string& manager = existing->second.rule->managed_by();
+    if (manager != rule.managed_by()) {
+      // A managed rule changes only through its manager (an archive's
+      // rule through UpdateArchive), and a manager never takes over a rule
+      // of the user's that happens to have its name.
+      if (!manager.empty()) return ManagedRule(rule.name(), manager);
+      return common::ResourceAlreadyExists(
+          absl::StrCat("Rule ", rule.name(), " already exists on EventBus ",
+                       rule.event_bus_name(), "."));
+    }
     // Replace: omitted fields reset, targets and creation time kept.
     *rule.mutable_targets() = existing->second.rule->targets();
     rule.set_creation_time_ms(existing->second.rule->creation_time_ms());
@@ -261,6 +280,9 @@ absl::Status RuleRegistry::SetRuleState(const std::string& bus,
   absl::MutexLock lock(&mu_);
   const RuleRecord* record = FindLocked(bus, name);
   if (record == nullptr) return RuleNotFound(bus, name);
+  if (!record->rule->managed_by().empty()) {
+    return ManagedRule(name, record->rule->managed_by());
+  }
   auto rule = std::make_shared<evbus::v1::Rule>(*record->rule);
   rule->set_state(enabled ? "ENABLED" : "DISABLED");
   absl::Status s = Persist(*rule);
@@ -315,6 +337,9 @@ absl::StatusOr<PutTargetsResult> RuleRegistry::PutTargets(
   absl::MutexLock lock(&mu_);
   const RuleRecord* record = FindLocked(bus, rule_name);
   if (record == nullptr) return RuleNotFound(bus, rule_name);
+  if (!record->rule->managed_by().empty()) {
+    return ManagedRule(rule_name, record->rule->managed_by());
+  }
   auto rule = std::make_shared<evbus::v1::Rule>(*record->rule);
   for (evbus::v1::Target& t : targets) {
     auto* list = rule->mutable_targets();

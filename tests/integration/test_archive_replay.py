@@ -26,6 +26,34 @@ class ArchiveReplayTest(unittest.TestCase):
             # Archive rules are managed: visible, but not deletable by accident.
             rule = d.cli_json("describe-rule", "--name", "Events-Archive-orders-archive")
             self.assertEqual(rule["ManagedBy"], "evbus.archive")
+            # Nor changed: the archive would archive other events, or stop.
+            for args in (["put-rule", "--name", "Events-Archive-orders-archive",
+                          "--event-pattern", json.dumps({"source": ["zz"]})],
+                         ["put-targets", "--rule", "Events-Archive-orders-archive",
+                          "--targets", json.dumps([{"Id": "x", "Arn": "log:x"}])],
+                         ["disable-rule", "--name", "Events-Archive-orders-archive"],
+                         ["enable-rule", "--name", "Events-Archive-orders-archive"]):
+                err = d.cli(*args, check=False)
+                self.assertEqual(err.returncode, 1, args)
+                self.assertIn("(ManagedRuleException)", err.stderr)
+                self.assertIn("Rule Events-Archive-orders-archive is managed by "
+                              "evbus.archive and cannot be changed.", err.stderr)
+            self.assertEqual(d.cli_json("describe-rule", "--name",
+                                        "Events-Archive-orders-archive"), rule)
+            # An archive does not take over a rule of the user's that has the
+            # name its rule would have.
+            d.cli("put-rule", "--name", "Events-Archive-clash", "--event-pattern",
+                  json.dumps({"source": ["clash"]}))
+            err = d.cli("create-archive", "--archive-name", "clash",
+                        "--event-source-arn", BUS_ARN, check=False)
+            self.assertEqual(err.returncode, 1)
+            self.assertIn("Rule Events-Archive-clash already exists on EventBus "
+                          "default.", err.stderr)
+            self.assertIn("clash", d.cli_json("describe-rule", "--name",
+                                              "Events-Archive-clash")["EventPattern"])
+            missing = d.cli("describe-archive", "--archive-name", "clash",
+                            check=False)
+            self.assertEqual(missing.returncode, 1)
 
             ids = [e["EventId"] for e in d.cli_json("put-events", "--entries", json.dumps(
                 [entry(source="shop", detail={"i": i},
