@@ -465,7 +465,9 @@ int Run(const config::DaemonConfig& config) {
   topics::LazyMessageSigner signer(
       std::filesystem::absolute(config.data_dir, abs_ec).string());
   topic_service.SetSigner(
-      [&signer](const std::string& text) { return signer.Sign(text); });
+      [&signer](const std::string& text, absl::string_view version) {
+        return signer.Sign(text, version);
+      });
   topic_service.SetLinkTokens([&signer](absl::string_view subject) {
     return signer.LinkToken(subject);
   });

@@ -131,11 +131,13 @@ std::string MessageSigner::LinkToken(absl::string_view subject) const {
       .substr(0, 32);
 }
 
-std::string MessageSigner::Sign(const std::string& string_to_sign) const {
+std::string MessageSigner::Sign(const std::string& string_to_sign,
+                                absl::string_view signature_version) const {
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
   std::string sig;
   size_t len = 0;
-  if (EVP_DigestSignInit(ctx, nullptr, EVP_sha1(), nullptr,
+  const EVP_MD* digest = signature_version == "2" ? EVP_sha256() : EVP_sha1();
+  if (EVP_DigestSignInit(ctx, nullptr, digest, nullptr,
                          static_cast<EVP_PKEY*>(key_)) == 1 &&
       EVP_DigestSignUpdate(ctx, string_to_sign.data(), string_to_sign.size()) ==
           1 &&
@@ -165,9 +167,11 @@ const MessageSigner* LazyMessageSigner::Get() {
   return signer_.get();
 }
 
-std::string LazyMessageSigner::Sign(const std::string& string_to_sign) {
+std::string LazyMessageSigner::Sign(const std::string& string_to_sign,
+                                    absl::string_view signature_version) {
   const MessageSigner* signer = Get();
-  return signer == nullptr ? std::string() : signer->Sign(string_to_sign);
+  return signer == nullptr ? std::string()
+                           : signer->Sign(string_to_sign, signature_version);
 }
 
 std::string LazyMessageSigner::LinkToken(absl::string_view subject) {

@@ -28,8 +28,10 @@ class MessageSigner {
       const std::string& dir);
   ~MessageSigner();
 
-  // base64(SHA1withRSA(string_to_sign)).
-  std::string Sign(const std::string& string_to_sign) const;
+  // base64(SHA1withRSA(string_to_sign)) for SignatureVersion "1",
+  // base64(SHA256withRSA(string_to_sign)) for "2".
+  std::string Sign(const std::string& string_to_sign,
+                   absl::string_view signature_version = "1") const;
   // A token only this key can make for `subject` (32 hex digits of
   // HMAC-SHA256 keyed by a hash of the private key): the authority of the
   // unsubscribe links in messages, which must work unsigned and must not
@@ -54,7 +56,8 @@ class LazyMessageSigner {
 
   // As MessageSigner::Sign; empty when the key cannot be loaded or created
   // (logged once).
-  std::string Sign(const std::string& string_to_sign);
+  std::string Sign(const std::string& string_to_sign,
+                   absl::string_view signature_version = "1");
   // The certificate, PEM; empty on the same failure.
   std::string certificate_pem();
   // As MessageSigner::LinkToken; empty on the same failure.

@@ -448,7 +448,8 @@ std::string NotificationEnvelope(const Notification& n,
                                  const EnvelopeOptions& options) {
   std::string signature;
   if (options.signer)
-    signature = options.signer(CanonicalStringToSign(n, options.protocol));
+    signature = options.signer(CanonicalStringToSign(n, options.protocol),
+                               n.signature_version);
   std::vector<std::pair<absl::string_view, std::string>> members;
   members.emplace_back("Type", Quote("Notification"));
   members.emplace_back("MessageId", Quote(n.message_id));
@@ -492,7 +493,9 @@ std::string LambdaSnsEvent(const Notification& n,
   sns["Message"] = MessageForProtocol(n, "lambda");
   sns["Timestamp"] = FormatSnsTimestamp(n.timestamp);
   sns["SignatureVersion"] = n.signature_version;
-  sns["Signature"] = signer ? signer(CanonicalStringToSign(n, "lambda")) : "";
+  sns["Signature"] =
+      signer ? signer(CanonicalStringToSign(n, "lambda"), n.signature_version)
+             : "";
   sns["SigningCertUrl"] = n.signing_cert_url;
   sns["UnsubscribeUrl"] = n.unsubscribe_url;
   common::Json attrs = common::Json::object();

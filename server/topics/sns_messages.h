@@ -82,9 +82,10 @@ struct Notification {
   std::string unsubscribe_url;          // per subscription
 };
 
-// Signs the string to sign; returns the base64 signature. The algorithm
-// follows Notification::signature_version.
-using Signer = std::function<std::string(const std::string& string_to_sign)>;
+// Signs the string to sign with the algorithm of `signature_version` ("1":
+// SHA1withRSA, "2": SHA256withRSA); returns the base64 signature.
+using Signer = std::function<std::string(const std::string& string_to_sign,
+                                         absl::string_view signature_version)>;
 
 // What the Token of a subscription's unsubscribe links authenticates.
 inline std::string UnsubscribeLinkSubject(absl::string_view subscription_arn) {

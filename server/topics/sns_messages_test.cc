@@ -77,7 +77,8 @@ TEST(NotificationEnvelopeTest, LaidOutAsSnsWithSignature) {
   Notification n = DocNotification();
   std::string signed_text;
   EnvelopeOptions options;
-  options.signer = [&](const std::string& text) {
+  options.signer = [&](const std::string& text, absl::string_view version) {
+    EXPECT_EQ(version, "1");
     signed_text = text;
     return std::string("c2lnbmF0dXJl");
   };
@@ -178,15 +179,16 @@ TEST(LambdaSnsEventTest, SubjectAttributesAndSignature) {
   Notification n = DocNotification();
   n.attributes["Test"] = {"String", "TestString", ""};
   n.attributes["TestBinary"] = {"Binary", "", "TestBinary"};
-  std::string event = LambdaSnsEvent(n, "arn:sub", [](const std::string& text) {
-    return absl::StrCat("sig:", text.size());
-  });
+  std::string event = LambdaSnsEvent(
+      n, "arn:sub", [](const std::string& text, absl::string_view version) {
+        return absl::StrCat("sig", version, ":", text.size());
+      });
   absl::StatusOr<common::Json> doc = common::ParseJson(event);
   ASSERT_THAT(doc, IsOk());
   const common::Json& sns = (*doc)["Records"][0]["Sns"];
   EXPECT_EQ(sns["Subject"], "My First Message");
   EXPECT_EQ(sns["Signature"],
-            absl::StrCat("sig:", CanonicalStringToSign(n, "lambda").size()));
+            absl::StrCat("sig1:", CanonicalStringToSign(n, "lambda").size()));
   EXPECT_EQ(sns["MessageAttributes"]["Test"]["Value"], "TestString");
   EXPECT_EQ(sns["MessageAttributes"]["TestBinary"]["Type"], "Binary");
   EXPECT_EQ(sns["MessageAttributes"]["TestBinary"]["Value"],

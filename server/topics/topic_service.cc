@@ -26,6 +26,27 @@ absl::Status InvalidParameter(absl::string_view what) {
                           absl::StrCat("Invalid parameter: ", what));
 }
 
+// A topic attribute's value, checked where evbus acts on it.
+absl::Status CheckTopicAttribute(absl::string_view name,
+                                 absl::string_view value) {
+  if (name == "DisplayName" && value.size() > 100) {
+    return InvalidParameter("DisplayName");
+  }
+  if (name == "SignatureVersion" && value != "1" && value != "2") {
+    return InvalidParameter(
+        "Attributes Reason: SignatureVersion: Invalid value. Valid values are "
+        "1 and 2.");
+  }
+  return absl::OkStatus();
+}
+
+// The SignatureVersion messages of `topic` are signed with ("1" unless
+// set).
+std::string SignatureVersionOf(const evbus::v1::Topic& topic) {
+  auto it = topic.attributes().find("SignatureVersion");
+  return it != topic.attributes().end() && it->second == "2" ? "2" : "1";
+}
+
 absl::Status TopicNotFound() {
   return common::AwsError(absl::StatusCode::kNotFound, "NotFound",
                           "Topic does not exist");
@@ -189,8 +210,8 @@ absl::StatusOr<evbus::v1::Topic> TopicService::CreateTopic(
   topic.set_topic_arn(TopicArn(request.name()));
   topic.set_created_ms(absl::ToUnixMillis(clock_.Now()));
   for (const auto& [k, v] : request.attributes()) {
+    EVBUS_RETURN_IF_ERROR(CheckTopicAttribute(k, v));
     if (k == "DisplayName") {
-      if (v.size() > 100) return InvalidParameter("DisplayName");
       topic.set_display_name(v);
     } else {
       (*topic.mutable_attributes())[k] = v;
@@ -216,8 +237,8 @@ absl::StatusOr<evbus::v1::Topic> TopicService::SetTopicAttributes(
   EVBUS_ASSIGN_OR_RETURN(std::string topic_name,
                          TopicNameOf(topic_arn_or_name));
   if (name.empty()) return InvalidParameter("AttributeName");
-  if (name == "DisplayName" && value.size() > 100) {
-    return InvalidParameter("DisplayName");
+  if (name != "SignatureVersion" || !value.empty()) {
+    EVBUS_RETURN_IF_ERROR(CheckTopicAttribute(name, value));
   }
   absl::MutexLock lock(&mu_);
   auto it = topics_.find(topic_name);
@@ -348,8 +369,7 @@ absl::StatusOr<evbus::v1::Subscription> TopicService::Subscribe(
   if (options_.require_confirmation && NeedsConfirmation(protocol)) {
     sub.set_pending_confirmation(true);
     sub.set_confirmation_token(NewToken());
-    entries.push_back(
-        AddConfirmation(sub, name, it->second.topic.display_name(), batch));
+    entries.push_back(AddConfirmation(sub, name, it->second.topic, batch));
   }
   batch.Put(storage::Family::kCatalog, SubscriptionKey(name, id),
             sub.SerializeAsString());
@@ -400,7 +420,9 @@ TopicService::ListSubscriptions(const std::string& topic_arn_or_name) const {
 
 delivery::QueueEntry TopicService::AddConfirmation(
     const evbus::v1::Subscription& sub, const std::string& topic_name,
-    const std::string& display_name, storage::WriteBatch& batch) {
+    const evbus::v1::Topic& topic, storage::WriteBatch& batch) {
+  const std::string& display_name = topic.display_name();
+  const std::string signature_version = SignatureVersionOf(topic);
   absl::Time now = clock_.Now();
   std::string message_id = common::NewUuidV4();
   std::string subscribe_url = absl::StrCat(
@@ -459,7 +481,7 @@ delivery::QueueEntry TopicService::AddConfirmation(
         "this message.");
     body["SubscribeURL"] = subscribe_url;
     body["Timestamp"] = FormatSnsTimestamp(now);
-    body["SignatureVersion"] = "1";
+    body["SignatureVersion"] = signature_version;
     // SNS's canonical string of a confirmation: Message, MessageId,
     // SubscribeURL, Timestamp, Token, TopicArn, Type.
     std::string to_sign;
@@ -467,7 +489,7 @@ delivery::QueueEntry TopicService::AddConfirmation(
                             "Token", "TopicArn", "Type"}) {
       absl::StrAppend(&to_sign, key, "\n", body[key].get<std::string>(), "\n");
     }
-    body["Signature"] = signer_ ? signer_(to_sign) : "";
+    body["Signature"] = signer_ ? signer_(to_sign, signature_version) : "";
     body["SigningCertURL"] =
         absl::StrCat(public_url_, "/SimpleNotificationService-evbus.pem");
     task.set_envelope_json(common::DumpJson(body));
@@ -537,6 +559,7 @@ absl::StatusOr<std::string> TopicService::Publish(
     auto it = topics_.find(name);
     if (it == topics_.end()) return TopicNotFound();
     display_name = it->second.topic.display_name();
+    n.signature_version = SignatureVersionOf(it->second.topic);
     for (const auto& [id, s] : it->second.subscriptions) {
       if (s.pending_confirmation()) continue;  // nothing until confirmed
       auto f = it->second.filters.find(id);
@@ -591,8 +614,9 @@ absl::StatusOr<std::string> TopicService::Publish(
       o.endpoint = s.endpoint();
       o.unsubscribe_base_url = public_url_ + "/unsubscribe.html";
       o.unsubscribe_token = token;
-      EmailMessage email =
-          s.protocol() == "email" ? FormatEmail(n, o) : FormatEmailJson(n, o);
+      EmailMessage email = s.protocol() == "email"
+                               ? FormatEmail(n, o)
+                               : FormatEmailJson(n, o, signer_);
       task.set_envelope_json(RenderRfc5322(
           email, n.timestamp,
           absl::StrCat(n.message_id, "@", options_.region, ".evbus")));

@@ -59,7 +59,8 @@ class TopicService {
   }
   // REQUIRES: called before serving (the HTTP port is known late).
   void SetPublicUrl(std::string url) { public_url_ = std::move(url); }
-  // Signs envelopes (SignatureVersion 1). REQUIRES: before serving.
+  // Signs envelopes (the topic's SignatureVersion, 1 unless set to 2).
+  // REQUIRES: before serving.
   void SetSigner(Signer signer) { signer_ = std::move(signer); }
   // Makes the Token of unsubscribe links (UnsubscribeLinkSubject of the
   // subscription ARN; see MessageSigner::LinkToken). Unset: links carry
@@ -114,7 +115,7 @@ class TopicService {
   // Queues the SubscriptionConfirmation message of `sub` into `batch`.
   delivery::QueueEntry AddConfirmation(const evbus::v1::Subscription& sub,
                                        const std::string& topic_name,
-                                       const std::string& display_name,
+                                       const evbus::v1::Topic& topic,
                                        storage::WriteBatch& batch);
 
   storage::Store& store_;

@@ -250,6 +250,49 @@ class AlarmsTopicsTest(unittest.TestCase):
         first = self.receiver.received("/sns", 500)[0]
         self.assertEqual(json.loads(first["body"])["MessageId"], msg_id)
 
+    def test_signature_version_2_signs_with_sha256(self):
+        d = self.d
+        r = d.cli("create-topic", "--name", "sv7", "--attributes",
+                  "SignatureVersion=7", check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("SignatureVersion: Invalid value. Valid values are 1 "
+                      "and 2.", r.stderr)
+        topic = d.cli_json("create-topic", "--name", "sv2", "--attributes",
+                           "SignatureVersion=2")["TopicArn"]
+        d.cli_json("subscribe", "--topic-arn", topic, "--protocol", "http",
+                   "--notification-endpoint", self.receiver.url("/sv2"))
+        d.cli_json("publish", "--topic-arn", topic, "--message", "two")
+        self.assertTrue(self.receiver.wait_for(
+            lambda rs: any(r["path"] == "/sv2" for r in rs)))
+        env = json.loads(self.receiver.received("/sv2")[0]["body"])
+        self.assertEqual(env["SignatureVersion"], "2")
+        import base64
+        import urllib.request
+        with urllib.request.urlopen(env["SigningCertURL"], timeout=10) as resp:
+            cert = resp.read()
+        work = tempfile.mkdtemp(prefix="evbus-sig2-")
+        try:
+            canonical = "".join("%s\n%s\n" % (k, env[k]) for k in (
+                "Message", "MessageId", "Timestamp", "TopicArn", "Type"))
+            paths = {n: os.path.join(work, n) for n in
+                     ("cert.pem", "pub.pem", "sig.bin", "data.txt")}
+            with open(paths["cert.pem"], "wb") as f:
+                f.write(cert)
+            with open(paths["sig.bin"], "wb") as f:
+                f.write(base64.b64decode(env["Signature"]))
+            with open(paths["data.txt"], "w") as f:
+                f.write(canonical)
+            subprocess.run(["openssl", "x509", "-pubkey", "-noout", "-in",
+                            paths["cert.pem"], "-out", paths["pub.pem"]],
+                           check=True, timeout=30)
+            v = subprocess.run(["openssl", "dgst", "-sha256", "-verify",
+                                paths["pub.pem"], "-signature",
+                                paths["sig.bin"], paths["data.txt"]],
+                               capture_output=True, text=True, timeout=30)
+            self.assertIn("Verified OK", v.stdout, v.stderr)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
     def test_retries_stop_when_the_subscription_or_topic_goes(self):
         d = self.d
         topic = d.cli_json("create-topic", "--name", "going")["TopicArn"]

@@ -61,11 +61,13 @@ class SnsUnsubscribeLinksTest(unittest.TestCase):
                    "--notification-endpoint", "ops@example.test")
         d.cli_json("subscribe", "--topic-arn", topic, "--protocol", "http",
                    "--notification-endpoint", self.receiver.url("/links"))
+        before = len(self.smtp.messages())
         d.cli_json("publish", "--topic-arn", topic, "--subject", "Hello",
                    "--message", "first")
 
         # The email's link: the page removes the subscription.
-        mails = self.smtp.wait(1)
+        mails = [m for m in self.smtp.wait(before + 1)
+                 if m["To"] == "ops@example.test"]
         self.assertEqual(len(mails), 1)
         body = mails[0].get_content()
         link = re.search(r"(http://\S+/unsubscribe\.html\?\S+)", body).group(1)
@@ -104,6 +106,43 @@ class SnsUnsubscribeLinksTest(unittest.TestCase):
         self.assertEqual(status, 200, xml)
         self.assertIn("<UnsubscribeResponse", xml)
         self.assertEqual(self.subscriptions(topic), [])
+
+    def test_email_json_messages_are_signed(self):
+        d = self.d
+        topic = d.cli_json("create-topic", "--name", "ejson")["TopicArn"]
+        d.cli_json("subscribe", "--topic-arn", topic, "--protocol",
+                   "email-json", "--notification-endpoint", "j@example.test")
+        before = len(self.smtp.messages())
+        d.cli_json("publish", "--topic-arn", topic, "--message", "signed")
+        mails = self.smtp.wait(before + 1)
+        body = [m for m in mails if m["To"] == "j@example.test"][-1] \
+            .get_content()
+        env = json.loads(body)
+        self.assertEqual(env["Type"], "Notification")
+        self.assertEqual(env["SignatureVersion"], "1")
+        self.assertNotEqual(env["Signature"], "")
+        # The signature verifies with the certificate at SigningCertURL.
+        import base64
+        import subprocess
+        status, cert = get(env["SigningCertURL"])
+        self.assertEqual(status, 200)
+        paths = {n: os.path.join(self.work, "ej-" + n) for n in
+                 ("cert.pem", "pub.pem", "sig.bin", "data.txt")}
+        with open(paths["cert.pem"], "w") as f:
+            f.write(cert)
+        with open(paths["sig.bin"], "wb") as f:
+            f.write(base64.b64decode(env["Signature"]))
+        with open(paths["data.txt"], "w") as f:
+            f.write("".join("%s\n%s\n" % (k, env[k]) for k in (
+                "Message", "MessageId", "Timestamp", "TopicArn", "Type")))
+        subprocess.run(["openssl", "x509", "-pubkey", "-noout", "-in",
+                        paths["cert.pem"], "-out", paths["pub.pem"]],
+                       check=True, timeout=30)
+        v = subprocess.run(["openssl", "dgst", "-sha1", "-verify",
+                            paths["pub.pem"], "-signature", paths["sig.bin"],
+                            paths["data.txt"]],
+                           capture_output=True, text=True, timeout=30)
+        self.assertIn("Verified OK", v.stdout, v.stderr)
 
     def test_what_metrics_show_does_not_unsubscribe(self):
         # /metrics needs no signature and labels topic deliveries with the
