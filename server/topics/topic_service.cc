@@ -292,6 +292,27 @@ absl::Status TopicService::DeleteTopic(const std::string& arn_or_name) {
   return absl::OkStatus();
 }
 
+namespace {
+
+// Whether `requested` (a new subscription from Subscribe's attributes)
+// has the attributes of `existing`: filter policies compared as JSON.
+bool SameAttributes(const evbus::v1::Subscription& existing,
+                    const evbus::v1::Subscription& requested) {
+  if (existing.filter_policy_scope() != requested.filter_policy_scope() ||
+      existing.raw_message_delivery() != requested.raw_message_delivery()) {
+    return false;
+  }
+  if (existing.filter_policy().empty() || requested.filter_policy().empty()) {
+    return existing.filter_policy().empty() ==
+           requested.filter_policy().empty();
+  }
+  absl::StatusOr<common::Json> a = common::ParseJson(existing.filter_policy());
+  absl::StatusOr<common::Json> b = common::ParseJson(requested.filter_policy());
+  return a.ok() && b.ok() && *a == *b;
+}
+
+}  // namespace
+
 absl::StatusOr<evbus::v1::Subscription> TopicService::Subscribe(
     const evbus::v1::SubscribeRequest& request) {
   EVBUS_ASSIGN_OR_RETURN(std::string name, TopicNameOf(request.topic_arn()));
@@ -358,9 +379,26 @@ absl::StatusOr<evbus::v1::Subscription> TopicService::Subscribe(
   auto it = topics_.find(name);
   if (it == topics_.end()) return TopicNotFound();
   for (const auto& [id, existing] : it->second.subscriptions) {
-    if (existing.protocol() == protocol && existing.endpoint() == endpoint) {
-      return existing;  // as SNS: the same subscription
+    if (existing.protocol() != protocol || existing.endpoint() != endpoint) {
+      continue;
     }
+    // As SNS: the same subscription, unless the request gives attributes
+    // it does not have (there is no SetSubscriptionAttributes yet, and a
+    // filter silently dropped would deliver everything).
+    if (!request.attributes().empty() && !SameAttributes(existing, sub)) {
+      return InvalidParameter(
+          "Attributes Reason: Subscription already exists with different "
+          "attributes");
+    }
+    if (existing.pending_confirmation() && dispatcher_ != nullptr) {
+      // Asked again: the confirmation is sent again, with the same token.
+      storage::WriteBatch batch;
+      std::vector<delivery::QueueEntry> entries = {
+          AddConfirmation(existing, name, it->second.topic, batch)};
+      EVBUS_RETURN_IF_ERROR(store_.Write(batch, /*sync=*/true));
+      dispatcher_->Enqueued(std::move(entries));
+    }
+    return existing;
   }
   std::string id = common::NewUuidV4();
   sub.set_subscription_arn(absl::StrCat(TopicArn(name), ":", id));

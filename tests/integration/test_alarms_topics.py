@@ -337,6 +337,23 @@ class AlarmsTopicsTest(unittest.TestCase):
         bodies = [json.loads(r["body"])["Message"]
                   for r in self.receiver.received("/prod")]
         self.assertEqual(bodies, ["prod"])
+        # Subscribing again: the same subscription with the same attributes
+        # (the policy compared as JSON) or none; other attributes refused.
+        first = d.cli_json("subscribe", "--topic-arn", topic, "--protocol",
+                           "http", "--notification-endpoint",
+                           self.receiver.url("/prod"), "--attributes",
+                           json.dumps({"FilterPolicy": '{ "env": ["prod"] }'}))
+        again = d.cli_json("subscribe", "--topic-arn", topic, "--protocol",
+                           "http", "--notification-endpoint",
+                           self.receiver.url("/prod"))
+        self.assertEqual(first["SubscriptionArn"], again["SubscriptionArn"])
+        r = d.cli("subscribe", "--topic-arn", topic, "--protocol", "http",
+                  "--notification-endpoint", self.receiver.url("/prod"),
+                  "--attributes", json.dumps(
+                      {"FilterPolicy": '{"env":["dev"]}'}), check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("Invalid parameter: Attributes Reason: Subscription "
+                      "already exists with different attributes", r.stderr)
         r = d.cli("publish", "--topic-arn", "arn:aws:sns:us-east-1:000000000000:nope",
                   "--message", "x", check=False)
         self.assertEqual(r.returncode, 1)
