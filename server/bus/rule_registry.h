@@ -37,6 +37,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "evbus/v1/rule.pb.h"
+#include "server/bus/rule_validation.h"
 #include "server/common/clock.h"
 #include "server/delivery/dispatcher.h"
 #include "server/pattern/pattern.h"
@@ -63,7 +64,7 @@ struct RuleRegistryOptions {
   // Rules per bus (EventBridge's default quota). Default: 300.
   size_t max_rules_per_bus = 300;
   // Targets per rule. Default: 5.
-  size_t max_targets_per_rule = 5;
+  size_t max_targets_per_rule = kMaxTargetsPerRule;
   pattern::PatternLimits pattern_limits;
   // Checks the resource a target names (evbusd: that an API destination
   // exists); OK when unset.

@@ -45,6 +45,9 @@ absl::Status ValidateRuleDefinition(const evbus::v1::Rule& rule,
                                     const pattern::PatternLimits& limits,
                                     std::optional<pattern::Pattern>* compiled);
 
+// Targets a rule may have (EventBridge's quota).
+inline constexpr size_t kMaxTargetsPerRule = 5;
+
 // RemoveTargets' checks of its Ids: 1..100 of them, each 1..64 characters
 // of [\.\-_A-Za-z0-9] (the model's constraints, in one
 // ValidationException).

@@ -745,11 +745,22 @@ class Applier {
     return s.ok() ? absl::OkStatus() : Failed(s, "stack", stack);
   }
 
-  // Before anything changes: every resource a rule target names (function,
-  // topic, bus, API destination) is declared by the stack or exists, as
-  // PutTargets will require.
+  // Before anything changes: every rule's bus, and every resource a rule
+  // target names (function, topic, bus, API destination), is declared by
+  // the stack or exists, as PutRule and PutTargets will require.
   absl::Status CheckTargets(const StackSpec& spec) {
     for (const RuleSpec& r : spec.rules) {
+      // The rule's own bus, as PutRule will require.
+      absl::StatusOr<bool> bus_exists =
+          Exists(spec, targets::TargetRef{targets::TargetKind::kBus,
+                                          r.rule.event_bus_name()});
+      if (!bus_exists.ok()) return bus_exists.status();
+      if (!*bus_exists) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(r.bus_at.empty() ? spec.file : r.bus_at, ": bus ",
+                         r.rule.event_bus_name(),
+                         " does not exist and the stack does not declare it"));
+      }
       for (size_t i = 0; i < r.targets.size(); ++i) {
         absl::StatusOr<targets::TargetRef> ref =
             targets::ParseTargetArn(r.targets[i].arn(), r.targets[i].id());

@@ -302,6 +302,25 @@ absl::Status CheckRule(const Walker& w, const YAML::Node& r,
                        ? e.message
                        : absl::StrCat(e.exception, ": ", e.message));
   }
+  // PutTargets' limits on the whole set: target ids once each, and at
+  // most as many targets as a rule may have.
+  std::set<std::string> ids;
+  for (size_t j = 0; j < spec.targets.size(); ++j) {
+    if (!ids.insert(spec.targets[j].id()).second) {
+      const YAML::Node& t = r["targets"][j];
+      return w.Error(t["id"] ? t["id"] : t,
+                     absl::StrCat(at, ".targets[", j, "].id"),
+                     absl::StrCat("target id ", spec.targets[j].id(),
+                                  " is declared twice in this rule"));
+    }
+  }
+  const size_t max_targets = bus::kMaxTargetsPerRule;
+  if (spec.targets.size() > max_targets) {
+    return w.Error(
+        r["targets"], at + ".targets",
+        absl::StrCat("a rule has at most ", max_targets, " targets, this one ",
+                     spec.targets.size(), " (LimitExceededException)"));
+  }
   for (size_t j = 0; j < spec.targets.size(); ++j) {
     s = bus::ValidateTargets({spec.targets[j]}, nullptr);
     if (s.ok()) continue;
@@ -945,10 +964,12 @@ absl::StatusOr<StackSpec> ParseRoot(const Walker& w, const YAML::Node& root) {
     if (!s.ok()) return s.status();
     rule.rule.set_name(*s);
     rule.rule.set_event_bus_name("default");
+    rule.bus_at = w.Where(r, at);
     if (r["bus"]) {
       s = w.Str(r["bus"], at + ".bus");
       if (!s.ok()) return s.status();
       rule.rule.set_event_bus_name(*s);
+      rule.bus_at = w.Where(r["bus"], at + ".bus");
     }
     if (!r["pattern"] && !r["schedule"]) {
       return w.Error(r, at, "needs a pattern or a schedule");

@@ -29,6 +29,9 @@ struct RuleSpec {
   // Where each target's arn is declared ("file:line: rules[0].targets[1].arn"),
   // for the messages of checks made at apply.
   std::vector<std::string> target_arn_at;
+  // Where the rule's bus is declared ("file:line: rules[0].bus"), or the
+  // rule itself when it names none.
+  std::string bus_at;
 };
 
 struct ApiDestinationSpec {

@@ -294,6 +294,21 @@ alarms:
              "      - {id: a, arn: \"function:missing\"}\n",
              "stack.yaml:9: rules[0].targets[0].arn: function missing does not "
              "exist and the stack does not declare it"),
+            # PutTargets' limits on the whole set (QA Q M4, L1).
+            (head + "    pattern: {source: [qa]}\n    targets:\n" +
+             "".join("      - {id: t%d, arn: \"log:x\"}\n" % i
+                     for i in range(6)),
+             "stack.yaml:9: rules[0].targets: a rule has at most 5 targets, "
+             "this one 6 (LimitExceededException)"),
+            (head + "    pattern: {source: [qa]}\n    targets:\n"
+             "      - {id: a, arn: \"log:x\"}\n      - {id: a, arn: \"log:y\"}\n",
+             "stack.yaml:10: rules[0].targets[1].id: target id a is declared "
+             "twice in this rule"),
+            # A rule on a bus neither declared nor there (PutRule's check).
+            ("stack: qa\nbuses:\n  - name: qa-bus\nrules:\n"
+             "  - name: r\n    bus: nob\n    pattern: {source: [qa]}\n",
+             "stack.yaml:6: rules[0].bus: bus nob does not exist and the stack "
+             "does not declare it"),
         ]
         for text, want in cases:
             path = self.write(text)
