@@ -656,12 +656,12 @@ void Dispatcher::Complete(const QueueEntry& entry, evbus::v1::DeliveryTask task,
       plan.exhausted_condition = "MaximumEventAgeInSeconds";
     } else if (result.outcome == targets::Outcome::kRetryable &&
                !result.stop_retrying) {
-      plan = PlanRetry(LimitsOf(target->target),
-                       task.async_invoke() ? options_.async_invoke_backoff
-                                           : options_.backoff,
-                       task.attempts(),
-                       absl::FromUnixMillis(task.ingest_time_ms()), now,
-                       result.retry_after, rng_);
+      plan = PlanRetry(
+          LimitsOf(target->target),
+          task.async_invoke() ? options_.async_invoke_backoff
+                              : options_.backoff,
+          task.attempts(), absl::FromUnixMillis(task.ingest_time_ms()), now,
+          result.retry_after, rng_, target->target.retry_delay_seconds());
     }
   }
 

@@ -18,6 +18,7 @@
 #include "absl/random/bit_gen_ref.h"
 #include "absl/random/random.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 
 namespace evbus::delivery {
 
@@ -45,9 +46,11 @@ struct RetryPlan {
 // `attempts_made` counts tries so far, including the one that just failed
 // (>= 1). The delay before try n+1 is uniform in [d/2, d] with
 // d = min(cap, base * 2^(n-1)), then raised to `retry_after` when given.
+// With `delays` (a target's retry_delay_seconds), the delay before try n+1
+// is delays[n-1] instead, and there are at most delays.size() retries.
 RetryPlan PlanRetry(const RetryLimits& limits, const BackoffOptions& backoff,
                     int attempts_made, absl::Time ingest_time, absl::Time now,
                     std::optional<absl::Duration> retry_after,
-                    absl::BitGenRef rng);
+                    absl::BitGenRef rng, absl::Span<const int32_t> delays = {});
 
 }  // namespace evbus::delivery

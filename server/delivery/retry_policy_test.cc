@@ -1,5 +1,7 @@
 #include "server/delivery/retry_policy.h"
 
+#include <vector>
+
 #include "gtest/gtest.h"
 
 namespace evbus::delivery {
@@ -34,6 +36,26 @@ TEST(RetryPolicyTest, MaximumRetryAttempts) {
   EXPECT_EQ(p.exhausted_condition, "MaximumRetryAttempts");
   limits.max_retry_attempts = 0;  // a single try
   EXPECT_FALSE(PlanRetry(limits, {}, 1, kIngest, kIngest, {}, rng).retry);
+}
+
+// A target's own schedule (SNS delivery policies): one retry per delay,
+// each after its delay exactly.
+TEST(RetryPolicyTest, ExplicitDelays) {
+  absl::BitGen rng;
+  const std::vector<int32_t> delays = {0, 20, 45};
+  for (int attempts = 1; attempts <= 3; ++attempts) {
+    RetryPlan p =
+        PlanRetry({}, {}, attempts, kIngest, kIngest, {}, rng, delays);
+    ASSERT_TRUE(p.retry) << attempts;
+    EXPECT_EQ(p.due - kIngest, absl::Seconds(delays[attempts - 1]));
+  }
+  RetryPlan done = PlanRetry({}, {}, 4, kIngest, kIngest, {}, rng, delays);
+  EXPECT_FALSE(done.retry);
+  EXPECT_EQ(done.exhausted_condition, "MaximumRetryAttempts");
+  // Retry-After still wins when later.
+  RetryPlan later =
+      PlanRetry({}, {}, 2, kIngest, kIngest, absl::Seconds(60), rng, delays);
+  EXPECT_EQ(later.due - kIngest, absl::Seconds(60));
 }
 
 TEST(RetryPolicyTest, MaximumEventAge) {

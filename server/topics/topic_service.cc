@@ -13,6 +13,7 @@
 #include "server/common/status_macros.h"
 #include "server/pattern/flat_event.h"
 #include "server/storage/keys.h"
+#include "server/topics/delivery_policy.h"
 
 namespace evbus::topics {
 namespace {
@@ -32,12 +33,38 @@ absl::Status CheckTopicAttribute(absl::string_view name,
   if (name == "DisplayName" && value.size() > 100) {
     return InvalidParameter("DisplayName");
   }
+  if (name == "DeliveryPolicy") {
+    absl::StatusOr<HttpRetryPolicy> policy = ParseHttpDeliveryPolicy(value);
+    if (!policy.ok()) {
+      return InvalidParameter(
+          absl::StrCat("Attributes Reason: ", policy.status().message()));
+    }
+  }
   if (name == "SignatureVersion" && value != "1" && value != "2") {
     return InvalidParameter(
         "Attributes Reason: SignatureVersion: Invalid value. Valid values are "
         "1 and 2.");
   }
   return absl::OkStatus();
+}
+
+// The delays between tries of a message to an http(s) subscriber of
+// `topic`: its DeliveryPolicy's, or SNS's default (3 retries, 20 s apart).
+std::vector<int32_t> HttpRetryDelays(const evbus::v1::Topic& topic) {
+  auto it = topic.attributes().find("DeliveryPolicy");
+  absl::StatusOr<HttpRetryPolicy> policy =
+      it == topic.attributes().end() ? HttpRetryPolicy{}
+                                     : ParseHttpDeliveryPolicy(it->second);
+  return RetryDelays(policy.value_or(HttpRetryPolicy{}));
+}
+
+// Puts `delays` on a delivery task's target: one retry per delay.
+void SetRetryDelays(const std::vector<int32_t>& delays,
+                    evbus::v1::Target* target) {
+  target->clear_retry_delay_seconds();
+  for (int32_t d : delays) target->add_retry_delay_seconds(d);
+  target->mutable_retry_policy()->set_maximum_retry_attempts(
+      static_cast<int32_t>(delays.size()));
 }
 
 // The SignatureVersion messages of `topic` are signed with ("1" unless
@@ -478,8 +505,14 @@ delivery::QueueEntry TopicService::AddConfirmation(
   task.set_due_ms(absl::ToUnixMillis(now));
   evbus::v1::Target* target = task.mutable_inline_target();
   target->set_id(task.target_id());
-  target->mutable_retry_policy()->set_maximum_retry_attempts(3);
-  target->mutable_retry_policy()->set_maximum_event_age_in_seconds(3600);
+  // As a message: email's schedule, or the topic's HTTP policy.
+  SetRetryDelays(sub.protocol() == "email" || sub.protocol() == "email-json"
+                     ? EmailRetryDelays()
+                     : HttpRetryDelays(topic),
+                 target);
+  target->mutable_retry_policy()->set_maximum_event_age_in_seconds(
+      sub.protocol() == "email" || sub.protocol() == "email-json" ? 6 * 3600
+                                                                  : 3600);
   if (sub.protocol() == "email" || sub.protocol() == "email-json") {
     target->set_arn("mailto:" + sub.endpoint());
     EmailMessage email;
@@ -592,12 +625,14 @@ absl::StatusOr<std::string> TopicService::Publish(
 
   std::vector<evbus::v1::Subscription> targets;
   std::string display_name;
+  std::vector<int32_t> http_delays;
   {
     absl::MutexLock lock(&mu_);
     auto it = topics_.find(name);
     if (it == topics_.end()) return TopicNotFound();
     display_name = it->second.topic.display_name();
     n.signature_version = SignatureVersionOf(it->second.topic);
+    http_delays = HttpRetryDelays(it->second.topic);
     for (const auto& [id, s] : it->second.subscriptions) {
       if (s.pending_confirmation()) continue;  // nothing until confirmed
       auto f = it->second.filters.find(id);
@@ -641,8 +676,8 @@ absl::StatusOr<std::string> TopicService::Publish(
     target->set_id(task.target_id());
     evbus::v1::RetryPolicy* retry = target->mutable_retry_policy();
     if (s.protocol() == "email" || s.protocol() == "email-json") {
-      // SNS's customer-endpoint policy: 50 attempts over 6 hours.
-      retry->set_maximum_retry_attempts(49);
+      // SNS's customer-endpoint policy: 50 retries within about 6 hours.
+      SetRetryDelays(EmailRetryDelays(), target);
       retry->set_maximum_event_age_in_seconds(6 * 3600);
       target->set_arn("mailto:" + s.endpoint());
       EmailOptions o;
@@ -660,7 +695,9 @@ absl::StatusOr<std::string> TopicService::Publish(
           absl::StrCat(n.message_id, "@", options_.region, ".evbus")));
     } else if (s.protocol() == "http" || s.protocol() == "https") {
       // SNS's default HTTP policy: 3 retries (within an hour).
-      retry->set_maximum_retry_attempts(3);
+      // The topic's DeliveryPolicy (SNS's default: 3 retries, 20 s
+      // apart), within an hour.
+      SetRetryDelays(http_delays, target);
       retry->set_maximum_event_age_in_seconds(3600);
       target->set_arn(s.endpoint());
       auto& headers =

@@ -250,6 +250,55 @@ class AlarmsTopicsTest(unittest.TestCase):
         first = self.receiver.received("/sns", 500)[0]
         self.assertEqual(json.loads(first["body"])["MessageId"], msg_id)
 
+    def test_http_retries_follow_the_delivery_policy(self):
+        d = self.d
+        # SNS's default: 3 retries, 20 s apart.
+        topic = d.cli_json("create-topic", "--name", "policy-default")["TopicArn"]
+        self.receiver.script("/pol-default", [], default=(500, {}, 0))
+        d.cli_json("subscribe", "--topic-arn", topic, "--protocol", "http",
+                   "--notification-endpoint", self.receiver.url("/pol-default"))
+        d.cli_json("publish", "--topic-arn", topic, "--message", "m")
+        self.assertTrue(self.receiver.wait_for(
+            lambda rs: any(r["path"] == "/pol-default" for r in rs)))
+        self.advance("15s")
+        time.sleep(0.5)
+        self.assertEqual(len(self.receiver.received("/pol-default")), 1)
+        for n in (2, 3, 4):
+            # (Once the last try's outcome is recorded: the next one is due
+            # 20 s after it.)
+            time.sleep(0.5)
+            self.advance("6s" if n == 2 else "20s")
+            self.assertTrue(self.receiver.wait_for(
+                lambda rs, n=n: len([r for r in rs
+                                     if r["path"] == "/pol-default"]) >= n),
+                [r["path"] for r in self.receiver.received()][-10:])
+        self.advance("60s")
+        time.sleep(0.5)
+        self.assertEqual(len(self.receiver.received("/pol-default")), 4)
+        # A topic's DeliveryPolicy with numRetries 0: one try.
+        policy = json.dumps({"http": {"defaultHealthyRetryPolicy": {
+            "numRetries": 0}}})
+        topic = d.cli_json("create-topic", "--name", "policy-none",
+                           "--attributes", json.dumps(
+                               {"DeliveryPolicy": policy}))["TopicArn"]
+        self.receiver.script("/pol-none", [], default=(500, {}, 0))
+        d.cli_json("subscribe", "--topic-arn", topic, "--protocol", "http",
+                   "--notification-endpoint", self.receiver.url("/pol-none"))
+        d.cli_json("publish", "--topic-arn", topic, "--message", "m")
+        self.assertTrue(self.receiver.wait_for(
+            lambda rs: any(r["path"] == "/pol-none" for r in rs)))
+        for _ in range(3):
+            self.advance("30s")
+            time.sleep(0.2)
+        self.assertEqual(len(self.receiver.received("/pol-none")), 1)
+        r = d.cli("create-topic", "--name", "policy-bad", "--attributes",
+                  json.dumps({"DeliveryPolicy": json.dumps({"http": {
+                      "defaultHealthyRetryPolicy": {"numRetries": 101}}})}),
+                  check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("DeliveryPolicy: numRetries must be an integer from 0 "
+                      "to 100", r.stderr)
+
     def test_signature_version_2_signs_with_sha256(self):
         d = self.d
         r = d.cli("create-topic", "--name", "sv7", "--attributes",
