@@ -14,6 +14,7 @@
 #include "server/pattern/flat_event.h"
 #include "server/storage/keys.h"
 #include "server/topics/delivery_policy.h"
+#include "server/topics/filter_policy_limits.h"
 
 namespace evbus::topics {
 namespace {
@@ -370,6 +371,10 @@ absl::StatusOr<evbus::v1::Subscription> TopicService::Subscribe(
   sub.set_filter_policy_scope("MessageAttributes");
   sub.set_created_ms(absl::ToUnixMillis(clock_.Now()));
   std::shared_ptr<pattern::Pattern> filter;
+  // The scope first: the policy's limits depend on it.
+  auto scope = request.attributes().find("FilterPolicyScope");
+  const std::string filter_scope =
+      scope != request.attributes().end() ? scope->second : "MessageAttributes";
   for (const auto& [k, v] : request.attributes()) {
     if (k == "FilterPolicy") {
       if (v.empty()) continue;
@@ -377,6 +382,10 @@ absl::StatusOr<evbus::v1::Subscription> TopicService::Subscribe(
       if (!p.ok()) {
         return InvalidParameter(
             absl::StrCat("FilterPolicy: ", p.status().message()));
+      }
+      if (absl::Status limits = CheckFilterPolicyLimits(v, filter_scope);
+          !limits.ok()) {
+        return InvalidParameter(limits.message());
       }
       filter = std::make_shared<pattern::Pattern>(*std::move(p));
       sub.set_filter_policy(v);

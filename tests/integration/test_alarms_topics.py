@@ -403,6 +403,28 @@ class AlarmsTopicsTest(unittest.TestCase):
         self.assertEqual(r.returncode, 1)
         self.assertIn("Invalid parameter: Attributes Reason: Subscription "
                       "already exists with different attributes", r.stderr)
+        # SNS's own limits on filter policies.
+        for policy, scope, message in (
+                ({"a": {"b": ["x"]}}, None,
+                 "Invalid parameter: Filter policy scope MessageAttributes "
+                 "does not support nested filter policy"),
+                ({k: ["x"] for k in "abcdef"}, None,
+                 "Invalid parameter: FilterPolicy: Filter policy can not "
+                 "have more than 5 keys"),
+                ({"a": list(range(10)), "b": list(range(16))}, "MessageBody",
+                 "Invalid parameter: FilterPolicy: Filter policy is too "
+                 "complex"),
+                ({"a": [{"wildcard": "x*"}]}, None,
+                 "Invalid parameter: FilterPolicy: Unrecognized match type "
+                 "wildcard")):
+            attributes = {"FilterPolicy": json.dumps(policy)}
+            if scope:
+                attributes["FilterPolicyScope"] = scope
+            r = d.cli("subscribe", "--topic-arn", topic, "--protocol", "http",
+                      "--notification-endpoint", self.receiver.url("/limits"),
+                      "--attributes", json.dumps(attributes), check=False)
+            self.assertEqual(r.returncode, 1, policy)
+            self.assertIn(message, r.stderr)
         r = d.cli("publish", "--topic-arn", "arn:aws:sns:us-east-1:000000000000:nope",
                   "--message", "x", check=False)
         self.assertEqual(r.returncode, 1)
