@@ -22,6 +22,9 @@ namespace {
 constexpr char kTopicKind[] = "topic";
 constexpr char kSubscriptionKind[] = "subscription";
 
+// How long a subscription's confirmation token is good for.
+constexpr absl::Duration kConfirmationTokenLifetime = absl::Hours(3 * 24);
+
 absl::Status InvalidParameter(absl::string_view what) {
   return common::AwsError(absl::StatusCode::kInvalidArgument,
                           "InvalidParameter",
@@ -586,9 +589,16 @@ absl::StatusOr<evbus::v1::Subscription> TopicService::ConfirmSubscription(
   if (it == topics_.end()) return TopicNotFound();
   for (auto& [id, sub] : it->second.subscriptions) {
     if (sub.confirmation_token() != token) continue;
+    // Confirmed already (the endpoint followed the link twice): the same
+    // answer, as SNS gives.
+    if (!sub.pending_confirmation()) return sub;
+    // Tokens expire after 3 days (spec §5.2).
+    if (clock_.Now() - absl::FromUnixMillis(sub.created_ms()) >
+        kConfirmationTokenLifetime) {
+      return InvalidParameter("Invalid token");
+    }
     evbus::v1::Subscription confirmed = sub;
     confirmed.set_pending_confirmation(false);
-    confirmed.clear_confirmation_token();
     storage::WriteBatch batch;
     batch.Put(storage::Family::kCatalog, SubscriptionKey(name, id),
               confirmed.SerializeAsString());

@@ -7,6 +7,7 @@ import email
 import email.policy
 import glob
 import json
+import re
 import os
 import shutil
 import subprocess
@@ -752,7 +753,7 @@ class SubscriptionConfirmationTest(unittest.TestCase):
         smtp = SmtpSink()
         receiver = Receiver()
         d = Daemon(extra_args=[
-            "--sns-confirm-subscriptions", "--smtp-url",
+            "--sns-confirm-subscriptions", "--clock", "manual", "--smtp-url",
             "smtp://127.0.0.1:%d?starttls=off" % smtp.port]).start()
         try:
             topic = d.cli_json("create-topic", "--name", "c")["TopicArn"]
@@ -783,6 +784,11 @@ class SubscriptionConfirmationTest(unittest.TestCase):
                 xml = r.read().decode()
             self.assertIn("<ConfirmSubscriptionResult><SubscriptionArn>" + topic,
                           xml)
+            # Following the link again answers the same.
+            with urllib.request.urlopen(confirm["SubscribeURL"], timeout=10) as r:
+                again = r.read().decode()
+            self.assertEqual(re.sub(r"<RequestId>.*</RequestId>", "", again),
+                             re.sub(r"<RequestId>.*</RequestId>", "", xml))
             d.cli_json("publish", "--topic-arn", topic, "--message", "later")
             self.assertTrue(receiver.wait_for(lambda rs: any(
                 '"later"' in r["body"] for r in rs if r["path"] == "/c")))
@@ -797,6 +803,14 @@ class SubscriptionConfirmationTest(unittest.TestCase):
                       "wrong", check=False)
             self.assertEqual(r.returncode, 1)
             self.assertIn("InvalidParameter", r.stderr)
+            # Tokens are good for 3 days.
+            token = re.search(r"Token=([0-9a-f]+)",
+                              mails[0].get_content()).group(1)
+            d.cli("clock", "advance", "73h")
+            r = d.cli("confirm-subscription", "--topic-arn", topic, "--token",
+                      token, check=False)
+            self.assertEqual(r.returncode, 1)
+            self.assertIn("Invalid parameter: Invalid token", r.stderr)
         finally:
             d.cleanup()
             receiver.close()
