@@ -136,6 +136,37 @@ test("ListTopics, ListSubscriptionsByTopic, Unsubscribe", T, async () => {
   assert.equal(receiver.received("/l1").length, 0, "the unsubscribed endpoint gets nothing");
 });
 
+test("ListSubscriptionsByTopic pages do not shift when subscriptions go", T, async () => {
+  const { receiver } = env;
+  const topic = await sns.send(new CreateTopicCommand({ Name: "paged" }));
+  const arns = [];
+  for (let i = 0; i < 150; i++) {
+    const s = await sns.send(
+      new SubscribeCommand({ TopicArn: topic.TopicArn, Protocol: "http", Endpoint: receiver.url(`/p${i}`), ReturnSubscriptionArn: true }),
+    );
+    arns.push(s.SubscriptionArn);
+  }
+  const page1 = await sns.send(new ListSubscriptionsByTopicCommand({ TopicArn: topic.TopicArn }));
+  assert.equal(page1.Subscriptions.length, 100);
+  assert.ok(page1.NextToken);
+  // Five of the first page go before the second page is read.
+  for (const s of page1.Subscriptions.slice(0, 5)) {
+    await sns.send(new UnsubscribeCommand({ SubscriptionArn: s.SubscriptionArn }));
+  }
+  const page2 = await sns.send(
+    new ListSubscriptionsByTopicCommand({ TopicArn: topic.TopicArn, NextToken: page1.NextToken }),
+  );
+  assert.equal(page2.NextToken, undefined);
+  const seen = new Set([...page1.Subscriptions, ...page2.Subscriptions].map((s) => s.SubscriptionArn));
+  assert.equal(page2.Subscriptions.length, 50);
+  assert.equal(seen.size, 150, "every subscription listed once");
+  for (const arn of arns) assert.ok(seen.has(arn));
+  await expectAwsError(
+    sns.send(new ListSubscriptionsByTopicCommand({ TopicArn: topic.TopicArn, NextToken: "!!" })),
+    "InvalidParameterException",
+  );
+});
+
 test("Publish to a missing topic → NotFoundException", T, async () => {
   const err = await expectAwsError(
     sns.send(new PublishCommand({ TopicArn: `arn:aws:sns:${REGION}:${ACCOUNT}:no-such-topic`, Message: "x" })),

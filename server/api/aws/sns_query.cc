@@ -1,5 +1,6 @@
 #include "server/api/aws/sns_query.h"
 
+#include <algorithm>
 #include <cstddef>
 #include <map>
 #include <optional>
@@ -365,26 +366,49 @@ absl::StatusOr<std::vector<evbus::v1::Subscription>> AllSubscriptions(
       std::make_move_iterator(response.mutable_subscriptions()->end()));
 }
 
+// Where a subscription sits in the listing order: its topic's name, then
+// its id (the last part of its ARN), "<topic>:<id>".
+std::string ListingKey(const evbus::v1::Subscription& s) {
+  auto last = [](absl::string_view arn) {
+    const size_t colon = arn.rfind(':');
+    return colon == absl::string_view::npos ? arn : arn.substr(colon + 1);
+  };
+  return absl::StrCat(last(s.topic_arn()), ":", last(s.subscription_arn()));
+}
+
 // ListSubscriptions and ListSubscriptionsByTopic: pages of 100; NextToken is
-// the index of the page's first subscription.
+// the listing key of the next page's first subscription, so that
+// subscriptions removed or added between pages do not shift the pages
+// (none listed twice, none skipped that was there throughout).
 Result SubscriptionsPage(const Call& c, const std::string& topic_arn) {
-  size_t start = 0;
+  std::string start;
   if (std::optional<std::string> token = c.params.Get("NextToken")) {
-    if (!token->empty() && !absl::SimpleAtoi(*token, &start)) {
+    if (!token->empty() && !absl::WebSafeBase64Unescape(*token, &start)) {
       return InvalidParameter("NextToken");
     }
   }
   EVBUS_ASSIGN_OR_RETURN(std::vector<evbus::v1::Subscription> subs,
                          AllSubscriptions(c, topic_arn));
+  std::sort(subs.begin(), subs.end(), [](const auto& a, const auto& b) {
+    return ListingKey(a) < ListingKey(b);
+  });
   std::string out = "<Subscriptions>";
-  for (size_t i = start; i < subs.size() && i < start + kSubscriptionPage;
-       ++i) {
-    absl::StrAppend(&out, SubscriptionXml(subs[i], c.caller));
+  size_t listed = 0;
+  std::string next;
+  for (const evbus::v1::Subscription& s : subs) {
+    const std::string key = ListingKey(s);
+    if (key < start) continue;
+    if (listed == kSubscriptionPage) {
+      next = key;
+      break;
+    }
+    absl::StrAppend(&out, SubscriptionXml(s, c.caller));
+    ++listed;
   }
   absl::StrAppend(&out, "</Subscriptions>");
-  if (start + kSubscriptionPage < subs.size()) {
-    absl::StrAppend(
-        &out, Element("NextToken", absl::StrCat(start + kSubscriptionPage)));
+  if (!next.empty()) {
+    absl::StrAppend(&out,
+                    Element("NextToken", absl::WebSafeBase64Escape(next)));
   }
   return out;
 }
