@@ -383,7 +383,8 @@ std::string ListingKey(const evbus::v1::Subscription& s) {
 Result SubscriptionsPage(const Call& c, const std::string& topic_arn) {
   std::string start;
   if (std::optional<std::string> token = c.params.Get("NextToken")) {
-    if (!token->empty() && !absl::WebSafeBase64Unescape(*token, &start)) {
+    if (!token->empty() && (!absl::WebSafeBase64Unescape(*token, &start) ||
+                            !absl::StrContains(start, ':'))) {
       return InvalidParameter("NextToken");
     }
   }
