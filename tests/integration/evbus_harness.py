@@ -193,3 +193,41 @@ def make_cert(work, name, ca, alt_names=None):
     openssl(*args)
     os.chmod(key, 0o600)
     return key, crt
+
+
+def sns_signature_verifies(envelope):
+    """Whether an SNS notification envelope's Signature verifies with the
+    certificate at its SigningCertURL, as a subscriber checks it (Debian's
+    openssl; SignatureVersion 1: SHA1withRSA, 2: SHA256withRSA). Returns
+    (ok, openssl's output)."""
+    import base64
+    import urllib.request
+    with urllib.request.urlopen(envelope["SigningCertURL"], timeout=10) as r:
+        cert = r.read()
+    keys = ["Message", "MessageId"]
+    if "Subject" in envelope:
+        keys.append("Subject")
+    keys += ["Timestamp", "TopicArn", "Type"]
+    canonical = "".join("%s\n%s\n" % (k, envelope[k]) for k in keys)
+    work = tempfile.mkdtemp(prefix="evbus-sig-")
+    try:
+        paths = {n: os.path.join(work, n) for n in
+                 ("cert.pem", "pub.pem", "sig.bin", "data.txt")}
+        with open(paths["cert.pem"], "wb") as f:
+            f.write(cert)
+        with open(paths["sig.bin"], "wb") as f:
+            f.write(base64.b64decode(envelope["Signature"]))
+        with open(paths["data.txt"], "w") as f:
+            f.write(canonical)
+        subprocess.run(["openssl", "x509", "-pubkey", "-noout", "-in",
+                        paths["cert.pem"], "-out", paths["pub.pem"]],
+                       check=True, timeout=30)
+        digest = "-sha256" if envelope["SignatureVersion"] == "2" else "-sha1"
+        v = subprocess.run(["openssl", "dgst", digest, "-verify",
+                            paths["pub.pem"], "-signature", paths["sig.bin"],
+                            paths["data.txt"]],
+                           capture_output=True, text=True, timeout=30)
+        return "Verified OK" in v.stdout, v.stdout + v.stderr
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
