@@ -293,7 +293,15 @@ void WebhookExecutor::Loop(void* multi_handle) {
         t->headers = curl_slist_append(
             t->headers, "Content-Type: application/json; charset=utf-8");
       }
-      t->headers = curl_slist_append(t->headers, "Range: bytes=0-1048575");
+      // EventBridge's API destination header; SNS's deliveries (which name
+      // their message type) send none.
+      const bool sns =
+          std::any_of(r.headers.begin(), r.headers.end(), [](const auto& h) {
+            return absl::EqualsIgnoreCase(h.first, "x-amz-sns-message-type");
+          });
+      if (!sns) {
+        t->headers = curl_slist_append(t->headers, "Range: bytes=0-1048575");
+      }
       t->headers = curl_slist_append(t->headers, "Expect:");
       for (const auto& [name, value] : r.headers) {
         t->headers = curl_slist_append(t->headers,

@@ -216,6 +216,8 @@ class AlarmsTopicsTest(unittest.TestCase):
         self.assertEqual(headers["x-amz-sns-message-type"], "Notification")
         self.assertEqual(headers["x-amz-sns-subscription-arn"], sub)
         self.assertEqual(headers["x-amz-sns-topic-arn"], topic)
+        # EventBridge's API-destination Range header is not SNS's.
+        self.assertNotIn("range", headers)
         # Signed as SNS signs (SignatureVersion 1: SHA1withRSA), with the
         # certificate served at SigningCertURL: verify it with openssl.
         self.assertEqual(env["SignatureVersion"], "1")

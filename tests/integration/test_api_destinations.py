@@ -108,6 +108,7 @@ class ApiDestinationTest(unittest.TestCase):
         self.assertEqual(req["headers"]["Authorization"],
                          "Basic " + base64.b64encode(b"user:pa:ss").decode())
         self.assertEqual(req["headers"]["X-Team"], "ops")
+        self.assertEqual(req["headers"]["Range"], "bytes=0-1048575")
         self.assertEqual(json.loads(req["body"])["id"], ids[0])
         # The signature verifies with the shared secret.
         sig = dict(p.split("=", 1) for p in req["headers"]["X-Evbus-Signature"].split(","))
