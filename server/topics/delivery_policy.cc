@@ -99,6 +99,25 @@ absl::StatusOr<HttpRetryPolicy> ParseHttpDeliveryPolicy(
   return p;
 }
 
+std::string EffectiveDeliveryPolicyJson(const HttpRetryPolicy& p) {
+  common::Json retry = common::Json::object();
+  retry["minDelayTarget"] = p.min_delay_target;
+  retry["maxDelayTarget"] = p.max_delay_target;
+  retry["numRetries"] = p.num_retries;
+  retry["numMaxDelayRetries"] = p.num_max_delay_retries;
+  retry["numNoDelayRetries"] = p.num_no_delay_retries;
+  retry["numMinDelayRetries"] = p.num_min_delay_retries;
+  retry["backoffFunction"] = p.backoff_function;
+  common::Json http = common::Json::object();
+  http["defaultHealthyRetryPolicy"] = std::move(retry);
+  http["disableSubscriptionOverrides"] = false;
+  http["defaultRequestPolicy"] = {
+      {"headerContentType", "text/plain; charset=UTF-8"}};
+  common::Json out = common::Json::object();
+  out["http"] = std::move(http);
+  return common::DumpJson(out);
+}
+
 std::vector<int32_t> RetryDelays(const HttpRetryPolicy& p) {
   std::vector<int32_t> all(p.num_no_delay_retries, 0);
   all.insert(all.end(), p.num_min_delay_retries, p.min_delay_target);

@@ -49,6 +49,12 @@ struct HttpRetryPolicy {
 // in numRetries, one of the four functions).
 absl::StatusOr<HttpRetryPolicy> ParseHttpDeliveryPolicy(absl::string_view json);
 
+// GetTopicAttributes' EffectiveDeliveryPolicy for `policy`: SNS's layout
+// ({"http":{"defaultHealthyRetryPolicy":{...},"disableSubscriptionOverrides"
+// :false,"defaultRequestPolicy":{"headerContentType":"text/plain;
+// charset=UTF-8"}}}).
+std::string EffectiveDeliveryPolicyJson(const HttpRetryPolicy& policy);
+
 // The delay before each retry, in seconds.
 std::vector<int32_t> RetryDelays(const HttpRetryPolicy& policy);
 

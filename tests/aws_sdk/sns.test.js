@@ -53,6 +53,17 @@ test("CreateTopic, Subscribe http, Publish with Subject and MessageAttributes â†
   const attrs = await sns.send(new GetTopicAttributesCommand({ TopicArn: topic.TopicArn }));
   assert.equal(attrs.Attributes.TopicArn, topic.TopicArn);
   assert.equal(attrs.Attributes.DisplayName, "SDK");
+  // SNS's default HTTP retry policy: 3 retries, 20 s apart.
+  const effective = JSON.parse(attrs.Attributes.EffectiveDeliveryPolicy);
+  assert.deepEqual(effective.http.defaultHealthyRetryPolicy, {
+    minDelayTarget: 20,
+    maxDelayTarget: 20,
+    numRetries: 3,
+    numMaxDelayRetries: 0,
+    numNoDelayRetries: 0,
+    numMinDelayRetries: 0,
+    backoffFunction: "linear",
+  });
 
   const sub = await sns.send(
     new SubscribeCommand({

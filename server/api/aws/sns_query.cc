@@ -21,6 +21,7 @@
 #include "server/common/aws_error.h"
 #include "server/common/ids.h"
 #include "server/common/status_macros.h"
+#include "server/topics/delivery_policy.h"
 
 namespace evbus::api::aws {
 namespace {
@@ -550,6 +551,13 @@ Result GetTopicAttributes(const Call& c) {
   };
   std::map<std::string, std::string> stored(topic->attributes().begin(),
                                             topic->attributes().end());
+  // The retry policy http(s) subscribers get (topics/delivery_policy).
+  auto policy = stored.find("DeliveryPolicy");
+  absl::StatusOr<topics::HttpRetryPolicy> effective =
+      policy == stored.end() ? topics::HttpRetryPolicy{}
+                             : topics::ParseHttpDeliveryPolicy(policy->second);
+  stored["EffectiveDeliveryPolicy"] = topics::EffectiveDeliveryPolicyJson(
+      effective.value_or(topics::HttpRetryPolicy{}));
   for (auto& [k, v] : stored) attributes.emplace_back(k, v);
   return AttributesXml(attributes);
 }

@@ -218,7 +218,16 @@ TEST_F(SnsQueryTest, TopicsListAttributesAndDelete) {
                "SubscriptionsConfirmed</key><value>1</value></entry><entry>"
                "<key>SubscriptionsPending</key><value>0</value></entry>"
                "<entry><key>SubscriptionsDeleted</key><value>0</value>"
-               "</entry></Attributes>")));
+               "</entry><entry><key>EffectiveDeliveryPolicy</key><value>"
+               "{&quot;http&quot;:{&quot;defaultHealthyRetryPolicy&quot;:{"
+               "&quot;minDelayTarget&quot;:20,&quot;maxDelayTarget&quot;:20,"
+               "&quot;numRetries&quot;:3,&quot;numMaxDelayRetries&quot;:0,"
+               "&quot;numNoDelayRetries&quot;:0,&quot;numMinDelayRetries&quot;"
+               ":0,&quot;backoffFunction&quot;:&quot;linear&quot;},&quot;"
+               "disableSubscriptionOverrides&quot;:false,&quot;"
+               "defaultRequestPolicy&quot;:{&quot;headerContentType&quot;:"
+               "&quot;text/plain; charset=UTF-8&quot;}}}</value></entry>"
+               "</Attributes>")));
 
   EXPECT_EQ(Ok(absl::StrCat("Action=DeleteTopic&TopicArn=", kTopicArn)),
             Wrap("DeleteTopic", ""));
