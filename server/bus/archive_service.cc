@@ -5,6 +5,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
@@ -371,6 +372,9 @@ absl::Status ArchiveService::DeleteArchive(const std::string& name) {
   std::string prefix = storage::keys::ArchivePrefix(name);
   batch.DeleteRange(storage::Family::kArchive, prefix,
                     storage::keys::PrefixEnd(prefix));
+  std::string arrivals = storage::keys::ArchiveArrivalPrefix(name);
+  batch.DeleteRange(storage::Family::kArchive, arrivals,
+                    storage::keys::PrefixEnd(arrivals));
   absl::Status s = store_.Write(batch, /*sync=*/true);
   if (!s.ok()) return s;
   archives_.erase(it);
@@ -629,15 +633,65 @@ absl::Status ArchiveService::TrimArchives() {
     }
   }
   if (retention.empty()) return absl::OkStatus();
+  // Events are kept RetentionDays from their arrival. Keys are ordered by
+  // the event's own time, which is never later than its arrival but for
+  // events timed in the future, so the candidates are the events whose
+  // time is before the cutoff; of those, the ones that arrived after it
+  // (timed in the past by their sender) stay. Events archived before
+  // arrival times were recorded have none: their time decides, as it did.
+  constexpr size_t kMaxPerPass = 100000;
   storage::WriteBatch batch;
-  absl::Time now = clock_.Now();
+  const absl::Time now = clock_.Now();
   for (const auto& [name, days] : retention) {
-    int64_t cutoff = absl::ToUnixMillis(now - absl::Hours(24) * days);
+    const int64_t cutoff = absl::ToUnixMillis(now - absl::Hours(24) * days);
     if (cutoff <= 0) continue;
-    std::string prefix = storage::keys::ArchivePrefix(name);
+    const std::string arrival_prefix =
+        storage::keys::ArchiveArrivalPrefix(name);
+    std::string arrival_end = arrival_prefix;
+    storage::keys::AppendBigEndian64(&arrival_end,
+                                     static_cast<uint64_t>(cutoff));
+    // Arrival times of the candidates, by the key's part after the prefix.
+    absl::flat_hash_map<std::string, int64_t> arrived;
+    std::string last;  // the last suffix read when the map filled up
+    absl::Status s = store_.Scan(
+        storage::Family::kArchive, arrival_prefix, arrival_end,
+        [&](absl::string_view key, absl::string_view value) {
+          std::string suffix(key.substr(arrival_prefix.size()));
+          arrived[suffix] =
+              value.size() == 8
+                  ? static_cast<int64_t>(storage::keys::ReadBigEndian64(value))
+                  : 0;
+          if (arrived.size() < kMaxPerPass) return true;
+          last = std::move(suffix);
+          return false;
+        });
+    if (!s.ok()) return s;
+    const std::string prefix = storage::keys::ArchivePrefix(name);
     std::string end = prefix;
-    storage::keys::AppendBigEndian64(&end, static_cast<uint64_t>(cutoff));
-    batch.DeleteRange(storage::Family::kArchive, prefix, end);
+    if (last.empty()) {
+      storage::keys::AppendBigEndian64(&end, static_cast<uint64_t>(cutoff));
+    } else {
+      // Only as far as the arrival times read reach (the next pass goes
+      // on from there).
+      end += last;
+      end.push_back('\0');
+    }
+    size_t deleted = 0;
+    s = store_.Scan(storage::Family::kArchive, prefix, end,
+                    [&](absl::string_view key, absl::string_view) {
+                      std::string suffix(key.substr(prefix.size()));
+                      auto it = arrived.find(suffix);
+                      if (it != arrived.end() && it->second >= cutoff) {
+                        return true;  // arrived within the retention
+                      }
+                      batch.Delete(storage::Family::kArchive, key);
+                      if (it != arrived.end()) {
+                        batch.Delete(storage::Family::kArchive,
+                                     arrival_prefix + suffix);
+                      }
+                      return ++deleted < kMaxPerPass;
+                    });
+    if (!s.ok()) return s;
   }
   if (batch.Empty()) return absl::OkStatus();
   return store_.Write(batch, /*sync=*/false);

@@ -99,6 +99,64 @@ evbus::v1::Replay WaitForReplayEnd(ArchiveService& archives,
   return replay;
 }
 
+// RetentionDays counts from when an event was archived, not from its own
+// time (QA Q M3: events sent with a time years back were trimmed within a
+// minute); events archived before arrival times were recorded still go by
+// their time.
+TEST_F(ArchiveServiceTest, RetentionCountsFromArrival) {
+  std::unique_ptr<ArchiveService> archives = Service({});
+  evbus::v1::CreateArchiveRequest create;
+  create.set_archive_name("keep");
+  create.set_event_source_arn(kBusArn);
+  create.set_retention_days(3);
+  ASSERT_TRUE(archives->CreateArchive(create).ok());
+  auto put = [&](absl::Time time, const char* n) {
+    common::EventEntry e;
+    e.source = "com.example";
+    e.detail_type = "Thing";
+    e.detail = absl::StrCat(R"({"n":")", n, R"("})");
+    e.time = absl::StrCat(absl::ToUnixSeconds(time));
+    ASSERT_TRUE(buses_->PutEvents({e}).ok());
+  };
+  put(clock_.Now() - absl::Hours(24 * 300), "backdated");
+  put(clock_.Now(), "now");
+  // An event archived before arrival times were kept: no arrival record.
+  storage::WriteBatch legacy;
+  legacy.Put(
+      storage::Family::kArchive,
+      storage::keys::ArchiveKey("keep",
+                                static_cast<uint64_t>(absl::ToUnixMillis(
+                                    clock_.Now() - absl::Hours(24 * 10))),
+                                "legacy-id"),
+      R"({"id":"legacy-id"})");
+  ASSERT_THAT(store_->Write(legacy), IsOk());
+  auto count = [&] {
+    absl::StatusOr<evbus::v1::Archive> a = archives->DescribeArchive("keep");
+    EXPECT_TRUE(a.ok()) << a.status();
+    return a.ok() ? a->event_count() : -1;
+  };
+  EXPECT_EQ(count(), 3);
+
+  clock_.Advance(absl::Minutes(2));
+  ASSERT_THAT(archives->TrimArchives(), IsOk());
+  // The back-dated event arrived two minutes ago: kept. The legacy one is
+  // 10 days old by its time: trimmed, as before.
+  EXPECT_EQ(count(), 2);
+
+  clock_.Advance(absl::Hours(24 * 3));
+  ASSERT_THAT(archives->TrimArchives(), IsOk());
+  EXPECT_EQ(count(), 0);
+  // Their arrival records went with them.
+  int left = 0;
+  ASSERT_THAT(store_->Scan(storage::Family::kArchive, "", "",
+                           [&](absl::string_view, absl::string_view) {
+                             ++left;
+                             return true;
+                           }),
+              IsOk());
+  EXPECT_EQ(left, 0);
+}
+
 // An archive deleted while a replay of it runs: the replay ends FAILED,
 // not COMPLETED with part of the window put back.
 TEST_F(ArchiveServiceTest, DeletingTheArchiveFailsItsRunningReplay) {

@@ -492,12 +492,20 @@ void BusService::RouteLocked(const std::string& bus, const BusState& state,
                                    now, 1, "Count");
     }
     if (rule.managed_by() == kArchiveManager) {
+      const std::string archive = ArchiveNameOfRule(rule.name());
+      const auto time_ms =
+          static_cast<uint64_t>(std::max<int64_t>(0, event_time_ms));
       batch.Put(storage::Family::kArchive,
-                storage::keys::ArchiveKey(
-                    ArchiveNameOfRule(rule.name()),
-                    static_cast<uint64_t>(std::max<int64_t>(0, event_time_ms)),
-                    event_id),
+                storage::keys::ArchiveKey(archive, time_ms, event_id),
                 envelope);
+      // When it arrived: RetentionDays counts from then, not from the
+      // event's own time (which a sender may set years back).
+      std::string arrival;
+      storage::keys::AppendBigEndian64(
+          &arrival, static_cast<uint64_t>(std::max<int64_t>(0, ingest_ms)));
+      batch.Put(storage::Family::kArchive,
+                storage::keys::ArchiveArrivalKey(archive, time_ms, event_id),
+                arrival);
       continue;
     }
     if (dispatcher_ == nullptr) continue;

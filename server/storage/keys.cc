@@ -152,6 +152,20 @@ std::string ArchivePrefix(absl::string_view archive) {
   return key;
 }
 
+std::string ArchiveArrivalPrefix(absl::string_view archive) {
+  std::string key(archive.data(), archive.size());
+  key.push_back('\x01');  // after every ArchiveKey of the archive (0x00)
+  return key;
+}
+
+std::string ArchiveArrivalKey(absl::string_view archive, uint64_t event_time_ms,
+                              absl::string_view event_id) {
+  std::string key = ArchiveArrivalPrefix(archive);
+  AppendBigEndian64(&key, event_time_ms);
+  key.append(event_id.data(), event_id.size());
+  return key;
+}
+
 std::string ArchiveKey(absl::string_view archive, uint64_t event_time_ms,
                        absl::string_view event_id) {
   std::string key = ArchivePrefix(archive);

@@ -93,6 +93,12 @@ std::string DeadLetterKey(absl::string_view bus, absl::string_view rule,
 
 // archive family: archive 0x00 BE64(event time ms) event_id.
 std::string ArchivePrefix(absl::string_view archive);
+// When each archived event arrived (for RetentionDays): *archive* 0x01
+// BE64(*event time ms*) *event id* -> BE64(*arrival ms*), one per
+// ArchiveKey, beside it.
+std::string ArchiveArrivalPrefix(absl::string_view archive);
+std::string ArchiveArrivalKey(absl::string_view archive, uint64_t event_time_ms,
+                              absl::string_view event_id);
 std::string ArchiveKey(absl::string_view archive, uint64_t event_time_ms,
                        absl::string_view event_id);
 
