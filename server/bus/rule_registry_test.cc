@@ -66,6 +66,31 @@ class RuleRegistryTest : public ::testing::Test {
   std::unique_ptr<RuleRegistry> rules_;
 };
 
+// A caller of the gRPC API cannot give a rule's target the retry schedule
+// evbus keeps for topic deliveries.
+TEST_F(RuleRegistryTest, RetryDelaysAreNotForRuleTargets) {
+  Put("r", "com.example");
+  evbus::v1::Target target;
+  target.set_id("t");
+  target.set_arn("http://127.0.0.1:9/hook");
+  target.add_retry_delay_seconds(1);
+  absl::StatusOr<PutTargetsResult> put =
+      rules_->PutTargets("default", "r", {target});
+  EXPECT_EQ(put.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(put.status().message()),
+              ::testing::HasSubstr("retry_delay_seconds is set by evbus"));
+  // A `$.` HttpParameters value must be a path evbus can read.
+  evbus::v1::Target dynamic;
+  dynamic.set_id("d");
+  dynamic.set_arn("http://127.0.0.1:9/hook");
+  (*dynamic.mutable_http_parameters()->mutable_header_parameters())["X-A"] =
+      "$.detail[";
+  put = rules_->PutTargets("default", "r", {dynamic});
+  EXPECT_EQ(put.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(put.status().message()),
+              ::testing::HasSubstr("HttpParameters of target d: "));
+}
+
 // Putting 200 rules re-indexes the bus once, when it is next read, and that
 // read already sees every rule; a later change is seen by the next read.
 TEST_F(RuleRegistryTest, ABurstOfChangesIsIndexedOnceAndSeenAtOnce) {

@@ -281,6 +281,14 @@ absl::Status ValidateTargets(
   }
   if (!clauses.empty()) return common::ConstraintViolation(clauses);
   for (const evbus::v1::Target& t : targets) {
+    // evbus sets it on the targets of topic deliveries (SNS delivery
+    // policies); a rule's target retries by its RetryPolicy.
+    if (t.retry_delay_seconds_size() > 0) {
+      return common::ValidationError(absl::StrCat(
+          "Target ", t.id(),
+          ": retry_delay_seconds is set by evbus for topic deliveries "
+          "only; use RetryPolicy."));
+    }
     int kinds = (t.input().empty() ? 0 : 1) + (t.input_path().empty() ? 0 : 1) +
                 (t.has_input_transformer() ? 1 : 0);
     if (kinds > 1) {
@@ -291,6 +299,21 @@ absl::Status ValidateTargets(
     }
     absl::Status in = targets::ValidateTargetInput(TargetInputOf(t), t.id());
     if (!in.ok()) return in;
+    // `$.` values of HttpParameters are JSONPaths read at delivery.
+    const evbus::v1::HttpParameters& hp = t.http_parameters();
+    std::vector<std::string> values(hp.path_parameter_values().begin(),
+                                    hp.path_parameter_values().end());
+    for (const auto& [k, v] : hp.header_parameters()) values.push_back(v);
+    for (const auto& [k, v] : hp.query_string_parameters()) {
+      values.push_back(v);
+    }
+    for (const std::string& v : values) {
+      absl::Status path = targets::CheckHttpParameterPath(v);
+      if (!path.ok()) {
+        return common::ValidationError(absl::StrCat(
+            "HttpParameters of target ", t.id(), ": ", path.message()));
+      }
+    }
     absl::StatusOr<targets::TargetRef> ref =
         targets::ParseTargetArn(t.arn(), t.id());
     if (!ref.ok()) return ref.status();

@@ -107,7 +107,8 @@ ABSL_FLAG(std::string, grpc_tls_client_ca, "",
 ABSL_FLAG(std::string, http_tls_cert, "",
           "PEM certificate chain of the HTTP listener (AWS endpoint, "
           "metrics, health); with --http-tls-key, it serves HTTPS only "
-          "(default: plain HTTP)");
+          "(default: plain HTTP). Renewed files are served without a "
+          "restart (looked at each second and on SIGHUP)");
 ABSL_FLAG(std::string, http_tls_key, "",
           "PEM private key of --http-tls-cert (unencrypted; keep it 0600)");
 ABSL_FLAG(bool, sns_confirm_subscriptions, false,

@@ -100,17 +100,13 @@ FileStamp FileStamp::Of(const std::string& path) {
   return s;
 }
 
-void TlsReloader::SetExpiry(const std::string& listener,
-                            const common::TlsKeyPair& pair) {
-  const std::vector<common::CertificateValidity> validity =
-      common::CertificateValidities(pair.cert_chain);
-  if (validity.empty()) return;
+void TlsReloader::SetExpiry(const std::string& listener, absl::Time not_after) {
   registry_
       .GetGauge("evbus_tls_certificate_expiry_timestamp_seconds",
                 "When the certificate a TLS listener presents expires "
                 "(its notAfter), in Unix seconds.",
                 {{"listener", listener}})
-      .Set(absl::ToDoubleSeconds(validity[0].not_after - absl::UnixEpoch()));
+      .Set(static_cast<double>(absl::ToUnixSeconds(not_after)));
 }
 
 void TlsReloader::Add(Listener listener, const common::TlsKeyPair& pair) {
@@ -123,7 +119,9 @@ void TlsReloader::Add(Listener listener, const common::TlsKeyPair& pair) {
     w.loaded.push_back(FileStamp::Of(path));
   }
   w.seen = w.loaded;
-  SetExpiry(listener.name, pair);
+  const std::vector<common::CertificateValidity> validity =
+      common::CertificateValidities(pair.cert_chain);
+  if (!validity.empty()) SetExpiry(listener.name, validity[0].not_after);
   for (const char* result : {"ok", "refused"}) {
     registry_.GetCounter(kReloads, kReloadsHelp,
                          {{"listener", listener.name}, {"result", result}});
@@ -179,13 +177,13 @@ bool TlsReloader::Reload(Watched& w) {
   }
   absl::Status set = l.set_key_pair(*pair);
   if (!set.ok()) return refused(set);
-  SetExpiry(l.name, *pair);
   registry_
       .GetCounter(kReloads, kReloadsHelp,
                   {{"listener", l.name}, {"result", "ok"}})
       .Increment();
   const std::vector<common::CertificateValidity> validity =
       common::CertificateValidities(pair->cert_chain);
+  if (!validity.empty()) SetExpiry(l.name, validity[0].not_after);
   EVBUS_LOG(INFO) << name << ": serving the certificate of " << l.cert_path
                   << (validity.empty()
                           ? std::string()

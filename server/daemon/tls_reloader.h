@@ -31,6 +31,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "server/common/tls_files.h"
 #include "server/metrics/registry.h"
 
@@ -104,7 +105,7 @@ class TlsReloader {
 
   // Reads and hands over `w`'s files; false when refused.
   bool Reload(Watched& w);
-  void SetExpiry(const std::string& listener, const common::TlsKeyPair& pair);
+  void SetExpiry(const std::string& listener, absl::Time not_after);
 
   metrics::Registry& registry_;
   std::vector<Watched> watched_;

@@ -72,6 +72,11 @@ bool IsDynamicHttpParameter(absl::string_view value) {
   return absl::StartsWith(value, "$.");
 }
 
+absl::Status CheckHttpParameterPath(absl::string_view value) {
+  if (!IsDynamicHttpParameter(value)) return absl::OkStatus();
+  return internal::JsonPath::Parse(value).status();
+}
+
 absl::StatusOr<std::string> ResolveHttpParameter(absl::string_view value,
                                                  const common::Json& event) {
   if (!IsDynamicHttpParameter(value)) return std::string(value);

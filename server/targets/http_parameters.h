@@ -37,6 +37,10 @@ bool IsPathParameterValue(absl::string_view value);
 // Whether `value` names a value of the event ("$." and a path).
 bool IsDynamicHttpParameter(absl::string_view value);
 
+// OK for text, and for a dynamic value whose path parses; else
+// InvalidArgument naming the value.
+absl::Status CheckHttpParameterPath(absl::string_view value);
+
 // `value` as sent for `event` (the envelope): itself, or for a dynamic one
 // the event's value at its path, a string as its text and any other JSON
 // value as its JSON text, "" when the event has none there.

@@ -69,6 +69,9 @@ TEST(HttpParametersTest, DynamicValuesReadTheEvent) {
   EXPECT_EQ(resolve("$.detail.z"), "");
   EXPECT_EQ(resolve("$.detail.missing"), "");
   EXPECT_FALSE(ResolveHttpParameter("$.detail[", event).ok());
+  EXPECT_TRUE(CheckHttpParameterPath("plain").ok());
+  EXPECT_TRUE(CheckHttpParameterPath("$.detail.s").ok());
+  EXPECT_FALSE(CheckHttpParameterPath("$.detail[").ok());
 }
 
 }  // namespace
